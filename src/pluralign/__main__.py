@@ -1,0 +1,3 @@
+from pluralign.cli import main
+
+main()

@@ -1,0 +1,76 @@
+"""Reads and writes shared by the CLI, the web app and the stages."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pluralign.errors import NotFoundError
+from pluralign.store.models import Assembly, Participant, Statement, Vote
+
+
+def get_assembly(session: Session, slug: str) -> Assembly:
+    """The assembly with this slug, or a :class:`NotFoundError` listing the ones that exist."""
+    assembly = session.scalar(select(Assembly).where(Assembly.slug == slug))
+    if assembly is None:
+        known = session.scalars(select(Assembly.slug).order_by(Assembly.slug).limit(20)).all()
+        raise NotFoundError(
+            f"no assembly '{slug}'",
+            hint=f"known assemblies: {', '.join(known)}" if known else "the store has no assembly",
+        )
+    return assembly
+
+
+def latest_votes(session: Session, assembly_id: int) -> pd.DataFrame:
+    """The vote that counts for each (participant, statement): the latest one.
+
+    Columns: ``participant`` and ``statement`` (the Polis-style numbers), ``value``
+    (1 agree, -1 disagree, 0 pass), ``created_at``.
+    """
+    last = (
+        select(func.max(Vote.id).label("id"))
+        .where(Vote.assembly_id == assembly_id)
+        .group_by(Vote.participant_id, Vote.statement_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Participant.number.label("participant"),
+            Statement.number.label("statement"),
+            Vote.value,
+            Vote.created_at,
+        )
+        .join(last, last.c.id == Vote.id)
+        .join(Participant, Participant.id == Vote.participant_id)
+        .join(Statement, Statement.id == Vote.statement_id)
+        .order_by(Vote.id)
+    )
+    rows = session.execute(stmt).all()
+    return pd.DataFrame(rows, columns=["participant", "statement", "value", "created_at"])
+
+
+def vote_history(session: Session, assembly_id: int) -> pd.DataFrame:
+    """Every vote event in the order stored, with Polis-style numbers."""
+    stmt = (
+        select(
+            Participant.number.label("participant"),
+            Statement.number.label("statement"),
+            Vote.value,
+            Vote.created_at,
+        )
+        .join(Participant, Participant.id == Vote.participant_id)
+        .join(Statement, Statement.id == Vote.statement_id)
+        .where(Vote.assembly_id == assembly_id)
+        .order_by(Vote.id)
+    )
+    rows = session.execute(stmt).all()
+    return pd.DataFrame(rows, columns=["participant", "statement", "value", "created_at"])
+
+
+def next_number(session: Session, model: type[Participant] | type[Statement], assembly_id: int) -> int:
+    """The next free Polis-style number for a participant or statement in an assembly."""
+    current = session.scalar(
+        select(func.max(model.number)).where(model.assembly_id == assembly_id)
+    )
+    return 0 if current is None else current + 1

@@ -1,0 +1,84 @@
+"""Shared fixtures: stores on SQLite and PostgreSQL, paths to the shared real data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+POLIS_CONVERSATIONS = ("brexit-consensus", "15-per-hour-seattle", "football-concussions")
+PG_ENV = "PLURALIGN_TEST_POSTGRES_URL"
+
+
+def pytest_configure(config):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def polis_dir() -> Path:
+    """Folder holding the three real Polis conversations (../shared/data/polis)."""
+    path = SHARED_DATA / "polis"
+    if not path.is_dir():
+        pytest.skip(f"shared data not found at {path} (clone the repo beside ../shared)")
+    return path
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("PLURALIGN_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{PG_ENV} is not set but PLURALIGN_REQUIRE_POSTGRES=1")
+        pytest.skip(f"no PostgreSQL: set {PG_ENV} (scripts/test.sh starts a server and sets it)")
+    return url
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    base = _postgres_url()
+    from pluralign.store.session import resolve_url
+
+    admin_url = resolve_url(base)
+    name = f"pluralign_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+            ), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path):
+    """A fresh database URL, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        yield request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(db_url):
+    """An opened, migrated store on each database."""
+    from pluralign.store import open_store
+
+    s = open_store(db_url)
+    yield s
+    s.dispose()
