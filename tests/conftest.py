@@ -82,3 +82,18 @@ def store(db_url):
     s = open_store(db_url)
     yield s
     s.dispose()
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600):
+    """Run ``python -m pluralign ARGS`` in a subprocess (the way a user runs it); returns the
+    CompletedProcess with text stdout/stderr."""
+    import subprocess
+    import sys
+
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "pluralign", *map(str, args)],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )
