@@ -43,6 +43,9 @@ def _root(
 # Stage modules that define `register(app)`. Their imports stay light: heavy work is inside commands.
 COMMAND_MODULES = (
     "pluralign.store.cli",
+    "pluralign.data.prefs_cli",
+    "pluralign.evaluate.cli",
+    "pluralign.report.cli",
 )
 
 
