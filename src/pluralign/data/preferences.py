@@ -251,7 +251,8 @@ def to_hf_dataset(pairs: Sequence[PreferencePair] | PreferenceSet):
         "group": datasets.Value("string"), "source": datasets.Value("string"),
         "provenance": datasets.Value("string"),
     })
-    info = datasets.DatasetInfo(description=json.dumps(dict(file_prov), sort_keys=True))
+    info = datasets.DatasetInfo(description=json.dumps(dict(file_prov), sort_keys=True),
+                                features=features)
     return datasets.Dataset.from_dict(columns, features=features, info=info)
 
 

@@ -40,7 +40,8 @@ def _number(text: str, path: Path, line: int, column: str) -> float:
     except ValueError:
         raise InputError(f"not a number: {text!r}", where=at(path, line, column)) from None
     if not math.isfinite(value) or value < 0:
-        raise InputError(f"must be a finite number >= 0, got {text!r}", where=at(path, line, column))
+        raise InputError(f"must be a finite number >= 0, got {text!r}",
+                         where=at(path, line, column))
     return value
 
 

@@ -145,7 +145,8 @@ def template_prompts(statement_id: str, text: str, topic: str = "") -> tuple[Ban
     return tuple(out)
 
 
-def match_statement(key: str, statements: Mapping[str, Any], index: Mapping[str, str]) -> str | None:
+def match_statement(key: str, statements: Mapping[str, Any],
+                    index: Mapping[str, str]) -> str | None:
     """Resolve a bank statement key (id, slug or text) to a statement id, or None."""
     if key in statements:
         return key
