@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from prefs_simfixture import write_sim
+from prefs_simfixture import pool_id, write_sim
 
 from conftest import run_cli
 from pluralign.data.preferences import read_jsonl
@@ -23,19 +23,19 @@ def test_prefs_from_sim_with_soft_panel_weights(tmp_path):
     sim = write_sim(tmp_path / "sim", n=30)
     panel = tmp_path / "panel.csv"
     panel.write_text("id,gender,weight\n" + "".join(
-        f"{i},{'f' if i % 2 else 'm'},{1 + i % 3}\n" for i in range(10)))
+        f"{pool_id(i)},{'f' if i % 2 else 'm'},{1 + i % 3}\n" for i in range(10)))
     out = tmp_path / "prefs.jsonl"
     r = run_cli("data", "prefs", "--from-sim", sim, "--panel", panel, "--weighting", "soft",
                 "--seed", "2", "--out", out)
     assert r.returncode == 0, r.stderr
     train = read_jsonl(out)
     held = read_jsonl(tmp_path / "prefs.heldout.jsonl")
-    assert {p.provenance["participant"] for p in train.pairs} == {str(i) for i in range(10)}
+    assert {p.provenance["participant"] for p in train.pairs} == {pool_id(i) for i in range(10)}
     for part in (train, held):
         assert abs(np.mean([p.weight for p in part.pairs]) - 1) < 1e-9
-    # person 2 has weight 3, person 0 weight 1
+    # person P0003 has weight 3, person P0001 weight 1
     w = {p.provenance["participant"]: p.weight for p in train.pairs}
-    assert abs(w["2"] - 3 * w["0"]) < 1e-9
+    assert abs(w["P0003"] - 3 * w["P0001"]) < 1e-9
     assert train.provenance["settings"]["weighting"] == "soft"
     assert set(train.provenance["inputs"]) == {"sim", "panel"}
     # same seed, same bytes
@@ -51,7 +51,7 @@ def test_prefs_errors(tmp_path):
                 tmp_path / "x.jsonl")
     assert r.returncode == 1 and "needs person weights" in flat(r.stderr)
     bad = tmp_path / "panel.csv"
-    bad.write_text("id,weight\n1,2\n2,heavy\n")
+    bad.write_text("id,weight\nP0001,2\nP0002,heavy\n")
     r = run_cli("data", "prefs", "--from-sim", sim, "--panel", bad, "--out", tmp_path / "x.jsonl")
     assert r.returncode == 1 and "line 3, column 'weight'" in flat(r.stderr)
     assert "Traceback" not in flat(r.stderr)

@@ -24,21 +24,41 @@ def sim(tmp_path):
 
 
 def test_load_simulation(sim):
-    assert len(sim.statements) == 5 and sim.groups["0"] == "a" and sim.groups["1"] == "b"
-    assert sim.demographics["0"] == {"gender": "female", "age_band": "18-34"}
-    # stance estimated from votes: (A + 1) / (A + D + 2)
+    # the junk statement (moderated out) is left out
+    assert [s.id for s in sim.statements] == ["0", "1", "2", "3", "4"]
+    assert sim.groups["P0001"] == "a" and sim.groups["P0002"] == "b"
+    assert sim.demographics["P0001"] == {"gender": "woman", "age_band": "18-34"}
     s2 = sim.statement("2")
-    assert s2.agree["a"] > 0.7 and s2.agree["b"] < 0.3
+    # forced choice: P(agree) / (P(agree) + P(disagree)) = 0.81 / 0.9
+    assert s2.agree == {"a": pytest.approx(0.9), "b": pytest.approx(0.1)}
+    assert s2.slug == "caution" and s2.kind == "divisive"
     assert sim.statement("0").consensus is True and s2.consensus is False
+    assert sim.p_agree("P0002", s2) == pytest.approx(0.1)
+
+
+def test_membership_mixes_group_stances(sim):
+    from dataclasses import replace
+
+    mixed = replace(sim, membership={"P0001": {"a": 0.25, "b": 0.75}})
+    assert mixed.p_agree("P0001", sim.statement("2")) == pytest.approx(0.25 * 0.9 + 0.75 * 0.1)
+
+
+def test_stances_estimated_from_votes_without_profiles(tmp_path):
+    sim = load_simulation(write_sim(tmp_path / "s", n=60, stances=False))
+    s2 = sim.statement("2")
+    # (A + 1) / (A + D + 2) per latent group, Polis voter ids mapped to pool ids
+    assert s2.agree["a"] > 0.7 and s2.agree["b"] < 0.3
 
 
 def test_prompt_kinds(sim):
-    kinds = {s.id: prompt_kind(s) for s in sim.statements}
+    kinds = {s.id: prompt_kind(s) for s in sim.statements}  # the truth's categories
     assert kinds["0"] == kinds["1"] == "consensus"
     assert kinds["2"] == kinds["3"] == "divisive"
     assert kinds["4"] == "mixed"
-    # without a truth list, the profile decides
+    # without a truth category, the profile decides
     assert prompt_kind(SimStatement("x", "t", agree={"a": 0.1, "b": 0.2})) == "consensus"
+    assert prompt_kind(SimStatement("x", "t", agree={"a": 0.8, "b": 0.3})) == "divisive"
+    assert prompt_kind(SimStatement("x", "t", agree={"a": 0.6, "b": 0.4})) == "mixed"
 
 
 def test_split_is_by_prompt_stratified_and_seeded():
@@ -72,7 +92,7 @@ def test_build_pairs(sim):
 
 
 def test_chosen_response_embodies_the_drawn_stance(sim):
-    bank = [BankPrompt("b1", "t", ("an-ai-assistant-should-always-tell-people-it-is",),
+    bank = [BankPrompt("b1", "t", ("ai-disclose",),
                        "Are you human?", (Response("I am an AI.", "agree"),
                                           Response("Yes, I am human.", "disagree")))]
     res = build_sim_preferences(sim, bank, seed=0, templates="none", heldout_fraction=0)
@@ -84,11 +104,17 @@ def test_chosen_response_embodies_the_drawn_stance(sim):
 
 
 def test_members_and_options(sim):
-    res = build_sim_preferences(sim, [], members=["0", "1", "2"], seed=0,
-                                prompts_per_member=4, opinion_groups={"0": "x"})
+    res = build_sim_preferences(sim, [], members=["P0001", "P0002", "P0003"], seed=0,
+                                prompts_per_member=4, opinion_groups={"P0001": "x"})
     every = res.train + res.heldout
-    assert Counter(p.provenance["participant"] for p in every) == {"0": 4, "1": 4, "2": 4}
-    assert {p.group for p in every if p.provenance["participant"] == "0"} == {"x"}
+    assert Counter(p.provenance["participant"] for p in every) == {
+        "P0001": 4, "P0002": 4, "P0003": 4}
+    assert {p.group for p in every if p.provenance["participant"] == "P0001"} == {"x"}
+    # a bank prompt matched by statement text instead of slug
+    by_text = [BankPrompt("b2", "t", ("Assistants should use plenty of emoji.",), "Emoji?",
+                          (Response("Yes 🎉", "agree"), Response("No.", "disagree")))]
+    only = build_sim_preferences(sim, by_text, templates="none", heldout_fraction=0)
+    assert {p.provenance["statement_ids"][0] for p in only.train} == {"4"}
     with pytest.raises(InputError, match="not in the simulation"):
         build_sim_preferences(sim, [], members=["999"])
     with pytest.raises(InputError, match="no prompt matches"):

@@ -2,21 +2,27 @@
 
 Interface to the simulator (its output folder, ``pluralign simulate --out DIR``):
 
-- ``DIR/pool.csv``: ``id`` + one column per demographic feature;
-- ``DIR/comments.csv``: Polis comments (``comment-id``, ``comment-body``);
-- ``DIR/votes.csv``: Polis votes (``comment-id``, ``voter-id``, ``vote``);
-- ``DIR/truth.json``: each participant's latent group and the true consensus statements; when it
-  also holds per-group stance profiles (probability of agreeing) they are used, otherwise each
-  group's stance is estimated from the votes: ``P(agree | g, s) = (A + 1) / (A + D + 2)`` over the
-  group's agree (A) and disagree (D) votes (passes ignored).
+- ``DIR/pool.csv``: ``id`` + one column per demographic feature (people are keyed by this id,
+  the one a sortition panel uses);
+- ``DIR/comments.csv``: Polis comments (``comment-id``, ``comment-body``, ``moderated``);
+- ``DIR/truth.json``: ``groups`` [{id}], ``participants`` [{participant (Polis voter id), id
+  (pool id), group, membership [one weight per group]}], ``statements`` [{comment-id, slug, topic,
+  category, stance {group: {agree, disagree, pass}}}] and the lists ``consensus``,
+  ``consensus_against``, ``divisive`` of comment ids;
+- ``DIR/votes.csv``: Polis votes, used only when the truth has no stance profiles: then each
+  group's stance is estimated as ``(A + 1) / (A + D + 2)`` over its agree (A) and disagree (D)
+  votes (passes ignored).
 
 For a prompt tied to statement *s* (bank or template, :mod:`pluralign.data.prompt_bank`), a member
-of latent group *g* prefers the ``agree`` response with probability ``P(agree | g, s)`` (one
-Bernoulli draw per member and prompt from ``seed``); chosen = the response of the drawn stance,
-rejected = each response of the other stance. A prompt is *consensus* when the truth lists its
-statement as consensus (or, without that list, every group agrees, or every group disagrees, with
-probability ≥ 0.7), *divisive* when group stances differ by ≥ 0.4, else *mixed*. Prompts (not
-pairs) are split into train and held-out, stratified by kind, so no held-out prompt is trained on.
+prefers the ``agree`` response with probability ``Σ_g m_g·a_g(s) / Σ_g m_g`` where ``a_g(s) =
+P(agree) / (P(agree) + P(disagree))`` in latent group *g* and ``m`` the member's membership (just
+their group when the truth gives none): one Bernoulli draw per member and prompt from ``seed``.
+Chosen = the response of the drawn stance, rejected = each response of the other stance. The
+prompt's *kind* is the truth's category of its statement (consensus, consensus-against,
+divisive, mixed); without one, *consensus* when every group agrees (or every group disagrees)
+with probability ≥ 0.7, *divisive* when group stances differ by ≥ 0.4, else *mixed*. Prompts
+(not pairs) are split into train and held-out, stratified by kind, so no held-out prompt is
+trained on.
 """
 
 from __future__ import annotations
@@ -44,24 +50,39 @@ DIVISIVE_SPREAD = 0.4
 
 @dataclass(frozen=True)
 class SimStatement:
+    """A statement with each latent group's stance: ``agree[g]`` = P(agree | g) / P(agree or
+    disagree | g), the probability of preferring the agreeing response in a forced choice;
+    ``kind`` the truth's category (consensus, consensus-against, divisive, mixed) if known."""
+
     id: str
     text: str
     topic: str = ""
     slug: str = ""
     agree: Mapping[str, float] = field(default_factory=dict)
     consensus: bool | None = None
+    kind: str = ""
 
 
 @dataclass(frozen=True)
 class SimAssembly:
-    """What the builder needs from a simulated assembly."""
+    """What the builder needs from a simulated assembly. People are keyed by their pool id;
+    ``membership`` (optional) mixes several latent groups' stances for one person."""
 
     demographics: Mapping[str, Mapping[str, str]]
     groups: Mapping[str, str]
     statements: tuple[SimStatement, ...]
+    membership: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def statement(self, sid: str) -> SimStatement:
         return next(s for s in self.statements if s.id == sid)
+
+    def p_agree(self, person: str, statement: SimStatement) -> float:
+        """P(person prefers the agreeing response): the group stances mixed by membership."""
+        mix = self.membership.get(person)
+        if not mix:
+            return float(statement.agree.get(self.groups[person], 0.5))
+        total = sum(mix.values())
+        return float(sum(w * statement.agree.get(g, 0.5) for g, w in mix.items()) / total)
 
 
 def _csv(path: Path):
@@ -76,52 +97,52 @@ def _csv(path: Path):
         raise InputError(f"cannot read CSV ({exc})", where=str(path)) from exc
 
 
-def _group_map(truth: Mapping[str, Any], path: Path) -> dict[str, str]:
-    for key in ("participant_groups", "latent_groups", "groups", "participants"):
-        value = truth.get(key)
-        if isinstance(value, dict) and value and not all(isinstance(v, dict) for v in
-                                                         value.values()):
-            return {str(k): str(v) for k, v in value.items()}
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            out = {}
-            for item in value:
-                pid = item.get("id", item.get("participant"))
-                grp = item.get("group", item.get("latent_group"))
-                if pid is not None and grp is not None:
-                    out[str(pid)] = str(grp)
-            if out:
-                return out
-        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
-            out = {str(k): str(v.get("group", v.get("latent_group"))) for k, v in value.items()
-                   if v.get("group", v.get("latent_group")) is not None}
-            if out:
-                return out
-    raise InputError("truth.json holds no participant → latent group mapping", where=str(path),
-                     hint="expected e.g. {\"participant_groups\": {\"0\": \"g0\", ...}}")
-
-
-def _statement_meta(truth: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    value = truth.get("statements")
-    out: dict[str, dict[str, Any]] = {}
-    if isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict) and item.get("id") is not None:
-                out[str(item["id"])] = item
-    elif isinstance(value, dict):
-        out = {str(k): v for k, v in value.items() if isinstance(v, dict)}
-    return out
-
-
-def _consensus_ids(truth: Mapping[str, Any]) -> set[str] | None:
-    for key in ("consensus_statements", "consensus"):
+def _people(truth: Mapping[str, Any], path: Path, group_ids: Sequence[str]):
+    """(pool id → group, Polis voter id → pool id, pool id → membership) from the truth."""
+    groups: dict[str, str] = {}
+    voters: dict[str, str] = {}
+    membership: dict[str, dict[str, float]] = {}
+    for key in ("participants", "participant_groups", "latent_groups"):
         value = truth.get(key)
         if isinstance(value, list):
-            return {str(v) for v in value}
+            for item in value:
+                if not isinstance(item, dict):
+                    continue
+                pid = item.get("id", item.get("participant"))
+                grp = item.get("group", item.get("latent_group"))
+                if pid is None or grp is None:
+                    continue
+                groups[str(pid)] = str(grp)
+                voters[str(item.get("participant", pid))] = str(pid)
+                mem = item.get("membership")
+                if isinstance(mem, list) and len(mem) == len(group_ids):
+                    membership[str(pid)] = {g: float(w) for g, w in zip(group_ids, mem,
+                                                                        strict=True)}
+        elif isinstance(value, dict):
+            for pid, grp in value.items():
+                groups[str(pid)] = str(grp.get("group") if isinstance(grp, dict) else grp)
+                voters[str(pid)] = str(pid)
+        if groups:
+            return groups, voters, membership
+    raise InputError("truth.json holds no participant → latent group mapping", where=str(path),
+                     hint="expected \"participants\": [{\"id\": ..., \"group\": ...}, ...]")
+
+
+def _stance(value: Any) -> float | None:
+    """P(agree | agree or disagree) from ``{"agree": a, "disagree": d, ...}`` or a number."""
+    if isinstance(value, dict) and "agree" in value:
+        a, d = float(value["agree"]), float(value.get("disagree", 1 - float(value["agree"])))
+        return a / (a + d) if a + d > 0 else 0.5
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
     return None
 
 
 def load_simulation(sim_dir: str | Path) -> SimAssembly:
-    """Read a simulator output folder (see the module docstring for the files used)."""
+    """Read a simulator output folder (see the module docstring for the files used).
+
+    Statements the moderator rejected (``moderated`` = -1) and the truth's ``junk`` category are
+    left out."""
     d = Path(sim_dir)
     if not d.is_dir():
         raise InputError("simulation folder not found", where=str(d))
@@ -133,7 +154,11 @@ def load_simulation(sim_dir: str | Path) -> SimAssembly:
         truth = json.loads(truth_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON ({exc.msg})", where=at(truth_path, exc.lineno)) from exc
-    groups = _group_map(truth, truth_path)
+    if not isinstance(truth, dict):
+        raise InputError("truth.json must hold a JSON object", where=str(truth_path))
+    group_ids = [str(g["id"]) for g in truth.get("groups", []) if isinstance(g, dict)
+                 and "id" in g]
+    groups, voters, membership = _people(truth, truth_path, group_ids)
     pool = _csv(d / "pool.csv")
     if "id" not in pool.columns:
         raise InputError("pool.csv has no 'id' column", where=at(d / "pool.csv", 1))
@@ -144,35 +169,65 @@ def load_simulation(sim_dir: str | Path) -> SimAssembly:
     for col in ("comment-id", "comment-body"):
         if col not in comments.columns:
             raise InputError(f"comments.csv has no '{col}' column", where=at(d / "comments.csv", 1))
-    meta = _statement_meta(truth)
-    consensus = _consensus_ids(truth)
-    votes = _csv(d / "votes.csv")
-    for col in ("comment-id", "voter-id", "vote"):
-        if col not in votes.columns:
-            raise InputError(f"votes.csv has no '{col}' column", where=at(d / "votes.csv", 1))
-    votes = votes.assign(group=votes["voter-id"].map(groups), vote=votes["vote"].astype(int))
-    counts = votes[votes["vote"] != 0].groupby(["comment-id", "group"])["vote"]
-    agrees = counts.apply(lambda v: int((v == 1).sum())).to_dict()
-    totals = counts.size().to_dict()
-    group_names = sorted(set(groups.values()))
+    meta: dict[str, dict[str, Any]] = {}
+    for item in truth.get("statements") or []:
+        if isinstance(item, dict):
+            sid = item.get("comment-id", item.get("id"))
+            if sid is not None:
+                meta[str(sid)] = item
+    categories: dict[str, str] = {}
+    for kind in ("consensus", "consensus_against", "divisive"):
+        for sid in truth.get(kind) or []:
+            categories[str(sid)] = kind.replace("_", "-")
+    has_lists = any(isinstance(truth.get(k), list) for k in ("consensus", "consensus_statements"))
+    for sid in truth.get("consensus_statements") or []:
+        categories[str(sid)] = "consensus"
+    estimated = None
     statements = []
     for row in comments.to_dict("records"):
         sid = str(row["comment-id"])
         m = meta.get(sid, {})
-        profile = m.get("agree") or m.get("stance") or m.get("profile")
-        if isinstance(profile, dict) and profile:
-            agree = {str(g): float(p) for g, p in profile.items()}
-        else:
-            agree = {g: (agrees.get((sid, g), 0) + 1) / (totals.get((sid, g), 0) + 2)
-                     for g in group_names}
-        statements.append(SimStatement(
-            sid, str(row["comment-body"]), str(m.get("topic", "")), str(m.get("slug", "")),
-            agree, (sid in consensus) if consensus is not None else m.get("consensus")))
-    return SimAssembly(demographics, groups, tuple(statements))
+        if str(row.get("moderated", "1")).strip() == "-1" or m.get("category") == "junk":
+            continue
+        profile = m.get("stance") or m.get("agree")
+        agree = {str(g): p for g, v in profile.items() if (p := _stance(v)) is not None} \
+            if isinstance(profile, dict) else {}
+        if not agree:
+            if estimated is None:
+                estimated = _estimate_stances(d, voters, groups)
+            agree = estimated.get(sid, {})
+        kind = categories.get(sid) or (str(m["category"]) if m.get("category") else "")
+        consensus = (kind == "consensus") if (has_lists or kind) else None
+        statements.append(SimStatement(sid, str(row["comment-body"]), str(m.get("topic", "")),
+                                       str(m.get("slug", "")), agree, consensus, kind))
+    return SimAssembly(demographics, groups, tuple(statements), membership)
+
+
+def _estimate_stances(d: Path, voters: Mapping[str, str],
+                      groups: Mapping[str, str]) -> dict[str, dict[str, float]]:
+    """(A + 1) / (A + D + 2) per statement and latent group from votes.csv (passes ignored)."""
+    votes = _csv(d / "votes.csv")
+    for col in ("comment-id", "voter-id", "vote"):
+        if col not in votes.columns:
+            raise InputError(f"votes.csv has no '{col}' column", where=at(d / "votes.csv", 1))
+    person = votes["voter-id"].map(lambda v: voters.get(str(v), str(v)))
+    votes = votes.assign(group=person.map(groups), vote=votes["vote"].astype(int))
+    votes = votes[votes["vote"] != 0].dropna(subset=["group"])
+    out: dict[str, dict[str, float]] = {}
+    names = sorted(set(groups.values()))
+    for (sid, grp), v in votes.groupby(["comment-id", "group"])["vote"]:
+        out.setdefault(str(sid), {})[str(grp)] = (int((v == 1).sum()) + 1) / (len(v) + 2)
+    for sid in out:
+        for g in names:
+            out[sid].setdefault(g, 0.5)
+    return out
 
 
 def prompt_kind(statement: SimStatement) -> str:
-    """``consensus``, ``divisive`` or ``mixed`` (thresholds in the module docstring)."""
+    """The truth's category if known, else ``consensus``, ``divisive`` or ``mixed`` by the
+    thresholds in the module docstring."""
+    if statement.kind:
+        return statement.kind
     p = np.asarray(list(statement.agree.values()), dtype=float)
     spread = float(p.max() - p.min()) if p.size else 0.0
     if statement.consensus is True:
@@ -297,7 +352,7 @@ def build_sim_preferences(assembly: SimAssembly, bank: Sequence[BankPrompt], *,
         for i in chosen_idx:
             prompt, sid = resolved[i]
             s = statements[sid]
-            p_agree = float(s.agree.get(latent, 0.5))
+            p_agree = assembly.p_agree(member, s)
             stance = "agree" if draws[i] < p_agree else "disagree"
             other = "disagree" if stance == "agree" else "agree"
             options = prompt.by_stance(stance)
