@@ -71,9 +71,9 @@ def test_full_report(tmp_path):
     assert_self_contained(html)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # input text is escaped
     assert "The assistant says it is an AI." in html
-    assert "divisive prompts, by group" in html and "consensus prompts, by group" in html
+    assert "Accuracy by group, before" in html and "By group" in html
     assert "never averaged away" in html
-    assert html.count("data:image/png;base64,") >= 6
+    assert html.count("data:image/png;base64,") >= 5
 
 
 def test_partial_report_renders_only_present_sections(tmp_path):

@@ -130,8 +130,8 @@ def panel_section(run: Path) -> Section | None:
     if not panel_path.is_file():
         return None
     s = Section("panel", "Panel composition", "The panel's share of each feature value next to "
-                "the pool's (population) share and the quota range (quota min/max divided by "
-                "the panel size).", [_rel(run, panel_path)])
+                "the population's (simulate/population.json), the volunteer pool's, and the "
+                "quota range (quota min/max divided by the panel size).", [_rel(run, panel_path)])
     panel = _read_csv(panel_path)
     if "id" not in panel.columns:
         raise InputError("panel file has no 'id' column", where=at(panel_path, 1))
@@ -141,6 +141,16 @@ def panel_section(run: Path) -> Section | None:
             pool = _read_csv(candidate)
             s.sources.append(_rel(run, candidate))
             break
+    population: dict[str, dict[str, float]] = {}
+    pop_path = run / "simulate" / "population.json"
+    if pop_path.is_file():
+        s.sources.append(_rel(run, pop_path))
+        obj = _read_json(pop_path)
+        features_obj = obj.get("features") if isinstance(obj, dict) else None
+        if isinstance(features_obj, dict):
+            population = {str(f): {str(v): float(x) for v, x in vals.items()
+                                   if isinstance(x, int | float)}
+                          for f, vals in features_obj.items() if isinstance(vals, dict)}
     quotas = None
     quota_path = run / "panel" / "quotas.csv"
     if quota_path.is_file():
@@ -151,24 +161,32 @@ def panel_section(run: Path) -> Section | None:
     k = len(panel)
     data: dict[str, dict[str, dict[str, float]]] = {}
     for f in features:
-        values = sorted(set(panel[f]) | (set(pool[f]) if pool is not None and f in pool else set()))
+        values = set(panel[f]) | set(population.get(f, {}))
+        if pool is not None and f in pool:
+            values |= set(pool[f])
         entry: dict[str, dict[str, float]] = {}
-        for v in values:
+        for v in sorted(values):
             e = {"panel": float((panel[f] == v).mean())}
+            if v in population.get(f, {}):
+                e["population"] = population[f][v]
             if pool is not None and f in pool:
-                e["population"] = float((pool[f] == v).mean())
+                e["pool"] = float((pool[f] == v).mean())
             if quotas is not None and {"feature", "value", "min", "max"} <= set(quotas.columns):
                 row = quotas[(quotas["feature"] == f) & (quotas["value"] == v)]
                 if len(row):
-                    e["quota_min"] = float(row["min"].iloc[0]) / k
-                    e["quota_max"] = float(row["max"].iloc[0]) / k
+                    try:
+                        e["quota_min"] = float(row["min"].iloc[0]) / k
+                        e["quota_max"] = float(row["max"].iloc[0]) / k
+                    except ValueError as exc:
+                        raise InputError(f"non-numeric quota for {f}={v}",
+                                         where=str(quota_path)) from exc
             entry[v] = e
         data[f] = entry
     s.keyvalues({"panel size": k, "features": ", ".join(features) or "(none)"})
     if data:
         s.figure(plots.composition(data), "Population vs panel shares; black bars: quota range.")
         rows = [{"feature": f, "value": v, **{key: e.get(key) for key in
-                 ("population", "panel", "quota_min", "quota_max")}}
+                 ("population", "pool", "panel", "quota_min", "quota_max")}}
                 for f, entry in data.items() for v, e in entry.items()]
         s.table(rows, caption="Shares per feature value", limit=200)
     return s
@@ -348,15 +366,20 @@ def evaluation_section(run: Path) -> Section | None:
     for subset in subsets:
         if subset in SUBSET_NOTES:
             s.text(f"{subset}: {SUBSET_NOTES[subset]}", "note")
-        groupings = []
-        for g in m["groups"]:
-            if g["subset"] == subset and g["grouping"] not in groupings:
-                groupings.append(g["grouping"])
-        for grouping in groupings:
-            rows = [g for g in m["groups"] if g["subset"] == subset and g["grouping"] == grouping]
-            title = f"{subset} prompts, by {grouping}"
-            s.figure(plots.group_accuracy(rows, title), title)
-            s.table([_score_row(g) for g in rows], caption=title)
+    groupings: list[str] = []
+    for g in m["groups"]:
+        if g["grouping"] not in groupings:
+            groupings.append(g["grouping"])
+    for grouping in groupings:
+        panels = {subset: [g for g in m["groups"]
+                           if g["subset"] == subset and g["grouping"] == grouping]
+                  for subset in subsets}
+        panels = {k: v for k, v in panels.items() if v}
+        s.figure(plots.group_accuracy(panels, grouping),
+                 f"Accuracy by {grouping}, before (grey) and after (blue) training, "
+                 "per subset of prompts; dashed line: no preference (0.5).")
+        s.table([_score_row(g) for rows in panels.values() for g in rows],
+                caption=f"By {grouping}", limit=200)
     gaps = [{"subset": g["subset"], "grouping": g["grouping"],
              "gap before": (g.get("before") or {}).get("estimate"),
              "gap after": (g.get("after") or {}).get("estimate"),

@@ -40,10 +40,10 @@ def png_file_uri(data: bytes) -> str:
 
 
 def composition(features: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:
-    """Per feature, bars of population and panel shares per value, and the quota band.
+    """Per feature, bars of population, pool and panel shares per value, and the quota band.
 
-    ``features``: feature → value → {"population": share, "panel": share, "quota_min": share,
-    "quota_max": share} (any key may be missing)."""
+    ``features``: feature → value → {"population": share, "pool": share, "panel": share,
+    "quota_min": share, "quota_max": share} (any key may be missing)."""
     n = len(features)
     cols = min(n, 2)
     rows = (n + cols - 1) // cols
@@ -52,20 +52,27 @@ def composition(features: Mapping[str, Mapping[str, Mapping[str, float]]]) -> st
         ax = fig.add_subplot(rows, cols, i + 1)
         names = list(values)
         x = np.arange(len(names))
-        pop = [values[v].get("population", np.nan) for v in names]
-        pan = [values[v].get("panel", np.nan) for v in names]
-        ax.bar(x - 0.2, pop, 0.4, label="population (pool)", color=BEFORE)
-        ax.bar(x + 0.2, pan, 0.4, label="panel", color=AFTER)
+        series = [(key, label, color) for key, label, color in (
+            ("population", "population", "#6e7781"), ("pool", "pool", BEFORE),
+            ("panel", "panel", AFTER)) if any(key in values[v] for v in names)]
+        width = 0.8 / max(len(series), 1)
+        for i_s, (key, label, color) in enumerate(series):
+            offset = (i_s - (len(series) - 1) / 2) * width
+            ax.bar(x + offset, [values[v].get(key, np.nan) for v in names], width, label=label,
+                   color=color)
+        panel_offset = (len(series) - 1) / 2 * width
         for j, v in enumerate(names):
             lo, hi = values[v].get("quota_min"), values[v].get("quota_max")
             if lo is not None and hi is not None:
-                ax.plot([j + 0.2, j + 0.2], [lo, hi], color="black", lw=3, alpha=0.6,
+                ax.plot([j + panel_offset] * 2, [lo, hi], color="black", lw=3, alpha=0.6,
                         label="quota range" if j == 0 else None)
         ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
         ax.set_title(feature, fontsize=10)
         ax.set_ylabel("share")
-        if i == 0:
-            ax.legend(fontsize=7)
+        top = max([e.get(key, 0) or 0 for e in values.values()
+                   for key in ("population", "pool", "panel", "quota_max")] + [0.1])
+        ax.set_ylim(0, top * 1.4)
+        ax.legend(fontsize=7, loc="upper center", ncol=4, frameon=False)
     return _to_uri(plt, fig)
 
 
@@ -91,24 +98,30 @@ def curves(series: Mapping[str, tuple[Sequence[float], Sequence[float]]]) -> str
     return _to_uri(plt, fig)
 
 
-def group_accuracy(groups: Sequence[Mapping], title: str) -> str:
-    """Grouped bars per group: accuracy before and after with their intervals (never pooled)."""
-    names = [g["group"] for g in groups]
-    x = np.arange(len(names))
-    plt, fig = _figure(max(4.5, 0.9 * len(names) + 2), 3)
-    ax = fig.add_subplot(1, 1, 1)
-    for offset, key, color in ((-0.2, "before", BEFORE), (0.2, "after", AFTER)):
-        est = np.array([_num(g[key]["estimate"]) for g in groups])
-        low = np.array([_num(g[key]["low"]) for g in groups])
-        high = np.array([_num(g[key]["high"]) for g in groups])
-        err = np.vstack([np.nan_to_num(est - low), np.nan_to_num(high - est)])
-        ax.bar(x + offset, est, 0.4, yerr=err, capsize=3, label=key, color=color)
-    ax.axhline(0.5, color="black", lw=0.8, ls="--")
-    ax.set_ylim(0, 1.05)
-    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("preference accuracy")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
+def group_accuracy(panels: Mapping[str, Sequence[Mapping]], grouping: str) -> str:
+    """One panel per subset of prompts (all, consensus, divisive ...): bars per group of the
+    accuracy before and after training with their intervals. Groups stay side by side, never
+    pooled."""
+    n = len(panels)
+    widest = max((len(rows) for rows in panels.values()), default=1)
+    plt, fig = _figure(max(4.5, (0.7 * widest + 1.2) * n), 3.2)
+    for i, (subset, groups) in enumerate(panels.items()):
+        ax = fig.add_subplot(1, n, i + 1)
+        names = [g["group"] for g in groups]
+        x = np.arange(len(names))
+        for offset, key, color in ((-0.2, "before", BEFORE), (0.2, "after", AFTER)):
+            est = np.array([_num(g[key]["estimate"]) for g in groups])
+            low = np.array([_num(g[key]["low"]) for g in groups])
+            high = np.array([_num(g[key]["high"]) for g in groups])
+            err = np.vstack([np.nan_to_num(est - low), np.nan_to_num(high - est)])
+            ax.bar(x + offset, est, 0.4, yerr=err, capsize=3, label=key, color=color)
+        ax.axhline(0.5, color="black", lw=0.8, ls="--")
+        ax.set_ylim(0, 1.15)
+        ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+        ax.set_title(f"{subset} prompts", fontsize=10)
+        if i == 0:
+            ax.set_ylabel(f"accuracy by {grouping}")
+            ax.legend(fontsize=7, loc="upper center", ncol=2, frameon=False)
     return _to_uri(plt, fig)
 
 
