@@ -43,6 +43,9 @@ def evaluate_cmd(
         "--margins", help="Precomputed margins JSON {after: [...], before: [...]} instead of "
         "scoring with models.")] = None,
     beta: Annotated[float, typer.Option("--beta", help="DPO beta of the margin.")] = 0.1,
+    margin: Annotated[str, typer.Option(
+        "--margin", help="implicit (policy vs reference, DPO) | likelihood (each model's own "
+        "log-likelihood preference; before = the reference model).")] = "implicit",
     group_by: Annotated[list[str] | None, typer.Option(
         "--group-by", help="group | opinion | demographic:FEATURE (repeatable; default: all "
         "found).")] = None,
@@ -64,7 +67,9 @@ def evaluate_cmd(
     if n_boot < 1:
         raise InputError(f"--n-boot must be >= 1, got {n_boot}")
     inputs: dict[str, Path] = {"data": data}
-    settings = {"beta": beta, "model": str(model) if model else None,
+    if margin not in ("implicit", "likelihood"):
+        raise InputError(f"--margin must be implicit or likelihood, got '{margin}'")
+    settings = {"beta": beta, "margin": margin, "model": str(model) if model else None,
                 "ref": str(ref) if ref else None, "before": str(before) if before else None}
     opts = {"groupings": group_by or None, "n_boot": n_boot, "alpha": alpha, "seed": seed,
             "min_group_size": min_group_size}
@@ -83,7 +88,7 @@ def evaluate_cmd(
         prov = make_provenance("evaluate", inputs=inputs, seed=seed, settings=settings)
         with console.status("scoring held-out pairs with the model and its reference"):
             result = evaluate_models(model, ref, rows, beta=beta, before_dir=before,
-                                     provenance=prov, **opts)
+                                     margin=margin, provenance=prov, **opts)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "metrics.json", result.to_json())
     _print_summary(result)

@@ -197,19 +197,34 @@ def unique_margins(rows: Sequence[Mapping], score_fn) -> np.ndarray:
     return margins[[unique[k] for k in keys]]
 
 
+MARGINS = ("implicit", "likelihood")
+
+
 def evaluate_models(model_dir: str | Path, ref_dir: str | Path, rows: Sequence[Mapping], *,
                     beta: float = 0.1, before_dir: str | Path | None = None,
-                    **kwargs: Any) -> EvaluationResult:
-    """Score ``rows`` with the trained model against the reference, then
-    :func:`evaluate_margins`. *Before* is ``before_dir`` against the reference if given, else
-    the reference against itself, whose margins are exactly 0 (accuracy 0.5 by the tie rule)."""
+                    margin: str = "implicit", **kwargs: Any) -> EvaluationResult:
+    """Score ``rows`` with the models through :func:`pluralign.train.preference_margins`, then
+    :func:`evaluate_margins`.
+
+    ``margin="implicit"`` (default): after = trained policy against the reference (DPO implicit
+    reward margin); before = ``before_dir`` against the reference if given, else the reference
+    against itself, whose margins are exactly 0 (accuracy 0.5 by the tie rule).
+    ``margin="likelihood"``: each model's own preference β·[log π(y_w|x) − log π(y_l|x)], no
+    reference term; after = the trained model, before = ``before_dir`` or the reference model.
+    This shows whether the untrained model already preferred what people chose."""
     from pluralign.train import preference_margins
 
-    after = unique_margins(rows, lambda u: preference_margins(str(model_dir), str(ref_dir), u,
-                                                              beta))
-    if before_dir is None:
-        before = np.zeros(len(rows))
+    if margin not in MARGINS:
+        raise ValueError(f"margin must be one of {MARGINS}, got {margin!r}")
+
+    def score(policy, reference):
+        return unique_margins(rows, lambda u: preference_margins(
+            str(policy), None if reference is None else str(reference), u, beta))
+
+    if margin == "implicit":
+        after = score(model_dir, ref_dir)
+        before = np.zeros(len(rows)) if before_dir is None else score(before_dir, ref_dir)
     else:
-        before = unique_margins(rows, lambda u: preference_margins(str(before_dir), str(ref_dir),
-                                                                   u, beta))
+        after = score(model_dir, None)
+        before = score(before_dir if before_dir is not None else ref_dir, None)
     return evaluate_margins(rows, before, after, **kwargs)
