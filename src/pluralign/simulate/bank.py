@@ -30,8 +30,8 @@ CONSENSUS_RULE = (
     "consensus-against: in every group P(disagree) >= 0.60 and P(agree) <= 0.20"
 )
 DIVISIVE_RULE = (
-    "divisive: some group has P(agree) - P(disagree) >= 0.30 and another has "
-    "P(agree) - P(disagree) <= -0.30"
+    "divisive: some group has P(agree) - P(disagree) >= 0.40 and another has "
+    "P(agree) - P(disagree) <= -0.40"
 )
 
 
@@ -88,7 +88,7 @@ def classify(profile: np.ndarray) -> str:
     if disagree.min() >= 0.60 and agree.max() <= 0.20:
         return CONSENSUS_AGAINST
     net = agree - disagree
-    if net.max() >= 0.30 and net.min() <= -0.30:
+    if net.max() >= 0.40 and net.min() <= -0.40:
         return DIVISIVE
     return MIXED
 

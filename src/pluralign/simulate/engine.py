@@ -75,6 +75,7 @@ def _pool(
     pass_factor = rng_groups.lognormal(0.0, 0.5, n)
     k = config.engagement_concentration
     engagement = rng_groups.beta(k * config.vote_rate, k * (1 - config.vote_rate) + 1e-9, n)
+    engagement = engagement.clip(0.02, 1.0)
     people = pd.DataFrame(
         {
             "id": ids,
@@ -83,9 +84,10 @@ def _pool(
             "conviction": conviction,
             "pass_factor": pass_factor,
             "arrival": arrival,
+            "engagement": engagement,
         }
     )
-    return pool, people, membership, engagement.clip(0.02, 1.0)
+    return pool, people, membership, engagement
 
 
 def _seed_choice(bank: StatementBank, n_seed: int, rng: np.random.Generator) -> list[str]:
@@ -182,7 +184,8 @@ def _votes(
     probs: np.ndarray,
     engagement: np.ndarray,
     rng: np.random.Generator,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Vote events, and how many statements each participant was offered (all sessions)."""
     end = config.start_ms + int(config.days * DAY_MS)
     created = statements["timestamp"].to_numpy()
     shown = statements["moderated"].to_numpy() == 1
@@ -193,6 +196,7 @@ def _votes(
         if a != MODERATOR:  # an author agrees with their own statement when writing it
             events.append((int(ts), cid, int(a), 1))
     arrival = people["arrival"].to_numpy()
+    offered = np.zeros(len(people), dtype=np.int64)
     for i in range(len(people)):
         number = i + 1
         sessions = [(int(arrival[i]), -np.inf)]
@@ -206,6 +210,7 @@ def _votes(
             )
             if not len(visible):
                 continue
+            offered[i] += len(visible)
             visible = visible[np.lexsort((rng.random(len(visible)), ~seed[visible]))]
             k = max(1, int(round(engagement[i] * len(visible))))
             chosen = visible[:k]
@@ -225,9 +230,8 @@ def _votes(
                     later = min(end - 1, int(t + 60_000 + rng.exponential(2 * DAY_MS)))
                     events.append((later, int(cid), number, int(new)))
     frame = pd.DataFrame(events, columns=["timestamp", "comment-id", "voter-id", "vote"])
-    return frame.sort_values(["comment-id", "voter-id", "timestamp"], kind="stable").reset_index(
-        drop=True
-    )
+    frame = frame.sort_values(["comment-id", "voter-id", "timestamp"], kind="stable")
+    return frame.reset_index(drop=True), offered
 
 
 def _truth(config, population, bank, people, membership, statements) -> dict:
@@ -326,7 +330,8 @@ def simulate_assembly(config: SimulationConfig | None = None) -> SimulatedAssemb
         config, population, bank, pool, people, membership, statements, pd.DataFrame(), None, {}
     )
     probs = draft.vote_probabilities()
-    votes = _votes(config, people, statements, probs, engagement, streams[3])
+    votes, offered = _votes(config, people, statements, probs, engagement, streams[3])
+    people = people.assign(offered=offered)
     comments = pd.DataFrame(
         {
             "comment-id": statements["comment-id"],

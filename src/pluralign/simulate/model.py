@@ -98,8 +98,10 @@ class SimulatedAssembly:
     """A simulated assembly. Frames (row order = participant / comment number):
 
     * ``pool``: ``id`` + one column per demographic feature (what ``pool.csv`` holds);
-    * ``people``: ``id, participant, group, conviction, pass_factor, arrival`` (truth per person;
-      ``group`` is the latent group id, ``arrival`` epoch ms);
+    * ``people``: ``id, participant, group, conviction, pass_factor, arrival, engagement,
+      offered`` (truth per person: ``group`` is the latent group id, ``arrival`` epoch ms,
+      ``engagement`` the share of offered statements they vote on, ``offered`` how many accepted
+      statements existed, and were not their own, when they came);
     * ``statements``: ``comment-id, slug, topic, category, text, author-id, moderated, is_seed,
       timestamp``;
     * ``votes``: every vote event ``timestamp, comment-id, voter-id, vote`` (history included).
