@@ -6,14 +6,21 @@ import json
 
 import numpy as np
 import pytest
-from conftest import run_cli
 
+from conftest import run_cli
 from pluralign.data.polis import read_polis
 from pluralign.errors import InputError
 from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
 
-FILES = ("comments.csv", "votes.csv", "participants-votes.csv", "summary.csv", "pool.csv",
-         "population.json", "truth.json")
+FILES = (
+    "comments.csv",
+    "votes.csv",
+    "participants-votes.csv",
+    "summary.csv",
+    "pool.csv",
+    "population.json",
+    "truth.json",
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +32,14 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     config = SimulationConfig(participants=150, statements=45, seed=7)
     write_simulation(simulate_assembly(config), tmp_path / "a")
     write_simulation(simulate_assembly(config), tmp_path / "b")
-    write_simulation(simulate_assembly(SimulationConfig(participants=150, statements=45, seed=8)),
-                     tmp_path / "c")
+    write_simulation(
+        simulate_assembly(SimulationConfig(participants=150, statements=45, seed=8)), tmp_path / "c"
+    )
     for name in FILES:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    assert (tmp_path / "a" / "votes.csv").read_bytes() != (tmp_path / "c" / "votes.csv").read_bytes()
+    assert (tmp_path / "a" / "votes.csv").read_bytes() != (
+        tmp_path / "c" / "votes.csv"
+    ).read_bytes()
 
 
 def test_files_are_valid_polis_and_consistent(small, tmp_path):
@@ -85,9 +95,16 @@ def test_subset_votes_follow_probabilities(small):
     assert np.allclose(observed, expected, atol=0.03)
 
 
-@pytest.mark.parametrize("field,value", [("participants", 0), ("statements", 1),
-                                         ("vote_rate", 1.5), ("seed_share", -0.1),
-                                         ("start", "yesterday")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("participants", 0),
+        ("statements", 1),
+        ("vote_rate", 1.5),
+        ("seed_share", -0.1),
+        ("start", "yesterday"),
+    ],
+)
 def test_bad_config_is_an_input_error(field, value):
     with pytest.raises(InputError, match=field):
         SimulationConfig(**{field: value})
@@ -99,13 +116,31 @@ def test_too_many_statements_names_the_limit():
 
 
 def test_simulate_cli(tmp_path):
-    out = run_cli("simulate", "--participants", "60", "--statements", "30", "--seed", "3",
-                  "--out", tmp_path / "sim")
+    out = run_cli(
+        "simulate",
+        "--participants",
+        "60",
+        "--statements",
+        "30",
+        "--seed",
+        "3",
+        "--out",
+        tmp_path / "sim",
+    )
     assert out.returncode == 0, out.stderr
     for name in FILES:
         assert (tmp_path / "sim" / name).is_file()
-    again = run_cli("simulate", "--participants", "60", "--statements", "30", "--seed", "3",
-                    "--out", tmp_path / "sim2")
+    again = run_cli(
+        "simulate",
+        "--participants",
+        "60",
+        "--statements",
+        "30",
+        "--seed",
+        "3",
+        "--out",
+        tmp_path / "sim2",
+    )
     assert again.returncode == 0
     for name in FILES:
         assert (tmp_path / "sim" / name).read_bytes() == (tmp_path / "sim2" / name).read_bytes()

@@ -12,24 +12,33 @@ from pluralign.simulate.population import Population
 
 @pytest.fixture(scope="module")
 def sim():
-    return simulate_assembly(SimulationConfig(participants=800, statements=60, seed=11,
-                                              vote_rate=0.6))
+    return simulate_assembly(
+        SimulationConfig(participants=800, statements=60, seed=11, vote_rate=0.6)
+    )
 
 
 @pytest.fixture(scope="module")
 def latest(sim):
     votes = sim.polis.latest_votes()
     votes = votes[votes["voter-id"] > 0].copy()
-    votes["group"] = votes["voter-id"].map(dict(zip(sim.people["participant"],
-                                                    sim.people["group"], strict=True)))
+    votes["group"] = votes["voter-id"].map(
+        dict(zip(sim.people["participant"], sim.people["group"], strict=True))
+    )
     return votes
 
 
 def _per_group(latest: pd.DataFrame, ids: list[int]) -> pd.DataFrame:
     chosen = latest[latest["comment-id"].isin(ids)]
-    return chosen.groupby(["comment-id", "group"])["vote"].agg(
-        n="size", agree=lambda v: (v == 1).mean(), disagree=lambda v: (v == -1).mean(),
-        mean="mean").reset_index()
+    return (
+        chosen.groupby(["comment-id", "group"])["vote"]
+        .agg(
+            n="size",
+            agree=lambda v: (v == 1).mean(),
+            disagree=lambda v: (v == -1).mean(),
+            mean="mean",
+        )
+        .reset_index()
+    )
 
 
 def test_bank_size_topics_and_categories():
@@ -38,8 +47,16 @@ def test_bank_size_topics_and_categories():
     assert len(opinions) >= 150
     topics = {s.topic for s in opinions}
     assert len(topics) >= 8
-    assert {"privacy", "honesty", "refusals", "political-neutrality", "children",
-            "medical-legal", "creativity", "autonomy"} <= topics
+    assert {
+        "privacy",
+        "honesty",
+        "refusals",
+        "political-neutrality",
+        "children",
+        "medical-legal",
+        "creativity",
+        "autonomy",
+    } <= topics
     categories = pd.Series([s.category for s in opinions]).value_counts()
     assert categories["consensus"] >= 20 and categories["divisive"] >= 20
     for s in bank.statements:
@@ -90,8 +107,11 @@ def test_divisive_statements_split_groups(sim, latest):
     assert (by.max() > 0.1).all() and (by.min() < -0.1).all()
     assert by.max().mean() > 0.3 and by.min().mean() < -0.3
     consensus = _per_group(latest, sim.truth["consensus"])
-    c_spread = consensus[consensus["n"] >= 40].groupby("comment-id")["mean"].agg(
-        lambda m: m.max() - m.min())
+    c_spread = (
+        consensus[consensus["n"] >= 40]
+        .groupby("comment-id")["mean"]
+        .agg(lambda m: m.max() - m.min())
+    )
     assert spread.median() > 2 * c_spread.median()
 
 
@@ -132,8 +152,9 @@ def test_passes_changes_and_authored_statements(sim):
 
 def test_pool_self_selection_bias_direction():
     population = Population()
-    sim = simulate_assembly(SimulationConfig(participants=3000, statements=10, seed=5,
-                                             vote_rate=0.2))
+    sim = simulate_assembly(
+        SimulationConfig(participants=3000, statements=10, seed=5, vote_rate=0.2)
+    )
     pool = sim.pool
     share = lambda f, v: (pool[f] == v).mean()  # noqa: E731
     stated = population.shares

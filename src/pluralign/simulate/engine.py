@@ -258,6 +258,7 @@ def _truth(config, population, bank, people, membership, statements) -> dict:
                 },
             }
         )
+
     def pick(category: str) -> list[int]:
         keep = (statements["category"] == category) & (statements["moderated"] == 1)
         return [int(c) for c in statements.loc[keep, "comment-id"]]
