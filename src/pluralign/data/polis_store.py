@@ -125,9 +125,7 @@ def load_polis_export(
         pid_of = dict(
             session.execute(
                 select(Participant.number, Participant.id).where(Participant.assembly_id == aid)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
 
         rows = [
@@ -148,9 +146,7 @@ def load_polis_export(
         sid_of = dict(
             session.execute(
                 select(Statement.number, Statement.id).where(Statement.assembly_id == aid)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
 
         # Insert in time order (stable: file order breaks ties) so that id order = time order.
