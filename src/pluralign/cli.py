@@ -43,6 +43,8 @@ def _root(
 # Stage modules that define `register(app)`. Their imports stay light: heavy work is inside commands.
 COMMAND_MODULES = (
     "pluralign.store.cli",
+    "pluralign.aggregate.cli",
+    "pluralign.constitution.cli",
 )
 
 
