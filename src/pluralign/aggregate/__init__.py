@@ -28,9 +28,21 @@ from pluralign.aggregate.pipeline import (
 from pluralign.aggregate.stats import RepStatement
 
 __all__ = [
-    "NO_GROUP", "AggregateResult", "AggregateSettings", "BridgingModel", "KState",
-    "PolisClusterer", "PolisPCA", "RepStatement", "VoteMatrix", "aggregate", "from_store",
-    "from_votes", "in_conversation", "read_polis", "write_outputs",
+    "NO_GROUP",
+    "AggregateResult",
+    "AggregateSettings",
+    "BridgingModel",
+    "KState",
+    "PolisClusterer",
+    "PolisPCA",
+    "RepStatement",
+    "VoteMatrix",
+    "aggregate",
+    "from_store",
+    "from_votes",
+    "in_conversation",
+    "read_polis",
+    "write_outputs",
 ]
 
 

@@ -32,8 +32,15 @@ LAMBDA_INTERCEPT = 0.15
 LAMBDA_FACTOR = 0.03
 
 
-def _solve_side(mask: sp.csr_matrix, resid: sp.csr_matrix, other_f: np.ndarray,
-                other_i: np.ndarray, mu: float, lam_i: float, lam_f: float):
+def _solve_side(
+    mask: sp.csr_matrix,
+    resid: sp.csr_matrix,
+    other_f: np.ndarray,
+    other_i: np.ndarray,
+    mu: float,
+    lam_i: float,
+    lam_f: float,
+):
     """Ridge solve of (intercept, factors) for each row of ``mask`` given the other side."""
     m, k = other_f.shape
     phi = np.hstack([np.ones((m, 1)), other_f])  # features of each column: [1, f]
@@ -64,9 +71,16 @@ class BridgingModel:
         loss_: final value of the objective; n_iter_: sweeps run.
     """
 
-    def __init__(self, n_factors: int = 1, lambda_intercept: float = LAMBDA_INTERCEPT,
-                 lambda_factor: float = LAMBDA_FACTOR, pass_value: float | None = None,
-                 n_iter: int = 50, tol: float = 1e-6, seed: int = 0):
+    def __init__(
+        self,
+        n_factors: int = 1,
+        lambda_intercept: float = LAMBDA_INTERCEPT,
+        lambda_factor: float = LAMBDA_FACTOR,
+        pass_value: float | None = None,
+        n_iter: int = 50,
+        tol: float = 1e-6,
+        seed: int = 0,
+    ):
         self.n_factors = n_factors
         self.lambda_intercept = lambda_intercept
         self.lambda_factor = lambda_factor
@@ -102,8 +116,11 @@ class BridgingModel:
             pred_wo_mu = self._predict(rated, iu, fu, is_, fs, 0.0)
             mu = float((r.sum() - pred_wo_mu.sum()) / (n_obs + lam_i)) if n_obs else 0.0
             err = r - self._predict(rated, iu, fu, is_, fs, mu)
-            new = float(err.multiply(err).sum() + lam_i * (iu @ iu + is_ @ is_ + mu**2)
-                        + lam_f * ((fu**2).sum() + (fs**2).sum()))
+            new = float(
+                err.multiply(err).sum()
+                + lam_i * (iu @ iu + is_ @ is_ + mu**2)
+                + lam_f * ((fu**2).sum() + (fs**2).sum())
+            )
             if np.isfinite(loss) and abs(loss - new) <= self.tol * max(abs(loss), 1e-12):
                 loss = new
                 break

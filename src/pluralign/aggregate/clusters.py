@@ -45,8 +45,9 @@ def smooth_group_count(state: KState | None, best_k: int, buffer: int = 4) -> KS
     return KState(last_k=best_k, last_k_count=count, smoothed_k=smoothed)
 
 
-def _kmeans(points: np.ndarray, k: int, seed: int, weights: np.ndarray | None = None,
-            n_init: int = 10):
+def _kmeans(
+    points: np.ndarray, k: int, seed: int, weights: np.ndarray | None = None, n_init: int = 10
+):
     from sklearn.cluster import KMeans
 
     km = KMeans(n_clusters=k, n_init=n_init, random_state=seed, max_iter=300)
@@ -87,9 +88,16 @@ class PolisClusterer:
         n_groups_: group count used; k_state_: smoother state to pass to the next fit.
     """
 
-    def __init__(self, base_k: int = 100, min_groups: int = 2, max_groups: int = 5,
-                 seed: int = 0, k_state: KState | None = None, group_k_buffer: int = 4,
-                 n_init: int = 10):
+    def __init__(
+        self,
+        base_k: int = 100,
+        min_groups: int = 2,
+        max_groups: int = 5,
+        seed: int = 0,
+        k_state: KState | None = None,
+        group_k_buffer: int = 4,
+        n_init: int = 10,
+    ):
         self.base_k = base_k
         self.min_groups = min_groups
         self.max_groups = max_groups
@@ -143,8 +151,10 @@ class PolisClusterer:
         self.base_group_ = base_group
         self.labels_ = base_group[base_labels]
         self.n_groups_ = int(base_group.max()) + 1
-        self.group_centers_ = np.vstack([
-            np.average(base_centers[base_group == g], axis=0, weights=weights[base_group == g])
-            for g in range(self.n_groups_)
-        ])
+        self.group_centers_ = np.vstack(
+            [
+                np.average(base_centers[base_group == g], axis=0, weights=weights[base_group == g])
+                for g in range(self.n_groups_)
+            ]
+        )
         return self

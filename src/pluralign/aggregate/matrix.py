@@ -92,17 +92,25 @@ def from_votes(
     """
     missing = [c for c in VOTE_COLUMNS if c not in votes.columns]
     if missing:
-        raise InputError(f"vote table lacks column(s) {', '.join(missing)}", where=source,
-                         hint="expected columns participant, statement, value")
+        raise InputError(
+            f"vote table lacks column(s) {', '.join(missing)}",
+            where=source,
+            hint="expected columns participant, statement, value",
+        )
     df = votes
     if "created_at" in df.columns:
-        df = df.assign(_order=np.arange(len(df))).sort_values(["created_at", "_order"], kind="stable")
+        df = df.assign(_order=np.arange(len(df))).sort_values(
+            ["created_at", "_order"], kind="stable"
+        )
     df = df.drop_duplicates(["participant", "statement"], keep="last")
     bad = ~df["value"].isin([-1, 0, 1])
     if bad.any():
         row = df[bad].iloc[0]
-        raise InputError(f"vote value {row['value']!r} is not 1, -1 or 0", where=source,
-                         hint="votes are agree=1, disagree=-1, pass=0")
+        raise InputError(
+            f"vote value {row['value']!r} is not 1, -1 or 0",
+            where=source,
+            hint="votes are agree=1, disagree=-1, pass=0",
+        )
     participants = np.array(sorted(df["participant"].unique()))
     if statements is None:
         ids = set(df["statement"].unique()) | set((texts or {}).keys())
@@ -126,9 +134,14 @@ def from_votes(
         pd.util.hash_pandas_object(df[list(VOTE_COLUMNS)], index=False).to_numpy().tobytes()
     ).hexdigest()
     return VoteMatrix(
-        values=values, seen=seen, participants=participants, statements=stmt_arr,
-        texts=tuple(texts.get(int(s), "") for s in stmt_arr), vote_counts=vote_counts,
-        source_sha256=digest, excluded_statements=tuple(sorted(int(s) for s in exclude)),
+        values=values,
+        seen=seen,
+        participants=participants,
+        statements=stmt_arr,
+        texts=tuple(texts.get(int(s), "") for s in stmt_arr),
+        vote_counts=vote_counts,
+        source_sha256=digest,
+        excluded_statements=tuple(sorted(int(s) for s in exclude)),
     )
 
 
@@ -141,16 +154,22 @@ def _sha256_files(paths: list[Path]) -> str:
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     if not path.is_file():
-        raise InputError("file not found", where=str(path),
-                         hint="a Polis export folder holds comments.csv and votes.csv")
+        raise InputError(
+            "file not found",
+            where=str(path),
+            hint="a Polis export folder holds comments.csv and votes.csv",
+        )
     try:
         df = pd.read_csv(path)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"cannot parse CSV: {exc}", where=str(path)) from exc
     missing = [c for c in required if c not in df.columns]
     if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)}", where=at(path, 1),
-                         hint=f"expected columns: {', '.join(required)}")
+        raise InputError(
+            f"missing column(s) {', '.join(missing)}",
+            where=at(path, 1),
+            hint=f"expected columns: {', '.join(required)}",
+        )
     for c in required:
         if c in ("comment-id", "voter-id", "vote", "moderated") and df[c].isna().any():
             line = int(np.flatnonzero(df[c].isna().to_numpy())[0]) + 2
@@ -166,24 +185,34 @@ def read_polis(folder: str | Path, *, strict_moderation: bool = False) -> VoteMa
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise InputError("not a folder", where=str(folder),
-                         hint="give the folder holding the Polis export CSVs")
+        raise InputError(
+            "not a folder", where=str(folder), hint="give the folder holding the Polis export CSVs"
+        )
     comments = _read_csv(folder / "comments.csv", ("comment-id", "moderated", "comment-body"))
     votes = _read_csv(folder / "votes.csv", ("comment-id", "voter-id", "vote"))
     bad = ~votes["vote"].isin([-1, 0, 1])
     if bad.any():
         line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise InputError(f"vote {votes['vote'][bad].iloc[0]!r} is not 1, -1 or 0",
-                         where=at(folder / "votes.csv", line, "vote"))
+        raise InputError(
+            f"vote {votes['vote'][bad].iloc[0]!r} is not 1, -1 or 0",
+            where=at(folder / "votes.csv", line, "vote"),
+        )
     limit = 1 if strict_moderation else 0
     exclude = set(comments.loc[comments["moderated"] < limit, "comment-id"].astype(int))
-    texts = dict(zip(comments["comment-id"].astype(int),
-                     comments["comment-body"].fillna("").astype(str), strict=True))
-    table = pd.DataFrame({
-        "participant": votes["voter-id"].astype(np.int64),
-        "statement": votes["comment-id"].astype(np.int64),
-        "value": votes["vote"].astype(np.int64),
-    })
+    texts = dict(
+        zip(
+            comments["comment-id"].astype(int),
+            comments["comment-body"].fillna("").astype(str),
+            strict=True,
+        )
+    )
+    table = pd.DataFrame(
+        {
+            "participant": votes["voter-id"].astype(np.int64),
+            "statement": votes["comment-id"].astype(np.int64),
+            "value": votes["vote"].astype(np.int64),
+        }
+    )
     if "timestamp" in votes.columns:
         table["created_at"] = votes["timestamp"]
     matrix = from_votes(table, texts=texts, exclude=exclude, source=str(folder / "votes.csv"))
@@ -210,20 +239,26 @@ def from_store(db: str | None, slug: str) -> VoteMatrix:
             assembly = get_assembly(session, slug)
             votes = latest_votes(session, assembly.id)
             rows = session.execute(
-                select(Statement.number, Statement.text, Statement.moderation)
-                .where(Statement.assembly_id == assembly.id)
+                select(Statement.number, Statement.text, Statement.moderation).where(
+                    Statement.assembly_id == assembly.id
+                )
             ).all()
     finally:
         store.dispose()
     texts = {int(n): t for n, t, _ in rows}
     exclude = {int(n) for n, _, m in rows if m == REJECTED}
-    matrix = from_votes(votes.drop(columns=["created_at"]), texts=texts, exclude=exclude,
-                        source=f"assembly '{slug}'")
+    matrix = from_votes(
+        votes.drop(columns=["created_at"]),
+        texts=texts,
+        exclude=exclude,
+        source=f"assembly '{slug}'",
+    )
     return matrix
 
 
-def in_conversation(vote_counts: np.ndarray, n_statements: int, *, min_votes: int = 7,
-                    greedy_n: int = 15) -> np.ndarray:
+def in_conversation(
+    vote_counts: np.ndarray, n_statements: int, *, min_votes: int = 7, greedy_n: int = 15
+) -> np.ndarray:
     """Boolean mask of participants Polis clusters ("in-conv").
 
     A participant is in when they voted on at least ``min(min_votes, n_statements)`` statements;

@@ -35,8 +35,14 @@ def plot_opinion_map(result: AggregateResult, path: Path, title: str = "") -> No
     cmap = plt.get_cmap("tab10")
     for g in range(result.n_groups):
         sel = groups == g
-        ax.scatter(proj[sel, 0], proj[sel, 1], s=10, color=cmap(g % 10), alpha=0.8,
-                   label=f"group {g} ({int(sel.sum())})")
+        ax.scatter(
+            proj[sel, 0],
+            proj[sel, 1],
+            s=10,
+            color=cmap(g % 10),
+            alpha=0.8,
+            label=f"group {g} ({int(sel.sum())})",
+        )
     ax.axhline(0, color="#888", lw=0.5)
     ax.axvline(0, color="#888", lw=0.5)
     ax.set_xlabel("PC 1")
@@ -57,7 +63,8 @@ def write_outputs(result: AggregateResult, out: str | Path, title: str = "") -> 
         result.groups_frame().to_csv(t / "groups.csv", index=False)
         result.statement_table().to_csv(t / "statements.csv", index=False)
         (t / "summary.json").write_text(
-            json.dumps(result.summary(), indent=2, default=_json_default) + "\n")
+            json.dumps(result.summary(), indent=2, default=_json_default) + "\n"
+        )
         plot_opinion_map(result, t / "opinion_map.png", title)
         for name in FILES:
             shutil.move(str(t / name), out / name)

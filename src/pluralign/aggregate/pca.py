@@ -52,7 +52,10 @@ class PolisPCA:
 
     def fit(self, values: sp.spmatrix, seen: sp.spmatrix) -> PolisPCA:
         """Fit on a vote matrix given as ``values`` (±1/0) and ``seen`` (1 where voted)."""
-        values, seen = sp.csr_matrix(values, dtype=np.float64), sp.csr_matrix(seen, dtype=np.float64)
+        values, seen = (
+            sp.csr_matrix(values, dtype=np.float64),
+            sp.csr_matrix(seen, dtype=np.float64),
+        )
         n, m = values.shape
         n_seen = np.asarray(seen.sum(axis=0)).ravel()
         total = np.asarray(values.multiply(seen).sum(axis=0)).ravel()

@@ -57,8 +57,10 @@ class AggregateSettings:
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_groups <= self.max_groups:
-            raise InputError(f"need 1 ≤ min_groups ≤ max_groups, got {self.min_groups}, "
-                             f"{self.max_groups}", where="aggregate settings")
+            raise InputError(
+                f"need 1 ≤ min_groups ≤ max_groups, got {self.min_groups}, {self.max_groups}",
+                where="aggregate settings",
+            )
         if self.base_k < self.max_groups:
             raise InputError("base_k must be at least max_groups", where="aggregate settings")
         if self.bridging_factors not in (1, 2):
@@ -104,11 +106,16 @@ class AggregateResult:
         m = self.matrix
         agree, disagree, passes = m.counts()
         seen = agree + disagree + passes
-        df = pd.DataFrame({
-            "statement": m.statements, "text": list(m.texts),
-            "agrees": agree, "disagrees": disagree, "passes": passes,
-            "agreement": np.divide(agree, seen, out=np.zeros(len(seen)), where=seen > 0),
-        })
+        df = pd.DataFrame(
+            {
+                "statement": m.statements,
+                "text": list(m.texts),
+                "agrees": agree,
+                "disagrees": disagree,
+                "passes": passes,
+                "agreement": np.divide(agree, seen, out=np.zeros(len(seen)), where=seen > 0),
+            }
+        )
         st = self.stats
         for g in range(self.n_groups):
             s = st.seen[g]
@@ -156,8 +163,9 @@ class AggregateResult:
         }
 
 
-def aggregate(matrix: VoteMatrix, seed: int = 0,
-              settings: AggregateSettings | None = None) -> AggregateResult:
+def aggregate(
+    matrix: VoteMatrix, seed: int = 0, settings: AggregateSettings | None = None
+) -> AggregateResult:
     """Find opinion groups, representative statements, consensus and bridging scores.
 
     Deterministic: the same matrix, seed and settings give the same result.
@@ -165,19 +173,31 @@ def aggregate(matrix: VoteMatrix, seed: int = 0,
     settings = settings or AggregateSettings()
     n, m = matrix.shape
     if n == 0 or m == 0:
-        raise InputError("no votes to aggregate", where="vote matrix",
-                         hint="the conversation needs participants who voted on statements")
+        raise InputError(
+            "no votes to aggregate",
+            where="vote matrix",
+            hint="the conversation needs participants who voted on statements",
+        )
     n_total_statements = m + len(matrix.excluded_statements)
-    in_conv = in_conversation(matrix.vote_counts, n_total_statements,
-                              min_votes=settings.min_votes, greedy_n=settings.greedy_n)
+    in_conv = in_conversation(
+        matrix.vote_counts,
+        n_total_statements,
+        min_votes=settings.min_votes,
+        greedy_n=settings.greedy_n,
+    )
     pca = PolisPCA(settings.n_components, n_excluded=len(matrix.excluded_statements))
     pca.fit(matrix.values, matrix.seen)
     groups = np.full(n, NO_GROUP, dtype=np.int64)
     clusterer = None
     silhouettes: dict[int, float] = {}
     if in_conv.sum() >= 2 * settings.min_groups:
-        clusterer = PolisClusterer(settings.base_k, settings.min_groups, settings.max_groups,
-                                   seed=seed, n_init=settings.n_init)
+        clusterer = PolisClusterer(
+            settings.base_k,
+            settings.min_groups,
+            settings.max_groups,
+            seed=seed,
+            n_init=settings.n_init,
+        )
         clusterer.fit(pca.projection_[in_conv])
         groups[in_conv] = clusterer.labels_
         n_groups, silhouettes = clusterer.n_groups_, clusterer.silhouettes_
@@ -197,15 +217,33 @@ def aggregate(matrix: VoteMatrix, seed: int = 0,
     order = np.argsort(-gac, kind="stable")[: settings.top_consensus]
     consensus = [int(matrix.statements[j]) for j in order]
     all_a, all_d, all_p = matrix.counts()
-    pconsensus = polis_consensus(all_a, all_d, all_a + all_d + all_p, matrix.statements,
-                                 settings.top_consensus)
-    bridging = BridgingModel(settings.bridging_factors, settings.lambda_intercept,
-                             settings.lambda_factor, n_iter=settings.bridging_iter, seed=seed)
+    pconsensus = polis_consensus(
+        all_a, all_d, all_a + all_d + all_p, matrix.statements, settings.top_consensus
+    )
+    bridging = BridgingModel(
+        settings.bridging_factors,
+        settings.lambda_intercept,
+        settings.lambda_factor,
+        n_iter=settings.bridging_iter,
+        seed=seed,
+    )
     bridging.fit(matrix.values, matrix.seen)
     return AggregateResult(
-        matrix=matrix, settings=settings, seed=seed, in_conv=in_conv, groups=groups,
-        projection=pca.projection_, n_groups=n_groups, silhouettes=silhouettes, stats=st,
-        repness=repness, gac=gac, consensus=consensus, polis_consensus=pconsensus,
-        bridging=bridging.statement_intercept_, pca=pca, clusterer=clusterer,
+        matrix=matrix,
+        settings=settings,
+        seed=seed,
+        in_conv=in_conv,
+        groups=groups,
+        projection=pca.projection_,
+        n_groups=n_groups,
+        silhouettes=silhouettes,
+        stats=st,
+        repness=repness,
+        gac=gac,
+        consensus=consensus,
+        polis_consensus=pconsensus,
+        bridging=bridging.statement_intercept_,
+        pca=pca,
+        clusterer=clusterer,
         bridging_model=bridging,
     )

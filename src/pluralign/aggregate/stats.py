@@ -71,10 +71,17 @@ def group_stats(agree: np.ndarray, disagree: np.ndarray, seen: np.ndarray) -> Gr
     a_rest, d_rest, s_rest = a.sum(0) - a, d.sum(0) - d, s.sum(0) - s
     pa, pd_ = (a + 1) / (s + 2), (d + 1) / (s + 2)
     return GroupStats(
-        agree=a, disagree=d, seen=s, pa=pa, pd=pd_,
-        pat=prop_test(a, s), pdt=prop_test(d, s),
-        ra=pa / ((a_rest + 1) / (s_rest + 2)), rd=pd_ / ((d_rest + 1) / (s_rest + 2)),
-        rat=two_prop_test(a, a_rest, s, s_rest), rdt=two_prop_test(d, d_rest, s, s_rest),
+        agree=a,
+        disagree=d,
+        seen=s,
+        pa=pa,
+        pd=pd_,
+        pat=prop_test(a, s),
+        pdt=prop_test(d, s),
+        ra=pa / ((a_rest + 1) / (s_rest + 2)),
+        rd=pd_ / ((d_rest + 1) / (s_rest + 2)),
+        rat=two_prop_test(a, a_rest, s, s_rest),
+        rdt=two_prop_test(d, d_rest, s, s_rest),
     )
 
 
@@ -113,10 +120,17 @@ def _finalize(st: GroupStats, g: int, j: int, statement: int, best_agree: bool =
     else:
         vals = (st.disagree, st.pd, st.pdt, st.rd, st.rdt, "disagree")
     n, p, pt, r, rt, side = vals
-    return RepStatement(statement=int(statement), repful_for=side, n_success=int(n[g, j]),
-                        n_trials=int(st.seen[g, j]), p_success=float(p[g, j]),
-                        p_test=float(pt[g, j]), repness=float(r[g, j]),
-                        repness_test=float(rt[g, j]), best_agree=best_agree)
+    return RepStatement(
+        statement=int(statement),
+        repful_for=side,
+        n_success=int(n[g, j]),
+        n_trials=int(st.seen[g, j]),
+        p_success=float(p[g, j]),
+        p_test=float(pt[g, j]),
+        repness=float(r[g, j]),
+        repness_test=float(rt[g, j]),
+        best_agree=best_agree,
+    )
 
 
 def _beats_best_agree(st: GroupStats, g: int, j: int, best: int | None) -> bool:
@@ -130,8 +144,9 @@ def _beats_best_agree(st: GroupStats, g: int, j: int, best: int | None) -> bool:
     return bool(st.pat[g, j] > Z90 or (st.ra[g, j] > 1.0 and st.pa[g, j] > 0.5))
 
 
-def representative_statements(st: GroupStats, statements: np.ndarray,
-                              max_per_group: int = 5) -> dict[int, list[RepStatement]]:
+def representative_statements(
+    st: GroupStats, statements: np.ndarray, max_per_group: int = 5
+) -> dict[int, list[RepStatement]]:
     """Polis's ``select-rep-comments``: per group, the statements that pass both 90 % tests
     (pat and rat, or pdt and rdt), ranked by :attr:`RepStatement.metric`, the group's best
     agreed-with statement first, at most ``max_per_group``, agrees before disagrees. A group with
@@ -155,11 +170,19 @@ def representative_statements(st: GroupStats, statements: np.ndarray,
         head: list[RepStatement] = []
         if best_agree is not None:
             b = best_agree
-            head = [RepStatement(
-                statement=int(statements[b]), repful_for="agree", n_success=int(st.agree[g, b]),
-                n_trials=int(st.seen[g, b]), p_success=float(st.pa[g, b]),
-                p_test=float(st.pat[g, b]), repness=float(st.ra[g, b]),
-                repness_test=float(st.rat[g, b]), best_agree=True)]
+            head = [
+                RepStatement(
+                    statement=int(statements[b]),
+                    repful_for="agree",
+                    n_success=int(st.agree[g, b]),
+                    n_trials=int(st.seen[g, b]),
+                    p_success=float(st.pa[g, b]),
+                    p_test=float(st.pat[g, b]),
+                    repness=float(st.ra[g, b]),
+                    repness_test=float(st.rat[g, b]),
+                    best_agree=True,
+                )
+            ]
         if not sufficient:
             out[g] = head or ([best] if best else [])
             continue
@@ -167,12 +190,14 @@ def representative_statements(st: GroupStats, statements: np.ndarray,
         rest.sort(key=lambda r: -r.metric)
         chosen = (head + rest)[:max_per_group]
         out[g] = [r for r in chosen if r.repful_for == "agree"] + [
-            r for r in chosen if r.repful_for == "disagree"]
+            r for r in chosen if r.repful_for == "disagree"
+        ]
     return out
 
 
-def polis_consensus(agree: np.ndarray, disagree: np.ndarray, seen: np.ndarray,
-                    statements: np.ndarray, top: int = 5) -> dict[str, list[int]]:
+def polis_consensus(
+    agree: np.ndarray, disagree: np.ndarray, seen: np.ndarray, statements: np.ndarray, top: int = 5
+) -> dict[str, list[int]]:
     """Polis's ``select-consensus-comments`` over all voters: statements with pa > ½ and
     pat > 1.2816 ranked by pa·pat (top ``top``), and likewise for disagreement."""
     out = {}
