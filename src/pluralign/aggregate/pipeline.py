@@ -164,12 +164,28 @@ class AggregateResult:
 
 
 def aggregate(
-    matrix: VoteMatrix, seed: int = 0, settings: AggregateSettings | None = None
+    matrix: VoteMatrix,
+    seed: int = 0,
+    settings: AggregateSettings | None = None,
+    threads: int | None = 1,
 ) -> AggregateResult:
     """Find opinion groups, representative statements, consensus and bridging scores.
 
-    Deterministic: the same matrix, seed and settings give the same result.
+    Deterministic: the same matrix, seed and settings give the same result. ``threads`` caps
+    the BLAS/OpenMP threads (default 1: the work is many small dense steps where extra threads
+    cost more than they give, badly so on a busy machine); None leaves them as they are.
     """
+    if threads is None:
+        return _aggregate(matrix, seed, settings)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return _aggregate(matrix, seed, settings)
+
+
+def _aggregate(
+    matrix: VoteMatrix, seed: int, settings: AggregateSettings | None
+) -> AggregateResult:
     settings = settings or AggregateSettings()
     n, m = matrix.shape
     if n == 0 or m == 0:

@@ -42,8 +42,8 @@ def two_prop_test(succ_in, succ_out, n_in, n_out) -> np.ndarray:
     n1, n2 = np.asarray(n_in, float) + 1, np.asarray(n_out, float) + 1
     p1, p2 = s1 / n1, s2 / n2
     phat = (s1 + s2) / (n1 + n2)
-    denom = np.sqrt(phat * (1 - phat) * (1 / n1 + 1 / n2))
     with np.errstate(divide="ignore", invalid="ignore"):
+        denom = np.sqrt(phat * (1 - phat) * (1 / n1 + 1 / n2))
         z = np.where(phat >= 1, 0.0, (p1 - p2) / np.where(denom > 0, denom, 1))
     return z
 
