@@ -47,6 +47,8 @@ COMMAND_MODULES = (
     "pluralign.simulate.cli",
     "pluralign.data.cli",
     "pluralign.demo",
+    "pluralign.aggregate.cli",
+    "pluralign.constitution.cli",
 )
 
 
