@@ -49,6 +49,9 @@ COMMAND_MODULES = (
     "pluralign.demo",
     "pluralign.aggregate.cli",
     "pluralign.constitution.cli",
+    "pluralign.data.prefs_cli",
+    "pluralign.evaluate.cli",
+    "pluralign.report.cli",
 )
 
 
