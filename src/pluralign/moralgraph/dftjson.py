@@ -189,6 +189,10 @@ def _card_from_json(data: dict[str, Any], where: str) -> tuple[ValuesCard, float
 
 def _edge_from_json(data: dict[str, Any], where: str) -> GraphEdge:
     try:
+        if not isinstance(data, dict):
+            raise TypeError("an edge must be a JSON object")
+        for key in ("sourceValueId", "wiserValueId", "counts", "summary"):
+            data[key]  # noqa: B018 - raise KeyError naming the first missing field
         counts = data["counts"]
         summary = data["summary"]
         edge = GraphEdge(
