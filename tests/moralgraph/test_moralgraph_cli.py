@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_cli
 
+from conftest import run_cli
 from pluralign.errors import InputError
 from pluralign.moralgraph.dftjson import check_document, read_graph_json
 from pluralign.moralgraph.io import read_edges
