@@ -1,4 +1,4 @@
-"""Moral-graph tables: migration 0003 on SQLite and PostgreSQL, writes, reads, summary from the store."""
+"""Moral-graph tables: migration 0003 on SQLite and PostgreSQL, writes, reads, summary."""
 
 from __future__ import annotations
 

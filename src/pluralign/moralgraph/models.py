@@ -1,6 +1,6 @@
-"""Store tables of the moral graph: contexts, cases, values cards, edges (upgrade votes), impressions.
+"""Store tables of the moral graph: contexts, cases, values cards, edges (votes), impressions.
 
-Created by migration ``0003_moral_graph``. Every row belongs to an :class:`~pluralign.store.Assembly`.
+Created by migration ``0003_moral_graph``. Every row belongs to an assembly.
 A values card merged into another keeps its row; ``canonical_id`` points to the card that now
 stands for it, and the canonical card's ``sources`` lists every merged id (both sources kept).
 One participant answers a story (from → to in a context) once: a new answer replaces the old one.
