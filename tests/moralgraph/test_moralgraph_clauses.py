@@ -45,7 +45,8 @@ def test_clause_per_context_with_provenance():
 
 
 def test_clause_text_edge_cases():
-    assert clause_text("When X.", "T", "does y", []) == "When X, the assistant is guided by “T”: does y."
+    text = clause_text("When X.", "T", "does y", [])
+    assert text == "When X, the assistant is guided by “T”: does y."
 
 
 def test_simulated_assembly_gives_the_true_winners():

@@ -4,9 +4,9 @@ Democratic Fine-Tuning guides a model with the wisest values per context (Klinge
 Edelman 2024, §5). Each clause states, for one context, the value with the highest PageRank in that
 context's graph, and carries the graph as provenance: the value card and its sources, its PageRank
 and margin over the runner-up, the included edges that point to it (who judged it wiser than what,
-with their counts), and the summary settings. Clauses are plain frozen dataclasses (``as_dict`` for
-JSON); :func:`to_constitution_clauses` converts them to ``pluralign.constitution``'s clause type when
-that stage is installed.
+with their counts), and the summary settings. Clauses are plain frozen dataclasses (``as_dict``
+for JSON); :func:`to_constitution_clauses` converts them to ``pluralign.constitution``'s clause
+type when that stage is installed.
 """
 
 from __future__ import annotations

