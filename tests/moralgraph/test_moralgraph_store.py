@@ -112,3 +112,82 @@ def test_downgrade_removes_tables(db_url):
         command.downgrade(cfg, "0001")
     assert not TABLES & set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_service_flow_contexts_cards_stories_graph(store):
+    from pluralign.errors import InputError, NotFoundError
+    from pluralign.moralgraph import service
+    from pluralign.moralgraph.dialogue import card_from_form
+
+    with store.session() as s:
+        a = Assembly(slug="svc", topic="t")
+        s.add(a)
+        s.flush()
+        people = [Participant(assembly_id=a.id, number=i, key=f"p{i}") for i in range(3)]
+        s.add_all(people)
+        s.flush()
+        service.add_context(s, a.id, "distress", "When the user is in distress")
+        with pytest.raises(InputError, match="exists"):
+            service.add_context(s, a.id, "distress")
+        with pytest.raises(NotFoundError, match="known: distress"):
+            service.add_case(s, a.id, "c", "t", "p", ["nope"])
+        service.add_case(s, a.id, "panic", "Panic", "I can't breathe", ["distress"])
+        cards = [service.submit_card(s, a.id, card_from_form(t, "d.", "X"),
+                                     participant_id=people[0].id, context_key="distress")
+                 for t in ("Fixes", "Presence", "Agency")]
+        seen = []
+        for _ in range(3):  # three pairs, each once
+            story = service.next_story(s, a.id, people[1].id)
+            assert story is not None and story.context == "distress"
+            pair = {story.from_card.id, story.to_card.id}
+            assert pair not in seen
+            seen.append(pair)
+            service.answer_story(s, a.id, people[1].id, story.from_card.id, story.to_card.id,
+                                 story.context_id, "not_sure", story.text)
+        assert service.next_story(s, a.id, people[1].id) is None
+        # the other participant starts with a pair shown least often: all shown once → any
+        assert service.next_story(s, a.id, people[2].id, record=False) is not None
+        with pytest.raises(InputError):
+            service.answer_story(s, a.id, people[2].id, cards[0].id, cards[1].id,
+                                 story.context_id, "better")
+        with pytest.raises(NotFoundError):
+            service.answer_story(s, a.id, people[2].id, cards[0].id, 99999, story.context_id,
+                                 "upgrade")
+        for p in people[:2]:
+            service.answer_story(s, a.id, p.id, cards[0].id, cards[2].id, story.context_id,
+                                 "upgrade")
+        graph = service.assembly_graph(s, a.id)
+    assert graph.winners == {"distress": cards[2].id}
+    assert graph.values[cards[2].id].title == "Agency"
+
+
+def test_cli_export_from_store(tmp_path):
+    from conftest import run_cli
+    from pluralign.moralgraph import service
+    from pluralign.moralgraph.dialogue import card_from_form
+    from pluralign.store import open_store
+
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    store = open_store(db)
+    with store.session() as s:
+        a = Assembly(slug="exp", topic="t")
+        s.add(a)
+        s.flush()
+        people = [Participant(assembly_id=a.id, number=i, key=f"p{i}") for i in range(2)]
+        s.add_all(people)
+        ctx = service.add_context(s, a.id, "distress")
+        c1, c2 = (service.submit_card(s, a.id, card_from_form(t, "d.", "X"),
+                                      context_key="distress") for t in ("Fixes", "Agency"))
+        for p in people:
+            service.answer_story(s, a.id, p.id, c1.id, c2.id, ctx.id, "upgrade")
+    store.dispose()
+    out = tmp_path / "g.json"
+    res = run_cli("moralgraph", "export", "--db", db, "--assembly", "exp", "--out", out)
+    assert res.returncode == 0, res.stderr
+    import json
+
+    data = json.loads(out.read_text())
+    assert [v["title"] for v in data["values"]] == ["Fixes", "Agency"]
+    assert data["pluralign"]["contexts"][0]["winner"] == c2.id
+    res = run_cli("moralgraph", "export", "--db", db, "--assembly", "nope", "--out", out)
+    assert res.returncode == 1 and "Traceback" not in res.stderr

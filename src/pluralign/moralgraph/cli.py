@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pluralign.clikit import console
+from pluralign.clikit import DbOption, console
 
 moralgraph_app = typer.Typer(
     help="Moral graph (Democratic Fine-Tuning): values cards, upgrade votes, wisest values.",
@@ -115,6 +115,31 @@ def simulate_cmd(
                                     noise=noise, seed=seed))
     write_simulation(sim, out, cards_out)
     console.print(f"wrote {len(sim.edges)} votes on {len(sim.cards)} values to {out}")
+
+
+@moralgraph_app.command("export")
+def export_cmd(
+    assembly: Annotated[str, typer.Option("--assembly", help="Assembly slug.")],
+    out: Annotated[Path, typer.Option("--out", help="Moral-graph JSON to write.")],
+    db: DbOption = None,
+    all_edges: Annotated[bool, typer.Option("--all-edges", help="Also write allEdges.")] = False,
+) -> None:
+    """Summarise an assembly's stored values cards and upgrade votes into moral-graph JSON."""
+    from pluralign import __version__
+    from pluralign.moralgraph.dftjson import to_document, write_graph_json
+    from pluralign.moralgraph.service import assembly_graph
+    from pluralign.store import open_store
+    from pluralign.store.queries import get_assembly
+
+    store = open_store(db)
+    with store.session() as s:
+        a = get_assembly(s, assembly)
+        graph = assembly_graph(s, a.id)
+    provenance = {"assembly": assembly, "codeVersion": __version__,
+                  "settings": graph.config.as_dict()}
+    write_graph_json(to_document(graph, all_edges=all_edges, provenance=provenance), out)
+    console.print(f"{graph.n_edges} votes → {len(graph.edges)} edges; winners: "
+                  + ", ".join(f"{c}: {w}" for c, w in graph.winners.items()) + f"; wrote {out}")
 
 
 def register(app: typer.Typer) -> None:
