@@ -95,46 +95,60 @@ def test_cli_summarize_end_to_end(tmp_path):
     assert res.returncode == 0 and "consistent" in res.stdout
 
 
-def test_cli_thresholds_and_all_edges(tmp_path):
+def cli(capsys, *args):
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    from pluralign.cli import main
+
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_thresholds_and_all_edges(tmp_path, capsys):
     edges = write_csv(tmp_path / "e.csv")
     out = tmp_path / "g.json"
-    res = run_cli("moralgraph", "summarize", edges, "--out", out, "--min-marked-wiser", "3",
-                  "--all-edges")
-    assert res.returncode == 0, res.stderr
+    code, _, err = cli(capsys, "moralgraph", "summarize", edges, "--out", out,
+                       "--min-marked-wiser", "3", "--all-edges")
+    assert code == 0, err
     data = json.loads(out.read_text())
     assert data["edges"] == [] and len(data["allEdges"]) == 4
 
 
-def test_cli_errors_are_clean(tmp_path):
+def test_cli_errors_are_clean(tmp_path, capsys):
     bad = tmp_path / "e.csv"
     bad.write_text("user,from,to,context,relationship\nu1,1,2,c,maybe\n")
     out = tmp_path / "g.json"
-    res = run_cli("moralgraph", "summarize", bad, "--out", out)
+    res = run_cli("moralgraph", "summarize", bad, "--out", out)  # once as a real process
     assert res.returncode == 1 and "line 2" in res.stderr and "Traceback" not in res.stderr
     assert not out.exists()
     cards = tmp_path / "cards.json"
     cards.write_text(json.dumps([{"id": 1, "title": "only one"}]))
-    res = run_cli("moralgraph", "summarize", write_csv(tmp_path / "ok.csv"), "--values", cards,
-                  "--out", out)
-    assert res.returncode == 1 and "not among the cards" in res.stderr
-    res = run_cli("moralgraph", "summarize", write_csv(tmp_path / "ok.csv"), "--damping", "2",
-                  "--out", out)
-    assert res.returncode == 1 and "damping" in res.stderr
+    ok = write_csv(tmp_path / "ok.csv")
+    code, _, err = cli(capsys, "moralgraph", "summarize", ok, "--values", cards, "--out", out)
+    assert code == 1 and "not among the cards" in err
+    code, _, err = cli(capsys, "moralgraph", "summarize", ok, "--damping", "2", "--out", out)
+    assert code == 1 and "damping" in err
+    assert not out.exists()
     tampered = tmp_path / "t.json"
     tampered.write_text(json.dumps({"values": [], "edges": [{
         "sourceValueId": 1, "wiserValueId": 2, "contexts": [],
         "counts": {"markedWiser": 2, "markedNotWiser": 0, "markedLessWise": 0,
                    "markedUnsure": 0, "impressions": 2},
         "summary": {"wiserLikelihood": 0.5, "entropy": 1.0}}]}))
-    res = run_cli("moralgraph", "check", tampered)
-    assert res.returncode == 1 and "wiserLikelihood" in res.stderr
+    code, _, err = cli(capsys, "moralgraph", "check", tampered)
+    assert code == 1 and "wiserLikelihood" in err
 
 
-def test_cli_simulate_then_summarize(tmp_path):
+def test_cli_simulate_then_summarize(tmp_path, capsys):
     edges, cards, out = tmp_path / "e.jsonl", tmp_path / "c.json", tmp_path / "g.json"
-    res = run_cli("moralgraph", "simulate", "--out", edges, "--cards-out", cards,
-                  "--participants", "120", "--seed", "4")
-    assert res.returncode == 0, res.stderr
-    res = run_cli("moralgraph", "summarize", edges, "--values", cards, "--out", out)
-    assert res.returncode == 0, res.stderr
-    assert "Grounded Agency" in res.stdout
+    code, _, err = cli(capsys, "moralgraph", "simulate", "--out", edges, "--cards-out", cards,
+                       "--participants", "120", "--seed", "4")
+    assert code == 0, err
+    code, stdout, err = cli(capsys, "moralgraph", "summarize", edges, "--values", cards,
+                            "--out", out)
+    assert code == 0, err
+    assert "Grounded Agency" in stdout
