@@ -38,6 +38,8 @@ def summarize_cmd(
     damping: Annotated[float, typer.Option(help="PageRank damping factor.")] = 0.85,
     all_edges: Annotated[bool, typer.Option("--all-edges", help="Also write every pair "
                                             "before trimming (allEdges).")] = False,
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Also draw the graph as a standalone HTML page.")] = None,
 ) -> None:
     """Summarise upgrade votes into a moral graph (Democratic Fine-Tuning JSON)."""
     from rich.table import Table
@@ -67,6 +69,11 @@ def summarize_cmd(
         "codeVersion": __version__, "settings": config.as_dict(),
     }
     write_graph_json(to_document(graph, all_edges=all_edges, provenance=provenance), out)
+    if html:
+        from pluralign.moralgraph.render import graph_html
+
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(graph_html(graph, f"Moral graph of {edges.name}"), encoding="utf-8")
     table = Table("context", "edges", "winning value", "PageRank")
     for c, winner in graph.winners.items():
         title = ""
