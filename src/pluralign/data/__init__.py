@@ -1,0 +1,1 @@
+"""Importers and exporters (Polis CSV, ...) and preference data sets."""
