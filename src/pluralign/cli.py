@@ -52,6 +52,7 @@ COMMAND_MODULES = (
     "pluralign.data.prefs_cli",
     "pluralign.evaluate.cli",
     "pluralign.report.cli",
+    "pluralign.moralgraph.cli",
 )
 
 
