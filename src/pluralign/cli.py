@@ -53,6 +53,7 @@ COMMAND_MODULES = (
     "pluralign.evaluate.cli",
     "pluralign.report.cli",
     "pluralign.moralgraph.cli",
+    "pluralign.train.cli",
 )
 
 
