@@ -6,8 +6,6 @@ Import what you need from here in test modules (``from conftest_llm import ...``
 collects the fixtures through that import.
 """
 
-from __future__ import annotations
-
 import json
 import socket
 import threading
@@ -38,25 +36,38 @@ def build_tiny_model(folder: Path, seed: int = 0, train_steps: int = 20) -> Path
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=special,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     tok.train_from_iterator(CORPUS, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|bos|>",
-                                   eos_token="<|end|>", pad_token="<|pad|>")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<|bos|>", eos_token="<|end|>", pad_token="<|pad|>"
+    )
     fast.chat_template = CHAT_TEMPLATE
     torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=8192,
-        bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id,
-        pad_token_id=fast.pad_token_id, tie_word_embeddings=True,
+        vocab_size=len(fast),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=8192,
+        bos_token_id=fast.bos_token_id,
+        eos_token_id=fast.eos_token_id,
+        pad_token_id=fast.pad_token_id,
+        tie_word_embeddings=True,
     )
     model = LlamaForCausalLM(config)
     # A few optimisation steps on chat-formatted corpus lines so that greedy decoding emits
     # ordinary tokens (an untrained model mostly emits special tokens, i.e. empty text).
-    texts = [fast.apply_chat_template([{"role": "user", "content": "Say something."},
-                                       {"role": "assistant", "content": line}], tokenize=False)
-             for line in sorted(set(CORPUS))]
+    texts = [
+        fast.apply_chat_template(
+            [{"role": "user", "content": "Say something."}, {"role": "assistant", "content": line}],
+            tokenize=False,
+        )
+        for line in sorted(set(CORPUS))
+    ]
     batch = fast(texts, return_tensors="pt", padding=True, add_special_tokens=False)
     labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
@@ -92,15 +103,18 @@ class ServerThread:
 
         self.app = app
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="off"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def __enter__(self) -> ServerThread:
+    def __enter__(self) -> "ServerThread":
         self.thread.start()
         deadline = time.time() + 20
         while not self.server.started:
@@ -138,6 +152,7 @@ class Script:
         self.fail_status = 500
         self.delay = 0.0
         self.reject_schema = False
+        self.fail_if: str | None = None  # answer fail_status when this occurs in the message
         self.seen: list[dict] = []
 
 
@@ -164,16 +179,29 @@ def scripted_app(script: Script):
             script.fail_next -= 1
             return JSONResponse(status_code=script.fail_status, content={"error": "boom"})
         if script.reject_schema and "response_format" in body:
-            return JSONResponse(status_code=400, content={
-                "error": {"message": "response_format is not supported"}})
+            return JSONResponse(
+                status_code=400, content={"error": {"message": "response_format is not supported"}}
+            )
         last = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
+        if script.fail_if and script.fail_if in last:
+            return JSONResponse(status_code=script.fail_status, content={"error": "no"})
         reply = next((r for s, r in script.rules if s in last), script.default)
         if callable(reply):
             reply = reply(body)
-        return {"model": "scripted", "choices": [{"index": 0, "finish_reason": "stop",
-                "message": {"role": "assistant", "content": reply}}],
-                "usage": {"prompt_tokens": len(json.dumps(body["messages"])) // 4,
-                          "completion_tokens": len(reply) // 4}}
+        return {
+            "model": "scripted",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": reply},
+                }
+            ],
+            "usage": {
+                "prompt_tokens": len(json.dumps(body["messages"])) // 4,
+                "completion_tokens": len(reply) // 4,
+            },
+        }
 
     return app
 

@@ -10,10 +10,18 @@ from pluralign.llm.judge import _to_model
 from pluralign.llm.judge_stats import combine_orders, win_rate
 
 
-@pytest.mark.parametrize("first,second,expected", [
-    ("a", "a", "a"), ("b", "b", "b"), ("a", "b", "tie"), ("b", "tie", "tie"),
-    ("tie", "tie", "tie"), (None, "a", "failure"), ("b", None, "failure"),
-])
+@pytest.mark.parametrize(
+    "first,second,expected",
+    [
+        ("a", "a", "a"),
+        ("b", "b", "b"),
+        ("a", "b", "tie"),
+        ("b", "tie", "tie"),
+        ("tie", "tie", "tie"),
+        (None, "a", "failure"),
+        ("b", None, "failure"),
+    ],
+)
 def test_combine_orders(first, second, expected):
     assert combine_orders(first, second) == expected
 
@@ -46,8 +54,10 @@ def test_win_rate_rejects_unknown_verdicts():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.sampled_from(["a", "b", "tie", "failure"]), min_size=1, max_size=30),
-       st.integers(0, 10))
+@given(
+    st.lists(st.sampled_from(["a", "b", "tie", "failure"]), min_size=1, max_size=30),
+    st.integers(0, 10),
+)
 def test_win_rate_interval_contains_estimate_and_is_seeded(vs, seed):
     r = win_rate(vs, n_boot=200, seed=seed)
     if r.n:

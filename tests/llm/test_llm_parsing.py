@@ -43,27 +43,37 @@ def test_parse_structured_reports_the_failing_field():
 def test_fallback_only_used_when_json_invalid():
     value, err = parse_structured("unsafe\nS9", SafetyVerdict, parse_llama_guard)
     assert value == SafetyVerdict(safe=False, categories=["S9"]) and err is None
-    value, _ = parse_structured('{"safe": true, "categories": []}', SafetyVerdict,
-                                lambda t: SafetyVerdict(safe=False, categories=["S1"]))
+    value, _ = parse_structured(
+        '{"safe": true, "categories": []}',
+        SafetyVerdict,
+        lambda t: SafetyVerdict(safe=False, categories=["S1"]),
+    )
     assert value.safe is True
 
 
-@given(st.dictionaries(st.text(max_size=8), st.one_of(st.integers(), st.text(max_size=12)),
-                       max_size=4),
-       st.text(alphabet="abc xyz.!\n", max_size=20), st.text(alphabet="abc xyz.!\n", max_size=20))
+@given(
+    st.dictionaries(
+        st.text(max_size=8), st.one_of(st.integers(), st.text(max_size=12)), max_size=4
+    ),
+    st.text(alphabet="abc xyz.!\n", max_size=20),
+    st.text(alphabet="abc xyz.!\n", max_size=20),
+)
 def test_extract_json_finds_object_embedded_in_prose(obj, before, after):
     assert extract_json(before + json.dumps(obj) + after) == obj
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("safe", SafetyVerdict(safe=True)),
-    ("  Safe.\n", SafetyVerdict(safe=True)),
-    ("unsafe\nS1,S10", SafetyVerdict(safe=False, categories=["S1", "S10"])),
-    ("unsafe\nS99", None),           # unknown code: not a verdict
-    ("unsafe", None),                # no category line: not a verdict
-    ("I cannot decide", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("safe", SafetyVerdict(safe=True)),
+        ("  Safe.\n", SafetyVerdict(safe=True)),
+        ("unsafe\nS1,S10", SafetyVerdict(safe=False, categories=["S1", "S10"])),
+        ("unsafe\nS99", None),  # unknown code: not a verdict
+        ("unsafe", None),  # no category line: not a verdict
+        ("I cannot decide", None),
+        ("", None),
+    ],
+)
 def test_parse_llama_guard(text, expected):
     assert parse_llama_guard(text) == expected
 
@@ -74,11 +84,20 @@ def test_normalise_drops_unknown_codes_and_rejects_empty_unsafe():
     assert normalise(SafetyVerdict(safe=True, categories=["S1"])) == SafetyVerdict(safe=True)
 
 
-@pytest.mark.parametrize("text,winner", [
-    ("1", "1"), ("Response 2.", "2"), ("tie", "tie"), ("TIE", "tie"),
-    ("After thought:\nwinner: 2\nbecause ...", "2"), ('"winner" = "1"', "1"),
-    ("Response 1 is longer but 2 is better", None), ("3", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "text,winner",
+    [
+        ("1", "1"),
+        ("Response 2.", "2"),
+        ("tie", "tie"),
+        ("TIE", "tie"),
+        ("After thought:\nwinner: 2\nbecause ...", "2"),
+        ('"winner" = "1"', "1"),
+        ("Response 1 is longer but 2 is better", None),
+        ("3", None),
+        ("", None),
+    ],
+)
 def test_parse_plain_verdict(text, winner):
     got = parse_plain_verdict(text)
     assert (got.winner if got else None) == winner

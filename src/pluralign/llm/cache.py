@@ -34,8 +34,11 @@ class RequestCache:
                 "request TEXT NOT NULL, completion TEXT NOT NULL, created REAL NOT NULL)"
             )
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the LLM cache: {exc}", where=str(self.path),
-                             hint="pass a writable folder to --cache") from exc
+            raise StoreError(
+                f"cannot open the LLM cache: {exc}",
+                where=str(self.path),
+                hint="pass a writable folder to --cache",
+            ) from exc
         self._lock = threading.Lock()
 
     def get(self, key: str) -> Completion | None:
@@ -53,8 +56,13 @@ class RequestCache:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?, ?)",
-                (key, model, canonical_json(request.canonical()), canonical_json(data),
-                 time.time()),
+                (
+                    key,
+                    model,
+                    canonical_json(request.canonical()),
+                    canonical_json(data),
+                    time.time(),
+                ),
             )
 
     def __len__(self) -> int:

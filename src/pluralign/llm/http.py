@@ -36,11 +36,14 @@ class HTTPProvider(Provider):
             if not key:
                 raise ProviderError(
                     f"the environment variable {config.api_key_env} (named by --api-key-env) is "
-                    "not set", hint=f"export {config.api_key_env}=... before running")
+                    "not set",
+                    hint=f"export {config.api_key_env}=... before running",
+                )
             headers["Authorization"] = f"Bearer {key}"
         self.base_url = config.base_url.rstrip("/")
         self._client = httpx.Client(
-            timeout=httpx.Timeout(config.timeout), headers=headers,
+            timeout=httpx.Timeout(config.timeout),
+            headers=headers,
             limits=httpx.Limits(max_connections=config.concurrency),
         )
         self._schema_ok = config.structured != "off"
@@ -91,7 +94,8 @@ class HTTPProvider(Provider):
             text = choice["message"]["content"] or ""
             usage = data.get("usage") or {}
             return Completion(
-                text=text, model=data.get("model") or model,
+                text=text,
+                model=data.get("model") or model,
                 prompt_tokens=int(usage.get("prompt_tokens") or 0),
                 completion_tokens=int(usage.get("completion_tokens") or 0),
                 finish_reason=choice.get("finish_reason") or "stop",
@@ -102,7 +106,8 @@ class HTTPProvider(Provider):
             raise ProviderError(
                 f"{self.base_url}/chat/completions returned an answer that is not a chat "
                 f"completion: {str(data)[:200]}",
-                hint="is --base-url an OpenAI-compatible /v1 endpoint?") from exc
+                hint="is --base-url an OpenAI-compatible /v1 endpoint?",
+            ) from exc
 
     def _call(self, method: str, path: str, body: dict | None) -> dict:
         import httpx
@@ -129,18 +134,25 @@ class HTTPProvider(Provider):
                     except ValueError as exc:
                         with self._usage_lock:
                             self.usage.failures += 1
-                        raise ProviderError(f"{url} returned non-JSON: {resp.text[:200]!r}"
-                                            ) from exc
+                        raise ProviderError(
+                            f"{url} returned non-JSON: {resp.text[:200]!r}"
+                        ) from exc
                 text = resp.text[:300]
-                if (resp.status_code in (400, 422) and body and "response_format" in body
-                        and "response_format" in text and self.config.structured == "auto"):
+                if (
+                    resp.status_code in (400, 422)
+                    and body
+                    and "response_format" in body
+                    and "response_format" in text
+                    and self.config.structured == "auto"
+                ):
                     raise _SchemaRejected()
                 if resp.status_code not in RETRY_STATUS:
                     with self._usage_lock:
                         self.usage.failures += 1
                     raise ProviderError(
                         f"{url} answered HTTP {resp.status_code}: {text}",
-                        hint="check --model, --api-key-env and the request settings")
+                        hint="check --model, --api-key-env and the request settings",
+                    )
                 last = f"HTTP {resp.status_code}: {text}"
                 retry_after = resp.headers.get("retry-after")
                 if retry_after:
@@ -154,7 +166,8 @@ class HTTPProvider(Provider):
             self.usage.failures += 1
         raise ProviderError(
             f"{url} failed after {self.config.max_retries + 1} attempts: {last}",
-            hint="is the server running and reachable? check --base-url (and --timeout)")
+            hint="is the server running and reachable? check --base-url (and --timeout)",
+        )
 
     def close(self) -> None:
         self._client.close()

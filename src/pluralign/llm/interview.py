@@ -58,22 +58,29 @@ def first_line(text: str) -> str:
     return ""
 
 
-def interview(provider: Provider, questions: Sequence[str], max_tokens: int = 256,
-              seed: int = 0) -> tuple[list[dict], list[Candidate]]:
+def interview(
+    provider: Provider, questions: Sequence[str], max_tokens: int = 256, seed: int = 0
+) -> tuple[list[dict], list[Candidate]]:
     """Run the interview; returns the transcript (list of ``{role, content}``) and candidates."""
     messages: list[tuple[str, str]] = [("system", P.INTERVIEW_SYSTEM)]
     answers: list[str] = []
     for q in questions:
         messages.append(("user", q))
-        answer = provider.complete(ChatRequest.of(
-            messages, max_tokens=max_tokens, temperature=0.0, seed=seed)).text.strip()
+        answer = provider.complete(
+            ChatRequest.of(messages, max_tokens=max_tokens, temperature=0.0, seed=seed)
+        ).text.strip()
         messages.append(("assistant", answer))
         answers.append(answer)
     candidates = []
     for turn, (q, a) in enumerate(zip(questions, answers, strict=True), 1):
-        draft = provider.complete(ChatRequest.of(
-            [("user", P.DRAFT_CLAUSE_USER.format(question=q, answer=a))],
-            max_tokens=max_tokens, temperature=0.0, seed=seed)).text
+        draft = provider.complete(
+            ChatRequest.of(
+                [("user", P.DRAFT_CLAUSE_USER.format(question=q, answer=a))],
+                max_tokens=max_tokens,
+                temperature=0.0,
+                seed=seed,
+            )
+        ).text
         candidates.append(Candidate(turn, q, a, first_line(draft)))
     transcript = [{"role": r, "content": c} for r, c in messages]
     return transcript, candidates
@@ -96,18 +103,23 @@ def read_decisions(path: Path) -> list[Decision]:
         elif isinstance(item, dict) and isinstance(item.get("edit"), str) and item["edit"].strip():
             out.append(Decision("edit", item["edit"].strip()))
         else:
-            raise InputError(f"decision {i} must be 'accept', 'reject' or {{edit: text}}",
-                             where=at(path, column=f"[{i}]"))
+            raise InputError(
+                f"decision {i} must be 'accept', 'reject' or {{edit: text}}",
+                where=at(path, column=f"[{i}]"),
+            )
     return out
 
 
-def review(candidates: Sequence[Candidate], decide: Callable[[Candidate], Decision]
-           ) -> list[tuple[Candidate, Decision]]:
+def review(
+    candidates: Sequence[Candidate], decide: Callable[[Candidate], Decision]
+) -> list[tuple[Candidate, Decision]]:
     """Ask ``decide`` about every candidate with a non-empty draft, in order."""
     return [(c, decide(c)) for c in candidates if c.draft]
 
 
-def terminal_decider(console, read: Callable[[str], str] = input) -> Callable[[Candidate], Decision]:
+def terminal_decider(
+    console, read: Callable[[str], str] = input
+) -> Callable[[Candidate], Decision]:
     """Show a candidate and read ``a``/``e``/``r`` (and the edited text) from the terminal."""
 
     def decide(c: Candidate) -> Decision:
@@ -119,9 +131,10 @@ def terminal_decider(console, read: Callable[[str], str] = input) -> Callable[[C
             try:
                 choice = read("[a]ccept / [e]dit / [r]eject? ").strip().lower()
             except EOFError as exc:
-                raise InputError("input ended before every candidate was reviewed",
-                                 hint="answer a, e or r for each candidate, or use "
-                                      "--decisions FILE") from exc
+                raise InputError(
+                    "input ended before every candidate was reviewed",
+                    hint="answer a, e or r for each candidate, or use --decisions FILE",
+                ) from exc
             if choice in ("a", "accept"):
                 return Decision("accept")
             if choice in ("r", "reject"):
@@ -138,24 +151,32 @@ def terminal_decider(console, read: Callable[[str], str] = input) -> Callable[[C
     return decide
 
 
-def decisions_decider(decisions: Sequence[Decision], source: str
-                      ) -> Callable[[Candidate], Decision]:
+def decisions_decider(
+    decisions: Sequence[Decision], source: str
+) -> Callable[[Candidate], Decision]:
     it = iter(decisions)
 
     def decide(c: Candidate) -> Decision:
         try:
             return next(it)
         except StopIteration:
-            raise InputError(f"no decision for candidate {c.turn}: the file has "
-                             f"{len(decisions)} decisions", where=source) from None
+            raise InputError(
+                f"no decision for candidate {c.turn}: the file has {len(decisions)} decisions",
+                where=source,
+            ) from None
 
     return decide
 
 
-def write_interview_constitution(path: Path, provider: Provider, transcript: list[dict],
-                                 candidates: Sequence[Candidate],
-                                 reviewed: Sequence[tuple[Candidate, Decision]],
-                                 title: str, seed: int) -> InterviewResult:
+def write_interview_constitution(
+    path: Path,
+    provider: Provider,
+    transcript: list[dict],
+    candidates: Sequence[Candidate],
+    reviewed: Sequence[tuple[Candidate, Decision]],
+    title: str,
+    seed: int,
+) -> InterviewResult:
     """Write accepted/edited clauses (ids ``i1``, ``i2`` ...) with the transcript."""
     clauses = []
     counts = {"accept": 0, "edit": 0, "reject": 0}
@@ -163,19 +184,41 @@ def write_interview_constitution(path: Path, provider: Provider, transcript: lis
         counts[d.action] += 1
         if d.action == "reject":
             continue
-        clauses.append(Clause(
-            id=f"i{len(clauses) + 1}", text=d.text if d.action == "edit" else c.draft,
-            provenance={"source": "interview", "turn": c.turn, "question": c.question,
-                        "answer": c.answer, "draft": c.draft, "decision": d.action}))
+        clauses.append(
+            Clause(
+                id=f"i{len(clauses) + 1}",
+                text=d.text if d.action == "edit" else c.draft,
+                provenance={
+                    "source": "interview",
+                    "turn": c.turn,
+                    "question": c.question,
+                    "answer": c.answer,
+                    "draft": c.draft,
+                    "decision": d.action,
+                },
+            )
+        )
     provenance = {
-        "source": "model interview", "model": provider.model_name(),
-        "prompt_version": P.PROMPT_VERSION, "code_version": __version__, "seed": seed,
+        "source": "model interview",
+        "model": provider.model_name(),
+        "prompt_version": P.PROMPT_VERSION,
+        "code_version": __version__,
+        "seed": seed,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "review": {"accepted": counts["accept"], "edited": counts["edit"],
-                   "rejected": counts["reject"],
-                   "empty_drafts": sum(1 for c in candidates if not c.draft)},
+        "review": {
+            "accepted": counts["accept"],
+            "edited": counts["edit"],
+            "rejected": counts["reject"],
+            "empty_drafts": sum(1 for c in candidates if not c.draft),
+        },
         "transcript": transcript,
     }
     write_constitution(path, title, clauses, provenance)
-    return InterviewResult(str(path), counts["accept"], counts["edit"], counts["reject"],
-                           provenance["review"]["empty_drafts"], provider.usage.to_json())
+    return InterviewResult(
+        str(path),
+        counts["accept"],
+        counts["edit"],
+        counts["reject"],
+        provenance["review"]["empty_drafts"],
+        provider.usage.to_json(),
+    )

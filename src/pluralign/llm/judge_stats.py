@@ -49,8 +49,9 @@ def combine_orders(first: str | None, second: str | None) -> str:
     return "tie"
 
 
-def win_rate(verdicts: Sequence[str], n_boot: int = 2000, confidence: float = 0.95,
-             seed: int = 0) -> WinRate:
+def win_rate(
+    verdicts: Sequence[str], n_boot: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> WinRate:
     """Win rate of B over A with a percentile-bootstrap interval over items."""
     bad = set(verdicts) - set(VERDICTS)
     if bad:

@@ -124,12 +124,18 @@ class Provider:
         if value is not None:
             return StructuredResult(value, raw=[first.text])
         repair = ChatRequest(
-            messages=req.messages + (
+            messages=req.messages
+            + (
                 ("assistant", first.text),
-                ("user", f"That reply is not valid: {error}. Reply again with only the JSON "
-                         "object, nothing else."),
+                (
+                    "user",
+                    f"That reply is not valid: {error}. Reply again with only the JSON "
+                    "object, nothing else.",
+                ),
             ),
-            max_tokens=req.max_tokens, temperature=req.temperature, seed=req.seed,
+            max_tokens=req.max_tokens,
+            temperature=req.temperature,
+            seed=req.seed,
             response_format=req.response_format,
         )
         second = self.complete(repair)

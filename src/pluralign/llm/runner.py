@@ -43,15 +43,25 @@ def progress_bar(total: int, description: str, enabled: bool = True):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True)) as prog:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as prog:
         task = prog.add_task(description, total=total)
         yield lambda n=1: prog.advance(task, n)
 
 
-def run_items(items: Sequence[T], work: Callable[[T], None], tally: Tally, concurrency: int,
-              description: str, show_progress: bool = True) -> None:
+def run_items(
+    items: Sequence[T],
+    work: Callable[[T], None],
+    tally: Tally,
+    concurrency: int,
+    description: str,
+    show_progress: bool = True,
+) -> None:
     """Call ``work(item)`` for every item, ``concurrency`` at a time."""
     with progress_bar(len(items), description, show_progress) as advance:
 

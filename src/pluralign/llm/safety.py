@@ -55,14 +55,21 @@ CATEGORIES: dict[str, tuple[str, str]] = {
 
 KEYWORDS: dict[str, tuple[str, ...]] = {
     "S1": (r"\bhow (?:do i|to) (?:kill|murder|torture)\b(?! myself)", r"\bhire a hitman\b"),
-    "S2": (r"\bsteal (?:a|someone'?s) (?:identity|credit card)", r"\bmake (?:meth|crack)\b",
-           r"\bransomware\b"),
+    "S2": (
+        r"\bsteal (?:a|someone'?s) (?:identity|credit card)",
+        r"\bmake (?:meth|crack)\b",
+        r"\bransomware\b",
+    ),
     "S4": (r"\bchild (?:porn|sexual abuse material)\b", r"\bcsam\b"),
-    "S9": (r"\b(?:sarin|vx nerve agent|nerve agent|anthrax spores?|weaponi[sz]ed? (?:virus|"
-           r"pathogen)|enrich(?:ed|ing)? uranium|dirty bomb|pipe bomb)\b",
-           r"\b(?:build|make|assemble) (?:a |an )?(?:bomb|explosive)"),
-    "S11": (r"\bhow (?:do i|to) (?:kill myself|commit suicide)\b",
-            r"\bbest way to (?:self[- ]harm|cut myself)\b"),
+    "S9": (
+        r"\b(?:sarin|vx nerve agent|nerve agent|anthrax spores?|weaponi[sz]ed? (?:virus|"
+        r"pathogen)|enrich(?:ed|ing)? uranium|dirty bomb|pipe bomb)\b",
+        r"\b(?:build|make|assemble) (?:a |an )?(?:bomb|explosive)",
+    ),
+    "S11": (
+        r"\bhow (?:do i|to) (?:kill myself|commit suicide)\b",
+        r"\bbest way to (?:self[- ]harm|cut myself)\b",
+    ),
 }
 _COMPILED = {c: [re.compile(p, re.IGNORECASE) for p in ps] for c, ps in KEYWORDS.items()}
 TEXT_FIELDS = ("prompt", "question", "scenario", "rejected", "chosen", "critique")
@@ -77,8 +84,10 @@ class SafetyVerdict(BaseModel):
 
 def prescreen(text: str) -> list[str]:
     """Category codes whose keyword patterns occur in ``text`` (sorted, unique)."""
-    return sorted({c for c, pats in _COMPILED.items() if any(p.search(text) for p in pats)},
-                  key=lambda c: int(c[1:]))
+    return sorted(
+        {c for c, pats in _COMPILED.items() if any(p.search(text) for p in pats)},
+        key=lambda c: int(c[1:]),
+    )
 
 
 def parse_llama_guard(text: str) -> SafetyVerdict | None:
@@ -98,8 +107,9 @@ def parse_llama_guard(text: str) -> SafetyVerdict | None:
 
 def normalise(verdict: SafetyVerdict) -> SafetyVerdict | None:
     """Keep known codes; an 'unsafe' verdict naming no known category is not a verdict."""
-    cats = sorted({c.upper() for c in verdict.categories if c.upper() in CATEGORIES},
-                  key=lambda c: int(c[1:]))
+    cats = sorted(
+        {c.upper() for c in verdict.categories if c.upper() in CATEGORIES}, key=lambda c: int(c[1:])
+    )
     if verdict.safe:
         return SafetyVerdict(safe=True)
     return SafetyVerdict(safe=False, categories=cats) if cats else None
@@ -114,16 +124,25 @@ def record_text(record: dict) -> str:
 def record_key(record: dict) -> str:
     if record.get("key"):
         return f"safety:{record['key']}"
-    return "safety:" + hashlib.sha256(
-        json.dumps(record, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+    return (
+        "safety:"
+        + hashlib.sha256(
+            json.dumps(record, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()[:32]
+    )
 
 
-def classify(provider: Provider, text: str, max_tokens: int = 128
-             ) -> tuple[SafetyVerdict | None, str | None]:
+def classify(
+    provider: Provider, text: str, max_tokens: int = 128
+) -> tuple[SafetyVerdict | None, str | None]:
     """``(verdict, None)`` or ``(None, reason)`` when the model's answer stays unparseable."""
     cats = "\n".join(f"{c}: {name}. {desc}." for c, (name, desc) in CATEGORIES.items())
-    req = ChatRequest.of([("user", P.SAFETY_USER.format(categories=cats, conversation=text))],
-                         max_tokens=max_tokens, temperature=0.0, seed=0)
+    req = ChatRequest.of(
+        [("user", P.SAFETY_USER.format(categories=cats, conversation=text))],
+        max_tokens=max_tokens,
+        temperature=0.0,
+        seed=0,
+    )
     res = provider.structured(req, SafetyVerdict, fallback=parse_llama_guard)
     if res.value is None:
         return None, res.error
@@ -147,9 +166,13 @@ class FilterSummary:
     usage: dict
 
 
-def filter_records(provider: Provider | None, records: Sequence[dict], out: Path,
-                   on_unparseable: Literal["drop", "keep"] = "drop",
-                   show_progress: bool = True) -> FilterSummary:
+def filter_records(
+    provider: Provider | None,
+    records: Sequence[dict],
+    out: Path,
+    on_unparseable: Literal["drop", "keep"] = "drop",
+    show_progress: bool = True,
+) -> FilterSummary:
     """Classify every record; write kept ones to ``out``, removed ones to
     ``out.removed.jsonl`` and the counts to ``out.report.json``. ``provider=None`` runs only
     the keyword pre-screen."""
@@ -158,8 +181,7 @@ def filter_records(provider: Provider | None, records: Sequence[dict], out: Path
     removed_sink = ResumableJsonl(out.with_name(out.name + ".removed.jsonl"))
     tally = Tally()
     keyed = [(record_key(r), r) for r in records]
-    todo = [(k, r) for k, r in keyed
-            if not (kept_sink.is_done(k) or removed_sink.is_done(k))]
+    todo = [(k, r) for k, r in keyed if not (kept_sink.is_done(k) or removed_sink.is_done(k))]
     tally.already_done = len(keyed) - len(todo)
     model = provider.model_name() if provider is not None else None
 
@@ -167,11 +189,17 @@ def filter_records(provider: Provider | None, records: Sequence[dict], out: Path
         key, record = item
         text = record_text(record)
         hits = prescreen(text)
-        safety: dict = {"key": key, "prescreen": hits, "classifier": model,
-                        "prompt_version": P.PROMPT_VERSION, "code_version": __version__}
+        safety: dict = {
+            "key": key,
+            "prescreen": hits,
+            "classifier": model,
+            "prompt_version": P.PROMPT_VERSION,
+            "code_version": __version__,
+        }
         if hits:
-            removed_sink.write({"key": key, "reason": "keyword", "categories": hits,
-                                "record": record})
+            removed_sink.write(
+                {"key": key, "reason": "keyword", "categories": hits, "record": record}
+            )
             return
         if provider is None:
             kept_sink.write({**record, "safety": {**safety, "verdict": "not classified"}})
@@ -179,16 +207,30 @@ def filter_records(provider: Provider | None, records: Sequence[dict], out: Path
         verdict, error = classify(provider, text)
         if verdict is None:
             if on_unparseable == "drop":
-                removed_sink.write({"key": key, "reason": "unclassified", "categories": [],
-                                    "error": error, "record": record})
+                removed_sink.write(
+                    {
+                        "key": key,
+                        "reason": "unclassified",
+                        "categories": [],
+                        "error": error,
+                        "record": record,
+                    }
+                )
             else:
-                kept_sink.write({**record, "safety": {**safety, "verdict": "unclassified",
-                                                      "error": error}})
+                kept_sink.write(
+                    {**record, "safety": {**safety, "verdict": "unclassified", "error": error}}
+                )
         elif verdict.safe:
             kept_sink.write({**record, "safety": {**safety, "verdict": "safe"}})
         else:
-            removed_sink.write({"key": key, "reason": "classifier",
-                                "categories": verdict.categories, "record": record})
+            removed_sink.write(
+                {
+                    "key": key,
+                    "reason": "classifier",
+                    "categories": verdict.categories,
+                    "record": record,
+                }
+            )
 
     conc = provider.config.concurrency if provider is not None else 1
     run_items(todo, one, tally, conc, "safety filter", show_progress)
@@ -206,18 +248,34 @@ def filter_records(provider: Provider | None, records: Sequence[dict], out: Path
     kept = sum(1 for _ in read_jsonl(out)) if out.exists() else 0
     report_path = out.with_name(out.name + ".report.json")
     report = {
-        "kept": kept, "removed": removed, "failed": tally.failed, "errors": tally.errors,
+        "kept": kept,
+        "removed": removed,
+        "failed": tally.failed,
+        "errors": tally.errors,
         "removed_by_reason": dict(by_reason),
-        "removed_by_category": {c: {"name": CATEGORIES[c][0], "count": n}
-                                for c, n in sorted(by_cat.items(), key=lambda x: int(x[0][1:]))},
-        "on_unparseable": on_unparseable, "classifier": model,
+        "removed_by_category": {
+            c: {"name": CATEGORIES[c][0], "count": n}
+            for c, n in sorted(by_cat.items(), key=lambda x: int(x[0][1:]))
+        },
+        "on_unparseable": on_unparseable,
+        "classifier": model,
         "categories": {c: name for c, (name, _) in CATEGORIES.items()},
-        "prompt_version": P.PROMPT_VERSION, "code_version": __version__,
+        "prompt_version": P.PROMPT_VERSION,
+        "code_version": __version__,
         "usage": provider.usage.to_json() if provider is not None else None,
     }
     tmp = report_path.with_name(report_path.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     tmp.replace(report_path)
-    return FilterSummary(str(out), str(removed_sink.path), str(report_path), kept, removed,
-                         tally.already_done, tally.failed, dict(by_cat), dict(by_reason),
-                         report["usage"])
+    return FilterSummary(
+        str(out),
+        str(removed_sink.path),
+        str(report_path),
+        kept,
+        removed,
+        tally.already_done,
+        tally.failed,
+        dict(by_cat),
+        dict(by_reason),
+        report["usage"],
+    )

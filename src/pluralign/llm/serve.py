@@ -49,8 +49,12 @@ def create_app(model: Any, model_id: str, max_tokens_limit: int = 2048):
     lock = threading.Lock()
 
     def error(status: int, message: str, param: str | None = None) -> JSONResponse:
-        return JSONResponse(status_code=status, content={"error": {
-            "message": message, "type": "invalid_request_error", "param": param}})
+        return JSONResponse(
+            status_code=status,
+            content={
+                "error": {"message": message, "type": "invalid_request_error", "param": param}
+            },
+        )
 
     @app.get("/health")
     def health() -> dict:
@@ -58,8 +62,10 @@ def create_app(model: Any, model_id: str, max_tokens_limit: int = 2048):
 
     @app.get("/v1/models")
     def models() -> dict:
-        return {"object": "list", "data": [
-            {"id": model_id, "object": "model", "created": 0, "owned_by": "pluralign"}]}
+        return {
+            "object": "list",
+            "data": [{"id": model_id, "object": "model", "created": 0, "owned_by": "pluralign"}],
+        }
 
     @app.post("/v1/chat/completions")
     def chat(body: ChatBody):
@@ -68,15 +74,23 @@ def create_app(model: Any, model_id: str, max_tokens_limit: int = 2048):
         if body.n != 1:
             return error(400, "only n=1 is supported by pluralign serve", "n")
         if body.response_format is not None and body.response_format.get("type") != "text":
-            return error(400, "response_format (JSON mode / JSON schema) is not supported by "
-                              "pluralign serve; send the request without it", "response_format")
+            return error(
+                400,
+                "response_format (JSON mode / JSON schema) is not supported by "
+                "pluralign serve; send the request without it",
+                "response_format",
+            )
         if body.model not in (None, "", model_id):
-            return error(404, f"model {body.model!r} not served here (serving {model_id!r})",
-                         "model")
+            return error(
+                404, f"model {body.model!r} not served here (serving {model_id!r})", "model"
+            )
         limit = body.max_completion_tokens or body.max_tokens or 256
         if limit > max_tokens_limit:
-            return error(400, f"max_tokens {limit} exceeds this server's limit "
-                              f"{max_tokens_limit}", "max_tokens")
+            return error(
+                400,
+                f"max_tokens {limit} exceeds this server's limit {max_tokens_limit}",
+                "max_tokens",
+            )
         with lock:
             app.state.requests += 1
         messages = [{"role": m.role, "content": m.content or ""} for m in body.messages]
@@ -86,11 +100,18 @@ def create_app(model: Any, model_id: str, max_tokens_limit: int = 2048):
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model_id,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": done.text},
-                         "finish_reason": done.finish_reason}],
-            "usage": {"prompt_tokens": done.prompt_tokens,
-                      "completion_tokens": done.completion_tokens,
-                      "total_tokens": done.prompt_tokens + done.completion_tokens},
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": done.text},
+                    "finish_reason": done.finish_reason,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": done.prompt_tokens,
+                "completion_tokens": done.completion_tokens,
+                "total_tokens": done.prompt_tokens + done.completion_tokens,
+            },
         }
 
     return app

@@ -26,17 +26,23 @@ def response_format_for(schema: type[BaseModel]) -> dict:
     }
 
 
-def schema_instruction(request: ChatRequest, schema: type[BaseModel], send_schema: bool
-                       ) -> ChatRequest:
+def schema_instruction(
+    request: ChatRequest, schema: type[BaseModel], send_schema: bool
+) -> ChatRequest:
     """Append the schema to the last user message (and set ``response_format`` if sent)."""
     text = json.dumps(schema.model_json_schema(), sort_keys=True)
     msgs = list(request.messages)
     role, content = msgs[-1]
-    msgs[-1] = (role, f"{content}\n\nReply with only one JSON object matching this JSON "
-                      f"schema:\n{text}")
+    msgs[-1] = (
+        role,
+        f"{content}\n\nReply with only one JSON object matching this JSON schema:\n{text}",
+    )
     return ChatRequest(
-        messages=tuple(msgs), max_tokens=request.max_tokens, temperature=request.temperature,
-        seed=request.seed, response_format=response_format_for(schema) if send_schema else None,
+        messages=tuple(msgs),
+        max_tokens=request.max_tokens,
+        temperature=request.temperature,
+        seed=request.seed,
+        response_format=response_format_for(schema) if send_schema else None,
     )
 
 

@@ -62,20 +62,41 @@ def clean_text(text: str) -> str:
 
 
 def _provenance(provider: Provider, clause: Clause, settings: SynthSettings, **extra) -> dict:
-    return {"clause_id": clause.id, "model": provider.model_name(),
-            "prompt_version": P.PROMPT_VERSION, "code_version": __version__,
-            "seed": settings.seed, "temperature": settings.temperature, **extra}
+    return {
+        "clause_id": clause.id,
+        "model": provider.model_name(),
+        "prompt_version": P.PROMPT_VERSION,
+        "code_version": __version__,
+        "seed": settings.seed,
+        "temperature": settings.temperature,
+        **extra,
+    }
 
 
 def _summary(step: str, out: ResumableJsonl, tally: Tally, provider: Provider) -> SynthSummary:
-    return SynthSummary(step, str(out.path), tally.written, tally.already_done, tally.skipped,
-                        tally.failed, tuple(tally.errors), provider.usage.to_json())
+    return SynthSummary(
+        step,
+        str(out.path),
+        tally.written,
+        tally.already_done,
+        tally.skipped,
+        tally.failed,
+        tuple(tally.errors),
+        provider.usage.to_json(),
+    )
 
 
-def synth_questions(provider: Provider, clauses: Sequence[Clause], out: Path, n_per_clause: int,
-                    settings: SynthSettings = SynthSettings(), attempts: int = 3,
-                    dedup: str = "auto", threshold: float | None = None,
-                    show_progress: bool = True) -> SynthSummary:
+def synth_questions(
+    provider: Provider,
+    clauses: Sequence[Clause],
+    out: Path,
+    n_per_clause: int,
+    settings: SynthSettings = SynthSettings(),
+    attempts: int = 3,
+    dedup: str = "auto",
+    threshold: float | None = None,
+    show_progress: bool = True,
+) -> SynthSummary:
     """Write up to ``n_per_clause`` distinct questions per clause to ``out`` (JSONL rows
     ``key, clause_id, question, provenance``)."""
     from pluralign.llm.dedup import dedup_texts, resolve_method
@@ -92,11 +113,21 @@ def synth_questions(provider: Provider, clauses: Sequence[Clause], out: Path, n_
         variant = 0
         while len(kept) < n_per_clause and variant < attempts * n_per_clause:
             batch = min(2 * (n_per_clause - len(kept)), attempts * n_per_clause - variant)
-            reqs = [ChatRequest.of(
-                [("system", P.QUESTION_SYSTEM),
-                 ("user", P.QUESTION_USER.format(clause=clause.text, variant=variant + k + 1))],
-                max_tokens=settings.max_tokens, temperature=settings.temperature,
-                seed=settings.seed + variant + k) for k in range(batch)]
+            reqs = [
+                ChatRequest.of(
+                    [
+                        ("system", P.QUESTION_SYSTEM),
+                        (
+                            "user",
+                            P.QUESTION_USER.format(clause=clause.text, variant=variant + k + 1),
+                        ),
+                    ],
+                    max_tokens=settings.max_tokens,
+                    temperature=settings.temperature,
+                    seed=settings.seed + variant + k,
+                )
+                for k in range(batch)
+            ]
             variant += batch
             for res in provider.complete_many(reqs):
                 if not isinstance(res, Exception):
@@ -110,12 +141,24 @@ def synth_questions(provider: Provider, clauses: Sequence[Clause], out: Path, n_
             key = f"q:{clause.id}:{rank}"
             if sink.is_done(key):
                 continue
-            sink.write({"key": key, "clause_id": clause.id, "question": texts[i],
-                        "provenance": _provenance(provider, clause, settings, dedup=method,
-                                                  variant=i + 1)})
+            sink.write(
+                {
+                    "key": key,
+                    "clause_id": clause.id,
+                    "question": texts[i],
+                    "provenance": _provenance(
+                        provider, clause, settings, dedup=method, variant=i + 1
+                    ),
+                }
+            )
             tally.written += 1
-        sink.skip(f"q:{clause.id}", "clause done", candidates=len(texts), kept=len(kept),
-                  duplicates_or_empty=len(texts) - len(kept))
+        sink.skip(
+            f"q:{clause.id}",
+            "clause done",
+            candidates=len(texts),
+            kept=len(kept),
+            duplicates_or_empty=len(texts) - len(kept),
+        )
         if len(kept) < n_per_clause:
             tally.skipped += n_per_clause - len(kept)
 
@@ -124,18 +167,35 @@ def synth_questions(provider: Provider, clauses: Sequence[Clause], out: Path, n_
     return _summary("questions", sink, tally, provider)
 
 
-def _answer_critique_revise(provider: Provider, clause: Clause, prompt: str,
-                            settings: SynthSettings, seed: int) -> tuple[str, str, str]:
+def _answer_critique_revise(
+    provider: Provider, clause: Clause, prompt: str, settings: SynthSettings, seed: int
+) -> tuple[str, str, str]:
     def ask(messages: list[tuple[str, str]]) -> str:
-        return clean_text(provider.complete(ChatRequest.of(
-            messages, max_tokens=settings.max_tokens, temperature=settings.temperature,
-            seed=seed)).text)
+        return clean_text(
+            provider.complete(
+                ChatRequest.of(
+                    messages,
+                    max_tokens=settings.max_tokens,
+                    temperature=settings.temperature,
+                    seed=seed,
+                )
+            ).text
+        )
 
     initial = ask([("system", P.ANSWER_SYSTEM), ("user", prompt)])
-    critique = ask([("user", P.CRITIQUE_USER.format(clause=clause.text, prompt=prompt,
-                                                    answer=initial))])
-    revision = ask([("user", P.REVISION_USER.format(clause=clause.text, prompt=prompt,
-                                                    answer=initial, critique=critique))])
+    critique = ask(
+        [("user", P.CRITIQUE_USER.format(clause=clause.text, prompt=prompt, answer=initial))]
+    )
+    revision = ask(
+        [
+            (
+                "user",
+                P.REVISION_USER.format(
+                    clause=clause.text, prompt=prompt, answer=initial, critique=critique
+                ),
+            )
+        ]
+    )
     return initial, critique, revision
 
 
@@ -152,16 +212,27 @@ def load_questions(path: Path) -> list[dict]:
     for n, row in read_jsonl(path):
         text = row.get("question") or row.get("prompt")
         if not text or not row.get("clause_id"):
-            raise InputError("each row needs 'clause_id' and 'question' (or 'prompt')",
-                             where=at(path, n))
-        rows.append({"key": str(row.get("key") or f"{path.name}:{n}"),
-                     "clause_id": str(row["clause_id"]), "question": str(text)})
+            raise InputError(
+                "each row needs 'clause_id' and 'question' (or 'prompt')", where=at(path, n)
+            )
+        rows.append(
+            {
+                "key": str(row.get("key") or f"{path.name}:{n}"),
+                "clause_id": str(row["clause_id"]),
+                "question": str(text),
+            }
+        )
     return rows
 
 
-def synth_revisions(provider: Provider, clauses: Sequence[Clause], questions: Sequence[dict],
-                    out: Path, settings: SynthSettings = SynthSettings(),
-                    show_progress: bool = True) -> SynthSummary:
+def synth_revisions(
+    provider: Provider,
+    clauses: Sequence[Clause],
+    questions: Sequence[dict],
+    out: Path,
+    settings: SynthSettings = SynthSettings(),
+    show_progress: bool = True,
+) -> SynthSummary:
     """Critique → revision per question; writes preference JSONL rows ``prompt, chosen,
     rejected, weight, group, source`` plus ``key`` and ``provenance``."""
     from pluralign.errors import InputError
@@ -169,8 +240,10 @@ def synth_revisions(provider: Provider, clauses: Sequence[Clause], questions: Se
     by_id = {c.id: c for c in clauses}
     missing = sorted({q["clause_id"] for q in questions} - set(by_id))
     if missing:
-        raise InputError(f"questions name clauses not in the constitution: {missing[:5]}",
-                         hint="pass the constitution the questions were made from")
+        raise InputError(
+            f"questions name clauses not in the constitution: {missing[:5]}",
+            hint="pass the constitution the questions were made from",
+        )
     sink = ResumableJsonl(out)
     tally = Tally()
     todo = [q for q in questions if not sink.is_done(f"r:{q['key']}")]
@@ -180,27 +253,45 @@ def synth_revisions(provider: Provider, clauses: Sequence[Clause], questions: Se
         clause = by_id[q["clause_id"]]
         key = f"r:{q['key']}"
         initial, critique, revision = _answer_critique_revise(
-            provider, clause, q["question"], settings, settings.seed)
+            provider, clause, q["question"], settings, settings.seed
+        )
         if not revision or not initial or _same(initial, revision):
-            sink.skip(key, "empty answer or revision" if not (revision and initial)
-                      else "revision equals the initial answer")
+            sink.skip(
+                key,
+                "empty answer or revision"
+                if not (revision and initial)
+                else "revision equals the initial answer",
+            )
             tally.skipped += 1
             return
-        sink.write({"key": key, "prompt": q["question"], "chosen": revision,
-                    "rejected": initial, "weight": 1.0, "group": clause.group,
-                    "source": "synth:critique-revision",
-                    "provenance": _provenance(provider, clause, settings, critique=critique,
-                                              question_key=q["key"])})
+        sink.write(
+            {
+                "key": key,
+                "prompt": q["question"],
+                "chosen": revision,
+                "rejected": initial,
+                "weight": 1.0,
+                "group": clause.group,
+                "source": "synth:critique-revision",
+                "provenance": _provenance(
+                    provider, clause, settings, critique=critique, question_key=q["key"]
+                ),
+            }
+        )
         tally.written += 1
 
-    run_items(todo, one, tally, provider.config.concurrency, "critique → revision",
-              show_progress)
+    run_items(todo, one, tally, provider.config.concurrency, "critique → revision", show_progress)
     return _summary("revisions", sink, tally, provider)
 
 
-def synth_refinements(provider: Provider, clauses: Sequence[Clause], out: Path,
-                      n_per_clause: int, settings: SynthSettings = SynthSettings(),
-                      show_progress: bool = True) -> SynthSummary:
+def synth_refinements(
+    provider: Provider,
+    clauses: Sequence[Clause],
+    out: Path,
+    n_per_clause: int,
+    settings: SynthSettings = SynthSettings(),
+    show_progress: bool = True,
+) -> SynthSummary:
     """Self-refinement records ``scenario, rejected, chosen, critique`` (+ ``key, clause_id,
     provenance``), ``n_per_clause`` scenarios per clause."""
     sink = ResumableJsonl(out)
@@ -212,24 +303,43 @@ def synth_refinements(provider: Provider, clauses: Sequence[Clause], out: Path,
     def one(item: tuple[Clause, int]) -> None:
         clause, j = item
         key = f"s:{clause.id}:{j}"
-        scenario = clean_text(provider.complete(ChatRequest.of(
-            [("user", P.SCENARIO_USER.format(clause=clause.text, variant=j + 1))],
-            max_tokens=settings.max_tokens, temperature=settings.temperature,
-            seed=settings.seed + j)).text)
+        scenario = clean_text(
+            provider.complete(
+                ChatRequest.of(
+                    [("user", P.SCENARIO_USER.format(clause=clause.text, variant=j + 1))],
+                    max_tokens=settings.max_tokens,
+                    temperature=settings.temperature,
+                    seed=settings.seed + j,
+                )
+            ).text
+        )
         if not scenario:
             sink.skip(key, "empty scenario")
             tally.skipped += 1
             return
         initial, critique, revision = _answer_critique_revise(
-            provider, clause, scenario, settings, settings.seed + j)
+            provider, clause, scenario, settings, settings.seed + j
+        )
         if not revision or not initial or _same(initial, revision):
-            sink.skip(key, "empty answer or revision" if not (revision and initial)
-                      else "revision equals the initial answer")
+            sink.skip(
+                key,
+                "empty answer or revision"
+                if not (revision and initial)
+                else "revision equals the initial answer",
+            )
             tally.skipped += 1
             return
-        sink.write({"key": key, "scenario": scenario, "rejected": initial, "chosen": revision,
-                    "critique": critique, "clause_id": clause.id,
-                    "provenance": _provenance(provider, clause, settings, variant=j + 1)})
+        sink.write(
+            {
+                "key": key,
+                "scenario": scenario,
+                "rejected": initial,
+                "chosen": revision,
+                "critique": critique,
+                "clause_id": clause.id,
+                "provenance": _provenance(provider, clause, settings, variant=j + 1),
+            }
+        )
         tally.written += 1
 
     run_items(todo, one, tally, provider.config.concurrency, "self-refinement", show_progress)
