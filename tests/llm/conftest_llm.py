@@ -142,7 +142,7 @@ def tiny_server(tiny_checkpoint):
 
 class Script:
     """Answers of a scripted server: ``rules`` is a list of ``(substring, reply)``; the first
-    rule whose substring occurs in the last user message answers; else ``default``. ``status``
+    rule whose substring occurs in the user messages answers; else ``default``. ``status``
     may force an HTTP status for the next ``fail_next`` requests."""
 
     def __init__(self):
@@ -182,7 +182,7 @@ def scripted_app(script: Script):
             return JSONResponse(
                 status_code=400, content={"error": {"message": "response_format is not supported"}}
             )
-        last = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
+        last = "\n".join(m["content"] for m in body["messages"] if m["role"] == "user")
         if script.fail_if and script.fail_if in last:
             return JSONResponse(status_code=script.fail_status, content={"error": "no"})
         reply = next((r for s, r in script.rules if s in last), script.default)
@@ -212,3 +212,17 @@ def scripted():
     script = Script()
     with ServerThread(scripted_app(script)) as srv:
         yield script, srv.base_url
+
+
+def run_cli_input(*args, input_text: str, cwd: Path, timeout: float = 300):
+    """Like ``conftest.run_cli`` but feeding ``input_text`` to stdin (terminal review)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    return subprocess.run([sys.executable, "-m", "pluralign", *map(str, args)], cwd=cwd,
+                          env=env, input=input_text, capture_output=True, text=True,
+                          timeout=timeout)
