@@ -54,6 +54,7 @@ COMMAND_MODULES = (
     "pluralign.report.cli",
     "pluralign.moralgraph.cli",
     "pluralign.train.cli",
+    "pluralign.llm.cli",
 )
 
 
