@@ -96,6 +96,7 @@ def create_app(db=None, settings: WebSettings | None = None):
     app.state.settings = settings
     app.state.templates = deps.make_templates()
     app.state.limiter = RateLimiter(settings.rate_per_minute, settings.burst)
+    app.state.login_limiter = RateLimiter(10, 10)  # sign-in attempts per client address
     app.add_middleware(
         SessionMiddleware, secret_key=cookie_secret(store), session_cookie="pluralign",
         max_age=settings.participant_session_days * 86400, same_site="lax",

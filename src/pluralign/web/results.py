@@ -59,19 +59,20 @@ class Results:
             return None
 
 
-_cache: dict[str, Results] = {}
+_cache: dict[tuple[str, str], Results] = {}
 _lock = threading.Lock()
 CACHE_SECONDS = 20.0
 
 
 def opinion_groups(store, slug: str, *, min_votes: int, fresh: bool = False) -> Results:
     """Opinion map, groups, repness and consensus of an assembly (cached ``CACHE_SECONDS``)."""
-    cached = _cache.get(slug)
+    key = (str(store.url), slug)
+    cached = _cache.get(key)
     if cached and not fresh and time.time() - cached.computed_at < CACHE_SECONDS:
         return cached
     with _lock:
         results = _interim_groups(store, slug, min_votes)
-        _cache[slug] = results
+        _cache[key] = results
     return results
 
 
@@ -132,7 +133,8 @@ def _kmeans_best(coords):
     from sklearn.metrics import silhouette_score
 
     best, best_score = np.zeros(len(coords), dtype=int), -1.0
-    for k in range(2, min(5, len(coords) - 1) + 1):
+    distinct = len(np.unique(np.round(coords, 9), axis=0))
+    for k in range(2, min(5, distinct, len(coords) - 1) + 1):
         labels = KMeans(n_clusters=k, n_init=4, random_state=0).fit_predict(coords)
         if len(set(labels)) < 2:
             continue

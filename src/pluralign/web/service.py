@@ -199,7 +199,7 @@ def add_seed_statements(session: Session, assembly: Assembly, texts: list[str]) 
         session.add(Statement(assembly_id=assembly.id, number=number + i, text=text,
                               moderation=ACCEPTED, is_seed=True))
     session.flush()
-    STATEMENTS.invalidate(assembly.id)
+    STATEMENTS.invalidate(session, assembly.id)
     return len(texts)
 
 
@@ -322,16 +322,22 @@ class _StatementCache:
 
     def __init__(self, ttl: float = 2.0):
         self.ttl = ttl
-        self._data: dict[int, tuple[float, dict[int, tuple[int, str]], dict[int, int]]] = {}
+        self._data: dict[tuple[str, int], tuple[float, dict[int, tuple[int, str]], dict[int, int]]] = {}
         self._lock = threading.Lock()
 
-    def invalidate(self, assembly_id: int) -> None:
+    @staticmethod
+    def _key(session: Session, assembly_id: int) -> tuple[str, int]:
+        # Keyed by database too: one process may serve (or test) several stores.
+        return (str(session.get_bind().url), assembly_id)
+
+    def invalidate(self, session: Session, assembly_id: int) -> None:
         with self._lock:
-            self._data.pop(assembly_id, None)
+            self._data.pop(self._key(session, assembly_id), None)
 
     def get(self, session: Session, assembly_id: int):
         now = time.monotonic()
-        entry = self._data.get(assembly_id)
+        key = self._key(session, assembly_id)
+        entry = self._data.get(key)
         if entry is None or now - entry[0] > self.ttl:
             rows = session.execute(
                 select(Statement.id, Statement.number, Statement.text)
@@ -344,11 +350,11 @@ class _StatementCache:
             ).all())
             entry = (now, by_number, counts)
             with self._lock:
-                self._data[assembly_id] = entry
+                self._data[key] = entry
         return entry[1], entry[2]
 
-    def bump(self, assembly_id: int, statement_id: int) -> None:
-        entry = self._data.get(assembly_id)
+    def bump(self, session: Session, assembly_id: int, statement_id: int) -> None:
+        entry = self._data.get(self._key(session, assembly_id))
         if entry is not None:
             entry[2][statement_id] = entry[2].get(statement_id, 0) + 1
 
@@ -401,7 +407,7 @@ def record_vote(session: Session, assembly: Assembly, participant: Participant, 
         raise InputError("this assembly is closed; votes are no longer accepted")
     by_number, _ = STATEMENTS.get(session, assembly.id)
     if statement not in by_number:
-        STATEMENTS.invalidate(assembly.id)
+        STATEMENTS.invalidate(session, assembly.id)
         by_number, _ = STATEMENTS.get(session, assembly.id)
         if statement not in by_number:
             raise NotFoundError(f"no statement {statement} to vote on in '{assembly.slug}'")
@@ -423,7 +429,7 @@ def record_vote(session: Session, assembly: Assembly, participant: Participant, 
         number = next((n for n, (i, _t) in by_number.items() if i == prior.statement_id),
                       statement)
         return VoteAck(prior.id, number, prior.value, True)
-    STATEMENTS.bump(assembly.id, statement_id)
+    STATEMENTS.bump(session, assembly.id, statement_id)
     return VoteAck(vote_id, statement, value, False)
 
 
@@ -435,7 +441,7 @@ def moderate(session: Session, assembly: Assembly, number: int, decision: str) -
     if st is None:
         raise NotFoundError(f"no statement {number} in '{assembly.slug}'")
     st.moderation = decision
-    STATEMENTS.invalidate(assembly.id)
+    STATEMENTS.invalidate(session, assembly.id)
     return st
 
 

@@ -33,7 +33,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
           next: str = Form("/admin")):  # noqa: A002
     global _DUMMY_HASH
     client = request.client.host if request.client else "?"
-    if not request.app.state.limiter.allow(("login", client), cost=3):
+    if not request.app.state.login_limiter.allow(client):
         raise HTTPException(429, "too many sign-in attempts: wait a minute")
     with request.app.state.store.session() as s:
         user = s.scalar(select(AdminUser).where(AdminUser.username == username))
