@@ -126,7 +126,7 @@ def start_server(db_url: str, port: int, *extra: str, log: Path | None = None) -
     """``python -m pluralign web`` on loopback; waits for /healthz (max 30 s)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
-    out = open(log, "ab") if log else subprocess.DEVNULL
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (lives with the server)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pluralign", "web", "--db", db_url, "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", *extra],

@@ -322,7 +322,8 @@ class _StatementCache:
 
     def __init__(self, ttl: float = 2.0):
         self.ttl = ttl
-        self._data: dict[tuple[str, int], tuple[float, dict[int, tuple[int, str]], dict[int, int]]] = {}
+        # (url, assembly id) -> (loaded at, {number: (statement id, text)}, {statement id: votes})
+        self._data: dict[tuple[str, int], tuple] = {}
         self._lock = threading.Lock()
 
     @staticmethod

@@ -5,15 +5,31 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from pluralign.web import results as results_mod
 from pluralign.web import service
-from pluralign.web.deps import Redirect, current_participant, remember_participant, render
+from pluralign.web.deps import (
+    Redirect,
+    current_participant,
+    participant_key,
+    remember_participant,
+    render,
+)
 
 router = APIRouter(prefix="/a/{slug}", tags=["participant"])
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")  # Okabe-Ito
+
+
+def joined(request: Request, slug: str) -> None:
+    """Cheap check before any form parsing: this browser joined the assembly (the handler then
+    loads the participant and sends stale cookies back to the consent page)."""
+    if not participant_key(request, slug):
+        raise Redirect(f"/a/{slug}")
+
+
+JOINED = [Depends(joined)]
 
 
 def _store(request: Request):
@@ -64,7 +80,7 @@ def join(request: Request, slug: str, invite: str = Form(""), consent: str = For
     return RedirectResponse(f"/a/{slug}/{target}", status_code=303)
 
 
-@router.get("/about-you")
+@router.get("/about-you", dependencies=JOINED)
 def about_you(request: Request, slug: str):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
@@ -74,7 +90,7 @@ def about_you(request: Request, slug: str):
         })
 
 
-@router.post("/about-you")
+@router.post("/about-you", dependencies=JOINED)
 async def about_you_save(request: Request, slug: str):
     form = await request.form()
     answers = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -93,7 +109,7 @@ def _card_context(s, assembly, participant, flash: str | None = None) -> dict:
             "min_votes": _min_votes(assembly)}
 
 
-@router.get("/vote")
+@router.get("/vote", dependencies=JOINED)
 def vote_page(request: Request, slug: str):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
@@ -102,7 +118,7 @@ def vote_page(request: Request, slug: str):
         return render(request, "participant/vote.html", _card_context(s, assembly, participant))
 
 
-@router.post("/vote")
+@router.post("/vote", dependencies=JOINED)
 def vote(request: Request, slug: str, statement: int = Form(), value: int = Form(),
          request_id: str = Form()):
     """Record a vote. Retrying with the same ``request_id`` never counts twice. Answers with the
@@ -122,7 +138,7 @@ def vote(request: Request, slug: str, statement: int = Form(), value: int = Form
     return RedirectResponse(f"/a/{slug}/vote", status_code=303)
 
 
-@router.get("/propose")
+@router.get("/propose", dependencies=JOINED)
 def propose_page(request: Request, slug: str):
     with _store(request).session() as s:
         assembly, _participant = current_participant(request, s, slug)
@@ -130,7 +146,7 @@ def propose_page(request: Request, slug: str):
                       {"assembly": assembly, "max_chars": service.MAX_STATEMENT_CHARS})
 
 
-@router.post("/propose")
+@router.post("/propose", dependencies=JOINED)
 def propose(request: Request, slug: str, text: str = Form("")):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
@@ -161,7 +177,7 @@ def map_points(res: results_mod.Results, me: int | None, size: int = 300) -> lis
     return points
 
 
-@router.get("/map")
+@router.get("/map", dependencies=JOINED)
 def opinion_map(request: Request, slug: str):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
@@ -176,7 +192,7 @@ def opinion_map(request: Request, slug: str):
     return render(request, "participant/map.html", ctx)
 
 
-@router.get("/withdraw")
+@router.get("/withdraw", dependencies=JOINED)
 def withdraw_page(request: Request, slug: str):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
@@ -184,7 +200,7 @@ def withdraw_page(request: Request, slug: str):
             "assembly": assembly, "voted": service.participant_vote_count(s, participant.id)})
 
 
-@router.post("/withdraw")
+@router.post("/withdraw", dependencies=JOINED)
 def withdraw(request: Request, slug: str, confirm: str = Form("")):
     if confirm != "yes":
         raise HTTPException(400, "tick the box to confirm that you want to delete your data")
