@@ -1,10 +1,7 @@
 """What the web app does to the store, without any HTTP: joining, voting, proposing, moderating,
-withdrawing, configuring. Routers call these; tests and the benchmark can too.
-
-Next statement (Polis-like spreading): among the accepted statements the participant has not
-voted on yet (unseen), the one with the fewest votes so far; ties broken by a hash of
-(participant, statement) so different participants see different statements but a reload shows
-the same one. Counts come from a short-lived per-process cache (they only steer the spreading).
+withdrawing, configuring. Routers call these; tests and the benchmark can too. The vote hot
+path (next statement, idempotent insert) lives in :mod:`pluralign.web.votes` and is re-exported
+here.
 """
 
 from __future__ import annotations
@@ -13,11 +10,9 @@ import csv
 import datetime as dt
 import io
 import re
-import threading
-import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +23,6 @@ from pluralign.store.models import (
     OPEN,
     PENDING,
     REJECTED,
-    VOTE_VALUES,
     Assembly,
     Participant,
     Statement,
@@ -38,6 +32,18 @@ from pluralign.store.models import (
 from pluralign.store.queries import next_number
 from pluralign.web.models import InviteToken, Withdrawal
 from pluralign.web.security import new_token, token_hash
+from pluralign.web.votes import (  # noqa: F401  (re-exported: the service API in one place)
+    ASSEMBLIES,
+    STATEMENTS,
+    NextStatement,
+    VoteAck,
+    as_utc,
+    assembly_info,
+    is_open,
+    next_statement,
+    record_vote,
+    write_lock,
+)
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
 MAX_STATEMENT_CHARS = 400
@@ -46,18 +52,6 @@ PREFER_NOT = "Prefer not to say"
 
 
 # ---------------------------------------------------------------- assembly configuration
-
-
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-
-
-def is_open(assembly: Assembly, now: dt.datetime | None = None) -> bool:
-    """Open for votes and statements: state ``open`` and not past its closing time."""
-    closes = as_utc(assembly.closes_at)
-    return assembly.state == OPEN and (closes is None or (now or utcnow()) < closes)
 
 
 def parse_questions(text: str) -> list[dict]:
@@ -154,12 +148,14 @@ def configure_assembly(assembly: Assembly, form: AssemblyForm) -> None:
     settings = dict(assembly.settings or {})
     settings.update(questions=list(form.questions), min_votes=form.min_votes)
     assembly.settings = settings
+    ASSEMBLIES.clear()
 
 
 def set_state(assembly: Assembly, state: str) -> None:
     if state not in (OPEN, CLOSED):
         raise InputError(f"unknown state '{state}'")
     assembly.state = state
+    ASSEMBLIES.clear()
     if state == OPEN and assembly.closes_at and not is_open(assembly):
         assembly.closes_at = None  # reopening an assembly whose time had run out
 
@@ -272,9 +268,12 @@ def save_demographics(participant: Participant, questions: list[dict], answers: 
     participant.meta = meta
 
 
-def needs_demographics(assembly: Assembly, participant: Participant) -> bool:
+def needs_demographics(assembly, participant) -> bool:
+    """True while the assembly asks questions this participant has not answered yet
+    (``participant`` may be a :class:`Participant` or its ``meta`` dict)."""
+    meta = participant if isinstance(participant, dict) else participant.meta
     return bool((assembly.settings or {}).get("questions")) and not (
-        participant.meta or {}).get("demographics_done")
+        meta or {}).get("demographics_done")
 
 
 def propose(session: Session, assembly: Assembly, participant: Participant, text: str) -> Statement:
@@ -312,126 +311,6 @@ def withdraw(session: Session, participant: Participant) -> int:
     session.add(Withdrawal(assembly_id=participant.assembly_id, votes_deleted=votes))
     session.delete(participant)
     return votes
-
-
-# ---------------------------------------------------------------- statements and votes
-
-
-class _StatementCache:
-    """Per-process cache of each assembly's accepted statements and vote counts (TTL seconds)."""
-
-    def __init__(self, ttl: float = 2.0):
-        self.ttl = ttl
-        # (url, assembly id) -> (loaded at, {number: (statement id, text)}, {statement id: votes})
-        self._data: dict[tuple[str, int], tuple] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _key(session: Session, assembly_id: int) -> tuple[str, int]:
-        # Keyed by database too: one process may serve (or test) several stores.
-        return (str(session.get_bind().url), assembly_id)
-
-    def invalidate(self, session: Session, assembly_id: int) -> None:
-        with self._lock:
-            self._data.pop(self._key(session, assembly_id), None)
-
-    def get(self, session: Session, assembly_id: int):
-        now = time.monotonic()
-        key = self._key(session, assembly_id)
-        entry = self._data.get(key)
-        if entry is None or now - entry[0] > self.ttl:
-            rows = session.execute(
-                select(Statement.id, Statement.number, Statement.text)
-                .where(Statement.assembly_id == assembly_id, Statement.moderation == ACCEPTED)
-            ).all()
-            by_number = {n: (i, t) for i, n, t in rows}
-            counts = dict(session.execute(
-                select(Vote.statement_id, func.count()).where(Vote.assembly_id == assembly_id)
-                .group_by(Vote.statement_id)
-            ).all())
-            entry = (now, by_number, counts)
-            with self._lock:
-                self._data[key] = entry
-        return entry[1], entry[2]
-
-    def bump(self, session: Session, assembly_id: int, statement_id: int) -> None:
-        entry = self._data.get(self._key(session, assembly_id))
-        if entry is not None:
-            entry[2][statement_id] = entry[2].get(statement_id, 0) + 1
-
-
-STATEMENTS = _StatementCache()
-
-
-@dataclass(frozen=True)
-class NextStatement:
-    number: int
-    text: str
-    remaining: int
-
-
-def next_statement(session: Session, assembly_id: int, participant_id: int) -> NextStatement | None:
-    """The statement to show next (see module docstring), or None when all are voted on."""
-    by_number, counts = STATEMENTS.get(session, assembly_id)
-    voted = set(session.scalars(
-        select(Vote.statement_id).where(Vote.assembly_id == assembly_id,
-                                        Vote.participant_id == participant_id)
-    ).all())
-    candidates = [(n, i, t) for n, (i, t) in by_number.items() if i not in voted]
-    if not candidates:
-        return None
-    n, _i, text = min(
-        candidates,
-        key=lambda c: (counts.get(c[1], 0), (c[1] * 2654435761 ^ participant_id * 40503) % 2**32),
-    )
-    return NextStatement(n, text, len(candidates))
-
-
-@dataclass(frozen=True)
-class VoteAck:
-    vote_id: int
-    statement: int
-    value: int
-    replayed: bool
-    """True when this request id was stored before: the retry did not count twice."""
-
-
-def record_vote(session: Session, assembly: Assembly, participant: Participant, statement: int,
-                value: int, request_id: str) -> VoteAck:
-    """Store one vote, idempotently: the key is (participant, request id)."""
-    if value not in VOTE_VALUES:
-        raise InputError(f"a vote is 1 (agree), -1 (disagree) or 0 (pass), not {value}",
-                         where="value")
-    if not request_id or len(request_id) > 48 or not request_id.isprintable():
-        raise InputError("missing or malformed request id", where="request_id")
-    if not is_open(assembly):
-        raise InputError("this assembly is closed; votes are no longer accepted")
-    by_number, _ = STATEMENTS.get(session, assembly.id)
-    if statement not in by_number:
-        STATEMENTS.invalidate(session, assembly.id)
-        by_number, _ = STATEMENTS.get(session, assembly.id)
-        if statement not in by_number:
-            raise NotFoundError(f"no statement {statement} to vote on in '{assembly.slug}'")
-    statement_id = by_number[statement][0]
-    key = f"{participant.id}:{request_id}"
-    try:
-        with session.begin_nested():
-            vote_id = session.execute(
-                insert(Vote).values(assembly_id=assembly.id, participant_id=participant.id,
-                                    statement_id=statement_id, value=value, request_id=key,
-                                    created_at=utcnow())
-                .returning(Vote.id)
-            ).scalar_one()
-    except IntegrityError:
-        prior = session.execute(select(Vote.id, Vote.statement_id, Vote.value)
-                                .where(Vote.request_id == key)).first()
-        if prior is None:
-            raise
-        number = next((n for n, (i, _t) in by_number.items() if i == prior.statement_id),
-                      statement)
-        return VoteAck(prior.id, number, prior.value, True)
-    STATEMENTS.bump(session, assembly.id, statement_id)
-    return VoteAck(vote_id, statement, value, False)
 
 
 def moderate(session: Session, assembly: Assembly, number: int, decision: str) -> Statement:

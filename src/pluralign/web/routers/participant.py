@@ -7,7 +7,9 @@ import uuid
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import select
 
+from pluralign.store.models import Participant
 from pluralign.web import results as results_mod
 from pluralign.web import service
 from pluralign.web.deps import (
@@ -122,17 +124,30 @@ def vote_page(request: Request, slug: str):
 def vote(request: Request, slug: str, statement: int = Form(), value: int = Form(),
          request_id: str = Form()):
     """Record a vote. Retrying with the same ``request_id`` never counts twice. Answers with the
-    next statement card (htmx), JSON (``Accept: application/json``) or a redirect."""
-    with _store(request).session() as s:
-        assembly, participant = current_participant(request, s, slug)
-        if service.needs_demographics(assembly, participant):
+    next statement card (htmx), JSON (``Accept: application/json``) or a redirect.
+
+    This is the hot path: it reads a cached assembly snapshot and the participant's id and
+    ``meta`` only, and serialises SQLite writers in-process (see :func:`service.write_lock`).
+    """
+    store = _store(request)
+    with store.session() as s:
+        info = service.assembly_info(s, slug)
+        row = s.execute(select(Participant.id, Participant.meta).where(
+            Participant.assembly_id == info.id,
+            Participant.key == participant_key(request, slug))).first()
+        if row is None:
+            raise Redirect(f"/a/{slug}")
+        if service.needs_demographics(info, row.meta):
             raise Redirect(f"/a/{slug}/about-you")
-        _limit(request, participant.id)
-        ack = service.record_vote(s, assembly, participant, statement, value, request_id)
+        _limit(request, row.id)
+        with service.write_lock(s):
+            ack = service.record_vote(s, info, row.id, statement, value, request_id)
+            s.commit()
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse({"vote_id": ack.vote_id, "statement": ack.statement,
                                  "value": ack.value, "replayed": ack.replayed})
         if request.headers.get("hx-request") == "true":
+            assembly, participant = current_participant(request, s, slug)
             return render(request, "participant/_card.html",
                           _card_context(s, assembly, participant))
     return RedirectResponse(f"/a/{slug}/vote", status_code=303)
