@@ -55,6 +55,7 @@ COMMAND_MODULES = (
     "pluralign.moralgraph.cli",
     "pluralign.train.cli",
     "pluralign.llm.cli",
+    "pluralign.web.cli",
 )
 
 
