@@ -181,8 +181,9 @@ def worst_group_gap(margins: Sequence[float] | np.ndarray, groups: Sequence[str]
 
 def group_labels(rows: Sequence[Mapping], grouping: str) -> list[str]:
     """Group label of each row for a grouping name: ``group`` (the pair's group column),
-    ``opinion`` (``provenance.opinion_group``) or ``demographic:<feature>``
-    (``provenance.demographics[feature]``). Missing values become ``"(missing)"``."""
+    ``opinion`` (``provenance.opinion_group``), ``latent`` (``provenance.latent_group``, the
+    simulator's true group) or ``demographic:<feature>`` (``provenance.demographics[feature]``).
+    Missing values become ``"(missing)"``."""
     out = []
     for row in rows:
         prov = row.get("provenance") or {}
@@ -190,6 +191,8 @@ def group_labels(rows: Sequence[Mapping], grouping: str) -> list[str]:
             value = row.get("group")
         elif grouping == "opinion":
             value = prov.get("opinion_group")
+        elif grouping == "latent":
+            value = prov.get("latent_group")
         elif grouping.startswith("demographic:"):
             value = (prov.get("demographics") or {}).get(grouping.split(":", 1)[1])
         else:

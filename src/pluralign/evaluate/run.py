@@ -108,13 +108,16 @@ def _nan_to_none(obj: Any) -> Any:
 
 
 def default_groupings(rows: Sequence[Mapping]) -> list[str]:
-    """``group``; ``opinion`` if rows carry ``provenance.opinion_group`` different from their
-    ``group``; one
+    """``group``; ``opinion`` and ``latent`` if rows carry ``provenance.opinion_group`` /
+    ``latent_group`` that differ from the groupings already listed; one
     ``demographic:<feature>`` per feature in ``provenance.demographics`` with at most 12 values."""
     out = ["group"]
-    opinions = group_labels(rows, "opinion")
-    if any(o != "(missing)" for o in opinions) and opinions != group_labels(rows, "group"):
-        out.append("opinion")
+    seen = [group_labels(rows, "group")]
+    for grouping in ("opinion", "latent"):
+        labels = group_labels(rows, grouping)
+        if any(v != "(missing)" for v in labels) and labels not in seen:
+            out.append(grouping)
+            seen.append(labels)
     features: dict[str, set] = {}
     for r in rows:
         for k, v in ((r.get("provenance") or {}).get("demographics") or {}).items():
