@@ -52,8 +52,14 @@ def column_names(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def fmt(value: Any) -> str:
+    """A cell's text: floats (also numeric strings from CSV files) with 3 decimals."""
     if value is None:
         return ""
+    if isinstance(value, str) and "." in value and len(value) < 40:
+        try:
+            value = float(value)
+        except ValueError:
+            return value
     if isinstance(value, float):
         return "" if math.isnan(value) else f"{value:.3f}"
     if isinstance(value, dict | list):

@@ -167,7 +167,8 @@ def opinion_section(run: Path) -> Section | None:
         g = read_csv(groups)
         if "group" in g.columns:
             counts = g["group"].value_counts().sort_index()
-            s.table([{"opinion group": k, "participants": int(v)} for k, v in counts.items()],
+            s.table([{"opinion group": k if k not in ("", "-1") else "(not clustered)",
+                      "participants": int(v)} for k, v in counts.items()],
                     caption="Opinion group sizes")
     return s
 
@@ -177,7 +178,8 @@ def consensus_section(run: Path) -> Section | None:
     if not path.is_file():
         return None
     s = Section("consensus", "Consensus statements", "Statements ranked by group-aware "
-                "consensus (the product over opinion groups of (agrees+1)/(votes+2)).",
+                "consensus (the product over opinion groups of (agrees+1)/(votes+2)); "
+                "g<k>_agreement is the share of opinion group k that agreed.",
                 [rel(run, path)])
     df = read_csv(path)
     sort_col = next((c for c in ("gac", "consensus", "agreement", "bridging") if c in df.columns),
@@ -187,9 +189,14 @@ def consensus_section(run: Path) -> Section | None:
 
         df = df.assign(_key=pd.to_numeric(df[sort_col], errors="coerce")).sort_values(
             "_key", ascending=False).drop(columns="_key")
-    first = [c for c in ("id", "statement", "text", "gac", "bridging") if c in df.columns]
-    rest = [c for c in df.columns if c not in first]
-    columns = (first + rest)[:9]
+    import re
+
+    first = [c for c in ("id", "statement", "text", "gac", "bridging", "agreement", "consensus")
+             if c in df.columns]
+    per_group = [c for c in df.columns if re.fullmatch(r"g\d+_agreement", c)]
+    counts = [c for c in ("agrees", "disagrees", "passes") if c in df.columns]
+    rest = [c for c in df.columns if c not in (*first, *per_group, *counts)]
+    columns = (first + per_group + counts + rest)[:14]
     s.table(df.to_dict("records"), columns, caption=f"Top statements by {sort_col or 'order'}",
             limit=20)
     return s
