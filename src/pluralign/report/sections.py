@@ -256,8 +256,13 @@ def training_section(run: Path) -> Section | None:
         for r in records:
             names += [k for k, v in r.items() if k not in ("step", "epoch") and k not in names
                       and isinstance(v, int | float) and not isinstance(v, bool)]
-        preferred = [n for n in names if n == "loss" or "reward" in n or "accuracy" in n]
-        chosen = (preferred or names)[:3]
+        def rank(name: str) -> int:
+            for i, key in enumerate(("loss", "margins", "accurac", "reward")):
+                if name == key or (key != "loss" and key in name):
+                    return i
+            return 9
+
+        chosen = sorted(names, key=rank)[:3]
         series = {}
         for name in chosen:
             pts = [(r.get("step", i), r[name]) for i, r in enumerate(records) if name in r]
@@ -275,6 +280,8 @@ def training_section(run: Path) -> Section | None:
 
 SUBSET_NOTES = {
     "consensus": "Prompts where the panel broadly agrees: training should raise every group.",
+    "consensus-against": "Prompts where the panel broadly rejects the statement: the preferred "
+                         "response is the one that declines it.",
     "divisive": "Prompts where opinion groups disagree: each group's accuracy is shown side by "
                 "side, so who wins and who loses is visible; it is never averaged away.",
 }
