@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from evaluate_inproc import run_inproc
+
 from conftest import run_cli
 from pluralign.data.preferences import PreferencePair, write_jsonl
 
@@ -36,15 +38,16 @@ def test_evaluate_with_margins(tmp_path):
     assert m["settings"]["n_boot"] == 50
 
 
-def test_evaluate_errors(tmp_path):
+def test_evaluate_errors(tmp_path, capsys):
     data = _data(tmp_path)
-    r = run_cli("evaluate", "--data", data, "--out", tmp_path / "ev")
-    assert r.returncode == 1 and "--model and --ref" in flat(r.stderr)
+    code, _, err = run_inproc(capsys, "evaluate", "--data", data, "--out", tmp_path / "ev")
+    assert code == 1 and "--model and --ref" in err
     margins = tmp_path / "m.json"
     margins.write_text(json.dumps({"after": [1.0]}))
-    r = run_cli("evaluate", "--data", data, "--margins", margins, "--out", tmp_path / "ev")
-    assert r.returncode == 1 and "1 margins but the data has 4 pairs" in flat(r.stderr)
-    r = run_cli("evaluate", "--data", data, "--model", tmp_path / "nope", "--ref", tmp_path,
-                "--out", tmp_path / "ev")
-    assert r.returncode == 1 and "--model folder not found" in flat(r.stderr)
+    code, _, err = run_inproc(capsys, "evaluate", "--data", data, "--margins", margins, "--out",
+                              tmp_path / "ev")
+    assert code == 1 and "1 margins but the data has 4 pairs" in err
+    code, _, err = run_inproc(capsys, "evaluate", "--data", data, "--model", tmp_path / "nope",
+                              "--ref", tmp_path, "--out", tmp_path / "ev")
+    assert code == 1 and "--model folder not found" in err
     assert not (tmp_path / "ev" / "metrics.json").exists()

@@ -104,7 +104,7 @@ def test_bad_inputs_name_the_file(tmp_path):
         build_sections(tmp_path / "missing")
 
 
-def test_write_report_and_cli(tmp_path):
+def test_write_report_and_cli(tmp_path, capsys):
     run = tmp_path / "run"
     (run / "panel").mkdir(parents=True)
     (run / "panel" / "probabilities.csv").write_text("id,probability\n1,0.5\n2,0.5\n")
@@ -114,5 +114,10 @@ def test_write_report_and_cli(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (run / "report.html").is_file()
     assert str((run / "report.html").resolve()) in r.stdout.replace("\n", "")
-    r = run_cli("report", tmp_path / "missing")
-    assert r.returncode == 1 and "run folder not found" in " ".join(r.stderr.split())
+    from pluralign.cli import main
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(tmp_path / "missing")])
+    assert exit_info.value.code == 1
+    assert "run folder not found" in " ".join(capsys.readouterr().err.split())
