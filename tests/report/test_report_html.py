@@ -56,9 +56,15 @@ def full_run(run: Path) -> Path:
     res = evaluate_margins(rows, np.zeros(4), [1.0, 1.0, 1.0, -1.0], n_boot=20)
     (run / "evaluate" / "metrics.json").write_text(res.to_json())
     (run / "evaluate" / "judge.json").write_text(json.dumps([{"clause": 1, "pass_rate": 0.8}]))
-    (run / "moral_graph").mkdir()
-    (run / "moral_graph" / "graph.json").write_text(json.dumps(
-        {"values": [{"id": 1, "title": "Honesty"}], "edges": [{"from_id": 1, "to_id": 1}]}))
+    (run / "moralgraph").mkdir()
+    (run / "moralgraph" / "graph.json").write_text(json.dumps(
+        {"values": [{"id": "v1", "title": "Honesty", "pageRank": 0.3},
+                    {"id": "v2", "title": "Candour", "pageRank": 0.7}],
+         "edges": [{"sourceValueId": "v1", "wiserValueId": "v2", "contexts": ["when asked"],
+                    "summary": {"wiserLikelihood": 0.8}}],
+         "pluralign": {"contexts": [{"id": "when asked", "winner": "v2"}]}}))
+    (run / "moralgraph" / "clauses.json").write_text(json.dumps(
+        [{"context": "when asked", "text": "When asked, the assistant is guided by Candour"}]))
     return run
 
 
@@ -73,6 +79,7 @@ def test_full_report(tmp_path):
     assert "The assistant says it is an AI." in html
     assert "Accuracy by group, before" in html and "By group" in html
     assert "never averaged away" in html
+    assert "Winning value per context" in html and "guided by Candour" in html
     assert html.count("data:image/png;base64,") >= 5
 
 

@@ -362,24 +362,45 @@ def judge_section(run: Path) -> Section | None:
 
 
 def moral_graph_section(run: Path) -> Section | None:
-    path = next((p for p in (run / "moral_graph" / "graph.json",
+    path = next((p for p in (run / "moralgraph" / "graph.json", run / "moral_graph" / "graph.json",
                              run / "aggregate" / "moral_graph.json") if p.is_file()), None)
     if path is None:
         return None
-    s = Section("moral-graph", "Moral graph", "Values (cards) and the upgrades participants "
-                "judged wiser (edges).", [rel(run, path)])
+    s = Section("moral-graph", "Moral graph", "Values (cards) ranked by PageRank over the "
+                "upgrades participants judged wiser (edges: source value → wiser value), the "
+                "winning value per context, and the clauses drawn from them.", [rel(run, path)])
     obj = read_json(path)
     if not isinstance(obj, dict):
         raise InputError("expected a JSON object with values and edges", where=str(path))
-    values = obj.get("values") or []
-    edges = obj.get("edges") or []
+    values = [v for v in obj.get("values") or [] if isinstance(v, dict)]
+    edges = [e for e in obj.get("edges") or [] if isinstance(e, dict)]
     s.keyvalues({"values": len(values), "edges": len(edges)})
-    if values and all(isinstance(v, dict) for v in values):
-        cols = [c for c in ("id", "title", "description", "score", "pagerank")
+    meta = obj.get("pluralign") if isinstance(obj.get("pluralign"), dict) else {}
+    contexts = [c for c in meta.get("contexts") or [] if isinstance(c, dict)]
+    if contexts:
+        titles = {str(v.get("id")): v.get("title", "") for v in values}
+        s.table([{"context": c.get("id"), "winning value": c.get("winner"),
+                  "title": titles.get(str(c.get("winner")), "")} for c in contexts],
+                caption="Winning value per context")
+    if values:
+        ranked = sorted(values, key=lambda v: -float(v.get("pageRank") or v.get("pagerank") or 0))
+        cols = [c for c in ("id", "title", "pageRank", "pagerank", "description")
                 if any(c in v for v in values)]
-        s.table(values, cols or None, caption="Values")
-    if edges and all(isinstance(e, dict) for e in edges):
-        s.table(edges, caption="Edges (upgrades)")
+        s.table(ranked, cols or None, caption="Values")
+    if edges:
+        s.table([{"source": e.get("sourceValueId", e.get("from_id")),
+                  "wiser": e.get("wiserValueId", e.get("to_id")),
+                  "contexts": e.get("contexts"),
+                  "wiser likelihood": (e.get("summary") or {}).get("wiserLikelihood"),
+                  "counts": e.get("counts")} for e in edges], caption="Edges (upgrades)")
+    clauses = path.parent / "clauses.json"
+    if clauses.is_file():
+        s.sources.append(rel(run, clauses))
+        rows = read_json(clauses)
+        if isinstance(rows, list) and all(isinstance(r, dict) for r in rows):
+            cols = [c for c in ("context", "text", "value_id", "title")
+                    if any(c in r for r in rows)]
+            s.table(rows, cols or None, caption="Clauses from the moral graph")
     return s
 
 
