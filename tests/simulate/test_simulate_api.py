@@ -146,3 +146,20 @@ def test_simulate_cli(tmp_path):
         assert (tmp_path / "sim" / name).read_bytes() == (tmp_path / "sim2" / name).read_bytes()
     bad = run_cli("simulate", "--participants", "0", "--out", tmp_path / "bad")
     assert bad.returncode == 1 and "participants" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_panel_subset_of_the_conversation(small):
+    panel = list(small.pool["id"].iloc[5:25])
+    votes = small.conversation_votes(panel)
+    assert set(votes["id"]) <= set(panel)
+    numbers = set(small.people.set_index("id").loc[panel, "participant"])
+    full = small.polis.latest_votes()
+    assert len(votes) == full["voter-id"].isin(numbers).sum()
+    history = small.conversation_votes(panel, latest=False)
+    assert len(history) >= len(votes)
+    sub = small.polis_subset(panel)
+    assert set(sub.votes["voter-id"]) <= numbers
+    assert list(sub.comments["comment-id"]) == list(small.polis.comments["comment-id"])
+    matrix = sub.vote_matrix()
+    for row in votes.itertuples(index=False):
+        assert matrix.loc[row.participant, row[2]] == row.vote
