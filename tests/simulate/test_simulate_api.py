@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
+from pluralign.cli import main
 from pluralign.data.polis import read_polis
 from pluralign.errors import InputError
 from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
@@ -130,22 +131,31 @@ def test_simulate_cli(tmp_path):
     assert out.returncode == 0, out.stderr
     for name in FILES:
         assert (tmp_path / "sim" / name).is_file()
-    again = run_cli(
-        "simulate",
-        "--participants",
-        "60",
-        "--statements",
-        "30",
-        "--seed",
-        "3",
-        "--out",
-        tmp_path / "sim2",
+    # in-process like the CLI (a second subprocess costs seconds): same seed, same bytes
+    main(
+        [
+            "simulate",
+            "--participants",
+            "60",
+            "--statements",
+            "30",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path / "sim2"),
+        ]
     )
-    assert again.returncode == 0
     for name in FILES:
         assert (tmp_path / "sim" / name).read_bytes() == (tmp_path / "sim2" / name).read_bytes()
-    bad = run_cli("simulate", "--participants", "0", "--out", tmp_path / "bad")
-    assert bad.returncode == 1 and "participants" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_simulate_cli_bad_option_exits_1(capsys, tmp_path):
+    with pytest.raises(SystemExit) as done:
+        main(["simulate", "--participants", "0", "--out", str(tmp_path / "bad")])
+    assert done.value.code == 1
+    err = capsys.readouterr().err
+    assert "participants = 0" in err and "Traceback" not in err
+    assert not (tmp_path / "bad").exists()
 
 
 def test_panel_subset_of_the_conversation(small):
