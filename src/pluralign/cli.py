@@ -47,6 +47,15 @@ COMMAND_MODULES = (
     "pluralign.simulate.cli",
     "pluralign.data.cli",
     "pluralign.demo",
+    "pluralign.aggregate.cli",
+    "pluralign.constitution.cli",
+    "pluralign.data.prefs_cli",
+    "pluralign.evaluate.cli",
+    "pluralign.report.cli",
+    "pluralign.moralgraph.cli",
+    "pluralign.train.cli",
+    "pluralign.llm.cli",
+    "pluralign.web.cli",
 )
 
 

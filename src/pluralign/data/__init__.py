@@ -1,1 +1,1 @@
-"""Importers and exporters (Polis CSV, ...) and preference data sets."""
+"""Data in and out: importers/exporters (Polis, PRISM), preference pairs and their weights."""
