@@ -50,7 +50,6 @@ def stage_simulate(ctx: StageContext) -> None:
 
 def stage_store(ctx: StageContext) -> None:
     """Load the simulated conversation (with pool demographics) into ``OUT/pluralign.db``."""
-    from pluralign.data.cli import _simulated_people
     from pluralign.data.polis import import_polis
     from pluralign.store import open_store
 
@@ -60,7 +59,7 @@ def stage_store(ctx: StageContext) -> None:
     sim_dir = ctx.stage_dir("simulate")
     store = open_store(str(path))
     try:
-        import_polis(store, sim_dir, SLUG, participants=_simulated_people(sim_dir))
+        import_polis(store, sim_dir, SLUG)
     finally:
         store.dispose()
     (ctx.out / "store.json").write_text(json.dumps({"db": str(path), "slug": SLUG}) + "\n")

@@ -76,9 +76,7 @@ def test_store_keeps_history_latest_and_polis_fields(store, polis_dir):
 def test_simulated_assembly_round_trip_with_demographics(store, tmp_path):
     sim = simulate_assembly(SimulationConfig(participants=80, statements=30, seed=9))
     write_simulation(sim, tmp_path / "sim")
-    from pluralign.data.cli import _simulated_people
-
-    import_polis(store, tmp_path / "sim", "sim", participants=_simulated_people(tmp_path / "sim"))
+    import_polis(store, tmp_path / "sim", "sim")  # pool ids and demographics come along
     export_polis(store, "sim", tmp_path / "out")
     _same_files(tmp_path / "out", tmp_path / "sim")
     with store.session() as s:
