@@ -173,3 +173,14 @@ def test_panel_subset_of_the_conversation(small):
     matrix = sub.vote_matrix()
     for row in votes.itertuples(index=False):
         assert matrix.loc[row.participant, row[2]] == row.vote
+
+
+@pytest.mark.parametrize("seed_share", [0.0, 1.0])
+def test_whole_bank_in_one_conversation(seed_share):
+    from pluralign.simulate import load_bank
+
+    bank = load_bank()
+    room = len(bank.statements)
+    sim = simulate_assembly(SimulationConfig(participants=20, statements=room,
+                                             seed_share=seed_share, seed=1))
+    assert sorted(sim.statements["slug"]) == sorted(s.slug for s in bank.statements)

@@ -203,9 +203,9 @@ def make_polis_export(
     row_of = {p: i for i, p in enumerate(order)}
     col_of = {cid: j for j, cid in enumerate(columns)}
     cells = np.full((len(order), len(columns)), np.nan)
-    cells[
-        latest["voter-id"].map(row_of).to_numpy(), latest["comment-id"].map(col_of).to_numpy()
-    ] = latest["vote"].to_numpy()
+    rows = latest["voter-id"].map(row_of).to_numpy(dtype=np.int64)
+    cols = latest["comment-id"].map(col_of).to_numpy(dtype=np.int64)
+    cells[rows, cols] = latest["vote"].to_numpy()
     authored = comments_out.groupby("author-id").size()
     group_col = pd.array([_opt_int(groups.get(p)) for p in order], dtype="Int64")
     pv = pd.DataFrame(
