@@ -23,9 +23,9 @@ Data format by The Computational Democracy Project (compdemocracy.org/polis).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -253,14 +253,28 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def csv_line(fields: Sequence[str]) -> str:
+    """One RFC 4180 record ending in ``\n``: a field holding a comma, quote, CR or LF is quoted
+    and its quotes doubled (``csv.writer`` leaves a lone CR unquoted when the line end is LF,
+    which a reader then takes for a line break)."""
+    out = []
+    for text in fields:
+        if _NEEDS_QUOTES.search(text):
+            text = '"' + text.replace('"', '""') + '"'
+        out.append(text)
+    return ",".join(out) + "\n"
+
+
 def _write_rows(path: Path, header: Sequence[str] | None, rows) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
             if header is not None:
-                writer.writerow(header)
-            writer.writerows(rows)
+                handle.write(csv_line(header))
+            handle.writelines(csv_line(row) for row in rows)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; these are ordinary outputs
         os.replace(tmp, path)
     except BaseException:
