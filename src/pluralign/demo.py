@@ -98,6 +98,14 @@ def stage_summary(ctx: StageContext) -> None:
     summary["true_consensus"] = len(truth["consensus"])
     summary["true_divisive"] = len(truth["divisive"])
     summary["latent_groups"] = len(truth["groups"])
+    pool_size = sum(g["pool_count"] for g in truth["groups"]) or 1
+    summary["group_shares"] = {
+        g["id"]: {
+            "population": g["population_share"],
+            "pool": round(g["pool_count"] / pool_size, 4),
+        }
+        for g in truth["groups"]
+    }
     (ctx.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     ctx.shared["summary"] = summary
 
@@ -197,6 +205,15 @@ def demo_cmd(
         )
     )
     console.print(table)
+    shares = Table(
+        "latent group",
+        "population",
+        "volunteer pool",
+        title="who volunteered (why sortition and weights matter)",
+    )
+    for group, share in summary.get("group_shares", {}).items():
+        shares.add_row(group, f"{share['population']:.0%}", f"{share['pool']:.0%}")
+    console.print(shares)
     console.print(f"store: {Path(out) / DB_FILE} (assembly '{SLUG}')")
 
 

@@ -156,3 +156,80 @@ def test_cli_import_export_and_error(db_url, polis_dir, tmp_path, capsys):
             assert s.scalars(select(Assembly.slug)).all() == ["brexit-consensus"]
     finally:
         store.dispose()
+
+
+@pytest.mark.slow
+def test_random_conversations_survive_the_store(tmp_path_factory):
+    """Property: any valid export goes into the store and comes back byte for byte (SQLite;
+    the PostgreSQL path is covered by the fixed round trips above)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from pluralign.data.polis import load_polis_export, make_polis_export
+    from pluralign.store import open_store
+
+    @st.composite
+    def conversations(draw):
+        n_people = draw(st.integers(1, 5))
+        ids = draw(st.lists(st.integers(0, 30), min_size=1, max_size=5, unique=True))
+        size = len(ids)
+        comments = pd.DataFrame(
+            {
+                "comment-id": ids,
+                "author-id": draw(
+                    st.lists(st.integers(0, n_people - 1), min_size=size, max_size=size)
+                ),
+                "timestamp": draw(
+                    st.lists(st.integers(0, 2 * 10**12), min_size=size, max_size=size)
+                ),
+                "moderated": draw(
+                    st.lists(st.sampled_from([-1, 0, 1]), min_size=size, max_size=size)
+                ),
+                "comment-body": draw(
+                    st.lists(st.text(min_size=1, max_size=20), min_size=size, max_size=size)
+                ),
+            }
+        )
+        events = draw(
+            st.lists(
+                st.tuples(
+                    st.integers(0, 2 * 10**12),
+                    st.sampled_from(ids),
+                    st.integers(0, n_people - 1),
+                    st.sampled_from([-1, 0, 1]),
+                ),
+                max_size=20,
+            )
+        )
+        votes = pd.DataFrame(events, columns=["timestamp", "comment-id", "voter-id", "vote"])
+        groups = draw(
+            st.lists(st.one_of(st.none(), st.integers(0, 2)), min_size=n_people, max_size=n_people)
+        )
+        roster = pd.DataFrame(
+            {
+                "participant": list(range(n_people))[::-1],
+                "group-id": pd.array(groups, dtype="Int64"),
+            }
+        )
+        return make_polis_export(
+            comments, votes, roster, summary={"topic": draw(st.text(min_size=1, max_size=10))}
+        )
+
+    store = open_store(str(tmp_path_factory.mktemp("db") / "s.db"))  # migrated once
+    count = iter(range(10**6))
+
+    @settings(max_examples=15, deadline=None)
+    @given(conversations())
+    def check(export):
+        folder = tmp_path_factory.mktemp("rt")
+        slug = f"x{next(count)}"
+        write_polis(export, folder / "in")
+        load_polis_export(store, read_polis(folder / "in"), slug)
+        export_polis(store, slug, folder / "out")
+        for f in FILES:
+            assert (folder / "in" / f).read_bytes() == (folder / "out" / f).read_bytes(), f
+
+    try:
+        check()
+    finally:
+        store.dispose()
