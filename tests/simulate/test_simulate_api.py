@@ -181,6 +181,7 @@ def test_whole_bank_in_one_conversation(seed_share):
 
     bank = load_bank()
     room = len(bank.statements)
-    sim = simulate_assembly(SimulationConfig(participants=20, statements=room,
-                                             seed_share=seed_share, seed=1))
+    sim = simulate_assembly(
+        SimulationConfig(participants=20, statements=room, seed_share=seed_share, seed=1)
+    )
     assert sorted(sim.statements["slug"]) == sorted(s.slug for s in bank.statements)
