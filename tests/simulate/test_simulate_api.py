@@ -10,7 +10,7 @@ import pytest
 from conftest import run_cli
 from pluralign.cli import main
 from pluralign.data.polis import read_polis
-from pluralign.errors import InputError
+from pluralign.errors import InputError, NotFoundError
 from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
 
 FILES = (
@@ -85,6 +85,8 @@ def test_vote_probabilities_and_subset_votes(small):
     assert group in small.group_ids
     with pytest.raises(InputError, match="unknown pool ids"):
         small.vote_probabilities(["nobody"])
+    with pytest.raises(NotFoundError, match="did you mean privacy-no-selling-data"):
+        small.vote_probabilities(panel, ["privacy-no-seling-data"])
 
 
 def test_subset_votes_follow_probabilities(small):

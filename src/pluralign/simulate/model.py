@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,9 @@ import pandas as pd
 from pluralign.errors import InputError
 from pluralign.simulate.bank import StatementBank
 from pluralign.simulate.population import Population
+
+if TYPE_CHECKING:
+    from pluralign.data.polis_format import PolisExport
 
 VOTE_CHOICES = np.array([1, -1, 0])  # the order of the last axis of vote probabilities
 
@@ -118,7 +121,7 @@ class SimulatedAssembly:
     membership: np.ndarray
     statements: pd.DataFrame
     votes: pd.DataFrame
-    polis: Any = field(repr=False)
+    polis: PolisExport = field(repr=False)
     truth: dict[str, Any] = field(repr=False)
 
     @property
@@ -178,6 +181,8 @@ class SimulatedAssembly:
         Each person votes on each statement with probability ``rate``. Returns columns ``id``
         (pool id), ``slug``, ``vote`` (1, -1, 0). Deterministic in ``seed``.
         """
+        if not 0.0 <= rate <= 1.0:
+            raise InputError(f"rate = {rate}: must be between 0 and 1", where="simulate_votes")
         rng = np.random.default_rng(seed)
         if slugs is None:
             slugs = list(self.statements["slug"])
