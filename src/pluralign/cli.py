@@ -43,6 +43,7 @@ def _root(
 # Stage modules that define `register(app)`. Their imports stay light: heavy work is inside commands.
 COMMAND_MODULES = (
     "pluralign.store.cli",
+    "pluralign.panel.cli",
 )
 
 
