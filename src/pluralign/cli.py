@@ -44,6 +44,7 @@ def _root(
 # Stage modules that define `register(app)`. Their imports stay light: heavy work is inside commands.
 COMMAND_MODULES = (
     "pluralign.store.cli",
+    "pluralign.panel.cli",
     "pluralign.simulate.cli",
     "pluralign.data.cli",
     "pluralign.demo",
