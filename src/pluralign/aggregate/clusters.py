@@ -38,10 +38,7 @@ def smooth_group_count(state: KState | None, best_k: int, buffer: int = 4) -> KS
     """Next smoother state after a fit whose best silhouette was at ``best_k``."""
     same = state is not None and state.last_k == best_k
     count = state.last_k_count + 1 if same else 1
-    if count >= buffer or state is None:
-        smoothed = best_k
-    else:
-        smoothed = state.smoothed_k
+    smoothed = best_k if count >= buffer or state is None else state.smoothed_k
     return KState(last_k=best_k, last_k_count=count, smoothed_k=smoothed)
 
 
