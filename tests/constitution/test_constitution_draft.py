@@ -141,3 +141,16 @@ def test_hand_added_clause_without_votes_is_allowed(result):
     c = Constitution.from_yaml(text)
     assert c.clauses[0].id == "own" and c.clauses[0].evidence == ()
     assert "added by hand" in c.to_markdown()
+
+
+def test_reads_the_llm_stage_layout_without_format_and_with_clause_provenance(tmp_path):
+    text = (
+        "title: Reworded\n"
+        "clauses:\n"
+        "- id: c1\n"
+        "  text: Say when you are an AI.\n"
+        "  provenance: {model: tiny, original: The assistant must tell people.}\n"
+    )
+    c = Constitution.from_yaml(text)
+    assert c.clauses[0].note["model"] == "tiny"
+    assert Constitution.from_yaml(c.to_yaml()) == c

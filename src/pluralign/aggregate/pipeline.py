@@ -48,6 +48,7 @@ class AggregateSettings:
     min_groups: int = 2
     max_groups: int = 5
     n_init: int = 10
+    base_n_init: int = 3
     max_repness: int = 5
     top_consensus: int = 5
     """Consensus statements listed: the top ones by GAC among those a majority of every group
@@ -218,6 +219,7 @@ def _aggregate(
             settings.max_groups,
             seed=seed,
             n_init=settings.n_init,
+            base_n_init=settings.base_n_init,
         )
         clusterer.fit(pca.projection_[in_conv])
         groups[in_conv] = clusterer.labels_
