@@ -1,0 +1,228 @@
+"""Fixtures for the LLM tests: a tiny random Llama model with a byte-level BPE tokenizer and a
+chat template (built in seconds on CPU), served by ``pluralign serve``'s app on a loopback port,
+plus a scripted OpenAI-compatible server replaying recorded answers.
+
+Import what you need from here in test modules (``from conftest_llm import ...``); pytest
+collects the fixtures through that import.
+"""
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+CORPUS = [
+    "The model should explain its reasoning and respect the user's autonomy.",
+    "Answer questions about health carefully and suggest seeing a professional.",
+    "Do not help anyone build weapons. Be honest about uncertainty.",
+    "Everyone deserves a respectful answer, whatever their opinion group.",
+] * 20
+
+
+def build_tiny_model(folder: Path, seed: int = 0, train_steps: int = 20) -> Path:
+    """Save a tiny (briefly trained) LlamaForCausalLM + fast tokenizer with a chat template to ``folder``."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    special = ["<|pad|>", "<|bos|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>"]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(CORPUS, trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<|bos|>", eos_token="<|end|>", pad_token="<|pad|>"
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(fast),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=8192,
+        bos_token_id=fast.bos_token_id,
+        eos_token_id=fast.eos_token_id,
+        pad_token_id=fast.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    model = LlamaForCausalLM(config)
+    # A few optimisation steps on chat-formatted corpus lines so that greedy decoding emits
+    # ordinary tokens (an untrained model mostly emits special tokens, i.e. empty text).
+    texts = [
+        fast.apply_chat_template(
+            [{"role": "user", "content": "Say something."}, {"role": "assistant", "content": line}],
+            tokenize=False,
+        )
+        for line in sorted(set(CORPUS))
+    ]
+    batch = fast(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(train_steps):
+        loss = model(**batch, labels=labels).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    model.eval()
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    fast.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerThread:
+    """uvicorn serving an ASGI app on a loopback port in a background thread."""
+
+    def __init__(self, app):
+        import uvicorn
+
+        self.app = app
+        self.port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> "ServerThread":
+        self.thread.start()
+        deadline = time.time() + 20
+        while not self.server.started:
+            if time.time() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_checkpoint):
+    """``pluralign serve``'s app with the tiny model; ``.requests()`` counts completions."""
+    from pluralign.llm.local import LocalModel
+    from pluralign.llm.serve import create_app
+
+    app = create_app(LocalModel(tiny_checkpoint), "tiny")
+    with ServerThread(app) as srv:
+        srv.requests = lambda: app.state.requests
+        yield srv
+
+
+class Script:
+    """Answers of a scripted server: ``rules`` is a list of ``(substring, reply)``; the first
+    rule whose substring occurs in the user messages answers; else ``default``. ``status``
+    may force an HTTP status for the next ``fail_next`` requests."""
+
+    def __init__(self):
+        self.rules: list[tuple[str, str]] = []
+        self.default = "ok"
+        self.fail_next = 0
+        self.fail_status = 500
+        self.delay = 0.0
+        self.reject_schema = False
+        self.fail_if: str | None = None  # answer fail_status when this occurs in the message
+        self.seen: list[dict] = []
+
+
+def scripted_app(script: Script):
+    """A minimal OpenAI-compatible app replaying ``script`` (recorded answers)."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+
+    app = FastAPI()
+
+    @app.get("/v1/models")
+    def models():
+        return {"object": "list", "data": [{"id": "scripted", "object": "model"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request):
+        body = await request.json()
+        script.seen.append(body)
+        if script.delay:
+            import asyncio
+
+            await asyncio.sleep(script.delay)
+        if script.fail_next > 0:
+            script.fail_next -= 1
+            return JSONResponse(status_code=script.fail_status, content={"error": "boom"})
+        if script.reject_schema and "response_format" in body:
+            return JSONResponse(
+                status_code=400, content={"error": {"message": "response_format is not supported"}}
+            )
+        last = "\n".join(m["content"] for m in body["messages"] if m["role"] == "user")
+        if script.fail_if and script.fail_if in last:
+            return JSONResponse(status_code=script.fail_status, content={"error": "no"})
+        reply = next((r for s, r in script.rules if s in last), script.default)
+        if callable(reply):
+            reply = reply(body)
+        return {
+            "model": "scripted",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": reply},
+                }
+            ],
+            "usage": {
+                "prompt_tokens": len(json.dumps(body["messages"])) // 4,
+                "completion_tokens": len(reply) // 4,
+            },
+        }
+
+    return app
+
+
+@pytest.fixture
+def scripted():
+    """A scripted OpenAI-compatible server: yields ``(script, base_url)``."""
+    script = Script()
+    with ServerThread(scripted_app(script)) as srv:
+        yield script, srv.base_url
+
+
+def run_cli_input(*args, input_text: str, cwd: Path, timeout: float = 300):
+    """Like ``conftest.run_cli`` but feeding ``input_text`` to stdin (terminal review)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    return subprocess.run([sys.executable, "-m", "pluralign", *map(str, args)], cwd=cwd,
+                          env=env, input=input_text, capture_output=True, text=True,
+                          timeout=timeout)
