@@ -44,6 +44,8 @@ class WebSettings:
     """Votes and statements one participant may send per minute, sustained."""
     burst: int = 20
     """... and at once."""
+    constitution_embedder: str = "tfidf"
+    """Near-duplicate merging for the constitution export: tfidf (light) or auto/minilm."""
     participant_session_days: int = 90
     admin_session_hours: int = 12
 
@@ -54,6 +56,7 @@ class WebSettings:
             secure_cookies=env.get("PLURALIGN_WEB_SECURE_COOKIES", "0") == "1",
             rate_per_minute=float(env.get("PLURALIGN_WEB_RATE_PER_MINUTE", 60)),
             burst=int(env.get("PLURALIGN_WEB_BURST", 20)),
+            constitution_embedder=env.get("PLURALIGN_WEB_CONSTITUTION_EMBEDDER", "tfidf"),
         )
 
 

@@ -153,15 +153,22 @@ def export_polis(store, slug: str, out_dir: Path) -> list[Path]:
     return sorted(Path(out_dir).glob("*.csv"))
 
 
-def draft_constitution(store, slug: str, *, min_votes: int, fmt: str = "md") -> str:
+def draft_constitution(store, slug: str, *, min_votes: int, fmt: str = "md",
+                       embedder: str = "tfidf") -> str:
     """The draft constitution of an assembly, Markdown (``fmt="md"``) or YAML (``"yaml"``),
-    drafted from its cross-group consensus with provenance."""
-    from pluralign.constitution import Constitution
+    drafted from its cross-group consensus with provenance.
+
+    ``embedder`` finds near-duplicate statements to merge into one clause. The web app uses
+    TF-IDF by default: the MiniLM encoder would load torch into the web server (seconds, and
+    hundreds of MB per worker); ``pluralign web --constitution-embedder auto`` or the
+    ``pluralign constitution`` command give the MiniLM merge.
+    """
+    from pluralign.constitution import Constitution, DraftSettings
     from pluralign.constitution import draft_constitution as draft
 
     result, _matrix, topic = _aggregate(store, slug, min_votes)
     if result is None:
         constitution = Constitution(title=topic, clauses=(), provenance={})
     else:
-        constitution = draft(result, title=topic)
+        constitution = draft(result, title=topic, settings=DraftSettings(embedder=embedder))
     return constitution.to_yaml() if fmt == "yaml" else constitution.to_markdown()

@@ -172,7 +172,9 @@ def export_constitution(request: Request, slug: str, fmt: str,
     with _store(request).session() as s:
         assembly = get_assembly(s, slug)
     min_votes = int((assembly.settings or {}).get("min_votes", service.DEFAULT_MIN_VOTES))
-    text = results_mod.draft_constitution(_store(request), slug, min_votes=min_votes, fmt=fmt)
+    text = results_mod.draft_constitution(
+        _store(request), slug, min_votes=min_votes, fmt=fmt,
+        embedder=request.app.state.settings.constitution_embedder)
     media = "text/markdown" if fmt == "md" else "application/yaml"
     return Response(text, media_type=f"{media}; charset=utf-8", headers={
         "content-disposition": f'attachment; filename="{slug}-constitution.{fmt}"'})
