@@ -81,8 +81,9 @@ def actors(db_url):
     store.dispose()
 
 
-def test_every_route_is_classified(actors):
-    app, _ = actors
+def test_every_route_is_classified(tmp_path):
+    app, store = make_app(f"sqlite:///{tmp_path / 'routes.db'}")
+    store.dispose()
     assert set(_routes(app)) == set(EXPECTED)
 
 
