@@ -41,7 +41,7 @@ EXPECTED = {
     ("POST", "/admin/a/{slug}/statements/{number}/moderate"): MODERATOR,
     ("GET", "/admin/a/{slug}/results"): MODERATOR,
     ("GET", "/admin/a/{slug}/export/polis.zip"): ADMIN,
-    ("GET", "/admin/a/{slug}/export/constitution.md"): ADMIN,
+    ("GET", "/admin/a/{slug}/export/constitution.{fmt}"): ADMIN,
 }
 RANK = {PUBLIC: 0, PARTICIPANT: 0, MODERATOR: 1, ADMIN: 2}
 
@@ -81,8 +81,9 @@ def actors(db_url):
     store.dispose()
 
 
-def test_every_route_is_classified(actors):
-    app, _ = actors
+def test_every_route_is_classified(tmp_path):
+    app, store = make_app(f"sqlite:///{tmp_path / 'routes.db'}")
+    store.dispose()
     assert set(_routes(app)) == set(EXPECTED)
 
 
@@ -92,7 +93,7 @@ def test_every_route_as_every_actor(actors):
         if path.endswith(("/withdraw", "/logout")) and method == "POST":
             continue  # they end the session; covered by their own tests below
         need = EXPECTED[(method, path)]
-        url = path.replace("{slug}", "ai-rules").replace("{number}", "0")
+        url = path.replace("{slug}", "ai-rules").replace("{number}", "0").replace("{fmt}", "md")
         for actor, (c, token, rank) in who.items():
             r = c.request(method, url, data={"csrf": token} if method == "POST" else None,
                           follow_redirects=False)
@@ -138,7 +139,7 @@ def test_every_unsafe_route_rejects_a_missing_csrf_token(actors):
     for method, path in _routes(app):
         if method == "GET":
             continue
-        url = path.replace("{slug}", "ai-rules").replace("{number}", "0")
+        url = path.replace("{slug}", "ai-rules").replace("{number}", "0").replace("{fmt}", "md")
         for c in (admin, participant):
             r = c.request(method, url, data={"decision": "accepted"}, follow_redirects=False)
             assert r.status_code == 403, f"{method} {url} accepted a request without CSRF token"
