@@ -109,7 +109,7 @@ def test_downgrade_removes_tables(db_url):
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0001")
+        command.downgrade(cfg, "0002")
     assert not TABLES & set(inspect(engine).get_table_names())
     engine.dispose()
 

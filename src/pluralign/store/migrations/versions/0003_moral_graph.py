@@ -1,7 +1,7 @@
 """moral graph: contexts, cases, values cards, edges, impressions
 
 Revision ID: 0003
-Revises: 0001 (the lead re-chains it after the web migration 0002)
+Revises: 0002
 """
 
 import sqlalchemy as sa
