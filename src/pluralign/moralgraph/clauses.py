@@ -1,7 +1,7 @@
 """From moral graph to constitution: the winning value of each context becomes a clause.
 
 Democratic Fine-Tuning guides a model with the wisest values per context (Klingefjord, Lowe &
-Edelman 2024, §5). Each clause states, for one context, the value with the highest PageRank in that
+Edelman 2024). Each clause states, for one context, the value with the highest PageRank in that
 context's graph, and carries the graph as provenance: the value card and its sources, its PageRank
 and margin over the runner-up, the included edges that point to it (who judged it wiser than what,
 with their counts), and the summary settings. Clauses are plain frozen dataclasses (``as_dict``
