@@ -79,8 +79,8 @@ def test_constitution_round_trip_and_append():
         to_constitution(clauses, base=merged)
 
 
-def test_cli_constitution(tmp_path):
-    from conftest import run_cli
+def test_cli_constitution(tmp_path, capsys):
+    from pluralign.cli import main
     from pluralign.constitution import load_constitution
 
     edges = tmp_path / "e.csv"
@@ -91,9 +91,9 @@ def test_cli_constitution(tmp_path):
                                   "policies": list(c.policies)} for c in CARDS]))
     wording = tmp_path / "ctx.json"
     wording.write_text(json.dumps({"distress": "When the user is in distress"}))
-    res = run_cli("moralgraph", "constitution", edges, "--values", cards, "--contexts", wording,
-                  "--out", tmp_path / "c")
-    assert res.returncode == 0, res.stderr
+    main(["moralgraph", "constitution", str(edges), "--values", str(cards), "--contexts",
+          str(wording), "--out", str(tmp_path / "c")])
+    assert "1 clause(s)" in capsys.readouterr().out
     c = load_constitution(tmp_path / "c" / "constitution.yaml")
     assert c.clauses[0].text.startswith("When the user is in distress, the assistant is guided "
                                         "by “Presence”")
