@@ -119,7 +119,7 @@ DEMO_STAGES: list[tuple[str, Callable[[StageContext], None], tuple[str, ...], di
 
 
 def _moralgraph_stage(ctx: StageContext) -> None:
-    """Simulate a small values assembly and summarise its moral graph (``moralgraph/``)."""
+    """Simulate a small values assembly and summarise its moral graph (``moral_graph/``)."""
     from pluralign.moralgraph.demo import stage_moralgraph
 
     stage_moralgraph(ctx)
@@ -131,7 +131,7 @@ def _moralgraph_settings() -> dict[str, Any]:
     return dict(MORALGRAPH_SETTINGS)
 
 
-DEMO_STAGES.append(("moralgraph", _moralgraph_stage, (), _moralgraph_settings()))
+DEMO_STAGES.append(("moral_graph", _moralgraph_stage, (), _moralgraph_settings()))
 
 
 def demo_stages() -> list[Stage]:

@@ -22,6 +22,7 @@ ROUTERS = (
     "pluralign.web.routers.participant",
     "pluralign.web.routers.admin",
     "pluralign.web.routers.admin_assembly",
+    "pluralign.moralgraph.web",
 )
 
 SECURITY_HEADERS = [
