@@ -41,6 +41,7 @@ def train(
     """Train a model on weighted preference pairs (loss = Σ wᵢ·ℓᵢ / Σ wᵢ per effective batch)."""
     from pluralign.train.api import train_preferences
 
+    _quiet_libraries()
     result = train_preferences(
         data,
         model,
@@ -59,6 +60,16 @@ def train(
     )
     console.print(f"model: {result.model_dir}")
     console.print(f"curve: {result.curve_path}")
+
+
+def _quiet_libraries() -> None:
+    """The CLI shows its own progress; silence the libraries' per-map and per-shard bars."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
 
 
 @model_app.command("tiny")
@@ -84,6 +95,7 @@ def tiny(
     """Build a tiny Llama-style model with its own byte-level BPE tokenizer, fully offline."""
     from pluralign.train.tiny import build_tiny_model, read_texts
 
+    _quiet_libraries()
     path = build_tiny_model(
         read_texts(texts),
         out,
