@@ -119,3 +119,18 @@ def test_real_training_loop_accumulation_equals_big_batch(tmp_path):
     assert any(not torch.equal(before[n], pb[n]) for n in pb)  # the step changed the weights
     for n in pb:
         torch.testing.assert_close(pa[n], pb[n], rtol=1e-4, atol=1e-6, msg=n)
+
+
+@pytest.mark.parametrize("method", ["dpo", "kto"])
+def test_precomputed_reference_gives_the_same_step(method, tmp_path):
+    rows = make_rows(3, [0.5, 2.0, 1.0])
+    k = _rows_per_pair(method)
+    live = make_trainer(method, rows, tmp_path / "live", per_device_train_batch_size=2 * k)
+    pre = make_trainer(method, rows, tmp_path / "pre", per_device_train_batch_size=2 * k,
+                       precompute_ref_log_probs=True)
+    assert pre.ref_model is None  # the reference was used once, then dropped
+    idx = _idx(method, [0, 1])
+    loss_l, g_l = step_gradients(live, [collate(live, idx)])
+    loss_p, g_p = step_gradients(pre, [collate(pre, idx)])
+    assert loss_l == pytest.approx(loss_p, rel=1e-5)
+    assert_grads_close(g_l, g_p)

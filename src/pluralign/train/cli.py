@@ -23,7 +23,10 @@ def train(
         Path, typer.Option("--model", help="Local transformers checkpoint folder to start from.")
     ],
     out: OutOption,
-    method: Annotated[str, typer.Option("--method", help="dpo, kto or orpo.")] = "dpo",
+    method: Annotated[
+        str | None,
+        typer.Option("--method", help="dpo, kto or orpo (default: the config's method, else dpo)."),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option("--config", help="train.yaml with hyperparameters (docs/training.md)."),
@@ -47,7 +50,7 @@ def train(
         model,
         config,
         out,
-        method=method.lower(),
+        method=method.lower() if method else None,
         lora=True if lora else None,
         resume=resume,
         progress=True,
