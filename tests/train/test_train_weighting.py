@@ -126,8 +126,13 @@ def test_precomputed_reference_gives_the_same_step(method, tmp_path):
     rows = make_rows(3, [0.5, 2.0, 1.0])
     k = _rows_per_pair(method)
     live = make_trainer(method, rows, tmp_path / "live", per_device_train_batch_size=2 * k)
-    pre = make_trainer(method, rows, tmp_path / "pre", per_device_train_batch_size=2 * k,
-                       precompute_ref_log_probs=True)
+    pre = make_trainer(
+        method,
+        rows,
+        tmp_path / "pre",
+        per_device_train_batch_size=2 * k,
+        precompute_ref_log_probs=True,
+    )
     assert pre.ref_model is None  # the reference was used once, then dropped
     idx = _idx(method, [0, 1])
     loss_l, g_l = step_gradients(live, [collate(live, idx)])

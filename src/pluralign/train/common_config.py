@@ -65,8 +65,11 @@ class CommonConfig:
         "error.",
         None,
     )
-    bf16: bool | None = _help("bfloat16 mixed precision. None: on when CUDA supports it; true without such a GPU is an "
-        "error.", None)
+    bf16: bool | None = _help(
+        "bfloat16 mixed precision. None: on when CUDA supports it; true without such a GPU is "
+        "an error.",
+        None,
+    )
     precompute_ref_log_probs: bool = _help(
         "Compute the reference log-probabilities once before training (frees the reference model "
         "during training). DPO/KTO only.",
