@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pluralign.data.preferences import (
     PreferencePair,
@@ -126,3 +128,18 @@ def test_hf_dataset_round_trip(tmp_path):
     assert ds[0]["weight"] == 1.5 and json.loads(ds[0]["provenance"]) == {"participant": "7"}
     assert json.loads(ds.info.description) == {"seed": 1}
     assert from_hf_dataset(ds) == tuple(PAIRS)
+
+
+texts = st.text(min_size=1, max_size=30).filter(lambda t: t.strip())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.builds(
+    lambda p, c, r, w, g, s: PreferencePair(p, c, r + "\u2060" if r == c else r, w, g, s,
+                                            {"participant": g}),
+    texts, texts, texts, st.floats(0, 1e6, allow_nan=False), st.text(max_size=8),
+    st.sampled_from(["sim", "prism", "llm", ""])), max_size=20))
+def test_jsonl_round_trip_property(tmp_path_factory, pairs):
+    path = tmp_path_factory.mktemp("rt") / "p.jsonl"
+    write_jsonl(path, pairs)
+    assert read_jsonl(path).pairs == tuple(pairs)

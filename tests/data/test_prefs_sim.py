@@ -168,3 +168,14 @@ def test_bad_simulation_folder(tmp_path):
     (folder / "truth.json").write_text("{oops")
     with pytest.raises(InputError, match=r"truth.json, line 1: invalid JSON"):
         load_simulation(folder)
+
+
+def test_opinion_groups_by_polis_voter_id(sim):
+    # the aggregation's groups.csv uses Polis voter ids (P0001 is voter 1); -1 = not clustered
+    res = build_sim_preferences(sim, [], seed=0, opinion_groups={"1": "0", "2": "-1"})
+    every = res.train + res.heldout
+    groups = {p.provenance["participant"]: p.group for p in every}
+    assert groups["P0001"] == "0" and groups["P0002"] == "unclustered"
+    assert groups["P0003"] == "a"  # not in the file: latent group
+    with pytest.raises(InputError, match="opinion groups"):
+        build_sim_preferences(sim, [], opinion_groups={"nobody": "1"})
