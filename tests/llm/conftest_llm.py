@@ -2,8 +2,8 @@
 chat template (built in seconds on CPU), served by ``pluralign serve``'s app on a loopback port,
 plus a scripted OpenAI-compatible server replaying recorded answers.
 
-Import what you need from here in test modules (``from conftest_llm import ...``); pytest
-collects the fixtures through that import.
+Test modules load it as a plugin (``pytest_plugins = ["conftest_llm"]``) so that the
+session-scoped model is built once per test run, and import its helpers directly.
 """
 
 import json
@@ -27,7 +27,8 @@ CORPUS = [
 
 
 def build_tiny_model(folder: Path, seed: int = 0, train_steps: int = 20) -> Path:
-    """Save a tiny (briefly trained) LlamaForCausalLM + fast tokenizer with a chat template to ``folder``."""
+    """Save a tiny (briefly trained) LlamaForCausalLM and a fast tokenizer with a chat template
+    to ``folder``."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -223,6 +224,12 @@ def run_cli_input(*args, input_text: str, cwd: Path, timeout: float = 300):
     from conftest import REPO
 
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    return subprocess.run([sys.executable, "-m", "pluralign", *map(str, args)], cwd=cwd,
-                          env=env, input=input_text, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "pluralign", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
