@@ -1,0 +1,442 @@
+"""``train_preferences``: one call from preference rows to a trained model folder.
+
+It reads and validates the rows, builds the method's config, picks the hardware paths (bf16 and
+QLoRA only with CUDA), runs the weighted TRL trainer with checkpoints, logs the training curve to
+``curve.jsonl`` and writes the final model plus a provenance manifest. Layout of ``out_dir``::
+
+    checkpoints/checkpoint-N/   resumable Trainer checkpoints (model, optimizer, scheduler, RNG)
+    curve.jsonl                 one JSON object per logged step: step, loss, rewards/*, lr ...
+    model/                      final model + tokenizer (LoRA: merged into the base weights)
+    adapter/                    LoRA/QLoRA only: the adapter alone
+    train_manifest.json         provenance: inputs' sha256, settings, versions, final metrics
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pluralign.errors import DependencyError, InputError, require
+from pluralign.train.common_config import CommonConfig
+from pluralign.train.config import load_train_config
+from pluralign.train.rows import (
+    PreferenceRow,
+    load_rows,
+    paired_dataset,
+    rows_sha256,
+    unpaired_dataset,
+)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced. ``model_dir`` loads with ``AutoModelForCausalLM`` (or, for
+    QLoRA, is an adapter folder that :func:`pluralign.train.margins.load_causal_lm` loads)."""
+
+    out_dir: Path
+    model_dir: Path
+    curve_path: Path
+    manifest_path: Path
+    method: str
+    steps: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    curve: list[dict[str, Any]] = field(default_factory=list)
+    adapter_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """Resolved hardware choices of a run."""
+
+    cuda: bool
+    bf16: bool
+    qlora: bool
+
+
+def resolve_hardware(cfg: CommonConfig) -> Hardware:
+    """bf16 and QLoRA follow the libraries' guidance: on when CUDA supports them, unless the
+    config says otherwise; asking for them without CUDA is an error naming the field."""
+    import importlib.util
+
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if cfg.bf16 and not (cuda and torch.cuda.is_bf16_supported()):
+        raise InputError(
+            "bf16 needs a CUDA GPU with bfloat16 support",
+            where="config field 'bf16'",
+            hint="remove bf16 (it is chosen automatically on a capable GPU)",
+        )
+    bf16 = cfg.bf16 if cfg.bf16 is not None else bool(cuda and torch.cuda.is_bf16_supported())
+    has_bnb = importlib.util.find_spec("bitsandbytes") is not None
+    if cfg.qlora:
+        if not cuda:
+            raise InputError(
+                "QLoRA (4-bit bitsandbytes) needs a CUDA GPU",
+                where="config field 'qlora'",
+                hint="use lora: true without qlora on CPU",
+            )
+        if not has_bnb:
+            raise DependencyError(
+                "QLoRA needs the 'bitsandbytes' package", hint="pip install bitsandbytes"
+            )
+    qlora = cfg.qlora if cfg.qlora is not None else bool(cfg.lora and cuda and has_bnb)
+    return Hardware(cuda=cuda, bf16=bf16, qlora=qlora)
+
+
+def _trl_args(cfg: CommonConfig, out: Path, hw: Hardware, n_rows: int):
+    common = dict(
+        output_dir=str(out / "checkpoints"),
+        learning_rate=cfg.learning_rate,
+        num_train_epochs=cfg.num_train_epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        warmup_steps=cfg.warmup_ratio,
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        max_length=cfg.max_length,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps" if cfg.save_steps else "no",
+        save_steps=cfg.save_steps or 500,
+        save_total_limit=cfg.save_total_limit,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        bf16=hw.bf16,
+        use_cpu=not hw.cuda,
+        report_to=[],
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+    if cfg.method == "dpo":
+        from trl import DPOConfig
+
+        return DPOConfig(
+            **common,
+            beta=cfg.beta,
+            loss_type=[cfg.loss_type],
+            precompute_ref_log_probs=cfg.precompute_ref_log_probs,
+        )
+    if cfg.method == "kto":
+        from trl import KTOConfig
+
+        return KTOConfig(
+            **common,
+            beta=cfg.beta,
+            desirable_weight=cfg.desirable_weight,
+            undesirable_weight=cfg.undesirable_weight,
+            # TRL's loss_type only decides whether KL completions are built; the loss is KTO's.
+            loss_type="kto" if cfg.kl_estimate == "batch" else "apo_zero_unpaired",
+            train_sampling_strategy="sequential" if cfg.kl_estimate == "batch" else "random",
+            precompute_ref_log_probs=cfg.precompute_ref_log_probs,
+        )
+    from trl.experimental.orpo import ORPOConfig
+
+    common.pop("gradient_checkpointing")
+    return ORPOConfig(**common, gradient_checkpointing=cfg.gradient_checkpointing, beta=cfg.beta)
+
+
+def _peft_config(cfg: CommonConfig):
+    if not cfg.lora:
+        return None
+    from peft import LoraConfig
+
+    targets = cfg.lora_target_modules
+    return LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules="all-linear" if targets == ["all-linear"] else list(targets),
+        task_type="CAUSAL_LM",
+    )
+
+
+def build_trainer(
+    rows: list[PreferenceRow],
+    model_dir: str | Path,
+    cfg: CommonConfig,
+    out: Path,
+    hw: Hardware,
+    callbacks: list | None = None,
+):
+    """The weighted TRL trainer for ``cfg.method`` (exposed for tests and the benchmark)."""
+    import torch
+    from transformers import AutoTokenizer, BitsAndBytesConfig
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    conversational = bool(getattr(tokenizer, "chat_template", None))
+    args = _trl_args(cfg, out, hw, len(rows))
+    quant = None
+    if hw.qlora:
+        quant = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16 if hw.bf16 else torch.float16,
+        )
+    kwargs = dict(
+        args=args, processing_class=tokenizer, peft_config=_peft_config(cfg), callbacks=callbacks
+    )
+    if cfg.method == "dpo":
+        from pluralign.train.dpo_trainer import WeightedDPOTrainer
+
+        return WeightedDPOTrainer(
+            model=str(model_dir),
+            train_dataset=paired_dataset(rows, conversational),
+            quantization_config=quant,
+            **kwargs,
+        )
+    if cfg.method == "kto":
+        from pluralign.train.kto_trainer import WeightedKTOTrainer
+
+        return WeightedKTOTrainer(
+            model=str(model_dir),
+            train_dataset=unpaired_dataset(rows, conversational),
+            quantization_config=quant,
+            kl_estimate=cfg.kl_estimate,
+            **kwargs,
+        )
+    from pluralign.train.orpo_trainer import WeightedORPOTrainer
+
+    if quant is not None:
+        args.model_init_kwargs = {
+            "quantization_config": quant,
+            "device_map": {"": int(os.environ.get("LOCAL_RANK", 0))},
+        }
+    return WeightedORPOTrainer(
+        model=str(model_dir), train_dataset=paired_dataset(rows, conversational), **kwargs
+    )
+
+
+def _curve_callback(path: Path, resume_step: int):
+    from transformers import TrainerCallback
+
+    keep = (
+        "loss",
+        "learning_rate",
+        "grad_norm",
+        "rewards/margins",
+        "rewards/chosen",
+        "rewards/rejected",
+        "rewards/accuracies",
+        "kl",
+        "nll_loss",
+        "weight_sum",
+        "epoch",
+    )
+
+    class CurveLogger(TrainerCallback):
+        """Append each training log as one JSON line: the report's training curves."""
+
+        def on_train_begin(self, args, state, control, **kw):
+            if not state.is_world_process_zero:
+                return
+            old = path.read_text().splitlines() if path.exists() else []
+            kept = [ln for ln in old if ln.strip() and json.loads(ln).get("step", 0) <= resume_step]
+            path.write_text("".join(ln + "\n" for ln in kept))
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if not state.is_world_process_zero or not logs or "loss" not in logs:
+                return
+            row = {"step": state.global_step}
+            row.update(
+                {k.replace("learning_rate", "lr"): float(v) for k, v in logs.items() if k in keep}
+            )
+            with path.open("a") as fh:
+                fh.write(json.dumps(row) + "\n")
+
+    return CurveLogger()
+
+
+def _progress_callback():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from transformers import TrainerCallback
+
+    class RichProgress(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kw):
+            self.bar = None
+            if state.is_world_process_zero:
+                self.bar = Progress(
+                    "training",
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeRemainingColumn(),
+                    transient=True,
+                )
+                self.bar.start()
+                self.task = self.bar.add_task(
+                    "train", total=state.max_steps, completed=state.global_step
+                )
+
+        def on_step_end(self, args, state, control, **kw):
+            if self.bar is not None:
+                self.bar.update(self.task, completed=state.global_step)
+
+        def on_train_end(self, args, state, control, **kw):
+            if self.bar is not None:
+                self.bar.stop()
+
+    return RichProgress()
+
+
+def _last_checkpoint(out: Path) -> Path | None:
+    ckpts = sorted(
+        (out / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])
+    )
+    return ckpts[-1] if ckpts else None
+
+
+def train_preferences(
+    data: str | Path | Iterable[Mapping[str, Any] | PreferenceRow],
+    model_dir: str | Path,
+    config: str | Path | Mapping[str, Any] | CommonConfig | None,
+    out_dir: str | Path,
+    *,
+    method: str | None = None,
+    lora: bool | None = None,
+    resume: bool = False,
+    progress: bool = False,
+) -> TrainResult:
+    """Train ``model_dir`` on weighted preference ``data`` with DPO, KTO or ORPO.
+
+    Args:
+        data: preference JSONL path, or rows (dicts with prompt, chosen, rejected, weight,
+            group, source).
+        model_dir: local transformers checkpoint (e.g. from
+            :func:`~pluralign.train.build_tiny_model`).
+        config: YAML path, mapping or config object (:mod:`pluralign.train.config`);
+            None = defaults.
+        out_dir: output folder (layout in the module docstring).
+        method: ``dpo``, ``kto`` or ``orpo`` (default: the config's, else ``dpo``).
+        lora: override the config's ``lora`` flag.
+        resume: continue from the last checkpoint in ``out_dir/checkpoints``.
+        progress: show a rich progress bar.
+    """
+    require("trl", "train")
+    import torch
+    import transformers
+    import trl
+
+    from pluralign import __version__
+
+    rows = load_rows(data)
+    if sum(r.weight for r in rows) <= 0:
+        raise InputError(
+            "every preference row has weight 0: nothing to train on",
+            hint="check the weighting mode that produced the data",
+        )
+    cfg = load_train_config(config, method)
+    if lora is not None and lora != cfg.lora:
+        cfg = type(cfg)(**{**cfg.to_dict(), "lora": lora})
+    hw = resolve_hardware(cfg)
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").exists():
+        raise InputError(
+            f"no model at {model_dir} (config.json missing)",
+            hint="build one with `pluralign model tiny` or give a local checkpoint folder",
+        )
+    out = Path(out_dir)
+    last = _last_checkpoint(out)
+    if resume and last is None:
+        raise InputError(
+            f"nothing to resume: no checkpoint in {out / 'checkpoints'}",
+            hint="run without --resume to start training",
+        )
+    if not resume and last is not None:
+        raise InputError(
+            f"{out} already holds checkpoints ({last.name})",
+            hint="pass --resume to continue that run, or choose a new --out",
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    resume_step = int(last.name.split("-")[-1]) if (resume and last) else 0
+    curve_path = out / "curve.jsonl"
+    callbacks = [_curve_callback(curve_path, resume_step)]
+    if progress:
+        callbacks.append(_progress_callback())
+
+    start = time.time()
+    trainer = build_trainer(rows, model_dir, cfg, out, hw, callbacks)
+    result = trainer.train(resume_from_checkpoint=str(last) if resume else None)
+    elapsed = time.time() - start
+
+    final_dir, adapter_dir = out / "model", None
+    if trainer.is_world_process_zero():
+        tmp = out / ".model.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        tokenizer = trainer.processing_class
+        if cfg.lora:
+            adapter_dir = out / "adapter"
+            shutil.rmtree(adapter_dir, ignore_errors=True)
+            model.save_pretrained(adapter_dir)
+            tokenizer.save_pretrained(adapter_dir)
+        if cfg.lora and hw.qlora:
+            final_dir = adapter_dir  # 4-bit weights are not merged; load base + adapter
+        else:
+            if cfg.lora:
+                model = model.merge_and_unload()
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            shutil.rmtree(final_dir, ignore_errors=True)
+            os.replace(tmp, final_dir)
+    trainer.accelerator.wait_for_everyone()
+
+    curve = (
+        [json.loads(ln) for ln in curve_path.read_text().splitlines() if ln.strip()]
+        if curve_path.exists()
+        else []
+    )
+    metrics = {k: float(v) for k, v in result.metrics.items() if isinstance(v, (int, float))}
+    manifest = {
+        "kind": "pluralign train run",
+        "method": cfg.method,
+        "pluralign_version": __version__,
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "trl": trl.__version__,
+        },
+        "data_sha256": rows_sha256(rows),
+        "data_source": str(data) if isinstance(data, (str, Path)) else "rows",
+        "n_rows": len(rows),
+        "weight_sum": sum(r.weight for r in rows),
+        "base_model": str(model_dir.resolve()),
+        "seed": cfg.seed,
+        "settings": cfg.to_dict(),
+        "hardware": {
+            "cuda": hw.cuda,
+            "bf16": hw.bf16,
+            "qlora": hw.qlora,
+            "processes": trainer.accelerator.num_processes,
+        },
+        "resumed_from_step": resume_step,
+        "steps": trainer.state.global_step,
+        "elapsed_s": round(elapsed, 3),
+        "metrics": metrics,
+    }
+    manifest_path = out / "train_manifest.json"
+    if trainer.is_world_process_zero():
+        tmp_manifest = manifest_path.with_suffix(".json.tmp")
+        tmp_manifest.write_text(json.dumps(manifest, indent=2))
+        os.replace(tmp_manifest, manifest_path)
+    return TrainResult(
+        out_dir=out,
+        model_dir=final_dir,
+        curve_path=curve_path,
+        manifest_path=manifest_path,
+        method=cfg.method,
+        steps=trainer.state.global_step,
+        metrics=metrics,
+        curve=curve,
+        adapter_dir=adapter_dir,
+    )

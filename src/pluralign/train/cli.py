@@ -1,0 +1,102 @@
+"""``pluralign train`` (weighted DPO/KTO/ORPO) and ``pluralign model tiny`` (offline tiny model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pluralign.clikit import OutOption, SeedOption, console
+
+model_app = typer.Typer(help="Build local models for demos and tests.", no_args_is_help=True)
+
+
+def train(
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data", help="Preference JSONL (prompt, chosen, rejected, weight, group, source)."
+        ),
+    ],
+    model: Annotated[
+        Path, typer.Option("--model", help="Local transformers checkpoint folder to start from.")
+    ],
+    out: OutOption,
+    method: Annotated[str, typer.Option("--method", help="dpo, kto or orpo.")] = "dpo",
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="train.yaml with hyperparameters (docs/training.md)."),
+    ] = None,
+    lora: Annotated[
+        bool,
+        typer.Option(
+            "--lora", help="Train a LoRA adapter (QLoRA automatically on CUDA with bitsandbytes)."
+        ),
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the last checkpoint in OUT/checkpoints.")
+    ] = False,
+) -> None:
+    """Train a model on weighted preference pairs (loss = Σ wᵢ·ℓᵢ / Σ wᵢ per effective batch)."""
+    from pluralign.train.api import train_preferences
+
+    result = train_preferences(
+        data,
+        model,
+        config,
+        out,
+        method=method.lower(),
+        lora=True if lora else None,
+        resume=resume,
+        progress=True,
+    )
+    last = result.curve[-1] if result.curve else {}
+    console.print(
+        f"trained {result.method} for {result.steps} steps; final loss "
+        f"{last.get('loss', float('nan')):.4f}, "
+        f"reward margin {last.get('rewards/margins', float('nan')):.4f}"
+    )
+    console.print(f"model: {result.model_dir}")
+    console.print(f"curve: {result.curve_path}")
+
+
+@model_app.command("tiny")
+def tiny(
+    texts: Annotated[
+        Path,
+        typer.Option(
+            "--texts",
+            help="Text file (one text per line) or preference JSONL to train the tokenizer on.",
+        ),
+    ],
+    out: OutOption,
+    vocab_size: Annotated[int, typer.Option("--vocab-size")] = 512,
+    hidden_size: Annotated[int, typer.Option("--hidden-size")] = 64,
+    layers: Annotated[int, typer.Option("--layers")] = 2,
+    heads: Annotated[int, typer.Option("--heads")] = 4,
+    pretrain_steps: Annotated[
+        int,
+        typer.Option("--pretrain-steps", help="Causal-LM steps on the texts (0: random weights)."),
+    ] = 30,
+    seed: SeedOption = 0,
+) -> None:
+    """Build a tiny Llama-style model with its own byte-level BPE tokenizer, fully offline."""
+    from pluralign.train.tiny import build_tiny_model, read_texts
+
+    path = build_tiny_model(
+        read_texts(texts),
+        out,
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        layers=layers,
+        heads=heads,
+        pretrain_steps=pretrain_steps,
+        seed=seed,
+    )
+    console.print(f"tiny model: {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+    app.add_typer(model_app, name="model")

@@ -1,0 +1,106 @@
+"""Weighted DPO on TRL's ``DPOTrainer`` (trl 1.16).
+
+Where TRL reduces: ``DPOTrainer._compute_loss`` computes the per-sequence losses inline and ends
+with ``loss += per_sequence_loss.mean() * loss_weight`` (trl/trainer/dpo_trainer.py, the line after
+the WPO branch); there is no hook between the per-pair loss and the mean. So the narrowest override
+is the loss computation itself. Everything else is TRL's: dataset preparation and chat-template
+tokenisation, the collator (wrapped to add ``weight``), the reference model or PEFT
+adapter-disabled reference via ``compute_ref_log_probs``, precomputed reference log-probs, the
+fused LM head that yields per-token log-probabilities without materialising logits, PEFT/QLoRA,
+DeepSpeed/FSDP preparation, checkpointing and logging. The loss itself is
+:func:`pluralign.train.losses.dpo_losses` (DPO Eq. 7) reduced by
+:class:`~pluralign.train.weighting.WeightedLossMixin` to Σ wᵢ·ℓᵢ / Σ wᵢ over the effective batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from trl import DPOTrainer
+
+from pluralign.train.losses import dpo_losses
+from pluralign.train.weighting import WeightedCollator, WeightedLossMixin
+
+_NON_MODEL_KEYS = {"completion_mask", "ref_chosen_logps", "ref_rejected_logps"}
+
+
+class WeightedDPOTrainer(WeightedLossMixin, DPOTrainer):
+    """``DPOTrainer`` whose loss is the per-pair weighted mean (see module docstring).
+
+    ``args`` is a ``trl.DPOConfig``; ``args.loss_type`` must be a single one of
+    ``sigmoid`` (DPO), ``ipo`` or ``hinge``. The dataset needs a numeric ``weight`` column.
+    """
+
+    _tag_names = ["trl", "dpo", "pluralign-weighted"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if len(self.loss_types) != 1 or self.loss_types[0] not in ("sigmoid", "ipo", "hinge"):
+            raise ValueError(
+                f"weighted DPO supports one loss_type of sigmoid/ipo/hinge, got {self.loss_types}"
+            )
+        if (
+            self.ld_alpha is not None
+            or self.f_divergence_type != "reverse_kl"
+            or self.use_weighting
+        ):
+            raise ValueError(
+                "weighted DPO does not support ld_alpha, f-divergences or WPO weighting"
+            )
+        if self.aux_loss_enabled:
+            raise ValueError("weighted DPO does not support MoE auxiliary losses yet")
+        self.data_collator = WeightedCollator(self.data_collator)
+
+    def per_example_losses(
+        self, model, inputs: dict[str, Any], weights: torch.Tensor
+    ) -> torch.Tensor:
+        mode = "train" if self.model.training else "eval"
+        model_kwargs = {k: v for k, v in inputs.items() if k not in _NON_MODEL_KEYS}
+        model_kwargs["use_cache"] = False
+        completion_mask = inputs["completion_mask"]
+        labels = inputs["input_ids"].masked_fill(completion_mask == 0, -100)
+        outputs = model(**model_kwargs, labels=labels, fused_lm_head=True)
+        seq_len = completion_mask.size(1) - 1
+        logps = outputs.log_probs[:, -seq_len:].sum(dim=1)
+        chosen_logps, rejected_logps = logps.chunk(
+            2, dim=0
+        )  # the collator stacks [chosen; rejected]
+
+        if self.precompute_ref_logps:
+            ref_chosen_logps, ref_rejected_logps = (
+                inputs["ref_chosen_logps"],
+                inputs["ref_rejected_logps"],
+            )
+        else:
+            ref_model = self.ref_model if self.ref_model is not None else self.model
+            ref_chosen_logps, ref_rejected_logps = self.compute_ref_log_probs(ref_model, inputs)
+        lengths = completion_mask[:, 1:].sum(dim=1)
+        chosen_len, rejected_len = lengths.chunk(2, dim=0)
+        losses = dpo_losses(
+            chosen_logps,
+            rejected_logps,
+            ref_chosen_logps,
+            ref_rejected_logps,
+            beta=self.beta,
+            loss_type=self.loss_types[0],
+            chosen_lengths=chosen_len,
+            rejected_lengths=rejected_len,
+        )
+
+        gather = self.accelerator.gather_for_metrics
+        chosen_rewards = self.beta * (chosen_logps - ref_chosen_logps).detach()
+        rejected_rewards = self.beta * (rejected_logps - ref_rejected_logps).detach()
+        m = self._metrics[mode]
+        m["rewards/chosen"].append(gather(chosen_rewards).mean().item())
+        m["rewards/rejected"].append(gather(rejected_rewards).mean().item())
+        m["rewards/margins"].append(gather(chosen_rewards - rejected_rewards).mean().item())
+        m["rewards/accuracies"].append(
+            gather((chosen_rewards > rejected_rewards).float()).mean().item()
+        )
+        m["logps/chosen"].append(gather(chosen_logps.detach()).mean().item())
+        m["logps/rejected"].append(gather(rejected_logps.detach()).mean().item())
+        if mode == "train":
+            self._total_train_tokens += gather(inputs["attention_mask"].sum()).sum().item()
+        m["num_tokens"] = [self._total_train_tokens]
+        return losses

@@ -1,0 +1,99 @@
+"""Helpers for the training tests: one tiny model per test session, rows, and step gradients
+computed through the real ``Trainer.get_batch_samples`` + ``Trainer.training_step`` path."""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+PROMPTS = [
+    "Should buses be free for everyone?",
+    "How should the city spend the parks budget?",
+    "Is it fair to raise local taxes?",
+    "What should the library open hours be?",
+    "Should bikes share the pavement?",
+    "Who should decide on new housing?",
+]
+GOOD = ["Ask the people who use it most, then decide together.", "Yes, with care for those in need."]
+BAD = ["No.", "Whatever the richest want."]
+
+
+def make_rows(n: int, weights=None) -> list[dict]:
+    """n preference rows with varied lengths; ``weights`` defaults to 1."""
+    rows = []
+    for i in range(n):
+        rows.append({
+            "prompt": PROMPTS[i % len(PROMPTS)] + (" Please explain." if i >= len(PROMPTS) else ""),
+            "chosen": GOOD[i % 2] + (" Thanks." * (i % 3)),
+            "rejected": BAD[i % 2] + (" Really." * (i % 2)),
+            "weight": 1.0 if weights is None else float(weights[i]),
+            "group": f"g{i % 2}",
+            "source": "test",
+        })
+    return rows
+
+
+@functools.cache
+def tiny_model_dir() -> Path:
+    """Build the session's tiny model once (a few seconds), in a temporary folder."""
+    from pluralign.train.tiny import build_tiny_model
+
+    texts = []
+    for r in make_rows(12):
+        texts += [r["prompt"], r["chosen"], r["rejected"]]
+    out = Path(tempfile.mkdtemp(prefix="pluralign-tiny-")) / "tiny"
+    return build_tiny_model(texts * 4, out, vocab_size=400, hidden_size=32, layers=2, heads=4,
+                            pretrain_steps=10, seed=0)
+
+
+def make_trainer(method: str, rows: list[dict], tmp_path: Path, **overrides):
+    """A weighted trainer on the tiny model (CPU, no dropout, fp32)."""
+    from pluralign.train.api import Hardware, build_trainer
+    from pluralign.train.config import load_train_config
+    from pluralign.train.rows import load_rows
+
+    settings = {"per_device_train_batch_size": 2, "max_steps": 1, "save_steps": 0,
+                "learning_rate": 1e-3, "lr_scheduler_type": "constant", "max_grad_norm": 0.0}
+    settings.update(overrides)
+    cfg = load_train_config(settings, method)
+    return build_trainer(load_rows(rows), tiny_model_dir(), cfg, Path(tmp_path),
+                         Hardware(cuda=False, bf16=False, qlora=False))
+
+
+def collate(trainer, indices) -> dict:
+    """The collated micro-batch of the prepared training rows at ``indices``."""
+    ds = trainer.train_dataset
+    return trainer.data_collator([ds[int(i)] for i in indices])
+
+
+def step_gradients(trainer, batches: list[dict]):
+    """Loss and gradients of one optimizer step made of ``batches`` (micro-batches), through the
+    real Trainer code: ``get_batch_samples`` (our weight sum) then ``training_step`` per batch."""
+    import torch
+
+    model = trainer.model
+    model.train()
+    model.zero_grad(set_to_none=True)
+    trainer.current_gradient_accumulation_steps = len(batches)
+    samples, num_items = trainer.get_batch_samples(iter(batches), len(batches), trainer.args.device)
+    total = 0.0
+    for batch in samples:
+        total += float(trainer.training_step(model, batch, num_items))
+    grads = {n: p.grad.detach().clone() for n, p in model.named_parameters()
+             if p.requires_grad and p.grad is not None}
+    assert grads, "no gradient reached the parameters"
+    model.zero_grad(set_to_none=True)
+    return total, grads
+
+
+def assert_grads_close(a: dict, b: dict, rtol=1e-4, atol=1e-6):
+    import torch
+
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=rtol, atol=atol, msg=name)
