@@ -130,8 +130,9 @@ def test_interview_with_terminal_review(scripted, tmp_path):
     doc = yaml.safe_load(out.read_text())
     assert [c["id"] for c in doc["clauses"]] == ["i1", "i2"]
     assert doc["clauses"][1]["text"] == "The assistant should refuse clearly and kindly."
-    assert doc["clauses"][1]["provenance"]["decision"] == "edit"
-    assert doc["clauses"][0]["provenance"]["question"] == "How should you handle disagreement?"
+    assert doc["format"] == "pluralign-constitution/1" and doc["clauses"][0]["statements"] == []
+    assert doc["provenance"]["clauses"]["i2"]["decision"] == "edit"
+    assert doc["provenance"]["clauses"]["i1"]["question"] == "How should you handle disagreement?"
     transcript = doc["provenance"]["transcript"]
     assert [m["role"] for m in transcript] == ["system"] + ["user", "assistant"] * 3
     # a multi-turn interview: the last question carries the earlier turns in its context

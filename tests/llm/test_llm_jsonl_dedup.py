@@ -89,3 +89,17 @@ def test_embedding_dedup_uses_meaning():
     # TF-IDF sees no shared words beyond stop words, so it keeps all three
     assert dedup_texts(texts, "tfidf").kept == (0, 1, 2)
     assert json.dumps(res.duplicate_of)
+
+
+def test_constitution_round_trip_in_the_shared_format(tmp_path):
+    import yaml
+
+    from pluralign.llm.constitution_io import Clause, write_constitution
+
+    p = tmp_path / "c.yaml"
+    write_constitution(p, "T", [Clause("i1", "Be kind.", {"turn": 1})], {"source": "test"})
+    assert yaml.safe_load(p.read_text())["format"] == "pluralign-constitution/1"
+    assert [(c.id, c.text) for c in read_clauses(p)] == [("i1", "Be kind.")]
+    p.write_text(p.read_text().replace("title: T", "title: ''"))
+    with pytest.raises(InputError, match="title"):
+        read_clauses(p)  # files in the shared format are validated by pluralign.constitution
