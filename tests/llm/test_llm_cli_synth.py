@@ -135,16 +135,16 @@ def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp
 @pytest.mark.slow
 def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, tmp_path):
     script, url = scripted
-    counter = iter(range(1000))
+    import re
 
-    def question(body):
-        n = next(counter)
+    def question(body):  # answers depend on the request, not on arrival order
+        variant = int(re.search(r"variant (\d+)", body["messages"][-1]["content"]).group(1))
         return [
             "How sure are you?",
             "How sure are you ?",
             "Are you certain about dates?",
             "What should you say when you do not know the answer?",
-        ][n % 4]
+        ][(variant - 1) % 4]
 
     script.default = question
     script.fail_if, script.fail_status = "every opinion group", 500
