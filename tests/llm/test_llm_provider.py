@@ -196,3 +196,69 @@ def test_local_provider_bad_checkpoint(tmp_path):
         pytest.raises(InputError, match="config.json"),
     ):
         prov.complete(req("x"))
+
+
+@pytest.fixture(scope="module")
+def lora_adapter(tiny_checkpoint, tmp_path_factory):
+    """A random (non-zero) LoRA adapter on the tiny model, saved with PEFT."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(tiny_checkpoint)
+    cfg = LoraConfig(
+        r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False
+    )
+    folder = tmp_path_factory.mktemp("lora") / "adapter"
+    get_peft_model(base, cfg).save_pretrained(folder)
+    return folder
+
+
+def test_local_adapter_changes_answers_and_cache_identity(tiny_checkpoint, lora_adapter, tmp_path):
+    base_cfg = ProviderConfig(checkpoint=tiny_checkpoint, cache_dir=tmp_path)
+    tuned_cfg = ProviderConfig(checkpoint=tiny_checkpoint, adapter=lora_adapter, cache_dir=tmp_path)
+    assert base_cfg.identity() != tuned_cfg.identity()
+    r = req("Say something.", max_tokens=8)
+    with open_provider(base_cfg) as base, open_provider(tuned_cfg) as tuned:
+        a, b = base.complete(r), tuned.complete(r)
+        assert tuned.usage.requests == 1 and tuned.usage.cache_hits == 0
+        assert tuned.model_name().endswith(str(lora_adapter))
+    assert a.text != b.text or a.completion_tokens != b.completion_tokens
+
+
+def test_judge_base_against_adapter_in_process(tiny_checkpoint, lora_adapter, scripted, tmp_path):
+    import json
+
+    from pluralign.llm.constitution_io import Clause
+    from pluralign.llm.judge import run_judge
+
+    script, url = scripted
+    script.rules = [("[Response 1]", "tie")]  # plain-text verdict, accepted by the parser
+    clauses = [Clause("c1", "The assistant should be kind.")]
+    prompts = [
+        {"id": "1", "prompt": "Hello?", "clause_id": "c1"},
+        {"id": "2", "prompt": "Help me.", "clause_id": None},
+    ]
+    with (
+        open_provider(ProviderConfig(checkpoint=tiny_checkpoint)) as a,
+        open_provider(ProviderConfig(checkpoint=tiny_checkpoint, adapter=lora_adapter)) as b,
+        http(url) as judge,
+    ):
+        s = run_judge(
+            a,
+            b,
+            judge,
+            prompts,
+            clauses,
+            tmp_path / "j",
+            answer_tokens=6,
+            n_boot=200,
+            show_progress=False,
+        )
+    assert s.overall["ties"] == 2 and s.overall["win_rate_b"] == 0.5
+    saved = json.loads((tmp_path / "j" / "judge.json").read_text())
+    assert saved["model_b"].endswith("adapter") and set(saved["per_clause"]) == {"c1", "(all)"}
+    # the judge saw the clause for item 1 and the whole constitution for item 2
+    judged = [b["messages"][-1]["content"] for b in script.seen]
+    assert all("- The assistant should be kind." in t for t in judged)
