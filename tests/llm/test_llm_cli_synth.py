@@ -126,7 +126,7 @@ def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp
     for p in pairs:
         assert set(p) >= {"prompt", "chosen", "rejected", "weight", "group", "source"}
         assert p["chosen"] != p["rejected"] and p["weight"] == 1.0
-        assert p["group"] == ("g1" if p["provenance"]["clause_id"] == "respect" else "all")
+        assert p["group"] == ("g1" if p["provenance"]["clause_id"] == "respect" else "")
         assert p["provenance"]["model"] == "tiny" and "critique" in p["provenance"]
     for r in rows(cold / "refine.jsonl"):
         assert set(r) >= {"scenario", "rejected", "chosen", "critique", "clause_id"}

@@ -43,7 +43,7 @@ def test_read_clauses_forms_and_errors(tmp_path):
     p.write_text("- Be honest.\n- id: k\n  text: Be kind.\n  provenance: {group: g2}\n")
     cs = read_clauses(p)
     assert [(c.id, c.text, c.group) for c in cs] == [
-        ("c1", "Be honest.", "all"),
+        ("c1", "Be honest.", ""),
         ("k", "Be kind.", "g2"),
     ]
     p.write_text("clauses:\n  - id: a\n    text: ''\n")

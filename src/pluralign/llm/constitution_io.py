@@ -34,10 +34,10 @@ class Clause:
 
     @property
     def group(self) -> str:
-        """The opinion group the clause speaks for, when its provenance names one; else 'all'
-        (a drafted clause is agreed across every opinion group)."""
+        """The opinion group the clause speaks for, when its provenance names one; else ``""``
+        (no single group: a drafted clause is agreed across every opinion group)."""
         g = self.provenance.get("group") if isinstance(self.provenance, dict) else None
-        return str(g) if g is not None else "all"
+        return str(g) if g is not None else ""
 
 
 def read_clauses(path: Path) -> list[Clause]:
