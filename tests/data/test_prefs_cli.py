@@ -23,11 +23,25 @@ def flat(text: str) -> str:
 def test_prefs_from_sim_with_soft_panel_weights(tmp_path, capsys):
     sim = write_sim(tmp_path / "sim", n=30)
     panel = tmp_path / "panel.csv"
-    panel.write_text("id,gender,weight\n" + "".join(
-        f"{pool_id(i)},{'f' if i % 2 else 'm'},{1 + i % 3}\n" for i in range(10)))
+    panel.write_text(
+        "id,gender,weight\n"
+        + "".join(f"{pool_id(i)},{'f' if i % 2 else 'm'},{1 + i % 3}\n" for i in range(10))
+    )
     out = tmp_path / "prefs.jsonl"
-    r = run_cli("data", "prefs", "--from-sim", sim, "--panel", panel, "--weighting", "soft",
-                "--seed", "2", "--out", out)
+    r = run_cli(
+        "data",
+        "prefs",
+        "--from-sim",
+        sim,
+        "--panel",
+        panel,
+        "--weighting",
+        "soft",
+        "--seed",
+        "2",
+        "--out",
+        out,
+    )
     assert r.returncode == 0, r.stderr
     train = read_jsonl(out)
     held = read_jsonl(tmp_path / "prefs.heldout.jsonl")
@@ -41,20 +55,43 @@ def test_prefs_from_sim_with_soft_panel_weights(tmp_path, capsys):
     assert set(train.provenance["inputs"]) == {"sim", "panel"}
     # same seed, same bytes
     out2 = tmp_path / "again.jsonl"
-    run_inproc(capsys, "data", "prefs", "--from-sim", sim, "--panel", panel, "--weighting",
-               "soft", "--seed", "2", "--out", out2)
+    run_inproc(
+        capsys,
+        "data",
+        "prefs",
+        "--from-sim",
+        sim,
+        "--panel",
+        panel,
+        "--weighting",
+        "soft",
+        "--seed",
+        "2",
+        "--out",
+        out2,
+    )
     assert out2.read_bytes() == out.read_bytes()
 
 
 def test_prefs_errors(tmp_path, capsys):
     sim = write_sim(tmp_path / "sim", n=10)
-    code, _, err = run_inproc(capsys, "data", "prefs", "--from-sim", sim, "--weighting", "soft",
-                              "--out", tmp_path / "x.jsonl")
+    code, _, err = run_inproc(
+        capsys,
+        "data",
+        "prefs",
+        "--from-sim",
+        sim,
+        "--weighting",
+        "soft",
+        "--out",
+        tmp_path / "x.jsonl",
+    )
     assert code == 1 and "needs person weights" in err
     bad = tmp_path / "panel.csv"
     bad.write_text("id,weight\nP0001,2\nP0002,heavy\n")
-    code, _, err = run_inproc(capsys, "data", "prefs", "--from-sim", sim, "--panel", bad,
-                              "--out", tmp_path / "x.jsonl")
+    code, _, err = run_inproc(
+        capsys, "data", "prefs", "--from-sim", sim, "--panel", bad, "--out", tmp_path / "x.jsonl"
+    )
     assert code == 1 and "line 3, column 'weight'" in err
     assert "Traceback" not in err
     assert not (tmp_path / "x.jsonl").exists()
@@ -69,8 +106,9 @@ def test_import_prism_then_weight_then_check(tmp_path, capsys):
     weights = tmp_path / "w.csv"
     weights.write_text("id,weight\nuser0,1\nuser1,4\n")
     wout = tmp_path / "weighted.jsonl"
-    code, _, err = run_inproc(capsys, "data", "weight", out, "--weighting", "soft", "--weights",
-                              weights, "--out", wout)
+    code, _, err = run_inproc(
+        capsys, "data", "weight", out, "--weighting", "soft", "--weights", weights, "--out", wout
+    )
     assert code == 0, err
     got = [p.weight for p in read_jsonl(wout).pairs]
     # 3 pairs of user0 (w 1) and 2 of user1 (w 4): raw sum 11 → scale 5/11
@@ -81,8 +119,12 @@ def test_import_prism_then_weight_then_check(tmp_path, capsys):
 
 def test_check_reports_line_of_bad_row(tmp_path, capsys):
     path = tmp_path / "gen.jsonl"
-    path.write_text(json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"}) + "\n"
-                    + json.dumps({"prompt": "p", "chosen": "a"}) + "\n")
+    path.write_text(
+        json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"})
+        + "\n"
+        + json.dumps({"prompt": "p", "chosen": "a"})
+        + "\n"
+    )
     code, _, err = run_inproc(capsys, "data", "check", path)
     assert code == 1
     assert "line 2" in err and "'rejected'" in err

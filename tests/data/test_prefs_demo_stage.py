@@ -21,14 +21,20 @@ def test_stages_prefs_evaluate_report(tmp_path, monkeypatch):
     run = tmp_path / "run"
     write_sim(run / "simulate", n=20)
     (run / "panel").mkdir()
-    (run / "panel" / "panel.csv").write_text("id,gender,probability,weight\n" + "".join(
-        f"{pool_id(i)},woman,0.5,{1 + i % 2}\n" for i in range(10)))
+    (run / "panel" / "panel.csv").write_text(
+        "id,gender,probability,weight\n"
+        + "".join(f"{pool_id(i)},woman,0.5,{1 + i % 2}\n" for i in range(10))
+    )
     for d in ("train/model", "train/base"):
         (run / d).mkdir(parents=True)
 
     def preference_margins(model_dir, ref_model_dir, rows, beta=0.1):
-        return np.asarray([1.0 if "I would act" in r["chosen"] or "I do go" in r["chosen"]
-                           else -1.0 for r in rows])
+        return np.asarray(
+            [
+                1.0 if "I would act" in r["chosen"] or "I do go" in r["chosen"] else -1.0
+                for r in rows
+            ]
+        )
 
     fake = types.ModuleType("pluralign.train")
     fake.preference_margins = preference_margins
@@ -37,11 +43,13 @@ def test_stages_prefs_evaluate_report(tmp_path, monkeypatch):
     def noop(ctx):
         pass
 
-    stages = [Stage("simulate", noop), Stage("panel", noop),
-              Stage("data", stage_prefs, settings={"weighting": "auto"},
-                    after=("simulate", "panel")),
-              Stage("evaluate", stage_evaluate, settings={"n_boot": 50}, after=("data",)),
-              Stage("report", stage_report, after=("evaluate",))]
+    stages = [
+        Stage("simulate", noop),
+        Stage("panel", noop),
+        Stage("data", stage_prefs, settings={"weighting": "auto"}, after=("simulate", "panel")),
+        Stage("evaluate", stage_evaluate, settings={"n_boot": 50}, after=("data",)),
+        Stage("report", stage_report, after=("evaluate",)),
+    ]
     run_stages(stages, run, seed=1)
     train = read_jsonl(run / "data" / "train.jsonl")
     assert train.provenance["settings"]["weighting"] == "soft"

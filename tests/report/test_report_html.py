@@ -16,7 +16,8 @@ from pluralign.report import build_sections, render_report, write_report
 
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 
 
 def assert_self_contained(html: str) -> None:
@@ -30,49 +31,82 @@ def assert_self_contained(html: str) -> None:
 def full_run(run: Path) -> Path:
     (run / "simulate").mkdir(parents=True)
     (run / "simulate" / "pool.csv").write_text(
-        "id,gender\n" + "".join(f"{i},{'f' if i % 2 else 'm'}\n" for i in range(20)))
+        "id,gender\n" + "".join(f"{i},{'f' if i % 2 else 'm'}\n" for i in range(20))
+    )
     (run / "panel").mkdir()
     (run / "panel" / "panel.csv").write_text("id,gender\n1,f\n2,m\n3,f\n4,m\n")
     (run / "panel" / "probabilities.csv").write_text(
-        "id,probability\n" + "".join(f"{i},0.2\n" for i in range(20)))
+        "id,probability\n" + "".join(f"{i},0.2\n" for i in range(20))
+    )
     (run / "panel" / "quotas.csv").write_text("feature,value,min,max\ngender,f,1,3\ngender,m,1,3\n")
     (run / "panel" / "report.json").write_text(json.dumps({"min_probability": 0.2, "gini": 0.0}))
     (run / "aggregate").mkdir()
     (run / "aggregate" / "opinion_map.png").write_bytes(PNG_1PX)
     (run / "aggregate" / "groups.csv").write_text("participant,group\n1,0\n2,1\n")
     (run / "aggregate" / "statements.csv").write_text(
-        'id,text,gac\n1,"Say you are an AI <script>alert(1)</script>",0.9\n2,Cite sources,0.5\n')
+        'id,text,gac\n1,"Say you are an AI <script>alert(1)</script>",0.9\n2,Cite sources,0.5\n'
+    )
     (run / "aggregate" / "summary.json").write_text(json.dumps({"groups": 2}))
     (run / "constitution").mkdir()
     (run / "constitution" / "constitution.yaml").write_text(
-        "clauses:\n  - text: The assistant says it is an AI.\n    statements: [1]\n    gac: 0.9\n")
+        "clauses:\n  - text: The assistant says it is an AI.\n    statements: [1]\n    gac: 0.9\n"
+    )
     (run / "train").mkdir()
     (run / "train" / "curve.jsonl").write_text(
-        "".join(json.dumps({"step": s, "loss": 1 / s}) + "\n" for s in range(1, 6)))
+        "".join(json.dumps({"step": s, "loss": 1 / s}) + "\n" for s in range(1, 6))
+    )
     (run / "train" / "manifest.json").write_text(json.dumps({"stage": "train", "seed": 0}))
     (run / "evaluate").mkdir()
-    rows = [{"weight": 1, "group": g, "provenance": {"kind": k}} for g, k in
-            [("a", "consensus"), ("b", "consensus"), ("a", "divisive"), ("b", "divisive")]]
+    rows = [
+        {"weight": 1, "group": g, "provenance": {"kind": k}}
+        for g, k in [("a", "consensus"), ("b", "consensus"), ("a", "divisive"), ("b", "divisive")]
+    ]
     res = evaluate_margins(rows, np.zeros(4), [1.0, 1.0, 1.0, -1.0], n_boot=20)
     (run / "evaluate" / "metrics.json").write_text(res.to_json())
     (run / "evaluate" / "judge.json").write_text(json.dumps([{"clause": 1, "pass_rate": 0.8}]))
     (run / "moralgraph").mkdir()
-    (run / "moralgraph" / "graph.json").write_text(json.dumps(
-        {"values": [{"id": "v1", "title": "Honesty", "pageRank": 0.3},
-                    {"id": "v2", "title": "Candour", "pageRank": 0.7}],
-         "edges": [{"sourceValueId": "v1", "wiserValueId": "v2", "contexts": ["when asked"],
-                    "summary": {"wiserLikelihood": 0.8}}],
-         "pluralign": {"contexts": [{"id": "when asked", "winner": "v2"}]}}))
-    (run / "moralgraph" / "clauses.json").write_text(json.dumps(
-        [{"context": "when asked", "text": "When asked, the assistant is guided by Candour"}]))
+    (run / "moralgraph" / "graph.json").write_text(
+        json.dumps(
+            {
+                "values": [
+                    {"id": "v1", "title": "Honesty", "pageRank": 0.3},
+                    {"id": "v2", "title": "Candour", "pageRank": 0.7},
+                ],
+                "edges": [
+                    {
+                        "sourceValueId": "v1",
+                        "wiserValueId": "v2",
+                        "contexts": ["when asked"],
+                        "summary": {"wiserLikelihood": 0.8},
+                    }
+                ],
+                "pluralign": {"contexts": [{"id": "when asked", "winner": "v2"}]},
+            }
+        )
+    )
+    (run / "moralgraph" / "clauses.json").write_text(
+        json.dumps(
+            [{"context": "when asked", "text": "When asked, the assistant is guided by Candour"}]
+        )
+    )
     return run
 
 
 def test_full_report(tmp_path):
     run = full_run(tmp_path / "run")
     ids = [s.id for s in build_sections(run)]
-    assert ids == ["run", "panel", "probabilities", "opinions", "consensus", "constitution",
-                   "moral-graph", "training", "evaluation", "judge"]
+    assert ids == [
+        "run",
+        "panel",
+        "probabilities",
+        "opinions",
+        "consensus",
+        "constitution",
+        "moral-graph",
+        "training",
+        "evaluation",
+        "judge",
+    ]
     html = render_report(run)
     assert_self_contained(html)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # input text is escaped

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-PREFS_SETTINGS: dict[str, Any] = {"weighting": "auto", "templates": "all",
-                                  "heldout_fraction": 0.3, "prompts_per_member": None}
+PREFS_SETTINGS: dict[str, Any] = {
+    "weighting": "auto",
+    "templates": "all",
+    "heldout_fraction": 0.3,
+    "prompts_per_member": None,
+}
 
 
 def stage_prefs(ctx) -> None:
@@ -29,8 +33,15 @@ def stage_prefs(ctx) -> None:
         header = panel.read_text(encoding="utf-8").split("\n", 1)[0] if panel else ""
         weighting = "soft" if "weight" in header.split(",") else "hard"
     files = write_sim_preferences(
-        ctx.stage_dir("simulate"), ctx.out / "train.jsonl", ctx.out / "heldout.jsonl",
-        weighting=weighting, panel=panel, groups=groups, templates=settings["templates"],
+        ctx.stage_dir("simulate"),
+        ctx.out / "train.jsonl",
+        ctx.out / "heldout.jsonl",
+        weighting=weighting,
+        panel=panel,
+        groups=groups,
+        templates=settings["templates"],
         heldout_fraction=settings["heldout_fraction"],
-        prompts_per_member=settings["prompts_per_member"], seed=ctx.seed)
+        prompts_per_member=settings["prompts_per_member"],
+        seed=ctx.seed,
+    )
     ctx.shared["preferences"] = files

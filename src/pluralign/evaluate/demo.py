@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-EVALUATE_SETTINGS: dict[str, Any] = {"model": "train/model", "ref": "train/base", "beta": 0.1,
-                                     "n_boot": 1000, "alpha": 0.05}
+EVALUATE_SETTINGS: dict[str, Any] = {
+    "model": "train/model",
+    "ref": "train/base",
+    "beta": 0.1,
+    "n_boot": 1000,
+    "alpha": 0.05,
+}
 
 
 def stage_evaluate(ctx) -> None:
@@ -24,12 +29,25 @@ def stage_evaluate(ctx) -> None:
     model, ref = ctx.run_dir / settings["model"], ctx.run_dir / settings["ref"]
     for path in (model, ref):
         if not path.is_dir():
-            raise InputError("model folder not found", where=str(path),
-                             hint="the train stage must run first")
+            raise InputError(
+                "model folder not found", where=str(path), hint="the train stage must run first"
+            )
     rows = [p.to_dict() for p in read_jsonl(data).pairs]
-    prov = make_provenance("evaluate", inputs={"data": data}, seed=ctx.seed,
-                           settings={k: settings[k] for k in ("model", "ref", "beta")})
-    result = evaluate_models(model, ref, rows, beta=settings["beta"], n_boot=settings["n_boot"],
-                             alpha=settings["alpha"], seed=ctx.seed, provenance=prov)
+    prov = make_provenance(
+        "evaluate",
+        inputs={"data": data},
+        seed=ctx.seed,
+        settings={k: settings[k] for k in ("model", "ref", "beta")},
+    )
+    result = evaluate_models(
+        model,
+        ref,
+        rows,
+        beta=settings["beta"],
+        n_boot=settings["n_boot"],
+        alpha=settings["alpha"],
+        seed=ctx.seed,
+        provenance=prov,
+    )
     atomic_write_text(ctx.out / "metrics.json", result.to_json())
     ctx.shared["evaluation"] = result
