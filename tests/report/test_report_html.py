@@ -63,7 +63,16 @@ def full_run(run: Path) -> Path:
     ]
     res = evaluate_margins(rows, np.zeros(4), [1.0, 1.0, 1.0, -1.0], n_boot=20)
     (run / "evaluate" / "metrics.json").write_text(res.to_json())
-    (run / "evaluate" / "judge.json").write_text(json.dumps([{"clause": 1, "pass_rate": 0.8}]))
+    (run / "evaluate" / "judge.json").write_text(
+        json.dumps(
+            {
+                "overall": {"n": 10, "wins_b": 7, "win_rate_b": 0.7, "ci_low": 0.4},
+                "per_clause": {"c1": {"text": "Say you are an AI.", "n": 10, "win_rate_b": 0.7}},
+                "model_a": "base",
+                "model_b": "trained",
+            }
+        )
+    )
     (run / "moralgraph").mkdir()
     (run / "moralgraph" / "graph.json").write_text(
         json.dumps(
@@ -113,6 +122,7 @@ def test_full_report(tmp_path):
     assert "The assistant says it is an AI." in html
     assert "Accuracy by group, before" in html and "By group" in html
     assert "never averaged away" in html
+    assert "Per clause" in html and "Say you are an AI." in html and "trained" in html
     assert "Winning value per context" in html and "guided by Candour" in html
     assert html.count("data:image/png;base64,") >= 5
 

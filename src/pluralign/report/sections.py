@@ -446,23 +446,35 @@ def _score_row(g: Mapping) -> dict[str, Any]:
 
 
 def judge_section(run: Path) -> Section | None:
-    path = run / "evaluate" / "judge.json"
-    if not path.is_file():
+    path = next(
+        (p for p in (run / "evaluate" / "judge.json", run / "judge" / "judge.json") if p.is_file()),
+        None,
+    )
+    if path is None:
         return None
     s = Section(
         "judge",
         "Constitutional judge",
-        "A judge model's verdicts on the trained model's answers against the constitution.",
+        "A judge model compares the untrained (A) and trained (B) model's answers against the "
+        "constitution, in both presentation orders; win rate of B with its bootstrap interval, "
+        "overall and per clause (pluralign llm judge).",
         [rel(run, path)],
     )
     obj = read_json(path)
     if isinstance(obj, list):
         s.table([r if isinstance(r, dict) else {"value": r} for r in obj])
-    elif isinstance(obj, dict):
-        s.keyvalues(scalars(obj))
-        for key, value in obj.items():
-            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                s.table(value, caption=key)
+        return s
+    if not isinstance(obj, dict):
+        raise InputError("expected a JSON object or a list", where=str(path))
+    s.keyvalues(scalars(obj))
+    if isinstance(obj.get("overall"), dict):
+        s.keyvalues(scalars(obj["overall"]), "Overall")
+    per_clause = obj.get("per_clause")
+    if isinstance(per_clause, dict) and all(isinstance(v, dict) for v in per_clause.values()):
+        s.table([{"clause": k, **v} for k, v in per_clause.items()], caption="Per clause")
+    for key, value in obj.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            s.table(value, caption=key)
     return s
 
 
