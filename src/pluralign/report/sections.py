@@ -287,19 +287,66 @@ def constitution_section(run: Path) -> Section | None:
     )
     clauses = doc.get("clauses", []) if isinstance(doc, dict) else doc
     if isinstance(doc, dict):
-        meta = {k: v for k, v in doc.items() if k != "clauses"}
+        meta: dict[str, Any] = {}
+        for k, v in doc.items():
+            if k == "clauses":
+                continue
+            if isinstance(v, dict):  # one level flattened: provenance.seed, ...
+                meta.update({f"{k}.{kk}": vv for kk, vv in v.items()})
+            else:
+                meta[k] = v
         if meta:
             s.keyvalues(meta, "Constitution provenance")
     for i, clause in enumerate(clauses or [], start=1):
         if isinstance(clause, str):
-            s.blocks.append({"type": "clause", "number": i, "text": clause, "items": []})
+            s.blocks.append(
+                {"type": "clause", "number": i, "text": clause, "items": [], "votes": None}
+            )
             continue
         if not isinstance(clause, dict):
             raise InputError(f"clause {i} is neither text nor a mapping", where=str(path))
         text = clause.get("text") or clause.get("clause") or ""
-        items = [(k, fmt(v)) for k, v in clause.items() if k not in ("text", "clause")]
-        s.blocks.append({"type": "clause", "number": i, "text": text, "items": items})
+        statements = clause.get("statements")
+        votes = None
+        if (
+            isinstance(statements, list)
+            and statements
+            and all(isinstance(st, dict) for st in statements)
+        ):
+            votes = _statement_votes(statements)
+        items = [
+            (k, fmt(v))
+            for k, v in clause.items()
+            if k not in ("text", "clause") and not (k == "statements" and votes)
+        ]
+        s.blocks.append(
+            {"type": "clause", "number": i, "text": text, "items": items, "votes": votes}
+        )
     return s
+
+
+def _statement_votes(statements: list[dict]) -> dict[str, Any]:
+    """A small table of a clause's statements: votes overall and agree/disagree/pass per group."""
+    groups: list[str] = []
+    for st in statements:
+        for g in st.get("groups") or {}:
+            if str(g) not in groups:
+                groups.append(str(g))
+    columns = ["statement", "agree", "disagree", "pass", "gac", "bridging"]
+    columns += [f"group {g} (a/d/p)" for g in groups]
+    rows = []
+    for st in statements:
+        per_group = {str(g): v for g, v in (st.get("groups") or {}).items()}
+        row = [fmt(st.get(c if c != "statement" else "id")) for c in columns[:6]]
+        for g in groups:
+            v = per_group.get(g) or {}
+            row.append(
+                f"{v.get('agree', '')}/{v.get('disagree', '')}/{v.get('pass', '')}"
+                if isinstance(v, dict)
+                else fmt(v)
+            )
+        rows.append(row)
+    return {"columns": columns, "rows": rows}
 
 
 def training_section(run: Path) -> Section | None:
