@@ -49,7 +49,10 @@ def full_run(run: Path) -> Path:
     (run / "aggregate" / "summary.json").write_text(json.dumps({"groups": 2}))
     (run / "constitution").mkdir()
     (run / "constitution" / "constitution.yaml").write_text(
+        "provenance: {seed: 4}\n"
         "clauses:\n  - text: The assistant says it is an AI.\n    statements: [1]\n    gac: 0.9\n"
+        "  - text: It shows sources.\n    statements:\n      - {id: 2, agree: 9, gac: 0.5,"
+        " groups: {0: {agree: 4, disagree: 1, pass: 0}, 1: {agree: 5, disagree: 0, pass: 2}}}\n"
     )
     (run / "train").mkdir()
     (run / "train" / "curve.jsonl").write_text(
@@ -120,6 +123,7 @@ def test_full_report(tmp_path):
     assert_self_contained(html)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # input text is escaped
     assert "The assistant says it is an AI." in html
+    assert "group 1 (a/d/p)" in html and "5/0/2" in html and "provenance.seed" in html
     assert "Accuracy by group, before" in html and "By group" in html
     assert "never averaged away" in html
     assert "Per clause" in html and "Say you are an AI." in html and "trained" in html
