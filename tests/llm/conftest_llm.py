@@ -191,3 +191,27 @@ def run_cli_input(*args, input_text: str, cwd: Path, timeout: float = 300):
         text=True,
         timeout=timeout,
     )
+
+
+class Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``pluralign ARGS`` in this process (``pluralign.cli.main``): like ``run_cli`` but
+    without a new interpreter's start-up, for tests that run many commands."""
+    from pluralign.cli import main
+
+    def run(*args) -> Result:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return run

@@ -75,11 +75,11 @@ def test_filter_classifies_every_record_and_reports(scripted, tmp_path):
     assert sum("CONFUSING" in json.dumps(b["messages"]) for b in script.seen) == 2
 
 
-def test_filter_with_tiny_model_counts_unclassified(tiny_server, tmp_path):
+def test_filter_with_tiny_model_counts_unclassified(tiny_server, tmp_path, cli):
     src = write_jsonl(tmp_path / "in.jsonl", RECORDS[:2])
     for policy, kept in (("drop", 0), ("keep", 1)):
         out = tmp_path / f"{policy}.jsonl"
-        r = run_cli(
+        r = cli(
             "synth",
             "filter",
             src,
@@ -90,7 +90,6 @@ def test_filter_with_tiny_model_counts_unclassified(tiny_server, tmp_path):
             "--on-unparseable",
             policy,
             "--no-progress",
-            cwd=tmp_path,
         )
         assert r.returncode == 0, r.stderr
         report = json.loads(out.with_name(out.name + ".report.json").read_text())
@@ -141,13 +140,13 @@ def test_interview_with_terminal_review(scripted, tmp_path):
     assert [c.id for c in read_clauses(out)] == ["i1", "i2"]  # readable by the synth steps
 
 
-def test_interview_decisions_file_and_errors(tiny_server, tmp_path):
+def test_interview_decisions_file_and_errors(tiny_server, tmp_path, cli):
     dec = tmp_path / "decisions.yaml"
     dec.write_text(
         yaml.safe_dump(["accept", {"edit": "The assistant should be kind."}] + ["reject"] * 4)
     )
     out = tmp_path / "c.yaml"
-    r = run_cli(
+    r = cli(
         "interview",
         "--out",
         out,
@@ -157,7 +156,6 @@ def test_interview_decisions_file_and_errors(tiny_server, tmp_path):
         tiny_server.base_url,
         "--max-tokens",
         "8",
-        cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
     doc = yaml.safe_load(out.read_text())
@@ -165,7 +163,7 @@ def test_interview_decisions_file_and_errors(tiny_server, tmp_path):
     assert review["accepted"] + review["edited"] + review["rejected"] + review["empty_drafts"] == 6
     assert doc["provenance"]["model"] == "tiny" and len(doc["provenance"]["transcript"]) == 13
     dec.write_text("- maybe\n")
-    r = run_cli(
+    r = cli(
         "interview",
         "--out",
         tmp_path / "x.yaml",
@@ -173,7 +171,6 @@ def test_interview_decisions_file_and_errors(tiny_server, tmp_path):
         dec,
         "--base-url",
         tiny_server.base_url,
-        cwd=tmp_path,
     )
     assert r.returncode == 1 and "decision 1 must be" in r.stderr
     assert not (tmp_path / "x.yaml").exists()
@@ -186,7 +183,7 @@ def _judge_reply(body):
 
 
 @pytest.mark.slow
-def test_judge_counts_only_order_consistent_verdicts(scripted, tiny_server, tmp_path):
+def test_judge_counts_only_order_consistent_verdicts(scripted, tiny_server, tmp_path, cli):
     script, url = scripted
     script.rules = [("[Response 1]", _judge_reply)]
     script.default = "B-ANSWER"
@@ -220,7 +217,7 @@ def test_judge_counts_only_order_consistent_verdicts(scripted, tiny_server, tmp_
         "200",
         "--no-progress",
     ]
-    r = run_cli(*base, cwd=tmp_path)
+    r = cli(*base)
     assert r.returncode == 0, r.stderr
     res = json.loads((out / "judge.json").read_text())
     assert res["overall"]["wins_b"] == 3 and res["overall"]["win_rate_b"] == 1.0
@@ -233,13 +230,13 @@ def test_judge_counts_only_order_consistent_verdicts(scripted, tiny_server, tmp_
     assert sum(_judge_reply(b).startswith('{"winner": "1"') for b in judged) == len(judged) / 2
 
     script.rules = [("[Response 1]", '{"winner": "1"}')]  # pure position bias
-    r = run_cli(*base, "--seed", "1", cwd=tmp_path)
+    r = cli(*base, "--seed", "1")
     assert r.returncode == 0, r.stderr
     res = json.loads((out / "judge.json").read_text())
     assert res["overall"]["ties"] == 3 and res["overall"]["win_rate_b"] == 0.5
 
     script.rules = [("[Response 1]", "hmm, hard to say")]  # unparseable: never guessed
-    r = run_cli(*base, "--seed", "2", "--retries", "1", cwd=tmp_path)
+    r = cli(*base, "--seed", "2", "--retries", "1")
     assert r.returncode == 0, r.stderr
     res = json.loads((out / "judge.json").read_text())
     assert res["overall"]["failures"] == 3 and res["overall"]["win_rate_b"] is None
