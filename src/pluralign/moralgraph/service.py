@@ -59,10 +59,16 @@ def get_context(session: Session, assembly_id: int, key: str) -> MoralContext:
 
 def add_case(session: Session, assembly_id: int, key: str, title: str, prompt: str,
              contexts: list[str]) -> MoralCase:
+    key = key.strip()
+    if not key:
+        raise InputError("a case needs a short name", where="key")
     if not prompt.strip():
         raise InputError("a case needs a prompt", where="prompt")
+    if session.scalar(select(MoralCase).where(MoralCase.assembly_id == assembly_id,
+                                              MoralCase.key == key)):
+        raise InputError(f"the case {key!r} exists already", where="key")
     rows = [get_context(session, assembly_id, c) for c in contexts]
-    case = MoralCase(assembly_id=assembly_id, key=key.strip(), title=title.strip() or key,
+    case = MoralCase(assembly_id=assembly_id, key=key, title=title.strip() or key,
                      prompt=prompt.strip(), contexts=rows)
     session.add(case)
     session.flush()
