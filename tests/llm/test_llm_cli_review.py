@@ -196,7 +196,7 @@ def test_judge_counts_only_order_consistent_verdicts(scripted, tiny_server, tmp_
             {"id": "3", "prompt": "General question"},
         ],
     )
-    out = tmp_path / "judge"
+    out = tmp_path / "run" / "evaluate"  # where the report looks for judge.json
     base = [
         "judge",
         "--prompts",
@@ -221,8 +221,13 @@ def test_judge_counts_only_order_consistent_verdicts(scripted, tiny_server, tmp_
     assert r.returncode == 0, r.stderr
     res = json.loads((out / "judge.json").read_text())
     assert res["overall"]["wins_b"] == 3 and res["overall"]["win_rate_b"] == 1.0
-    assert set(res["per_clause"]) == {"honesty", "respect", "(all)"}
+    assert [r["clause_id"] for r in res["per_clause"]] == ["(all)", "honesty", "respect"]
     assert res["model_a"] == "tiny" and res["model_b"] == "scripted"
+    from pluralign.report.sections import judge_section
+
+    section = judge_section(tmp_path / "run")  # the report renders it without error
+    assert section is not None and section.title == "Constitutional judge"
+    assert any(b.get("caption") == "per_clause" for b in section.blocks)
     items = rows(out / "judge_items.jsonl")
     assert all(i["verdict_a_first"] == i["verdict_b_first"] == "b" for i in items)
     # both orders were shown: B's answer first in half of the judge requests

@@ -258,7 +258,9 @@ def test_judge_base_against_adapter_in_process(tiny_checkpoint, lora_adapter, sc
         )
     assert s.overall["ties"] == 2 and s.overall["win_rate_b"] == 0.5
     saved = json.loads((tmp_path / "j" / "judge.json").read_text())
-    assert saved["model_b"].endswith("adapter") and set(saved["per_clause"]) == {"c1", "(all)"}
+    assert saved["model_b"].endswith("adapter") and [
+        r["clause_id"] for r in saved["per_clause"]
+    ] == ["(all)", "c1"]
     # the judge saw the clause for item 1 and the whole constitution for item 2
     judged = [b["messages"][-1]["content"] for b in script.seen]
     assert all("- The assistant should be kind." in t for t in judged)
