@@ -113,6 +113,8 @@ class Script:
         self.reject_schema = False
         self.fail_if: str | None = None  # answer fail_status when this occurs in the message
         self.seen: list[dict] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
 
 
 def scripted_app(script: Script):
@@ -133,7 +135,10 @@ def scripted_app(script: Script):
         if script.delay:
             import asyncio
 
+            script.in_flight += 1
+            script.max_in_flight = max(script.max_in_flight, script.in_flight)
             await asyncio.sleep(script.delay)
+            script.in_flight -= 1
         if script.fail_next > 0:
             script.fail_next -= 1
             return JSONResponse(status_code=script.fail_status, content={"error": "boom"})

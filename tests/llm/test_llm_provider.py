@@ -264,3 +264,13 @@ def test_judge_base_against_adapter_in_process(tiny_checkpoint, lora_adapter, sc
     # the judge saw the clause for item 1 and the whole constitution for item 2
     judged = [b["messages"][-1]["content"] for b in script.seen]
     assert all("- The assistant should be kind." in t for t in judged)
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_concurrency_is_bounded(scripted, concurrency):
+    script, url = scripted
+    script.delay, script.default = 0.1, "ok"
+    with http(url, model="scripted", concurrency=concurrency) as prov:
+        out = prov.complete_many([req(f"q{i}") for i in range(7)])
+    assert [o.text for o in out] == ["ok"] * 7
+    assert script.max_in_flight == concurrency
