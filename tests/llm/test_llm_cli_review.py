@@ -246,3 +246,18 @@ def test_judge_counts_only_order_consistent_verdicts(scripted, tiny_server, tmp_
     res = json.loads((out / "judge.json").read_text())
     assert res["overall"]["failures"] == 3 and res["overall"]["win_rate_b"] is None
     assert res["provenance"]["usage"]["judge"]["structured_failures"] == 3 * 2 * 2
+
+
+def test_filter_prescreen_only_needs_no_model(tmp_path, cli):
+    src = write_jsonl(tmp_path / "in.jsonl", RECORDS)
+    out = tmp_path / "kept.jsonl"
+    r = cli("synth", "filter", src, "--out", out, "--prescreen-only", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    kept = rows(out)
+    assert len(kept) == 4 and all(k["safety"]["verdict"] == "not classified" for k in kept)
+    report = json.loads((tmp_path / "kept.jsonl.report.json").read_text())
+    assert report["removed_by_reason"] == {"keyword": 1} and report["classifier"] is None
+    # a second run finds everything done and changes nothing
+    before = out.read_text()
+    assert cli("synth", "filter", src, "--out", out, "--prescreen-only").returncode == 0
+    assert out.read_text() == before
