@@ -76,9 +76,11 @@ def test_filter_classifies_every_record_and_reports(scripted, tmp_path):
 
 
 def test_filter_with_tiny_model_counts_unclassified(tiny_server, tmp_path, cli):
-    src = write_jsonl(tmp_path / "in.jsonl", RECORDS[:2])
-    for policy, kept in (("drop", 0), ("keep", 1)):
+    src = write_jsonl(tmp_path / "in.jsonl", RECORDS[:2] + RECORDS[3:4])
+    served = []
+    for policy, kept in (("drop", 0), ("keep", 2)):
         out = tmp_path / f"{policy}.jsonl"
+        before = tiny_server.requests()
         r = cli(
             "synth",
             "filter",
@@ -90,11 +92,19 @@ def test_filter_with_tiny_model_counts_unclassified(tiny_server, tmp_path, cli):
             "--on-unparseable",
             policy,
             "--no-progress",
+            "--concurrency",
+            "1",
+            "--cache",
+            tmp_path / "cache",
         )
         assert r.returncode == 0, r.stderr
         report = json.loads(out.with_name(out.name + ".report.json").read_text())
         assert report["kept"] == kept and report["removed_by_reason"]["keyword"] == 1
-        assert report["usage"]["structured_failures"] == 1
+        assert report["usage"]["structured_failures"] == 2
+        served.append(tiny_server.requests() - before)
+    # pluralign serve rejects response_format; the warm second run still sends nothing, because
+    # the request (and its cache key) does not depend on what the server answered before
+    assert served[0] == 4 and served[1] == 0  # 2 × (answer + repair), then none
 
 
 def test_interview_with_terminal_review(scripted, tmp_path):

@@ -69,7 +69,7 @@ def test_structured_failure_is_counted_not_guessed(tiny_server):
     with http(tiny_server.base_url, model="tiny") as prov:
         res = prov.structured(req("pick one"), Pick)
         assert res.value is None and len(res.raw) == 2
-        assert prov.usage.structured_failures == 1 and not prov.supports_schema
+        assert prov.usage.structured_failures == 1 and not prov.sends_schema
 
 
 def test_structured_with_schema_and_repair(scripted):
