@@ -267,6 +267,21 @@ def peer_store_only(url: str, n: int) -> float:
     return rate
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User+system CPU seconds of every process in the server's process group (all workers)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: process group id
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
@@ -289,7 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         proc = start_server(url, port, args.workers)
         base = f"http://127.0.0.1:{port}"
         clients = [join(base) for _ in range(args.clients)]
+        cpu0 = group_cpu_seconds(proc.pid)
         elapsed = asyncio.run(load(clients, port, args.seconds, N_STATEMENTS))
+        server_cpu = group_cpu_seconds(proc.pid) - cpu0
         kill_server(proc)
         proc = None
         lat = [x for c in clients for x in c.latencies]
@@ -304,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"web votes/s: {rate:.0f}   p50: {percentile(lat, 0.5) * 1000:.1f} ms   "
               f"p99: {percentile(lat, 0.99) * 1000:.1f} ms   errors: "
               f"{sum(c.errors for c in clients)}")
+        print(f"server CPU: {server_cpu:.1f} s for {acked} votes = "
+              f"{server_cpu / max(acked, 1) * 1000:.2f} ms CPU per vote -> "
+              f"{acked / max(server_cpu, 1e-9):.0f} votes per CPU-second")
         print(f"peer (store only, 1 thread) votes/s: {peer:.0f}   ratio web/peer: "
               f"{rate / peer:.2f}")
         print("check: " + ", ".join(f"{k}={v}" for k, v in check.items()))

@@ -41,9 +41,10 @@ def _root(
     """pluralign command line."""
 
 
-# Stage modules that define `register(app)`. Their imports stay light: heavy work is inside commands.
+# Stage modules that define `register(app)`; their imports stay light (heavy work runs in commands).
 COMMAND_MODULES = (
     "pluralign.store.cli",
+    "pluralign.panel.cli",
     "pluralign.simulate.cli",
     "pluralign.data.cli",
     "pluralign.demo",

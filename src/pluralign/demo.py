@@ -50,7 +50,6 @@ def stage_simulate(ctx: StageContext) -> None:
 
 def stage_store(ctx: StageContext) -> None:
     """Load the simulated conversation (with pool demographics) into ``OUT/pluralign.db``."""
-    from pluralign.data.cli import _simulated_people
     from pluralign.data.polis import import_polis
     from pluralign.store import open_store
 
@@ -60,7 +59,7 @@ def stage_store(ctx: StageContext) -> None:
     sim_dir = ctx.stage_dir("simulate")
     store = open_store(str(path))
     try:
-        import_polis(store, sim_dir, SLUG, participants=_simulated_people(sim_dir))
+        import_polis(store, sim_dir, SLUG)
     finally:
         store.dispose()
     (ctx.out / "store.json").write_text(json.dumps({"db": str(path), "slug": SLUG}) + "\n")
@@ -99,6 +98,14 @@ def stage_summary(ctx: StageContext) -> None:
     summary["true_consensus"] = len(truth["consensus"])
     summary["true_divisive"] = len(truth["divisive"])
     summary["latent_groups"] = len(truth["groups"])
+    pool_size = sum(g["pool_count"] for g in truth["groups"]) or 1
+    summary["group_shares"] = {
+        g["id"]: {
+            "population": g["population_share"],
+            "pool": round(g["pool_count"] / pool_size, 4),
+        }
+        for g in truth["groups"]
+    }
     (ctx.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     ctx.shared["summary"] = summary
 
@@ -198,6 +205,15 @@ def demo_cmd(
         )
     )
     console.print(table)
+    shares = Table(
+        "latent group",
+        "population",
+        "volunteer pool",
+        title="who volunteered (why sortition and weights matter)",
+    )
+    for group, share in summary.get("group_shares", {}).items():
+        shares.add_row(group, f"{share['population']:.0%}", f"{share['pool']:.0%}")
+    console.print(shares)
     console.print(f"store: {Path(out) / DB_FILE} (assembly '{SLUG}')")
 
 

@@ -7,8 +7,14 @@ import numpy as np
 import pandas as pd
 
 
-def synthetic_votes(n_per_group=(40, 30), n_divisive: int = 12, n_consensus: int = 4,
-                    p_seen: float = 0.85, noise: float = 0.1, seed: int = 0):
+def synthetic_votes(
+    n_per_group=(40, 30),
+    n_divisive: int = 12,
+    n_consensus: int = 4,
+    p_seen: float = 0.85,
+    noise: float = 0.1,
+    seed: int = 0,
+):
     """Votes of len(n_per_group) groups on divisive statements (each group agrees with its own
     block and disagrees with the others) and consensus statements (everyone agrees).
 
@@ -25,10 +31,7 @@ def synthetic_votes(n_per_group=(40, 30), n_divisive: int = 12, n_consensus: int
         for s in range(m):
             if rng.random() > p_seen:
                 continue
-            if s < n_divisive:
-                want = 1 if owner[s] == g else -1
-            else:
-                want = 1
+            want = (1 if owner[s] == g else -1) if s < n_divisive else 1
             r = rng.random()
             value = want if r > noise else (0 if r < noise / 2 else -want)
             rows.append((p, s, int(value)))

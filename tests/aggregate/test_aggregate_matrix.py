@@ -11,12 +11,14 @@ from pluralign.errors import InputError
 
 
 def test_latest_vote_counts_and_pass_is_seen():
-    votes = pd.DataFrame({
-        "participant": [1, 1, 2, 2, 1],
-        "statement": [10, 11, 10, 11, 10],
-        "value": [1, 0, -1, 1, -1],
-        "created_at": [1, 2, 3, 4, 5],
-    })
+    votes = pd.DataFrame(
+        {
+            "participant": [1, 1, 2, 2, 1],
+            "statement": [10, 11, 10, 11, 10],
+            "value": [1, 0, -1, 1, -1],
+            "created_at": [1, 2, 3, 4, 5],
+        }
+    )
     m = from_votes(votes)
     assert list(m.participants) == [1, 2]
     assert list(m.statements) == [10, 11]
@@ -64,13 +66,17 @@ def write_polis(folder, comments: str, votes: str):
     return folder
 
 
-COMMENTS = ("timestamp,datetime,comment-id,author-id,agrees,disagrees,moderated,comment-body\n"
-            "1,x,0,0,1,0,1,First\n2,x,1,0,0,1,-1,Spam\n3,x,2,0,0,0,0,Unmoderated\n")
+COMMENTS = (
+    "timestamp,datetime,comment-id,author-id,agrees,disagrees,moderated,comment-body\n"
+    "1,x,0,0,1,0,1,First\n2,x,1,0,0,1,-1,Spam\n3,x,2,0,0,0,0,Unmoderated\n"
+)
 
 
 def test_read_polis_moderation(tmp_path):
-    votes = ("timestamp,datetime,comment-id,voter-id,vote\n"
-             "10,x,0,5,1\n11,x,1,5,-1\n12,x,2,6,0\n13,x,0,6,-1\n")
+    votes = (
+        "timestamp,datetime,comment-id,voter-id,vote\n"
+        "10,x,0,5,1\n11,x,1,5,-1\n12,x,2,6,0\n13,x,0,6,-1\n"
+    )
     folder = write_polis(tmp_path / "conv", COMMENTS, votes)
     m = read_polis(folder)
     assert list(m.statements) == [0, 2]
@@ -86,8 +92,7 @@ def test_read_polis_errors_name_file_line_and_column(tmp_path):
     folder = write_polis(tmp_path / "a", COMMENTS, "comment-id,voter-id\n0,1\n")
     with pytest.raises(InputError, match=r"votes.csv, line 1: missing column\(s\) vote"):
         read_polis(folder)
-    folder = write_polis(tmp_path / "b", COMMENTS,
-                         "comment-id,voter-id,vote\n0,1,1\n0,2,5\n")
+    folder = write_polis(tmp_path / "b", COMMENTS, "comment-id,voter-id,vote\n0,1,1\n0,2,5\n")
     with pytest.raises(InputError, match=r"votes.csv, line 3, column 'vote'"):
         read_polis(folder)
     folder = write_polis(tmp_path / "c", COMMENTS, "comment-id,voter-id,vote\n0,,1\n")
@@ -102,5 +107,4 @@ def test_read_real_polis_export(polis_dir):
     # participants-votes.csv lists each participant's final vote: the matrix must agree
     row = pv.set_index("participant").loc[m.participants[3], [str(s) for s in m.statements]]
     dense = m.to_dense()[3]
-    np.testing.assert_array_equal(np.nan_to_num(dense, nan=9),
-                                  row.fillna(9).to_numpy(dtype=float))
+    np.testing.assert_array_equal(np.nan_to_num(dense, nan=9), row.fillna(9).to_numpy(dtype=float))

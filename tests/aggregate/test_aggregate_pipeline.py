@@ -46,8 +46,9 @@ def test_statement_table_counts_add_up():
     for kind in ("agree", "disagree", "pass"):
         # everyone is clustered here, so group counts add up to the totals
         total = sum(t[f"g{i}_{kind}"] for i in range(g))
-        assert (total == t[{"agree": "agrees", "disagree": "disagrees", "pass": "passes"}[kind]]
-                ).all()
+        assert (
+            total == t[{"agree": "agrees", "disagree": "disagrees", "pass": "passes"}[kind]]
+        ).all()
     assert t["gac"].between(0, 1).all()
     reps = t.dropna(subset=["repness_group"])
     assert len(reps) > 0 and set(reps["repness_for"]) <= {"agree", "disagree"}
@@ -61,7 +62,8 @@ def test_low_vote_participants_are_counted_but_not_clustered():
     row = list(m.participants).index(999)
     assert r.groups[row] == -1 and not r.in_conv[row]
     assert r.statement_table().set_index("statement").loc[0, "agrees"] == (
-        ((votes.statement == 0) & (votes.value == 1)).sum() + 1)
+        ((votes.statement == 0) & (votes.value == 1)).sum() + 1
+    )
 
 
 def test_tiny_input_gives_one_group_and_empty_is_an_error():

@@ -23,6 +23,7 @@ def test_prop_test_by_hand():
     assert math.isclose(float(prop_test(3, 4)), 2 * math.sqrt(5) * 0.3)
     assert math.isclose(float(prop_test(0, 0)), 1.0)  # (1/1 - 1/2) * 2 * sqrt(1)
 
+
 def test_two_prop_test_by_hand():
     # in: 8 of 10, out: 2 of 10 -> s'=(9,3), n'=(11,11)
     p1, p2, ph = 9 / 11, 3 / 11, 12 / 22
@@ -34,8 +35,9 @@ def test_two_prop_test_by_hand():
 def test_gac_by_hand():
     agree = np.array([[8, 0], [3, 2]])
     seen = np.array([[10, 4], [4, 2]])
-    np.testing.assert_allclose(group_aware_consensus(agree, seen),
-                               [(9 / 12) * (4 / 6), (1 / 6) * (3 / 4)])
+    np.testing.assert_allclose(
+        group_aware_consensus(agree, seen), [(9 / 12) * (4 / 6), (1 / 6) * (3 / 4)]
+    )
 
 
 def test_group_stats_pool_the_other_groups():

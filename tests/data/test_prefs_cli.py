@@ -22,11 +22,25 @@ def flat(text: str) -> str:
 def test_prefs_from_sim_with_soft_panel_weights(tmp_path):
     sim = write_sim(tmp_path / "sim", n=30)
     panel = tmp_path / "panel.csv"
-    panel.write_text("id,gender,weight\n" + "".join(
-        f"{pool_id(i)},{'f' if i % 2 else 'm'},{1 + i % 3}\n" for i in range(10)))
+    panel.write_text(
+        "id,gender,weight\n"
+        + "".join(f"{pool_id(i)},{'f' if i % 2 else 'm'},{1 + i % 3}\n" for i in range(10))
+    )
     out = tmp_path / "prefs.jsonl"
-    r = run_cli("data", "prefs", "--from-sim", sim, "--panel", panel, "--weighting", "soft",
-                "--seed", "2", "--out", out)
+    r = run_cli(
+        "data",
+        "prefs",
+        "--from-sim",
+        sim,
+        "--panel",
+        panel,
+        "--weighting",
+        "soft",
+        "--seed",
+        "2",
+        "--out",
+        out,
+    )
     assert r.returncode == 0, r.stderr
     train = read_jsonl(out)
     held = read_jsonl(tmp_path / "prefs.heldout.jsonl")
@@ -40,15 +54,28 @@ def test_prefs_from_sim_with_soft_panel_weights(tmp_path):
     assert set(train.provenance["inputs"]) == {"sim", "panel"}
     # same seed, same bytes
     out2 = tmp_path / "again.jsonl"
-    run_cli("data", "prefs", "--from-sim", sim, "--panel", panel, "--weighting", "soft",
-            "--seed", "2", "--out", out2)
+    run_cli(
+        "data",
+        "prefs",
+        "--from-sim",
+        sim,
+        "--panel",
+        panel,
+        "--weighting",
+        "soft",
+        "--seed",
+        "2",
+        "--out",
+        out2,
+    )
     assert out2.read_bytes() == out.read_bytes()
 
 
 def test_prefs_errors(tmp_path):
     sim = write_sim(tmp_path / "sim", n=10)
-    r = run_cli("data", "prefs", "--from-sim", sim, "--weighting", "soft", "--out",
-                tmp_path / "x.jsonl")
+    r = run_cli(
+        "data", "prefs", "--from-sim", sim, "--weighting", "soft", "--out", tmp_path / "x.jsonl"
+    )
     assert r.returncode == 1 and "needs person weights" in flat(r.stderr)
     bad = tmp_path / "panel.csv"
     bad.write_text("id,weight\nP0001,2\nP0002,heavy\n")
@@ -78,8 +105,12 @@ def test_import_prism_then_weight_then_check(tmp_path):
 
 def test_check_reports_line_of_bad_row(tmp_path):
     path = tmp_path / "gen.jsonl"
-    path.write_text(json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"}) + "\n"
-                    + json.dumps({"prompt": "p", "chosen": "a"}) + "\n")
+    path.write_text(
+        json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"})
+        + "\n"
+        + json.dumps({"prompt": "p", "chosen": "a"})
+        + "\n"
+    )
     r = run_cli("data", "check", path)
     assert r.returncode == 1
     assert "line 2" in flat(r.stderr) and "'rejected'" in flat(r.stderr)

@@ -159,3 +159,33 @@ def test_evaluate_margins_json_round_trip_and_nan_as_null():
 def test_evaluate_margins_length_mismatch():
     with pytest.raises(ValueError, match="rows"):
         evaluate_margins(_rows(["a"], [""]), [0, 0], [1, 1])
+
+
+def test_cluster_bootstrap_hand_checks():
+    rng = np.random.default_rng(5)
+    m = rng.normal(0.3, 1, 40)
+    plain = bootstrap_accuracy(m, n_boot=300, seed=2, key="k")
+    # one cluster per row: the same resamples, the same interval
+    singles = bootstrap_accuracy(m, n_boot=300, seed=2, key="k",
+                                 clusters=[f"p{i:02d}" for i in range(40)])
+    assert singles == plain
+    # every person's pair copied 5 times: clustered intervals equal those of the 40 originals,
+    # while resampling the 200 copies as if independent gives a narrower (wrong) interval
+    copies = np.repeat(m, 5)
+    people = np.repeat([f"p{i:02d}" for i in range(40)], 5)
+    clustered = bootstrap_accuracy(copies, n_boot=300, seed=2, key="k", clusters=people)
+    assert clustered == plain
+    naive = bootstrap_accuracy(copies, n_boot=300, seed=2, key="k")
+    assert naive.high - naive.low < clustered.high - clustered.low
+
+
+def test_evaluate_margins_clusters_by_participant():
+    rows = [{"weight": 1.0, "group": "a", "provenance": {"participant": f"p{i // 3}"}}
+            for i in range(30)]
+    after = np.where(np.arange(30) % 2 == 0, 1.0, -1.0)
+    res = evaluate_margins(rows, np.zeros(30), after, n_boot=50, seed=0)
+    assert res.settings["resampled"] == "clusters of provenance.participant"
+    flat = evaluate_margins(rows, np.zeros(30), after, n_boot=50, seed=0, cluster=None)
+    assert flat.settings["resampled"] == "pairs"
+    assert res.score("all", "all", "all").after.estimate == flat.score(
+        "all", "all", "all").after.estimate

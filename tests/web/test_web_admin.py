@@ -146,7 +146,15 @@ def test_results_and_exports_without_personal_data(app_store):
     assert len(votes) == 8 * 4
     md = admin.get("/admin/a/ai-rules/export/constitution.md")
     assert md.headers["content-type"].startswith("text/markdown")
-    assert "AI should be honest" in md.text and "statement 0" in md.text
+    assert "## c1. AI should be honest" in md.text and "| #0 | 8 / 0 / 0 |" in md.text
+    yml = admin.get("/admin/a/ai-rules/export/constitution.yaml")
+    assert yml.headers["content-type"].startswith("application/yaml")
+    from pluralign.constitution import Constitution
+
+    constitution = Constitution.from_yaml(yml.text)
+    assert constitution.clauses[0].statements == [0]  # the clause keeps its provenance
+    assert constitution.provenance["n_groups"] == 2
+    assert admin.get("/admin/a/ai-rules/export/constitution.pdf").status_code == 404
 
 
 def test_closing_stops_votes(app_store):

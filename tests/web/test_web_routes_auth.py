@@ -41,7 +41,7 @@ EXPECTED = {
     ("POST", "/admin/a/{slug}/statements/{number}/moderate"): MODERATOR,
     ("GET", "/admin/a/{slug}/results"): MODERATOR,
     ("GET", "/admin/a/{slug}/export/polis.zip"): ADMIN,
-    ("GET", "/admin/a/{slug}/export/constitution.md"): ADMIN,
+    ("GET", "/admin/a/{slug}/export/constitution.{fmt}"): ADMIN,
     ("GET", "/a/{slug}/values"): PARTICIPANT,
     ("GET", "/a/{slug}/values/case/{case_id}"): PARTICIPANT,
     ("POST", "/a/{slug}/values/case/{case_id}/chat"): PARTICIPANT,
@@ -91,8 +91,9 @@ def actors(db_url):
     store.dispose()
 
 
-def test_every_route_is_classified(actors):
-    app, _ = actors
+def test_every_route_is_classified(tmp_path):
+    app, store = make_app(f"sqlite:///{tmp_path / 'routes.db'}")
+    store.dispose()
     assert set(_routes(app)) == set(EXPECTED)
 
 
@@ -103,7 +104,7 @@ def test_every_route_as_every_actor(actors):
             continue  # they end the session; covered by their own tests below
         need = EXPECTED[(method, path)]
         url = (path.replace("{slug}", "ai-rules").replace("{number}", "0")
-               .replace("{case_id}", "1"))
+               .replace("{fmt}", "md").replace("{case_id}", "1"))
         for actor, (c, token, rank) in who.items():
             r = c.request(method, url, data={"csrf": token} if method == "POST" else None,
                           follow_redirects=False)
@@ -150,7 +151,7 @@ def test_every_unsafe_route_rejects_a_missing_csrf_token(actors):
         if method == "GET":
             continue
         url = (path.replace("{slug}", "ai-rules").replace("{number}", "0")
-               .replace("{case_id}", "1"))
+               .replace("{fmt}", "md").replace("{case_id}", "1"))
         for c in (admin, participant):
             r = c.request(method, url, data={"decision": "accepted"}, follow_redirects=False)
             assert r.status_code == 403, f"{method} {url} accepted a request without CSRF token"

@@ -19,8 +19,8 @@ i.e. agreement across the divide.
 
 Fitted by alternating least squares: with statement parameters fixed, each participant's
 (i_u, f_u) solves a (1 + k) × (1 + k) ridge system, and vice versa; μ has a closed form. Factors
-start from a seeded normal draw (scale 0.1); ``n_iter`` sweeps (default 50) or until the
-relative loss change falls below ``tol``.
+start from a seeded normal draw (scale 0.1); ``n_iter`` sweeps (default 50) or until no
+statement intercept moves by more than ``tol`` in a sweep.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ class BridgingModel:
         n_factors: factor dimension k (1 or 2; Community Notes uses 1).
         lambda_intercept, lambda_factor: L2 weights λ_i, λ_f (default 0.15, 0.03).
         pass_value: rating given to a pass, or None to leave passes out (default).
-        n_iter, tol: ALS sweeps and relative-loss stopping tolerance.
+        n_iter, tol: ALS sweeps, and the largest change of a statement intercept in a sweep
+            below which fitting stops.
         seed: seed of the initial factors.
 
     Fitted attributes:
@@ -108,23 +109,26 @@ class BridgingModel:
         fu, fs = rng.normal(0, 0.1, (n, k)), rng.normal(0, 0.1, (m, k))
         iu, is_ = np.zeros(n), np.zeros(m)
         n_obs = rated.nnz
-        mu = float(r.sum() / (n_obs + lam_i)) if n_obs else 0.0
-        loss, it = np.inf, 0
+        n_u = np.asarray(rated.sum(axis=1)).ravel()
+        n_s = np.asarray(rated.sum(axis=0)).ravel()
+        r_sum = float(r.sum())
+        mu = r_sum / (n_obs + lam_i) if n_obs else 0.0
+        it = 0
         for it in range(1, self.n_iter + 1):  # noqa: B007
             iu, fu = _solve_side(rated, r, fs, is_, mu, lam_i, lam_f)
+            old = is_
             is_, fs = _solve_side(mask_t, r_t, fu, iu, mu, lam_i, lam_f)
-            pred_wo_mu = self._predict(rated, iu, fu, is_, fs, 0.0)
-            mu = float((r.sum() - pred_wo_mu.sum()) / (n_obs + lam_i)) if n_obs else 0.0
-            err = r - self._predict(rated, iu, fu, is_, fs, mu)
-            new = float(
-                err.multiply(err).sum()
-                + lam_i * (iu @ iu + is_ @ is_ + mu**2)
-                + lam_f * ((fu**2).sum() + (fs**2).sum())
-            )
-            if np.isfinite(loss) and abs(loss - new) <= self.tol * max(abs(loss), 1e-12):
-                loss = new
+            # closed-form μ: Σ over rated cells of (r − i_u − i_s − f_u·f_s) / (N + λ_i)
+            fit_wo_mu = iu @ n_u + is_ @ n_s + float((fu * np.asarray(rated @ fs)).sum())
+            mu = (r_sum - fit_wo_mu) / (n_obs + lam_i) if n_obs else 0.0
+            if np.max(np.abs(is_ - old), initial=0.0) <= self.tol:
                 break
-            loss = new
+        err = r - self._predict(rated, iu, fu, is_, fs, mu)
+        loss = float(
+            err.multiply(err).sum()
+            + lam_i * (iu @ iu + is_ @ is_ + mu**2)
+            + lam_f * ((fu**2).sum() + (fs**2).sum())
+        )
         self.mu_ = mu
         self.participant_intercept_, self.participant_factor_ = iu, fu
         self.statement_intercept_, self.statement_factor_ = is_, fs

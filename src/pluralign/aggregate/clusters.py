@@ -38,31 +38,105 @@ def smooth_group_count(state: KState | None, best_k: int, buffer: int = 4) -> KS
     """Next smoother state after a fit whose best silhouette was at ``best_k``."""
     same = state is not None and state.last_k == best_k
     count = state.last_k_count + 1 if same else 1
-    if count >= buffer or state is None:
-        smoothed = best_k
-    else:
-        smoothed = state.smoothed_k
+    smoothed = best_k if count >= buffer or state is None else state.smoothed_k
     return KState(last_k=best_k, last_k_count=count, smoothed_k=smoothed)
 
 
-def _kmeans(
-    points: np.ndarray, k: int, seed: int, weights: np.ndarray | None = None, n_init: int = 10
-):
-    from sklearn.cluster import KMeans
+def _assign(points: np.ndarray, centers: np.ndarray, chunk: int = 1 << 16):
+    """Nearest centre of each point and the squared distance to it (chunked to bound memory)."""
+    n = len(points)
+    labels = np.empty(n, dtype=np.int64)
+    d2 = np.empty(n)
+    c2 = (centers**2).sum(1)
+    for start in range(0, n, chunk):
+        x = points[start : start + chunk]
+        dist = (x**2).sum(1)[:, None] - 2 * x @ centers.T + c2[None, :]
+        lab = dist.argmin(1)
+        labels[start : start + chunk] = lab
+        d2[start : start + chunk] = np.maximum(dist[np.arange(len(x)), lab], 0)
+    return labels, d2
 
-    km = KMeans(n_clusters=k, n_init=n_init, random_state=seed, max_iter=300)
-    km.fit(points, sample_weight=weights)
-    return km.labels_, km.cluster_centers_
+
+def _plusplus(points: np.ndarray, k: int, rng: np.random.Generator, w: np.ndarray):
+    """k-means++ seeding (Arthur & Vassilvitskii 2007), weighted: P(x) ∝ w(x) · D(x)²."""
+    n = len(points)
+    centers = np.empty((k, points.shape[1]))
+
+    def draw(p: np.ndarray) -> int:
+        cum = np.cumsum(p)
+        if cum[-1] <= 0:
+            return int(rng.integers(n))
+        return int(min(np.searchsorted(cum, rng.random() * cum[-1], side="right"), n - 1))
+
+    centers[0] = points[draw(w)]
+    d2 = ((points - centers[0]) ** 2).sum(1)
+    for c in range(1, k):
+        centers[c] = points[draw(w * d2)]
+        np.minimum(d2, ((points - centers[c]) ** 2).sum(1), out=d2)
+    return centers
+
+
+def kmeans(
+    points: np.ndarray,
+    k: int,
+    seed: int,
+    weights: np.ndarray | None = None,
+    n_init: int = 10,
+    max_iter: int = 100,
+    tol: float = 1e-10,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weighted Lloyd k-means, best (lowest weighted inertia) of ``n_init`` k-means++ starts.
+
+    Returns (labels, centres, inertia). A centre left without points keeps its position.
+    Deterministic for a given ``seed``.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    dim = points.shape[1]
+    best: tuple[np.ndarray, np.ndarray, float] | None = None
+    for _ in range(n_init):
+        centers = _plusplus(points, k, rng, w)
+        for _ in range(max_iter):
+            labels, _ = _assign(points, centers)
+            cw = np.bincount(labels, weights=w, minlength=k)
+            sums = np.column_stack(
+                [np.bincount(labels, weights=w * points[:, d], minlength=k) for d in range(dim)]
+            )
+            new = np.where(cw[:, None] > 0, sums / np.maximum(cw, 1e-300)[:, None], centers)
+            shift = float(((new - centers) ** 2).sum())
+            centers = new
+            if shift <= tol:
+                break
+        labels, d2 = _assign(points, centers)
+        inertia = float((w * d2).sum())
+        if best is None or inertia < best[2]:
+            best = (labels, centers, inertia)
+    assert best is not None
+    return best
 
 
 def silhouette(points: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette coefficient s = (b − a) / max(a, b) over points (Rousseeuw 1987);
-    a point alone in its cluster scores 0 (scikit-learn's convention; Polis scores it 0 too)."""
-    from sklearn.metrics import silhouette_score
-
-    if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(points):
+    """Mean silhouette coefficient s = (b − a) / max(a, b) over points (Rousseeuw 1987), with
+    Euclidean distances; a point alone in its cluster scores 0 (as in Polis). −1 when there are
+    fewer than two clusters."""
+    labels = np.asarray(labels)
+    uniq, inv = np.unique(labels, return_inverse=True)
+    n, g = len(points), len(uniq)
+    if g < 2:
         return -1.0
-    return float(silhouette_score(points, labels))
+    dist = np.sqrt(np.maximum(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1), 0))
+    onehot = np.zeros((n, g))
+    onehot[np.arange(n), inv] = 1
+    sums = dist @ onehot  # total distance from each point to each cluster
+    sizes = onehot.sum(0)
+    own = sizes[inv]
+    a = np.where(own > 1, sums[np.arange(n), inv] / np.maximum(own - 1, 1), 0.0)
+    mean_other = sums / sizes[None, :]
+    mean_other[np.arange(n), inv] = np.inf
+    b = mean_other.min(1)
+    s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
+    return float(s.mean())
 
 
 class PolisClusterer:
@@ -74,9 +148,10 @@ class PolisClusterer:
         seed: seed for k-means initialisation.
         k_state: smoother state of a previous fit (``k_state_``), or None for a first fit.
         group_k_buffer: fits in a row a new best k needs before it is used (Polis: 4).
-        n_init: k-means restarts (best inertia kept). Polis runs k-means once per update,
-            warm-started from the previous update's clusters; without that history several
-            seeded restarts make the result depend less on one initialisation.
+        n_init, base_n_init: k-means restarts (best inertia kept) for the group and the base
+            step (base: 1 restart above 20 000 participants). Polis runs k-means once per
+            update, warm-started from the previous update's clusters; without that history a
+            few seeded restarts make the result depend less on one initialisation.
 
     Fitted attributes:
         base_labels_: base cluster of each point.
@@ -97,6 +172,7 @@ class PolisClusterer:
         k_state: KState | None = None,
         group_k_buffer: int = 4,
         n_init: int = 10,
+        base_n_init: int = 3,
     ):
         self.base_k = base_k
         self.min_groups = min_groups
@@ -105,6 +181,7 @@ class PolisClusterer:
         self.k_state = k_state
         self.group_k_buffer = group_k_buffer
         self.n_init = n_init
+        self.base_n_init = base_n_init
 
     def fit(self, points: np.ndarray) -> PolisClusterer:
         points = np.asarray(points, dtype=np.float64)
@@ -116,7 +193,9 @@ class PolisClusterer:
         if base_k == 1:
             base_labels, base_centers = np.zeros(n, dtype=int), points.mean(axis=0, keepdims=True)
         else:
-            base_labels, base_centers = _kmeans(points, base_k, self.seed, n_init=self.n_init)
+            # Restarts cost O(n · base_k) each: fewer for very large conversations.
+            n_init = self.base_n_init if n <= 20_000 else 1
+            base_labels, base_centers, _ = kmeans(points, base_k, self.seed, n_init=n_init)
         # k-means can leave a cluster empty on duplicate points: drop and relabel.
         used, base_labels = np.unique(base_labels, return_inverse=True)
         base_centers = base_centers[used]
@@ -126,7 +205,7 @@ class PolisClusterer:
         self.silhouettes_: dict[int, float] = {}
         clusterings: dict[int, np.ndarray] = {}
         for k in range(self.min_groups, max_k + 1):
-            labels, _ = _kmeans(base_centers, k, self.seed, weights=weights, n_init=self.n_init)
+            labels, _, _ = kmeans(base_centers, k, self.seed, weights=weights, n_init=self.n_init)
             clusterings[k] = labels
             self.silhouettes_[k] = silhouette(base_centers, labels)
         if clusterings:

@@ -226,14 +226,18 @@ def _with_sha(matrix: VoteMatrix, digest: str) -> VoteMatrix:
     return replace(matrix, source_sha256=digest)
 
 
-def from_store(db: str | None, slug: str) -> VoteMatrix:
-    """The latest votes of assembly ``slug`` in the store; rejected statements excluded."""
+def from_store(db, slug: str) -> VoteMatrix:
+    """The latest votes of assembly ``slug``; rejected statements excluded.
+
+    ``db`` is an open :class:`~pluralign.store.Store` (left open) or a database URL / SQLite
+    path / None for the default store (opened and closed here).
+    """
     from sqlalchemy import select
 
-    from pluralign.store import REJECTED, Statement, open_store
+    from pluralign.store import REJECTED, Statement, Store, open_store
     from pluralign.store.queries import get_assembly, latest_votes
 
-    store = open_store(db)
+    store = db if isinstance(db, Store) else open_store(db)
     try:
         with store.session() as session:
             assembly = get_assembly(session, slug)
@@ -244,16 +248,17 @@ def from_store(db: str | None, slug: str) -> VoteMatrix:
                 )
             ).all()
     finally:
-        store.dispose()
+        if store is not db:
+            store.dispose()
     texts = {int(n): t for n, t, _ in rows}
     exclude = {int(n) for n, _, m in rows if m == REJECTED}
-    matrix = from_votes(
-        votes.drop(columns=["created_at"]),
-        texts=texts,
-        exclude=exclude,
-        source=f"assembly '{slug}'",
-    )
-    return matrix
+    votes = votes.drop(columns=["created_at"])
+    digest = hashlib.sha256(
+        pd.util.hash_pandas_object(votes, index=False).to_numpy().tobytes()
+        + repr(sorted(texts.items())).encode()
+    ).hexdigest()
+    matrix = from_votes(votes, texts=texts, exclude=exclude, source=f"assembly '{slug}'")
+    return _with_sha(matrix, digest)
 
 
 def in_conversation(

@@ -48,8 +48,14 @@ class AggregateSettings:
     min_groups: int = 2
     max_groups: int = 5
     n_init: int = 10
+    base_n_init: int = 3
     max_repness: int = 5
     top_consensus: int = 5
+    """Consensus statements listed: the top ones by GAC among those a majority of every group
+    agreed with (agree share > ``consensus_share`` with at least ``consensus_min_votes`` votes
+    in every group)."""
+    consensus_share: float = 0.5
+    consensus_min_votes: int = 3
     bridging_factors: int = 1
     lambda_intercept: float = LAMBDA_INTERCEPT
     lambda_factor: float = LAMBDA_FACTOR
@@ -213,6 +219,7 @@ def _aggregate(
             settings.max_groups,
             seed=seed,
             n_init=settings.n_init,
+            base_n_init=settings.base_n_init,
         )
         clusterer.fit(pca.projection_[in_conv])
         groups[in_conv] = clusterer.labels_
@@ -230,7 +237,9 @@ def _aggregate(
     st = group_stats(agree, disagree, seen)
     repness = representative_statements(st, matrix.statements, settings.max_repness)
     gac = group_aware_consensus(agree, seen)
-    order = np.argsort(-gac, kind="stable")[: settings.top_consensus]
+    share = np.divide(agree, seen, out=np.zeros_like(agree), where=seen > 0)
+    ok = ((share > settings.consensus_share) & (seen >= settings.consensus_min_votes)).all(0)
+    order = [j for j in np.argsort(-gac, kind="stable") if ok[j]][: settings.top_consensus]
     consensus = [int(matrix.statements[j]) for j in order]
     all_a, all_d, all_p = matrix.counts()
     pconsensus = polis_consensus(

@@ -92,6 +92,9 @@ class Clause:
     id: str
     text: str
     evidence: tuple[Evidence, ...]
+    note: dict[str, Any] = field(default_factory=dict)
+    """Free-form provenance added by other tools (e.g. an LLM rewording: model, original text);
+    stored under the clause's ``provenance`` key in YAML."""
 
     @property
     def statements(self) -> list[int]:

@@ -1,6 +1,7 @@
 """constitution.yaml (editable, validated on load) and constitution.md (for reading).
 
-YAML layout (``format: pluralign-constitution/1``)::
+YAML layout (``format: pluralign-constitution/1``; ``format`` may be left out, and a clause may
+carry a free-form ``provenance`` mapping, e.g. written by ``pluralign.llm`` when it rewords)::
 
     format: pluralign-constitution/1
     title: Constitution
@@ -59,7 +60,12 @@ def constitution_to_yaml(c: Constitution) -> str:
         "title": c.title,
         "provenance": c.provenance,
         "clauses": [
-            {"id": cl.id, "text": cl.text, "statements": [_evidence_dict(e) for e in cl.evidence]}
+            {
+                "id": cl.id,
+                "text": cl.text,
+                "statements": [_evidence_dict(e) for e in cl.evidence],
+                **({"provenance": cl.note} if cl.note else {}),
+            }
             for cl in c.clauses
         ],
     }
@@ -142,8 +148,8 @@ def constitution_from_yaml(text: str, source: str = "constitution.yaml") -> Cons
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:  # compose succeeded, so this is a construction error
         raise InputError(f"not valid YAML: {exc}", where=source) from exc
-    ck.mapping(data, (), ("format", "title", "clauses"), ("provenance",))
-    if data["format"] != FORMAT:
+    ck.mapping(data, (), ("title", "clauses"), ("format", "provenance"))
+    if data.get("format", FORMAT) != FORMAT:
         ck.fail(("format",), f"unsupported format {data['format']!r}", hint=f"expected {FORMAT}")
     title = ck.text(data["title"], ("title",))
     provenance = data.get("provenance") or {}
@@ -154,7 +160,10 @@ def constitution_from_yaml(text: str, source: str = "constitution.yaml") -> Cons
     clauses, ids = [], set()
     for i, raw in enumerate(data["clauses"]):
         p = ("clauses", i)
-        ck.mapping(raw, p, ("id", "text"), ("statements",))
+        ck.mapping(raw, p, ("id", "text"), ("statements", "provenance"))
+        note = raw.get("provenance") or {}
+        if not isinstance(note, dict):
+            ck.fail(p + ("provenance",), "expected a mapping")
         cid = str(raw["id"])
         if cid in ids:
             ck.fail(p + ("id",), f"duplicate clause id '{cid}'", hint="clause ids must be unique")
@@ -195,7 +204,12 @@ def constitution_from_yaml(text: str, source: str = "constitution.yaml") -> Cons
                 )
             )
         clauses.append(
-            Clause(id=cid, text=ck.text(raw["text"], p + ("text",)), evidence=tuple(evidence))
+            Clause(
+                id=cid,
+                text=ck.text(raw["text"], p + ("text",)),
+                evidence=tuple(evidence),
+                note=note,
+            )
         )
     return Constitution(title=title, clauses=tuple(clauses), provenance=provenance)
 

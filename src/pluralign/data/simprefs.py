@@ -72,6 +72,14 @@ class SimAssembly:
     groups: Mapping[str, str]
     statements: tuple[SimStatement, ...]
     membership: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    voters: Mapping[str, str] = field(default_factory=dict)
+    """Polis voter id → pool id (the aggregation's groups.csv uses voter ids)."""
+
+    def pool_id(self, key: str) -> str | None:
+        """A pool id for a pool id or a Polis voter id (None if neither)."""
+        if key in self.groups:
+            return key
+        return self.voters.get(key)
 
     def statement(self, sid: str) -> SimStatement:
         return next(s for s in self.statements if s.id == sid)
@@ -200,7 +208,7 @@ def load_simulation(sim_dir: str | Path) -> SimAssembly:
         consensus = (kind == "consensus") if (has_lists or kind) else None
         statements.append(SimStatement(sid, str(row["comment-body"]), str(m.get("topic", "")),
                                        str(m.get("slug", "")), agree, consensus, kind))
-    return SimAssembly(demographics, groups, tuple(statements), membership)
+    return SimAssembly(demographics, groups, tuple(statements), membership, voters)
 
 
 def _estimate_stances(d: Path, voters: Mapping[str, str],
@@ -323,7 +331,8 @@ def build_sim_preferences(assembly: SimAssembly, bank: Sequence[BankPrompt], *,
     """Every member's choice on every (or ``prompts_per_member`` random) prompt(s).
 
     ``members``: the panel (default: everyone in the truth's group map); ``opinion_groups``:
-    participant → estimated opinion group (e.g. the aggregation's groups.csv; default: the latent
+    participant (pool id or Polis voter id) → estimated opinion group (e.g. the aggregation's
+    groups.csv; ``-1``, not clustered, becomes ``unclustered``; people it lacks keep their latent
     group). The pair's ``group`` column is the opinion group."""
     resolved = resolve_prompts(assembly, bank, templates=templates)
     if not resolved:
@@ -334,6 +343,14 @@ def build_sim_preferences(assembly: SimAssembly, bank: Sequence[BankPrompt], *,
     if unknown:
         raise InputError(f"{len(unknown)} panel member(s) not in the simulation, e.g. "
                          f"'{unknown[0]}'", hint="the panel must be drawn from this pool")
+    opinions: dict[str, str] = {}
+    for key, value in (opinion_groups or {}).items():
+        pid = assembly.pool_id(str(key))
+        if pid is not None:
+            opinions[pid] = "unclustered" if str(value) == "-1" else str(value)
+    if opinion_groups and not opinions:
+        raise InputError("no participant of the opinion groups is in the simulation",
+                         hint="groups.csv must come from this simulation's votes")
     statements = {s.id: s for s in assembly.statements}
     kinds = {p.id: prompt_kind(statements[sid]) for p, sid in resolved}
     split = split_prompts(kinds, heldout_fraction, seed)
@@ -343,7 +360,7 @@ def build_sim_preferences(assembly: SimAssembly, bank: Sequence[BankPrompt], *,
     n_prompts = len(resolved)
     for member in members:
         latent = assembly.groups[member]
-        opinion = (opinion_groups or {}).get(member, latent)
+        opinion = opinions.get(member, latent)
         if prompts_per_member is not None and prompts_per_member < n_prompts:
             chosen_idx = sorted(rng.choice(n_prompts, size=prompts_per_member, replace=False))
         else:

@@ -52,6 +52,9 @@ def evaluate_cmd(
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
     alpha: Annotated[float, typer.Option("--alpha", help="1 - confidence level.")] = 0.05,
     min_group_size: Annotated[int, typer.Option("--min-group-size")] = 1,
+    cluster: Annotated[str, typer.Option(
+        "--cluster", help="Provenance key whose pairs are resampled together (default "
+        "participant; 'none' resamples single pairs).")] = "participant",
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
 ) -> None:
     """Held-out preference accuracy (implicit reward margin, policy vs reference) per group."""
@@ -72,7 +75,7 @@ def evaluate_cmd(
     settings = {"beta": beta, "margin": margin, "model": str(model) if model else None,
                 "ref": str(ref) if ref else None, "before": str(before) if before else None}
     opts = {"groupings": group_by or None, "n_boot": n_boot, "alpha": alpha, "seed": seed,
-            "min_group_size": min_group_size}
+            "min_group_size": min_group_size, "cluster": None if cluster == "none" else cluster}
     if margins is not None:
         inputs["margins"] = margins
         after_m, before_m = _read_margins(margins, len(rows))

@@ -108,13 +108,16 @@ def _nan_to_none(obj: Any) -> Any:
 
 
 def default_groupings(rows: Sequence[Mapping]) -> list[str]:
-    """``group``; ``opinion`` if rows carry ``provenance.opinion_group`` different from their
-    ``group``; one
+    """``group``; ``opinion`` and ``latent`` if rows carry ``provenance.opinion_group`` /
+    ``latent_group`` that differ from the groupings already listed; one
     ``demographic:<feature>`` per feature in ``provenance.demographics`` with at most 12 values."""
     out = ["group"]
-    opinions = group_labels(rows, "opinion")
-    if any(o != "(missing)" for o in opinions) and opinions != group_labels(rows, "group"):
-        out.append("opinion")
+    seen = [group_labels(rows, "group")]
+    for grouping in ("opinion", "latent"):
+        labels = group_labels(rows, grouping)
+        if any(v != "(missing)" for v in labels) and labels not in seen:
+            out.append(grouping)
+            seen.append(labels)
     features: dict[str, set] = {}
     for r in rows:
         for k, v in ((r.get("provenance") or {}).get("demographics") or {}).items():
@@ -135,11 +138,14 @@ def evaluate_margins(rows: Sequence[Mapping], before: Sequence[float] | np.ndarr
                      after: Sequence[float] | np.ndarray, *,
                      groupings: Sequence[str] | None = None, n_boot: int = 1000,
                      alpha: float = 0.05, seed: int = 0, min_group_size: int = 1,
+                     cluster: str | None = "participant",
                      provenance: Mapping[str, Any] | None = None) -> EvaluationResult:
     """Accuracy before/after per subset (``all`` and each prompt kind) and grouping.
 
     ``rows`` are preference-pair dicts (``weight``, ``group``, ``provenance``); ``before`` and
-    ``after`` their margins (before: untrained policy, usually all zeros; after: trained)."""
+    ``after`` their margins (before: untrained policy, usually all zeros; after: trained).
+    ``cluster``: a provenance key whose value groups pairs that are resampled together
+    (default: ``participant``, used when every row has one; None: resample pairs)."""
     before = np.asarray(before, dtype=float)
     after = np.asarray(after, dtype=float)
     if not (len(rows) == before.size == after.size):
@@ -150,11 +156,20 @@ def evaluate_margins(rows: Sequence[Mapping], before: Sequence[float] | np.ndarr
     kinds = np.asarray([str((r.get("provenance") or {}).get("kind") or "") for r in rows],
                        dtype=object)
     opts = {"n_boot": n_boot, "alpha": alpha, "seed": seed}
+    clusters = None
+    if cluster is not None:
+        labels = [(r.get("provenance") or {}).get(cluster) for r in rows]
+        if rows and all(v not in (None, "") for v in labels):
+            clusters = np.asarray([str(v) for v in labels], dtype=object)
     overall, groups, gaps = [], [], []
+
+    def cl(mask: np.ndarray):
+        return None if clusters is None else clusters[mask]
 
     def score(subset: str, grouping: str, group: str, mask: np.ndarray) -> GroupScore:
         r: PairedBootstrap = paired_bootstrap(before[mask], after[mask], weights[mask],
-                                              key=f"{subset}|{grouping}|{group}", **opts)
+                                              key=f"{subset}|{grouping}|{group}",
+                                              clusters=cl(mask), **opts)
         return GroupScore(subset, grouping, group, r.n, r.weight, r.before, r.after,
                           r.improvement)
 
@@ -173,11 +188,13 @@ def evaluate_margins(rows: Sequence[Mapping], before: Sequence[float] | np.ndarr
             gaps.append(GapScore(
                 subset, grouping,
                 worst_group_gap(before[in_subset], sub_labels, weights[in_subset], key=key,
-                                min_group_size=min_group_size, **opts),
+                                min_group_size=min_group_size, clusters=cl(in_subset), **opts),
                 worst_group_gap(after[in_subset], sub_labels, weights[in_subset], key=key,
-                                min_group_size=min_group_size, **opts)))
+                                min_group_size=min_group_size, clusters=cl(in_subset), **opts)))
     settings = {"n_boot": n_boot, "alpha": alpha, "seed": seed, "groupings": groupings,
                 "min_group_size": min_group_size, "ci": "percentile bootstrap",
+                "resampled": f"clusters of provenance.{cluster}" if clusters is not None
+                else "pairs",
                 "ties": "margin == 0 counts 0.5"}
     return EvaluationResult(tuple(overall), tuple(groups), tuple(gaps), settings,
                             dict(provenance or {}))

@@ -11,6 +11,7 @@ Every failure raises :class:`~pluralign.errors.ProviderError` naming the URL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import threading
@@ -156,10 +157,8 @@ class HTTPProvider(Provider):
                 last = f"HTTP {resp.status_code}: {text}"
                 retry_after = resp.headers.get("retry-after")
                 if retry_after:
-                    try:
+                    with contextlib.suppress(ValueError):
                         delay = min(60.0, max(delay, float(retry_after)))
-                    except ValueError:
-                        pass
             if attempt < self.config.max_retries:
                 time.sleep(delay)
         with self._usage_lock:

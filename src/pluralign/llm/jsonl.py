@@ -57,6 +57,7 @@ class ResumableJsonl:
         self.path = Path(path)
         self.skipped_path = self.path.with_name(self.path.name + ".skipped.jsonl")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch()  # the output exists even when every item ends up skipped
         self.done: set[str] = set()
         self.rows_before = 0
         for p in (self.path, self.skipped_path):

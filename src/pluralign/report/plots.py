@@ -103,10 +103,12 @@ def group_accuracy(panels: Mapping[str, Sequence[Mapping]], grouping: str) -> st
     accuracy before and after training with their intervals. Groups stay side by side, never
     pooled."""
     n = len(panels)
+    cols = min(n, 3)
+    rows_n = (n + cols - 1) // cols
     widest = max((len(rows) for rows in panels.values()), default=1)
-    plt, fig = _figure(max(4.5, (0.7 * widest + 1.2) * n), 3.2)
+    plt, fig = _figure(min(11.0, max(4.5, (0.55 * widest + 1.5) * cols)), 3.0 * rows_n)
     for i, (subset, groups) in enumerate(panels.items()):
-        ax = fig.add_subplot(1, n, i + 1)
+        ax = fig.add_subplot(rows_n, cols, i + 1)
         names = [g["group"] for g in groups]
         x = np.arange(len(names))
         for offset, key, color in ((-0.2, "before", BEFORE), (0.2, "after", AFTER)):
@@ -119,8 +121,9 @@ def group_accuracy(panels: Mapping[str, Sequence[Mapping]], grouping: str) -> st
         ax.set_ylim(0, 1.15)
         ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
         ax.set_title(f"{subset} prompts", fontsize=10)
+        if i % cols == 0:
+            ax.set_ylabel("accuracy")
         if i == 0:
-            ax.set_ylabel(f"accuracy by {grouping}")
             ax.legend(fontsize=7, loc="upper center", ncol=2, frameon=False)
     return _to_uri(plt, fig)
 

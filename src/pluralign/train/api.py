@@ -322,13 +322,7 @@ def train_preferences(
         resume: continue from the last checkpoint in ``out_dir/checkpoints``.
         progress: show a rich progress bar.
     """
-    require("trl", "train")
-    import torch
-    import transformers
-    import trl
-
-    from pluralign import __version__
-
+    # Validate the user's inputs before the slow heavy imports.
     rows = load_rows(data)
     if sum(r.weight for r in rows) <= 0:
         raise InputError(
@@ -338,6 +332,13 @@ def train_preferences(
     cfg = load_train_config(config, method)
     if lora is not None and lora != cfg.lora:
         cfg = type(cfg)(**{**cfg.to_dict(), "lora": lora})
+    require("trl", "train")
+    import torch
+    import transformers
+    import trl
+
+    from pluralign import __version__
+
     hw = resolve_hardware(cfg)
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").exists():
@@ -366,6 +367,10 @@ def train_preferences(
 
     start = time.time()
     trainer = build_trainer(rows, model_dir, cfg, out, hw, callbacks)
+    if progress:  # the rich bar replaces the Trainer's printed log dicts
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     result = trainer.train(resume_from_checkpoint=str(last) if resume else None)
     elapsed = time.time() - start
 

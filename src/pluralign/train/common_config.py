@@ -63,9 +63,13 @@ class CommonConfig:
         "Load the base model in 4-bit NF4 (bitsandbytes) and train LoRA on top. None: on when "
         "lora is on and CUDA with bitsandbytes is available; true on a machine without CUDA is an "
         "error.",
-        False,
+        None,
     )
-    bf16: bool | None = _help("bfloat16 mixed precision. None: on when CUDA supports it.", None)
+    bf16: bool | None = _help(
+        "bfloat16 mixed precision. None: on when CUDA supports it; true without such a GPU is "
+        "an error.",
+        None,
+    )
     precompute_ref_log_probs: bool = _help(
         "Compute the reference log-probabilities once before training (frees the reference model "
         "during training). DPO/KTO only.",

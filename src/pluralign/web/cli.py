@@ -24,6 +24,10 @@ def web_cmd(
     secure_cookies: Annotated[bool, typer.Option(
         "--secure-cookies/--no-secure-cookies",
         help="Send cookies over HTTPS only (use behind a TLS proxy).")] = False,
+    constitution_embedder: Annotated[str, typer.Option(
+        "--constitution-embedder",
+        help="Merging near-duplicate clauses in the constitution export: tfidf (light) or "
+             "auto/minilm (loads torch into the server).")] = "tfidf",
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
 ) -> None:
     """Serve the assembly web app (participants at /a/<slug>, organisers at /admin)."""
@@ -32,6 +36,12 @@ def web_cmd(
     from pluralign.store.session import resolve_url
 
     uvicorn = require("uvicorn", "web")
+    from pluralign.constitution.embed import METHODS
+    from pluralign.errors import InputError
+
+    if constitution_embedder not in METHODS:
+        raise InputError(f"unknown embedder '{constitution_embedder}'",
+                         where="--constitution-embedder", hint=f"use one of {', '.join(METHODS)}")
     url = resolve_url(db)
     open_store(url).dispose()  # create/migrate once, before workers start
     os.environ.update({
@@ -39,6 +49,7 @@ def web_cmd(
         "PLURALIGN_WEB_RATE_PER_MINUTE": str(rate_per_minute),
         "PLURALIGN_WEB_BURST": str(burst),
         "PLURALIGN_WEB_SECURE_COOKIES": "1" if secure_cookies else "0",
+        "PLURALIGN_WEB_CONSTITUTION_EMBEDDER": constitution_embedder,
     })
     console.print(f"pluralign web on http://{host}:{port}  (organisers: /admin)")
     uvicorn.run("pluralign.web.app:app_from_env", factory=True, host=host, port=port,

@@ -12,7 +12,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
@@ -162,11 +162,19 @@ def export_polis(request: Request, slug: str, user: AdminUser = Depends(require_
         "content-disposition": f'attachment; filename="{slug}-polis.zip"'})
 
 
-@router.get("/export/constitution.md")
-def export_constitution(request: Request, slug: str, user: AdminUser = Depends(require_admin)):
+@router.get("/export/constitution.{fmt}")
+def export_constitution(request: Request, slug: str, fmt: str,
+                        user: AdminUser = Depends(require_admin)):
+    """The draft constitution as Markdown (to read) or YAML (with provenance, for the next
+    stages: ``pluralign constitution``, preference data)."""
+    if fmt not in ("md", "yaml"):
+        raise HTTPException(404, "the constitution exports are .md and .yaml")
     with _store(request).session() as s:
         assembly = get_assembly(s, slug)
     min_votes = int((assembly.settings or {}).get("min_votes", service.DEFAULT_MIN_VOTES))
-    text = results_mod.draft_constitution(_store(request), slug, min_votes=min_votes)
-    return Response(text, media_type="text/markdown; charset=utf-8", headers={
-        "content-disposition": f'attachment; filename="{slug}-constitution.md"'})
+    text = results_mod.draft_constitution(
+        _store(request), slug, min_votes=min_votes, fmt=fmt,
+        embedder=request.app.state.settings.constitution_embedder)
+    media = "text/markdown" if fmt == "md" else "application/yaml"
+    return Response(text, media_type=f"{media}; charset=utf-8", headers={
+        "content-disposition": f'attachment; filename="{slug}-constitution.{fmt}"'})

@@ -3,15 +3,16 @@ map, withdraw. Every page works without JavaScript; htmx only swaps the statemen
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
-from pluralign.store.models import Participant
 from pluralign.web import results as results_mod
-from pluralign.web import service
+from pluralign.web import service, votes
 from pluralign.web.deps import (
     Redirect,
     current_participant,
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/a/{slug}", tags=["participant"])
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")  # Okabe-Ito
 
 
-def joined(request: Request, slug: str) -> None:
+async def joined(request: Request, slug: str) -> None:
     """Cheap check before any form parsing: this browser joined the assembly (the handler then
     loads the participant and sends stale cookies back to the consent page)."""
     if not participant_key(request, slug):
@@ -121,36 +122,48 @@ def vote_page(request: Request, slug: str):
 
 
 @router.post("/vote", dependencies=JOINED)
-def vote(request: Request, slug: str, statement: int = Form(), value: int = Form(),
-         request_id: str = Form()):
+async def vote(request: Request, slug: str, statement: int = Form(), value: int = Form(),
+               request_id: str = Form()):
     """Record a vote. Retrying with the same ``request_id`` never counts twice. Answers with the
     next statement card (htmx), JSON (``Accept: application/json``) or a redirect.
 
-    This is the hot path: it reads a cached assembly snapshot and the participant's id and
-    ``meta`` only, and serialises SQLite writers in-process (see :func:`service.write_lock`).
+    The hot path: validation from per-process caches (the database only on a miss, in the
+    thread pool), then the vote goes to the app's :class:`~pluralign.web.votes.VoteWriter`
+    (group commit); the answer is sent after the vote's transaction committed.
     """
     store = _store(request)
-    with store.session() as s:
-        info = service.assembly_info(s, slug)
-        row = s.execute(select(Participant.id, Participant.meta).where(
-            Participant.assembly_id == info.id,
-            Participant.key == participant_key(request, slug))).first()
-        if row is None:
-            raise Redirect(f"/a/{slug}")
-        if service.needs_demographics(info, row.meta):
-            raise Redirect(f"/a/{slug}/about-you")
-        _limit(request, row.id)
-        with service.write_lock(s):
-            ack = service.record_vote(s, info, row.id, statement, value, request_id)
-            s.commit()
-        if "application/json" in request.headers.get("accept", ""):
-            return JSONResponse({"vote_id": ack.vote_id, "statement": ack.statement,
-                                 "value": ack.value, "replayed": ack.replayed})
-        if request.headers.get("hx-request") == "true":
-            assembly, participant = current_participant(request, s, slug)
-            return render(request, "participant/_card.html",
-                          _card_context(s, assembly, participant))
+    key = participant_key(request, slug)
+    args = (store, slug, key, statement, value, request_id)
+    try:
+        try:
+            prepared = votes.prepare_vote(*args, allow_db=False)
+        except votes.CacheMiss:
+            prepared = await run_in_threadpool(functools.partial(votes.prepare_vote, *args,
+                                                                 allow_db=True))
+    except LookupError:
+        raise Redirect(f"/a/{slug}") from None
+    except votes.NeedsAnswers:
+        raise Redirect(f"/a/{slug}/about-you") from None
+    _limit(request, prepared.values["participant_id"])
+    try:
+        vote_id, statement_id, stored_value, replayed = await request.app.state.writer.submit(
+            prepared)
+    except IntegrityError:  # the participant withdrew (in another tab or worker) meanwhile
+        votes.forget_voter(store.url, slug, key)
+        raise Redirect(f"/a/{slug}") from None
+    if "application/json" in request.headers.get("accept", ""):
+        number = statement if statement_id == prepared.statement_id else None
+        return JSONResponse({"vote_id": vote_id, "statement": number,
+                             "value": stored_value, "replayed": replayed})
+    if request.headers.get("hx-request") == "true":
+        return await run_in_threadpool(_next_card, request, slug)
     return RedirectResponse(f"/a/{slug}/vote", status_code=303)
+
+
+def _next_card(request: Request, slug: str):
+    with _store(request).session() as s:
+        assembly, participant = current_participant(request, s, slug)
+        return render(request, "participant/_card.html", _card_context(s, assembly, participant))
 
 
 @router.get("/propose", dependencies=JOINED)
@@ -222,6 +235,7 @@ def withdraw(request: Request, slug: str, confirm: str = Form("")):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
         deleted = service.withdraw(s, participant)
+        votes.forget_voter(_store(request).url, slug, participant.key)
         remember_participant(request, slug, None)
         return render(request, "participant/withdrawn.html",
                       {"assembly": assembly, "deleted": deleted})
