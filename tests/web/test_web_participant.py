@@ -203,3 +203,21 @@ def test_withdraw_deletes_and_forgets(app_store):
         assert s.scalar(select(func.count()).select_from(Participant)) == 0
         assert s.scalar(select(func.count()).select_from(Vote)) == 0
     assert p.get("/a/ai-rules/vote").url.path == "/a/ai-rules"  # back to the consent page
+
+
+def test_malformed_votes_are_refused_with_a_reason(app_store):
+    app, store = app_store
+    create_assembly(client(app))
+    p = client(app)
+    r = join(p)
+    token = csrf_of(r.text)
+    for data, status, text in (
+        ({"statement": "x", "value": "1", "request_id": "a"}, 400, "whole numbers"),
+        ({"statement": "0", "value": "2", "request_id": "a"}, 400, "agree"),
+        ({"statement": "99", "value": "1", "request_id": "a"}, 404, "no statement 99"),
+        ({"statement": "0", "value": "1", "request_id": ""}, 400, "request id"),
+    ):
+        resp = p.post("/a/ai-rules/vote", data={"csrf": token, **data})
+        assert resp.status_code == status and text in resp.text, (data, resp.text[:300])
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Vote)) == 0
