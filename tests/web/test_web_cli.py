@@ -46,7 +46,8 @@ def test_web_command_serves_and_reports_bad_db(tmp_path):
         page = httpx.get(f"http://127.0.0.1:{port}/admin/login")
         assert page.status_code == 200 and "Organisers: sign in" in page.text
         assert httpx.get(f"http://127.0.0.1:{port}/static/htmx.min.js").text.startswith(
-            "/*! htmx.org 2.")
+            "/*! htmx.org 2."
+        )
     finally:
         stop_server(proc)
     r = run_cli("web", "--db", "postgresql://nobody@127.0.0.1:1/none", "--port", str(port))

@@ -72,8 +72,9 @@ def test_a_vote_that_cannot_be_stored_fails_alone(store):
     writer = votes.VoteWriter(store)
 
     async def burst():
-        return await asyncio.gather(*(writer.submit(v) for v in [*good[:2], bad, *good[2:]]),
-                                    return_exceptions=True)
+        return await asyncio.gather(
+            *(writer.submit(v) for v in [*good[:2], bad, *good[2:]]), return_exceptions=True
+        )
 
     try:
         results = asyncio.run(burst())
@@ -100,8 +101,13 @@ _PROP: dict = {}
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([-1, 0, 1]),
-                          st.integers(0, 3)), min_size=1, max_size=15))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.sampled_from([-1, 0, 1]), st.integers(0, 3)),
+        min_size=1,
+        max_size=15,
+    )
+)
 def test_record_vote_is_idempotent_property(tmp_path_factory, submissions):
     from pluralign.store import open_store
     from pluralign.store.models import Participant
