@@ -1,4 +1,4 @@
-"""The stage runner: skip when unchanged, rerun downstream on change, --from, resume after a kill."""
+"""The stage runner: skip unchanged, rerun downstream of a change, --from, resume after a kill."""
 
 from __future__ import annotations
 
