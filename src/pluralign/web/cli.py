@@ -67,6 +67,11 @@ def web_cmd(
             "PLURALIGN_WEB_CONSTITUTION_EMBEDDER": constitution_embedder,
         }
     )
+    if url.startswith("sqlite") and workers > 1:
+        console.print(
+            "[yellow]note:[/] SQLite serialises writers; with several workers they wait on "
+            "each other. Use one worker with SQLite, or PostgreSQL for several."
+        )
     console.print(f"pluralign web on http://{host}:{port}  (organisers: /admin)")
     uvicorn.run(
         "pluralign.web.app:app_from_env",
