@@ -289,6 +289,17 @@ def _progress_callback():
     return RichProgress()
 
 
+def quiet_libraries() -> None:
+    """Silence the per-map, per-shard progress bars and info logs of datasets/transformers (the
+    CLI and the demo show their own progress). Changes process-wide library settings."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
 def _last_checkpoint(out: Path) -> Path | None:
     ckpts = sorted(
         (out / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])
@@ -367,10 +378,9 @@ def train_preferences(
 
     start = time.time()
     trainer = build_trainer(rows, model_dir, cfg, out, hw, callbacks)
-    if progress:  # the rich bar replaces the Trainer's printed log dicts
-        from transformers import PrinterCallback
+    from transformers import PrinterCallback
 
-        trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(PrinterCallback)  # the curve goes to curve.jsonl, not to stdout
     result = trainer.train(resume_from_checkpoint=str(last) if resume else None)
     elapsed = time.time() - start
 
