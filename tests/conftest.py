@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+# ../shared/data beside the clone; git worktrees one level deeper (e.g. wt/<name>) look one up.
+SHARED_DATA = next(
+    (p for p in (REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data")
+     if p.is_dir()),
+    REPO.parent / "shared" / "data",
+)
 POLIS_CONVERSATIONS = ("brexit-consensus", "15-per-hour-seattle", "football-concussions")
 PG_ENV = "PLURALIGN_TEST_POSTGRES_URL"
 

@@ -11,6 +11,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from pluralign import __version__
 from pluralign.errors import PluralignError
@@ -40,10 +41,22 @@ def _root(
     """pluralign command line."""
 
 
-# Stage modules that define `register(app)`. Their imports stay light: heavy work is inside commands.
+# Stage modules that define `register(app)`; their imports stay light (heavy work runs in commands).
 COMMAND_MODULES = (
     "pluralign.store.cli",
+    "pluralign.panel.cli",
+    "pluralign.simulate.cli",
+    "pluralign.data.cli",
+    "pluralign.demo",
+    "pluralign.aggregate.cli",
+    "pluralign.constitution.cli",
+    "pluralign.data.prefs_cli",
+    "pluralign.evaluate.cli",
+    "pluralign.report.cli",
+    "pluralign.moralgraph.cli",
     "pluralign.train.cli",
+    "pluralign.llm.cli",
+    "pluralign.web.cli",
 )
 
 
@@ -62,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=False)
     except PluralignError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True,
+                          soft_wrap=True)  # never break a file path or line number
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

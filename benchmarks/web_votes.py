@@ -1,0 +1,341 @@
+"""Load benchmark of the web app's vote endpoint (issue 8).
+
+N concurrent clients on loopback, each a participant who joined through the real pages, post
+votes as fast as the server answers for a bounded time. Prints votes/s and p50/p99 latency, then
+checks against the database that every acknowledged vote is stored exactly once (and nothing
+unacknowledged beyond requests still in flight at the deadline). The peer measured in the same
+run is the store alone: the same votes written by ``service.record_vote`` in one thread, without
+HTTP, so the ratio shows what the web layer costs.
+
+    PYTHONPATH=src /work/venv/bin/python benchmarks/web_votes.py --db sqlite --clients 32 \
+        --seconds 10
+    PYTHONPATH=src /work/venv/bin/python benchmarks/web_votes.py \
+        --db postgresql://postgres@127.0.0.1:55433/postgres --clients 32 --workers 2
+
+``--db sqlite`` uses a fresh file; a PostgreSQL URL gets a fresh database created beside the one
+named (dropped afterwards). The server runs with a raised per-participant rate limit (the
+default 60/min would throttle a benchmark client after 20 votes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SLUG = "bench"
+N_STATEMENTS = 50
+
+
+# ------------------------------------------------------------------ set-up
+
+
+def fresh_db(db: str) -> tuple[str, callable]:
+    """A fresh database URL and a function that removes it."""
+    if db == "sqlite":
+        folder = tempfile.mkdtemp(prefix="pluralign-bench-")
+        return f"sqlite:///{folder}/bench.db", lambda: None
+    from sqlalchemy import create_engine, text
+
+    from pluralign.store.session import resolve_url
+
+    admin_url = resolve_url(db)
+    name = f"pluralign_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :n"), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return admin_url.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def prepare(url: str, slug: str = SLUG, n_statements: int = N_STATEMENTS) -> None:
+    from pluralign.store import open_store
+    from pluralign.web import service
+
+    store = open_store(url)
+    with store.session() as s:
+        form = service.parse_assembly_form("Benchmark", "", False, "", "", "7")
+        a = service.create_assembly(s, slug, form)
+        service.set_state(a, "open")
+        service.add_seed_statements(s, a, [f"statement {i}" for i in range(n_statements)])
+    store.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(url: str, port: int, workers: int = 1, log: Path | None = None):
+    import httpx
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pluralign", "web", "--db", url, "--port", str(port),
+         "--workers", str(workers), "--rate-limit", "1000000", "--burst", "100000",
+         "--log-level", "warning"],
+        env=env, stdout=out, stderr=out, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start in 60 s")
+
+
+def kill_server(proc, sig=signal.SIGTERM) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+# ------------------------------------------------------------------ clients
+
+
+@dataclass
+class Client:
+    """One participant: session cookie, CSRF token, and what the server acknowledged."""
+
+    cookie: str
+    csrf: str
+    participant: int | None = None
+    acked: dict[str, int] = field(default_factory=dict)  # request id -> vote id
+    pending: list[tuple[str, int, int]] = field(default_factory=list)  # sent, not acknowledged
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+def join(base: str, slug: str = SLUG) -> Client:
+    import httpx
+
+    with httpx.Client(base_url=base, follow_redirects=True) as c:
+        page = c.get(f"/a/{slug}")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        r = c.post(f"/a/{slug}/join", data={"csrf": token, "consent": "yes"})
+        r.raise_for_status()
+        return Client(cookie=c.cookies["pluralign"], csrf=token)
+
+
+async def _post_vote(reader, writer, host: str, client: Client, body: bytes, slug: str):
+    request = (
+        f"POST /a/{slug}/vote HTTP/1.1\r\nHost: {host}\r\n"
+        f"Cookie: pluralign={client.cookie}\r\nX-CSRF-Token: {client.csrf}\r\n"
+        "Accept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    writer.write(request)
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    payload = await reader.readexactly(length)
+    return status, payload
+
+
+async def run_client(client: Client, port: int, stop_at: float, n_statements: int,
+                     slug: str = SLUG, offset: int = 0) -> None:
+    """A keep-alive connection posting votes until ``stop_at`` (raw HTTP/1.1: a light client
+    so the load generator takes less of the shared CPU than the server)."""
+    import json
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    i = offset
+    try:
+        while time.monotonic() < stop_at:
+            rid = uuid.uuid4().hex
+            statement, value = i % n_statements, (i % 3) - 1
+            i += 1
+            body = f"statement={statement}&value={value}&request_id={rid}".encode()
+            client.pending.append((rid, statement, value))
+            t0 = time.perf_counter()
+            try:
+                status, payload = await _post_vote(reader, writer, f"127.0.0.1:{port}", client,
+                                                   body, slug)
+            except (ConnectionError, asyncio.IncompleteReadError, OSError):
+                client.errors += 1
+                return  # server gone (crash test): the vote stays pending
+            client.latencies.append(time.perf_counter() - t0)
+            if status == 200:
+                client.pending.pop()
+                client.acked[rid] = json.loads(payload)["vote_id"]
+            else:
+                client.errors += 1
+                client.pending.pop()
+    finally:
+        writer.close()
+
+
+async def load(clients: list[Client], port: int, seconds: float, n_statements: int) -> float:
+    stop_at = time.monotonic() + seconds
+    t0 = time.perf_counter()
+    await asyncio.gather(*(run_client(c, port, stop_at, n_statements, offset=k * 7)
+                           for k, c in enumerate(clients)))
+    return time.perf_counter() - t0
+
+
+def verify(url: str, clients: list[Client]) -> dict:
+    """Every acknowledged vote stored exactly once; nothing stored that nobody sent."""
+    from sqlalchemy import select
+
+    from pluralign.store import open_store
+    from pluralign.store.models import Participant, Vote
+
+    store = open_store(url, migrate=False)
+    with store.session() as s:
+        key_to_pid = dict(s.execute(select(Participant.key, Participant.id)).all())
+        stored = s.execute(select(Vote.request_id, Vote.id)).all()
+    store.dispose()
+    by_key: dict[str, list[int]] = {}
+    for rid, vid in stored:
+        by_key.setdefault(rid, []).append(vid)
+    acked = lost = dup = 0
+    acked_keys = set()
+    for c in clients:
+        pid = key_to_pid.get(_cookie_participant_key(c.cookie))
+        for rid, vid in c.acked.items():
+            acked += 1
+            key = f"{pid}:{rid}"
+            acked_keys.add(key)
+            ids = by_key.get(key, [])
+            lost += vid not in ids
+            dup += len(ids) > 1
+    in_flight = sum(len(c.pending) for c in clients)
+    unacked_stored = len(stored) - len(acked_keys & set(by_key))
+    return {"acknowledged": acked, "stored": len(stored), "lost": lost, "duplicated": dup,
+            "stored_but_unacknowledged": unacked_stored, "in_flight_at_stop": in_flight}
+
+
+def _cookie_participant_key(cookie: str) -> str:
+    """The participant key inside Starlette's signed session cookie (payload is base64 JSON)."""
+    import base64
+    import json
+
+    payload = cookie.split(".")[0]
+    data = json.loads(base64.b64decode(payload + "=" * (-len(payload) % 4)))
+    return data["p"][SLUG]
+
+
+def peer_store_only(url: str, n: int) -> float:
+    """Votes/s of ``service.record_vote`` alone (one thread, one transaction per vote)."""
+    from pluralign.store import open_store
+    from pluralign.store.queries import get_assembly
+    from pluralign.web import service
+
+    store = open_store(url, migrate=False)
+    with store.session() as s:
+        a = get_assembly(s, SLUG)
+        p = service.join(s, a, None)
+        aid, pid = a.id, p.id
+    t0 = time.perf_counter()
+    for i in range(n):
+        with store.session() as s:
+            a = s.get(type(a), aid)
+            p = s.get(type(p), pid)
+            service.record_vote(s, a, p, i % N_STATEMENTS, 1, f"peer-{i}")
+    rate = n / (time.perf_counter() - t0)
+    store.dispose()
+    return rate
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User+system CPU seconds of every process in the server's process group (all workers)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: process group id
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", default="sqlite", help="'sqlite' or a PostgreSQL URL")
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
+    ap.add_argument("--peer-votes", type=int, default=2000)
+    args = ap.parse_args(argv)
+
+    url, drop = fresh_db(args.db)
+    proc = None
+    try:
+        prepare(url)
+        port = free_port()
+        proc = start_server(url, port, args.workers)
+        base = f"http://127.0.0.1:{port}"
+        clients = [join(base) for _ in range(args.clients)]
+        cpu0 = group_cpu_seconds(proc.pid)
+        elapsed = asyncio.run(load(clients, port, args.seconds, N_STATEMENTS))
+        server_cpu = group_cpu_seconds(proc.pid) - cpu0
+        kill_server(proc)
+        proc = None
+        lat = [x for c in clients for x in c.latencies]
+        acked = sum(len(c.acked) for c in clients)
+        check = verify(url, clients)
+        rate = acked / elapsed
+        peer = peer_store_only(url, args.peer_votes)
+        backend = "sqlite" if args.db == "sqlite" else "postgresql"
+        print(f"backend={backend} workers={args.workers} clients={args.clients} "
+              f"seconds={elapsed:.1f} cpus={os.cpu_count()} "
+              f"load_avg_1min={os.getloadavg()[0]:.1f}")
+        print(f"web votes/s: {rate:.0f}   p50: {percentile(lat, 0.5) * 1000:.1f} ms   "
+              f"p99: {percentile(lat, 0.99) * 1000:.1f} ms   errors: "
+              f"{sum(c.errors for c in clients)}")
+        print(f"server CPU: {server_cpu:.1f} s for {acked} votes = "
+              f"{server_cpu / max(acked, 1) * 1000:.2f} ms CPU per vote -> "
+              f"{acked / max(server_cpu, 1e-9):.0f} votes per CPU-second")
+        print(f"peer (store only, 1 thread) votes/s: {peer:.0f}   ratio web/peer: "
+              f"{rate / peer:.2f}")
+        print("check: " + ", ".join(f"{k}={v}" for k, v in check.items()))
+        ok = check["lost"] == 0 and check["duplicated"] == 0 and \
+            check["stored_but_unacknowledged"] <= check["in_flight_at_stop"]
+        print("every acknowledged vote stored exactly once:", "YES" if ok else "NO")
+        return 0 if ok else 1
+    finally:
+        if proc is not None:
+            kill_server(proc)
+        drop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

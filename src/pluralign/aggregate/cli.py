@@ -1,0 +1,68 @@
+"""``pluralign aggregate``: opinion groups, consensus and bridging from Polis CSVs or the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pluralign.clikit import DbOption, OutOption, SeedOption, console
+
+
+def aggregate_cmd(
+    folder: Annotated[
+        Path | None, typer.Argument(help="Folder with Polis export CSVs (comments.csv, votes.csv).")
+    ] = None,
+    out: OutOption = Path("aggregate-out"),
+    db: DbOption = None,
+    slug: Annotated[
+        str | None,
+        typer.Option(
+            "--slug", help="Aggregate this assembly from the store (with --db) instead of FOLDER."
+        ),
+    ] = None,
+    seed: SeedOption = 0,
+    min_votes: Annotated[
+        int, typer.Option(help="Votes a participant needs to be clustered (Polis: 7).")
+    ] = 7,
+    max_groups: Annotated[int, typer.Option(help="Most opinion groups tried (Polis: 5).")] = 5,
+    strict_moderation: Annotated[
+        bool, typer.Option(help="Leave out unmoderated statements too (Polis CSVs).")
+    ] = False,
+) -> None:
+    """Find opinion groups, representative statements, consensus and bridging scores.
+
+    Writes OUT/groups.csv, OUT/statements.csv, OUT/summary.json and OUT/opinion_map.png.
+    """
+    from pluralign.aggregate import AggregateSettings, aggregate, from_store, read_polis
+    from pluralign.aggregate.outputs import write_outputs
+    from pluralign.errors import InputError
+
+    if (folder is None) == (slug is None):
+        raise InputError(
+            "give either a FOLDER of Polis CSVs or --slug NAME (with --db)",
+            hint="pluralign aggregate DIR --out OUT  or  "
+            "pluralign aggregate --db URL --slug NAME --out OUT",
+        )
+    settings = AggregateSettings(min_votes=min_votes, max_groups=max(max_groups, 2))
+    with console.status("reading votes"):
+        matrix = (
+            read_polis(folder, strict_moderation=strict_moderation)
+            if folder is not None
+            else from_store(db, slug)
+        )
+    with console.status(f"aggregating {matrix.n_votes} votes"):
+        result = aggregate(matrix, seed=seed, settings=settings)
+        write_outputs(result, out, title=str(folder.name if folder else slug))
+    sizes = ", ".join(str(x) for x in result.summary()["group_sizes"])
+    console.print(
+        f"{matrix.shape[0]} participants, {matrix.shape[1]} statements, "
+        f"{matrix.n_votes} votes → {result.n_groups} opinion groups ({sizes})"
+    )
+    console.print(f"consensus statements (by group-aware consensus): {result.consensus}")
+    console.print(f"wrote {out}/groups.csv, statements.csv, summary.json, opinion_map.png")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("aggregate")(aggregate_cmd)

@@ -1,0 +1,280 @@
+"""The vote matrix: participants × statements, sparse.
+
+Cells hold agree=1, disagree=-1, pass=0; a statement a participant never saw is *missing* (not
+stored). Because pass is 0 and also the sparse "empty" value, the matrix keeps an explicit
+``seen`` mask next to the values.
+
+Sources: Polis export CSVs (``comments.csv`` + ``votes.csv``), a vote table (``participant,
+statement, value[, created_at]``, the shape :func:`pluralign.store.queries.latest_votes`
+returns), or an assembly in the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from pluralign.errors import InputError, at
+
+VOTE_COLUMNS = ("participant", "statement", "value")
+
+
+@dataclass(frozen=True, eq=False)
+class VoteMatrix:
+    """Votes of ``participants`` (rows) on ``statements`` (columns).
+
+    Attributes:
+        values: CSR matrix of votes (1 agree, -1 disagree, 0 pass or unseen).
+        seen: CSR matrix with 1 where the participant voted (agree, disagree or pass).
+        participants: participant ids, one per row.
+        statements: statement ids, one per column (moderated-out statements already removed).
+        texts: statement text per column ("" when unknown).
+        vote_counts: votes each participant cast on *all* statements, moderated-out ones
+            included (Polis counts these when deciding who is "in the conversation").
+        source_sha256: hash of the input the matrix was built from (provenance).
+    """
+
+    values: sp.csr_matrix
+    seen: sp.csr_matrix
+    participants: np.ndarray
+    statements: np.ndarray
+    texts: tuple[str, ...]
+    vote_counts: np.ndarray
+    source_sha256: str = ""
+    excluded_statements: tuple[int, ...] = field(default=())
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.values.shape
+
+    @property
+    def n_votes(self) -> int:
+        return int(self.seen.nnz)
+
+    def counts(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(agrees, disagrees, passes) per statement, over ``rows`` (a boolean mask) or everyone."""
+        vals, seen = self.values, self.seen
+        if rows is not None:
+            vals, seen = vals[rows], seen[rows]
+        agree = np.asarray((vals > 0).sum(axis=0)).ravel()
+        disagree = np.asarray((vals < 0).sum(axis=0)).ravel()
+        total = np.asarray(seen.sum(axis=0)).ravel().astype(np.int64)
+        return agree, disagree, total - agree - disagree
+
+    def to_dense(self) -> np.ndarray:
+        """Dense float array with NaN for unseen (small matrices only)."""
+        out = np.full(self.shape, np.nan)
+        coo = self.seen.tocoo()
+        out[coo.row, coo.col] = np.asarray(self.values[coo.row, coo.col]).ravel()
+        return out
+
+
+def from_votes(
+    votes: pd.DataFrame,
+    *,
+    texts: dict[int, str] | None = None,
+    exclude: set[int] | frozenset[int] = frozenset(),
+    statements: list[int] | None = None,
+    source: str = "votes",
+) -> VoteMatrix:
+    """Build a :class:`VoteMatrix` from a vote table.
+
+    ``votes`` has columns ``participant``, ``statement``, ``value`` and optionally ``created_at``;
+    when a participant voted on a statement more than once the latest row counts (by
+    ``created_at`` if present, else by row order). ``exclude`` lists moderated-out statements:
+    their votes count towards ``vote_counts`` but they get no column. ``statements`` fixes the
+    column order (default: sorted ids seen in votes or ``texts``).
+    """
+    missing = [c for c in VOTE_COLUMNS if c not in votes.columns]
+    if missing:
+        raise InputError(
+            f"vote table lacks column(s) {', '.join(missing)}",
+            where=source,
+            hint="expected columns participant, statement, value",
+        )
+    df = votes
+    if "created_at" in df.columns:
+        df = df.assign(_order=np.arange(len(df))).sort_values(
+            ["created_at", "_order"], kind="stable"
+        )
+    df = df.drop_duplicates(["participant", "statement"], keep="last")
+    bad = ~df["value"].isin([-1, 0, 1])
+    if bad.any():
+        row = df[bad].iloc[0]
+        raise InputError(
+            f"vote value {row['value']!r} is not 1, -1 or 0",
+            where=source,
+            hint="votes are agree=1, disagree=-1, pass=0",
+        )
+    participants = np.array(sorted(df["participant"].unique()))
+    if statements is None:
+        ids = set(df["statement"].unique()) | set((texts or {}).keys())
+        statements = sorted(int(s) for s in ids if s not in exclude)
+    else:
+        statements = [int(s) for s in statements if s not in exclude]
+    stmt_arr = np.array(statements, dtype=np.int64)
+    row = np.searchsorted(participants, df["participant"].to_numpy())
+    vote_counts = np.bincount(row, minlength=len(participants)).astype(np.int64)
+    col_lookup = pd.Series(np.arange(len(stmt_arr)), index=stmt_arr)
+    col = df["statement"].map(col_lookup)
+    keep = col.notna().to_numpy()
+    r, c = row[keep], col[keep].to_numpy(dtype=np.int64)
+    v = df["value"].to_numpy(dtype=np.float64)[keep]
+    shape = (len(participants), len(stmt_arr))
+    values = sp.csr_matrix((v, (r, c)), shape=shape)
+    values.eliminate_zeros()
+    seen = sp.csr_matrix((np.ones_like(v), (r, c)), shape=shape)
+    texts = texts or {}
+    digest = hashlib.sha256(
+        pd.util.hash_pandas_object(df[list(VOTE_COLUMNS)], index=False).to_numpy().tobytes()
+    ).hexdigest()
+    return VoteMatrix(
+        values=values,
+        seen=seen,
+        participants=participants,
+        statements=stmt_arr,
+        texts=tuple(texts.get(int(s), "") for s in stmt_arr),
+        vote_counts=vote_counts,
+        source_sha256=digest,
+        excluded_statements=tuple(sorted(int(s) for s in exclude)),
+    )
+
+
+def _sha256_files(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(
+            "file not found",
+            where=str(path),
+            hint="a Polis export folder holds comments.csv and votes.csv",
+        )
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot parse CSV: {exc}", where=str(path)) from exc
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"missing column(s) {', '.join(missing)}",
+            where=at(path, 1),
+            hint=f"expected columns: {', '.join(required)}",
+        )
+    for c in required:
+        if c in ("comment-id", "voter-id", "vote", "moderated") and df[c].isna().any():
+            line = int(np.flatnonzero(df[c].isna().to_numpy())[0]) + 2
+            raise InputError("empty value", where=at(path, line, c))
+    return df
+
+
+def read_polis(folder: str | Path, *, strict_moderation: bool = False) -> VoteMatrix:
+    """Read a Polis export folder (``comments.csv``, ``votes.csv``).
+
+    Statements with ``moderated == -1`` are excluded; with ``strict_moderation`` so are the
+    unmoderated (``0``) ones, as in a Polis conversation with strict moderation.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(
+            "not a folder", where=str(folder), hint="give the folder holding the Polis export CSVs"
+        )
+    comments = _read_csv(folder / "comments.csv", ("comment-id", "moderated", "comment-body"))
+    votes = _read_csv(folder / "votes.csv", ("comment-id", "voter-id", "vote"))
+    bad = ~votes["vote"].isin([-1, 0, 1])
+    if bad.any():
+        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        raise InputError(
+            f"vote {votes['vote'][bad].iloc[0]!r} is not 1, -1 or 0",
+            where=at(folder / "votes.csv", line, "vote"),
+        )
+    limit = 1 if strict_moderation else 0
+    exclude = set(comments.loc[comments["moderated"] < limit, "comment-id"].astype(int))
+    texts = dict(
+        zip(
+            comments["comment-id"].astype(int),
+            comments["comment-body"].fillna("").astype(str),
+            strict=True,
+        )
+    )
+    table = pd.DataFrame(
+        {
+            "participant": votes["voter-id"].astype(np.int64),
+            "statement": votes["comment-id"].astype(np.int64),
+            "value": votes["vote"].astype(np.int64),
+        }
+    )
+    if "timestamp" in votes.columns:
+        table["created_at"] = votes["timestamp"]
+    matrix = from_votes(table, texts=texts, exclude=exclude, source=str(folder / "votes.csv"))
+    digest = _sha256_files([folder / "comments.csv", folder / "votes.csv"])
+    return _with_sha(matrix, digest)
+
+
+def _with_sha(matrix: VoteMatrix, digest: str) -> VoteMatrix:
+    from dataclasses import replace
+
+    return replace(matrix, source_sha256=digest)
+
+
+def from_store(db, slug: str) -> VoteMatrix:
+    """The latest votes of assembly ``slug``; rejected statements excluded.
+
+    ``db`` is an open :class:`~pluralign.store.Store` (left open) or a database URL / SQLite
+    path / None for the default store (opened and closed here).
+    """
+    from sqlalchemy import select
+
+    from pluralign.store import REJECTED, Statement, Store, open_store
+    from pluralign.store.queries import get_assembly, latest_votes
+
+    store = db if isinstance(db, Store) else open_store(db)
+    try:
+        with store.session() as session:
+            assembly = get_assembly(session, slug)
+            votes = latest_votes(session, assembly.id)
+            rows = session.execute(
+                select(Statement.number, Statement.text, Statement.moderation).where(
+                    Statement.assembly_id == assembly.id
+                )
+            ).all()
+    finally:
+        if store is not db:
+            store.dispose()
+    texts = {int(n): t for n, t, _ in rows}
+    exclude = {int(n) for n, _, m in rows if m == REJECTED}
+    votes = votes.drop(columns=["created_at"])
+    digest = hashlib.sha256(
+        pd.util.hash_pandas_object(votes, index=False).to_numpy().tobytes()
+        + repr(sorted(texts.items())).encode()
+    ).hexdigest()
+    matrix = from_votes(votes, texts=texts, exclude=exclude, source=f"assembly '{slug}'")
+    return _with_sha(matrix, digest)
+
+
+def in_conversation(
+    vote_counts: np.ndarray, n_statements: int, *, min_votes: int = 7, greedy_n: int = 15
+) -> np.ndarray:
+    """Boolean mask of participants Polis clusters ("in-conv").
+
+    A participant is in when they voted on at least ``min(min_votes, n_statements)`` statements;
+    if fewer than ``greedy_n`` qualify, the most active others are added until ``greedy_n``
+    (Polis ``conversation.clj``, ``:in-conv``).
+    """
+    counts = np.asarray(vote_counts)
+    mask = counts >= min(min_votes, n_statements)
+    missing = greedy_n - int(mask.sum())
+    if missing > 0:
+        rest = np.flatnonzero(~mask & (counts > 0))
+        order = rest[np.argsort(-counts[rest], kind="stable")]
+        mask[order[:missing]] = True
+    return mask

@@ -1,0 +1,274 @@
+"""``aggregate(matrix, seed)``: the whole aggregation step, returning one result object.
+
+Steps (each a small estimator or function in this package): in-conversation filter
+(:func:`~pluralign.aggregate.matrix.in_conversation`) → PCA with sparsity-aware projection
+(:class:`~pluralign.aggregate.pca.PolisPCA`) → base clusters and opinion groups
+(:class:`~pluralign.aggregate.clusters.PolisClusterer`) → per-group counts, repness,
+group-aware consensus (:mod:`~pluralign.aggregate.stats`) → bridging scores
+(:class:`~pluralign.aggregate.bridging.BridgingModel`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from pluralign import __version__
+from pluralign.aggregate.bridging import LAMBDA_FACTOR, LAMBDA_INTERCEPT, BridgingModel
+from pluralign.aggregate.clusters import PolisClusterer
+from pluralign.aggregate.matrix import VoteMatrix, in_conversation
+from pluralign.aggregate.pca import PolisPCA
+from pluralign.aggregate.stats import (
+    GroupStats,
+    RepStatement,
+    group_aware_consensus,
+    group_stats,
+    polis_consensus,
+    representative_statements,
+)
+from pluralign.errors import InputError
+
+NO_GROUP = -1
+
+
+@dataclass(frozen=True)
+class AggregateSettings:
+    """Every constant of the aggregation, with Polis's / Community Notes' defaults."""
+
+    n_components: int = 2
+    min_votes: int = 7
+    """Votes a participant needs (or all statements, if fewer) to be clustered (Polis: 7)."""
+    greedy_n: int = 15
+    """If fewer participants qualify, the most active are added up to this many (Polis: 15)."""
+    base_k: int = 100
+    min_groups: int = 2
+    max_groups: int = 5
+    n_init: int = 10
+    base_n_init: int = 3
+    max_repness: int = 5
+    top_consensus: int = 5
+    """Consensus statements listed: the top ones by GAC among those a majority of every group
+    agreed with (agree share > ``consensus_share`` with at least ``consensus_min_votes`` votes
+    in every group)."""
+    consensus_share: float = 0.5
+    consensus_min_votes: int = 3
+    bridging_factors: int = 1
+    lambda_intercept: float = LAMBDA_INTERCEPT
+    lambda_factor: float = LAMBDA_FACTOR
+    bridging_iter: int = 30
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_groups <= self.max_groups:
+            raise InputError(
+                f"need 1 ≤ min_groups ≤ max_groups, got {self.min_groups}, {self.max_groups}",
+                where="aggregate settings",
+            )
+        if self.base_k < self.max_groups:
+            raise InputError("base_k must be at least max_groups", where="aggregate settings")
+        if self.bridging_factors not in (1, 2):
+            raise InputError("bridging_factors must be 1 or 2", where="aggregate settings")
+
+
+@dataclass(frozen=True, eq=False)
+class AggregateResult:
+    """Everything the aggregation found, with the fitted estimators kept for inspection.
+
+    ``groups`` holds each participant's opinion group (``-1`` for participants not clustered:
+    too few votes). Per-group arrays have shape (n_groups, n_statements) in ``matrix.statements``
+    order.
+    """
+
+    matrix: VoteMatrix
+    settings: AggregateSettings
+    seed: int
+    in_conv: np.ndarray
+    groups: np.ndarray
+    projection: np.ndarray
+    n_groups: int
+    silhouettes: dict[int, float]
+    stats: GroupStats
+    repness: dict[int, list[RepStatement]]
+    gac: np.ndarray
+    consensus: list[int]
+    polis_consensus: dict[str, list[int]]
+    bridging: np.ndarray
+    pca: PolisPCA = field(repr=False)
+    clusterer: PolisClusterer | None = field(repr=False)
+    bridging_model: BridgingModel = field(repr=False)
+
+    def groups_frame(self) -> pd.DataFrame:
+        """``participant, group`` (group empty for participants not clustered)."""
+        g = pd.array(np.where(self.groups >= 0, self.groups, 0), dtype="Int64")
+        g[self.groups < 0] = pd.NA
+        return pd.DataFrame({"participant": self.matrix.participants, "group": g})
+
+    def statement_table(self) -> pd.DataFrame:
+        """One row per statement: counts, overall agreement, per-group agree/disagree/pass and
+        agreement, GAC, bridging score, and the group it represents (with its repness)."""
+        m = self.matrix
+        agree, disagree, passes = m.counts()
+        seen = agree + disagree + passes
+        df = pd.DataFrame(
+            {
+                "statement": m.statements,
+                "text": list(m.texts),
+                "agrees": agree,
+                "disagrees": disagree,
+                "passes": passes,
+                "agreement": np.divide(agree, seen, out=np.zeros(len(seen)), where=seen > 0),
+            }
+        )
+        st = self.stats
+        for g in range(self.n_groups):
+            s = st.seen[g]
+            df[f"g{g}_agree"] = st.agree[g].astype(int)
+            df[f"g{g}_disagree"] = st.disagree[g].astype(int)
+            df[f"g{g}_pass"] = (s - st.agree[g] - st.disagree[g]).astype(int)
+            df[f"g{g}_agreement"] = np.divide(st.agree[g], s, out=np.zeros(len(s)), where=s > 0)
+        df["gac"] = self.gac
+        df["bridging"] = self.bridging
+        df["consensus"] = df["statement"].isin(self.consensus)
+        rep_group = pd.array([pd.NA] * len(df), dtype="Int64")
+        rep_side = [""] * len(df)
+        rep_value = np.full(len(df), np.nan)
+        index = {int(s): i for i, s in enumerate(m.statements)}
+        for g, reps in sorted(self.repness.items()):
+            for r in reps:
+                i = index[r.statement]
+                if pd.isna(rep_group[i]) or r.metric > rep_value[i]:
+                    rep_group[i], rep_side[i], rep_value[i] = g, r.repful_for, r.metric
+        df["repness_group"] = rep_group
+        df["repness_for"] = rep_side
+        df["repness"] = rep_value
+        return df
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary with provenance (input hash, code version, seed, settings)."""
+        sizes = np.bincount(self.groups[self.groups >= 0], minlength=self.n_groups)
+        return {
+            "pluralign_version": __version__,
+            "input_sha256": self.matrix.source_sha256,
+            "seed": self.seed,
+            "settings": asdict(self.settings),
+            "participants": int(self.matrix.shape[0]),
+            "participants_clustered": int(self.in_conv.sum()),
+            "statements": int(self.matrix.shape[1]),
+            "statements_excluded": list(self.matrix.excluded_statements),
+            "votes": self.matrix.n_votes,
+            "n_groups": self.n_groups,
+            "group_sizes": [int(x) for x in sizes],
+            "silhouettes": {str(k): round(v, 6) for k, v in self.silhouettes.items()},
+            "explained_variance": [float(x) for x in self.pca.explained_variance_],
+            "consensus": self.consensus,
+            "polis_consensus": self.polis_consensus,
+            "repness": {str(g): [asdict(r) for r in reps] for g, reps in self.repness.items()},
+        }
+
+
+def aggregate(
+    matrix: VoteMatrix,
+    seed: int = 0,
+    settings: AggregateSettings | None = None,
+    threads: int | None = 1,
+) -> AggregateResult:
+    """Find opinion groups, representative statements, consensus and bridging scores.
+
+    Deterministic: the same matrix, seed and settings give the same result. ``threads`` caps
+    the BLAS/OpenMP threads (default 1: the work is many small dense steps where extra threads
+    cost more than they give, badly so on a busy machine); None leaves them as they are.
+    """
+    if threads is None:
+        return _aggregate(matrix, seed, settings)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return _aggregate(matrix, seed, settings)
+
+
+def _aggregate(
+    matrix: VoteMatrix, seed: int, settings: AggregateSettings | None
+) -> AggregateResult:
+    settings = settings or AggregateSettings()
+    n, m = matrix.shape
+    if n == 0 or m == 0:
+        raise InputError(
+            "no votes to aggregate",
+            where="vote matrix",
+            hint="the conversation needs participants who voted on statements",
+        )
+    n_total_statements = m + len(matrix.excluded_statements)
+    in_conv = in_conversation(
+        matrix.vote_counts,
+        n_total_statements,
+        min_votes=settings.min_votes,
+        greedy_n=settings.greedy_n,
+    )
+    pca = PolisPCA(settings.n_components, n_excluded=len(matrix.excluded_statements))
+    pca.fit(matrix.values, matrix.seen)
+    groups = np.full(n, NO_GROUP, dtype=np.int64)
+    clusterer = None
+    silhouettes: dict[int, float] = {}
+    if in_conv.sum() >= 2 * settings.min_groups:
+        clusterer = PolisClusterer(
+            settings.base_k,
+            settings.min_groups,
+            settings.max_groups,
+            seed=seed,
+            n_init=settings.n_init,
+            base_n_init=settings.base_n_init,
+        )
+        clusterer.fit(pca.projection_[in_conv])
+        groups[in_conv] = clusterer.labels_
+        n_groups, silhouettes = clusterer.n_groups_, clusterer.silhouettes_
+    else:  # too few participants to split: everyone clustered is one group
+        groups[in_conv] = 0
+        n_groups = 1
+    onehot = sp.csr_matrix(
+        (np.ones(int(in_conv.sum())), (groups[in_conv], np.flatnonzero(in_conv))),
+        shape=(n_groups, n),
+    )
+    agree = np.asarray((onehot @ (matrix.values > 0).astype(np.float64)).todense())
+    disagree = np.asarray((onehot @ (matrix.values < 0).astype(np.float64)).todense())
+    seen = np.asarray((onehot @ matrix.seen).todense())
+    st = group_stats(agree, disagree, seen)
+    repness = representative_statements(st, matrix.statements, settings.max_repness)
+    gac = group_aware_consensus(agree, seen)
+    share = np.divide(agree, seen, out=np.zeros_like(agree), where=seen > 0)
+    ok = ((share > settings.consensus_share) & (seen >= settings.consensus_min_votes)).all(0)
+    order = [j for j in np.argsort(-gac, kind="stable") if ok[j]][: settings.top_consensus]
+    consensus = [int(matrix.statements[j]) for j in order]
+    all_a, all_d, all_p = matrix.counts()
+    pconsensus = polis_consensus(
+        all_a, all_d, all_a + all_d + all_p, matrix.statements, settings.top_consensus
+    )
+    bridging = BridgingModel(
+        settings.bridging_factors,
+        settings.lambda_intercept,
+        settings.lambda_factor,
+        n_iter=settings.bridging_iter,
+        seed=seed,
+    )
+    bridging.fit(matrix.values, matrix.seen)
+    return AggregateResult(
+        matrix=matrix,
+        settings=settings,
+        seed=seed,
+        in_conv=in_conv,
+        groups=groups,
+        projection=pca.projection_,
+        n_groups=n_groups,
+        silhouettes=silhouettes,
+        stats=st,
+        repness=repness,
+        gac=gac,
+        consensus=consensus,
+        polis_consensus=pconsensus,
+        bridging=bridging.statement_intercept_,
+        pca=pca,
+        clusterer=clusterer,
+        bridging_model=bridging,
+    )

@@ -1,0 +1,392 @@
+"""Preference pairs from a simulated assembly: each panel member chooses between responses.
+
+Interface to the simulator (its output folder, ``pluralign simulate --out DIR``):
+
+- ``DIR/pool.csv``: ``id`` + one column per demographic feature (people are keyed by this id,
+  the one a sortition panel uses);
+- ``DIR/comments.csv``: Polis comments (``comment-id``, ``comment-body``, ``moderated``);
+- ``DIR/truth.json``: ``groups`` [{id}], ``participants`` [{participant (Polis voter id), id
+  (pool id), group, membership [one weight per group]}], ``statements`` [{comment-id, slug, topic,
+  category, stance {group: {agree, disagree, pass}}}] and the lists ``consensus``,
+  ``consensus_against``, ``divisive`` of comment ids;
+- ``DIR/votes.csv``: Polis votes, used only when the truth has no stance profiles: then each
+  group's stance is estimated as ``(A + 1) / (A + D + 2)`` over its agree (A) and disagree (D)
+  votes (passes ignored).
+
+For a prompt tied to statement *s* (bank or template, :mod:`pluralign.data.prompt_bank`), a member
+prefers the ``agree`` response with probability ``Σ_g m_g·a_g(s) / Σ_g m_g`` where ``a_g(s) =
+P(agree) / (P(agree) + P(disagree))`` in latent group *g* and ``m`` the member's membership (just
+their group when the truth gives none): one Bernoulli draw per member and prompt from ``seed``.
+Chosen = the response of the drawn stance, rejected = each response of the other stance. The
+prompt's *kind* is the truth's category of its statement (consensus, consensus-against,
+divisive, mixed); without one, *consensus* when every group agrees (or every group disagrees)
+with probability ≥ 0.7, *divisive* when group stances differ by ≥ 0.4, else *mixed*. Prompts
+(not pairs) are split into train and held-out, stratified by kind, so no held-out prompt is
+trained on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pluralign.data.preferences import PreferencePair
+from pluralign.data.prompt_bank import (
+    BankPrompt,
+    match_statement,
+    statement_index,
+    template_prompts,
+)
+from pluralign.errors import InputError, at
+
+CONSENSUS_LEVEL = 0.7
+DIVISIVE_SPREAD = 0.4
+
+
+@dataclass(frozen=True)
+class SimStatement:
+    """A statement with each latent group's stance: ``agree[g]`` = P(agree | g) / P(agree or
+    disagree | g), the probability of preferring the agreeing response in a forced choice;
+    ``kind`` the truth's category (consensus, consensus-against, divisive, mixed) if known."""
+
+    id: str
+    text: str
+    topic: str = ""
+    slug: str = ""
+    agree: Mapping[str, float] = field(default_factory=dict)
+    consensus: bool | None = None
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class SimAssembly:
+    """What the builder needs from a simulated assembly. People are keyed by their pool id;
+    ``membership`` (optional) mixes several latent groups' stances for one person."""
+
+    demographics: Mapping[str, Mapping[str, str]]
+    groups: Mapping[str, str]
+    statements: tuple[SimStatement, ...]
+    membership: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    voters: Mapping[str, str] = field(default_factory=dict)
+    """Polis voter id → pool id (the aggregation's groups.csv uses voter ids)."""
+
+    def pool_id(self, key: str) -> str | None:
+        """A pool id for a pool id or a Polis voter id (None if neither)."""
+        if key in self.groups:
+            return key
+        return self.voters.get(key)
+
+    def statement(self, sid: str) -> SimStatement:
+        return next(s for s in self.statements if s.id == sid)
+
+    def p_agree(self, person: str, statement: SimStatement) -> float:
+        """P(person prefers the agreeing response): the group stances mixed by membership."""
+        mix = self.membership.get(person)
+        if not mix:
+            return float(statement.agree.get(self.groups[person], 0.5))
+        total = sum(mix.values())
+        return float(sum(w * statement.agree.get(g, 0.5) for g, w in mix.items()) / total)
+
+
+def _csv(path: Path):
+    import pandas as pd
+
+    if not path.is_file():
+        raise InputError("simulator file not found", where=str(path),
+                         hint="run `pluralign simulate --out DIR` first")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read CSV ({exc})", where=str(path)) from exc
+
+
+def _people(truth: Mapping[str, Any], path: Path, group_ids: Sequence[str]):
+    """(pool id → group, Polis voter id → pool id, pool id → membership) from the truth."""
+    groups: dict[str, str] = {}
+    voters: dict[str, str] = {}
+    membership: dict[str, dict[str, float]] = {}
+    for key in ("participants", "participant_groups", "latent_groups"):
+        value = truth.get(key)
+        if isinstance(value, list):
+            for item in value:
+                if not isinstance(item, dict):
+                    continue
+                pid = item.get("id", item.get("participant"))
+                grp = item.get("group", item.get("latent_group"))
+                if pid is None or grp is None:
+                    continue
+                groups[str(pid)] = str(grp)
+                voters[str(item.get("participant", pid))] = str(pid)
+                mem = item.get("membership")
+                if isinstance(mem, list) and len(mem) == len(group_ids):
+                    membership[str(pid)] = {g: float(w) for g, w in zip(group_ids, mem,
+                                                                        strict=True)}
+        elif isinstance(value, dict):
+            for pid, grp in value.items():
+                groups[str(pid)] = str(grp.get("group") if isinstance(grp, dict) else grp)
+                voters[str(pid)] = str(pid)
+        if groups:
+            return groups, voters, membership
+    raise InputError("truth.json holds no participant → latent group mapping", where=str(path),
+                     hint="expected \"participants\": [{\"id\": ..., \"group\": ...}, ...]")
+
+
+def _stance(value: Any) -> float | None:
+    """P(agree | agree or disagree) from ``{"agree": a, "disagree": d, ...}`` or a number."""
+    if isinstance(value, dict) and "agree" in value:
+        a, d = float(value["agree"]), float(value.get("disagree", 1 - float(value["agree"])))
+        return a / (a + d) if a + d > 0 else 0.5
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def load_simulation(sim_dir: str | Path) -> SimAssembly:
+    """Read a simulator output folder (see the module docstring for the files used).
+
+    Statements the moderator rejected (``moderated`` = -1) and the truth's ``junk`` category are
+    left out."""
+    d = Path(sim_dir)
+    if not d.is_dir():
+        raise InputError("simulation folder not found", where=str(d))
+    truth_path = d / "truth.json"
+    if not truth_path.is_file():
+        raise InputError("truth.json not found", where=str(truth_path),
+                         hint="the folder must be written by `pluralign simulate`")
+    try:
+        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON ({exc.msg})", where=at(truth_path, exc.lineno)) from exc
+    if not isinstance(truth, dict):
+        raise InputError("truth.json must hold a JSON object", where=str(truth_path))
+    group_ids = [str(g["id"]) for g in truth.get("groups", []) if isinstance(g, dict)
+                 and "id" in g]
+    groups, voters, membership = _people(truth, truth_path, group_ids)
+    pool = _csv(d / "pool.csv")
+    if "id" not in pool.columns:
+        raise InputError("pool.csv has no 'id' column", where=at(d / "pool.csv", 1))
+    features = [c for c in pool.columns if c not in ("id", "group", "latent_group")]
+    demographics = {str(r["id"]): {f: str(r[f]) for f in features}
+                    for r in pool.to_dict("records")}
+    comments = _csv(d / "comments.csv")
+    for col in ("comment-id", "comment-body"):
+        if col not in comments.columns:
+            raise InputError(f"comments.csv has no '{col}' column", where=at(d / "comments.csv", 1))
+    meta: dict[str, dict[str, Any]] = {}
+    for item in truth.get("statements") or []:
+        if isinstance(item, dict):
+            sid = item.get("comment-id", item.get("id"))
+            if sid is not None:
+                meta[str(sid)] = item
+    categories: dict[str, str] = {}
+    for kind in ("consensus", "consensus_against", "divisive"):
+        for sid in truth.get(kind) or []:
+            categories[str(sid)] = kind.replace("_", "-")
+    has_lists = any(isinstance(truth.get(k), list) for k in ("consensus", "consensus_statements"))
+    for sid in truth.get("consensus_statements") or []:
+        categories[str(sid)] = "consensus"
+    estimated = None
+    statements = []
+    for row in comments.to_dict("records"):
+        sid = str(row["comment-id"])
+        m = meta.get(sid, {})
+        if str(row.get("moderated", "1")).strip() == "-1" or m.get("category") == "junk":
+            continue
+        profile = m.get("stance") or m.get("agree")
+        agree = {str(g): p for g, v in profile.items() if (p := _stance(v)) is not None} \
+            if isinstance(profile, dict) else {}
+        if not agree:
+            if estimated is None:
+                estimated = _estimate_stances(d, voters, groups)
+            agree = estimated.get(sid, {})
+        kind = categories.get(sid) or (str(m["category"]) if m.get("category") else "")
+        consensus = (kind == "consensus") if (has_lists or kind) else None
+        statements.append(SimStatement(sid, str(row["comment-body"]), str(m.get("topic", "")),
+                                       str(m.get("slug", "")), agree, consensus, kind))
+    return SimAssembly(demographics, groups, tuple(statements), membership, voters)
+
+
+def _estimate_stances(d: Path, voters: Mapping[str, str],
+                      groups: Mapping[str, str]) -> dict[str, dict[str, float]]:
+    """(A + 1) / (A + D + 2) per statement and latent group from votes.csv (passes ignored)."""
+    votes = _csv(d / "votes.csv")
+    for col in ("comment-id", "voter-id", "vote"):
+        if col not in votes.columns:
+            raise InputError(f"votes.csv has no '{col}' column", where=at(d / "votes.csv", 1))
+    person = votes["voter-id"].map(lambda v: voters.get(str(v), str(v)))
+    votes = votes.assign(group=person.map(groups), vote=votes["vote"].astype(int))
+    votes = votes[votes["vote"] != 0].dropna(subset=["group"])
+    out: dict[str, dict[str, float]] = {}
+    names = sorted(set(groups.values()))
+    for (sid, grp), v in votes.groupby(["comment-id", "group"])["vote"]:
+        out.setdefault(str(sid), {})[str(grp)] = (int((v == 1).sum()) + 1) / (len(v) + 2)
+    for sid in out:
+        for g in names:
+            out[sid].setdefault(g, 0.5)
+    return out
+
+
+def prompt_kind(statement: SimStatement) -> str:
+    """The truth's category if known, else ``consensus``, ``divisive`` or ``mixed`` by the
+    thresholds in the module docstring."""
+    if statement.kind:
+        return statement.kind
+    p = np.asarray(list(statement.agree.values()), dtype=float)
+    spread = float(p.max() - p.min()) if p.size else 0.0
+    if statement.consensus is True:
+        return "consensus"
+    if statement.consensus is None and p.size and (
+            p.min() >= CONSENSUS_LEVEL or p.max() <= 1 - CONSENSUS_LEVEL):
+        return "consensus"
+    return "divisive" if spread >= DIVISIVE_SPREAD else "mixed"
+
+
+@dataclass(frozen=True)
+class PromptInfo:
+    id: str
+    statement: str
+    kind: str
+    split: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class SimPreferences:
+    """Train and held-out pairs plus a record of every prompt used."""
+
+    train: tuple[PreferencePair, ...]
+    heldout: tuple[PreferencePair, ...]
+    prompts: tuple[PromptInfo, ...]
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+TEMPLATE_MODES = ("all", "missing", "none")
+
+
+def resolve_prompts(assembly: SimAssembly, bank: Sequence[BankPrompt], *,
+                    templates: str = "all") -> list[tuple[BankPrompt, str]]:
+    """Bank prompts whose primary statement exists in the assembly (with that statement's id),
+    then template prompts: for every statement (``all``), for statements no bank prompt covers
+    (``missing``) or none (``none``)."""
+    if templates not in TEMPLATE_MODES:
+        raise InputError(f"unknown template mode '{templates}'",
+                         hint=f"use one of {', '.join(TEMPLATE_MODES)}")
+    by_id = {s.id: s for s in assembly.statements}
+    index = statement_index(assembly.statements)
+    index.update({k: v for k, v in _simulator_slugs(assembly).items() if k not in index})
+    out: list[tuple[BankPrompt, str]] = []
+    covered: set[str] = set()
+    for p in bank:
+        sid = match_statement(p.statements[0], by_id, index)
+        if sid is not None:
+            out.append((p, sid))
+            covered.add(sid)
+    if templates != "none":
+        for s in assembly.statements:
+            if templates == "all" or s.id not in covered:
+                out += [(p, s.id) for p in template_prompts(s.id, s.text, s.topic)]
+    return out
+
+
+def _simulator_slugs(assembly: SimAssembly) -> dict[str, str]:
+    """slug → statement id through the simulator's own statement bank, when the simulator is
+    installed and the assembly's statement texts come from it (its Polis files carry no slug)."""
+    try:
+        from pluralign.simulate.bank import load_bank as load_statement_bank
+    except ImportError:
+        return {}
+    by_text = {s.text.strip(): s.id for s in assembly.statements}
+    bank = load_statement_bank()
+    return {b.slug: by_text[b.text.strip()] for b in bank.statements if b.text.strip() in by_text}
+
+
+def split_prompts(kinds: Mapping[str, str], heldout_fraction: float, seed: int) -> dict[str, str]:
+    """prompt id → ``train``/``heldout``: within each kind, a seeded shuffle puts
+    ``round(fraction · n)`` prompts (at least one when n ≥ 2) in held-out."""
+    if not 0 <= heldout_fraction < 1:
+        raise InputError(f"held-out fraction must be in [0, 1), got {heldout_fraction}")
+    rng = np.random.default_rng(seed)
+    split: dict[str, str] = {}
+    for kind in sorted(set(kinds.values())):
+        ids = sorted(k for k, v in kinds.items() if v == kind)
+        order = rng.permutation(len(ids))
+        n_held = round(heldout_fraction * len(ids))
+        if heldout_fraction > 0 and len(ids) >= 2:
+            n_held = max(n_held, 1)
+        for rank, i in enumerate(order):
+            split[ids[i]] = "heldout" if rank < n_held else "train"
+    return split
+
+
+def build_sim_preferences(assembly: SimAssembly, bank: Sequence[BankPrompt], *,
+                          members: Sequence[str] | None = None, seed: int = 0,
+                          heldout_fraction: float = 0.3, templates: str = "all",
+                          prompts_per_member: int | None = None,
+                          opinion_groups: Mapping[str, str] | None = None) -> SimPreferences:
+    """Every member's choice on every (or ``prompts_per_member`` random) prompt(s).
+
+    ``members``: the panel (default: everyone in the truth's group map); ``opinion_groups``:
+    participant (pool id or Polis voter id) → estimated opinion group (e.g. the aggregation's
+    groups.csv; ``-1``, not clustered, becomes ``unclustered``; people it lacks keep their latent
+    group). The pair's ``group`` column is the opinion group."""
+    resolved = resolve_prompts(assembly, bank, templates=templates)
+    if not resolved:
+        raise InputError("no prompt matches any statement of the simulated assembly",
+                         hint="use template prompts (--templates all) or another bank")
+    members = [str(m) for m in (members if members is not None else sorted(assembly.groups))]
+    unknown = [m for m in members if m not in assembly.groups]
+    if unknown:
+        raise InputError(f"{len(unknown)} panel member(s) not in the simulation, e.g. "
+                         f"'{unknown[0]}'", hint="the panel must be drawn from this pool")
+    opinions: dict[str, str] = {}
+    for key, value in (opinion_groups or {}).items():
+        pid = assembly.pool_id(str(key))
+        if pid is not None:
+            opinions[pid] = "unclustered" if str(value) == "-1" else str(value)
+    if opinion_groups and not opinions:
+        raise InputError("no participant of the opinion groups is in the simulation",
+                         hint="groups.csv must come from this simulation's votes")
+    statements = {s.id: s for s in assembly.statements}
+    kinds = {p.id: prompt_kind(statements[sid]) for p, sid in resolved}
+    split = split_prompts(kinds, heldout_fraction, seed)
+    rng = np.random.default_rng([seed, 1])
+    train: list[PreferencePair] = []
+    held: list[PreferencePair] = []
+    n_prompts = len(resolved)
+    for member in members:
+        latent = assembly.groups[member]
+        opinion = opinions.get(member, latent)
+        if prompts_per_member is not None and prompts_per_member < n_prompts:
+            chosen_idx = sorted(rng.choice(n_prompts, size=prompts_per_member, replace=False))
+        else:
+            chosen_idx = range(n_prompts)
+        draws = rng.random(n_prompts)
+        for i in chosen_idx:
+            prompt, sid = resolved[i]
+            s = statements[sid]
+            p_agree = assembly.p_agree(member, s)
+            stance = "agree" if draws[i] < p_agree else "disagree"
+            other = "disagree" if stance == "agree" else "agree"
+            options = prompt.by_stance(stance)
+            picked = options[0] if len(options) == 1 else options[int(rng.integers(len(options)))]
+            for rejected in prompt.by_stance(other):
+                pair = PreferencePair(
+                    prompt.prompt, picked.text, rejected.text, 1.0, str(opinion), "sim",
+                    {"participant": member, "opinion_group": str(opinion),
+                     "latent_group": latent, "demographics": dict(assembly.demographics.get(
+                         member, {})), "prompt_id": prompt.id, "statement_ids": [sid],
+                     "topic": prompt.topic or s.topic, "kind": kinds[prompt.id],
+                     "split": split[prompt.id], "choice": stance, "prompt_origin": prompt.origin})
+                (held if split[prompt.id] == "heldout" else train).append(pair)
+    infos = tuple(PromptInfo(p.id, sid, kinds[p.id], split[p.id], p.origin) for p, sid in resolved)
+    details = {"members": len(members), "prompts": n_prompts,
+               "bank_prompts": sum(1 for p, _ in resolved if p.origin == "bank"),
+               "template_prompts": sum(1 for p, _ in resolved if p.origin == "template"),
+               "kinds": {k: sum(1 for v in kinds.values() if v == k) for k in sorted(
+                   set(kinds.values()))}}
+    return SimPreferences(tuple(train), tuple(held), infos, details)

@@ -1,0 +1,247 @@
+"""Evaluate a trained policy on held-out preference pairs: overall, per group, per prompt kind.
+
+:func:`evaluate_margins` is pure (margins in, frozen :class:`EvaluationResult` out) and is what the
+tests check by hand; :func:`evaluate_models` scores the pairs with the trained model and its
+reference through :func:`pluralign.train.preference_margins` first. The result is written as
+``metrics.json`` (layout in ``docs/evaluation.md``), which ``pluralign report`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pluralign.evaluate.metrics import (
+    GapResult,
+    Interval,
+    PairedBootstrap,
+    group_labels,
+    paired_bootstrap,
+    worst_group_gap,
+)
+
+MAX_DEMOGRAPHIC_VALUES = 12
+
+
+@dataclass(frozen=True)
+class GroupScore:
+    """Accuracy of one group (``grouping``/``group``) on one subset of prompts."""
+
+    subset: str
+    grouping: str
+    group: str
+    n: int
+    weight: float
+    before: Interval
+    after: Interval
+    improvement: Interval
+
+
+@dataclass(frozen=True)
+class GapScore:
+    """Worst-group gap of one grouping on one subset, before and after training."""
+
+    subset: str
+    grouping: str
+    before: GapResult | None
+    after: GapResult | None
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Everything ``pluralign evaluate`` measured. ``overall`` has grouping ``all``."""
+
+    overall: tuple[GroupScore, ...]
+    groups: tuple[GroupScore, ...]
+    gaps: tuple[GapScore, ...]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    def score(self, subset: str, grouping: str, group: str) -> GroupScore:
+        """Look one group score up (KeyError if absent)."""
+        for g in (*self.overall, *self.groups):
+            if (g.subset, g.grouping, g.group) == (subset, grouping, group):
+                return g
+        raise KeyError((subset, grouping, group))
+
+    def to_dict(self) -> dict[str, Any]:
+        def score(g: GroupScore) -> dict[str, Any]:
+            return {"subset": g.subset, "grouping": g.grouping, "group": g.group, "n": g.n,
+                    "weight": g.weight, "before": g.before.to_dict(), "after": g.after.to_dict(),
+                    "improvement": g.improvement.to_dict()}
+
+        def gap(r: GapResult | None) -> dict[str, Any] | None:
+            if r is None:
+                return None
+            return {**r.gap.to_dict(), "worst_group": r.worst_group, "best_group": r.best_group,
+                    "groups": list(r.groups)}
+
+        return {
+            "format": "pluralign.evaluate/1",
+            "overall": [score(g) for g in self.overall],
+            "groups": [score(g) for g in self.groups],
+            "gaps": [{"subset": g.subset, "grouping": g.grouping, "before": gap(g.before),
+                      "after": gap(g.after)} for g in self.gaps],
+            "settings": dict(self.settings),
+            "provenance": dict(self.provenance),
+        }
+
+    def to_json(self) -> str:
+        """JSON text (NaN written as null)."""
+        return json.dumps(_nan_to_none(self.to_dict()), indent=2, sort_keys=False) + "\n"
+
+
+def _nan_to_none(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _nan_to_none(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_nan_to_none(v) for v in obj]
+    return obj
+
+
+def default_groupings(rows: Sequence[Mapping]) -> list[str]:
+    """``group``; ``opinion`` and ``latent`` if rows carry ``provenance.opinion_group`` /
+    ``latent_group`` that differ from the groupings already listed; one
+    ``demographic:<feature>`` per feature in ``provenance.demographics`` with at most 12 values."""
+    out = ["group"]
+    seen = [group_labels(rows, "group")]
+    for grouping in ("opinion", "latent"):
+        labels = group_labels(rows, grouping)
+        if any(v != "(missing)" for v in labels) and labels not in seen:
+            out.append(grouping)
+            seen.append(labels)
+    features: dict[str, set] = {}
+    for r in rows:
+        for k, v in ((r.get("provenance") or {}).get("demographics") or {}).items():
+            features.setdefault(k, set()).add(str(v))
+    out += [f"demographic:{k}" for k in sorted(features)
+            if 1 < len(features[k]) <= MAX_DEMOGRAPHIC_VALUES]
+    return out
+
+
+def prompt_kinds(rows: Sequence[Mapping]) -> list[str]:
+    """Subsets to report: ``all`` and each ``provenance.kind`` present (consensus, divisive ...)."""
+    kinds = sorted({str((r.get("provenance") or {}).get("kind")) for r in rows
+                    if (r.get("provenance") or {}).get("kind")})
+    return ["all", *kinds]
+
+
+def evaluate_margins(rows: Sequence[Mapping], before: Sequence[float] | np.ndarray,
+                     after: Sequence[float] | np.ndarray, *,
+                     groupings: Sequence[str] | None = None, n_boot: int = 1000,
+                     alpha: float = 0.05, seed: int = 0, min_group_size: int = 1,
+                     cluster: str | None = "participant",
+                     provenance: Mapping[str, Any] | None = None) -> EvaluationResult:
+    """Accuracy before/after per subset (``all`` and each prompt kind) and grouping.
+
+    ``rows`` are preference-pair dicts (``weight``, ``group``, ``provenance``); ``before`` and
+    ``after`` their margins (before: untrained policy, usually all zeros; after: trained).
+    ``cluster``: a provenance key whose value groups pairs that are resampled together
+    (default: ``participant``, used when every row has one; None: resample pairs)."""
+    before = np.asarray(before, dtype=float)
+    after = np.asarray(after, dtype=float)
+    if not (len(rows) == before.size == after.size):
+        raise ValueError(f"{len(rows)} rows but {before.size} before and {after.size} after "
+                         "margins")
+    weights = np.asarray([float(r.get("weight", 1.0)) for r in rows])
+    groupings = list(groupings) if groupings is not None else default_groupings(rows)
+    kinds = np.asarray([str((r.get("provenance") or {}).get("kind") or "") for r in rows],
+                       dtype=object)
+    opts = {"n_boot": n_boot, "alpha": alpha, "seed": seed}
+    clusters = None
+    if cluster is not None:
+        labels = [(r.get("provenance") or {}).get(cluster) for r in rows]
+        if rows and all(v not in (None, "") for v in labels):
+            clusters = np.asarray([str(v) for v in labels], dtype=object)
+    overall, groups, gaps = [], [], []
+
+    def cl(mask: np.ndarray):
+        return None if clusters is None else clusters[mask]
+
+    def score(subset: str, grouping: str, group: str, mask: np.ndarray) -> GroupScore:
+        r: PairedBootstrap = paired_bootstrap(before[mask], after[mask], weights[mask],
+                                              key=f"{subset}|{grouping}|{group}",
+                                              clusters=cl(mask), **opts)
+        return GroupScore(subset, grouping, group, r.n, r.weight, r.before, r.after,
+                          r.improvement)
+
+    for subset in prompt_kinds(rows):
+        in_subset = np.ones(len(rows), bool) if subset == "all" else kinds == subset
+        overall.append(score(subset, "all", "all", in_subset))
+        for grouping in groupings:
+            labels = np.asarray(group_labels(rows, grouping), dtype=object)
+            names = sorted(set(labels[in_subset].tolist()))
+            for name in names:
+                mask = in_subset & (labels == name)
+                if mask.sum() >= min_group_size:
+                    groups.append(score(subset, grouping, name, mask))
+            sub_labels = labels[in_subset].tolist()
+            key = f"gap|{subset}|{grouping}"
+            gaps.append(GapScore(
+                subset, grouping,
+                worst_group_gap(before[in_subset], sub_labels, weights[in_subset], key=key,
+                                min_group_size=min_group_size, clusters=cl(in_subset), **opts),
+                worst_group_gap(after[in_subset], sub_labels, weights[in_subset], key=key,
+                                min_group_size=min_group_size, clusters=cl(in_subset), **opts)))
+    settings = {"n_boot": n_boot, "alpha": alpha, "seed": seed, "groupings": groupings,
+                "min_group_size": min_group_size, "ci": "percentile bootstrap",
+                "resampled": f"clusters of provenance.{cluster}" if clusters is not None
+                else "pairs",
+                "ties": "margin == 0 counts 0.5"}
+    return EvaluationResult(tuple(overall), tuple(groups), tuple(gaps), settings,
+                            dict(provenance or {}))
+
+
+def unique_margins(rows: Sequence[Mapping], score_fn) -> np.ndarray:
+    """Call ``score_fn(unique_rows) -> margins`` once per distinct (prompt, chosen, rejected)
+    and spread the margins back over ``rows`` (simulated panels repeat the same pair a lot)."""
+    keys = [(r["prompt"], r["chosen"], r["rejected"]) for r in rows]
+    unique: dict[tuple, int] = {}
+    for k in keys:
+        unique.setdefault(k, len(unique))
+    uniq_rows = [{"prompt": k[0], "chosen": k[1], "rejected": k[2]} for k in unique]
+    margins = np.asarray(score_fn(uniq_rows), dtype=float)
+    if margins.shape != (len(uniq_rows),):
+        raise ValueError(f"scorer returned {margins.shape}, expected ({len(uniq_rows)},)")
+    return margins[[unique[k] for k in keys]]
+
+
+MARGINS = ("implicit", "likelihood")
+
+
+def evaluate_models(model_dir: str | Path, ref_dir: str | Path, rows: Sequence[Mapping], *,
+                    beta: float = 0.1, before_dir: str | Path | None = None,
+                    margin: str = "implicit", **kwargs: Any) -> EvaluationResult:
+    """Score ``rows`` with the models through :func:`pluralign.train.preference_margins`, then
+    :func:`evaluate_margins`.
+
+    ``margin="implicit"`` (default): after = trained policy against the reference (DPO implicit
+    reward margin); before = ``before_dir`` against the reference if given, else the reference
+    against itself, whose margins are exactly 0 (accuracy 0.5 by the tie rule).
+    ``margin="likelihood"``: each model's own preference β·[log π(y_w|x) − log π(y_l|x)], no
+    reference term; after = the trained model, before = ``before_dir`` or the reference model.
+    This shows whether the untrained model already preferred what people chose."""
+    from pluralign.train import preference_margins
+
+    if margin not in MARGINS:
+        raise ValueError(f"margin must be one of {MARGINS}, got {margin!r}")
+
+    def score(policy, reference):
+        return unique_margins(rows, lambda u: preference_margins(
+            str(policy), None if reference is None else str(reference), u, beta))
+
+    if margin == "implicit":
+        after = score(model_dir, ref_dir)
+        before = np.zeros(len(rows)) if before_dir is None else score(before_dir, ref_dir)
+    else:
+        after = score(model_dir, None)
+        before = score(before_dir if before_dir is not None else ref_dir, None)
+    return evaluate_margins(rows, before, after, **kwargs)

@@ -1,0 +1,329 @@
+"""CLI of the LLM layer: ``pluralign serve``, ``pluralign synth ...``, ``pluralign interview``,
+``pluralign judge``. Thin: parse flags into a ProviderConfig, call the module, print a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pluralign.clikit import console
+from pluralign.errors import InputError, ProviderError
+from pluralign.llm.options import (
+    AdapterOption,
+    ApiKeyEnvOption,
+    BaseUrlOption,
+    CacheOption,
+    CheckpointOption,
+    ConcurrencyOption,
+    ModelOption,
+    ProviderConfigOption,
+    RetriesOption,
+    TimeoutOption,
+    build_config,
+)
+
+synth_app = typer.Typer(
+    help="Synthetic data from a constitution (resumable JSONL).", no_args_is_help=True
+)
+
+ConstitutionOption = Annotated[
+    Path, typer.Option("--constitution", "-c", help="Constitution YAML (clauses with id and text).")
+]
+TemperatureOption = Annotated[float, typer.Option("--temperature", help="Sampling temperature.")]
+MaxTokensOption = Annotated[int, typer.Option("--max-tokens", help="Tokens per completion.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Base seed of the requests.")]
+ProgressOption = Annotated[
+    bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
+]
+
+
+def _provider(
+    base_url,
+    model,
+    api_key_env,
+    checkpoint,
+    adapter,
+    cache,
+    concurrency,
+    timeout,
+    max_retries,
+    config_file,
+    prefix="--",
+):
+    from pluralign.llm.provider import open_provider
+
+    return open_provider(
+        build_config(
+            base_url=base_url,
+            model=model,
+            api_key_env=api_key_env,
+            checkpoint=checkpoint,
+            adapter=adapter,
+            cache=cache,
+            concurrency=concurrency,
+            timeout=timeout,
+            max_retries=max_retries,
+            config_file=config_file,
+            flag_prefix=prefix,
+        )
+    )
+
+
+def _usage_line(usage: dict) -> str:
+    return (
+        f"requests {usage['requests']} (retries {usage['retries']}), cache hits "
+        f"{usage['cache_hits']}, tokens {usage['prompt_tokens']} in / "
+        f"{usage['completion_tokens']} out, failures {usage['failures']}, invalid "
+        f"structured {usage['structured_failures']}"
+    )
+
+
+def _finish(summary) -> None:
+    console.print(
+        f"{summary.step}: wrote {summary.written}, already done "
+        f"{summary.already_done}, skipped {summary.skipped}, failed {summary.failed}"
+        f" → {summary.out}",
+        highlight=False,
+    )
+    console.print(_usage_line(summary.usage), highlight=False)
+    if summary.failed:
+        raise ProviderError(
+            f"{summary.failed} item(s) failed; first error: {summary.errors[0]}",
+            hint="finished items are kept: re-run the same command to retry the rest",
+        )
+
+
+@synth_app.command("questions")
+def questions_cmd(
+    constitution: ConstitutionOption,
+    out: Annotated[Path, typer.Option("--out", help="Questions JSONL (appended).")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Questions per clause.")] = 5,
+    attempts: Annotated[
+        int, typer.Option("--attempts", min=1, help="At most ATTEMPTS × N requests per clause.")
+    ] = 3,
+    dedup: Annotated[
+        str,
+        typer.Option("--dedup", help="auto | embedding | tfidf (auto: embedding when installed)."),
+    ] = "auto",
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            help="Cosine similarity at or above which a question is a duplicate "
+            "(default 0.85 embedding, 0.8 tfidf).",
+        ),
+    ] = None,
+    temperature: TemperatureOption = 0.9,
+    max_tokens: MaxTokensOption = 128,
+    seed: SeedOpt = 0,
+    base_url: BaseUrlOption = None,
+    model: ModelOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    checkpoint: CheckpointOption = None,
+    adapter: AdapterOption = None,
+    cache: CacheOption = None,
+    concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    max_retries: RetriesOption = None,
+    provider_config: ProviderConfigOption = None,
+    progress: ProgressOption = True,
+) -> None:
+    """N de-duplicated test questions per clause."""
+    from pluralign.llm.constitution_io import read_clauses
+    from pluralign.llm.synth import SynthSettings, synth_questions
+
+    if dedup not in ("auto", "embedding", "tfidf"):
+        raise InputError(f"--dedup must be auto, embedding or tfidf, not {dedup!r}")
+    clauses = read_clauses(constitution)
+    with _provider(
+        base_url,
+        model,
+        api_key_env,
+        checkpoint,
+        adapter,
+        cache,
+        concurrency,
+        timeout,
+        max_retries,
+        provider_config,
+    ) as prov:
+        _finish(
+            synth_questions(
+                prov,
+                clauses,
+                out,
+                n,
+                SynthSettings(temperature, max_tokens, seed),
+                attempts,
+                dedup,
+                threshold,
+                progress,
+            )
+        )
+
+
+@synth_app.command("revise")
+def revise_cmd(
+    constitution: ConstitutionOption,
+    questions: Annotated[Path, typer.Option("--questions", help="Questions JSONL.")],
+    out: Annotated[Path, typer.Option("--out", help="Preference JSONL (appended).")],
+    temperature: TemperatureOption = 0.7,
+    max_tokens: MaxTokensOption = 256,
+    seed: SeedOpt = 0,
+    base_url: BaseUrlOption = None,
+    model: ModelOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    checkpoint: CheckpointOption = None,
+    adapter: AdapterOption = None,
+    cache: CacheOption = None,
+    concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    max_retries: RetriesOption = None,
+    provider_config: ProviderConfigOption = None,
+    progress: ProgressOption = True,
+) -> None:
+    """Critique → revision per question: preference pairs (chosen = revision)."""
+    from pluralign.llm.constitution_io import read_clauses
+    from pluralign.llm.synth import SynthSettings, load_questions, synth_revisions
+
+    clauses = read_clauses(constitution)
+    rows = load_questions(questions)
+    with _provider(
+        base_url,
+        model,
+        api_key_env,
+        checkpoint,
+        adapter,
+        cache,
+        concurrency,
+        timeout,
+        max_retries,
+        provider_config,
+    ) as prov:
+        _finish(
+            synth_revisions(
+                prov, clauses, rows, out, SynthSettings(temperature, max_tokens, seed), progress
+            )
+        )
+
+
+@synth_app.command("refine")
+def refine_cmd(
+    constitution: ConstitutionOption,
+    out: Annotated[Path, typer.Option("--out", help="Self-refinement JSONL (appended).")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Scenarios per clause.")] = 2,
+    temperature: TemperatureOption = 0.9,
+    max_tokens: MaxTokensOption = 256,
+    seed: SeedOpt = 0,
+    base_url: BaseUrlOption = None,
+    model: ModelOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    checkpoint: CheckpointOption = None,
+    adapter: AdapterOption = None,
+    cache: CacheOption = None,
+    concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    max_retries: RetriesOption = None,
+    provider_config: ProviderConfigOption = None,
+    progress: ProgressOption = True,
+) -> None:
+    """Self-refinement records (scenario, rejected, chosen, critique) per clause."""
+    from pluralign.llm.constitution_io import read_clauses
+    from pluralign.llm.synth import SynthSettings, synth_refinements
+
+    clauses = read_clauses(constitution)
+    with _provider(
+        base_url,
+        model,
+        api_key_env,
+        checkpoint,
+        adapter,
+        cache,
+        concurrency,
+        timeout,
+        max_retries,
+        provider_config,
+    ) as prov:
+        _finish(
+            synth_refinements(
+                prov, clauses, out, n, SynthSettings(temperature, max_tokens, seed), progress
+            )
+        )
+
+
+@synth_app.command("filter")
+def filter_cmd(
+    inputs: Annotated[list[Path], typer.Argument(help="Generated JSONL file(s) to check.")],
+    out: Annotated[Path, typer.Option("--out", help="Kept records JSONL.")],
+    on_unparseable: Annotated[
+        str,
+        typer.Option(
+            "--on-unparseable", help="drop | keep records the classifier could not judge."
+        ),
+    ] = "drop",
+    prescreen_only: Annotated[
+        bool, typer.Option("--prescreen-only", help="Only the keyword pre-screen, no model.")
+    ] = False,
+    base_url: BaseUrlOption = None,
+    model: ModelOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    checkpoint: CheckpointOption = None,
+    adapter: AdapterOption = None,
+    cache: CacheOption = None,
+    concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    max_retries: RetriesOption = None,
+    provider_config: ProviderConfigOption = None,
+    progress: ProgressOption = True,
+) -> None:
+    """Safety filter: classify every record; write kept, removed (with reasons) and a report."""
+    from pluralign.llm.jsonl import read_jsonl
+    from pluralign.llm.safety import filter_records
+
+    if on_unparseable not in ("drop", "keep"):
+        raise InputError(f"--on-unparseable must be drop or keep, not {on_unparseable!r}")
+    records = []
+    for path in inputs:
+        if not path.is_file():
+            raise InputError("file not found", where=str(path))
+        records.extend(row for _, row in read_jsonl(path))
+    if prescreen_only:
+        s = filter_records(None, records, out, on_unparseable, progress)  # type: ignore[arg-type]
+    else:
+        with _provider(
+            base_url,
+            model,
+            api_key_env,
+            checkpoint,
+            adapter,
+            cache,
+            concurrency,
+            timeout,
+            max_retries,
+            provider_config,
+        ) as prov:
+            s = filter_records(prov, records, out, on_unparseable, progress)  # type: ignore[arg-type]
+    console.print(
+        f"safety filter: kept {s.kept}, removed {s.removed} "
+        f"{s.removed_by_reason or ''} {s.removed_by_category or ''}, failed "
+        f"{s.failed} → {s.out}; removed: {s.removed_path}; report: {s.report_path}",
+        highlight=False,
+    )
+    if s.usage:
+        console.print(_usage_line(s.usage), highlight=False)
+    if s.failed:
+        raise ProviderError(
+            f"{s.failed} record(s) could not be classified (provider failed)",
+            hint="re-run the same command to retry them",
+        )
+
+
+def register(app: typer.Typer) -> None:
+    from pluralign.llm.cli_more import interview_cmd, judge_cmd, serve_cmd
+
+    app.command("serve")(serve_cmd)
+    app.add_typer(synth_app, name="synth")
+    app.command("interview")(interview_cmd)
+    app.command("judge")(judge_cmd)

@@ -1,0 +1,224 @@
+"""Model interview: ask a model how it should behave, draft its answers into candidate clauses,
+let a person accept, edit or reject each, and write a constitution with the transcript as
+provenance (after LuthiTune's co-created constitutions, Luthi et al. 2024, and Anthropic's
+*Collective Constitutional AI*, 2024).
+
+The interview is one multi-turn conversation: a system prompt, then each scripted question with
+the model's answer kept in the context. Each answer is then drafted, in a separate request, into
+one clause starting "The assistant should". Review decisions come from a terminal prompt or a
+decisions file (YAML list: ``accept``, ``reject``, or ``{edit: "new text"}``), so a scripted
+review is reproducible and testable.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pluralign import __version__
+from pluralign.errors import InputError, at
+from pluralign.llm import prompts as P
+from pluralign.llm.constitution_io import Clause, write_constitution
+from pluralign.llm.provider import Provider
+from pluralign.llm.types import ChatRequest
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A clause drafted from one interview answer."""
+
+    turn: int
+    question: str
+    answer: str
+    draft: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # "accept" | "edit" | "reject"
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class InterviewResult:
+    path: str
+    accepted: int
+    edited: int
+    rejected: int
+    empty_drafts: int
+    usage: dict
+
+
+def first_line(text: str) -> str:
+    for line in text.strip().splitlines():
+        if line.strip():
+            return line.strip().strip('"').strip()
+    return ""
+
+
+def interview(
+    provider: Provider, questions: Sequence[str], max_tokens: int = 256, seed: int = 0
+) -> tuple[list[dict], list[Candidate]]:
+    """Run the interview; returns the transcript (list of ``{role, content}``) and candidates."""
+    messages: list[tuple[str, str]] = [("system", P.INTERVIEW_SYSTEM)]
+    answers: list[str] = []
+    for q in questions:
+        messages.append(("user", q))
+        answer = provider.complete(
+            ChatRequest.of(messages, max_tokens=max_tokens, temperature=0.0, seed=seed)
+        ).text.strip()
+        messages.append(("assistant", answer))
+        answers.append(answer)
+    candidates = []
+    for turn, (q, a) in enumerate(zip(questions, answers, strict=True), 1):
+        draft = provider.complete(
+            ChatRequest.of(
+                [("user", P.DRAFT_CLAUSE_USER.format(question=q, answer=a))],
+                max_tokens=max_tokens,
+                temperature=0.0,
+                seed=seed,
+            )
+        ).text
+        candidates.append(Candidate(turn, q, a, first_line(draft)))
+    transcript = [{"role": r, "content": c} for r, c in messages]
+    return transcript, candidates
+
+
+def read_decisions(path: Path) -> list[Decision]:
+    """Decisions file: a YAML list of ``accept`` | ``reject`` | ``{edit: text}``."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"cannot read decisions: {exc}", where=str(path)) from exc
+    if not isinstance(data, list):
+        raise InputError("expected a YAML list of decisions", where=str(path))
+    out = []
+    for i, item in enumerate(data, 1):
+        if item in ("accept", "reject"):
+            out.append(Decision(item))
+        elif isinstance(item, dict) and isinstance(item.get("edit"), str) and item["edit"].strip():
+            out.append(Decision("edit", item["edit"].strip()))
+        else:
+            raise InputError(
+                f"decision {i} must be 'accept', 'reject' or {{edit: text}}",
+                where=at(path, column=f"[{i}]"),
+            )
+    return out
+
+
+def review(
+    candidates: Sequence[Candidate], decide: Callable[[Candidate], Decision]
+) -> list[tuple[Candidate, Decision]]:
+    """Ask ``decide`` about every candidate with a non-empty draft, in order."""
+    return [(c, decide(c)) for c in candidates if c.draft]
+
+
+def terminal_decider(
+    console, read: Callable[[str], str] = input
+) -> Callable[[Candidate], Decision]:
+    """Show a candidate and read ``a``/``e``/``r`` (and the edited text) from the terminal."""
+
+    def decide(c: Candidate) -> Decision:
+        console.rule(f"candidate {c.turn}")
+        console.print(f"[bold]Q:[/] {c.question}", highlight=False)
+        console.print(f"[bold]A:[/] {c.answer}", highlight=False)
+        console.print(f"[bold]clause:[/] {c.draft}", highlight=False)
+        while True:
+            try:
+                choice = read("[a]ccept / [e]dit / [r]eject? ").strip().lower()
+            except EOFError as exc:
+                raise InputError(
+                    "input ended before every candidate was reviewed",
+                    hint="answer a, e or r for each candidate, or use --decisions FILE",
+                ) from exc
+            if choice in ("a", "accept"):
+                return Decision("accept")
+            if choice in ("r", "reject"):
+                return Decision("reject")
+            if choice in ("e", "edit"):
+                try:
+                    text = read("new clause text: ").strip()
+                except EOFError as exc:
+                    raise InputError("input ended while editing a clause") from exc
+                if text:
+                    return Decision("edit", text)
+            console.print("please answer a, e or r")
+
+    return decide
+
+
+def decisions_decider(
+    decisions: Sequence[Decision], source: str
+) -> Callable[[Candidate], Decision]:
+    it = iter(decisions)
+
+    def decide(c: Candidate) -> Decision:
+        try:
+            return next(it)
+        except StopIteration:
+            raise InputError(
+                f"no decision for candidate {c.turn}: the file has {len(decisions)} decisions",
+                where=source,
+            ) from None
+
+    return decide
+
+
+def write_interview_constitution(
+    path: Path,
+    provider: Provider,
+    transcript: list[dict],
+    candidates: Sequence[Candidate],
+    reviewed: Sequence[tuple[Candidate, Decision]],
+    title: str,
+    seed: int,
+) -> InterviewResult:
+    """Write accepted/edited clauses (ids ``i1``, ``i2`` ...) with the transcript."""
+    clauses = []
+    counts = {"accept": 0, "edit": 0, "reject": 0}
+    for c, d in reviewed:
+        counts[d.action] += 1
+        if d.action == "reject":
+            continue
+        clauses.append(
+            Clause(
+                id=f"i{len(clauses) + 1}",
+                text=d.text if d.action == "edit" else c.draft,
+                provenance={
+                    "source": "interview",
+                    "turn": c.turn,
+                    "question": c.question,
+                    "answer": c.answer,
+                    "draft": c.draft,
+                    "decision": d.action,
+                },
+            )
+        )
+    provenance = {
+        "source": "model interview",
+        "model": provider.model_name(),
+        "prompt_version": P.PROMPT_VERSION,
+        "code_version": __version__,
+        "seed": seed,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "review": {
+            "accepted": counts["accept"],
+            "edited": counts["edit"],
+            "rejected": counts["reject"],
+            "empty_drafts": sum(1 for c in candidates if not c.draft),
+        },
+        "transcript": transcript,
+    }
+    write_constitution(path, title, clauses, provenance)
+    return InterviewResult(
+        str(path),
+        counts["accept"],
+        counts["edit"],
+        counts["reject"],
+        provenance["review"]["empty_drafts"],
+        provider.usage.to_json(),
+    )

@@ -1,0 +1,111 @@
+"""CLI flags of a provider, shared by every LLM command so they all read the same.
+
+``--base-url URL [--model NAME] [--api-key-env VAR]`` for an OpenAI-compatible server, or
+``--checkpoint DIR [--adapter DIR]`` for a local model; ``--cache DIR`` for the request cache;
+``--provider-config FILE`` reads the same settings from YAML (a pipeline.yaml's ``llm:`` section
+works). Flags given on the command line override the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pluralign.errors import InputError
+
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1"),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", help="Model name at the server (default: the first one it lists)."),
+]
+ApiKeyEnvOption = Annotated[
+    str | None,
+    typer.Option("--api-key-env", help="Name of the environment variable holding the API key."),
+]
+CheckpointOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--checkpoint", help="Local transformers checkpoint folder (instead of --base-url)."
+    ),
+]
+AdapterOption = Annotated[
+    Path | None, typer.Option("--adapter", help="PEFT LoRA adapter folder loaded on --checkpoint.")
+]
+CacheOption = Annotated[
+    Path | None,
+    typer.Option("--cache", help="Request-cache folder: a re-run answers seen requests from disk."),
+]
+ConcurrencyOption = Annotated[
+    int | None, typer.Option("--concurrency", help="Requests in flight at once (default 4).")
+]
+TimeoutOption = Annotated[
+    float | None, typer.Option("--timeout", help="Seconds per HTTP request (default 120).")
+]
+RetriesOption = Annotated[
+    int | None, typer.Option("--max-retries", help="Retries on 429/5xx/timeouts (default 4).")
+]
+ProviderConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--provider-config", help="YAML with provider settings (or a pipeline.yaml with llm:)."
+    ),
+]
+
+
+def build_config(
+    *,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key_env: str | None = None,
+    checkpoint: Path | None = None,
+    adapter: Path | None = None,
+    cache: Path | None = None,
+    concurrency: int | None = None,
+    timeout: float | None = None,
+    max_retries: int | None = None,
+    config_file: Path | None = None,
+    flag_prefix: str = "--",
+):
+    """A validated :class:`~pluralign.llm.config.ProviderConfig` from flags (over a file)."""
+    from pydantic import ValidationError
+
+    from pluralign.llm.config import ProviderConfig, provider_config_from_yaml
+
+    data: dict = {}
+    if config_file is not None:
+        data = provider_config_from_yaml(config_file).model_dump(exclude_unset=True)
+    flags = {
+        "base_url": base_url,
+        "model": model,
+        "api_key_env": api_key_env,
+        "checkpoint": checkpoint,
+        "adapter": adapter,
+        "cache_dir": cache,
+        "concurrency": concurrency,
+        "timeout": timeout,
+        "max_retries": max_retries,
+    }
+    if base_url is not None:
+        data.pop("checkpoint", None)
+        data.pop("adapter", None)
+    if checkpoint is not None:
+        data.pop("base_url", None)
+    data.update({k: v for k, v in flags.items() if v is not None})
+    if not data.get("base_url") and not data.get("checkpoint"):
+        raise InputError(
+            f"no model given: pass {flag_prefix}base-url URL or {flag_prefix}checkpoint DIR",
+            hint="e.g. --base-url http://127.0.0.1:8000/v1 (see docs/llm.md)",
+        )
+    try:
+        return ProviderConfig(**data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise InputError(
+            f"{flag_prefix}{field.replace('_', '-')}: {err['msg']}" if field else err["msg"]
+        ) from exc

@@ -1,0 +1,157 @@
+"""Reading edge rows (upgrade votes) and values cards from files, with errors that name the spot.
+
+Edge rows have the fields ``user, from, to, context, relationship, story`` (``story`` optional).
+Accepted aliases: ``participant``/``userId`` for ``user``, ``fromId``/``toId``/``contextId`` (the
+Democratic Fine-Tuning database names) and ``type`` for ``relationship``. Files may be CSV, a JSON
+array of objects, or JSON Lines (one object a line); the format is chosen by extension (``.csv``,
+``.json``, ``.jsonl``/``.ndjson``). Value ids that all look like integers become ints (as in the
+published JSON); otherwise they stay strings.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from pluralign.errors import InputError, at
+from pluralign.moralgraph.model import RELATIONSHIPS, ValuesCard
+
+FIELDS = ("user", "from", "to", "context", "relationship", "story")
+ALIASES = {
+    "participant": "user", "userId": "user", "fromId": "from", "toId": "to",
+    "contextId": "context", "type": "relationship",
+}
+REQUIRED = ("user", "from", "to", "context", "relationship")
+
+
+def _normalise_columns(columns, path: Path) -> dict[str, str]:
+    mapping = {}
+    for c in columns:
+        name = ALIASES.get(c, c)
+        if name in FIELDS:
+            if name in mapping.values():
+                raise InputError(f"two columns mean '{name}'", where=str(path),
+                                 hint=f"keep one of: {name}, "
+                                      + ", ".join(k for k, v in ALIASES.items() if v == name))
+            mapping[c] = name
+    missing = [f for f in REQUIRED if f not in mapping.values()]
+    if missing:
+        raise InputError(f"missing field(s) {', '.join(missing)}", where=str(path),
+                         hint="edge rows need: user, from, to, context, relationship[, story]")
+    return mapping
+
+
+def _rows_json(path: Path) -> tuple[list[dict], list[int]]:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        rows, lines = [], []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON: {exc.msg}", where=at(path, n)) from exc
+            if not isinstance(obj, dict):
+                raise InputError("each line must be a JSON object", where=at(path, n))
+            rows.append(obj)
+            lines.append(n)
+        return rows, lines
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", where=at(path, exc.lineno)) from exc
+    if isinstance(data, dict) and "edges" in data:
+        data = data["edges"]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise InputError("expected a JSON array of edge objects", where=str(path),
+                         hint='[{"user": "p1", "from": 1, "to": 2, "context": "...", '
+                              '"relationship": "upgrade"}, ...]')
+    return data, []
+
+
+def _ids(series: pd.Series) -> pd.Series:
+    as_text = series.astype(str).str.strip()
+    if as_text.str.fullmatch(r"-?\d+").all():
+        return as_text.astype("int64").astype(object)
+    return as_text.astype(object)
+
+
+def read_edges(path: str | Path) -> pd.DataFrame:
+    """Read edge rows into a DataFrame
+    ``participant, from_id, to_id, context, relationship, story``.
+
+    Raises :class:`InputError` naming the file, line (CSV/JSONL line number, or array index for a
+    JSON array) and field of the first bad row.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", where=str(path))
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot parse the CSV ({exc})", where=str(path)) from exc
+        lines = pd.Series(range(2, len(frame) + 2))
+        locate = lambda i, col: at(path, int(lines[i]), col)  # noqa: E731
+    elif suffix in (".json", ".jsonl", ".ndjson"):
+        rows, line_numbers = _rows_json(path)
+        frame = pd.DataFrame(rows)
+        if line_numbers:
+            locate = lambda i, col: at(path, line_numbers[i], col)  # noqa: E731
+        else:
+            locate = lambda i, col: f"{path}, edge [{i}], field '{col}'"  # noqa: E731
+    else:
+        raise InputError(f"unknown edge file type '{path.suffix}'", where=str(path),
+                         hint="use .csv, .json or .jsonl")
+    mapping = _normalise_columns(frame.columns, path)
+    frame = frame.rename(columns=mapping)[[c for c in FIELDS if c in mapping.values()]]
+    if "story" not in frame.columns:
+        frame["story"] = ""
+    for col in REQUIRED:
+        values = frame[col]
+        empty = values.isna() | (values.astype(str).str.strip() == "")
+        if empty.any():
+            i = int(empty.to_numpy().nonzero()[0][0])
+            raise InputError("empty value", where=locate(i, col))
+    rel = frame["relationship"].astype(str).str.strip()
+    bad = ~rel.isin(RELATIONSHIPS)
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(f"relationship {rel.iloc[i]!r} is not one of {', '.join(RELATIONSHIPS)}",
+                         where=locate(i, "relationship"))
+    ids = _ids(pd.concat([frame["from"], frame["to"]], ignore_index=True))
+    from_id = ids.iloc[: len(frame)].reset_index(drop=True)
+    to_id = ids.iloc[len(frame) :].reset_index(drop=True)
+    same = (from_id.astype(str) == to_id.astype(str)).to_numpy()
+    if same.any():
+        i = int(same.nonzero()[0][0])
+        raise InputError(f"'from' and 'to' are the same value ({from_id.iloc[i]!r})",
+                         where=locate(i, "to"), hint="an upgrade goes between two different values")
+    return pd.DataFrame({
+        "participant": frame["user"].astype(str).str.strip().to_numpy(),
+        "from_id": from_id.to_numpy(), "to_id": to_id.to_numpy(),
+        "context": frame["context"].astype(str).str.strip().to_numpy(),
+        "relationship": rel.to_numpy(),
+        "story": frame["story"].fillna("").astype(str).to_numpy(),
+    })
+
+
+def read_cards(path: str | Path) -> list[ValuesCard]:
+    """Read values cards: a JSON array of ``{id, title, description, policies}`` or a moral-graph
+    JSON file (its ``values``)."""
+    from pluralign.moralgraph.dftjson import document_from_json
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError("file not found", where=str(path)) from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", where=at(path, exc.lineno)) from exc
+    if isinstance(data, list):
+        data = {"values": data, "edges": []}
+    return list(document_from_json(data, str(path)).values)

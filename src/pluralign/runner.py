@@ -1,0 +1,166 @@
+"""The stage runner behind ``pluralign run`` and ``pluralign demo``: order, skip, resume.
+
+A run is a folder. Each :class:`Stage` writes into ``RUN/<name>/`` and, last, a manifest (see
+:mod:`pluralign.manifest`). On a re-run a stage is skipped when its fingerprint — its input files'
+hashes, its settings, its seed and the fingerprints of the stages it reads from — is unchanged;
+``from_stage`` forces that stage and every later one to run again. A stage killed half-way has no
+manifest, so it runs again; stages make that cheap themselves (checkpoints, LLM cache).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pluralign.errors import PluralignError
+from pluralign.manifest import fingerprint, library_versions, sha256_path, write_json_atomic
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class StageContext:
+    """What a stage function receives: where to write, where the run is, the seed and settings."""
+
+    name: str
+    run_dir: Path
+    out: Path
+    seed: int
+    settings: dict[str, Any]
+    shared: dict[str, Any]
+    """Objects a stage hands to later stages of the same process (never needed for correctness:
+    a resumed run reads the files instead)."""
+
+    def stage_dir(self, name: str) -> Path:
+        """Output folder of another stage of this run."""
+        return self.run_dir / name
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a run.
+
+    ``inputs`` returns the outside files the stage reads (their hashes enter the fingerprint);
+    ``after`` names the earlier stages whose outputs it reads.
+    """
+
+    name: str
+    run: Callable[[StageContext], None]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    inputs: Mapping[str, Path] = field(default_factory=dict)
+    after: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    name: str
+    status: str  # "ran" or "skipped"
+    seconds: float
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    outcomes: tuple[StageOutcome, ...]
+
+    def status(self, name: str) -> str:
+        return next(o.status for o in self.outcomes if o.name == name)
+
+
+def read_manifest(stage_dir: Path) -> dict[str, Any] | None:
+    path = stage_dir / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None  # a torn manifest means the stage did not finish
+
+
+def run_stages(
+    stages: Sequence[Stage],
+    run_dir: Path,
+    *,
+    seed: int,
+    from_stage: str | None = None,
+    on_start: Callable[[Stage], None] | None = None,
+    on_done: Callable[[Stage, StageOutcome], None] | None = None,
+) -> RunResult:
+    """Run ``stages`` in order into ``run_dir``, skipping the ones that are up to date."""
+    names = [s.name for s in stages]
+    if len(set(names)) != len(names):
+        raise PluralignError(f"duplicate stage names in {names}")
+    if from_stage is not None and from_stage not in names:
+        raise PluralignError(f"unknown stage '{from_stage}'", hint=f"stages: {', '.join(names)}")
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    prints: dict[str, str] = {}
+    outcomes: list[StageOutcome] = []
+    shared: dict[str, Any] = {}
+    forced = False
+    for stage in stages:
+        forced = forced or stage.name == from_stage
+        for dep in stage.after:
+            if dep not in prints:
+                raise PluralignError(f"stage '{stage.name}' needs stage '{dep}' to run before it")
+        missing = [f"{k}={p}" for k, p in stage.inputs.items() if not Path(p).exists()]
+        if missing:
+            raise PluralignError(f"stage '{stage.name}': input not found: {', '.join(missing)}")
+        input_hashes = {k: sha256_path(Path(p)) for k, p in sorted(stage.inputs.items())}
+        input_hashes.update({f"stage:{d}": prints[d] for d in stage.after})
+        fp = fingerprint(input_hashes, stage.settings, seed)
+        prints[stage.name] = fp
+        out = run_dir / stage.name
+        previous = read_manifest(out)
+        if not forced and previous is not None and previous.get("fingerprint") == fp:
+            outcome = StageOutcome(stage.name, "skipped", 0.0, fp)
+            outcomes.append(outcome)
+            if on_done:
+                on_done(stage, outcome)
+            continue
+        if previous is not None:  # finished before with other inputs: start clean
+            shutil.rmtree(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MANIFEST).unlink(missing_ok=True)
+        if on_start:
+            on_start(stage)
+        started = time.time()
+        t0 = time.perf_counter()
+        stage.run(StageContext(stage.name, run_dir, out, seed, dict(stage.settings), shared))
+        seconds = time.perf_counter() - t0
+        write_json_atomic(
+            out / MANIFEST,
+            {
+                "stage": stage.name,
+                "fingerprint": fp,
+                "inputs": {
+                    k: {
+                        "sha256": h,
+                        **({"path": str(stage.inputs[k])} if k in stage.inputs else {}),
+                    }
+                    for k, h in input_hashes.items()
+                },
+                "settings": dict(stage.settings),
+                "seed": seed,
+                "versions": library_versions(),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+                "seconds": round(seconds, 3),
+                "outputs": sorted(
+                    p.relative_to(out).as_posix()
+                    for p in out.rglob("*")
+                    if p.is_file() and p.name != MANIFEST
+                )[:1000],
+            },
+        )
+        outcome = StageOutcome(stage.name, "ran", seconds, fp)
+        outcomes.append(outcome)
+        if on_done:
+            on_done(stage, outcome)
+    return RunResult(run_dir, tuple(outcomes))

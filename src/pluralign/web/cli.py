@@ -1,0 +1,86 @@
+"""``pluralign web`` (serve the assembly web app) and ``pluralign admin`` (organiser accounts)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from pluralign.clikit import DbOption, console
+
+admin_app = typer.Typer(help="Organiser accounts of the web app.", no_args_is_help=True)
+
+
+def web_cmd(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1,
+                                         help="Worker processes (PostgreSQL recommended).")] = 1,
+    rate_per_minute: Annotated[float, typer.Option(
+        "--rate-limit", help="Votes+statements one participant may send per minute.")] = 60.0,
+    burst: Annotated[int, typer.Option("--burst", help="... and in one burst.")] = 20,
+    secure_cookies: Annotated[bool, typer.Option(
+        "--secure-cookies/--no-secure-cookies",
+        help="Send cookies over HTTPS only (use behind a TLS proxy).")] = False,
+    constitution_embedder: Annotated[str, typer.Option(
+        "--constitution-embedder",
+        help="Merging near-duplicate clauses in the constitution export: tfidf (light) or "
+             "auto/minilm (loads torch into the server).")] = "tfidf",
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Serve the assembly web app (participants at /a/<slug>, organisers at /admin)."""
+    from pluralign.errors import require
+    from pluralign.store import open_store
+    from pluralign.store.session import resolve_url
+
+    uvicorn = require("uvicorn", "web")
+    from pluralign.constitution.embed import METHODS
+    from pluralign.errors import InputError
+
+    if constitution_embedder not in METHODS:
+        raise InputError(f"unknown embedder '{constitution_embedder}'",
+                         where="--constitution-embedder", hint=f"use one of {', '.join(METHODS)}")
+    url = resolve_url(db)
+    open_store(url).dispose()  # create/migrate once, before workers start
+    os.environ.update({
+        "PLURALIGN_DATABASE_URL": url,
+        "PLURALIGN_WEB_RATE_PER_MINUTE": str(rate_per_minute),
+        "PLURALIGN_WEB_BURST": str(burst),
+        "PLURALIGN_WEB_SECURE_COOKIES": "1" if secure_cookies else "0",
+        "PLURALIGN_WEB_CONSTITUTION_EMBEDDER": constitution_embedder,
+    })
+    console.print(f"pluralign web on http://{host}:{port}  (organisers: /admin)")
+    uvicorn.run("pluralign.web.app:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level=log_level, proxy_headers=True,
+                access_log=log_level == "debug")
+
+
+@admin_app.command("create-user")
+def create_user_cmd(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option("--role", help="admin or moderator.")] = "admin",
+    password: Annotated[str | None, typer.Option(
+        "--password", envvar="PLURALIGN_ADMIN_PASSWORD",
+        help="Password (prompted when omitted; prefer the prompt or the env variable).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Create an organiser account (password stored as an argon2id hash)."""
+    from pluralign.store import open_store
+    from pluralign.web.security import create_user
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    store = open_store(db)
+    try:
+        with store.session() as s:
+            create_user(s, username, password, role)
+    finally:
+        store.dispose()
+    console.print(f"created {role} '{username}'")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("web")(web_cmd)
+    app.add_typer(admin_app, name="admin")

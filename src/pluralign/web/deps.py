@@ -1,0 +1,153 @@
+"""Request helpers shared by all routers: the store, templates, CSRF, who is asking.
+
+A new router (e.g. the moral-graph pages) needs only these: ``render`` for pages, ``require_role``
+or ``current_participant`` for authorisation, and forms that include ``{{ csrf_input() }}`` — the
+CSRF check itself runs for every unsafe request of every router (an app-wide dependency).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from pluralign.store.models import Assembly, Participant
+from pluralign.web.models import ADMIN, MODERATOR, AdminUser
+from pluralign.web.security import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, csrf_token, csrf_valid
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class Redirect(Exception):  # noqa: N818  (control flow, turned into a 303 by the app)
+    """Stop handling and send the browser elsewhere (303, or ``HX-Redirect`` for htmx)."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+
+def make_templates():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,  # every template, whatever its extension
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def store(request: Request):
+    return request.app.state.store
+
+
+def render(request: Request, name: str, context: dict | None = None, status: int = 200,
+           headers: dict | None = None) -> HTMLResponse:
+    """Render ``templates/<name>`` with the request, the CSRF helpers and the signed-in user."""
+    token = csrf_token(request.session)
+    ctx = {
+        "request": request,
+        "csrf_token": token,
+        "csrf_input": lambda: Markup(
+            f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'),
+        "user": getattr(request.state, "user", None),
+        "htmx": request.headers.get("hx-request") == "true",
+    }
+    ctx.update(context or {})
+    html = request.app.state.templates.get_template(name).render(ctx)
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+async def csrf_protect(request: Request) -> None:
+    """App-wide dependency: unsafe methods must carry this session's CSRF token."""
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not csrf_valid(request.session, sent):
+        raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
+
+
+# ------------------------------------------------------------------ organisers
+
+ROLE_RANK = {MODERATOR: 1, ADMIN: 2}
+
+
+def current_user(request: Request) -> AdminUser | None:
+    uid = request.session.get("uid")
+    if uid is None:
+        return None
+    max_age = request.app.state.settings.admin_session_hours * 3600
+    if time.time() - request.session.get("uat", 0) > max_age:
+        request.session.pop("uid", None)
+        return None
+    with request.app.state.store.session() as s:
+        user = s.get(AdminUser, uid)
+    if user is None or not user.active or request.session.get("uver") != user.password_hash[-16:]:
+        request.session.pop("uid", None)
+        return None
+    request.state.user = user
+    return user
+
+
+def require_role(role: str):
+    """Dependency factory: the signed-in organiser must have ``role`` (admin ⊃ moderator).
+
+    Anonymous visitors (and participants) are sent to the login page; a moderator asking for an
+    admin page gets 403.
+    """
+
+    def dependency(request: Request) -> AdminUser:
+        user = current_user(request)
+        if user is None:
+            raise Redirect(f"/admin/login?next={request.url.path}")
+        if ROLE_RANK.get(user.role, 0) < ROLE_RANK[role]:
+            raise HTTPException(403, f"this page needs the '{role}' role")
+        return user
+
+    dependency.required_role = role  # read by the route-walking test
+    return dependency
+
+
+require_moderator = require_role(MODERATOR)
+require_admin = require_role(ADMIN)
+
+
+# ------------------------------------------------------------------ participants
+
+
+def participant_key(request: Request, slug: str) -> str | None:
+    return (request.session.get("p") or {}).get(slug)
+
+
+def remember_participant(request: Request, slug: str, key: str | None) -> None:
+    joined = dict(request.session.get("p") or {})
+    if key is None:
+        joined.pop(slug, None)
+    else:
+        joined[slug] = key
+    request.session["p"] = joined
+
+
+def current_participant(request: Request, session, slug: str) -> tuple[Assembly, Participant]:
+    """The assembly and this browser's participant in it, or a redirect to its consent page."""
+    assembly = session.scalar(select(Assembly).where(Assembly.slug == slug))
+    if assembly is None:
+        raise HTTPException(404, f"no assembly '{slug}'")
+    key = participant_key(request, slug)
+    participant = None
+    if key:
+        participant = session.scalar(select(Participant).where(
+            Participant.assembly_id == assembly.id, Participant.key == key))
+    if participant is None:
+        raise Redirect(f"/a/{slug}")
+    return assembly, participant

@@ -1,0 +1,72 @@
+"""Tables the web app adds to the store (migration ``0002``).
+
+They share :class:`pluralign.store.models.Base`, so ``Base.metadata`` (and alembic) see them as
+soon as this module is imported; ``store/migrations/env.py`` imports it. This module imports only
+SQLAlchemy, so the store stays usable without the ``[web]`` extra.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pluralign.store.models import Base, utcnow
+
+# Roles of organisers. An admin can do everything; a moderator sees the dashboards and the
+# moderation queue but cannot configure, open/close or export an assembly.
+ADMIN, MODERATOR = "admin", "moderator"
+ROLES = (ADMIN, MODERATOR)
+
+
+class AdminUser(Base):
+    """An organiser account (never a participant): argon2 password hash and a role."""
+
+    __tablename__ = "web_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=MODERATOR)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InviteToken(Base):
+    """A personal invitation to an invite-only assembly: one token, one participant.
+
+    Only the sha256 of the token is stored, so a leaked database does not leak usable links.
+    """
+
+    __tablename__ = "web_invite"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assembly_id: Mapped[int] = mapped_column(ForeignKey("assembly.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participant.id", ondelete="SET NULL"), nullable=True
+    )
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Withdrawal(Base):
+    """That *someone* withdrew from an assembly, and when: no id, so nothing links back."""
+
+    __tablename__ = "web_withdrawal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assembly_id: Mapped[int] = mapped_column(ForeignKey("assembly.id", ondelete="CASCADE"))
+    votes_deleted: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebSetting(Base):
+    """Key/value settings of the web app shared by all its worker processes (e.g. the cookie
+    signing secret, created on first start so sessions survive restarts)."""
+
+    __tablename__ = "web_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

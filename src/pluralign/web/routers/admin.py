@@ -1,0 +1,89 @@
+"""Organiser sign-in and the list of assemblies (``/admin``)."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+
+from pluralign.errors import InputError
+from pluralign.store.models import Assembly
+from pluralign.web import service
+from pluralign.web.deps import current_user, render, require_admin, require_moderator
+from pluralign.web.models import AdminUser
+from pluralign.web.security import hash_password, new_token, verify_password
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+_DUMMY_HASH = None
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/admin") and not target.startswith("//") else "/admin"
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/admin"):  # noqa: A002
+    return render(request, "admin/login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form(""), password: str = Form(""),
+          next: str = Form("/admin")):  # noqa: A002
+    global _DUMMY_HASH
+    client = request.client.host if request.client else "?"
+    if not request.app.state.login_limiter.allow(client):
+        raise HTTPException(429, "too many sign-in attempts: wait a minute")
+    with request.app.state.store.session() as s:
+        user = s.scalar(select(AdminUser).where(AdminUser.username == username))
+    if user is None:
+        _DUMMY_HASH = _DUMMY_HASH or hash_password(new_token())
+        verify_password(_DUMMY_HASH, password)  # same time whether or not the user exists
+    if user is None or not user.active or not verify_password(user.password_hash, password):
+        return render(request, "admin/login.html",
+                      {"next": _safe_next(next), "error": "wrong username or password"},
+                      status=401)
+    request.session.update(uid=user.id, uat=int(time.time()), uver=user.password_hash[-16:],
+                           csrf=new_token(18))  # new CSRF token after sign-in
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request):
+    for key in ("uid", "uat", "uver"):
+        request.session.pop(key, None)
+    return RedirectResponse("/admin/login", status_code=303)
+
+
+@router.get("")
+def assemblies(request: Request, user: AdminUser = Depends(require_moderator)):
+    with request.app.state.store.session() as s:
+        rows = s.scalars(select(Assembly).order_by(Assembly.created_at.desc())).all()
+        listing = [(a, service.counts(s, a.id)) for a in rows]
+    return render(request, "admin/assemblies.html", {"listing": listing})
+
+
+@router.get("/new")
+def new_page(request: Request, user: AdminUser = Depends(require_admin)):
+    return render(request, "admin/new.html", {"error": None, "form": {}})
+
+
+@router.post("/new")
+def create(request: Request, user: AdminUser = Depends(require_admin), slug: str = Form(""),
+           topic: str = Form(""), description: str = Form(""), invite_only: str = Form(""),
+           closes_at: str = Form(""), questions: str = Form(""), min_votes: str = Form("7")):
+    raw = {"slug": slug, "topic": topic, "description": description, "invite_only": invite_only,
+           "closes_at": closes_at, "questions": questions, "min_votes": min_votes}
+    try:
+        form = service.parse_assembly_form(topic, description, invite_only == "yes", closes_at,
+                                           questions, min_votes)
+        with request.app.state.store.session() as s:
+            assembly = service.create_assembly(s, slug, form)
+            slug = assembly.slug
+    except InputError as exc:
+        return render(request, "admin/new.html", {"error": str(exc), "form": raw}, status=400)
+    return RedirectResponse(f"/admin/a/{slug}", status_code=303)
+
+
+__all__ = ["router", "current_user"]

@@ -1,0 +1,181 @@
+"""Preference pairs from a simulated assembly (fixture folder in the simulator's layout)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from prefs_simfixture import write_sim
+
+from pluralign.data.prompt_bank import BankPrompt, Response, load_bank, template_prompts
+from pluralign.data.simprefs import (
+    SimStatement,
+    build_sim_preferences,
+    load_simulation,
+    prompt_kind,
+    split_prompts,
+)
+from pluralign.errors import InputError
+
+
+@pytest.fixture
+def sim(tmp_path):
+    return load_simulation(write_sim(tmp_path / "sim", n=60))
+
+
+def test_load_simulation(sim):
+    # the junk statement (moderated out) is left out
+    assert [s.id for s in sim.statements] == ["0", "1", "2", "3", "4"]
+    assert sim.groups["P0001"] == "a" and sim.groups["P0002"] == "b"
+    assert sim.demographics["P0001"] == {"gender": "woman", "age_band": "18-34"}
+    s2 = sim.statement("2")
+    # forced choice: P(agree) / (P(agree) + P(disagree)) = 0.81 / 0.9
+    assert s2.agree == {"a": pytest.approx(0.9), "b": pytest.approx(0.1)}
+    assert s2.slug == "caution" and s2.kind == "divisive"
+    assert sim.statement("0").consensus is True and s2.consensus is False
+    assert sim.p_agree("P0002", s2) == pytest.approx(0.1)
+
+
+def test_membership_mixes_group_stances(sim):
+    from dataclasses import replace
+
+    mixed = replace(sim, membership={"P0001": {"a": 0.25, "b": 0.75}})
+    assert mixed.p_agree("P0001", sim.statement("2")) == pytest.approx(0.25 * 0.9 + 0.75 * 0.1)
+
+
+def test_stances_estimated_from_votes_without_profiles(tmp_path):
+    sim = load_simulation(write_sim(tmp_path / "s", n=60, stances=False))
+    s2 = sim.statement("2")
+    # (A + 1) / (A + D + 2) per latent group, Polis voter ids mapped to pool ids
+    assert s2.agree["a"] > 0.7 and s2.agree["b"] < 0.3
+
+
+def test_prompt_kinds(sim):
+    kinds = {s.id: prompt_kind(s) for s in sim.statements}  # the truth's categories
+    assert kinds["0"] == kinds["1"] == "consensus"
+    assert kinds["2"] == kinds["3"] == "divisive"
+    assert kinds["4"] == "mixed"
+    # without a truth category, the profile decides
+    assert prompt_kind(SimStatement("x", "t", agree={"a": 0.1, "b": 0.2})) == "consensus"
+    assert prompt_kind(SimStatement("x", "t", agree={"a": 0.8, "b": 0.3})) == "divisive"
+    assert prompt_kind(SimStatement("x", "t", agree={"a": 0.6, "b": 0.4})) == "mixed"
+
+
+def test_split_is_by_prompt_stratified_and_seeded():
+    kinds = {f"p{i}": ("c" if i < 6 else "d") for i in range(10)}
+    s1 = split_prompts(kinds, 0.3, seed=4)
+    assert s1 == split_prompts(kinds, 0.3, seed=4)
+    held = Counter(kinds[p] for p, v in s1.items() if v == "heldout")
+    assert held == {"c": 2, "d": 1}
+    with pytest.raises(InputError):
+        split_prompts(kinds, 1.0, seed=0)
+
+
+def test_build_pairs(sim):
+    res = build_sim_preferences(sim, [], seed=5, templates="all")
+    assert res.details["prompts"] == 10 and res.details["template_prompts"] == 10
+    every = res.train + res.heldout
+    assert len(every) == 60 * 10  # one pair per member and prompt
+    held_prompts = {p.provenance["prompt_id"] for p in res.heldout}
+    train_prompts = {p.provenance["prompt_id"] for p in res.train}
+    assert held_prompts and not held_prompts & train_prompts
+    assert {p.provenance["kind"] for p in res.heldout} == {"consensus", "divisive", "mixed"}
+    # choices follow the group's stance: statement 2 is agreed by a, rejected by b
+    by_group = Counter(
+        (p.group, p.provenance["choice"]) for p in every if p.provenance["statement_ids"] == ["2"]
+    )
+    assert by_group[("a", "agree")] > by_group[("a", "disagree")]
+    assert by_group[("b", "disagree")] > by_group[("b", "agree")]
+    again = build_sim_preferences(sim, [], seed=5)
+    assert again.train == res.train and again.heldout == res.heldout
+    other = build_sim_preferences(sim, [], seed=6)
+    assert other.train != res.train
+
+
+def test_chosen_response_embodies_the_drawn_stance(sim):
+    bank = [
+        BankPrompt(
+            "b1",
+            "t",
+            ("ai-disclose",),
+            "Are you human?",
+            (Response("I am an AI.", "agree"), Response("Yes, I am human.", "disagree")),
+        )
+    ]
+    res = build_sim_preferences(sim, bank, seed=0, templates="none", heldout_fraction=0)
+    assert len(res.train) == 60
+    for p in res.train:
+        agree = p.provenance["choice"] == "agree"
+        assert p.chosen == ("I am an AI." if agree else "Yes, I am human.")
+        assert p.provenance["statement_ids"] == ["0"]
+
+
+def test_members_and_options(sim):
+    res = build_sim_preferences(
+        sim,
+        [],
+        members=["P0001", "P0002", "P0003"],
+        seed=0,
+        prompts_per_member=4,
+        opinion_groups={"P0001": "x"},
+    )
+    every = res.train + res.heldout
+    assert Counter(p.provenance["participant"] for p in every) == {
+        "P0001": 4,
+        "P0002": 4,
+        "P0003": 4,
+    }
+    assert {p.group for p in every if p.provenance["participant"] == "P0001"} == {"x"}
+    # a bank prompt matched by statement text instead of slug
+    by_text = [
+        BankPrompt(
+            "b2",
+            "t",
+            ("Assistants should use plenty of emoji.",),
+            "Emoji?",
+            (Response("Yes 🎉", "agree"), Response("No.", "disagree")),
+        )
+    ]
+    only = build_sim_preferences(sim, by_text, templates="none", heldout_fraction=0)
+    assert {p.provenance["statement_ids"][0] for p in only.train} == {"4"}
+    with pytest.raises(InputError, match="not in the simulation"):
+        build_sim_preferences(sim, [], members=["999"])
+    with pytest.raises(InputError, match="no prompt matches"):
+        build_sim_preferences(sim, [], templates="none")
+
+
+def test_packaged_bank_is_valid():
+    bank = load_bank()
+    assert len(bank) >= 20
+    assert len({p.topic for p in bank}) >= 8
+    assert all(p.by_stance("agree") and p.by_stance("disagree") for p in bank)
+
+
+def test_template_prompts_take_both_stances():
+    (a, b) = template_prompts("7", "Assistants should cite sources.")
+    assert "Assistants should cite sources" in a.prompt
+    assert a.by_stance("agree")[0].text != a.by_stance("disagree")[0].text
+    assert a.id != b.id and a.origin == "template"
+
+
+def test_bad_simulation_folder(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_simulation(tmp_path / "missing")
+    folder = write_sim(tmp_path / "s")
+    (folder / "truth.json").write_text('{"something": 1}')
+    with pytest.raises(InputError, match="latent group"):
+        load_simulation(folder)
+    (folder / "truth.json").write_text("{oops")
+    with pytest.raises(InputError, match=r"truth.json, line 1: invalid JSON"):
+        load_simulation(folder)
+
+
+def test_opinion_groups_by_polis_voter_id(sim):
+    # the aggregation's groups.csv uses Polis voter ids (P0001 is voter 1); -1 = not clustered
+    res = build_sim_preferences(sim, [], seed=0, opinion_groups={"1": "0", "2": "-1"})
+    every = res.train + res.heldout
+    groups = {p.provenance["participant"]: p.group for p in every}
+    assert groups["P0001"] == "0" and groups["P0002"] == "unclustered"
+    assert groups["P0003"] == "a"  # not in the file: latent group
+    with pytest.raises(InputError, match="opinion groups"):
+        build_sim_preferences(sim, [], opinion_groups={"nobody": "1"})

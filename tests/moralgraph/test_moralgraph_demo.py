@@ -1,0 +1,41 @@
+"""The demo's moral-graph stage writes a consistent graph that recovers the simulated truth."""
+
+from __future__ import annotations
+
+import json
+
+from pluralign.moralgraph.dftjson import check_document, read_graph_json
+from pluralign.runner import StageContext
+
+
+def test_demo_stage(tmp_path):
+    from pluralign.demo import DEMO_STAGES
+    from pluralign.moralgraph.demo import stage_moralgraph
+
+    entry = next(e for e in DEMO_STAGES if e[0] == "moral_graph")
+    out = tmp_path / "moral_graph"
+    out.mkdir()
+    ctx = StageContext(name="moral_graph", run_dir=tmp_path, out=out, seed=0,
+                       settings=dict(entry[3]), shared={})
+    stage_moralgraph(ctx)
+    doc = read_graph_json(out / "graph.json")
+    assert check_document(doc) == []
+    rec = json.loads((out / "recovery.json").read_text())
+    assert all(r["winner_correct"] for r in rec.values())
+    clauses = json.loads((out / "clauses.json").read_text())
+    assert {c["context"] for c in clauses} == set(rec)
+    assert "<svg" in (out / "graph.html").read_text()
+
+
+def test_report_shows_the_demo_graph(tmp_path):
+    from pluralign.demo import DEMO_STAGES
+    from pluralign.moralgraph.demo import stage_moralgraph
+    from pluralign.report.build import moral_graph_section
+
+    entry = next(e for e in DEMO_STAGES if e[0] == "moral_graph")
+    out = tmp_path / "moral_graph"
+    out.mkdir()
+    stage_moralgraph(StageContext(name="moral_graph", run_dir=tmp_path, out=out, seed=1,
+                                  settings=dict(entry[3]), shared={}))
+    section = moral_graph_section(tmp_path)
+    assert section is not None
