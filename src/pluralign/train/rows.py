@@ -37,6 +37,11 @@ class PreferenceRow:
 def _row(obj: Any, where: str) -> PreferenceRow:
     if isinstance(obj, PreferenceRow):
         return obj
+    if not isinstance(obj, Mapping) and all(hasattr(obj, k) for k in REQUIRED):
+        # a pluralign.data.PreferencePair or any object with the same attributes
+        obj = {
+            k: getattr(obj, k) for k in (*REQUIRED, "weight", "group", "source") if hasattr(obj, k)
+        }
     if not isinstance(obj, Mapping):
         raise InputError(f"expected a JSON object, got {type(obj).__name__}", where=where)
     for key in REQUIRED:
@@ -94,9 +99,12 @@ def read_rows(path: str | Path) -> list[PreferenceRow]:
 def load_rows(
     data: str | Path | Iterable[Mapping[str, Any] | PreferenceRow] | Any,
 ) -> list[PreferenceRow]:
-    """Rows from a JSONL path, an iterable of dicts / :class:`PreferenceRow`, or a ``Dataset``."""
+    """Rows from a JSONL path, an iterable of dicts / :class:`PreferenceRow` /
+    ``pluralign.data.PreferencePair``, a ``PreferenceSet``, or a ``datasets.Dataset``."""
     if isinstance(data, (str, Path)):
         return read_rows(data)
+    if hasattr(data, "pairs") and not isinstance(data, Mapping):  # pluralign.data.PreferenceSet
+        data = data.pairs
     rows = [_row(obj, f"row {i}") for i, obj in enumerate(data)]
     if not rows:
         raise InputError("no preference rows")
