@@ -67,3 +67,21 @@ def test_kto_unpairing_keeps_weights_and_alternates_labels():
     assert ds["label"] == [True, False, True, False]
     assert ds["weight"] == [2.0, 2.0, 0.5, 0.5]
     assert ds["completion"] == ["A", "B", "C", "D"]
+
+
+def test_merge_duplicates_sums_weights_keeps_order_and_drops_zero():
+    from pluralign.train.rows import merge_duplicates
+
+    rows = load_rows(
+        [
+            {"prompt": "Q1", "chosen": "A", "rejected": "B", "weight": 1.5, "group": "x"},
+            {"prompt": "Q2", "chosen": "C", "rejected": "D", "weight": 0},
+            {"prompt": "Q1", "chosen": "A", "rejected": "B", "weight": 2, "group": "y"},
+            {"prompt": "Q1", "chosen": "B", "rejected": "A", "weight": 1},
+        ]
+    )
+    merged = merge_duplicates(rows)
+    assert [(r.prompt, r.chosen, r.weight, r.group) for r in merged] == [
+        ("Q1", "A", 3.5, "x"),
+        ("Q1", "B", 1.0, ""),
+    ]

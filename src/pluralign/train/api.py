@@ -28,6 +28,7 @@ from pluralign.train.config import load_train_config
 from pluralign.train.rows import (
     PreferenceRow,
     load_rows,
+    merge_duplicates,
     paired_dataset,
     rows_sha256,
     unpaired_dataset,
@@ -345,10 +346,6 @@ def train_preferences(
         cfg = type(cfg)(**{**cfg.to_dict(), "lora": lora})
     require("trl", "train")
     import torch
-    import transformers
-    import trl
-
-    from pluralign import __version__
 
     hw = resolve_hardware(cfg)
     model_dir = Path(model_dir)
@@ -376,10 +373,29 @@ def train_preferences(
     if progress:
         callbacks.append(_progress_callback())
 
-    start = time.time()
-    trainer = build_trainer(rows, model_dir, cfg, out, hw, callbacks)
+    threads_before = torch.get_num_threads()
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
+    try:
+        return _run(
+            rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_path, callbacks
+        )
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _run(rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_path, callbacks):
+    """Train, save the final model and the manifest (``train_preferences`` has validated all)."""
+    import torch
+    import transformers
+    import trl
     from transformers import PrinterCallback
 
+    from pluralign import __version__
+
+    start = time.time()
+    train_rows = merge_duplicates(rows) if cfg.merge_duplicates else rows
+    trainer = build_trainer(train_rows, model_dir, cfg, out, hw, callbacks)
     trainer.remove_callback(PrinterCallback)  # the curve goes to curve.jsonl, not to stdout
     result = trainer.train(resume_from_checkpoint=str(last) if resume else None)
     elapsed = time.time() - start
@@ -424,6 +440,7 @@ def train_preferences(
         "data_sha256": rows_sha256(rows),
         "data_source": str(data) if isinstance(data, (str, Path)) else "rows",
         "n_rows": len(rows),
+        "n_rows_trained": len(train_rows),
         "weight_sum": sum(r.weight for r in rows),
         "base_model": str(model_dir.resolve()),
         "seed": cfg.seed,

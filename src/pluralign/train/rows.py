@@ -111,6 +111,33 @@ def load_rows(
     return rows
 
 
+def merge_duplicates(rows: Sequence[PreferenceRow]) -> list[PreferenceRow]:
+    """Merge rows with the same (prompt, chosen, rejected) into one row whose weight is the sum.
+
+    Under the weighted loss Σ wᵢ·ℓᵢ / Σ wᵢ a row of weight w counts exactly as w copies (tested),
+    so the full-data objective is unchanged; a simulated or real panel whose members often pick
+    the same pair then trains on far fewer rows per epoch. Order of first appearance is kept;
+    ``group``/``source`` of the first row are kept (they do not enter the loss).
+    """
+    merged: dict[tuple[str, str, str], PreferenceRow] = {}
+    for r in rows:
+        key = (r.prompt, r.chosen, r.rejected)
+        first = merged.get(key)
+        merged[key] = (
+            r
+            if first is None
+            else PreferenceRow(
+                first.prompt,
+                first.chosen,
+                first.rejected,
+                first.weight + r.weight,
+                first.group,
+                first.source,
+            )
+        )
+    return [r for r in merged.values() if r.weight > 0]
+
+
 def rows_sha256(rows: Sequence[PreferenceRow]) -> str:
     """Content hash of the rows (provenance of a training run)."""
     h = hashlib.sha256()
