@@ -64,7 +64,12 @@ def prefs_cmd(
             "--templates", help="Template prompts for: all statements | missing ones | none."
         ),
     ] = "all",
-    heldout_fraction: Annotated[float, typer.Option("--heldout-fraction")] = 0.3,
+    heldout_fraction: Annotated[
+        float,
+        typer.Option(
+            "--heldout-fraction", help="Share of prompts (per kind) held out for evaluation."
+        ),
+    ] = 0.3,
     prompts_per_member: Annotated[
         int | None,
         typer.Option(
@@ -114,7 +119,10 @@ def import_prism_cmd(
             "--history/--no-history", help="Prefix later turns with the conversation so far."
         ),
     ] = True,
-    max_turn: Annotated[int | None, typer.Option("--max-turn")] = None,
+    max_turn: Annotated[
+        int | None,
+        typer.Option("--max-turn", help="Last conversation turn to use (0 = opening turn only)."),
+    ] = None,
 ) -> None:
     """Import PRISM (survey.jsonl + conversations.jsonl) as preference pairs."""
     from pluralign.data.preferences import make_provenance, write_jsonl
@@ -145,7 +153,9 @@ def weight_cmd(
     weighting: WeightingOption = "hard",
     weights: WeightsOption = None,
     targets: TargetsOption = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the representative subset's visiting order.")
+    ] = 0,
 ) -> None:
     """Apply a panel weighting mode to any preference file (PRISM, LLM-generated ...)."""
     from pluralign.data.preferences import make_provenance, read_jsonl, write_jsonl

@@ -70,7 +70,12 @@ def evaluate_cmd(
     ] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
     alpha: Annotated[float, typer.Option("--alpha", help="1 - confidence level.")] = 0.05,
-    min_group_size: Annotated[int, typer.Option("--min-group-size")] = 1,
+    min_group_size: Annotated[
+        int,
+        typer.Option(
+            "--min-group-size", help="Leave groups with fewer pairs out of the per-group tables."
+        ),
+    ] = 1,
     cluster: Annotated[
         str,
         typer.Option(
