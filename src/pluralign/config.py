@@ -234,9 +234,36 @@ def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
     })
 
 
+def _line_of(text: str | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (the deepest existing one), if known."""
+    if not text:
+        return None
+    import yaml
+
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == str(key)), None)
+            key_node = next((k for k, v in node.value if k.value == str(key)), None)
+            if match is None:
+                break
+            line, node = key_node.start_mark.line + 1, match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line if line is not None else (node.start_mark.line + 1 if node is not None else None)
+
+
 def parse_pipeline_config(data: Any, source: str = "pipeline.yaml",
-                          base: Path | None = None) -> PipelineConfig:
-    """Validate a mapping as a :class:`PipelineConfig`; errors name ``source`` and the field."""
+                          base: Path | None = None, text: str | None = None) -> PipelineConfig:
+    """Validate a mapping as a :class:`PipelineConfig`; errors name ``source``, the YAML field
+    and (given the file's ``text``) its line."""
     if not isinstance(data, dict):
         raise InputError("expected a mapping of settings (run_dir:, inputs:, model:, ...)",
                          where=source)
@@ -244,10 +271,18 @@ def parse_pipeline_config(data: Any, source: str = "pipeline.yaml",
         cfg = PipelineConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = _field_path(first["loc"])
+        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and "[" in p))
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise InputError(f"field '{field}': {first['msg']}{more}", where=source,
-                         hint="see `pluralign init` for an example with every field") from None
+        raise InputError(f"field '{_field_path(loc)}': {first['msg']}{more}",
+                         where=at(source, _line_of(text, loc)),
+                         hint="`pluralign init` writes an example with every field") from None
+    from pluralign.train.config import load_train_config
+
+    try:  # train: accepts every train.yaml key; check them now, not after an hour of stages
+        load_train_config(cfg.train.model_dump())
+    except InputError as exc:
+        raise InputError(f"field 'train': {exc.message}", where=at(source, _line_of(text, (
+            "train",))), hint=exc.hint) from None
     return _resolve_paths(cfg, base) if base is not None else cfg
 
 
@@ -265,7 +300,8 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
         mark = getattr(exc, "problem_mark", None)
         where = at(path, mark.line + 1, mark.column + 1) if mark else str(path)
         raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from None
-    return parse_pipeline_config(data, str(path), path.parent.resolve())
+    return parse_pipeline_config(data, str(path), path.parent.resolve(),
+                                 path.read_text(encoding="utf-8"))
 
 
 EXAMPLE_YAML = """\

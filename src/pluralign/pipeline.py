@@ -45,6 +45,7 @@ def _checkpoint_identity(path: Path) -> dict[str, Any]:
 def build_stages(cfg: PipelineConfig) -> list[Stage]:
     """The runner stages of ``cfg`` in order (see the module docstring)."""
     inp = cfg.inputs
+    _check_inputs_exist(cfg)
     stages: list[Stage] = []
 
     def add(name: str, fn: Callable, settings: dict, after: tuple[str, ...] = (),
@@ -113,6 +114,19 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
         add("moral_graph", S.stage_moral_graph, mg)
     add("report", S.stage_report, cfg.report.model_dump(), tuple(s.name for s in stages))
     return stages
+
+
+def _check_inputs_exist(cfg: PipelineConfig) -> None:
+    from pluralign.errors import InputError
+
+    inp = cfg.inputs
+    named = [(f"inputs.{k}", getattr(inp, k)) for k in
+             ("polis", "pool", "quotas", "population", "panel", "constitution")]
+    named += [(f"inputs.preferences[{i}]", p) for i, p in enumerate(inp.preferences)]
+    for field, path in named:
+        if path is not None and not Path(path).exists():
+            raise InputError(f"field '{field}': not found", where=str(path),
+                             hint="relative paths are relative to the pipeline file's folder")
 
 
 def _store_digest(store) -> str:

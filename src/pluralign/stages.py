@@ -9,6 +9,7 @@ writes into ``ctx.out`` with the layout of ``docs/run_folder.md``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from collections.abc import Sequence
@@ -402,8 +403,12 @@ def stage_train(ctx: StageContext) -> None:
     config = dict(ctx.settings["train"])
     config.setdefault("seed", ctx.seed)
     resume = any((ctx.out / "checkpoints").glob("checkpoint-*"))
-    result = train_preferences(ctx.stage_dir("data") / "train.jsonl", model_dir(ctx), config,
-                               ctx.out, resume=resume, progress=False)
+    # the Trainer prints a dict per logging step: keep them in train.log, the curve is in
+    # curve.jsonl and the run shows its own progress
+    with open(ctx.out / "train.log", "a", encoding="utf-8") as log, \
+            contextlib.redirect_stdout(log):
+        result = train_preferences(ctx.stage_dir("data") / "train.jsonl", model_dir(ctx),
+                                   config, ctx.out, resume=resume, progress=False)
     last = result.curve[-1] if result.curve else {}
     summary = {"method": result.method, "steps": result.steps, "resumed": resume,
                **{k: v for k, v in {**last, **result.metrics}.items()
