@@ -344,7 +344,7 @@ aggregate: {min_votes: 7, max_groups: 5, panel_only: true}
 constitution: {title: Constitution, min_group_agreement: 0.6, min_group_votes: 3,
                embedder: tfidf}
 synth: {questions_per_clause: 2, attempts: 2, temperature: 0.9, max_tokens: 48, dedup: tfidf}
-data: {weighting: soft, heldout_fraction: 0.3, templates: all}   # weighting: hard|soft|representative
+data: {weighting: soft, heldout_fraction: 0.3, templates: all}  # hard|soft|representative
 train:               # any train.yaml key (docs/training.md)
   method: dpo        # dpo | kto | orpo
   lora: false

@@ -85,7 +85,7 @@ def demo_cmd(
     """The whole pipeline on a simulated assembly; ends with the path of OUT/report.html."""
     from rich.table import Table
 
-    from pluralign.run_cli import progress_bar, print_outcomes
+    from pluralign.run_cli import print_outcomes, progress_bar
 
     with progress_bar() as progress:
         result = run_demo(out, seed=seed, from_stage=from_stage, progress=progress)

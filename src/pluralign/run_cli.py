@@ -29,7 +29,8 @@ def print_outcomes(result, title: str) -> None:
 
 
 def run_cmd(
-    config: Annotated[Path, typer.Argument(help="pipeline.yaml (write one with `pluralign init`).")],
+    config: Annotated[Path, typer.Argument(
+        help="pipeline.yaml (write one with `pluralign init`).")],
     from_stage: Annotated[str | None, typer.Option(
         "--from", help="Run this stage and all later ones again even if up to date.")] = None,
 ) -> None:
