@@ -30,7 +30,7 @@ import pandas as pd  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from pluralign.aggregate import AggregateSettings, aggregate, from_votes, read_polis  # noqa: E402
+from pluralign.aggregate import AggregateSettings, aggregate, from_votes  # noqa: E402
 
 POLIS = Path(os.environ.get("PLURALIGN_POLIS_DATA", ROOT.parent / "shared" / "data" / "polis"))
 if not POLIS.is_dir():

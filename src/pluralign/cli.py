@@ -41,7 +41,7 @@ def _root(
     """pluralign command line."""
 
 
-# Stage modules that define `register(app)`. Their imports stay light: heavy work is inside commands.
+# Stage modules that define `register(app)`; their imports stay light (heavy work runs in commands).
 COMMAND_MODULES = (
     "pluralign.store.cli",
     "pluralign.panel.cli",

@@ -30,7 +30,7 @@ def test_demo_stage(tmp_path):
 def test_report_shows_the_demo_graph(tmp_path):
     from pluralign.demo import DEMO_STAGES
     from pluralign.moralgraph.demo import stage_moralgraph
-    from pluralign.report.build import moral_graph_section
+    from pluralign.report.sections import moral_graph_section
 
     entry = next(e for e in DEMO_STAGES if e[0] == "moral_graph")
     out = tmp_path / "moral_graph"
@@ -38,4 +38,5 @@ def test_report_shows_the_demo_graph(tmp_path):
     stage_moralgraph(StageContext(name="moral_graph", run_dir=tmp_path, out=out, seed=1,
                                   settings=dict(entry[3]), shared={}))
     section = moral_graph_section(tmp_path)
-    assert section is not None
+    tables = [b for b in section.blocks if b["type"] == "table" and b.get("caption") == "Values"]
+    assert "pageRank" in tables[0]["columns"] and "title" in tables[0]["columns"]

@@ -195,5 +195,26 @@ def export_cmd(
                   + ", ".join(f"{c}: {w}" for c, w in graph.winners.items()) + f"; wrote {out}")
 
 
+@moralgraph_app.command("merge")
+def merge_cmd(
+    assembly: Annotated[str, typer.Option("--assembly", help="Assembly slug.")],
+    db: DbOption = None,
+    threshold: Annotated[float, typer.Option(help="Cosine similarity to merge at.")] = 0.8,
+    across_contexts: Annotated[bool, typer.Option(
+        "--across-contexts", help="Also merge cards written for different contexts.")] = False,
+) -> None:
+    """Merge near-duplicate values cards of an assembly (MiniLM embeddings; keeps all sources)."""
+    from pluralign.moralgraph.service import merge_duplicates
+    from pluralign.store import open_store
+    from pluralign.store.queries import get_assembly
+
+    store = open_store(db)
+    with store.session() as s:
+        a = get_assembly(s, assembly)
+        merged = merge_duplicates(s, a.id, threshold, within_context=not across_contexts)
+    console.print(f"merged {len(merged)} card(s)"
+                  + (": " + ", ".join(f"{o} → {n}" for o, n in merged.items()) if merged else ""))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(moralgraph_app, name="moralgraph")

@@ -375,7 +375,7 @@ def moral_graph_section(run: Path) -> Section | None:
     edges = obj.get("edges") or []
     s.keyvalues({"values": len(values), "edges": len(edges)})
     if values and all(isinstance(v, dict) for v in values):
-        cols = [c for c in ("id", "title", "description", "score", "pagerank")
+        cols = [c for c in ("id", "title", "description", "score", "pagerank", "pageRank")
                 if any(c in v for v in values)]
         s.table(values, cols or None, caption="Values")
     if edges and all(isinstance(e, dict) for e in edges):
