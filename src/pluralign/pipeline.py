@@ -161,5 +161,14 @@ def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_dir / "pipeline.json", cfg.model_dump(mode="json"))
+    inp = cfg.inputs
+    kind = "simulate" if inp.simulate else "polis" if inp.polis else "store"
+    from pluralign import __version__
+
+    write_json_atomic(run_dir / "manifest.json", {  # flat: the report's "Run" section shows it
+        "pluralign": __version__, "seed": cfg.seed, "deliberation": kind,
+        "panel": "given" if inp.panel else "sortition" if (inp.pool or inp.simulate) else "none",
+        "model": cfg.model.base, "llm": cfg.model.llm.label() if cfg.model.llm else "base model",
+        "train_method": cfg.train.method, "configuration": "pipeline.json"})
     return run_stages(stages, run_dir, seed=cfg.seed, from_stage=from_stage,
                       on_start=on_start, on_done=on_done)
