@@ -57,6 +57,7 @@ COMMAND_MODULES = (
     "pluralign.train.cli",
     "pluralign.llm.cli",
     "pluralign.web.cli",
+    "pluralign.run_cli",
 )
 
 
