@@ -1,0 +1,510 @@
+"""Store operations of the public evaluation (used by its web pages and its CLI).
+
+Set-up (admin): :func:`attach_models`, :func:`set_prompts` (from :func:`parse_prompts` of an
+uploaded JSONL/CSV file, or :func:`prompts_from_clauses`), :func:`set_clauses`, then
+:func:`generate_answers` asks both models once per prompt through :mod:`pluralign.llm` (cached
+on disk when a cache folder is given) and stores the answers. Rating (participants):
+:func:`next_impression` and :func:`record_choice`. Results: :func:`ratings`, :func:`results`
+(the ``public_eval.json`` document) and :func:`preference_pairs` (the export).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pluralign.errors import InputError, NotFoundError, at
+from pluralign.evaluate.public_models import (
+    CLOSED,
+    DRAFT,
+    OPEN,
+    PublicEval,
+    PublicEvalClause,
+    PublicEvalImpression,
+    PublicEvalPrompt,
+)
+from pluralign.store.models import Assembly, Participant, utcnow
+
+POSITIONS = ("first", "second", "neither")
+MAX_PROMPTS = 2000
+MAX_TEXT = 8000
+RESULTS_FILE = "public_eval.json"
+
+
+# ------------------------------------------------------------------ set-up
+
+
+def get_eval(s: Session, assembly: Assembly, create: bool = False) -> PublicEval | None:
+    ev = s.scalar(select(PublicEval).where(PublicEval.assembly_id == assembly.id))
+    if ev is None and create:
+        ev = PublicEval(assembly_id=assembly.id, model_a={}, model_b={}, state=DRAFT, seed=0,
+                        settings={"answer_tokens": 256})
+        s.add(ev)
+        s.flush()
+    return ev
+
+
+def n_ratings(s: Session, ev: PublicEval) -> int:
+    return s.scalar(select(func.count()).select_from(PublicEvalImpression).where(
+        PublicEvalImpression.eval_id == ev.id, PublicEvalImpression.choice.is_not(None))) or 0
+
+
+def _unrated(s: Session, ev: PublicEval, what: str) -> None:
+    if n_ratings(s, ev):
+        raise InputError(f"cannot change the {what}: people have rated answers already",
+                         hint="export the ratings, then start a new evaluation in a new assembly")
+
+
+def model_spec(base_url: str, model: str, api_key_env: str = "") -> dict[str, str]:
+    """A validated ``{base_url, model, api_key_env}`` (checked by the LLM layer's config)."""
+    from pydantic import ValidationError
+
+    from pluralign.llm.config import ProviderConfig
+
+    base_url, model, api_key_env = base_url.strip(), model.strip(), api_key_env.strip()
+    if not base_url.startswith(("http://", "https://")):
+        raise InputError("the base URL must start with http:// or https://", where="base_url",
+                         hint="e.g. http://127.0.0.1:8000/v1 (pluralign serve)")
+    if api_key_env and not api_key_env.replace("_", "").isalnum():
+        raise InputError("give the NAME of an environment variable, not the key itself",
+                         where="api_key_env", hint="e.g. OPENAI_API_KEY")
+    try:
+        ProviderConfig(base_url=base_url, model=model or None, api_key_env=api_key_env or None)
+    except ValidationError as exc:
+        raise InputError(exc.errors()[0]["msg"], where="model") from exc
+    return {"base_url": base_url, "model": model, "api_key_env": api_key_env}
+
+
+def attach_models(s: Session, ev: PublicEval, a: Mapping[str, str], b: Mapping[str, str],
+                  answer_tokens: int | None = None, seed: int | None = None) -> None:
+    """Set both models; stored answers are dropped when a model changes."""
+    if dict(a) != ev.model_a or dict(b) != ev.model_b:
+        _unrated(s, ev, "models")
+        for p in s.scalars(select(PublicEvalPrompt).where(PublicEvalPrompt.eval_id == ev.id)):
+            p.answer_a = p.answer_b = p.error = None
+    ev.model_a, ev.model_b = dict(a), dict(b)
+    settings = dict(ev.settings or {})
+    if answer_tokens is not None:
+        if not 1 <= answer_tokens <= 4096:
+            raise InputError("answer tokens must be between 1 and 4096", where="answer_tokens")
+        settings["answer_tokens"] = int(answer_tokens)
+    ev.settings = settings
+    if seed is not None:
+        ev.seed = int(seed)
+
+
+def parse_prompts(data: bytes, name: str) -> list[dict[str, Any]]:
+    """Prompt rows from an uploaded JSONL (``prompt`` or ``question``, optional ``id``,
+    ``clause_id``) or CSV file (same columns). Errors name the file and line."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError("the file is not UTF-8 text", where=name) from exc
+    rows: list[tuple[int, dict]] = []
+    if name.lower().endswith(".csv"):
+        reader = csv.DictReader(io.StringIO(text))
+        rows = [(i, dict(r)) for i, r in enumerate(reader, start=2)]
+    else:
+        for i, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON ({exc.msg})", where=at(name, i),
+                                 hint="one JSON object per line, or upload a .csv") from exc
+            if not isinstance(obj, dict):
+                raise InputError("expected a JSON object", where=at(name, i))
+            rows.append((i, obj))
+    out, seen = [], set()
+    for i, row in rows:
+        prompt = row.get("prompt") or row.get("question")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise InputError("each row needs a 'prompt' (or 'question')", where=at(name, i))
+        if len(prompt) > MAX_TEXT:
+            raise InputError(f"the prompt is longer than {MAX_TEXT} characters",
+                             where=at(name, i))
+        key = str(row.get("id") or f"p{len(out) + 1}").strip()
+        if key in seen:
+            raise InputError(f"prompt id {key!r} appears twice", where=at(name, i, "id"))
+        seen.add(key)
+        clause = row.get("clause_id")
+        out.append({"key": key, "text": prompt.strip(),
+                    "clause_key": str(clause).strip() if clause else None})
+    if not out:
+        raise InputError("the file has no prompts", where=name)
+    if len(out) > MAX_PROMPTS:
+        raise InputError(f"at most {MAX_PROMPTS} prompts", where=name)
+    return out
+
+
+def prompts_from_clauses(clauses: Sequence[Any]) -> list[dict[str, Any]]:
+    """One prompt per clause from the prompt bank's generic templates
+    (:func:`pluralign.data.prompt_bank.template_prompts`), rated against that clause."""
+    from pluralign.data.prompt_bank import template_prompts
+
+    out = []
+    for c in clauses:
+        first = template_prompts(c.id, c.text)[0]
+        out.append({"key": f"clause-{c.id}", "text": first.prompt, "clause_key": c.id})
+    return out
+
+
+def _sha(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False)
+                          .encode()).hexdigest()
+
+
+def set_prompts(s: Session, ev: PublicEval, rows: Sequence[Mapping[str, Any]],
+                source: str) -> int:
+    """Replace the prompt set (only before anyone rated)."""
+    _unrated(s, ev, "prompts")
+    for p in s.scalars(select(PublicEvalPrompt).where(PublicEvalPrompt.eval_id == ev.id)):
+        s.delete(p)
+    s.flush()
+    for r in rows:
+        s.add(PublicEvalPrompt(eval_id=ev.id, key=r["key"], text=r["text"],
+                               clause_key=r.get("clause_key")))
+    ev.settings = {**(ev.settings or {}), "prompts": {
+        "source": source, "n": len(rows), "sha256": _sha([dict(r) for r in rows])}}
+    return len(rows)
+
+
+def set_clauses(s: Session, ev: PublicEval, clauses: Sequence[Any], source: str) -> int:
+    """Replace the clauses (objects with ``id`` and ``text``; only before anyone rated)."""
+    _unrated(s, ev, "clauses")
+    if not clauses:
+        raise InputError("no clauses", where=source,
+                         hint="draft the constitution first, or upload a constitution.yaml")
+    for c in s.scalars(select(PublicEvalClause).where(PublicEvalClause.eval_id == ev.id)):
+        s.delete(c)
+    s.flush()
+    for c in clauses:
+        s.add(PublicEvalClause(eval_id=ev.id, key=str(c.id), text=str(c.text)))
+    ev.settings = {**(ev.settings or {}), "clauses": {
+        "source": source, "n": len(clauses),
+        "sha256": _sha([[str(c.id), str(c.text)] for c in clauses])}}
+    return len(clauses)
+
+
+def clauses_from_yaml(text: str, source: str) -> list[Any]:
+    """Clauses of a constitution YAML text (any form :mod:`pluralign.llm.constitution_io`
+    reads)."""
+    import tempfile
+
+    from pluralign.llm.constitution_io import read_clauses
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(source).name
+        path.write_text(text, encoding="utf-8")
+        try:
+            return read_clauses(path)
+        except InputError as exc:
+            raise InputError(exc.message, where=source, hint=exc.hint) from exc
+
+
+def clauses_from_assembly(store, slug: str, min_votes: int) -> list[Any]:
+    """The clauses of the assembly's drafted constitution (its cross-group consensus)."""
+    from pluralign.web.results import draft_constitution
+
+    text = draft_constitution(store, slug, min_votes=min_votes, fmt="yaml")
+    try:
+        return clauses_from_yaml(text, f"assembly '{slug}' constitution")
+    except InputError as exc:
+        raise InputError("the assembly has no constitution clauses yet",
+                         where=f"assembly '{slug}'",
+                         hint="collect more votes, or upload a constitution.yaml") from exc
+
+
+def set_state(ev: PublicEval, state: str, ready: bool) -> None:
+    if state not in (DRAFT, OPEN, CLOSED):
+        raise InputError(f"unknown state {state!r}", where="state")
+    if state == OPEN and not ready:
+        raise InputError("generate the answers of both models before opening the evaluation",
+                         where="state")
+    ev.state = state
+
+
+def _provider_config(spec: Mapping[str, str], cache_dir: str | Path | None):
+    from pluralign.llm.config import ProviderConfig
+
+    if not spec.get("base_url"):
+        raise InputError("attach both models first (base URL and model name)", where="models")
+    return ProviderConfig(base_url=spec["base_url"], model=spec.get("model") or None,
+                          api_key_env=spec.get("api_key_env") or None,
+                          cache_dir=Path(cache_dir) if cache_dir else None)
+
+
+def generate_answers(store, slug: str, cache_dir: str | Path | None = None) -> dict[str, int]:
+    """Ask both models for the prompts that have no answer yet and store the answers.
+
+    The request is the automatic judge's (:func:`pluralign.llm.judge.run_judge`: its system
+    prompt, the evaluation's seed and answer length), so with a shared cache folder the people
+    and the judge compare the very same answers. A failed request leaves the prompt without
+    answers (its error is stored and shown); the next call retries it.
+    """
+    from pluralign.llm import prompts as P
+    from pluralign.llm.provider import open_provider
+    from pluralign.llm.types import ChatRequest
+    from pluralign.store.queries import get_assembly
+
+    with store.session() as s:
+        ev = get_eval(s, get_assembly(s, slug))
+        if ev is None:
+            raise InputError("attach both models first (base URL and model name)",
+                             where=f"assembly '{slug}'")
+        cfg_a = _provider_config(ev.model_a, cache_dir)
+        cfg_b = _provider_config(ev.model_b, cache_dir)
+        todo = s.execute(select(PublicEvalPrompt.id, PublicEvalPrompt.text).where(
+            PublicEvalPrompt.eval_id == ev.id,
+            (PublicEvalPrompt.answer_a.is_(None)) | (PublicEvalPrompt.answer_b.is_(None)))
+            .order_by(PublicEvalPrompt.id)).all()
+        tokens, seed = int((ev.settings or {}).get("answer_tokens", 256)), ev.seed
+    requests = [ChatRequest.of([("system", P.ANSWER_SYSTEM), ("user", text)],
+                               max_tokens=tokens, seed=seed) for _, text in todo]
+    answers = {}
+    for side, cfg in (("a", cfg_a), ("b", cfg_b)):
+        with open_provider(cfg) as provider:
+            answers[side] = provider.complete_many(requests)
+    done = failed = 0
+    with store.session() as s:
+        for (pid, _), ra, rb in zip(todo, answers["a"], answers["b"], strict=True):
+            row = s.get(PublicEvalPrompt, pid)
+            errors = [f"model {k}: {r}" for k, r in (("A", ra), ("B", rb))
+                      if not hasattr(r, "text")]
+            if errors:
+                row.error = "; ".join(errors)[:2000]
+                failed += 1
+                continue
+            row.answer_a, row.answer_b, row.error = ra.text, rb.text, None
+            done += 1
+    return {"generated": done, "failed": failed, "requested": len(todo)}
+
+
+# ------------------------------------------------------------------ rating
+
+
+def items(s: Session, ev: PublicEval) -> list[tuple[PublicEvalPrompt, PublicEvalClause]]:
+    """Every ratable (prompt, clause) pair: prompts with both answers, each against its own
+    clause (``clause_id``) or, without one, against every clause."""
+    clauses = s.scalars(select(PublicEvalClause).where(PublicEvalClause.eval_id == ev.id)
+                        .order_by(PublicEvalClause.id)).all()
+    by_key = {c.key: c for c in clauses}
+    out = []
+    for p in s.scalars(select(PublicEvalPrompt).where(
+            PublicEvalPrompt.eval_id == ev.id, PublicEvalPrompt.answer_a.is_not(None),
+            PublicEvalPrompt.answer_b.is_not(None)).order_by(PublicEvalPrompt.id)):
+        if p.clause_key:
+            if p.clause_key in by_key:
+                out.append((p, by_key[p.clause_key]))
+        else:
+            out.extend((p, c) for c in clauses)
+    return out
+
+
+def a_first(seed: int, participant_id: int, prompt_id: int, clause_id: int) -> bool:
+    """The presentation order of one impression: a fair coin seeded by its identity."""
+    return random.Random(f"{seed}:{participant_id}:{prompt_id}:{clause_id}").random() < 0.5
+
+
+def next_impression(s: Session, ev: PublicEval,
+                    participant: Participant) -> PublicEvalImpression | None:
+    """The item to show this participant: the pending one (a reload shows the same answers in
+    the same order), else a new one among the items they have not seen, least-rated first
+    (seeded tie-break). ``None`` when they have rated everything."""
+    pending = s.scalar(select(PublicEvalImpression).where(
+        PublicEvalImpression.eval_id == ev.id,
+        PublicEvalImpression.participant_id == participant.id,
+        PublicEvalImpression.choice.is_(None)).order_by(PublicEvalImpression.id))
+    if pending is not None:
+        return pending
+    seen = set(s.execute(select(PublicEvalImpression.prompt_id, PublicEvalImpression.clause_id)
+                         .where(PublicEvalImpression.participant_id == participant.id)).all())
+    candidates = [(p, c) for p, c in items(s, ev) if (p.id, c.id) not in seen]
+    if not candidates:
+        return None
+    counts = dict(((p, c), n) for p, c, n in s.execute(
+        select(PublicEvalImpression.prompt_id, PublicEvalImpression.clause_id, func.count())
+        .where(PublicEvalImpression.eval_id == ev.id, PublicEvalImpression.choice.is_not(None))
+        .group_by(PublicEvalImpression.prompt_id, PublicEvalImpression.clause_id)).all())
+    rng = random.Random(f"{ev.seed}:{participant.id}:{len(seen)}")
+    rng.shuffle(candidates)
+    prompt, clause = min(candidates, key=lambda pc: counts.get((pc[0].id, pc[1].id), 0))
+    imp = PublicEvalImpression(eval_id=ev.id, participant_id=participant.id,
+                               prompt_id=prompt.id, clause_id=clause.id,
+                               a_first=a_first(ev.seed, participant.id, prompt.id, clause.id))
+    try:
+        with s.begin_nested():
+            s.add(imp)
+    except IntegrityError:  # the same page opened twice at once: show the one that won
+        return s.scalar(select(PublicEvalImpression).where(
+            PublicEvalImpression.participant_id == participant.id,
+            PublicEvalImpression.prompt_id == prompt.id,
+            PublicEvalImpression.clause_id == clause.id))
+    return imp
+
+
+def record_choice(s: Session, ev: PublicEval, participant: Participant, impression_id: int,
+                  position: str) -> tuple[str, bool]:
+    """Record the participant's choice on their impression: ``position`` is what they saw
+    (``first``, ``second`` or ``neither``), mapped back to model ``a``/``b`` through the stored
+    order. Returns ``(choice, replayed)``; sending the same impression again changes nothing."""
+    if position not in POSITIONS:
+        raise InputError(f"unknown choice {position!r}", where="choice",
+                         hint=f"one of {', '.join(POSITIONS)}")
+    imp = s.get(PublicEvalImpression, impression_id)
+    if imp is None or imp.participant_id != participant.id or imp.eval_id != ev.id:
+        raise NotFoundError("this comparison is not yours or no longer exists",
+                            hint="reload the page")
+    if imp.choice is not None:
+        return imp.choice, True
+    if position == "neither":
+        choice = "neither"
+    else:
+        choice = "a" if (position == "first") == imp.a_first else "b"
+    imp.choice, imp.answered_at = choice, utcnow()
+    return choice, False
+
+
+# ------------------------------------------------------------------ results
+
+
+def _groups(store, slug: str, min_votes: int) -> dict[int, str]:
+    from pluralign.web.results import opinion_groups
+
+    res = opinion_groups(store, slug, min_votes=min_votes, fresh=True)
+    return {n: f"g{g}" for n, g in zip(res.participants, res.labels, strict=True)}
+
+
+def _min_votes(assembly: Assembly) -> int:
+    from pluralign.web.service import DEFAULT_MIN_VOTES
+
+    return int((assembly.settings or {}).get("min_votes", DEFAULT_MIN_VOTES))
+
+
+def rated_rows(store, slug: str) -> list[dict[str, Any]]:
+    """Every rating with its prompt, clause, answers and the participant's opinion group."""
+    from pluralign.store.queries import get_assembly
+
+    with store.session() as s:
+        assembly = get_assembly(s, slug)
+        ev = get_eval(s, assembly)
+        if ev is None:
+            raise NotFoundError(f"assembly '{slug}' has no public evaluation",
+                                hint="attach two models first")
+        min_votes = _min_votes(assembly)
+        rows = s.execute(
+            select(PublicEvalImpression, PublicEvalPrompt, PublicEvalClause, Participant.number)
+            .join(PublicEvalPrompt, PublicEvalPrompt.id == PublicEvalImpression.prompt_id)
+            .join(PublicEvalClause, PublicEvalClause.id == PublicEvalImpression.clause_id)
+            .join(Participant, Participant.id == PublicEvalImpression.participant_id)
+            .where(PublicEvalImpression.eval_id == ev.id,
+                   PublicEvalImpression.choice.is_not(None))
+            .order_by(PublicEvalImpression.id)).all()
+        out = [{"impression": imp.id, "participant": number, "prompt_id": p.key,
+                "prompt": p.text, "clause_id": c.key, "clause": c.text, "answer_a": p.answer_a,
+                "answer_b": p.answer_b, "choice": imp.choice, "a_first": imp.a_first}
+               for imp, p, c, number in rows]
+    groups = _groups(store, slug, min_votes) if out else {}
+    for r in out:
+        r["group"] = groups.get(r["participant"], "")
+    return out
+
+
+def ratings_of(rows: Sequence[Mapping[str, Any]]):
+    from pluralign.evaluate.public import Rating
+
+    return [Rating(r["prompt"].strip(), r["clause_id"], str(r["participant"]), r["group"],
+                   r["choice"]) for r in rows]
+
+
+def results(store, slug: str, *, judge_items: Sequence[Mapping] | None = None,
+            n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """The ``public_eval.json`` document: scores overall, per clause and per opinion group,
+    the people's verdict per prompt and, given the judge's items, the agreement with it."""
+    from pluralign import __version__
+    from pluralign.evaluate import public as stats
+    from pluralign.store.queries import get_assembly
+
+    rows = rated_rows(store, slug)
+    rs = ratings_of(rows)
+    with store.session() as s:
+        ev = get_eval(s, get_assembly(s, slug))
+        clauses = {c.key: c.text for c in s.scalars(
+            select(PublicEvalClause).where(PublicEvalClause.eval_id == ev.id))}
+        model_a, model_b, state = dict(ev.model_a), dict(ev.model_b), ev.state
+        settings, eval_seed = dict(ev.settings or {}), ev.seed
+    for spec in (model_a, model_b):
+        spec.pop("api_key_env", None)  # a name only, but nobody reading results needs it
+    doc = stats.summarise(rs, n_boot=n_boot, seed=seed)
+    for key, sc in doc["per_clause"].items():
+        sc["text"] = clauses.get(key)
+    people = stats.people_verdicts(rs)
+    doc.update({
+        "format": "pluralign-public-eval/1",
+        "assembly": slug, "state": state, "model_a": model_a, "model_b": model_b,
+        "n_ratings": len(rs), "n_participants": len({r.participant for r in rs}),
+        "per_prompt": [{"prompt": p, "people": v} for p, v in sorted(people.items())],
+        "agreement": None,
+        "provenance": {"code_version": __version__, "seed": seed, "n_boot": n_boot,
+                       "presentation_seed": eval_seed, "ci": "percentile bootstrap over "
+                       "participants", "prompts": settings.get("prompts"),
+                       "clauses": settings.get("clauses"),
+                       "answer_tokens": settings.get("answer_tokens")},
+    })
+    if judge_items is not None:
+        doc["agreement"] = stats.agreement(people, stats.judge_verdicts(judge_items)).to_json()
+    return doc
+
+
+def read_judge_items(path: str | Path) -> list[dict]:
+    """The rows of a ``judge_items.jsonl`` (written by ``pluralign llm judge``)."""
+    from pluralign.llm.jsonl import read_jsonl
+
+    return [row for _, row in read_jsonl(Path(path))]
+
+
+def write_results(doc: Mapping[str, Any], path: str | Path) -> Path:
+    from pluralign.data.preferences import atomic_write_text
+
+    atomic_write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    return Path(path)
+
+
+def preference_pairs(store, slug: str) -> tuple[list[Any], dict[str, Any]]:
+    """The ratings as preference pairs (``neither`` gives no pair) and the file provenance.
+
+    ``chosen`` is the answer the participant picked, ``group`` their opinion group,
+    ``source="public-eval"``; provenance keeps participant number, prompt and clause ids, the
+    clause text, which model was chosen and the presentation order."""
+    from pluralign.data.preferences import PreferencePair, make_provenance
+
+    rows = rated_rows(store, slug)
+    pairs = []
+    for r in rows:
+        if r["choice"] == "neither":
+            continue
+        chosen, rejected = ((r["answer_a"], r["answer_b"]) if r["choice"] == "a"
+                            else (r["answer_b"], r["answer_a"]))
+        if chosen == rejected:
+            continue  # identical answers carry no preference
+        pairs.append(PreferencePair(
+            r["prompt"], chosen, rejected, 1.0, r["group"], "public-eval",
+            {"participant": r["participant"], "prompt_id": r["prompt_id"],
+             "clause_id": r["clause_id"], "clause": r["clause"],
+             "chosen_model": r["choice"], "a_first": r["a_first"],
+             "impression": r["impression"], "assembly": slug}))
+    prov = make_provenance("public-eval", settings={"assembly": slug},
+                           ratings=len(rows), neither=sum(r["choice"] == "neither"
+                                                          for r in rows))
+    return pairs, prov
