@@ -361,6 +361,54 @@ def judge_section(run: Path) -> Section | None:
     return s
 
 
+def public_eval_section(run: Path) -> Section | None:
+    """People's verdicts from the assembly app (``pluralign eval-public results``), beside the
+    judge's: per clause, per opinion group, and how often people and judge agree."""
+    path = run / "evaluate" / "public_eval.json"
+    if not path.is_file():
+        return None
+    from pluralign.evaluate import public as stats
+
+    s = Section("public-eval", "Public evaluation", "Participants compared the answers of "
+                "model A and model B against a clause (win rate of B; 'neither' counts half; "
+                "95% bootstrap intervals over participants).", [rel(run, path)])
+    doc = read_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("overall"), dict):
+        raise InputError("expected the JSON object `pluralign eval-public results` writes",
+                         where=str(path))
+
+    def row(name: str, sc: Mapping) -> dict[str, Any]:
+        return {"": name, "ratings": sc.get("n"), "people": sc.get("participants"),
+                "B wins": sc.get("wins_b"), "A wins": sc.get("wins_a"),
+                "neither": sc.get("neither"), "win rate B": sc.get("win_rate_b"),
+                "95% CI": _ci({"low": sc.get("ci_low"), "high": sc.get("ci_high")})}
+
+    s.keyvalues({"ratings": doc.get("n_ratings"), "participants": doc.get("n_participants"),
+                 "model A": (doc.get("model_a") or {}).get("model"),
+                 "model B": (doc.get("model_b") or {}).get("model")})
+    s.table([row("overall", doc["overall"])]
+            + [row(sc.get("text") or k, sc) for k, sc in (doc.get("per_clause") or {}).items()],
+            caption="Per clause")
+    s.table([row(g, sc) for g, sc in (doc.get("per_group") or {}).items()],
+            caption="Per opinion group")
+    agreement = doc.get("agreement")
+    items_path = run / "evaluate" / "judge_items.jsonl"
+    if not agreement and items_path.is_file():
+        from pluralign.llm.jsonl import read_jsonl
+
+        people = {str(r.get("prompt", "")).strip(): r.get("people")
+                  for r in doc.get("per_prompt") or [] if isinstance(r, dict)}
+        judge = stats.judge_verdicts(item for _, item in read_jsonl(items_path))
+        agreement = stats.agreement(people, judge).to_json()
+        s.sources.append(rel(run, items_path))
+    if agreement:
+        s.keyvalues({"prompts rated by both": agreement.get("n"),
+                     "same verdict (share)": agreement.get("agree"),
+                     "Cohen's kappa": agreement.get("kappa")},
+                    caption="Agreement between people (majority per prompt) and the judge")
+    return s
+
+
 def moral_graph_section(run: Path) -> Section | None:
     path = next((p for p in (run / "moral_graph" / "graph.json",
                              run / "aggregate" / "moral_graph.json") if p.is_file()), None)
@@ -386,7 +434,7 @@ def moral_graph_section(run: Path) -> Section | None:
 SECTIONS: tuple[Callable[[Path], Section | None], ...] = (
     run_section, panel_section, probabilities_section, opinion_section, consensus_section,
     constitution_section, moral_graph_section, training_section, evaluation_section,
-    judge_section,
+    judge_section, public_eval_section,
 )
 
 
