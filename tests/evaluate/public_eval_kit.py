@@ -35,13 +35,14 @@ def prompts_jsonl(rows=PROMPTS) -> bytes:
     return "".join(json.dumps(r) + "\n" for r in rows).encode()
 
 
-def setup_eval(admin, token, base_url: str, slug: str = SLUG) -> None:
+def setup_eval(admin, token, base_url: str, slug: str = SLUG, *, b_url: str | None = None,
+               a_model: str = "base", b_model: str = "tuned", tokens: int = 64) -> None:
     """Attach models 'base' (A) and 'tuned' (B), the two clauses and the two prompts, generate
     the answers and open the evaluation, through the admin pages."""
     root = f"/admin/a/{slug}/public-eval"
     r = admin.post(f"{root}/models", data={
-        "csrf": token, "a_base_url": base_url, "a_model": "base", "b_base_url": base_url,
-        "b_model": "tuned", "answer_tokens": "64"})
+        "csrf": token, "a_base_url": base_url, "a_model": a_model,
+        "b_base_url": b_url or base_url, "b_model": b_model, "answer_tokens": str(tokens)})
     assert r.status_code == 200 and "Models attached" in r.text, r.text
     r = admin.post(f"{root}/clauses", data={"csrf": token},
                    files={"file": ("constitution.yaml", CLAUSES_YAML.encode(), "text/yaml")})
