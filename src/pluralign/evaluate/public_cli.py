@@ -90,7 +90,7 @@ def setup_cmd(
 def generate_cmd(
     slug: SlugOption,
     cache: Annotated[Path | None, typer.Option(
-        "--cache", help="LLM request cache folder (share it with `pluralign llm judge` so "
+        "--cache", help="LLM request cache folder (share it with `pluralign judge` so "
         "both see the same answers).")] = None,
     db: DbOption = None,
 ) -> None:
@@ -131,7 +131,7 @@ def results_cmd(
     out: Annotated[Path, typer.Option("--out", help="JSON to write, e.g. "
                                                     "RUN/evaluate/public_eval.json.")],
     judge: Annotated[Path | None, typer.Option(
-        "--judge", help="judge_items.jsonl of `pluralign llm judge` (same prompts, A and B) "
+        "--judge", help="judge_items.jsonl of `pluralign judge` (same prompts, A and B) "
         "for the agreement between people and judge.")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,

@@ -468,7 +468,7 @@ def results(store, slug: str, *, judge_items: Sequence[Mapping] | None = None,
 
 
 def read_judge_items(path: str | Path) -> list[dict]:
-    """The rows of a ``judge_items.jsonl`` (written by ``pluralign llm judge``)."""
+    """The rows of a ``judge_items.jsonl`` (written by ``pluralign judge``)."""
     from pluralign.llm.jsonl import read_jsonl
 
     return [row for _, row in read_jsonl(Path(path))]
