@@ -63,13 +63,27 @@ def test_rating_on_a_phone(server, browser, scripted, tmp_path):
         assert _by_id(d, "clause").text and _by_id(d, "prompt").text
         # the page fits a phone: no horizontal scrolling, buttons visible without zooming
         assert d.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
-        button = _by_id(d, "choose-first")
-        assert button.is_displayed() and button.size["width"] <= PHONE[0]
+        for name in ("choose-first", "choose-second", "choose-neither"):
+            button = _by_id(d, name)
+            assert button.is_displayed() and button.size["width"] <= PHONE[0]
         chosen_first_text = first
-        button.click()
-        _by_id(d, "rating-saved")
-        _by_id(d, "choose-second").click()
-        _by_id(d, "rating-saved")
+
+        def impression():
+            from selenium.common.exceptions import (
+                NoSuchElementException,
+                StaleElementReferenceException,
+            )
+
+            try:
+                return d.find_element(By.NAME, "impression").get_attribute("value")
+            except (NoSuchElementException, StaleElementReferenceException):
+                return None
+
+        for button in ("choose-first", "choose-second"):
+            shown = impression()
+            _by_id(d, button).click()
+            _wait(d, lambda d, shown=shown: impression() not in (shown, None))
+            assert "Thank you, saved" in _by_id(d, "rating-saved").text
         _by_id(d, "choose-neither").click()
         assert "You have rated every comparison (3)" in _by_id(d, "all-rated").text
     with store.session() as s:

@@ -14,6 +14,7 @@ def test_rating_answers_of_two_served_tiny_models(tiny_server, tmp_path, monkeyp
     from conftest_llm import ServerThread, build_tiny_model
     from sqlalchemy import select, update
 
+    from pluralign.evaluate import public_results as pr
     from pluralign.evaluate import public_service as svc
     from pluralign.evaluate.public_models import PublicEvalPrompt
     from pluralign.llm.local import LocalModel
@@ -49,7 +50,7 @@ def test_rating_answers_of_two_served_tiny_models(tiny_server, tmp_path, monkeyp
                 r, _, page = rate(c, "second")
                 assert r.status_code == 200
             assert 'id="all-rated"' in r.text
-        doc = svc.results(store, SLUG, n_boot=100)
+        doc = pr.results(store, SLUG, n_boot=100)
         assert doc["n_ratings"] == 3 and doc["model_b"]["model"] == "tiny-b"
     finally:
         store.dispose()

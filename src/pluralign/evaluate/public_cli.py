@@ -60,7 +60,7 @@ def setup_cmd(
     b = svc.model_spec(b_url, b_model, b_key_env)
     with store.session() as s:
         assembly = get_assembly(s, slug)
-        min_votes = svc._min_votes(assembly)
+        min_votes = svc.min_votes_of(assembly)
     if constitution is not None:
         try:
             text = constitution.read_text(encoding="utf-8")
@@ -138,11 +138,11 @@ def results_cmd(
     db: DbOption = None,
 ) -> None:
     """Write the results per clause and per opinion group (public_eval.json)."""
-    from pluralign.evaluate import public_service as svc
+    from pluralign.evaluate import public_results as pr
 
-    items = svc.read_judge_items(judge) if judge else None
-    doc = svc.results(_store(db), slug, judge_items=items, n_boot=n_boot, seed=seed)
-    svc.write_results(doc, out)
+    items = pr.read_judge_items(judge) if judge else None
+    doc = pr.results(_store(db), slug, judge_items=items, n_boot=n_boot, seed=seed)
+    pr.write_results(doc, out)
     o = doc["overall"]
     rate = "n/a" if o["win_rate_b"] is None else f"{o['win_rate_b']:.3f}"
     console.print(f"{doc['n_ratings']} ratings by {doc['n_participants']} participants; "
@@ -161,9 +161,9 @@ def export_cmd(
 ) -> None:
     """Export the ratings as preference pairs (source "public-eval") for the next round."""
     from pluralign.data.preferences import write_jsonl
-    from pluralign.evaluate import public_service as svc
+    from pluralign.evaluate import public_results as pr
 
-    pairs, prov = svc.preference_pairs(_store(db), slug)
+    pairs, prov = pr.preference_pairs(_store(db), slug)
     write_jsonl(out, pairs, prov)
     console.print(f"{len(pairs)} preference pairs -> {out} (+ provenance sidecar)")
 

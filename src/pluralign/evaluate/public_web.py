@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from pluralign.errors import InputError, PluralignError
+from pluralign.evaluate import public_results as pr
 from pluralign.evaluate import public_service as svc
 from pluralign.evaluate.public_models import (
     OPEN,
@@ -122,7 +123,7 @@ def _admin_page(request: Request, slug: str, error: str | None = None, notice: s
                "ready": ready, "n_ratings": n, "error": error, "notice": notice,
                "errors": [p for p in prompts if p.error], "results": None}
     if n:
-        ctx["results"] = svc.results(_store(request), slug, n_boot=1000)
+        ctx["results"] = pr.results(_store(request), slug, n_boot=1000)
     return render(request, "publiceval/admin.html", ctx, status=status)
 
 
@@ -205,7 +206,7 @@ async def admin_clauses(request: Request, slug: str, _user=Depends(require_admin
             clauses = svc.clauses_from_yaml(text, upload.filename)
             source = upload.filename
         else:
-            clauses = svc.clauses_from_assembly(store, slug, svc._min_votes(assembly))
+            clauses = svc.clauses_from_assembly(store, slug, svc.min_votes_of(assembly))
             source = "assembly constitution"
         return f"{svc.set_clauses(s, ev, clauses, source)} clauses set."
 
@@ -236,7 +237,7 @@ async def admin_state(request: Request, slug: str, _user=Depends(require_admin))
 
 @admin_router.get("/public_eval.json")
 def admin_results(request: Request, slug: str, _user=Depends(require_moderator)):
-    doc = svc.results(_store(request), slug)
+    doc = pr.results(_store(request), slug)
     return Response(json.dumps(doc, indent=2, ensure_ascii=False), media_type="application/json",
                     headers={"content-disposition":
                              f'attachment; filename="{slug}-public_eval.json"'})
@@ -246,7 +247,7 @@ def admin_results(request: Request, slug: str, _user=Depends(require_moderator))
 def admin_export(request: Request, slug: str, _user=Depends(require_admin)):
     from pluralign.data.preferences import HEADER_KEY, dumps_pairs
 
-    pairs, prov = svc.preference_pairs(_store(request), slug)
+    pairs, prov = pr.preference_pairs(_store(request), slug)
     body = json.dumps({HEADER_KEY: prov}, ensure_ascii=False) + "\n" + dumps_pairs(pairs)
     return Response(body, media_type="application/jsonl", headers={
         "content-disposition": f'attachment; filename="{slug}-public-eval-pairs.jsonl"'})
