@@ -113,6 +113,8 @@ class Script:
         self.reject_schema = False
         self.fail_if: str | None = None  # answer fail_status when this occurs in the message
         self.seen: list[dict] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
 
 
 def scripted_app(script: Script):
@@ -133,7 +135,10 @@ def scripted_app(script: Script):
         if script.delay:
             import asyncio
 
+            script.in_flight += 1
+            script.max_in_flight = max(script.max_in_flight, script.in_flight)
             await asyncio.sleep(script.delay)
+            script.in_flight -= 1
         if script.fail_next > 0:
             script.fail_next -= 1
             return JSONResponse(status_code=script.fail_status, content={"error": "boom"})
@@ -191,3 +196,27 @@ def run_cli_input(*args, input_text: str, cwd: Path, timeout: float = 300):
         text=True,
         timeout=timeout,
     )
+
+
+class Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``pluralign ARGS`` in this process (``pluralign.cli.main``): like ``run_cli`` but
+    without a new interpreter's start-up, for tests that run many commands."""
+    from pluralign.cli import main
+
+    def run(*args) -> Result:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return run

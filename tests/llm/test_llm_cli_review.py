@@ -75,11 +75,13 @@ def test_filter_classifies_every_record_and_reports(scripted, tmp_path):
     assert sum("CONFUSING" in json.dumps(b["messages"]) for b in script.seen) == 2
 
 
-def test_filter_with_tiny_model_counts_unclassified(tiny_server, tmp_path):
-    src = write_jsonl(tmp_path / "in.jsonl", RECORDS[:2])
-    for policy, kept in (("drop", 0), ("keep", 1)):
+def test_filter_with_tiny_model_counts_unclassified(tiny_server, tmp_path, cli):
+    src = write_jsonl(tmp_path / "in.jsonl", RECORDS[:2] + RECORDS[3:4])
+    served = []
+    for policy, kept in (("drop", 0), ("keep", 2)):
         out = tmp_path / f"{policy}.jsonl"
-        r = run_cli(
+        before = tiny_server.requests()
+        r = cli(
             "synth",
             "filter",
             src,
@@ -90,12 +92,19 @@ def test_filter_with_tiny_model_counts_unclassified(tiny_server, tmp_path):
             "--on-unparseable",
             policy,
             "--no-progress",
-            cwd=tmp_path,
+            "--concurrency",
+            "1",
+            "--cache",
+            tmp_path / "cache",
         )
         assert r.returncode == 0, r.stderr
         report = json.loads(out.with_name(out.name + ".report.json").read_text())
         assert report["kept"] == kept and report["removed_by_reason"]["keyword"] == 1
-        assert report["usage"]["structured_failures"] == 1
+        assert report["usage"]["structured_failures"] == 2
+        served.append(tiny_server.requests() - before)
+    # pluralign serve rejects response_format; the warm second run still sends nothing, because
+    # the request (and its cache key) does not depend on what the server answered before
+    assert served[0] == 4 and served[1] == 0  # 2 × (answer + repair), then none
 
 
 def test_interview_with_terminal_review(scripted, tmp_path):
@@ -141,13 +150,13 @@ def test_interview_with_terminal_review(scripted, tmp_path):
     assert [c.id for c in read_clauses(out)] == ["i1", "i2"]  # readable by the synth steps
 
 
-def test_interview_decisions_file_and_errors(tiny_server, tmp_path):
+def test_interview_decisions_file_and_errors(tiny_server, tmp_path, cli):
     dec = tmp_path / "decisions.yaml"
     dec.write_text(
         yaml.safe_dump(["accept", {"edit": "The assistant should be kind."}] + ["reject"] * 4)
     )
     out = tmp_path / "c.yaml"
-    r = run_cli(
+    r = cli(
         "interview",
         "--out",
         out,
@@ -157,7 +166,6 @@ def test_interview_decisions_file_and_errors(tiny_server, tmp_path):
         tiny_server.base_url,
         "--max-tokens",
         "8",
-        cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
     doc = yaml.safe_load(out.read_text())
@@ -165,7 +173,7 @@ def test_interview_decisions_file_and_errors(tiny_server, tmp_path):
     assert review["accepted"] + review["edited"] + review["rejected"] + review["empty_drafts"] == 6
     assert doc["provenance"]["model"] == "tiny" and len(doc["provenance"]["transcript"]) == 13
     dec.write_text("- maybe\n")
-    r = run_cli(
+    r = cli(
         "interview",
         "--out",
         tmp_path / "x.yaml",
@@ -173,7 +181,6 @@ def test_interview_decisions_file_and_errors(tiny_server, tmp_path):
         dec,
         "--base-url",
         tiny_server.base_url,
-        cwd=tmp_path,
     )
     assert r.returncode == 1 and "decision 1 must be" in r.stderr
     assert not (tmp_path / "x.yaml").exists()
@@ -186,7 +193,7 @@ def _judge_reply(body):
 
 
 @pytest.mark.slow
-def test_judge_counts_only_order_consistent_verdicts(scripted, tiny_server, tmp_path):
+def test_judge_counts_only_order_consistent_verdicts(scripted, tiny_server, tmp_path, cli):
     script, url = scripted
     script.rules = [("[Response 1]", _judge_reply)]
     script.default = "B-ANSWER"
@@ -199,7 +206,7 @@ def test_judge_counts_only_order_consistent_verdicts(scripted, tiny_server, tmp_
             {"id": "3", "prompt": "General question"},
         ],
     )
-    out = tmp_path / "judge"
+    out = tmp_path / "run" / "evaluate"  # where the report looks for judge.json
     base = [
         "judge",
         "--prompts",
@@ -220,12 +227,17 @@ def test_judge_counts_only_order_consistent_verdicts(scripted, tiny_server, tmp_
         "200",
         "--no-progress",
     ]
-    r = run_cli(*base, cwd=tmp_path)
+    r = cli(*base)
     assert r.returncode == 0, r.stderr
     res = json.loads((out / "judge.json").read_text())
     assert res["overall"]["wins_b"] == 3 and res["overall"]["win_rate_b"] == 1.0
-    assert set(res["per_clause"]) == {"honesty", "respect", "(all)"}
+    assert [r["clause_id"] for r in res["per_clause"]] == ["(all)", "honesty", "respect"]
     assert res["model_a"] == "tiny" and res["model_b"] == "scripted"
+    from pluralign.report.sections import judge_section
+
+    section = judge_section(tmp_path / "run")  # the report renders it without error
+    assert section is not None and section.title == "Constitutional judge"
+    assert any(b.get("caption") == "per_clause" for b in section.blocks)
     items = rows(out / "judge_items.jsonl")
     assert all(i["verdict_a_first"] == i["verdict_b_first"] == "b" for i in items)
     # both orders were shown: B's answer first in half of the judge requests
@@ -233,14 +245,29 @@ def test_judge_counts_only_order_consistent_verdicts(scripted, tiny_server, tmp_
     assert sum(_judge_reply(b).startswith('{"winner": "1"') for b in judged) == len(judged) / 2
 
     script.rules = [("[Response 1]", '{"winner": "1"}')]  # pure position bias
-    r = run_cli(*base, "--seed", "1", cwd=tmp_path)
+    r = cli(*base, "--seed", "1")
     assert r.returncode == 0, r.stderr
     res = json.loads((out / "judge.json").read_text())
     assert res["overall"]["ties"] == 3 and res["overall"]["win_rate_b"] == 0.5
 
     script.rules = [("[Response 1]", "hmm, hard to say")]  # unparseable: never guessed
-    r = run_cli(*base, "--seed", "2", "--retries", "1", cwd=tmp_path)
+    r = cli(*base, "--seed", "2", "--retries", "1")
     assert r.returncode == 0, r.stderr
     res = json.loads((out / "judge.json").read_text())
     assert res["overall"]["failures"] == 3 and res["overall"]["win_rate_b"] is None
     assert res["provenance"]["usage"]["judge"]["structured_failures"] == 3 * 2 * 2
+
+
+def test_filter_prescreen_only_needs_no_model(tmp_path, cli):
+    src = write_jsonl(tmp_path / "in.jsonl", RECORDS)
+    out = tmp_path / "kept.jsonl"
+    r = cli("synth", "filter", src, "--out", out, "--prescreen-only", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    kept = rows(out)
+    assert len(kept) == 4 and all(k["safety"]["verdict"] == "not classified" for k in kept)
+    report = json.loads((tmp_path / "kept.jsonl.report.json").read_text())
+    assert report["removed_by_reason"] == {"keyword": 1} and report["classifier"] is None
+    # a second run finds everything done and changes nothing
+    before = out.read_text()
+    assert cli("synth", "filter", src, "--out", out, "--prescreen-only").returncode == 0
+    assert out.read_text() == before

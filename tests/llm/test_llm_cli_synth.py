@@ -36,8 +36,8 @@ def constitution(tmp_path) -> Path:
     return p
 
 
-def synth(step, *args, url, cache, cwd):
-    return run_cli(
+def synth(step, *args, url, cache, cwd, runner=None):
+    return (runner or run_cli)(
         "synth",
         step,
         *args,
@@ -48,18 +48,19 @@ def synth(step, *args, url, cache, cwd):
         "--no-progress",
         "--max-tokens",
         "8",
-        cwd=cwd,
+        **({} if runner else {"cwd": cwd}),
     )
 
 
 @pytest.mark.slow
-def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp_path):
+def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp_path, cli):
     url, cache = tiny_server.base_url, tmp_path / "cache"
     runs = {}
     for tag in ("cold", "warm"):
         d = tmp_path / tag
         d.mkdir()
         before = tiny_server.requests()
+        runner = cli if tag == "warm" else None  # the cold run as a user runs it
         q = synth(
             "questions",
             "-c",
@@ -73,6 +74,7 @@ def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp
             url=url,
             cache=cache,
             cwd=tmp_path,
+            runner=runner,
         )
         assert q.returncode == 0, q.stderr
         r = synth(
@@ -86,6 +88,7 @@ def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp
             url=url,
             cache=cache,
             cwd=tmp_path,
+            runner=runner,
         )
         assert r.returncode == 0, r.stderr
         f = synth(
@@ -99,6 +102,7 @@ def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp
             url=url,
             cache=cache,
             cwd=tmp_path,
+            runner=runner,
         )
         assert f.returncode == 0, f.stderr
         runs[tag] = (tiny_server.requests() - before, d)
@@ -133,7 +137,7 @@ def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp
 
 
 @pytest.mark.slow
-def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, tmp_path):
+def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, tmp_path, cli):
     script, url = scripted
     import re
 
@@ -178,7 +182,7 @@ def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, 
 
     script.fail_if = None
     n_seen = len(script.seen)
-    r = run_cli(
+    r = cli(
         "synth",
         "questions",
         "-c",
@@ -194,7 +198,6 @@ def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, 
         "--cache",
         cache,
         "--no-progress",
-        cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
     assert "already done 1" in r.stdout
@@ -205,7 +208,7 @@ def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, 
     assert all("every opinion group" in b["messages"][-1]["content"] for b in script.seen[n_seen:])
 
 
-def test_synth_revise_resumes_after_kill(scripted, constitution, tmp_path):
+def test_synth_revise_resumes_after_kill(scripted, constitution, tmp_path, cli):
     script, url = scripted
     script.delay = 0.15
     script.rules = [("Critique:", "A better answer."), ("Critique the answer", "Too vague.")]
@@ -250,7 +253,7 @@ def test_synth_revise_resumes_after_kill(scripted, constitution, tmp_path):
         fh.write('{"key": "r:k5", "prompt": "Quest')
     script.delay = 0.0
     n_seen = len(script.seen)
-    r = run_cli(
+    r = cli(
         "synth",
         "revise",
         "-c",
@@ -262,7 +265,6 @@ def test_synth_revise_resumes_after_kill(scripted, constitution, tmp_path):
         "--base-url",
         url,
         "--no-progress",
-        cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
     final = rows(out)
@@ -272,7 +274,7 @@ def test_synth_revise_resumes_after_kill(scripted, constitution, tmp_path):
     assert len(script.seen) - n_seen <= 3 * (6 - done_before)
 
 
-def test_synth_bad_inputs_are_clear_errors(tmp_path, constitution):
+def test_synth_bad_inputs_are_clear_errors(tmp_path, constitution, cli):
     bad = tmp_path / "bad.yaml"
     bad.write_text("clauses:\n  - id: a\n    text: x\n  - id: a\n    text: y\n")
     r = run_cli(
@@ -287,11 +289,9 @@ def test_synth_bad_inputs_are_clear_errors(tmp_path, constitution):
         cwd=tmp_path,
     )
     assert r.returncode == 1 and "appears twice" in r.stderr and "Traceback" not in r.stderr
-    r = run_cli(
-        "synth", "questions", "-c", constitution, "--out", tmp_path / "q.jsonl", cwd=tmp_path
-    )
+    r = cli("synth", "questions", "-c", constitution, "--out", tmp_path / "q.jsonl")
     assert r.returncode == 1 and "--base-url" in r.stderr
-    r = run_cli(
+    r = cli(
         "synth",
         "questions",
         "-c",
@@ -307,7 +307,6 @@ def test_synth_bad_inputs_are_clear_errors(tmp_path, constitution):
         "--dedup",
         "tfidf",
         "--no-progress",
-        cwd=tmp_path,
     )
     assert r.returncode == 1 and "http://127.0.0.1:9/v1/chat/completions" in r.stderr
     assert "Traceback" not in r.stderr

@@ -69,7 +69,7 @@ def test_structured_failure_is_counted_not_guessed(tiny_server):
     with http(tiny_server.base_url, model="tiny") as prov:
         res = prov.structured(req("pick one"), Pick)
         assert res.value is None and len(res.raw) == 2
-        assert prov.usage.structured_failures == 1 and not prov.supports_schema
+        assert prov.usage.structured_failures == 1 and not prov.sends_schema
 
 
 def test_structured_with_schema_and_repair(scripted):
@@ -258,7 +258,19 @@ def test_judge_base_against_adapter_in_process(tiny_checkpoint, lora_adapter, sc
         )
     assert s.overall["ties"] == 2 and s.overall["win_rate_b"] == 0.5
     saved = json.loads((tmp_path / "j" / "judge.json").read_text())
-    assert saved["model_b"].endswith("adapter") and set(saved["per_clause"]) == {"c1", "(all)"}
+    assert saved["model_b"].endswith("adapter") and [
+        r["clause_id"] for r in saved["per_clause"]
+    ] == ["(all)", "c1"]
     # the judge saw the clause for item 1 and the whole constitution for item 2
     judged = [b["messages"][-1]["content"] for b in script.seen]
     assert all("- The assistant should be kind." in t for t in judged)
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_concurrency_is_bounded(scripted, concurrency):
+    script, url = scripted
+    script.delay, script.default = 0.1, "ok"
+    with http(url, model="scripted", concurrency=concurrency) as prov:
+        out = prov.complete_many([req(f"q{i}") for i in range(7)])
+    assert [o.text for o in out] == ["ok"] * 7
+    assert script.max_in_flight == concurrency

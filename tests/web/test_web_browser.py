@@ -61,10 +61,17 @@ def browser(tmp_path, request):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run",
-                 f"--window-size={PHONE[0]},{PHONE[1]}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--window-size={PHONE[0]},{PHONE[1]}",
+    ):
         options.add_argument(flag)
     profile = tempfile.mkdtemp(prefix="pluralign-chrome-")
     options.add_argument(f"--user-data-dir={profile}")
@@ -94,8 +101,9 @@ def _wait(driver, condition, timeout=10):
     from selenium.webdriver.support.ui import WebDriverWait
 
     # htmx swaps elements under our feet: a stale or missing element just means "not yet"
-    return WebDriverWait(driver, timeout, ignored_exceptions=(
-        StaleElementReferenceException, NoSuchElementException)).until(condition)
+    return WebDriverWait(
+        driver, timeout, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+    ).until(condition)
 
 
 def _by_id(driver, element_id):
@@ -109,8 +117,14 @@ def _seed(store, slug="phone-test", n_others=7):
     from pluralign.web import service
 
     with store.session() as s:
-        form = service.parse_assembly_form("Should AI assistants give medical advice?", "",
-                                           False, "", "age | Your age group | 18-34; 35+", "4")
+        form = service.parse_assembly_form(
+            "Should AI assistants give medical advice?",
+            "",
+            False,
+            "",
+            "age | Your age group | 18-34; 35+",
+            "4",
+        )
         a = service.create_assembly(s, slug, form)
         service.set_state(a, "open")
         service.add_seed_statements(s, a, [f"Statement number {i}" for i in range(5)])
@@ -137,8 +151,9 @@ def test_participant_flow_on_a_phone(server, browser, tmp_path):
         d.find_element(By.NAME, "consent").click()
         _by_id(d, "join").click()
         _wait(d, lambda d: d.current_url.endswith("/about-you"))
-        _wait(d, lambda d: d.find_element(By.CSS_SELECTOR,
-                                          "input[name=age][value='18-34']")).click()
+        _wait(
+            d, lambda d: d.find_element(By.CSS_SELECTOR, "input[name=age][value='18-34']")
+        ).click()
         _by_id(d, "save-answers").click()
         _wait(d, lambda d: d.current_url.endswith("/vote"))
 
@@ -188,8 +203,12 @@ def test_participant_flow_on_a_phone(server, browser, tmp_path):
 
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(Participant)) == 7
-        assert s.scalar(select(func.count()).select_from(Statement)
-                        .where(Statement.moderation == "pending")) == 0
+        assert (
+            s.scalar(
+                select(func.count()).select_from(Statement).where(Statement.moderation == "pending")
+            )
+            == 0
+        )
 
 
 def test_admin_flow_on_a_phone(server, browser, tmp_path):
@@ -199,8 +218,11 @@ def test_admin_flow_on_a_phone(server, browser, tmp_path):
     base, store = server
     d = browser
     seed_csv = tmp_path / "seed.csv"
-    seed_csv.write_text("text\nDoctors should stay in charge\nAI can triage symptoms\n"
-                        "AI must say when it is unsure\n", encoding="utf-8")
+    seed_csv.write_text(
+        "text\nDoctors should stay in charge\nAI can triage symptoms\n"
+        "AI must say when it is unsure\n",
+        encoding="utf-8",
+    )
     with screenshot_on_failure(d, "admin-flow", tmp_path):
         d.get(f"{base}/admin")
         _wait(d, lambda d: "/admin/login" in d.current_url)
@@ -253,8 +275,11 @@ def test_admin_flow_on_a_phone(server, browser, tmp_path):
         href = _by_id(d, "export-constitution").get_attribute("href")
         md = httpx.get(href, cookies={"pluralign": cookie["value"]}, timeout=60)
         assert md.status_code == 200 and "AI must say when it is unsure" in md.text
-        z = httpx.get(_by_id(d, "export-polis").get_attribute("href"),
-                      cookies={"pluralign": cookie["value"]}, timeout=60)
+        z = httpx.get(
+            _by_id(d, "export-polis").get_attribute("href"),
+            cookies={"pluralign": cookie["value"]},
+            timeout=60,
+        )
         assert z.status_code == 200 and z.content[:2] == b"PK"
         _by_id(d, "close").click()
         _wait(d, lambda d: _by_id(d, "state").text == "closed")

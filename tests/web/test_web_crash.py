@@ -21,8 +21,12 @@ pytestmark = pytest.mark.slow
 
 
 async def _load_then_kill(proc, clients, port, kill_after: float) -> None:
-    task = asyncio.gather(*(bench.run_client(c, port, time.monotonic() + 30, 10,
-                                             offset=7 * k) for k, c in enumerate(clients)))
+    task = asyncio.gather(
+        *(
+            bench.run_client(c, port, time.monotonic() + 30, 10, offset=7 * k)
+            for k, c in enumerate(clients)
+        )
+    )
     await asyncio.sleep(kill_after)
     os.killpg(proc.pid, signal.SIGKILL)
     await task
@@ -53,20 +57,30 @@ def test_sigkill_mid_load_loses_no_acknowledged_vote(db_url, tmp_path):
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
             for c in clients:
                 for rid, statement, value in list(c.pending):
-                    r = http.post("/a/bench/vote", headers={
-                        "x-csrf-token": c.csrf, "accept": "application/json",
-                        "cookie": f"pluralign={c.cookie}"}, data={
-                        "statement": statement, "value": value, "request_id": rid})
+                    r = http.post(
+                        "/a/bench/vote",
+                        headers={
+                            "x-csrf-token": c.csrf,
+                            "accept": "application/json",
+                            "cookie": f"pluralign={c.cookie}",
+                        },
+                        data={"statement": statement, "value": value, "request_id": rid},
+                    )
                     assert r.status_code == 200, r.text
                     c.acked[rid] = r.json()["vote_id"]
                     c.pending.remove((rid, statement, value))
                     retried += 1
                 # a retry of an acknowledged vote is recognised, not stored again
                 rid, vote_id = next(iter(c.acked.items()))
-                r = http.post("/a/bench/vote", headers={
-                    "x-csrf-token": c.csrf, "accept": "application/json",
-                    "cookie": f"pluralign={c.cookie}"}, data={
-                    "statement": 0, "value": 1, "request_id": rid})
+                r = http.post(
+                    "/a/bench/vote",
+                    headers={
+                        "x-csrf-token": c.csrf,
+                        "accept": "application/json",
+                        "cookie": f"pluralign={c.cookie}",
+                    },
+                    data={"statement": 0, "value": 1, "request_id": rid},
+                )
                 assert r.json()["replayed"] is True and r.json()["vote_id"] == vote_id
         after = bench.verify(db_url, clients)
         assert after["lost"] == 0 and after["duplicated"] == 0, after

@@ -82,12 +82,15 @@ def actors(db_url):
     moderator_token = login(moderator, "mod")
     anonymous = client(app)
     anonymous_token = csrf_of(anonymous.get("/").text)
-    yield app, {
-        "anonymous": (anonymous, anonymous_token, -1),
-        "participant": (participant, participant_token, 0),
-        "moderator": (moderator, moderator_token, 1),
-        "admin": (admin, admin_token, 2),
-    }
+    yield (
+        app,
+        {
+            "anonymous": (anonymous, anonymous_token, -1),
+            "participant": (participant, participant_token, 0),
+            "moderator": (moderator, moderator_token, 1),
+            "admin": (admin, admin_token, 2),
+        },
+    )
     store.dispose()
 
 
@@ -103,11 +106,19 @@ def test_every_route_as_every_actor(actors):
         if path.endswith(("/withdraw", "/logout")) and method == "POST":
             continue  # they end the session; covered by their own tests below
         need = EXPECTED[(method, path)]
-        url = (path.replace("{slug}", "ai-rules").replace("{number}", "0")
-               .replace("{fmt}", "md").replace("{case_id}", "1"))
+        url = (
+            path.replace("{slug}", "ai-rules")
+            .replace("{number}", "0")
+            .replace("{fmt}", "md")
+            .replace("{case_id}", "1")
+        )
         for actor, (c, token, rank) in who.items():
-            r = c.request(method, url, data={"csrf": token} if method == "POST" else None,
-                          follow_redirects=False)
+            r = c.request(
+                method,
+                url,
+                data={"csrf": token} if method == "POST" else None,
+                follow_redirects=False,
+            )
             where = f"{actor} {method} {url} -> {r.status_code}"
             location = r.headers.get("location", "")
             if need in (MODERATOR, ADMIN):
@@ -133,8 +144,9 @@ def test_every_route_as_every_actor(actors):
 def test_session_ending_posts_need_csrf_and_identity(actors):
     app, who = actors
     anonymous, token, _ = who["anonymous"]
-    r = anonymous.post("/a/ai-rules/withdraw", data={"csrf": token, "confirm": "yes"},
-                       follow_redirects=False)
+    r = anonymous.post(
+        "/a/ai-rules/withdraw", data={"csrf": token, "confirm": "yes"}, follow_redirects=False
+    )
     assert r.status_code == 303 and r.headers["location"] == "/a/ai-rules"
     participant, p_token, _ = who["participant"]
     assert participant.post("/a/ai-rules/withdraw", data={"confirm": "yes"}).status_code == 403
@@ -150,8 +162,12 @@ def test_every_unsafe_route_rejects_a_missing_csrf_token(actors):
     for method, path in _routes(app):
         if method == "GET":
             continue
-        url = (path.replace("{slug}", "ai-rules").replace("{number}", "0")
-               .replace("{fmt}", "md").replace("{case_id}", "1"))
+        url = (
+            path.replace("{slug}", "ai-rules")
+            .replace("{number}", "0")
+            .replace("{fmt}", "md")
+            .replace("{case_id}", "1")
+        )
         for c in (admin, participant):
             r = c.request(method, url, data={"decision": "accepted"}, follow_redirects=False)
             assert r.status_code == 403, f"{method} {url} accepted a request without CSRF token"

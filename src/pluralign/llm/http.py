@@ -52,8 +52,11 @@ class HTTPProvider(Provider):
         self._model_lock = threading.Lock()
         self._rng = random.Random(0)
 
+    accepts_response_format = True
+
     @property
-    def supports_schema(self) -> bool:  # type: ignore[override]
+    def sends_schema(self) -> bool:
+        """False once the server rejected a response_format (then it is left out)."""
         return self._schema_ok
 
     def model_name(self) -> str:

@@ -27,9 +27,11 @@ ROUTERS = (
 )
 
 SECURITY_HEADERS = [
-    (b"content-security-policy",
-     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-     b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
@@ -102,8 +104,14 @@ def create_app(db=None, settings: WebSettings | None = None):
         yield
         app.state.writer.close()  # after the server stopped taking requests
 
-    app = FastAPI(title="pluralign", docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(deps.csrf_protect)], lifespan=lifespan)
+    app = FastAPI(
+        title="pluralign",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(deps.csrf_protect)],
+        lifespan=lifespan,
+    )
     app.state.store = store
     app.state.settings = settings
     app.state.templates = deps.make_templates()
@@ -111,8 +119,11 @@ def create_app(db=None, settings: WebSettings | None = None):
     app.state.login_limiter = RateLimiter(10, 10)  # sign-in attempts per client address
     app.state.writer = VoteWriter(store)
     app.add_middleware(
-        SessionMiddleware, secret_key=cookie_secret(store), session_cookie="pluralign",
-        max_age=settings.participant_session_days * 86400, same_site="lax",
+        SessionMiddleware,
+        secret_key=cookie_secret(store),
+        session_cookie="pluralign",
+        max_age=settings.participant_session_days * 86400,
+        same_site="lax",
         https_only=settings.secure_cookies,
     )
     app.add_middleware(_SecurityHeaders)
@@ -135,8 +146,12 @@ def create_app(db=None, settings: WebSettings | None = None):
 
             return JSONResponse({"error": message, "hint": hint}, status_code=status)
         try:
-            return deps.render(request, "error.html", {"status": status, "message": message,
-                                                        "hint": hint}, status=status)
+            return deps.render(
+                request,
+                "error.html",
+                {"status": status, "message": message, "hint": hint},
+                status=status,
+            )
         except Exception:  # noqa: BLE001 - the error page must never fail; fall back to text
             return PlainTextResponse(f"{status}: {message}", status_code=status)
 

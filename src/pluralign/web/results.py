@@ -73,13 +73,20 @@ def _matrix(store, slug: str):
     with store.session() as s:
         assembly = get_assembly(s, slug)
         votes = latest_votes(s, assembly.id)
-        rows = s.execute(select(Statement.number, Statement.text, Statement.moderation)
-                         .where(Statement.assembly_id == assembly.id)).all()
+        rows = s.execute(
+            select(Statement.number, Statement.text, Statement.moderation).where(
+                Statement.assembly_id == assembly.id
+            )
+        ).all()
         topic = assembly.topic
     texts = {int(n): t for n, t, _ in rows}
     exclude = {int(n) for n, _, m in rows if m == REJECTED}
-    matrix = from_votes(votes.drop(columns=["created_at"]), texts=texts, exclude=exclude,
-                        source=f"assembly '{slug}'")
+    matrix = from_votes(
+        votes.drop(columns=["created_at"]),
+        texts=texts,
+        exclude=exclude,
+        source=f"assembly '{slug}'",
+    )
     return matrix, topic
 
 
@@ -89,8 +96,11 @@ def _aggregate(store, slug: str, min_votes: int):
     matrix, topic = _matrix(store, slug)
     if matrix.shape[0] == 0 or matrix.shape[1] == 0:
         return None, matrix, topic
-    return aggregate(matrix, seed=SEED, settings=AggregateSettings(min_votes=min_votes)), \
-        matrix, topic
+    return (
+        aggregate(matrix, seed=SEED, settings=AggregateSettings(min_votes=min_votes)),
+        matrix,
+        topic,
+    )
 
 
 def opinion_groups(store, slug: str, *, min_votes: int, fresh: bool = False) -> Results:
@@ -123,25 +133,39 @@ def _to_results(slug: str, min_votes: int, result, matrix) -> Results:
     sizes = np.bincount(result.groups[inside], minlength=result.n_groups)
     groups = []
     for g in range(result.n_groups):
-        reps = tuple(StatementScore(r.statement, texts.get(r.statement, ""), float(r.repness),
-                                    float(r.p_success), r.repful_for)
-                     for r in result.repness.get(g, []))
+        reps = tuple(
+            StatementScore(
+                r.statement,
+                texts.get(r.statement, ""),
+                float(r.repness),
+                float(r.p_success),
+                r.repful_for,
+            )
+            for r in result.repness.get(g, [])
+        )
         groups.append(Group(g, int(sizes[g]), reps))
     st = result.stats
-    share = np.divide(st.agree, st.seen, out=np.zeros_like(st.agree, dtype=float),
-                      where=st.seen > 0)
+    share = np.divide(
+        st.agree, st.seen, out=np.zeros_like(st.agree, dtype=float), where=st.seen > 0
+    )
     column = {int(s): j for j, s in enumerate(matrix.statements)}
     consensus = tuple(
-        StatementScore(c, texts.get(c, ""), float(result.gac[column[c]]),
-                       float(share[:, column[c]].min()))
-        for c in result.consensus)
+        StatementScore(
+            c, texts.get(c, ""), float(result.gac[column[c]]), float(share[:, column[c]].min())
+        )
+        for c in result.consensus
+    )
     coords = result.projection[inside, :2]
     return Results(
         slug,
         tuple(int(p) for p in matrix.participants[inside]),
         tuple((float(x), float(y)) for x, y in coords),
         tuple(int(g) for g in result.groups[inside]),
-        tuple(groups), consensus, int(matrix.n_votes), min_votes)
+        tuple(groups),
+        consensus,
+        int(matrix.n_votes),
+        min_votes,
+    )
 
 
 def export_polis(store, slug: str, out_dir: Path) -> list[Path]:
@@ -153,8 +177,9 @@ def export_polis(store, slug: str, out_dir: Path) -> list[Path]:
     return sorted(Path(out_dir).glob("*.csv"))
 
 
-def draft_constitution(store, slug: str, *, min_votes: int, fmt: str = "md",
-                       embedder: str = "tfidf") -> str:
+def draft_constitution(
+    store, slug: str, *, min_votes: int, fmt: str = "md", embedder: str = "tfidf"
+) -> str:
     """The draft constitution of an assembly, Markdown (``fmt="md"``) or YAML (``"yaml"``),
     drafted from its cross-group consensus with provenance.
 

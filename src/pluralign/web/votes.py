@@ -83,8 +83,9 @@ class _AssemblyCache:
             a = session.scalar(select(Assembly).where(Assembly.slug == slug))
             if a is None:
                 raise NotFoundError(f"no assembly '{slug}'")
-            info = AssemblyInfo(a.id, a.slug, a.state, a.closes_at, a.invite_only,
-                                dict(a.settings or {}))
+            info = AssemblyInfo(
+                a.id, a.slug, a.state, a.closes_at, a.invite_only, dict(a.settings or {})
+            )
             entry = (time.monotonic(), info)
             self._data[key] = entry
         return entry[1]
@@ -127,13 +128,17 @@ class _StatementCache:
         entry = self._data.get(key)
         if entry is None or time.monotonic() - entry[0] > self.ttl:
             rows = session.execute(
-                select(Statement.id, Statement.number, Statement.text)
-                .where(Statement.assembly_id == assembly_id, Statement.moderation == ACCEPTED)
+                select(Statement.id, Statement.number, Statement.text).where(
+                    Statement.assembly_id == assembly_id, Statement.moderation == ACCEPTED
+                )
             ).all()
-            counts = dict(session.execute(
-                select(Vote.statement_id, func.count()).where(Vote.assembly_id == assembly_id)
-                .group_by(Vote.statement_id)
-            ).all())
+            counts = dict(
+                session.execute(
+                    select(Vote.statement_id, func.count())
+                    .where(Vote.assembly_id == assembly_id)
+                    .group_by(Vote.statement_id)
+                ).all()
+            )
             entry = (time.monotonic(), {n: (i, t) for i, n, t in rows}, counts)
             with self._lock:
                 self._data[key] = entry
@@ -158,10 +163,13 @@ class NextStatement:
 def next_statement(session: Session, assembly_id: int, participant_id: int) -> NextStatement | None:
     """The statement to show next (see module docstring), or None when all are voted on."""
     by_number, counts = STATEMENTS.get(session, assembly_id)
-    voted = set(session.scalars(
-        select(Vote.statement_id).where(Vote.assembly_id == assembly_id,
-                                        Vote.participant_id == participant_id)
-    ).all())
+    voted = set(
+        session.scalars(
+            select(Vote.statement_id).where(
+                Vote.assembly_id == assembly_id, Vote.participant_id == participant_id
+            )
+        ).all()
+    )
     candidates = [(n, i, t) for n, (i, t) in by_number.items() if i not in voted]
     if not candidates:
         return None
@@ -186,8 +194,12 @@ def _insert_once(session: Session, values: dict) -> int | None:
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         module = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
-        stmt = (module.insert(Vote).values(**values)
-                .on_conflict_do_nothing(index_elements=["request_id"]).returning(Vote.id))
+        stmt = (
+            module.insert(Vote)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["request_id"])
+            .returning(Vote.id)
+        )
         return session.execute(stmt).scalar()
     try:  # other databases: a savepoint around a plain insert
         with session.begin_nested():
@@ -196,16 +208,18 @@ def _insert_once(session: Session, values: dict) -> int | None:
         return None
 
 
-def record_vote(session: Session, assembly, participant, statement: int, value: int,
-                request_id: str) -> VoteAck:
+def record_vote(
+    session: Session, assembly, participant, statement: int, value: int, request_id: str
+) -> VoteAck:
     """Store one vote, idempotently: the key is (participant, request id).
 
     ``assembly`` is an :class:`Assembly` or :class:`AssemblyInfo`; ``participant`` a
     :class:`~pluralign.store.models.Participant` or its id.
     """
     if value not in VOTE_VALUES:
-        raise InputError(f"a vote is 1 (agree), -1 (disagree) or 0 (pass), not {value}",
-                         where="value")
+        raise InputError(
+            f"a vote is 1 (agree), -1 (disagree) or 0 (pass), not {value}", where="value"
+        )
     if not request_id or len(request_id) > 48 or not request_id.isprintable():
         raise InputError("missing or malformed request id", where="request_id")
     if not is_open(assembly):
@@ -219,14 +233,22 @@ def record_vote(session: Session, assembly, participant, statement: int, value: 
             raise NotFoundError(f"no statement {statement} to vote on in '{assembly.slug}'")
     statement_id = by_number[statement][0]
     key = f"{participant_id}:{request_id}"
-    vote_id = _insert_once(session, dict(
-        assembly_id=assembly.id, participant_id=participant_id, statement_id=statement_id,
-        value=value, request_id=key, created_at=utcnow()))
+    vote_id = _insert_once(
+        session,
+        dict(
+            assembly_id=assembly.id,
+            participant_id=participant_id,
+            statement_id=statement_id,
+            value=value,
+            request_id=key,
+            created_at=utcnow(),
+        ),
+    )
     if vote_id is None:
-        prior = session.execute(select(Vote.id, Vote.statement_id, Vote.value)
-                                .where(Vote.request_id == key)).one()
-        number = next((n for n, (i, _t) in by_number.items() if i == prior.statement_id),
-                      statement)
+        prior = session.execute(
+            select(Vote.id, Vote.statement_id, Vote.value).where(Vote.request_id == key)
+        ).one()
+        number = next((n for n, (i, _t) in by_number.items() if i == prior.statement_id), statement)
         return VoteAck(prior.id, number, prior.value, True)
     STATEMENTS.bump(session, assembly.id, statement_id)
     return VoteAck(vote_id, statement, value, False)
@@ -254,8 +276,16 @@ def forget_voter(url: str, slug: str, key: str) -> None:
     _VOTERS.pop((url, slug, key), None)
 
 
-def prepare_vote(store, slug: str, key: str | None, statement: int, value: int,
-                 request_id: str, *, allow_db: bool) -> PreparedVote:
+def prepare_vote(
+    store,
+    slug: str,
+    key: str | None,
+    statement: int,
+    value: int,
+    request_id: str,
+    *,
+    allow_db: bool,
+) -> PreparedVote:
     """Validate a vote and build its row, from per-process caches when possible.
 
     Raises :class:`CacheMiss` (only with ``allow_db=False``) when the assembly, participant or
@@ -264,8 +294,9 @@ def prepare_vote(store, slug: str, key: str | None, statement: int, value: int,
     votes; :class:`NeedsAnswers` when the demographic questions are not answered yet.
     """
     if value not in VOTE_VALUES:
-        raise InputError(f"a vote is 1 (agree), -1 (disagree) or 0 (pass), not {value}",
-                         where="value")
+        raise InputError(
+            f"a vote is 1 (agree), -1 (disagree) or 0 (pass), not {value}", where="value"
+        )
     if not request_id or len(request_id) > 48 or not request_id.isprintable():
         raise InputError("missing or malformed request id", where="request_id")
     if not key:
@@ -284,12 +315,16 @@ def prepare_vote(store, slug: str, key: str | None, statement: int, value: int,
             raise CacheMiss()
         with store.session() as s:
             info = ASSEMBLIES.get(s, slug)
-            row = s.execute(select(Participant.id, Participant.meta).where(
-                Participant.assembly_id == info.id, Participant.key == key)).first()
+            row = s.execute(
+                select(Participant.id, Participant.meta).where(
+                    Participant.assembly_id == info.id, Participant.key == key
+                )
+            ).first()
             if row is None:
                 raise LookupError(slug)
             if (info.settings or {}).get("questions") and not (row.meta or {}).get(
-                    "demographics_done"):
+                "demographics_done"
+            ):
                 raise NeedsAnswers(slug)
             if len(_VOTERS) >= _MAX_VOTERS:
                 _VOTERS.clear()
@@ -305,8 +340,14 @@ def prepare_vote(store, slug: str, key: str | None, statement: int, value: int,
     if statement not in statements:
         raise NotFoundError(f"no statement {statement} to vote on in '{slug}'")
     statement_id = statements[statement][0]
-    values = dict(assembly_id=info.id, participant_id=pid, statement_id=statement_id,
-                  value=value, request_id=f"{pid}:{request_id}", created_at=utcnow())
+    values = dict(
+        assembly_id=info.id,
+        participant_id=pid,
+        statement_id=statement_id,
+        value=value,
+        request_id=f"{pid}:{request_id}",
+        created_at=utcnow(),
+    )
     return PreparedVote(values, statement, statement_id)
 
 
@@ -336,8 +377,9 @@ class VoteWriter:
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="vote-writer",
-                                                    daemon=True)
+                    self._thread = threading.Thread(
+                        target=self._run, name="vote-writer", daemon=True
+                    )
                     self._thread.start()
 
     async def submit(self, vote: PreparedVote) -> tuple[int, int, int, bool]:
@@ -391,9 +433,12 @@ class VoteWriter:
         with engine.begin() as conn:
             if dialect in ("sqlite", "postgresql"):
                 module = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
-                stmt = (module.insert(Vote).values(rows)
-                        .on_conflict_do_nothing(index_elements=["request_id"])
-                        .returning(Vote.request_id, Vote.id))
+                stmt = (
+                    module.insert(Vote)
+                    .values(rows)
+                    .on_conflict_do_nothing(index_elements=["request_id"])
+                    .returning(Vote.request_id, Vote.id)
+                )
                 new = dict(conn.execute(stmt).all())
             else:
                 new = {}
@@ -401,15 +446,21 @@ class VoteWriter:
                     try:
                         with conn.begin_nested():
                             new[row["request_id"]] = conn.execute(
-                                insert(Vote).values(row).returning(Vote.id)).scalar_one()
+                                insert(Vote).values(row).returning(Vote.id)
+                            ).scalar_one()
                     except IntegrityError:
                         pass
             missing = [r["request_id"] for r in rows if r["request_id"] not in new]
             prior = {}
             if missing:
-                prior = {k: (i, s, v) for k, i, s, v in conn.execute(
-                    select(Vote.request_id, Vote.id, Vote.statement_id, Vote.value)
-                    .where(Vote.request_id.in_(missing))).all()}
+                prior = {
+                    k: (i, s, v)
+                    for k, i, s, v in conn.execute(
+                        select(Vote.request_id, Vote.id, Vote.statement_id, Vote.value).where(
+                            Vote.request_id.in_(missing)
+                        )
+                    ).all()
+                }
         out, seen = [], set()
         for r in rows:
             key = r["request_id"]
