@@ -153,10 +153,10 @@ def test_authorisation(app_store, scripted):
     assert r.status_code == 404 and _impressions(store)[-1].choice is None
 
 
-def test_rating_is_rate_limited(db_url, scripted):
+def test_rating_is_rate_limited(tmp_path, scripted):  # per process, not per database
     script, base_url = scripted
     scripted_answers(script)
-    app, store = make_app(db_url, burst=2, rate_per_minute=0.001)
+    app, store = make_app(f"sqlite:///{tmp_path / 'rl.db'}", burst=2, rate_per_minute=0.001)
     try:
         admin = client(app)
         token = create_assembly(admin, seeds=("one statement",))
@@ -203,11 +203,11 @@ def test_setup_errors_are_shown_and_change_nothing(app_store, scripted):
     assert r.status_code == 400 and "rated answers already" in r.text
 
 
-def test_failed_generation_is_reported_and_retried(app_store, scripted):
+def test_failed_generation_is_reported_and_retried(tmp_path, scripted):
     script, base_url = scripted
     scripted_answers(script)
     script.fail_if, script.fail_status = "My cat", 400  # 400: not retried by the provider
-    app, store = app_store
+    app, store = make_app(f"sqlite:///{tmp_path / 'fail.db'}")
     admin = client(app)
     token = create_assembly(admin)
     root = f"/admin/a/{SLUG}/public-eval"
@@ -223,3 +223,4 @@ def test_failed_generation_is_reported_and_retried(app_store, scripted):
     script.fail_if = None
     r = admin.post(f"{root}/generate", data={"csrf": token})
     assert "1 prompts answered" in r.text and 'id="generation-errors"' not in r.text
+    store.dispose()
