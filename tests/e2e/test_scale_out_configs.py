@@ -22,8 +22,10 @@ def _yaml_blocks(text: str) -> list[str]:
     return re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
 
 
-@pytest.mark.parametrize("name, kind", [("accelerate_multi_gpu.yaml", "MULTI_GPU"),
-                                        ("accelerate_deepspeed_zero2.yaml", "DEEPSPEED")])
+@pytest.mark.parametrize(
+    "name, kind",
+    [("accelerate_multi_gpu.yaml", "MULTI_GPU"), ("accelerate_deepspeed_zero2.yaml", "DEEPSPEED")],
+)
 def test_accelerate_examples_parse(name, kind):
     from accelerate.commands.config.config_args import load_config_from_file
 
@@ -43,8 +45,11 @@ def test_deepspeed_example_is_zero2_with_train_settings_left_to_pluralign():
     ds = HfDeepSpeedConfig(str(ds_file))
     assert ds.is_zero2() and not ds.is_zero3() and not ds.is_offload()
     raw = json.loads(ds_file.read_text())
-    for key in ("train_micro_batch_size_per_gpu", "gradient_accumulation_steps",
-                "gradient_clipping"):
+    for key in (
+        "train_micro_batch_size_per_gpu",
+        "gradient_accumulation_steps",
+        "gradient_clipping",
+    ):
         assert raw[key] == "auto", key  # one place to set them: pluralign's train settings
 
 
@@ -76,11 +81,34 @@ def test_accelerate_launch_with_the_example_config_one_cpu_process(tmp_path):
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run(
-        [str(Path(sys.executable).parent / "accelerate"), "launch", "--config_file",
-         str(EXAMPLES / "accelerate_multi_gpu.yaml"), "--num_processes", "1", "--cpu",
-         "--mixed_precision", "no", "-m", "pluralign", "train", "--data", str(data),
-         "--model", str(tiny_model_dir()), "--config", str(cfg), "--out", str(tmp_path / "o")],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+        [
+            str(Path(sys.executable).parent / "accelerate"),
+            "launch",
+            "--config_file",
+            str(EXAMPLES / "accelerate_multi_gpu.yaml"),
+            "--num_processes",
+            "1",
+            "--cpu",
+            "--mixed_precision",
+            "no",
+            "-m",
+            "pluralign",
+            "train",
+            "--data",
+            str(data),
+            "--model",
+            str(tiny_model_dir()),
+            "--config",
+            str(cfg),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifest = json.loads((tmp_path / "o" / "train_manifest.json").read_text())
     assert manifest["steps"] == 1 and manifest["hardware"]["processes"] == 1

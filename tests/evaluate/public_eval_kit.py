@@ -35,20 +35,43 @@ def prompts_jsonl(rows=PROMPTS) -> bytes:
     return "".join(json.dumps(r) + "\n" for r in rows).encode()
 
 
-def setup_eval(admin, token, base_url: str, slug: str = SLUG, *, b_url: str | None = None,
-               a_model: str = "base", b_model: str = "tuned", tokens: int = 64) -> None:
+def setup_eval(
+    admin,
+    token,
+    base_url: str,
+    slug: str = SLUG,
+    *,
+    b_url: str | None = None,
+    a_model: str = "base",
+    b_model: str = "tuned",
+    tokens: int = 64,
+) -> None:
     """Attach models 'base' (A) and 'tuned' (B), the two clauses and the two prompts, generate
     the answers and open the evaluation, through the admin pages."""
     root = f"/admin/a/{slug}/public-eval"
-    r = admin.post(f"{root}/models", data={
-        "csrf": token, "a_base_url": base_url, "a_model": a_model,
-        "b_base_url": b_url or base_url, "b_model": b_model, "answer_tokens": str(tokens)})
+    r = admin.post(
+        f"{root}/models",
+        data={
+            "csrf": token,
+            "a_base_url": base_url,
+            "a_model": a_model,
+            "b_base_url": b_url or base_url,
+            "b_model": b_model,
+            "answer_tokens": str(tokens),
+        },
+    )
     assert r.status_code == 200 and "Models attached" in r.text, r.text
-    r = admin.post(f"{root}/clauses", data={"csrf": token},
-                   files={"file": ("constitution.yaml", CLAUSES_YAML.encode(), "text/yaml")})
+    r = admin.post(
+        f"{root}/clauses",
+        data={"csrf": token},
+        files={"file": ("constitution.yaml", CLAUSES_YAML.encode(), "text/yaml")},
+    )
     assert r.status_code == 200 and "2 clauses set" in r.text, r.text
-    r = admin.post(f"{root}/prompts", data={"csrf": token},
-                   files={"file": ("prompts.jsonl", prompts_jsonl(), "application/jsonl")})
+    r = admin.post(
+        f"{root}/prompts",
+        data={"csrf": token},
+        files={"file": ("prompts.jsonl", prompts_jsonl(), "application/jsonl")},
+    )
     assert r.status_code == 200 and "2 prompts set" in r.text, r.text
     r = admin.post(f"{root}/generate", data={"csrf": token})
     assert r.status_code == 200 and "2 prompts answered by both models" in r.text, r.text
@@ -61,6 +84,8 @@ def rate(c, choice: str, slug: str = SLUG):
     page = c.get(f"/a/{slug}/rate")
     impression = field(page.text, "impression")
     assert impression is not None, page.text
-    r = c.post(f"/a/{slug}/rate", data={"csrf": csrf_of(page.text), "impression": impression,
-                                        "choice": choice})
+    r = c.post(
+        f"/a/{slug}/rate",
+        data={"csrf": csrf_of(page.text), "impression": impression, "choice": choice},
+    )
     return r, int(impression), page.text

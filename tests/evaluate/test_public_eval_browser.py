@@ -20,17 +20,24 @@ def _setup(store, base_url):
     from pluralign.web import service
 
     with store.session() as s:
-        form = service.parse_assembly_form("Should AI give medical advice?", "", False, "", "",
-                                           "4")
+        form = service.parse_assembly_form("Should AI give medical advice?", "", False, "", "", "4")
         a = service.create_assembly(s, SLUG, form)
         service.set_state(a, "open")
         service.add_seed_statements(s, a, ["A statement"])
         ev = svc.get_eval(s, a, create=True)
-        svc.attach_models(s, ev, svc.model_spec(base_url, "base"),
-                          svc.model_spec(base_url, "tuned"))
+        svc.attach_models(
+            s, ev, svc.model_spec(base_url, "base"), svc.model_spec(base_url, "tuned")
+        )
         svc.set_clauses(s, ev, svc.clauses_from_yaml(CLAUSES_YAML, "c.yaml"), "c.yaml")
-        svc.set_prompts(s, ev, [{"key": p["id"], "text": p["prompt"],
-                                 "clause_key": p.get("clause_id")} for p in PROMPTS], "test")
+        svc.set_prompts(
+            s,
+            ev,
+            [
+                {"key": p["id"], "text": p["prompt"], "clause_key": p.get("clause_id")}
+                for p in PROMPTS
+            ],
+            "test",
+        )
     svc.generate_answers(store, SLUG)
     with store.session() as s:
         ev = svc.get_eval(s, get_assembly(s, SLUG))
@@ -59,7 +66,7 @@ def test_rating_on_a_phone(server, browser, scripted, tmp_path):
         # both models' answers, anonymised: the page never names the model
         assert sorted(["[base]" in first, "[base]" in second]) == [False, True]
         assert sorted(["[tuned]" in first, "[tuned]" in second]) == [False, True]
-        assert "Model A" not in d.page_source and "tuned\"" not in d.page_source
+        assert "Model A" not in d.page_source and 'tuned"' not in d.page_source
         assert _by_id(d, "clause").text and _by_id(d, "prompt").text
         # the page fits a phone: no horizontal scrolling, buttons visible without zooming
         assert d.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]

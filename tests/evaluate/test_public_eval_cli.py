@@ -66,10 +66,32 @@ def test_cli_round_trip_with_groups_judge_and_report(store, scripted, files, tmp
     scripted_answers(script)
     people = seed_camps(store)
     db = store.url
-    main(["eval-public", "setup", "--db", db, "--slug", SLUG, "--a-url", url, "--a-model",
-          "base", "--b-url", url, "--b-model", "tuned", "--constitution",
-          str(files / "constitution.yaml"), "--prompts", str(files / "prompts.jsonl"),
-          "--answer-tokens", "32", "--seed", "5"])
+    main(
+        [
+            "eval-public",
+            "setup",
+            "--db",
+            db,
+            "--slug",
+            SLUG,
+            "--a-url",
+            url,
+            "--a-model",
+            "base",
+            "--b-url",
+            url,
+            "--b-model",
+            "tuned",
+            "--constitution",
+            str(files / "constitution.yaml"),
+            "--prompts",
+            str(files / "prompts.jsonl"),
+            "--answer-tokens",
+            "32",
+            "--seed",
+            "5",
+        ]
+    )
     main(["eval-public", "generate", "--db", db, "--slug", SLUG, "--cache", str(tmp_path / "c")])
     assert len(script.seen) == 4 and all(b["max_tokens"] == 32 for b in script.seen)
     main(["eval-public", "state", "--db", db, "--slug", SLUG, "open"])
@@ -78,14 +100,30 @@ def test_cli_round_trip_with_groups_judge_and_report(store, scripted, files, tmp
     run = tmp_path / "run"
     (run / "evaluate").mkdir(parents=True)
     # the judge: B on p1, A on p2 (p2 judged against both clauses, both A)
-    items = [{"id": "p1", "prompt": PROMPTS[0]["prompt"], "clause_id": "honest",
-              "verdict": "b"},
-             {"id": "p2", "prompt": PROMPTS[1]["prompt"], "clause_id": None, "verdict": "a"}]
+    items = [
+        {"id": "p1", "prompt": PROMPTS[0]["prompt"], "clause_id": "honest", "verdict": "b"},
+        {"id": "p2", "prompt": PROMPTS[1]["prompt"], "clause_id": None, "verdict": "a"},
+    ]
     (run / "evaluate" / "judge_items.jsonl").write_text(
-        "".join(json.dumps(i) + "\n" for i in items))
+        "".join(json.dumps(i) + "\n" for i in items)
+    )
     out = run / "evaluate" / "public_eval.json"
-    main(["eval-public", "results", "--db", db, "--slug", SLUG, "--out", str(out),
-          "--judge", str(run / "evaluate" / "judge_items.jsonl"), "--n-boot", "200"])
+    main(
+        [
+            "eval-public",
+            "results",
+            "--db",
+            db,
+            "--slug",
+            SLUG,
+            "--out",
+            str(out),
+            "--judge",
+            str(run / "evaluate" / "judge_items.jsonl"),
+            "--n-boot",
+            "200",
+        ]
+    )
     doc = json.loads(out.read_text())
     assert doc["n_ratings"] == 10 * 3 and doc["n_participants"] == 10
     assert doc["overall"]["win_rate_b"] == pytest.approx(0.5)
@@ -137,14 +175,38 @@ def test_cli_errors_name_what_is_wrong(tmp_path, files, capsys):
         assert done.value.code == 1
         return capsys.readouterr().err
 
-    err = fails("eval-public", "setup", "--db", db, "--slug", SLUG, "--a-url",
-                "http://127.0.0.1:9/v1", "--b-url", "http://127.0.0.1:9/v1", "--constitution",
-                str(files / "constitution.yaml"), "--prompts", str(bad))
+    err = fails(
+        "eval-public",
+        "setup",
+        "--db",
+        db,
+        "--slug",
+        SLUG,
+        "--a-url",
+        "http://127.0.0.1:9/v1",
+        "--b-url",
+        "http://127.0.0.1:9/v1",
+        "--constitution",
+        str(files / "constitution.yaml"),
+        "--prompts",
+        str(bad),
+    )
     assert "bad.csv, line 3" in err
     err = fails("eval-public", "state", "--db", db, "--slug", SLUG, "open")
     assert "no public evaluation" in err  # the failed setup wrote nothing
-    err = fails("eval-public", "setup", "--db", db, "--slug", SLUG, "--a-url", "localhost:8000",
-                "--b-url", "http://127.0.0.1:9/v1", "--constitution",
-                str(files / "constitution.yaml"))
+    err = fails(
+        "eval-public",
+        "setup",
+        "--db",
+        db,
+        "--slug",
+        SLUG,
+        "--a-url",
+        "localhost:8000",
+        "--b-url",
+        "http://127.0.0.1:9/v1",
+        "--constitution",
+        str(files / "constitution.yaml"),
+    )
     assert "must start with http" in err
     store.dispose()

@@ -20,8 +20,7 @@ def test_rating_answers_of_two_served_tiny_models(tiny_server, tmp_path, monkeyp
     from pluralign.llm.local import LocalModel
     from pluralign.llm.serve import create_app as serve_app
 
-    app_b = serve_app(LocalModel(build_tiny_model(tmp_path / "b", seed=1, train_steps=5)),
-                      "tiny-b")
+    app_b = serve_app(LocalModel(build_tiny_model(tmp_path / "b", seed=1, train_steps=5)), "tiny-b")
     monkeypatch.setenv("PLURALIGN_WEB_LLM_CACHE", str(tmp_path / "cache"))
     app, store = make_app(f"sqlite:///{tmp_path / 'serve.db'}")
     try:
@@ -29,8 +28,15 @@ def test_rating_answers_of_two_served_tiny_models(tiny_server, tmp_path, monkeyp
             admin = client(app)
             token = create_assembly(admin)
             sent_a = tiny_server.requests()
-            setup_eval(admin, token, tiny_server.base_url, b_url=server_b.base_url,
-                       a_model="tiny", b_model="tiny-b", tokens=12)
+            setup_eval(
+                admin,
+                token,
+                tiny_server.base_url,
+                b_url=server_b.base_url,
+                a_model="tiny",
+                b_model="tiny-b",
+                tokens=12,
+            )
             assert tiny_server.requests() - sent_a == 2 and app_b.state.requests == 2
             with store.session() as s:
                 rows = s.scalars(select(PublicEvalPrompt)).all()

@@ -48,8 +48,12 @@ def test_bootstrap_resamples_participants_not_ratings():
 
 
 def test_summarise_splits_by_clause_and_group():
-    rs = [R("p", "b", "1", "c1", "g0"), R("p", "a", "2", "c1", "g1"),
-          R("q", "b", "2", "c2", "g1"), R("q", "b", "3", "c2", "")]
+    rs = [
+        R("p", "b", "1", "c1", "g0"),
+        R("p", "a", "2", "c1", "g1"),
+        R("q", "b", "2", "c2", "g1"),
+        R("q", "b", "3", "c2", ""),
+    ]
     doc = summarise(rs, n_boot=50)
     assert doc["overall"]["win_rate_b"] == pytest.approx(3 / 4)
     assert doc["per_clause"]["c1"]["win_rate_b"] == pytest.approx(0.5)
@@ -72,8 +76,16 @@ def test_unknown_choice_is_an_error():
 
 
 def test_people_verdict_is_the_sign_of_b_minus_a():
-    rs = [R("p", "b"), R("p", "b"), R("p", "a"), R("q", "a"), R("q", "neither"),
-          R("r", "a"), R("r", "b"), R("s", "neither")]
+    rs = [
+        R("p", "b"),
+        R("p", "b"),
+        R("p", "a"),
+        R("q", "a"),
+        R("q", "neither"),
+        R("r", "a"),
+        R("r", "b"),
+        R("s", "neither"),
+    ]
     assert people_verdicts(rs) == {"p": "b", "q": "a", "r": "tie", "s": "tie"}
 
 
@@ -91,10 +103,15 @@ def test_cohens_kappa_by_hand():
 
 def test_agreement_on_shared_prompts_only():
     people = {"p": "b", "q": "a", "r": "tie", "only-people": "b"}
-    judge = judge_verdicts([
-        {"prompt": "p ", "verdict": "b"}, {"prompt": "q", "verdict": "b"},
-        {"prompt": "r", "verdict": "tie"}, {"prompt": "only-judge", "verdict": "a"},
-        {"prompt": "failed", "verdict": "failure"}])
+    judge = judge_verdicts(
+        [
+            {"prompt": "p ", "verdict": "b"},
+            {"prompt": "q", "verdict": "b"},
+            {"prompt": "r", "verdict": "tie"},
+            {"prompt": "only-judge", "verdict": "a"},
+            {"prompt": "failed", "verdict": "failure"},
+        ]
+    )
     ag = agreement(people, judge)
     assert ag.n == 3 and ag.agree == pytest.approx(2 / 3)
     # people b a tie, judge b b tie: p_o = 2/3, p_e = (1*2 + 1*0 + 1*1)/9 = 1/3
@@ -104,9 +121,13 @@ def test_agreement_on_shared_prompts_only():
 
 
 def test_judge_verdict_over_several_clauses_is_the_net_sign():
-    items = [{"prompt": "p", "verdict": "b"}, {"prompt": "p", "verdict": "b"},
-             {"prompt": "p", "verdict": "a"}, {"prompt": "q", "verdict": "a"},
-             {"prompt": "q", "verdict": "b"}]
+    items = [
+        {"prompt": "p", "verdict": "b"},
+        {"prompt": "p", "verdict": "b"},
+        {"prompt": "p", "verdict": "a"},
+        {"prompt": "q", "verdict": "a"},
+        {"prompt": "q", "verdict": "b"},
+    ]
     assert judge_verdicts(items) == {"p": "b", "q": "tie"}
 
 
@@ -124,8 +145,13 @@ def test_kappa_bounds_and_symmetry(x, rnd):
     assert cohens_kappa(x, x) in (None, pytest.approx(1.0))
 
 
-@given(st.lists(st.tuples(st.sampled_from(["a", "b", "neither"]), st.integers(0, 4)),
-                min_size=1, max_size=25))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "neither"]), st.integers(0, 4)),
+        min_size=1,
+        max_size=25,
+    )
+)
 @settings(max_examples=40, deadline=None)
 def test_win_rate_and_interval_stay_in_unit_range(rows):
     sc = score([R("p", c, str(w)) for c, w in rows], n_boot=100)

@@ -60,7 +60,7 @@ def test_admin_sets_up_and_participants_rate(app_store, scripted):
     assert page.text.index('id="answer-first"') < page.text.index('id="answer-second"')
     # a reload shows the same comparison in the same order (stored per impression)
     again = alice.get(f"/a/{SLUG}/rate")
-    strip = (lambda t: t.split('name="impression"')[1][:400])  # noqa: E731
+    strip = lambda t: t.split('name="impression"')[1][:400]  # noqa: E731
     assert strip(page.text) == strip(again.text)
     first_shown = "base" if page.text.index("[base]") < page.text.index("[tuned]") else "tuned"
 
@@ -70,9 +70,11 @@ def test_admin_sets_up_and_participants_rate(app_store, scripted):
     assert imp.id == imp_id and imp.choice == ("a" if first_shown == "base" else "b")
     assert imp.a_first == (first_shown == "base")
     # a retry of the same post (e.g. a double click) does not count twice or change the choice
-    r = alice.post(f"/a/{SLUG}/rate", headers={"accept": "application/json"},
-                   data={"csrf": csrf_of(page.text), "impression": str(imp_id),
-                         "choice": "second"})
+    r = alice.post(
+        f"/a/{SLUG}/rate",
+        headers={"accept": "application/json"},
+        data={"csrf": csrf_of(page.text), "impression": str(imp_id), "choice": "second"},
+    )
     assert r.json() == {"impression": imp_id, "recorded": True, "replayed": True}
     assert _impressions(store)[0].choice == imp.choice
     # three items in all (p1 against its clause, p2 against both): rate the other two
@@ -80,7 +82,10 @@ def test_admin_sets_up_and_participants_rate(app_store, scripted):
     r, _, _ = rate(alice, "neither")
     assert 'id="all-rated"' in r.text
     assert sorted((i.prompt_id, i.clause_id) for i in _impressions(store)) == [
-        (1, 1), (2, 1), (2, 2)]
+        (1, 1),
+        (2, 1),
+        (2, 2),
+    ]
 
     bob = client(app)
     join(bob)
@@ -137,8 +142,11 @@ def test_authorisation(app_store, scripted):
     for c, t in ((admin, token), (anonymous, a_token)):
         r = c.get(f"/a/{SLUG}/rate", follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == f"/a/{SLUG}"
-        r = c.post(f"/a/{SLUG}/rate", data={"csrf": t, "impression": "1", "choice": "first"},
-                   follow_redirects=False)
+        r = c.post(
+            f"/a/{SLUG}/rate",
+            data={"csrf": t, "impression": "1", "choice": "first"},
+            follow_redirects=False,
+        )
         assert r.status_code == 303 and r.headers["location"] == f"/a/{SLUG}"
     # no CSRF token, no rating
     r = participant.post(f"/a/{SLUG}/rate", data={"impression": "1", "choice": "first"})
@@ -148,8 +156,9 @@ def test_authorisation(app_store, scripted):
     join(other)
     other.get(f"/a/{SLUG}/rate")
     mine = _impressions(store)[-1].id
-    r = participant.post(f"/a/{SLUG}/rate", data={"csrf": p_token, "impression": str(mine),
-                                                  "choice": "first"})
+    r = participant.post(
+        f"/a/{SLUG}/rate", data={"csrf": p_token, "impression": str(mine), "choice": "first"}
+    )
     assert r.status_code == 404 and _impressions(store)[-1].choice is None
 
 
@@ -178,15 +187,26 @@ def test_setup_errors_are_shown_and_change_nothing(app_store, scripted):
     token = create_assembly(admin)
     root = f"/admin/a/{SLUG}/public-eval"
     assert "Not set up yet" in admin.get(root).text
-    r = admin.post(f"{root}/models", data={"csrf": token, "a_base_url": "ftp://x",
-                                          "b_base_url": base_url})
+    r = admin.post(
+        f"{root}/models", data={"csrf": token, "a_base_url": "ftp://x", "b_base_url": base_url}
+    )
     assert r.status_code == 400 and "must start with http" in r.text
-    r = admin.post(f"{root}/models", data={"csrf": token, "a_base_url": base_url,
-                                          "b_base_url": base_url, "a_api_key_env": "sk-123 4"})
+    r = admin.post(
+        f"{root}/models",
+        data={
+            "csrf": token,
+            "a_base_url": base_url,
+            "b_base_url": base_url,
+            "a_api_key_env": "sk-123 4",
+        },
+    )
     assert r.status_code == 400 and "NAME of an environment variable" in r.text
     bad = prompts_jsonl() + b'{"prompt": ""}\n'
-    r = admin.post(f"{root}/prompts", data={"csrf": token},
-                   files={"file": ("prompts.jsonl", bad, "application/jsonl")})
+    r = admin.post(
+        f"{root}/prompts",
+        data={"csrf": token},
+        files={"file": ("prompts.jsonl", bad, "application/jsonl")},
+    )
     assert r.status_code == 400 and "prompts.jsonl, line 3" in r.text
     r = admin.post(f"{root}/state", data={"csrf": token, "state": "open"})
     assert r.status_code == 400 and "generate the answers" in r.text
@@ -197,9 +217,16 @@ def test_setup_errors_are_shown_and_change_nothing(app_store, scripted):
     c = client(app)
     join(c)
     rate(c, "first")
-    r = admin.post(f"{root}/models", data={"csrf": token, "a_base_url": base_url,
-                                          "a_model": "other", "b_base_url": base_url,
-                                          "b_model": "tuned"})
+    r = admin.post(
+        f"{root}/models",
+        data={
+            "csrf": token,
+            "a_base_url": base_url,
+            "a_model": "other",
+            "b_base_url": base_url,
+            "b_model": "tuned",
+        },
+    )
     assert r.status_code == 400 and "rated answers already" in r.text
 
 
@@ -211,12 +238,26 @@ def test_failed_generation_is_reported_and_retried(tmp_path, scripted):
     admin = client(app)
     token = create_assembly(admin)
     root = f"/admin/a/{SLUG}/public-eval"
-    admin.post(f"{root}/models", data={"csrf": token, "a_base_url": base_url, "a_model": "base",
-                                       "b_base_url": base_url, "b_model": "tuned"})
-    admin.post(f"{root}/clauses", data={"csrf": token},
-               files={"file": ("c.yaml", b"clauses: [Be honest.]\n", "text/yaml")})
-    admin.post(f"{root}/prompts", data={"csrf": token},
-               files={"file": ("p.csv", b"prompt\nWhat is 2+2?\nMy cat died\n", "text/csv")})
+    admin.post(
+        f"{root}/models",
+        data={
+            "csrf": token,
+            "a_base_url": base_url,
+            "a_model": "base",
+            "b_base_url": base_url,
+            "b_model": "tuned",
+        },
+    )
+    admin.post(
+        f"{root}/clauses",
+        data={"csrf": token},
+        files={"file": ("c.yaml", b"clauses: [Be honest.]\n", "text/yaml")},
+    )
+    admin.post(
+        f"{root}/prompts",
+        data={"csrf": token},
+        files={"file": ("p.csv", b"prompt\nWhat is 2+2?\nMy cat died\n", "text/csv")},
+    )
     r = admin.post(f"{root}/generate", data={"csrf": token})
     assert "1 prompts answered" in r.text and "1 failed" in r.text
     assert 'id="generation-errors"' in r.text

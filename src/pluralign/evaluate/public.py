@@ -86,8 +86,14 @@ def _check(ratings: Sequence[Rating]) -> None:
         raise ValueError(f"unknown choices {sorted(bad)}; expected one of {CHOICES}")
 
 
-def score(ratings: Sequence[Rating], *, n_boot: int = 2000, alpha: float = 0.05,
-          seed: int = 0, key: str = "") -> Score:
+def score(
+    ratings: Sequence[Rating],
+    *,
+    n_boot: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    key: str = "",
+) -> Score:
     """Win rate of B with a participant-cluster bootstrap interval (``None`` for no ratings)."""
     from pluralign.evaluate.metrics import bootstrap_accuracy
 
@@ -96,18 +102,33 @@ def score(ratings: Sequence[Rating], *, n_boot: int = 2000, alpha: float = 0.05,
     people = len({r.participant for r in ratings})
     if not ratings:
         return Score(0, 0, 0, 0, 0, None, None, None)
-    iv = bootstrap_accuracy([MARGIN[r.choice] for r in ratings], n_boot=n_boot, alpha=alpha,
-                            seed=seed, key=key, clusters=[r.participant for r in ratings])
-    return Score(len(ratings), people, counts["a"], counts["b"], counts["neither"],
-                 iv.estimate, _finite(iv.low), _finite(iv.high))
+    iv = bootstrap_accuracy(
+        [MARGIN[r.choice] for r in ratings],
+        n_boot=n_boot,
+        alpha=alpha,
+        seed=seed,
+        key=key,
+        clusters=[r.participant for r in ratings],
+    )
+    return Score(
+        len(ratings),
+        people,
+        counts["a"],
+        counts["b"],
+        counts["neither"],
+        iv.estimate,
+        _finite(iv.low),
+        _finite(iv.high),
+    )
 
 
 def _finite(x: float) -> float | None:
     return None if x != x else float(x)  # NaN -> None (JSON has no NaN)
 
 
-def summarise(ratings: Sequence[Rating], *, n_boot: int = 2000, alpha: float = 0.05,
-              seed: int = 0) -> dict:
+def summarise(
+    ratings: Sequence[Rating], *, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0
+) -> dict:
     """Overall, per-clause and per-group scores as a JSON-ready dict.
 
     Each score's resampling is seeded from ``(seed, key)`` so a group's interval does not
@@ -121,10 +142,12 @@ def summarise(ratings: Sequence[Rating], *, n_boot: int = 2000, alpha: float = 0
     kw = {"n_boot": n_boot, "alpha": alpha, "seed": seed}
     return {
         "overall": score(ratings, key="overall", **kw).to_json(),
-        "per_clause": {c: score(rs, key=f"clause:{c}", **kw).to_json()
-                       for c, rs in sorted(by_clause.items())},
-        "per_group": {g: score(rs, key=f"group:{g}", **kw).to_json()
-                      for g, rs in sorted(by_group.items())},
+        "per_clause": {
+            c: score(rs, key=f"clause:{c}", **kw).to_json() for c, rs in sorted(by_clause.items())
+        },
+        "per_group": {
+            g: score(rs, key=f"group:{g}", **kw).to_json() for g, rs in sorted(by_group.items())
+        },
     }
 
 
@@ -137,8 +160,9 @@ def people_verdicts(ratings: Iterable[Rating]) -> dict[str, str]:
     return {p: "b" if v > 0 else "a" if v < 0 else "tie" for p, v in net.items()}
 
 
-def cohens_kappa(x: Sequence[str], y: Sequence[str],
-                 categories: Sequence[str] = VERDICTS) -> float | None:
+def cohens_kappa(
+    x: Sequence[str], y: Sequence[str], categories: Sequence[str] = VERDICTS
+) -> float | None:
     """Cohen's kappa of two raters' labels on the same items; ``None`` when undefined."""
     if len(x) != len(y):
         raise ValueError("both raters must label the same items")

@@ -33,21 +33,34 @@ def setup_cmd(
     slug: SlugOption,
     a_url: Annotated[str, typer.Option("--a-url", help="Model A's OpenAI-compatible base URL.")],
     b_url: Annotated[str, typer.Option("--b-url", help="Model B's OpenAI-compatible base URL.")],
-    constitution: Annotated[Path | None, typer.Option(
-        "--constitution", help="constitution.yaml with the clauses (default: the assembly's "
-        "drafted constitution).")] = None,
-    prompts: Annotated[Path | None, typer.Option(
-        "--prompts", help="Prompts as JSONL or CSV (prompt, optional id, clause_id); default: "
-        "one prompt per clause.")] = None,
+    constitution: Annotated[
+        Path | None,
+        typer.Option(
+            "--constitution",
+            help="constitution.yaml with the clauses (default: the assembly's "
+            "drafted constitution).",
+        ),
+    ] = None,
+    prompts: Annotated[
+        Path | None,
+        typer.Option(
+            "--prompts",
+            help="Prompts as JSONL or CSV (prompt, optional id, clause_id); default: "
+            "one prompt per clause.",
+        ),
+    ] = None,
     a_model: Annotated[str, typer.Option("--a-model", help="Model A's name.")] = "",
     b_model: Annotated[str, typer.Option("--b-model", help="Model B's name.")] = "",
-    a_key_env: Annotated[str, typer.Option("--a-api-key-env",
-                                           help="Env var holding A's API key.")] = "",
-    b_key_env: Annotated[str, typer.Option("--b-api-key-env",
-                                           help="Env var holding B's API key.")] = "",
+    a_key_env: Annotated[
+        str, typer.Option("--a-api-key-env", help="Env var holding A's API key.")
+    ] = "",
+    b_key_env: Annotated[
+        str, typer.Option("--b-api-key-env", help="Env var holding B's API key.")
+    ] = "",
     answer_tokens: Annotated[int, typer.Option(help="Answer length in tokens.")] = 256,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of answers and presentation "
-                                                     "order.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of answers and presentation order.")
+    ] = 0,
     db: DbOption = None,
 ) -> None:
     """Attach two models, the clauses and the prompts to an assembly."""
@@ -82,16 +95,23 @@ def setup_cmd(
         svc.attach_models(s, ev, a, b, answer_tokens=answer_tokens, seed=seed)
         n_c = svc.set_clauses(s, ev, clauses, source)
         n_p = svc.set_prompts(s, ev, rows, prompt_source)
-    console.print(f"public evaluation of '{slug}': {n_c} clauses, {n_p} prompts; next: "
-                  f"pluralign eval-public generate --slug {slug}")
+    console.print(
+        f"public evaluation of '{slug}': {n_c} clauses, {n_p} prompts; next: "
+        f"pluralign eval-public generate --slug {slug}"
+    )
 
 
 @public_app.command("generate")
 def generate_cmd(
     slug: SlugOption,
-    cache: Annotated[Path | None, typer.Option(
-        "--cache", help="LLM request cache folder (share it with `pluralign judge` so "
-        "both see the same answers).")] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache",
+            help="LLM request cache folder (share it with `pluralign judge` so "
+            "both see the same answers).",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Ask both models for the prompts without answers and store the answers."""
@@ -99,8 +119,10 @@ def generate_cmd(
 
     with console.status("generating answers"):
         res = svc.generate_answers(_store(db), slug, cache)
-    console.print(f"{res['generated']} of {res['requested']} prompts answered by both models"
-                  + (f"; {res['failed']} failed (run again to retry)" if res["failed"] else ""))
+    console.print(
+        f"{res['generated']} of {res['requested']} prompts answered by both models"
+        + (f"; {res['failed']} failed (run again to retry)" if res["failed"] else "")
+    )
     if res["failed"]:
         raise typer.Exit(1)
 
@@ -119,8 +141,10 @@ def state_cmd(
     with _store(db).session() as s:
         ev = svc.get_eval(s, get_assembly(s, slug))
         if ev is None:
-            raise NotFoundError(f"assembly '{slug}' has no public evaluation",
-                                hint="run `pluralign eval-public setup` first")
+            raise NotFoundError(
+                f"assembly '{slug}' has no public evaluation",
+                hint="run `pluralign eval-public setup` first",
+            )
         svc.set_state(ev, state, ready=bool(svc.items(s, ev)))
     console.print(f"public evaluation of '{slug}' is {state}")
 
@@ -128,11 +152,17 @@ def state_cmd(
 @public_app.command("results")
 def results_cmd(
     slug: SlugOption,
-    out: Annotated[Path, typer.Option("--out", help="JSON to write, e.g. "
-                                                    "RUN/evaluate/public_eval.json.")],
-    judge: Annotated[Path | None, typer.Option(
-        "--judge", help="judge_items.jsonl of `pluralign judge` (same prompts, A and B) "
-        "for the agreement between people and judge.")] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="JSON to write, e.g. RUN/evaluate/public_eval.json.")
+    ],
+    judge: Annotated[
+        Path | None,
+        typer.Option(
+            "--judge",
+            help="judge_items.jsonl of `pluralign judge` (same prompts, A and B) "
+            "for the agreement between people and judge.",
+        ),
+    ] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
     db: DbOption = None,
@@ -145,12 +175,16 @@ def results_cmd(
     pr.write_results(doc, out)
     o = doc["overall"]
     rate = "n/a" if o["win_rate_b"] is None else f"{o['win_rate_b']:.3f}"
-    console.print(f"{doc['n_ratings']} ratings by {doc['n_participants']} participants; "
-                  f"win rate of B {rate} -> {out}")
+    console.print(
+        f"{doc['n_ratings']} ratings by {doc['n_participants']} participants; "
+        f"win rate of B {rate} -> {out}"
+    )
     if doc["agreement"]:
         ag = doc["agreement"]
-        console.print(f"agreement with the judge on {ag['n']} prompts: {ag['agree']}, "
-                      f"Cohen's kappa {ag['kappa']}")
+        console.print(
+            f"agreement with the judge on {ag['n']} prompts: {ag['agree']}, "
+            f"Cohen's kappa {ag['kappa']}"
+        )
 
 
 @public_app.command("export")

@@ -40,7 +40,8 @@ class PublicEval(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     assembly_id: Mapped[int] = mapped_column(
-        ForeignKey("assembly.id", ondelete="CASCADE"), unique=True)
+        ForeignKey("assembly.id", ondelete="CASCADE"), unique=True
+    )
     model_a: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """``{"base_url", "model", "api_key_env"}`` of model A (e.g. the base model)."""
     model_b: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -94,5 +95,4 @@ class PublicEvalImpression(Base):
     choice: Mapped[str | None] = mapped_column(String(8), nullable=True)
     """``a``, ``b`` or ``neither`` once rated; ``None`` while only shown."""
     shown_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
-                                                            nullable=True)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

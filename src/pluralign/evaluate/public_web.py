@@ -54,20 +54,37 @@ def _rate_page(request: Request, slug: str, status: int = 200, **extra):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
         ev = svc.get_eval(s, assembly)
-        ctx = {"assembly": assembly, "open": ev is not None and ev.state == OPEN,
-               "impression": None, **extra}
+        ctx = {
+            "assembly": assembly,
+            "open": ev is not None and ev.state == OPEN,
+            "impression": None,
+            **extra,
+        }
         if ctx["open"]:
             imp = svc.next_impression(s, ev, participant)
             if imp is not None:
-                prompt, clause = s.get(PublicEvalPrompt, imp.prompt_id), \
-                    s.get(PublicEvalClause, imp.clause_id)
-                first, second = ((prompt.answer_a, prompt.answer_b) if imp.a_first
-                                 else (prompt.answer_b, prompt.answer_a))
-                ctx.update(impression=imp.id, prompt=prompt.text, clause=clause.text,
-                           first=first, second=second)
-            ctx["rated"] = s.scalar(select(func.count()).where(
-                svc.PublicEvalImpression.participant_id == participant.id,
-                svc.PublicEvalImpression.choice.is_not(None)))
+                prompt, clause = (
+                    s.get(PublicEvalPrompt, imp.prompt_id),
+                    s.get(PublicEvalClause, imp.clause_id),
+                )
+                first, second = (
+                    (prompt.answer_a, prompt.answer_b)
+                    if imp.a_first
+                    else (prompt.answer_b, prompt.answer_a)
+                )
+                ctx.update(
+                    impression=imp.id,
+                    prompt=prompt.text,
+                    clause=clause.text,
+                    first=first,
+                    second=second,
+                )
+            ctx["rated"] = s.scalar(
+                select(func.count()).where(
+                    svc.PublicEvalImpression.participant_id == participant.id,
+                    svc.PublicEvalImpression.choice.is_not(None),
+                )
+            )
         return render(request, "publiceval/rate.html", ctx, status=status)
 
 
@@ -83,8 +100,9 @@ async def rate(request: Request, slug: str):
     try:
         impression = int(str(form.get("impression", "")))
     except ValueError:
-        raise InputError("the comparison's id is missing", where="impression",
-                         hint="reload the page") from None
+        raise InputError(
+            "the comparison's id is missing", where="impression", hint="reload the page"
+        ) from None
     position = str(form.get("choice", ""))
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
@@ -103,8 +121,13 @@ async def rate(request: Request, slug: str):
 # ------------------------------------------------------------------ organisers
 
 
-def _admin_page(request: Request, slug: str, error: str | None = None, notice: str | None = None,
-                status: int = 200):
+def _admin_page(
+    request: Request,
+    slug: str,
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+):
     from pluralign.store.queries import get_assembly
 
     with _store(request).session() as s:
@@ -113,15 +136,30 @@ def _admin_page(request: Request, slug: str, error: str | None = None, notice: s
         prompts = clauses = []
         ready = 0
         if ev is not None:
-            prompts = s.scalars(select(PublicEvalPrompt).where(PublicEvalPrompt.eval_id == ev.id)
-                                .order_by(PublicEvalPrompt.id)).all()
-            clauses = s.scalars(select(PublicEvalClause).where(PublicEvalClause.eval_id == ev.id)
-                                .order_by(PublicEvalClause.id)).all()
+            prompts = s.scalars(
+                select(PublicEvalPrompt)
+                .where(PublicEvalPrompt.eval_id == ev.id)
+                .order_by(PublicEvalPrompt.id)
+            ).all()
+            clauses = s.scalars(
+                select(PublicEvalClause)
+                .where(PublicEvalClause.eval_id == ev.id)
+                .order_by(PublicEvalClause.id)
+            ).all()
             ready = sum(p.answer_a is not None and p.answer_b is not None for p in prompts)
         n = svc.n_ratings(s, ev) if ev is not None else 0
-        ctx = {"assembly": assembly, "ev": ev, "prompts": prompts, "clauses": clauses,
-               "ready": ready, "n_ratings": n, "error": error, "notice": notice,
-               "errors": [p for p in prompts if p.error], "results": None}
+        ctx = {
+            "assembly": assembly,
+            "ev": ev,
+            "prompts": prompts,
+            "clauses": clauses,
+            "ready": ready,
+            "n_ratings": n,
+            "error": error,
+            "notice": notice,
+            "errors": [p for p in prompts if p.error],
+            "results": None,
+        }
     if n:
         ctx["results"] = pr.results(_store(request), slug, n_boot=1000)
     return render(request, "publiceval/admin.html", ctx, status=status)
@@ -139,6 +177,7 @@ async def _admin_action(request: Request, slug: str, action):
 
     form = await request.form()
     try:
+
         def run():
             with _store(request).session() as s:
                 assembly = get_assembly(s, slug)
@@ -154,15 +193,22 @@ async def _admin_action(request: Request, slug: str, action):
 @admin_router.post("/models")
 async def admin_models(request: Request, slug: str, _user=Depends(require_admin)):
     def action(s, assembly, ev, form):
-        a = svc.model_spec(str(form.get("a_base_url", "")), str(form.get("a_model", "")),
-                           str(form.get("a_api_key_env", "")))
-        b = svc.model_spec(str(form.get("b_base_url", "")), str(form.get("b_model", "")),
-                           str(form.get("b_api_key_env", "")))
+        a = svc.model_spec(
+            str(form.get("a_base_url", "")),
+            str(form.get("a_model", "")),
+            str(form.get("a_api_key_env", "")),
+        )
+        b = svc.model_spec(
+            str(form.get("b_base_url", "")),
+            str(form.get("b_model", "")),
+            str(form.get("b_api_key_env", "")),
+        )
         try:
             tokens = int(str(form.get("answer_tokens") or 256))
         except ValueError:
-            raise InputError("answer tokens must be a whole number",
-                             where="answer_tokens") from None
+            raise InputError(
+                "answer tokens must be a whole number", where="answer_tokens"
+            ) from None
         svc.attach_models(s, ev, a, b, answer_tokens=tokens)
         return "Models attached."
 
@@ -176,8 +222,11 @@ async def admin_prompts(request: Request, slug: str, _user=Depends(require_admin
     def action(s, assembly, ev, form):
         upload = form.get("file")
         if str(form.get("source", "")) == "clauses":
-            clauses = s.scalars(select(PublicEvalClause).where(PublicEvalClause.eval_id == ev.id)
-                                .order_by(PublicEvalClause.id)).all()
+            clauses = s.scalars(
+                select(PublicEvalClause)
+                .where(PublicEvalClause.eval_id == ev.id)
+                .order_by(PublicEvalClause.id)
+            ).all()
             if not clauses:
                 raise InputError("set the clauses first", where="prompts")
             rows = svc.prompts_from_clauses([Clause(c.key, c.text) for c in clauses])
@@ -188,8 +237,12 @@ async def admin_prompts(request: Request, slug: str, _user=Depends(require_admin
             data = upload.file.read(MAX_UPLOAD + 1)
             if len(data) > MAX_UPLOAD:
                 raise InputError("the file is larger than 5 MB", where=upload.filename)
-            n = svc.set_prompts(s, ev, svc.parse_prompts(data, upload.filename or "prompts"),
-                                upload.filename or "upload")
+            n = svc.set_prompts(
+                s,
+                ev,
+                svc.parse_prompts(data, upload.filename or "prompts"),
+                upload.filename or "upload",
+            )
         return f"{n} prompts set."
 
     return await _admin_action(request, slug, action)
@@ -216,8 +269,9 @@ async def admin_clauses(request: Request, slug: str, _user=Depends(require_admin
 @admin_router.post("/generate")
 async def admin_generate(request: Request, slug: str, _user=Depends(require_admin)):
     try:
-        res = await run_in_threadpool(svc.generate_answers, _store(request), slug,
-                                      os.environ.get("PLURALIGN_WEB_LLM_CACHE"))
+        res = await run_in_threadpool(
+            svc.generate_answers, _store(request), slug, os.environ.get("PLURALIGN_WEB_LLM_CACHE")
+        )
     except PluralignError as exc:
         return _admin_page(request, slug, error=str(exc), status=400)
     note = f"{res['generated']} prompts answered by both models"
@@ -238,9 +292,11 @@ async def admin_state(request: Request, slug: str, _user=Depends(require_admin))
 @admin_router.get("/public_eval.json")
 def admin_results(request: Request, slug: str, _user=Depends(require_moderator)):
     doc = pr.results(_store(request), slug)
-    return Response(json.dumps(doc, indent=2, ensure_ascii=False), media_type="application/json",
-                    headers={"content-disposition":
-                             f'attachment; filename="{slug}-public_eval.json"'})
+    return Response(
+        json.dumps(doc, indent=2, ensure_ascii=False),
+        media_type="application/json",
+        headers={"content-disposition": f'attachment; filename="{slug}-public_eval.json"'},
+    )
 
 
 @admin_router.get("/pairs.jsonl")
@@ -249,8 +305,11 @@ def admin_export(request: Request, slug: str, _user=Depends(require_admin)):
 
     pairs, prov = pr.preference_pairs(_store(request), slug)
     body = json.dumps({HEADER_KEY: prov}, ensure_ascii=False) + "\n" + dumps_pairs(pairs)
-    return Response(body, media_type="application/jsonl", headers={
-        "content-disposition": f'attachment; filename="{slug}-public-eval-pairs.jsonl"'})
+    return Response(
+        body,
+        media_type="application/jsonl",
+        headers={"content-disposition": f'attachment; filename="{slug}-public-eval-pairs.jsonl"'},
+    )
 
 
 router = APIRouter()

@@ -14,16 +14,20 @@ depends_on = None
 
 
 def _fk(name: str, target: str) -> sa.Column:
-    return sa.Column(name, sa.Integer(), sa.ForeignKey(target, ondelete="CASCADE"),
-                     nullable=False)
+    return sa.Column(name, sa.Integer(), sa.ForeignKey(target, ondelete="CASCADE"), nullable=False)
 
 
 def upgrade() -> None:
     op.create_table(
         "public_eval",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("assembly_id", sa.Integer(), sa.ForeignKey("assembly.id", ondelete="CASCADE"),
-                  nullable=False, unique=True),
+        sa.Column(
+            "assembly_id",
+            sa.Integer(),
+            sa.ForeignKey("assembly.id", ondelete="CASCADE"),
+            nullable=False,
+            unique=True,
+        ),
         sa.Column("model_a", sa.JSON(), nullable=False),
         sa.Column("model_b", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
@@ -69,6 +73,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_public_eval_impression_eval", table_name="public_eval_impression")
-    for name in ("public_eval_impression", "public_eval_clause", "public_eval_prompt",
-                 "public_eval"):
+    for name in (
+        "public_eval_impression",
+        "public_eval_clause",
+        "public_eval_prompt",
+        "public_eval",
+    ):
         op.drop_table(name)
