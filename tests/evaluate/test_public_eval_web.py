@@ -201,6 +201,16 @@ def test_setup_errors_are_shown_and_change_nothing(app_store, scripted):
         },
     )
     assert r.status_code == 400 and "NAME of an environment variable" in r.text
+    r = admin.post(
+        f"{root}/models",
+        data={
+            "csrf": token,
+            "a_base_url": base_url,
+            "b_base_url": base_url,
+            "a_api_key_env": "PLURALIGN_DATABASE_URL",
+        },
+    )
+    assert r.status_code == 400 and "must end in API_KEY" in r.text
     bad = prompts_jsonl() + b'{"prompt": ""}\n'
     r = admin.post(
         f"{root}/prompts",
@@ -264,4 +274,55 @@ def test_failed_generation_is_reported_and_retried(tmp_path, scripted):
     script.fail_if = None
     r = admin.post(f"{root}/generate", data={"csrf": token})
     assert "1 prompts answered" in r.text and 'id="generation-errors"' not in r.text
+    store.dispose()
+
+
+def test_interrupted_generation_keeps_the_answers_it_got(tmp_path, scripted, monkeypatch):
+    from sqlalchemy import select
+
+    from pluralign.evaluate import public_service as svc
+    from pluralign.evaluate.public_models import PublicEvalPrompt
+    from pluralign.llm.provider import Provider
+
+    script, base_url = scripted
+    scripted_answers(script)
+    app, store = make_app(f"sqlite:///{tmp_path / 'kill.db'}")
+    admin = client(app)
+    token = create_assembly(admin)
+    root = f"/admin/a/{SLUG}/public-eval"
+    admin.post(
+        f"{root}/models",
+        data={
+            "csrf": token,
+            "a_base_url": base_url,
+            "a_model": "base",
+            "b_base_url": base_url,
+            "b_model": "tuned",
+        },
+    )
+    admin.post(
+        f"{root}/prompts",
+        data={"csrf": token},
+        files={"file": ("p.jsonl", prompts_jsonl(), "application/jsonl")},
+    )
+    monkeypatch.setattr(svc, "CHUNK", 1)
+    calls = []
+    real = Provider.complete_many
+
+    def dies_on_the_third_call(self, requests, on_done=None):
+        calls.append(1)
+        if len(calls) == 3:  # model A, second chunk: the process is "killed"
+            raise KeyboardInterrupt
+        return real(self, requests, on_done)
+
+    monkeypatch.setattr(Provider, "complete_many", dies_on_the_third_call)
+    with pytest.raises(KeyboardInterrupt):
+        svc.generate_answers(store, SLUG)
+    with store.session() as s:
+        rows = s.scalars(select(PublicEvalPrompt).order_by(PublicEvalPrompt.id)).all()
+        assert rows[0].answer_a and rows[0].answer_b and rows[1].answer_a is None
+    sent = len(script.seen)
+    monkeypatch.setattr(Provider, "complete_many", real)
+    assert svc.generate_answers(store, SLUG) == {"generated": 1, "failed": 0, "requested": 1}
+    assert len(script.seen) == sent + 2  # only the missing prompt, once per model
     store.dispose()

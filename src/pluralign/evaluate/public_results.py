@@ -26,7 +26,7 @@ RESULTS_FILE = "public_eval.json"
 def _groups(store, slug: str, min_votes: int) -> dict[int, str]:
     from pluralign.web.results import opinion_groups
 
-    res = opinion_groups(store, slug, min_votes=min_votes, fresh=True)
+    res = opinion_groups(store, slug, min_votes=min_votes)  # cached for 20 s
     return {n: f"g{g}" for n, g in zip(res.participants, res.labels, strict=True)}
 
 

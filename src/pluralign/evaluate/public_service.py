@@ -38,6 +38,7 @@ from pluralign.store.models import Assembly, Participant, utcnow
 POSITIONS = ("first", "second", "neither")
 MAX_PROMPTS = 2000
 MAX_TEXT = 8000
+CHUNK = 32  # prompts answered (by both models) per committed transaction
 
 
 # ------------------------------------------------------------------ set-up
@@ -96,6 +97,13 @@ def model_spec(base_url: str, model: str, api_key_env: str = "") -> dict[str, st
             "give the NAME of an environment variable, not the key itself",
             where="api_key_env",
             hint="e.g. OPENAI_API_KEY",
+        )
+    if api_key_env and not api_key_env.endswith("API_KEY"):
+        # the key is sent to the attached URL: never let an organiser point at other secrets
+        raise InputError(
+            "the variable's name must end in API_KEY",
+            where="api_key_env",
+            hint="export the key as e.g. VLLM_API_KEY in the server's environment",
         )
     try:
         ProviderConfig(base_url=base_url, model=model or None, api_key_env=api_key_env or None)
@@ -324,27 +332,31 @@ def generate_answers(store, slug: str, cache_dir: str | Path | None = None) -> d
             .order_by(PublicEvalPrompt.id)
         ).all()
         tokens, seed = int((ev.settings or {}).get("answer_tokens", 256)), ev.seed
-    requests = [
-        ChatRequest.of([("system", P.ANSWER_SYSTEM), ("user", text)], max_tokens=tokens, seed=seed)
-        for _, text in todo
-    ]
-    answers = {}
-    for side, cfg in (("a", cfg_a), ("b", cfg_b)):
-        with open_provider(cfg) as provider:
-            answers[side] = provider.complete_many(requests)
     done = failed = 0
-    with store.session() as s:
-        for (pid, _), ra, rb in zip(todo, answers["a"], answers["b"], strict=True):
-            row = s.get(PublicEvalPrompt, pid)
-            errors = [
-                f"model {k}: {r}" for k, r in (("A", ra), ("B", rb)) if not hasattr(r, "text")
+    with open_provider(cfg_a) as model_a, open_provider(cfg_b) as model_b:
+        for start in range(0, len(todo), CHUNK):  # commit per chunk: a killed run keeps them
+            chunk = todo[start : start + CHUNK]
+            requests = [
+                ChatRequest.of(
+                    [("system", P.ANSWER_SYSTEM), ("user", text)], max_tokens=tokens, seed=seed
+                )
+                for _, text in chunk
             ]
-            if errors:
-                row.error = "; ".join(errors)[:2000]
-                failed += 1
-                continue
-            row.answer_a, row.answer_b, row.error = ra.text, rb.text, None
-            done += 1
+            got_a, got_b = model_a.complete_many(requests), model_b.complete_many(requests)
+            with store.session() as s:
+                for (pid, _), ra, rb in zip(chunk, got_a, got_b, strict=True):
+                    row = s.get(PublicEvalPrompt, pid)
+                    errors = [
+                        f"model {k}: {r}"
+                        for k, r in (("A", ra), ("B", rb))
+                        if not hasattr(r, "text")
+                    ]
+                    if errors:
+                        row.error = "; ".join(errors)[:2000]
+                        failed += 1
+                        continue
+                    row.answer_a, row.answer_b, row.error = ra.text, rb.text, None
+                    done += 1
     return {"generated": done, "failed": failed, "requested": len(todo)}
 
 
