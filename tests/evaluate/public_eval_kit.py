@@ -28,7 +28,9 @@ PROMPTS = [
 
 def scripted_answers(script) -> None:
     """Each model answers with its own name, so the answers of A and B differ."""
-    script.default = lambda body: f"[{body['model']}] answer to: {body['messages'][-1]['content']}"
+    script.default = lambda body: (
+        f"[{body['model']}] answer to: {body['messages'][-1]['content']}\n\nIn short:\n<ok>"
+    )
 
 
 def prompts_jsonl(rows=PROMPTS) -> bytes:

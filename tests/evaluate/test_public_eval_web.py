@@ -57,6 +57,8 @@ def test_admin_sets_up_and_participants_rate(app_store, scripted):
     page = alice.get(f"/a/{SLUG}/rate")
     assert page.status_code == 200
     assert "[base]" in page.text and "[tuned]" in page.text
+    # paragraphs and line breaks of the answers survive, their text is escaped
+    assert page.text.count('<p class="answer">In short:<br>&lt;ok&gt;</p>') == 2
     assert page.text.index('id="answer-first"') < page.text.index('id="answer-second"')
     # a reload shows the same comparison in the same order (stored per impression)
     again = alice.get(f"/a/{SLUG}/rate")
