@@ -39,7 +39,7 @@ def _impressions(store):
         return s.scalars(select(PublicEvalImpression).order_by(PublicEvalImpression.id)).all()
 
 
-def test_admin_sets_up_and_participants_rate(app_store, scripted):
+def test_admin_sets_up_and_participants_rate(app_store, scripted, tmp_path):
     script, base_url = scripted
     scripted_answers(script)
     app, store = app_store
@@ -107,6 +107,10 @@ def test_admin_sets_up_and_participants_rate(app_store, scripted):
     lines = [json.loads(x) for x in export.text.splitlines()]
     assert "__provenance__" in lines[0]
     pairs = lines[1:]
+    from pluralign.data.preferences import read_jsonl
+
+    (download := tmp_path / "download.jsonl").write_text(export.text)
+    assert len(read_jsonl(download).pairs) == len(pairs)  # the trainer's reader accepts it
     assert len(pairs) == 6 - by_hand.count("neither")
     for p in pairs:
         assert p["source"] == "public-eval" and p["weight"] == 1.0
