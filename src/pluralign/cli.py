@@ -52,6 +52,7 @@ COMMAND_MODULES = (
     "pluralign.constitution.cli",
     "pluralign.data.prefs_cli",
     "pluralign.evaluate.cli",
+    "pluralign.evaluate.public_cli",
     "pluralign.report.cli",
     "pluralign.moralgraph.cli",
     "pluralign.train.cli",
