@@ -52,6 +52,16 @@ EXPECTED = {
     ("POST", "/admin/a/{slug}/moralgraph/contexts"): ADMIN,
     ("POST", "/admin/a/{slug}/moralgraph/cases"): ADMIN,
     ("GET", "/admin/a/{slug}/moralgraph/graph.json"): ADMIN,
+    ("GET", "/a/{slug}/rate"): PARTICIPANT,
+    ("POST", "/a/{slug}/rate"): PARTICIPANT,
+    ("GET", "/admin/a/{slug}/public-eval"): MODERATOR,
+    ("GET", "/admin/a/{slug}/public-eval/public_eval.json"): MODERATOR,
+    ("GET", "/admin/a/{slug}/public-eval/pairs.jsonl"): ADMIN,
+    ("POST", "/admin/a/{slug}/public-eval/models"): ADMIN,
+    ("POST", "/admin/a/{slug}/public-eval/clauses"): ADMIN,
+    ("POST", "/admin/a/{slug}/public-eval/prompts"): ADMIN,
+    ("POST", "/admin/a/{slug}/public-eval/generate"): ADMIN,
+    ("POST", "/admin/a/{slug}/public-eval/state"): ADMIN,
 }
 RANK = {PUBLIC: 0, PARTICIPANT: 0, MODERATOR: 1, ADMIN: 2}
 
