@@ -8,7 +8,9 @@ up-to-date stages, every stage must be able to work from the files earlier stage
 ``shared`` objects are a shortcut, never a requirement).
 
 Stages so far: ``simulate`` (synthetic assembly → ``simulate/``), ``store`` (load it into the
-SQLite store ``OUT/pluralign.db``), ``summary`` (counts from the store, ``summary/summary.json``).
+SQLite store ``OUT/pluralign.db``), ``summary`` (counts from the store, ``summary/summary.json``),
+``moralgraph``, ``aggregate`` (opinion groups, consensus, bridging → ``aggregate/``) and
+``constitution`` (clauses with provenance → ``constitution/``).
 """
 
 from __future__ import annotations
@@ -127,6 +129,33 @@ def _moralgraph_settings() -> dict[str, Any]:
 DEMO_STAGES.append(("moralgraph", _moralgraph_stage, (), _moralgraph_settings()))
 
 
+def _aggregate_stage(ctx: StageContext) -> None:
+    """Opinion groups, consensus, bridging from the store (``aggregate/``), with recovery of the
+    simulator's truth (``aggregate/recovery.json``)."""
+    from pluralign.aggregate.demo import stage_aggregate
+
+    stage_aggregate(ctx, str(db_path(ctx)), SLUG)
+
+
+def _constitution_stage(ctx: StageContext) -> None:
+    """Draft constitution with provenance (``constitution/constitution.yaml`` and ``.md``)."""
+    from pluralign.aggregate.demo import stage_constitution
+
+    stage_constitution(ctx, str(db_path(ctx)), SLUG)
+
+
+def _aggregate_settings(name: str) -> dict[str, Any]:
+    from pluralign.aggregate import demo
+
+    return dict(demo.AGGREGATE_SETTINGS if name == "aggregate" else demo.CONSTITUTION_SETTINGS)
+
+
+DEMO_STAGES.append(("aggregate", _aggregate_stage, ("store",), _aggregate_settings("aggregate")))
+DEMO_STAGES.append(
+    ("constitution", _constitution_stage, ("aggregate",), _aggregate_settings("constitution"))
+)
+
+
 def demo_stages() -> list[Stage]:
     return [
         Stage(name, fn, settings=dict(settings), after=after, description=fn.__doc__ or "")
@@ -199,6 +228,34 @@ def demo_cmd(
     )
     console.print(table)
     console.print(f"store: {Path(out) / DB_FILE} (assembly '{SLUG}')")
+    _print_constitution(Path(out))
+
+
+def _print_constitution(out: Path) -> None:
+    """The aggregation's recovery of the truth and the drafted clauses, when those stages ran."""
+    from rich.table import Table
+
+    rec_path = out / "aggregate" / "recovery.json"
+    if rec_path.is_file():
+        rec = json.loads(rec_path.read_text())
+        console.print(
+            f"aggregate: {rec['opinion_groups_found']} opinion groups "
+            f"({rec['latent_groups']} latent, ARI {rec['group_ari']:.2f}); consensus "
+            f"precision {rec['consensus_precision']:.2f}, recall {rec['consensus_recall']:.2f}"
+        )
+    path = out / "constitution" / "constitution.yaml"
+    if not path.is_file():
+        return
+    from pluralign.constitution import load_constitution
+
+    c = load_constitution(path)
+    table = Table("clause", "text", "statements", "GAC", "bridging", title=c.title)
+    for cl in c.clauses[:8]:
+        table.add_row(cl.id, cl.text, ", ".join(f"#{s}" for s in cl.statements),
+                      f"{cl.gac:.2f}", f"{cl.bridging:+.2f}")
+    console.print(table)
+    more = f" ({len(c.clauses) - 8} more)" if len(c.clauses) > 8 else ""
+    console.print(f"constitution: {len(c.clauses)} clauses{more} → {path} and constitution.md")
 
 
 def register(app: typer.Typer) -> None:
