@@ -251,8 +251,13 @@ def _print_constitution(out: Path) -> None:
     c = load_constitution(path)
     table = Table("clause", "text", "statements", "GAC", "bridging", title=c.title)
     for cl in c.clauses[:8]:
-        table.add_row(cl.id, cl.text, ", ".join(f"#{s}" for s in cl.statements),
-                      f"{cl.gac:.2f}", f"{cl.bridging:+.2f}")
+        table.add_row(
+            cl.id,
+            cl.text,
+            ", ".join(f"#{s}" for s in cl.statements),
+            f"{cl.gac:.2f}",
+            f"{cl.bridging:+.2f}",
+        )
     console.print(table)
     more = f" ({len(c.clauses) - 8} more)" if len(c.clauses) > 8 else ""
     console.print(f"constitution: {len(c.clauses)} clauses{more} → {path} and constitution.md")

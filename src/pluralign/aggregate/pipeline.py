@@ -59,7 +59,7 @@ class AggregateSettings:
     bridging_factors: int = 1
     lambda_intercept: float = LAMBDA_INTERCEPT
     lambda_factor: float = LAMBDA_FACTOR
-    bridging_iter: int = 30
+    bridging_iter: int = 15
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_groups <= self.max_groups:
