@@ -10,6 +10,7 @@ group-aware consensus (:mod:`~pluralign.aggregate.stats`) → bridging scores
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -183,10 +184,16 @@ def aggregate(
     """
     if threads is None:
         return _aggregate(matrix, seed, settings)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=threads):
+    with _thread_controller().limit(limits=threads):
         return _aggregate(matrix, seed, settings)
+
+
+@functools.lru_cache(maxsize=1)
+def _thread_controller():
+    """One threadpoolctl controller per process (finding the BLAS/OpenMP libraries is slow)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _aggregate(
