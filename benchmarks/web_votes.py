@@ -58,8 +58,10 @@ def fresh_db(db: str) -> tuple[str, callable]:
 
     def drop():
         with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :n"), {"n": name})
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
@@ -92,10 +94,29 @@ def start_server(url: str, port: int, workers: int = 1, log: Path | None = None)
     env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pluralign", "web", "--db", url, "--port", str(port),
-         "--workers", str(workers), "--rate-limit", "1000000", "--burst", "100000",
-         "--log-level", "warning"],
-        env=env, stdout=out, stderr=out, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "pluralign",
+            "web",
+            "--db",
+            url,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--rate-limit",
+            "1000000",
+            "--burst",
+            "100000",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=out,
+        stderr=out,
+        start_new_session=True,
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -162,8 +183,9 @@ async def _post_vote(reader, writer, host: str, client: Client, body: bytes, slu
     return status, payload
 
 
-async def run_client(client: Client, port: int, stop_at: float, n_statements: int,
-                     slug: str = SLUG, offset: int = 0) -> None:
+async def run_client(
+    client: Client, port: int, stop_at: float, n_statements: int, slug: str = SLUG, offset: int = 0
+) -> None:
     """A keep-alive connection posting votes until ``stop_at`` (raw HTTP/1.1: a light client
     so the load generator takes less of the shared CPU than the server)."""
     import json
@@ -179,8 +201,9 @@ async def run_client(client: Client, port: int, stop_at: float, n_statements: in
             client.pending.append((rid, statement, value))
             t0 = time.perf_counter()
             try:
-                status, payload = await _post_vote(reader, writer, f"127.0.0.1:{port}", client,
-                                                   body, slug)
+                status, payload = await _post_vote(
+                    reader, writer, f"127.0.0.1:{port}", client, body, slug
+                )
             except (ConnectionError, asyncio.IncompleteReadError, OSError):
                 client.errors += 1
                 return  # server gone (crash test): the vote stays pending
@@ -198,8 +221,9 @@ async def run_client(client: Client, port: int, stop_at: float, n_statements: in
 async def load(clients: list[Client], port: int, seconds: float, n_statements: int) -> float:
     stop_at = time.monotonic() + seconds
     t0 = time.perf_counter()
-    await asyncio.gather(*(run_client(c, port, stop_at, n_statements, offset=k * 7)
-                           for k, c in enumerate(clients)))
+    await asyncio.gather(
+        *(run_client(c, port, stop_at, n_statements, offset=k * 7) for k, c in enumerate(clients))
+    )
     return time.perf_counter() - t0
 
 
@@ -231,8 +255,14 @@ def verify(url: str, clients: list[Client]) -> dict:
             dup += len(ids) > 1
     in_flight = sum(len(c.pending) for c in clients)
     unacked_stored = len(stored) - len(acked_keys & set(by_key))
-    return {"acknowledged": acked, "stored": len(stored), "lost": lost, "duplicated": dup,
-            "stored_but_unacknowledged": unacked_stored, "in_flight_at_stop": in_flight}
+    return {
+        "acknowledged": acked,
+        "stored": len(stored),
+        "lost": lost,
+        "duplicated": dup,
+        "stored_but_unacknowledged": unacked_stored,
+        "in_flight_at_stop": in_flight,
+    }
 
 
 def _cookie_participant_key(cookie: str) -> str:
@@ -267,6 +297,21 @@ def peer_store_only(url: str, n: int) -> float:
     return rate
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User+system CPU seconds of every process in the server's process group (all workers)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: process group id
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
@@ -289,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         proc = start_server(url, port, args.workers)
         base = f"http://127.0.0.1:{port}"
         clients = [join(base) for _ in range(args.clients)]
+        cpu0 = group_cpu_seconds(proc.pid)
         elapsed = asyncio.run(load(clients, port, args.seconds, N_STATEMENTS))
+        server_cpu = group_cpu_seconds(proc.pid) - cpu0
         kill_server(proc)
         proc = None
         lat = [x for c in clients for x in c.latencies]
@@ -298,17 +345,30 @@ def main(argv: list[str] | None = None) -> int:
         rate = acked / elapsed
         peer = peer_store_only(url, args.peer_votes)
         backend = "sqlite" if args.db == "sqlite" else "postgresql"
-        print(f"backend={backend} workers={args.workers} clients={args.clients} "
-              f"seconds={elapsed:.1f} cpus={os.cpu_count()} "
-              f"load_avg_1min={os.getloadavg()[0]:.1f}")
-        print(f"web votes/s: {rate:.0f}   p50: {percentile(lat, 0.5) * 1000:.1f} ms   "
-              f"p99: {percentile(lat, 0.99) * 1000:.1f} ms   errors: "
-              f"{sum(c.errors for c in clients)}")
-        print(f"peer (store only, 1 thread) votes/s: {peer:.0f}   ratio web/peer: "
-              f"{rate / peer:.2f}")
+        print(
+            f"backend={backend} workers={args.workers} clients={args.clients} "
+            f"seconds={elapsed:.1f} cpus={os.cpu_count()} "
+            f"load_avg_1min={os.getloadavg()[0]:.1f}"
+        )
+        print(
+            f"web votes/s: {rate:.0f}   p50: {percentile(lat, 0.5) * 1000:.1f} ms   "
+            f"p99: {percentile(lat, 0.99) * 1000:.1f} ms   errors: "
+            f"{sum(c.errors for c in clients)}"
+        )
+        print(
+            f"server CPU: {server_cpu:.1f} s for {acked} votes = "
+            f"{server_cpu / max(acked, 1) * 1000:.2f} ms CPU per vote -> "
+            f"{acked / max(server_cpu, 1e-9):.0f} votes per CPU-second"
+        )
+        print(
+            f"peer (store only, 1 thread) votes/s: {peer:.0f}   ratio web/peer: {rate / peer:.2f}"
+        )
         print("check: " + ", ".join(f"{k}={v}" for k, v in check.items()))
-        ok = check["lost"] == 0 and check["duplicated"] == 0 and \
-            check["stored_but_unacknowledged"] <= check["in_flight_at_stop"]
+        ok = (
+            check["lost"] == 0
+            and check["duplicated"] == 0
+            and check["stored_but_unacknowledged"] <= check["in_flight_at_stop"]
+        )
         print("every acknowledged vote stored exactly once:", "YES" if ok else "NO")
         return 0 if ok else 1
     finally:

@@ -41,9 +41,10 @@ def _root(
     """pluralign command line."""
 
 
-# Stage modules that define `register(app)`. Their imports stay light: heavy work is inside commands.
+# Stage modules that define `register(app)`; their imports stay light (heavy work runs in commands).
 COMMAND_MODULES = (
     "pluralign.store.cli",
+    "pluralign.panel.cli",
     "pluralign.simulate.cli",
     "pluralign.data.cli",
     "pluralign.demo",
@@ -56,6 +57,7 @@ COMMAND_MODULES = (
     "pluralign.train.cli",
     "pluralign.llm.cli",
     "pluralign.web.cli",
+    "pluralign.run_cli",
 )
 
 

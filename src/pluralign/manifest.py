@@ -22,8 +22,19 @@ from typing import Any
 
 from pluralign import __version__
 
-LIBRARIES = ("numpy", "scipy", "pandas", "scikit-learn", "highspy", "torch", "transformers", "trl",
-             "peft", "accelerate", "datasets")
+LIBRARIES = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "scikit-learn",
+    "highspy",
+    "torch",
+    "transformers",
+    "trl",
+    "peft",
+    "accelerate",
+    "datasets",
+)
 CHUNK = 1 << 20
 
 
@@ -86,11 +97,16 @@ def write_json_atomic(path: Path, value: Any) -> None:
         raise
 
 
-def provenance(inputs: Mapping[str, Path | str], settings: Mapping[str, Any] | None = None,
-               seed: int | None = None) -> dict[str, Any]:
+def provenance(
+    inputs: Mapping[str, Path | str],
+    settings: Mapping[str, Any] | None = None,
+    seed: int | None = None,
+) -> dict[str, Any]:
     """A provenance record for any artefact: input hashes, settings, seed, code versions."""
     return {
-        "inputs": {name: {"path": str(p), "sha256": sha256_path(Path(p))} for name, p in inputs.items()},
+        "inputs": {
+            name: {"path": str(p), "sha256": sha256_path(Path(p))} for name, p in inputs.items()
+        },
         "settings": dict(settings or {}),
         "seed": seed,
         "versions": library_versions(("numpy", "scipy", "pandas", "scikit-learn")),

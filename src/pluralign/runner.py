@@ -135,19 +135,30 @@ def run_stages(
         t0 = time.perf_counter()
         stage.run(StageContext(stage.name, run_dir, out, seed, dict(stage.settings), shared))
         seconds = time.perf_counter() - t0
-        write_json_atomic(out / MANIFEST, {
-            "stage": stage.name,
-            "fingerprint": fp,
-            "inputs": {k: {"sha256": h, **({"path": str(stage.inputs[k])} if k in stage.inputs else {})}
-                       for k, h in input_hashes.items()},
-            "settings": dict(stage.settings),
-            "seed": seed,
-            "versions": library_versions(),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "seconds": round(seconds, 3),
-            "outputs": sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
-                              if p.is_file() and p.name != MANIFEST)[:1000],
-        })
+        write_json_atomic(
+            out / MANIFEST,
+            {
+                "stage": stage.name,
+                "fingerprint": fp,
+                "inputs": {
+                    k: {
+                        "sha256": h,
+                        **({"path": str(stage.inputs[k])} if k in stage.inputs else {}),
+                    }
+                    for k, h in input_hashes.items()
+                },
+                "settings": dict(stage.settings),
+                "seed": seed,
+                "versions": library_versions(),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+                "seconds": round(seconds, 3),
+                "outputs": sorted(
+                    p.relative_to(out).as_posix()
+                    for p in out.rglob("*")
+                    if p.is_file() and p.name != MANIFEST
+                )[:1000],
+            },
+        )
         outcome = StageOutcome(stage.name, "ran", seconds, fp)
         outcomes.append(outcome)
         if on_done:

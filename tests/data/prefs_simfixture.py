@@ -13,14 +13,34 @@ import numpy as np
 GROUPS = ("a", "b")
 # comment id → (slug, text, P(agree) in group a, P(agree) in group b, category)
 STATEMENTS = {
-    "0": ("ai-disclose", "An AI assistant should always tell people it is an AI when asked.",
-          0.95, 0.9, "consensus"),
-    "1": ("sources", "Assistants should show their sources for factual claims.", 0.9, 0.85,
-          "consensus"),
-    "2": ("caution", "An assistant should refuse anything that could possibly be misused.",
-          0.9, 0.1, "divisive"),
-    "3": ("edgy-jokes", "Assistants should write edgy jokes when adults ask for them.", 0.15,
-          0.9, "divisive"),
+    "0": (
+        "ai-disclose",
+        "An AI assistant should always tell people it is an AI when asked.",
+        0.95,
+        0.9,
+        "consensus",
+    ),
+    "1": (
+        "sources",
+        "Assistants should show their sources for factual claims.",
+        0.9,
+        0.85,
+        "consensus",
+    ),
+    "2": (
+        "caution",
+        "An assistant should refuse anything that could possibly be misused.",
+        0.9,
+        0.1,
+        "divisive",
+    ),
+    "3": (
+        "edgy-jokes",
+        "Assistants should write edgy jokes when adults ask for them.",
+        0.15,
+        0.9,
+        "divisive",
+    ),
     "4": ("emoji", "Assistants should use plenty of emoji.", 0.5, 0.45, "mixed"),
     "5": ("spam", "Buy cheap watches at my shop!!!", 0.05, 0.05, "junk"),
 }
@@ -40,12 +60,23 @@ def write_sim(folder: Path, n: int = 40, seed: int = 0, stances: bool = True) ->
         w = csv.writer(f)
         w.writerow(["id", "gender", "age_band"])
         for i in range(n):
-            w.writerow([pool_id(i), "woman" if i % 4 < 2 else "man",
-                        "18-34" if i % 3 == 0 else "35+"])
+            w.writerow(
+                [pool_id(i), "woman" if i % 4 < 2 else "man", "18-34" if i % 3 == 0 else "35+"]
+            )
     with open(folder / "comments.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["timestamp", "datetime", "comment-id", "author-id", "agrees", "disagrees",
-                    "moderated", "comment-body"])
+        w.writerow(
+            [
+                "timestamp",
+                "datetime",
+                "comment-id",
+                "author-id",
+                "agrees",
+                "disagrees",
+                "moderated",
+                "comment-body",
+            ]
+        )
         for sid, (_, text, _, _, cat) in STATEMENTS.items():
             w.writerow([0, "", sid, 0, 0, 0, -1 if cat == "junk" else 1, text])
     with open(folder / "votes.csv", "w", newline="") as f:
@@ -59,16 +90,26 @@ def write_sim(folder: Path, n: int = 40, seed: int = 0, stances: bool = True) ->
     for sid, (slug, _, pa, pb, cat) in STATEMENTS.items():
         item = {"comment-id": int(sid), "slug": slug, "topic": "t", "category": cat}
         if stances:
-            item["stance"] = {"a": {"agree": pa * 0.9, "disagree": (1 - pa) * 0.9, "pass": 0.1},
-                              "b": {"agree": pb * 0.9, "disagree": (1 - pb) * 0.9, "pass": 0.1}}
+            item["stance"] = {
+                "a": {"agree": pa * 0.9, "disagree": (1 - pa) * 0.9, "pass": 0.1},
+                "b": {"agree": pb * 0.9, "disagree": (1 - pb) * 0.9, "pass": 0.1},
+            }
         statements.append(item)
     truth = {
         "groups": [{"id": g} for g in GROUPS],
-        "consensus": [0, 1], "consensus_against": [], "divisive": [2, 3],
+        "consensus": [0, 1],
+        "consensus_against": [],
+        "divisive": [2, 3],
         "statements": statements,
-        "participants": [{"participant": i + 1, "id": pool_id(i), "group": group[i],
-                          "membership": [1.0, 0.0] if group[i] == "a" else [0.0, 1.0]}
-                         for i in range(n)],
+        "participants": [
+            {
+                "participant": i + 1,
+                "id": pool_id(i),
+                "group": group[i],
+                "membership": [1.0, 0.0] if group[i] == "a" else [0.0, 1.0],
+            }
+            for i in range(n)
+        ],
     }
     (folder / "truth.json").write_text(json.dumps(truth))
     return folder

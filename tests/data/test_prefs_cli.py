@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from prefs_inproc import run_inproc
 from prefs_simfixture import pool_id, write_sim
 
 from conftest import run_cli
@@ -19,14 +20,28 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_prefs_from_sim_with_soft_panel_weights(tmp_path):
+def test_prefs_from_sim_with_soft_panel_weights(tmp_path, capsys):
     sim = write_sim(tmp_path / "sim", n=30)
     panel = tmp_path / "panel.csv"
-    panel.write_text("id,gender,weight\n" + "".join(
-        f"{pool_id(i)},{'f' if i % 2 else 'm'},{1 + i % 3}\n" for i in range(10)))
+    panel.write_text(
+        "id,gender,weight\n"
+        + "".join(f"{pool_id(i)},{'f' if i % 2 else 'm'},{1 + i % 3}\n" for i in range(10))
+    )
     out = tmp_path / "prefs.jsonl"
-    r = run_cli("data", "prefs", "--from-sim", sim, "--panel", panel, "--weighting", "soft",
-                "--seed", "2", "--out", out)
+    r = run_cli(
+        "data",
+        "prefs",
+        "--from-sim",
+        sim,
+        "--panel",
+        panel,
+        "--weighting",
+        "soft",
+        "--seed",
+        "2",
+        "--out",
+        out,
+    )
     assert r.returncode == 0, r.stderr
     train = read_jsonl(out)
     held = read_jsonl(tmp_path / "prefs.heldout.jsonl")
@@ -40,25 +55,49 @@ def test_prefs_from_sim_with_soft_panel_weights(tmp_path):
     assert set(train.provenance["inputs"]) == {"sim", "panel"}
     # same seed, same bytes
     out2 = tmp_path / "again.jsonl"
-    run_cli("data", "prefs", "--from-sim", sim, "--panel", panel, "--weighting", "soft",
-            "--seed", "2", "--out", out2)
+    run_inproc(
+        capsys,
+        "data",
+        "prefs",
+        "--from-sim",
+        sim,
+        "--panel",
+        panel,
+        "--weighting",
+        "soft",
+        "--seed",
+        "2",
+        "--out",
+        out2,
+    )
     assert out2.read_bytes() == out.read_bytes()
 
 
-def test_prefs_errors(tmp_path):
+def test_prefs_errors(tmp_path, capsys):
     sim = write_sim(tmp_path / "sim", n=10)
-    r = run_cli("data", "prefs", "--from-sim", sim, "--weighting", "soft", "--out",
-                tmp_path / "x.jsonl")
-    assert r.returncode == 1 and "needs person weights" in flat(r.stderr)
+    code, _, err = run_inproc(
+        capsys,
+        "data",
+        "prefs",
+        "--from-sim",
+        sim,
+        "--weighting",
+        "soft",
+        "--out",
+        tmp_path / "x.jsonl",
+    )
+    assert code == 1 and "needs person weights" in err
     bad = tmp_path / "panel.csv"
     bad.write_text("id,weight\nP0001,2\nP0002,heavy\n")
-    r = run_cli("data", "prefs", "--from-sim", sim, "--panel", bad, "--out", tmp_path / "x.jsonl")
-    assert r.returncode == 1 and "line 3, column 'weight'" in flat(r.stderr)
-    assert "Traceback" not in flat(r.stderr)
+    code, _, err = run_inproc(
+        capsys, "data", "prefs", "--from-sim", sim, "--panel", bad, "--out", tmp_path / "x.jsonl"
+    )
+    assert code == 1 and "line 3, column 'weight'" in err
+    assert "Traceback" not in err
     assert not (tmp_path / "x.jsonl").exists()
 
 
-def test_import_prism_then_weight_then_check(tmp_path):
+def test_import_prism_then_weight_then_check(tmp_path, capsys):
     out = tmp_path / "prism.jsonl"
     r = run_cli("data", "import-prism", PRISM, "--out", out)
     assert r.returncode == 0, r.stderr
@@ -67,19 +106,25 @@ def test_import_prism_then_weight_then_check(tmp_path):
     weights = tmp_path / "w.csv"
     weights.write_text("id,weight\nuser0,1\nuser1,4\n")
     wout = tmp_path / "weighted.jsonl"
-    r = run_cli("data", "weight", out, "--weighting", "soft", "--weights", weights, "--out", wout)
-    assert r.returncode == 0, r.stderr
+    code, _, err = run_inproc(
+        capsys, "data", "weight", out, "--weighting", "soft", "--weights", weights, "--out", wout
+    )
+    assert code == 0, err
     got = [p.weight for p in read_jsonl(wout).pairs]
     # 3 pairs of user0 (w 1) and 2 of user1 (w 4): raw sum 11 → scale 5/11
     assert np.allclose(got, [5 / 11] * 3 + [20 / 11] * 2)
-    r = run_cli("data", "check", wout)
-    assert r.returncode == 0 and "5 valid pairs" in r.stdout
+    code, stdout, _ = run_inproc(capsys, "data", "check", wout)
+    assert code == 0 and "5 valid pairs" in stdout
 
 
-def test_check_reports_line_of_bad_row(tmp_path):
+def test_check_reports_line_of_bad_row(tmp_path, capsys):
     path = tmp_path / "gen.jsonl"
-    path.write_text(json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"}) + "\n"
-                    + json.dumps({"prompt": "p", "chosen": "a"}) + "\n")
-    r = run_cli("data", "check", path)
-    assert r.returncode == 1
-    assert "line 2" in flat(r.stderr) and "'rejected'" in flat(r.stderr)
+    path.write_text(
+        json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"})
+        + "\n"
+        + json.dumps({"prompt": "p", "chosen": "a"})
+        + "\n"
+    )
+    code, _, err = run_inproc(capsys, "data", "check", path)
+    assert code == 1
+    assert "line 2" in err and "'rejected'" in err

@@ -22,16 +22,20 @@ def test_best_vs_rest_pairs():
     assert first.prompt == "Is it ever OK to lie?"
     assert first.chosen.startswith("Lying is sometimes kind")
     assert {p.rejected for p in pairs[:3]} == {
-        "No, never.", "It depends on the situation and the harm involved.",
-        "I cannot discuss ethics."}
+        "No, never.",
+        "It depends on the situation and the harm involved.",
+        "I cannot discuss ethics.",
+    }
     assert first.group == "Female" and first.source == "prism"
     assert first.provenance["participant"] == "user0"
     assert first.provenance["demographics"]["reside_country"] == "United Kingdom"
     assert first.provenance["demographics"]["religion"] == "No Affiliation"
     assert (first.provenance["chosen_score"], first.provenance["rejected_score"]) == (80, 60)
     last = pairs[-1]
-    assert last.prompt == ("User: Recipe for pancakes?\nAssistant: Mix flour, eggs and milk, "
-                           "then fry.\nUser: Without eggs?")
+    assert last.prompt == (
+        "User: Recipe for pancakes?\nAssistant: Mix flour, eggs and milk, "
+        "then fry.\nUser: Without eggs?"
+    )
     assert last.chosen == "Use a mashed banana instead of eggs." and last.group == "Male"
 
 
@@ -66,13 +70,21 @@ def test_errors_name_file_and_line(tmp_path):
     conv.write_text(conv.read_text() + "{broken\n")
     with pytest.raises(InputError, match=r"conversations.jsonl, line 3: invalid JSON"):
         import_prism(folder)
-    conv.write_text(json.dumps({"conversation_id": "c9", "user_id": "ghost",
-                                "conversation_history": []}) + "\n")
+    conv.write_text(
+        json.dumps({"conversation_id": "c9", "user_id": "ghost", "conversation_history": []}) + "\n"
+    )
     with pytest.raises(InputError, match=r"line 1, column 'user_id'.*ghost"):
         import_prism(folder)
-    conv.write_text(json.dumps({"conversation_id": "c9", "user_id": "user0",
-                                "conversation_history": [{"turn": 0, "role": "model",
-                                                          "content": "x"}]}) + "\n")
+    conv.write_text(
+        json.dumps(
+            {
+                "conversation_id": "c9",
+                "user_id": "user0",
+                "conversation_history": [{"turn": 0, "role": "model", "content": "x"}],
+            }
+        )
+        + "\n"
+    )
     with pytest.raises(InputError, match="numeric 'score'"):
         import_prism(folder)
     (folder / "survey.jsonl").unlink()

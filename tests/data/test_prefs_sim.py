@@ -81,8 +81,9 @@ def test_build_pairs(sim):
     assert held_prompts and not held_prompts & train_prompts
     assert {p.provenance["kind"] for p in res.heldout} == {"consensus", "divisive", "mixed"}
     # choices follow the group's stance: statement 2 is agreed by a, rejected by b
-    by_group = Counter((p.group, p.provenance["choice"]) for p in every
-                       if p.provenance["statement_ids"] == ["2"])
+    by_group = Counter(
+        (p.group, p.provenance["choice"]) for p in every if p.provenance["statement_ids"] == ["2"]
+    )
     assert by_group[("a", "agree")] > by_group[("a", "disagree")]
     assert by_group[("b", "disagree")] > by_group[("b", "agree")]
     again = build_sim_preferences(sim, [], seed=5)
@@ -92,9 +93,15 @@ def test_build_pairs(sim):
 
 
 def test_chosen_response_embodies_the_drawn_stance(sim):
-    bank = [BankPrompt("b1", "t", ("ai-disclose",),
-                       "Are you human?", (Response("I am an AI.", "agree"),
-                                          Response("Yes, I am human.", "disagree")))]
+    bank = [
+        BankPrompt(
+            "b1",
+            "t",
+            ("ai-disclose",),
+            "Are you human?",
+            (Response("I am an AI.", "agree"), Response("Yes, I am human.", "disagree")),
+        )
+    ]
     res = build_sim_preferences(sim, bank, seed=0, templates="none", heldout_fraction=0)
     assert len(res.train) == 60
     for p in res.train:
@@ -104,15 +111,31 @@ def test_chosen_response_embodies_the_drawn_stance(sim):
 
 
 def test_members_and_options(sim):
-    res = build_sim_preferences(sim, [], members=["P0001", "P0002", "P0003"], seed=0,
-                                prompts_per_member=4, opinion_groups={"P0001": "x"})
+    res = build_sim_preferences(
+        sim,
+        [],
+        members=["P0001", "P0002", "P0003"],
+        seed=0,
+        prompts_per_member=4,
+        opinion_groups={"P0001": "x"},
+    )
     every = res.train + res.heldout
     assert Counter(p.provenance["participant"] for p in every) == {
-        "P0001": 4, "P0002": 4, "P0003": 4}
+        "P0001": 4,
+        "P0002": 4,
+        "P0003": 4,
+    }
     assert {p.group for p in every if p.provenance["participant"] == "P0001"} == {"x"}
     # a bank prompt matched by statement text instead of slug
-    by_text = [BankPrompt("b2", "t", ("Assistants should use plenty of emoji.",), "Emoji?",
-                          (Response("Yes 🎉", "agree"), Response("No.", "disagree")))]
+    by_text = [
+        BankPrompt(
+            "b2",
+            "t",
+            ("Assistants should use plenty of emoji.",),
+            "Emoji?",
+            (Response("Yes 🎉", "agree"), Response("No.", "disagree")),
+        )
+    ]
     only = build_sim_preferences(sim, by_text, templates="none", heldout_fraction=0)
     assert {p.provenance["statement_ids"][0] for p in only.train} == {"4"}
     with pytest.raises(InputError, match="not in the simulation"):
@@ -145,3 +168,14 @@ def test_bad_simulation_folder(tmp_path):
     (folder / "truth.json").write_text("{oops")
     with pytest.raises(InputError, match=r"truth.json, line 1: invalid JSON"):
         load_simulation(folder)
+
+
+def test_opinion_groups_by_polis_voter_id(sim):
+    # the aggregation's groups.csv uses Polis voter ids (P0001 is voter 1); -1 = not clustered
+    res = build_sim_preferences(sim, [], seed=0, opinion_groups={"1": "0", "2": "-1"})
+    every = res.train + res.heldout
+    groups = {p.provenance["participant"]: p.group for p in every}
+    assert groups["P0001"] == "0" and groups["P0002"] == "unclustered"
+    assert groups["P0003"] == "a"  # not in the file: latent group
+    with pytest.raises(InputError, match="opinion groups"):
+        build_sim_preferences(sim, [], opinion_groups={"nobody": "1"})

@@ -13,8 +13,11 @@ from pluralign.errors import InputError
 
 
 def pairs_for(people, per_person=2, base=1.0):
-    return [PreferencePair("p", f"c{i}", "r", base, "", "sim", {"participant": p})
-            for p in people for i in range(per_person)]
+    return [
+        PreferencePair("p", f"c{i}", "r", base, "", "sim", {"participant": p})
+        for p in people
+        for i in range(per_person)
+    ]
 
 
 def test_hard_keeps_panel_members_with_weight_one():
@@ -26,8 +29,7 @@ def test_hard_keeps_panel_members_with_weight_one():
 
 def test_soft_hand_computed():
     # person weights 1 and 3, two pairs each: raw 1,1,3,3 → mean 2 → 0.5,0.5,1.5,1.5
-    res = apply_weighting(pairs_for(["a", "b", "c"]), "soft",
-                          person_weights={"a": 1.0, "b": 3.0})
+    res = apply_weighting(pairs_for(["a", "b", "c"]), "soft", person_weights={"a": 1.0, "b": 3.0})
     assert [p.weight for p in res.pairs] == [0.5, 0.5, 1.5, 1.5]
     assert res.details["pairs_out"] == 4 and res.details["pairs_in"] == 6
 
@@ -76,8 +78,9 @@ def test_errors():
     assert apply_weighting(no_id, "hard").pairs[0].weight == 1.0
 
 
-DEMO = {str(i): {"gender": "f" if i < 8 else "m", "age": "young" if i % 2 else "old"}
-        for i in range(12)}  # 8 f, 4 m
+DEMO = {
+    str(i): {"gender": "f" if i < 8 else "m", "age": "young" if i % 2 else "old"} for i in range(12)
+}  # 8 f, 4 m
 
 
 def test_representative_subset_matches_targets():
@@ -94,8 +97,9 @@ def test_representative_subset_matches_targets():
 
 def test_representative_mode_weights_and_errors():
     pairs = pairs_for(list(DEMO))
-    res = apply_weighting(pairs, "representative", demographics=DEMO,
-                          targets={"gender": {"f": 1, "m": 1}}, seed=1)
+    res = apply_weighting(
+        pairs, "representative", demographics=DEMO, targets={"gender": {"f": 1, "m": 1}}, seed=1
+    )
     assert {p.weight for p in res.pairs} == {1.0}
     genders = [DEMO[p]["gender"] for p in res.people]
     assert genders.count("f") == genders.count("m") == 4

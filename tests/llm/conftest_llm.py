@@ -1,9 +1,9 @@
-"""Fixtures for the LLM tests: a tiny random Llama model with a byte-level BPE tokenizer and a
-chat template (built in seconds on CPU), served by ``pluralign serve``'s app on a loopback port,
-plus a scripted OpenAI-compatible server replaying recorded answers.
+"""Fixtures for the LLM tests: a tiny Llama model with a byte-level BPE tokenizer and a chat
+template (``pluralign.train.tiny``, built in seconds on CPU), served by ``pluralign serve``'s
+app on a loopback port, plus a scripted OpenAI-compatible server replaying recorded answers.
 
-Import what you need from here in test modules (``from conftest_llm import ...``); pytest
-collects the fixtures through that import.
+Test modules load it as a plugin (``pytest_plugins = ["conftest_llm"]``) so that the
+session-scoped model is built once per test run, and import its helpers directly.
 """
 
 import json
@@ -14,10 +14,6 @@ from pathlib import Path
 
 import pytest
 
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
-)
 CORPUS = [
     "The model should explain its reasoning and respect the user's autonomy.",
     "Answer questions about health carefully and suggest seeing a professional.",
@@ -27,61 +23,24 @@ CORPUS = [
 
 
 def build_tiny_model(folder: Path, seed: int = 0, train_steps: int = 20) -> Path:
-    """Save a tiny (briefly trained) LlamaForCausalLM + fast tokenizer with a chat template to ``folder``."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    """The tiny model of :func:`pluralign.train.tiny.build_tiny_model`, pretrained for a few
+    steps on chat-formatted corpus lines so that greedy decoding emits ordinary tokens (an
+    untrained model mostly emits special tokens, i.e. empty text). 4096 positions fit the
+    longest prompt of the LLM layer (the safety policy)."""
+    from pluralign.train.tiny import build_tiny_model as build
 
-    special = ["<|pad|>", "<|bos|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>"]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    tok.train_from_iterator(CORPUS, trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<|bos|>", eos_token="<|end|>", pad_token="<|pad|>"
-    )
-    fast.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(fast),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=8192,
-        bos_token_id=fast.bos_token_id,
-        eos_token_id=fast.eos_token_id,
-        pad_token_id=fast.pad_token_id,
-        tie_word_embeddings=True,
-    )
-    model = LlamaForCausalLM(config)
-    # A few optimisation steps on chat-formatted corpus lines so that greedy decoding emits
-    # ordinary tokens (an untrained model mostly emits special tokens, i.e. empty text).
     texts = [
-        fast.apply_chat_template(
-            [{"role": "user", "content": "Say something."}, {"role": "assistant", "content": line}],
-            tokenize=False,
-        )
-        for line in sorted(set(CORPUS))
+        f"<|user|>Say something.<|end|><|assistant|>{line}<|eos|>" for line in sorted(set(CORPUS))
     ]
-    batch = fast(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    model.train()
-    for _ in range(train_steps):
-        loss = model(**batch, labels=labels).loss
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-    model.eval()
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder)
-    fast.save_pretrained(folder)
-    return folder
+    return build(
+        texts,
+        folder,
+        hidden_size=32,
+        max_positions=4096,
+        pretrain_steps=train_steps,
+        pretrain_lr=1e-2,
+        seed=seed,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -154,6 +113,8 @@ class Script:
         self.reject_schema = False
         self.fail_if: str | None = None  # answer fail_status when this occurs in the message
         self.seen: list[dict] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
 
 
 def scripted_app(script: Script):
@@ -174,7 +135,10 @@ def scripted_app(script: Script):
         if script.delay:
             import asyncio
 
+            script.in_flight += 1
+            script.max_in_flight = max(script.max_in_flight, script.in_flight)
             await asyncio.sleep(script.delay)
+            script.in_flight -= 1
         if script.fail_next > 0:
             script.fail_next -= 1
             return JSONResponse(status_code=script.fail_status, content={"error": "boom"})
@@ -223,6 +187,36 @@ def run_cli_input(*args, input_text: str, cwd: Path, timeout: float = 300):
     from conftest import REPO
 
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    return subprocess.run([sys.executable, "-m", "pluralign", *map(str, args)], cwd=cwd,
-                          env=env, input=input_text, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "pluralign", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+class Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``pluralign ARGS`` in this process (``pluralign.cli.main``): like ``run_cli`` but
+    without a new interpreter's start-up, for tests that run many commands."""
+    from pluralign.cli import main
+
+    def run(*args) -> Result:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return run

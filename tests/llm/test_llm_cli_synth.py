@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO, run_cli
-from conftest_llm import scripted, tiny_checkpoint, tiny_server  # noqa: F401
 
 CONSTITUTION = """title: test
 clauses:
@@ -21,6 +21,8 @@ clauses:
     text: The assistant should treat every opinion group with respect.
     provenance: {group: g1, statements: [3, 7]}
 """
+
+pytest_plugins = ["conftest_llm"]  # tiny model and scripted server fixtures
 
 
 def rows(path: Path) -> list[dict]:
@@ -34,27 +36,74 @@ def constitution(tmp_path) -> Path:
     return p
 
 
-def synth(step, *args, url, cache, cwd):
-    return run_cli("synth", step, *args, "--base-url", url, "--cache", cache, "--no-progress",
-                   "--max-tokens", "8", cwd=cwd)
+def synth(step, *args, url, cache, cwd, runner=None):
+    return (runner or run_cli)(
+        "synth",
+        step,
+        *args,
+        "--base-url",
+        url,
+        "--cache",
+        cache,
+        "--no-progress",
+        "--max-tokens",
+        "8",
+        **({} if runner else {"cwd": cwd}),
+    )
 
 
 @pytest.mark.slow
-def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp_path):  # noqa: F811
+def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp_path, cli):
     url, cache = tiny_server.base_url, tmp_path / "cache"
     runs = {}
     for tag in ("cold", "warm"):
         d = tmp_path / tag
         d.mkdir()
         before = tiny_server.requests()
-        q = synth("questions", "-c", constitution, "--n", "2", "--dedup", "tfidf",
-                  "--out", d / "q.jsonl", url=url, cache=cache, cwd=tmp_path)
+        runner = cli if tag == "warm" else None  # the cold run as a user runs it
+        q = synth(
+            "questions",
+            "-c",
+            constitution,
+            "--n",
+            "2",
+            "--dedup",
+            "tfidf",
+            "--out",
+            d / "q.jsonl",
+            url=url,
+            cache=cache,
+            cwd=tmp_path,
+            runner=runner,
+        )
         assert q.returncode == 0, q.stderr
-        r = synth("revise", "-c", constitution, "--questions", d / "q.jsonl",
-                  "--out", d / "pairs.jsonl", url=url, cache=cache, cwd=tmp_path)
+        r = synth(
+            "revise",
+            "-c",
+            constitution,
+            "--questions",
+            d / "q.jsonl",
+            "--out",
+            d / "pairs.jsonl",
+            url=url,
+            cache=cache,
+            cwd=tmp_path,
+            runner=runner,
+        )
         assert r.returncode == 0, r.stderr
-        f = synth("refine", "-c", constitution, "--n", "1", "--out", d / "refine.jsonl",
-                  url=url, cache=cache, cwd=tmp_path)
+        f = synth(
+            "refine",
+            "-c",
+            constitution,
+            "--n",
+            "1",
+            "--out",
+            d / "refine.jsonl",
+            url=url,
+            cache=cache,
+            cwd=tmp_path,
+            runner=runner,
+        )
         assert f.returncode == 0, f.stderr
         runs[tag] = (tiny_server.requests() - before, d)
     cold_requests, cold = runs["cold"]
@@ -64,7 +113,8 @@ def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp
     for name in ("q.jsonl", "pairs.jsonl", "refine.jsonl"):
         # rows are appended in completion order (concurrent); compare them by key
         assert sorted(rows(cold / name), key=lambda r: r["key"]) == sorted(
-            rows(warm / name), key=lambda r: r["key"])
+            rows(warm / name), key=lambda r: r["key"]
+        )
 
     questions = rows(cold / "q.jsonl")
     assert {r["clause_id"] for r in questions} <= {"honesty", "respect"}
@@ -80,28 +130,49 @@ def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp
     for p in pairs:
         assert set(p) >= {"prompt", "chosen", "rejected", "weight", "group", "source"}
         assert p["chosen"] != p["rejected"] and p["weight"] == 1.0
-        assert p["group"] == ("g1" if p["provenance"]["clause_id"] == "respect" else "all")
+        assert p["group"] == ("g1" if p["provenance"]["clause_id"] == "respect" else "")
         assert p["provenance"]["model"] == "tiny" and "critique" in p["provenance"]
     for r in rows(cold / "refine.jsonl"):
         assert set(r) >= {"scenario", "rejected", "chosen", "critique", "clause_id"}
 
 
 @pytest.mark.slow
-def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, tmp_path):  # noqa: F811
+def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, tmp_path, cli):
     script, url = scripted
-    counter = iter(range(1000))
+    import re
 
-    def question(body):
-        n = next(counter)
-        return ["How sure are you?", "How sure are you ?", "Are you certain about dates?",
-                "What should you say when you do not know the answer?"][n % 4]
+    def question(body):  # answers depend on the request, not on arrival order
+        variant = int(re.search(r"variant (\d+)", body["messages"][-1]["content"]).group(1))
+        return [
+            "How sure are you?",
+            "How sure are you ?",
+            "Are you certain about dates?",
+            "What should you say when you do not know the answer?",
+        ][(variant - 1) % 4]
 
     script.default = question
     script.fail_if, script.fail_status = "every opinion group", 500
     out, cache = tmp_path / "q.jsonl", tmp_path / "cache"
-    r = run_cli("synth", "questions", "-c", constitution, "--n", "3", "--dedup", "tfidf",
-                "--out", out, "--base-url", url, "--cache", cache, "--max-retries", "0",
-                "--no-progress", cwd=tmp_path)
+    r = run_cli(
+        "synth",
+        "questions",
+        "-c",
+        constitution,
+        "--n",
+        "3",
+        "--dedup",
+        "tfidf",
+        "--out",
+        out,
+        "--base-url",
+        url,
+        "--cache",
+        cache,
+        "--max-retries",
+        "0",
+        "--no-progress",
+        cwd=tmp_path,
+    )
     assert r.returncode == 1
     assert "1 item(s) failed" in r.stderr and "re-run" in r.stderr
     first = rows(out)
@@ -111,31 +182,64 @@ def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, 
 
     script.fail_if = None
     n_seen = len(script.seen)
-    r = run_cli("synth", "questions", "-c", constitution, "--n", "3", "--dedup", "tfidf",
-                "--out", out, "--base-url", url, "--cache", cache, "--no-progress",
-                cwd=tmp_path)
+    r = cli(
+        "synth",
+        "questions",
+        "-c",
+        constitution,
+        "--n",
+        "3",
+        "--dedup",
+        "tfidf",
+        "--out",
+        out,
+        "--base-url",
+        url,
+        "--cache",
+        cache,
+        "--no-progress",
+    )
     assert r.returncode == 0, r.stderr
     assert "already done 1" in r.stdout
     final = rows(out)
     assert final[:3] == first and {x["clause_id"] for x in final[3:]} == {"respect"}
     assert len({x["key"] for x in final}) == len(final)
     # the finished clause sent nothing: only the 'respect' requests went out
-    assert all("every opinion group" in b["messages"][-1]["content"]
-               for b in script.seen[n_seen:])
+    assert all("every opinion group" in b["messages"][-1]["content"] for b in script.seen[n_seen:])
 
 
-def test_synth_revise_resumes_after_kill(scripted, constitution, tmp_path):  # noqa: F811
+def test_synth_revise_resumes_after_kill(scripted, constitution, tmp_path, cli):
     script, url = scripted
     script.delay = 0.15
     script.rules = [("Critique:", "A better answer."), ("Critique the answer", "Too vague.")]
     script.default = "An answer."
     qs = tmp_path / "q.jsonl"
-    qs.write_text("".join(json.dumps({"key": f"k{i}", "clause_id": "honesty",
-                                      "question": f"Question {i}?"}) + "\n" for i in range(6)))
+    qs.write_text(
+        "".join(
+            json.dumps({"key": f"k{i}", "clause_id": "honesty", "question": f"Question {i}?"})
+            + "\n"
+            for i in range(6)
+        )
+    )
     out = tmp_path / "pairs.jsonl"
-    args = [sys.executable, "-m", "pluralign", "synth", "revise", "-c", str(constitution),
-            "--questions", str(qs), "--out", str(out), "--base-url", url, "--concurrency", "1",
-            "--no-progress"]
+    args = [
+        sys.executable,
+        "-m",
+        "pluralign",
+        "synth",
+        "revise",
+        "-c",
+        str(constitution),
+        "--questions",
+        str(qs),
+        "--out",
+        str(out),
+        "--base-url",
+        url,
+        "--concurrency",
+        "1",
+        "--no-progress",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
@@ -149,28 +253,60 @@ def test_synth_revise_resumes_after_kill(scripted, constitution, tmp_path):  # n
         fh.write('{"key": "r:k5", "prompt": "Quest')
     script.delay = 0.0
     n_seen = len(script.seen)
-    r = run_cli("synth", "revise", "-c", constitution, "--questions", qs, "--out", out,
-                "--base-url", url, "--no-progress", cwd=tmp_path)
+    r = cli(
+        "synth",
+        "revise",
+        "-c",
+        constitution,
+        "--questions",
+        qs,
+        "--out",
+        out,
+        "--base-url",
+        url,
+        "--no-progress",
+    )
     assert r.returncode == 0, r.stderr
     final = rows(out)
     assert sorted(x["key"] for x in final) == [f"r:k{i}" for i in range(6)]
-    assert all(x["chosen"] == "A better answer." and x["rejected"] == "An answer."
-               for x in final)
+    assert all(x["chosen"] == "A better answer." and x["rejected"] == "An answer." for x in final)
     # finished items are not asked again: at most 3 requests per unfinished item
     assert len(script.seen) - n_seen <= 3 * (6 - done_before)
 
 
-def test_synth_bad_inputs_are_clear_errors(tmp_path, constitution):
+def test_synth_bad_inputs_are_clear_errors(tmp_path, constitution, cli):
     bad = tmp_path / "bad.yaml"
     bad.write_text("clauses:\n  - id: a\n    text: x\n  - id: a\n    text: y\n")
-    r = run_cli("synth", "questions", "-c", bad, "--out", tmp_path / "q.jsonl",
-                "--base-url", "http://127.0.0.1:9/v1", cwd=tmp_path)
+    r = run_cli(
+        "synth",
+        "questions",
+        "-c",
+        bad,
+        "--out",
+        tmp_path / "q.jsonl",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        cwd=tmp_path,
+    )
     assert r.returncode == 1 and "appears twice" in r.stderr and "Traceback" not in r.stderr
-    r = run_cli("synth", "questions", "-c", constitution, "--out", tmp_path / "q.jsonl",
-                cwd=tmp_path)
+    r = cli("synth", "questions", "-c", constitution, "--out", tmp_path / "q.jsonl")
     assert r.returncode == 1 and "--base-url" in r.stderr
-    r = run_cli("synth", "questions", "-c", constitution, "--out", tmp_path / "q.jsonl",
-                "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--max-retries", "0",
-                "--dedup", "tfidf", "--no-progress", cwd=tmp_path)
+    r = cli(
+        "synth",
+        "questions",
+        "-c",
+        constitution,
+        "--out",
+        tmp_path / "q.jsonl",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--model",
+        "m",
+        "--max-retries",
+        "0",
+        "--dedup",
+        "tfidf",
+        "--no-progress",
+    )
     assert r.returncode == 1 and "http://127.0.0.1:9/v1/chat/completions" in r.stderr
     assert "Traceback" not in r.stderr

@@ -6,14 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest_llm import (  # noqa: F401
-    ServerThread,
-    free_port,
-    scripted,
-    scripted_app,
-    tiny_checkpoint,
-    tiny_server,  # noqa: F401
-)
 from pydantic import BaseModel
 
 from pluralign.errors import InputError, ProviderError
@@ -21,6 +13,8 @@ from pluralign.llm.config import ProviderConfig
 from pluralign.llm.options import build_config
 from pluralign.llm.provider import open_provider
 from pluralign.llm.types import ChatRequest
+
+pytest_plugins = ["conftest_llm"]  # tiny model and scripted server fixtures
 
 
 class Pick(BaseModel):
@@ -36,7 +30,7 @@ def http(base_url: str, **kw):
     return open_provider(ProviderConfig(base_url=base_url, **kw))
 
 
-def test_served_tiny_model_answers_with_usage_and_seed(tiny_server):  # noqa: F811
+def test_served_tiny_model_answers_with_usage_and_seed(tiny_server):
     with http(tiny_server.base_url) as prov:
         a = prov.complete(req("hello", temperature=1.0, seed=3))
         b = prov.complete(req("hello", temperature=1.0, seed=3))
@@ -46,7 +40,7 @@ def test_served_tiny_model_answers_with_usage_and_seed(tiny_server):  # noqa: F8
         assert prov.usage.completion_tokens == 12 and prov.usage.failures == 0
 
 
-def test_warm_cache_sends_no_request(tiny_server, tmp_path):  # noqa: F811
+def test_warm_cache_sends_no_request(tiny_server, tmp_path):
     reqs = [req(f"question {i}") for i in range(5)]
     with http(tiny_server.base_url, model="tiny", cache_dir=tmp_path) as prov:
         cold = prov.complete_many(reqs)
@@ -69,16 +63,16 @@ def test_cache_key_covers_settings_and_model():
     assert r.key(cfg.identity()) != req("q", max_tokens=7).key(cfg.identity())
 
 
-def test_structured_failure_is_counted_not_guessed(tiny_server):  # noqa: F811
+def test_structured_failure_is_counted_not_guessed(tiny_server):
     # pluralign serve rejects response_format; the provider retries without it, then the
     # nonsense reply fails validation twice (first try + one repair) and is counted.
     with http(tiny_server.base_url, model="tiny") as prov:
         res = prov.structured(req("pick one"), Pick)
         assert res.value is None and len(res.raw) == 2
-        assert prov.usage.structured_failures == 1 and not prov.supports_schema
+        assert prov.usage.structured_failures == 1 and not prov.sends_schema
 
 
-def test_structured_with_schema_and_repair(scripted):  # noqa: F811
+def test_structured_with_schema_and_repair(scripted):
     script, url = scripted
     replies = iter(['{"winner": 5}', 'ok: {"winner": "1"}'])
     script.default = lambda body: next(replies)
@@ -90,7 +84,7 @@ def test_structured_with_schema_and_repair(scripted):  # noqa: F811
     assert prov.usage.structured_failures == 0
 
 
-def test_schema_rejection_falls_back_once(scripted):  # noqa: F811
+def test_schema_rejection_falls_back_once(scripted):
     script, url = scripted
     script.reject_schema = True
     script.default = '{"winner": "2"}'
@@ -101,7 +95,7 @@ def test_schema_rejection_falls_back_once(scripted):  # noqa: F811
     assert len(with_schema) == 1 and len(script.seen) == 3
 
 
-def test_retries_on_500_then_succeeds(scripted):  # noqa: F811
+def test_retries_on_500_then_succeeds(scripted):
     script, url = scripted
     script.fail_next, script.default = 2, "fine"
     with http(url, max_retries=3) as prov:
@@ -110,7 +104,7 @@ def test_retries_on_500_then_succeeds(scripted):  # noqa: F811
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])
-def test_persistent_server_errors_raise_provider_error_naming_url(scripted, status):  # noqa: F811
+def test_persistent_server_errors_raise_provider_error_naming_url(scripted, status):
     script, url = scripted
     script.fail_next, script.fail_status = 100, status
     with http(url, model="scripted", max_retries=2) as prov, pytest.raises(ProviderError) as err:
@@ -119,7 +113,7 @@ def test_persistent_server_errors_raise_provider_error_naming_url(scripted, stat
     assert prov.usage.requests == 3 and prov.usage.failures == 1
 
 
-def test_client_error_is_not_retried(scripted):  # noqa: F811
+def test_client_error_is_not_retried(scripted):
     script, url = scripted
     script.fail_next, script.fail_status = 100, 401
     with (
@@ -131,6 +125,8 @@ def test_client_error_is_not_retried(scripted):  # noqa: F811
 
 
 def test_server_down_is_a_clear_error():
+    from conftest_llm import free_port
+
     url = f"http://127.0.0.1:{free_port()}/v1"
     with http(url, model="m", max_retries=1) as prov, pytest.raises(ProviderError) as err:
         prov.complete(req("x"))
@@ -138,7 +134,7 @@ def test_server_down_is_a_clear_error():
     assert "--base-url" in str(err.value)
 
 
-def test_timeout_is_retried_then_reported(scripted):  # noqa: F811
+def test_timeout_is_retried_then_reported(scripted):
     script, url = scripted
     script.delay = 1.0
     t0 = time.time()
@@ -148,7 +144,7 @@ def test_timeout_is_retried_then_reported(scripted):  # noqa: F811
     assert time.time() - t0 < 5
 
 
-def test_complete_many_keeps_failures_in_place(scripted):  # noqa: F811
+def test_complete_many_keeps_failures_in_place(scripted):
     script, url = scripted
     script.fail_if, script.fail_status, script.default = "two", 400, "good"
     with http(url, model="scripted", concurrency=3) as prov:
@@ -158,7 +154,7 @@ def test_complete_many_keeps_failures_in_place(scripted):  # noqa: F811
     assert prov.usage.failures == 1
 
 
-def test_api_key_env_is_sent_and_required(scripted, monkeypatch):  # noqa: F811
+def test_api_key_env_is_sent_and_required(scripted, monkeypatch):
     script, url = scripted
     monkeypatch.delenv("PLURALIGN_TEST_KEY", raising=False)
     with pytest.raises(ProviderError, match="PLURALIGN_TEST_KEY"):
@@ -184,7 +180,7 @@ def test_config_validation_and_flags(tmp_path):
         build_config(config_file=yml)
 
 
-def test_local_provider_with_cache(tiny_checkpoint, tmp_path):  # noqa: F811
+def test_local_provider_with_cache(tiny_checkpoint, tmp_path):
     cfg = ProviderConfig(checkpoint=tiny_checkpoint, cache_dir=tmp_path)
     with open_provider(cfg) as prov:
         c = prov.complete(req("hello", max_tokens=4))
@@ -200,3 +196,81 @@ def test_local_provider_bad_checkpoint(tmp_path):
         pytest.raises(InputError, match="config.json"),
     ):
         prov.complete(req("x"))
+
+
+@pytest.fixture(scope="module")
+def lora_adapter(tiny_checkpoint, tmp_path_factory):
+    """A random (non-zero) LoRA adapter on the tiny model, saved with PEFT."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(tiny_checkpoint)
+    cfg = LoraConfig(
+        r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False
+    )
+    folder = tmp_path_factory.mktemp("lora") / "adapter"
+    get_peft_model(base, cfg).save_pretrained(folder)
+    return folder
+
+
+def test_local_adapter_changes_answers_and_cache_identity(tiny_checkpoint, lora_adapter, tmp_path):
+    base_cfg = ProviderConfig(checkpoint=tiny_checkpoint, cache_dir=tmp_path)
+    tuned_cfg = ProviderConfig(checkpoint=tiny_checkpoint, adapter=lora_adapter, cache_dir=tmp_path)
+    assert base_cfg.identity() != tuned_cfg.identity()
+    r = req("Say something.", max_tokens=8)
+    with open_provider(base_cfg) as base, open_provider(tuned_cfg) as tuned:
+        a, b = base.complete(r), tuned.complete(r)
+        assert tuned.usage.requests == 1 and tuned.usage.cache_hits == 0
+        assert tuned.model_name().endswith(str(lora_adapter))
+    assert a.text != b.text or a.completion_tokens != b.completion_tokens
+
+
+def test_judge_base_against_adapter_in_process(tiny_checkpoint, lora_adapter, scripted, tmp_path):
+    import json
+
+    from pluralign.llm.constitution_io import Clause
+    from pluralign.llm.judge import run_judge
+
+    script, url = scripted
+    script.rules = [("[Response 1]", "tie")]  # plain-text verdict, accepted by the parser
+    clauses = [Clause("c1", "The assistant should be kind.")]
+    prompts = [
+        {"id": "1", "prompt": "Hello?", "clause_id": "c1"},
+        {"id": "2", "prompt": "Help me.", "clause_id": None},
+    ]
+    with (
+        open_provider(ProviderConfig(checkpoint=tiny_checkpoint)) as a,
+        open_provider(ProviderConfig(checkpoint=tiny_checkpoint, adapter=lora_adapter)) as b,
+        http(url) as judge,
+    ):
+        s = run_judge(
+            a,
+            b,
+            judge,
+            prompts,
+            clauses,
+            tmp_path / "j",
+            answer_tokens=6,
+            n_boot=200,
+            show_progress=False,
+        )
+    assert s.overall["ties"] == 2 and s.overall["win_rate_b"] == 0.5
+    saved = json.loads((tmp_path / "j" / "judge.json").read_text())
+    assert saved["model_b"].endswith("adapter") and [
+        r["clause_id"] for r in saved["per_clause"]
+    ] == ["(all)", "c1"]
+    # the judge saw the clause for item 1 and the whole constitution for item 2
+    judged = [b["messages"][-1]["content"] for b in script.seen]
+    assert all("- The assistant should be kind." in t for t in judged)
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_concurrency_is_bounded(scripted, concurrency):
+    script, url = scripted
+    script.delay, script.default = 0.1, "ok"
+    with http(url, model="scripted", concurrency=concurrency) as prov:
+        out = prov.complete_many([req(f"q{i}") for i in range(7)])
+    assert [o.text for o in out] == ["ok"] * 7
+    assert script.max_in_flight == concurrency

@@ -53,3 +53,53 @@ def test_simulated_assembly_gives_the_true_winners():
     sim = simulate(SimulationConfig(participants=150, seed=3))
     clauses = clauses_from_graph(summarize(sim.edges, sim.cards), sim.contexts)
     assert {c.context: c.value_id for c in clauses} == {k: v[-1] for k, v in sim.truth.items()}
+
+
+def test_constitution_round_trip_and_append():
+    from pluralign.constitution import Constitution
+    from pluralign.errors import InputError
+    from pluralign.moralgraph.clauses import to_constitution
+
+    edges = [E(1, 2, "upgrade", "distress")] * 2 + [E(2, 3, "upgrade", "choice")] * 2
+    clauses = clauses_from_graph(summarize(edges, CARDS))
+    c = to_constitution(clauses, provenance={"seed": 1})
+    assert [cl.id for cl in c.clauses] == [x.id for x in clauses]
+    assert c.clauses[0].evidence == ()
+    back = Constitution.from_yaml(c.to_yaml())
+    assert back == c
+    assert back.provenance["moral_graph"]["clauses"][clauses[0].id]["value"]["id"] == 2
+    assert "Presence" in c.to_markdown()
+    base = Constitution(title="Ours", clauses=(), provenance={"source": "polis"})
+    merged = to_constitution(clauses[:1], base=base)
+    merged = to_constitution(clauses[1:], base=merged)
+    assert merged.title == "Ours" and len(merged.clauses) == 2
+    assert merged.provenance["source"] == "polis"
+    assert set(merged.provenance["moral_graph"]["clauses"]) == {x.id for x in clauses}
+    with pytest.raises(InputError, match="already"):
+        to_constitution(clauses, base=merged)
+
+
+def test_cli_constitution(tmp_path, capsys):
+    from pluralign.cli import main
+    from pluralign.constitution import load_constitution
+
+    edges = tmp_path / "e.csv"
+    edges.write_text("user,from,to,context,relationship\n"
+                     + "".join(f"u{i},1,2,distress,upgrade\n" for i in range(3)))
+    cards = tmp_path / "cards.json"
+    cards.write_text(json.dumps([{"id": c.id, "title": c.title, "description": c.description,
+                                  "policies": list(c.policies)} for c in CARDS]))
+    wording = tmp_path / "ctx.json"
+    wording.write_text(json.dumps({"distress": "When the user is in distress"}))
+    main(["moralgraph", "constitution", str(edges), "--values", str(cards), "--contexts",
+          str(wording), "--out", str(tmp_path / "c")])
+    assert "1 clause(s)" in capsys.readouterr().out
+    c = load_constitution(tmp_path / "c" / "constitution.yaml")
+    assert c.clauses[0].text.startswith("When the user is in distress, the assistant is guided "
+                                        "by “Presence”")
+    assert (tmp_path / "c" / "constitution.md").is_file()
+    # the synthesis stage (pluralign synth ...) reads the same file
+    from pluralign.llm.constitution_io import read_clauses
+
+    synth = read_clauses(tmp_path / "c" / "constitution.yaml")
+    assert [(x.id, x.text) for x in synth] == [(x.id, x.text) for x in c.clauses]

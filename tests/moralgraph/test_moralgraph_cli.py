@@ -75,7 +75,7 @@ def test_errors_name_line_and_field(tmp_path, suffix, content, match):
         read_edges(path)
 
 
-def test_cli_summarize_end_to_end(tmp_path):
+def test_cli_summarize_end_to_end(tmp_path, capsys):
     edges = write_csv(tmp_path / "e.csv")
     cards = tmp_path / "cards.json"
     cards.write_text(json.dumps([{"id": i, "title": f"V{i}", "description": "", "policies": []}
@@ -91,8 +91,8 @@ def test_cli_summarize_end_to_end(tmp_path):
     assert doc.winners() == {"distress": 3}
     prov = doc.pluralign["provenance"]
     assert len(prov["inputs"][str(edges)]) == 64 and prov["settings"]["damping"] == 0.85
-    res = run_cli("moralgraph", "check", out)
-    assert res.returncode == 0 and "consistent" in res.stdout
+    code, stdout, _ = cli(capsys, "moralgraph", "check", out)
+    assert code == 0 and "consistent" in stdout
 
 
 def cli(capsys, *args):

@@ -12,10 +12,10 @@ def test_demo_stage(tmp_path):
     from pluralign.demo import DEMO_STAGES
     from pluralign.moralgraph.demo import stage_moralgraph
 
-    entry = next(e for e in DEMO_STAGES if e[0] == "moralgraph")
-    out = tmp_path / "moralgraph"
+    entry = next(e for e in DEMO_STAGES if e[0] == "moral_graph")
+    out = tmp_path / "moral_graph"
     out.mkdir()
-    ctx = StageContext(name="moralgraph", run_dir=tmp_path, out=out, seed=0,
+    ctx = StageContext(name="moral_graph", run_dir=tmp_path, out=out, seed=0,
                        settings=dict(entry[3]), shared={})
     stage_moralgraph(ctx)
     doc = read_graph_json(out / "graph.json")
@@ -25,3 +25,18 @@ def test_demo_stage(tmp_path):
     clauses = json.loads((out / "clauses.json").read_text())
     assert {c["context"] for c in clauses} == set(rec)
     assert "<svg" in (out / "graph.html").read_text()
+
+
+def test_report_shows_the_demo_graph(tmp_path):
+    from pluralign.demo import DEMO_STAGES
+    from pluralign.moralgraph.demo import stage_moralgraph
+    from pluralign.report.sections import moral_graph_section
+
+    entry = next(e for e in DEMO_STAGES if e[0] == "moral_graph")
+    out = tmp_path / "moral_graph"
+    out.mkdir()
+    stage_moralgraph(StageContext(name="moral_graph", run_dir=tmp_path, out=out, seed=1,
+                                  settings=dict(entry[3]), shared={}))
+    section = moral_graph_section(tmp_path)
+    tables = [b for b in section.blocks if b["type"] == "table" and b.get("caption") == "Values"]
+    assert "pageRank" in tables[0]["columns"] and "title" in tables[0]["columns"]

@@ -58,3 +58,23 @@ def test_form_validation_names_the_field():
         with pytest.raises(InputError) as info:
             card_from_form(*args)
         assert info.value.where == field
+
+
+def test_provider_chat_builds_llm_requests():
+    from pluralign.llm.types import ChatRequest, Completion
+    from pluralign.moralgraph.dialogue import provider_chat
+
+    class Provider:
+        def __init__(self):
+            self.requests = []
+
+        def complete(self, request):
+            self.requests.append(request)
+            return Completion(text="What matters to you here?", model="stub")
+
+    provider = Provider()
+    d = Dialogue(prompt="p", context="c")
+    assert d.reply("hello", provider_chat(provider, max_tokens=50)) == "What matters to you here?"
+    request = provider.requests[0]
+    assert isinstance(request, ChatRequest) and request.max_tokens == 50
+    assert [r for r, _ in request.messages] == ["system", "user"]

@@ -109,7 +109,7 @@ def test_downgrade_removes_tables(db_url):
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0001")
+        command.downgrade(cfg, "0002")
     assert not TABLES & set(inspect(engine).get_table_names())
     engine.dispose()
 
@@ -161,7 +161,7 @@ def test_service_flow_contexts_cards_stories_graph(store):
     assert graph.values[cards[2].id].title == "Agency"
 
 
-def test_cli_export_from_store(tmp_path):
+def test_cli_export_from_store(tmp_path, capsys):
     from conftest import run_cli
     from pluralign.moralgraph import service
     from pluralign.moralgraph.dialogue import card_from_form
@@ -189,5 +189,40 @@ def test_cli_export_from_store(tmp_path):
     data = json.loads(out.read_text())
     assert [v["title"] for v in data["values"]] == ["Fixes", "Agency"]
     assert data["pluralign"]["contexts"][0]["winner"] == c2.id
-    res = run_cli("moralgraph", "export", "--db", db, "--assembly", "nope", "--out", out)
-    assert res.returncode == 1 and "Traceback" not in res.stderr
+    from pluralign.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["moralgraph", "export", "--db", db, "--assembly", "nope", "--out", str(out)])
+    assert info.value.code == 1 and "nope" in capsys.readouterr().err
+
+
+def test_merge_duplicates_in_store(store):
+    import numpy as np
+
+    from pluralign.moralgraph import service
+    from pluralign.moralgraph.dialogue import card_from_form
+
+    with store.session() as s:
+        a = Assembly(slug="merge", topic="t")
+        s.add(a)
+        s.flush()
+        people = [Participant(assembly_id=a.id, number=i, key=f"p{i}") for i in range(2)]
+        s.add_all(people)
+        ctx = service.add_context(s, a.id, "distress")
+        rows = [service.submit_card(s, a.id, card_from_form(t, "d.", "X"), context_key="distress")
+                for t in ("Presence", "Being present", "Agency")]
+        for p in people:  # votes on the duplicate count for the canonical card after merging
+            service.answer_story(s, a.id, p.id, rows[1].id, rows[2].id, ctx.id, "upgrade")
+        vectors = {"Presence": [1.0, 0.0], "Being present": [0.99, 0.05], "Agency": [0.0, 1.0]}
+        merged = service.merge_duplicates(
+            s, a.id, 0.95, embed=lambda cards: np.array([vectors[c.title] for c in cards]))
+        assert len(merged) == 1
+        (old, new), = merged.items()
+        assert {old, new} == {rows[0].id, rows[1].id}
+        graph = service.assembly_graph(s, a.id)
+        assert service.merge_duplicates(s, a.id, 0.95, embed=lambda cards: np.array(
+            [vectors[c.title] for c in cards])) == {}  # idempotent
+    assert set(graph.values) == {new, rows[2].id}
+    assert set(graph.values[new].sources) == {rows[0].id, rows[1].id}
+    assert list(zip(graph.edges["source"], graph.edges["wiser"], strict=True)) == [
+        (new, rows[2].id)]

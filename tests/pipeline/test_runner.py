@@ -1,4 +1,4 @@
-"""The stage runner: skip when unchanged, rerun downstream on change, --from, resume after a kill."""
+"""The stage runner: skip unchanged, rerun downstream of a change, --from, resume after a kill."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def test_second_run_skips_and_outputs_are_kept(tmp_path):
     assert calls == ["first", "second"]
     manifest = read_manifest(tmp_path / "run/first")
     assert manifest["inputs"]["source"]["sha256"] == (
-        "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881")  # sha256("x")
+        "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+    )  # sha256("x")
     assert manifest["outputs"] == ["a.txt"]
     assert "python" in manifest["versions"]
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
+from pluralign.cli import main
 from pluralign.data.polis import read_polis
-from pluralign.errors import InputError
+from pluralign.errors import InputError, NotFoundError
 from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
 
 FILES = (
@@ -84,6 +85,8 @@ def test_vote_probabilities_and_subset_votes(small):
     assert group in small.group_ids
     with pytest.raises(InputError, match="unknown pool ids"):
         small.vote_probabilities(["nobody"])
+    with pytest.raises(NotFoundError, match="did you mean privacy-no-selling-data"):
+        small.vote_probabilities(panel, ["privacy-no-seling-data"])
 
 
 def test_subset_votes_follow_probabilities(small):
@@ -130,19 +133,57 @@ def test_simulate_cli(tmp_path):
     assert out.returncode == 0, out.stderr
     for name in FILES:
         assert (tmp_path / "sim" / name).is_file()
-    again = run_cli(
-        "simulate",
-        "--participants",
-        "60",
-        "--statements",
-        "30",
-        "--seed",
-        "3",
-        "--out",
-        tmp_path / "sim2",
+    # in-process like the CLI (a second subprocess costs seconds): same seed, same bytes
+    main(
+        [
+            "simulate",
+            "--participants",
+            "60",
+            "--statements",
+            "30",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path / "sim2"),
+        ]
     )
-    assert again.returncode == 0
     for name in FILES:
         assert (tmp_path / "sim" / name).read_bytes() == (tmp_path / "sim2" / name).read_bytes()
-    bad = run_cli("simulate", "--participants", "0", "--out", tmp_path / "bad")
-    assert bad.returncode == 1 and "participants" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_simulate_cli_bad_option_exits_1(capsys, tmp_path):
+    with pytest.raises(SystemExit) as done:
+        main(["simulate", "--participants", "0", "--out", str(tmp_path / "bad")])
+    assert done.value.code == 1
+    err = capsys.readouterr().err
+    assert "participants = 0" in err and "Traceback" not in err
+    assert not (tmp_path / "bad").exists()
+
+
+def test_panel_subset_of_the_conversation(small):
+    panel = list(small.pool["id"].iloc[5:25])
+    votes = small.conversation_votes(panel)
+    assert set(votes["id"]) <= set(panel)
+    numbers = set(small.people.set_index("id").loc[panel, "participant"])
+    full = small.polis.latest_votes()
+    assert len(votes) == full["voter-id"].isin(numbers).sum()
+    history = small.conversation_votes(panel, latest=False)
+    assert len(history) >= len(votes)
+    sub = small.polis_subset(panel)
+    assert set(sub.votes["voter-id"]) <= numbers
+    assert list(sub.comments["comment-id"]) == list(small.polis.comments["comment-id"])
+    matrix = sub.vote_matrix()
+    for row in votes.itertuples(index=False):
+        assert matrix.loc[row.participant, row[2]] == row.vote
+
+
+@pytest.mark.parametrize("seed_share", [0.0, 1.0])
+def test_whole_bank_in_one_conversation(seed_share):
+    from pluralign.simulate import load_bank
+
+    bank = load_bank()
+    room = len(bank.statements)
+    sim = simulate_assembly(
+        SimulationConfig(participants=20, statements=room, seed_share=seed_share, seed=1)
+    )
+    assert sorted(sim.statements["slug"]) == sorted(s.slug for s in bank.statements)

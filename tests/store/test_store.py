@@ -28,10 +28,14 @@ def _seed(store):
         a = Assembly(slug="ai", topic="How should AI assistants behave?")
         s.add(a)
         s.flush()
-        people = [Participant(assembly_id=a.id, number=i, key=f"p{i}", demographics={"age": "18-29"})
-                  for i in range(3)]
-        stmts = [Statement(assembly_id=a.id, number=i, text=f"s{i}", moderation=ACCEPTED, is_seed=True)
-                 for i in range(2)]
+        people = [
+            Participant(assembly_id=a.id, number=i, key=f"p{i}", demographics={"age": "18-29"})
+            for i in range(3)
+        ]
+        stmts = [
+            Statement(assembly_id=a.id, number=i, text=f"s{i}", moderation=ACCEPTED, is_seed=True)
+            for i in range(2)
+        ]
         s.add_all(people + stmts)
         s.flush()
         return a.id, [p.id for p in people], [t.id for t in stmts]
@@ -40,12 +44,16 @@ def _seed(store):
 def test_latest_vote_counts_and_history_is_kept(store):
     aid, people, stmts = _seed(store)
     with store.session() as s:
-        s.add_all([
-            Vote(assembly_id=aid, participant_id=people[0], statement_id=stmts[0], value=AGREE),
-            Vote(assembly_id=aid, participant_id=people[0], statement_id=stmts[0], value=DISAGREE),
-            Vote(assembly_id=aid, participant_id=people[1], statement_id=stmts[0], value=PASS),
-            Vote(assembly_id=aid, participant_id=people[2], statement_id=stmts[1], value=AGREE),
-        ])
+        s.add_all(
+            [
+                Vote(assembly_id=aid, participant_id=people[0], statement_id=stmts[0], value=AGREE),
+                Vote(
+                    assembly_id=aid, participant_id=people[0], statement_id=stmts[0], value=DISAGREE
+                ),
+                Vote(assembly_id=aid, participant_id=people[1], statement_id=stmts[0], value=PASS),
+                Vote(assembly_id=aid, participant_id=people[2], statement_id=stmts[1], value=AGREE),
+            ]
+        )
     with store.session() as s:
         latest = latest_votes(s, aid)
         history = vote_history(s, aid)
@@ -59,11 +67,25 @@ def test_latest_vote_counts_and_history_is_kept(store):
 def test_idempotency_key_is_unique(store):
     aid, people, stmts = _seed(store)
     with store.session() as s:
-        s.add(Vote(assembly_id=aid, participant_id=people[0], statement_id=stmts[0], value=1,
-                   request_id="req-1"))
+        s.add(
+            Vote(
+                assembly_id=aid,
+                participant_id=people[0],
+                statement_id=stmts[0],
+                value=1,
+                request_id="req-1",
+            )
+        )
     with pytest.raises(IntegrityError), store.session() as s:
-        s.add(Vote(assembly_id=aid, participant_id=people[0], statement_id=stmts[0], value=1,
-                   request_id="req-1"))
+        s.add(
+            Vote(
+                assembly_id=aid,
+                participant_id=people[0],
+                statement_id=stmts[0],
+                value=1,
+                request_id="req-1",
+            )
+        )
     with store.session() as s:  # the first vote survived the failed retry
         assert len(s.scalars(select(Vote)).all()) == 1
 
@@ -80,8 +102,10 @@ def test_numbers_unique_per_assembly_and_next_number(store):
 def test_panel_members_cascade(store):
     with store.session() as s:
         panel = Panel(name="p", method="leximin", size=2, seed=1, report={"min_probability": 0.5})
-        panel.members = [PanelMember(person=str(i), probability=0.5, weight=1.0, selected=i < 2)
-                         for i in range(4)]
+        panel.members = [
+            PanelMember(person=str(i), probability=0.5, weight=1.0, selected=i < 2)
+            for i in range(4)
+        ]
         s.add(panel)
     with store.session() as s:
         panel = s.scalars(select(Panel)).one()

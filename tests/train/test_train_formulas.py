@@ -53,8 +53,11 @@ def test_kto_by_hand():
     desirable = torch.tensor([True, False, True])
     z0, beta, ld, lu = 0.2, 0.1, 1.5, 0.7
     r = [0.5, -1.0, 0.0]
-    expect = [ld * (1 - _sig(beta * (r[0] - z0))), lu * (1 - _sig(beta * (z0 - r[1]))),
-              ld * (1 - _sig(beta * (r[2] - z0)))]
+    expect = [
+        ld * (1 - _sig(beta * (r[0] - z0))),
+        lu * (1 - _sig(beta * (z0 - r[1]))),
+        ld * (1 - _sig(beta * (r[2] - z0))),
+    ]
     torch.testing.assert_close(kto_losses(logps, ref, desirable, z0, beta, ld, lu), t(*expect))
 
 
@@ -71,8 +74,10 @@ def test_orpo_by_hand():
     def log_odds(p):
         return p - math.log(1 - math.exp(p))
 
-    expect = [0.5 - lam * math.log(_sig(log_odds(-0.5) - log_odds(-1.5))),
-              2.0 - lam * math.log(_sig(log_odds(-2.0) - log_odds(-0.3)))]
+    expect = [
+        0.5 - lam * math.log(_sig(log_odds(-0.5) - log_odds(-1.5))),
+        2.0 - lam * math.log(_sig(log_odds(-2.0) - log_odds(-0.3))),
+    ]
     torch.testing.assert_close(orpo_losses(c, r, -c, lam), t(*expect))
 
 
@@ -133,8 +138,9 @@ def test_weighted_dpo_loss_matches_hand_computation(tmp_path):
     ref, _ = _ref(trainer)
     chosen = [(r["prompt"], r["chosen"]) for r in rows]
     rejected = [(r["prompt"], r["rejected"]) for r in rows]
-    h = ((_logps(trainer.model, tok, chosen) - _logps(ref, tok, chosen))
-         - (_logps(trainer.model, tok, rejected) - _logps(ref, tok, rejected)))
+    h = (_logps(trainer.model, tok, chosen) - _logps(ref, tok, chosen)) - (
+        _logps(trainer.model, tok, rejected) - _logps(ref, tok, rejected)
+    )
     assert np.abs(h).max() > 1e-3  # the policy really differs from the reference
     w = np.array([r["weight"] for r in rows])
     losses = np.log1p(np.exp(-0.3 * h))  # −log σ(βh), DPO Eq. 7
@@ -143,8 +149,15 @@ def test_weighted_dpo_loss_matches_hand_computation(tmp_path):
 
 def test_weighted_kto_loss_with_batch_kl_matches_hand_computation(tmp_path):
     rows = make_rows(2, [2.0, 0.5])
-    trainer = make_trainer("kto", rows, tmp_path, per_device_train_batch_size=4, beta=0.2,
-                           desirable_weight=1.3, undesirable_weight=0.8)
+    trainer = make_trainer(
+        "kto",
+        rows,
+        tmp_path,
+        per_device_train_batch_size=4,
+        beta=0.2,
+        desirable_weight=1.3,
+        undesirable_weight=0.8,
+    )
     # A degraded *reference* makes log πθ − log πref positive, so z0 > 0 is not clamped away.
     ref = trainer.ref_model
     _perturb(ref, scale=0.1)

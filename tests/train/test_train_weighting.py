@@ -85,9 +85,12 @@ def test_unit_weights_match_stock_trl_dpo(tmp_path):
     from trl import DPOTrainer
 
     trainer = make_trainer("dpo", make_rows(4), tmp_path / "w")
-    stock = DPOTrainer(model=str(trainer.model.config._name_or_path), args=trainer.args,
-                       train_dataset=trainer.train_dataset.remove_columns(["weight"]),
-                       processing_class=trainer.processing_class)
+    stock = DPOTrainer(
+        model=str(trainer.model.config._name_or_path),
+        args=trainer.args,
+        train_dataset=trainer.train_dataset.remove_columns(["weight"]),
+        processing_class=trainer.processing_class,
+    )
     micro = [collate(trainer, [0, 1]), collate(trainer, [2, 3])]
     loss_w, g_w = step_gradients(trainer, micro)
     stock_micro = [{k: v for k, v in b.items() if k != "weight"} for b in micro]
@@ -103,10 +106,12 @@ def test_real_training_loop_accumulation_equals_big_batch(tmp_path):
     import torch
 
     rows = make_rows(4, [2.0, 1.0, 0.5, 0.0])
-    a = make_trainer("dpo", rows, tmp_path / "a", per_device_train_batch_size=2,
-                     gradient_accumulation_steps=2)
-    b = make_trainer("dpo", rows, tmp_path / "b", per_device_train_batch_size=4,
-                     gradient_accumulation_steps=1)
+    a = make_trainer(
+        "dpo", rows, tmp_path / "a", per_device_train_batch_size=2, gradient_accumulation_steps=2
+    )
+    b = make_trainer(
+        "dpo", rows, tmp_path / "b", per_device_train_batch_size=4, gradient_accumulation_steps=1
+    )
     before = {n: p.detach().clone() for n, p in b.model.named_parameters()}
     a.train()
     b.train()
@@ -114,3 +119,23 @@ def test_real_training_loop_accumulation_equals_big_batch(tmp_path):
     assert any(not torch.equal(before[n], pb[n]) for n in pb)  # the step changed the weights
     for n in pb:
         torch.testing.assert_close(pa[n], pb[n], rtol=1e-4, atol=1e-6, msg=n)
+
+
+@pytest.mark.parametrize("method", ["dpo", "kto"])
+def test_precomputed_reference_gives_the_same_step(method, tmp_path):
+    rows = make_rows(3, [0.5, 2.0, 1.0])
+    k = _rows_per_pair(method)
+    live = make_trainer(method, rows, tmp_path / "live", per_device_train_batch_size=2 * k)
+    pre = make_trainer(
+        method,
+        rows,
+        tmp_path / "pre",
+        per_device_train_batch_size=2 * k,
+        precompute_ref_log_probs=True,
+    )
+    assert pre.ref_model is None  # the reference was used once, then dropped
+    idx = _idx(method, [0, 1])
+    loss_l, g_l = step_gradients(live, [collate(live, idx)])
+    loss_p, g_p = step_gradients(pre, [collate(pre, idx)])
+    assert loss_l == pytest.approx(loss_p, rel=1e-5)
+    assert_grads_close(g_l, g_p)

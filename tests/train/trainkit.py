@@ -19,7 +19,10 @@ PROMPTS = [
     "Should bikes share the pavement?",
     "Who should decide on new housing?",
 ]
-GOOD = ["Ask the people who use it most, then decide together.", "Yes, with care for those in need."]
+GOOD = [
+    "Ask the people who use it most, then decide together.",
+    "Yes, with care for those in need.",
+]
 BAD = ["No.", "Whatever the richest want."]
 
 
@@ -27,15 +30,26 @@ def make_rows(n: int, weights=None) -> list[dict]:
     """n preference rows with varied lengths; ``weights`` defaults to 1."""
     rows = []
     for i in range(n):
-        rows.append({
-            "prompt": PROMPTS[i % len(PROMPTS)] + (" Please explain." if i >= len(PROMPTS) else ""),
-            "chosen": GOOD[i % 2] + (" Thanks." * (i % 3)),
-            "rejected": BAD[i % 2] + (" Really." * (i % 2)),
-            "weight": 1.0 if weights is None else float(weights[i]),
-            "group": f"g{i % 2}",
-            "source": "test",
-        })
+        rows.append(
+            {
+                "prompt": PROMPTS[i % len(PROMPTS)]
+                + (" Please explain." if i >= len(PROMPTS) else ""),
+                "chosen": GOOD[i % 2] + (" Thanks." * (i % 3)),
+                "rejected": BAD[i % 2] + (" Really." * (i % 2)),
+                "weight": 1.0 if weights is None else float(weights[i]),
+                "group": f"g{i % 2}",
+                "source": "test",
+            }
+        )
     return rows
+
+
+def _one_thread() -> None:
+    """Tiny models gain nothing from intra-op threads, and on a busy CI machine spinning threads
+    cost many times the work (docs/training.md, torch_threads)."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @functools.cache
@@ -43,12 +57,14 @@ def tiny_model_dir() -> Path:
     """Build the session's tiny model once (a few seconds), in a temporary folder."""
     from pluralign.train.tiny import build_tiny_model
 
+    _one_thread()
     texts = []
     for r in make_rows(12):
         texts += [r["prompt"], r["chosen"], r["rejected"]]
     out = Path(tempfile.mkdtemp(prefix="pluralign-tiny-")) / "tiny"
-    return build_tiny_model(texts * 4, out, vocab_size=400, hidden_size=32, layers=2, heads=4,
-                            pretrain_steps=10, seed=0)
+    return build_tiny_model(
+        texts * 4, out, vocab_size=400, hidden_size=32, layers=2, heads=4, pretrain_steps=10, seed=0
+    )
 
 
 def make_trainer(method: str, rows: list[dict], tmp_path: Path, **overrides):
@@ -57,12 +73,23 @@ def make_trainer(method: str, rows: list[dict], tmp_path: Path, **overrides):
     from pluralign.train.config import load_train_config
     from pluralign.train.rows import load_rows
 
-    settings = {"per_device_train_batch_size": 2, "max_steps": 1, "save_steps": 0,
-                "learning_rate": 1e-3, "lr_scheduler_type": "constant", "max_grad_norm": 0.0}
+    settings = {
+        "per_device_train_batch_size": 2,
+        "max_steps": 1,
+        "save_steps": 0,
+        "learning_rate": 1e-3,
+        "lr_scheduler_type": "constant",
+        "max_grad_norm": 0.0,
+    }
     settings.update(overrides)
     cfg = load_train_config(settings, method)
-    return build_trainer(load_rows(rows), tiny_model_dir(), cfg, Path(tmp_path),
-                         Hardware(cuda=False, bf16=False, qlora=False))
+    return build_trainer(
+        load_rows(rows),
+        tiny_model_dir(),
+        cfg,
+        Path(tmp_path),
+        Hardware(cuda=False, bf16=False, qlora=False),
+    )
 
 
 def collate(trainer, indices) -> dict:
@@ -74,7 +101,6 @@ def collate(trainer, indices) -> dict:
 def step_gradients(trainer, batches: list[dict]):
     """Loss and gradients of one optimizer step made of ``batches`` (micro-batches), through the
     real Trainer code: ``get_batch_samples`` (our weight sum) then ``training_step`` per batch."""
-    import torch
 
     model = trainer.model
     model.train()
@@ -84,8 +110,11 @@ def step_gradients(trainer, batches: list[dict]):
     total = 0.0
     for batch in samples:
         total += float(trainer.training_step(model, batch, num_items))
-    grads = {n: p.grad.detach().clone() for n, p in model.named_parameters()
-             if p.requires_grad and p.grad is not None}
+    grads = {
+        n: p.grad.detach().clone()
+        for n, p in model.named_parameters()
+        if p.requires_grad and p.grad is not None
+    }
     assert grads, "no gradient reached the parameters"
     model.zero_grad(set_to_none=True)
     return total, grads

@@ -34,11 +34,14 @@ def test_login_rejects_wrong_password_and_logout_works(app_store):
     app, _store = app_store
     c = client(app)
     page = c.get("/admin/login")
-    r = c.post("/admin/login", data={"username": "admin", "password": "nope",
-                                     "csrf": csrf_of(page.text)})
+    r = c.post(
+        "/admin/login", data={"username": "admin", "password": "nope", "csrf": csrf_of(page.text)}
+    )
     assert r.status_code == 401 and "wrong username or password" in r.text
-    r = c.post("/admin/login", data={"username": "ghost", "password": ADMIN_PASSWORD,
-                                     "csrf": csrf_of(page.text)})
+    r = c.post(
+        "/admin/login",
+        data={"username": "ghost", "password": ADMIN_PASSWORD, "csrf": csrf_of(page.text)},
+    )
     assert r.status_code == 401
     token = login(c)
     assert c.get("/admin").status_code == 200
@@ -52,9 +55,16 @@ def test_login_next_is_never_an_open_redirect(app_store):
     c = client(app)
     page = c.get("/admin/login?next=https://evil.example/")
     assert 'value="/admin"' in page.text
-    r = c.post("/admin/login", follow_redirects=False, data={
-        "username": "admin", "password": ADMIN_PASSWORD, "csrf": csrf_of(page.text),
-        "next": "//evil.example/"})
+    r = c.post(
+        "/admin/login",
+        follow_redirects=False,
+        data={
+            "username": "admin",
+            "password": ADMIN_PASSWORD,
+            "csrf": csrf_of(page.text),
+            "next": "//evil.example/",
+        },
+    )
     assert r.headers["location"] == "/admin"
 
 
@@ -66,16 +76,28 @@ def test_create_configure_and_bad_inputs(app_store):
     assert r.status_code == 400 and "exists already" in r.text
     r = c.post("/admin/new", data={"csrf": token, "slug": "Bad Slug!", "topic": "t"})
     assert r.status_code == 400 and "not a valid link name" in r.text
-    r = c.post("/admin/a/ai-rules/settings", data={
-        "csrf": token, "topic": "New topic", "questions": "age | Age | a; b",
-        "closes_at": "2031-05-06T07:08", "min_votes": "5", "invite_only": "yes"})
+    r = c.post(
+        "/admin/a/ai-rules/settings",
+        data={
+            "csrf": token,
+            "topic": "New topic",
+            "questions": "age | Age | a; b",
+            "closes_at": "2031-05-06T07:08",
+            "min_votes": "5",
+            "invite_only": "yes",
+        },
+    )
     assert r.status_code == 200 and "settings saved" in r.text
     assert "age | Age | a; b" in r.text and 'value="2031-05-06T07:08"' in r.text
-    r = c.post("/admin/a/ai-rules/settings", data={"csrf": token, "topic": "T",
-                                                    "questions": "age | Age"})
+    r = c.post(
+        "/admin/a/ai-rules/settings", data={"csrf": token, "topic": "T", "questions": "age | Age"}
+    )
     assert r.status_code == 400 and "questions, line 1" in r.text
-    r = c.post("/admin/a/ai-rules/seed", data={"csrf": token},
-               files={"file": ("s.csv", b"text\nfine\n\n\"\"\n", "text/csv")})
+    r = c.post(
+        "/admin/a/ai-rules/seed",
+        data={"csrf": token},
+        files={"file": ("s.csv", b'text\nfine\n\n""\n', "text/csv")},
+    )
     assert r.status_code == 400 and "s.csv, line 4" in r.text
     with store.session() as s:
         from pluralign.store.queries import get_assembly
@@ -98,11 +120,15 @@ def test_moderation_queue(app_store):
         p.post("/a/ai-rules/propose", data={"csrf": csrf_of(page.text), "text": text})
     queue = mod.get("/admin/a/ai-rules/moderation").text
     assert "idea one" in queue and "idea two" in queue
-    r = mod.post("/admin/a/ai-rules/statements/4/moderate",
-                 data={"csrf": token, "decision": "accepted"}, headers={"HX-Request": "true"})
+    r = mod.post(
+        "/admin/a/ai-rules/statements/4/moderate",
+        data={"csrf": token, "decision": "accepted"},
+        headers={"HX-Request": "true"},
+    )
     assert "accepted" in r.text and "<html" not in r.text
-    mod.post("/admin/a/ai-rules/statements/5/moderate", data={"csrf": token,
-                                                              "decision": "rejected"})
+    mod.post(
+        "/admin/a/ai-rules/statements/5/moderate", data={"csrf": token, "decision": "rejected"}
+    )
     assert 'id="queue-empty"' in mod.get("/admin/a/ai-rules/moderation").text
     seen = set()
     r = p.get("/a/ai-rules/vote")
@@ -146,7 +172,15 @@ def test_results_and_exports_without_personal_data(app_store):
     assert len(votes) == 8 * 4
     md = admin.get("/admin/a/ai-rules/export/constitution.md")
     assert md.headers["content-type"].startswith("text/markdown")
-    assert "AI should be honest" in md.text and "statement 0" in md.text
+    assert "## c1. AI should be honest" in md.text and "| #0 | 8 / 0 / 0 |" in md.text
+    yml = admin.get("/admin/a/ai-rules/export/constitution.yaml")
+    assert yml.headers["content-type"].startswith("application/yaml")
+    from pluralign.constitution import Constitution
+
+    constitution = Constitution.from_yaml(yml.text)
+    assert constitution.clauses[0].statements == [0]  # the clause keeps its provenance
+    assert constitution.provenance["n_groups"] == 2
+    assert admin.get("/admin/a/ai-rules/export/constitution.pdf").status_code == 404
 
 
 def test_closing_stops_votes(app_store):

@@ -61,10 +61,17 @@ def browser(tmp_path, request):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run",
-                 f"--window-size={PHONE[0]},{PHONE[1]}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--window-size={PHONE[0]},{PHONE[1]}",
+    ):
         options.add_argument(flag)
     profile = tempfile.mkdtemp(prefix="pluralign-chrome-")
     options.add_argument(f"--user-data-dir={profile}")
@@ -94,8 +101,9 @@ def _wait(driver, condition, timeout=10):
     from selenium.webdriver.support.ui import WebDriverWait
 
     # htmx swaps elements under our feet: a stale or missing element just means "not yet"
-    return WebDriverWait(driver, timeout, ignored_exceptions=(
-        StaleElementReferenceException, NoSuchElementException)).until(condition)
+    return WebDriverWait(
+        driver, timeout, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+    ).until(condition)
 
 
 def _by_id(driver, element_id):
@@ -109,8 +117,14 @@ def _seed(store, slug="phone-test", n_others=7):
     from pluralign.web import service
 
     with store.session() as s:
-        form = service.parse_assembly_form("Should AI assistants give medical advice?", "",
-                                           False, "", "age | Your age group | 18-34; 35+", "4")
+        form = service.parse_assembly_form(
+            "Should AI assistants give medical advice?",
+            "",
+            False,
+            "",
+            "age | Your age group | 18-34; 35+",
+            "4",
+        )
         a = service.create_assembly(s, slug, form)
         service.set_state(a, "open")
         service.add_seed_statements(s, a, [f"Statement number {i}" for i in range(5)])
@@ -131,12 +145,15 @@ def test_participant_flow_on_a_phone(server, browser, tmp_path):
         d.get(f"{base}/a/phone-test")
         assert "What we collect" in d.page_source
         # the consent box is required: submitting without it stays on the page
-        _by_id(d, "join").click()
+        _by_id(d, "join").click()  # the browser refuses: the consent box is required
         assert d.current_url.endswith("/a/phone-test")
+        assert d.find_element(By.NAME, "consent").get_attribute("required") is not None
         d.find_element(By.NAME, "consent").click()
         _by_id(d, "join").click()
         _wait(d, lambda d: d.current_url.endswith("/about-you"))
-        d.find_element(By.CSS_SELECTOR, "input[name=age][value='18-34']").click()
+        _wait(
+            d, lambda d: d.find_element(By.CSS_SELECTOR, "input[name=age][value='18-34']")
+        ).click()
         _by_id(d, "save-answers").click()
         _wait(d, lambda d: d.current_url.endswith("/vote"))
 
@@ -170,14 +187,14 @@ def test_participant_flow_on_a_phone(server, browser, tmp_path):
         assert d.find_elements(By.CSS_SELECTOR, "svg.map circle")
         # propose a statement
         d.find_element(By.LINK_TEXT, "Propose a statement").click()
-        d.find_element(By.ID, "text").send_keys("Medical advice should come with sources")
+        _by_id(d, "text").send_keys("Medical advice should come with sources")
         _by_id(d, "send-proposal").click()
         assert "goes to the moderators" in _by_id(d, "proposal-sent").text
         # the page fits a phone: no horizontal scrolling
         assert d.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
         # withdraw and delete
         d.find_element(By.LINK_TEXT, "Withdraw").click()
-        d.find_element(By.NAME, "confirm").click()
+        _wait(d, lambda d: d.find_element(By.NAME, "confirm")).click()
         _by_id(d, "withdraw").click()
         assert "deleted" in _by_id(d, "withdrawn").text
     from sqlalchemy import func, select
@@ -186,8 +203,12 @@ def test_participant_flow_on_a_phone(server, browser, tmp_path):
 
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(Participant)) == 7
-        assert s.scalar(select(func.count()).select_from(Statement)
-                        .where(Statement.moderation == "pending")) == 0
+        assert (
+            s.scalar(
+                select(func.count()).select_from(Statement).where(Statement.moderation == "pending")
+            )
+            == 0
+        )
 
 
 def test_admin_flow_on_a_phone(server, browser, tmp_path):
@@ -197,32 +218,35 @@ def test_admin_flow_on_a_phone(server, browser, tmp_path):
     base, store = server
     d = browser
     seed_csv = tmp_path / "seed.csv"
-    seed_csv.write_text("text\nDoctors should stay in charge\nAI can triage symptoms\n"
-                        "AI must say when it is unsure\n", encoding="utf-8")
+    seed_csv.write_text(
+        "text\nDoctors should stay in charge\nAI can triage symptoms\n"
+        "AI must say when it is unsure\n",
+        encoding="utf-8",
+    )
     with screenshot_on_failure(d, "admin-flow", tmp_path):
         d.get(f"{base}/admin")
         _wait(d, lambda d: "/admin/login" in d.current_url)
-        d.find_element(By.ID, "username").send_keys("admin")
-        d.find_element(By.ID, "password").send_keys("wrong password")
+        _by_id(d, "username").send_keys("admin")
+        _by_id(d, "password").send_keys("wrong password")
         _by_id(d, "sign-in").click()
-        assert "wrong username or password" in d.page_source
-        d.find_element(By.ID, "username").send_keys("admin")
-        d.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
+        assert "wrong username or password" in _by_id(d, "login-error").text
+        _by_id(d, "username").send_keys("admin")
+        _by_id(d, "password").send_keys(ADMIN_PASSWORD)
         _by_id(d, "sign-in").click()
         _by_id(d, "new-assembly").click()
-        d.find_element(By.ID, "slug").send_keys("med-ai")
-        d.find_element(By.ID, "topic").send_keys("Should AI give medical advice?")
-        d.find_element(By.ID, "questions").send_keys("age | Your age | 18-34; 35+")
-        min_votes = d.find_element(By.ID, "min_votes")
+        _by_id(d, "slug").send_keys("med-ai")
+        _by_id(d, "topic").send_keys("Should AI give medical advice?")
+        _by_id(d, "questions").send_keys("age | Your age | 18-34; 35+")
+        min_votes = _by_id(d, "min_votes")
         min_votes.clear()
         min_votes.send_keys("3")
         _by_id(d, "create").click()
         _wait(d, lambda d: d.current_url.endswith("/admin/a/med-ai"))
-        d.find_element(By.ID, "seed-file").send_keys(str(seed_csv))
+        _by_id(d, "seed-file").send_keys(str(seed_csv))
         _by_id(d, "upload-seed").click()
         assert "3 seed statements added" in _by_id(d, "notice").text
         _by_id(d, "open").click()
-        _wait(d, lambda d: d.find_element(By.ID, "state").text == "open")
+        _wait(d, lambda d: _by_id(d, "state").text == "open")
         # people take part (in-process), one proposes a statement
         from pluralign.web import service
 
@@ -235,26 +259,29 @@ def test_admin_flow_on_a_phone(server, browser, tmp_path):
                     service.record_vote(s, a, p, st, value, f"r{i}-{st}")
             service.propose(s, a, p, "AI should refer to a doctor for anything serious")
         # live counts refresh by themselves (htmx polling every 5 s)
-        _wait(d, lambda d: d.find_element(By.ID, "count-votes").text == "18", timeout=15)
+        _wait(d, lambda d: _by_id(d, "count-votes").text == "18", timeout=15)
         _by_id(d, "moderation-link").click()
-        d.find_element(By.CSS_SELECTOR, "#st-3 button.agree").click()
-        _wait(d, lambda d: "accepted" in d.find_element(By.ID, "st-3").text)
+        _wait(d, lambda d: d.find_element(By.CSS_SELECTOR, "#st-3 button.agree")).click()
+        _wait(d, lambda d: "accepted" in _by_id(d, "st-3").text)
         d.back()
         d.refresh()
         _by_id(d, "results-link").click()
-        assert d.find_element(By.ID, "group-1") and d.find_element(By.ID, "group-2")
+        assert _by_id(d, "group-1") and _by_id(d, "group-2")
         assert "AI must say when it is unsure" in _by_id(d, "consensus").text
         d.back()
         # exports: fetch with the browser's session cookie (downloads are not rendered)
         cookie = d.get_cookie("pluralign")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
         href = _by_id(d, "export-constitution").get_attribute("href")
-        md = httpx.get(href, cookies={"pluralign": cookie["value"]})
+        md = httpx.get(href, cookies={"pluralign": cookie["value"]}, timeout=60)
         assert md.status_code == 200 and "AI must say when it is unsure" in md.text
-        z = httpx.get(_by_id(d, "export-polis").get_attribute("href"),
-                      cookies={"pluralign": cookie["value"]})
+        z = httpx.get(
+            _by_id(d, "export-polis").get_attribute("href"),
+            cookies={"pluralign": cookie["value"]},
+            timeout=60,
+        )
         assert z.status_code == 200 and z.content[:2] == b"PK"
         _by_id(d, "close").click()
-        _wait(d, lambda d: d.find_element(By.ID, "state").text == "closed")
-        d.find_element(By.ID, "logout").click()
+        _wait(d, lambda d: _by_id(d, "state").text == "closed")
+        _by_id(d, "logout").click()
         _wait(d, lambda d: "/admin/login" in d.current_url)

@@ -39,15 +39,16 @@ def test_whole_participant_flow(app_store):
     assert len(set(seen)) == 4 and 'id="all-done"' in r.text
     # propose a statement: it waits for moderation and is not shown to voters yet
     page = p.get("/a/ai-rules/propose")
-    r = p.post("/a/ai-rules/propose", data={"csrf": csrf_of(page.text),
-                                            "text": "AI should cite sources"})
+    r = p.post(
+        "/a/ai-rules/propose", data={"csrf": csrf_of(page.text), "text": "AI should cite sources"}
+    )
     assert 'id="proposal-sent"' in r.text
     with store.session() as s:
         st = s.scalar(select(Statement).where(Statement.text == "AI should cite sources"))
         assert st.moderation == "pending" and st.author_id is not None
         participant = s.scalar(select(Participant))
         assert participant.demographics == {"age": "30-44"}
-        assert [v for v, in s.execute(select(Vote.value).order_by(Vote.id))] == [1, -1, 0, 1]
+        assert [v for (v,) in s.execute(select(Vote.value).order_by(Vote.id))] == [1, -1, 0, 1]
     assert 'id="all-done"' in p.get("/a/ai-rules/vote").text
 
 
@@ -68,10 +69,16 @@ def test_retried_vote_counts_once(app_store):
     create_assembly(client(app))
     p = client(app)
     r = join(p)
-    data = {"csrf": csrf_of(r.text), "statement": field(r.text, "statement"), "value": "1",
-            "request_id": field(r.text, "request_id")}
-    acks = [p.post("/a/ai-rules/vote", data=data, headers={"accept": "application/json"}).json()
-            for _ in range(3)]
+    data = {
+        "csrf": csrf_of(r.text),
+        "statement": field(r.text, "statement"),
+        "value": "1",
+        "request_id": field(r.text, "request_id"),
+    }
+    acks = [
+        p.post("/a/ai-rules/vote", data=data, headers={"accept": "application/json"}).json()
+        for _ in range(3)
+    ]
     assert [a["replayed"] for a in acks] == [False, True, True]
     assert len({a["vote_id"] for a in acks}) == 1
     with store.session() as s:
@@ -83,8 +90,11 @@ def test_csrf_is_required_for_every_post(app_store):
     create_assembly(client(app))
     p = client(app)
     r = join(p)
-    data = {"statement": field(r.text, "statement"), "value": "1",
-            "request_id": field(r.text, "request_id")}
+    data = {
+        "statement": field(r.text, "statement"),
+        "value": "1",
+        "request_id": field(r.text, "request_id"),
+    }
     assert p.post("/a/ai-rules/vote", data=data).status_code == 403
     assert p.post("/a/ai-rules/vote", data={**data, "csrf": "wrong"}).status_code == 403
     other = client(app)  # a token from another session is no good either
@@ -118,8 +128,11 @@ def test_statements_are_escaped_and_cookies_hardened(app_store):
     create_assembly(client(app), seeds=('<script>alert("x")</script> & more', "second"))
     p = client(app)
     page = p.get("/a/ai-rules")
-    r = p.post("/a/ai-rules/join", data={"csrf": csrf_of(page.text), "consent": "yes"},
-               follow_redirects=False)
+    r = p.post(
+        "/a/ai-rules/join",
+        data={"csrf": csrf_of(page.text), "consent": "yes"},
+        follow_redirects=False,
+    )
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
     text = ""
@@ -147,13 +160,15 @@ def test_invite_only_assembly(app_store):
     assert r.status_code == 400 and "invitation" in r.text
     page = p.get(f"/a/ai-rules?invite={links[0]}")
     assert links[0] in page.text
-    r = p.post("/a/ai-rules/join", data={"csrf": csrf_of(page.text), "consent": "yes",
-                                         "invite": links[0]})
+    r = p.post(
+        "/a/ai-rules/join", data={"csrf": csrf_of(page.text), "consent": "yes", "invite": links[0]}
+    )
     assert r.url.path == "/a/ai-rules/vote"
     q = client(app)
     page = q.get("/a/ai-rules")
-    r = q.post("/a/ai-rules/join", data={"csrf": csrf_of(page.text), "consent": "yes",
-                                         "invite": links[0]})
+    r = q.post(
+        "/a/ai-rules/join", data={"csrf": csrf_of(page.text), "consent": "yes", "invite": links[0]}
+    )
     assert r.status_code == 400 and "used already" in r.text
 
 
@@ -203,3 +218,21 @@ def test_withdraw_deletes_and_forgets(app_store):
         assert s.scalar(select(func.count()).select_from(Participant)) == 0
         assert s.scalar(select(func.count()).select_from(Vote)) == 0
     assert p.get("/a/ai-rules/vote").url.path == "/a/ai-rules"  # back to the consent page
+
+
+def test_malformed_votes_are_refused_with_a_reason(app_store):
+    app, store = app_store
+    create_assembly(client(app))
+    p = client(app)
+    r = join(p)
+    token = csrf_of(r.text)
+    for data, status, text in (
+        ({"statement": "x", "value": "1", "request_id": "a"}, 400, "whole numbers"),
+        ({"statement": "0", "value": "2", "request_id": "a"}, 400, "agree"),
+        ({"statement": "99", "value": "1", "request_id": "a"}, 404, "no statement 99"),
+        ({"statement": "0", "value": "1", "request_id": ""}, 400, "request id"),
+    ):
+        resp = p.post("/a/ai-rules/vote", data={"csrf": token, **data})
+        assert resp.status_code == status and text in resp.text, (data, resp.text[:300])
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Vote)) == 0

@@ -41,7 +41,17 @@ EXPECTED = {
     ("POST", "/admin/a/{slug}/statements/{number}/moderate"): MODERATOR,
     ("GET", "/admin/a/{slug}/results"): MODERATOR,
     ("GET", "/admin/a/{slug}/export/polis.zip"): ADMIN,
-    ("GET", "/admin/a/{slug}/export/constitution.md"): ADMIN,
+    ("GET", "/admin/a/{slug}/export/constitution.{fmt}"): ADMIN,
+    ("GET", "/a/{slug}/values"): PARTICIPANT,
+    ("GET", "/a/{slug}/values/case/{case_id}"): PARTICIPANT,
+    ("POST", "/a/{slug}/values/case/{case_id}/chat"): PARTICIPANT,
+    ("POST", "/a/{slug}/values/case/{case_id}/card"): PARTICIPANT,
+    ("GET", "/a/{slug}/upgrades"): PARTICIPANT,
+    ("POST", "/a/{slug}/upgrades"): PARTICIPANT,
+    ("GET", "/admin/a/{slug}/moralgraph"): MODERATOR,
+    ("POST", "/admin/a/{slug}/moralgraph/contexts"): ADMIN,
+    ("POST", "/admin/a/{slug}/moralgraph/cases"): ADMIN,
+    ("GET", "/admin/a/{slug}/moralgraph/graph.json"): ADMIN,
 }
 RANK = {PUBLIC: 0, PARTICIPANT: 0, MODERATOR: 1, ADMIN: 2}
 
@@ -72,17 +82,21 @@ def actors(db_url):
     moderator_token = login(moderator, "mod")
     anonymous = client(app)
     anonymous_token = csrf_of(anonymous.get("/").text)
-    yield app, {
-        "anonymous": (anonymous, anonymous_token, -1),
-        "participant": (participant, participant_token, 0),
-        "moderator": (moderator, moderator_token, 1),
-        "admin": (admin, admin_token, 2),
-    }
+    yield (
+        app,
+        {
+            "anonymous": (anonymous, anonymous_token, -1),
+            "participant": (participant, participant_token, 0),
+            "moderator": (moderator, moderator_token, 1),
+            "admin": (admin, admin_token, 2),
+        },
+    )
     store.dispose()
 
 
-def test_every_route_is_classified(actors):
-    app, _ = actors
+def test_every_route_is_classified(tmp_path):
+    app, store = make_app(f"sqlite:///{tmp_path / 'routes.db'}")
+    store.dispose()
     assert set(_routes(app)) == set(EXPECTED)
 
 
@@ -92,10 +106,19 @@ def test_every_route_as_every_actor(actors):
         if path.endswith(("/withdraw", "/logout")) and method == "POST":
             continue  # they end the session; covered by their own tests below
         need = EXPECTED[(method, path)]
-        url = path.replace("{slug}", "ai-rules").replace("{number}", "0")
+        url = (
+            path.replace("{slug}", "ai-rules")
+            .replace("{number}", "0")
+            .replace("{fmt}", "md")
+            .replace("{case_id}", "1")
+        )
         for actor, (c, token, rank) in who.items():
-            r = c.request(method, url, data={"csrf": token} if method == "POST" else None,
-                          follow_redirects=False)
+            r = c.request(
+                method,
+                url,
+                data={"csrf": token} if method == "POST" else None,
+                follow_redirects=False,
+            )
             where = f"{actor} {method} {url} -> {r.status_code}"
             location = r.headers.get("location", "")
             if need in (MODERATOR, ADMIN):
@@ -121,8 +144,9 @@ def test_every_route_as_every_actor(actors):
 def test_session_ending_posts_need_csrf_and_identity(actors):
     app, who = actors
     anonymous, token, _ = who["anonymous"]
-    r = anonymous.post("/a/ai-rules/withdraw", data={"csrf": token, "confirm": "yes"},
-                       follow_redirects=False)
+    r = anonymous.post(
+        "/a/ai-rules/withdraw", data={"csrf": token, "confirm": "yes"}, follow_redirects=False
+    )
     assert r.status_code == 303 and r.headers["location"] == "/a/ai-rules"
     participant, p_token, _ = who["participant"]
     assert participant.post("/a/ai-rules/withdraw", data={"confirm": "yes"}).status_code == 403
@@ -138,7 +162,12 @@ def test_every_unsafe_route_rejects_a_missing_csrf_token(actors):
     for method, path in _routes(app):
         if method == "GET":
             continue
-        url = path.replace("{slug}", "ai-rules").replace("{number}", "0")
+        url = (
+            path.replace("{slug}", "ai-rules")
+            .replace("{number}", "0")
+            .replace("{fmt}", "md")
+            .replace("{case_id}", "1")
+        )
         for c in (admin, participant):
             r = c.request(method, url, data={"decision": "accepted"}, follow_redirects=False)
             assert r.status_code == 403, f"{method} {url} accepted a request without CSRF token"

@@ -129,12 +129,14 @@ def test_parse_questions_and_errors():
 
 
 def test_parse_seed_csv():
-    assert service.parse_seed_csv("\ufefftext,source\nOne,x\n\"Two, with comma\",y\n".encode()) \
-        == ["One", "Two, with comma"]
+    assert service.parse_seed_csv('\ufefftext,source\nOne,x\n"Two, with comma",y\n'.encode()) == [
+        "One",
+        "Two, with comma",
+    ]
     with pytest.raises(InputError, match="'text' column"):
         service.parse_seed_csv(b"statement\nOne\n")
     with pytest.raises(InputError, match=r"seed.csv, line 3, column 'text'"):
-        service.parse_seed_csv(b"text\nOne\n\"\"\n")
+        service.parse_seed_csv(b'text\nOne\n""\n')
     with pytest.raises(InputError, match="UTF-8"):
         service.parse_seed_csv("text\nZürich\n".encode("latin-1"))
     with pytest.raises(InputError, match="no statements"):

@@ -60,19 +60,43 @@ def client(app):
 
 def login(c, username: str = "admin") -> str:
     page = c.get("/admin/login")
-    r = c.post("/admin/login", data={"username": username, "password": ADMIN_PASSWORD,
-                                     "csrf": csrf_of(page.text), "next": "/admin"})
+    r = c.post(
+        "/admin/login",
+        data={
+            "username": username,
+            "password": ADMIN_PASSWORD,
+            "csrf": csrf_of(page.text),
+            "next": "/admin",
+        },
+    )
     assert r.status_code == 200, r.text
     return csrf_of(r.text)
 
 
-def create_assembly(c, slug: str = "ai-rules", *, seeds=("AI should be honest",
-                    "AI should be kind", "AI should refuse to help with harm",
-                    "AI should explain its reasoning"), questions: str = "",
-                    invite_only: bool = False, min_votes: int = 2, open_it: bool = True) -> str:
+def create_assembly(
+    c,
+    slug: str = "ai-rules",
+    *,
+    seeds=(
+        "AI should be honest",
+        "AI should be kind",
+        "AI should refuse to help with harm",
+        "AI should explain its reasoning",
+    ),
+    questions: str = "",
+    invite_only: bool = False,
+    min_votes: int = 2,
+    open_it: bool = True,
+) -> str:
     token = login(c)
-    data = {"csrf": token, "slug": slug, "topic": f"Topic {slug}", "questions": questions,
-            "min_votes": str(min_votes), "description": "desc"}
+    data = {
+        "csrf": token,
+        "slug": slug,
+        "topic": f"Topic {slug}",
+        "questions": questions,
+        "min_votes": str(min_votes),
+        "description": "desc",
+    }
     if invite_only:
         data["invite_only"] = "yes"
     r = c.post("/admin/new", data=data)
@@ -86,8 +110,11 @@ def create_assembly(c, slug: str = "ai-rules", *, seeds=("AI should be honest",
         writer.writerow(["text"])
         writer.writerows([s] for s in seeds)
         body = buf.getvalue().encode()
-        r = c.post(f"/admin/a/{slug}/seed", data={"csrf": token},
-                   files={"file": ("seed.csv", body, "text/csv")})
+        r = c.post(
+            f"/admin/a/{slug}/seed",
+            data={"csrf": token},
+            files={"file": ("seed.csv", body, "text/csv")},
+        )
         assert r.status_code == 200, r.text
     if open_it:
         r = c.post(f"/admin/a/{slug}/state", data={"csrf": token, "state": "open"})
@@ -98,8 +125,9 @@ def create_assembly(c, slug: str = "ai-rules", *, seeds=("AI should be honest",
 def join(c, slug: str = "ai-rules", invite: str = "", answers: dict | None = None):
     """Join as a new participant; returns the response of the vote page."""
     page = c.get(f"/a/{slug}")
-    r = c.post(f"/a/{slug}/join", data={"csrf": csrf_of(page.text), "consent": "yes",
-                                        "invite": invite})
+    r = c.post(
+        f"/a/{slug}/join", data={"csrf": csrf_of(page.text), "consent": "yes", "invite": invite}
+    )
     if r.url.path.endswith("/about-you"):
         r = c.post(f"/a/{slug}/about-you", data={"csrf": csrf_of(r.text), **(answers or {})})
     return r
@@ -108,9 +136,16 @@ def join(c, slug: str = "ai-rules", invite: str = "", answers: dict | None = Non
 def vote_current(c, html: str, slug: str = "ai-rules", value: int = 1, **headers):
     statement = field(html, "statement")
     assert statement is not None, "no statement on the page"
-    return c.post(f"/a/{slug}/vote", headers=headers, data={
-        "csrf": csrf_of(html), "statement": statement, "value": str(value),
-        "request_id": field(html, "request_id")})
+    return c.post(
+        f"/a/{slug}/vote",
+        headers=headers,
+        data={
+            "csrf": csrf_of(html),
+            "statement": statement,
+            "value": str(value),
+            "request_id": field(html, "request_id"),
+        },
+    )
 
 
 # ------------------------------------------------------------------ a real server
@@ -128,14 +163,33 @@ def start_server(db_url: str, port: int, *extra: str, log: Path | None = None) -
     env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (lives with the server)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pluralign", "web", "--db", db_url, "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", *extra],
-        env=env, stdout=out, stderr=out, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "pluralign",
+            "web",
+            "--db",
+            db_url,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            *extra,
+        ],
+        env=env,
+        stdout=out,
+        stderr=out,
+        start_new_session=True,
+    )
     deadline = time.time() + 30
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}"
-                               + (f"; log: {log.read_text()[-2000:]}" if log else ""))
+            raise RuntimeError(
+                f"server exited with {proc.returncode}"
+                + (f"; log: {log.read_text()[-2000:]}" if log else "")
+            )
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return proc

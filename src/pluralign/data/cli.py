@@ -13,27 +13,6 @@ import_app = typer.Typer(help="Load data from other tools into the store.", no_a
 export_app = typer.Typer(help="Write store data in other tools' formats.", no_args_is_help=True)
 
 
-def _simulated_people(directory: Path) -> dict[int, dict] | None:
-    """Pool ids and demographics for a simulator folder (pool.csv + truth.json), else None."""
-    import json
-
-    import pandas as pd
-
-    pool_path, truth_path = directory / "pool.csv", directory / "truth.json"
-    if not (pool_path.is_file() and truth_path.is_file()):
-        return None
-    pool = pd.read_csv(pool_path, dtype=str).set_index("id")
-    truth = json.loads(truth_path.read_text())
-    people = {}
-    for entry in truth.get("participants", []):
-        if entry["id"] in pool.index:
-            people[int(entry["participant"])] = {
-                "key": entry["id"],
-                "demographics": pool.loc[entry["id"]].to_dict(),
-            }
-    return people
-
-
 @import_app.command("polis")
 def import_polis_cmd(
     directory: Annotated[
@@ -51,7 +30,7 @@ def import_polis_cmd(
 ) -> None:
     """Import a Polis conversation export as a new assembly (all or nothing)."""
     from pluralign.data.polis_read import read_polis
-    from pluralign.data.polis_store import load_polis_export
+    from pluralign.data.polis_store import load_polis_export, simulated_participants
     from pluralign.store import open_store
 
     with console.status(f"reading {directory}"):
@@ -60,7 +39,7 @@ def import_polis_cmd(
     store = open_store(db)
     try:
         with console.status(f"storing {len(export.votes)} votes"):
-            load_polis_export(store, export, name, participants=_simulated_people(directory))
+            load_polis_export(store, export, name, participants=simulated_participants(directory))
     finally:
         store.dispose()
     console.print(

@@ -26,6 +26,7 @@ from pluralign.data.polis_store import (
     export_polis,
     import_polis,
     load_polis_export,
+    simulated_participants,
 )
 
 __all__ = [
@@ -46,4 +47,5 @@ __all__ = [
     "export_polis",
     "import_polis",
     "load_polis_export",
+    "simulated_participants",
 ]

@@ -23,9 +23,9 @@ Data format by The Computational Democracy Project (compdemocracy.org/polis).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -203,9 +203,9 @@ def make_polis_export(
     row_of = {p: i for i, p in enumerate(order)}
     col_of = {cid: j for j, cid in enumerate(columns)}
     cells = np.full((len(order), len(columns)), np.nan)
-    cells[
-        latest["voter-id"].map(row_of).to_numpy(), latest["comment-id"].map(col_of).to_numpy()
-    ] = latest["vote"].to_numpy()
+    rows = latest["voter-id"].map(row_of).to_numpy(dtype=np.int64)
+    cols = latest["comment-id"].map(col_of).to_numpy(dtype=np.int64)
+    cells[rows, cols] = latest["vote"].to_numpy()
     authored = comments_out.groupby("author-id").size()
     group_col = pd.array([_opt_int(groups.get(p)) for p in order], dtype="Int64")
     pv = pd.DataFrame(
@@ -253,14 +253,28 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def csv_line(fields: Sequence[str]) -> str:
+    """One RFC 4180 record ending in ``\n``: a field holding a comma, quote, CR or LF is quoted
+    and its quotes doubled (``csv.writer`` leaves a lone CR unquoted when the line end is LF,
+    which a reader then takes for a line break)."""
+    out = []
+    for text in fields:
+        if _NEEDS_QUOTES.search(text):
+            text = '"' + text.replace('"', '""') + '"'
+        out.append(text)
+    return ",".join(out) + "\n"
+
+
 def _write_rows(path: Path, header: Sequence[str] | None, rows) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
             if header is not None:
-                writer.writerow(header)
-            writer.writerows(rows)
+                handle.write(csv_line(header))
+            handle.writelines(csv_line(row) for row in rows)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; these are ordinary outputs
         os.replace(tmp, path)
     except BaseException:

@@ -333,12 +333,15 @@ def _check_cells(path: Path, table: _Table, rows, computed: pd.DataFrame) -> Non
     expected = computed.set_index("participant")[vote_columns].astype("float64")
     pids = [table.int(line, f, "participant") for line, f in rows]
     want = expected.loc[pids].to_numpy()
-    got = np.full(want.shape, np.nan)
-    for i, (line, f) in enumerate(rows):
-        for j, name in enumerate(vote_columns):
-            raw = f[table.index[name]]
-            if raw != "":
-                got[i, j] = table.int(line, f, name, allowed=VOTE_VALUES)
+    positions = [table.index[name] for name in vote_columns]
+    raw = pd.DataFrame([[f[k] for k in positions] for _, f in rows], dtype=object)
+    fast = {"": np.nan, "1": 1.0, "-1": -1.0, "0": 0.0}
+    usual = raw.isin(list(fast)).to_numpy()
+    got = raw.where(usual, "").replace(fast).to_numpy(dtype="float64")
+    for i, j in np.argwhere(~usual):  # unusual spellings ("1.0", " 1") or errors
+        line, f = rows[i]
+        value = table.int(line, f, vote_columns[j], allowed=VOTE_VALUES, empty_ok=True)
+        got[i, j] = np.nan if value is None else value
     same = (got == want) | (np.isnan(got) & np.isnan(want))
     if same.all():
         return

@@ -172,11 +172,57 @@ def load_polis_export(
     return slug
 
 
-def import_polis(store: Store, directory: str | Path, slug: str | None = None, **kwargs) -> str:
+def simulated_participants(directory: str | Path) -> dict[int, dict[str, Any]] | None:
+    """Pool ids and demographics of a ``pluralign simulate`` folder (``pool.csv`` and
+    ``truth.json`` beside the Polis files), keyed by participant number; None elsewhere."""
+    import csv
+    import json
+
+    folder = Path(directory)
+    pool_path, truth_path = folder / "pool.csv", folder / "truth.json"
+    if not (pool_path.is_file() and truth_path.is_file()):
+        return None
+    with open(pool_path, encoding="utf-8", newline="") as handle:
+        pool = {row["id"]: row for row in csv.DictReader(handle)}
+    try:
+        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc}", where=str(truth_path)) from exc
+    people = {}
+    for entry in truth.get("participants", []):
+        row = pool.get(entry.get("id"))
+        if row is not None:
+            demographics = {k: v for k, v in row.items() if k != "id"}
+            people[int(entry["participant"])] = {"key": row["id"], "demographics": demographics}
+    return people
+
+
+def import_polis(
+    store: Store,
+    directory: str | Path,
+    slug: str | None = None,
+    *,
+    topic: str | None = None,
+    description: str | None = None,
+    participants: Mapping[int, Mapping[str, Any]] | None = None,
+) -> str:
     """Read, validate and store the Polis export in ``directory`` as assembly ``slug`` (default:
-    the folder's name). Nothing is stored if any file is malformed. Returns the slug."""
+    the folder's name); returns the slug. Nothing is stored if any file is malformed.
+
+    For a ``pluralign simulate`` folder the participants get their pool ids as keys and their
+    demographics (see :func:`simulated_participants`) unless ``participants`` is given.
+    """
     export = read_polis(directory)
-    return load_polis_export(store, export, slug or Path(directory).resolve().name, **kwargs)
+    if participants is None:
+        participants = simulated_participants(directory)
+    return load_polis_export(
+        store,
+        export,
+        slug or Path(directory).resolve().name,
+        topic=topic,
+        description=description,
+        participants=participants,
+    )
 
 
 def assembly_to_polis(store: Store, slug: str) -> PolisExport:

@@ -67,8 +67,15 @@ class PreferencePair:
 
     def with_weight(self, weight: float) -> PreferencePair:
         """A copy with another weight."""
-        return PreferencePair(self.prompt, self.chosen, self.rejected, float(weight), self.group,
-                              self.source, self.provenance)
+        return PreferencePair(
+            self.prompt,
+            self.chosen,
+            self.rejected,
+            float(weight),
+            self.group,
+            self.source,
+            self.provenance,
+        )
 
     @classmethod
     def from_dict(cls, obj: Any, *, where: str | None = None) -> PreferencePair:
@@ -79,16 +86,24 @@ class PreferencePair:
         for key in ("prompt", "chosen", "rejected"):
             value = obj.get(key)
             if not isinstance(value, str) or not value.strip():
-                raise InputError(f"field '{key}' must be a non-empty string (got {value!r:.60})",
-                                 where=where, hint="every pair needs prompt, chosen and rejected")
+                raise InputError(
+                    f"field '{key}' must be a non-empty string (got {value!r:.60})",
+                    where=where,
+                    hint="every pair needs prompt, chosen and rejected",
+                )
             texts[key] = value
         if texts["chosen"] == texts["rejected"]:
             raise InputError("'chosen' and 'rejected' are the same text", where=where)
         weight = obj.get("weight", 1.0)
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(
-                weight) or weight < 0:
-            raise InputError(f"field 'weight' must be a finite number >= 0 (got {weight!r})",
-                             where=where)
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, int | float)
+            or not math.isfinite(weight)
+            or weight < 0
+        ):
+            raise InputError(
+                f"field 'weight' must be a finite number >= 0 (got {weight!r})", where=where
+            )
         labels = {}
         for key in ("group", "source"):
             value = obj.get(key, "")
@@ -105,8 +120,15 @@ class PreferencePair:
         extra = {k: v for k, v in obj.items() if k not in COLUMNS and k != "provenance"}
         if extra:
             provenance = {**extra, **provenance}
-        return cls(texts["prompt"], texts["chosen"], texts["rejected"], float(weight),
-                   labels["group"], labels["source"], provenance)
+        return cls(
+            texts["prompt"],
+            texts["chosen"],
+            texts["rejected"],
+            float(weight),
+            labels["group"],
+            labels["source"],
+            provenance,
+        )
 
 
 @dataclass(frozen=True)
@@ -120,9 +142,14 @@ class PreferenceSet:
         return len(self.pairs)
 
 
-def make_provenance(kind: str, *, inputs: Mapping[str, str | Path] | None = None,
-                    seed: int | None = None, settings: Mapping[str, Any] | None = None,
-                    **extra: Any) -> dict[str, Any]:
+def make_provenance(
+    kind: str,
+    *,
+    inputs: Mapping[str, str | Path] | None = None,
+    seed: int | None = None,
+    settings: Mapping[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """Provenance of an artefact: what made it (``kind``), from which files (path and sha256,
     folders hashed file by file), with which code and library versions, seed and settings
     (:func:`pluralign.manifest.provenance`). No timestamps: the same run gives the same bytes."""
@@ -158,12 +185,14 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def dumps_pairs(pairs: Iterable[PreferencePair]) -> str:
     """The JSONL text of some pairs (no header line)."""
-    return "".join(json.dumps(p.to_dict(), ensure_ascii=False, sort_keys=False) + "\n"
-                   for p in pairs)
+    return "".join(
+        json.dumps(p.to_dict(), ensure_ascii=False, sort_keys=False) + "\n" for p in pairs
+    )
 
 
-def write_jsonl(path: str | Path, pairs: Sequence[PreferencePair],
-                provenance: Mapping[str, Any] | None = None) -> Path:
+def write_jsonl(
+    path: str | Path, pairs: Sequence[PreferencePair], provenance: Mapping[str, Any] | None = None
+) -> Path:
     """Write pairs as JSONL and the provenance sidecar (both atomically); returns the path.
 
     The provenance gains ``rows`` (count), ``sha256`` of the JSONL bytes and per-group counts."""
@@ -188,8 +217,11 @@ def read_jsonl(path: str | Path) -> PreferenceSet:
     line, else it is empty."""
     path = Path(path)
     if not path.is_file():
-        raise InputError("preference file not found", where=str(path),
-                         hint="give the path of a .jsonl file written by `pluralign data`")
+        raise InputError(
+            "preference file not found",
+            where=str(path),
+            hint="give the path of a .jsonl file written by `pluralign data`",
+        )
     pairs: list[PreferencePair] = []
     provenance: dict[str, Any] = {}
     with open(path, encoding="utf-8") as handle:
@@ -204,8 +236,11 @@ def read_jsonl(path: str | Path) -> PreferenceSet:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON ({exc.msg} at column {exc.colno})", where=where,
-                             hint="each line must be one JSON object") from exc
+            raise InputError(
+                f"invalid JSON ({exc.msg} at column {exc.colno})",
+                where=where,
+                hint="each line must be one JSON object",
+            ) from exc
         if isinstance(obj, dict) and HEADER_KEY in obj:
             if pairs:
                 raise InputError("a provenance header may only be the first line", where=where)
@@ -245,14 +280,20 @@ def to_hf_dataset(pairs: Sequence[PreferencePair] | PreferenceSet):
         columns["group"].append(p.group)
         columns["source"].append(p.source)
         columns["provenance"].append(json.dumps(dict(p.provenance), sort_keys=True))
-    features = datasets.Features({
-        "prompt": datasets.Value("string"), "chosen": datasets.Value("string"),
-        "rejected": datasets.Value("string"), "weight": datasets.Value("float64"),
-        "group": datasets.Value("string"), "source": datasets.Value("string"),
-        "provenance": datasets.Value("string"),
-    })
-    info = datasets.DatasetInfo(description=json.dumps(dict(file_prov), sort_keys=True),
-                                features=features)
+    features = datasets.Features(
+        {
+            "prompt": datasets.Value("string"),
+            "chosen": datasets.Value("string"),
+            "rejected": datasets.Value("string"),
+            "weight": datasets.Value("float64"),
+            "group": datasets.Value("string"),
+            "source": datasets.Value("string"),
+            "provenance": datasets.Value("string"),
+        }
+    )
+    info = datasets.DatasetInfo(
+        description=json.dumps(dict(file_prov), sort_keys=True), features=features
+    )
     return datasets.Dataset.from_dict(columns, features=features, info=info)
 
 

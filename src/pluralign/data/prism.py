@@ -34,16 +34,29 @@ from pluralign.data.preferences import PreferencePair
 from pluralign.errors import InputError, at
 
 PAIR_MODES = ("best-vs-rest", "best-vs-worst", "all")
-SCALAR_FIELDS = ("age", "gender", "education", "employment_status", "marital_status",
-                 "english_proficiency", "study_locale")
-NESTED_FIELDS = {"ethnicity": ("simplified",), "religion": ("simplified",),
-                 "location": ("reside_country", "reside_region", "special_region")}
+SCALAR_FIELDS = (
+    "age",
+    "gender",
+    "education",
+    "employment_status",
+    "marital_status",
+    "english_proficiency",
+    "study_locale",
+)
+NESTED_FIELDS = {
+    "ethnicity": ("simplified",),
+    "religion": ("simplified",),
+    "location": ("reside_country", "reside_region", "special_region"),
+}
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if not path.is_file():
-        raise InputError("PRISM file not found", where=str(path),
-                         hint="the folder needs survey.jsonl and conversations.jsonl")
+        raise InputError(
+            "PRISM file not found",
+            where=str(path),
+            hint="the folder needs survey.jsonl and conversations.jsonl",
+        )
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -51,8 +64,9 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON ({exc.msg} at column {exc.colno})",
-                                 where=at(path, number)) from exc
+                raise InputError(
+                    f"invalid JSON ({exc.msg} at column {exc.colno})", where=at(path, number)
+                ) from exc
             if not isinstance(obj, dict):
                 raise InputError("expected a JSON object", where=at(path, number))
             yield number, obj
@@ -95,7 +109,7 @@ def _turn_pairs(scored: list[tuple[float, str, dict]], mode: str) -> list[tuple[
     if len(ranked) < 2:
         return []
     if mode == "all":
-        return [(a[2], b[2]) for i, a in enumerate(ranked) for b in ranked[i + 1:] if a[0] > b[0]]
+        return [(a[2], b[2]) for i, a in enumerate(ranked) for b in ranked[i + 1 :] if a[0] > b[0]]
     best = ranked[0]
     if mode == "best-vs-worst":
         worst = ranked[-1]
@@ -103,8 +117,14 @@ def _turn_pairs(scored: list[tuple[float, str, dict]], mode: str) -> list[tuple[
     return [(best[2], r[2]) for r in ranked[1:] if best[0] > r[0]]
 
 
-def import_prism(folder: str | Path, *, group_by: str = "gender", pairs: str = "best-vs-rest",
-                 history: bool = True, max_turn: int | None = None) -> list[PreferencePair]:
+def import_prism(
+    folder: str | Path,
+    *,
+    group_by: str = "gender",
+    pairs: str = "best-vs-rest",
+    history: bool = True,
+    max_turn: int | None = None,
+) -> list[PreferencePair]:
     """Preference pairs from a PRISM folder (``survey.jsonl`` + ``conversations.jsonl``)."""
     if pairs not in PAIR_MODES:
         raise InputError(f"unknown pair mode '{pairs}'", hint=f"use one of {', '.join(PAIR_MODES)}")
@@ -118,29 +138,41 @@ def import_prism(folder: str | Path, *, group_by: str = "gender", pairs: str = "
         where = at(conv_path, number)
         uid, cid = conv.get("user_id"), conv.get("conversation_id")
         if not isinstance(uid, str) or not isinstance(cid, str):
-            raise InputError("conversation needs string 'user_id' and 'conversation_id'",
-                             where=where)
+            raise InputError(
+                "conversation needs string 'user_id' and 'conversation_id'", where=where
+            )
         if uid not in survey:
-            raise InputError(f"user '{uid}' is not in survey.jsonl", where=at(conv_path, number,
-                                                                             "user_id"))
+            raise InputError(
+                f"user '{uid}' is not in survey.jsonl", where=at(conv_path, number, "user_id")
+            )
         messages = conv.get("conversation_history")
         if not isinstance(messages, list):
-            raise InputError("'conversation_history' must be a list",
-                             where=at(conv_path, number, "conversation_history"))
+            raise InputError(
+                "'conversation_history' must be a list",
+                where=at(conv_path, number, "conversation_history"),
+            )
         turns: dict[int, dict[str, Any]] = {}
         for m in messages:
-            if not isinstance(m, dict) or m.get("role") not in ("user", "model") or not isinstance(
-                    m.get("turn"), int) or not isinstance(m.get("content"), str):
-                raise InputError("each message needs 'turn' (int), 'role' (user/model) and "
-                                 "'content'", where=at(conv_path, number, "conversation_history"))
+            if (
+                not isinstance(m, dict)
+                or m.get("role") not in ("user", "model")
+                or not isinstance(m.get("turn"), int)
+                or not isinstance(m.get("content"), str)
+            ):
+                raise InputError(
+                    "each message needs 'turn' (int), 'role' (user/model) and 'content'",
+                    where=at(conv_path, number, "conversation_history"),
+                )
             t = turns.setdefault(m["turn"], {"user": None, "models": []})
             if m["role"] == "user":
                 t["user"] = m["content"]
             else:
                 score = m.get("score")
                 if isinstance(score, bool) or not isinstance(score, int | float):
-                    raise InputError(f"model message of turn {m['turn']} has no numeric 'score'",
-                                     where=at(conv_path, number, "conversation_history"))
+                    raise InputError(
+                        f"model message of turn {m['turn']} has no numeric 'score'",
+                        where=at(conv_path, number, "conversation_history"),
+                    )
                 t["models"].append((float(score), m["content"], m))
         demographics = survey[uid]
         group = demographics.get(group_by, "")
@@ -155,17 +187,33 @@ def import_prism(folder: str | Path, *, group_by: str = "gender", pairs: str = "
             if history and context:
                 prompt = "\n".join([*context, f"User: {t['user']}"])
             for chosen, rejected in _turn_pairs(t["models"], pairs):
-                if chosen["content"] == rejected["content"] or not chosen["content"].strip() \
-                        or not rejected["content"].strip():
+                if (
+                    chosen["content"] == rejected["content"]
+                    or not chosen["content"].strip()
+                    or not rejected["content"].strip()
+                ):
                     continue
-                out.append(PreferencePair(
-                    prompt, chosen["content"], rejected["content"], 1.0, group, "prism",
-                    {"participant": uid, "conversation_id": cid, "turn": turn,
-                     "conversation_type": conv.get("conversation_type"),
-                     "chosen_model": chosen.get("model_name"),
-                     "rejected_model": rejected.get("model_name"),
-                     "chosen_score": chosen.get("score"), "rejected_score": rejected.get("score"),
-                     "demographics": demographics}))
+                out.append(
+                    PreferencePair(
+                        prompt,
+                        chosen["content"],
+                        rejected["content"],
+                        1.0,
+                        group,
+                        "prism",
+                        {
+                            "participant": uid,
+                            "conversation_id": cid,
+                            "turn": turn,
+                            "conversation_type": conv.get("conversation_type"),
+                            "chosen_model": chosen.get("model_name"),
+                            "rejected_model": rejected.get("model_name"),
+                            "chosen_score": chosen.get("score"),
+                            "rejected_score": rejected.get("score"),
+                            "demographics": demographics,
+                        },
+                    )
+                )
             picked = next((m for _, _, m in t["models"] if m.get("if_chosen")), None)
             if picked is None and t["models"]:
                 picked = max(t["models"], key=lambda x: x[0])[2]

@@ -77,16 +77,28 @@ def _prompt_from(obj: Any, where: str) -> BankPrompt:
         raise InputError(f"prompt '{obj['id']}' needs a list of responses", where=where)
     out = []
     for r in responses:
-        if not isinstance(r, dict) or r.get("stance") not in STANCES or not isinstance(
-                r.get("text"), str) or not r["text"].strip():
-            raise InputError(f"prompt '{obj['id']}': each response needs text and a stance "
-                             f"in {STANCES}", where=where)
+        if (
+            not isinstance(r, dict)
+            or r.get("stance") not in STANCES
+            or not isinstance(r.get("text"), str)
+            or not r["text"].strip()
+        ):
+            raise InputError(
+                f"prompt '{obj['id']}': each response needs text and a stance in {STANCES}",
+                where=where,
+            )
         out.append(Response(r["text"].strip(), r["stance"]))
     if not any(r.stance == "agree" for r in out) or not any(r.stance == "disagree" for r in out):
-        raise InputError(f"prompt '{obj['id']}' needs an agree and a disagree response",
-                         where=where)
-    return BankPrompt(obj["id"], str(obj.get("topic", "")), tuple(str(s) for s in statements),
-                      obj["prompt"].strip(), tuple(out))
+        raise InputError(
+            f"prompt '{obj['id']}' needs an agree and a disagree response", where=where
+        )
+    return BankPrompt(
+        obj["id"],
+        str(obj.get("topic", "")),
+        tuple(str(s) for s in statements),
+        obj["prompt"].strip(),
+        tuple(out),
+    )
 
 
 def load_bank(path: str | Path | None = None) -> tuple[BankPrompt, ...]:
@@ -107,8 +119,9 @@ def load_bank(path: str | Path | None = None) -> tuple[BankPrompt, ...]:
         raise InputError(f"invalid YAML ({exc})", where=where) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("prompts"), list):
         raise InputError("a prompt bank is a mapping with a 'prompts' list", where=where)
-    prompts = tuple(_prompt_from(p, f"{where}, prompt {i + 1}")
-                    for i, p in enumerate(doc["prompts"]))
+    prompts = tuple(
+        _prompt_from(p, f"{where}, prompt {i + 1}") for i, p in enumerate(doc["prompts"])
+    )
     seen: set[str] = set()
     for p in prompts:
         if p.id in seen:
@@ -120,13 +133,17 @@ def load_bank(path: str | Path | None = None) -> tuple[BankPrompt, ...]:
 # Generic prompts for a statement the bank does not cover. {s} is the statement text with its
 # final full stop removed; the agree response follows the statement, the disagree one declines it.
 TEMPLATES: tuple[tuple[str, str, str], ...] = (
-    ("Some people say an AI assistant should act on this principle: \"{s}.\" "
-     "Would you act that way when I ask you for help?",
-     "Yes. I would act on that principle: {s}. It is how I try to help.",
-     "No. I would not act on that principle; I do not accept that {sl}."),
-    ("Quick question about how you work. Do you go along with the idea that {sl}?",
-     "I do go along with it. {s}, and I keep to that in what I do.",
-     "I do not go along with it. I think it is wrong that {sl}, so I act otherwise."),
+    (
+        'Some people say an AI assistant should act on this principle: "{s}." '
+        "Would you act that way when I ask you for help?",
+        "Yes. I would act on that principle: {s}. It is how I try to help.",
+        "No. I would not act on that principle; I do not accept that {sl}.",
+    ),
+    (
+        "Quick question about how you work. Do you go along with the idea that {sl}?",
+        "I do go along with it. {s}, and I keep to that in what I do.",
+        "I do not go along with it. I think it is wrong that {sl}, so I act otherwise.",
+    ),
 )
 
 
@@ -136,17 +153,25 @@ def template_prompts(statement_id: str, text: str, topic: str = "") -> tuple[Ban
     sl = s[:1].lower() + s[1:] if s else s
     out = []
     for i, (prompt, agree, disagree) in enumerate(TEMPLATES, start=1):
-        out.append(BankPrompt(
-            f"tpl-{statement_id}-{i}", topic, (statement_id,),
-            prompt.format(s=s, sl=sl),
-            (Response(agree.format(s=s, sl=sl), "agree"),
-             Response(disagree.format(s=s, sl=sl), "disagree")),
-            origin="template"))
+        out.append(
+            BankPrompt(
+                f"tpl-{statement_id}-{i}",
+                topic,
+                (statement_id,),
+                prompt.format(s=s, sl=sl),
+                (
+                    Response(agree.format(s=s, sl=sl), "agree"),
+                    Response(disagree.format(s=s, sl=sl), "disagree"),
+                ),
+                origin="template",
+            )
+        )
     return tuple(out)
 
 
-def match_statement(key: str, statements: Mapping[str, Any],
-                    index: Mapping[str, str]) -> str | None:
+def match_statement(
+    key: str, statements: Mapping[str, Any], index: Mapping[str, str]
+) -> str | None:
     """Resolve a bank statement key (id, slug or text) to a statement id, or None."""
     if key in statements:
         return key

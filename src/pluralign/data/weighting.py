@@ -54,8 +54,10 @@ def normalise_mean_one(weights: Sequence[float] | np.ndarray) -> np.ndarray:
         raise InputError("weights must be finite and >= 0")
     total = w.sum()
     if total <= 0:
-        raise InputError("all weights are zero: nothing would be learned",
-                         hint="check the person weights given for the panel")
+        raise InputError(
+            "all weights are zero: nothing would be learned",
+            hint="check the person weights given for the panel",
+        )
     return w * (w.size / total)
 
 
@@ -64,9 +66,13 @@ def _participant(pair: PreferencePair) -> str | None:
     return None if value is None else str(value)
 
 
-def representative_subset(demographics: Mapping[str, Mapping[str, str]],
-                          targets: Mapping[str, Mapping[str, float]], *, seed: int,
-                          size: int | None = None) -> tuple[list[str], dict[str, Any]]:
+def representative_subset(
+    demographics: Mapping[str, Mapping[str, str]],
+    targets: Mapping[str, Mapping[str, float]],
+    *,
+    seed: int,
+    size: int | None = None,
+) -> tuple[list[str], dict[str, Any]]:
     """Greedy quota-matching subset of people.
 
     ``demographics``: person → {feature: value}; ``targets``: feature → {value: share} (shares
@@ -87,8 +93,10 @@ def representative_subset(demographics: Mapping[str, Mapping[str, str]],
     for person in people:
         for feature in shares:
             if feature not in demographics[person]:
-                raise InputError(f"person '{person}' has no value for target feature '{feature}'",
-                                 hint="the panel file needs one column per target feature")
+                raise InputError(
+                    f"person '{person}' has no value for target feature '{feature}'",
+                    hint="the panel file needs one column per target feature",
+                )
     n = len(people) if size is None else min(size, len(people))
     for feature, values in shares.items():
         for value, share in values.items():
@@ -97,8 +105,10 @@ def representative_subset(demographics: Mapping[str, Mapping[str, str]],
             count = sum(1 for p in people if str(demographics[p][feature]) == value)
             n = min(n, math.floor(count / share + 1e-9))
     if n <= 0:
-        raise InputError("no representative subset exists: some target value has nobody",
-                         hint="lower that value's target share or use --weighting soft")
+        raise InputError(
+            "no representative subset exists: some target value has nobody",
+            hint="lower that value's target share or use --weighting soft",
+        )
     caps = {f: {v: math.ceil(s * n - 1e-9) for v, s in vals.items()} for f, vals in shares.items()}
     counts = {f: dict.fromkeys(vals, 0) for f, vals in shares.items()}
     order = np.random.default_rng(seed).permutation(len(people))
@@ -113,21 +123,32 @@ def representative_subset(demographics: Mapping[str, Mapping[str, str]],
             for f, v in values.items():
                 counts[f][v] += 1
     picked = [p for p in people if p in chosen]
-    achieved = {f: {v: counts[f][v] / max(len(picked), 1) for v in vals}
-                for f, vals in shares.items()}
-    deviation = max((abs(achieved[f][v] - shares[f][v]) for f in shares for v in shares[f]),
-                    default=0.0)
-    report = {"target_size": n, "size": len(picked), "targets": shares, "achieved": achieved,
-              "max_abs_deviation": deviation}
+    achieved = {
+        f: {v: counts[f][v] / max(len(picked), 1) for v in vals} for f, vals in shares.items()
+    }
+    deviation = max(
+        (abs(achieved[f][v] - shares[f][v]) for f in shares for v in shares[f]), default=0.0
+    )
+    report = {
+        "target_size": n,
+        "size": len(picked),
+        "targets": shares,
+        "achieved": achieved,
+        "max_abs_deviation": deviation,
+    }
     return picked, report
 
 
-def apply_weighting(pairs: Sequence[PreferencePair], mode: str, *,
-                    panel: Sequence[str] | None = None,
-                    person_weights: Mapping[str, float] | None = None,
-                    demographics: Mapping[str, Mapping[str, str]] | None = None,
-                    targets: Mapping[str, Mapping[str, float]] | None = None,
-                    seed: int = 0) -> WeightingResult:
+def apply_weighting(
+    pairs: Sequence[PreferencePair],
+    mode: str,
+    *,
+    panel: Sequence[str] | None = None,
+    person_weights: Mapping[str, float] | None = None,
+    demographics: Mapping[str, Mapping[str, str]] | None = None,
+    targets: Mapping[str, Mapping[str, float]] | None = None,
+    seed: int = 0,
+) -> WeightingResult:
     """Weight preference pairs by panel membership (see the module docstring for the modes).
 
     ``panel``: the panel members' ids (``hard``, ``representative``; default: everyone with
@@ -142,46 +163,58 @@ def apply_weighting(pairs: Sequence[PreferencePair], mode: str, *,
     needs_ids = not (mode == "hard" and panel is None)
     if needs_ids and any(i is None for i in ids):
         missing = ids.index(None)
-        raise InputError(f"pair {missing + 1} has no provenance.participant; weighting mode "
-                         f"'{mode}' needs to know whose choice each pair is")
+        raise InputError(
+            f"pair {missing + 1} has no provenance.participant; weighting mode "
+            f"'{mode}' needs to know whose choice each pair is"
+        )
     details: dict[str, Any] = {"mode": mode}
     if mode == "hard":
         members = set(panel) if panel is not None else set(filter(None, ids))
         factor = {m: 1.0 for m in members}
     elif mode == "soft":
         if not person_weights:
-            raise InputError("weighting 'soft' needs person weights (id → weight)",
-                             hint="give --weights weights.csv or a panel.csv with a weight column")
+            raise InputError(
+                "weighting 'soft' needs person weights (id → weight)",
+                hint="give --weights weights.csv or a panel.csv with a weight column",
+            )
         factor = {}
         for person, w in person_weights.items():
             if not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
-                raise InputError(f"weight of person '{person}' must be a finite number >= 0 "
-                                 f"(got {w!r})")
+                raise InputError(
+                    f"weight of person '{person}' must be a finite number >= 0 (got {w!r})"
+                )
             factor[str(person)] = float(w)
         if panel is not None:
             factor = {p: w for p, w in factor.items() if p in set(panel)}
     else:
         if not targets:
-            raise InputError("weighting 'representative' needs target shares per feature",
-                             hint="give --targets quotas.csv (feature,value,min,max or share)")
+            raise InputError(
+                "weighting 'representative' needs target shares per feature",
+                hint="give --targets quotas.csv (feature,value,min,max or share)",
+            )
         if demographics is None:
             raise InputError("weighting 'representative' needs the panel's demographics")
         pool = [p for p in (panel if panel is not None else demographics) if p in demographics]
         with_pairs = set(filter(None, ids))
         pool = [p for p in pool if p in with_pairs]
-        picked, report = representative_subset({p: demographics[p] for p in pool}, targets,
-                                               seed=seed)
+        picked, report = representative_subset(
+            {p: demographics[p] for p in pool}, targets, seed=seed
+        )
         details["representative"] = report
         factor = {p: 1.0 for p in picked}
-    kept = [(p, factor[i] if i is not None else 1.0) for p, i in zip(pairs, ids, strict=True)
-            if i is None or i in factor]
+    kept = [
+        (p, factor[i] if i is not None else 1.0)
+        for p, i in zip(pairs, ids, strict=True)
+        if i is None or i in factor
+    ]
     if not kept:
-        raise InputError(f"weighting '{mode}' kept no pairs: no pair was made by a panel member",
-                         hint="check that the panel ids match the participant ids of the pairs")
+        raise InputError(
+            f"weighting '{mode}' kept no pairs: no pair was made by a panel member",
+            hint="check that the panel ids match the participant ids of the pairs",
+        )
     raw = [p.weight * f for p, f in kept]
     weights = normalise_mean_one(raw)
-    out = tuple(p.with_weight(round(float(w), 12)) for (p, _), w in zip(kept, weights,
-                                                                        strict=True))
+    out = tuple(p.with_weight(round(float(w), 12)) for (p, _), w in zip(kept, weights, strict=True))
     people = tuple(sorted({_participant(p) or "" for p in out} - {""}))
     details.update({"pairs_in": len(pairs), "pairs_out": len(out), "people": len(people)})
     return WeightingResult(out, mode, people, details)

@@ -10,11 +10,13 @@ preference, e.g. the untrained policy, which *is* the reference, scores every pa
 when m < 0. Accuracy is the weighted mean of these scores with the pairs' weights.
 
 Confidence intervals are percentile bootstrap intervals (Efron & Tibshirani 1993, ch. 13): draw
-``n_boot`` resamples of the rows with replacement (within each group separately when a statistic
-spans several groups), recompute the statistic on each, and report the ``α/2`` and ``1 − α/2``
-quantiles. Before and after are resampled with the same indices (paired), so the interval of the
-improvement is meaningful. Each statistic's generator is seeded from ``(seed, crc32(key))`` so a
-result does not depend on which other groups were evaluated.
+``n_boot`` resamples with replacement (within each group separately when a statistic spans
+several groups), recompute the statistic on each, and report the ``α/2`` and ``1 − α/2``
+quantiles. The resampled units are the rows, or whole clusters (e.g. all pairs of one
+participant, whose choices are not independent: a cluster bootstrap, Davison & Hinkley 1997,
+§3.8) when cluster labels are given. Before and after are resampled with the same indices
+(paired), so the interval of the improvement is meaningful. Each statistic's generator is seeded
+from ``(seed, crc32(key))`` so a result does not depend on which other groups were evaluated.
 """
 
 from __future__ import annotations
@@ -57,9 +59,11 @@ def _weights(weights: Sequence[float] | np.ndarray | None, n: int) -> np.ndarray
     return w
 
 
-def preference_accuracy(margins: Sequence[float] | np.ndarray,
-                        weights: Sequence[float] | np.ndarray | None = None,
-                        tie_tolerance: float = 0.0) -> float:
+def preference_accuracy(
+    margins: Sequence[float] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
+    tie_tolerance: float = 0.0,
+) -> float:
     """Weighted share of pairs whose margin favours the chosen response (ties count half).
     NaN for no pairs or zero total weight."""
     s = pair_scores(margins, tie_tolerance)
@@ -72,12 +76,24 @@ def _seeded(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
 
 
-def _boot_means(scores: np.ndarray, weights: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Weighted mean of ``scores`` for each resample (rows of ``idx``)."""
-    w = weights[idx]
-    total = w.sum(axis=1)
+def _units(
+    scores: np.ndarray, weights: np.ndarray, clusters: Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per resampling unit, Σ w·s and Σ w: one unit per row, or per cluster (e.g. person)."""
+    if clusters is None:
+        return scores * weights, weights
+    labels = np.asarray([str(c) for c in clusters], dtype=object)
+    if labels.shape != scores.shape:
+        raise ValueError("one cluster label per margin is needed")
+    codes = np.unique(labels, return_inverse=True)[1]
+    return (np.bincount(codes, weights=scores * weights), np.bincount(codes, weights=weights))
+
+
+def _boot_means(sw: np.ndarray, ww: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Weighted mean Σ w·s / Σ w of each resample of units (rows of ``idx``)."""
+    total = ww[idx].sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (scores[idx] * w).sum(axis=1) / total, np.nan)
+        return np.where(total > 0, sw[idx].sum(axis=1) / total, np.nan)
 
 
 def _interval(estimate: float, draws: np.ndarray, alpha: float) -> Interval:
@@ -88,18 +104,27 @@ def _interval(estimate: float, draws: np.ndarray, alpha: float) -> Interval:
     return Interval(float(estimate), float(low), float(high))
 
 
-def bootstrap_accuracy(margins: Sequence[float] | np.ndarray,
-                       weights: Sequence[float] | np.ndarray | None = None, *,
-                       n_boot: int = 1000, alpha: float = 0.05, seed: int = 0,
-                       key: str = "", tie_tolerance: float = 0.0) -> Interval:
-    """Accuracy with a percentile-bootstrap interval (rows resampled with replacement)."""
+def bootstrap_accuracy(
+    margins: Sequence[float] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
+    *,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    key: str = "",
+    tie_tolerance: float = 0.0,
+    clusters: Sequence[str] | None = None,
+) -> Interval:
+    """Accuracy with a percentile-bootstrap interval: rows resampled with replacement, or whole
+    clusters (``clusters``: one label per row, e.g. the participant) when given."""
     s = pair_scores(margins, tie_tolerance)
     w = _weights(weights, s.size)
     if s.size == 0 or w.sum() <= 0:
         return Interval(float("nan"), float("nan"), float("nan"))
     estimate = float((s * w).sum() / w.sum())
-    idx = _seeded(seed, key).integers(0, s.size, size=(n_boot, s.size))
-    return _interval(estimate, _boot_means(s, w, idx), alpha)
+    sw, ww = _units(s, w, clusters)
+    idx = _seeded(seed, key).integers(0, sw.size, size=(n_boot, sw.size))
+    return _interval(estimate, _boot_means(sw, ww, idx), alpha)
 
 
 @dataclass(frozen=True)
@@ -113,11 +138,20 @@ class PairedBootstrap:
     improvement: Interval
 
 
-def paired_bootstrap(before: Sequence[float] | np.ndarray, after: Sequence[float] | np.ndarray,
-                     weights: Sequence[float] | np.ndarray | None = None, *,
-                     n_boot: int = 1000, alpha: float = 0.05, seed: int = 0, key: str = "",
-                     tie_tolerance: float = 0.0) -> PairedBootstrap:
-    """Accuracy before and after training on the same pairs, with paired bootstrap intervals."""
+def paired_bootstrap(
+    before: Sequence[float] | np.ndarray,
+    after: Sequence[float] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
+    *,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    key: str = "",
+    tie_tolerance: float = 0.0,
+    clusters: Sequence[str] | None = None,
+) -> PairedBootstrap:
+    """Accuracy before and after training on the same pairs, with paired bootstrap intervals
+    (rows, or whole ``clusters``, resampled with the same indices for before and after)."""
     sb = pair_scores(before, tie_tolerance)
     sa = pair_scores(after, tie_tolerance)
     if sb.shape != sa.shape:
@@ -129,11 +163,18 @@ def paired_bootstrap(before: Sequence[float] | np.ndarray, after: Sequence[float
         return PairedBootstrap(n, float(w.sum()), nan, nan, nan)
     eb = float((sb * w).sum() / w.sum())
     ea = float((sa * w).sum() / w.sum())
-    idx = _seeded(seed, key).integers(0, n, size=(n_boot, n))
-    db = _boot_means(sb, w, idx)
-    da = _boot_means(sa, w, idx)
-    return PairedBootstrap(n, float(w.sum()), _interval(eb, db, alpha), _interval(ea, da, alpha),
-                           _interval(ea - eb, da - db, alpha))
+    swb, ww = _units(sb, w, clusters)
+    swa, _ = _units(sa, w, clusters)
+    idx = _seeded(seed, key).integers(0, ww.size, size=(n_boot, ww.size))
+    db = _boot_means(swb, ww, idx)
+    da = _boot_means(swa, ww, idx)
+    return PairedBootstrap(
+        n,
+        float(w.sum()),
+        _interval(eb, db, alpha),
+        _interval(ea, da, alpha),
+        _interval(ea - eb, da - db, alpha),
+    )
 
 
 @dataclass(frozen=True)
@@ -146,43 +187,59 @@ class GapResult:
     groups: tuple[str, ...]
 
 
-def worst_group_gap(margins: Sequence[float] | np.ndarray, groups: Sequence[str],
-                    weights: Sequence[float] | np.ndarray | None = None, *,
-                    n_boot: int = 1000, alpha: float = 0.05, seed: int = 0, key: str = "",
-                    tie_tolerance: float = 0.0, min_group_size: int = 1) -> GapResult | None:
+def worst_group_gap(
+    margins: Sequence[float] | np.ndarray,
+    groups: Sequence[str],
+    weights: Sequence[float] | np.ndarray | None = None,
+    *,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    key: str = "",
+    tie_tolerance: float = 0.0,
+    min_group_size: int = 1,
+    clusters: Sequence[str] | None = None,
+) -> GapResult | None:
     """``max_g acc_g − min_g acc_g`` over groups with at least ``min_group_size`` pairs.
 
-    The interval resamples rows within each group (stratified bootstrap) and recomputes the gap.
-    None when fewer than two groups qualify."""
+    The interval resamples rows (or ``clusters``) within each group (stratified bootstrap) and
+    recomputes the gap. None when fewer than two groups qualify."""
     s = pair_scores(margins, tie_tolerance)
     w = _weights(weights, s.size)
     labels = np.asarray([str(g) for g in groups], dtype=object)
     if labels.shape != s.shape:
         raise ValueError("one group label per margin is needed")
-    names = sorted(g for g in set(labels.tolist())
-                   if (labels == g).sum() >= min_group_size and w[labels == g].sum() > 0)
+    names = sorted(
+        g
+        for g in set(labels.tolist())
+        if (labels == g).sum() >= min_group_size and w[labels == g].sum() > 0
+    )
     if len(names) < 2:
         return None
     rng = _seeded(seed, key)
+    cl = None if clusters is None else np.asarray([str(c) for c in clusters], dtype=object)
     accs, draws = [], []
     for g in names:
         mask = labels == g
         sg, wg = s[mask], w[mask]
         accs.append(float((sg * wg).sum() / wg.sum()))
-        idx = rng.integers(0, sg.size, size=(n_boot, sg.size))
-        draws.append(_boot_means(sg, wg, idx))
+        sw, ww = _units(sg, wg, None if cl is None else cl[mask])
+        idx = rng.integers(0, sw.size, size=(n_boot, sw.size))
+        draws.append(_boot_means(sw, ww, idx))
     accs_arr = np.asarray(accs)
     stacked = np.vstack(draws)
     gaps = np.nanmax(stacked, axis=0) - np.nanmin(stacked, axis=0)
     gap = _interval(float(accs_arr.max() - accs_arr.min()), gaps, alpha)
-    return GapResult(gap, names[int(accs_arr.argmin())], names[int(accs_arr.argmax())],
-                     tuple(names))
+    return GapResult(
+        gap, names[int(accs_arr.argmin())], names[int(accs_arr.argmax())], tuple(names)
+    )
 
 
 def group_labels(rows: Sequence[Mapping], grouping: str) -> list[str]:
     """Group label of each row for a grouping name: ``group`` (the pair's group column),
-    ``opinion`` (``provenance.opinion_group``) or ``demographic:<feature>``
-    (``provenance.demographics[feature]``). Missing values become ``"(missing)"``."""
+    ``opinion`` (``provenance.opinion_group``), ``latent`` (``provenance.latent_group``, the
+    simulator's true group) or ``demographic:<feature>`` (``provenance.demographics[feature]``).
+    Missing values become ``"(missing)"``."""
     out = []
     for row in rows:
         prov = row.get("provenance") or {}
@@ -190,6 +247,8 @@ def group_labels(rows: Sequence[Mapping], grouping: str) -> list[str]:
             value = row.get("group")
         elif grouping == "opinion":
             value = prov.get("opinion_group")
+        elif grouping == "latent":
+            value = prov.get("latent_group")
         elif grouping.startswith("demographic:"):
             value = (prov.get("demographics") or {}).get(grouping.split(":", 1)[1])
         else:

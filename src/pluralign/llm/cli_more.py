@@ -44,7 +44,7 @@ def serve_cmd(
     from pluralign.llm.local import LocalModel
     from pluralign.llm.serve import create_app
 
-    uvicorn = require("uvicorn", "web")
+    uvicorn = require("uvicorn", "llm")
     model = LocalModel(checkpoint, adapter, device)
     name = model_id or model.name
     app = create_app(model, name, max_tokens_limit)

@@ -1,20 +1,25 @@
-"""Read and write constitutions (YAML) for the LLM commands.
+"""Read and write constitutions for the LLM commands.
 
-Format (shared with ``pluralign.constitution``)::
+The file format is ``pluralign.constitution``'s ``constitution.yaml``
+(``format: pluralign-constitution/1``; see docs/constitution.md)::
 
+    format: pluralign-constitution/1
     title: Our assembly's constitution
+    provenance: {...}
     clauses:
       - id: c1
         text: The assistant should ...
-        provenance: {...}        # statement ids, per-group agreement, or interview turn
-    provenance: {...}            # what produced the file
+        statements: [...]        # the votes behind the clause (drafted from deliberation)
 
-A bare list of clauses, or clauses given as strings, are accepted on reading (ids ``c1``, ``c2``
-... are then assigned in order).
+Such files are validated by :func:`pluralign.constitution.yamlio.constitution_from_yaml`. For
+hand-written lists, a file without ``format`` is also read leniently: ``clauses:`` (or a bare
+list) of ``{id, text, provenance}`` mappings or plain strings (ids ``c1``, ``c2`` ... in order);
+a clause's ``provenance.group`` then sets the opinion group of the preference pairs made from it.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,22 +34,29 @@ class Clause:
 
     @property
     def group(self) -> str:
-        """The opinion group the clause comes from, when its provenance names one."""
+        """The opinion group the clause speaks for, when its provenance names one; else ``""``
+        (no single group: a drafted clause is agreed across every opinion group)."""
         g = self.provenance.get("group") if isinstance(self.provenance, dict) else None
-        return str(g) if g is not None else "all"
+        return str(g) if g is not None else ""
 
 
 def read_clauses(path: Path) -> list[Clause]:
-    """The clauses of a constitution YAML file, validated (unique non-empty ids and texts)."""
+    """The clauses of a constitution file, validated (unique ids, non-empty texts)."""
     import yaml
 
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise InputError(f"cannot read the constitution: {exc.strerror}", where=str(path)) from exc
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}", where=str(path)) from exc
+    if isinstance(data, dict) and "format" in data:
+        from pluralign.constitution.yamlio import constitution_from_yaml
+
+        c = constitution_from_yaml(text, str(path))
+        return [Clause(cl.id, cl.text.strip(), {"statements": cl.statements}) for cl in c.clauses]
     items = data.get("clauses") if isinstance(data, dict) else data
     if not isinstance(items, list) or not items:
         raise InputError(
@@ -70,20 +82,22 @@ def read_clauses(path: Path) -> list[Clause]:
 
 
 def write_constitution(path: Path, title: str, clauses: list[Clause], provenance: dict) -> None:
-    """Write a constitution YAML atomically (temp file, then rename)."""
-    import os
+    """Write a ``pluralign-constitution/1`` file atomically (temp file, then rename).
 
-    import yaml
+    Clauses written here have no votes behind them (``statements: []``); their own provenance
+    goes under ``provenance.clauses[<id>]``.
+    """
+    from pluralign.constitution.draft import Clause as DraftClause
+    from pluralign.constitution.draft import Constitution
 
-    doc = {
-        "title": title,
-        "clauses": [{"id": c.id, "text": c.text, "provenance": c.provenance} for c in clauses],
-        "provenance": provenance,
-    }
+    prov = {**provenance, "clauses": {c.id: c.provenance for c in clauses}}
+    doc = Constitution(
+        title=title,
+        clauses=tuple(DraftClause(id=c.id, text=c.text, evidence=()) for c in clauses),
+        provenance=prov,
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(
-        yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
-    )
+    tmp.write_text(doc.to_yaml(), encoding="utf-8")
     os.replace(tmp, path)

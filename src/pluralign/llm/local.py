@@ -96,7 +96,7 @@ class LocalModel:
 class LocalProvider(Provider):
     """Completions from a local checkpoint (loaded on first request)."""
 
-    supports_schema = False
+    accepts_response_format = False
 
     def __init__(self, config: ProviderConfig):
         super().__init__(config)

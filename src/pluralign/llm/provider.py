@@ -43,8 +43,9 @@ class StructuredResult(Generic[M]):
 class Provider:
     """Base class: cache, usage, concurrency and structured output around ``_send``."""
 
-    #: whether the backend can be asked for a response_format JSON schema
-    supports_schema: bool = False
+    #: whether the backend takes a response_format JSON schema at all (HTTP: yes; whether this
+    #: server honours it is found out at run time and does not change the request or its key)
+    accepts_response_format: bool = False
 
     def __init__(self, config: ProviderConfig):
         self.config = config
@@ -147,7 +148,9 @@ class Provider:
         return StructuredResult(None, error=error2, raw=[first.text, second.text])
 
     def _use_schema(self) -> bool:
-        return self.supports_schema and self.config.structured != "off"
+        # depends on the configuration only, so that a request (and its cache key) is the same
+        # in every run, whatever the server answered to earlier requests
+        return self.accepts_response_format and self.config.structured != "off"
 
     def close(self) -> None:
         if self.cache is not None:

@@ -177,7 +177,7 @@ def filter_records(
     ``out.removed.jsonl`` and the counts to ``out.report.json``. ``provider=None`` runs only
     the keyword pre-screen."""
     out = Path(out)
-    kept_sink = ResumableJsonl(out)
+    kept_sink = ResumableJsonl(out, key_of=lambda row: (row.get("safety") or {}).get("key"))
     removed_sink = ResumableJsonl(out.with_name(out.name + ".removed.jsonl"))
     tally = Tally()
     keyed = [(record_key(r), r) for r in records]

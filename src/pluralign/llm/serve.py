@@ -41,7 +41,7 @@ class ChatBody(BaseModel):
 def create_app(model: Any, model_id: str, max_tokens_limit: int = 2048):
     """A FastAPI app answering with ``model`` (a :class:`~pluralign.llm.local.LocalModel` or
     anything with its ``generate(messages, max_tokens, temperature, seed)``)."""
-    fastapi = require("fastapi", "web")
+    fastapi = require("fastapi", "llm")
     from fastapi.responses import JSONResponse
 
     app = fastapi.FastAPI(title="pluralign serve", version="1")

@@ -1,12 +1,12 @@
 """From moral graph to constitution: the winning value of each context becomes a clause.
 
 Democratic Fine-Tuning guides a model with the wisest values per context (Klingefjord, Lowe &
-Edelman 2024, §5). Each clause states, for one context, the value with the highest PageRank in that
+Edelman 2024). Each clause states, for one context, the value with the highest PageRank in that
 context's graph, and carries the graph as provenance: the value card and its sources, its PageRank
 and margin over the runner-up, the included edges that point to it (who judged it wiser than what,
 with their counts), and the summary settings. Clauses are plain frozen dataclasses (``as_dict``
-for JSON); :func:`to_constitution_clauses` converts them to ``pluralign.constitution``'s clause
-type when that stage is installed.
+for JSON); :func:`to_constitution` turns them into a ``pluralign.constitution.Constitution`` (or
+appends them to one).
 """
 
 from __future__ import annotations
@@ -109,14 +109,27 @@ def clauses_from_graph(graph: MoralGraph,
     return out
 
 
-def to_constitution_clauses(clauses: Sequence[ValueClause]) -> list[Any]:
-    """Convert to ``pluralign.constitution``'s clause type (needs that stage on the path)."""
-    from pluralign.errors import DependencyError
+def to_constitution(clauses: Sequence[ValueClause], title: str = "Values from the moral graph",
+                    base=None, provenance: Mapping[str, Any] | None = None):
+    """A ``pluralign.constitution.Constitution`` holding the clauses (appended to ``base`` if
+    given). Its clause type carries Polis-statement evidence only, so these clauses have no
+    statements; their moral-graph provenance goes under ``provenance["moral_graph"]`` keyed by
+    clause id (kept by the constitution's YAML round trip)."""
+    from pluralign.constitution import Clause, Constitution
 
-    try:
-        from pluralign.constitution import Clause  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise DependencyError(
-            "pluralign.constitution is not available in this installation",
-            hint="use ValueClause.as_dict() meanwhile") from exc
-    return [Clause(id=c.id, text=c.text, provenance=c.provenance) for c in clauses]
+    existing = tuple(base.clauses) if base is not None else ()
+    taken = {c.id for c in existing}
+    dupes = [c.id for c in clauses if c.id in taken]
+    if dupes:
+        from pluralign.errors import InputError
+
+        raise InputError(f"clause id(s) already in the constitution: {', '.join(dupes)}")
+    meta = dict(base.provenance) if base is not None else {}
+    graph_meta = dict(meta.get("moral_graph") or {})
+    graph_meta.update(dict(provenance or {}))
+    graph_meta["clauses"] = {**graph_meta.get("clauses", {}),
+                             **{c.id: c.provenance for c in clauses}}
+    meta["moral_graph"] = graph_meta
+    new = tuple(Clause(id=c.id, text=c.text, evidence=()) for c in clauses)
+    return Constitution(title=base.title if base is not None else title,
+                        clauses=existing + new, provenance=meta)

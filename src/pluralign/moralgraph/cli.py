@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pluralign.clikit import DbOption, console
+from pluralign.clikit import DbOption, OutOption, console
 
 moralgraph_app = typer.Typer(
     help="Moral graph (Democratic Fine-Tuning): values cards, upgrade votes, wisest values.",
@@ -87,6 +87,52 @@ def summarize_cmd(
                   f"{len(graph.page_rank)} values; wrote {out}")
 
 
+@moralgraph_app.command("constitution")
+def constitution_cmd(
+    edges: Annotated[Path, typer.Argument(help="Edge rows (.csv, .json or .jsonl).")],
+    out: OutOption,
+    values: Annotated[Path | None, typer.Option(
+        "--values", help="Values cards (JSON) for the clause texts.")] = None,
+    contexts: Annotated[Path | None, typer.Option(
+        "--contexts", help="JSON object: context id → wording used in clauses.")] = None,
+    add_to: Annotated[Path | None, typer.Option(
+        "--add-to", help="An existing constitution.yaml to append the clauses to.")] = None,
+    min_margin: Annotated[float, typer.Option(
+        help="Skip contexts whose winner leads the runner-up by less PageRank.")] = 0.0,
+) -> None:
+    """Winning value per context → constitution clauses (OUT/constitution.yaml and .md)."""
+    import json
+
+    from pluralign import __version__
+    from pluralign.constitution import load_constitution, write_constitution
+    from pluralign.errors import InputError
+    from pluralign.moralgraph.clauses import clauses_from_graph, to_constitution
+    from pluralign.moralgraph.io import read_cards, read_edges
+    from pluralign.moralgraph.summary import summarize
+
+    cards = read_cards(values) if values else None
+    try:
+        graph = summarize(read_edges(edges), cards)
+    except ValueError as exc:
+        raise InputError(str(exc), where=str(values or edges)) from exc
+    wording = None
+    if contexts:
+        try:
+            wording = json.loads(contexts.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"cannot read the contexts ({exc})", where=str(contexts)) from exc
+        if not isinstance(wording, dict):
+            raise InputError("expected a JSON object of context id → wording", where=str(contexts))
+    clauses = clauses_from_graph(graph, wording, min_margin=min_margin)
+    base = load_constitution(add_to) if add_to else None
+    constitution = to_constitution(clauses, base=base, provenance={
+        "inputs": {str(edges): _sha256(edges)}, "codeVersion": __version__,
+        "settings": graph.config.as_dict()})
+    paths = write_constitution(constitution, out)
+    console.print(f"{len(clauses)} clause(s) from {len(graph.contexts)} context(s); wrote "
+                  + ", ".join(map(str, paths)))
+
+
 @moralgraph_app.command("check")
 def check_cmd(
     graph: Annotated[Path, typer.Argument(help="A moral-graph JSON file.")],
@@ -147,6 +193,27 @@ def export_cmd(
     write_graph_json(to_document(graph, all_edges=all_edges, provenance=provenance), out)
     console.print(f"{graph.n_edges} votes → {len(graph.edges)} edges; winners: "
                   + ", ".join(f"{c}: {w}" for c, w in graph.winners.items()) + f"; wrote {out}")
+
+
+@moralgraph_app.command("merge")
+def merge_cmd(
+    assembly: Annotated[str, typer.Option("--assembly", help="Assembly slug.")],
+    db: DbOption = None,
+    threshold: Annotated[float, typer.Option(help="Cosine similarity to merge at.")] = 0.8,
+    across_contexts: Annotated[bool, typer.Option(
+        "--across-contexts", help="Also merge cards written for different contexts.")] = False,
+) -> None:
+    """Merge near-duplicate values cards of an assembly (MiniLM embeddings; keeps all sources)."""
+    from pluralign.moralgraph.service import merge_duplicates
+    from pluralign.store import open_store
+    from pluralign.store.queries import get_assembly
+
+    store = open_store(db)
+    with store.session() as s:
+        a = get_assembly(s, assembly)
+        merged = merge_duplicates(s, a.id, threshold, within_context=not across_contexts)
+    console.print(f"merged {len(merged)} card(s)"
+                  + (": " + ", ".join(f"{o} → {n}" for o, n in merged.items()) if merged else ""))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,9 +1,9 @@
 """The demo's moral-graph stage: a small simulated values assembly, summarised and drawn.
 
-Writes into ``RUN/moralgraph/``: ``edges.csv`` and ``cards.json`` (the simulated votes and cards),
-``graph.json`` (Democratic Fine-Tuning JSON), ``graph.html`` (drawing), ``clauses.json`` (one clause
-per context from its winning value) and ``recovery.json`` (Kendall's tau and winner per context
-against the simulator's assumed ordering).
+Writes into ``RUN/moral_graph/`` (read by the report): ``edges.csv`` and ``cards.json`` (the
+simulated votes and cards), ``graph.json`` (Democratic Fine-Tuning JSON), ``graph.html``
+(drawing), ``clauses.json`` (one clause per context from its winning value) and ``recovery.json``
+(Kendall's tau and winner per context against the simulator's assumed ordering).
 """
 
 from __future__ import annotations

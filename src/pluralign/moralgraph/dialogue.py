@@ -2,7 +2,7 @@
 
 Democratic Fine-Tuning asks participants, for a case, how the assistant should respond and then
 helps them say *what they would pay attention to* in choosing well — a value's **attention
-policies** — ending in a card they edit and confirm (Klingefjord, Lowe & Edelman 2024, §3). The
+policies** — ending in a card they edit and confirm (Klingefjord, Lowe & Edelman 2024). The
 prompts here are pluralign's own. The language model is any ``chat(messages) -> text`` function, so
 this module needs no provider; :func:`provider_chat` adapts a ``pluralign.llm`` provider. Without a
 model, :func:`card_from_form` validates a card written directly.

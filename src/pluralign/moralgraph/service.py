@@ -59,10 +59,16 @@ def get_context(session: Session, assembly_id: int, key: str) -> MoralContext:
 
 def add_case(session: Session, assembly_id: int, key: str, title: str, prompt: str,
              contexts: list[str]) -> MoralCase:
+    key = key.strip()
+    if not key:
+        raise InputError("a case needs a short name", where="key")
     if not prompt.strip():
         raise InputError("a case needs a prompt", where="prompt")
+    if session.scalar(select(MoralCase).where(MoralCase.assembly_id == assembly_id,
+                                              MoralCase.key == key)):
+        raise InputError(f"the case {key!r} exists already", where="key")
     rows = [get_context(session, assembly_id, c) for c in contexts]
-    case = MoralCase(assembly_id=assembly_id, key=key.strip(), title=title.strip() or key,
+    case = MoralCase(assembly_id=assembly_id, key=key, title=title.strip() or key,
                      prompt=prompt.strip(), contexts=rows)
     session.add(case)
     session.flush()
@@ -166,3 +172,27 @@ def assembly_graph(session: Session, assembly_id: int,
                    config: SummaryConfig | None = None) -> MoralGraph:
     """The assembly's moral graph from its stored votes and canonical cards."""
     return summarize(load_edges(session, assembly_id), load_cards(session, assembly_id), config)
+
+
+def merge_duplicates(session: Session, assembly_id: int, threshold: float | None = None, *,
+                     within_context: bool = True, embed=None) -> dict[int, int]:
+    """Merge the assembly's near-duplicate canonical cards (see
+    :mod:`pluralign.moralgraph.merge`): a merged card keeps its row with ``canonical_id`` set,
+    the canonical card's ``sources`` lists every merged id. Returns merged id → canonical id."""
+    from pluralign.moralgraph.merge import DEFAULT_THRESHOLD, embed_cards, merge_cards
+
+    cards = load_cards(session, assembly_id)
+    result = merge_cards(cards, DEFAULT_THRESHOLD if threshold is None else threshold,
+                         within_context=within_context, embed=embed or embed_cards)
+    merged = {old: new for old, new in result.canonical.items() if old != new}
+    if not merged:
+        return {}
+    rows = {r.id: r for r in session.scalars(select(ValuesCardRow).where(
+        ValuesCardRow.id.in_(set(merged) | set(merged.values()))))}
+    for card in result.cards:
+        if card.id in rows and len(card.sources) > 1:
+            rows[card.id].sources = list(card.sources)
+    for old, new in merged.items():
+        rows[old].canonical_id = new
+    session.flush()
+    return merged

@@ -8,459 +8,29 @@ it. Figures are embedded as base64 PNG data URIs; the HTML has no external asset
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from pluralign.errors import InputError, at
-from pluralign.report import plots
-
-MAX_TABLE_ROWS = 40
-
-
-@dataclass
-class Section:
-    """One report section: a title, optional intro text, figures, tables and key/value lists."""
-
-    id: str
-    title: str
-    intro: str = ""
-    sources: list[str] = field(default_factory=list)
-    blocks: list[dict[str, Any]] = field(default_factory=list)
-
-    def figure(self, uri: str, caption: str = "") -> None:
-        self.blocks.append({"type": "figure", "uri": uri, "caption": caption})
-
-    def table(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,
-              caption: str = "", limit: int = MAX_TABLE_ROWS) -> None:
-        rows = list(rows)
-        columns = list(columns) if columns else _columns(rows)
-        cells = [[_fmt(r.get(c)) for c in columns] for r in rows[:limit]]
-        self.blocks.append({"type": "table", "columns": columns, "rows": cells,
-                            "caption": caption, "more": max(0, len(rows) - limit)})
-
-    def keyvalues(self, items: Mapping[str, Any], caption: str = "") -> None:
-        self.blocks.append({"type": "kv", "items": [(k, _fmt(v)) for k, v in items.items()],
-                            "caption": caption})
-
-    def text(self, text: str, kind: str = "p") -> None:
-        self.blocks.append({"type": kind, "text": text})
-
-
-def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    cols: list[str] = []
-    for r in rows:
-        cols += [c for c in r if c not in cols]
-    return cols
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.3f}"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON ({exc.msg})", where=at(path, exc.lineno)) from exc
-
-
-def _read_csv(path: Path):
-    import pandas as pd
-
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read CSV ({exc})", where=str(path)) from exc
-
-
-def _rel(run: Path, path: Path) -> str:
-    return str(path.relative_to(run))
-
-
-def _scalars(obj: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if isinstance(v, str | int | float | bool) or v is None}
-
-
-# --- sections -------------------------------------------------------------------------------
-
-
-def run_section(run: Path) -> Section | None:
-    manifests = sorted(run.glob("*/manifest.json"))
-    top = run / "manifest.json"
-    if not manifests and not top.is_file():
-        return None
-    s = Section("run", "Run", "What produced this run: each stage's seed, settings, input "
-                "hashes and timing (from the stage manifests).")
-    if top.is_file():
-        s.sources.append(_rel(run, top))
-        obj = _read_json(top)
-        if isinstance(obj, dict):
-            s.keyvalues(_scalars(obj), "Run manifest")
-    rows = []
-    for path in manifests:
-        s.sources.append(_rel(run, path))
-        m = _read_json(path)
-        if not isinstance(m, dict):
-            raise InputError("a stage manifest must be a JSON object", where=str(path))
-        versions = m.get("versions") or {}
-        rows.append({"stage": m.get("stage", path.parent.name), "seed": m.get("seed"),
-                     "seconds": m.get("seconds"), "started": m.get("started"),
-                     "fingerprint": str(m.get("fingerprint", ""))[:12],
-                     "pluralign": versions.get("pluralign") if isinstance(versions, dict) else "",
-                     "settings": m.get("settings"),
-                     "inputs": {k: str(v.get("sha256", ""))[:12] if isinstance(v, dict) else v
-                                for k, v in (m.get("inputs") or {}).items()}})
-    if rows:
-        s.table(rows, caption="Stages")
-    return s
-
-
-def panel_section(run: Path) -> Section | None:
-    panel_path = run / "panel" / "panel.csv"
-    if not panel_path.is_file():
-        return None
-    s = Section("panel", "Panel composition", "The panel's share of each feature value next to "
-                "the population's (simulate/population.json), the volunteer pool's, and the "
-                "quota range (quota min/max divided by the panel size).", [_rel(run, panel_path)])
-    panel = _read_csv(panel_path)
-    if "id" not in panel.columns:
-        raise InputError("panel file has no 'id' column", where=at(panel_path, 1))
-    pool = None
-    for candidate in (run / "panel" / "pool.csv", run / "simulate" / "pool.csv"):
-        if candidate.is_file():
-            pool = _read_csv(candidate)
-            s.sources.append(_rel(run, candidate))
-            break
-    population: dict[str, dict[str, float]] = {}
-    pop_path = run / "simulate" / "population.json"
-    if pop_path.is_file():
-        s.sources.append(_rel(run, pop_path))
-        obj = _read_json(pop_path)
-        features_obj = obj.get("features") if isinstance(obj, dict) else None
-        if isinstance(features_obj, dict):
-            population = {str(f): {str(v): float(x) for v, x in vals.items()
-                                   if isinstance(x, int | float)}
-                          for f, vals in features_obj.items() if isinstance(vals, dict)}
-    quotas = None
-    quota_path = run / "panel" / "quotas.csv"
-    if quota_path.is_file():
-        quotas = _read_csv(quota_path)
-        s.sources.append(_rel(run, quota_path))
-    skip = {"id", "probability", "weight", "selected"}
-    features = [c for c in panel.columns if c not in skip and panel[c].nunique() <= 20]
-    k = len(panel)
-    data: dict[str, dict[str, dict[str, float]]] = {}
-    for f in features:
-        values = set(panel[f]) | set(population.get(f, {}))
-        if pool is not None and f in pool:
-            values |= set(pool[f])
-        entry: dict[str, dict[str, float]] = {}
-        for v in sorted(values):
-            e = {"panel": float((panel[f] == v).mean())}
-            if v in population.get(f, {}):
-                e["population"] = population[f][v]
-            if pool is not None and f in pool:
-                e["pool"] = float((pool[f] == v).mean())
-            if quotas is not None and {"feature", "value", "min", "max"} <= set(quotas.columns):
-                row = quotas[(quotas["feature"] == f) & (quotas["value"] == v)]
-                if len(row):
-                    try:
-                        e["quota_min"] = float(row["min"].iloc[0]) / k
-                        e["quota_max"] = float(row["max"].iloc[0]) / k
-                    except ValueError as exc:
-                        raise InputError(f"non-numeric quota for {f}={v}",
-                                         where=str(quota_path)) from exc
-            entry[v] = e
-        data[f] = entry
-    s.keyvalues({"panel size": k, "features": ", ".join(features) or "(none)"})
-    if data:
-        s.figure(plots.composition(data), "Population vs panel shares; black bars: quota range.")
-        rows = [{"feature": f, "value": v, **{key: e.get(key) for key in
-                 ("population", "pool", "panel", "quota_min", "quota_max")}}
-                for f, entry in data.items() for v, e in entry.items()]
-        s.table(rows, caption="Shares per feature value", limit=200)
-    return s
-
-
-def probabilities_section(run: Path) -> Section | None:
-    prob_path = run / "panel" / "probabilities.csv"
-    report_path = run / "panel" / "report.json"
-    if not prob_path.is_file() and not report_path.is_file():
-        return None
-    s = Section("probabilities", "Selection probabilities",
-                "How likely each pool member was to be selected by the sortition lottery.")
-    if report_path.is_file():
-        s.sources.append(_rel(run, report_path))
-        report = _read_json(report_path)
-        if isinstance(report, dict):
-            s.keyvalues(_scalars(report), "Sortition report")
-    if prob_path.is_file():
-        s.sources.append(_rel(run, prob_path))
-        probs = _read_csv(prob_path)
-        if "probability" not in probs.columns:
-            raise InputError("no 'probability' column", where=at(prob_path, 1))
-        try:
-            values = probs["probability"].astype(float)
-        except ValueError as exc:
-            raise InputError(f"non-numeric probability ({exc})",
-                             where=at(prob_path, column="probability")) from exc
-        s.figure(plots.probabilities(values.tolist()), "Histogram of selection probabilities")
-        s.keyvalues({"people": len(values), "min": float(values.min()),
-                     "max": float(values.max()), "sum (= panel size)": float(values.sum())})
-    return s
-
-
-def opinion_section(run: Path) -> Section | None:
-    folder = run / "aggregate"
-    image, groups, summary = (folder / "opinion_map.png", folder / "groups.csv",
-                              folder / "summary.json")
-    if not any(p.is_file() for p in (image, groups, summary)):
-        return None
-    s = Section("opinions", "Opinion map", "Participants placed by their votes (PCA) and "
-                "coloured by opinion group.")
-    if image.is_file():
-        s.sources.append(_rel(run, image))
-        s.figure(plots.png_file_uri(image.read_bytes()), "Opinion map")
-    if summary.is_file():
-        s.sources.append(_rel(run, summary))
-        obj = _read_json(summary)
-        if isinstance(obj, dict):
-            s.keyvalues(_scalars(obj), "Aggregation summary")
-    if groups.is_file():
-        s.sources.append(_rel(run, groups))
-        g = _read_csv(groups)
-        if "group" in g.columns:
-            counts = g["group"].value_counts().sort_index()
-            s.table([{"opinion group": k, "participants": int(v)} for k, v in counts.items()],
-                    caption="Opinion group sizes")
-    return s
-
-
-def consensus_section(run: Path) -> Section | None:
-    path = run / "aggregate" / "statements.csv"
-    if not path.is_file():
-        return None
-    s = Section("consensus", "Consensus statements", "Statements ranked by group-aware "
-                "consensus (the product over opinion groups of (agrees+1)/(votes+2)).",
-                [_rel(run, path)])
-    df = _read_csv(path)
-    sort_col = next((c for c in ("gac", "consensus", "agreement", "bridging") if c in df.columns),
-                    None)
-    if sort_col is not None:
-        import pandas as pd
-
-        df = df.assign(_key=pd.to_numeric(df[sort_col], errors="coerce")).sort_values(
-            "_key", ascending=False).drop(columns="_key")
-    first = [c for c in ("id", "statement", "text", "gac", "bridging") if c in df.columns]
-    rest = [c for c in df.columns if c not in first]
-    columns = (first + rest)[:9]
-    s.table(df.to_dict("records"), columns, caption=f"Top statements by {sort_col or 'order'}",
-            limit=20)
-    return s
-
-
-def constitution_section(run: Path) -> Section | None:
-    path = run / "constitution" / "constitution.yaml"
-    if not path.is_file():
-        return None
-    import yaml
-
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid YAML ({exc})",
-                         where=at(path, mark.line + 1 if mark else None)) from exc
-    s = Section("constitution", "Constitution", "Each clause with the statements and votes "
-                "behind it (provenance).", [_rel(run, path)])
-    clauses = doc.get("clauses", []) if isinstance(doc, dict) else doc
-    if isinstance(doc, dict):
-        meta = {k: v for k, v in doc.items() if k != "clauses"}
-        if meta:
-            s.keyvalues(meta, "Constitution provenance")
-    for i, clause in enumerate(clauses or [], start=1):
-        if isinstance(clause, str):
-            s.blocks.append({"type": "clause", "number": i, "text": clause, "items": []})
-            continue
-        if not isinstance(clause, dict):
-            raise InputError(f"clause {i} is neither text nor a mapping", where=str(path))
-        text = clause.get("text") or clause.get("clause") or ""
-        items = [(k, _fmt(v)) for k, v in clause.items() if k not in ("text", "clause")]
-        s.blocks.append({"type": "clause", "number": i, "text": text, "items": items})
-    return s
-
-
-def training_section(run: Path) -> Section | None:
-    path = run / "train" / "curve.jsonl"
-    summary = run / "train" / "summary.json"
-    if not path.is_file() and not summary.is_file():
-        return None
-    s = Section("training", "Training", "Loss and reward statistics logged during weighted "
-                "preference training.")
-    if path.is_file():
-        s.sources.append(_rel(run, path))
-        records = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON ({exc.msg})", where=at(path, number)) from exc
-            if isinstance(obj, dict):
-                records.append(obj)
-        names: list[str] = []
-        for r in records:
-            names += [k for k, v in r.items() if k not in ("step", "epoch") and k not in names
-                      and isinstance(v, int | float) and not isinstance(v, bool)]
-        preferred = [n for n in names if n == "loss" or "reward" in n or "accuracy" in n]
-        chosen = (preferred or names)[:3]
-        series = {}
-        for name in chosen:
-            pts = [(r.get("step", i), r[name]) for i, r in enumerate(records) if name in r]
-            if pts:
-                series[name] = ([p[0] for p in pts], [p[1] for p in pts])
-        if series:
-            s.figure(plots.curves(series), "Training curves")
-    if summary.is_file():
-        s.sources.append(_rel(run, summary))
-        obj = _read_json(summary)
-        if isinstance(obj, dict):
-            s.keyvalues(_scalars(obj), "Training summary")
-    return s
-
-
-SUBSET_NOTES = {
-    "consensus": "Prompts where the panel broadly agrees: training should raise every group.",
-    "divisive": "Prompts where opinion groups disagree: each group's accuracy is shown side by "
-                "side, so who wins and who loses is visible; it is never averaged away.",
-}
-
-
-def evaluation_section(run: Path) -> Section | None:
-    path = run / "evaluate" / "metrics.json"
-    if not path.is_file():
-        return None
-    m = _read_json(path)
-    if not isinstance(m, dict) or "groups" not in m or "overall" not in m:
-        raise InputError("not a pluralign evaluate metrics file (needs 'overall' and 'groups')",
-                         where=str(path))
-    s = Section("evaluation", "Per-group accuracy, before and after training",
-                "Held-out preference accuracy: the share of pairs whose implicit reward margin "
-                "(trained policy vs reference) favours the response the person chose; ties count "
-                "half, so the untrained model scores 0.5. Intervals: percentile bootstrap.",
-                [_rel(run, path)])
-    overall = m["overall"]
-    s.table([_score_row(g) for g in overall], caption="Overall, per subset of prompts")
-    subsets = [g["subset"] for g in overall]
-    for subset in subsets:
-        if subset in SUBSET_NOTES:
-            s.text(f"{subset}: {SUBSET_NOTES[subset]}", "note")
-    groupings: list[str] = []
-    for g in m["groups"]:
-        if g["grouping"] not in groupings:
-            groupings.append(g["grouping"])
-    for grouping in groupings:
-        panels = {subset: [g for g in m["groups"]
-                           if g["subset"] == subset and g["grouping"] == grouping]
-                  for subset in subsets}
-        panels = {k: v for k, v in panels.items() if v}
-        s.figure(plots.group_accuracy(panels, grouping),
-                 f"Accuracy by {grouping}, before (grey) and after (blue) training, "
-                 "per subset of prompts; dashed line: no preference (0.5).")
-        s.table([_score_row(g) for rows in panels.values() for g in rows],
-                caption=f"By {grouping}", limit=200)
-    gaps = [{"subset": g["subset"], "grouping": g["grouping"],
-             "gap before": (g.get("before") or {}).get("estimate"),
-             "gap after": (g.get("after") or {}).get("estimate"),
-             "gap after CI": _ci(g.get("after")),
-             "worst group after": (g.get("after") or {}).get("worst_group")}
-            for g in m.get("gaps", [])]
-    if gaps:
-        s.table(gaps, caption="Worst-group gap (best group's accuracy minus the worst's)")
-    return s
-
-
-def _ci(obj: Mapping | None) -> str:
-    if not obj or obj.get("low") is None:
-        return ""
-    return f"[{obj['low']:.3f}, {obj['high']:.3f}]"
-
-
-def _score_row(g: Mapping) -> dict[str, Any]:
-    return {"subset": g["subset"], "grouping": g["grouping"], "group": g["group"], "n": g["n"],
-            "before": g["before"]["estimate"], "after": g["after"]["estimate"],
-            "after 95% CI": _ci(g["after"]), "improvement": g["improvement"]["estimate"],
-            "improvement CI": _ci(g["improvement"])}
-
-
-def judge_section(run: Path) -> Section | None:
-    path = run / "evaluate" / "judge.json"
-    if not path.is_file():
-        return None
-    s = Section("judge", "Constitutional judge", "A judge model's verdicts on the trained "
-                "model's answers against the constitution.", [_rel(run, path)])
-    obj = _read_json(path)
-    if isinstance(obj, list):
-        s.table([r if isinstance(r, dict) else {"value": r} for r in obj])
-    elif isinstance(obj, dict):
-        s.keyvalues(_scalars(obj))
-        for key, value in obj.items():
-            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                s.table(value, caption=key)
-    return s
-
-
-def moral_graph_section(run: Path) -> Section | None:
-    path = next((p for p in (run / "moral_graph" / "graph.json",
-                             run / "aggregate" / "moral_graph.json") if p.is_file()), None)
-    if path is None:
-        return None
-    s = Section("moral-graph", "Moral graph", "Values (cards) and the upgrades participants "
-                "judged wiser (edges).", [_rel(run, path)])
-    obj = _read_json(path)
-    if not isinstance(obj, dict):
-        raise InputError("expected a JSON object with values and edges", where=str(path))
-    values = obj.get("values") or []
-    edges = obj.get("edges") or []
-    s.keyvalues({"values": len(values), "edges": len(edges)})
-    if values and all(isinstance(v, dict) for v in values):
-        cols = [c for c in ("id", "title", "description", "score", "pagerank")
-                if any(c in v for v in values)]
-        s.table(values, cols or None, caption="Values")
-    if edges and all(isinstance(e, dict) for e in edges):
-        s.table(edges, caption="Edges (upgrades)")
-    return s
-
-
-SECTIONS: tuple[Callable[[Path], Section | None], ...] = (
-    run_section, panel_section, probabilities_section, opinion_section, consensus_section,
-    constitution_section, moral_graph_section, training_section, evaluation_section,
-    judge_section,
-)
+from pluralign.errors import InputError
+from pluralign.report.section import Section
+from pluralign.report.sections import SECTIONS
 
 
 def build_sections(run_dir: str | Path) -> list[Section]:
     """Every section whose inputs exist in the run folder, in report order."""
     run = Path(run_dir)
     if not run.is_dir():
-        raise InputError("run folder not found", where=str(run),
-                         hint="give the folder a `pluralign demo --out DIR` run wrote")
+        raise InputError(
+            "run folder not found",
+            where=str(run),
+            hint="give the folder a `pluralign demo --out DIR` run wrote",
+        )
     return [s for s in (f(run) for f in SECTIONS) if s is not None]
 
 
-def render_report(run_dir: str | Path, title: str | None = None,
-                  sections: Sequence[Section] | None = None) -> str:
+def render_report(
+    run_dir: str | Path, title: str | None = None, sections: Sequence[Section] | None = None
+) -> str:
     """The report's HTML text (``sections``: already built ones, else built here)."""
     import jinja2
 
@@ -470,16 +40,23 @@ def render_report(run_dir: str | Path, title: str | None = None,
         sections = build_sections(run_dir)
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pluralign.report", "templates"),
-        autoescape=True, trim_blocks=True, lstrip_blocks=True,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
     template = env.get_template("report.html.j2")
-    return template.render(title=title or f"pluralign report: {Path(run_dir).name}",
-                           sections=sections, version=__version__, run_dir=str(run_dir))
+    return template.render(
+        title=title or f"pluralign report: {Path(run_dir).name}",
+        sections=sections,
+        version=__version__,
+        run_dir=str(run_dir),
+    )
 
 
-def write_report(run_dir: str | Path, out: str | Path,
-                 title: str | None = None) -> tuple[Path, list[Section]]:
+def write_report(
+    run_dir: str | Path, out: str | Path, title: str | None = None
+) -> tuple[Path, list[Section]]:
     """Render the report and write it atomically; returns the path and the sections shown."""
     from pluralign.data.preferences import atomic_write_text
 

@@ -52,25 +52,48 @@ def composition(features: Mapping[str, Mapping[str, Mapping[str, float]]]) -> st
         ax = fig.add_subplot(rows, cols, i + 1)
         names = list(values)
         x = np.arange(len(names))
-        series = [(key, label, color) for key, label, color in (
-            ("population", "population", "#6e7781"), ("pool", "pool", BEFORE),
-            ("panel", "panel", AFTER)) if any(key in values[v] for v in names)]
+        series = [
+            (key, label, color)
+            for key, label, color in (
+                ("population", "population", "#6e7781"),
+                ("pool", "pool", BEFORE),
+                ("panel", "panel", AFTER),
+            )
+            if any(key in values[v] for v in names)
+        ]
         width = 0.8 / max(len(series), 1)
         for i_s, (key, label, color) in enumerate(series):
             offset = (i_s - (len(series) - 1) / 2) * width
-            ax.bar(x + offset, [values[v].get(key, np.nan) for v in names], width, label=label,
-                   color=color)
+            ax.bar(
+                x + offset,
+                [values[v].get(key, np.nan) for v in names],
+                width,
+                label=label,
+                color=color,
+            )
         panel_offset = (len(series) - 1) / 2 * width
         for j, v in enumerate(names):
             lo, hi = values[v].get("quota_min"), values[v].get("quota_max")
             if lo is not None and hi is not None:
-                ax.plot([j + panel_offset] * 2, [lo, hi], color="black", lw=3, alpha=0.6,
-                        label="quota range" if j == 0 else None)
+                ax.plot(
+                    [j + panel_offset] * 2,
+                    [lo, hi],
+                    color="black",
+                    lw=3,
+                    alpha=0.6,
+                    label="quota range" if j == 0 else None,
+                )
         ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
         ax.set_title(feature, fontsize=10)
         ax.set_ylabel("share")
-        top = max([e.get(key, 0) or 0 for e in values.values()
-                   for key in ("population", "pool", "panel", "quota_max")] + [0.1])
+        top = max(
+            [
+                e.get(key, 0) or 0
+                for e in values.values()
+                for key in ("population", "pool", "panel", "quota_max")
+            ]
+            + [0.1]
+        )
         ax.set_ylim(0, top * 1.4)
         ax.legend(fontsize=7, loc="upper center", ncol=4, frameon=False)
     return _to_uri(plt, fig)
@@ -103,24 +126,29 @@ def group_accuracy(panels: Mapping[str, Sequence[Mapping]], grouping: str) -> st
     accuracy before and after training with their intervals. Groups stay side by side, never
     pooled."""
     n = len(panels)
+    cols = min(n, 3)
+    rows_n = (n + cols - 1) // cols
     widest = max((len(rows) for rows in panels.values()), default=1)
-    plt, fig = _figure(max(4.5, (0.7 * widest + 1.2) * n), 3.2)
+    plt, fig = _figure(min(11.0, max(4.5, (0.55 * widest + 1.5) * cols)), 3.0 * rows_n)
     for i, (subset, groups) in enumerate(panels.items()):
-        ax = fig.add_subplot(1, n, i + 1)
+        ax = fig.add_subplot(rows_n, cols, i + 1)
         names = [g["group"] for g in groups]
         x = np.arange(len(names))
         for offset, key, color in ((-0.2, "before", BEFORE), (0.2, "after", AFTER)):
             est = np.array([_num(g[key]["estimate"]) for g in groups])
             low = np.array([_num(g[key]["low"]) for g in groups])
             high = np.array([_num(g[key]["high"]) for g in groups])
-            err = np.vstack([np.nan_to_num(est - low), np.nan_to_num(high - est)])
+            # clip: a point interval can sit a rounding error off its estimate
+            err = np.clip(np.vstack([np.nan_to_num(est - low), np.nan_to_num(high - est)]), 0,
+                          None)
             ax.bar(x + offset, est, 0.4, yerr=err, capsize=3, label=key, color=color)
         ax.axhline(0.5, color="black", lw=0.8, ls="--")
         ax.set_ylim(0, 1.15)
         ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
         ax.set_title(f"{subset} prompts", fontsize=10)
+        if i % cols == 0:
+            ax.set_ylabel("accuracy")
         if i == 0:
-            ax.set_ylabel(f"accuracy by {grouping}")
             ax.legend(fontsize=7, loc="upper center", ncol=2, frameon=False)
     return _to_uri(plt, fig)
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from pluralign.errors import InputError, at
+from pluralign.errors import InputError, NotFoundError, at
 
 BANK_PATH = Path(__file__).with_name("statements.yaml")
 
@@ -64,11 +64,22 @@ class StatementBank:
     statements: tuple[BankStatement, ...]
     sha256: str
 
+    @cached_property
+    def _index(self) -> dict[str, BankStatement]:
+        return {s.slug: s for s in self.statements}
+
     def by_slug(self, slug: str) -> BankStatement:
-        for s in self.statements:
-            if s.slug == slug:
-                return s
-        raise KeyError(slug)
+        """The bank statement with this slug (``NotFoundError`` naming close matches if none)."""
+        try:
+            return self._index[slug]
+        except KeyError:
+            import difflib
+
+            close = difflib.get_close_matches(slug, list(self._index), n=3)
+            raise NotFoundError(
+                f"no statement '{slug}' in the statement bank",
+                hint=f"did you mean {', '.join(close)}?" if close else "see statements.yaml",
+            ) from None
 
     @property
     def opinions(self) -> tuple[BankStatement, ...]:

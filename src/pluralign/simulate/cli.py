@@ -30,9 +30,12 @@ def simulate_cmd(
         typer.Option("--bank", help="A custom statement bank YAML (default: the built-in bank)."),
     ] = None,
 ) -> None:
-    """Simulate an assembly on how AI assistants should behave: a self-selected volunteer pool,
-    latent opinion groups, statements and votes. Writes Polis CSVs, pool.csv, population.json
-    and truth.json into --out; the same seed gives byte-identical files."""
+    """Simulate an assembly on how AI assistants should behave.
+
+    A self-selected volunteer pool, latent opinion groups, statements and votes. Writes Polis
+    CSVs, pool.csv, population.json and truth.json into --out; the same seed gives
+    byte-identical files.
+    """
     from rich.table import Table
 
     from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation

@@ -115,7 +115,8 @@ def _statements(
     rng: np.random.Generator,
 ):
     m = config.statements
-    n_seed = min(m, max(1, round(m * config.seed_share)))
+    n_opinions = len(bank.opinions)
+    n_seed = min(m, n_opinions, max(1, round(m * config.seed_share)))
     n_auth = m - n_seed
     start, span = config.start_ms, int(config.days * DAY_MS)
     rows = []
@@ -124,7 +125,8 @@ def _statements(
         written += int(rng.integers(15_000, 60_000))
         rows.append({"slug": slug, "author-id": MODERATOR, "is_seed": True, "timestamp": written})
     used = {r["slug"] for r in rows}
-    n_junk = min(len(bank.junk), round(n_auth * config.junk_share))
+    # junk fills in when the conversation needs more statements than the bank has opinions
+    n_junk = min(len(bank.junk), max(round(n_auth * config.junk_share), m - n_opinions))
     kinds = np.array([True] * n_junk + [False] * (n_auth - n_junk))
     rng.shuffle(kinds)
     weights = engagement**2 / (engagement**2).sum()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,9 @@ import pandas as pd
 from pluralign.errors import InputError
 from pluralign.simulate.bank import StatementBank
 from pluralign.simulate.population import Population
+
+if TYPE_CHECKING:
+    from pluralign.data.polis_format import PolisExport
 
 VOTE_CHOICES = np.array([1, -1, 0])  # the order of the last axis of vote probabilities
 
@@ -118,7 +121,7 @@ class SimulatedAssembly:
     membership: np.ndarray
     statements: pd.DataFrame
     votes: pd.DataFrame
-    polis: Any = field(repr=False)
+    polis: PolisExport = field(repr=False)
     truth: dict[str, Any] = field(repr=False)
 
     @property
@@ -178,6 +181,8 @@ class SimulatedAssembly:
         Each person votes on each statement with probability ``rate``. Returns columns ``id``
         (pool id), ``slug``, ``vote`` (1, -1, 0). Deterministic in ``seed``.
         """
+        if not 0.0 <= rate <= 1.0:
+            raise InputError(f"rate = {rate}: must be between 0 and 1", where="simulate_votes")
         rng = np.random.default_rng(seed)
         if slugs is None:
             slugs = list(self.statements["slug"])
@@ -199,3 +204,49 @@ class SimulatedAssembly:
     def group_of(self, pool_id: str) -> str:
         """The true latent group of a pool member."""
         return str(self.people["group"].to_numpy()[self._rows([pool_id])[0]])
+
+    def conversation_votes(
+        self, people: Sequence[str] | None = None, *, latest: bool = True
+    ) -> pd.DataFrame:
+        """The conversation's votes cast by ``people`` (pool ids; default everyone).
+
+        Columns ``id, participant, comment-id, slug, vote, timestamp``; ``latest=True`` keeps
+        the vote that counts per pair, ``False`` every event. The moderator casts no votes.
+        """
+        votes = self.polis.latest_votes() if latest else self.votes
+        rows = self._rows(people)
+        numbers = self.people["participant"].to_numpy()[rows]
+        chosen = votes[votes["voter-id"].isin(numbers)]
+        id_of = dict(zip(self.people["participant"], self.people["id"], strict=True))
+        slug_of = dict(zip(self.statements["comment-id"], self.statements["slug"], strict=True))
+        return pd.DataFrame(
+            {
+                "id": chosen["voter-id"].map(id_of).to_numpy(),
+                "participant": chosen["voter-id"].to_numpy(),
+                "comment-id": chosen["comment-id"].to_numpy(),
+                "slug": chosen["comment-id"].map(slug_of).to_numpy(),
+                "vote": chosen["vote"].to_numpy(),
+                "timestamp": chosen["timestamp"].to_numpy(),
+            }
+        )
+
+    def polis_subset(self, people: Sequence[str]):
+        """The Polis export restricted to the votes of ``people`` (e.g. a selected panel).
+
+        All statements and authors are kept (so comment ids stay valid); participants-votes
+        lists the moderator, ``people`` and the statements' authors.
+        """
+        from pluralign.data.polis_format import make_polis_export
+
+        rows = self._rows(people)
+        numbers = set(self.people["participant"].to_numpy()[rows].tolist())
+        votes = self.votes[self.votes["voter-id"].isin(numbers)]
+        comments = self.polis.comments[
+            ["comment-id", "author-id", "timestamp", "moderated", "comment-body"]
+        ]
+        keep = sorted(numbers | {0})
+        roster = pd.DataFrame(
+            {"participant": keep, "group-id": pd.array([None] * len(keep), dtype="Int64")}
+        )
+        summary = {k: self.polis.summary[k] for k in ("topic", "url", "conversation-description")}
+        return make_polis_export(comments, votes, roster, summary=summary, clock=self.polis.clock)

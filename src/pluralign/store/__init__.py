@@ -21,7 +21,23 @@ from pluralign.store.models import (
 from pluralign.store.session import Store, open_store, resolve_url
 
 __all__ = [
-    "ACCEPTED", "AGREE", "CLOSED", "DISAGREE", "DRAFT", "OPEN", "PASS", "PENDING", "REJECTED",
-    "Assembly", "Base", "Panel", "PanelMember", "Participant", "Statement", "Store", "Vote",
-    "open_store", "resolve_url",
+    "ACCEPTED",
+    "AGREE",
+    "CLOSED",
+    "DISAGREE",
+    "DRAFT",
+    "OPEN",
+    "PASS",
+    "PENDING",
+    "REJECTED",
+    "Assembly",
+    "Base",
+    "Panel",
+    "PanelMember",
+    "Participant",
+    "Statement",
+    "Store",
+    "Vote",
+    "open_store",
+    "resolve_url",
 ]

@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 from pluralign.clikit import DbOption, console
 
-db_app = typer.Typer(help="The assembly store (SQLite by default, PostgreSQL by URL).",
-                     no_args_is_help=True)
+db_app = typer.Typer(
+    help="The assembly store (SQLite by default, PostgreSQL by URL).", no_args_is_help=True
+)
 
 
 @db_app.command("upgrade")
@@ -30,9 +31,20 @@ def list_cmd(db: DbOption = None) -> None:
     table = Table("slug", "topic", "state", "participants", "statements", "votes")
     with store.session() as s:
         for a in s.scalars(select(Assembly).order_by(Assembly.id)):
-            count = lambda m: s.scalar(select(func.count()).select_from(m).where(m.assembly_id == a.id))  # noqa: E731
-            table.add_row(a.slug, a.topic[:50], a.state, str(count(Participant)),
-                          str(count(Statement)), str(count(Vote)))
+
+            def count(model, assembly_id=a.id):
+                return s.scalar(
+                    select(func.count()).select_from(model).where(model.assembly_id == assembly_id)
+                )
+
+            table.add_row(
+                a.slug,
+                a.topic[:50],
+                a.state,
+                str(count(Participant)),
+                str(count(Statement)),
+                str(count(Vote)),
+            )
     console.print(table)
 
 

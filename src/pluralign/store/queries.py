@@ -68,9 +68,9 @@ def vote_history(session: Session, assembly_id: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["participant", "statement", "value", "created_at"])
 
 
-def next_number(session: Session, model: type[Participant] | type[Statement], assembly_id: int) -> int:
+def next_number(
+    session: Session, model: type[Participant] | type[Statement], assembly_id: int
+) -> int:
     """The next free Polis-style number for a participant or statement in an assembly."""
-    current = session.scalar(
-        select(func.max(model.number)).where(model.assembly_id == assembly_id)
-    )
+    current = session.scalar(select(func.max(model.number)).where(model.assembly_id == assembly_id))
     return 0 if current is None else current + 1

@@ -23,7 +23,10 @@ def train(
         Path, typer.Option("--model", help="Local transformers checkpoint folder to start from.")
     ],
     out: OutOption,
-    method: Annotated[str, typer.Option("--method", help="dpo, kto or orpo.")] = "dpo",
+    method: Annotated[
+        str | None,
+        typer.Option("--method", help="dpo, kto or orpo (default: the config's method, else dpo)."),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option("--config", help="train.yaml with hyperparameters (docs/training.md)."),
@@ -41,12 +44,13 @@ def train(
     """Train a model on weighted preference pairs (loss = Σ wᵢ·ℓᵢ / Σ wᵢ per effective batch)."""
     from pluralign.train.api import train_preferences
 
+    _quiet_libraries()
     result = train_preferences(
         data,
         model,
         config,
         out,
-        method=method.lower(),
+        method=method.lower() if method else None,
         lora=True if lora else None,
         resume=resume,
         progress=True,
@@ -59,6 +63,12 @@ def train(
     )
     console.print(f"model: {result.model_dir}")
     console.print(f"curve: {result.curve_path}")
+
+
+def _quiet_libraries() -> None:
+    from pluralign.train.api import quiet_libraries
+
+    quiet_libraries()
 
 
 @model_app.command("tiny")
@@ -84,6 +94,7 @@ def tiny(
     """Build a tiny Llama-style model with its own byte-level BPE tokenizer, fully offline."""
     from pluralign.train.tiny import build_tiny_model, read_texts
 
+    _quiet_libraries()
     path = build_tiny_model(
         read_texts(texts),
         out,

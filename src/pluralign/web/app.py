@@ -7,6 +7,7 @@ are listed in :data:`ROUTERS`; adding an area is one line there (see docs/web.md
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from dataclasses import dataclass
@@ -21,12 +22,15 @@ ROUTERS = (
     "pluralign.web.routers.participant",
     "pluralign.web.routers.admin",
     "pluralign.web.routers.admin_assembly",
+    "pluralign.moralgraph.web",
 )
 
 SECURITY_HEADERS = [
-    (b"content-security-policy",
-     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-     b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
@@ -43,6 +47,8 @@ class WebSettings:
     """Votes and statements one participant may send per minute, sustained."""
     burst: int = 20
     """... and at once."""
+    constitution_embedder: str = "tfidf"
+    """Near-duplicate merging for the constitution export: tfidf (light) or auto/minilm."""
     participant_session_days: int = 90
     admin_session_hours: int = 12
 
@@ -53,6 +59,7 @@ class WebSettings:
             secure_cookies=env.get("PLURALIGN_WEB_SECURE_COOKIES", "0") == "1",
             rate_per_minute=float(env.get("PLURALIGN_WEB_RATE_PER_MINUTE", 60)),
             burst=int(env.get("PLURALIGN_WEB_BURST", 20)),
+            constitution_embedder=env.get("PLURALIGN_WEB_CONSTITUTION_EMBEDDER", "tfidf"),
         )
 
 
@@ -86,20 +93,36 @@ def create_app(db=None, settings: WebSettings | None = None):
     from pluralign.store import open_store
     from pluralign.web import deps
     from pluralign.web.security import RateLimiter, cookie_secret
+    from pluralign.web.votes import VoteWriter
 
     settings = settings or WebSettings()
     store = db if hasattr(db, "session") else open_store(db)
 
-    app = FastAPI(title="pluralign", docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(deps.csrf_protect)])
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        app.state.writer.close()  # after the server stopped taking requests
+
+    app = FastAPI(
+        title="pluralign",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(deps.csrf_protect)],
+        lifespan=lifespan,
+    )
     app.state.store = store
     app.state.settings = settings
     app.state.templates = deps.make_templates()
     app.state.limiter = RateLimiter(settings.rate_per_minute, settings.burst)
     app.state.login_limiter = RateLimiter(10, 10)  # sign-in attempts per client address
+    app.state.writer = VoteWriter(store)
     app.add_middleware(
-        SessionMiddleware, secret_key=cookie_secret(store), session_cookie="pluralign",
-        max_age=settings.participant_session_days * 86400, same_site="lax",
+        SessionMiddleware,
+        secret_key=cookie_secret(store),
+        session_cookie="pluralign",
+        max_age=settings.participant_session_days * 86400,
+        same_site="lax",
         https_only=settings.secure_cookies,
     )
     app.add_middleware(_SecurityHeaders)
@@ -122,8 +145,12 @@ def create_app(db=None, settings: WebSettings | None = None):
 
             return JSONResponse({"error": message, "hint": hint}, status_code=status)
         try:
-            return deps.render(request, "error.html", {"status": status, "message": message,
-                                                        "hint": hint}, status=status)
+            return deps.render(
+                request,
+                "error.html",
+                {"status": status, "message": message, "hint": hint},
+                status=status,
+            )
         except Exception:  # noqa: BLE001 - the error page must never fail; fall back to text
             return PlainTextResponse(f"{status}: {message}", status_code=status)
 

@@ -16,14 +16,29 @@ def web_cmd(
     db: DbOption = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option("--workers", min=1,
-                                         help="Worker processes (PostgreSQL recommended).")] = 1,
-    rate_per_minute: Annotated[float, typer.Option(
-        "--rate-limit", help="Votes+statements one participant may send per minute.")] = 60.0,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Worker processes (PostgreSQL recommended).")
+    ] = 1,
+    rate_per_minute: Annotated[
+        float,
+        typer.Option("--rate-limit", help="Votes+statements one participant may send per minute."),
+    ] = 60.0,
     burst: Annotated[int, typer.Option("--burst", help="... and in one burst.")] = 20,
-    secure_cookies: Annotated[bool, typer.Option(
-        "--secure-cookies/--no-secure-cookies",
-        help="Send cookies over HTTPS only (use behind a TLS proxy).")] = False,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies/--no-secure-cookies",
+            help="Send cookies over HTTPS only (use behind a TLS proxy).",
+        ),
+    ] = False,
+    constitution_embedder: Annotated[
+        str,
+        typer.Option(
+            "--constitution-embedder",
+            help="Merging near-duplicate clauses in the constitution export: tfidf (light) or "
+            "auto/minilm (loads torch into the server).",
+        ),
+    ] = "tfidf",
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
 ) -> None:
     """Serve the assembly web app (participants at /a/<slug>, organisers at /admin)."""
@@ -32,27 +47,56 @@ def web_cmd(
     from pluralign.store.session import resolve_url
 
     uvicorn = require("uvicorn", "web")
+    from pluralign.constitution.embed import METHODS
+    from pluralign.errors import InputError
+
+    if constitution_embedder not in METHODS:
+        raise InputError(
+            f"unknown embedder '{constitution_embedder}'",
+            where="--constitution-embedder",
+            hint=f"use one of {', '.join(METHODS)}",
+        )
     url = resolve_url(db)
     open_store(url).dispose()  # create/migrate once, before workers start
-    os.environ.update({
-        "PLURALIGN_DATABASE_URL": url,
-        "PLURALIGN_WEB_RATE_PER_MINUTE": str(rate_per_minute),
-        "PLURALIGN_WEB_BURST": str(burst),
-        "PLURALIGN_WEB_SECURE_COOKIES": "1" if secure_cookies else "0",
-    })
+    os.environ.update(
+        {
+            "PLURALIGN_DATABASE_URL": url,
+            "PLURALIGN_WEB_RATE_PER_MINUTE": str(rate_per_minute),
+            "PLURALIGN_WEB_BURST": str(burst),
+            "PLURALIGN_WEB_SECURE_COOKIES": "1" if secure_cookies else "0",
+            "PLURALIGN_WEB_CONSTITUTION_EMBEDDER": constitution_embedder,
+        }
+    )
+    if url.startswith("sqlite") and workers > 1:
+        console.print(
+            "[yellow]note:[/] SQLite serialises writers; with several workers they wait on "
+            "each other. Use one worker with SQLite, or PostgreSQL for several."
+        )
     console.print(f"pluralign web on http://{host}:{port}  (organisers: /admin)")
-    uvicorn.run("pluralign.web.app:app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level, proxy_headers=True,
-                access_log=log_level == "debug")
+    uvicorn.run(
+        "pluralign.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        proxy_headers=True,
+        access_log=log_level == "debug",
+    )
 
 
 @admin_app.command("create-user")
 def create_user_cmd(
     username: Annotated[str, typer.Argument(help="Login name.")],
     role: Annotated[str, typer.Option("--role", help="admin or moderator.")] = "admin",
-    password: Annotated[str | None, typer.Option(
-        "--password", envvar="PLURALIGN_ADMIN_PASSWORD",
-        help="Password (prompted when omitted; prefer the prompt or the env variable).")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            envvar="PLURALIGN_ADMIN_PASSWORD",
+            help="Password (prompted when omitted; prefer the prompt or the env variable).",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Create an organiser account (password stored as an argon2id hash)."""

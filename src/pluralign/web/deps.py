@@ -45,15 +45,21 @@ def store(request: Request):
     return request.app.state.store
 
 
-def render(request: Request, name: str, context: dict | None = None, status: int = 200,
-           headers: dict | None = None) -> HTMLResponse:
+def render(
+    request: Request,
+    name: str,
+    context: dict | None = None,
+    status: int = 200,
+    headers: dict | None = None,
+) -> HTMLResponse:
     """Render ``templates/<name>`` with the request, the CSRF helpers and the signed-in user."""
     token = csrf_token(request.session)
     ctx = {
         "request": request,
         "csrf_token": token,
         "csrf_input": lambda: Markup(
-            f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'),
+            f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'
+        ),
         "user": getattr(request.state, "user", None),
         "htmx": request.headers.get("hx-request") == "true",
     }
@@ -146,8 +152,11 @@ def current_participant(request: Request, session, slug: str) -> tuple[Assembly,
     key = participant_key(request, slug)
     participant = None
     if key:
-        participant = session.scalar(select(Participant).where(
-            Participant.assembly_id == assembly.id, Participant.key == key))
+        participant = session.scalar(
+            select(Participant).where(
+                Participant.assembly_id == assembly.id, Participant.key == key
+            )
+        )
     if participant is None:
         raise Redirect(f"/a/{slug}")
     return assembly, participant

@@ -59,8 +59,10 @@ def create_user(session, username: str, password: str, role: str) -> AdminUser:
     if len(password) < 10:
         raise InputError("the password must have at least 10 characters")
     if session.scalar(select(AdminUser).where(AdminUser.username == username)):
-        raise InputError(f"the user '{username}' exists already",
-                         hint="choose another name or delete the user first")
+        raise InputError(
+            f"the user '{username}' exists already",
+            hint="choose another name or delete the user first",
+        )
     user = AdminUser(username=username, password_hash=hash_password(password), role=role)
     session.add(user)
     session.flush()

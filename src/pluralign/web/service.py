@@ -66,18 +66,23 @@ def parse_questions(text: str) -> list[dict]:
             continue
         parts = [p.strip() for p in line.split("|")]
         if len(parts) != 3:
-            raise InputError("a question needs three parts: key | Label | option; option",
-                             where=at("questions", number))
+            raise InputError(
+                "a question needs three parts: key | Label | option; option",
+                where=at("questions", number),
+            )
         key, label, options = parts
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", key):
-            raise InputError(f"question key '{key}' must be lower-case letters, digits, _",
-                             where=at("questions", number))
+            raise InputError(
+                f"question key '{key}' must be lower-case letters, digits, _",
+                where=at("questions", number),
+            )
         if key in keys:
             raise InputError(f"question key '{key}' is used twice", where=at("questions", number))
         opts = [o.strip() for o in options.split(";") if o.strip()]
         if len(opts) < 2 or not label:
-            raise InputError("a question needs a label and at least two options",
-                             where=at("questions", number))
+            raise InputError(
+                "a question needs a label and at least two options", where=at("questions", number)
+            )
         if PREFER_NOT not in opts:
             opts.append(PREFER_NOT)
         keys.add(key)
@@ -104,8 +109,9 @@ class AssemblyForm:
     min_votes: int = DEFAULT_MIN_VOTES
 
 
-def parse_assembly_form(topic: str, description: str, invite_only: bool, closes_at: str,
-                        questions: str, min_votes: str) -> AssemblyForm:
+def parse_assembly_form(
+    topic: str, description: str, invite_only: bool, closes_at: str, questions: str, min_votes: str
+) -> AssemblyForm:
     topic = topic.strip()
     if not topic or len(topic) > 300:
         raise InputError("the topic must be 1-300 characters", where="topic")
@@ -114,23 +120,30 @@ def parse_assembly_form(topic: str, description: str, invite_only: bool, closes_
         try:
             closes = as_utc(dt.datetime.fromisoformat(closes_at.strip()))
         except ValueError as exc:
-            raise InputError(f"not a date and time: {closes_at!r}", where="closes_at",
-                             hint="use YYYY-MM-DDTHH:MM (UTC)") from exc
+            raise InputError(
+                f"not a date and time: {closes_at!r}",
+                where="closes_at",
+                hint="use YYYY-MM-DDTHH:MM (UTC)",
+            ) from exc
     try:
         mv = int(min_votes or DEFAULT_MIN_VOTES)
     except ValueError as exc:
         raise InputError(f"not a whole number: {min_votes!r}", where="min_votes") from exc
     if not 1 <= mv <= 1000:
         raise InputError("min_votes must be between 1 and 1000", where="min_votes")
-    return AssemblyForm(topic, description.strip(), bool(invite_only), closes,
-                        tuple(parse_questions(questions)), mv)
+    return AssemblyForm(
+        topic, description.strip(), bool(invite_only), closes, tuple(parse_questions(questions)), mv
+    )
 
 
 def create_assembly(session: Session, slug: str, form: AssemblyForm) -> Assembly:
     slug = slug.strip().lower()
     if not SLUG_RE.match(slug):
-        raise InputError(f"'{slug}' is not a valid link name", where="slug",
-                         hint="3-80 characters: lower-case letters, digits and '-'")
+        raise InputError(
+            f"'{slug}' is not a valid link name",
+            where="slug",
+            hint="3-80 characters: lower-case letters, digits and '-'",
+        )
     if session.scalar(select(Assembly.id).where(Assembly.slug == slug)) is not None:
         raise InputError(f"an assembly '{slug}' exists already", where="slug")
     assembly = Assembly(slug=slug, topic=form.topic, settings={})
@@ -168,12 +181,16 @@ def parse_seed_csv(data: bytes, name: str = "seed.csv") -> list[str]:
     try:
         content = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError("the file is not UTF-8 text", where=name,
-                         hint="save the CSV as UTF-8") from exc
+        raise InputError(
+            "the file is not UTF-8 text", where=name, hint="save the CSV as UTF-8"
+        ) from exc
     reader = csv.DictReader(io.StringIO(content))
     if not reader.fieldnames or "text" not in [f.strip() for f in reader.fieldnames]:
-        raise InputError("the CSV needs a header row with a 'text' column", where=at(name, 1),
-                         hint="first line: text")
+        raise InputError(
+            "the CSV needs a header row with a 'text' column",
+            where=at(name, 1),
+            hint="first line: text",
+        )
     texts = []
     for row in reader:
         text = (row.get("text") or "").strip()
@@ -181,8 +198,10 @@ def parse_seed_csv(data: bytes, name: str = "seed.csv") -> list[str]:
         if not text:
             raise InputError("empty statement", where=at(name, line, "text"))
         if len(text) > MAX_STATEMENT_CHARS:
-            raise InputError(f"statement longer than {MAX_STATEMENT_CHARS} characters",
-                             where=at(name, line, "text"))
+            raise InputError(
+                f"statement longer than {MAX_STATEMENT_CHARS} characters",
+                where=at(name, line, "text"),
+            )
         texts.append(text)
     if not texts:
         raise InputError("the CSV holds no statements", where=name)
@@ -192,8 +211,15 @@ def parse_seed_csv(data: bytes, name: str = "seed.csv") -> list[str]:
 def add_seed_statements(session: Session, assembly: Assembly, texts: list[str]) -> int:
     number = next_number(session, Statement, assembly.id)
     for i, text in enumerate(texts):
-        session.add(Statement(assembly_id=assembly.id, number=number + i, text=text,
-                              moderation=ACCEPTED, is_seed=True))
+        session.add(
+            Statement(
+                assembly_id=assembly.id,
+                number=number + i,
+                text=text,
+                moderation=ACCEPTED,
+                is_seed=True,
+            )
+        )
     session.flush()
     STATEMENTS.invalidate(session, assembly.id)
     return len(texts)
@@ -226,21 +252,32 @@ def join(session: Session, assembly: Assembly, invite: str | None) -> Participan
     token_row = None
     if assembly.invite_only:
         if not invite:
-            raise InputError("this assembly is by invitation only",
-                             hint="open the personal link from your invitation")
+            raise InputError(
+                "this assembly is by invitation only",
+                hint="open the personal link from your invitation",
+            )
         token_row = session.scalar(
             select(InviteToken)
-            .where(InviteToken.token_hash == token_hash(invite.strip()),
-                   InviteToken.assembly_id == assembly.id)
+            .where(
+                InviteToken.token_hash == token_hash(invite.strip()),
+                InviteToken.assembly_id == assembly.id,
+            )
             .with_for_update()
         )
         if token_row is None or token_row.used_at is not None:
-            raise InputError("this invitation is not valid or was used already",
-                             hint="each invitation admits one person; ask the organisers")
+            raise InputError(
+                "this invitation is not valid or was used already",
+                hint="each invitation admits one person; ask the organisers",
+            )
     for _attempt in range(5):
         number = next_number(session, Participant, assembly.id)
-        participant = Participant(assembly_id=assembly.id, number=number, key=new_token(24)[:32],
-                                  consented_at=utcnow(), meta={"source": "web"})
+        participant = Participant(
+            assembly_id=assembly.id,
+            number=number,
+            key=new_token(24)[:32],
+            consented_at=utcnow(),
+            meta={"source": "web"},
+        )
         try:
             with session.begin_nested():
                 session.add(participant)
@@ -272,8 +309,9 @@ def needs_demographics(assembly, participant) -> bool:
     """True while the assembly asks questions this participant has not answered yet
     (``participant`` may be a :class:`Participant` or its ``meta`` dict)."""
     meta = participant if isinstance(participant, dict) else participant.meta
-    return bool((assembly.settings or {}).get("questions")) and not (
-        meta or {}).get("demographics_done")
+    return bool((assembly.settings or {}).get("questions")) and not (meta or {}).get(
+        "demographics_done"
+    )
 
 
 def propose(session: Session, assembly: Assembly, participant: Participant, text: str) -> Statement:
@@ -285,8 +323,13 @@ def propose(session: Session, assembly: Assembly, participant: Participant, text
     if not is_open(assembly):
         raise InputError("this assembly is closed")
     for _attempt in range(5):
-        st = Statement(assembly_id=assembly.id, number=next_number(session, Statement, assembly.id),
-                       text=text, author_id=participant.id, moderation=PENDING)
+        st = Statement(
+            assembly_id=assembly.id,
+            number=next_number(session, Statement, assembly.id),
+            text=text,
+            author_id=participant.id,
+            moderation=PENDING,
+        )
         try:
             with session.begin_nested():
                 session.add(st)
@@ -299,13 +342,21 @@ def propose(session: Session, assembly: Assembly, participant: Participant, text
 def withdraw(session: Session, participant: Participant) -> int:
     """Delete a participant with their votes and unpublished statements; published statements
     stay without an author. Records only that someone withdrew. Returns the votes deleted."""
-    votes = session.scalar(select(func.count()).select_from(Vote)
-                           .where(Vote.participant_id == participant.id)) or 0
+    votes = (
+        session.scalar(
+            select(func.count()).select_from(Vote).where(Vote.participant_id == participant.id)
+        )
+        or 0
+    )
     session.execute(delete(Vote).where(Vote.participant_id == participant.id))
-    session.execute(delete(Statement).where(Statement.author_id == participant.id,
-                                            Statement.moderation != ACCEPTED))
     session.execute(
-        Statement.__table__.update().where(Statement.author_id == participant.id)
+        delete(Statement).where(
+            Statement.author_id == participant.id, Statement.moderation != ACCEPTED
+        )
+    )
+    session.execute(
+        Statement.__table__.update()
+        .where(Statement.author_id == participant.id)
         .values(author_id=None)
     )
     session.add(Withdrawal(assembly_id=participant.assembly_id, votes_deleted=votes))
@@ -316,8 +367,9 @@ def withdraw(session: Session, participant: Participant) -> int:
 def moderate(session: Session, assembly: Assembly, number: int, decision: str) -> Statement:
     if decision not in (ACCEPTED, REJECTED):
         raise InputError(f"unknown decision '{decision}'", hint="accepted or rejected")
-    st = session.scalar(select(Statement).where(Statement.assembly_id == assembly.id,
-                                                Statement.number == number))
+    st = session.scalar(
+        select(Statement).where(Statement.assembly_id == assembly.id, Statement.number == number)
+    )
     if st is None:
         raise NotFoundError(f"no statement {number} in '{assembly.slug}'")
     st.moderation = decision
@@ -327,30 +379,52 @@ def moderate(session: Session, assembly: Assembly, number: int, decision: str) -
 
 def counts(session: Session, assembly_id: int) -> dict[str, int]:
     """Live numbers for the organiser dashboard."""
+
     def n(query):
         return session.scalar(query) or 0
 
     since = utcnow() - dt.timedelta(minutes=5)
-    st = dict(session.execute(select(Statement.moderation, func.count())
-                              .where(Statement.assembly_id == assembly_id)
-                              .group_by(Statement.moderation)).all())
+    st = dict(
+        session.execute(
+            select(Statement.moderation, func.count())
+            .where(Statement.assembly_id == assembly_id)
+            .group_by(Statement.moderation)
+        ).all()
+    )
     return {
-        "participants": n(select(func.count()).select_from(Participant)
-                          .where(Participant.assembly_id == assembly_id)),
+        "participants": n(
+            select(func.count())
+            .select_from(Participant)
+            .where(Participant.assembly_id == assembly_id)
+        ),
         "votes": n(select(func.count()).select_from(Vote).where(Vote.assembly_id == assembly_id)),
-        "votes_5min": n(select(func.count()).select_from(Vote)
-                        .where(Vote.assembly_id == assembly_id, Vote.created_at >= since)),
+        "votes_5min": n(
+            select(func.count())
+            .select_from(Vote)
+            .where(Vote.assembly_id == assembly_id, Vote.created_at >= since)
+        ),
         "accepted": st.get(ACCEPTED, 0),
         "pending": st.get(PENDING, 0),
         "rejected": st.get(REJECTED, 0),
-        "withdrawn": n(select(func.count()).select_from(Withdrawal)
-                       .where(Withdrawal.assembly_id == assembly_id)),
-        "invites_used": n(select(func.count()).select_from(InviteToken)
-                          .where(InviteToken.assembly_id == assembly_id,
-                                 InviteToken.used_at.is_not(None))),
+        "withdrawn": n(
+            select(func.count())
+            .select_from(Withdrawal)
+            .where(Withdrawal.assembly_id == assembly_id)
+        ),
+        "invites_used": n(
+            select(func.count())
+            .select_from(InviteToken)
+            .where(InviteToken.assembly_id == assembly_id, InviteToken.used_at.is_not(None))
+        ),
     }
 
 
 def participant_vote_count(session: Session, participant_id: int) -> int:
-    return session.scalar(select(func.count(func.distinct(Vote.statement_id)))
-                          .where(Vote.participant_id == participant_id)) or 0
+    return (
+        session.scalar(
+            select(func.count(func.distinct(Vote.statement_id))).where(
+                Vote.participant_id == participant_id
+            )
+        )
+        or 0
+    )

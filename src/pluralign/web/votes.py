@@ -29,6 +29,7 @@ from pluralign.store.models import (
     OPEN,
     VOTE_VALUES,
     Assembly,
+    Participant,
     Statement,
     Vote,
     utcnow,
@@ -82,8 +83,9 @@ class _AssemblyCache:
             a = session.scalar(select(Assembly).where(Assembly.slug == slug))
             if a is None:
                 raise NotFoundError(f"no assembly '{slug}'")
-            info = AssemblyInfo(a.id, a.slug, a.state, a.closes_at, a.invite_only,
-                                dict(a.settings or {}))
+            info = AssemblyInfo(
+                a.id, a.slug, a.state, a.closes_at, a.invite_only, dict(a.settings or {})
+            )
             entry = (time.monotonic(), info)
             self._data[key] = entry
         return entry[1]
@@ -126,13 +128,17 @@ class _StatementCache:
         entry = self._data.get(key)
         if entry is None or time.monotonic() - entry[0] > self.ttl:
             rows = session.execute(
-                select(Statement.id, Statement.number, Statement.text)
-                .where(Statement.assembly_id == assembly_id, Statement.moderation == ACCEPTED)
+                select(Statement.id, Statement.number, Statement.text).where(
+                    Statement.assembly_id == assembly_id, Statement.moderation == ACCEPTED
+                )
             ).all()
-            counts = dict(session.execute(
-                select(Vote.statement_id, func.count()).where(Vote.assembly_id == assembly_id)
-                .group_by(Vote.statement_id)
-            ).all())
+            counts = dict(
+                session.execute(
+                    select(Vote.statement_id, func.count())
+                    .where(Vote.assembly_id == assembly_id)
+                    .group_by(Vote.statement_id)
+                ).all()
+            )
             entry = (time.monotonic(), {n: (i, t) for i, n, t in rows}, counts)
             with self._lock:
                 self._data[key] = entry
@@ -157,10 +163,13 @@ class NextStatement:
 def next_statement(session: Session, assembly_id: int, participant_id: int) -> NextStatement | None:
     """The statement to show next (see module docstring), or None when all are voted on."""
     by_number, counts = STATEMENTS.get(session, assembly_id)
-    voted = set(session.scalars(
-        select(Vote.statement_id).where(Vote.assembly_id == assembly_id,
-                                        Vote.participant_id == participant_id)
-    ).all())
+    voted = set(
+        session.scalars(
+            select(Vote.statement_id).where(
+                Vote.assembly_id == assembly_id, Vote.participant_id == participant_id
+            )
+        ).all()
+    )
     candidates = [(n, i, t) for n, (i, t) in by_number.items() if i not in voted]
     if not candidates:
         return None
@@ -185,8 +194,12 @@ def _insert_once(session: Session, values: dict) -> int | None:
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         module = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
-        stmt = (module.insert(Vote).values(**values)
-                .on_conflict_do_nothing(index_elements=["request_id"]).returning(Vote.id))
+        stmt = (
+            module.insert(Vote)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["request_id"])
+            .returning(Vote.id)
+        )
         return session.execute(stmt).scalar()
     try:  # other databases: a savepoint around a plain insert
         with session.begin_nested():
@@ -195,16 +208,18 @@ def _insert_once(session: Session, values: dict) -> int | None:
         return None
 
 
-def record_vote(session: Session, assembly, participant, statement: int, value: int,
-                request_id: str) -> VoteAck:
+def record_vote(
+    session: Session, assembly, participant, statement: int, value: int, request_id: str
+) -> VoteAck:
     """Store one vote, idempotently: the key is (participant, request id).
 
     ``assembly`` is an :class:`Assembly` or :class:`AssemblyInfo`; ``participant`` a
     :class:`~pluralign.store.models.Participant` or its id.
     """
     if value not in VOTE_VALUES:
-        raise InputError(f"a vote is 1 (agree), -1 (disagree) or 0 (pass), not {value}",
-                         where="value")
+        raise InputError(
+            f"a vote is 1 (agree), -1 (disagree) or 0 (pass), not {value}", where="value"
+        )
     if not request_id or len(request_id) > 48 or not request_id.isprintable():
         raise InputError("missing or malformed request id", where="request_id")
     if not is_open(assembly):
@@ -218,14 +233,250 @@ def record_vote(session: Session, assembly, participant, statement: int, value: 
             raise NotFoundError(f"no statement {statement} to vote on in '{assembly.slug}'")
     statement_id = by_number[statement][0]
     key = f"{participant_id}:{request_id}"
-    vote_id = _insert_once(session, dict(
-        assembly_id=assembly.id, participant_id=participant_id, statement_id=statement_id,
-        value=value, request_id=key, created_at=utcnow()))
+    vote_id = _insert_once(
+        session,
+        dict(
+            assembly_id=assembly.id,
+            participant_id=participant_id,
+            statement_id=statement_id,
+            value=value,
+            request_id=key,
+            created_at=utcnow(),
+        ),
+    )
     if vote_id is None:
-        prior = session.execute(select(Vote.id, Vote.statement_id, Vote.value)
-                                .where(Vote.request_id == key)).one()
-        number = next((n for n, (i, _t) in by_number.items() if i == prior.statement_id),
-                      statement)
+        prior = session.execute(
+            select(Vote.id, Vote.statement_id, Vote.value).where(Vote.request_id == key)
+        ).one()
+        number = next((n for n, (i, _t) in by_number.items() if i == prior.statement_id), statement)
         return VoteAck(prior.id, number, prior.value, True)
     STATEMENTS.bump(session, assembly.id, statement_id)
     return VoteAck(vote_id, statement, value, False)
+
+
+# ------------------------------------------------------------------ the web app's write path
+
+
+class CacheMiss(Exception):  # noqa: N818
+    """Raised by :func:`prepare_vote` with ``allow_db=False`` when it would need the database."""
+
+
+@dataclass(frozen=True)
+class PreparedVote:
+    values: dict
+    statement: int
+    statement_id: int
+
+
+_VOTERS: dict[tuple[str, str, str], int] = {}
+_MAX_VOTERS = 200_000
+
+
+def forget_voter(url: str, slug: str, key: str) -> None:
+    _VOTERS.pop((url, slug, key), None)
+
+
+def prepare_vote(
+    store,
+    slug: str,
+    key: str | None,
+    statement: int,
+    value: int,
+    request_id: str,
+    *,
+    allow_db: bool,
+) -> PreparedVote:
+    """Validate a vote and build its row, from per-process caches when possible.
+
+    Raises :class:`CacheMiss` (only with ``allow_db=False``) when the assembly, participant or
+    statements are not cached; :class:`LookupError` when the participant does not exist (the
+    caller sends them to the consent page); :class:`InputError` / :class:`NotFoundError` for bad
+    votes; :class:`NeedsAnswers` when the demographic questions are not answered yet.
+    """
+    if value not in VOTE_VALUES:
+        raise InputError(
+            f"a vote is 1 (agree), -1 (disagree) or 0 (pass), not {value}", where="value"
+        )
+    if not request_id or len(request_id) > 48 or not request_id.isprintable():
+        raise InputError("missing or malformed request id", where="request_id")
+    if not key:
+        raise LookupError(slug)
+    url = store.url
+    now = time.monotonic()
+    info_entry = ASSEMBLIES._data.get((url, slug))
+    statements = None
+    pid = _VOTERS.get((url, slug, key))
+    if info_entry is not None and now - info_entry[0] <= CACHE_SECONDS:
+        st_entry = STATEMENTS._data.get((url, info_entry[1].id))
+        if st_entry is not None and now - st_entry[0] <= STATEMENTS.ttl:
+            statements = st_entry[1]
+    if pid is None or statements is None or statement not in statements:
+        if not allow_db:
+            raise CacheMiss()
+        with store.session() as s:
+            info = ASSEMBLIES.get(s, slug)
+            row = s.execute(
+                select(Participant.id, Participant.meta).where(
+                    Participant.assembly_id == info.id, Participant.key == key
+                )
+            ).first()
+            if row is None:
+                raise LookupError(slug)
+            if (info.settings or {}).get("questions") and not (row.meta or {}).get(
+                "demographics_done"
+            ):
+                raise NeedsAnswers(slug)
+            if len(_VOTERS) >= _MAX_VOTERS:
+                _VOTERS.clear()
+            pid = _VOTERS[(url, slug, key)] = row.id
+            statements, _ = STATEMENTS.get(s, info.id)
+            if statement not in statements:
+                STATEMENTS.invalidate(s, info.id)
+                statements, _ = STATEMENTS.get(s, info.id)
+    else:
+        info = info_entry[1]
+    if not is_open(info):
+        raise InputError("this assembly is closed; votes are no longer accepted")
+    if statement not in statements:
+        raise NotFoundError(f"no statement {statement} to vote on in '{slug}'")
+    statement_id = statements[statement][0]
+    values = dict(
+        assembly_id=info.id,
+        participant_id=pid,
+        statement_id=statement_id,
+        value=value,
+        request_id=f"{pid}:{request_id}",
+        created_at=utcnow(),
+    )
+    return PreparedVote(values, statement, statement_id)
+
+
+class NeedsAnswers(Exception):  # noqa: N818
+    """The participant must answer the assembly's questions before voting."""
+
+
+class VoteWriter:
+    """Group commit: one thread per process writes queued votes in batches, one transaction
+    per batch, and acknowledges each vote only after its transaction committed.
+
+    Under load many requests share one commit (the expensive part on both databases); alone, a
+    vote is written at once. A batch that fails (e.g. a participant withdrew a moment ago) is
+    retried vote by vote so only the bad vote fails.
+    """
+
+    def __init__(self, store, max_batch: int = 200):
+        import queue
+
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="vote-writer", daemon=True
+                    )
+                    self._thread.start()
+
+    async def submit(self, vote: PreparedVote) -> tuple[int, int, int, bool]:
+        """Queue one vote; resolves to (vote id, statement id, value, replayed)."""
+        import asyncio
+
+        self._ensure_thread()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((vote.values, future, loop))
+        return await future
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(10)
+            self._thread = None
+
+    def _run(self) -> None:
+        import queue
+
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                batch.append(nxt)
+            try:
+                results = self._write([values for values, _f, _l in batch])
+            except Exception:  # noqa: BLE001 - isolate the failing vote(s), see below
+                results = []
+                for values, _f, _l in batch:
+                    try:
+                        results.append(self._write([values])[0])
+                    except Exception as exc:  # noqa: BLE001 - handed to that request
+                        results.append(exc)
+            for (_values, future, loop), result in zip(batch, results, strict=True):
+                loop.call_soon_threadsafe(_resolve, future, result)
+
+    def _write(self, rows: list[dict]) -> list[tuple[int, int, int, bool]]:
+        engine = self.store.engine
+        dialect = engine.dialect.name
+        with engine.begin() as conn:
+            if dialect in ("sqlite", "postgresql"):
+                module = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
+                stmt = (
+                    module.insert(Vote)
+                    .values(rows)
+                    .on_conflict_do_nothing(index_elements=["request_id"])
+                    .returning(Vote.request_id, Vote.id)
+                )
+                new = dict(conn.execute(stmt).all())
+            else:
+                new = {}
+                for row in rows:
+                    try:
+                        with conn.begin_nested():
+                            new[row["request_id"]] = conn.execute(
+                                insert(Vote).values(row).returning(Vote.id)
+                            ).scalar_one()
+                    except IntegrityError:
+                        pass
+            missing = [r["request_id"] for r in rows if r["request_id"] not in new]
+            prior = {}
+            if missing:
+                prior = {
+                    k: (i, s, v)
+                    for k, i, s, v in conn.execute(
+                        select(Vote.request_id, Vote.id, Vote.statement_id, Vote.value).where(
+                            Vote.request_id.in_(missing)
+                        )
+                    ).all()
+                }
+        out, seen = [], set()
+        for r in rows:
+            key = r["request_id"]
+            if key in new:  # a second copy of a request in the same batch is a replay
+                out.append((new[key], r["statement_id"], r["value"], key in seen))
+            else:
+                i, s, v = prior[key]
+                out.append((i, s, v, True))
+            seen.add(key)
+        return out
+
+
+def _resolve(future, result) -> None:
+    if future.done():
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)

@@ -29,8 +29,9 @@ def login_page(request: Request, next: str = "/admin"):  # noqa: A002
 
 
 @router.post("/login")
-def login(request: Request, username: str = Form(""), password: str = Form(""),
-          next: str = Form("/admin")):  # noqa: A002
+def login(
+    request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/admin")
+):  # noqa: A002
     global _DUMMY_HASH
     client = request.client.host if request.client else "?"
     if not request.app.state.login_limiter.allow(client):
@@ -41,11 +42,15 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
         _DUMMY_HASH = _DUMMY_HASH or hash_password(new_token())
         verify_password(_DUMMY_HASH, password)  # same time whether or not the user exists
     if user is None or not user.active or not verify_password(user.password_hash, password):
-        return render(request, "admin/login.html",
-                      {"next": _safe_next(next), "error": "wrong username or password"},
-                      status=401)
-    request.session.update(uid=user.id, uat=int(time.time()), uver=user.password_hash[-16:],
-                           csrf=new_token(18))  # new CSRF token after sign-in
+        return render(
+            request,
+            "admin/login.html",
+            {"next": _safe_next(next), "error": "wrong username or password"},
+            status=401,
+        )
+    request.session.update(
+        uid=user.id, uat=int(time.time()), uver=user.password_hash[-16:], csrf=new_token(18)
+    )  # new CSRF token after sign-in
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
@@ -70,14 +75,30 @@ def new_page(request: Request, user: AdminUser = Depends(require_admin)):
 
 
 @router.post("/new")
-def create(request: Request, user: AdminUser = Depends(require_admin), slug: str = Form(""),
-           topic: str = Form(""), description: str = Form(""), invite_only: str = Form(""),
-           closes_at: str = Form(""), questions: str = Form(""), min_votes: str = Form("7")):
-    raw = {"slug": slug, "topic": topic, "description": description, "invite_only": invite_only,
-           "closes_at": closes_at, "questions": questions, "min_votes": min_votes}
+def create(
+    request: Request,
+    user: AdminUser = Depends(require_admin),
+    slug: str = Form(""),
+    topic: str = Form(""),
+    description: str = Form(""),
+    invite_only: str = Form(""),
+    closes_at: str = Form(""),
+    questions: str = Form(""),
+    min_votes: str = Form("7"),
+):
+    raw = {
+        "slug": slug,
+        "topic": topic,
+        "description": description,
+        "invite_only": invite_only,
+        "closes_at": closes_at,
+        "questions": questions,
+        "min_votes": min_votes,
+    }
     try:
-        form = service.parse_assembly_form(topic, description, invite_only == "yes", closes_at,
-                                           questions, min_votes)
+        form = service.parse_assembly_form(
+            topic, description, invite_only == "yes", closes_at, questions, min_votes
+        )
         with request.app.state.store.session() as s:
             assembly = service.create_assembly(s, slug, form)
             slug = assembly.slug

@@ -12,7 +12,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
@@ -32,22 +32,36 @@ def _store(request: Request):
     return request.app.state.store
 
 
-def _dashboard(request: Request, slug: str, *, error: str | None = None,
-               invites: list[str] | None = None, notice: str | None = None, status: int = 200):
+def _dashboard(
+    request: Request,
+    slug: str,
+    *,
+    error: str | None = None,
+    invites: list[str] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+):
     with _store(request).session() as s:
         assembly = get_assembly(s, slug)
-        ctx = {"assembly": assembly, "counts": service.counts(s, assembly.id),
-               "is_open": service.is_open(assembly), "error": error, "notice": notice,
-               "invites": invites or [], "base_url": str(request.base_url).rstrip("/"),
-               "form": {
-                   "topic": assembly.topic, "description": assembly.description,
-                   "invite_only": assembly.invite_only,
-                   "closes_at": assembly.closes_at.strftime("%Y-%m-%dT%H:%M")
-                   if assembly.closes_at else "",
-                   "questions": service.questions_text(
-                       (assembly.settings or {}).get("questions", [])),
-                   "min_votes": (assembly.settings or {}).get("min_votes",
-                                                              service.DEFAULT_MIN_VOTES)}}
+        ctx = {
+            "assembly": assembly,
+            "counts": service.counts(s, assembly.id),
+            "is_open": service.is_open(assembly),
+            "error": error,
+            "notice": notice,
+            "invites": invites or [],
+            "base_url": str(request.base_url).rstrip("/"),
+            "form": {
+                "topic": assembly.topic,
+                "description": assembly.description,
+                "invite_only": assembly.invite_only,
+                "closes_at": assembly.closes_at.strftime("%Y-%m-%dT%H:%M")
+                if assembly.closes_at
+                else "",
+                "questions": service.questions_text((assembly.settings or {}).get("questions", [])),
+                "min_votes": (assembly.settings or {}).get("min_votes", service.DEFAULT_MIN_VOTES),
+            },
+        }
     return render(request, "admin/dashboard.html", ctx, status=status)
 
 
@@ -65,13 +79,21 @@ def live_counts(request: Request, slug: str, user: AdminUser = Depends(require_m
 
 
 @router.post("/settings")
-def save_settings(request: Request, slug: str, user: AdminUser = Depends(require_admin),
-                  topic: str = Form(""), description: str = Form(""),
-                  invite_only: str = Form(""), closes_at: str = Form(""),
-                  questions: str = Form(""), min_votes: str = Form("7")):
+def save_settings(
+    request: Request,
+    slug: str,
+    user: AdminUser = Depends(require_admin),
+    topic: str = Form(""),
+    description: str = Form(""),
+    invite_only: str = Form(""),
+    closes_at: str = Form(""),
+    questions: str = Form(""),
+    min_votes: str = Form("7"),
+):
     try:
-        form = service.parse_assembly_form(topic, description, invite_only == "yes", closes_at,
-                                           questions, min_votes)
+        form = service.parse_assembly_form(
+            topic, description, invite_only == "yes", closes_at, questions, min_votes
+        )
         with _store(request).session() as s:
             service.configure_assembly(get_assembly(s, slug), form)
     except InputError as exc:
@@ -80,8 +102,12 @@ def save_settings(request: Request, slug: str, user: AdminUser = Depends(require
 
 
 @router.post("/seed")
-async def upload_seed(request: Request, slug: str, user: AdminUser = Depends(require_admin),
-                      file: UploadFile = File(...)):
+async def upload_seed(
+    request: Request,
+    slug: str,
+    user: AdminUser = Depends(require_admin),
+    file: UploadFile = File(...),
+):
     data = await file.read()
     try:
         texts = service.parse_seed_csv(data, file.filename or "seed.csv")
@@ -93,21 +119,26 @@ async def upload_seed(request: Request, slug: str, user: AdminUser = Depends(req
 
 
 @router.post("/invites")
-def invites(request: Request, slug: str, user: AdminUser = Depends(require_admin),
-            count: int = Form(10)):
+def invites(
+    request: Request, slug: str, user: AdminUser = Depends(require_admin), count: int = Form(10)
+):
     try:
         with _store(request).session() as s:
             tokens = service.create_invites(s, get_assembly(s, slug), count)
     except InputError as exc:
         return _dashboard(request, slug, error=str(exc), status=400)
-    return _dashboard(request, slug, invites=tokens,
-                      notice=f"{len(tokens)} invitations created: copy the links now, they are "
-                             "shown only once")
+    return _dashboard(
+        request,
+        slug,
+        invites=tokens,
+        notice=f"{len(tokens)} invitations created: copy the links now, they are shown only once",
+    )
 
 
 @router.post("/state")
-def set_state(request: Request, slug: str, user: AdminUser = Depends(require_admin),
-              state: str = Form("")):
+def set_state(
+    request: Request, slug: str, user: AdminUser = Depends(require_admin), state: str = Form("")
+):
     with _store(request).session() as s:
         service.set_state(get_assembly(s, slug), state)
     return RedirectResponse(f"/admin/a/{slug}", status_code=303)
@@ -117,19 +148,32 @@ def set_state(request: Request, slug: str, user: AdminUser = Depends(require_adm
 def moderation(request: Request, slug: str, user: AdminUser = Depends(require_moderator)):
     with _store(request).session() as s:
         assembly = get_assembly(s, slug)
-        pending = s.scalars(select(Statement).where(Statement.assembly_id == assembly.id,
-                                                    Statement.moderation == PENDING)
-                            .order_by(Statement.number)).all()
-        recent = s.scalars(select(Statement).where(Statement.assembly_id == assembly.id,
-                                                   Statement.moderation != PENDING)
-                           .order_by(Statement.number.desc()).limit(50)).all()
-        return render(request, "admin/moderation.html",
-                      {"assembly": assembly, "pending": pending, "recent": recent})
+        pending = s.scalars(
+            select(Statement)
+            .where(Statement.assembly_id == assembly.id, Statement.moderation == PENDING)
+            .order_by(Statement.number)
+        ).all()
+        recent = s.scalars(
+            select(Statement)
+            .where(Statement.assembly_id == assembly.id, Statement.moderation != PENDING)
+            .order_by(Statement.number.desc())
+            .limit(50)
+        ).all()
+        return render(
+            request,
+            "admin/moderation.html",
+            {"assembly": assembly, "pending": pending, "recent": recent},
+        )
 
 
 @router.post("/statements/{number}/moderate")
-def moderate(request: Request, slug: str, number: int,
-             user: AdminUser = Depends(require_moderator), decision: str = Form("")):
+def moderate(
+    request: Request,
+    slug: str,
+    number: int,
+    user: AdminUser = Depends(require_moderator),
+    decision: str = Form(""),
+):
     with _store(request).session() as s:
         st = service.moderate(s, get_assembly(s, slug), number, decision)
         if request.headers.get("hx-request") == "true":
@@ -143,8 +187,11 @@ def results(request: Request, slug: str, user: AdminUser = Depends(require_moder
         assembly = get_assembly(s, slug)
     min_votes = int((assembly.settings or {}).get("min_votes", service.DEFAULT_MIN_VOTES))
     res = results_mod.opinion_groups(_store(request), slug, min_votes=min_votes)
-    return render(request, "admin/results.html", {
-        "assembly": assembly, "res": res, "points": map_points(res, None), "palette": PALETTE})
+    return render(
+        request,
+        "admin/results.html",
+        {"assembly": assembly, "res": res, "points": map_points(res, None), "palette": PALETTE},
+    )
 
 
 @router.get("/export/polis.zip")
@@ -158,15 +205,34 @@ def export_polis(request: Request, slug: str, user: AdminUser = Depends(require_
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in files:
                 zf.write(f, arcname=f"{slug}/{Path(f).name}")
-    return Response(buffer.getvalue(), media_type="application/zip", headers={
-        "content-disposition": f'attachment; filename="{slug}-polis.zip"'})
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={"content-disposition": f'attachment; filename="{slug}-polis.zip"'},
+    )
 
 
-@router.get("/export/constitution.md")
-def export_constitution(request: Request, slug: str, user: AdminUser = Depends(require_admin)):
+@router.get("/export/constitution.{fmt}")
+def export_constitution(
+    request: Request, slug: str, fmt: str, user: AdminUser = Depends(require_admin)
+):
+    """The draft constitution as Markdown (to read) or YAML (with provenance, for the next
+    stages: ``pluralign constitution``, preference data)."""
+    if fmt not in ("md", "yaml"):
+        raise HTTPException(404, "the constitution exports are .md and .yaml")
     with _store(request).session() as s:
         assembly = get_assembly(s, slug)
     min_votes = int((assembly.settings or {}).get("min_votes", service.DEFAULT_MIN_VOTES))
-    text = results_mod.draft_constitution(_store(request), slug, min_votes=min_votes)
-    return Response(text, media_type="text/markdown; charset=utf-8", headers={
-        "content-disposition": f'attachment; filename="{slug}-constitution.md"'})
+    text = results_mod.draft_constitution(
+        _store(request),
+        slug,
+        min_votes=min_votes,
+        fmt=fmt,
+        embedder=request.app.state.settings.constitution_embedder,
+    )
+    media = "text/markdown" if fmt == "md" else "application/yaml"
+    return Response(
+        text,
+        media_type=f"{media}; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{slug}-constitution.{fmt}"'},
+    )

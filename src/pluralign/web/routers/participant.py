@@ -3,15 +3,17 @@ map, withdraw. Every page works without JavaScript; htmx only swaps the statemen
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
-from pluralign.store.models import Participant
+from pluralign.errors import InputError
 from pluralign.web import results as results_mod
-from pluralign.web import service
+from pluralign.web import service, votes
 from pluralign.web.deps import (
     Redirect,
     current_participant,
@@ -24,7 +26,7 @@ router = APIRouter(prefix="/a/{slug}", tags=["participant"])
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")  # Okabe-Ito
 
 
-def joined(request: Request, slug: str) -> None:
+async def joined(request: Request, slug: str) -> None:
     """Cheap check before any form parsing: this browser joined the assembly (the handler then
     loads the participant and sends stale cookies back to the consent page)."""
     if not participant_key(request, slug):
@@ -58,11 +60,17 @@ def welcome(request: Request, slug: str, invite: str = ""):
             joined = True
         except Redirect:
             pass
-        return render(request, "participant/welcome.html", {
-            "assembly": assembly, "invite": invite, "joined": joined,
-            "open": service.is_open(assembly),
-            "questions": (assembly.settings or {}).get("questions", []),
-        })
+        return render(
+            request,
+            "participant/welcome.html",
+            {
+                "assembly": assembly,
+                "invite": invite,
+                "joined": joined,
+                "open": service.is_open(assembly),
+                "questions": (assembly.settings or {}).get("questions", []),
+            },
+        )
 
 
 @router.post("/join")
@@ -86,10 +94,15 @@ def join(request: Request, slug: str, invite: str = Form(""), consent: str = For
 def about_you(request: Request, slug: str):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
-        return render(request, "participant/about_you.html", {
-            "assembly": assembly, "questions": (assembly.settings or {}).get("questions", []),
-            "answers": participant.demographics or {},
-        })
+        return render(
+            request,
+            "participant/about_you.html",
+            {
+                "assembly": assembly,
+                "questions": (assembly.settings or {}).get("questions", []),
+                "answers": participant.demographics or {},
+            },
+        )
 
 
 @router.post("/about-you", dependencies=JOINED)
@@ -98,17 +111,23 @@ async def about_you_save(request: Request, slug: str):
     answers = {k: v for k, v in form.items() if isinstance(v, str)}
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
-        service.save_demographics(participant, (assembly.settings or {}).get("questions", []),
-                                  answers)
+        service.save_demographics(
+            participant, (assembly.settings or {}).get("questions", []), answers
+        )
     return RedirectResponse(f"/a/{slug}/vote", status_code=303)
 
 
 def _card_context(s, assembly, participant, flash: str | None = None) -> dict:
     nxt = service.next_statement(s, assembly.id, participant.id)
-    return {"assembly": assembly, "statement": nxt, "request_id": uuid.uuid4().hex,
-            "open": service.is_open(assembly), "flash": flash,
-            "voted": service.participant_vote_count(s, participant.id),
-            "min_votes": _min_votes(assembly)}
+    return {
+        "assembly": assembly,
+        "statement": nxt,
+        "request_id": uuid.uuid4().hex,
+        "open": service.is_open(assembly),
+        "flash": flash,
+        "voted": service.participant_vote_count(s, participant.id),
+        "min_votes": _min_votes(assembly),
+    }
 
 
 @router.get("/vote", dependencies=JOINED)
@@ -120,45 +139,76 @@ def vote_page(request: Request, slug: str):
         return render(request, "participant/vote.html", _card_context(s, assembly, participant))
 
 
+async def _vote_form(request: Request) -> tuple[int, int, str]:
+    """The vote fields, parsed by hand: this is the hottest route, and FastAPI's per-field
+    validation costs more CPU than the rest of the request."""
+    form = await request.form()  # cached by Starlette: the CSRF check read it already
+    try:
+        return int(form["statement"]), int(form["value"]), str(form["request_id"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InputError(
+            "a vote needs whole numbers 'statement' and 'value' and a 'request_id'",
+            where="vote form",
+        ) from exc
+
+
 @router.post("/vote", dependencies=JOINED)
-def vote(request: Request, slug: str, statement: int = Form(), value: int = Form(),
-         request_id: str = Form()):
+async def vote(request: Request, slug: str):
     """Record a vote. Retrying with the same ``request_id`` never counts twice. Answers with the
     next statement card (htmx), JSON (``Accept: application/json``) or a redirect.
 
-    This is the hot path: it reads a cached assembly snapshot and the participant's id and
-    ``meta`` only, and serialises SQLite writers in-process (see :func:`service.write_lock`).
+    The hot path: validation from per-process caches (the database only on a miss, in the
+    thread pool), then the vote goes to the app's :class:`~pluralign.web.votes.VoteWriter`
+    (group commit); the answer is sent after the vote's transaction committed.
     """
+    statement, value, request_id = await _vote_form(request)
     store = _store(request)
-    with store.session() as s:
-        info = service.assembly_info(s, slug)
-        row = s.execute(select(Participant.id, Participant.meta).where(
-            Participant.assembly_id == info.id,
-            Participant.key == participant_key(request, slug))).first()
-        if row is None:
-            raise Redirect(f"/a/{slug}")
-        if service.needs_demographics(info, row.meta):
-            raise Redirect(f"/a/{slug}/about-you")
-        _limit(request, row.id)
-        with service.write_lock(s):
-            ack = service.record_vote(s, info, row.id, statement, value, request_id)
-            s.commit()
-        if "application/json" in request.headers.get("accept", ""):
-            return JSONResponse({"vote_id": ack.vote_id, "statement": ack.statement,
-                                 "value": ack.value, "replayed": ack.replayed})
-        if request.headers.get("hx-request") == "true":
-            assembly, participant = current_participant(request, s, slug)
-            return render(request, "participant/_card.html",
-                          _card_context(s, assembly, participant))
+    key = participant_key(request, slug)
+    args = (store, slug, key, statement, value, request_id)
+    try:
+        try:
+            prepared = votes.prepare_vote(*args, allow_db=False)
+        except votes.CacheMiss:
+            prepared = await run_in_threadpool(
+                functools.partial(votes.prepare_vote, *args, allow_db=True)
+            )
+    except LookupError:
+        raise Redirect(f"/a/{slug}") from None
+    except votes.NeedsAnswers:
+        raise Redirect(f"/a/{slug}/about-you") from None
+    _limit(request, prepared.values["participant_id"])
+    try:
+        vote_id, statement_id, stored_value, replayed = await request.app.state.writer.submit(
+            prepared
+        )
+    except IntegrityError:  # the participant withdrew (in another tab or worker) meanwhile
+        votes.forget_voter(store.url, slug, key)
+        raise Redirect(f"/a/{slug}") from None
+    if "application/json" in request.headers.get("accept", ""):
+        number = statement if statement_id == prepared.statement_id else None
+        return JSONResponse(
+            {"vote_id": vote_id, "statement": number, "value": stored_value, "replayed": replayed}
+        )
+    if request.headers.get("hx-request") == "true":
+        return await run_in_threadpool(_next_card, request, slug)
     return RedirectResponse(f"/a/{slug}/vote", status_code=303)
+
+
+def _next_card(request: Request, slug: str):
+    with _store(request).session() as s:
+        assembly, participant = current_participant(request, s, slug)
+        return render(request, "participant/_card.html", _card_context(s, assembly, participant))
 
 
 @router.get("/propose", dependencies=JOINED)
 def propose_page(request: Request, slug: str):
     with _store(request).session() as s:
         assembly, _participant = current_participant(request, s, slug)
-        return render(request, "participant/propose.html",
-                      {"assembly": assembly, "max_chars": service.MAX_STATEMENT_CHARS})
+        return render(
+            request,
+            "participant/propose.html",
+            {"assembly": assembly, "max_chars": service.MAX_STATEMENT_CHARS},
+        )
 
 
 @router.post("/propose", dependencies=JOINED)
@@ -167,9 +217,11 @@ def propose(request: Request, slug: str, text: str = Form("")):
         assembly, participant = current_participant(request, s, slug)
         _limit(request, participant.id)
         service.propose(s, assembly, participant, text)
-        return render(request, "participant/propose.html", {
-            "assembly": assembly, "max_chars": service.MAX_STATEMENT_CHARS,
-            "sent": True})
+        return render(
+            request,
+            "participant/propose.html",
+            {"assembly": assembly, "max_chars": service.MAX_STATEMENT_CHARS, "sent": True},
+        )
 
 
 def map_points(res: results_mod.Results, me: int | None, size: int = 300) -> list[dict]:
@@ -183,11 +235,15 @@ def map_points(res: results_mod.Results, me: int | None, size: int = 300) -> lis
     pad = 14
     points = []
     for number, (x, y), g in zip(res.participants, res.coords, res.labels, strict=True):
-        points.append({
-            "x": round(pad + (x - min(xs)) / span_x * (size - 2 * pad), 1),
-            "y": round(pad + (y - min(ys)) / span_y * (size - 2 * pad), 1),
-            "group": g, "color": PALETTE[g % len(PALETTE)], "me": number == me,
-        })
+        points.append(
+            {
+                "x": round(pad + (x - min(xs)) / span_x * (size - 2 * pad), 1),
+                "y": round(pad + (y - min(ys)) / span_y * (size - 2 * pad), 1),
+                "group": g,
+                "color": PALETTE[g % len(PALETTE)],
+                "me": number == me,
+            }
+        )
     points.sort(key=lambda p: p["me"])  # draw "you" last, on top
     return points
 
@@ -202,8 +258,9 @@ def opinion_map(request: Request, slug: str):
     ctx = {"assembly": assembly, "voted": voted, "needed": needed, "res": None}
     if voted >= needed:
         res = results_mod.opinion_groups(_store(request), slug, min_votes=needed)
-        ctx.update(res=res, points=map_points(res, number), my_group=res.group_of(number),
-                   palette=PALETTE)
+        ctx.update(
+            res=res, points=map_points(res, number), my_group=res.group_of(number), palette=PALETTE
+        )
     return render(request, "participant/map.html", ctx)
 
 
@@ -211,8 +268,11 @@ def opinion_map(request: Request, slug: str):
 def withdraw_page(request: Request, slug: str):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
-        return render(request, "participant/withdraw.html", {
-            "assembly": assembly, "voted": service.participant_vote_count(s, participant.id)})
+        return render(
+            request,
+            "participant/withdraw.html",
+            {"assembly": assembly, "voted": service.participant_vote_count(s, participant.id)},
+        )
 
 
 @router.post("/withdraw", dependencies=JOINED)
@@ -222,6 +282,8 @@ def withdraw(request: Request, slug: str, confirm: str = Form("")):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
         deleted = service.withdraw(s, participant)
+        votes.forget_voter(_store(request).url, slug, participant.key)
         remember_participant(request, slug, None)
-        return render(request, "participant/withdrawn.html",
-                      {"assembly": assembly, "deleted": deleted})
+        return render(
+            request, "participant/withdrawn.html", {"assembly": assembly, "deleted": deleted}
+        )

@@ -18,8 +18,12 @@ def _ts() -> sa.Column:
 
 
 def _assembly() -> sa.Column:
-    return sa.Column("assembly_id", sa.Integer(),
-                     sa.ForeignKey("assembly.id", ondelete="CASCADE"), nullable=False)
+    return sa.Column(
+        "assembly_id",
+        sa.Integer(),
+        sa.ForeignKey("assembly.id", ondelete="CASCADE"),
+        nullable=False,
+    )
 
 
 def upgrade() -> None:
@@ -44,10 +48,18 @@ def upgrade() -> None:
     )
     op.create_table(
         "moral_case_context",
-        sa.Column("case_id", sa.Integer(), sa.ForeignKey("moral_case.id", ondelete="CASCADE"),
-                  primary_key=True),
-        sa.Column("context_id", sa.Integer(),
-                  sa.ForeignKey("moral_context.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "case_id",
+            sa.Integer(),
+            sa.ForeignKey("moral_case.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "context_id",
+            sa.Integer(),
+            sa.ForeignKey("moral_context.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
     )
     op.create_table(
         "values_card",
@@ -56,36 +68,77 @@ def upgrade() -> None:
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("policies", sa.JSON(), nullable=False),
-        sa.Column("context_id", sa.Integer(),
-                  sa.ForeignKey("moral_context.id", ondelete="SET NULL"), nullable=True),
-        sa.Column("case_id", sa.Integer(), sa.ForeignKey("moral_case.id", ondelete="SET NULL"),
-                  nullable=True),
-        sa.Column("author_id", sa.Integer(),
-                  sa.ForeignKey("participant.id", ondelete="SET NULL"), nullable=True),
-        sa.Column("canonical_id", sa.Integer(),
-                  sa.ForeignKey("values_card.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "context_id",
+            sa.Integer(),
+            sa.ForeignKey("moral_context.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
+        sa.Column(
+            "case_id",
+            sa.Integer(),
+            sa.ForeignKey("moral_case.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
+        sa.Column(
+            "author_id",
+            sa.Integer(),
+            sa.ForeignKey("participant.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
+        sa.Column(
+            "canonical_id",
+            sa.Integer(),
+            sa.ForeignKey("values_card.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
         sa.Column("sources", sa.JSON(), nullable=False),
         sa.Column("dialogue", sa.JSON(), nullable=False),
         _ts(),
     )
     op.create_index("ix_values_card_assembly", "values_card", ["assembly_id"])
     for name in ("moral_edge", "moral_impression"):
-        extra = ([sa.Column("relationship", sa.String(16), nullable=False),
-                  sa.Column("story", sa.Text(), nullable=False)] if name == "moral_edge" else [])
-        constraints = ([sa.UniqueConstraint("participant_id", "from_id", "to_id", "context_id")]
-                       if name == "moral_edge" else [])
+        extra = (
+            [
+                sa.Column("relationship", sa.String(16), nullable=False),
+                sa.Column("story", sa.Text(), nullable=False),
+            ]
+            if name == "moral_edge"
+            else []
+        )
+        constraints = (
+            [sa.UniqueConstraint("participant_id", "from_id", "to_id", "context_id")]
+            if name == "moral_edge"
+            else []
+        )
         op.create_table(
             name,
             sa.Column("id", sa.Integer(), primary_key=True),
             _assembly(),
-            sa.Column("participant_id", sa.Integer(),
-                      sa.ForeignKey("participant.id", ondelete="CASCADE"), nullable=False),
-            sa.Column("from_id", sa.Integer(),
-                      sa.ForeignKey("values_card.id", ondelete="CASCADE"), nullable=False),
-            sa.Column("to_id", sa.Integer(),
-                      sa.ForeignKey("values_card.id", ondelete="CASCADE"), nullable=False),
-            sa.Column("context_id", sa.Integer(),
-                      sa.ForeignKey("moral_context.id", ondelete="CASCADE"), nullable=False),
+            sa.Column(
+                "participant_id",
+                sa.Integer(),
+                sa.ForeignKey("participant.id", ondelete="CASCADE"),
+                nullable=False,
+            ),
+            sa.Column(
+                "from_id",
+                sa.Integer(),
+                sa.ForeignKey("values_card.id", ondelete="CASCADE"),
+                nullable=False,
+            ),
+            sa.Column(
+                "to_id",
+                sa.Integer(),
+                sa.ForeignKey("values_card.id", ondelete="CASCADE"),
+                nullable=False,
+            ),
+            sa.Column(
+                "context_id",
+                sa.Integer(),
+                sa.ForeignKey("moral_context.id", ondelete="CASCADE"),
+                nullable=False,
+            ),
             *extra,
             _ts(),
             *constraints,

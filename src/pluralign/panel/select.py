@@ -1,0 +1,102 @@
+"""``select_panel``: one entry point for every selection algorithm."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from pluralign.errors import InputError
+from pluralign.panel.inputs import Quotas
+from pluralign.panel.instance import Instance, build_instance
+from pluralign.panel.result import PanelResult
+
+METHODS = ("leximin", "maximin", "legacy")
+
+
+def select_panel(
+    pool: pd.DataFrame,
+    quotas: Quotas,
+    k: int,
+    method: str = "leximin",
+    seed: int = 0,
+    *,
+    gap: float = 1e-6,
+    samples: int = 1000,
+    time_limit: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    pool_source: str = "pool",
+) -> PanelResult:
+    """Choose a panel of ``k`` from ``pool`` meeting ``quotas`` by the lottery ``method``.
+
+    * ``leximin`` -- maximise the smallest selection probability, then the second smallest, ...
+      (Flanigan et al. 2021); column generation with a proven optimality gap ``gap`` per level.
+    * ``maximin`` -- maximise only the smallest probability (first level of LEXIMIN).
+    * ``legacy`` -- the greedy procedure used in practice before; probabilities are estimated from
+      ``samples`` runs and the panel is one run of the procedure with ``seed``.
+
+    Raises :class:`~pluralign.errors.InputError` for inconsistent inputs and
+    :class:`~pluralign.errors.InfeasibleError` when no panel meets the quotas.
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}", hint=f"choose one of {', '.join(METHODS)}")
+    if gap <= 0:
+        raise InputError(f"gap must be > 0, got {gap}")
+    inst = build_instance(pool, quotas, k, pool_source=pool_source)
+    return select_instance(
+        inst, method, seed, gap=gap, samples=samples, time_limit=time_limit, progress=progress
+    )
+
+
+def select_instance(
+    inst: Instance,
+    method: str,
+    seed: int,
+    *,
+    gap: float = 1e-6,
+    samples: int = 1000,
+    time_limit: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> PanelResult:
+    """:func:`select_panel` on an already validated :class:`Instance`."""
+    if method == "legacy":
+        from pluralign.panel.legacy import legacy, legacy_composition
+
+        if samples < 1:
+            raise InputError(f"samples must be >= 1, got {samples}")
+        dist = legacy(inst, samples=samples, seed=seed)
+        rng = np.random.default_rng(seed)
+        comp = legacy_composition(inst, rng)
+        idx = np.sort(
+            np.concatenate(
+                [
+                    rng.choice(inst.members(t), size=int(c), replace=False)
+                    for t, c in enumerate(comp)
+                ]
+            )
+        )
+        panel = tuple(inst.ids[i] for i in idx)
+    else:
+        from pluralign.panel.leximin import column_generation
+
+        dist = column_generation(
+            inst, levels=method, gap=gap, time_limit=time_limit, progress=progress
+        )
+        panel = ()
+    result = PanelResult(
+        method=method,
+        k=inst.k,
+        seed=seed,
+        ids=inst.ids,
+        probabilities=dist.type_probability[inst.type_of],
+        type_of=inst.type_of,
+        compositions=dist.compositions,
+        composition_probabilities=dist.probabilities,
+        panel=panel,
+        features=inst.features,
+        stats=dict(dist.stats),
+    )
+    if not panel:
+        object.__setattr__(result, "panel", result.draw(seed))
+    return result

@@ -1,0 +1,82 @@
+"""LEXIMIN and MAXIMIN against brute force over all feasible panels (exact optimum)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from panel_helpers import brute_leximin, feasible_panels, meets, random_instance
+
+from pluralign.panel import Quota, Quotas, select_panel
+
+CASES = [  # (seed, n, k, features, values, slack)
+    (1, 8, 3, 2, 2, 0),
+    (2, 9, 4, 2, 3, 0),
+    (3, 9, 3, 3, 2, 1),
+    (4, 10, 4, 2, 2, 0),
+    (5, 8, 4, 3, 2, 0),
+    (6, 10, 5, 2, 3, 1),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"seed{c[0]}" for c in CASES])
+def test_leximin_equals_brute_force(case):
+    seed, n, k, f, v, slack = case
+    pool, quotas = random_instance(seed, n, k, f, v, slack)
+    panels = feasible_panels(pool, quotas, k)
+    expected = brute_leximin(n, panels)
+    result = select_panel(pool, quotas, k, "leximin", seed=0, gap=1e-9)
+    np.testing.assert_allclose(result.probabilities, expected, atol=1e-6)
+    assert result.probabilities.sum() == pytest.approx(k)
+    assert meets(pool, quotas, result.panel, k)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"seed{c[0]}" for c in CASES])
+def test_maximin_minimum_equals_brute_force(case):
+    seed, n, k, f, v, slack = case
+    pool, quotas = random_instance(seed, n, k, f, v, slack)
+    panels = feasible_panels(pool, quotas, k)
+    first = brute_leximin(n, panels, levels=1)
+    selectable = first > 0  # people on no feasible panel are excluded, as in the paper
+    best_min = first[selectable & np.isfinite(first)].min()
+    result = select_panel(pool, quotas, k, "maximin", seed=0, gap=1e-9)
+    assert result.probabilities[selectable].min() == pytest.approx(best_min, abs=1e-6)
+    assert (result.probabilities[~selectable] == 0).all()
+
+
+def test_hand_computed_two_groups():
+    # 2 women, 4 men, panel of 2 with exactly one of each: women 1/2, men 1/4 each.
+    pool = pd.DataFrame({"id": list("abcdef"), "g": ["w", "w", "m", "m", "m", "m"]})
+    quotas = Quotas((Quota("g", "w", 1, 1), Quota("g", "m", 1, 1)))
+    for method in ("leximin", "maximin"):
+        r = select_panel(pool, quotas, 2, method, seed=3)
+        np.testing.assert_allclose(r.probabilities, [0.5, 0.5, 0.25, 0.25, 0.25, 0.25])
+
+
+def test_person_on_no_feasible_panel_gets_zero():
+    # x has both rare values; quotas forbid them together with anybody, so x is never chosen.
+    pool = pd.DataFrame({"id": ["x", "a", "b", "c"], "g": ["w", "m", "m", "m"],
+                         "r": ["n", "s", "s", "s"]})
+    quotas = Quotas((Quota("g", "w", 0, 1), Quota("g", "m", 1, 2), Quota("r", "n", 0, 0),
+                     Quota("r", "s", 0, 2)))
+    r = select_panel(pool, quotas, 2, "leximin", seed=0)
+    assert r.probability("x") == 0
+    np.testing.assert_allclose(r.probabilities[1:], [2 / 3] * 3)
+    assert r.report()["never_selected"] == 1
+
+
+def test_explicit_panels_reproduce_probabilities():
+    pool, quotas = random_instance(7, 10, 4, 2, 2, 1)
+    r = select_panel(pool, quotas, 4, "leximin", seed=0)
+    total = np.zeros(len(pool))
+    mass = 0.0
+    panels = list(r.panels())
+    assert len(panels) == r.count_panels()
+    index = {pid: i for i, pid in enumerate(r.ids)}
+    for ids, prob in panels:
+        assert meets(pool, quotas, ids, 4)
+        mass += prob
+        for pid in ids:
+            total[index[pid]] += prob
+    assert mass == pytest.approx(1.0)
+    np.testing.assert_allclose(total, r.probabilities, atol=1e-9)
