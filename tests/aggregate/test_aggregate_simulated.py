@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from pluralign.aggregate import aggregate, read_polis
-from pluralign.aggregate.demo import recovery
+from pluralign.aggregate.truth import recovery
 
 
 @pytest.mark.slow
