@@ -78,12 +78,17 @@ def run_pluralign(votes: pd.DataFrame, exclude=(), min_votes: int = 7):
 def run_reddwarf(votes: pd.DataFrame, exclude=(), min_votes: int = 7):
     from reddwarf.implementations.polis import run_pipeline
 
-    records = [{"participant_id": int(p), "statement_id": int(s), "vote": int(v),
-                "modified": i} for i, (p, s, v) in enumerate(votes[["participant", "statement",
-                                                                    "value"]].to_numpy())]
+    records = [
+        {"participant_id": int(p), "statement_id": int(s), "vote": int(v), "modified": i}
+        for i, (p, s, v) in enumerate(votes[["participant", "statement", "value"]].to_numpy())
+    ]
     t = time.perf_counter()
-    r = run_pipeline(votes=records, mod_out_statement_ids=list(exclude),
-                     min_user_vote_threshold=min_votes, random_state=0)
+    r = run_pipeline(
+        votes=records,
+        mod_out_statement_ids=list(exclude),
+        min_user_vote_threshold=min_votes,
+        random_state=0,
+    )
     dt = time.perf_counter() - t
     g = r.participants_df["cluster_id"].astype("float")
     return dt, g, int(g.nunique())
@@ -98,9 +103,9 @@ def polis_votes(name: str):
     folder = POLIS / name
     v = pd.read_csv(folder / "votes.csv").sort_values("timestamp", kind="stable")
     c = pd.read_csv(folder / "comments.csv")
-    votes = pd.DataFrame({"participant": v["voter-id"], "statement": v["comment-id"],
-                          "value": v["vote"]}).drop_duplicates(["participant", "statement"],
-                                                               keep="last")
+    votes = pd.DataFrame(
+        {"participant": v["voter-id"], "statement": v["comment-id"], "value": v["vote"]}
+    ).drop_duplicates(["participant", "statement"], keep="last")
     exclude = c.loc[c["moderated"] < 0, "comment-id"].astype(int).tolist()
     pv = pd.read_csv(folder / "participants-votes.csv").set_index("participant")["group-id"]
     return votes, exclude, pv
@@ -117,20 +122,34 @@ def main() -> None:
         t = time.perf_counter()
         dt, g, k = run_pluralign(votes)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-        print(f"pluralign on {len(votes):,} votes ({g.size:,} participants): "
-              f"{time.perf_counter() - t:.1f} s, peak RSS {rss:.2f} GB, {k} groups, "
-              f"ARI vs generating groups {ari(truth, g):.3f}")
+        print(
+            f"pluralign on {len(votes):,} votes ({g.size:,} participants): "
+            f"{time.perf_counter() - t:.1f} s, peak RSS {rss:.2f} GB, {k} groups, "
+            f"ARI vs generating groups {ari(truth, g):.3f}"
+        )
         return
-    print(f"{'input':34} {'votes':>9} {'pluralign s':>11} {'red-dwarf s':>11} {'ratio':>6} "
-          f"{'ARI pl':>6} {'ARI rd':>6} {'k pl/rd':>7}")
+    print(
+        f"{'input':34} {'votes':>9} {'pluralign s':>11} {'red-dwarf s':>11} {'ratio':>6} "
+        f"{'ARI pl':>6} {'ARI rd':>6} {'k pl/rd':>7}"
+    )
     rows = []
     for name in CONVERSATIONS:
         votes, exclude, polis = polis_votes(name)
-        for mv in ((7, 1) if name == "football-concussions" else (7,)):
+        for mv in (7, 1) if name == "football-concussions" else (7,):
             tp, gp, kp = best_of(run_pluralign, args.repeat, votes, exclude, mv)
             tr, gr, kr = best_of(run_reddwarf, args.repeat, votes, exclude, mv)
-            rows.append((f"{name} (min_votes={mv})", len(votes), tp, tr, ari(polis, gp),
-                         ari(polis, gr), kp, kr))
+            rows.append(
+                (
+                    f"{name} (min_votes={mv})",
+                    len(votes),
+                    tp,
+                    tr,
+                    ari(polis, gp),
+                    ari(polis, gr),
+                    kp,
+                    kr,
+                )
+            )
             print_row(rows[-1])
     sizes = [n for n in (20_000, 200_000, 1_000_000, 2_000_000) if n <= args.max_votes]
     for size in sizes:
@@ -138,15 +157,19 @@ def main() -> None:
         repeat = args.repeat if size <= 200_000 else 1
         tp, gp, kp = best_of(run_pluralign, repeat, votes)
         tr, gr, kr = best_of(run_reddwarf, repeat, votes)
-        rows.append(("generated, 3 groups", len(votes), tp, tr, ari(truth, gp), ari(truth, gr),
-                     kp, kr))
+        rows.append(
+            ("generated, 3 groups", len(votes), tp, tr, ari(truth, gp), ari(truth, gr), kp, kr)
+        )
         print_row(rows[-1])
 
 
 def print_row(r) -> None:
     name, n, tp, tr, ap_, ar, kp, kr = r
-    print(f"{name:34} {n:>9,} {tp:>11.3f} {tr:>11.3f} {tr / tp:>5.1f}x {ap_:>6.3f} {ar:>6.3f} "
-          f"{kp:>3}/{kr:<3}", flush=True)
+    print(
+        f"{name:34} {n:>9,} {tp:>11.3f} {tr:>11.3f} {tr / tp:>5.1f}x {ap_:>6.3f} {ar:>6.3f} "
+        f"{kp:>3}/{kr:<3}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Vote matrix: latest vote wins, passes kept as seen, moderation, in-conversation filter, errors."""
+"""Vote matrix: latest vote wins, passes are seen, moderation, in-conversation filter, errors."""
 
 from __future__ import annotations
 

@@ -32,25 +32,30 @@ LAMBDA_INTERCEPT = 0.15
 LAMBDA_FACTOR = 0.03
 
 
-def _solve_side(
-    mask: sp.csr_matrix,
-    resid: sp.csr_matrix,
-    other_f: np.ndarray,
-    other_i: np.ndarray,
-    mu: float,
-    lam_i: float,
-    lam_f: float,
-):
-    """Ridge solve of (intercept, factors) for each row of ``mask`` given the other side."""
-    m, k = other_f.shape
-    phi = np.hstack([np.ones((m, 1)), other_f])  # features of each column: [1, f]
-    outer = (phi[:, :, None] * phi[:, None, :]).reshape(m, -1)
-    gram = np.asarray(mask @ outer).reshape(-1, k + 1, k + 1)
-    gram += np.diag([lam_i] + [lam_f] * k)[None]
-    # target for row u, column s: r − μ − i_s
-    rhs = np.asarray(resid @ phi) - np.asarray(mask @ (phi * (mu + other_i)[:, None]))
-    sol = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
-    return sol[:, 0], sol[:, 1:]
+class _Side:
+    """One side of the rating matrix in CSR form (rows = participants, or rows = statements),
+    with each rating's column index, so residuals can be formed on the data array directly."""
+
+    def __init__(self, ratings: sp.csr_matrix):
+        ratings.sort_indices()
+        self.cols, self.r, self.indptr = ratings.indices, ratings.data, ratings.indptr
+        self.shape = ratings.shape
+        self.mask = sp.csr_matrix((np.ones(len(self.r)), self.cols, self.indptr), shape=self.shape)
+
+    def solve(self, other_f, other_i, mu, lam_i, lam_f):
+        """Ridge solve of (intercept, factors) per row given the other side's parameters:
+        minimise Σ_s (r − μ − i_s − i_u − f_u·f_s)² + λ_i i_u² + λ_f |f_u|² for every row u."""
+        m, k = other_f.shape
+        phi = np.hstack([np.ones((m, 1)), other_f])  # features of each column: [1, f]
+        outer = (phi[:, :, None] * phi[:, None, :]).reshape(m, -1)
+        gram = np.asarray(self.mask @ outer).reshape(-1, k + 1, k + 1)
+        gram += np.diag([lam_i] + [lam_f] * k)[None]
+        resid = sp.csr_matrix(
+            (self.r - mu - other_i[self.cols], self.cols, self.indptr), shape=self.shape
+        )
+        rhs = np.asarray(resid @ phi)
+        sol = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+        return sol[:, 0], sol[:, 1:]
 
 
 class BridgingModel:
@@ -79,7 +84,7 @@ class BridgingModel:
         lambda_factor: float = LAMBDA_FACTOR,
         pass_value: float | None = None,
         n_iter: int = 50,
-        tol: float = 1e-6,
+        tol: float = 1e-3,
         seed: int = 0,
     ):
         self.n_factors = n_factors
@@ -95,37 +100,46 @@ class BridgingModel:
         values = sp.csr_matrix(values, dtype=np.float64)
         seen = sp.csr_matrix(seen, dtype=np.float64)
         n, m = values.shape
-        rated = (values != 0).astype(np.float64) if self.pass_value is None else seen
-        rated = sp.csr_matrix(rated)
-        # ratings on the rated pattern: agree 1, disagree 0, pass pass_value
-        r = rated.multiply(values.multiply(0.5)).tocsr() + rated.multiply(0.5).tocsr()
-        if self.pass_value is not None:
-            passes = seen - (values != 0).astype(np.float64)
-            r = r + passes.multiply(self.pass_value - 0.5)
-        r = sp.csr_matrix(r)
-        mask_t, r_t = rated.T.tocsr(), r.T.tocsr()
+        # every seen cell holds v + 3 ∈ {2, 3, 4} (values' pattern is within seen's)
+        both = (values + 3 * seen).tocoo()
+        v = both.data - 3
+        keep = v != 0 if self.pass_value is None else np.ones(len(v), dtype=bool)
+        rows, cols = both.row[keep].astype(np.int64), both.col[keep].astype(np.int64)
+        pass_r = 0.5 if self.pass_value is None else self.pass_value
+        r = np.where(v[keep] > 0, 1.0, np.where(v[keep] < 0, 0.0, pass_r))
+        # explicit zeros (disagree) are kept: the structure is the rated pattern
+        ratings = sp.csr_matrix((r, (rows, cols)), shape=(n, m))
+        if ratings.nnz != len(r):  # pragma: no cover - (row, col) pairs are unique
+            raise ValueError("duplicate ratings")
+        users = _Side(ratings)
+        by_statement = ratings.tocsc()
+        stmts = _Side(
+            sp.csr_matrix(
+                (by_statement.data, by_statement.indices, by_statement.indptr), shape=(m, n)
+            )
+        )
         lam_i, lam_f, k = self.lambda_intercept, self.lambda_factor, self.n_factors
         rng = np.random.default_rng(self.seed)
         fu, fs = rng.normal(0, 0.1, (n, k)), rng.normal(0, 0.1, (m, k))
         iu, is_ = np.zeros(n), np.zeros(m)
-        n_obs = rated.nnz
-        n_u = np.asarray(rated.sum(axis=1)).ravel()
-        n_s = np.asarray(rated.sum(axis=0)).ravel()
+        n_obs = len(r)
+        n_u = np.bincount(rows, minlength=n).astype(np.float64)
+        n_s = np.bincount(cols, minlength=m).astype(np.float64)
         r_sum = float(r.sum())
         mu = r_sum / (n_obs + lam_i) if n_obs else 0.0
         it = 0
         for it in range(1, self.n_iter + 1):  # noqa: B007
-            iu, fu = _solve_side(rated, r, fs, is_, mu, lam_i, lam_f)
+            iu, fu = users.solve(fs, is_, mu, lam_i, lam_f)
             old = is_
-            is_, fs = _solve_side(mask_t, r_t, fu, iu, mu, lam_i, lam_f)
+            is_, fs = stmts.solve(fu, iu, mu, lam_i, lam_f)
             # closed-form μ: Σ over rated cells of (r − i_u − i_s − f_u·f_s) / (N + λ_i)
-            fit_wo_mu = iu @ n_u + is_ @ n_s + float((fu * np.asarray(rated @ fs)).sum())
+            fit_wo_mu = iu @ n_u + is_ @ n_s + float((fu * np.asarray(users.mask @ fs)).sum())
             mu = (r_sum - fit_wo_mu) / (n_obs + lam_i) if n_obs else 0.0
             if np.max(np.abs(is_ - old), initial=0.0) <= self.tol:
                 break
-        err = r - self._predict(rated, iu, fu, is_, fs, mu)
+        pred = mu + iu[rows] + is_[cols] + np.einsum("ij,ij->i", fu[rows], fs[cols])
         loss = float(
-            err.multiply(err).sum()
+            ((r - pred) ** 2).sum()
             + lam_i * (iu @ iu + is_ @ is_ + mu**2)
             + lam_f * ((fu**2).sum() + (fs**2).sum())
         )
@@ -134,10 +148,3 @@ class BridgingModel:
         self.statement_intercept_, self.statement_factor_ = is_, fs
         self.loss_, self.n_iter_ = loss, it
         return self
-
-    @staticmethod
-    def _predict(mask: sp.csr_matrix, iu, fu, is_, fs, mu) -> sp.csr_matrix:
-        """Predictions on the rated cells only, as a sparse matrix with ``mask``'s pattern."""
-        coo = mask.tocoo()
-        vals = mu + iu[coo.row] + is_[coo.col] + np.einsum("ij,ij->i", fu[coo.row], fs[coo.col])
-        return sp.csr_matrix((vals, (coo.row, coo.col)), shape=mask.shape)

@@ -45,6 +45,11 @@ def smooth_group_count(state: KState | None, best_k: int, buffer: int = 4) -> KS
 def _assign(points: np.ndarray, centers: np.ndarray, chunk: int = 1 << 16):
     """Nearest centre of each point and the squared distance to it (chunked to bound memory)."""
     n = len(points)
+    if len(centers) > 8 and n > 256:  # many centres: a k-d tree query beats the full table
+        from scipy.spatial import cKDTree
+
+        dist, labels = cKDTree(centers).query(points, k=1)
+        return labels.astype(np.int64), dist**2
     labels = np.empty(n, dtype=np.int64)
     d2 = np.empty(n)
     c2 = (centers**2).sum(1)
@@ -82,23 +87,31 @@ def kmeans(
     seed: int,
     weights: np.ndarray | None = None,
     n_init: int = 10,
-    max_iter: int = 100,
-    tol: float = 1e-10,
+    max_iter: int = 50,
+    tol: float = 1e-4,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Weighted Lloyd k-means, best (lowest weighted inertia) of ``n_init`` k-means++ starts.
 
-    Returns (labels, centres, inertia). A centre left without points keeps its position.
+    Iterates until no label changes, the centres move less than ``tol`` × mean variance, or
+    ``max_iter``. Returns (labels, centres, inertia). A centre left without points keeps its
+    position.
     Deterministic for a given ``seed``.
     """
     points = np.asarray(points, dtype=np.float64)
     w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
     rng = np.random.default_rng(seed)
     dim = points.shape[1]
+    # stop when the centres move less than tol × the data's mean variance (as scikit-learn)
+    stop = tol * float(np.mean(np.var(points, axis=0))) if len(points) > 1 else 0.0
     best: tuple[np.ndarray, np.ndarray, float] | None = None
     for _ in range(n_init):
         centers = _plusplus(points, k, rng, w)
+        previous = None
         for _ in range(max_iter):
             labels, _ = _assign(points, centers)
+            if previous is not None and np.array_equal(labels, previous):
+                break
+            previous = labels
             cw = np.bincount(labels, weights=w, minlength=k)
             sums = np.column_stack(
                 [np.bincount(labels, weights=w * points[:, d], minlength=k) for d in range(dim)]
@@ -106,7 +119,7 @@ def kmeans(
             new = np.where(cw[:, None] > 0, sums / np.maximum(cw, 1e-300)[:, None], centers)
             shift = float(((new - centers) ** 2).sum())
             centers = new
-            if shift <= tol:
+            if shift <= stop:
                 break
         labels, d2 = _assign(points, centers)
         inertia = float((w * d2).sum())

@@ -10,6 +10,7 @@ group-aware consensus (:mod:`~pluralign.aggregate.stats`) → bridging scores
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -59,7 +60,7 @@ class AggregateSettings:
     bridging_factors: int = 1
     lambda_intercept: float = LAMBDA_INTERCEPT
     lambda_factor: float = LAMBDA_FACTOR
-    bridging_iter: int = 30
+    bridging_iter: int = 15
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_groups <= self.max_groups:
@@ -183,10 +184,16 @@ def aggregate(
     """
     if threads is None:
         return _aggregate(matrix, seed, settings)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=threads):
+    with _thread_controller().limit(limits=threads):
         return _aggregate(matrix, seed, settings)
+
+
+@functools.lru_cache(maxsize=1)
+def _thread_controller():
+    """One threadpoolctl controller per process (finding the BLAS/OpenMP libraries is slow)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _aggregate(

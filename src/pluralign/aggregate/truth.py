@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -33,3 +34,28 @@ def precision_recall(found: Iterable[int], truth: Iterable[int]) -> tuple[float,
     precision = hit / len(found) if found else 1.0
     recall = hit / len(truth) if truth else 1.0
     return precision, recall
+
+
+def recovery(result: AggregateResult, truth: Mapping[str, Any]) -> dict[str, Any]:
+    """Group ARI and consensus precision/recall against the simulator's ``truth.json``.
+
+    Consensus found = statements passing the constitution's default thresholds
+    (:func:`pluralign.constitution.candidates`); truth = ``truth["consensus"]``.
+    """
+    from pluralign.constitution import DraftSettings, candidates
+
+    ids = {g["id"]: i for i, g in enumerate(truth["groups"])}
+    groups = {int(p["participant"]): ids[p["group"]] for p in truth["participants"]}
+    ari, compared = group_agreement(result, groups)
+    found = [int(result.matrix.statements[j]) for j in candidates(result, DraftSettings())]
+    precision, recall = precision_recall(found, truth["consensus"])
+    return {
+        "latent_groups": len(truth["groups"]),
+        "opinion_groups_found": result.n_groups,
+        "group_ari": round(ari, 4),
+        "participants_compared": compared,
+        "true_consensus": len(truth["consensus"]),
+        "consensus_found": len(found),
+        "consensus_precision": round(precision, 4),
+        "consensus_recall": round(recall, 4),
+    }
