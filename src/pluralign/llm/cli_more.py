@@ -69,8 +69,12 @@ def interview_cmd(
     title: Annotated[
         str, typer.Option("--title", help="Constitution title.")
     ] = "Constitution co-written with a model interview",
-    max_tokens: Annotated[int, typer.Option("--max-tokens")] = 256,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    max_tokens: Annotated[
+        int, typer.Option("--max-tokens", help="Most tokens per interview answer.")
+    ] = 256,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the requests (and the bootstrap).")
+    ] = 0,
     base_url: BaseUrlOption = None,
     model: ModelOption = None,
     api_key_env: ApiKeyEnvOption = None,
@@ -150,12 +154,28 @@ def judge_cmd(
     ] = Path("judge"),
     a_base_url: Annotated[str | None, typer.Option("--a-base-url", help="Model A server.")] = None,
     a_model: Annotated[str | None, typer.Option("--a-model", help="Model A name.")] = None,
-    a_checkpoint: Annotated[Path | None, typer.Option("--a-checkpoint")] = None,
-    a_adapter: Annotated[Path | None, typer.Option("--a-adapter")] = None,
+    a_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--a-checkpoint", help="Model A as a local checkpoint folder (instead of --a-base-url)."
+        ),
+    ] = None,
+    a_adapter: Annotated[
+        Path | None,
+        typer.Option("--a-adapter", help="LoRA adapter folder for model A's checkpoint."),
+    ] = None,
     b_base_url: Annotated[str | None, typer.Option("--b-base-url", help="Model B server.")] = None,
     b_model: Annotated[str | None, typer.Option("--b-model", help="Model B name.")] = None,
-    b_checkpoint: Annotated[Path | None, typer.Option("--b-checkpoint")] = None,
-    b_adapter: Annotated[Path | None, typer.Option("--b-adapter")] = None,
+    b_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--b-checkpoint", help="Model B as a local checkpoint folder (instead of --b-base-url)."
+        ),
+    ] = None,
+    b_adapter: Annotated[
+        Path | None,
+        typer.Option("--b-adapter", help="LoRA adapter folder for model B's checkpoint."),
+    ] = None,
     retries: Annotated[
         int,
         typer.Option(
@@ -164,10 +184,19 @@ def judge_cmd(
             help="Fresh attempts after an unparseable verdict (each with a repair retry).",
         ),
     ] = 1,
-    answer_tokens: Annotated[int, typer.Option("--answer-tokens")] = 256,
-    judge_tokens: Annotated[int, typer.Option("--judge-tokens")] = 256,
-    n_boot: Annotated[int, typer.Option("--n-boot", min=100)] = 2000,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    answer_tokens: Annotated[
+        int, typer.Option("--answer-tokens", help="Most tokens per model answer.")
+    ] = 256,
+    judge_tokens: Annotated[
+        int, typer.Option("--judge-tokens", help="Most tokens per judge verdict.")
+    ] = 256,
+    n_boot: Annotated[
+        int,
+        typer.Option("--n-boot", min=100, help="Bootstrap resamples for the win-rate interval."),
+    ] = 2000,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the requests (and the bootstrap).")
+    ] = 0,
     base_url: BaseUrlOption = None,
     model: ModelOption = None,
     api_key_env: ApiKeyEnvOption = None,
@@ -178,7 +207,9 @@ def judge_cmd(
     timeout: TimeoutOption = None,
     max_retries: RetriesOption = None,
     provider_config: ProviderConfigOption = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
+    ] = True,
 ) -> None:
     """Judge model B against model A on a prompt set, per clause, in both orders.
 

@@ -81,10 +81,14 @@ def tiny(
         ),
     ],
     out: OutOption,
-    vocab_size: Annotated[int, typer.Option("--vocab-size")] = 512,
-    hidden_size: Annotated[int, typer.Option("--hidden-size")] = 64,
-    layers: Annotated[int, typer.Option("--layers")] = 2,
-    heads: Annotated[int, typer.Option("--heads")] = 4,
+    vocab_size: Annotated[
+        int, typer.Option("--vocab-size", help="BPE vocabulary size of the tokenizer.")
+    ] = 512,
+    hidden_size: Annotated[
+        int, typer.Option("--hidden-size", help="Hidden size of the Llama model.")
+    ] = 64,
+    layers: Annotated[int, typer.Option("--layers", help="Number of transformer layers.")] = 2,
+    heads: Annotated[int, typer.Option("--heads", help="Attention heads per layer.")] = 4,
     pretrain_steps: Annotated[
         int,
         typer.Option("--pretrain-steps", help="Causal-LM steps on the texts (0: random weights)."),

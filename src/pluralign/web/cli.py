@@ -39,7 +39,9 @@ def web_cmd(
             "auto/minilm (loads torch into the server).",
         ),
     ] = "tfidf",
-    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="uvicorn log level (debug also logs every request).")
+    ] = "info",
 ) -> None:
     """Serve the assembly web app (participants at /a/<slug>, organisers at /admin)."""
     from pluralign.errors import require
