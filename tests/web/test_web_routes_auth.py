@@ -52,6 +52,10 @@ EXPECTED = {
     ("POST", "/admin/a/{slug}/moralgraph/contexts"): ADMIN,
     ("POST", "/admin/a/{slug}/moralgraph/cases"): ADMIN,
     ("GET", "/admin/a/{slug}/moralgraph/graph.json"): ADMIN,
+    ("POST", "/lang"): PUBLIC,
+    ("GET", "/admin/a/{slug}/translations"): ADMIN,
+    ("POST", "/admin/a/{slug}/translations/all"): ADMIN,
+    ("POST", "/admin/a/{slug}/translations/{number}"): ADMIN,
 }
 RANK = {PUBLIC: 0, PARTICIPANT: 0, MODERATOR: 1, ADMIN: 2}
 

@@ -159,8 +159,9 @@ async def articulate_card(request: Request, slug: str, case_id: int):
                      "policies": str(form.get("policies", "")).splitlines()}
             return _articulate(request, s, assembly, case, transcript=transcript, card=draft,
                                error=f"{exc.where}: {exc.message}", status=400)
-        mg.submit_card(s, assembly.id, card, participant_id=participant.id,
-                       context_key=context or None, case_id=case.id, dialogue=transcript)
+        row = mg.submit_card(s, assembly.id, card, participant_id=participant.id,
+                             context_key=context or None, case_id=case.id, dialogue=transcript)
+        row.language = participant.language  # the card is written in the author's language
     return RedirectResponse(f"/a/{slug}/values?saved=1", status_code=303)
 
 
