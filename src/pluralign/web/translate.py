@@ -56,11 +56,12 @@ def translation_request(text: str, source: str, target: str):
 
 
 def clean_reply(reply: str) -> str:
-    """The translation from a model's reply: trimmed, one pair of wrapping quotes removed."""
+    """The translation from a model's reply: trimmed, one wrapping pair of quotes removed."""
     text = reply.strip()
     for left, right in (('"', '"'), ("“", "”"), ("„", "“"), ("«", "»")):
-        if len(text) >= 2 and text.startswith(left) and text.endswith(right):
-            text = text[1:-1].strip()
+        inner = text[1:-1]
+        if len(text) >= 2 and text[0] == left and text[-1] == right and right not in inner:
+            text = inner.strip()  # only a wrapping pair: '"a" and "b"' keeps its quotes
             break
     return text
 
