@@ -158,3 +158,50 @@ def test_picker_rejects_unknown_languages_and_foreign_redirects(db_url):
     assert r.status_code == 303 and r.headers["location"] == "/"
     assert c.post("/lang", data={"lang": "de"}).status_code == 403  # CSRF like every form
     store.dispose()
+
+
+def test_values_cards_carry_the_language_they_were_written_in(db_url):
+    from pluralign.moralgraph.models import ValuesCardRow
+
+    app, store = make_app(db_url)
+    admin = client(app)
+    token = create_assembly(admin)
+    r = admin.post(
+        "/admin/a/ai-rules/moralgraph/contexts",
+        data={"csrf": token, "key": "distress", "description": "In Not"},
+    )
+    r = admin.post(
+        "/admin/a/ai-rules/moralgraph/cases",
+        data={
+            "csrf": token,
+            "key": "panic",
+            "title": "Panik",
+            "prompt": "Hilfe",
+            "contexts": ["distress"],
+        },
+    )
+    assert r.status_code == 200
+    for lang in ("de", "en"):
+        c = client(app)
+        c.headers["Accept-Language"] = lang
+        join(c)
+        page = c.get("/a/ai-rules/values/case/1")
+        assert ("Meine Karte bestätigen" in page.text) == (lang == "de")
+        r = c.post(
+            "/a/ai-rules/values/case/1/card",
+            data={
+                "csrf": csrf_of(page.text),
+                "title": f"Ruhe {lang}",
+                "description": "Ruhe zählt.",
+                "policies": "GEFÜHLE, die jemand nennt",
+                "context": "distress",
+                "transcript": "",
+            },
+        )
+        assert r.status_code == 200 and 'id="card-saved"' in r.text
+        assert ("Ihre Wertekarte ist gespeichert" in r.text) == (lang == "de")
+        assert f'lang="{lang}"' in r.text.split('id="my-card-', 1)[1]
+    with store.session() as s:
+        cards = s.scalars(select(ValuesCardRow).order_by(ValuesCardRow.id)).all()
+        assert [(c.title, c.language) for c in cards] == [("Ruhe de", "de"), ("Ruhe en", "en")]
+    store.dispose()
