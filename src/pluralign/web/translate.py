@@ -83,6 +83,31 @@ def provider_translator(provider) -> Translator:
     return translate
 
 
+class Cooldown:
+    """Wrap a :data:`Translator` so that after a failure it fails at once for ``seconds``
+    (a down model server then costs one timeout, not one per page view); pages show the
+    original meanwhile."""
+
+    def __init__(self, translate: Translator, seconds: float = 60.0):
+        self.translate = translate
+        self.seconds = seconds
+        self.model = getattr(translate, "model", "")
+        self._failed_at: float | None = None
+
+    def __call__(self, text: str, source: str, target: str) -> str:
+        import time
+
+        if self._failed_at is not None and time.monotonic() - self._failed_at < self.seconds:
+            raise ProviderError("the translation model failed recently; not asking again yet")
+        try:
+            out = self.translate(text, source, target)
+        except ProviderError:
+            self._failed_at = time.monotonic()
+            raise
+        self._failed_at = None
+        return out
+
+
 def stored(session: Session, statement_id: int, language: str) -> StatementTranslation | None:
     return session.scalar(
         select(StatementTranslation).where(

@@ -39,7 +39,7 @@ def translator(request: Request) -> tr.Translator | None:
                 from pluralign.llm.provider import open_provider
 
                 config = provider_config_from_yaml(os.environ["PLURALIGN_WEB_LLM_CONFIG"])
-                state.translator = tr.provider_translator(open_provider(config))
+                state.translator = tr.Cooldown(tr.provider_translator(open_provider(config)))
     return getattr(state, "translator", None)
 
 
