@@ -142,6 +142,8 @@ def test_anonymous_pages_keep_the_choice_in_the_session(db_url):
     r = c.post("/lang", data={"csrf": csrf_of(home.text), "lang": "de", "next": "/"})
     assert "pluralign-Versammlungen" in r.text and "Organisatoren: anmelden" in r.text
     assert "Nicht gefunden" in c.get("/a/nope", headers={"accept": "text/html"}).text
+    login_page = c.get("/admin/login").text  # organiser pages follow the same choice
+    assert "Benutzername" in login_page and "Organisatoren: anmelden" in login_page
     store.dispose()
 
 
