@@ -223,3 +223,45 @@ def test_clean_reply_and_request_are_deterministic():
     b = tr.translation_request("AI should be kind", "en", "de")
     assert a.key("m") == b.key("m") and a.temperature == 0.0
     assert a.key("m") != tr.translation_request("AI should be kind", "en", "fr").key("m")
+
+
+def test_statements_carry_the_language_they_were_written_in(db_url, tmp_path):
+    """German seeds cost German readers nothing; English readers get them translated into
+    English; a proposal takes its author's language."""
+    script = Script()
+    script.default = lambda body: "EN: " + body["messages"][-1]["content"]
+    app, store = make_app(db_url)
+    admin = client(app)
+    token = create_assembly(admin, seeds=())
+    r = admin.post(
+        "/admin/a/ai-rules/seed",
+        data={"csrf": token, "language": "DE"},
+        files={"file": ("seed.csv", b"text\nKI soll ehrlich sein\n", "text/csv")},
+    )
+    assert r.status_code == 200 and 'id="seed-language"' in r.text
+    bad = admin.post(
+        "/admin/a/ai-rules/seed",
+        data={"csrf": token, "language": "de/../x"},
+        files={"file": ("seed.csv", b"text\nx\n", "text/csv")},
+    )
+    assert bad.status_code == 400 and "not a language code" in bad.text
+    with ServerThread(scripted_app(script)) as srv:
+        from pluralign.llm.config import provider_config_from_yaml
+        from pluralign.llm.provider import open_provider
+
+        config = provider_config_from_yaml(_config(tmp_path, srv.base_url))
+        app.state.translator = tr.provider_translator(open_provider(config))
+        de, page = _german_participant(app)
+        assert "KI soll ehrlich sein" in page.text and 'id="translated-note"' not in page.text
+        assert script.seen == []
+        en = client(app)
+        en.headers["Accept-Language"] = "en-GB"
+        page = join(en)
+        assert "EN: KI soll ehrlich sein" in page.text
+        assert "from German into English" in script.seen[0]["messages"][0]["content"]
+    propose = de.get("/a/ai-rules/propose")
+    de.post("/a/ai-rules/propose", data={"csrf": csrf_of(propose.text), "text": "Mehr Ruhe"})
+    with store.session() as s:
+        langs = {st.text: st.language for st in s.scalars(select(Statement))}
+    assert langs == {"KI soll ehrlich sein": "de", "Mehr Ruhe": "de"}
+    store.dispose()

@@ -80,10 +80,9 @@ def _assembly(s, slug: str) -> Assembly:
 
 
 def _target(lang: str) -> str:
-    code = (lang or "").strip().lower().replace("_", "-")
-    if not code or len(code) > 16 or not all(c.isalnum() or c == "-" for c in code):
-        raise HTTPException(400, f"not a language code: {lang!r} (e.g. de, fr, es, pt-br)")
-    return code
+    from pluralign.web.service import language_code
+
+    return language_code(lang)
 
 
 def _page(request: Request, slug: str, lang: str, notice: str | None = None, status: int = 200):

@@ -233,7 +233,8 @@ def propose(request: Request, slug: str, text: str = Form("")):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
         _limit(request, participant.id)
-        service.propose(s, assembly, participant, text)
+        proposed = service.propose(s, assembly, participant, text)
+        proposed.language = participant.language  # written in the proposer's page language
         return render(
             request,
             "participant/propose.html",
