@@ -49,13 +49,18 @@ def test_write_sim_preferences_modes(tmp_path, weighting):
     panel = tmp_path / "panel.csv"
     # 12 panel members: 8 women, 4 men (fixture: woman when i % 4 < 2)
     members = [i for i in range(24) if i % 4 < 2][:8] + [i for i in range(24) if i % 4 >= 2][:4]
-    panel.write_text("id,gender,weight\n" + "".join(
-        f"{pool_id(i)},{'woman' if i % 4 < 2 else 'man'},{2 if i % 4 < 2 else 1}\n"
-        for i in members))
+    panel.write_text(
+        "id,gender,weight\n"
+        + "".join(
+            f"{pool_id(i)},{'woman' if i % 4 < 2 else 'man'},{2 if i % 4 < 2 else 1}\n"
+            for i in members
+        )
+    )
     pop = tmp_path / "population.json"
     pop.write_text(json.dumps({"features": {"gender": {"woman": 0.5, "man": 0.5}}}))
-    files = write_sim_preferences(sim, tmp_path / "train.jsonl", weighting=weighting,
-                                  panel=panel, targets=pop, seed=3)
+    files = write_sim_preferences(
+        sim, tmp_path / "train.jsonl", weighting=weighting, panel=panel, targets=pop, seed=3
+    )
     train, held = read_jsonl(files.train), read_jsonl(files.heldout)
     assert files.train_pairs == len(train.pairs) > 0 and files.heldout_pairs == len(held.pairs)
     for part in (train, held):
@@ -67,10 +72,12 @@ def test_write_sim_preferences_modes(tmp_path, weighting):
         assert people == {pool_id(i) for i in members} and set(w) == {1.0}
     elif weighting == "soft":
         # women weigh 2, men 1; each person answers the same prompts: mean weight ratio 2
-        ww = np.mean([p.weight for p in train.pairs if p.provenance["demographics"]["gender"]
-                      == "woman"])
-        wm = np.mean([p.weight for p in train.pairs if p.provenance["demographics"]["gender"]
-                      == "man"])
+        ww = np.mean(
+            [p.weight for p in train.pairs if p.provenance["demographics"]["gender"] == "woman"]
+        )
+        wm = np.mean(
+            [p.weight for p in train.pairs if p.provenance["demographics"]["gender"] == "man"]
+        )
         assert ww == pytest.approx(2 * wm)
     else:
         assert genders.count("woman") == genders.count("man")  # 4 + 4 people

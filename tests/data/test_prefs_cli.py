@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from prefs_inproc import run_inproc
 from prefs_simfixture import pool_id, write_sim
 
 from conftest import run_cli
@@ -19,7 +20,7 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_prefs_from_sim_with_soft_panel_weights(tmp_path):
+def test_prefs_from_sim_with_soft_panel_weights(tmp_path, capsys):
     sim = write_sim(tmp_path / "sim", n=30)
     panel = tmp_path / "panel.csv"
     panel.write_text(
@@ -54,7 +55,8 @@ def test_prefs_from_sim_with_soft_panel_weights(tmp_path):
     assert set(train.provenance["inputs"]) == {"sim", "panel"}
     # same seed, same bytes
     out2 = tmp_path / "again.jsonl"
-    run_cli(
+    run_inproc(
+        capsys,
         "data",
         "prefs",
         "--from-sim",
@@ -71,21 +73,31 @@ def test_prefs_from_sim_with_soft_panel_weights(tmp_path):
     assert out2.read_bytes() == out.read_bytes()
 
 
-def test_prefs_errors(tmp_path):
+def test_prefs_errors(tmp_path, capsys):
     sim = write_sim(tmp_path / "sim", n=10)
-    r = run_cli(
-        "data", "prefs", "--from-sim", sim, "--weighting", "soft", "--out", tmp_path / "x.jsonl"
+    code, _, err = run_inproc(
+        capsys,
+        "data",
+        "prefs",
+        "--from-sim",
+        sim,
+        "--weighting",
+        "soft",
+        "--out",
+        tmp_path / "x.jsonl",
     )
-    assert r.returncode == 1 and "needs person weights" in flat(r.stderr)
+    assert code == 1 and "needs person weights" in err
     bad = tmp_path / "panel.csv"
     bad.write_text("id,weight\nP0001,2\nP0002,heavy\n")
-    r = run_cli("data", "prefs", "--from-sim", sim, "--panel", bad, "--out", tmp_path / "x.jsonl")
-    assert r.returncode == 1 and "line 3, column 'weight'" in flat(r.stderr)
-    assert "Traceback" not in flat(r.stderr)
+    code, _, err = run_inproc(
+        capsys, "data", "prefs", "--from-sim", sim, "--panel", bad, "--out", tmp_path / "x.jsonl"
+    )
+    assert code == 1 and "line 3, column 'weight'" in err
+    assert "Traceback" not in err
     assert not (tmp_path / "x.jsonl").exists()
 
 
-def test_import_prism_then_weight_then_check(tmp_path):
+def test_import_prism_then_weight_then_check(tmp_path, capsys):
     out = tmp_path / "prism.jsonl"
     r = run_cli("data", "import-prism", PRISM, "--out", out)
     assert r.returncode == 0, r.stderr
@@ -94,16 +106,18 @@ def test_import_prism_then_weight_then_check(tmp_path):
     weights = tmp_path / "w.csv"
     weights.write_text("id,weight\nuser0,1\nuser1,4\n")
     wout = tmp_path / "weighted.jsonl"
-    r = run_cli("data", "weight", out, "--weighting", "soft", "--weights", weights, "--out", wout)
-    assert r.returncode == 0, r.stderr
+    code, _, err = run_inproc(
+        capsys, "data", "weight", out, "--weighting", "soft", "--weights", weights, "--out", wout
+    )
+    assert code == 0, err
     got = [p.weight for p in read_jsonl(wout).pairs]
     # 3 pairs of user0 (w 1) and 2 of user1 (w 4): raw sum 11 → scale 5/11
     assert np.allclose(got, [5 / 11] * 3 + [20 / 11] * 2)
-    r = run_cli("data", "check", wout)
-    assert r.returncode == 0 and "5 valid pairs" in r.stdout
+    code, stdout, _ = run_inproc(capsys, "data", "check", wout)
+    assert code == 0 and "5 valid pairs" in stdout
 
 
-def test_check_reports_line_of_bad_row(tmp_path):
+def test_check_reports_line_of_bad_row(tmp_path, capsys):
     path = tmp_path / "gen.jsonl"
     path.write_text(
         json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"})
@@ -111,6 +125,6 @@ def test_check_reports_line_of_bad_row(tmp_path):
         + json.dumps({"prompt": "p", "chosen": "a"})
         + "\n"
     )
-    r = run_cli("data", "check", path)
-    assert r.returncode == 1
-    assert "line 2" in flat(r.stderr) and "'rejected'" in flat(r.stderr)
+    code, _, err = run_inproc(capsys, "data", "check", path)
+    assert code == 1
+    assert "line 2" in err and "'rejected'" in err

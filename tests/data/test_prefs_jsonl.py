@@ -134,11 +134,22 @@ texts = st.text(min_size=1, max_size=30).filter(lambda t: t.strip())
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.builds(
-    lambda p, c, r, w, g, s: PreferencePair(p, c, r + "\u2060" if r == c else r, w, g, s,
-                                            {"participant": g}),
-    texts, texts, texts, st.floats(0, 1e6, allow_nan=False), st.text(max_size=8),
-    st.sampled_from(["sim", "prism", "llm", ""])), max_size=20))
+@given(
+    st.lists(
+        st.builds(
+            lambda p, c, r, w, g, s: PreferencePair(
+                p, c, r + "\u2060" if r == c else r, w, g, s, {"participant": g}
+            ),
+            texts,
+            texts,
+            texts,
+            st.floats(0, 1e6, allow_nan=False),
+            st.text(max_size=8),
+            st.sampled_from(["sim", "prism", "llm", ""]),
+        ),
+        max_size=20,
+    )
+)
 def test_jsonl_round_trip_property(tmp_path_factory, pairs):
     path = tmp_path_factory.mktemp("rt") / "p.jsonl"
     write_jsonl(path, pairs)

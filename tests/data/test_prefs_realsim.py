@@ -15,8 +15,9 @@ def sim_dir(tmp_path_factory):
     from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
 
     out = tmp_path_factory.mktemp("realsim")
-    write_simulation(simulate_assembly(SimulationConfig(participants=60, statements=60, seed=3)),
-                     out)
+    write_simulation(
+        simulate_assembly(SimulationConfig(participants=60, statements=60, seed=3)), out
+    )
     return out
 
 
@@ -31,11 +32,14 @@ def test_real_simulation_gives_stance_true_pairs(sim_dir):
     # every prompt's pairs stay in one split
     split_of = {}
     for p in every:
-        assert split_of.setdefault(p.provenance["prompt_id"], p.provenance["split"]) == \
-            p.provenance["split"]
+        assert (
+            split_of.setdefault(p.provenance["prompt_id"], p.provenance["split"])
+            == p.provenance["split"]
+        )
     choices = Counter((p.provenance["kind"], p.provenance["choice"]) for p in every)
     agree_share = choices[("consensus", "agree")] / (
-        choices[("consensus", "agree")] + choices[("consensus", "disagree")])
+        choices[("consensus", "agree")] + choices[("consensus", "disagree")]
+    )
     assert agree_share > 0.8
     if choices[("consensus-against", "agree")] + choices[("consensus-against", "disagree")]:
         assert choices[("consensus-against", "disagree")] > choices[("consensus-against", "agree")]

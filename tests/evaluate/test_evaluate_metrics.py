@@ -88,8 +88,7 @@ def test_paired_bootstrap_improvement():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(-5, 5, allow_nan=False), min_size=1, max_size=60),
-       st.integers(0, 2**31))
+@given(st.lists(st.floats(-5, 5, allow_nan=False), min_size=1, max_size=60), st.integers(0, 2**31))
 def test_interval_is_ordered_and_within_unit(margins, seed):
     r = bootstrap_accuracy(margins, n_boot=100, seed=seed)
     assert 0 <= r.low <= r.high <= 1
@@ -97,8 +96,10 @@ def test_interval_is_ordered_and_within_unit(margins, seed):
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.floats(-3, 3, allow_nan=False), min_size=2, max_size=40),
-       st.lists(st.floats(0.1, 5), min_size=40, max_size=40))
+@given(
+    st.lists(st.floats(-3, 3, allow_nan=False), min_size=2, max_size=40),
+    st.lists(st.floats(0.1, 5), min_size=40, max_size=40),
+)
 def test_accuracy_is_invariant_to_weight_scale(margins, weights):
     w = np.asarray(weights[: len(margins)])
     assert preference_accuracy(margins, w) == pytest.approx(preference_accuracy(margins, 3 * w))
@@ -117,14 +118,24 @@ def test_bootstrap_coverage_is_near_nominal():
 
 def _rows(groups, kinds, weights=None):
     weights = weights or [1.0] * len(groups)
-    return [{"prompt": "p", "chosen": "c", "rejected": "r", "weight": w, "group": g,
-             "provenance": {"kind": k, "demographics": {"gender": "f" if i % 2 else "m"}}}
-            for i, (g, k, w) in enumerate(zip(groups, kinds, weights, strict=True))]
+    return [
+        {
+            "prompt": "p",
+            "chosen": "c",
+            "rejected": "r",
+            "weight": w,
+            "group": g,
+            "provenance": {"kind": k, "demographics": {"gender": "f" if i % 2 else "m"}},
+        }
+        for i, (g, k, w) in enumerate(zip(groups, kinds, weights, strict=True))
+    ]
 
 
 def test_evaluate_margins_hand_computed():
-    rows = _rows(["a", "a", "b", "b", "a", "b"],
-                 ["consensus", "consensus", "consensus", "consensus", "divisive", "divisive"])
+    rows = _rows(
+        ["a", "a", "b", "b", "a", "b"],
+        ["consensus", "consensus", "consensus", "consensus", "divisive", "divisive"],
+    )
     after = [1.0, 1.0, 1.0, -1.0, 1.0, -1.0]
     res = evaluate_margins(rows, np.zeros(6), after, n_boot=100, seed=0)
     assert [g.subset for g in res.overall] == ["all", "consensus", "divisive"]
@@ -166,8 +177,9 @@ def test_cluster_bootstrap_hand_checks():
     m = rng.normal(0.3, 1, 40)
     plain = bootstrap_accuracy(m, n_boot=300, seed=2, key="k")
     # one cluster per row: the same resamples, the same interval
-    singles = bootstrap_accuracy(m, n_boot=300, seed=2, key="k",
-                                 clusters=[f"p{i:02d}" for i in range(40)])
+    singles = bootstrap_accuracy(
+        m, n_boot=300, seed=2, key="k", clusters=[f"p{i:02d}" for i in range(40)]
+    )
     assert singles == plain
     # every person's pair copied 5 times: clustered intervals equal those of the 40 originals,
     # while resampling the 200 copies as if independent gives a narrower (wrong) interval
@@ -180,12 +192,16 @@ def test_cluster_bootstrap_hand_checks():
 
 
 def test_evaluate_margins_clusters_by_participant():
-    rows = [{"weight": 1.0, "group": "a", "provenance": {"participant": f"p{i // 3}"}}
-            for i in range(30)]
+    rows = [
+        {"weight": 1.0, "group": "a", "provenance": {"participant": f"p{i // 3}"}}
+        for i in range(30)
+    ]
     after = np.where(np.arange(30) % 2 == 0, 1.0, -1.0)
     res = evaluate_margins(rows, np.zeros(30), after, n_boot=50, seed=0)
     assert res.settings["resampled"] == "clusters of provenance.participant"
     flat = evaluate_margins(rows, np.zeros(30), after, n_boot=50, seed=0, cluster=None)
     assert flat.settings["resampled"] == "pairs"
-    assert res.score("all", "all", "all").after.estimate == flat.score(
-        "all", "all", "all").after.estimate
+    assert (
+        res.score("all", "all", "all").after.estimate
+        == flat.score("all", "all", "all").after.estimate
+    )

@@ -37,9 +37,15 @@ def fake_train(monkeypatch):
     return calls
 
 
-ROWS = [{"prompt": "p", "chosen": c, "rejected": r, "weight": 1.0, "group": g, "provenance": {}}
-        for c, r, g in [("yes a", "no", "x"), ("yes a", "no", "x"), ("no", "yes b", "y"),
-                        ("yes c", "nopes", "y")]]
+ROWS = [
+    {"prompt": "p", "chosen": c, "rejected": r, "weight": 1.0, "group": g, "provenance": {}}
+    for c, r, g in [
+        ("yes a", "no", "x"),
+        ("yes a", "no", "x"),
+        ("no", "yes b", "y"),
+        ("yes c", "nopes", "y"),
+    ]
+]
 
 
 def test_unique_margins_scores_each_triple_once():
@@ -68,7 +74,6 @@ def test_likelihood_margins(fake_train):
     res = evaluate_models("trained", "base", ROWS, margin="likelihood", n_boot=20)
     assert ("base", None, 3) in fake_train and ("trained", None, 3) in fake_train
     # base prefers the shorter text: rows 1-2 ("yes a" vs "no") wrong, row 3 right, row 4 tie
-    assert res.score("all", "all", "all").before.estimate == pytest.approx(
-        (0 + 0 + 1 + 0.5) / 4)
+    assert res.score("all", "all", "all").before.estimate == pytest.approx((0 + 0 + 1 + 0.5) / 4)
     with pytest.raises(ValueError):
         evaluate_models("trained", "base", ROWS, margin="other")

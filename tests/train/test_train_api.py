@@ -34,7 +34,11 @@ def _params(model_dir):
 def test_dpo_run_writes_model_curve_manifest_and_learns(tmp_path):
     rows = make_rows(8, [1, 2, 0.5, 1, 1, 0, 3, 1])
     before = preference_margins(tiny_model_dir(), None, rows, beta=1.0)
-    result = train_preferences(rows, tiny_model_dir(), {**FAST, "max_steps": 8}, tmp_path / "run")
+    threads = torch.get_num_threads()
+    result = train_preferences(
+        rows, tiny_model_dir(), {**FAST, "max_steps": 8, "torch_threads": 1}, tmp_path / "run"
+    )
+    assert torch.get_num_threads() == threads  # the setting is restored after training
     assert result.steps == 8 and result.method == "dpo"
     assert [c["step"] for c in result.curve] == list(range(1, 9))
     assert {"loss", "lr", "rewards/margins", "rewards/accuracies"} <= set(result.curve[-1])
@@ -42,6 +46,7 @@ def test_dpo_run_writes_model_curve_manifest_and_learns(tmp_path):
     assert [json.loads(ln) for ln in lines] == result.curve
     manifest = json.loads(result.manifest_path.read_text())
     assert manifest["settings"]["beta"] == 0.5 and manifest["n_rows"] == 8
+    assert manifest["n_rows_trained"] == 7  # the weight-0 row is dropped by merge_duplicates
     assert len(manifest["data_sha256"]) == 64 and manifest["versions"]["trl"]
     # the policy now prefers the chosen replies more than the base model did
     margins = preference_margins(result.model_dir, tiny_model_dir(), rows, beta=1.0)

@@ -29,6 +29,7 @@ def _config(path: Path, **settings) -> Path:
         "per_device_train_batch_size": 2,
         "learning_rate": 1e-3,
         "save_steps": 1,
+        "torch_threads": 1,
     }
     base.update(settings)
     path.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in base.items()))

@@ -42,6 +42,7 @@ def test_yaml_values_reach_the_method_config(tmp_path):
         ("dpo", {"max_steps": 0}, "max_steps"),
         ("dpo", {"qlora": True}, "qlora"),
         ("dpo", {"lora_target_modules": []}, "lora_target_modules"),
+        ("dpo", {"torch_threads": 0}, "torch_threads"),
         ("kto", {"per_device_train_batch_size": 1}, "per_device_train_batch_size"),
         ("kto", {"kl_estimate": "sometimes"}, "kl_estimate"),
         ("kto", {"undesirable_weight": -1.0}, "undesirable_weight"),

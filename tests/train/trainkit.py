@@ -44,11 +44,20 @@ def make_rows(n: int, weights=None) -> list[dict]:
     return rows
 
 
+def _one_thread() -> None:
+    """Tiny models gain nothing from intra-op threads, and on a busy CI machine spinning threads
+    cost many times the work (docs/training.md, torch_threads)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @functools.cache
 def tiny_model_dir() -> Path:
     """Build the session's tiny model once (a few seconds), in a temporary folder."""
     from pluralign.train.tiny import build_tiny_model
 
+    _one_thread()
     texts = []
     for r in make_rows(12):
         texts += [r["prompt"], r["chosen"], r["rejected"]]

@@ -10,77 +10,140 @@ import typer
 from pluralign.clikit import console
 from pluralign.errors import InputError
 
-WeightingOption = Annotated[str, typer.Option(
-    "--weighting", help="hard (panel members only, weight 1) | soft (person weights from "
-    "sortition) | representative (quota-matching subset).")]
-PanelOption = Annotated[Path | None, typer.Option(
-    "--panel", help="Panel CSV: id, feature columns, optional weight column.")]
-WeightsOption = Annotated[Path | None, typer.Option(
-    "--weights", help="Person weights CSV (id,weight) for --weighting soft.")]
-TargetsOption = Annotated[Path | None, typer.Option(
-    "--targets", help="Population targets for --weighting representative: CSV feature,value,share "
-    "a quotas CSV feature,value,min,max, or population.json.")]
+WeightingOption = Annotated[
+    str,
+    typer.Option(
+        "--weighting",
+        help="hard (panel members only, weight 1) | soft (person weights from "
+        "sortition) | representative (quota-matching subset).",
+    ),
+]
+PanelOption = Annotated[
+    Path | None,
+    typer.Option("--panel", help="Panel CSV: id, feature columns, optional weight column."),
+]
+WeightsOption = Annotated[
+    Path | None,
+    typer.Option("--weights", help="Person weights CSV (id,weight) for --weighting soft."),
+]
+TargetsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--targets",
+        help="Population targets for --weighting representative: CSV feature,value,share "
+        "a quotas CSV feature,value,min,max, or population.json.",
+    ),
+]
 
 
 def prefs_cmd(
     from_sim: Annotated[Path, typer.Option("--from-sim", help="Simulator output folder.")],
     out: Annotated[Path, typer.Option("--out", help="Training pairs JSONL to write.")],
-    heldout_out: Annotated[Path | None, typer.Option(
-        "--heldout-out", help="Held-out pairs JSONL (default: OUT with .heldout.jsonl).")] = None,
+    heldout_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--heldout-out", help="Held-out pairs JSONL (default: OUT with .heldout.jsonl)."
+        ),
+    ] = None,
     panel: PanelOption = None,
     weighting: WeightingOption = "hard",
     weights: WeightsOption = None,
     targets: TargetsOption = None,
-    groups: Annotated[Path | None, typer.Option(
-        "--groups", help="Opinion groups CSV (participant,group) from aggregation; default: "
-        "the simulator's latent groups.")] = None,
+    groups: Annotated[
+        Path | None,
+        typer.Option(
+            "--groups",
+            help="Opinion groups CSV (participant,group) from aggregation; default: "
+            "the simulator's latent groups.",
+        ),
+    ] = None,
     bank: Annotated[Path | None, typer.Option("--bank", help="Prompt bank YAML.")] = None,
-    templates: Annotated[str, typer.Option(
-        "--templates", help="Template prompts for: all statements | missing ones | none.")] = "all",
-    heldout_fraction: Annotated[float, typer.Option("--heldout-fraction")] = 0.3,
-    prompts_per_member: Annotated[int | None, typer.Option(
-        "--prompts-per-member", help="Random prompts each member answers (default: all).")] = None,
+    templates: Annotated[
+        str,
+        typer.Option(
+            "--templates", help="Template prompts for: all statements | missing ones | none."
+        ),
+    ] = "all",
+    heldout_fraction: Annotated[
+        float,
+        typer.Option(
+            "--heldout-fraction", help="Share of prompts (per kind) held out for evaluation."
+        ),
+    ] = 0.3,
+    prompts_per_member: Annotated[
+        int | None,
+        typer.Option(
+            "--prompts-per-member", help="Random prompts each member answers (default: all)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same output.")] = 0,
 ) -> None:
     """Preference pairs from a simulated assembly: each panel member's choices."""
     from pluralign.data.prefsets import write_sim_preferences
 
     files = write_sim_preferences(
-        from_sim, out, heldout_out, weighting=weighting, panel=panel, weights=weights,
-        targets=targets, groups=groups, bank=bank, templates=templates,
-        heldout_fraction=heldout_fraction, prompts_per_member=prompts_per_member, seed=seed)
+        from_sim,
+        out,
+        heldout_out,
+        weighting=weighting,
+        panel=panel,
+        weights=weights,
+        targets=targets,
+        groups=groups,
+        bank=bank,
+        templates=templates,
+        heldout_fraction=heldout_fraction,
+        prompts_per_member=prompts_per_member,
+        seed=seed,
+    )
     d = files.details
-    console.print(f"{files.train_pairs} training and {files.heldout_pairs} held-out pairs from "
-                  f"{d['members']} members, {d['prompts']} prompts {d['kinds']}")
+    console.print(
+        f"{files.train_pairs} training and {files.heldout_pairs} held-out pairs from "
+        f"{d['members']} members, {d['prompts']} prompts {d['kinds']}"
+    )
     console.print(f"wrote {files.train} and {files.heldout}")
 
 
 def import_prism_cmd(
     folder: Annotated[Path, typer.Argument(help="Folder with survey.jsonl, conversations.jsonl")],
     out: Annotated[Path, typer.Option("--out", help="Pairs JSONL to write.")],
-    group_by: Annotated[str, typer.Option(
-        "--group-by", help="Survey feature used as the pair's group.")] = "gender",
-    pairs: Annotated[str, typer.Option(
-        "--pairs", help="best-vs-rest | best-vs-worst | all")] = "best-vs-rest",
-    history: Annotated[bool, typer.Option(
-        "--history/--no-history", help="Prefix later turns with the conversation so far.")] = True,
-    max_turn: Annotated[int | None, typer.Option("--max-turn")] = None,
+    group_by: Annotated[
+        str, typer.Option("--group-by", help="Survey feature used as the pair's group.")
+    ] = "gender",
+    pairs: Annotated[
+        str, typer.Option("--pairs", help="best-vs-rest | best-vs-worst | all")
+    ] = "best-vs-rest",
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history/--no-history", help="Prefix later turns with the conversation so far."
+        ),
+    ] = True,
+    max_turn: Annotated[
+        int | None,
+        typer.Option("--max-turn", help="Last conversation turn to use (0 = opening turn only)."),
+    ] = None,
 ) -> None:
     """Import PRISM (survey.jsonl + conversations.jsonl) as preference pairs."""
     from pluralign.data.preferences import make_provenance, write_jsonl
     from pluralign.data.prism import import_prism
 
-    rows = import_prism(folder, group_by=group_by, pairs=pairs, history=history,
-                        max_turn=max_turn)
+    rows = import_prism(folder, group_by=group_by, pairs=pairs, history=history, max_turn=max_turn)
     if not rows:
-        raise InputError("no preference pairs found (every turn tied or had one response)",
-                         where=str(folder))
-    prov = make_provenance("preferences.prism", inputs={"prism": folder}, settings={
-        "group_by": group_by, "pairs": pairs, "history": history, "max_turn": max_turn},
-        license="PRISM: human text CC BY 4.0, model responses CC BY-NC 4.0 (Kirk et al. 2024)")
+        raise InputError(
+            "no preference pairs found (every turn tied or had one response)", where=str(folder)
+        )
+    prov = make_provenance(
+        "preferences.prism",
+        inputs={"prism": folder},
+        settings={"group_by": group_by, "pairs": pairs, "history": history, "max_turn": max_turn},
+        license="PRISM: human text CC BY 4.0, model responses CC BY-NC 4.0 (Kirk et al. 2024)",
+    )
     write_jsonl(out, rows, prov)
-    console.print(f"{len(rows)} pairs from {len({p.provenance['participant'] for p in rows})} "
-                  f"participants → {out}")
+    console.print(
+        f"{len(rows)} pairs from {len({p.provenance['participant'] for p in rows})} "
+        f"participants → {out}"
+    )
 
 
 def weight_cmd(
@@ -90,7 +153,9 @@ def weight_cmd(
     weighting: WeightingOption = "hard",
     weights: WeightsOption = None,
     targets: TargetsOption = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the representative subset's visiting order.")
+    ] = 0,
 ) -> None:
     """Apply a panel weighting mode to any preference file (PRISM, LLM-generated ...)."""
     from pluralign.data.preferences import make_provenance, read_jsonl, write_jsonl
@@ -100,9 +165,14 @@ def weight_cmd(
     prefs = read_jsonl(data)
     kwargs = weighting_inputs(weighting, panel, weights, targets)
     result = apply_weighting(prefs.pairs, weighting, seed=seed, **kwargs)
-    prov = make_provenance("preferences.weight", inputs={"data": data, **(
-        {"panel": panel} if panel else {})}, seed=seed, settings={"weighting": weighting},
-        weighting=dict(result.details), upstream=dict(prefs.provenance))
+    prov = make_provenance(
+        "preferences.weight",
+        inputs={"data": data, **({"panel": panel} if panel else {})},
+        seed=seed,
+        settings={"weighting": weighting},
+        weighting=dict(result.details),
+        upstream=dict(prefs.provenance),
+    )
     write_jsonl(out, result.pairs, prov)
     console.print(f"{len(result.pairs)} of {len(prefs.pairs)} pairs kept ({weighting}) → {out}")
 
@@ -115,8 +185,9 @@ def check_cmd(data: Annotated[Path, typer.Argument(help="Preference JSONL to val
 
     prefs = read_jsonl(data)
     weights = [p.weight for p in prefs.pairs]
-    console.print(f"{len(prefs.pairs)} valid pairs; mean weight "
-                  f"{sum(weights) / max(len(weights), 1):.3f}")
+    console.print(
+        f"{len(prefs.pairs)} valid pairs; mean weight {sum(weights) / max(len(weights), 1):.3f}"
+    )
     console.print(f"groups: {dict(Counter(p.group for p in prefs.pairs))}")
     console.print(f"sources: {dict(Counter(p.source for p in prefs.pairs))}")
 
@@ -137,8 +208,9 @@ def _data_group(app: typer.Typer) -> typer.Typer:
     for info in app.registered_groups:
         if info.name == "data" and info.typer_instance is not None:
             return info.typer_instance
-    group = typer.Typer(help="Data in and out: preference pairs, PRISM import, weighting.",
-                        no_args_is_help=True)
+    group = typer.Typer(
+        help="Data in and out: preference pairs, PRISM import, weighting.", no_args_is_help=True
+    )
     app.add_typer(group, name="data")
     return group
 

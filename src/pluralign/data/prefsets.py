@@ -37,8 +37,9 @@ def _number(text: str, path: Path, line: int, column: str) -> float:
     except ValueError:
         raise InputError(f"not a number: {text!r}", where=at(path, line, column)) from None
     if not math.isfinite(value) or value < 0:
-        raise InputError(f"must be a finite number >= 0, got {text!r}",
-                         where=at(path, line, column))
+        raise InputError(
+            f"must be a finite number >= 0, got {text!r}", where=at(path, line, column)
+        )
     return value
 
 
@@ -54,11 +55,14 @@ def read_panel(path: Path) -> tuple[list[str], dict[str, float] | None, dict[str
         raise InputError(f"panel member '{dup}' appears twice", where=str(path))
     weights = None
     if "weight" in df.columns:
-        weights = {i: _number(w, path, n + 2, "weight") for n, (i, w) in
-                   enumerate(zip(ids, df["weight"], strict=True))}
+        weights = {
+            i: _number(w, path, n + 2, "weight")
+            for n, (i, w) in enumerate(zip(ids, df["weight"], strict=True))
+        }
     features = [c for c in df.columns if c not in ("id", "weight", "probability", "selected")]
-    demo = {i: {f: str(r[f]) for f in features} for i, r in zip(ids, df.to_dict("records"),
-                                                               strict=True)}
+    demo = {
+        i: {f: str(r[f]) for f in features} for i, r in zip(ids, df.to_dict("records"), strict=True)
+    }
     return ids, weights, demo
 
 
@@ -67,8 +71,10 @@ def read_weights(path: Path) -> dict[str, float]:
     for col in ("id", "weight"):
         if col not in df.columns:
             raise InputError(f"weights file has no '{col}' column", where=at(path, 1))
-    return {str(i): _number(w, path, n + 2, "weight")
-            for n, (i, w) in enumerate(zip(df["id"], df["weight"], strict=True))}
+    return {
+        str(i): _number(w, path, n + 2, "weight")
+        for n, (i, w) in enumerate(zip(df["id"], df["weight"], strict=True))
+    }
 
 
 def read_targets(path: Path) -> dict[str, dict[str, float]]:
@@ -81,16 +87,17 @@ def read_targets(path: Path) -> dict[str, dict[str, float]]:
             raise InputError(f"cannot read targets JSON ({exc})", where=str(path)) from exc
         features = obj.get("features") if isinstance(obj, dict) else None
         if not isinstance(features, dict) or not all(
-                isinstance(v, dict) and all(isinstance(x, int | float) for x in v.values())
-                for v in features.values()):
+            isinstance(v, dict) and all(isinstance(x, int | float) for x in v.values())
+            for v in features.values()
+        ):
             raise InputError('expected {"features": {feature: {value: share}}}', where=str(path))
-        return {str(f): {str(v): float(x) for v, x in vals.items()}
-                for f, vals in features.items()}
+        return {str(f): {str(v): float(x) for v, x in vals.items()} for f, vals in features.items()}
     df = _csv(path)
     cols = set(df.columns)
     if not {"feature", "value"} <= cols or not ({"share"} <= cols or {"min", "max"} <= cols):
-        raise InputError("targets need columns feature,value,share or feature,value,min,max",
-                         where=at(path, 1))
+        raise InputError(
+            "targets need columns feature,value,share or feature,value,min,max", where=at(path, 1)
+        )
     out: dict[str, dict[str, float]] = {}
     for n, r in enumerate(df.to_dict("records"), start=2):
         if "share" in cols:
@@ -101,8 +108,12 @@ def read_targets(path: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-def weighting_inputs(weighting: str, panel: Path | None = None, weights: Path | None = None,
-                     targets: Path | None = None) -> dict[str, Any]:
+def weighting_inputs(
+    weighting: str,
+    panel: Path | None = None,
+    weights: Path | None = None,
+    targets: Path | None = None,
+) -> dict[str, Any]:
     """Keyword arguments of :func:`pluralign.data.weighting.apply_weighting` read from files
     (``panel``, ``person_weights``, ``demographics``, ``targets``); checks the mode has what it
     needs."""
@@ -117,16 +128,20 @@ def weighting_inputs(weighting: str, panel: Path | None = None, weights: Path | 
     if targets is not None:
         kwargs["targets"] = read_targets(targets)
     if weighting == "soft" and "person_weights" not in kwargs:
-        raise InputError("--weighting soft needs person weights",
-                         hint="give --weights weights.csv or a --panel file with a weight column")
+        raise InputError(
+            "--weighting soft needs person weights",
+            hint="give --weights weights.csv or a --panel file with a weight column",
+        )
     if weighting == "representative" and ("targets" not in kwargs or panel is None):
-        raise InputError("--weighting representative needs --panel (with feature columns) and "
-                         "--targets")
+        raise InputError(
+            "--weighting representative needs --panel (with feature columns) and --targets"
+        )
     return kwargs
 
 
-def split_weighted(pairs: Sequence[PreferencePair], weighting: str, seed: int,
-                   kwargs: Mapping[str, Any]):
+def split_weighted(
+    pairs: Sequence[PreferencePair], weighting: str, seed: int, kwargs: Mapping[str, Any]
+):
     """Weight all pairs together (one representative subset), then renormalise each split
     (``provenance.split``: train / heldout) to mean 1. Returns the weighting result and
     ``{"train": [...], "heldout": [...]}``."""
@@ -143,8 +158,6 @@ def split_weighted(pairs: Sequence[PreferencePair], weighting: str, seed: int,
     return result, parts
 
 
-
-
 @dataclass(frozen=True)
 class SimPreferenceFiles:
     """What :func:`write_sim_preferences` wrote."""
@@ -156,13 +169,22 @@ class SimPreferenceFiles:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-def write_sim_preferences(sim_dir: str | Path, out: str | Path,
-                          heldout_out: str | Path | None = None, *, weighting: str = "hard",
-                          panel: Path | None = None, weights: Path | None = None,
-                          targets: Path | None = None, groups: Path | None = None,
-                          bank: Path | None = None, templates: str = "all",
-                          heldout_fraction: float = 0.3, prompts_per_member: int | None = None,
-                          seed: int = 0) -> SimPreferenceFiles:
+def write_sim_preferences(
+    sim_dir: str | Path,
+    out: str | Path,
+    heldout_out: str | Path | None = None,
+    *,
+    weighting: str = "hard",
+    panel: Path | None = None,
+    weights: Path | None = None,
+    targets: Path | None = None,
+    groups: Path | None = None,
+    bank: Path | None = None,
+    templates: str = "all",
+    heldout_fraction: float = 0.3,
+    prompts_per_member: int | None = None,
+    seed: int = 0,
+) -> SimPreferenceFiles:
     """Build simulator preference pairs, weight them, and write the training and held-out JSONL
     files with their provenance sidecars (held-out default: ``<out stem>.heldout.jsonl``)."""
     from pluralign.data.preferences import make_provenance, write_jsonl
@@ -179,22 +201,53 @@ def write_sim_preferences(sim_dir: str | Path, out: str | Path,
             if col not in df.columns:
                 raise InputError(f"groups file has no '{col}' column", where=at(groups, 1))
         opinion = dict(zip(df["participant"].astype(str), df["group"].astype(str), strict=True))
-    sim = build_sim_preferences(assembly, load_bank(bank), members=kwargs.get("panel"),
-                                seed=seed, heldout_fraction=heldout_fraction,
-                                templates=templates, prompts_per_member=prompts_per_member,
-                                opinion_groups=opinion)
+    sim = build_sim_preferences(
+        assembly,
+        load_bank(bank),
+        members=kwargs.get("panel"),
+        seed=seed,
+        heldout_fraction=heldout_fraction,
+        templates=templates,
+        prompts_per_member=prompts_per_member,
+        opinion_groups=opinion,
+    )
     result, parts = split_weighted([*sim.train, *sim.heldout], weighting, seed, kwargs)
-    inputs = {"sim": sim_dir, **{k: v for k, v in (
-        ("panel", panel), ("weights", weights), ("targets", targets), ("groups", groups),
-        ("bank", bank)) if v is not None}}
-    settings = {"weighting": weighting, "templates": templates,
-                "heldout_fraction": heldout_fraction, "prompts_per_member": prompts_per_member}
-    held_path = Path(heldout_out) if heldout_out is not None else out.with_name(
-        out.name.removesuffix(".jsonl") + ".heldout.jsonl")
+    inputs = {
+        "sim": sim_dir,
+        **{
+            k: v
+            for k, v in (
+                ("panel", panel),
+                ("weights", weights),
+                ("targets", targets),
+                ("groups", groups),
+                ("bank", bank),
+            )
+            if v is not None
+        },
+    }
+    settings = {
+        "weighting": weighting,
+        "templates": templates,
+        "heldout_fraction": heldout_fraction,
+        "prompts_per_member": prompts_per_member,
+    }
+    held_path = (
+        Path(heldout_out)
+        if heldout_out is not None
+        else out.with_name(out.name.removesuffix(".jsonl") + ".heldout.jsonl")
+    )
     for split, path in (("train", out), ("heldout", held_path)):
-        prov = make_provenance("preferences.sim", inputs=inputs, seed=seed, settings=settings,
-                               split=split, builder=dict(sim.details),
-                               weighting=dict(result.details))
+        prov = make_provenance(
+            "preferences.sim",
+            inputs=inputs,
+            seed=seed,
+            settings=settings,
+            split=split,
+            builder=dict(sim.details),
+            weighting=dict(result.details),
+        )
         write_jsonl(path, parts[split], prov)
-    return SimPreferenceFiles(out, held_path, len(parts["train"]), len(parts["heldout"]),
-                              dict(sim.details))
+    return SimPreferenceFiles(
+        out, held_path, len(parts["train"]), len(parts["heldout"]), dict(sim.details)
+    )

@@ -97,8 +97,11 @@ def _csv(path: Path):
     import pandas as pd
 
     if not path.is_file():
-        raise InputError("simulator file not found", where=str(path),
-                         hint="run `pluralign simulate --out DIR` first")
+        raise InputError(
+            "simulator file not found",
+            where=str(path),
+            hint="run `pluralign simulate --out DIR` first",
+        )
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -124,16 +127,20 @@ def _people(truth: Mapping[str, Any], path: Path, group_ids: Sequence[str]):
                 voters[str(item.get("participant", pid))] = str(pid)
                 mem = item.get("membership")
                 if isinstance(mem, list) and len(mem) == len(group_ids):
-                    membership[str(pid)] = {g: float(w) for g, w in zip(group_ids, mem,
-                                                                        strict=True)}
+                    membership[str(pid)] = {
+                        g: float(w) for g, w in zip(group_ids, mem, strict=True)
+                    }
         elif isinstance(value, dict):
             for pid, grp in value.items():
                 groups[str(pid)] = str(grp.get("group") if isinstance(grp, dict) else grp)
                 voters[str(pid)] = str(pid)
         if groups:
             return groups, voters, membership
-    raise InputError("truth.json holds no participant → latent group mapping", where=str(path),
-                     hint="expected \"participants\": [{\"id\": ..., \"group\": ...}, ...]")
+    raise InputError(
+        "truth.json holds no participant → latent group mapping",
+        where=str(path),
+        hint='expected "participants": [{"id": ..., "group": ...}, ...]',
+    )
 
 
 def _stance(value: Any) -> float | None:
@@ -156,23 +163,24 @@ def load_simulation(sim_dir: str | Path) -> SimAssembly:
         raise InputError("simulation folder not found", where=str(d))
     truth_path = d / "truth.json"
     if not truth_path.is_file():
-        raise InputError("truth.json not found", where=str(truth_path),
-                         hint="the folder must be written by `pluralign simulate`")
+        raise InputError(
+            "truth.json not found",
+            where=str(truth_path),
+            hint="the folder must be written by `pluralign simulate`",
+        )
     try:
         truth = json.loads(truth_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON ({exc.msg})", where=at(truth_path, exc.lineno)) from exc
     if not isinstance(truth, dict):
         raise InputError("truth.json must hold a JSON object", where=str(truth_path))
-    group_ids = [str(g["id"]) for g in truth.get("groups", []) if isinstance(g, dict)
-                 and "id" in g]
+    group_ids = [str(g["id"]) for g in truth.get("groups", []) if isinstance(g, dict) and "id" in g]
     groups, voters, membership = _people(truth, truth_path, group_ids)
     pool = _csv(d / "pool.csv")
     if "id" not in pool.columns:
         raise InputError("pool.csv has no 'id' column", where=at(d / "pool.csv", 1))
     features = [c for c in pool.columns if c not in ("id", "group", "latent_group")]
-    demographics = {str(r["id"]): {f: str(r[f]) for f in features}
-                    for r in pool.to_dict("records")}
+    demographics = {str(r["id"]): {f: str(r[f]) for f in features} for r in pool.to_dict("records")}
     comments = _csv(d / "comments.csv")
     for col in ("comment-id", "comment-body"):
         if col not in comments.columns:
@@ -198,21 +206,34 @@ def load_simulation(sim_dir: str | Path) -> SimAssembly:
         if str(row.get("moderated", "1")).strip() == "-1" or m.get("category") == "junk":
             continue
         profile = m.get("stance") or m.get("agree")
-        agree = {str(g): p for g, v in profile.items() if (p := _stance(v)) is not None} \
-            if isinstance(profile, dict) else {}
+        agree = (
+            {str(g): p for g, v in profile.items() if (p := _stance(v)) is not None}
+            if isinstance(profile, dict)
+            else {}
+        )
         if not agree:
             if estimated is None:
                 estimated = _estimate_stances(d, voters, groups)
             agree = estimated.get(sid, {})
         kind = categories.get(sid) or (str(m["category"]) if m.get("category") else "")
         consensus = (kind == "consensus") if (has_lists or kind) else None
-        statements.append(SimStatement(sid, str(row["comment-body"]), str(m.get("topic", "")),
-                                       str(m.get("slug", "")), agree, consensus, kind))
+        statements.append(
+            SimStatement(
+                sid,
+                str(row["comment-body"]),
+                str(m.get("topic", "")),
+                str(m.get("slug", "")),
+                agree,
+                consensus,
+                kind,
+            )
+        )
     return SimAssembly(demographics, groups, tuple(statements), membership, voters)
 
 
-def _estimate_stances(d: Path, voters: Mapping[str, str],
-                      groups: Mapping[str, str]) -> dict[str, dict[str, float]]:
+def _estimate_stances(
+    d: Path, voters: Mapping[str, str], groups: Mapping[str, str]
+) -> dict[str, dict[str, float]]:
     """(A + 1) / (A + D + 2) per statement and latent group from votes.csv (passes ignored)."""
     votes = _csv(d / "votes.csv")
     for col in ("comment-id", "voter-id", "vote"):
@@ -240,8 +261,11 @@ def prompt_kind(statement: SimStatement) -> str:
     spread = float(p.max() - p.min()) if p.size else 0.0
     if statement.consensus is True:
         return "consensus"
-    if statement.consensus is None and p.size and (
-            p.min() >= CONSENSUS_LEVEL or p.max() <= 1 - CONSENSUS_LEVEL):
+    if (
+        statement.consensus is None
+        and p.size
+        and (p.min() >= CONSENSUS_LEVEL or p.max() <= 1 - CONSENSUS_LEVEL)
+    ):
         return "consensus"
     return "divisive" if spread >= DIVISIVE_SPREAD else "mixed"
 
@@ -268,14 +292,16 @@ class SimPreferences:
 TEMPLATE_MODES = ("all", "missing", "none")
 
 
-def resolve_prompts(assembly: SimAssembly, bank: Sequence[BankPrompt], *,
-                    templates: str = "all") -> list[tuple[BankPrompt, str]]:
+def resolve_prompts(
+    assembly: SimAssembly, bank: Sequence[BankPrompt], *, templates: str = "all"
+) -> list[tuple[BankPrompt, str]]:
     """Bank prompts whose primary statement exists in the assembly (with that statement's id),
     then template prompts: for every statement (``all``), for statements no bank prompt covers
     (``missing``) or none (``none``)."""
     if templates not in TEMPLATE_MODES:
-        raise InputError(f"unknown template mode '{templates}'",
-                         hint=f"use one of {', '.join(TEMPLATE_MODES)}")
+        raise InputError(
+            f"unknown template mode '{templates}'", hint=f"use one of {', '.join(TEMPLATE_MODES)}"
+        )
     by_id = {s.id: s for s in assembly.statements}
     index = statement_index(assembly.statements)
     index.update({k: v for k, v in _simulator_slugs(assembly).items() if k not in index})
@@ -323,11 +349,17 @@ def split_prompts(kinds: Mapping[str, str], heldout_fraction: float, seed: int) 
     return split
 
 
-def build_sim_preferences(assembly: SimAssembly, bank: Sequence[BankPrompt], *,
-                          members: Sequence[str] | None = None, seed: int = 0,
-                          heldout_fraction: float = 0.3, templates: str = "all",
-                          prompts_per_member: int | None = None,
-                          opinion_groups: Mapping[str, str] | None = None) -> SimPreferences:
+def build_sim_preferences(
+    assembly: SimAssembly,
+    bank: Sequence[BankPrompt],
+    *,
+    members: Sequence[str] | None = None,
+    seed: int = 0,
+    heldout_fraction: float = 0.3,
+    templates: str = "all",
+    prompts_per_member: int | None = None,
+    opinion_groups: Mapping[str, str] | None = None,
+) -> SimPreferences:
     """Every member's choice on every (or ``prompts_per_member`` random) prompt(s).
 
     ``members``: the panel (default: everyone in the truth's group map); ``opinion_groups``:
@@ -336,21 +368,27 @@ def build_sim_preferences(assembly: SimAssembly, bank: Sequence[BankPrompt], *,
     group). The pair's ``group`` column is the opinion group."""
     resolved = resolve_prompts(assembly, bank, templates=templates)
     if not resolved:
-        raise InputError("no prompt matches any statement of the simulated assembly",
-                         hint="use template prompts (--templates all) or another bank")
+        raise InputError(
+            "no prompt matches any statement of the simulated assembly",
+            hint="use template prompts (--templates all) or another bank",
+        )
     members = [str(m) for m in (members if members is not None else sorted(assembly.groups))]
     unknown = [m for m in members if m not in assembly.groups]
     if unknown:
-        raise InputError(f"{len(unknown)} panel member(s) not in the simulation, e.g. "
-                         f"'{unknown[0]}'", hint="the panel must be drawn from this pool")
+        raise InputError(
+            f"{len(unknown)} panel member(s) not in the simulation, e.g. '{unknown[0]}'",
+            hint="the panel must be drawn from this pool",
+        )
     opinions: dict[str, str] = {}
     for key, value in (opinion_groups or {}).items():
         pid = assembly.pool_id(str(key))
         if pid is not None:
             opinions[pid] = "unclustered" if str(value) == "-1" else str(value)
     if opinion_groups and not opinions:
-        raise InputError("no participant of the opinion groups is in the simulation",
-                         hint="groups.csv must come from this simulation's votes")
+        raise InputError(
+            "no participant of the opinion groups is in the simulation",
+            hint="groups.csv must come from this simulation's votes",
+        )
     statements = {s.id: s for s in assembly.statements}
     kinds = {p.id: prompt_kind(statements[sid]) for p, sid in resolved}
     split = split_prompts(kinds, heldout_fraction, seed)
@@ -376,17 +414,33 @@ def build_sim_preferences(assembly: SimAssembly, bank: Sequence[BankPrompt], *,
             picked = options[0] if len(options) == 1 else options[int(rng.integers(len(options)))]
             for rejected in prompt.by_stance(other):
                 pair = PreferencePair(
-                    prompt.prompt, picked.text, rejected.text, 1.0, str(opinion), "sim",
-                    {"participant": member, "opinion_group": str(opinion),
-                     "latent_group": latent, "demographics": dict(assembly.demographics.get(
-                         member, {})), "prompt_id": prompt.id, "statement_ids": [sid],
-                     "topic": prompt.topic or s.topic, "kind": kinds[prompt.id],
-                     "split": split[prompt.id], "choice": stance, "prompt_origin": prompt.origin})
+                    prompt.prompt,
+                    picked.text,
+                    rejected.text,
+                    1.0,
+                    str(opinion),
+                    "sim",
+                    {
+                        "participant": member,
+                        "opinion_group": str(opinion),
+                        "latent_group": latent,
+                        "demographics": dict(assembly.demographics.get(member, {})),
+                        "prompt_id": prompt.id,
+                        "statement_ids": [sid],
+                        "topic": prompt.topic or s.topic,
+                        "kind": kinds[prompt.id],
+                        "split": split[prompt.id],
+                        "choice": stance,
+                        "prompt_origin": prompt.origin,
+                    },
+                )
                 (held if split[prompt.id] == "heldout" else train).append(pair)
     infos = tuple(PromptInfo(p.id, sid, kinds[p.id], split[p.id], p.origin) for p, sid in resolved)
-    details = {"members": len(members), "prompts": n_prompts,
-               "bank_prompts": sum(1 for p, _ in resolved if p.origin == "bank"),
-               "template_prompts": sum(1 for p, _ in resolved if p.origin == "template"),
-               "kinds": {k: sum(1 for v in kinds.values() if v == k) for k in sorted(
-                   set(kinds.values()))}}
+    details = {
+        "members": len(members),
+        "prompts": n_prompts,
+        "bank_prompts": sum(1 for p, _ in resolved if p.origin == "bank"),
+        "template_prompts": sum(1 for p, _ in resolved if p.origin == "template"),
+        "kinds": {k: sum(1 for v in kinds.values() if v == k) for k in sorted(set(kinds.values()))},
+    }
     return SimPreferences(tuple(train), tuple(held), infos, details)

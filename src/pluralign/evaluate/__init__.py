@@ -10,10 +10,22 @@ from typing import Any
 
 _EXPORTS = {
     "pluralign.evaluate.metrics": (
-        "GapResult", "Interval", "PairedBootstrap", "bootstrap_accuracy", "pair_scores",
-        "paired_bootstrap", "preference_accuracy", "worst_group_gap"),
+        "GapResult",
+        "Interval",
+        "PairedBootstrap",
+        "bootstrap_accuracy",
+        "pair_scores",
+        "paired_bootstrap",
+        "preference_accuracy",
+        "worst_group_gap",
+    ),
     "pluralign.evaluate.run": (
-        "EvaluationResult", "GapScore", "GroupScore", "evaluate_margins", "evaluate_models"),
+        "EvaluationResult",
+        "GapScore",
+        "GroupScore",
+        "evaluate_margins",
+        "evaluate_models",
+    ),
 }
 __all__ = sorted(name for names in _EXPORTS.values() for name in names)
 

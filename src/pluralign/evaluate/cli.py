@@ -18,15 +18,16 @@ def _read_margins(path: Path, n: int) -> tuple[list[float], list[float] | None]:
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"cannot read margins JSON ({exc})", where=str(path)) from exc
     if not isinstance(obj, dict) or not isinstance(obj.get("after"), list):
-        raise InputError("expected an object {\"after\": [...], \"before\": [...]}",
-                         where=str(path))
+        raise InputError('expected an object {"after": [...], "before": [...]}', where=str(path))
     for key in ("after", "before"):
         values = obj.get(key)
         if values is None:
             continue
         if len(values) != n:
-            raise InputError(f"'{key}' has {len(values)} margins but the data has {n} pairs",
-                             where=at(path, column=key))
+            raise InputError(
+                f"'{key}' has {len(values)} margins but the data has {n} pairs",
+                where=at(path, column=key),
+            )
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
             raise InputError(f"'{key}' must hold numbers", where=at(path, column=key))
     return obj["after"], obj.get("before")
@@ -37,24 +38,52 @@ def evaluate_cmd(
     out: Annotated[Path, typer.Option("--out", help="Output folder (metrics.json).")],
     model: Annotated[Path | None, typer.Option("--model", help="Trained model folder.")] = None,
     ref: Annotated[Path | None, typer.Option("--ref", help="Reference (untrained) model.")] = None,
-    before: Annotated[Path | None, typer.Option(
-        "--before", help="Model to report as 'before' (default: the reference itself).")] = None,
-    margins: Annotated[Path | None, typer.Option(
-        "--margins", help="Precomputed margins JSON {after: [...], before: [...]} instead of "
-        "scoring with models.")] = None,
+    before: Annotated[
+        Path | None,
+        typer.Option(
+            "--before", help="Model to report as 'before' (default: the reference itself)."
+        ),
+    ] = None,
+    margins: Annotated[
+        Path | None,
+        typer.Option(
+            "--margins",
+            help="Precomputed margins JSON {after: [...], before: [...]} instead of "
+            "scoring with models.",
+        ),
+    ] = None,
     beta: Annotated[float, typer.Option("--beta", help="DPO beta of the margin.")] = 0.1,
-    margin: Annotated[str, typer.Option(
-        "--margin", help="implicit (policy vs reference, DPO) | likelihood (each model's own "
-        "log-likelihood preference; before = the reference model).")] = "implicit",
-    group_by: Annotated[list[str] | None, typer.Option(
-        "--group-by", help="group | opinion | demographic:FEATURE (repeatable; default: all "
-        "found).")] = None,
+    margin: Annotated[
+        str,
+        typer.Option(
+            "--margin",
+            help="implicit (policy vs reference, DPO) | likelihood (each model's own "
+            "log-likelihood preference; before = the reference model).",
+        ),
+    ] = "implicit",
+    group_by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--group-by",
+            help="group | opinion | demographic:FEATURE (repeatable; default: all found).",
+        ),
+    ] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
     alpha: Annotated[float, typer.Option("--alpha", help="1 - confidence level.")] = 0.05,
-    min_group_size: Annotated[int, typer.Option("--min-group-size")] = 1,
-    cluster: Annotated[str, typer.Option(
-        "--cluster", help="Provenance key whose pairs are resampled together (default "
-        "participant; 'none' resamples single pairs).")] = "participant",
+    min_group_size: Annotated[
+        int,
+        typer.Option(
+            "--min-group-size", help="Leave groups with fewer pairs out of the per-group tables."
+        ),
+    ] = 1,
+    cluster: Annotated[
+        str,
+        typer.Option(
+            "--cluster",
+            help="Provenance key whose pairs are resampled together (default "
+            "participant; 'none' resamples single pairs).",
+        ),
+    ] = "participant",
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
 ) -> None:
     """Held-out preference accuracy (implicit reward margin, policy vs reference) per group."""
@@ -72,16 +101,32 @@ def evaluate_cmd(
     inputs: dict[str, Path] = {"data": data}
     if margin not in ("implicit", "likelihood"):
         raise InputError(f"--margin must be implicit or likelihood, got '{margin}'")
-    settings = {"beta": beta, "margin": margin, "model": str(model) if model else None,
-                "ref": str(ref) if ref else None, "before": str(before) if before else None}
-    opts = {"groupings": group_by or None, "n_boot": n_boot, "alpha": alpha, "seed": seed,
-            "min_group_size": min_group_size, "cluster": None if cluster == "none" else cluster}
+    settings = {
+        "beta": beta,
+        "margin": margin,
+        "model": str(model) if model else None,
+        "ref": str(ref) if ref else None,
+        "before": str(before) if before else None,
+    }
+    opts = {
+        "groupings": group_by or None,
+        "n_boot": n_boot,
+        "alpha": alpha,
+        "seed": seed,
+        "min_group_size": min_group_size,
+        "cluster": None if cluster == "none" else cluster,
+    }
     if margins is not None:
         inputs["margins"] = margins
         after_m, before_m = _read_margins(margins, len(rows))
         prov = make_provenance("evaluate", inputs=inputs, seed=seed, settings=settings)
-        result = evaluate_margins(rows, before_m if before_m is not None else [0.0] * len(rows),
-                                  after_m, provenance=prov, **opts)
+        result = evaluate_margins(
+            rows,
+            before_m if before_m is not None else [0.0] * len(rows),
+            after_m,
+            provenance=prov,
+            **opts,
+        )
     else:
         if model is None or ref is None:
             raise InputError("give --model and --ref (or precomputed --margins)")
@@ -90,8 +135,16 @@ def evaluate_cmd(
                 raise InputError(f"{name} folder not found", where=str(path))
         prov = make_provenance("evaluate", inputs=inputs, seed=seed, settings=settings)
         with console.status("scoring held-out pairs with the model and its reference"):
-            result = evaluate_models(model, ref, rows, beta=beta, before_dir=before,
-                                     margin=margin, provenance=prov, **opts)
+            result = evaluate_models(
+                model,
+                ref,
+                rows,
+                beta=beta,
+                before_dir=before,
+                margin=margin,
+                provenance=prov,
+                **opts,
+            )
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "metrics.json", result.to_json())
     _print_summary(result)
@@ -103,13 +156,21 @@ def _print_summary(result) -> None:
 
     table = Table("subset", "grouping", "group", "n", "before", "after (95% CI)")
     for g in (*result.overall, *(g for g in result.groups if g.grouping == "group")):
-        table.add_row(g.subset, g.grouping, g.group, str(g.n), f"{g.before.estimate:.3f}",
-                      f"{g.after.estimate:.3f} [{g.after.low:.3f}, {g.after.high:.3f}]")
+        table.add_row(
+            g.subset,
+            g.grouping,
+            g.group,
+            str(g.n),
+            f"{g.before.estimate:.3f}",
+            f"{g.after.estimate:.3f} [{g.after.low:.3f}, {g.after.high:.3f}]",
+        )
     console.print(table)
     for gap in result.gaps:
         if gap.after is not None and gap.grouping == "group":
-            console.print(f"worst-group gap {gap.subset}/{gap.grouping}: "
-                          f"{gap.after.gap.estimate:.3f} (worst: {gap.after.worst_group})")
+            console.print(
+                f"worst-group gap {gap.subset}/{gap.grouping}: "
+                f"{gap.after.gap.estimate:.3f} (worst: {gap.after.worst_group})"
+            )
 
 
 def register(app: typer.Typer) -> None:

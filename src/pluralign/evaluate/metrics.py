@@ -59,9 +59,11 @@ def _weights(weights: Sequence[float] | np.ndarray | None, n: int) -> np.ndarray
     return w
 
 
-def preference_accuracy(margins: Sequence[float] | np.ndarray,
-                        weights: Sequence[float] | np.ndarray | None = None,
-                        tie_tolerance: float = 0.0) -> float:
+def preference_accuracy(
+    margins: Sequence[float] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
+    tie_tolerance: float = 0.0,
+) -> float:
     """Weighted share of pairs whose margin favours the chosen response (ties count half).
     NaN for no pairs or zero total weight."""
     s = pair_scores(margins, tie_tolerance)
@@ -74,8 +76,9 @@ def _seeded(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
 
 
-def _units(scores: np.ndarray, weights: np.ndarray,
-           clusters: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
+def _units(
+    scores: np.ndarray, weights: np.ndarray, clusters: Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per resampling unit, Σ w·s and Σ w: one unit per row, or per cluster (e.g. person)."""
     if clusters is None:
         return scores * weights, weights
@@ -101,11 +104,17 @@ def _interval(estimate: float, draws: np.ndarray, alpha: float) -> Interval:
     return Interval(float(estimate), float(low), float(high))
 
 
-def bootstrap_accuracy(margins: Sequence[float] | np.ndarray,
-                       weights: Sequence[float] | np.ndarray | None = None, *,
-                       n_boot: int = 1000, alpha: float = 0.05, seed: int = 0,
-                       key: str = "", tie_tolerance: float = 0.0,
-                       clusters: Sequence[str] | None = None) -> Interval:
+def bootstrap_accuracy(
+    margins: Sequence[float] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
+    *,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    key: str = "",
+    tie_tolerance: float = 0.0,
+    clusters: Sequence[str] | None = None,
+) -> Interval:
     """Accuracy with a percentile-bootstrap interval: rows resampled with replacement, or whole
     clusters (``clusters``: one label per row, e.g. the participant) when given."""
     s = pair_scores(margins, tie_tolerance)
@@ -129,11 +138,18 @@ class PairedBootstrap:
     improvement: Interval
 
 
-def paired_bootstrap(before: Sequence[float] | np.ndarray, after: Sequence[float] | np.ndarray,
-                     weights: Sequence[float] | np.ndarray | None = None, *,
-                     n_boot: int = 1000, alpha: float = 0.05, seed: int = 0, key: str = "",
-                     tie_tolerance: float = 0.0,
-                     clusters: Sequence[str] | None = None) -> PairedBootstrap:
+def paired_bootstrap(
+    before: Sequence[float] | np.ndarray,
+    after: Sequence[float] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
+    *,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    key: str = "",
+    tie_tolerance: float = 0.0,
+    clusters: Sequence[str] | None = None,
+) -> PairedBootstrap:
     """Accuracy before and after training on the same pairs, with paired bootstrap intervals
     (rows, or whole ``clusters``, resampled with the same indices for before and after)."""
     sb = pair_scores(before, tie_tolerance)
@@ -152,8 +168,13 @@ def paired_bootstrap(before: Sequence[float] | np.ndarray, after: Sequence[float
     idx = _seeded(seed, key).integers(0, ww.size, size=(n_boot, ww.size))
     db = _boot_means(swb, ww, idx)
     da = _boot_means(swa, ww, idx)
-    return PairedBootstrap(n, float(w.sum()), _interval(eb, db, alpha), _interval(ea, da, alpha),
-                           _interval(ea - eb, da - db, alpha))
+    return PairedBootstrap(
+        n,
+        float(w.sum()),
+        _interval(eb, db, alpha),
+        _interval(ea, da, alpha),
+        _interval(ea - eb, da - db, alpha),
+    )
 
 
 @dataclass(frozen=True)
@@ -166,11 +187,19 @@ class GapResult:
     groups: tuple[str, ...]
 
 
-def worst_group_gap(margins: Sequence[float] | np.ndarray, groups: Sequence[str],
-                    weights: Sequence[float] | np.ndarray | None = None, *,
-                    n_boot: int = 1000, alpha: float = 0.05, seed: int = 0, key: str = "",
-                    tie_tolerance: float = 0.0, min_group_size: int = 1,
-                    clusters: Sequence[str] | None = None) -> GapResult | None:
+def worst_group_gap(
+    margins: Sequence[float] | np.ndarray,
+    groups: Sequence[str],
+    weights: Sequence[float] | np.ndarray | None = None,
+    *,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    key: str = "",
+    tie_tolerance: float = 0.0,
+    min_group_size: int = 1,
+    clusters: Sequence[str] | None = None,
+) -> GapResult | None:
     """``max_g acc_g − min_g acc_g`` over groups with at least ``min_group_size`` pairs.
 
     The interval resamples rows (or ``clusters``) within each group (stratified bootstrap) and
@@ -180,8 +209,11 @@ def worst_group_gap(margins: Sequence[float] | np.ndarray, groups: Sequence[str]
     labels = np.asarray([str(g) for g in groups], dtype=object)
     if labels.shape != s.shape:
         raise ValueError("one group label per margin is needed")
-    names = sorted(g for g in set(labels.tolist())
-                   if (labels == g).sum() >= min_group_size and w[labels == g].sum() > 0)
+    names = sorted(
+        g
+        for g in set(labels.tolist())
+        if (labels == g).sum() >= min_group_size and w[labels == g].sum() > 0
+    )
     if len(names) < 2:
         return None
     rng = _seeded(seed, key)
@@ -198,8 +230,9 @@ def worst_group_gap(margins: Sequence[float] | np.ndarray, groups: Sequence[str]
     stacked = np.vstack(draws)
     gaps = np.nanmax(stacked, axis=0) - np.nanmin(stacked, axis=0)
     gap = _interval(float(accs_arr.max() - accs_arr.min()), gaps, alpha)
-    return GapResult(gap, names[int(accs_arr.argmin())], names[int(accs_arr.argmax())],
-                     tuple(names))
+    return GapResult(
+        gap, names[int(accs_arr.argmin())], names[int(accs_arr.argmax())], tuple(names)
+    )
 
 
 def group_labels(rows: Sequence[Mapping], grouping: str) -> list[str]:

@@ -72,22 +72,40 @@ class EvaluationResult:
 
     def to_dict(self) -> dict[str, Any]:
         def score(g: GroupScore) -> dict[str, Any]:
-            return {"subset": g.subset, "grouping": g.grouping, "group": g.group, "n": g.n,
-                    "weight": g.weight, "before": g.before.to_dict(), "after": g.after.to_dict(),
-                    "improvement": g.improvement.to_dict()}
+            return {
+                "subset": g.subset,
+                "grouping": g.grouping,
+                "group": g.group,
+                "n": g.n,
+                "weight": g.weight,
+                "before": g.before.to_dict(),
+                "after": g.after.to_dict(),
+                "improvement": g.improvement.to_dict(),
+            }
 
         def gap(r: GapResult | None) -> dict[str, Any] | None:
             if r is None:
                 return None
-            return {**r.gap.to_dict(), "worst_group": r.worst_group, "best_group": r.best_group,
-                    "groups": list(r.groups)}
+            return {
+                **r.gap.to_dict(),
+                "worst_group": r.worst_group,
+                "best_group": r.best_group,
+                "groups": list(r.groups),
+            }
 
         return {
             "format": "pluralign.evaluate/1",
             "overall": [score(g) for g in self.overall],
             "groups": [score(g) for g in self.groups],
-            "gaps": [{"subset": g.subset, "grouping": g.grouping, "before": gap(g.before),
-                      "after": gap(g.after)} for g in self.gaps],
+            "gaps": [
+                {
+                    "subset": g.subset,
+                    "grouping": g.grouping,
+                    "before": gap(g.before),
+                    "after": gap(g.after),
+                }
+                for g in self.gaps
+            ],
             "settings": dict(self.settings),
             "provenance": dict(self.provenance),
         }
@@ -122,24 +140,39 @@ def default_groupings(rows: Sequence[Mapping]) -> list[str]:
     for r in rows:
         for k, v in ((r.get("provenance") or {}).get("demographics") or {}).items():
             features.setdefault(k, set()).add(str(v))
-    out += [f"demographic:{k}" for k in sorted(features)
-            if 1 < len(features[k]) <= MAX_DEMOGRAPHIC_VALUES]
+    out += [
+        f"demographic:{k}"
+        for k in sorted(features)
+        if 1 < len(features[k]) <= MAX_DEMOGRAPHIC_VALUES
+    ]
     return out
 
 
 def prompt_kinds(rows: Sequence[Mapping]) -> list[str]:
     """Subsets to report: ``all`` and each ``provenance.kind`` present (consensus, divisive ...)."""
-    kinds = sorted({str((r.get("provenance") or {}).get("kind")) for r in rows
-                    if (r.get("provenance") or {}).get("kind")})
+    kinds = sorted(
+        {
+            str((r.get("provenance") or {}).get("kind"))
+            for r in rows
+            if (r.get("provenance") or {}).get("kind")
+        }
+    )
     return ["all", *kinds]
 
 
-def evaluate_margins(rows: Sequence[Mapping], before: Sequence[float] | np.ndarray,
-                     after: Sequence[float] | np.ndarray, *,
-                     groupings: Sequence[str] | None = None, n_boot: int = 1000,
-                     alpha: float = 0.05, seed: int = 0, min_group_size: int = 1,
-                     cluster: str | None = "participant",
-                     provenance: Mapping[str, Any] | None = None) -> EvaluationResult:
+def evaluate_margins(
+    rows: Sequence[Mapping],
+    before: Sequence[float] | np.ndarray,
+    after: Sequence[float] | np.ndarray,
+    *,
+    groupings: Sequence[str] | None = None,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    min_group_size: int = 1,
+    cluster: str | None = "participant",
+    provenance: Mapping[str, Any] | None = None,
+) -> EvaluationResult:
     """Accuracy before/after per subset (``all`` and each prompt kind) and grouping.
 
     ``rows`` are preference-pair dicts (``weight``, ``group``, ``provenance``); ``before`` and
@@ -149,12 +182,14 @@ def evaluate_margins(rows: Sequence[Mapping], before: Sequence[float] | np.ndarr
     before = np.asarray(before, dtype=float)
     after = np.asarray(after, dtype=float)
     if not (len(rows) == before.size == after.size):
-        raise ValueError(f"{len(rows)} rows but {before.size} before and {after.size} after "
-                         "margins")
+        raise ValueError(
+            f"{len(rows)} rows but {before.size} before and {after.size} after margins"
+        )
     weights = np.asarray([float(r.get("weight", 1.0)) for r in rows])
     groupings = list(groupings) if groupings is not None else default_groupings(rows)
-    kinds = np.asarray([str((r.get("provenance") or {}).get("kind") or "") for r in rows],
-                       dtype=object)
+    kinds = np.asarray(
+        [str((r.get("provenance") or {}).get("kind") or "") for r in rows], dtype=object
+    )
     opts = {"n_boot": n_boot, "alpha": alpha, "seed": seed}
     clusters = None
     if cluster is not None:
@@ -167,11 +202,15 @@ def evaluate_margins(rows: Sequence[Mapping], before: Sequence[float] | np.ndarr
         return None if clusters is None else clusters[mask]
 
     def score(subset: str, grouping: str, group: str, mask: np.ndarray) -> GroupScore:
-        r: PairedBootstrap = paired_bootstrap(before[mask], after[mask], weights[mask],
-                                              key=f"{subset}|{grouping}|{group}",
-                                              clusters=cl(mask), **opts)
-        return GroupScore(subset, grouping, group, r.n, r.weight, r.before, r.after,
-                          r.improvement)
+        r: PairedBootstrap = paired_bootstrap(
+            before[mask],
+            after[mask],
+            weights[mask],
+            key=f"{subset}|{grouping}|{group}",
+            clusters=cl(mask),
+            **opts,
+        )
+        return GroupScore(subset, grouping, group, r.n, r.weight, r.before, r.after, r.improvement)
 
     for subset in prompt_kinds(rows):
         in_subset = np.ones(len(rows), bool) if subset == "all" else kinds == subset
@@ -185,19 +224,43 @@ def evaluate_margins(rows: Sequence[Mapping], before: Sequence[float] | np.ndarr
                     groups.append(score(subset, grouping, name, mask))
             sub_labels = labels[in_subset].tolist()
             key = f"gap|{subset}|{grouping}"
-            gaps.append(GapScore(
-                subset, grouping,
-                worst_group_gap(before[in_subset], sub_labels, weights[in_subset], key=key,
-                                min_group_size=min_group_size, clusters=cl(in_subset), **opts),
-                worst_group_gap(after[in_subset], sub_labels, weights[in_subset], key=key,
-                                min_group_size=min_group_size, clusters=cl(in_subset), **opts)))
-    settings = {"n_boot": n_boot, "alpha": alpha, "seed": seed, "groupings": groupings,
-                "min_group_size": min_group_size, "ci": "percentile bootstrap",
-                "resampled": f"clusters of provenance.{cluster}" if clusters is not None
-                else "pairs",
-                "ties": "margin == 0 counts 0.5"}
-    return EvaluationResult(tuple(overall), tuple(groups), tuple(gaps), settings,
-                            dict(provenance or {}))
+            gaps.append(
+                GapScore(
+                    subset,
+                    grouping,
+                    worst_group_gap(
+                        before[in_subset],
+                        sub_labels,
+                        weights[in_subset],
+                        key=key,
+                        min_group_size=min_group_size,
+                        clusters=cl(in_subset),
+                        **opts,
+                    ),
+                    worst_group_gap(
+                        after[in_subset],
+                        sub_labels,
+                        weights[in_subset],
+                        key=key,
+                        min_group_size=min_group_size,
+                        clusters=cl(in_subset),
+                        **opts,
+                    ),
+                )
+            )
+    settings = {
+        "n_boot": n_boot,
+        "alpha": alpha,
+        "seed": seed,
+        "groupings": groupings,
+        "min_group_size": min_group_size,
+        "ci": "percentile bootstrap",
+        "resampled": f"clusters of provenance.{cluster}" if clusters is not None else "pairs",
+        "ties": "margin == 0 counts 0.5",
+    }
+    return EvaluationResult(
+        tuple(overall), tuple(groups), tuple(gaps), settings, dict(provenance or {})
+    )
 
 
 def unique_margins(rows: Sequence[Mapping], score_fn) -> np.ndarray:
@@ -217,9 +280,16 @@ def unique_margins(rows: Sequence[Mapping], score_fn) -> np.ndarray:
 MARGINS = ("implicit", "likelihood")
 
 
-def evaluate_models(model_dir: str | Path, ref_dir: str | Path, rows: Sequence[Mapping], *,
-                    beta: float = 0.1, before_dir: str | Path | None = None,
-                    margin: str = "implicit", **kwargs: Any) -> EvaluationResult:
+def evaluate_models(
+    model_dir: str | Path,
+    ref_dir: str | Path,
+    rows: Sequence[Mapping],
+    *,
+    beta: float = 0.1,
+    before_dir: str | Path | None = None,
+    margin: str = "implicit",
+    **kwargs: Any,
+) -> EvaluationResult:
     """Score ``rows`` with the models through :func:`pluralign.train.preference_margins`, then
     :func:`evaluate_margins`.
 
@@ -235,8 +305,12 @@ def evaluate_models(model_dir: str | Path, ref_dir: str | Path, rows: Sequence[M
         raise ValueError(f"margin must be one of {MARGINS}, got {margin!r}")
 
     def score(policy, reference):
-        return unique_margins(rows, lambda u: preference_margins(
-            str(policy), None if reference is None else str(reference), u, beta))
+        return unique_margins(
+            rows,
+            lambda u: preference_margins(
+                str(policy), None if reference is None else str(reference), u, beta
+            ),
+        )
 
     if margin == "implicit":
         after = score(model_dir, ref_dir)

@@ -20,13 +20,17 @@ def build_sections(run_dir: str | Path) -> list[Section]:
     """Every section whose inputs exist in the run folder, in report order."""
     run = Path(run_dir)
     if not run.is_dir():
-        raise InputError("run folder not found", where=str(run),
-                         hint="give the folder a `pluralign demo --out DIR` run wrote")
+        raise InputError(
+            "run folder not found",
+            where=str(run),
+            hint="give the folder a `pluralign demo --out DIR` run wrote",
+        )
     return [s for s in (f(run) for f in SECTIONS) if s is not None]
 
 
-def render_report(run_dir: str | Path, title: str | None = None,
-                  sections: Sequence[Section] | None = None) -> str:
+def render_report(
+    run_dir: str | Path, title: str | None = None, sections: Sequence[Section] | None = None
+) -> str:
     """The report's HTML text (``sections``: already built ones, else built here)."""
     import jinja2
 
@@ -36,16 +40,23 @@ def render_report(run_dir: str | Path, title: str | None = None,
         sections = build_sections(run_dir)
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pluralign.report", "templates"),
-        autoescape=True, trim_blocks=True, lstrip_blocks=True,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
     template = env.get_template("report.html.j2")
-    return template.render(title=title or f"pluralign report: {Path(run_dir).name}",
-                           sections=sections, version=__version__, run_dir=str(run_dir))
+    return template.render(
+        title=title or f"pluralign report: {Path(run_dir).name}",
+        sections=sections,
+        version=__version__,
+        run_dir=str(run_dir),
+    )
 
 
-def write_report(run_dir: str | Path, out: str | Path,
-                 title: str | None = None) -> tuple[Path, list[Section]]:
+def write_report(
+    run_dir: str | Path, out: str | Path, title: str | None = None
+) -> tuple[Path, list[Section]]:
     """Render the report and write it atomically; returns the path and the sections shown."""
     from pluralign.data.preferences import atomic_write_text
 

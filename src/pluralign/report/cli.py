@@ -12,8 +12,10 @@ from pluralign.clikit import console
 
 def report_cmd(
     run_dir: Annotated[Path, typer.Argument(help="Run folder (layout: docs/run_folder.md).")],
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="HTML file to write (default: RUN_DIR/report.html).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML file to write (default: RUN_DIR/report.html)."),
+    ] = None,
     title: Annotated[str | None, typer.Option("--title", help="Report title.")] = None,
 ) -> None:
     """Write one self-contained HTML report of a run (sections for the files present)."""

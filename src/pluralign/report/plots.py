@@ -52,25 +52,48 @@ def composition(features: Mapping[str, Mapping[str, Mapping[str, float]]]) -> st
         ax = fig.add_subplot(rows, cols, i + 1)
         names = list(values)
         x = np.arange(len(names))
-        series = [(key, label, color) for key, label, color in (
-            ("population", "population", "#6e7781"), ("pool", "pool", BEFORE),
-            ("panel", "panel", AFTER)) if any(key in values[v] for v in names)]
+        series = [
+            (key, label, color)
+            for key, label, color in (
+                ("population", "population", "#6e7781"),
+                ("pool", "pool", BEFORE),
+                ("panel", "panel", AFTER),
+            )
+            if any(key in values[v] for v in names)
+        ]
         width = 0.8 / max(len(series), 1)
         for i_s, (key, label, color) in enumerate(series):
             offset = (i_s - (len(series) - 1) / 2) * width
-            ax.bar(x + offset, [values[v].get(key, np.nan) for v in names], width, label=label,
-                   color=color)
+            ax.bar(
+                x + offset,
+                [values[v].get(key, np.nan) for v in names],
+                width,
+                label=label,
+                color=color,
+            )
         panel_offset = (len(series) - 1) / 2 * width
         for j, v in enumerate(names):
             lo, hi = values[v].get("quota_min"), values[v].get("quota_max")
             if lo is not None and hi is not None:
-                ax.plot([j + panel_offset] * 2, [lo, hi], color="black", lw=3, alpha=0.6,
-                        label="quota range" if j == 0 else None)
+                ax.plot(
+                    [j + panel_offset] * 2,
+                    [lo, hi],
+                    color="black",
+                    lw=3,
+                    alpha=0.6,
+                    label="quota range" if j == 0 else None,
+                )
         ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
         ax.set_title(feature, fontsize=10)
         ax.set_ylabel("share")
-        top = max([e.get(key, 0) or 0 for e in values.values()
-                   for key in ("population", "pool", "panel", "quota_max")] + [0.1])
+        top = max(
+            [
+                e.get(key, 0) or 0
+                for e in values.values()
+                for key in ("population", "pool", "panel", "quota_max")
+            ]
+            + [0.1]
+        )
         ax.set_ylim(0, top * 1.4)
         ax.legend(fontsize=7, loc="upper center", ncol=4, frameon=False)
     return _to_uri(plt, fig)

@@ -28,17 +28,30 @@ class Section:
     def figure(self, uri: str, caption: str = "") -> None:
         self.blocks.append({"type": "figure", "uri": uri, "caption": caption})
 
-    def table(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,
-              caption: str = "", limit: int = MAX_TABLE_ROWS) -> None:
+    def table(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        columns: Sequence[str] | None = None,
+        caption: str = "",
+        limit: int = MAX_TABLE_ROWS,
+    ) -> None:
         rows = list(rows)
         columns = list(columns) if columns else column_names(rows)
         cells = [[fmt(r.get(c)) for c in columns] for r in rows[:limit]]
-        self.blocks.append({"type": "table", "columns": columns, "rows": cells,
-                            "caption": caption, "more": max(0, len(rows) - limit)})
+        self.blocks.append(
+            {
+                "type": "table",
+                "columns": columns,
+                "rows": cells,
+                "caption": caption,
+                "more": max(0, len(rows) - limit),
+            }
+        )
 
     def keyvalues(self, items: Mapping[str, Any], caption: str = "") -> None:
-        self.blocks.append({"type": "kv", "items": [(k, fmt(v)) for k, v in items.items()],
-                            "caption": caption})
+        self.blocks.append(
+            {"type": "kv", "items": [(k, fmt(v)) for k, v in items.items()], "caption": caption}
+        )
 
     def text(self, text: str, kind: str = "p") -> None:
         self.blocks.append({"type": kind, "text": text})
@@ -89,5 +102,3 @@ def rel(run: Path, path: Path) -> str:
 
 def scalars(obj: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if isinstance(v, str | int | float | bool) or v is None}
-
-

@@ -18,6 +18,7 @@ __all__ = [
     "train_preferences",
     "TrainResult",
     "load_train_config",
+    "quiet_libraries",
 ]
 
 _LAZY = {
@@ -27,10 +28,11 @@ _LAZY = {
     "train_preferences": "pluralign.train.api",
     "TrainResult": "pluralign.train.api",
     "load_train_config": "pluralign.train.config",
+    "quiet_libraries": "pluralign.train.api",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pluralign.train.api import TrainResult, train_preferences
+    from pluralign.train.api import TrainResult, quiet_libraries, train_preferences
     from pluralign.train.config import load_train_config
     from pluralign.train.margins import pair_logps, preference_margins
     from pluralign.train.tiny import build_tiny_model

@@ -28,6 +28,7 @@ from pluralign.train.config import load_train_config
 from pluralign.train.rows import (
     PreferenceRow,
     load_rows,
+    merge_duplicates,
     paired_dataset,
     rows_sha256,
     unpaired_dataset,
@@ -289,6 +290,17 @@ def _progress_callback():
     return RichProgress()
 
 
+def quiet_libraries() -> None:
+    """Silence the per-map, per-shard progress bars and info logs of datasets/transformers (the
+    CLI and the demo show their own progress). Changes process-wide library settings."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
 def _last_checkpoint(out: Path) -> Path | None:
     ckpts = sorted(
         (out / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])
@@ -334,10 +346,6 @@ def train_preferences(
         cfg = type(cfg)(**{**cfg.to_dict(), "lora": lora})
     require("trl", "train")
     import torch
-    import transformers
-    import trl
-
-    from pluralign import __version__
 
     hw = resolve_hardware(cfg)
     model_dir = Path(model_dir)
@@ -365,12 +373,30 @@ def train_preferences(
     if progress:
         callbacks.append(_progress_callback())
 
-    start = time.time()
-    trainer = build_trainer(rows, model_dir, cfg, out, hw, callbacks)
-    if progress:  # the rich bar replaces the Trainer's printed log dicts
-        from transformers import PrinterCallback
+    threads_before = torch.get_num_threads()
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
+    try:
+        return _run(
+            rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_path, callbacks
+        )
+    finally:
+        torch.set_num_threads(threads_before)
 
-        trainer.remove_callback(PrinterCallback)
+
+def _run(rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_path, callbacks):
+    """Train, save the final model and the manifest (``train_preferences`` has validated all)."""
+    import torch
+    import transformers
+    import trl
+    from transformers import PrinterCallback
+
+    from pluralign import __version__
+
+    start = time.time()
+    train_rows = merge_duplicates(rows) if cfg.merge_duplicates else rows
+    trainer = build_trainer(train_rows, model_dir, cfg, out, hw, callbacks)
+    trainer.remove_callback(PrinterCallback)  # the curve goes to curve.jsonl, not to stdout
     result = trainer.train(resume_from_checkpoint=str(last) if resume else None)
     elapsed = time.time() - start
 
@@ -414,6 +440,7 @@ def train_preferences(
         "data_sha256": rows_sha256(rows),
         "data_source": str(data) if isinstance(data, (str, Path)) else "rows",
         "n_rows": len(rows),
+        "n_rows_trained": len(train_rows),
         "weight_sum": sum(r.weight for r in rows),
         "base_model": str(model_dir.resolve()),
         "seed": cfg.seed,

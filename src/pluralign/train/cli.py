@@ -66,13 +66,9 @@ def train(
 
 
 def _quiet_libraries() -> None:
-    """The CLI shows its own progress; silence the libraries' per-map and per-shard bars."""
-    import datasets
-    import transformers
+    from pluralign.train.api import quiet_libraries
 
-    datasets.disable_progress_bars()
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
+    quiet_libraries()
 
 
 @model_app.command("tiny")

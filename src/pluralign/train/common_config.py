@@ -70,6 +70,17 @@ class CommonConfig:
         "an error.",
         None,
     )
+    merge_duplicates: bool = _help(
+        "Merge rows with identical prompt, chosen and rejected into one row whose weight is the "
+        "sum (same objective: weight w counts as w copies), and drop weight-0 rows; an epoch then "
+        "has far fewer steps when panel members often pick the same pair.",
+        True,
+    )
+    torch_threads: int | None = _help(
+        "CPU threads torch may use during training (None: torch's default). 1 is often fastest "
+        "for tiny models, and much faster on a machine busy with other jobs.",
+        None,
+    )
     precompute_ref_log_probs: bool = _help(
         "Compute the reference log-probabilities once before training (frees the reference model "
         "during training). DPO/KTO only.",
@@ -111,6 +122,10 @@ class CommonConfig:
             not isinstance(self.max_length, int) or self.max_length < 8
         ):
             bad("max_length", "must be None or an integer >= 8")
+        if self.torch_threads is not None and (
+            not isinstance(self.torch_threads, int) or self.torch_threads < 1
+        ):
+            bad("torch_threads", "must be None or an integer >= 1")
         if self.save_steps < 0:
             bad("save_steps", "must be >= 0")
         if (

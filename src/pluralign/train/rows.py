@@ -37,6 +37,11 @@ class PreferenceRow:
 def _row(obj: Any, where: str) -> PreferenceRow:
     if isinstance(obj, PreferenceRow):
         return obj
+    if not isinstance(obj, Mapping) and all(hasattr(obj, k) for k in REQUIRED):
+        # a pluralign.data.PreferencePair or any object with the same attributes
+        obj = {
+            k: getattr(obj, k) for k in (*REQUIRED, "weight", "group", "source") if hasattr(obj, k)
+        }
     if not isinstance(obj, Mapping):
         raise InputError(f"expected a JSON object, got {type(obj).__name__}", where=where)
     for key in REQUIRED:
@@ -94,13 +99,43 @@ def read_rows(path: str | Path) -> list[PreferenceRow]:
 def load_rows(
     data: str | Path | Iterable[Mapping[str, Any] | PreferenceRow] | Any,
 ) -> list[PreferenceRow]:
-    """Rows from a JSONL path, an iterable of dicts / :class:`PreferenceRow`, or a ``Dataset``."""
+    """Rows from a JSONL path, an iterable of dicts / :class:`PreferenceRow` /
+    ``pluralign.data.PreferencePair``, a ``PreferenceSet``, or a ``datasets.Dataset``."""
     if isinstance(data, (str, Path)):
         return read_rows(data)
+    if hasattr(data, "pairs") and not isinstance(data, Mapping):  # pluralign.data.PreferenceSet
+        data = data.pairs
     rows = [_row(obj, f"row {i}") for i, obj in enumerate(data)]
     if not rows:
         raise InputError("no preference rows")
     return rows
+
+
+def merge_duplicates(rows: Sequence[PreferenceRow]) -> list[PreferenceRow]:
+    """Merge rows with the same (prompt, chosen, rejected) into one row whose weight is the sum.
+
+    Under the weighted loss Σ wᵢ·ℓᵢ / Σ wᵢ a row of weight w counts exactly as w copies (tested),
+    so the full-data objective is unchanged; a simulated or real panel whose members often pick
+    the same pair then trains on far fewer rows per epoch. Order of first appearance is kept;
+    ``group``/``source`` of the first row are kept (they do not enter the loss).
+    """
+    merged: dict[tuple[str, str, str], PreferenceRow] = {}
+    for r in rows:
+        key = (r.prompt, r.chosen, r.rejected)
+        first = merged.get(key)
+        merged[key] = (
+            r
+            if first is None
+            else PreferenceRow(
+                first.prompt,
+                first.chosen,
+                first.rejected,
+                first.weight + r.weight,
+                first.group,
+                first.source,
+            )
+        )
+    return [r for r in merged.values() if r.weight > 0]
 
 
 def rows_sha256(rows: Sequence[PreferenceRow]) -> str:

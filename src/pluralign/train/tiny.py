@@ -46,7 +46,9 @@ CHAT_TEMPLATE = (
 
 
 def _clean_texts(texts: Iterable[str]) -> list[str]:
-    out = [t for t in (str(x) for x in texts) if t.strip()]
+    # Distinct non-empty texts in first-seen order: preference files repeat the same pair for many
+    # panel members, and repeats only slow the tokenizer and the pretraining down.
+    out = list(dict.fromkeys(t for t in (str(x) for x in texts) if t.strip()))
     if not out:
         raise InputError(
             "no text to train the tiny tokenizer on",
