@@ -52,11 +52,13 @@ COMMAND_MODULES = (
     "pluralign.constitution.cli",
     "pluralign.data.prefs_cli",
     "pluralign.evaluate.cli",
+    "pluralign.evaluate.public_cli",
     "pluralign.report.cli",
     "pluralign.moralgraph.cli",
     "pluralign.train.cli",
     "pluralign.llm.cli",
     "pluralign.web.cli",
+    "pluralign.run_cli",
 )
 
 

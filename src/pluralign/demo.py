@@ -1,14 +1,13 @@
-"""``pluralign demo``: the whole pipeline on a simulated assembly, in seconds, offline.
+"""``pluralign demo``: the whole pipeline on a simulated assembly, offline, in a few minutes.
 
-The demo is a list of stages run by :mod:`pluralign.runner` into ``--out``: each stage is a
-function taking a :class:`~pluralign.runner.StageContext` (its own folder ``ctx.out``, the run
-folder, the seed, its settings, and ``ctx.shared`` for objects handed to later stages in the same
-process). A later stage plugs in by adding one entry to :data:`DEMO_STAGES`; since a re-run skips
-up-to-date stages, every stage must be able to work from the files earlier stages wrote (the
-``shared`` objects are a shortcut, never a requirement).
-
-Stages so far: ``simulate`` (synthetic assembly → ``simulate/``), ``store`` (load it into the
-SQLite store ``OUT/pluralign.db``), ``summary`` (counts from the store, ``summary/summary.json``).
+The demo is :mod:`pluralign.pipeline` on a simulated input (:func:`demo_config`): simulate →
+store → summary → panel (LEXIMIN from the simulated volunteer pool, quotas from the population
+shares, soft weights) → aggregate (the panel's votes) → constitution → preference data (the
+simulator's prompt bank: train + held-out prompts, soft weights) → tiny model → weighted DPO →
+evaluate (before vs after, per opinion and demographic group, bootstrap intervals) → moral graph
+→ report. Each stage writes ``OUT/<stage>/`` and a manifest; a re-run skips up-to-date stages and
+``--from STAGE`` runs one stage and every later one again. It ends by printing the path of
+``OUT/report.html``.
 """
 
 from __future__ import annotations
@@ -21,11 +20,45 @@ from typing import Annotated, Any
 import typer
 
 from pluralign.clikit import OutOption, SeedOption, console
-from pluralign.runner import Stage, StageContext
+from pluralign.runner import RunResult, StageContext
 
 DB_FILE = "pluralign.db"
 SLUG = "demo"
-DEMO_SETTINGS: dict[str, Any] = {"participants": 240, "statements": 60}
+
+DEMO_OVERRIDES: dict[str, Any] = {
+    "inputs": {"simulate": {"participants": 240, "statements": 60}},
+    "threads": 1,
+    "panel": {"size": 60, "method": "leximin"},
+    "data": {"prompts_per_member": 40},
+    "train": {"max_steps": 30},
+    "moral_graph": {"enabled": True},
+    "report": {"title": "pluralign demo (simulated assembly)"},
+}
+"""What the demo sets; everything else is the pipeline's default (:mod:`pluralign.config`)."""
+
+
+def demo_config(out: Path, seed: int = 0):
+    """The demo's :class:`~pluralign.config.PipelineConfig`: the pipeline on a simulation."""
+    from pluralign.config import parse_pipeline_config
+
+    return parse_pipeline_config({**DEMO_OVERRIDES, "run_dir": str(out), "seed": seed},
+                                 source="demo settings")
+
+
+def _demo_stage_table() -> list[tuple[str, Callable[[StageContext], None], tuple[str, ...],
+                                      dict[str, Any]]]:
+    from pluralign.pipeline import build_stages
+
+    return [(s.name, s.run, s.after, dict(s.settings))
+            for s in build_stages(demo_config(Path("pluralign-demo")))]
+
+
+def __getattr__(name: str) -> Any:
+    """``DEMO_STAGES``: (name, function, stages it reads, settings) of the demo, in run order
+    (built on first use, so mounting the CLI stays light)."""
+    if name == "DEMO_STAGES":
+        return _demo_stage_table()
+    raise AttributeError(f"module 'pluralign.demo' has no attribute {name!r}")
 
 
 def db_path(ctx: StageContext) -> Path:
@@ -33,127 +66,12 @@ def db_path(ctx: StageContext) -> Path:
     return ctx.run_dir / DB_FILE
 
 
-def stage_simulate(ctx: StageContext) -> None:
-    """Simulate the assembly and write its files into ``simulate/``."""
-    from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
+def run_demo(out: Path, *, seed: int = 0, from_stage: str | None = None,
+             progress=None) -> RunResult:
+    """Run the demo into ``out``; returns the :class:`~pluralign.runner.RunResult`."""
+    from pluralign.pipeline import run_pipeline
 
-    sim = simulate_assembly(
-        SimulationConfig(
-            participants=ctx.settings["participants"],
-            statements=ctx.settings["statements"],
-            seed=ctx.seed,
-        )
-    )
-    write_simulation(sim, ctx.out)
-    ctx.shared["simulation"] = sim
-
-
-def stage_store(ctx: StageContext) -> None:
-    """Load the simulated conversation (with pool demographics) into ``OUT/pluralign.db``."""
-    from pluralign.data.polis import import_polis
-    from pluralign.store import open_store
-
-    path = db_path(ctx)
-    for suffix in ("", "-wal", "-shm"):  # the demo owns its store: start it fresh
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    sim_dir = ctx.stage_dir("simulate")
-    store = open_store(str(path))
-    try:
-        import_polis(store, sim_dir, SLUG)
-    finally:
-        store.dispose()
-    (ctx.out / "store.json").write_text(json.dumps({"db": str(path), "slug": SLUG}) + "\n")
-
-
-def stage_summary(ctx: StageContext) -> None:
-    """Count what the store holds and what the simulation's truth says."""
-    from sqlalchemy import func, select
-
-    from pluralign.store import Participant, Statement, Vote, open_store
-    from pluralign.store.queries import get_assembly, latest_votes
-
-    store = open_store(str(db_path(ctx)))
-    try:
-        with store.session() as s:
-            assembly = get_assembly(s, SLUG)
-            count = lambda m: s.scalar(  # noqa: E731
-                select(func.count()).select_from(m).where(m.assembly_id == assembly.id)
-            )
-            latest = latest_votes(s, assembly.id)
-            accepted = s.scalar(
-                select(func.count())
-                .select_from(Statement)
-                .where(Statement.assembly_id == assembly.id, Statement.moderation == "accepted")
-            )
-            summary = {
-                "participants": count(Participant),
-                "statements": count(Statement),
-                "accepted_statements": accepted,
-                "vote_events": count(Vote),
-                "votes_counted": len(latest),
-            }
-    finally:
-        store.dispose()
-    truth = json.loads((ctx.stage_dir("simulate") / "truth.json").read_text())
-    summary["true_consensus"] = len(truth["consensus"])
-    summary["true_divisive"] = len(truth["divisive"])
-    summary["latent_groups"] = len(truth["groups"])
-    pool_size = sum(g["pool_count"] for g in truth["groups"]) or 1
-    summary["group_shares"] = {
-        g["id"]: {
-            "population": g["population_share"],
-            "pool": round(g["pool_count"] / pool_size, 4),
-        }
-        for g in truth["groups"]
-    }
-    (ctx.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    ctx.shared["summary"] = summary
-
-
-DEMO_STAGES: list[tuple[str, Callable[[StageContext], None], tuple[str, ...], dict[str, Any]]] = [
-    ("simulate", stage_simulate, (), DEMO_SETTINGS),
-    ("store", stage_store, ("simulate",), {}),
-    ("summary", stage_summary, ("store",), {}),
-]
-"""(name, function, stages it reads, settings) in run order. Later stages append here."""
-
-
-def _moralgraph_stage(ctx: StageContext) -> None:
-    """Simulate a small values assembly and summarise its moral graph (``moral_graph/``)."""
-    from pluralign.moralgraph.demo import stage_moralgraph
-
-    stage_moralgraph(ctx)
-
-
-def _moralgraph_settings() -> dict[str, Any]:
-    from pluralign.moralgraph.demo import MORALGRAPH_SETTINGS
-
-    return dict(MORALGRAPH_SETTINGS)
-
-
-DEMO_STAGES.append(("moral_graph", _moralgraph_stage, (), _moralgraph_settings()))
-
-
-def demo_stages() -> list[Stage]:
-    return [
-        Stage(name, fn, settings=dict(settings), after=after, description=fn.__doc__ or "")
-        for name, fn, after, settings in DEMO_STAGES
-    ]
-
-
-def run_demo(out: Path, *, seed: int = 0, from_stage: str | None = None, progress=None):
-    """Run the demo stages into ``out``; returns the :class:`~pluralign.runner.RunResult`."""
-    from pluralign.runner import run_stages
-
-    stages = demo_stages()
-    on_start = on_done = None
-    if progress is not None:
-        task = progress.add_task("demo", total=len(stages))
-        on_start = lambda st: progress.update(task, description=f"{st.name}…")  # noqa: E731
-        on_done = lambda st, outcome: progress.advance(task)  # noqa: E731
-    return run_stages(
-        stages, out, seed=seed, from_stage=from_stage, on_start=on_start, on_done=on_done
-    )
+    return run_pipeline(demo_config(Path(out), seed), from_stage=from_stage, progress=progress)
 
 
 def demo_cmd(
@@ -164,57 +82,40 @@ def demo_cmd(
         typer.Option("--from", help="Run this stage and all later ones again even if up to date."),
     ] = None,
 ) -> None:
-    """Run every stage that exists on a simulated assembly: simulate → store → summary …"""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    """The whole pipeline on a simulated assembly; ends with the path of OUT/report.html."""
     from rich.table import Table
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    from pluralign.run_cli import print_outcomes, progress_bar
+
+    with progress_bar() as progress:
         result = run_demo(out, seed=seed, from_stage=from_stage, progress=progress)
-    stages = Table("stage", "status", "seconds", title=f"pluralign demo → {out}")
-    for o in result.outcomes:
-        stages.add_row(o.name, o.status, f"{o.seconds:.2f}")
-    console.print(stages)
+    print_outcomes(result, f"pluralign demo → {out}")
     summary = json.loads((Path(out) / "summary" / "summary.json").read_text())
-    table = Table(
-        "participants",
-        "statements",
-        "vote events",
-        "true consensus",
-        "true divisive",
-        "latent groups",
-        title="assembly",
-    )
-    table.add_row(
-        *(
-            str(summary[k])
-            for k in (
-                "participants",
-                "statements",
-                "vote_events",
-                "true_consensus",
-                "true_divisive",
-                "latent_groups",
-            )
-        )
-    )
-    console.print(table)
-    shares = Table(
-        "latent group",
-        "population",
-        "volunteer pool",
-        title="who volunteered (why sortition and weights matter)",
-    )
+    shares = Table("latent group", "population", "volunteer pool",
+                   title="who volunteered (why sortition and weights matter)")
     for group, share in summary.get("group_shares", {}).items():
         shares.add_row(group, f"{share['population']:.0%}", f"{share['pool']:.0%}")
     console.print(shares)
-    console.print(f"store: {Path(out) / DB_FILE} (assembly '{SLUG}')")
+    _print_consensus_accuracy(Path(out))
+    console.print(str((Path(out) / "report.html").resolve()), soft_wrap=True)
+
+
+def _print_consensus_accuracy(out: Path) -> None:
+    """Held-out accuracy before → after on consensus prompts, per opinion group."""
+    from rich.table import Table
+
+    path = out / "evaluate" / "metrics.json"
+    if not path.is_file():
+        return
+    metrics = json.loads(path.read_text())
+    table = Table("prompts", "group", "pairs", "before", "after (95% CI)",
+                  title="held-out preference accuracy (opinion groups)")
+    for g in metrics.get("groups", []):
+        if g["grouping"] == "group" and g["subset"] in ("consensus", "divisive"):
+            a = g["after"]
+            table.add_row(g["subset"], g["group"], str(g["n"]), f"{g['before']['estimate']:.2f}",
+                          f"{a['estimate']:.2f} [{a['low']:.2f}, {a['high']:.2f}]")
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

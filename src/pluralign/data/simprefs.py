@@ -383,7 +383,9 @@ def build_sim_preferences(
     for key, value in (opinion_groups or {}).items():
         pid = assembly.pool_id(str(key))
         if pid is not None:
-            opinions[pid] = "unclustered" if str(value) == "-1" else str(value)
+            # aggregation writes an empty group for a participant it did not cluster
+            unclustered = str(value).strip() in ("-1", "", "nan", "None")
+            opinions[pid] = "unclustered" if unclustered else str(value)
     if opinion_groups and not opinions:
         raise InputError(
             "no participant of the opinion groups is in the simulation",

@@ -85,7 +85,7 @@ class ValuesCardRow(Base):
     dialogue: Mapped[list[Any]] = mapped_column(JSON, default=list)
     """The articulation chat (role/content messages), empty when written in the form."""
     language: Mapped[str] = mapped_column(String(16), default="en")
-    """Language the card was written in (the author's page language; migration ``0004``)."""
+    """Language the card was written in (the author's page language; migration ``0005``)."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from pluralign.errors import InputError, at
 from pluralign.report import plots
+from pluralign.report.public_section import public_eval_section
 from pluralign.report.section import (
     Section,
     fmt,
@@ -614,4 +615,5 @@ SECTIONS: tuple[Callable[[Path], Section | None], ...] = (
     training_section,
     evaluation_section,
     judge_section,
+    public_eval_section,
 )

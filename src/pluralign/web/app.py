@@ -23,6 +23,7 @@ ROUTERS = (
     "pluralign.web.routers.admin",
     "pluralign.web.routers.admin_assembly",
     "pluralign.moralgraph.web",
+    "pluralign.evaluate.public_web",
     "pluralign.web.routers.languages",
 )
 

@@ -1,4 +1,4 @@
-"""Tables the web app adds to the store (migrations ``0002`` and ``0004``).
+"""Tables the web app adds to the store (migrations ``0002`` and ``0005``).
 
 They share :class:`pluralign.store.models.Base`, so ``Base.metadata`` (and alembic) see them as
 soon as this module is imported; ``store/migrations/env.py`` imports it. This module imports only
@@ -73,7 +73,7 @@ class WebSetting(Base):
 
 
 class StatementTranslation(Base):
-    """A statement's text in another language (migration ``0004``): one row per (statement,
+    """A statement's text in another language (migration ``0005``): one row per (statement,
     language), made by the language model (``source="llm"``, ``model`` names it) or written or
     corrected by an organiser (``source="admin"``). Votes always reference the original
     statement; a translation is only what a participant reads."""

@@ -1,0 +1,361 @@
+"""The pipeline YAML (``pluralign run pipeline.yaml``): pydantic models with every default in one
+place.
+
+A pipeline file names the **inputs** (a simulated assembly, or real ones: a volunteer pool with
+quotas or an existing panel; a Polis export folder or an assembly in the store; optionally a
+constitution to start from and extra preference JSONL), the **model** (``tiny`` to build one, or a
+local transformers checkpoint; optionally an OpenAI-compatible server for the LLM stages) and
+each stage's settings. :func:`load_pipeline_config` reads and validates it; an error names the
+file and the YAML field (``pipeline.yaml: field 'train.max_steps': ...``). Relative paths are
+resolved against the YAML file's folder. ``pluralign init`` writes :data:`EXAMPLE_YAML`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pluralign.errors import InputError, at
+from pluralign.llm.config import ProviderConfig
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SimulateInput(_Model):
+    """A simulated assembly (``pluralign.simulate``) as the deliberation and volunteer pool."""
+
+    participants: int = Field(240, ge=10, description="Volunteers in the simulated pool")
+    statements: int = Field(60, ge=5, description="Statements in the simulated conversation")
+    vote_rate: float = Field(0.5, gt=0, le=1, description="Mean share of statements voted on")
+
+
+class StoreInput(_Model):
+    """An assembly in the pluralign store (SQLite path or database URL)."""
+
+    db: str = Field(description="Database URL or SQLite path of the store")
+    slug: str = Field(description="Assembly slug")
+
+
+class Inputs(_Model):
+    """What the run starts from. Give ``simulate``, or one of ``polis`` / ``store``."""
+
+    simulate: SimulateInput | None = None
+    polis: Path | None = Field(None, description="Polis export folder (comments.csv, votes.csv)")
+    store: StoreInput | None = None
+    pool: Path | None = Field(None, description="Volunteer pool CSV (id + feature columns)")
+    quotas: Path | None = Field(None, description="Quotas CSV (feature,value,min,max)")
+    population: Path | None = Field(
+        None, description="Population shares JSON {feature: {value: share}} (quotas and weights)"
+    )
+    panel: Path | None = Field(None, description="An existing panel CSV instead of pool+quotas")
+    constitution: Path | None = Field(
+        None, description="A constitution.yaml to start from (skips drafting)"
+    )
+    preferences: list[Path] = Field(
+        default_factory=list, description="Extra preference JSONL files added to the data"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Inputs:
+        given = [n for n in ("simulate", "polis", "store") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one deliberation input: simulate, polis or store"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.panel is not None and self.pool is not None:
+            raise ValueError("give either panel or pool (+ quotas or population), not both")
+        if self.pool is not None and self.quotas is None and self.population is None:
+            raise ValueError("pool needs quotas (or population shares to make quotas from)")
+        if (self.quotas is not None) and self.pool is None and self.simulate is None:
+            raise ValueError("quotas need a pool")
+        return self
+
+
+class TinyModel(_Model):
+    """Shape of the tiny offline model (``pluralign.train.build_tiny_model``)."""
+
+    vocab_size: int = Field(512, ge=260)
+    hidden_size: int = Field(64, ge=8)
+    layers: int = Field(2, ge=1)
+    heads: int = Field(4, ge=1)
+    pretrain_steps: int = Field(30, ge=0, description="Causal-LM steps on the run's texts")
+
+
+class ModelSettings(_Model):
+    """The model to fine-tune, and the model the LLM stages (synthesis) call."""
+
+    base: str = Field(
+        "tiny", description="'tiny' (build one from the run's texts) or a checkpoint folder"
+    )
+    tiny: TinyModel = TinyModel()
+    llm: ProviderConfig | None = Field(
+        None,
+        description="Provider for the LLM stages (pluralign.llm ProviderConfig); default: the "
+        "base model through the local transformers provider",
+    )
+
+
+class PanelSettings(_Model):
+    size: int = Field(40, ge=1, description="Panel size k")
+    method: Literal["leximin", "maximin", "legacy"] = "leximin"
+    slack: float = Field(0.1, ge=0, description="Quota slack when quotas come from shares")
+    time_limit: float | None = Field(None, gt=0, description="Solver time limit in seconds")
+
+
+class AggregateStageSettings(_Model):
+    min_votes: int = Field(7, ge=1, description="Votes a participant needs to be clustered")
+    max_groups: int = Field(5, ge=2, description="Most opinion groups tried")
+    panel_only: bool = Field(
+        True, description="Simulated input: aggregate only the panel members' votes"
+    )
+
+
+class ConstitutionSettings(_Model):
+    title: str = "Constitution"
+    min_gac: float | None = None
+    min_group_agreement: float = Field(0.6, gt=0, le=1)
+    min_group_votes: int = Field(3, ge=1)
+    embedder: Literal["auto", "minilm", "tfidf"] = "tfidf"
+    merge_threshold: float | None = None
+    max_clauses: int | None = Field(None, ge=1)
+
+
+class SynthStageSettings(_Model):
+    questions_per_clause: int = Field(2, ge=1)
+    attempts: int = Field(2, ge=1)
+    temperature: float = Field(0.9, ge=0)
+    max_tokens: int = Field(48, ge=1)
+    max_clauses: int | None = Field(
+        None, ge=1, description="Use only the first N clauses (keeps small runs small)"
+    )
+    dedup: Literal["auto", "embedding", "tfidf"] = "tfidf"
+
+
+class DataSettings(_Model):
+    weighting: Literal["hard", "soft", "representative"] = "soft"
+    heldout_fraction: float = Field(0.3, gt=0, lt=1)
+    templates: Literal["all", "missing", "none"] = "all"
+    prompts_per_member: int | None = Field(None, ge=1)
+
+
+class TrainStageSettings(BaseModel):
+    """Hyperparameters handed to :func:`pluralign.train.train_preferences` (docs/training.md;
+    any key of train.yaml is accepted here and validated there)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    method: Literal["dpo", "kto", "orpo"] = "dpo"
+    lora: bool = False
+    learning_rate: float = 3e-3
+    beta: float = 0.1
+    max_steps: int = 60
+    per_device_train_batch_size: int = 16
+    gradient_accumulation_steps: int = 1
+    save_steps: int = 20
+    max_length: int = 256
+    lr_scheduler_type: str = "constant"
+
+
+class EvaluateSettings(_Model):
+    margin: Literal["implicit", "likelihood"] = "implicit"
+    beta: float = Field(0.1, gt=0)
+    n_boot: int = Field(300, ge=1)
+    alpha: float = Field(0.05, gt=0, lt=1)
+    min_group_size: int = Field(1, ge=1)
+
+
+class ReportSettings(_Model):
+    title: str | None = None
+
+
+class MoralGraphSettings(_Model):
+    enabled: bool = Field(False, description="Add a simulated values assembly (demo only)")
+    participants: int = 120
+    votes_per_participant: int = 6
+    noise: float = 0.2
+
+
+class PipelineConfig(_Model):
+    """A whole run. Every stage's defaults live in the models above."""
+
+    run_dir: Path = Path("pluralign-run")
+    seed: int = 0
+    threads: int | None = Field(
+        None, ge=1, description="torch CPU threads (None: torch's default); 1 suits tiny models"
+    )
+    inputs: Inputs
+    model: ModelSettings = ModelSettings()
+    panel: PanelSettings = PanelSettings()
+    aggregate: AggregateStageSettings = AggregateStageSettings()
+    constitution: ConstitutionSettings = ConstitutionSettings()
+    synth: SynthStageSettings = SynthStageSettings()
+    data: DataSettings = DataSettings()
+    train: TrainStageSettings = TrainStageSettings()
+    evaluate: EvaluateSettings = EvaluateSettings()
+    report: ReportSettings = ReportSettings()
+    moral_graph: MoralGraphSettings = MoralGraphSettings()
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _resolve(value: Any, base: Path) -> Any:
+    """Relative paths in the YAML are relative to its folder."""
+    if isinstance(value, Path):
+        return value if value.is_absolute() else (base / value)
+    return value
+
+
+def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
+    inputs = cfg.inputs
+    upd: dict[str, Any] = {
+        k: _resolve(getattr(inputs, k), base)
+        for k in ("polis", "pool", "quotas", "population", "panel", "constitution")
+    }
+    upd["preferences"] = [_resolve(p, base) for p in inputs.preferences]
+    model = cfg.model
+    base_model = model.base
+    if base_model != "tiny" and not Path(base_model).is_absolute():
+        base_model = str(base / base_model)
+    llm = model.llm
+    if llm is not None:
+        llm = llm.model_copy(update={k: _resolve(getattr(llm, k), base) for k in
+                                     ("checkpoint", "adapter", "cache_dir")})
+    return cfg.model_copy(update={
+        "run_dir": _resolve(cfg.run_dir, base),
+        "inputs": inputs.model_copy(update=upd),
+        "model": model.model_copy(update={"base": base_model, "llm": llm}),
+    })
+
+
+def _line_of(text: str | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (the deepest existing one), if known."""
+    if not text:
+        return None
+    import yaml
+
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == str(key)), None)
+            key_node = next((k for k, v in node.value if k.value == str(key)), None)
+            if match is None:
+                break
+            line, node = key_node.start_mark.line + 1, match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line if line is not None else (node.start_mark.line + 1 if node is not None else None)
+
+
+def parse_pipeline_config(data: Any, source: str = "pipeline.yaml",
+                          base: Path | None = None, text: str | None = None) -> PipelineConfig:
+    """Validate a mapping as a :class:`PipelineConfig`; errors name ``source``, the YAML field
+    and (given the file's ``text``) its line."""
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping of settings (run_dir:, inputs:, model:, ...)",
+                         where=source)
+    try:
+        cfg = PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and "[" in p))
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise InputError(f"field '{_field_path(loc)}': {first['msg']}{more}",
+                         where=at(source, _line_of(text, loc)),
+                         hint="`pluralign init` writes an example with every field") from None
+    from pluralign.train.config import load_train_config
+
+    try:  # train: accepts every train.yaml key; check them now, not after an hour of stages
+        load_train_config(cfg.train.model_dump())
+    except InputError as exc:
+        raise InputError(f"field 'train': {exc.message}", where=at(source, _line_of(text, (
+            "train",))), hint=exc.hint) from None
+    return _resolve_paths(cfg, base) if base is not None else cfg
+
+
+def load_pipeline_config(path: str | Path) -> PipelineConfig:
+    """Read ``pipeline.yaml``; relative paths are taken from the file's folder."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", where=str(path),
+                         hint="write an example with `pluralign init`")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = at(path, mark.line + 1, mark.column + 1) if mark else str(path)
+        raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from None
+    return parse_pipeline_config(data, str(path), path.parent.resolve(),
+                                 path.read_text(encoding="utf-8"))
+
+
+EXAMPLE_YAML = """\
+# pluralign pipeline: `pluralign run pipeline.yaml [--from STAGE]`
+# Every stage writes RUN_DIR/<stage>/ and, last, a manifest.json (inputs' sha256, settings, seed,
+# versions, timings). A re-run skips stages whose inputs and settings did not change; a killed
+# run resumes (training from its last checkpoint, LLM calls from the cache in RUN_DIR/llm-cache).
+# Relative paths are relative to this file. Every field below shows its default unless marked.
+
+run_dir: pluralign-run
+seed: 0
+threads: null        # torch CPU threads (null: torch's default; 1 is fastest for the tiny model)
+
+inputs:
+  # The deliberation: exactly one of polis (a Polis export folder), store (an assembly in the
+  # pluralign store) or simulate (a synthetic assembly, as `pluralign demo` uses).
+  polis: data/my-conversation          # comments.csv + votes.csv (example value)
+  # store: {db: pluralign.db, slug: my-assembly}
+  # simulate: {participants: 240, statements: 60, vote_rate: 0.5}
+
+  # The panel (optional): a volunteer pool with quotas (or population shares to make quotas
+  # from), selected by sortition; or an existing panel CSV.
+  # pool: pool.csv                     # id + one column per feature
+  # quotas: quotas.csv                 # feature,value,min,max
+  # population: population.json        # {feature: {value: share}}: quotas and soft weights
+  # panel: panel.csv                   # instead of pool + quotas
+
+  # constitution: constitution.yaml    # start from this constitution instead of drafting one
+  preferences: []                      # extra preference JSONL files (docs/preferences.md)
+
+model:
+  base: tiny          # 'tiny' builds a small offline model; or a local transformers checkpoint
+  tiny: {vocab_size: 512, hidden_size: 64, layers: 2, heads: 4, pretrain_steps: 30}
+  # The LLM stages (question synthesis, critique -> revision) use the base model locally unless
+  # an OpenAI-compatible server is given (pluralign.llm provider settings, docs/llm.md):
+  # llm: {base_url: "http://127.0.0.1:8000/v1", model: my-model, api_key_env: OPENAI_API_KEY}
+
+panel: {size: 40, method: leximin, slack: 0.1}
+aggregate: {min_votes: 7, max_groups: 5, panel_only: true}
+constitution: {title: Constitution, min_group_agreement: 0.6, min_group_votes: 3,
+               embedder: tfidf}
+synth: {questions_per_clause: 2, attempts: 2, temperature: 0.9, max_tokens: 48, dedup: tfidf}
+data: {weighting: soft, heldout_fraction: 0.3, templates: all}  # hard|soft|representative
+train:               # any train.yaml key (docs/training.md)
+  method: dpo        # dpo | kto | orpo
+  lora: false
+  learning_rate: 0.003
+  beta: 0.1
+  max_steps: 60
+  per_device_train_batch_size: 16
+  save_steps: 20
+  max_length: 256
+  lr_scheduler_type: constant
+evaluate: {margin: implicit, beta: 0.1, n_boot: 300, alpha: 0.05, min_group_size: 1}
+report: {title: null}
+"""
+"""The file ``pluralign init`` writes (it validates: a test parses it)."""

@@ -1,0 +1,174 @@
+"""``pluralign run pipeline.yaml``: the stages of a run built from its configuration.
+
+:func:`build_stages` turns a :class:`~pluralign.config.PipelineConfig` into runner
+:class:`~pluralign.runner.Stage` s (the functions in :mod:`pluralign.stages`), each with the
+settings and outside input files that make its fingerprint; :func:`run_pipeline` runs them with
+:func:`pluralign.runner.run_stages` (manifests, skip when up to date, ``--from``, resume).
+``pluralign demo`` is this pipeline on a simulated input (:mod:`pluralign.demo`).
+
+Stage order::
+
+    simulated input:  simulate → store → summary → panel → aggregate → constitution → data
+                      → model → train → evaluate [→ moral_graph] → report
+    real input:       [panel] → aggregate → constitution → model → synth → data → train
+                      → evaluate → report
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pluralign import stages as S
+from pluralign.config import PipelineConfig
+from pluralign.runner import RunResult, Stage, run_stages
+
+
+def _checkpoint_identity(path: Path) -> dict[str, Any]:
+    """A local checkpoint's identity without hashing gigabytes: its small files' contents
+    (config, tokenizer) are hashed, large ones by name and size."""
+    from pluralign.manifest import sha256_file
+
+    if not path.is_dir():
+        from pluralign.errors import InputError
+
+        raise InputError("model folder not found", where=str(path),
+                         hint="set model.base to 'tiny' or a transformers checkpoint folder")
+    files = {}
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        size = f.stat().st_size
+        files[f.relative_to(path).as_posix()] = sha256_file(f) if size < (1 << 20) else size
+    return {"path": str(path), "files": files}
+
+
+def build_stages(cfg: PipelineConfig) -> list[Stage]:
+    """The runner stages of ``cfg`` in order (see the module docstring)."""
+    inp = cfg.inputs
+    _check_inputs_exist(cfg)
+    stages: list[Stage] = []
+
+    def add(name: str, fn: Callable, settings: dict, after: tuple[str, ...] = (),
+            inputs: dict[str, Path] | None = None) -> None:
+        stages.append(Stage(name, fn, settings=settings, inputs=inputs or {}, after=after,
+                            description=(fn.__doc__ or "").strip().splitlines()[0]))
+
+    sim = inp.simulate is not None
+    has_panel = sim or inp.pool is not None or inp.panel is not None
+    if sim:
+        add("simulate", S.stage_simulate, inp.simulate.model_dump())
+        add("store", S.stage_store, {}, ("simulate",))
+        add("summary", S.stage_summary, {}, ("store",))
+    if has_panel:
+        files = {k: getattr(inp, k) for k in ("panel", "pool", "quotas", "population")
+                 if getattr(inp, k) is not None}
+        # simulated input: the simulator's pool and population shares (run files, not inputs)
+        settings = {**cfg.panel.model_dump(), **{k: str(v) for k, v in files.items()},
+                    "from_simulation": sim}
+        add("panel", S.stage_panel, settings, ("simulate",) if sim else (), files)
+
+    if sim:
+        source = {"kind": "simulate", "panel_only": cfg.aggregate.panel_only,
+                  "title": "simulated assembly"}
+        agg_inputs: dict[str, Path] = {}
+        agg_after: tuple[str, ...] = ("simulate", "panel")
+    elif inp.polis is not None:
+        source = {"kind": "polis", "path": str(inp.polis), "title": Path(inp.polis).name}
+        agg_inputs = {"polis": inp.polis}
+        agg_after = ()
+    else:
+        source = {"kind": "store", "db": inp.store.db, "slug": inp.store.slug,
+                  "title": inp.store.slug, "votes_sha256": _store_digest(inp.store)}
+        agg_inputs, agg_after = {}, ()
+    agg = {"min_votes": cfg.aggregate.min_votes, "max_groups": cfg.aggregate.max_groups,
+           "source": source}
+    add("aggregate", S.stage_aggregate, {"aggregate": agg}, agg_after, agg_inputs)
+
+    const = {**cfg.constitution.model_dump(), "aggregate": agg}
+    const_inputs = dict(agg_inputs)
+    if inp.constitution is not None:
+        const["given"] = str(inp.constitution)
+        const_inputs["constitution"] = inp.constitution
+    add("constitution", S.stage_constitution, const, ("aggregate",), const_inputs)
+
+    extra = {f"extra{i}": p for i, p in enumerate(inp.preferences)}
+    data = {**cfg.data.model_dump(), "extra": [str(p) for p in inp.preferences]}
+    model: dict[str, Any] = {"base": cfg.model.base, "tiny": cfg.model.tiny.model_dump()}
+    if cfg.model.base != "tiny":
+        model["checkpoint"] = _checkpoint_identity(Path(cfg.model.base))
+    if sim:
+        add("data", S.stage_data_sim, data, ("simulate", "panel", "aggregate"), extra)
+        add("model", S.stage_model, model, ("data", "constitution"))
+    else:
+        model["aggregate"] = agg  # the tiny model learns the deliberation's words
+        add("model", S.stage_model, model, ("aggregate", "constitution"), agg_inputs)
+        llm = cfg.model.llm.model_dump(mode="json") if cfg.model.llm is not None else None
+        add("synth", S.stage_synth, {**cfg.synth.model_dump(), "llm": llm},
+            ("constitution", "model"))
+        add("data", S.stage_data_pairs, data, ("synth",), extra)
+    add("train", S.stage_train, {"train": cfg.train.model_dump()}, ("data", "model"))
+    add("evaluate", S.stage_evaluate, cfg.evaluate.model_dump(), ("data", "model", "train"))
+    if cfg.moral_graph.enabled:
+        mg = cfg.moral_graph.model_dump()
+        mg.pop("enabled")
+        add("moral_graph", S.stage_moral_graph, mg)
+    add("report", S.stage_report, cfg.report.model_dump(), tuple(s.name for s in stages))
+    return stages
+
+
+def _check_inputs_exist(cfg: PipelineConfig) -> None:
+    from pluralign.errors import InputError
+
+    inp = cfg.inputs
+    named = [(f"inputs.{k}", getattr(inp, k)) for k in
+             ("polis", "pool", "quotas", "population", "panel", "constitution")]
+    named += [(f"inputs.preferences[{i}]", p) for i, p in enumerate(inp.preferences)]
+    for field, path in named:
+        if path is not None and not Path(path).exists():
+            raise InputError(f"field '{field}': not found", where=str(path),
+                             hint="relative paths are relative to the pipeline file's folder")
+
+
+def _store_digest(store) -> str:
+    """sha256 of the store assembly's latest votes and statements, so that new votes re-run the
+    stages that read them."""
+    from pluralign.aggregate import from_store
+
+    return from_store(store.db, store.slug).source_sha256
+
+
+def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
+                 progress=None) -> RunResult:
+    """Run ``cfg``'s stages into ``cfg.run_dir``; ``progress`` is a rich Progress (optional)."""
+    from pluralign.manifest import write_json_atomic
+
+    stages = build_stages(cfg)
+    on_start = on_done = None
+    if progress is not None:
+        task = progress.add_task("run", total=len(stages))
+
+        def on_start(st: Stage) -> None:
+            progress.update(task, description=f"{st.name}: {st.description}")
+
+        def on_done(st: Stage, outcome) -> None:
+            progress.advance(task)
+            progress.console.print(f"  {st.name:<13} {outcome.status:<8} {outcome.seconds:6.1f} s")
+
+    if cfg.threads is not None:
+        import torch
+
+        torch.set_num_threads(cfg.threads)
+    run_dir = Path(cfg.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_dir / "pipeline.json", cfg.model_dump(mode="json"))
+    inp = cfg.inputs
+    kind = "simulate" if inp.simulate else "polis" if inp.polis else "store"
+    from pluralign import __version__
+
+    write_json_atomic(run_dir / "manifest.json", {  # flat: the report's "Run" section shows it
+        "pluralign": __version__, "seed": cfg.seed, "deliberation": kind,
+        "panel": "given" if inp.panel else "sortition" if (inp.pool or inp.simulate) else "none",
+        "model": cfg.model.base, "llm": cfg.model.llm.label() if cfg.model.llm else "base model",
+        "train_method": cfg.train.method, "configuration": "pipeline.json"})
+    return run_stages(stages, run_dir, seed=cfg.seed, from_stage=from_stage,
+                      on_start=on_start, on_done=on_done)

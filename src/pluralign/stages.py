@@ -1,0 +1,467 @@
+"""The stage functions of a pluralign run (one way to do each thing; ``pipeline`` and ``demo``
+use the same functions).
+
+Each takes a :class:`~pluralign.runner.StageContext`, reads its settings (everything that changes
+its output is in ``ctx.settings`` or a hashed input, so the runner's fingerprint is right), reads
+earlier stages' files from the run folder (never only ``ctx.shared``: a resumed run has none) and
+writes into ``ctx.out`` with the layout of ``docs/run_folder.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pluralign.errors import InputError
+from pluralign.manifest import write_json_atomic
+from pluralign.runner import StageContext
+
+DB_FILE = "pluralign.db"
+SLUG = "demo"
+LLM_CACHE = "llm-cache"
+LLM_USAGE = "llm-usage.jsonl"
+
+
+# -- simulated input ---------------------------------------------------------------------------
+def stage_simulate(ctx: StageContext) -> None:
+    """Simulate the assembly and write its files into ``simulate/``."""
+    from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
+
+    s = ctx.settings
+    sim = simulate_assembly(SimulationConfig(participants=s["participants"],
+                                             statements=s["statements"],
+                                             vote_rate=s.get("vote_rate", 0.5), seed=ctx.seed))
+    write_simulation(sim, ctx.out)
+    ctx.shared["simulation"] = sim
+
+
+def stage_store(ctx: StageContext) -> None:
+    """Load the simulated conversation (with pool demographics) into ``RUN/pluralign.db``."""
+    from pluralign.data.polis import import_polis
+    from pluralign.store import open_store
+
+    path = ctx.run_dir / DB_FILE
+    for suffix in ("", "-wal", "-shm"):  # the run owns this store: start it fresh
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    store = open_store(str(path))
+    try:
+        import_polis(store, ctx.stage_dir("simulate"), SLUG)
+    finally:
+        store.dispose()
+    (ctx.out / "store.json").write_text(json.dumps({"db": str(path), "slug": SLUG}) + "\n")
+
+
+def stage_summary(ctx: StageContext) -> None:
+    """Count what the store holds and what the simulation's truth says (``summary.json``)."""
+    from sqlalchemy import func, select
+
+    from pluralign.store import Participant, Statement, Vote, open_store
+    from pluralign.store.queries import get_assembly, latest_votes
+
+    store = open_store(str(ctx.run_dir / DB_FILE))
+    try:
+        with store.session() as s:
+            assembly = get_assembly(s, SLUG)
+
+            def count(m):
+                return s.scalar(select(func.count()).select_from(m)
+                                .where(m.assembly_id == assembly.id))
+
+            accepted = s.scalar(select(func.count()).select_from(Statement).where(
+                Statement.assembly_id == assembly.id, Statement.moderation == "accepted"))
+            summary: dict[str, Any] = {
+                "participants": count(Participant), "statements": count(Statement),
+                "accepted_statements": accepted, "vote_events": count(Vote),
+                "votes_counted": len(latest_votes(s, assembly.id)),
+            }
+    finally:
+        store.dispose()
+    truth = json.loads((ctx.stage_dir("simulate") / "truth.json").read_text())
+    summary["true_consensus"] = len(truth["consensus"])
+    summary["true_divisive"] = len(truth["divisive"])
+    summary["latent_groups"] = len(truth["groups"])
+    pool_size = sum(g["pool_count"] for g in truth["groups"]) or 1
+    summary["group_shares"] = {
+        g["id"]: {"population": g["population_share"],
+                  "pool": round(g["pool_count"] / pool_size, 4)} for g in truth["groups"]}
+    (ctx.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    ctx.shared["summary"] = summary
+
+
+# -- panel -------------------------------------------------------------------------------------
+def _population_shares(path: Path) -> dict[str, dict[str, float]]:
+    """Shares from a population JSON: ``{feature: {value: share}}``, or the simulator's file
+    (shares under ``features``, with provenance and notes beside them)."""
+    from pluralign.panel.inputs import check_population
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read population shares: {exc}", where=str(path)) from exc
+    if isinstance(data, dict) and isinstance(data.get("features"), dict):
+        data = data["features"]
+    return check_population(data, source=str(path))
+
+
+def stage_panel(ctx: StageContext) -> None:
+    """Select the panel by sortition (quotas given, or made from population shares) and write
+    ``panel.csv`` (with soft weights), ``probabilities.csv``, ``report.json``, ``quotas.csv``,
+    ``weights.csv`` and the pool; or take an existing panel as it is."""
+    from pluralign.panel.inputs import quotas_from_population, read_pool, write_quotas
+    from pluralign.panel.run import run_select
+
+    s = dict(ctx.settings)
+    out = ctx.out
+    if s.get("from_simulation"):
+        sim = ctx.stage_dir("simulate")
+        s.setdefault("pool", str(sim / "pool.csv"))
+        if not s.get("quotas"):
+            s.setdefault("population", str(sim / "population.json"))
+    if s.get("panel"):
+        panel = read_pool(s["panel"])
+        panel.to_csv(out / "panel.csv", index=False)
+    else:
+        pool_path = Path(s["pool"])
+        pop_path = None
+        if s.get("population"):
+            pop_path = out / "population.json"
+            write_json_atomic(pop_path, _population_shares(Path(s["population"])))
+        if s.get("quotas"):
+            quotas_path = Path(s["quotas"])
+            shutil.copyfile(quotas_path, out / "quotas.csv")
+        else:
+            if pop_path is None:
+                raise InputError("quotas need a quotas CSV or population shares")
+            write_quotas(quotas_from_population(json.loads(pop_path.read_text()), s["size"],
+                                                s["slack"]), out / "quotas.csv")
+        run_select(pool_path=pool_path, quotas_path=out / "quotas.csv", k=s["size"],
+                   method=s["method"], seed=ctx.seed, out=out, population_path=pop_path,
+                   time_limit=s.get("time_limit"))
+        shutil.copyfile(pool_path, out / "pool.csv")
+        panel = read_pool(out / "panel.csv")
+    if "weight" in panel.columns:
+        panel[["id", "weight"]].to_csv(out / "weights.csv", index=False)
+
+
+# -- deliberation ------------------------------------------------------------------------------
+def _panel_votes_folder(ctx: StageContext) -> Path:
+    """The simulated conversation restricted to the panel members' votes (a Polis folder)."""
+    import pandas as pd
+
+    sim = ctx.stage_dir("simulate")
+    folder = ctx.stage_dir("aggregate") / "panel-votes"
+    if (folder / "votes.csv").is_file():
+        return folder
+    truth = json.loads((sim / "truth.json").read_text())
+    panel_ids = set(pd.read_csv(ctx.stage_dir("panel") / "panel.csv", dtype=str)["id"])
+    voters = {int(p["participant"]) for p in truth["participants"] if p["id"] in panel_ids}
+    votes = pd.read_csv(sim / "votes.csv")
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(sim / "comments.csv", folder / "comments.csv")
+    votes[votes["voter-id"].isin(voters)].to_csv(folder / "votes.csv", index=False)
+    return folder
+
+
+def vote_matrix(ctx: StageContext):
+    """The votes aggregated in this run: the panel's (simulated input), a Polis folder or the
+    store's assembly (``settings['source']``)."""
+    from pluralign.aggregate import from_store, read_polis
+
+    src = ctx.settings["aggregate"]["source"]
+    if src["kind"] == "simulate":
+        folder = _panel_votes_folder(ctx) if src.get("panel_only") else ctx.stage_dir("simulate")
+        return read_polis(folder)
+    if src["kind"] == "polis":
+        return read_polis(src["path"])
+    return from_store(src["db"], src["slug"])
+
+
+def _aggregate(ctx: StageContext):
+    from pluralign.aggregate import AggregateSettings, aggregate
+
+    if "aggregate" not in ctx.shared:
+        s = ctx.settings["aggregate"]
+        settings = AggregateSettings(min_votes=s["min_votes"], max_groups=s["max_groups"])
+        ctx.shared["aggregate"] = aggregate(vote_matrix(ctx), seed=ctx.seed, settings=settings)
+    return ctx.shared["aggregate"]
+
+
+def stage_aggregate(ctx: StageContext) -> None:
+    """Opinion groups, consensus and bridging (``groups.csv``, ``statements.csv``,
+    ``summary.json``, ``opinion_map.png``)."""
+    from pluralign.aggregate.outputs import write_outputs
+
+    write_outputs(_aggregate(ctx), ctx.out, title=ctx.settings["aggregate"]["source"]["title"])
+
+
+def stage_constitution(ctx: StageContext) -> None:
+    """Draft the constitution from cross-group consensus, or take the given one."""
+    from pluralign.constitution import (
+        DraftSettings,
+        draft_constitution,
+        load_constitution,
+        write_constitution,
+    )
+
+    s = ctx.settings
+    if s.get("given"):
+        constitution = load_constitution(s["given"])
+    else:
+        draft = DraftSettings(**{k: s[k] for k in ("min_gac", "min_group_agreement",
+                                                   "min_group_votes", "merge_threshold",
+                                                   "embedder", "max_clauses")})
+        constitution = draft_constitution(_aggregate(ctx), settings=draft, title=s["title"])
+    if not constitution.clauses:
+        raise InputError("the constitution has no clauses: no statement reached cross-group "
+                         "consensus", hint="lower constitution.min_group_agreement or give "
+                         "inputs.constitution")
+    write_constitution(constitution, ctx.out)
+
+
+# -- preference data ---------------------------------------------------------------------------
+def _extra_pairs(paths: Sequence[str]):
+    from pluralign.data.preferences import read_jsonl
+
+    pairs = []
+    for p in paths:
+        pairs.extend(read_jsonl(p).pairs)
+    return pairs
+
+
+def stage_data_sim(ctx: StageContext) -> None:
+    """Each panel member's choices on the simulator's prompt bank: ``train.jsonl`` and
+    ``heldout.jsonl`` (held-out prompts never trained on), weighted as configured."""
+    from pluralign.data.preferences import make_provenance, read_jsonl, write_jsonl
+    from pluralign.data.prefsets import write_sim_preferences
+
+    s = ctx.settings
+    panel = ctx.stage_dir("panel") / "panel.csv"
+    population = ctx.stage_dir("panel") / "population.json"
+    files = write_sim_preferences(
+        ctx.stage_dir("simulate"), ctx.out / "train.jsonl", ctx.out / "heldout.jsonl",
+        weighting=s["weighting"], panel=panel,
+        targets=population if s["weighting"] == "representative" else None,
+        groups=ctx.stage_dir("aggregate") / "groups.csv", templates=s["templates"],
+        heldout_fraction=s["heldout_fraction"], prompts_per_member=s["prompts_per_member"],
+        seed=ctx.seed)
+    if s.get("extra"):
+        train = read_jsonl(files.train)
+        prov = make_provenance("preferences.pipeline", inputs={"sim": files.train, **{
+            f"extra{i}": p for i, p in enumerate(s["extra"])}}, seed=ctx.seed,
+            upstream=dict(train.provenance))
+        write_jsonl(files.train, [*train.pairs, *_extra_pairs(s["extra"])], prov)
+
+
+def stage_data_pairs(ctx: StageContext) -> None:
+    """Pairs from the LLM synthesis (``synth/pairs.jsonl``) plus any extra preference JSONL,
+    split by prompt into ``train.jsonl`` and ``heldout.jsonl`` (seeded; weights mean 1 per
+    split)."""
+    import numpy as np
+
+    from pluralign.data.preferences import make_provenance, read_jsonl, write_jsonl
+    from pluralign.data.weighting import normalise_mean_one
+
+    s = ctx.settings
+    sources: dict[str, Path] = {}
+    pairs = []
+    synth = ctx.stage_dir("synth") / "pairs.jsonl"
+    if synth.is_file():
+        sources["synth"] = synth
+        pairs.extend(read_jsonl(synth).pairs)
+    for i, p in enumerate(s.get("extra") or []):
+        sources[f"extra{i}"] = Path(p)
+    pairs.extend(_extra_pairs(s.get("extra") or []))
+    if not pairs:
+        raise InputError("no preference pairs: the synthesis wrote none and no extra "
+                         "preference files were given", hint="add inputs.preferences")
+    prompts = sorted({p.prompt for p in pairs})
+    rng = np.random.default_rng(ctx.seed)
+    order = rng.permutation(len(prompts))
+    n_held = int(round(s["heldout_fraction"] * len(prompts)))
+    if len(prompts) >= 2:
+        n_held = min(max(n_held, 1), len(prompts) - 1)
+    held = {prompts[i] for i in order[:n_held]}
+    for split, path in (("train", "train.jsonl"), ("heldout", "heldout.jsonl")):
+        part = [p for p in pairs if (p.prompt in held) == (split == "heldout")]
+        if part:
+            w = normalise_mean_one([p.weight for p in part])
+            part = [p.with_weight(float(x)) for p, x in zip(part, w, strict=True)]
+        prov = make_provenance("preferences.pipeline", inputs=sources, seed=ctx.seed,
+                               settings={"heldout_fraction": s["heldout_fraction"]}, split=split)
+        write_jsonl(ctx.out / path, part, prov)
+
+
+# -- model, LLM synthesis, training, evaluation ------------------------------------------------
+def model_dir(ctx: StageContext) -> Path:
+    """The base model of the run: the tiny model built here, or the configured checkpoint."""
+    info = json.loads((ctx.stage_dir("model") / "model.json").read_text())
+    return Path(info["path"])
+
+
+def _texts_for_tiny(ctx: StageContext) -> list[str]:
+    from pluralign.data.preferences import read_jsonl
+
+    texts: list[str] = []
+    train = ctx.stage_dir("data") / "train.jsonl"
+    if train.is_file():
+        for p in read_jsonl(train).pairs:
+            texts.extend((p.prompt, p.chosen, p.rejected))
+    const = ctx.stage_dir("constitution") / "constitution.yaml"
+    if const.is_file():
+        from pluralign.llm.constitution_io import read_clauses
+
+        texts.extend(c.text for c in read_clauses(const))
+    if "aggregate" in ctx.settings:  # the deliberation's statements
+        texts.extend(t for t in vote_matrix(ctx).texts if t)
+    return list(dict.fromkeys(t for t in texts if t.strip()))
+
+
+def stage_model(ctx: StageContext) -> None:
+    """Build the tiny offline model from the run's texts, or record the given checkpoint."""
+    s = ctx.settings
+    if s["base"] != "tiny":
+        path = Path(s["base"])
+        if not (path / "config.json").is_file():
+            raise InputError("not a transformers checkpoint folder (no config.json)",
+                             where=str(path), hint="set model.base to 'tiny' or a model folder")
+    else:
+        from pluralign.train import build_tiny_model
+
+        _quiet()
+        t = s["tiny"]
+        path = build_tiny_model(_texts_for_tiny(ctx), ctx.out / "tiny",
+                                vocab_size=t["vocab_size"], hidden_size=t["hidden_size"],
+                                layers=t["layers"], heads=t["heads"],
+                                pretrain_steps=t["pretrain_steps"], seed=ctx.seed)
+    write_json_atomic(ctx.out / "model.json", {"path": str(Path(path).resolve()),
+                                               "base": s["base"]})
+
+
+def provider_config(ctx: StageContext):
+    """The LLM stages' provider: the configured one, else the base model locally; the request
+    cache lives in ``RUN/llm-cache`` unless configured elsewhere."""
+    from pluralign.llm.config import ProviderConfig
+
+    given = ctx.settings.get("llm")
+    cache = ctx.run_dir / LLM_CACHE
+    if given:
+        cfg = ProviderConfig.model_validate(given)
+        return cfg if cfg.cache_dir else cfg.model_copy(update={"cache_dir": cache})
+    return ProviderConfig(checkpoint=model_dir(ctx), cache_dir=cache, concurrency=1)
+
+
+def stage_synth(ctx: StageContext) -> None:
+    """Questions per clause, then answer → critique → revision pairs (``questions.jsonl``,
+    ``pairs.jsonl``), resumable; ``usage.json`` records the requests this call sent."""
+    import dataclasses
+
+    from pluralign.llm.constitution_io import read_clauses
+    from pluralign.llm.provider import open_provider
+    from pluralign.llm.synth import (
+        SynthSettings,
+        load_questions,
+        synth_questions,
+        synth_revisions,
+    )
+
+    _quiet()
+    s = ctx.settings
+    clauses = read_clauses(ctx.stage_dir("constitution") / "constitution.yaml")
+    if s.get("max_clauses"):
+        clauses = clauses[: s["max_clauses"]]
+    gen = SynthSettings(temperature=s["temperature"], max_tokens=s["max_tokens"], seed=ctx.seed)
+    with open_provider(provider_config(ctx)) as provider:
+        q = synth_questions(provider, clauses, ctx.out / "questions.jsonl",
+                            s["questions_per_clause"], gen, attempts=s["attempts"],
+                            dedup=s["dedup"], show_progress=False)
+        r = synth_revisions(provider, clauses, load_questions(ctx.out / "questions.jsonl"),
+                            ctx.out / "pairs.jsonl", gen, show_progress=False)
+        usage = dataclasses.asdict(provider.usage)
+    failed = q.failed + r.failed
+    record = {"requests": usage["requests"], "cache_hits": usage["cache_hits"],
+              "usage": usage, "questions": q.written + q.already_done,
+              "pairs": r.written + r.already_done, "failed": failed}
+    write_json_atomic(ctx.out / "usage.json", record)
+    with open(ctx.run_dir / LLM_USAGE, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"stage": ctx.name, "requests": usage["requests"],
+                             "cache_hits": usage["cache_hits"]}) + "\n")
+    if failed:
+        raise InputError(f"{failed} LLM requests failed after their retries",
+                         hint="run the same command again: finished items are kept")
+
+
+def stage_train(ctx: StageContext) -> None:
+    """Weighted preference training of the base model (``curve.jsonl``, ``model/``,
+    ``summary.json``); resumes from the last checkpoint of a killed run."""
+    from pluralign.train import train_preferences
+
+    _quiet()
+    config = dict(ctx.settings["train"])
+    config.setdefault("seed", ctx.seed)
+    resume = any((ctx.out / "checkpoints").glob("checkpoint-*"))
+    # the Trainer prints a dict per logging step: keep them in train.log, the curve is in
+    # curve.jsonl and the run shows its own progress
+    with open(ctx.out / "train.log", "a", encoding="utf-8") as log, \
+            contextlib.redirect_stdout(log):
+        result = train_preferences(ctx.stage_dir("data") / "train.jsonl", model_dir(ctx),
+                                   config, ctx.out, resume=resume, progress=False)
+    last = result.curve[-1] if result.curve else {}
+    summary = {"method": result.method, "steps": result.steps, "resumed": resume,
+               **{k: v for k, v in {**last, **result.metrics}.items()
+                  if isinstance(v, int | float)}}
+    write_json_atomic(ctx.out / "summary.json", summary)
+
+
+def stage_evaluate(ctx: StageContext) -> None:
+    """Held-out preference accuracy per group before vs after training (``metrics.json``)."""
+    from pluralign.data.preferences import atomic_write_text, make_provenance, read_jsonl
+    from pluralign.evaluate import evaluate_models
+
+    _quiet()
+    s = ctx.settings
+    data = ctx.stage_dir("data") / "heldout.jsonl"
+    rows = [p.to_dict() for p in read_jsonl(data).pairs]
+    if not rows:
+        raise InputError("no held-out pairs to evaluate on", where=str(data),
+                         hint="raise data.heldout_fraction or add preference data")
+    trained = ctx.stage_dir("train") / "model"
+    prov = make_provenance("evaluate", inputs={"data": data}, seed=ctx.seed, settings=dict(s))
+    result = evaluate_models(trained, model_dir(ctx), rows, beta=s["beta"], margin=s["margin"],
+                             n_boot=s["n_boot"], alpha=s["alpha"], seed=ctx.seed,
+                             min_group_size=s["min_group_size"], provenance=prov)
+    atomic_write_text(ctx.out / "metrics.json", result.to_json())
+
+
+def stage_moral_graph(ctx: StageContext) -> None:
+    """A small simulated values assembly and its moral graph (``moral_graph/``)."""
+    from pluralign.moralgraph.demo import stage_moralgraph
+
+    stage_moralgraph(ctx)
+
+
+def stage_report(ctx: StageContext) -> None:
+    """One self-contained HTML report of the run: ``RUN/report.html``."""
+    from pluralign.report.build import write_report
+
+    path, sections = write_report(ctx.run_dir, ctx.run_dir / "report.html",
+                                  ctx.settings.get("title"))
+    write_json_atomic(ctx.out / "sections.json", [s.id for s in sections])
+
+
+def _quiet() -> None:
+    """Runs show their own progress: silence the libraries' bars and warnings."""
+    import os
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        import datasets
+        import transformers
+    except ImportError:
+        return
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()

@@ -1,0 +1,115 @@
+"""Smoke tests of the scale-out guide (docs/scale_out.md): its example accelerate/DeepSpeed
+files parse with accelerate's own readers, its provider YAML parses into pluralign.llm's config
+model, and the example accelerate config launches `pluralign train` with one CPU process."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+DOC = REPO / "docs" / "scale_out.md"
+
+
+def _yaml_blocks(text: str) -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.parametrize(
+    "name, kind",
+    [("accelerate_multi_gpu.yaml", "MULTI_GPU"), ("accelerate_deepspeed_zero2.yaml", "DEEPSPEED")],
+)
+def test_accelerate_examples_parse(name, kind):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    cfg = load_config_from_file(str(EXAMPLES / name))  # unknown keys would raise here
+    assert cfg.distributed_type.name == kind and cfg.num_machines == 1
+    assert cfg.num_processes > 1 and cfg.use_cpu is False
+    assert f"examples/{name}" in DOC.read_text()
+
+
+def test_deepspeed_example_is_zero2_with_train_settings_left_to_pluralign():
+    from accelerate.commands.config.config_args import load_config_from_file
+    from accelerate.utils.deepspeed import HfDeepSpeedConfig
+
+    cfg = load_config_from_file(str(EXAMPLES / "accelerate_deepspeed_zero2.yaml"))
+    ds_file = REPO / cfg.deepspeed_config["deepspeed_config_file"]  # relative to the repo root
+    assert ds_file == EXAMPLES / "deepspeed_zero2.json"
+    ds = HfDeepSpeedConfig(str(ds_file))
+    assert ds.is_zero2() and not ds.is_zero3() and not ds.is_offload()
+    raw = json.loads(ds_file.read_text())
+    for key in (
+        "train_micro_batch_size_per_gpu",
+        "gradient_accumulation_steps",
+        "gradient_clipping",
+    ):
+        assert raw[key] == "auto", key  # one place to set them: pluralign's train settings
+
+
+def test_provider_configs_in_the_doc_and_example_parse(tmp_path):
+    from pluralign.llm.config import ProviderConfig, provider_config_from_yaml
+
+    blocks = [b for b in _yaml_blocks(DOC.read_text()) if b.lstrip().startswith("llm:")]
+    assert len(blocks) >= 2
+    paths = [EXAMPLES / "llm_vllm.yaml"]
+    for i, block in enumerate(blocks):
+        paths.append(tmp_path / f"block{i}.yaml")
+        paths[-1].write_text(block)
+    for path in paths:
+        cfg = provider_config_from_yaml(path)
+        assert isinstance(cfg, ProviderConfig) and cfg.kind == "http"
+        assert cfg.base_url.endswith("/v1") and cfg.api_key_env == "VLLM_API_KEY"
+        assert cfg.model == "meta-llama/Llama-3.1-8B-Instruct" and cfg.concurrency >= 16
+
+
+@pytest.mark.slow
+def test_accelerate_launch_with_the_example_config_one_cpu_process(tmp_path):
+    sys.path.insert(0, str(REPO / "tests" / "train"))
+    from trainkit import make_rows, tiny_model_dir
+
+    data = tmp_path / "prefs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in make_rows(4)))
+    cfg = tmp_path / "t.yaml"
+    cfg.write_text("max_steps: 1\nper_device_train_batch_size: 2\nlearning_rate: 0.001\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "accelerate"),
+            "launch",
+            "--config_file",
+            str(EXAMPLES / "accelerate_multi_gpu.yaml"),
+            "--num_processes",
+            "1",
+            "--cpu",
+            "--mixed_precision",
+            "no",
+            "-m",
+            "pluralign",
+            "train",
+            "--data",
+            str(data),
+            "--model",
+            str(tiny_model_dir()),
+            "--config",
+            str(cfg),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((tmp_path / "o" / "train_manifest.json").read_text())
+    assert manifest["steps"] == 1 and manifest["hardware"]["processes"] == 1
+    assert (tmp_path / "o" / "model" / "config.json").exists()
