@@ -42,6 +42,7 @@ def _seed(store, slug="values-test"):
 
 def test_values_card_and_upgrades_on_a_phone(server, browser, tmp_path):  # noqa: F811
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
 
     base, store = server
     _seed(store)
@@ -66,7 +67,9 @@ def test_values_card_and_upgrades_on_a_phone(server, browser, tmp_path):  # noqa
         while not d.find_elements(By.ID, "no-stories"):
             to_title = _by_id(d, "to-title").text
             button = "answer-upgrade" if to_title == "Grounded Agency" else "answer-not-sure"
+            story = _by_id(d, "story")
             _by_id(d, button).click()
+            _wait(d, staleness_of(story))  # the next page is loaded, not the old one read again
             answered += 1
             assert answered <= 3
         assert answered == 3  # three cards → three pairs

@@ -62,6 +62,10 @@ EXPECTED = {
     ("POST", "/admin/a/{slug}/public-eval/prompts"): ADMIN,
     ("POST", "/admin/a/{slug}/public-eval/generate"): ADMIN,
     ("POST", "/admin/a/{slug}/public-eval/state"): ADMIN,
+    ("POST", "/lang"): PUBLIC,
+    ("GET", "/admin/a/{slug}/translations"): ADMIN,
+    ("POST", "/admin/a/{slug}/translations/all"): ADMIN,
+    ("POST", "/admin/a/{slug}/translations/{number}"): ADMIN,
 }
 RANK = {PUBLIC: 0, PARTICIPANT: 0, MODERATOR: 1, ADMIN: 2}
 

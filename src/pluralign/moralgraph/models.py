@@ -84,6 +84,8 @@ class ValuesCardRow(Base):
     """Ids of the cards merged into this one."""
     dialogue: Mapped[list[Any]] = mapped_column(JSON, default=list)
     """The articulation chat (role/content messages), empty when written in the form."""
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    """Language the card was written in (the author's page language; migration ``0005``)."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -25,6 +25,7 @@ from pluralign.errors import InputError
 from pluralign.moralgraph import service as mg
 from pluralign.moralgraph.dialogue import Dialogue, card_from_form
 from pluralign.moralgraph.models import MoralCase, MoralContext, ValuesCardRow
+from pluralign.web import i18n
 from pluralign.web.deps import current_participant, render, require_admin, require_moderator
 from pluralign.web.routers.participant import JOINED
 
@@ -48,6 +49,11 @@ def values_chat(request: Request):
         path = os.environ["PLURALIGN_WEB_LLM_CONFIG"]
         state.values_chat = provider_chat(open_provider(provider_config_from_yaml(path)))
     return getattr(state, "values_chat", None)
+
+
+def _lang(request: Request) -> str:
+    """The page language (messages: ``i18n.gettext``, catalogue src/pluralign/web/locale)."""
+    return i18n.request_language(request)
 
 
 def _limit(request: Request, participant_id: int) -> None:
@@ -122,16 +128,20 @@ async def articulate_chat(request: Request, slug: str, case_id: int):
         transcript = _transcript(str(form.get("transcript", "")))
         if chat is None:
             return _articulate(request, s, assembly, case, transcript=transcript,
-                               error="The guided chat is not available: write your card below.")
+                               error=i18n.gettext("The guided chat is not available: "
+                                                    "write your card below.", _lang(request)))
         dialogue = Dialogue(prompt=case.prompt, context=", ".join(c.description or c.key
                                                                   for c in case.contexts),
                             messages=transcript)
         if str(form.get("action", "")) == "card":
             card = dialogue.propose_card(chat)
-            notice = None if card else "The assistant could not draft a card: please write it."
+            notice = (i18n.gettext("Here is a draft: edit it until it fits, then confirm.",
+                                   _lang(request))
+                      if card else
+                      i18n.gettext("The assistant could not draft a card: please write it.",
+                                   _lang(request)))
             return _articulate(request, s, assembly, case, transcript=transcript, card=card,
-                               notice=notice or "Here is a draft: edit it until it fits, "
-                                                "then confirm.")
+                               notice=notice)
         try:
             dialogue.reply(str(form.get("message", "")), chat)
         except InputError as exc:
@@ -159,8 +169,9 @@ async def articulate_card(request: Request, slug: str, case_id: int):
                      "policies": str(form.get("policies", "")).splitlines()}
             return _articulate(request, s, assembly, case, transcript=transcript, card=draft,
                                error=f"{exc.where}: {exc.message}", status=400)
-        mg.submit_card(s, assembly.id, card, participant_id=participant.id,
-                       context_key=context or None, case_id=case.id, dialogue=transcript)
+        row = mg.submit_card(s, assembly.id, card, participant_id=participant.id,
+                             context_key=context or None, case_id=case.id, dialogue=transcript)
+        row.language = participant.language  # the card is written in the author's language
     return RedirectResponse(f"/a/{slug}/values?saved=1", status_code=303)
 
 

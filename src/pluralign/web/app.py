@@ -24,6 +24,7 @@ ROUTERS = (
     "pluralign.web.routers.admin_assembly",
     "pluralign.moralgraph.web",
     "pluralign.evaluate.public_web",
+    "pluralign.web.routers.languages",
 )
 
 SECURITY_HEADERS = [
@@ -173,9 +174,13 @@ def create_app(db=None, settings: WebSettings | None = None):
         fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
         return _error(request, 422, f"missing or malformed field(s): {fields}")
 
-    @app.get("/", include_in_schema=False)
     def home(request: Request):
         return deps.render(request, "home.html")
+
+    # Request is imported in this function, so the postponed annotation cannot be resolved from
+    # the module: give FastAPI the class itself (else it asks for a query parameter, 422).
+    home.__annotations__["request"] = Request
+    app.get("/", include_in_schema=False)(home)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz():

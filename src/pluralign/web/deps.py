@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from pluralign.store.models import Assembly, Participant
+from pluralign.web import i18n
 from pluralign.web.models import ADMIN, MODERATOR, AdminUser
 from pluralign.web.security import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, csrf_token, csrf_valid
 
@@ -29,7 +30,8 @@ class Redirect(Exception):  # noqa: N818  (control flow, turned into a 303 by th
         self.url = url
 
 
-def make_templates():
+def make_templates(lang: str = i18n.DEFAULT):
+    """The Jinja environment of one language (gettext installed once; see ``web/i18n.py``)."""
     import jinja2
 
     env = jinja2.Environment(
@@ -37,7 +39,24 @@ def make_templates():
         autoescape=True,  # every template, whatever its extension
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)
+    env.globals["LANGUAGES"] = i18n.LANGUAGES
+    env.globals["lang"] = lang
+    return env
+
+
+def templates_for(app, lang: str):
+    """The app's environment for ``lang`` (``app.state.templates`` is the English one)."""
+    if lang == i18n.DEFAULT:
+        return app.state.templates
+    envs = getattr(app.state, "templates_by_lang", None)
+    if envs is None:
+        envs = app.state.templates_by_lang = {}
+    env = envs.get(lang)
+    if env is None:  # built once per language (a race only builds it twice)
+        env = envs[lang] = make_templates(lang)
     return env
 
 
@@ -64,7 +83,8 @@ def render(
         "htmx": request.headers.get("hx-request") == "true",
     }
     ctx.update(context or {})
-    html = request.app.state.templates.get_template(name).render(ctx)
+    lang = i18n.request_language(request)
+    html = templates_for(request.app, lang).get_template(name).render(ctx)
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
@@ -159,4 +179,5 @@ def current_participant(request: Request, session, slug: str) -> tuple[Assembly,
         )
     if participant is None:
         raise Redirect(f"/a/{slug}")
+    request.state.language = participant.language  # pages answer in the participant's language
     return assembly, participant

@@ -1,4 +1,4 @@
-"""Tables the web app adds to the store (migration ``0002``).
+"""Tables the web app adds to the store (migrations ``0002`` and ``0005``).
 
 They share :class:`pluralign.store.models.Base`, so ``Base.metadata`` (and alembic) see them as
 soon as this module is imported; ``store/migrations/env.py`` imports it. This module imports only
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pluralign.store.models import Base, utcnow
@@ -70,3 +70,22 @@ class WebSetting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class StatementTranslation(Base):
+    """A statement's text in another language (migration ``0005``): one row per (statement,
+    language), made by the language model (``source="llm"``, ``model`` names it) or written or
+    corrected by an organiser (``source="admin"``). Votes always reference the original
+    statement; a translation is only what a participant reads."""
+
+    __tablename__ = "statement_translation"
+    __table_args__ = (UniqueConstraint("statement_id", "language"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statement.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), default="llm")
+    model: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -208,7 +208,20 @@ def parse_seed_csv(data: bytes, name: str = "seed.csv") -> list[str]:
     return texts
 
 
-def add_seed_statements(session: Session, assembly: Assembly, texts: list[str]) -> int:
+def language_code(code: str) -> str:
+    """A BCP 47-like language code (``en``, ``de``, ``pt-br``), lower-cased, or InputError."""
+    code = (code or "").strip().lower().replace("_", "-")
+    if not code or len(code) > 16 or not all(c.isalnum() or c == "-" for c in code):
+        raise InputError(
+            f"not a language code: {code!r}", where="language", hint="e.g. en, de, fr, es, pt-br"
+        )
+    return code
+
+
+def add_seed_statements(
+    session: Session, assembly: Assembly, texts: list[str], language: str = "en"
+) -> int:
+    """Add accepted seed statements written in ``language``."""
     number = next_number(session, Statement, assembly.id)
     for i, text in enumerate(texts):
         session.add(
@@ -218,6 +231,7 @@ def add_seed_statements(session: Session, assembly: Assembly, texts: list[str]) 
                 text=text,
                 moderation=ACCEPTED,
                 is_seed=True,
+                language=language,
             )
         )
     session.flush()

@@ -107,12 +107,15 @@ async def upload_seed(
     slug: str,
     user: AdminUser = Depends(require_admin),
     file: UploadFile = File(...),
+    language: str = Form("en"),
 ):
     data = await file.read()
     try:
         texts = service.parse_seed_csv(data, file.filename or "seed.csv")
         with _store(request).session() as s:
-            added = service.add_seed_statements(s, get_assembly(s, slug), texts)
+            added = service.add_seed_statements(
+                s, get_assembly(s, slug), texts, language=service.language_code(language)
+            )
     except InputError as exc:
         return _dashboard(request, slug, error=str(exc), status=400)
     return _dashboard(request, slug, notice=f"{added} seed statements added")

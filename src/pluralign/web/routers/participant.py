@@ -8,12 +8,14 @@ import uuid
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from pluralign.errors import InputError
+from pluralign.store.models import Statement
+from pluralign.web import i18n, service, translate, votes
 from pluralign.web import results as results_mod
-from pluralign.web import service, votes
 from pluralign.web.deps import (
     Redirect,
     current_participant,
@@ -21,6 +23,7 @@ from pluralign.web.deps import (
     remember_participant,
     render,
 )
+from pluralign.web.routers.languages import translator
 
 router = APIRouter(prefix="/a/{slug}", tags=["participant"])
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")  # Okabe-Ito
@@ -85,6 +88,7 @@ def join(request: Request, slug: str, invite: str = Form(""), consent: str = For
         except Redirect:
             pass
         participant = service.join(s, assembly, invite or None)
+        participant.language = i18n.request_language(request)  # Accept-Language or the picker
         remember_participant(request, slug, participant.key)
         target = "about-you" if service.needs_demographics(assembly, participant) else "vote"
     return RedirectResponse(f"/a/{slug}/{target}", status_code=303)
@@ -117,11 +121,20 @@ async def about_you_save(request: Request, slug: str):
     return RedirectResponse(f"/a/{slug}/vote", status_code=303)
 
 
-def _card_context(s, assembly, participant, flash: str | None = None) -> dict:
+def _card_context(request: Request, s, assembly, participant, flash: str | None = None) -> dict:
     nxt = service.next_statement(s, assembly.id, participant.id)
+    shown = None
+    if nxt is not None:  # the text in the participant's language; the form keeps the number
+        original = s.scalar(
+            select(Statement).where(
+                Statement.assembly_id == assembly.id, Statement.number == nxt.number
+            )
+        )
+        shown = translate.shown_text(s, original, participant.language, translator(request))
     return {
         "assembly": assembly,
         "statement": nxt,
+        "shown": shown,
         "request_id": uuid.uuid4().hex,
         "open": service.is_open(assembly),
         "flash": flash,
@@ -136,7 +149,9 @@ def vote_page(request: Request, slug: str):
         assembly, participant = current_participant(request, s, slug)
         if service.needs_demographics(assembly, participant):
             raise Redirect(f"/a/{slug}/about-you")
-        return render(request, "participant/vote.html", _card_context(s, assembly, participant))
+        return render(
+            request, "participant/vote.html", _card_context(request, s, assembly, participant)
+        )
 
 
 async def _vote_form(request: Request) -> tuple[int, int, str]:
@@ -197,7 +212,9 @@ async def vote(request: Request, slug: str):
 def _next_card(request: Request, slug: str):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
-        return render(request, "participant/_card.html", _card_context(s, assembly, participant))
+        return render(
+            request, "participant/_card.html", _card_context(request, s, assembly, participant)
+        )
 
 
 @router.get("/propose", dependencies=JOINED)
@@ -216,7 +233,8 @@ def propose(request: Request, slug: str, text: str = Form("")):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
         _limit(request, participant.id)
-        service.propose(s, assembly, participant, text)
+        proposed = service.propose(s, assembly, participant, text)
+        proposed.language = participant.language  # written in the proposer's page language
         return render(
             request,
             "participant/propose.html",
