@@ -127,6 +127,16 @@ def _moralgraph_settings() -> dict[str, Any]:
 DEMO_STAGES.append(("moralgraph", _moralgraph_stage, (), _moralgraph_settings()))
 
 
+def _panel_stage(ctx: StageContext) -> None:
+    """Select a LEXIMIN panel from the simulated pool (``panel/``; stored in the demo database)."""
+    from pluralign.panel.demo import stage_panel
+
+    stage_panel(ctx)
+
+
+DEMO_STAGES.append(("panel", _panel_stage, ("simulate", "store"), {"size": 24, "slack": 0.25}))
+
+
 def demo_stages() -> list[Stage]:
     return [
         Stage(name, fn, settings=dict(settings), after=after, description=fn.__doc__ or "")
