@@ -149,6 +149,10 @@ def test_panel_larger_than_pool_and_bad_method():
 def test_population_file(tmp_path):
     good = write(tmp_path / "p.json", json.dumps({"g": {"f": 0.5, "m": 0.5}}))
     assert read_population(good) == {"g": {"f": 0.5, "m": 0.5}}
+    wrapped = {"provenance": {"seed": 1}, "note": "x", "features": {"g": {"f": 0.5, "m": 0.5}}}
+    assert read_population(write(tmp_path / "w.json", json.dumps(wrapped))) == {
+        "g": {"f": 0.5, "m": 0.5}
+    }
     bad = write(tmp_path / "b.json", json.dumps({"g": {"f": 0.5, "m": 0.4}}))
     with pytest.raises(InputError, match="add up to 0.9"):
         read_population(bad)
