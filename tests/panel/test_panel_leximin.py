@@ -80,3 +80,27 @@ def test_explicit_panels_reproduce_probabilities():
             total[index[pid]] += prob
     assert mass == pytest.approx(1.0)
     np.testing.assert_allclose(total, r.probabilities, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [1, 3, 5])
+def test_nash_equals_brute_force(seed):
+    from scipy.optimize import minimize
+
+    pool, quotas = random_instance(seed, 9, 4, 2, 2, 1)
+    panels = feasible_panels(pool, quotas, 4)
+    M = np.zeros((9, len(panels)))
+    for j, panel in enumerate(panels):
+        M[list(panel), j] = 1.0
+    live = M.sum(axis=1) > 0
+
+    def neg_log_welfare(x):  # softmax parametrisation of a distribution over explicit panels
+        p = np.exp(x - x.max())
+        return -np.sum(np.log(M[live] @ (p / p.sum())))
+
+    best = min(minimize(neg_log_welfare, np.zeros(len(panels)), method="BFGS").fun,
+               neg_log_welfare(np.zeros(len(panels))))
+    result = select_panel(pool, quotas, 4, "nash", seed=0)
+    ours = np.sum(np.log(result.probabilities[live]))
+    assert ours >= -best - 1e-5
+    assert result.probabilities.sum() == pytest.approx(4)
+    assert meets(pool, quotas, result.panel, 4)

@@ -32,7 +32,7 @@ def _check(result, pool, quotas, k):
 
 
 @SETTINGS
-@given(instances, st.sampled_from(["leximin", "maximin"]), st.integers(0, 2**31 - 1))
+@given(instances, st.sampled_from(["leximin", "maximin", "nash"]), st.integers(0, 2**31 - 1))
 def test_optimising_methods_meet_quotas(inst, method, seed):
     s, n, k, f, v, slack = inst
     k = min(k, n)
@@ -54,7 +54,7 @@ def test_legacy_meets_quotas(inst, seed):
 
 
 @settings(max_examples=6, deadline=None)
-@given(instances, st.sampled_from(["leximin", "maximin", "legacy"]), st.integers(0, 1000))
+@given(instances, st.sampled_from(["leximin", "maximin", "nash", "legacy"]), st.integers(0, 1000))
 def test_same_seed_same_panel(inst, method, seed):
     s, n, k, f, v, slack = inst
     k = min(k, n)
