@@ -25,6 +25,7 @@ def files(tmp_path):
     return tmp_path, pool, quotas
 
 
+@pytest.mark.slow
 def test_select_writes_outputs_and_stores(files):
     d, pool, quotas = files
     out, db = d / "out", d / "store.db"

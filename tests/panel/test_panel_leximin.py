@@ -95,10 +95,14 @@ def test_nash_equals_brute_force(seed):
 
     def neg_log_welfare(x):  # softmax parametrisation of a distribution over explicit panels
         p = np.exp(x - x.max())
-        return -np.sum(np.log(M[live] @ (p / p.sum())))
+        p /= p.sum()
+        q = M[live] @ p
+        grad_p = -(1.0 / q) @ M[live]
+        return -np.sum(np.log(q)), p * (grad_p - p @ grad_p)
 
-    best = min(minimize(neg_log_welfare, np.zeros(len(panels)), method="BFGS").fun,
-               neg_log_welfare(np.zeros(len(panels))))
+    x0 = np.zeros(len(panels))
+    best = min(minimize(neg_log_welfare, x0, jac=True, method="BFGS", tol=1e-12).fun,
+               neg_log_welfare(x0)[0])
     result = select_panel(pool, quotas, 4, "nash", seed=0)
     ours = np.sum(np.log(result.probabilities[live]))
     assert ours >= -best - 1e-5
