@@ -77,3 +77,10 @@ def test_leximin_is_at_least_as_fair_as_legacy():
     leg = select_panel(pool, quotas, 8, "legacy", seed=0, samples=300)
     selectable = lex.probabilities > 0
     assert lex.probabilities[selectable].min() >= leg.probabilities[selectable].min() - 1e-9
+
+
+def test_time_limit_returns_a_valid_lottery():
+    pool, quotas = random_instance(13, 40, 8, 3, 2, 1)
+    r = select_panel(pool, quotas, 8, "leximin", seed=1, time_limit=0.0)
+    assert r.stats["timed_out"] is True
+    _check(r, pool, quotas, 8)
