@@ -22,9 +22,14 @@ def test_panel_stage_on_simulated_pool(tmp_path):
     write_simulation(sim, run / "simulate")
     outputs = []
     for name in ("p1", "p2"):
-        ctx = SimpleNamespace(run_dir=run, out=run / name, seed=4, shared={},
-                              settings={"size": 10, "slack": 0.3},
-                              stage_dir=lambda n: run / n)
+        ctx = SimpleNamespace(
+            run_dir=run,
+            out=run / name,
+            seed=4,
+            shared={},
+            settings={"size": 10, "slack": 0.3},
+            stage_dir=lambda n: run / n,
+        )
         stage_panel(ctx)
         outputs.append(Path(ctx.out))
     panel = pd.read_csv(outputs[0] / "panel.csv", dtype=str)

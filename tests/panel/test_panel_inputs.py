@@ -124,10 +124,16 @@ def test_maximums_below_panel_size():
 
 def test_conflicting_features_are_named():
     # All men live in the south, but the quotas want 2 men and 2 northerners out of 3.
-    pool = pd.DataFrame({"id": list("abcdef"), "g": ["m", "m", "m", "f", "f", "f"],
-                         "r": ["s", "s", "s", "n", "n", "n"]})
-    quotas = Quotas((Quota("g", "m", 2, 3), Quota("g", "f", 0, 3), Quota("r", "n", 2, 3),
-                     Quota("r", "s", 0, 3)))
+    pool = pd.DataFrame(
+        {
+            "id": list("abcdef"),
+            "g": ["m", "m", "m", "f", "f", "f"],
+            "r": ["s", "s", "s", "n", "n", "n"],
+        }
+    )
+    quotas = Quotas(
+        (Quota("g", "m", 2, 3), Quota("g", "f", 0, 3), Quota("r", "n", 2, 3), Quota("r", "s", 0, 3))
+    )
     with pytest.raises(InfeasibleError) as err:
         select_panel(pool, quotas, 3)
     text = str(err.value)

@@ -55,10 +55,12 @@ def test_hand_computed_two_groups():
 
 def test_person_on_no_feasible_panel_gets_zero():
     # x has both rare values; quotas forbid them together with anybody, so x is never chosen.
-    pool = pd.DataFrame({"id": ["x", "a", "b", "c"], "g": ["w", "m", "m", "m"],
-                         "r": ["n", "s", "s", "s"]})
-    quotas = Quotas((Quota("g", "w", 0, 1), Quota("g", "m", 1, 2), Quota("r", "n", 0, 0),
-                     Quota("r", "s", 0, 2)))
+    pool = pd.DataFrame(
+        {"id": ["x", "a", "b", "c"], "g": ["w", "m", "m", "m"], "r": ["n", "s", "s", "s"]}
+    )
+    quotas = Quotas(
+        (Quota("g", "w", 0, 1), Quota("g", "m", 1, 2), Quota("r", "n", 0, 0), Quota("r", "s", 0, 2))
+    )
     r = select_panel(pool, quotas, 2, "leximin", seed=0)
     assert r.probability("x") == 0
     np.testing.assert_allclose(r.probabilities[1:], [2 / 3] * 3)
@@ -101,8 +103,10 @@ def test_nash_equals_brute_force(seed):
         return -np.sum(np.log(q)), p * (grad_p - p @ grad_p)
 
     x0 = np.zeros(len(panels))
-    best = min(minimize(neg_log_welfare, x0, jac=True, method="BFGS", tol=1e-12).fun,
-               neg_log_welfare(x0)[0])
+    best = min(
+        minimize(neg_log_welfare, x0, jac=True, method="BFGS", tol=1e-12).fun,
+        neg_log_welfare(x0)[0],
+    )
     result = select_panel(pool, quotas, 4, "nash", seed=0)
     ours = np.sum(np.log(result.probabilities[live]))
     assert ours >= -best - 1e-5

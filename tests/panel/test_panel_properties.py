@@ -17,8 +17,7 @@ instances = st.tuples(
     st.integers(2, 3),  # values per feature
     st.integers(0, 1),  # slack
 )
-SETTINGS = settings(max_examples=12, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _check(result, pool, quotas, k):

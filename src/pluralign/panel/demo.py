@@ -20,14 +20,23 @@ def stage_panel(ctx) -> None:
     sim = ctx.stage_dir("simulate")
     settings = {**PANEL_SETTINGS, **ctx.settings}
     population = sim / "population.json"
-    quotas = quotas_from_population(read_population(population), settings["size"],
-                                    settings["slack"])
+    quotas = quotas_from_population(
+        read_population(population), settings["size"], settings["slack"]
+    )
     atomic_write_text(ctx.out / "quotas.csv", quotas.to_frame().to_csv(index=False))
     db = ctx.run_dir / "pluralign.db"
     summary = run_select(
-        pool_path=sim / "pool.csv", quotas_path=ctx.out / "quotas.csv", k=settings["size"],
-        method=settings["method"], seed=ctx.seed, out=ctx.out, population_path=population,
-        gap=settings["gap"], db=str(db), save=db.exists(), name="demo panel",
+        pool_path=sim / "pool.csv",
+        quotas_path=ctx.out / "quotas.csv",
+        k=settings["size"],
+        method=settings["method"],
+        seed=ctx.seed,
+        out=ctx.out,
+        population_path=population,
+        gap=settings["gap"],
+        db=str(db),
+        save=db.exists(),
+        name="demo panel",
         assembly="demo" if db.exists() else None,
     )
     ctx.shared["panel_report"] = summary["report"]
