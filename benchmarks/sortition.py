@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import logging
 import random
 import time
 
@@ -77,6 +78,7 @@ def peer(pool, quotas, k, method, seed, samples):
     rows = pool.to_dict("records")
     people, _ = read_in_people(list(pool.columns), rows, features, settings)
     random.seed(seed)
+    logging.getLogger("sortition_algorithms").setLevel(logging.WARNING)
     with contextlib.redirect_stdout(io.StringIO()):  # the peer prints progress lines
         return _peer_run(pool, features, people, k, method, samples)
 
