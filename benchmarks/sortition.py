@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import logging
 import random
 import time
 
@@ -51,8 +52,9 @@ def make_instance(n: int, k: int, seed: int = 0, slack: float = 0.15):
     for f, prop in PROPENSITY.items():
         weight *= np.vectorize(prop.get)(people[f])
     chosen = rng.choice(m, size=n, replace=False, p=weight / weight.sum())
-    pool = pd.DataFrame({"id": [f"p{i:05d}" for i in range(n)],
-                         **{f: people[f][chosen] for f in POPULATION}})
+    pool = pd.DataFrame(
+        {"id": [f"p{i:05d}" for i in range(n)], **{f: people[f][chosen] for f in POPULATION}}
+    )
     return pool, quotas_from_population(POPULATION, k, slack)
 
 
@@ -67,13 +69,16 @@ def peer(pool, quotas, k, method, seed, samples):
     from sortition_algorithms import Settings, read_in_features, read_in_people
 
     head = ["feature", "value", "min", "max"]
-    body = [{"feature": q.feature, "value": q.value, "min": str(q.min), "max": str(q.max)}
-            for q in quotas.items]
+    body = [
+        {"feature": q.feature, "value": q.value, "min": str(q.min), "max": str(q.max)}
+        for q in quotas.items
+    ]
     features, _, _ = read_in_features(head, body, k)
     settings = Settings(id_column="id", columns_to_keep=[])
     rows = pool.to_dict("records")
     people, _ = read_in_people(list(pool.columns), rows, features, settings)
     random.seed(seed)
+    logging.getLogger("sortition_algorithms").setLevel(logging.WARNING)
     with contextlib.redirect_stdout(io.StringIO()):  # the peer prints progress lines
         return _peer_run(pool, features, people, k, method, samples)
 
@@ -95,8 +100,12 @@ def _peer_run(pool, features, people, k, method, samples):
         for committee, p in zip(committees, probs, strict=True):
             for pid in committee:
                 prob[pid] += p
-    return (np.array([prob[i] for i in ids]), time.perf_counter() - wall,
-            time.process_time() - cpu, {})
+    return (
+        np.array([prob[i] for i in ids]),
+        time.perf_counter() - wall,
+        time.process_time() - cpu,
+        {},
+    )
 
 
 def main() -> None:
@@ -105,8 +114,12 @@ def main() -> None:
     ap.add_argument("--methods", default="legacy,maximin,leximin")
     ap.add_argument("--peer-methods", default="legacy,maximin")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--samples", type=int, default=0,
-                    help="legacy runs to estimate probabilities (default 1000 small, 200 large)")
+    ap.add_argument(
+        "--samples",
+        type=int,
+        default=0,
+        help="legacy runs to estimate probabilities (default 1000 small, 200 large)",
+    )
     ap.add_argument("--no-peer", action="store_true")
     args = ap.parse_args()
     try:
@@ -116,8 +129,10 @@ def main() -> None:
     except ImportError:
         have_peer = False
         print("sortition-algorithms not installed: our methods only")
-    print(f"{'size':6} {'who':8} {'method':8} {'wall_s':>8} {'cpu_s':>8} {'min_p':>8} "
-          f"{'gini':>6} {'sum_p':>7}  notes")
+    print(
+        f"{'size':6} {'who':8} {'method':8} {'wall_s':>8} {'cpu_s':>8} {'min_p':>8} "
+        f"{'gini':>6} {'sum_p':>7}  notes"
+    )
     for size in args.sizes.split(","):
         n, k = SIZES[size]
         pool, quotas = make_instance(n, k, seed=args.seed)
@@ -134,18 +149,25 @@ def main() -> None:
 
             note = ""
             if stats.get("levels"):
-                note = (f"types={stats['types']} levels={stats['levels']} "
-                        f"iters={stats['iterations']} gap={stats['gap']:.1e}")
+                note = (
+                    f"types={stats['types']} levels={stats['levels']} "
+                    f"iters={stats['iterations']} gap={stats['gap']:.1e}"
+                )
             if method == "legacy":
                 note += f" ({samples} runs)"
-            print(f"{size:6} {who:8} {method:8} {wall:8.2f} {cpu:8.2f} {p.min():8.4f} "
-                  f"{gini(p):6.3f} {p.sum():7.2f}  {note}", flush=True)
+            print(
+                f"{size:6} {who:8} {method:8} {wall:8.2f} {cpu:8.2f} {p.min():8.4f} "
+                f"{gini(p):6.3f} {p.sum():7.2f}  {note}",
+                flush=True,
+            )
         for method in ("legacy", "maximin"):
             if ("ours", method) in results and ("peer", method) in results:
                 o, pe = results["ours", method], results["peer", method]
-                print(f"{size:6} ratio    {method:8} wall peer/ours = {pe[1] / o[1]:.2f}x, "
-                      f"cpu peer/ours = {pe[2] / max(o[2], 1e-9):.2f}x, min_p ours-peer = "
-                      f"{o[0].min() - pe[0].min():+.4f}")
+                print(
+                    f"{size:6} ratio    {method:8} wall peer/ours = {pe[1] / o[1]:.2f}x, "
+                    f"cpu peer/ours = {pe[2] / max(o[2], 1e-9):.2f}x, min_p ours-peer = "
+                    f"{o[0].min() - pe[0].min():+.4f}"
+                )
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ from scipy.optimize import linprog
 from pluralign.panel import Quota, Quotas
 
 
-def random_instance(seed: int, n: int = 8, k: int = 3, features: int = 2, values: int = 2,
-                    slack: int = 0) -> tuple[pd.DataFrame, Quotas]:
+def random_instance(
+    seed: int, n: int = 8, k: int = 3, features: int = 2, values: int = 2, slack: int = 0
+) -> tuple[pd.DataFrame, Quotas]:
     """A pool of ``n`` with random values, and quotas built around a random panel's counts
     (so at least that panel is feasible), widened by ``slack`` seats."""
     rng = np.random.default_rng(seed)
@@ -48,8 +49,15 @@ def meets(pool: pd.DataFrame, quotas: Quotas, ids, k: int) -> bool:
 
 
 def _lp(c, A_ub, b_ub, P):
-    res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=np.r_[np.ones(P), 0.0][None, :], b_eq=[1.0],
-                  bounds=[(0, None)] * P + [(None, None)], method="highs")
+    res = linprog(
+        c,
+        A_ub=A_ub,
+        b_ub=b_ub,
+        A_eq=np.r_[np.ones(P), 0.0][None, :],
+        b_eq=[1.0],
+        bounds=[(0, None)] * P + [(None, None)],
+        method="highs",
+    )
     assert res.status == 0, res.message
     return res
 

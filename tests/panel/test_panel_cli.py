@@ -25,12 +25,33 @@ def files(tmp_path):
     return tmp_path, pool, quotas
 
 
+@pytest.mark.slow
 def test_select_writes_outputs_and_stores(files):
     d, pool, quotas = files
     out, db = d / "out", d / "store.db"
-    proc = run_cli("panel", "select", "--pool", d / "pool.csv", "--quotas", d / "quotas.csv",
-                   "--size", "6", "--method", "leximin", "--seed", "5", "--out", out,
-                   "--population", d / "population.json", "--save", "--db", db, "--name", "t")
+    proc = run_cli(
+        "panel",
+        "select",
+        "--pool",
+        d / "pool.csv",
+        "--quotas",
+        d / "quotas.csv",
+        "--size",
+        "6",
+        "--method",
+        "leximin",
+        "--seed",
+        "5",
+        "--out",
+        out,
+        "--population",
+        d / "population.json",
+        "--save",
+        "--db",
+        db,
+        "--name",
+        "t",
+    )
     assert proc.returncode == 0, proc.stderr
     panel = pd.read_csv(out / "panel.csv", dtype={"id": str})
     probs = pd.read_csv(out / "probabilities.csv", dtype={"id": str})
@@ -40,8 +61,16 @@ def test_select_writes_outputs_and_stores(files):
     assert {"id", "email", "probability", "weight"} <= set(panel.columns)
     assert meets(pool, quotas, list(panel["id"]), 6)
     assert panel["weight"].mean() == pytest.approx(1.0)
-    for key in ("min_probability", "gini", "geometric_mean", "solver_time_s", "support_size",
-                "method", "seed", "version"):
+    for key in (
+        "min_probability",
+        "gini",
+        "geometric_mean",
+        "solver_time_s",
+        "support_size",
+        "method",
+        "seed",
+        "version",
+    ):
         assert key in report
     assert report["min_probability"] == pytest.approx(probs["probability"].min())
     digest = hashlib.sha256((d / "pool.csv").read_bytes()).hexdigest()
@@ -68,8 +97,18 @@ def test_select_error_exits_1_without_outputs(files):
     d, pool, _ = files
     pool.loc[3, "f0"] = "v9"
     pool.to_csv(d / "bad.csv", index=False)
-    proc = run_cli("panel", "select", "--pool", d / "bad.csv", "--quotas", d / "quotas.csv",
-                   "--size", "6", "--out", d / "out")
+    proc = run_cli(
+        "panel",
+        "select",
+        "--pool",
+        d / "bad.csv",
+        "--quotas",
+        d / "quotas.csv",
+        "--size",
+        "6",
+        "--out",
+        d / "out",
+    )
     assert proc.returncode == 1
     assert "line 5, column 'f0'" in proc.stderr and "has no quota" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -78,8 +117,18 @@ def test_select_error_exits_1_without_outputs(files):
 
 def test_quotas_command(tmp_path):
     (tmp_path / "pop.json").write_text(json.dumps({"g": {"f": 0.5, "m": 0.5}}))
-    proc = run_cli("panel", "quotas", "--population", tmp_path / "pop.json", "--size", "10",
-                   "--slack", "0.2", "--out", tmp_path / "q.csv")
+    proc = run_cli(
+        "panel",
+        "quotas",
+        "--population",
+        tmp_path / "pop.json",
+        "--size",
+        "10",
+        "--slack",
+        "0.2",
+        "--out",
+        tmp_path / "q.csv",
+    )
     assert proc.returncode == 0, proc.stderr
     q = read_quotas(tmp_path / "q.csv")
     assert [(i.value, i.min, i.max) for i in q.items] == [("f", 4, 6), ("m", 4, 6)]

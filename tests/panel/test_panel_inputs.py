@@ -124,10 +124,16 @@ def test_maximums_below_panel_size():
 
 def test_conflicting_features_are_named():
     # All men live in the south, but the quotas want 2 men and 2 northerners out of 3.
-    pool = pd.DataFrame({"id": list("abcdef"), "g": ["m", "m", "m", "f", "f", "f"],
-                         "r": ["s", "s", "s", "n", "n", "n"]})
-    quotas = Quotas((Quota("g", "m", 2, 3), Quota("g", "f", 0, 3), Quota("r", "n", 2, 3),
-                     Quota("r", "s", 0, 3)))
+    pool = pd.DataFrame(
+        {
+            "id": list("abcdef"),
+            "g": ["m", "m", "m", "f", "f", "f"],
+            "r": ["s", "s", "s", "n", "n", "n"],
+        }
+    )
+    quotas = Quotas(
+        (Quota("g", "m", 2, 3), Quota("g", "f", 0, 3), Quota("r", "n", 2, 3), Quota("r", "s", 0, 3))
+    )
     with pytest.raises(InfeasibleError) as err:
         select_panel(pool, quotas, 3)
     text = str(err.value)
@@ -149,6 +155,10 @@ def test_panel_larger_than_pool_and_bad_method():
 def test_population_file(tmp_path):
     good = write(tmp_path / "p.json", json.dumps({"g": {"f": 0.5, "m": 0.5}}))
     assert read_population(good) == {"g": {"f": 0.5, "m": 0.5}}
+    wrapped = {"provenance": {"seed": 1}, "note": "x", "features": {"g": {"f": 0.5, "m": 0.5}}}
+    assert read_population(write(tmp_path / "w.json", json.dumps(wrapped))) == {
+        "g": {"f": 0.5, "m": 0.5}
+    }
     bad = write(tmp_path / "b.json", json.dumps({"g": {"f": 0.5, "m": 0.4}}))
     with pytest.raises(InputError, match="add up to 0.9"):
         read_population(bad)

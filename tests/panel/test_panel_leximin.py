@@ -55,10 +55,12 @@ def test_hand_computed_two_groups():
 
 def test_person_on_no_feasible_panel_gets_zero():
     # x has both rare values; quotas forbid them together with anybody, so x is never chosen.
-    pool = pd.DataFrame({"id": ["x", "a", "b", "c"], "g": ["w", "m", "m", "m"],
-                         "r": ["n", "s", "s", "s"]})
-    quotas = Quotas((Quota("g", "w", 0, 1), Quota("g", "m", 1, 2), Quota("r", "n", 0, 0),
-                     Quota("r", "s", 0, 2)))
+    pool = pd.DataFrame(
+        {"id": ["x", "a", "b", "c"], "g": ["w", "m", "m", "m"], "r": ["n", "s", "s", "s"]}
+    )
+    quotas = Quotas(
+        (Quota("g", "w", 0, 1), Quota("g", "m", 1, 2), Quota("r", "n", 0, 0), Quota("r", "s", 0, 2))
+    )
     r = select_panel(pool, quotas, 2, "leximin", seed=0)
     assert r.probability("x") == 0
     np.testing.assert_allclose(r.probabilities[1:], [2 / 3] * 3)
@@ -80,3 +82,33 @@ def test_explicit_panels_reproduce_probabilities():
             total[index[pid]] += prob
     assert mass == pytest.approx(1.0)
     np.testing.assert_allclose(total, r.probabilities, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [1, 3, 5])
+def test_nash_equals_brute_force(seed):
+    from scipy.optimize import minimize
+
+    pool, quotas = random_instance(seed, 9, 4, 2, 2, 1)
+    panels = feasible_panels(pool, quotas, 4)
+    M = np.zeros((9, len(panels)))
+    for j, panel in enumerate(panels):
+        M[list(panel), j] = 1.0
+    live = M.sum(axis=1) > 0
+
+    def neg_log_welfare(x):  # softmax parametrisation of a distribution over explicit panels
+        p = np.exp(x - x.max())
+        p /= p.sum()
+        q = M[live] @ p
+        grad_p = -(1.0 / q) @ M[live]
+        return -np.sum(np.log(q)), p * (grad_p - p @ grad_p)
+
+    x0 = np.zeros(len(panels))
+    best = min(
+        minimize(neg_log_welfare, x0, jac=True, method="BFGS", tol=1e-12).fun,
+        neg_log_welfare(x0)[0],
+    )
+    result = select_panel(pool, quotas, 4, "nash", seed=0)
+    ours = np.sum(np.log(result.probabilities[live]))
+    assert ours >= -best - 1e-5
+    assert result.probabilities.sum() == pytest.approx(4)
+    assert meets(pool, quotas, result.panel, 4)

@@ -17,8 +17,7 @@ instances = st.tuples(
     st.integers(2, 3),  # values per feature
     st.integers(0, 1),  # slack
 )
-SETTINGS = settings(max_examples=12, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _check(result, pool, quotas, k):
@@ -32,7 +31,7 @@ def _check(result, pool, quotas, k):
 
 
 @SETTINGS
-@given(instances, st.sampled_from(["leximin", "maximin"]), st.integers(0, 2**31 - 1))
+@given(instances, st.sampled_from(["leximin", "maximin", "nash"]), st.integers(0, 2**31 - 1))
 def test_optimising_methods_meet_quotas(inst, method, seed):
     s, n, k, f, v, slack = inst
     k = min(k, n)
@@ -54,7 +53,7 @@ def test_legacy_meets_quotas(inst, seed):
 
 
 @settings(max_examples=6, deadline=None)
-@given(instances, st.sampled_from(["leximin", "maximin", "legacy"]), st.integers(0, 1000))
+@given(instances, st.sampled_from(["leximin", "maximin", "nash", "legacy"]), st.integers(0, 1000))
 def test_same_seed_same_panel(inst, method, seed):
     s, n, k, f, v, slack = inst
     k = min(k, n)
@@ -77,3 +76,10 @@ def test_leximin_is_at_least_as_fair_as_legacy():
     leg = select_panel(pool, quotas, 8, "legacy", seed=0, samples=300)
     selectable = lex.probabilities > 0
     assert lex.probabilities[selectable].min() >= leg.probabilities[selectable].min() - 1e-9
+
+
+def test_time_limit_returns_a_valid_lottery():
+    pool, quotas = random_instance(13, 40, 8, 3, 2, 1)
+    r = select_panel(pool, quotas, 8, "leximin", seed=1, time_limit=0.0)
+    assert r.stats["timed_out"] is True
+    _check(r, pool, quotas, 8)

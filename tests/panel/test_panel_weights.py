@@ -79,5 +79,6 @@ def test_panel_weights_default_to_pool_shares():
         for v, s in shares.items():
             mask = (members[f] == v).to_numpy()
             if mask.any():
-                assert w.weights[mask].sum() / 6 == pytest.approx(s / sum(
-                    target[f][u] for u in target[f] if (members[f] == u).any()), abs=1e-6)
+                assert w.weights[mask].sum() / 6 == pytest.approx(
+                    s / sum(target[f][u] for u in target[f] if (members[f] == u).any()), abs=1e-6
+                )

@@ -21,7 +21,7 @@ def select_cmd(
     size: Annotated[int, typer.Option("--size", "-k", help="Panel size k.")],
     out: OutOption,
     method: Annotated[
-        str, typer.Option("--method", help="leximin, maximin or legacy.")
+        str, typer.Option("--method", help="leximin, maximin, nash or legacy.")
     ] = "leximin",
     seed: SeedOption = 0,
     population: Annotated[

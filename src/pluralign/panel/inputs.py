@@ -157,7 +157,10 @@ def check_pool(pool: pd.DataFrame, source: str = "pool") -> None:
 
 
 def read_population(path: str | Path) -> dict[str, dict[str, float]]:
-    """Read population shares ``{feature: {value: share}}`` (JSON) and check them."""
+    """Read population shares ``{feature: {value: share}}`` (JSON) and check them.
+
+    The shares may also sit under a ``"features"`` key next to provenance (``pluralign simulate``
+    writes ``population.json`` that way)."""
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found", where=str(path))
@@ -165,6 +168,8 @@ def read_population(path: str | Path) -> dict[str, dict[str, float]]:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg}", where=at(path, exc.lineno)) from exc
+    if isinstance(data, Mapping) and isinstance(data.get("features"), Mapping):
+        data = data["features"]  # the simulator's file: {"provenance", "note", "features"}
     return check_population(data, source=str(path))
 
 

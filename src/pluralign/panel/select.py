@@ -12,7 +12,7 @@ from pluralign.panel.inputs import Quotas
 from pluralign.panel.instance import Instance, build_instance
 from pluralign.panel.result import PanelResult
 
-METHODS = ("leximin", "maximin", "legacy")
+METHODS = ("leximin", "maximin", "nash", "legacy")
 
 
 def select_panel(
@@ -33,6 +33,8 @@ def select_panel(
     * ``leximin`` -- maximise the smallest selection probability, then the second smallest, ...
       (Flanigan et al. 2021); column generation with a proven optimality gap ``gap`` per level.
     * ``maximin`` -- maximise only the smallest probability (first level of LEXIMIN).
+    * ``nash`` -- maximise the geometric mean of the probabilities (Nash welfare); stops when the
+      proven gap in ``sum log pi`` is below ``100 * gap`` per person.
     * ``legacy`` -- the greedy procedure used in practice before; probabilities are estimated from
       ``samples`` runs and the panel is one run of the procedure with ``seed``.
 
@@ -77,6 +79,11 @@ def select_instance(
             )
         )
         panel = tuple(inst.ids[i] for i in idx)
+    elif method == "nash":
+        from pluralign.panel.nash import nash
+
+        dist = nash(inst, gap=max(gap, 1e-6) * 100, time_limit=time_limit)
+        panel = ()
     else:
         from pluralign.panel.leximin import column_generation
 
