@@ -59,7 +59,8 @@ def main() -> None:
 
     # the two agree
     assert len(graph.pairs) == len(ref["pairs"])
-    assert np.allclose([graph.page_rank[k] for k in ref["pageRank"]], list(ref["pageRank"].values()))
+    ours = [graph.page_rank[k] for k in ref["pageRank"]]
+    assert np.allclose(ours, list(ref["pageRank"].values()))
     assert graph.winners == {c: v["winner"] for c, v in ref["contexts"].items()}
 
     print(f"{args.edges:,} votes, {args.values} values, {args.contexts} contexts: "

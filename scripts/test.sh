@@ -54,6 +54,8 @@ export PLURALIGN_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:$pgport/post
 export PLURALIGN_REQUIRE_POSTGRES=1 PLURALIGN_REQUIRE_BROWSER=1
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-# 4. The suite.
+# 4. Lint, then the suite.
+log "ruff check"
+"$venv/bin/ruff" check src tests benchmarks
 log "pytest"
 "$venv/bin/python" -m pytest -n 2 --dist loadgroup -q "$@"

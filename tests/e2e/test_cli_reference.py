@@ -1,7 +1,6 @@
 """docs/cli.md is generated from the CLI; it must be current and every option must have help."""
 
 from conftest import REPO
-
 from pluralign.clidocs import missing_help, render
 
 
