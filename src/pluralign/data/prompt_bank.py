@@ -131,12 +131,12 @@ def load_bank(path: str | Path | None = None) -> tuple[BankPrompt, ...]:
 
 
 # Generic prompts for a statement the bank does not cover. {s} is the statement text with its
-# final full stop removed ({sl}: first letter lower-cased). The two responses of a template have
-# the same form and length and differ only in the stance word (for/against, the same in every template): each
-# is an equally assertive position. Earlier templates answered "Yes. I would act on ..." vs "No.
-# I would not ...; I do not accept that ...", and since most statements are agreed with, a small
-# model learnt "prefer the affirmative wording" instead of the statement's content, and got worse
-# on the statements every group rejects (docs/preferences.md, "Symmetric responses").
+# final full stop removed ({sl}: first letter lower-cased). The two responses of a template are
+# the same sentence with one stance word (for/against, the same in every template): equally
+# assertive positions. Earlier templates answered "Yes. I would act on ..." vs "No. I would not
+# ...; I do not accept that ...", and since most statements are agreed with, a small model
+# learnt "prefer the affirmative wording" instead of the statement's content, and got worse on
+# the statements every group rejects (docs/preferences.md, "Symmetric responses").
 TEMPLATES: tuple[tuple[str, str, str], ...] = (
     (
         'Some people say an AI assistant should act on this principle: "{s}." '

@@ -459,8 +459,10 @@ def balance_choices(pairs: Sequence[PreferencePair]) -> list[PreferencePair]:
     each side the weights keep their ratios (panel weighting is untouched). Pairs without a
     ``choice`` in their provenance, or a side with no pair, leave the weights unchanged."""
     sides = [p.provenance.get("choice") for p in pairs]
-    totals = {c: sum(p.weight for p, s in zip(pairs, sides, strict=True) if s == c)
-              for c in ("agree", "disagree")}
+    totals = {
+        c: sum(p.weight for p, s in zip(pairs, sides, strict=True) if s == c)
+        for c in ("agree", "disagree")
+    }
     if any(s not in totals for s in sides) or not all(t > 0 for t in totals.values()):
         return list(pairs)
     total = totals["agree"] + totals["disagree"]
