@@ -141,6 +141,9 @@ class DataSettings(_Model):
     heldout_fraction: float = Field(0.3, gt=0, lt=1)
     templates: Literal["all", "missing", "none"] = "all"
     prompts_per_member: int | None = Field(None, ge=1)
+    balance: bool = Field(
+        True, description="Reweight simulated training pairs so the agreeing and disagreeing "
+        "responses win with equal total weight (docs/preferences.md)")
 
 
 class TrainStageSettings(BaseModel):

@@ -29,7 +29,7 @@ DEMO_OVERRIDES: dict[str, Any] = {
     "inputs": {"simulate": {"participants": 240, "statements": 60}},
     "threads": 1,
     "panel": {"size": 60, "method": "leximin"},
-    "data": {"prompts_per_member": 40},
+    "data": {"prompts_per_member": 40, "templates": "missing"},
     "train": {"max_steps": 30},
     "moral_graph": {"enabled": True},
     "report": {"title": "pluralign demo (simulated assembly)"},

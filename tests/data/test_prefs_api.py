@@ -59,7 +59,13 @@ def test_write_sim_preferences_modes(tmp_path, weighting):
     pop = tmp_path / "population.json"
     pop.write_text(json.dumps({"features": {"gender": {"woman": 0.5, "man": 0.5}}}))
     files = write_sim_preferences(
-        sim, tmp_path / "train.jsonl", weighting=weighting, panel=panel, targets=pop, seed=3
+        sim,
+        tmp_path / "train.jsonl",
+        weighting=weighting,
+        panel=panel,
+        targets=pop,
+        seed=3,
+        balance=False,  # the weighting alone (stance balancing: test_balance_choices_*)
     )
     train, held = read_jsonl(files.train), read_jsonl(files.heldout)
     assert files.train_pairs == len(train.pairs) > 0 and files.heldout_pairs == len(held.pairs)

@@ -31,7 +31,7 @@ def test_stages_prefs_evaluate_report(tmp_path, monkeypatch):
     def preference_margins(model_dir, ref_model_dir, rows, beta=0.1):
         return np.asarray(
             [
-                1.0 if "I would act" in r["chosen"] or "I do go" in r["chosen"] else -1.0
+                1.0 if "I am for" in r["chosen"] else -1.0
                 for r in rows
             ]
         )

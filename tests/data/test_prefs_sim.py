@@ -158,6 +158,29 @@ def test_template_prompts_take_both_stances():
     assert a.id != b.id and a.origin == "template"
 
 
+def test_template_responses_differ_only_in_the_stance_word():
+    # no surface cue (yes/no, negation, hedging, length) tells the agreeing side apart: a small
+    # model trained on mostly-agreeing pairs otherwise learns the form, not the content
+    for p in template_prompts("7", "Assistants should cite sources."):
+        agree, disagree = p.by_stance("agree")[0].text, p.by_stance("disagree")[0].text
+        assert agree.replace(" for ", " against ", 1) == disagree
+        assert "not" not in disagree.split()
+
+
+def test_balance_choices_gives_both_sides_equal_weight():
+    from pluralign.data.preferences import PreferencePair
+    from pluralign.data.simprefs import balance_choices
+
+    def pair(choice, w):
+        return PreferencePair("p", "c", "r", w, "g", "sim", {"choice": choice})
+
+    pairs = [pair("agree", 1.0), pair("agree", 3.0), pair("agree", 2.0), pair("disagree", 2.0)]
+    out = balance_choices(pairs)
+    # totals 6 vs 2 -> scale 8/12 and 8/4, then mean 1: weights 1/3, 1, 2/3, 2
+    assert [round(p.weight, 9) for p in out] == [round(x, 9) for x in (1 / 3, 1, 2 / 3, 2)]
+    assert balance_choices(pairs[:3]) == pairs[:3]  # one side only: unchanged
+
+
 def test_bad_simulation_folder(tmp_path):
     with pytest.raises(InputError, match="not found"):
         load_simulation(tmp_path / "missing")

@@ -1,8 +1,9 @@
 """The demo end to end through the real CLI: panel → … → weighted DPO → evaluation → report.
 
 Asserts the claim of the demo: on held-out prompts where the panel broadly agrees (the
-simulator's consensus statements), the trained model's preference accuracy beats the untrained
-one in every group — every opinion group, latent group and demographic group."""
+simulator's consensus statements) and where it broadly rejects the statement (consensus-against),
+the trained model's preference accuracy beats the untrained one in every group — every opinion
+group, latent group and demographic group with at least MIN_PAIRS held-out pairs."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ pytest.importorskip("trl")
 SECTIONS = ("Run", "Panel composition", "Selection probabilities", "Opinion map",
             "Consensus statements", "Constitution", "Moral graph", "Training",
             "Per-group accuracy", )
+
+
+MIN_PAIRS = 5
 
 
 def _statuses(stdout: str) -> dict[str, str]:
@@ -36,12 +40,27 @@ def test_demo_end_to_end_trains_towards_consensus_in_every_group(tmp_path):
     consensus = [g for g in metrics["groups"] if g["subset"] == "consensus"]
     groupings = {g["grouping"] for g in consensus}
     assert {"group", "latent", "demographic:age_band", "demographic:gender"} <= groupings
-    for g in consensus:
-        assert g["after"]["estimate"] > g["before"]["estimate"], g
+    # Both directions of agreement: prompts every group endorses AND prompts every group rejects.
+    # Training used to learn "prefer the agreeing side" (consensus-against fell to ~0.16). Groups
+    # with fewer than MIN_PAIRS held-out pairs are left out: there a single dissenter's choice
+    # (e.g. 1 pair, accuracy 0 or 1) decides the estimate, and its interval is degenerate.
+    for subset in ("consensus", "consensus-against"):
+        rows = [g for g in metrics["groups"] if g["subset"] == subset]
+        assert rows, subset
+        for g in rows:
+            if g["n"] >= MIN_PAIRS:
+                assert g["after"]["estimate"] > g["before"]["estimate"], g
+        overall = next(o for o in metrics["overall"] if o["subset"] == subset)
+        assert overall["improvement"]["low"] > 0, overall  # the whole interval above "before"
     assert any(o["subset"] == "divisive" for o in metrics["overall"])  # shown, side by side
+    assert any(g["subset"] == "divisive" for g in metrics["groups"])  # per group too
     pairs = [json.loads(line) for line in (out / "data" / "train.jsonl").open()]
     weights = [p["weight"] for p in pairs]
     assert len(set(weights)) > 1 and abs(sum(weights) / len(weights) - 1) < 1e-6  # soft weights
+    # stance-balanced: the agreeing and the disagreeing response win with equal total weight
+    side = {c: sum(p["weight"] for p in pairs if p["provenance"]["choice"] == c)
+            for c in ("agree", "disagree")}
+    assert abs(side["agree"] - side["disagree"]) < 1e-6 * len(pairs), side
     panel = (out / "panel" / "report.json").read_text()
     assert json.loads(panel)["method"] == "leximin"
 

@@ -184,12 +184,21 @@ def write_sim_preferences(
     heldout_fraction: float = 0.3,
     prompts_per_member: int | None = None,
     seed: int = 0,
+    balance: bool = True,
 ) -> SimPreferenceFiles:
     """Build simulator preference pairs, weight them, and write the training and held-out JSONL
-    files with their provenance sidecars (held-out default: ``<out stem>.heldout.jsonl``)."""
+    files with their provenance sidecars (held-out default: ``<out stem>.heldout.jsonl``).
+
+    ``balance``: reweight the training pairs so that the agreeing and the disagreeing response
+    win with equal total weight (:func:`~pluralign.data.simprefs.balance_choices`); held-out
+    pairs keep the panel's weights."""
     from pluralign.data.preferences import make_provenance, write_jsonl
     from pluralign.data.prompt_bank import load_bank
-    from pluralign.data.simprefs import build_sim_preferences, load_simulation
+    from pluralign.data.simprefs import (
+        balance_choices,
+        build_sim_preferences,
+        load_simulation,
+    )
 
     out = Path(out)
     kwargs = weighting_inputs(weighting, panel, weights, targets)
@@ -212,6 +221,8 @@ def write_sim_preferences(
         opinion_groups=opinion,
     )
     result, parts = split_weighted([*sim.train, *sim.heldout], weighting, seed, kwargs)
+    if balance and parts.get("train"):
+        parts["train"] = balance_choices(parts["train"])
     inputs = {
         "sim": sim_dir,
         **{
@@ -231,6 +242,7 @@ def write_sim_preferences(
         "templates": templates,
         "heldout_fraction": heldout_fraction,
         "prompts_per_member": prompts_per_member,
+        "balance": balance,
     }
     held_path = (
         Path(heldout_out)

@@ -131,18 +131,23 @@ def load_bank(path: str | Path | None = None) -> tuple[BankPrompt, ...]:
 
 
 # Generic prompts for a statement the bank does not cover. {s} is the statement text with its
-# final full stop removed; the agree response follows the statement, the disagree one declines it.
+# final full stop removed ({sl}: first letter lower-cased). The two responses of a template are
+# the same sentence with one stance word (for/against, the same in every template): equally
+# assertive positions. Earlier templates answered "Yes. I would act on ..." vs "No. I would not
+# ...; I do not accept that ...", and since most statements are agreed with, a small model
+# learnt "prefer the affirmative wording" instead of the statement's content, and got worse on
+# the statements every group rejects (docs/preferences.md, "Symmetric responses").
 TEMPLATES: tuple[tuple[str, str, str], ...] = (
     (
         'Some people say an AI assistant should act on this principle: "{s}." '
-        "Would you act that way when I ask you for help?",
-        "Yes. I would act on that principle: {s}. It is how I try to help.",
-        "No. I would not act on that principle; I do not accept that {sl}.",
+        "Where do you stand on it when I ask you for help?",
+        'On "{s}": I am for it, and that view guides how I help you.',
+        'On "{s}": I am against it, and that view guides how I help you.',
     ),
     (
-        "Quick question about how you work. Do you go along with the idea that {sl}?",
-        "I do go along with it. {s}, and I keep to that in what I do.",
-        "I do not go along with it. I think it is wrong that {sl}, so I act otherwise.",
+        "Quick question about how you work. What do you think of the idea that {sl}?",
+        "On the idea that {sl}: I am for it, and I act on that view.",
+        "On the idea that {sl}: I am against it, and I act on that view.",
     ),
 )
 

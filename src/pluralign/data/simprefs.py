@@ -446,3 +446,27 @@ def build_sim_preferences(
         "kinds": {k: sum(1 for v in kinds.values() if v == k) for k in sorted(set(kinds.values()))},
     }
     return SimPreferences(tuple(train), tuple(held), infos, details)
+
+
+def balance_choices(pairs: Sequence[PreferencePair]) -> list[PreferencePair]:
+    """Reweight pairs so that those whose chosen response is the ``agree`` one and those whose
+    chosen response is the ``disagree`` one carry equal total weight (mean weight stays 1).
+
+    Why: most statements of an assembly are agreed with, so most pairs choose the agreeing
+    response; a model trained on them can fit "prefer the agreeing side" as a prior and then gets
+    worse on prompts whose statement every group rejects. With both sides weighing the same,
+    that prior earns nothing and only the content of the prompt tells the sides apart. Within
+    each side the weights keep their ratios (panel weighting is untouched). Pairs without a
+    ``choice`` in their provenance, or a side with no pair, leave the weights unchanged."""
+    sides = [p.provenance.get("choice") for p in pairs]
+    totals = {
+        c: sum(p.weight for p, s in zip(pairs, sides, strict=True) if s == c)
+        for c in ("agree", "disagree")
+    }
+    if any(s not in totals for s in sides) or not all(t > 0 for t in totals.values()):
+        return list(pairs)
+    total = totals["agree"] + totals["disagree"]
+    scale = {c: total / (2 * t) for c, t in totals.items()}
+    out = [p.with_weight(p.weight * scale[s]) for p, s in zip(pairs, sides, strict=True)]
+    mean = sum(p.weight for p in out) / len(out)
+    return [p.with_weight(round(p.weight / mean, 12)) for p in out]

@@ -167,24 +167,41 @@ def synth_questions(
     return _summary("questions", sink, tally, provider)
 
 
+STEP_SEEDS = {"answer": 0, "critique": 1_000_003, "revision": 2_000_006}
+"""Offset added to an item's seed for each step of answer → critique → revision.
+
+Each step samples with its own seed: with one seed for all three, a model that barely reads
+its context (a tiny or weak model) draws the same random stream for the answer and for the
+revision and writes the same text, so every item was skipped as "revision equals the initial
+answer". The offsets are large so that item ``j``'s steps never reuse item ``j + 1``'s seeds
+(:func:`synth_refinements` seeds item ``j`` with ``seed + j``). Seeds are part of each request,
+hence of its cache key: a warm re-run still answers every step from the cache."""
+
+
+def step_seed(seed: int, step: str) -> int:
+    """The seed of one step (``answer``, ``critique``, ``revision``) of an item seeded ``seed``."""
+    return int(seed) + STEP_SEEDS[step]
+
+
 def _answer_critique_revise(
     provider: Provider, clause: Clause, prompt: str, settings: SynthSettings, seed: int
 ) -> tuple[str, str, str]:
-    def ask(messages: list[tuple[str, str]]) -> str:
+    def ask(messages: list[tuple[str, str]], step: str) -> str:
         return clean_text(
             provider.complete(
                 ChatRequest.of(
                     messages,
                     max_tokens=settings.max_tokens,
                     temperature=settings.temperature,
-                    seed=seed,
+                    seed=step_seed(seed, step),
                 )
             ).text
         )
 
-    initial = ask([("system", P.ANSWER_SYSTEM), ("user", prompt)])
+    initial = ask([("system", P.ANSWER_SYSTEM), ("user", prompt)], "answer")
     critique = ask(
-        [("user", P.CRITIQUE_USER.format(clause=clause.text, prompt=prompt, answer=initial))]
+        [("user", P.CRITIQUE_USER.format(clause=clause.text, prompt=prompt, answer=initial))],
+        "critique",
     )
     revision = ask(
         [
@@ -194,7 +211,8 @@ def _answer_critique_revise(
                     clause=clause.text, prompt=prompt, answer=initial, critique=critique
                 ),
             )
-        ]
+        ],
+        "revision",
     )
     return initial, critique, revision
 
