@@ -30,6 +30,7 @@ from pluralign.evaluate.public_models import (
     PublicEvalClause,
     PublicEvalPrompt,
 )
+from pluralign.web import i18n
 from pluralign.web.deps import current_participant, render, require_admin, require_moderator
 from pluralign.web.routers.participant import JOINED
 
@@ -210,7 +211,7 @@ async def admin_models(request: Request, slug: str, _user=Depends(require_admin)
                 "answer tokens must be a whole number", where="answer_tokens"
             ) from None
         svc.attach_models(s, ev, a, b, answer_tokens=tokens)
-        return "Models attached."
+        return i18n.gettext("Models attached.", i18n.request_language(request))
 
     return await _admin_action(request, slug, action)
 
@@ -243,7 +244,7 @@ async def admin_prompts(request: Request, slug: str, _user=Depends(require_admin
                 svc.parse_prompts(data, upload.filename or "prompts"),
                 upload.filename or "upload",
             )
-        return f"{n} prompts set."
+        return i18n.gettext("%(n)s prompts set.", i18n.request_language(request), n=n)
 
     return await _admin_action(request, slug, action)
 
@@ -261,7 +262,8 @@ async def admin_clauses(request: Request, slug: str, _user=Depends(require_admin
         else:
             clauses = svc.clauses_from_assembly(store, slug, svc.min_votes_of(assembly))
             source = "assembly constitution"
-        return f"{svc.set_clauses(s, ev, clauses, source)} clauses set."
+        n = svc.set_clauses(s, ev, clauses, source)
+        return i18n.gettext("%(n)s clauses set.", i18n.request_language(request), n=n)
 
     return await _admin_action(request, slug, action)
 
@@ -274,17 +276,28 @@ async def admin_generate(request: Request, slug: str, _user=Depends(require_admi
         )
     except PluralignError as exc:
         return _admin_page(request, slug, error=str(exc), status=400)
-    note = f"{res['generated']} prompts answered by both models"
+    lang = i18n.request_language(request)
     if res["failed"]:
-        note += f"; {res['failed']} failed (see below; generate again to retry)"
-    return _admin_page(request, slug, notice=note + ".")
+        note = i18n.gettext(
+            "%(n)s prompts answered by both models; %(failed)s failed (see below; generate again"
+            " to retry).",
+            lang,
+            n=res["generated"],
+            failed=res["failed"],
+        )
+    else:
+        note = i18n.gettext("%(n)s prompts answered by both models.", lang, n=res["generated"])
+    return _admin_page(request, slug, notice=note)
 
 
 @admin_router.post("/state")
 async def admin_state(request: Request, slug: str, _user=Depends(require_admin)):
     def action(s, assembly, ev, form):
         svc.set_state(ev, str(form.get("state", "")), ready=bool(svc.items(s, ev)))
-        return f"The evaluation is {ev.state}."
+        lang = i18n.request_language(request)
+        return i18n.gettext(
+            "The evaluation is %(state)s.", lang, state=i18n.gettext(ev.state, lang)
+        )
 
     return await _admin_action(request, slug, action)
 

@@ -37,8 +37,9 @@ def _short(text: str, n: int = 26) -> str:
 
 
 def context_svg(graph: MoralGraph, context: str | None = None, *, width: int = 900,
-                row: int = 90) -> str:
-    """SVG of one context's graph (``None``: the graph pooled over contexts)."""
+                row: int = 90, empty: str = "No edge passes the thresholds yet.") -> str:
+    """SVG of one context's graph (``None``: the graph pooled over contexts); ``empty`` is the
+    text shown when no edge passes the thresholds (the web app passes it translated)."""
     if context is None:
         ranks, edges = graph.page_rank, graph.edges
     else:
@@ -46,7 +47,7 @@ def context_svg(graph: MoralGraph, context: str | None = None, *, width: int = 9
     if not ranks:
         return ('<svg xmlns="http://www.w3.org/2000/svg" width="400" height="40" role="img">'
                 '<text x="10" y="25" font-family="sans-serif" font-size="14">'
-                'No edge passes the thresholds yet.</text></svg>')
+                f'{escape(empty)}</text></svg>')
     pairs = list(zip(edges["source"], edges["wiser"], strict=True))
     nodes = sorted(ranks, key=lambda v: -ranks[v])
     level = _levels(nodes, pairs)

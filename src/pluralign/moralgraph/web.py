@@ -225,7 +225,10 @@ def _admin_page(request: Request, slug: str, context: str | None = None, error: 
         return render(request, "moralgraph/admin.html", {
             "assembly": assembly, "contexts": contexts, "cases": cases, "graph": graph,
             "n_cards": n_cards, "winners": winners, "selected": context,
-            "svg": context_svg(graph, context, width=640), "error": error}, status=status)
+            "svg": context_svg(graph, context, width=640,
+                               empty=i18n.gettext("No edge passes the thresholds yet.",
+                                                  _lang(request))),
+            "error": error}, status=status)
 
 
 @admin_router.get("")

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from pluralign.errors import InputError
 from pluralign.store.models import PENDING, Statement
 from pluralign.store.queries import get_assembly
+from pluralign.web import i18n, service
 from pluralign.web import results as results_mod
-from pluralign.web import service
 from pluralign.web.deps import render, require_admin, require_moderator
 from pluralign.web.models import AdminUser
 from pluralign.web.routers.participant import PALETTE, map_points
@@ -98,7 +98,9 @@ def save_settings(
             service.configure_assembly(get_assembly(s, slug), form)
     except InputError as exc:
         return _dashboard(request, slug, error=str(exc), status=400)
-    return _dashboard(request, slug, notice="settings saved")
+    return _dashboard(
+        request, slug, notice=i18n.gettext("settings saved", i18n.request_language(request))
+    )
 
 
 @router.post("/seed")
@@ -118,7 +120,11 @@ async def upload_seed(
             )
     except InputError as exc:
         return _dashboard(request, slug, error=str(exc), status=400)
-    return _dashboard(request, slug, notice=f"{added} seed statements added")
+    return _dashboard(
+        request,
+        slug,
+        notice=i18n.gettext("%(n)s seed statements added", i18n.request_language(request), n=added),
+    )
 
 
 @router.post("/invites")
@@ -134,7 +140,11 @@ def invites(
         request,
         slug,
         invites=tokens,
-        notice=f"{len(tokens)} invitations created: copy the links now, they are shown only once",
+        notice=i18n.gettext(
+            "%(n)s invitations created: copy the links now, they are shown only once",
+            i18n.request_language(request),
+            n=len(tokens),
+        ),
     )
 
 
