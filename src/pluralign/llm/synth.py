@@ -217,6 +217,15 @@ def _answer_critique_revise(
     return initial, critique, revision
 
 
+def _pair_skip_reason(initial: str, revision: str) -> str | None:
+    """Why an (initial answer, revision) pair makes no preference pair, or None if it does."""
+    if not (revision and initial):
+        return "empty answer or revision"
+    if _same(initial, revision):
+        return "revision equals the initial answer"
+    return None
+
+
 def _same(a: str, b: str) -> bool:
     return " ".join(a.lower().split()) == " ".join(b.lower().split())
 
@@ -273,13 +282,9 @@ def synth_revisions(
         initial, critique, revision = _answer_critique_revise(
             provider, clause, q["question"], settings, settings.seed
         )
-        if not revision or not initial or _same(initial, revision):
-            sink.skip(
-                key,
-                "empty answer or revision"
-                if not (revision and initial)
-                else "revision equals the initial answer",
-            )
+        reason = _pair_skip_reason(initial, revision)
+        if reason:
+            sink.skip(key, reason)
             tally.skipped += 1
             return
         sink.write(
@@ -338,13 +343,9 @@ def synth_refinements(
         initial, critique, revision = _answer_critique_revise(
             provider, clause, scenario, settings, settings.seed + j
         )
-        if not revision or not initial or _same(initial, revision):
-            sink.skip(
-                key,
-                "empty answer or revision"
-                if not (revision and initial)
-                else "revision equals the initial answer",
-            )
+        reason = _pair_skip_reason(initial, revision)
+        if reason:
+            sink.skip(key, reason)
             tally.skipped += 1
             return
         sink.write(
