@@ -79,7 +79,8 @@ def peer(pool, quotas, k, method, seed, samples):
     people, _ = read_in_people(list(pool.columns), rows, features, settings)
     random.seed(seed)
     logging.getLogger("sortition_algorithms").setLevel(logging.WARNING)
-    with contextlib.redirect_stdout(io.StringIO()):  # the peer prints progress lines
+    sink = io.StringIO()  # the peer prints progress lines on both streams
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         return _peer_run(pool, features, people, k, method, samples)
 
 

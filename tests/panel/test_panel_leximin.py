@@ -8,6 +8,9 @@ import pytest
 from panel_helpers import brute_leximin, feasible_panels, meets, random_instance
 
 from pluralign.panel import Quota, Quotas, select_panel
+from pluralign.panel.instance import build_instance
+from pluralign.panel.leximin import column_generation
+from pluralign.panel.relax import decompose, relaxed_leximin
 
 CASES = [  # (seed, n, k, features, values, slack)
     (1, 8, 3, 2, 2, 0),
@@ -29,6 +32,52 @@ def test_leximin_equals_brute_force(case):
     np.testing.assert_allclose(result.probabilities, expected, atol=1e-6)
     assert result.probabilities.sum() == pytest.approx(k)
     assert meets(pool, quotas, result.panel, k)
+
+
+@pytest.mark.parametrize("relaxation", [True, False], ids=["relaxation", "levels"])
+@pytest.mark.parametrize("case", CASES, ids=[f"seed{c[0]}" for c in CASES])
+def test_both_leximin_roads_equal_brute_force(case, relaxation):
+    seed, n, k, f, v, slack = case
+    pool, quotas = random_instance(seed, n, k, f, v, slack)
+    expected = brute_leximin(n, feasible_panels(pool, quotas, k))
+    inst = build_instance(pool, quotas, k)
+    dist = column_generation(inst, gap=1e-9, relaxation=relaxation)
+    assert dist.stats["path"] == ("relaxation" if relaxation else "column-generation")
+    np.testing.assert_allclose(dist.type_probability[inst.type_of], expected, atol=1e-6)
+    assert all(inst.meets_quotas(c) for c in dist.compositions)
+
+
+# Instances whose relaxed leximin point no walk over the relaxation's faces decomposes (found by
+# search over random instances): the column generation must take over and still be exact.
+FALLBACK_CASES = [(7, 10, 4, 3, 3, 1), (197, 10, 5, 3, 3, 1), (270, 8, 3, 3, 3, 1)]
+
+
+@pytest.mark.parametrize("case", FALLBACK_CASES, ids=[f"seed{c[0]}" for c in FALLBACK_CASES])
+def test_failed_relaxation_falls_back_to_exact_column_generation(case):
+    seed, n, k, f, v, slack = case
+    pool, quotas = random_instance(seed, n, k, f, v, slack)
+    expected = brute_leximin(n, feasible_panels(pool, quotas, k))
+    inst = build_instance(pool, quotas, k)
+    dist = column_generation(inst, gap=1e-9)
+    assert dist.stats["path"] == "column-generation"
+    assert dist.stats["relaxation_failed"]
+    np.testing.assert_allclose(dist.type_probability[inst.type_of], expected, atol=1e-6)
+
+
+def test_relaxed_leximin_by_hand():
+    # 2 women, 4 men, panel of 2 with exactly one of each: the relaxation is integral here and
+    # its leximin is women 1/2, men 1/4; the walk decomposes it into panels exactly.
+    pool = pd.DataFrame({"id": list("abcdef"), "g": ["w", "w", "m", "m", "m", "m"]})
+    quotas = Quotas((Quota("g", "w", 1, 1), Quota("g", "m", 1, 1)))
+    inst = build_instance(pool, quotas, 2)
+    q, levels = relaxed_leximin(inst)
+    np.testing.assert_allclose(q[inst.type_of], [0.5, 0.5, 0.25, 0.25, 0.25, 0.25])
+    assert levels >= 1
+    walk = decompose(inst, q, gap=1e-9)
+    assert not walk.failed and walk.rest == 0.0
+    assert sum(walk.weights) == pytest.approx(1.0)
+    mix = sum(w * c for w, c in zip(walk.weights, walk.columns, strict=True))
+    np.testing.assert_allclose(mix / inst.type_size, q, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"seed{c[0]}" for c in CASES])

@@ -83,3 +83,21 @@ def test_time_limit_returns_a_valid_lottery():
     r = select_panel(pool, quotas, 8, "leximin", seed=1, time_limit=0.0)
     assert r.stats["timed_out"] is True
     _check(r, pool, quotas, 8)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances)
+def test_relaxation_and_levels_agree_on_leximin(inst):
+    # LEXIMIN's probability vector is unique: both roads (relaxation + decomposition, and
+    # level-by-level column generation) must find it, whichever the first one takes.
+    from pluralign.panel.instance import build_instance
+    from pluralign.panel.leximin import column_generation
+
+    s, n, k, f, v, slack = inst
+    k = min(k, n)
+    pool, quotas = random_instance(s, n, k, f, v, slack)
+    instance = build_instance(pool, quotas, k)
+    fast = column_generation(instance, gap=1e-9)
+    slow = column_generation(instance, gap=1e-9, relaxation=False)
+    np.testing.assert_allclose(fast.type_probability, slow.type_probability, atol=1e-6)
+    assert all(instance.meets_quotas(c) for c in fast.compositions)

@@ -63,7 +63,7 @@ def select_cmd(
     with console.status("selecting panel") as status:
 
         def progress(done: int, total: int) -> None:
-            status.update(f"leximin: {done}/{total} types fixed")
+            status.update(f"{method}: {100 * done / max(total, 1):.0f}% done")
 
         summary = run_select(
             pool_path=pool,

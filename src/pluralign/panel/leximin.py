@@ -108,6 +108,12 @@ class _Master:
         h.run()
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
+            # A warm start can end in a numerically wrong verdict on a degenerate master;
+            # solving again from scratch settles it.
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"master LP not solved: {h.modelStatusToString(status)}")
         sol = h.getSolution()
         T = self.inst.n_types
@@ -155,17 +161,67 @@ def column_generation(
     progress=None,
     smoothing: float = 0.5,
     fix_threshold: float = 1e-5,
+    relaxation: bool = True,
 ) -> Distribution:
     """Solve MAXIMIN (``levels='maximin'``) or LEXIMIN (``'leximin'``) on ``inst``.
 
     ``gap`` is the absolute optimality gap (in probability) at which a level stops; the largest
-    gap proven at any level is reported as ``stats['gap']``. ``progress(fixed, total)`` is called
-    after every level.
+    gap proven at any level is reported as ``stats['gap']``. ``progress(done, total)`` is called
+    as the work advances.
+
+    LEXIMIN first takes the road of :mod:`pluralign.panel.relax` (leximin over the LP relaxation,
+    then an exact decomposition into panels; ``stats['path'] == 'relaxation'``) and falls back to
+    the level-by-level column generation below (``'column-generation'``, seeded with the panels
+    the relaxation found) when that decomposition fails; ``relaxation=False`` skips the first road.
     """
     start = time.perf_counter()
     T = inst.n_types
     oracle = CompositionOracle(inst)
     columns, impossible = initial_columns(inst, oracle)
+    relax_stats: dict = {}
+    if levels == "leximin" and relaxation:
+        from pluralign.panel.relax import decompose, relaxed_leximin
+
+        q_star, relaxed_levels = relaxed_leximin(inst, impossible)
+        walk = decompose(
+            inst,
+            q_star,
+            gap=gap,
+            deadline=None if time_limit is None else start + time_limit,
+            progress=None
+            if progress is None
+            else (lambda rest: progress(int(1000 * (1.0 - rest)), 1000)),
+        )
+        relax_stats = {
+            "relaxation_levels": relaxed_levels,
+            "relaxation_steps": walk.steps,
+            "relaxation_time_s": round(walk.milp_time_s, 4),
+        }
+        if walk.columns and walk.rest <= gap:
+            dist = finish(inst, walk.columns, np.array(walk.weights), {})
+            deficit = float(np.max(q_star - dist.type_probability, initial=0.0))
+            if deficit <= gap:
+                stats = {
+                    "path": "relaxation",
+                    "levels": relaxed_levels,
+                    "iterations": walk.steps,
+                    "pricing_calls": oracle.calls + walk.steps,
+                    "pricing_time_s": round(oracle.seconds + walk.milp_time_s, 4),
+                    "gap": max(deficit, 0.0),
+                    "gap_tolerance": gap,
+                    "timed_out": False,
+                    "solver_time_s": round(time.perf_counter() - start, 4),
+                    "types": T,
+                    "impossible_types": int(impossible.sum()),
+                    **relax_stats,
+                }
+                return Distribution(
+                    dist.compositions, dist.probabilities, dist.type_probability, stats
+                )
+            relax_stats["relaxation_failed"] = f"decomposition off by {deficit:.2e}"
+        else:
+            relax_stats["relaxation_failed"] = walk.failed or "walk did not finish"
+        columns = columns + walk.columns
     master = _Master(inst)
     for c in columns:
         master.add(c)
@@ -224,6 +280,7 @@ def column_generation(
     if p is None:  # pragma: no cover - every instance has at least one level
         raise RuntimeError("column generation did not run")
     stats = {
+        "path": "column-generation",
         "levels": n_levels,
         "iterations": iterations,
         "pricing_calls": oracle.calls,
@@ -234,5 +291,6 @@ def column_generation(
         "solver_time_s": round(time.perf_counter() - start, 4),
         "types": T,
         "impossible_types": int(impossible.sum()),
+        **relax_stats,
     }
     return finish(inst, master.columns, p, stats)
