@@ -154,6 +154,8 @@ def main() -> None:
                     f"types={stats['types']} levels={stats['levels']} "
                     f"iters={stats['iterations']} gap={stats['gap']:.1e}"
                 )
+                if stats.get("path") and method == "leximin":
+                    note += f" path={stats['path']}"
             if method == "legacy":
                 note += f" ({samples} runs)"
             print(
