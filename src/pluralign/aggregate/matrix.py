@@ -37,6 +37,10 @@ class VoteMatrix:
         vote_counts: votes each participant cast on *all* statements, moderated-out ones
             included (Polis counts these when deciding who is "in the conversation").
         source_sha256: hash of the input the matrix was built from (provenance).
+        clustered: the source's own record of who its clustering included (a boolean mask over
+            ``participants``), or None when the source has none. A Polis export records it as a
+            non-empty ``group-id`` in ``participants-votes.csv``; only this membership is kept,
+            never the group labels.
     """
 
     values: sp.csr_matrix
@@ -47,6 +51,7 @@ class VoteMatrix:
     vote_counts: np.ndarray
     source_sha256: str = ""
     excluded_statements: tuple[int, ...] = field(default=())
+    clustered: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -81,6 +86,7 @@ def from_votes(
     exclude: set[int] | frozenset[int] = frozenset(),
     statements: list[int] | None = None,
     source: str = "votes",
+    clustered: set[int] | frozenset[int] | None = None,
 ) -> VoteMatrix:
     """Build a :class:`VoteMatrix` from a vote table.
 
@@ -88,7 +94,9 @@ def from_votes(
     when a participant voted on a statement more than once the latest row counts (by
     ``created_at`` if present, else by row order). ``exclude`` lists moderated-out statements:
     their votes count towards ``vote_counts`` but they get no column. ``statements`` fixes the
-    column order (default: sorted ids seen in votes or ``texts``).
+    column order (default: sorted ids seen in votes or ``texts``). ``clustered`` is the
+    source's record of which participants its clustering included (see
+    :attr:`VoteMatrix.clustered`), None if it has none.
     """
     missing = [c for c in VOTE_COLUMNS if c not in votes.columns]
     if missing:
@@ -142,6 +150,7 @@ def from_votes(
         vote_counts=vote_counts,
         source_sha256=digest,
         excluded_statements=tuple(sorted(int(s) for s in exclude)),
+        clustered=None if clustered is None else np.isin(participants, list(clustered)),
     )
 
 
@@ -181,7 +190,9 @@ def read_polis(folder: str | Path, *, strict_moderation: bool = False) -> VoteMa
     """Read a Polis export folder (``comments.csv``, ``votes.csv``).
 
     Statements with ``moderated == -1`` are excluded; with ``strict_moderation`` so are the
-    unmoderated (``0``) ones, as in a Polis conversation with strict moderation.
+    unmoderated (``0``) ones, as in a Polis conversation with strict moderation. When the folder
+    also holds ``participants-votes.csv`` with a ``group-id`` filled for some participants, those
+    participants are Polis's record of whom it clustered (:attr:`VoteMatrix.clustered`).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -215,9 +226,34 @@ def read_polis(folder: str | Path, *, strict_moderation: bool = False) -> VoteMa
     )
     if "timestamp" in votes.columns:
         table["created_at"] = votes["timestamp"]
-    matrix = from_votes(table, texts=texts, exclude=exclude, source=str(folder / "votes.csv"))
+    clustered = _clustered_record(folder / "participants-votes.csv")
+    matrix = from_votes(
+        table, texts=texts, exclude=exclude, source=str(folder / "votes.csv"), clustered=clustered
+    )
     digest = _sha256_files([folder / "comments.csv", folder / "votes.csv"])
     return _with_sha(matrix, digest)
+
+
+def _clustered_record(path: Path) -> set[int] | None:
+    """Participants with a non-empty ``group-id`` in a Polis ``participants-votes.csv`` (whom
+    Polis clustered); None when the file, the column or every such cell is absent."""
+    if not path.is_file():
+        return None
+    try:
+        head = pd.read_csv(path, nrows=0)
+        if "group-id" not in head.columns or "participant" not in head.columns:
+            return None
+        df = pd.read_csv(path, usecols=["participant", "group-id"])
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise InputError(f"cannot parse CSV: {exc}", where=str(path)) from exc
+    rows = df[df["group-id"].notna()]
+    if rows.empty:
+        return None
+    ids = pd.to_numeric(rows["participant"], errors="coerce")
+    if ids.isna().any():
+        line = int(rows.index[np.flatnonzero(ids.isna().to_numpy())[0]]) + 2
+        raise InputError("participant is not a number", where=at(path, line, "participant"))
+    return {int(x) for x in ids}
 
 
 def _with_sha(matrix: VoteMatrix, digest: str) -> VoteMatrix:

@@ -34,6 +34,7 @@ from pluralign.aggregate.stats import (
 from pluralign.errors import InputError
 
 NO_GROUP = -1
+IN_CONV_MODES = ("auto", "votes", "export")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class AggregateSettings:
     """Every constant of the aggregation, with Polis's / Community Notes' defaults."""
 
     n_components: int = 2
+    in_conv: str = "auto"
+    """Who is clustered: ``"votes"`` applies the vote-count rule below; ``"export"`` uses the
+    source's own record of whom its clustering included (a Polis export's non-empty
+    ``group-id``; membership only, never the labels) and fails without one; ``"auto"`` uses the
+    record when the input has one, else the rule."""
     min_votes: int = 7
     """Votes a participant needs (or all statements, if fewer) to be clustered (Polis: 7)."""
     greedy_n: int = 15
@@ -70,6 +76,11 @@ class AggregateSettings:
             )
         if self.base_k < self.max_groups:
             raise InputError("base_k must be at least max_groups", where="aggregate settings")
+        if self.in_conv not in IN_CONV_MODES:
+            raise InputError(
+                f"in_conv must be one of {', '.join(IN_CONV_MODES)}, got {self.in_conv!r}",
+                where="aggregate settings",
+            )
         if self.bridging_factors not in (1, 2):
             raise InputError("bridging_factors must be 1 or 2", where="aggregate settings")
 
@@ -87,6 +98,7 @@ class AggregateResult:
     settings: AggregateSettings
     seed: int
     in_conv: np.ndarray
+    in_conv_source: str
     groups: np.ndarray
     projection: np.ndarray
     n_groups: int
@@ -157,6 +169,7 @@ class AggregateResult:
             "settings": asdict(self.settings),
             "participants": int(self.matrix.shape[0]),
             "participants_clustered": int(self.in_conv.sum()),
+            "participants_clustered_from": self.in_conv_source,
             "statements": int(self.matrix.shape[1]),
             "statements_excluded": list(self.matrix.excluded_statements),
             "votes": self.matrix.n_votes,
@@ -196,6 +209,31 @@ def _thread_controller():
     return ThreadpoolController()
 
 
+def choose_in_conversation(
+    matrix: VoteMatrix, settings: AggregateSettings
+) -> tuple[np.ndarray, str]:
+    """The participants to cluster and where that set came from (``"export"`` or ``"votes"``),
+    following ``settings.in_conv``."""
+    record = matrix.clustered
+    if settings.in_conv == "export" and record is None:
+        raise InputError(
+            "the input has no record of whom its clustering included",
+            where="vote matrix",
+            hint="in_conv='export' needs a Polis export whose participants-votes.csv fills "
+            "group-id; use in_conv='votes' or 'auto'",
+        )
+    if settings.in_conv != "votes" and record is not None and record.any():
+        return np.asarray(record, dtype=bool).copy(), "export"
+    n_total_statements = matrix.shape[1] + len(matrix.excluded_statements)
+    mask = in_conversation(
+        matrix.vote_counts,
+        n_total_statements,
+        min_votes=settings.min_votes,
+        greedy_n=settings.greedy_n,
+    )
+    return mask, "votes"
+
+
 def _aggregate(
     matrix: VoteMatrix, seed: int, settings: AggregateSettings | None
 ) -> AggregateResult:
@@ -207,13 +245,7 @@ def _aggregate(
             where="vote matrix",
             hint="the conversation needs participants who voted on statements",
         )
-    n_total_statements = m + len(matrix.excluded_statements)
-    in_conv = in_conversation(
-        matrix.vote_counts,
-        n_total_statements,
-        min_votes=settings.min_votes,
-        greedy_n=settings.greedy_n,
-    )
+    in_conv, in_conv_source = choose_in_conversation(matrix, settings)
     pca = PolisPCA(settings.n_components, n_excluded=len(matrix.excluded_statements))
     pca.fit(matrix.values, matrix.seen)
     groups = np.full(n, NO_GROUP, dtype=np.int64)
@@ -265,6 +297,7 @@ def _aggregate(
         settings=settings,
         seed=seed,
         in_conv=in_conv,
+        in_conv_source=in_conv_source,
         groups=groups,
         projection=pca.projection_,
         n_groups=n_groups,
