@@ -152,6 +152,123 @@ def silhouette(points: np.ndarray, labels: np.ndarray) -> float:
     return float(s.mean())
 
 
+def kmeans_batch(
+    points: np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    stop: np.ndarray,
+    max_iter: int = 50,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Many independent weighted k-means runs at once (one k-means++ start each).
+
+    ``points`` (B, n, d) and ``weights`` (B, n) hold B point sets (pad a smaller set with
+    zero-weight copies of one of its points: they are never drawn and move no centre). Each run
+    is Lloyd's algorithm exactly as :func:`kmeans`: stop when no label changes, the centres move
+    less than ``stop[b]`` (squared), or after ``max_iter`` sweeps. Runs that have stopped drop out
+    of the arrays, so the cost follows the slowest runs only. Returns labels (B, n),
+    centres (B, k, d) and weighted inertia (B,).
+    """
+    b, n, d = points.shape
+    rows = np.arange(b)
+
+    def draw(p: np.ndarray) -> np.ndarray:
+        cum = np.cumsum(p, axis=1)
+        total = cum[:, -1]
+        idx = np.minimum((cum <= (rng.random(b) * total)[:, None]).sum(1), n - 1)
+        empty = total <= 0  # every weighted point already is a centre: any point will do
+        if empty.any():
+            idx[empty] = rng.integers(n, size=int(empty.sum()))
+        return idx
+
+    centers = np.empty((b, k, d))
+    centers[:, 0] = points[rows, draw(weights)]
+    d2 = ((points - centers[:, :1]) ** 2).sum(-1)
+    for c in range(1, k):
+        centers[:, c] = points[rows, draw(weights * d2)]
+        np.minimum(d2, ((points - centers[:, c : c + 1]) ** 2).sum(-1), out=d2)
+
+    coords = [np.ascontiguousarray(points[:, :, j]) for j in range(d)]  # (B, n) each
+
+    def sq_dist(idx: np.ndarray, cen: np.ndarray) -> np.ndarray:
+        """Squared distances (len(idx), k, n) from each centre to each point."""
+        out = (coords[0][idx][:, None, :] - cen[:, :, 0, None]) ** 2
+        for j in range(1, d):
+            out += (coords[j][idx][:, None, :] - cen[:, :, j, None]) ** 2
+        return out
+
+    labels = np.full((b, n), -1)
+    active = rows
+    for _ in range(max_iter):
+        if len(active) == 0:
+            break
+        cen = centers[active]
+        lab = sq_dist(active, cen).argmin(1)
+        same = (lab == labels[active]).all(1)
+        labels[active] = lab
+        flat = (lab + (np.arange(len(active)) * k)[:, None]).ravel()
+        w = weights[active]
+        size = len(active) * k
+        cw = np.bincount(flat, weights=w.ravel(), minlength=size).reshape(-1, k)
+        new = np.empty_like(cen)
+        for j in range(d):
+            sums = np.bincount(flat, weights=(w * coords[j][active]).ravel(), minlength=size)
+            new[:, :, j] = sums.reshape(-1, k) / np.maximum(cw, 1e-300)
+        new = np.where(cw[:, :, None] > 0, new, cen)
+        new[same] = cen[same]  # labels unchanged: converged, centres stay
+        shift = ((new - cen) ** 2).sum((1, 2))
+        centers[active] = new
+        active = active[~(same | (shift <= stop[active]))]
+    dist = sq_dist(rows, centers)
+    labels = dist.argmin(1)
+    d2 = np.take_along_axis(dist, labels[:, None, :], 1)[:, 0, :]
+    inertia = (weights * np.maximum(d2, 0)).sum(1)
+    return labels, centers, inertia
+
+
+def _stop(points: np.ndarray, tol: float = 1e-4) -> float:
+    """Lloyd's stopping shift: ``tol`` × the data's mean per-dimension variance (scikit-learn)."""
+    return tol * float(np.mean(np.var(points, axis=0))) if len(points) > 1 else 0.0
+
+
+def _silhouettes(points: np.ndarray, clusterings: dict[int, np.ndarray]) -> dict[int, float]:
+    """:func:`silhouette` of several labelings of the same points (one distance matrix)."""
+    dist = np.sqrt(np.maximum(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1), 0))
+    n = len(points)
+    out = {}
+    for k, labels in clusterings.items():
+        uniq, inv = np.unique(labels, return_inverse=True)
+        g = len(uniq)
+        if g < 2:
+            out[k] = -1.0
+            continue
+        onehot = np.zeros((n, g))
+        onehot[np.arange(n), inv] = 1
+        sums = dist @ onehot
+        sizes = onehot.sum(0)
+        own = sizes[inv]
+        a = np.where(own > 1, sums[np.arange(n), inv] / np.maximum(own - 1, 1), 0.0)
+        mean_other = sums / sizes[None, :]
+        mean_other[np.arange(n), inv] = np.inf
+        bb = mean_other.min(1)
+        sil = np.where(own > 1, (bb - a) / np.maximum(np.maximum(a, bb), 1e-300), 0.0)
+        out[k] = float(sil.mean())
+    return out
+
+
+@dataclass
+class _Refit:
+    base_labels: np.ndarray
+    base_centers: np.ndarray
+    weights: np.ndarray
+    clusterings: dict[int, np.ndarray]
+    silhouettes: dict[int, float]
+
+    @property
+    def best_k(self) -> int:
+        return max(self.silhouettes, key=lambda k: (self.silhouettes[k], -k))
+
+
 class PolisClusterer:
     """Base clusters then opinion groups, as Polis computes them (scikit-learn style).
 
@@ -161,10 +278,16 @@ class PolisClusterer:
         seed: seed for k-means initialisation.
         k_state: smoother state of a previous fit (``k_state_``), or None for a first fit.
         group_k_buffer: fits in a row a new best k needs before it is used (Polis: 4).
-        n_init, base_n_init: k-means restarts (best inertia kept) for the group and the base
-            step (base: 1 restart above 20 000 participants). Polis runs k-means once per
-            update, warm-started from the previous update's clusters; without that history a
-            few seeded restarts make the result depend less on one initialisation.
+        n_init: k-means++ starts of each group k-means (best weighted inertia kept).
+        refits: independent fits of the whole two-level clustering (base clusters, then groups
+            for every k). Polis runs once per update, warm-started from the previous update,
+            and its group-count smoother needs a new k to be best ``group_k_buffer`` updates in
+            a row. Without that history the re-fits stand in for the updates: the smoother
+            runs over them (starting from ``min_groups``, or from ``k_state``), and of the
+            re-fits the one whose clustering at the smoothed k has the highest silhouette is
+            kept. Above 20 000 points the re-fits share one base clustering.
+        base_n_init: k-means++ starts of each base k-means (default 1: variety comes from
+            the re-fits).
 
     Fitted attributes:
         base_labels_: base cluster of each point.
@@ -172,7 +295,9 @@ class PolisClusterer:
         base_group_: group of each base cluster.
         labels_: opinion group of each point (0 = largest group).
         group_centers_: weighted centre of each group.
-        silhouettes_: {k: silhouette} for every k tried.
+        silhouettes_: {k: silhouette} for every k tried, in the re-fit kept.
+        refit_best_k_: best k (highest silhouette) of each re-fit, in order.
+        refit_: index of the re-fit kept.
         n_groups_: group count used; k_state_: smoother state to pass to the next fit.
     """
 
@@ -184,8 +309,9 @@ class PolisClusterer:
         seed: int = 0,
         k_state: KState | None = None,
         group_k_buffer: int = 4,
-        n_init: int = 10,
-        base_n_init: int = 3,
+        n_init: int = 5,
+        refits: int = 4,
+        base_n_init: int = 1,
     ):
         self.base_k = base_k
         self.min_groups = min_groups
@@ -194,54 +320,89 @@ class PolisClusterer:
         self.k_state = k_state
         self.group_k_buffer = group_k_buffer
         self.n_init = n_init
+        self.refits = refits
         self.base_n_init = base_n_init
+
+    def _base_clusterings(self, points: np.ndarray, base_k: int, rng) -> list[tuple]:
+        n = len(points)
+        r = max(1, self.refits)
+        if base_k == 1:
+            one = (np.zeros(n, dtype=np.int64), points.mean(axis=0, keepdims=True))
+            return [one] * r
+        if n > 20_000:  # one base clustering shared by all re-fits (cost O(n · base_k) each)
+            labels, centers, _ = kmeans(points, base_k, int(rng.integers(2**31)), n_init=1)
+            return [(labels, centers)] * r
+        runs = r * max(1, self.base_n_init)
+        if runs * n * base_k <= 4_000_000:
+            pts = np.broadcast_to(points, (runs, *points.shape))
+            labels, centers, inertia = kmeans_batch(
+                pts, np.ones((runs, n)), base_k, rng, np.full(runs, _stop(points))
+            )
+            out = []
+            for i in range(r):
+                block = slice(i * self.base_n_init, (i + 1) * self.base_n_init)
+                j = block.start + int(np.argmin(inertia[block]))
+                out.append((labels[j], centers[j]))
+            return out
+        return [
+            kmeans(points, base_k, int(rng.integers(2**31)), n_init=self.base_n_init)[:2]
+            for _ in range(r)
+        ]
 
     def fit(self, points: np.ndarray) -> PolisClusterer:
         points = np.asarray(points, dtype=np.float64)
         n = len(points)
         if n == 0:
             raise ValueError("no participants to cluster")
+        rng = np.random.default_rng(self.seed)
         n_distinct = len(np.unique(points, axis=0))
         base_k = max(1, min(self.base_k, n_distinct))
-        if base_k == 1:
-            base_labels, base_centers = np.zeros(n, dtype=int), points.mean(axis=0, keepdims=True)
+        refits = []
+        for base_labels, base_centers in self._base_clusterings(points, base_k, rng):
+            # k-means can leave a cluster empty on duplicate points: drop and relabel.
+            used, base_labels = np.unique(base_labels, return_inverse=True)
+            refits.append(
+                _Refit(
+                    base_labels, base_centers[used], np.bincount(base_labels).astype(float), {}, {}
+                )
+            )
+        self._group_clusterings(refits, rng)
+        state = self.k_state
+        if state is None:  # a conversation starts with the fewest groups (Polis: max-k is 2)
+            state = KState(self.min_groups, 0, self.min_groups)
+        for fit in refits:
+            if fit.silhouettes:
+                state = smooth_group_count(state, fit.best_k, self.group_k_buffer)
+        having = [i for i, f in enumerate(refits) if state.smoothed_k in f.clusterings]
+        if having:
+            k = state.smoothed_k
+        elif any(f.clusterings for f in refits):
+            k = refits[-1].best_k if refits[-1].clusterings else None
+            having = [i for i, f in enumerate(refits) if k in f.clusterings]
         else:
-            # Restarts cost O(n · base_k) each: fewer for very large conversations.
-            n_init = self.base_n_init if n <= 20_000 else 1
-            base_labels, base_centers, _ = kmeans(points, base_k, self.seed, n_init=n_init)
-        # k-means can leave a cluster empty on duplicate points: drop and relabel.
-        used, base_labels = np.unique(base_labels, return_inverse=True)
-        base_centers = base_centers[used]
-        weights = np.bincount(base_labels).astype(np.float64)
-        n_base = len(base_centers)
-        max_k = min(self.max_groups, 2 + n_base // 12, n_base)
-        self.silhouettes_: dict[int, float] = {}
-        clusterings: dict[int, np.ndarray] = {}
-        for k in range(self.min_groups, max_k + 1):
-            labels, _, _ = kmeans(base_centers, k, self.seed, weights=weights, n_init=self.n_init)
-            clusterings[k] = labels
-            self.silhouettes_[k] = silhouette(base_centers, labels)
-        if clusterings:
-            best = max(self.silhouettes_, key=lambda k: (self.silhouettes_[k], -k))
-            self.k_state_ = smooth_group_count(self.k_state, best, self.group_k_buffer)
-            k = self.k_state_.smoothed_k
-            if k not in clusterings:
-                k = best
-            base_group = clusterings[k]
+            k = None
+        if k is None:
+            chosen, base_group = 0, np.zeros(len(refits[0].base_centers), dtype=int)
         else:
-            self.k_state_ = None
-            base_group = np.zeros(n_base, dtype=int)
+            chosen = max(having, key=lambda i: (refits[i].silhouettes[k], -i))
+            base_group = refits[chosen].clusterings[k]
+        fit = refits[chosen]
+        self.k_state_ = state if k is not None else None
+        self.silhouettes_ = dict(fit.silhouettes)
+        self.refit_best_k_ = [f.best_k for f in refits if f.silhouettes]
+        self.refit_ = chosen
+        base_centers, weights = fit.base_centers, fit.weights
         # Number groups by size, largest first (ties by first base cluster index).
         sizes = np.bincount(base_group, weights=weights)
         order = np.lexsort((np.arange(len(sizes)), -sizes))
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
         base_group = rank[base_group]
-        self.base_labels_ = base_labels
+        self.base_labels_ = fit.base_labels
         self.base_centers_ = base_centers
         self.base_weights_ = weights
         self.base_group_ = base_group
-        self.labels_ = base_group[base_labels]
+        self.labels_ = base_group[fit.base_labels]
         self.n_groups_ = int(base_group.max()) + 1
         self.group_centers_ = np.vstack(
             [
@@ -250,3 +411,31 @@ class PolisClusterer:
             ]
         )
         return self
+
+    def _group_clusterings(self, refits: list[_Refit], rng: np.random.Generator) -> None:
+        """Weighted k-means of every re-fit's base centres for each k (``n_init`` starts, best
+        inertia kept), all re-fits and starts at once; then silhouettes."""
+        max_ks = [
+            min(self.max_groups, 2 + len(f.base_centers) // 12, len(f.base_centers)) for f in refits
+        ]
+        top = max(max_ks)
+        if top < self.min_groups:
+            return
+        m = max(len(f.base_centers) for f in refits)
+        reps = max(1, self.n_init)
+        pts = np.empty((len(refits), m, refits[0].base_centers.shape[1]))
+        wts = np.zeros((len(refits), m))
+        for i, f in enumerate(refits):
+            nb = len(f.base_centers)
+            pts[i, :nb], pts[i, nb:] = f.base_centers, f.base_centers[0]
+            wts[i, :nb] = f.weights
+        stop = np.array([_stop(f.base_centers) for f in refits])
+        pts_b, wts_b, stop_b = (np.repeat(a, reps, axis=0) for a in (pts, wts, stop))
+        for k in range(self.min_groups, top + 1):
+            labels, _, inertia = kmeans_batch(pts_b, wts_b, k, rng, stop_b)
+            for i, f in enumerate(refits):
+                if k <= max_ks[i]:
+                    j = i * reps + int(np.argmin(inertia[i * reps : (i + 1) * reps]))
+                    f.clusterings[k] = labels[j, : len(f.base_centers)]
+        for f in refits:
+            f.silhouettes.update(_silhouettes(f.base_centers, f.clusterings))

@@ -54,8 +54,11 @@ class AggregateSettings:
     base_k: int = 100
     min_groups: int = 2
     max_groups: int = 5
-    n_init: int = 10
-    base_n_init: int = 3
+    n_init: int = 5
+    refits: int = 4
+    """Independent fits of base clusters and groups; Polis's group-count smoother runs over them
+    and the best-silhouette one is kept (see :class:`PolisClusterer`)."""
+    base_n_init: int = 1
     max_repness: int = 5
     top_consensus: int = 5
     """Consensus statements listed: the top ones by GAC among those a majority of every group
@@ -258,6 +261,7 @@ def _aggregate(
             settings.max_groups,
             seed=seed,
             n_init=settings.n_init,
+            refits=settings.refits,
             base_n_init=settings.base_n_init,
         )
         clusterer.fit(pca.projection_[in_conv])
