@@ -89,8 +89,10 @@ def kmeans(
     n_init: int = 10,
     max_iter: int = 50,
     tol: float = 1e-4,
+    init: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Weighted Lloyd k-means, best (lowest weighted inertia) of ``n_init`` k-means++ starts.
+    """Weighted Lloyd k-means, best (lowest weighted inertia) of ``n_init`` k-means++ starts,
+    or one run from the centres ``init`` when given.
 
     Iterates until no label changes, the centres move less than ``tol`` × mean variance, or
     ``max_iter``. Returns (labels, centres, inertia). A centre left without points keeps its
@@ -104,8 +106,11 @@ def kmeans(
     # stop when the centres move less than tol × the data's mean variance (as scikit-learn)
     stop = tol * float(np.mean(np.var(points, axis=0))) if len(points) > 1 else 0.0
     best: tuple[np.ndarray, np.ndarray, float] | None = None
-    for _ in range(n_init):
-        centers = _plusplus(points, k, rng, w)
+    for _ in range(1 if init is not None else n_init):
+        if init is not None:
+            centers = np.array(init, dtype=np.float64)
+        else:
+            centers = _plusplus(points, k, rng, w)
         previous = None
         for _ in range(max_iter):
             labels, _ = _assign(points, centers)
@@ -152,23 +157,11 @@ def silhouette(points: np.ndarray, labels: np.ndarray) -> float:
     return float(s.mean())
 
 
-def kmeans_batch(
-    points: np.ndarray,
-    weights: np.ndarray,
-    k: int,
-    rng: np.random.Generator,
-    stop: np.ndarray,
-    max_iter: int = 50,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Many independent weighted k-means runs at once (one k-means++ start each).
-
-    ``points`` (B, n, d) and ``weights`` (B, n) hold B point sets (pad a smaller set with
-    zero-weight copies of one of its points: they are never drawn and move no centre). Each run
-    is Lloyd's algorithm exactly as :func:`kmeans`: stop when no label changes, the centres move
-    less than ``stop[b]`` (squared), or after ``max_iter`` sweeps. Runs that have stopped drop out
-    of the arrays, so the cost follows the slowest runs only. Returns labels (B, n),
-    centres (B, k, d) and weighted inertia (B,).
-    """
+def _plusplus_batch(
+    points: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Weighted k-means++ seeding of B point sets at once: points (B, n, d), weights (B, n);
+    returns centres (B, k, d)."""
     b, n, d = points.shape
     rows = np.arange(b)
 
@@ -188,38 +181,73 @@ def kmeans_batch(
         centers[:, c] = points[rows, draw(weights * d2)]
         np.minimum(d2, ((points - centers[:, c : c + 1]) ** 2).sum(-1), out=d2)
 
+    return centers
+
+
+def kmeans_batch(
+    points: np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    stop: np.ndarray,
+    max_iter: int = 50,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Many independent weighted k-means runs at once (one k-means++ start each).
+
+    ``points`` (B, n, d) and ``weights`` (B, n) hold B point sets (pad a smaller set with
+    zero-weight copies of one of its points: they are never drawn and move no centre). Each run
+    is Lloyd's algorithm exactly as :func:`kmeans`: stop when no label changes, the centres move
+    less than ``stop[b]`` (squared), or after ``max_iter`` sweeps. Runs that have stopped drop out
+    of the arrays, so the cost follows the slowest runs only. Returns labels (B, n),
+    centres (B, k, d) and weighted inertia (B,).
+    """
+    b, n, d = points.shape
+    rows = np.arange(b)
+    centers = _plusplus_batch(points, weights, k, rng)
+
     coords = [np.ascontiguousarray(points[:, :, j]) for j in range(d)]  # (B, n) each
 
-    def sq_dist(idx: np.ndarray, cen: np.ndarray) -> np.ndarray:
-        """Squared distances (len(idx), k, n) from each centre to each point."""
-        out = (coords[0][idx][:, None, :] - cen[:, :, 0, None]) ** 2
+    def sq_dist(xs: list[np.ndarray], cs: list[np.ndarray]) -> np.ndarray:
+        """Squared distances (runs, k, n) from each centre to each point."""
+        out = (xs[0][:, None, :] - cs[0][:, :, None]) ** 2
         for j in range(1, d):
-            out += (coords[j][idx][:, None, :] - cen[:, :, j, None]) ** 2
+            out += (xs[j][:, None, :] - cs[j][:, :, None]) ** 2
         return out
 
+    # Lloyd sweeps on the runs still going; a run that stops is written out and dropped.
+    out = [np.ascontiguousarray(centers[:, :, j]) for j in range(d)]
+    run, xs, cs, w, stop_a = rows, coords, [c.copy() for c in out], weights, stop
+    wx = [weights * x for x in coords]
     labels = np.full((b, n), -1)
-    active = rows
     for _ in range(max_iter):
-        if len(active) == 0:
-            break
-        cen = centers[active]
-        lab = sq_dist(active, cen).argmin(1)
-        same = (lab == labels[active]).all(1)
-        labels[active] = lab
-        flat = (lab + (np.arange(len(active)) * k)[:, None]).ravel()
-        w = weights[active]
-        size = len(active) * k
+        lab = sq_dist(xs, cs).argmin(1)
+        same = (lab == labels).all(1)  # labels unchanged: converged, centres stay
+        labels = lab
+        flat = (lab + (np.arange(len(run)) * k)[:, None]).ravel()
+        size = len(run) * k
         cw = np.bincount(flat, weights=w.ravel(), minlength=size).reshape(-1, k)
-        new = np.empty_like(cen)
+        empty = cw <= 0  # a centre left without points keeps its position
+        cw[empty] = 1.0
+        shift = np.zeros(len(run))
         for j in range(d):
-            sums = np.bincount(flat, weights=(w * coords[j][active]).ravel(), minlength=size)
-            new[:, :, j] = sums.reshape(-1, k) / np.maximum(cw, 1e-300)
-        new = np.where(cw[:, :, None] > 0, new, cen)
-        new[same] = cen[same]  # labels unchanged: converged, centres stay
-        shift = ((new - cen) ** 2).sum((1, 2))
-        centers[active] = new
-        active = active[~(same | (shift <= stop[active]))]
-    dist = sq_dist(rows, centers)
+            new = np.bincount(flat, weights=wx[j].ravel(), minlength=size).reshape(-1, k) / cw
+            new[empty] = cs[j][empty]
+            shift += ((new - cs[j]) ** 2).sum(1)
+            cs[j] = new
+        done = same | (shift <= stop_a)
+        if done.any():
+            for j in range(d):
+                out[j][run[done]] = cs[j][done]
+            keep = ~done
+            run, stop_a, w, labels = run[keep], stop_a[keep], w[keep], labels[keep]
+            xs, cs, wx = ([a[keep] for a in arrs] for arrs in (xs, cs, wx))
+            if len(run) == 0:
+                break
+    else:
+        for j in range(d):
+            out[j][run] = cs[j]
+    centers = np.stack(out, -1)
+    dist = sq_dist(coords, out)
     labels = dist.argmin(1)
     d2 = np.take_along_axis(dist, labels[:, None, :], 1)[:, 0, :]
     inertia = (weights * np.maximum(d2, 0)).sum(1)
@@ -333,7 +361,7 @@ class PolisClusterer:
             labels, centers, _ = kmeans(points, base_k, int(rng.integers(2**31)), n_init=1)
             return [(labels, centers)] * r
         runs = r * max(1, self.base_n_init)
-        if runs * n * base_k <= 4_000_000:
+        if runs * n * base_k <= 200_000:  # small: all runs at once; else k-d tree per run
             pts = np.broadcast_to(points, (runs, *points.shape))
             labels, centers, inertia = kmeans_batch(
                 pts, np.ones((runs, n)), base_k, rng, np.full(runs, _stop(points))
@@ -344,10 +372,16 @@ class PolisClusterer:
                 j = block.start + int(np.argmin(inertia[block]))
                 out.append((labels[j], centers[j]))
             return out
-        return [
-            kmeans(points, base_k, int(rng.integers(2**31)), n_init=self.base_n_init)[:2]
-            for _ in range(r)
-        ]
+        # larger: seed all runs at once, then Lloyd per run with k-d tree assignment
+        pts = np.broadcast_to(points, (runs, *points.shape))
+        starts = _plusplus_batch(pts, np.ones((runs, n)), base_k, rng)
+        fits = [kmeans(points, base_k, 0, init=c) for c in starts]
+        out = []
+        for i in range(r):
+            block = fits[i * self.base_n_init : (i + 1) * self.base_n_init]
+            best = min(block, key=lambda f: f[2])
+            out.append(best[:2])
+        return out
 
     def fit(self, points: np.ndarray) -> PolisClusterer:
         points = np.asarray(points, dtype=np.float64)
