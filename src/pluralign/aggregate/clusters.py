@@ -259,29 +259,28 @@ def _stop(points: np.ndarray, tol: float = 1e-4) -> float:
     return tol * float(np.mean(np.var(points, axis=0))) if len(points) > 1 else 0.0
 
 
-def _silhouettes(points: np.ndarray, clusterings: dict[int, np.ndarray]) -> dict[int, float]:
-    """:func:`silhouette` of several labelings of the same points (one distance matrix)."""
-    dist = np.sqrt(np.maximum(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1), 0))
-    n = len(points)
-    out = {}
-    for k, labels in clusterings.items():
-        uniq, inv = np.unique(labels, return_inverse=True)
-        g = len(uniq)
-        if g < 2:
-            out[k] = -1.0
-            continue
-        onehot = np.zeros((n, g))
-        onehot[np.arange(n), inv] = 1
-        sums = dist @ onehot
-        sizes = onehot.sum(0)
-        own = sizes[inv]
-        a = np.where(own > 1, sums[np.arange(n), inv] / np.maximum(own - 1, 1), 0.0)
-        mean_other = sums / sizes[None, :]
-        mean_other[np.arange(n), inv] = np.inf
-        bb = mean_other.min(1)
-        sil = np.where(own > 1, (bb - a) / np.maximum(np.maximum(a, bb), 1e-300), 0.0)
-        out[k] = float(sil.mean())
-    return out
+def _silhouettes_batch(
+    dist: np.ndarray, valid: np.ndarray, labels: np.ndarray, k: int
+) -> np.ndarray:
+    """:func:`silhouette` of R labelings at once: ``dist`` (R, m, m) distances, ``valid``
+    (R, m) marks real points (padding excluded), ``labels`` (R, m) in 0 … k−1. Empty clusters
+    do not count; fewer than two non-empty clusters give −1."""
+    r, m = labels.shape
+    onehot = np.zeros((r, m, k))
+    np.put_along_axis(onehot, labels[:, :, None], valid[:, :, None].astype(float), axis=2)
+    sums = np.matmul(dist, onehot)  # (R, m, k): total distance to each cluster
+    sizes = onehot.sum(1)  # (R, k)
+    own = np.take_along_axis(sizes, labels, 1)
+    to_own = np.take_along_axis(sums, labels[:, :, None], 2)[:, :, 0]
+    a = np.where(own > 1, to_own / np.maximum(own - 1, 1), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_other = np.where(sizes[:, None, :] > 0, sums / sizes[:, None, :], np.inf)
+    np.put_along_axis(mean_other, labels[:, :, None], np.inf, axis=2)
+    b = mean_other.min(2)
+    with np.errstate(invalid="ignore"):  # b = inf with one cluster: scored −1 below
+        s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
+    s = np.where(valid, s, 0.0).sum(1) / valid.sum(1)
+    return np.where((sizes > 0).sum(1) >= 2, s, -1.0)
 
 
 @dataclass
@@ -465,11 +464,13 @@ class PolisClusterer:
             wts[i, :nb] = f.weights
         stop = np.array([_stop(f.base_centers) for f in refits])
         pts_b, wts_b, stop_b = (np.repeat(a, reps, axis=0) for a in (pts, wts, stop))
+        valid = wts > 0
+        dist = np.sqrt(np.maximum(((pts[:, :, None, :] - pts[:, None, :, :]) ** 2).sum(-1), 0))
         for k in range(self.min_groups, top + 1):
             labels, _, inertia = kmeans_batch(pts_b, wts_b, k, rng, stop_b)
+            best = np.arange(len(refits)) * reps + inertia.reshape(-1, reps).argmin(1)
+            sil = _silhouettes_batch(dist, valid, labels[best], k)
             for i, f in enumerate(refits):
                 if k <= max_ks[i]:
-                    j = i * reps + int(np.argmin(inertia[i * reps : (i + 1) * reps]))
-                    f.clusterings[k] = labels[j, : len(f.base_centers)]
-        for f in refits:
-            f.silhouettes.update(_silhouettes(f.base_centers, f.clusterings))
+                    f.clusterings[k] = labels[best[i], : len(f.base_centers)]
+                    f.silhouettes[k] = float(sil[i])

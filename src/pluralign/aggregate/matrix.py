@@ -105,42 +105,50 @@ def from_votes(
             where=source,
             hint="expected columns participant, statement, value",
         )
-    df = votes
-    if "created_at" in df.columns:
-        df = df.assign(_order=np.arange(len(df))).sort_values(
-            ["created_at", "_order"], kind="stable"
-        )
-    df = df.drop_duplicates(["participant", "statement"], keep="last")
-    bad = ~df["value"].isin([-1, 0, 1])
+    p = votes["participant"].to_numpy()
+    st = votes["statement"].to_numpy()
+    v = votes["value"].to_numpy()
+    if "created_at" in votes.columns:  # latest by time, ties by row order
+        order = np.argsort(votes["created_at"].to_numpy(), kind="stable")
+        p, st, v = p[order], st[order], v[order]
+    # keep the last vote per (participant, statement), rows in their original order
+    participants, row = np.unique(p, return_inverse=True)
+    stmt_ids, stmt_pos = np.unique(st, return_inverse=True)
+    key = row.astype(np.int64) * max(len(stmt_ids), 1) + stmt_pos
+    _, first_of_reversed = np.unique(key[::-1], return_index=True)
+    last = np.sort(len(key) - 1 - first_of_reversed)
+    p, st, v, row = p[last], st[last], v[last], row[last]
+    bad = ~np.isin(v, [-1, 0, 1])
     if bad.any():
-        row = df[bad].iloc[0]
         raise InputError(
-            f"vote value {row['value']!r} is not 1, -1 or 0",
+            f"vote value {v[bad][0]!r} is not 1, -1 or 0",
             where=source,
             hint="votes are agree=1, disagree=-1, pass=0",
         )
-    participants = np.array(sorted(df["participant"].unique()))
     if statements is None:
-        ids = set(df["statement"].unique()) | set((texts or {}).keys())
-        statements = sorted(int(s) for s in ids if s not in exclude)
+        ids = {int(x) for x in stmt_ids} | {int(x) for x in (texts or {})}
+        statements = sorted(x for x in ids if x not in exclude)
     else:
-        statements = [int(s) for s in statements if s not in exclude]
+        statements = [int(x) for x in statements if x not in exclude]
     stmt_arr = np.array(statements, dtype=np.int64)
-    row = np.searchsorted(participants, df["participant"].to_numpy())
     vote_counts = np.bincount(row, minlength=len(participants)).astype(np.int64)
-    col_lookup = pd.Series(np.arange(len(stmt_arr)), index=stmt_arr)
-    col = df["statement"].map(col_lookup)
-    keep = col.notna().to_numpy()
-    r, c = row[keep], col[keep].to_numpy(dtype=np.int64)
-    v = df["value"].to_numpy(dtype=np.float64)[keep]
+    col = np.searchsorted(stmt_arr, st)
+    keep = col < len(stmt_arr)
+    keep[keep] = stmt_arr[col[keep]] == st[keep]
+    r, c = row[keep], col[keep].astype(np.int64)
+    vals = v[keep].astype(np.float64)
     shape = (len(participants), len(stmt_arr))
-    values = sp.csr_matrix((v, (r, c)), shape=shape)
+    values = sp.csr_matrix((vals, (r, c)), shape=shape)
     values.eliminate_zeros()
-    seen = sp.csr_matrix((np.ones_like(v), (r, c)), shape=shape)
+    seen = sp.csr_matrix((np.ones_like(vals), (r, c)), shape=shape)
     texts = texts or {}
-    digest = hashlib.sha256(
-        pd.util.hash_pandas_object(df[list(VOTE_COLUMNS)], index=False).to_numpy().tobytes()
-    ).hexdigest()
+    digest = hashlib.sha256()
+    for arr in (p, st, v):  # the votes that count, in order
+        if arr.dtype.kind in "biuf":
+            digest.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+        else:
+            digest.update(pd.util.hash_array(np.asarray(arr, dtype=object)).tobytes())
+    digest = digest.hexdigest()
     return VoteMatrix(
         values=values,
         seen=seen,
