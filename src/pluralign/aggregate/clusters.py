@@ -164,23 +164,22 @@ def _plusplus_batch(
     returns centres (B, k, d)."""
     b, n, d = points.shape
     rows = np.arange(b)
+    u = rng.random((k, b))
 
-    def draw(p: np.ndarray) -> np.ndarray:
+    def draw(p: np.ndarray, c: int) -> np.ndarray:
         cum = np.cumsum(p, axis=1)
         total = cum[:, -1]
-        idx = np.minimum((cum <= (rng.random(b) * total)[:, None]).sum(1), n - 1)
-        empty = total <= 0  # every weighted point already is a centre: any point will do
-        if empty.any():
-            idx[empty] = rng.integers(n, size=int(empty.sum()))
-        return idx
+        idx = (cum <= (u[c] * total)[:, None]).sum(1)
+        if not total.all():  # every weighted point already is a centre: any point will do
+            idx = np.where(total > 0, idx, (u[c] * n).astype(np.int64))
+        return np.minimum(idx, n - 1, out=idx)
 
     centers = np.empty((b, k, d))
-    centers[:, 0] = points[rows, draw(weights)]
+    centers[:, 0] = points[rows, draw(weights, 0)]
     d2 = ((points - centers[:, :1]) ** 2).sum(-1)
     for c in range(1, k):
-        centers[:, c] = points[rows, draw(weights * d2)]
+        centers[:, c] = points[rows, draw(weights * d2, c)]
         np.minimum(d2, ((points - centers[:, c : c + 1]) ** 2).sum(-1), out=d2)
-
     return centers
 
 
@@ -216,31 +215,36 @@ def kmeans_batch(
 
     # Lloyd sweeps on the runs still going; a run that stops is written out and dropped.
     out = [np.ascontiguousarray(centers[:, :, j]) for j in range(d)]
-    run, xs, cs, w, stop_a = rows, coords, [c.copy() for c in out], weights, stop
-    wx = [weights * x for x in coords]
+    run, xs, cs, stop_a = rows, coords, [c.copy() for c in out], stop
+    w_flat = weights.ravel()
+    wx_flat = [(weights * x).ravel() for x in coords]
+    offset = (rows * k)[:, None]
     labels = np.full((b, n), -1)
     for _ in range(max_iter):
         lab = sq_dist(xs, cs).argmin(1)
         same = (lab == labels).all(1)  # labels unchanged: converged, centres stay
         labels = lab
-        flat = (lab + (np.arange(len(run)) * k)[:, None]).ravel()
+        flat = (lab + offset).ravel()
         size = len(run) * k
-        cw = np.bincount(flat, weights=w.ravel(), minlength=size).reshape(-1, k)
+        cw = np.bincount(flat, weights=w_flat, minlength=size).reshape(-1, k)
         empty = cw <= 0  # a centre left without points keeps its position
         cw[empty] = 1.0
-        shift = np.zeros(len(run))
+        shift = 0.0
         for j in range(d):
-            new = np.bincount(flat, weights=wx[j].ravel(), minlength=size).reshape(-1, k) / cw
-            new[empty] = cs[j][empty]
-            shift += ((new - cs[j]) ** 2).sum(1)
+            new = np.bincount(flat, weights=wx_flat[j], minlength=size).reshape(-1, k) / cw
+            np.copyto(new, cs[j], where=empty)
+            shift = shift + ((new - cs[j]) ** 2).sum(1)
             cs[j] = new
         done = same | (shift <= stop_a)
         if done.any():
             for j in range(d):
                 out[j][run[done]] = cs[j][done]
             keep = ~done
-            run, stop_a, w, labels = run[keep], stop_a[keep], w[keep], labels[keep]
-            xs, cs, wx = ([a[keep] for a in arrs] for arrs in (xs, cs, wx))
+            run, stop_a, labels = run[keep], stop_a[keep], labels[keep]
+            xs, cs = [a[keep] for a in xs], [a[keep] for a in cs]
+            w_flat = w_flat.reshape(-1, n)[keep].ravel()
+            wx_flat = [a.reshape(-1, n)[keep].ravel() for a in wx_flat]
+            offset = offset[: len(run)]
             if len(run) == 0:
                 break
     else:

@@ -212,6 +212,27 @@ def _thread_controller():
     return ThreadpoolController()
 
 
+def vote_tallies(
+    matrix: VoteMatrix, labels: np.ndarray, n_labels: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Agrees, disagrees and votes seen per (label, statement), shape (n_labels, m), over the
+    participants with a label ≥ 0 (weighted counts straight from the CSR arrays)."""
+    m = matrix.shape[1]
+
+    def tally(csr: sp.csr_matrix, weights: np.ndarray) -> np.ndarray:
+        rows = np.repeat(labels, np.diff(csr.indptr))
+        keep = rows >= 0
+        key = rows[keep] * m + csr.indices[keep]
+        out = np.bincount(key, weights=weights[keep], minlength=n_labels * m)
+        return out.reshape(n_labels, m)
+
+    vals = matrix.values.data
+    agree = tally(matrix.values, (vals > 0).astype(np.float64))
+    disagree = tally(matrix.values, (vals < 0).astype(np.float64))
+    seen = tally(matrix.seen, np.ones(matrix.seen.nnz))
+    return agree, disagree, seen
+
+
 def choose_in_conversation(
     matrix: VoteMatrix, settings: AggregateSettings
 ) -> tuple[np.ndarray, str]:
@@ -270,13 +291,7 @@ def _aggregate(
     else:  # too few participants to split: everyone clustered is one group
         groups[in_conv] = 0
         n_groups = 1
-    onehot = sp.csr_matrix(
-        (np.ones(int(in_conv.sum())), (groups[in_conv], np.flatnonzero(in_conv))),
-        shape=(n_groups, n),
-    )
-    agree = np.asarray((onehot @ (matrix.values > 0).astype(np.float64)).todense())
-    disagree = np.asarray((onehot @ (matrix.values < 0).astype(np.float64)).todense())
-    seen = np.asarray((onehot @ matrix.seen).todense())
+    agree, disagree, seen = vote_tallies(matrix, groups, n_groups)
     st = group_stats(agree, disagree, seen)
     repness = representative_statements(st, matrix.statements, settings.max_repness)
     gac = group_aware_consensus(agree, seen)
@@ -284,9 +299,9 @@ def _aggregate(
     ok = ((share > settings.consensus_share) & (seen >= settings.consensus_min_votes)).all(0)
     order = [j for j in np.argsort(-gac, kind="stable") if ok[j]][: settings.top_consensus]
     consensus = [int(matrix.statements[j]) for j in order]
-    all_a, all_d, all_p = matrix.counts()
+    all_a, all_d, all_s = vote_tallies(matrix, np.zeros(n, dtype=np.int64), 1)
     pconsensus = polis_consensus(
-        all_a, all_d, all_a + all_d + all_p, matrix.statements, settings.top_consensus
+        all_a[0], all_d[0], all_s[0], matrix.statements, settings.top_consensus
     )
     bridging = BridgingModel(
         settings.bridging_factors,
