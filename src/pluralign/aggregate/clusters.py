@@ -10,9 +10,14 @@ the 2-D PCA projection in two steps:
    coefficient over the base-cluster centres (unweighted Euclidean distances) wins.
 
 3. **Smoothing**: a running conversation only switches to a new best k after it was best
-   ``group_k_buffer`` = 4 times in a row (``:group-k-smoother``); pass the previous fit's
-   ``k_state_`` as ``k_state`` to get that behaviour across re-aggregations. A first fit uses the
-   best k directly.
+   ``group_k_buffer`` = 4 times in a row (``:group-k-smoother``). Polis gets its stability from
+   running continuously (each update warm-starts k-means from the previous one and feeds the
+   smoother). A one-shot fit has no history, so steps 1–2 are re-fitted ``refits`` = 4 times
+   with independent k-means++ starts; the smoother runs over the re-fits as over four updates,
+   starting from ``min_groups`` (a Polis conversation starts at 2 groups: max-k is 2 while it
+   has fewer than 24 base clusters) or from a previous fit's ``k_state_``; so another k is used
+   only when all four re-fits find it best. Of the re-fits, the one whose clustering at that k
+   has the highest silhouette (Polis's criterion for comparing clusterings) is kept.
 
 Each participant belongs to the group of their base cluster. Groups are numbered by size
 (0 = largest). Randomness (k-means initialisation) comes only from ``seed``.
@@ -190,8 +195,10 @@ def kmeans_batch(
     rng: np.random.Generator,
     stop: np.ndarray,
     max_iter: int = 50,
+    init: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Many independent weighted k-means runs at once (one k-means++ start each).
+    """Many independent weighted k-means runs at once (one k-means++ start each, or the
+    centres ``init`` (B, k, d) when given).
 
     ``points`` (B, n, d) and ``weights`` (B, n) hold B point sets (pad a smaller set with
     zero-weight copies of one of its points: they are never drawn and move no centre). Each run
@@ -202,7 +209,7 @@ def kmeans_batch(
     """
     b, n, d = points.shape
     rows = np.arange(b)
-    centers = _plusplus_batch(points, weights, k, rng)
+    centers = _plusplus_batch(points, weights, k, rng) if init is None else np.array(init)
 
     coords = [np.ascontiguousarray(points[:, :, j]) for j in range(d)]  # (B, n) each
 
@@ -285,6 +292,30 @@ def _silhouettes_batch(
         s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
     s = np.where(valid, s, 0.0).sum(1) / valid.sum(1)
     return np.where((sizes > 0).sum(1) >= 2, s, -1.0)
+
+
+def choose_refit(
+    silhouettes: list[dict[int, float]], state: KState, buffer: int = 4
+) -> tuple[int | None, int, KState]:
+    """Polis's group-count smoother run over re-fits, then the re-fit to keep.
+
+    ``silhouettes`` holds each re-fit's {k: silhouette}; each re-fit's best k (ties → fewer
+    groups) updates ``state`` as one conversation update would. The group count is the smoothed
+    k, and the re-fit kept is the one whose clustering at that k has the highest silhouette
+    (ties → the earlier). If no re-fit could form the smoothed k, the last re-fit's best k is
+    used. Returns (k, index, state); k is None when no re-fit tried any k.
+    """
+    for sil in silhouettes:
+        if sil:
+            state = smooth_group_count(state, max(sil, key=lambda k: (sil[k], -k)), buffer)
+    k = state.smoothed_k
+    having = [i for i, sil in enumerate(silhouettes) if k in sil]
+    if not having:
+        if not any(silhouettes):
+            return None, 0, state
+        k = state.last_k
+        having = [i for i, sil in enumerate(silhouettes) if k in sil]
+    return k, max(having, key=lambda i: (silhouettes[i][k], -i)), state
 
 
 @dataclass
@@ -407,21 +438,10 @@ class PolisClusterer:
         state = self.k_state
         if state is None:  # a conversation starts with the fewest groups (Polis: max-k is 2)
             state = KState(self.min_groups, 0, self.min_groups)
-        for fit in refits:
-            if fit.silhouettes:
-                state = smooth_group_count(state, fit.best_k, self.group_k_buffer)
-        having = [i for i, f in enumerate(refits) if state.smoothed_k in f.clusterings]
-        if having:
-            k = state.smoothed_k
-        elif any(f.clusterings for f in refits):
-            k = refits[-1].best_k if refits[-1].clusterings else None
-            having = [i for i, f in enumerate(refits) if k in f.clusterings]
-        else:
-            k = None
+        k, chosen, state = choose_refit([f.silhouettes for f in refits], state, self.group_k_buffer)
         if k is None:
-            chosen, base_group = 0, np.zeros(len(refits[0].base_centers), dtype=int)
+            base_group = np.zeros(len(refits[0].base_centers), dtype=int)
         else:
-            chosen = max(having, key=lambda i: (refits[i].silhouettes[k], -i))
             base_group = refits[chosen].clusterings[k]
         fit = refits[chosen]
         self.k_state_ = state if k is not None else None
