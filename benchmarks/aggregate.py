@@ -3,12 +3,17 @@
     pip install red-dwarf==0.4.0        # benchmark only; never a pluralign dependency
     PYTHONPATH=src python benchmarks/aggregate.py [--max-votes 2000000] [--repeat 3]
     PYTHONPATH=src python benchmarks/aggregate.py --big 10000000   # pluralign alone: time, peak RSS
+    PYTHONPATH=src python benchmarks/aggregate.py --seeds 10   # ARI of both tools, seeds 0..9
 
 For each real conversation (../shared/data/polis, CC BY 4.0 The Computational Democracy Project)
 it prints both tools' wall time, the time ratio, and each tool's adjusted Rand index against the
-group-id Polis itself assigned; for generated matrices (two to four latent opinion groups) the
-ARI is against the generating groups. Both tools run single-threaded (OMP/BLAS threads = 1)
-so the comparison does not depend on how busy the machine is.
+group-id Polis itself assigned, twice: clustering the participants Polis's export records as
+clustered (non-empty group-id: pluralign's default ``in_conv="auto"``; red-dwarf gets them as
+``keep_participant_ids``), and clustering those with at least 7 votes (``in_conv="votes"``;
+red-dwarf's default). Only that membership is given to either tool, never Polis's labels. For
+generated matrices (three latent opinion groups) the ARI is against the generating groups. Both
+tools run single-threaded (OMP/BLAS threads = 1) so the comparison does not depend on how busy
+the machine is.
 """
 
 from __future__ import annotations
@@ -66,16 +71,17 @@ def generate(n_votes: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
     return df, pd.Series(groups, index=np.arange(n_part))
 
 
-def run_pluralign(votes: pd.DataFrame, exclude=(), min_votes: int = 7):
+def run_pluralign(votes: pd.DataFrame, exclude=(), record=None, seed: int = 0):
+    """``record``: participants Polis clustered (used as in-conv), or None for the 7-vote rule."""
     t = time.perf_counter()
-    m = from_votes(votes, exclude=set(exclude))
-    r = aggregate(m, seed=0, settings=AggregateSettings(min_votes=min_votes))
+    m = from_votes(votes, exclude=set(exclude), clustered=record)
+    r = aggregate(m, seed=seed, settings=AggregateSettings())
     dt = time.perf_counter() - t
     g = pd.Series(r.groups, index=m.participants).where(lambda s: s >= 0)
     return dt, g, r.n_groups
 
 
-def run_reddwarf(votes: pd.DataFrame, exclude=(), min_votes: int = 7):
+def run_reddwarf(votes: pd.DataFrame, exclude=(), record=None, seed: int = 0):
     from reddwarf.implementations.polis import run_pipeline
 
     records = [
@@ -86,8 +92,9 @@ def run_reddwarf(votes: pd.DataFrame, exclude=(), min_votes: int = 7):
     r = run_pipeline(
         votes=records,
         mod_out_statement_ids=list(exclude),
-        min_user_vote_threshold=min_votes,
-        random_state=0,
+        min_user_vote_threshold=7,
+        keep_participant_ids=sorted(record or ()),
+        random_state=seed,
     )
     dt = time.perf_counter() - t
     g = r.participants_df["cluster_id"].astype("float")
@@ -108,7 +115,31 @@ def polis_votes(name: str):
     ).drop_duplicates(["participant", "statement"], keep="last")
     exclude = c.loc[c["moderated"] < 0, "comment-id"].astype(int).tolist()
     pv = pd.read_csv(folder / "participants-votes.csv").set_index("participant")["group-id"]
-    return votes, exclude, pv
+    record = {int(p) for p in pv.dropna().index}  # whom Polis clustered (membership only)
+    return votes, exclude, pv, record
+
+
+MODES = (("Polis's in-conv", True), ("7-vote rule", False))
+
+
+def seed_table(n_seeds: int) -> None:
+    """ARI against Polis's group-id for seeds 0..n_seeds-1, both tools, both in-conv sets."""
+    for name in CONVERSATIONS:
+        votes, exclude, polis, record = polis_votes(name)
+        for label, use in MODES:
+            rec = record if use else None
+            for tool, fn in (("pluralign", run_pluralign), ("red-dwarf", run_reddwarf)):
+                aris, ks = [], []
+                for seed in range(n_seeds):
+                    _, g, k = fn(votes, exclude, rec, seed)
+                    aris.append(ari(polis, g))
+                    ks.append(k)
+                print(
+                    f"{name:22} {label:16} {tool:9} median {np.median(aris):.3f} "
+                    f"min {min(aris):.3f}  ARI {' '.join(f'{a:.2f}' for a in aris)}  "
+                    f"k {' '.join(map(str, ks))}",
+                    flush=True,
+                )
 
 
 def main() -> None:
@@ -116,7 +147,11 @@ def main() -> None:
     ap.add_argument("--max-votes", type=int, default=2_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--big", type=int, default=0, help="only time pluralign on N votes")
+    ap.add_argument("--seeds", type=int, default=0, help="only the ARI table over N seeds")
     args = ap.parse_args()
+    if args.seeds:
+        seed_table(args.seeds)
+        return
     if args.big:
         votes, truth = generate(args.big)
         t = time.perf_counter()
@@ -129,18 +164,19 @@ def main() -> None:
         )
         return
     print(
-        f"{'input':34} {'votes':>9} {'pluralign s':>11} {'red-dwarf s':>11} {'ratio':>6} "
+        f"{'input':40} {'votes':>9} {'pluralign s':>11} {'red-dwarf s':>11} {'ratio':>6} "
         f"{'ARI pl':>6} {'ARI rd':>6} {'k pl/rd':>7}"
     )
     rows = []
     for name in CONVERSATIONS:
-        votes, exclude, polis = polis_votes(name)
-        for mv in (7, 1) if name == "football-concussions" else (7,):
-            tp, gp, kp = best_of(run_pluralign, args.repeat, votes, exclude, mv)
-            tr, gr, kr = best_of(run_reddwarf, args.repeat, votes, exclude, mv)
+        votes, exclude, polis, record = polis_votes(name)
+        for label, use in MODES:
+            rec = record if use else None
+            tp, gp, kp = best_of(run_pluralign, args.repeat, votes, exclude, rec)
+            tr, gr, kr = best_of(run_reddwarf, args.repeat, votes, exclude, rec)
             rows.append(
                 (
-                    f"{name} (min_votes={mv})",
+                    f"{name} ({label})",
                     len(votes),
                     tp,
                     tr,
@@ -166,7 +202,7 @@ def main() -> None:
 def print_row(r) -> None:
     name, n, tp, tr, ap_, ar, kp, kr = r
     print(
-        f"{name:34} {n:>9,} {tp:>11.3f} {tr:>11.3f} {tr / tp:>5.1f}x {ap_:>6.3f} {ar:>6.3f} "
+        f"{name:40} {n:>9,} {tp:>11.3f} {tr:>11.3f} {tr / tp:>5.1f}x {ap_:>6.3f} {ar:>6.3f} "
         f"{kp:>3}/{kr:<3}",
         flush=True,
     )

@@ -28,12 +28,15 @@ def make_edges(n: int, n_values: int, n_contexts: int, seed: int) -> pd.DataFram
     noise = rng.random(n) < 0.25
     rel = np.where(truth_up, "upgrade", "no_upgrade").astype(object)
     rel[noise] = rng.choice(["upgrade", "no_upgrade", "not_sure"], size=int(noise.sum()))
-    return pd.DataFrame({
-        "participant": [f"p{i}" for i in rng.integers(n // 6 + 1, size=n)],
-        "from_id": a.astype(object), "to_id": b.astype(object),
-        "context": [f"context {c}" for c in rng.integers(n_contexts, size=n)],
-        "relationship": rel,
-    })
+    return pd.DataFrame(
+        {
+            "participant": [f"p{i}" for i in rng.integers(n // 6 + 1, size=n)],
+            "from_id": a.astype(object),
+            "to_id": b.astype(object),
+            "context": [f"context {c}" for c in rng.integers(n_contexts, size=n)],
+            "relationship": rel,
+        }
+    )
 
 
 def main() -> None:
@@ -63,11 +66,15 @@ def main() -> None:
     assert np.allclose(ours, list(ref["pageRank"].values()))
     assert graph.winners == {c: v["winner"] for c, v in ref["contexts"].items()}
 
-    print(f"{args.edges:,} votes, {args.values} values, {args.contexts} contexts: "
-          f"{len(graph.pairs):,} pairs, {len(graph.edges):,} pooled edges, "
-          f"{int(graph.context_pairs['included'].sum()):,} per-context edges")
-    print(f"pluralign summarize (numpy/scipy.sparse): {fast:.3f} s (best of {args.repeats})"
-          f"  {'OK' if fast < 2 else 'OVER'} the 2 s target")
+    print(
+        f"{args.edges:,} votes, {args.values} values, {args.contexts} contexts: "
+        f"{len(graph.pairs):,} pairs, {len(graph.edges):,} pooled edges, "
+        f"{int(graph.context_pairs['included'].sum()):,} per-context edges"
+    )
+    print(
+        f"pluralign summarize (numpy/scipy.sparse): {fast:.3f} s (best of {args.repeats})"
+        f"  {'OK' if fast < 2 else 'OVER'} the 2 s target"
+    )
     print(f"per-edge Python reference:                {slow:.3f} s")
     print(f"speed-up: {slow / fast:.1f}×")
 

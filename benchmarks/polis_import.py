@@ -37,17 +37,31 @@ def clock(fn):
 
 def naive_votes(store, export, slug) -> None:
     """Peer: the same import, but one ORM object per vote."""
-    load_polis_export(store, export.__class__(export.comments, export.votes.iloc[:0],
-                                              export.participants, export.summary, export.clock),
-                      slug)
+    load_polis_export(
+        store,
+        export.__class__(
+            export.comments,
+            export.votes.iloc[:0],
+            export.participants,
+            export.summary,
+            export.clock,
+        ),
+        slug,
+    )
     with store.session() as s:
         pid = dict(s.execute(select(Participant.number, Participant.id)).all())
         sid = dict(s.execute(select(Statement.number, Statement.id)).all())
         aid = s.scalar(select(Participant.assembly_id).limit(1))
         for row in export.votes.sort_values("timestamp", kind="stable").itertuples(index=False):
-            s.add(Vote(assembly_id=aid, participant_id=pid[row[3]], statement_id=sid[row[2]],
-                       value=int(row[4]), created_at=pd.Timestamp(row[0], unit="ms",
-                                                                  tz="UTC").to_pydatetime()))
+            s.add(
+                Vote(
+                    assembly_id=aid,
+                    participant_id=pid[row[3]],
+                    statement_id=sid[row[2]],
+                    value=int(row[4]),
+                    created_at=pd.Timestamp(row[0], unit="ms", tz="UTC").to_pydatetime(),
+                )
+            )
 
 
 @contextmanager
@@ -77,18 +91,30 @@ def scratch_database(server: str | None):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--polis", type=Path,
-                    default=HERE.parent / "shared" / "data" / "polis" / "football-concussions")
-    ap.add_argument("--db", default=None,
-                    help="a PostgreSQL server URL: the benchmark creates and drops its own "
-                         "database there (default: a temporary SQLite file)")
+    ap.add_argument(
+        "--polis",
+        type=Path,
+        default=HERE.parent / "shared" / "data" / "polis" / "football-concussions",
+    )
+    ap.add_argument(
+        "--db",
+        default=None,
+        help="a PostgreSQL server URL: the benchmark creates and drops its own "
+        "database there (default: a temporary SQLite file)",
+    )
     args = ap.parse_args()
 
-    _, t_pandas = clock(lambda: [pd.read_csv(args.polis / f) for f in
-                                 ("comments.csv", "votes.csv", "participants-votes.csv")])
+    _, t_pandas = clock(
+        lambda: [
+            pd.read_csv(args.polis / f)
+            for f in ("comments.csv", "votes.csv", "participants-votes.csv")
+        ]
+    )
     export, t_read = clock(lambda: read_polis(args.polis))
-    print(f"read   {len(export.votes)} vote events: read_polis {t_read:.2f} s, "
-          f"pandas.read_csv (no checks) {t_pandas:.2f} s, ratio {t_read / t_pandas:.1f}x")
+    print(
+        f"read   {len(export.votes)} vote events: read_polis {t_read:.2f} s, "
+        f"pandas.read_csv (no checks) {t_pandas:.2f} s, ratio {t_read / t_pandas:.1f}x"
+    )
 
     with scratch_database(args.db) as url:
         store = open_store(url)
@@ -97,8 +123,10 @@ def main() -> None:
             _, t_naive = clock(lambda: naive_votes(store, export, "naive"))
         finally:
             store.dispose()
-    print(f"store  ({store.engine.dialect.name}): bulk insert {t_bulk:.2f} s, one ORM object "
-          f"per vote {t_naive:.2f} s, ratio {t_naive / t_bulk:.1f}x faster")
+    print(
+        f"store  ({store.engine.dialect.name}): bulk insert {t_bulk:.2f} s, one ORM object "
+        f"per vote {t_naive:.2f} s, ratio {t_naive / t_bulk:.1f}x faster"
+    )
 
 
 if __name__ == "__main__":

@@ -108,3 +108,30 @@ def test_read_real_polis_export(polis_dir):
     row = pv.set_index("participant").loc[m.participants[3], [str(s) for s in m.statements]]
     dense = m.to_dense()[3]
     np.testing.assert_array_equal(np.nan_to_num(dense, nan=9), row.fillna(9).to_numpy(dtype=float))
+
+
+def test_read_polis_keeps_whom_polis_clustered_not_the_labels(tmp_path):
+    votes = "timestamp,datetime,comment-id,voter-id,vote\n10,x,0,5,1\n11,x,0,6,-1\n12,x,0,7,1\n"
+    folder = write_polis(tmp_path / "conv", COMMENTS, votes)
+    assert read_polis(folder).clustered is None  # no participants-votes.csv: no record
+    (folder / "participants-votes.csv").write_text(
+        "participant,group-id,n-comments,n-votes\n5,1,0,1\n6,,0,1\n7,0,0,1\n"
+    )
+    m = read_polis(folder)
+    assert list(m.participants) == [5, 6, 7]
+    assert m.clustered.dtype == bool and list(m.clustered) == [True, False, True]
+    # a roster with every group-id empty (e.g. the simulator's export) is no record
+    (folder / "participants-votes.csv").write_text("participant,group-id\n5,\n6,\n7,\n")
+    assert read_polis(folder).clustered is None
+    (folder / "participants-votes.csv").write_text("participant,group-id\n5,1\nfive,0\n")
+    with pytest.raises(InputError, match=r"participants-votes.csv, line 3, column 'participant'"):
+        read_polis(folder)
+
+
+def test_real_exports_record_whom_polis_clustered(polis_dir):
+    # football-concussions: Polis clustered 1 434 of 1 487, many with a single vote (an older
+    # Polis clustered everyone); the 7-vote rule alone admits 592
+    m = read_polis(polis_dir / "football-concussions")
+    assert int(m.clustered.sum()) == 1434
+    assert int((m.clustered & (m.vote_counts == 1)).sum()) > 300
+    assert int(in_conversation(m.vote_counts, m.shape[1] + len(m.excluded_statements)).sum()) == 592

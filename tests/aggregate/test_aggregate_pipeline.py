@@ -88,3 +88,25 @@ def test_write_outputs(tmp_path):
     assert summary["input_sha256"] == r.matrix.source_sha256
     assert (out / "opinion_map.png").read_bytes()[:4] == b"\x89PNG"
     assert not list(out.glob(".tmp-*"))
+
+
+def test_in_conv_setting_chooses_between_the_export_record_and_the_vote_rule():
+    votes, _ = synthetic_votes(n_per_group=(20, 20), n_divisive=10, n_consensus=2, seed=3)
+    extra = pd.DataFrame({"participant": [999, 999], "statement": [0, 1], "value": [1, 1]})
+    table = pd.concat([votes, extra])
+    record = set(votes["participant"].unique()[:30]) | {999}
+    m = from_votes(table, clustered=record)
+    row = list(m.participants).index(999)
+    auto = aggregate(m, seed=0)
+    assert auto.in_conv_source == "export" and auto.in_conv[row] and auto.groups[row] >= 0
+    assert int(auto.in_conv.sum()) == 31
+    assert auto.summary()["participants_clustered_from"] == "export"
+    rule = aggregate(m, seed=0, settings=AggregateSettings(in_conv="votes"))
+    assert rule.in_conv_source == "votes" and not rule.in_conv[row]
+    assert int(rule.in_conv.sum()) == 40
+    no_record = from_votes(table)
+    assert aggregate(no_record, seed=0).in_conv_source == "votes"
+    with pytest.raises(InputError, match="no record"):
+        aggregate(no_record, settings=AggregateSettings(in_conv="export"))
+    with pytest.raises(InputError, match="in_conv must be"):
+        AggregateSettings(in_conv="everyone")

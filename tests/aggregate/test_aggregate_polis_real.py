@@ -6,20 +6,14 @@ Data: The Computational Democracy Project, CC BY 4.0 (see ../shared/data/polis/R
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from pluralign.aggregate import AggregateSettings, aggregate, read_polis
 from pluralign.aggregate.truth import group_agreement
 
-# (conversation, settings, lowest acceptable ARI). football-concussions is a 2015 export whose
-# group-id covers participants with a single vote: Polis clustered everyone then, so we compare
-# with min_votes=1 (with today's 7-vote rule the participant sets differ; see docs/algorithms.md).
-CASES = [
-    ("brexit-consensus", AggregateSettings(), 0.8),
-    ("15-per-hour-seattle", AggregateSettings(), 0.8),
-    ("football-concussions", AggregateSettings(min_votes=1), 0.8),
-]
+CONVERSATIONS = ("brexit-consensus", "15-per-hour-seattle", "football-concussions")
 
 
 def polis_groups(folder) -> dict[int, int]:
@@ -28,15 +22,45 @@ def polis_groups(folder) -> dict[int, int]:
     return dict(zip(pv["participant"].astype(int), pv["group-id"].astype(int), strict=True))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("name", "settings", "floor"), CASES, ids=[c[0] for c in CASES])
-def test_groups_agree_with_polis(polis_dir, name, settings, floor):
-    result = aggregate(read_polis(polis_dir / name), seed=0, settings=settings)
+@pytest.mark.parametrize("name", CONVERSATIONS)
+def test_groups_agree_with_polis_at_default_settings(polis_dir, name):
+    result = aggregate(read_polis(polis_dir / name), seed=0)
     truth = polis_groups(polis_dir / name)
+    # clustered: whom Polis's export records as clustered (membership, never its labels)
+    assert result.in_conv_source == "export"
+    assert result.in_conv.sum() == len(truth)
     ari, n = group_agreement(result, truth)
-    assert n >= 0.9 * result.in_conv.sum()  # compared on nearly everyone we clustered
-    assert result.n_groups == len(set(truth.values()))
-    assert ari >= floor, f"{name}: ARI {ari:.3f} < {floor}"
+    assert n == len(truth)
+    assert result.n_groups == len(set(truth.values())) == 2
+    assert ari >= 0.8, f"{name}: ARI {ari:.3f} < 0.8"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CONVERSATIONS)
+def test_groups_agree_with_polis_across_seeds(polis_dir, name):
+    """Seeds 0..9: two groups every time; brexit and seattle match Polis on every seed, and
+    football-concussions on most (some seeds split its one blob along the other tail; see
+    docs/algorithms.md section 8)."""
+    matrix = read_polis(polis_dir / name)
+    truth = polis_groups(polis_dir / name)
+    aris = []
+    for seed in range(10):
+        result = aggregate(matrix, seed=seed)
+        assert result.n_groups == 2, f"{name}, seed {seed}: {result.n_groups} groups"
+        aris.append(group_agreement(result, truth)[0])
+    assert np.median(aris) >= 0.8, aris
+    if name != "football-concussions":
+        assert min(aris) >= 0.8, aris
+    else:
+        assert sum(a >= 0.8 for a in aris) >= 7, aris
+
+
+def test_seven_vote_rule_on_football_clusters_fewer_than_polis(polis_dir):
+    # the 2015 export: Polis clustered 1 434 participants (an older Polis clustered everyone);
+    # today's 7-vote rule admits 592 of them
+    matrix = read_polis(polis_dir / "football-concussions")
+    result = aggregate(matrix, seed=0, settings=AggregateSettings(in_conv="votes"))
+    assert result.in_conv_source == "votes" and result.in_conv.sum() == 592
 
 
 def test_consensus_is_what_most_of_every_group_agreed_with(polis_dir):

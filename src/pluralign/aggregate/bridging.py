@@ -33,27 +33,45 @@ LAMBDA_FACTOR = 0.03
 
 
 class _Side:
-    """One side of the rating matrix in CSR form (rows = participants, or rows = statements),
-    with each rating's column index, so residuals can be formed on the data array directly."""
+    """One side of the rating matrix in CSR form (rows = participants, or rows = statements):
+    each rating's row and column index, so the per-row sums of the ridge systems are weighted
+    ``np.bincount`` over the ratings (one pass each, no sparse-matrix construction per sweep)."""
 
     def __init__(self, ratings: sp.csr_matrix):
         ratings.sort_indices()
         self.cols, self.r, self.indptr = ratings.indices, ratings.data, ratings.indptr
         self.shape = ratings.shape
-        self.mask = sp.csr_matrix((np.ones(len(self.r)), self.cols, self.indptr), shape=self.shape)
+        self.rows = np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
+        self.counts = np.diff(self.indptr).astype(np.float64)
+
+    def row_sums(self, per_rating: np.ndarray) -> np.ndarray:
+        """Σ over each row's ratings of ``per_rating`` (one value per rating)."""
+        return np.bincount(self.rows, weights=per_rating, minlength=self.shape[0])
 
     def solve(self, other_f, other_i, mu, lam_i, lam_f):
         """Ridge solve of (intercept, factors) per row given the other side's parameters:
         minimise Σ_s (r − μ − i_s − i_u − f_u·f_s)² + λ_i i_u² + λ_f |f_u|² for every row u."""
-        m, k = other_f.shape
-        phi = np.hstack([np.ones((m, 1)), other_f])  # features of each column: [1, f]
-        outer = (phi[:, :, None] * phi[:, None, :]).reshape(m, -1)
-        gram = np.asarray(self.mask @ outer).reshape(-1, k + 1, k + 1)
-        gram += np.diag([lam_i] + [lam_f] * k)[None]
-        resid = sp.csr_matrix(
-            (self.r - mu - other_i[self.cols], self.cols, self.indptr), shape=self.shape
-        )
-        rhs = np.asarray(resid @ phi)
+        n, k = self.shape[0], other_f.shape[1]
+        f = other_f[self.cols]  # features of each rating's column: [1, f]
+        gram = np.empty((n, k + 1, k + 1))
+        gram[:, 0, 0] = self.counts
+        for a in range(k):
+            gram[:, 0, a + 1] = gram[:, a + 1, 0] = self.row_sums(f[:, a])
+            for b in range(a, k):
+                gram[:, a + 1, b + 1] = gram[:, b + 1, a + 1] = self.row_sums(f[:, a] * f[:, b])
+        gram[:, 0, 0] += lam_i
+        for a in range(k):
+            gram[:, a + 1, a + 1] += lam_f
+        resid = self.r - mu - other_i[self.cols]
+        rhs = np.empty((n, k + 1))
+        rhs[:, 0] = self.row_sums(resid)
+        for a in range(k):
+            rhs[:, a + 1] = self.row_sums(resid * f[:, a])
+        if k == 1:  # 2 × 2 systems (positive definite): Cramer's rule, cheaper than LAPACK
+            g00, g01, g11 = gram[:, 0, 0], gram[:, 0, 1], gram[:, 1, 1]
+            det = g00 * g11 - g01 * g01
+            icpt = (g11 * rhs[:, 0] - g01 * rhs[:, 1]) / det
+            return icpt, ((g00 * rhs[:, 1] - g01 * rhs[:, 0]) / det)[:, None]
         sol = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
         return sol[:, 0], sol[:, 1:]
 
@@ -133,7 +151,7 @@ class BridgingModel:
             old = is_
             is_, fs = stmts.solve(fu, iu, mu, lam_i, lam_f)
             # closed-form μ: Σ over rated cells of (r − i_u − i_s − f_u·f_s) / (N + λ_i)
-            fit_wo_mu = iu @ n_u + is_ @ n_s + float((fu * np.asarray(users.mask @ fs)).sum())
+            fit_wo_mu = iu @ n_u + is_ @ n_s + float(np.einsum("ij,ij->", fu[rows], fs[cols]))
             mu = (r_sum - fit_wo_mu) / (n_obs + lam_i) if n_obs else 0.0
             if np.max(np.abs(is_ - old), initial=0.0) <= self.tol:
                 break

@@ -27,6 +27,15 @@ def aggregate_cmd(
         int, typer.Option(help="Votes a participant needs to be clustered (Polis: 7).")
     ] = 7,
     max_groups: Annotated[int, typer.Option(help="Most opinion groups tried (Polis: 5).")] = 5,
+    in_conv: Annotated[
+        str,
+        typer.Option(
+            "--in-conv",
+            help="Who is clustered: 'votes' (at least --min-votes votes), 'export' (whom the "
+            "Polis export records as clustered: non-empty group-id in participants-votes.csv), "
+            "'auto' (the export's record when present, else the votes rule).",
+        ),
+    ] = "auto",
     strict_moderation: Annotated[
         bool, typer.Option(help="Leave out unmoderated statements too (Polis CSVs).")
     ] = False,
@@ -45,7 +54,9 @@ def aggregate_cmd(
             hint="pluralign aggregate DIR --out OUT  or  "
             "pluralign aggregate --db URL --slug NAME --out OUT",
         )
-    settings = AggregateSettings(min_votes=min_votes, max_groups=max(max_groups, 2))
+    settings = AggregateSettings(
+        min_votes=min_votes, max_groups=max(max_groups, 2), in_conv=in_conv
+    )
     with console.status("reading votes"):
         matrix = (
             read_polis(folder, strict_moderation=strict_moderation)

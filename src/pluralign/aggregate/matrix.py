@@ -37,6 +37,10 @@ class VoteMatrix:
         vote_counts: votes each participant cast on *all* statements, moderated-out ones
             included (Polis counts these when deciding who is "in the conversation").
         source_sha256: hash of the input the matrix was built from (provenance).
+        clustered: the source's own record of who its clustering included (a boolean mask over
+            ``participants``), or None when the source has none. A Polis export records it as a
+            non-empty ``group-id`` in ``participants-votes.csv``; only this membership is kept,
+            never the group labels.
     """
 
     values: sp.csr_matrix
@@ -47,6 +51,7 @@ class VoteMatrix:
     vote_counts: np.ndarray
     source_sha256: str = ""
     excluded_statements: tuple[int, ...] = field(default=())
+    clustered: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -81,6 +86,7 @@ def from_votes(
     exclude: set[int] | frozenset[int] = frozenset(),
     statements: list[int] | None = None,
     source: str = "votes",
+    clustered: set[int] | frozenset[int] | None = None,
 ) -> VoteMatrix:
     """Build a :class:`VoteMatrix` from a vote table.
 
@@ -88,7 +94,9 @@ def from_votes(
     when a participant voted on a statement more than once the latest row counts (by
     ``created_at`` if present, else by row order). ``exclude`` lists moderated-out statements:
     their votes count towards ``vote_counts`` but they get no column. ``statements`` fixes the
-    column order (default: sorted ids seen in votes or ``texts``).
+    column order (default: sorted ids seen in votes or ``texts``). ``clustered`` is the
+    source's record of which participants its clustering included (see
+    :attr:`VoteMatrix.clustered`), None if it has none.
     """
     missing = [c for c in VOTE_COLUMNS if c not in votes.columns]
     if missing:
@@ -97,42 +105,50 @@ def from_votes(
             where=source,
             hint="expected columns participant, statement, value",
         )
-    df = votes
-    if "created_at" in df.columns:
-        df = df.assign(_order=np.arange(len(df))).sort_values(
-            ["created_at", "_order"], kind="stable"
-        )
-    df = df.drop_duplicates(["participant", "statement"], keep="last")
-    bad = ~df["value"].isin([-1, 0, 1])
+    p = votes["participant"].to_numpy()
+    st = votes["statement"].to_numpy()
+    v = votes["value"].to_numpy()
+    if "created_at" in votes.columns:  # latest by time, ties by row order
+        order = np.argsort(votes["created_at"].to_numpy(), kind="stable")
+        p, st, v = p[order], st[order], v[order]
+    # keep the last vote per (participant, statement), rows in their original order
+    participants, row = np.unique(p, return_inverse=True)
+    stmt_ids, stmt_pos = np.unique(st, return_inverse=True)
+    key = row.astype(np.int64) * max(len(stmt_ids), 1) + stmt_pos
+    _, first_of_reversed = np.unique(key[::-1], return_index=True)
+    last = np.sort(len(key) - 1 - first_of_reversed)
+    p, st, v, row = p[last], st[last], v[last], row[last]
+    bad = ~np.isin(v, [-1, 0, 1])
     if bad.any():
-        row = df[bad].iloc[0]
         raise InputError(
-            f"vote value {row['value']!r} is not 1, -1 or 0",
+            f"vote value {v[bad][0]!r} is not 1, -1 or 0",
             where=source,
             hint="votes are agree=1, disagree=-1, pass=0",
         )
-    participants = np.array(sorted(df["participant"].unique()))
     if statements is None:
-        ids = set(df["statement"].unique()) | set((texts or {}).keys())
-        statements = sorted(int(s) for s in ids if s not in exclude)
+        ids = {int(x) for x in stmt_ids} | {int(x) for x in (texts or {})}
+        statements = sorted(x for x in ids if x not in exclude)
     else:
-        statements = [int(s) for s in statements if s not in exclude]
+        statements = [int(x) for x in statements if x not in exclude]
     stmt_arr = np.array(statements, dtype=np.int64)
-    row = np.searchsorted(participants, df["participant"].to_numpy())
     vote_counts = np.bincount(row, minlength=len(participants)).astype(np.int64)
-    col_lookup = pd.Series(np.arange(len(stmt_arr)), index=stmt_arr)
-    col = df["statement"].map(col_lookup)
-    keep = col.notna().to_numpy()
-    r, c = row[keep], col[keep].to_numpy(dtype=np.int64)
-    v = df["value"].to_numpy(dtype=np.float64)[keep]
+    col = np.searchsorted(stmt_arr, st)
+    keep = col < len(stmt_arr)
+    keep[keep] = stmt_arr[col[keep]] == st[keep]
+    r, c = row[keep], col[keep].astype(np.int64)
+    vals = v[keep].astype(np.float64)
     shape = (len(participants), len(stmt_arr))
-    values = sp.csr_matrix((v, (r, c)), shape=shape)
+    values = sp.csr_matrix((vals, (r, c)), shape=shape)
     values.eliminate_zeros()
-    seen = sp.csr_matrix((np.ones_like(v), (r, c)), shape=shape)
+    seen = sp.csr_matrix((np.ones_like(vals), (r, c)), shape=shape)
     texts = texts or {}
-    digest = hashlib.sha256(
-        pd.util.hash_pandas_object(df[list(VOTE_COLUMNS)], index=False).to_numpy().tobytes()
-    ).hexdigest()
+    digest = hashlib.sha256()
+    for arr in (p, st, v):  # the votes that count, in order
+        if arr.dtype.kind in "biuf":
+            digest.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+        else:
+            digest.update(pd.util.hash_array(np.asarray(arr, dtype=object)).tobytes())
+    digest = digest.hexdigest()
     return VoteMatrix(
         values=values,
         seen=seen,
@@ -142,6 +158,7 @@ def from_votes(
         vote_counts=vote_counts,
         source_sha256=digest,
         excluded_statements=tuple(sorted(int(s) for s in exclude)),
+        clustered=None if clustered is None else np.isin(participants, list(clustered)),
     )
 
 
@@ -181,7 +198,9 @@ def read_polis(folder: str | Path, *, strict_moderation: bool = False) -> VoteMa
     """Read a Polis export folder (``comments.csv``, ``votes.csv``).
 
     Statements with ``moderated == -1`` are excluded; with ``strict_moderation`` so are the
-    unmoderated (``0``) ones, as in a Polis conversation with strict moderation.
+    unmoderated (``0``) ones, as in a Polis conversation with strict moderation. When the folder
+    also holds ``participants-votes.csv`` with a ``group-id`` filled for some participants, those
+    participants are Polis's record of whom it clustered (:attr:`VoteMatrix.clustered`).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -215,9 +234,34 @@ def read_polis(folder: str | Path, *, strict_moderation: bool = False) -> VoteMa
     )
     if "timestamp" in votes.columns:
         table["created_at"] = votes["timestamp"]
-    matrix = from_votes(table, texts=texts, exclude=exclude, source=str(folder / "votes.csv"))
+    clustered = _clustered_record(folder / "participants-votes.csv")
+    matrix = from_votes(
+        table, texts=texts, exclude=exclude, source=str(folder / "votes.csv"), clustered=clustered
+    )
     digest = _sha256_files([folder / "comments.csv", folder / "votes.csv"])
     return _with_sha(matrix, digest)
+
+
+def _clustered_record(path: Path) -> set[int] | None:
+    """Participants with a non-empty ``group-id`` in a Polis ``participants-votes.csv`` (whom
+    Polis clustered); None when the file, the column or every such cell is absent."""
+    if not path.is_file():
+        return None
+    try:
+        head = pd.read_csv(path, nrows=0)
+        if "group-id" not in head.columns or "participant" not in head.columns:
+            return None
+        df = pd.read_csv(path, usecols=["participant", "group-id"])
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise InputError(f"cannot parse CSV: {exc}", where=str(path)) from exc
+    rows = df[df["group-id"].notna()]
+    if rows.empty:
+        return None
+    ids = pd.to_numeric(rows["participant"], errors="coerce")
+    if ids.isna().any():
+        line = int(rows.index[np.flatnonzero(ids.isna().to_numpy())[0]]) + 2
+        raise InputError("participant is not a number", where=at(path, line, "participant"))
+    return {int(x) for x in ids}
 
 
 def _with_sha(matrix: VoteMatrix, digest: str) -> VoteMatrix:

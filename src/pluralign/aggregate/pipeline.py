@@ -34,6 +34,7 @@ from pluralign.aggregate.stats import (
 from pluralign.errors import InputError
 
 NO_GROUP = -1
+IN_CONV_MODES = ("auto", "votes", "export")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class AggregateSettings:
     """Every constant of the aggregation, with Polis's / Community Notes' defaults."""
 
     n_components: int = 2
+    in_conv: str = "auto"
+    """Who is clustered: ``"votes"`` applies the vote-count rule below; ``"export"`` uses the
+    source's own record of whom its clustering included (a Polis export's non-empty
+    ``group-id``; membership only, never the labels) and fails without one; ``"auto"`` uses the
+    record when the input has one, else the rule."""
     min_votes: int = 7
     """Votes a participant needs (or all statements, if fewer) to be clustered (Polis: 7)."""
     greedy_n: int = 15
@@ -48,8 +54,11 @@ class AggregateSettings:
     base_k: int = 100
     min_groups: int = 2
     max_groups: int = 5
-    n_init: int = 10
-    base_n_init: int = 3
+    n_init: int = 5
+    refits: int = 4
+    """Independent fits of base clusters and groups; Polis's group-count smoother runs over them
+    and the best-silhouette one is kept (see :class:`PolisClusterer`)."""
+    base_n_init: int = 1
     max_repness: int = 5
     top_consensus: int = 5
     """Consensus statements listed: the top ones by GAC among those a majority of every group
@@ -70,6 +79,11 @@ class AggregateSettings:
             )
         if self.base_k < self.max_groups:
             raise InputError("base_k must be at least max_groups", where="aggregate settings")
+        if self.in_conv not in IN_CONV_MODES:
+            raise InputError(
+                f"in_conv must be one of {', '.join(IN_CONV_MODES)}, got {self.in_conv!r}",
+                where="aggregate settings",
+            )
         if self.bridging_factors not in (1, 2):
             raise InputError("bridging_factors must be 1 or 2", where="aggregate settings")
 
@@ -87,6 +101,7 @@ class AggregateResult:
     settings: AggregateSettings
     seed: int
     in_conv: np.ndarray
+    in_conv_source: str
     groups: np.ndarray
     projection: np.ndarray
     n_groups: int
@@ -157,6 +172,7 @@ class AggregateResult:
             "settings": asdict(self.settings),
             "participants": int(self.matrix.shape[0]),
             "participants_clustered": int(self.in_conv.sum()),
+            "participants_clustered_from": self.in_conv_source,
             "statements": int(self.matrix.shape[1]),
             "statements_excluded": list(self.matrix.excluded_statements),
             "votes": self.matrix.n_votes,
@@ -196,6 +212,52 @@ def _thread_controller():
     return ThreadpoolController()
 
 
+def vote_tallies(
+    matrix: VoteMatrix, labels: np.ndarray, n_labels: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Agrees, disagrees and votes seen per (label, statement), shape (n_labels, m), over the
+    participants with a label ≥ 0 (weighted counts straight from the CSR arrays)."""
+    m = matrix.shape[1]
+
+    def tally(csr: sp.csr_matrix, weights: np.ndarray) -> np.ndarray:
+        rows = np.repeat(labels, np.diff(csr.indptr))
+        keep = rows >= 0
+        key = rows[keep] * m + csr.indices[keep]
+        out = np.bincount(key, weights=weights[keep], minlength=n_labels * m)
+        return out.reshape(n_labels, m)
+
+    vals = matrix.values.data
+    agree = tally(matrix.values, (vals > 0).astype(np.float64))
+    disagree = tally(matrix.values, (vals < 0).astype(np.float64))
+    seen = tally(matrix.seen, np.ones(matrix.seen.nnz))
+    return agree, disagree, seen
+
+
+def choose_in_conversation(
+    matrix: VoteMatrix, settings: AggregateSettings
+) -> tuple[np.ndarray, str]:
+    """The participants to cluster and where that set came from (``"export"`` or ``"votes"``),
+    following ``settings.in_conv``."""
+    record = matrix.clustered
+    if settings.in_conv == "export" and record is None:
+        raise InputError(
+            "the input has no record of whom its clustering included",
+            where="vote matrix",
+            hint="in_conv='export' needs a Polis export whose participants-votes.csv fills "
+            "group-id; use in_conv='votes' or 'auto'",
+        )
+    if settings.in_conv != "votes" and record is not None and record.any():
+        return np.asarray(record, dtype=bool).copy(), "export"
+    n_total_statements = matrix.shape[1] + len(matrix.excluded_statements)
+    mask = in_conversation(
+        matrix.vote_counts,
+        n_total_statements,
+        min_votes=settings.min_votes,
+        greedy_n=settings.greedy_n,
+    )
+    return mask, "votes"
+
+
 def _aggregate(
     matrix: VoteMatrix, seed: int, settings: AggregateSettings | None
 ) -> AggregateResult:
@@ -207,13 +269,7 @@ def _aggregate(
             where="vote matrix",
             hint="the conversation needs participants who voted on statements",
         )
-    n_total_statements = m + len(matrix.excluded_statements)
-    in_conv = in_conversation(
-        matrix.vote_counts,
-        n_total_statements,
-        min_votes=settings.min_votes,
-        greedy_n=settings.greedy_n,
-    )
+    in_conv, in_conv_source = choose_in_conversation(matrix, settings)
     pca = PolisPCA(settings.n_components, n_excluded=len(matrix.excluded_statements))
     pca.fit(matrix.values, matrix.seen)
     groups = np.full(n, NO_GROUP, dtype=np.int64)
@@ -226,6 +282,7 @@ def _aggregate(
             settings.max_groups,
             seed=seed,
             n_init=settings.n_init,
+            refits=settings.refits,
             base_n_init=settings.base_n_init,
         )
         clusterer.fit(pca.projection_[in_conv])
@@ -234,13 +291,7 @@ def _aggregate(
     else:  # too few participants to split: everyone clustered is one group
         groups[in_conv] = 0
         n_groups = 1
-    onehot = sp.csr_matrix(
-        (np.ones(int(in_conv.sum())), (groups[in_conv], np.flatnonzero(in_conv))),
-        shape=(n_groups, n),
-    )
-    agree = np.asarray((onehot @ (matrix.values > 0).astype(np.float64)).todense())
-    disagree = np.asarray((onehot @ (matrix.values < 0).astype(np.float64)).todense())
-    seen = np.asarray((onehot @ matrix.seen).todense())
+    agree, disagree, seen = vote_tallies(matrix, groups, n_groups)
     st = group_stats(agree, disagree, seen)
     repness = representative_statements(st, matrix.statements, settings.max_repness)
     gac = group_aware_consensus(agree, seen)
@@ -248,9 +299,9 @@ def _aggregate(
     ok = ((share > settings.consensus_share) & (seen >= settings.consensus_min_votes)).all(0)
     order = [j for j in np.argsort(-gac, kind="stable") if ok[j]][: settings.top_consensus]
     consensus = [int(matrix.statements[j]) for j in order]
-    all_a, all_d, all_p = matrix.counts()
+    all_a, all_d, all_s = vote_tallies(matrix, np.zeros(n, dtype=np.int64), 1)
     pconsensus = polis_consensus(
-        all_a, all_d, all_a + all_d + all_p, matrix.statements, settings.top_consensus
+        all_a[0], all_d[0], all_s[0], matrix.statements, settings.top_consensus
     )
     bridging = BridgingModel(
         settings.bridging_factors,
@@ -265,6 +316,7 @@ def _aggregate(
         settings=settings,
         seed=seed,
         in_conv=in_conv,
+        in_conv_source=in_conv_source,
         groups=groups,
         projection=pca.projection_,
         n_groups=n_groups,
