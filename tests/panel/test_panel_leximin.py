@@ -47,21 +47,50 @@ def test_both_leximin_roads_equal_brute_force(case, relaxation):
     assert all(inst.meets_quotas(c) for c in dist.compositions)
 
 
-# Instances whose relaxed leximin point no walk over the relaxation's faces decomposes (found by
-# search over random instances): the column generation must take over and still be exact.
-FALLBACK_CASES = [(7, 10, 4, 3, 3, 1), (197, 10, 5, 3, 3, 1), (270, 8, 3, 3, 3, 1)]
+# Instances whose LP relaxation is not integral at its leximin point (found by search over random
+# instances): the relaxed optimum is no lottery at all, so the walk must fail whatever the solver
+# does, and the column generation must take over and still be exact.
+FALLBACK_CASES = [(53, 9, 2, 4, 3, 1), (104, 9, 5, 3, 3, 0), (619, 7, 2, 3, 2, 1)]
 
 
 @pytest.mark.parametrize("case", FALLBACK_CASES, ids=[f"seed{c[0]}" for c in FALLBACK_CASES])
 def test_failed_relaxation_falls_back_to_exact_column_generation(case):
+    from pluralign.panel.leximin import initial_columns
+    from pluralign.panel.oracle import CompositionOracle
+
+    seed, n, k, f, v, slack = case
+    pool, quotas = random_instance(seed, n, k, f, v, slack)
+    expected = brute_leximin(n, feasible_panels(pool, quotas, k))
+    inst = build_instance(pool, quotas, k)
+    _, impossible = initial_columns(inst, CompositionOracle(inst))
+    q_star, _ = relaxed_leximin(inst, impossible)
+    assert np.abs(q_star[inst.type_of] - expected).max() > 0.05  # the relaxation is not enough
+    dist = column_generation(inst, gap=1e-9)
+    assert dist.stats["path"] == "column-generation"
+    assert dist.stats["relaxation_failed"]
+    np.testing.assert_allclose(dist.type_probability[inst.type_of], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", CASES[:4], ids=[f"seed{c[0]}" for c in CASES[:4]])
+def test_walk_that_gives_up_is_repaired_by_column_generation(case, monkeypatch):
+    # A walk can end on a face without panels although q* is a lottery; then column generation
+    # towards q* must finish the job (the relaxation's optimum is still LEXIMIN).
+    import pluralign.panel.relax as relax
+
+    def gives_up(inst, q_target, **kwargs):
+        return relax.Walk(failed="gave up on purpose")
+
+    monkeypatch.setattr(relax, "decompose", gives_up)
     seed, n, k, f, v, slack = case
     pool, quotas = random_instance(seed, n, k, f, v, slack)
     expected = brute_leximin(n, feasible_panels(pool, quotas, k))
     inst = build_instance(pool, quotas, k)
     dist = column_generation(inst, gap=1e-9)
-    assert dist.stats["path"] == "column-generation"
-    assert dist.stats["relaxation_failed"]
+    assert dist.stats["path"] == "relaxation+column-generation"
+    assert dist.stats["relaxation_failed"] == "gave up on purpose"
+    assert dist.stats["repair_iterations"] >= 1
     np.testing.assert_allclose(dist.type_probability[inst.type_of], expected, atol=1e-6)
+    assert all(inst.meets_quotas(c) for c in dist.compositions)
 
 
 def test_relaxed_leximin_by_hand():

@@ -100,6 +100,11 @@ class _Master:
             self.h.changeCoeff(int(t), 0, 0.0)
             self.h.changeRowBounds(int(t), float(value), self.inf)
 
+    def lower_bounds(self, types: np.ndarray, values: np.ndarray) -> None:
+        """Rows ``q_t - z >= value`` (z kept): a target to reach instead of a level to raise."""
+        for t, v in zip(types, values, strict=True):
+            self.h.changeRowBounds(int(t), float(v), self.inf)
+
     def solve(self) -> tuple[float, np.ndarray, float, np.ndarray]:
         """``(z, y, y0, p)`` of the current master LP."""
         import highspy
@@ -123,6 +128,64 @@ class _Master:
         p = np.asarray(sol.col_value)[1:]
         z = float(sol.col_value[0])
         return z, y, y0, p
+
+
+@dataclass
+class _Level:
+    z: float
+    y: np.ndarray
+    center: np.ndarray | None
+    p: np.ndarray
+    best_ub: float
+    iterations: int
+    timed_out: bool
+
+
+def _solve_level(
+    master: _Master,
+    oracle: CompositionOracle,
+    offsets: np.ndarray,
+    done,
+    *,
+    smoothing: float,
+    deadline: float | None,
+) -> _Level:
+    """Column generation on the current master until ``done(z, best_upper_bound)``.
+
+    ``offsets`` are the rows' right-hand sides (``f_t`` for fixed types, ``q*_t`` for a target,
+    0 for a level's free types); the upper bound of the master's optimum at duals ``y`` is
+    ``V(y) - offsets @ y``.
+    """
+    inst = master.inst
+    sizes = inst.type_size.astype(np.float64)
+    best_ub, center = np.inf, None
+    iterations = 0
+    timed_out = False
+    while True:
+        iterations += 1
+        z, y, y0, p = master.solve()
+        # Wentges smoothing: price at a point between the master's dual and the dual with the
+        # best bound so far; this damps the oscillation of the duals (fewer rounds).
+        trial = y if center is None else smoothing * center + (1.0 - smoothing) * y
+        for attempt in (trial, y):
+            c, _value, bound = oracle.best(attempt / sizes)
+            ub = bound - float(offsets @ attempt)
+            if ub < best_ub:
+                best_ub, center = ub, attempt
+            if float((y / sizes) @ c) > y0 + 1e-9 or attempt is y:
+                break
+        if done(z, best_ub):
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            timed_out = True
+            break
+        if not master.add(c) and float((y / sizes) @ c) <= y0 + 1e-9:
+            break  # pragma: no cover - no improving column although the bound is not tight
+        # Other improving compositions met by the MILP are good columns too (fewer rounds).
+        for other in oracle.found():
+            if other.sum() == inst.k and float((y / sizes) @ other) > y0 + 1e-9:
+                master.add(other)
+    return _Level(z, y, center, p, best_ub, iterations, timed_out)
 
 
 def initial_columns(
@@ -170,15 +233,35 @@ def column_generation(
     as the work advances.
 
     LEXIMIN first takes the road of :mod:`pluralign.panel.relax` (leximin over the LP relaxation,
-    then an exact decomposition into panels; ``stats['path'] == 'relaxation'``) and falls back to
-    the level-by-level column generation below (``'column-generation'``, seeded with the panels
-    the relaxation found) when that decomposition fails; ``relaxation=False`` skips the first road.
+    then an exact decomposition into panels; ``stats['path'] == 'relaxation'``). If the walk of
+    that decomposition gives up, column generation towards the relaxed optimum ``q*`` decides:
+    it either reaches ``q*`` (``'relaxation+column-generation'``) or proves that ``q*`` is no
+    lottery, and then the level-by-level column generation runs (``'column-generation'``), seeded
+    with every panel found so far. ``relaxation=False`` goes to the levels directly.
     """
     start = time.perf_counter()
+    deadline = None if time_limit is None else start + time_limit
     T = inst.n_types
     oracle = CompositionOracle(inst)
     columns, impossible = initial_columns(inst, oracle)
+    master = _Master(inst)
+    for c in columns:
+        master.add(c)
     relax_stats: dict = {}
+
+    def stats_for(path: str, **extra) -> dict:
+        return {
+            "path": path,
+            **extra,
+            "pricing_calls": oracle.calls + relax_stats.get("relaxation_steps", 0),
+            "pricing_time_s": round(oracle.seconds + relax_stats.get("relaxation_time_s", 0), 4),
+            "gap_tolerance": gap,
+            "solver_time_s": round(time.perf_counter() - start, 4),
+            "types": T,
+            "impossible_types": int(impossible.sum()),
+            **relax_stats,
+        }
+
     if levels == "leximin" and relaxation:
         from pluralign.panel.relax import decompose, relaxed_leximin
 
@@ -187,7 +270,7 @@ def column_generation(
             inst,
             q_star,
             gap=gap,
-            deadline=None if time_limit is None else start + time_limit,
+            deadline=deadline,
             progress=None
             if progress is None
             else (lambda rest: progress(int(1000 * (1.0 - rest)), 1000)),
@@ -201,30 +284,59 @@ def column_generation(
             dist = finish(inst, walk.columns, np.array(walk.weights), {})
             deficit = float(np.max(q_star - dist.type_probability, initial=0.0))
             if deficit <= gap:
-                stats = {
-                    "path": "relaxation",
-                    "levels": relaxed_levels,
-                    "iterations": walk.steps,
-                    "pricing_calls": oracle.calls + walk.steps,
-                    "pricing_time_s": round(oracle.seconds + walk.milp_time_s, 4),
-                    "gap": max(deficit, 0.0),
-                    "gap_tolerance": gap,
-                    "timed_out": False,
-                    "solver_time_s": round(time.perf_counter() - start, 4),
-                    "types": T,
-                    "impossible_types": int(impossible.sum()),
-                    **relax_stats,
-                }
+                stats = stats_for(
+                    "relaxation",
+                    levels=relaxed_levels,
+                    iterations=walk.steps,
+                    gap=max(deficit, 0.0),
+                    timed_out=False,
+                )
                 return Distribution(
                     dist.compositions, dist.probabilities, dist.type_probability, stats
                 )
             relax_stats["relaxation_failed"] = f"decomposition off by {deficit:.2e}"
         else:
             relax_stats["relaxation_failed"] = walk.failed or "walk did not finish"
-        columns = columns + walk.columns
-    master = _Master(inst)
-    for c in columns:
-        master.add(c)
+        for c in walk.columns:
+            master.add(c)
+        # Repair: column generation towards q* itself (rows q_t - z >= q*_t, z <= 0). z >= -gap
+        # proves q* is a lottery after all (the walk was unlucky); an upper bound below -gap
+        # proves it is none (the relaxation is not integral there): then the levels below.
+        live = np.flatnonzero(~impossible)
+        master.lower_bounds(live, q_star[live])
+        if impossible.any():
+            master.fix(np.flatnonzero(impossible), 0.0)
+        repair = _solve_level(
+            master,
+            oracle,
+            np.where(impossible, 0.0, q_star),
+            # half the gap: dropping negligible panels in finish() may cost a little more
+            lambda z, ub: z >= -0.5 * gap or ub < -gap,
+            smoothing=smoothing,
+            deadline=deadline,
+        )
+        relax_stats["repair_iterations"] = repair.iterations
+        if repair.z >= -0.5 * gap:
+            dist = finish(inst, master.columns, repair.p, {})
+            deficit = float(np.max(q_star - dist.type_probability, initial=0.0))
+            stats = stats_for(
+                "relaxation+column-generation",
+                levels=relaxed_levels,
+                iterations=walk.steps + repair.iterations,
+                gap=max(deficit, 0.0),
+                timed_out=False,
+            )
+            return Distribution(dist.compositions, dist.probabilities, dist.type_probability, stats)
+        master.lower_bounds(live, np.zeros(len(live)))
+        if repair.timed_out:
+            stats = stats_for(
+                "relaxation+column-generation",
+                levels=relaxed_levels,
+                iterations=walk.steps + repair.iterations,
+                gap=float(-repair.z),
+                timed_out=True,
+            )
+            return finish(inst, master.columns, repair.p, stats)
     fixed = np.full(T, np.nan)
     if impossible.any():
         fixed[impossible] = 0.0
@@ -233,37 +345,21 @@ def column_generation(
     worst_gap = 0.0
     p = None
     timed_out = False
-    sizes = inst.type_size.astype(np.float64)
     while np.isnan(fixed).any():
         n_levels += 1
         unfixed = np.isnan(fixed)
         fixed_values = np.where(unfixed, 0.0, fixed)
-        best_ub, center = np.inf, None
-        while True:
-            iterations += 1
-            z, y, y0, p = master.solve()
-            # Wentges smoothing: price at a point between the master's dual and the dual with the
-            # best bound so far; this damps the oscillation of the duals (fewer rounds).
-            trial = y if center is None else smoothing * center + (1.0 - smoothing) * y
-            for attempt in (trial, y):
-                c, value, bound = oracle.best(attempt / sizes)
-                ub = bound - float(fixed_values @ attempt)
-                if ub < best_ub:
-                    best_ub, center = ub, attempt
-                if float((y / sizes) @ c) > y0 + 1e-9 or attempt is y:
-                    break
-            level_gap = max(0.0, best_ub - z)
-            if level_gap <= gap:
-                break
-            if time_limit is not None and time.perf_counter() - start > time_limit:
-                timed_out = True
-                break
-            if not master.add(c) and float((y / sizes) @ c) <= y0 + 1e-9:
-                break  # pragma: no cover - no improving column although the bound is not tight
-            # Other improving compositions met by the MILP are good columns too (fewer rounds).
-            for other in oracle.found():
-                if other.sum() == inst.k and float((y / sizes) @ other) > y0 + 1e-9:
-                    master.add(other)
+        lv = _solve_level(
+            master,
+            oracle,
+            fixed_values,
+            lambda z, ub: ub - z <= gap,
+            smoothing=smoothing,
+            deadline=deadline,
+        )
+        iterations += lv.iterations
+        z, p, center, y = lv.z, lv.p, lv.center, lv.y
+        level_gap, timed_out = max(0.0, lv.best_ub - lv.z), lv.timed_out
         worst_gap = max(worst_gap, level_gap)
         if levels == "maximin" or timed_out:
             break
@@ -279,18 +375,11 @@ def column_generation(
             progress(int((~np.isnan(fixed)).sum()), T)
     if p is None:  # pragma: no cover - every instance has at least one level
         raise RuntimeError("column generation did not run")
-    stats = {
-        "path": "column-generation",
-        "levels": n_levels,
-        "iterations": iterations,
-        "pricing_calls": oracle.calls,
-        "pricing_time_s": round(oracle.seconds, 4),
-        "gap": float(worst_gap),
-        "gap_tolerance": gap,
-        "timed_out": timed_out,
-        "solver_time_s": round(time.perf_counter() - start, 4),
-        "types": T,
-        "impossible_types": int(impossible.sum()),
-        **relax_stats,
-    }
+    stats = stats_for(
+        "column-generation",
+        levels=n_levels,
+        iterations=iterations,
+        gap=float(worst_gap),
+        timed_out=timed_out,
+    )
     return finish(inst, master.columns, p, stats)

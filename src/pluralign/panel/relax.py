@@ -129,7 +129,14 @@ class Walk:
 class _FaceMILP:
     """Integer compositions on a given face of ``P``, nearest (L1, scaled by type size) to ``x``."""
 
-    def __init__(self, inst: Instance, A: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    def __init__(
+        self,
+        inst: Instance,
+        A: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        cost: np.ndarray | None = None,
+    ):
         import highspy
 
         T = inst.n_types
@@ -143,8 +150,9 @@ class _FaceMILP:
             h.addCol(0.0, 0.0, sizes[t], 0, _EMPTY_I, _EMPTY_V)
         idx = np.arange(T, dtype=np.int32)
         h.changeColsIntegrality(T, idx, np.full(T, highspy.HighsVarType.kInteger))
-        for t in range(T):  # d_t >= |c_t - x_t|, weighted by 1/n_t
-            h.addCol(1.0 / sizes[t], 0.0, inf, 0, _EMPTY_I, _EMPTY_V)
+        cost = 1.0 / sizes if cost is None else cost
+        for t in range(T):  # d_t >= |c_t - x_t|, weighted by 1/n_t (or ``cost``)
+            h.addCol(float(cost[t]), 0.0, inf, 0, _EMPTY_I, _EMPTY_V)
         for r in range(len(A)):
             ts = np.flatnonzero(A[r]).astype(np.int32)
             h.addRow(lo[r], hi[r], len(ts), ts, np.ones(len(ts)))
@@ -204,6 +212,7 @@ def decompose(
     gap: float,
     deadline: float | None = None,
     progress=None,
+    seed: int | None = None,
 ) -> Walk:
     """Write ``n ∘ q_target`` (a point of ``P``) as a convex combination of compositions.
 
@@ -212,11 +221,16 @@ def decompose(
     ``deadline`` (a :func:`time.perf_counter` value). Each step divides by the mass left, which
     amplifies rounding errors in ``x`` by ``1 / rest``; the tolerance for "tight" grows with it.
     A walk that stops early leaves ``rest`` undecomposed: scaling the weights up by
-    ``1 / (1 - rest)`` costs any type at most ``rest`` of probability.
+    ``1 / (1 - rest)`` costs any type at most ``rest`` of probability. With ``seed``, the L1
+    weights of the face MILP are perturbed (``U(0.5, 1.5) / n_t``), which sends the walk through
+    other points: a second try when one walk ends on a face without panels.
     """
     A, lo, hi = _constraint_matrix(inst)
     sizes = inst.type_size.astype(np.float64)
-    milp = _FaceMILP(inst, A, lo, hi)
+    cost = None
+    if seed is not None:  # another walk: the same faces, other points chosen on them
+        cost = np.random.default_rng(seed).uniform(0.5, 1.5, inst.n_types) / sizes
+    milp = _FaceMILP(inst, A, lo, hi, cost)
     x = np.clip(np.asarray(q_target, dtype=np.float64) * sizes, 0.0, sizes)
     walk = Walk()
     limit = 4 * inst.n_types + 8
