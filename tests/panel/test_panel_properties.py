@@ -83,6 +83,13 @@ def test_time_limit_returns_a_valid_lottery():
     r = select_panel(pool, quotas, 8, "leximin", seed=1, time_limit=0.0)
     assert r.stats["timed_out"] is True
     _check(r, pool, quotas, 8)
+    # the fairest lottery over the panels found so far: the start panels cover everyone who can
+    # be selected, so nobody selectable is left at zero, and the proven gap bounds the minimum
+    full = select_panel(pool, quotas, 8, "leximin", seed=1)
+    selectable = full.probabilities > 0
+    assert r.probabilities[selectable].min() > 0
+    best = full.probabilities[selectable].min()
+    assert r.probabilities[selectable].min() >= best - r.stats["gap"] - 1e-9
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -89,6 +89,12 @@ def select_cmd(
         f"{r['geometric_mean']:.4f}, {r['support_size']} compositions, "
         f"{r['solver_time_s']:.1f} s"
     )
+    if r.get("timed_out"):
+        console.print(
+            f"[yellow]time limit reached: every panel of the lottery meets the quotas, but its "
+            f"fairness is not proven optimal (gap {r.get('gap', float('nan')):.2g}); "
+            f"raise --time-limit for the optimum[/yellow]"
+        )
     console.print(f"wrote {', '.join(summary['files'])} to {out}")
     if summary.get("panel_id") is not None:
         console.print(f"stored as panel {summary['panel_id']}")

@@ -329,14 +329,17 @@ def column_generation(
             return Distribution(dist.compositions, dist.probabilities, dist.type_probability, stats)
         master.lower_bounds(live, np.zeros(len(live)))
         if repair.timed_out:
+            # Out of time: the fairest lottery (max-min) over the panels found so far.
+            z, _y, _y0, p = master.solve()
             stats = stats_for(
                 "relaxation+column-generation",
                 levels=relaxed_levels,
                 iterations=walk.steps + repair.iterations,
-                gap=float(-repair.z),
+                # the smallest probability's distance to the relaxation's bound on it
+                gap=max(0.0, float(q_star[live].min()) - z),
                 timed_out=True,
             )
-            return finish(inst, master.columns, repair.p, stats)
+            return finish(inst, master.columns, p, stats)
     fixed = np.full(T, np.nan)
     if impossible.any():
         fixed[impossible] = 0.0
