@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from prefs_inproc import run_inproc
 from prefs_simfixture import pool_id, write_sim
 
+from cli_inproc import run_inproc
 from conftest import run_cli
 from pluralign.data.preferences import read_jsonl
 
