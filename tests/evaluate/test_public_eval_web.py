@@ -212,26 +212,13 @@ def test_setup_errors_are_shown_and_change_nothing(app_store, scripted):
         f"{ROOT}/models", data={"csrf": token, "a_base_url": "ftp://x", "b_base_url": base_url}
     )
     assert r.status_code == 400 and "must start with http" in r.text
-    r = admin.post(
-        f"{ROOT}/models",
-        data={
-            "csrf": token,
-            "a_base_url": base_url,
-            "b_base_url": base_url,
-            "a_api_key_env": "sk-123 4",
-        },
-    )
-    assert r.status_code == 400 and "NAME of an environment variable" in r.text
-    r = admin.post(
-        f"{ROOT}/models",
-        data={
-            "csrf": token,
-            "a_base_url": base_url,
-            "b_base_url": base_url,
-            "a_api_key_env": "PLURALIGN_DATABASE_URL",
-        },
-    )
-    assert r.status_code == 400 and "must end in API_KEY" in r.text
+    for key_env, message in (
+        ("sk-123 4", "NAME of an environment variable"),
+        ("PLURALIGN_DATABASE_URL", "must end in API_KEY"),
+    ):
+        data = {"a_base_url": base_url, "b_base_url": base_url, "a_api_key_env": key_env}
+        r = admin.post(f"{ROOT}/models", data={"csrf": token, **data})
+        assert r.status_code == 400 and message in r.text, key_env
     bad = prompts_jsonl() + b'{"prompt": ""}\n'
     r = _upload(admin, token, "prompts", "prompts.jsonl", bad, "application/jsonl")
     assert r.status_code == 400 and "prompts.jsonl, line 3" in r.text

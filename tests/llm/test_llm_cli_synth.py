@@ -61,50 +61,16 @@ def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp
         d.mkdir()
         before = tiny_server.requests()
         runner = cli if tag == "warm" else None  # the cold run as a user runs it
-        q = synth(
-            "questions",
-            "-c",
-            constitution,
-            "--n",
-            "2",
-            "--dedup",
-            "tfidf",
-            "--out",
-            d / "q.jsonl",
-            url=url,
-            cache=cache,
-            cwd=tmp_path,
-            runner=runner,
-        )
-        assert q.returncode == 0, q.stderr
-        r = synth(
-            "revise",
-            "-c",
-            constitution,
-            "--questions",
-            d / "q.jsonl",
-            "--out",
-            d / "pairs.jsonl",
-            url=url,
-            cache=cache,
-            cwd=tmp_path,
-            runner=runner,
-        )
-        assert r.returncode == 0, r.stderr
-        f = synth(
-            "refine",
-            "-c",
-            constitution,
-            "--n",
-            "1",
-            "--out",
-            d / "refine.jsonl",
-            url=url,
-            cache=cache,
-            cwd=tmp_path,
-            runner=runner,
-        )
-        assert f.returncode == 0, f.stderr
+        steps = {
+            "questions": ["--n", "2", "--dedup", "tfidf", "--out", d / "q.jsonl"],
+            "revise": ["--questions", d / "q.jsonl", "--out", d / "pairs.jsonl"],
+            "refine": ["--n", "1", "--out", d / "refine.jsonl"],
+        }
+        for step, args in steps.items():  # in this order: revise reads the questions
+            r = synth(
+                step, "-c", constitution, *args, url=url, cache=cache, cwd=tmp_path, runner=runner
+            )
+            assert r.returncode == 0, (step, r.stderr)
         runs[tag] = (tiny_server.requests() - before, d)
     cold_requests, cold = runs["cold"]
     warm_requests, warm = runs["warm"]
