@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from prefs_inproc import run_inproc
 from prefs_simfixture import pool_id, write_sim
 
+from cli_inproc import run_inproc
 from conftest import run_cli
 from pluralign.data.preferences import read_jsonl
 
@@ -28,20 +28,9 @@ def test_prefs_from_sim_with_soft_panel_weights(tmp_path, capsys):
         + "".join(f"{pool_id(i)},{'f' if i % 2 else 'm'},{1 + i % 3}\n" for i in range(10))
     )
     out = tmp_path / "prefs.jsonl"
-    r = run_cli(
-        "data",
-        "prefs",
-        "--from-sim",
-        sim,
-        "--panel",
-        panel,
-        "--weighting",
-        "soft",
-        "--seed",
-        "2",
-        "--out",
-        out,
-    )
+    args = ["data", "prefs", "--from-sim", sim, "--panel", panel, "--weighting", "soft"]
+    args += ["--seed", "2"]
+    r = run_cli(*args, "--out", out)
     assert r.returncode == 0, r.stderr
     train = read_jsonl(out)
     held = read_jsonl(tmp_path / "prefs.heldout.jsonl")
@@ -55,21 +44,7 @@ def test_prefs_from_sim_with_soft_panel_weights(tmp_path, capsys):
     assert set(train.provenance["inputs"]) == {"sim", "panel"}
     # same seed, same bytes
     out2 = tmp_path / "again.jsonl"
-    run_inproc(
-        capsys,
-        "data",
-        "prefs",
-        "--from-sim",
-        sim,
-        "--panel",
-        panel,
-        "--weighting",
-        "soft",
-        "--seed",
-        "2",
-        "--out",
-        out2,
-    )
+    run_inproc(capsys, *args, "--out", out2)
     assert out2.read_bytes() == out.read_bytes()
 
 

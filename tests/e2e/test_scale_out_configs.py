@@ -5,9 +5,7 @@ model, and the example accelerate config launches `pluralign train` with one CPU
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -72,44 +70,13 @@ def test_provider_configs_in_the_doc_and_example_parse(tmp_path):
 @pytest.mark.slow
 def test_accelerate_launch_with_the_example_config_one_cpu_process(tmp_path):
     sys.path.insert(0, str(REPO / "tests" / "train"))
-    from trainkit import make_rows, tiny_model_dir
+    from trainkit import accelerate_train, assert_trained_in_one_process, make_rows
 
     data = tmp_path / "prefs.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in make_rows(4)))
     cfg = tmp_path / "t.yaml"
     cfg.write_text("max_steps: 1\nper_device_train_batch_size: 2\nlearning_rate: 0.001\n")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "accelerate"),
-            "launch",
-            "--config_file",
-            str(EXAMPLES / "accelerate_multi_gpu.yaml"),
-            "--num_processes",
-            "1",
-            "--cpu",
-            "--mixed_precision",
-            "no",
-            "-m",
-            "pluralign",
-            "train",
-            "--data",
-            str(data),
-            "--model",
-            str(tiny_model_dir()),
-            "--config",
-            str(cfg),
-            "--out",
-            str(tmp_path / "o"),
-        ],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    manifest = json.loads((tmp_path / "o" / "train_manifest.json").read_text())
-    assert manifest["steps"] == 1 and manifest["hardware"]["processes"] == 1
-    assert (tmp_path / "o" / "model" / "config.json").exists()
+    launch = ["--config_file", str(EXAMPLES / "accelerate_multi_gpu.yaml")]
+    launch += ["--num_processes", "1", "--cpu", "--mixed_precision", "no"]
+    proc = accelerate_train(launch, data, cfg, tmp_path / "o", cwd=REPO)
+    assert_trained_in_one_process(proc, tmp_path / "o", steps=1)

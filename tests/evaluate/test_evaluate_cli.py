@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from evaluate_inproc import run_inproc
-
+from cli_inproc import run_inproc
 from conftest import run_cli
 from pluralign.data.preferences import PreferencePair, write_jsonl
 

@@ -14,6 +14,11 @@ pytest_plugins = ["conftest_llm"]  # the scripted OpenAI-compatible server
 SLUG = "camps"
 
 
+def eval_public(command: str, db: str, *args) -> None:
+    """``pluralign eval-public COMMAND --db DB --slug camps ARGS`` in this process."""
+    main(["eval-public", command, "--db", db, "--slug", SLUG, *map(str, args)])
+
+
 def seed_camps(store, n=10, n_statements=6):
     """An open assembly where participants 0..4 and 5..9 vote opposite ways (two groups)."""
     from pluralign.web import service
@@ -66,35 +71,12 @@ def test_cli_round_trip_with_groups_judge_and_report(store, scripted, files, tmp
     scripted_answers(script)
     people = seed_camps(store)
     db = store.url
-    main(
-        [
-            "eval-public",
-            "setup",
-            "--db",
-            db,
-            "--slug",
-            SLUG,
-            "--a-url",
-            url,
-            "--a-model",
-            "base",
-            "--b-url",
-            url,
-            "--b-model",
-            "tuned",
-            "--constitution",
-            str(files / "constitution.yaml"),
-            "--prompts",
-            str(files / "prompts.jsonl"),
-            "--answer-tokens",
-            "32",
-            "--seed",
-            "5",
-        ]
-    )
-    main(["eval-public", "generate", "--db", db, "--slug", SLUG, "--cache", str(tmp_path / "c")])
+    models = ["--a-url", url, "--a-model", "base", "--b-url", url, "--b-model", "tuned"]
+    inputs = ["--constitution", files / "constitution.yaml", "--prompts", files / "prompts.jsonl"]
+    eval_public("setup", db, *models, *inputs, "--answer-tokens", "32", "--seed", "5")
+    eval_public("generate", db, "--cache", tmp_path / "c")
     assert len(script.seen) == 4 and all(b["max_tokens"] == 32 for b in script.seen)
-    main(["eval-public", "state", "--db", db, "--slug", SLUG, "open"])
+    eval_public("state", db, "open")
     rate_all(store, people)
 
     run = tmp_path / "run"
@@ -108,22 +90,8 @@ def test_cli_round_trip_with_groups_judge_and_report(store, scripted, files, tmp
         "".join(json.dumps(i) + "\n" for i in items)
     )
     out = run / "evaluate" / "public_eval.json"
-    main(
-        [
-            "eval-public",
-            "results",
-            "--db",
-            db,
-            "--slug",
-            SLUG,
-            "--out",
-            str(out),
-            "--judge",
-            str(run / "evaluate" / "judge_items.jsonl"),
-            "--n-boot",
-            "200",
-        ]
-    )
+    judge = run / "evaluate" / "judge_items.jsonl"
+    eval_public("results", db, "--out", out, "--judge", judge, "--n-boot", "200")
     doc = json.loads(out.read_text())
     assert doc["n_ratings"] == 10 * 3 and doc["n_participants"] == 10
     assert doc["overall"]["win_rate_b"] == pytest.approx(0.5)
@@ -138,7 +106,7 @@ def test_cli_round_trip_with_groups_judge_and_report(store, scripted, files, tmp
     assert doc["provenance"]["clauses"]["n"] == 2
 
     prefs = tmp_path / "prefs.jsonl"
-    main(["eval-public", "export", "--db", db, "--slug", SLUG, "--out", str(prefs)])
+    eval_public("export", db, "--out", prefs)
     pairs = read_jsonl(prefs)
     assert len(pairs.pairs) == 30
     assert {p.source for p in pairs.pairs} == {"public-eval"}
@@ -169,44 +137,18 @@ def test_cli_errors_name_what_is_wrong(tmp_path, files, capsys):
     bad = files / "bad.csv"
     bad.write_text("prompt,id\nfine,x\n,y\n")
 
-    def fails(*args):
+    def fails(command, *args):
         with pytest.raises(SystemExit) as done:
-            main(list(args))
+            eval_public(command, db, *args)
         assert done.value.code == 1
         return capsys.readouterr().err
 
-    err = fails(
-        "eval-public",
-        "setup",
-        "--db",
-        db,
-        "--slug",
-        SLUG,
-        "--a-url",
-        "http://127.0.0.1:9/v1",
-        "--b-url",
-        "http://127.0.0.1:9/v1",
-        "--constitution",
-        str(files / "constitution.yaml"),
-        "--prompts",
-        str(bad),
-    )
-    assert "bad.csv, line 3" in err
-    err = fails("eval-public", "state", "--db", db, "--slug", SLUG, "open")
+    def setup(a_url, *args):
+        models = ["--a-url", a_url, "--b-url", "http://127.0.0.1:9/v1"]
+        return fails("setup", *models, "--constitution", files / "constitution.yaml", *args)
+
+    assert "bad.csv, line 3" in setup("http://127.0.0.1:9/v1", "--prompts", bad)
+    err = fails("state", "open")
     assert "no public evaluation" in err  # the failed setup wrote nothing
-    err = fails(
-        "eval-public",
-        "setup",
-        "--db",
-        db,
-        "--slug",
-        SLUG,
-        "--a-url",
-        "localhost:8000",
-        "--b-url",
-        "http://127.0.0.1:9/v1",
-        "--constitution",
-        str(files / "constitution.yaml"),
-    )
-    assert "must start with http" in err
+    assert "must start with http" in setup("localhost:8000")
     store.dispose()

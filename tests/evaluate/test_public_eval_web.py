@@ -30,6 +30,29 @@ def app_store(db_url):
     store.dispose()
 
 
+ROOT = f"/admin/a/{SLUG}/public-eval"
+
+
+def _admin(app, script):
+    """The admin of a new assembly on ``app``; the scripted models answer with their names.
+    Returns (admin client, CSRF token)."""
+    scripted_answers(script)
+    admin = client(app)
+    return admin, create_assembly(admin)
+
+
+def _attach_models(admin, token, base_url, **fields):
+    """Post models 'base' (A) and 'tuned' (B) at ``base_url`` (``fields`` override); the
+    response."""
+    data = {"a_base_url": base_url, "a_model": "base", "b_base_url": base_url, "b_model": "tuned"}
+    return admin.post(f"{ROOT}/models", data={"csrf": token, **data, **fields})
+
+
+def _upload(admin, token, what, name, content: bytes, mime):
+    """Upload ``content`` as the file of the ``what`` form (clauses, prompts); the response."""
+    return admin.post(f"{ROOT}/{what}", data={"csrf": token}, files={"file": (name, content, mime)})
+
+
 def _impressions(store):
     from sqlalchemy import select
 
@@ -41,15 +64,13 @@ def _impressions(store):
 
 def test_admin_sets_up_and_participants_rate(app_store, scripted, tmp_path):
     script, base_url = scripted
-    scripted_answers(script)
     app, store = app_store
-    admin = client(app)
-    token = create_assembly(admin)
+    admin, token = _admin(app, script)
     setup_eval(admin, token, base_url)
     sent = len(script.seen)
     assert sent == 4  # 2 prompts x 2 models, once
     # generating again asks nothing: every prompt has its answers stored
-    r = admin.post(f"/admin/a/{SLUG}/public-eval/generate", data={"csrf": token})
+    r = admin.post(f"{ROOT}/generate", data={"csrf": token})
     assert "0 prompts answered" in r.text and len(script.seen) == sent
 
     alice = client(app)
@@ -93,9 +114,9 @@ def test_admin_sets_up_and_participants_rate(app_store, scripted, tmp_path):
     join(bob)
     for _ in range(3):
         rate(bob, "second")
-    page = admin.get(f"/admin/a/{SLUG}/public-eval")
+    page = admin.get(ROOT)
     assert 'id="results-clauses"' in page.text and "6 ratings" in page.text
-    doc = admin.get(f"/admin/a/{SLUG}/public-eval/public_eval.json").json()
+    doc = admin.get(f"{ROOT}/public_eval.json").json()
     assert doc["n_ratings"] == 6 and doc["n_participants"] == 2
     assert set(doc["per_clause"]) == {"honest", "kind"}
     by_hand = [i.choice for i in _impressions(store)]
@@ -103,7 +124,7 @@ def test_admin_sets_up_and_participants_rate(app_store, scripted, tmp_path):
     assert doc["overall"]["win_rate_b"] == pytest.approx(wins_b / 6)
     assert "api_key_env" not in doc["model_a"]
 
-    export = admin.get(f"/admin/a/{SLUG}/public-eval/pairs.jsonl")
+    export = admin.get(f"{ROOT}/pairs.jsonl")
     lines = [json.loads(x) for x in export.text.splitlines()]
     assert "__provenance__" in lines[0]
     pairs = lines[1:]
@@ -121,12 +142,9 @@ def test_admin_sets_up_and_participants_rate(app_store, scripted, tmp_path):
 
 def test_authorisation(app_store, scripted):
     script, base_url = scripted
-    scripted_answers(script)
     app, store = app_store
-    admin = client(app)
-    token = create_assembly(admin)
+    admin, token = _admin(app, script)
     setup_eval(admin, token, base_url)
-    root = f"/admin/a/{SLUG}/public-eval"
     participant = client(app)
     join(participant)
     p_token = csrf_of(participant.get(f"/a/{SLUG}/rate").text)
@@ -136,14 +154,14 @@ def test_authorisation(app_store, scripted):
     a_token = csrf_of(anonymous.get("/").text)
     admin_posts = ("models", "clauses", "prompts", "generate", "state")
     for path in admin_posts:
-        r = participant.post(f"{root}/{path}", data={"csrf": p_token}, follow_redirects=False)
+        r = participant.post(f"{ROOT}/{path}", data={"csrf": p_token}, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/admin/login"), path
-        r = moderator.post(f"{root}/{path}", data={"csrf": m_token}, follow_redirects=False)
+        r = moderator.post(f"{ROOT}/{path}", data={"csrf": m_token}, follow_redirects=False)
         assert r.status_code == 403, path
-    assert moderator.get(root).status_code == 200
-    assert moderator.get(f"{root}/public_eval.json").status_code == 200
-    assert moderator.get(f"{root}/pairs.jsonl").status_code == 403  # the export is admin-only
-    assert participant.get(f"{root}/pairs.jsonl", follow_redirects=False).status_code == 303
+    assert moderator.get(ROOT).status_code == 200
+    assert moderator.get(f"{ROOT}/public_eval.json").status_code == 200
+    assert moderator.get(f"{ROOT}/pairs.jsonl").status_code == 403  # the export is admin-only
+    assert participant.get(f"{ROOT}/pairs.jsonl", follow_redirects=False).status_code == 303
     # organisers and strangers are not participants: the rating page sends them to consent
     for c, t in ((admin, token), (anonymous, a_token)):
         r = c.get(f"/a/{SLUG}/rate", follow_redirects=False)
@@ -187,98 +205,49 @@ def test_rating_is_rate_limited(tmp_path, scripted):  # per process, not per dat
 
 def test_setup_errors_are_shown_and_change_nothing(app_store, scripted):
     script, base_url = scripted
-    scripted_answers(script)
     app, store = app_store
-    admin = client(app)
-    token = create_assembly(admin)
-    root = f"/admin/a/{SLUG}/public-eval"
-    assert "Not set up yet" in admin.get(root).text
+    admin, token = _admin(app, script)
+    assert "Not set up yet" in admin.get(ROOT).text
     r = admin.post(
-        f"{root}/models", data={"csrf": token, "a_base_url": "ftp://x", "b_base_url": base_url}
+        f"{ROOT}/models", data={"csrf": token, "a_base_url": "ftp://x", "b_base_url": base_url}
     )
     assert r.status_code == 400 and "must start with http" in r.text
-    r = admin.post(
-        f"{root}/models",
-        data={
-            "csrf": token,
-            "a_base_url": base_url,
-            "b_base_url": base_url,
-            "a_api_key_env": "sk-123 4",
-        },
-    )
-    assert r.status_code == 400 and "NAME of an environment variable" in r.text
-    r = admin.post(
-        f"{root}/models",
-        data={
-            "csrf": token,
-            "a_base_url": base_url,
-            "b_base_url": base_url,
-            "a_api_key_env": "PLURALIGN_DATABASE_URL",
-        },
-    )
-    assert r.status_code == 400 and "must end in API_KEY" in r.text
+    for key_env, message in (
+        ("sk-123 4", "NAME of an environment variable"),
+        ("PLURALIGN_DATABASE_URL", "must end in API_KEY"),
+    ):
+        data = {"a_base_url": base_url, "b_base_url": base_url, "a_api_key_env": key_env}
+        r = admin.post(f"{ROOT}/models", data={"csrf": token, **data})
+        assert r.status_code == 400 and message in r.text, key_env
     bad = prompts_jsonl() + b'{"prompt": ""}\n'
-    r = admin.post(
-        f"{root}/prompts",
-        data={"csrf": token},
-        files={"file": ("prompts.jsonl", bad, "application/jsonl")},
-    )
+    r = _upload(admin, token, "prompts", "prompts.jsonl", bad, "application/jsonl")
     assert r.status_code == 400 and "prompts.jsonl, line 3" in r.text
-    r = admin.post(f"{root}/state", data={"csrf": token, "state": "open"})
+    r = admin.post(f"{ROOT}/state", data={"csrf": token, "state": "open"})
     assert r.status_code == 400 and "generate the answers" in r.text
-    r = admin.post(f"{root}/generate", data={"csrf": token})
+    r = admin.post(f"{ROOT}/generate", data={"csrf": token})
     assert r.status_code == 400 and "attach both models" in r.text
     # a model that fails leaves its prompts unanswered, with the error shown
     setup_eval(admin, token, base_url)
     c = client(app)
     join(c)
     rate(c, "first")
-    r = admin.post(
-        f"{root}/models",
-        data={
-            "csrf": token,
-            "a_base_url": base_url,
-            "a_model": "other",
-            "b_base_url": base_url,
-            "b_model": "tuned",
-        },
-    )
+    r = _attach_models(admin, token, base_url, a_model="other")
     assert r.status_code == 400 and "rated answers already" in r.text
 
 
 def test_failed_generation_is_reported_and_retried(tmp_path, scripted):
     script, base_url = scripted
-    scripted_answers(script)
     script.fail_if, script.fail_status = "My cat", 400  # 400: not retried by the provider
     app, store = make_app(f"sqlite:///{tmp_path / 'fail.db'}")
-    admin = client(app)
-    token = create_assembly(admin)
-    root = f"/admin/a/{SLUG}/public-eval"
-    admin.post(
-        f"{root}/models",
-        data={
-            "csrf": token,
-            "a_base_url": base_url,
-            "a_model": "base",
-            "b_base_url": base_url,
-            "b_model": "tuned",
-        },
-    )
-    admin.post(
-        f"{root}/clauses",
-        data={"csrf": token},
-        files={"file": ("c.yaml", b"clauses: [Be honest.]\n", "text/yaml")},
-    )
-    admin.post(
-        f"{root}/prompts",
-        data={"csrf": token},
-        files={"file": ("p.csv", b"prompt\nWhat is 2+2?\nMy cat died\n", "text/csv")},
-    )
-    r = admin.post(f"{root}/generate", data={"csrf": token})
+    admin, token = _admin(app, script)
+    _attach_models(admin, token, base_url)
+    _upload(admin, token, "clauses", "c.yaml", b"clauses: [Be honest.]\n", "text/yaml")
+    _upload(admin, token, "prompts", "p.csv", b"prompt\nWhat is 2+2?\nMy cat died\n", "text/csv")
+    r = admin.post(f"{ROOT}/generate", data={"csrf": token})
     assert "1 prompts answered" in r.text and "1 failed" in r.text
     assert 'id="generation-errors"' in r.text
     script.fail_if = None
-    r = admin.post(f"{root}/generate", data={"csrf": token})
+    r = admin.post(f"{ROOT}/generate", data={"csrf": token})
     assert "1 prompts answered" in r.text and 'id="generation-errors"' not in r.text
     store.dispose()
 
@@ -291,26 +260,10 @@ def test_interrupted_generation_keeps_the_answers_it_got(tmp_path, scripted, mon
     from pluralign.llm.provider import Provider
 
     script, base_url = scripted
-    scripted_answers(script)
     app, store = make_app(f"sqlite:///{tmp_path / 'kill.db'}")
-    admin = client(app)
-    token = create_assembly(admin)
-    root = f"/admin/a/{SLUG}/public-eval"
-    admin.post(
-        f"{root}/models",
-        data={
-            "csrf": token,
-            "a_base_url": base_url,
-            "a_model": "base",
-            "b_base_url": base_url,
-            "b_model": "tuned",
-        },
-    )
-    admin.post(
-        f"{root}/prompts",
-        data={"csrf": token},
-        files={"file": ("p.jsonl", prompts_jsonl(), "application/jsonl")},
-    )
+    admin, token = _admin(app, script)
+    _attach_models(admin, token, base_url)
+    _upload(admin, token, "prompts", "p.jsonl", prompts_jsonl(), "application/jsonl")
     monkeypatch.setattr(svc, "CHUNK", 1)
     calls = []
     real = Provider.complete_many

@@ -6,6 +6,7 @@ Test modules load it as a plugin (``pytest_plugins = ["conftest_llm"]``) so that
 session-scoped model is built once per test run, and import its helpers directly.
 """
 
+import functools
 import json
 import socket
 import threading
@@ -13,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from cli_inproc import invoke
 
 CORPUS = [
     "The model should explain its reasoning and respect the user's autonomy.",
@@ -198,25 +201,8 @@ def run_cli_input(*args, input_text: str, cwd: Path, timeout: float = 300):
     )
 
 
-class Result:
-    def __init__(self, returncode: int, stdout: str, stderr: str):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
 @pytest.fixture
 def cli(capsys):
     """Run ``pluralign ARGS`` in this process (``pluralign.cli.main``): like ``run_cli`` but
     without a new interpreter's start-up, for tests that run many commands."""
-    from pluralign.cli import main
-
-    def run(*args) -> Result:
-        capsys.readouterr()
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out = capsys.readouterr()
-        return Result(code, out.out, out.err)
-
-    return run
+    return functools.partial(invoke, capsys)

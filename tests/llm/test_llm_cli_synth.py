@@ -61,50 +61,16 @@ def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp
         d.mkdir()
         before = tiny_server.requests()
         runner = cli if tag == "warm" else None  # the cold run as a user runs it
-        q = synth(
-            "questions",
-            "-c",
-            constitution,
-            "--n",
-            "2",
-            "--dedup",
-            "tfidf",
-            "--out",
-            d / "q.jsonl",
-            url=url,
-            cache=cache,
-            cwd=tmp_path,
-            runner=runner,
-        )
-        assert q.returncode == 0, q.stderr
-        r = synth(
-            "revise",
-            "-c",
-            constitution,
-            "--questions",
-            d / "q.jsonl",
-            "--out",
-            d / "pairs.jsonl",
-            url=url,
-            cache=cache,
-            cwd=tmp_path,
-            runner=runner,
-        )
-        assert r.returncode == 0, r.stderr
-        f = synth(
-            "refine",
-            "-c",
-            constitution,
-            "--n",
-            "1",
-            "--out",
-            d / "refine.jsonl",
-            url=url,
-            cache=cache,
-            cwd=tmp_path,
-            runner=runner,
-        )
-        assert f.returncode == 0, f.stderr
+        steps = {
+            "questions": ["--n", "2", "--dedup", "tfidf", "--out", d / "q.jsonl"],
+            "revise": ["--questions", d / "q.jsonl", "--out", d / "pairs.jsonl"],
+            "refine": ["--n", "1", "--out", d / "refine.jsonl"],
+        }
+        for step, args in steps.items():  # in this order: revise reads the questions
+            r = synth(
+                step, "-c", constitution, *args, url=url, cache=cache, cwd=tmp_path, runner=runner
+            )
+            assert r.returncode == 0, (step, r.stderr)
         runs[tag] = (tiny_server.requests() - before, d)
     cold_requests, cold = runs["cold"]
     warm_requests, warm = runs["warm"]
@@ -153,26 +119,9 @@ def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, 
     script.default = question
     script.fail_if, script.fail_status = "every opinion group", 500
     out, cache = tmp_path / "q.jsonl", tmp_path / "cache"
-    r = run_cli(
-        "synth",
-        "questions",
-        "-c",
-        constitution,
-        "--n",
-        "3",
-        "--dedup",
-        "tfidf",
-        "--out",
-        out,
-        "--base-url",
-        url,
-        "--cache",
-        cache,
-        "--max-retries",
-        "0",
-        "--no-progress",
-        cwd=tmp_path,
-    )
+    args = ["questions", "-c", constitution, "--n", "3", "--dedup", "tfidf", "--out", out]
+    args += ["--base-url", url, "--cache", cache, "--no-progress"]
+    r = run_cli("synth", *args, "--max-retries", "0", cwd=tmp_path)
     assert r.returncode == 1
     assert "1 item(s) failed" in r.stderr and "re-run" in r.stderr
     first = rows(out)
@@ -182,23 +131,7 @@ def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, 
 
     script.fail_if = None
     n_seen = len(script.seen)
-    r = cli(
-        "synth",
-        "questions",
-        "-c",
-        constitution,
-        "--n",
-        "3",
-        "--dedup",
-        "tfidf",
-        "--out",
-        out,
-        "--base-url",
-        url,
-        "--cache",
-        cache,
-        "--no-progress",
-    )
+    r = cli("synth", *args)
     assert r.returncode == 0, r.stderr
     assert "already done 1" in r.stdout
     final = rows(out)
@@ -222,26 +155,15 @@ def test_synth_revise_resumes_after_kill(scripted, constitution, tmp_path, cli):
         )
     )
     out = tmp_path / "pairs.jsonl"
-    args = [
-        sys.executable,
-        "-m",
-        "pluralign",
-        "synth",
-        "revise",
-        "-c",
-        str(constitution),
-        "--questions",
-        str(qs),
-        "--out",
-        str(out),
-        "--base-url",
-        url,
-        "--concurrency",
-        "1",
-        "--no-progress",
-    ]
+    args = ["synth", "revise", "-c", str(constitution), "--questions", str(qs), "--out", str(out)]
+    args += ["--base-url", url, "--no-progress"]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pluralign", *args, "--concurrency", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and not (out.exists() and len(rows(out)) >= 2):
         time.sleep(0.05)
@@ -253,19 +175,7 @@ def test_synth_revise_resumes_after_kill(scripted, constitution, tmp_path, cli):
         fh.write('{"key": "r:k5", "prompt": "Quest')
     script.delay = 0.0
     n_seen = len(script.seen)
-    r = cli(
-        "synth",
-        "revise",
-        "-c",
-        constitution,
-        "--questions",
-        qs,
-        "--out",
-        out,
-        "--base-url",
-        url,
-        "--no-progress",
-    )
+    r = cli(*args)
     assert r.returncode == 0, r.stderr
     final = rows(out)
     assert sorted(x["key"] for x in final) == [f"r:k{i}" for i in range(6)]

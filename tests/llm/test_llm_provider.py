@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from pluralign.errors import InputError, ProviderError
 from pluralign.llm.config import ProviderConfig
-from pluralign.llm.options import build_config
+from pluralign.llm.options import ProviderFlags, build_config
 from pluralign.llm.provider import open_provider
 from pluralign.llm.types import ChatRequest
 
@@ -178,6 +178,29 @@ def test_config_validation_and_flags(tmp_path):
     yml.write_text("llm:\n  base_url: http://h:1/v1\n  concurency: 2\n")
     with pytest.raises(InputError, match="concurency"):
         build_config(config_file=yml)
+
+
+def test_provider_flags_read_every_llm_command_by_name(tmp_path):
+    """Commands hand their locals() to ProviderFlags.of: each must declare every field by name."""
+    import inspect
+    from dataclasses import fields
+
+    from pluralign.llm import cli, cli_more
+
+    names = {f.name for f in fields(ProviderFlags)}
+    commands = (cli.questions_cmd, cli.revise_cmd, cli.refine_cmd, cli.filter_cmd)
+    for command in (*commands, cli_more.interview_cmd, cli_more.judge_cmd):
+        assert names <= set(inspect.signature(command).parameters), command.__name__
+    judge = ProviderFlags.of(
+        {**dict.fromkeys(names), "api_key_env": "K", "timeout": 5.0, "provider_config": tmp_path}
+    )
+    a = judge.other_model("http://a/v1", "ma", None, None)
+    assert (a.base_url, a.model, a.api_key_env, a.timeout) == ("http://a/v1", "ma", "K", 5.0)
+    assert a.provider_config is None and judge.provider_config == tmp_path
+    with pytest.raises(InputError, match="--a-base-url"):
+        ProviderFlags().config("--a-")
+    cfg = ProviderFlags(base_url="http://h:1/v1", cache=tmp_path, max_retries=1).config()
+    assert (cfg.base_url, cfg.cache_dir, cfg.max_retries) == ("http://h:1/v1", tmp_path, 1)
 
 
 def test_local_provider_with_cache(tiny_checkpoint, tmp_path):

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("trl")
 
-from trainkit import make_rows, tiny_model_dir  # noqa: E402
+from trainkit import (  # noqa: E402
+    accelerate_train,
+    assert_trained_in_one_process,
+    make_rows,
+    tiny_model_dir,
+    train_args,
+)
 
-from conftest import REPO, run_cli  # noqa: E402
+from conftest import run_cli  # noqa: E402
 from pluralign.cli import main  # noqa: E402
 
 
@@ -62,21 +65,8 @@ def test_model_tiny_then_train_each_method(tmp_path, capsys):
     assert (tmp_path / "tiny" / "config.json").exists()
     for method in ("dpo", "kto", "orpo"):
         out = tmp_path / f"run-{method}"
-        main(
-            [
-                "train",
-                "--data",
-                str(data),
-                "--model",
-                str(tmp_path / "tiny"),
-                "--method",
-                method,
-                "--config",
-                str(_config(tmp_path / "t.yaml")),
-                "--out",
-                str(out),
-            ]
-        )
+        cfg = _config(tmp_path / "t.yaml")
+        main([*train_args(data, cfg, out, model=tmp_path / "tiny"), "--method", method])
         assert (out / "model" / "config.json").exists()
         assert (out / "checkpoints" / "checkpoint-2").is_dir()
         curve = [json.loads(ln) for ln in (out / "curve.jsonl").read_text().splitlines()]
@@ -110,19 +100,7 @@ def test_unknown_config_key_is_reported(tmp_path, capsys):
     cfg = tmp_path / "t.yaml"
     cfg.write_text("bta: 0.1\n")
     with pytest.raises(SystemExit) as done:
-        main(
-            [
-                "train",
-                "--data",
-                str(data),
-                "--model",
-                str(tiny_model_dir()),
-                "--config",
-                str(cfg),
-                "--out",
-                str(tmp_path / "o"),
-            ]
-        )
+        main(train_args(data, cfg, tmp_path / "o"))
     assert done.value.code == 1
     assert "unknown setting(s) for dpo: bta" in capsys.readouterr().err
 
@@ -132,40 +110,7 @@ def test_accelerate_launch_one_process(tmp_path):
     """The multi-GPU entry point, run with one CPU process: ``accelerate launch -m pluralign``."""
     data = _write_jsonl(tmp_path / "prefs.jsonl", make_rows(4, [1, 3, 1, 0.5]))
     cfg = _config(tmp_path / "t.yaml", gradient_accumulation_steps=2, per_device_train_batch_size=1)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
-    accelerate = Path(sys.executable).parent / "accelerate"
-    proc = subprocess.run(
-        [
-            str(accelerate),
-            "launch",
-            "--num_processes",
-            "1",
-            "--num_machines",
-            "1",
-            "--cpu",
-            "--mixed_precision",
-            "no",
-            "--dynamo_backend",
-            "no",
-            "-m",
-            "pluralign",
-            "train",
-            "--data",
-            str(data),
-            "--model",
-            str(tiny_model_dir()),
-            "--config",
-            str(cfg),
-            "--out",
-            str(tmp_path / "acc"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    manifest = json.loads((tmp_path / "acc" / "train_manifest.json").read_text())
-    assert manifest["steps"] == 2 and manifest["hardware"]["processes"] == 1
-    assert (tmp_path / "acc" / "model" / "config.json").exists()
+    launch = ["--num_processes", "1", "--num_machines", "1", "--cpu"]
+    launch += ["--mixed_precision", "no", "--dynamo_backend", "no"]
+    proc = accelerate_train(launch, data, cfg, tmp_path / "acc")
+    assert_trained_in_one_process(proc, tmp_path / "acc", steps=2)

@@ -47,26 +47,9 @@ def test_pretraining_lowers_the_loss_and_is_seeded(tmp_path):
     from pluralign.train.tiny import build_tiny_model
 
     texts = [r["chosen"] for r in make_rows(6)] * 3
-    a = build_tiny_model(
-        texts,
-        tmp_path / "a",
-        vocab_size=300,
-        hidden_size=16,
-        layers=1,
-        heads=2,
-        pretrain_steps=12,
-        seed=3,
-    )
-    b = build_tiny_model(
-        texts,
-        tmp_path / "b",
-        vocab_size=300,
-        hidden_size=16,
-        layers=1,
-        heads=2,
-        pretrain_steps=12,
-        seed=3,
-    )
+    settings = dict(vocab_size=300, hidden_size=16, layers=1, heads=2, pretrain_steps=12, seed=3)
+    a = build_tiny_model(texts, tmp_path / "a", **settings)
+    b = build_tiny_model(texts, tmp_path / "b", **settings)
     la = json.loads((a / "pluralign_tiny.json").read_text())["pretrain_losses"]
     lb = json.loads((b / "pluralign_tiny.json").read_text())["pretrain_losses"]
     assert la == lb  # same seed, same run

@@ -4,7 +4,10 @@ computed through the real ``Trainer.get_batch_samples`` + ``Trainer.training_ste
 from __future__ import annotations
 
 import functools
+import json
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -65,6 +68,41 @@ def tiny_model_dir() -> Path:
     return build_tiny_model(
         texts * 4, out, vocab_size=400, hidden_size=32, layers=2, heads=4, pretrain_steps=10, seed=0
     )
+
+
+def train_args(data: Path, config: Path, out: Path, model: Path | None = None) -> list[str]:
+    """``train --data DATA --model MODEL --config CONFIG --out OUT`` (default model: the
+    session's tiny one)."""
+    model = model or tiny_model_dir()
+    args = ["--data", data, "--model", model, "--config", config, "--out", out]
+    return ["train", *map(str, args)]
+
+
+def accelerate_train(
+    launch: list[str], data: Path, config: Path, out: Path, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """``accelerate launch LAUNCH -m pluralign train ...`` on the tiny model, as a user runs it
+    (this checkout's src first on PYTHONPATH)."""
+    env = dict(os.environ)
+    src = Path(__file__).resolve().parents[2] / "src"
+    env["PYTHONPATH"] = str(src) + os.pathsep + env.get("PYTHONPATH", "")
+    accelerate = Path(sys.executable).parent / "accelerate"
+    return subprocess.run(
+        [str(accelerate), "launch", *launch, "-m", "pluralign", *train_args(data, config, out)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def assert_trained_in_one_process(proc: subprocess.CompletedProcess, out: Path, steps: int):
+    """The launch succeeded and trained ``steps`` steps in one process, writing the model."""
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((out / "train_manifest.json").read_text())
+    assert manifest["steps"] == steps and manifest["hardware"]["processes"] == 1
+    assert (out / "model" / "config.json").exists()
 
 
 def make_trainer(method: str, rows: list[dict], tmp_path: Path, **overrides):

@@ -19,9 +19,9 @@ from pluralign.llm.options import (
     ConcurrencyOption,
     ModelOption,
     ProviderConfigOption,
+    ProviderFlags,
     RetriesOption,
     TimeoutOption,
-    build_config,
 )
 
 synth_app = typer.Typer(
@@ -37,38 +37,6 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Base seed of the requests.
 ProgressOption = Annotated[
     bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
 ]
-
-
-def _provider(
-    base_url,
-    model,
-    api_key_env,
-    checkpoint,
-    adapter,
-    cache,
-    concurrency,
-    timeout,
-    max_retries,
-    config_file,
-    prefix="--",
-):
-    from pluralign.llm.provider import open_provider
-
-    return open_provider(
-        build_config(
-            base_url=base_url,
-            model=model,
-            api_key_env=api_key_env,
-            checkpoint=checkpoint,
-            adapter=adapter,
-            cache=cache,
-            concurrency=concurrency,
-            timeout=timeout,
-            max_retries=max_retries,
-            config_file=config_file,
-            flag_prefix=prefix,
-        )
-    )
 
 
 def _usage_line(usage: dict) -> str:
@@ -131,24 +99,15 @@ def questions_cmd(
     progress: ProgressOption = True,
 ) -> None:
     """N de-duplicated test questions per clause."""
+    flags = ProviderFlags.of(locals())
+
     from pluralign.llm.constitution_io import read_clauses
     from pluralign.llm.synth import SynthSettings, synth_questions
 
     if dedup not in ("auto", "embedding", "tfidf"):
         raise InputError(f"--dedup must be auto, embedding or tfidf, not {dedup!r}")
     clauses = read_clauses(constitution)
-    with _provider(
-        base_url,
-        model,
-        api_key_env,
-        checkpoint,
-        adapter,
-        cache,
-        concurrency,
-        timeout,
-        max_retries,
-        provider_config,
-    ) as prov:
+    with flags.open() as prov:
         _finish(
             synth_questions(
                 prov,
@@ -185,23 +144,14 @@ def revise_cmd(
     progress: ProgressOption = True,
 ) -> None:
     """Critique → revision per question: preference pairs (chosen = revision)."""
+    flags = ProviderFlags.of(locals())
+
     from pluralign.llm.constitution_io import read_clauses
     from pluralign.llm.synth import SynthSettings, load_questions, synth_revisions
 
     clauses = read_clauses(constitution)
     rows = load_questions(questions)
-    with _provider(
-        base_url,
-        model,
-        api_key_env,
-        checkpoint,
-        adapter,
-        cache,
-        concurrency,
-        timeout,
-        max_retries,
-        provider_config,
-    ) as prov:
+    with flags.open() as prov:
         _finish(
             synth_revisions(
                 prov, clauses, rows, out, SynthSettings(temperature, max_tokens, seed), progress
@@ -230,22 +180,13 @@ def refine_cmd(
     progress: ProgressOption = True,
 ) -> None:
     """Self-refinement records (scenario, rejected, chosen, critique) per clause."""
+    flags = ProviderFlags.of(locals())
+
     from pluralign.llm.constitution_io import read_clauses
     from pluralign.llm.synth import SynthSettings, synth_refinements
 
     clauses = read_clauses(constitution)
-    with _provider(
-        base_url,
-        model,
-        api_key_env,
-        checkpoint,
-        adapter,
-        cache,
-        concurrency,
-        timeout,
-        max_retries,
-        provider_config,
-    ) as prov:
+    with flags.open() as prov:
         _finish(
             synth_refinements(
                 prov, clauses, out, n, SynthSettings(temperature, max_tokens, seed), progress
@@ -279,6 +220,8 @@ def filter_cmd(
     progress: ProgressOption = True,
 ) -> None:
     """Safety filter: classify every record; write kept, removed (with reasons) and a report."""
+    flags = ProviderFlags.of(locals())
+
     from pluralign.llm.jsonl import read_jsonl
     from pluralign.llm.safety import filter_records
 
@@ -292,18 +235,7 @@ def filter_cmd(
     if prescreen_only:
         s = filter_records(None, records, out, on_unparseable, progress)  # type: ignore[arg-type]
     else:
-        with _provider(
-            base_url,
-            model,
-            api_key_env,
-            checkpoint,
-            adapter,
-            cache,
-            concurrency,
-            timeout,
-            max_retries,
-            provider_config,
-        ) as prov:
+        with flags.open() as prov:
             s = filter_records(prov, records, out, on_unparseable, progress)  # type: ignore[arg-type]
     console.print(
         f"safety filter: kept {s.kept}, removed {s.removed} "

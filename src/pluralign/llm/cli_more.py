@@ -10,7 +10,7 @@ import typer
 
 from pluralign.clikit import console
 from pluralign.errors import InputError
-from pluralign.llm.cli import _provider, _usage_line
+from pluralign.llm.cli import _usage_line
 from pluralign.llm.options import (
     AdapterOption,
     ApiKeyEnvOption,
@@ -20,6 +20,7 @@ from pluralign.llm.options import (
     ConcurrencyOption,
     ModelOption,
     ProviderConfigOption,
+    ProviderFlags,
     RetriesOption,
     TimeoutOption,
 )
@@ -87,6 +88,8 @@ def interview_cmd(
     provider_config: ProviderConfigOption = None,
 ) -> None:
     """Interview a model about how it should behave; review its clauses; write a constitution."""
+    flags = ProviderFlags.of(locals())
+
     from pluralign.llm import interview as iv
     from pluralign.llm.prompts import INTERVIEW_QUESTIONS
 
@@ -105,18 +108,7 @@ def interview_cmd(
         if not qs:
             raise InputError("no questions (one per line)", where=str(questions))
     decided = iv.read_decisions(decisions) if decisions is not None else None
-    with _provider(
-        base_url,
-        model,
-        api_key_env,
-        checkpoint,
-        adapter,
-        cache,
-        concurrency,
-        timeout,
-        max_retries,
-        provider_config,
-    ) as prov:
+    with flags.open() as prov:
         with console.status("interviewing the model"):
             transcript, candidates = iv.interview(prov, qs, max_tokens, seed)
         if decided is not None:
@@ -215,38 +207,17 @@ def judge_cmd(
 
     Model A/B flags (--a-*/--b-*) pick each model; the judge is the usual provider flags. The
     API key (--api-key-env), cache, timeout and retries are shared by the three."""
+    flags = ProviderFlags.of(locals())
+
     from pluralign.llm.constitution_io import read_clauses
     from pluralign.llm.judge import load_prompts, run_judge
 
     clauses = read_clauses(constitution)
     rows = load_prompts(prompts)
-    shared = dict(
-        api_key_env=api_key_env,
-        cache=cache,
-        concurrency=concurrency,
-        timeout=timeout,
-        max_retries=max_retries,
-        config_file=None,
-    )
     with (
-        _provider(
-            a_base_url, a_model, adapter=a_adapter, checkpoint=a_checkpoint, prefix="--a-", **shared
-        ) as prov_a,
-        _provider(
-            b_base_url, b_model, adapter=b_adapter, checkpoint=b_checkpoint, prefix="--b-", **shared
-        ) as prov_b,
-        _provider(
-            base_url,
-            model,
-            api_key_env,
-            checkpoint,
-            adapter,
-            cache,
-            concurrency,
-            timeout,
-            max_retries,
-            provider_config,
-        ) as judge,
+        flags.other_model(a_base_url, a_model, a_checkpoint, a_adapter).open("--a-") as prov_a,
+        flags.other_model(b_base_url, b_model, b_checkpoint, b_adapter).open("--b-") as prov_b,
+        flags.open() as judge,
     ):
         s = run_judge(
             prov_a,

@@ -4,12 +4,17 @@
 ``--checkpoint DIR [--adapter DIR]`` for a local model; ``--cache DIR`` for the request cache;
 ``--provider-config FILE`` reads the same settings from YAML (a pipeline.yaml's ``llm:`` section
 works). Flags given on the command line override the file.
+
+A command declares these options with the parameter names of :class:`ProviderFlags` and opens its
+provider with ``ProviderFlags.of(locals()).open()``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -109,3 +114,66 @@ def build_config(
         raise InputError(
             f"{flag_prefix}{field.replace('_', '-')}: {err['msg']}" if field else err["msg"]
         ) from exc
+
+
+@dataclass(frozen=True)
+class ProviderFlags:
+    """One command's provider flags as given (``None``: not given); field names are the parameter
+    names the commands declare the options above under."""
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = None
+    checkpoint: Path | None = None
+    adapter: Path | None = None
+    cache: Path | None = None
+    concurrency: int | None = None
+    timeout: float | None = None
+    max_retries: int | None = None
+    provider_config: Path | None = None
+
+    @classmethod
+    def of(cls, params: Mapping[str, Any]) -> ProviderFlags:
+        """The flags among a command's parameters (its ``locals()``), picked by name."""
+        return cls(**{f.name: params[f.name] for f in fields(cls)})
+
+    def other_model(
+        self,
+        base_url: str | None,
+        model: str | None,
+        checkpoint: Path | None,
+        adapter: Path | None,
+    ) -> ProviderFlags:
+        """Another model's flags: its own server or checkpoint, these flags' API key, cache,
+        concurrency, timeout and retries, and no config file."""
+        return replace(
+            self,
+            base_url=base_url,
+            model=model,
+            checkpoint=checkpoint,
+            adapter=adapter,
+            provider_config=None,
+        )
+
+    def config(self, flag_prefix: str = "--"):
+        """The validated :class:`~pluralign.llm.config.ProviderConfig` (see :func:`build_config`);
+        errors name the flags with ``flag_prefix``."""
+        return build_config(
+            base_url=self.base_url,
+            model=self.model,
+            api_key_env=self.api_key_env,
+            checkpoint=self.checkpoint,
+            adapter=self.adapter,
+            cache=self.cache,
+            concurrency=self.concurrency,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            config_file=self.provider_config,
+            flag_prefix=flag_prefix,
+        )
+
+    def open(self, flag_prefix: str = "--"):
+        """The provider these flags configure (a context manager, see :func:`open_provider`)."""
+        from pluralign.llm.provider import open_provider
+
+        return open_provider(self.config(flag_prefix))

@@ -139,8 +139,7 @@ def group_accuracy(panels: Mapping[str, Sequence[Mapping]], grouping: str) -> st
             low = np.array([_num(g[key]["low"]) for g in groups])
             high = np.array([_num(g[key]["high"]) for g in groups])
             # clip: a point interval can sit a rounding error off its estimate
-            err = np.clip(np.vstack([np.nan_to_num(est - low), np.nan_to_num(high - est)]), 0,
-                          None)
+            err = np.clip(np.vstack([np.nan_to_num(est - low), np.nan_to_num(high - est)]), 0, None)
             ax.bar(x + offset, est, 0.4, yerr=err, capsize=3, label=key, color=color)
         ax.axhline(0.5, color="black", lw=0.8, ls="--")
         ax.set_ylim(0, 1.15)

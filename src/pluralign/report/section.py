@@ -56,6 +56,16 @@ class Section:
     def text(self, text: str, kind: str = "p") -> None:
         self.blocks.append({"type": kind, "text": text})
 
+    def json_keyvalues(self, run: Path, path: Path, caption: str) -> None:
+        """When ``path`` exists: name it as a source and, if it holds a JSON object, list its
+        top-level scalars (nested values are left out)."""
+        if not path.is_file():
+            return
+        self.sources.append(rel(run, path))
+        obj = read_json(path)
+        if isinstance(obj, dict):
+            self.keyvalues(scalars(obj), caption)
+
 
 def column_names(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     cols: list[str] = []
