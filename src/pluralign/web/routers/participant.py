@@ -163,7 +163,7 @@ async def _vote_form(request: Request) -> tuple[int, int, str]:
     except (KeyError, ValueError, TypeError) as exc:
         raise InputError(
             N_("a vote needs whole numbers 'statement' and 'value' and a 'request_id'"),
-            where="vote form",
+            where=N_("vote form"),
         ) from exc
 
 
