@@ -43,7 +43,10 @@ class Msg(str):
             return str(self)
         params = {k: translate(v, gettext) for k, v in self.params.items()}
         text = gettext(self.msgid)
-        return text % params if params else text
+        try:
+            return text % params if params else text
+        except (KeyError, ValueError, TypeError):  # a broken translation: say it in English
+            return self.msgid % params if params else self.msgid
 
 
 def N_(msgid: str, **params) -> Msg:  # noqa: N802 - the conventional gettext marker name

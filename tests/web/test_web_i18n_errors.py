@@ -55,6 +55,8 @@ def test_a_marked_message_is_english_text_that_remembers_its_id():
     german = {"statement longer than %(n)s characters": "Aussage länger als %(n)s Zeichen"}
     assert msg.translate(german.get) == "Aussage länger als 1000 Zeichen"
     assert msg.translate(None) == "statement longer than 1000 characters"
+    broken = {msg.msgid: "Aussage länger als %(m)s Zeichen"}  # a wrong placeholder: English
+    assert msg.translate(broken.get) == "statement longer than 1000 characters"
     again = pickle.loads(pickle.dumps(msg))  # crosses process boundaries intact
     assert again == msg and again.msgid == msg.msgid and again.params == msg.params
     assert N_("no clauses") == "no clauses" and N_("100%") == "100%"  # no params: no formatting
