@@ -201,9 +201,15 @@ def test_an_invalid_vote_is_explained_in_the_participants_language(db_url):
     store.dispose()
 
 
-def test_an_unknown_invitation_is_refused_in_german_and_in_english(db_url):
+def test_an_unknown_or_used_invitation_is_refused_in_german_and_in_english(db_url):
+    import re
+
     app, store = make_app(db_url)
-    create_assembly(client(app), invite_only=True)
+    admin = client(app)
+    token = create_assembly(admin, invite_only=True)
+    r = admin.post("/admin/a/ai-rules/invites", data={"csrf": token, "count": "1"})
+    (used,) = re.findall(r"/a/ai-rules\?invite=([\w-]+)", r.text)
+    assert join(client(app), invite=used).url.path == "/a/ai-rules/vote"
     for headers, message, hint in (
         (
             GERMAN,
@@ -218,9 +224,10 @@ def test_an_unknown_invitation_is_refused_in_german_and_in_english(db_url):
     ):
         c = client(app)
         c.headers.update(headers)
-        r = join(c, invite="not-a-real-token")
-        assert r.status_code == 400, r.text
-        assert message in r.text and hint in r.text
+        for invite in ("not-a-real-token", used):
+            r = join(c, invite=invite)
+            assert r.status_code == 400, r.text
+            assert message in r.text and hint in r.text
         r = c.get("/a/nope", headers={"accept": "application/json"})
         assert r.status_code == 404
         assert r.json()["error"] == (
