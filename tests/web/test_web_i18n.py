@@ -17,8 +17,9 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def _extracted() -> set:
-    """Every message of the templates and the web code, extracted like ``pybabel extract``
-    with the repository's babel.cfg."""
+    """Every message of the templates and the web code (page text, notices, and the errors
+    marked with ``errors.N_``), extracted like ``pybabel extract`` with the repository's
+    babel.cfg."""
     from babel.messages.extract import extract_from_dir
     from babel.messages.frontend import parse_mapping_cfg
 
@@ -43,6 +44,16 @@ def _catalogue(lang: str):
 def test_catalogue_is_complete_and_matches_the_templates(lang):
     extracted = _extracted()
     assert len(extracted) > 50  # the templates are really marked for translation
+    errors = {  # raised by service code, shown on pages: extracted too (test_web_i18n_errors.py)
+        "empty statement",
+        "%(file)s, line %(line)s, column '%(column)s'",
+        "a vote is 1 (agree), -1 (disagree) or 0 (pass), not %(value)s",
+        "this invitation is not valid or was used already",
+        "a card needs a description",
+        "each row needs a 'prompt' (or 'question')",
+        "too many requests: slow down a little and try again",
+    }
+    assert errors <= extracted, errors - extracted
     cat = _catalogue(lang)
     ids = {m.id if isinstance(m.id, str) else m.id[0] for m in cat if m.id}
     missing = extracted - ids

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from pluralign.errors import NotFoundError
+from pluralign.errors import N_, NotFoundError
 from pluralign.evaluate.public_models import (
     PublicEvalClause,
     PublicEvalImpression,
@@ -39,7 +39,8 @@ def rated_rows(store, slug: str) -> list[dict[str, Any]]:
         ev = get_eval(s, assembly)
         if ev is None:
             raise NotFoundError(
-                f"assembly '{slug}' has no public evaluation", hint="attach two models first"
+                N_("assembly '%(slug)s' has no public evaluation", slug=slug),
+                hint=N_("attach two models first"),
             )
         min_votes = min_votes_of(assembly)
         rows = s.execute(

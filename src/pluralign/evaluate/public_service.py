@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pluralign.errors import InputError, NotFoundError, at
+from pluralign.errors import N_, InputError, NotFoundError, at
 from pluralign.evaluate.public_models import (
     CLOSED,
     DRAFT,
@@ -74,8 +74,8 @@ def n_ratings(s: Session, ev: PublicEval) -> int:
 def _unrated(s: Session, ev: PublicEval, what: str) -> None:
     if n_ratings(s, ev):
         raise InputError(
-            f"cannot change the {what}: people have rated answers already",
-            hint="export the ratings, then start a new evaluation in a new assembly",
+            N_("cannot change the %(what)s: people have rated answers already", what=what),
+            hint=N_("export the ratings, then start a new evaluation in a new assembly"),
         )
 
 
@@ -88,22 +88,22 @@ def model_spec(base_url: str, model: str, api_key_env: str = "") -> dict[str, st
     base_url, model, api_key_env = base_url.strip(), model.strip(), api_key_env.strip()
     if not base_url.startswith(("http://", "https://")):
         raise InputError(
-            "the base URL must start with http:// or https://",
+            N_("the base URL must start with http:// or https://"),
             where="base_url",
-            hint="e.g. http://127.0.0.1:8000/v1 (pluralign serve)",
+            hint=N_("e.g. http://127.0.0.1:8000/v1 (pluralign serve)"),
         )
     if api_key_env and not api_key_env.replace("_", "").isalnum():
         raise InputError(
-            "give the NAME of an environment variable, not the key itself",
+            N_("give the NAME of an environment variable, not the key itself"),
             where="api_key_env",
-            hint="e.g. OPENAI_API_KEY",
+            hint=N_("e.g. OPENAI_API_KEY"),
         )
     if api_key_env and not api_key_env.endswith("API_KEY"):
         # the key is sent to the attached URL: never let an organiser point at other secrets
         raise InputError(
-            "the variable's name must end in API_KEY",
+            N_("the variable's name must end in API_KEY"),
             where="api_key_env",
-            hint="export the key as e.g. VLLM_API_KEY in the server's environment",
+            hint=N_("export the key as e.g. VLLM_API_KEY in the server's environment"),
         )
     try:
         ProviderConfig(base_url=base_url, model=model or None, api_key_env=api_key_env or None)
@@ -122,14 +122,14 @@ def attach_models(
 ) -> None:
     """Set both models; stored answers are dropped when a model changes."""
     if dict(a) != ev.model_a or dict(b) != ev.model_b:
-        _unrated(s, ev, "models")
+        _unrated(s, ev, N_("models"))
         for p in s.scalars(select(PublicEvalPrompt).where(PublicEvalPrompt.eval_id == ev.id)):
             p.answer_a = p.answer_b = p.error = None
     ev.model_a, ev.model_b = dict(a), dict(b)
     settings = dict(ev.settings or {})
     if answer_tokens is not None:
         if not 1 <= answer_tokens <= 4096:
-            raise InputError("answer tokens must be between 1 and 4096", where="answer_tokens")
+            raise InputError(N_("answer tokens must be between 1 and 4096"), where="answer_tokens")
         settings["answer_tokens"] = int(answer_tokens)
     ev.settings = settings
     if seed is not None:
@@ -142,7 +142,7 @@ def parse_prompts(data: bytes, name: str) -> list[dict[str, Any]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError("the file is not UTF-8 text", where=name) from exc
+        raise InputError(N_("the file is not UTF-8 text"), where=name) from exc
     rows: list[tuple[int, dict]] = []
     if name.lower().endswith(".csv"):
         reader = csv.DictReader(io.StringIO(text))
@@ -155,23 +155,27 @@ def parse_prompts(data: bytes, name: str) -> list[dict[str, Any]]:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError(
-                    f"not valid JSON ({exc.msg})",
+                    N_("not valid JSON (%(reason)s)", reason=exc.msg),
                     where=at(name, i),
-                    hint="one JSON object per line, or upload a .csv",
+                    hint=N_("one JSON object per line, or upload a .csv"),
                 ) from exc
             if not isinstance(obj, dict):
-                raise InputError("expected a JSON object", where=at(name, i))
+                raise InputError(N_("expected a JSON object"), where=at(name, i))
             rows.append((i, obj))
     out, seen = [], set()
     for i, row in rows:
         prompt = row.get("prompt") or row.get("question")
         if not isinstance(prompt, str) or not prompt.strip():
-            raise InputError("each row needs a 'prompt' (or 'question')", where=at(name, i))
+            raise InputError(N_("each row needs a 'prompt' (or 'question')"), where=at(name, i))
         if len(prompt) > MAX_TEXT:
-            raise InputError(f"the prompt is longer than {MAX_TEXT} characters", where=at(name, i))
+            raise InputError(
+                N_("the prompt is longer than %(n)s characters", n=MAX_TEXT), where=at(name, i)
+            )
         key = str(row.get("id") or f"p{len(out) + 1}").strip()
         if key in seen:
-            raise InputError(f"prompt id {key!r} appears twice", where=at(name, i, "id"))
+            raise InputError(
+                N_("prompt id %(key)s appears twice", key=repr(key)), where=at(name, i, "id")
+            )
         seen.add(key)
         clause = row.get("clause_id")
         out.append(
@@ -182,9 +186,9 @@ def parse_prompts(data: bytes, name: str) -> list[dict[str, Any]]:
             }
         )
     if not out:
-        raise InputError("the file has no prompts", where=name)
+        raise InputError(N_("the file has no prompts"), where=name)
     if len(out) > MAX_PROMPTS:
-        raise InputError(f"at most {MAX_PROMPTS} prompts", where=name)
+        raise InputError(N_("at most %(n)s prompts", n=MAX_PROMPTS), where=name)
     return out
 
 
@@ -206,7 +210,7 @@ def _sha(obj: Any) -> str:
 
 def set_prompts(s: Session, ev: PublicEval, rows: Sequence[Mapping[str, Any]], source: str) -> int:
     """Replace the prompt set (only before anyone rated)."""
-    _unrated(s, ev, "prompts")
+    _unrated(s, ev, N_("prompts"))
     for p in s.scalars(select(PublicEvalPrompt).where(PublicEvalPrompt.eval_id == ev.id)):
         s.delete(p)
     s.flush()
@@ -225,12 +229,12 @@ def set_prompts(s: Session, ev: PublicEval, rows: Sequence[Mapping[str, Any]], s
 
 def set_clauses(s: Session, ev: PublicEval, clauses: Sequence[Any], source: str) -> int:
     """Replace the clauses (objects with ``id`` and ``text``; only before anyone rated)."""
-    _unrated(s, ev, "clauses")
+    _unrated(s, ev, N_("clauses"))
     if not clauses:
         raise InputError(
-            "no clauses",
+            N_("no clauses"),
             where=source,
-            hint="draft the constitution first, or upload a constitution.yaml",
+            hint=N_("draft the constitution first, or upload a constitution.yaml"),
         )
     for c in s.scalars(select(PublicEvalClause).where(PublicEvalClause.eval_id == ev.id)):
         s.delete(c)
@@ -273,18 +277,18 @@ def clauses_from_assembly(store, slug: str, min_votes: int) -> list[Any]:
         return clauses_from_yaml(text, f"assembly '{slug}' constitution")
     except InputError as exc:
         raise InputError(
-            "the assembly has no constitution clauses yet",
-            where=f"assembly '{slug}'",
-            hint="collect more votes, or upload a constitution.yaml",
+            N_("the assembly has no constitution clauses yet"),
+            where=N_("assembly '%(slug)s'", slug=slug),
+            hint=N_("collect more votes, or upload a constitution.yaml"),
         ) from exc
 
 
 def set_state(ev: PublicEval, state: str, ready: bool) -> None:
     if state not in (DRAFT, OPEN, CLOSED):
-        raise InputError(f"unknown state {state!r}", where="state")
+        raise InputError(N_("unknown state %(state)s", state=repr(state)), where="state")
     if state == OPEN and not ready:
         raise InputError(
-            "generate the answers of both models before opening the evaluation", where="state"
+            N_("generate the answers of both models before opening the evaluation"), where="state"
         )
     ev.state = state
 
@@ -293,7 +297,7 @@ def _provider_config(spec: Mapping[str, str], cache_dir: str | Path | None):
     from pluralign.llm.config import ProviderConfig
 
     if not spec.get("base_url"):
-        raise InputError("attach both models first (base URL and model name)", where="models")
+        raise InputError(N_("attach both models first (base URL and model name)"), where="models")
     return ProviderConfig(
         base_url=spec["base_url"],
         model=spec.get("model") or None,
@@ -319,7 +323,8 @@ def generate_answers(store, slug: str, cache_dir: str | Path | None = None) -> d
         ev = get_eval(s, get_assembly(s, slug))
         if ev is None:
             raise InputError(
-                "attach both models first (base URL and model name)", where=f"assembly '{slug}'"
+                N_("attach both models first (base URL and model name)"),
+                where=N_("assembly '%(slug)s'", slug=slug),
             )
         cfg_a = _provider_config(ev.model_a, cache_dir)
         cfg_b = _provider_config(ev.model_b, cache_dir)
@@ -462,12 +467,14 @@ def record_choice(
     order. Returns ``(choice, replayed)``; sending the same impression again changes nothing."""
     if position not in POSITIONS:
         raise InputError(
-            f"unknown choice {position!r}", where="choice", hint=f"one of {', '.join(POSITIONS)}"
+            N_("unknown choice %(choice)s", choice=repr(position)),
+            where="choice",
+            hint=N_("one of %(choices)s", choices=", ".join(POSITIONS)),
         )
     imp = s.get(PublicEvalImpression, impression_id)
     if imp is None or imp.participant_id != participant.id or imp.eval_id != ev.id:
         raise NotFoundError(
-            "this comparison is not yours or no longer exists", hint="reload the page"
+            N_("this comparison is not yours or no longer exists"), hint=N_("reload the page")
         )
     if imp.choice is not None:
         return imp.choice, True

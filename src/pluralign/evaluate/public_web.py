@@ -22,7 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from pluralign.errors import InputError, PluralignError
+from pluralign.errors import N_, InputError, PluralignError
 from pluralign.evaluate import public_results as pr
 from pluralign.evaluate import public_service as svc
 from pluralign.evaluate.public_models import (
@@ -45,7 +45,7 @@ def _store(request: Request):
 
 def _limit(request: Request, participant_id: int) -> None:
     if not request.app.state.limiter.allow(participant_id):
-        raise HTTPException(429, "too many requests: slow down a little and try again")
+        raise HTTPException(429, N_("too many requests: slow down a little and try again"))
 
 
 # ------------------------------------------------------------------ participants
@@ -102,7 +102,7 @@ async def rate(request: Request, slug: str):
         impression = int(str(form.get("impression", "")))
     except ValueError:
         raise InputError(
-            "the comparison's id is missing", where="impression", hint="reload the page"
+            N_("the comparison's id is missing"), where="impression", hint=N_("reload the page")
         ) from None
     position = str(form.get("choice", ""))
     with _store(request).session() as s:
@@ -110,7 +110,7 @@ async def rate(request: Request, slug: str):
         _limit(request, participant.id)
         ev = svc.get_eval(s, assembly)
         if ev is None or ev.state != OPEN:
-            raise HTTPException(409, "the evaluation is not open")
+            raise HTTPException(409, N_("the evaluation is not open"))
         choice, replayed = svc.record_choice(s, ev, participant, impression, position)
     if "application/json" in request.headers.get("accept", ""):
         from fastapi.responses import JSONResponse
@@ -186,7 +186,7 @@ async def _admin_action(request: Request, slug: str, action):
 
         notice = await run_in_threadpool(run)
     except InputError as exc:
-        text = f"{exc.where}: {exc.message}" if exc.where else exc.message
+        text = i18n.error_text(exc, i18n.request_language(request))
         return _admin_page(request, slug, error=text, status=400)
     return _admin_page(request, slug, notice=notice)
 
@@ -208,7 +208,7 @@ async def admin_models(request: Request, slug: str, _user=Depends(require_admin)
             tokens = int(str(form.get("answer_tokens") or 256))
         except ValueError:
             raise InputError(
-                "answer tokens must be a whole number", where="answer_tokens"
+                N_("answer tokens must be a whole number"), where="answer_tokens"
             ) from None
         svc.attach_models(s, ev, a, b, answer_tokens=tokens)
         return i18n.gettext("Models attached.", i18n.request_language(request))
@@ -229,15 +229,15 @@ async def admin_prompts(request: Request, slug: str, _user=Depends(require_admin
                 .order_by(PublicEvalClause.id)
             ).all()
             if not clauses:
-                raise InputError("set the clauses first", where="prompts")
+                raise InputError(N_("set the clauses first"), where="prompts")
             rows = svc.prompts_from_clauses([Clause(c.key, c.text) for c in clauses])
             n = svc.set_prompts(s, ev, rows, "clauses")
         else:
             if upload is None or not hasattr(upload, "file"):
-                raise InputError("choose a JSONL or CSV file of prompts", where="file")
+                raise InputError(N_("choose a JSONL or CSV file of prompts"), where="file")
             data = upload.file.read(MAX_UPLOAD + 1)
             if len(data) > MAX_UPLOAD:
-                raise InputError("the file is larger than 5 MB", where=upload.filename)
+                raise InputError(N_("the file is larger than 5 MB"), where=upload.filename)
             n = svc.set_prompts(
                 s,
                 ev,
@@ -275,7 +275,8 @@ async def admin_generate(request: Request, slug: str, _user=Depends(require_admi
             svc.generate_answers, _store(request), slug, os.environ.get("PLURALIGN_WEB_LLM_CACHE")
         )
     except PluralignError as exc:
-        return _admin_page(request, slug, error=str(exc), status=400)
+        text = i18n.error_text(exc, i18n.request_language(request))
+        return _admin_page(request, slug, error=text, status=400)
     lang = i18n.request_language(request)
     if res["failed"]:
         note = i18n.gettext(

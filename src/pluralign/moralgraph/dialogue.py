@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from pluralign.errors import InputError
+from pluralign.errors import N_, InputError
 from pluralign.moralgraph.model import ValuesCard
 
 Chat = Callable[[list[dict[str, str]]], str]
@@ -57,7 +57,8 @@ class Dialogue:
         """Add the participant's message, get and record the assistant's next question."""
         text = participant_text.strip()
         if not text:
-            raise InputError("an empty message", where="message", hint="write a few words")
+            raise InputError(N_("an empty message"), where="message",
+                             hint=N_("write a few words"))
         self.messages.append({"role": "user", "content": text})
         answer = chat([self.system(), *self.messages]).strip()
         self.messages.append({"role": "assistant", "content": answer})
@@ -103,18 +104,19 @@ def card_from_form(title: str, description: str, policies: str | Sequence[str], 
         items = [str(p).strip() for p in policies]
     items = [p for p in items if p]
     if not title:
-        raise InputError("a card needs a title", where="title")
+        raise InputError(N_("a card needs a title"), where=N_("title"))
     if len(title) > MAX_TITLE:
-        raise InputError(f"the title is longer than {MAX_TITLE} characters", where="title",
-                         hint="name the value in a few words; explain it in the description")
+        raise InputError(N_("the title is longer than %(n)s characters", n=MAX_TITLE),
+                         where=N_("title"),
+                         hint=N_("name the value in a few words; explain it in the description"))
     if not description:
-        raise InputError("a card needs a description", where="description")
+        raise InputError(N_("a card needs a description"), where=N_("description"))
     if not items:
-        raise InputError("a card needs at least one attention policy", where="policies",
-                         hint="one thing you would pay attention to per line")
+        raise InputError(N_("a card needs at least one attention policy"), where=N_("policies"),
+                         hint=N_("one thing you would pay attention to per line"))
     if len(items) > MAX_POLICIES:
-        raise InputError(f"more than {MAX_POLICIES} policies", where="policies",
-                         hint="keep the ones that matter most")
+        raise InputError(N_("more than %(n)s policies", n=MAX_POLICIES), where=N_("policies"),
+                         hint=N_("keep the ones that matter most"))
     return ValuesCard(id=id, title=title, description=description, policies=tuple(items),
                       context=context, author=author)
 

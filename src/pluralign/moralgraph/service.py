@@ -18,7 +18,7 @@ from itertools import combinations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pluralign.errors import InputError, NotFoundError
+from pluralign.errors import N_, InputError, NotFoundError
 from pluralign.moralgraph.model import ValuesCard
 from pluralign.moralgraph.models import (
     MoralCase,
@@ -37,10 +37,10 @@ def add_context(session: Session, assembly_id: int, key: str, description: str =
                 ) -> MoralContext:
     key = key.strip()
     if not key:
-        raise InputError("a context needs a name", where="key")
+        raise InputError(N_("a context needs a name"), where="key")
     if session.scalar(select(MoralContext).where(MoralContext.assembly_id == assembly_id,
                                                  MoralContext.key == key)):
-        raise InputError(f"the context {key!r} exists already", where="key")
+        raise InputError(N_("the context %(key)s exists already", key=repr(key)), where="key")
     row = MoralContext(assembly_id=assembly_id, key=key, description=description.strip())
     session.add(row)
     session.flush()
@@ -53,7 +53,9 @@ def get_context(session: Session, assembly_id: int, key: str) -> MoralContext:
     if row is None:
         known = session.scalars(select(MoralContext.key).where(
             MoralContext.assembly_id == assembly_id)).all()
-        raise NotFoundError(f"no context {key!r}", hint=f"known: {', '.join(known) or 'none'}")
+        raise NotFoundError(N_("no context %(key)s", key=repr(key)),
+                            hint=N_("known: %(keys)s", keys=", ".join(known))
+                            if known else N_("known: none"))
     return row
 
 
@@ -61,12 +63,12 @@ def add_case(session: Session, assembly_id: int, key: str, title: str, prompt: s
              contexts: list[str]) -> MoralCase:
     key = key.strip()
     if not key:
-        raise InputError("a case needs a short name", where="key")
+        raise InputError(N_("a case needs a short name"), where="key")
     if not prompt.strip():
-        raise InputError("a case needs a prompt", where="prompt")
+        raise InputError(N_("a case needs a prompt"), where="prompt")
     if session.scalar(select(MoralCase).where(MoralCase.assembly_id == assembly_id,
                                               MoralCase.key == key)):
-        raise InputError(f"the case {key!r} exists already", where="key")
+        raise InputError(N_("the case %(key)s exists already", key=repr(key)), where="key")
     rows = [get_context(session, assembly_id, c) for c in contexts]
     case = MoralCase(assembly_id=assembly_id, key=key, title=title.strip() or key,
                      prompt=prompt.strip(), contexts=rows)
@@ -159,7 +161,16 @@ def answer_story(session: Session, assembly_id: int, participant_id: int, from_i
     ids = set(session.scalars(select(ValuesCardRow.id).where(
         ValuesCardRow.assembly_id == assembly_id, ValuesCardRow.id.in_([from_id, to_id]))))
     if ids != {from_id, to_id}:
-        raise NotFoundError(f"values card {from_id} or {to_id} is not in this assembly")
+        raise NotFoundError(N_("values card %(a)s or %(b)s is not in this assembly",
+                               a=from_id, b=to_id))
+    from pluralign.moralgraph.model import RELATIONSHIPS
+
+    if relationship not in RELATIONSHIPS:  # the same words as record_edge's ValueError
+        raise InputError(N_("relationship must be one of %(choices)s, not %(value)s",
+                            choices=str(RELATIONSHIPS), value=repr(relationship)),
+                         where="relationship")
+    if from_id == to_id:
+        raise InputError(N_("an edge needs two different values"), where="relationship")
     try:
         return record_edge(session, assembly_id=assembly_id, participant_id=participant_id,
                            from_id=from_id, to_id=to_id, context_id=context_id,

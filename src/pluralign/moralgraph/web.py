@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from pluralign.errors import InputError
+from pluralign.errors import N_, InputError
 from pluralign.moralgraph import service as mg
 from pluralign.moralgraph.dialogue import Dialogue, card_from_form
 from pluralign.moralgraph.models import MoralCase, MoralContext, ValuesCardRow
@@ -58,7 +58,7 @@ def _lang(request: Request) -> str:
 
 def _limit(request: Request, participant_id: int) -> None:
     if not request.app.state.limiter.allow(participant_id):
-        raise HTTPException(429, "too many requests: slow down a little and try again")
+        raise HTTPException(429, N_("too many requests: slow down a little and try again"))
 
 
 def _transcript(text: str) -> list[dict[str, str]]:
@@ -68,21 +68,21 @@ def _transcript(text: str) -> list[dict[str, str]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError("the chat transcript is damaged", where="transcript",
-                         hint="reload the page and start the chat again") from exc
+        raise InputError(N_("the chat transcript is damaged"), where="transcript",
+                         hint=N_("reload the page and start the chat again")) from exc
     if (not isinstance(data, list) or len(data) > MAX_MESSAGES
             or not all(isinstance(m, dict) and m.get("role") in ("user", "assistant")
                        and isinstance(m.get("content"), str) and len(m["content"]) <= MAX_CHARS
                        for m in data)):
-        raise InputError("the chat transcript is damaged or too long", where="transcript",
-                         hint="finish with the card form below")
+        raise InputError(N_("the chat transcript is damaged or too long"), where="transcript",
+                         hint=N_("finish with the card form below"))
     return [{"role": m["role"], "content": m["content"]} for m in data]
 
 
 def _case(s, assembly_id: int, case_id: int) -> MoralCase:
     case = s.get(MoralCase, case_id)
     if case is None or case.assembly_id != assembly_id:
-        raise HTTPException(404, f"no case {case_id} in this assembly")
+        raise HTTPException(404, N_("no case %(case)s in this assembly", case=case_id))
     return case
 
 
@@ -146,7 +146,7 @@ async def articulate_chat(request: Request, slug: str, case_id: int):
             dialogue.reply(str(form.get("message", "")), chat)
         except InputError as exc:
             return _articulate(request, s, assembly, case, transcript=transcript,
-                               error=exc.message, status=400)
+                               error=i18n.text(exc.message, _lang(request)), status=400)
         return _articulate(request, s, assembly, case, transcript=dialogue.messages)
 
 
@@ -160,7 +160,8 @@ async def articulate_card(request: Request, slug: str, case_id: int):
         transcript = _transcript(str(form.get("transcript", "")))
         context = str(form.get("context", "")) or (case.contexts[0].key if case.contexts else "")
         if context and context not in {c.key for c in case.contexts}:
-            raise InputError(f"the context {context!r} is not one of this case's", where="context")
+            raise InputError(N_("the context %(context)s is not one of this case's",
+                                 context=repr(context)), where="context")
         try:
             card = card_from_form(str(form.get("title", "")), str(form.get("description", "")),
                                   str(form.get("policies", "")))
@@ -168,7 +169,8 @@ async def articulate_card(request: Request, slug: str, case_id: int):
             draft = {"title": form.get("title", ""), "description": form.get("description", ""),
                      "policies": str(form.get("policies", "")).splitlines()}
             return _articulate(request, s, assembly, case, transcript=transcript, card=draft,
-                               error=f"{exc.where}: {exc.message}", status=400)
+                               error=i18n.error_text(exc, _lang(request), with_hint=False),
+                               status=400)
         row = mg.submit_card(s, assembly.id, card, participant_id=participant.id,
                              context_key=context or None, case_id=case.id, dialogue=transcript)
         row.language = participant.language  # the card is written in the author's language
@@ -191,8 +193,8 @@ async def upgrades_answer(request: Request, slug: str):
         from_id, to_id = int(form.get("from_id", "")), int(form.get("to_id", ""))
         context_id = int(form.get("context_id", ""))
     except ValueError as exc:
-        raise InputError("the story's ids are missing", where="form",
-                         hint="reload the page") from exc
+        raise InputError(N_("the story's ids are missing"), where="form",
+                         hint=N_("reload the page")) from exc
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
         _limit(request, participant.id)
@@ -247,7 +249,8 @@ async def admin_add_context(request: Request, slug: str, _user=Depends(require_a
             mg.add_context(s, get_assembly(s, slug).id, str(form.get("key", "")),
                            str(form.get("description", "")))
     except InputError as exc:
-        return _admin_page(request, slug, error=f"{exc.where}: {exc.message}", status=400)
+        return _admin_page(request, slug, error=i18n.error_text(exc, _lang(request),
+                                                                with_hint=False), status=400)
     return RedirectResponse(f"/admin/a/{slug}/moralgraph", status_code=303)
 
 
@@ -262,7 +265,8 @@ async def admin_add_case(request: Request, slug: str, _user=Depends(require_admi
                         str(form.get("title", "")), str(form.get("prompt", "")),
                         [str(v) for v in form.getlist("contexts")])
     except InputError as exc:
-        return _admin_page(request, slug, error=f"{exc.where}: {exc.message}", status=400)
+        return _admin_page(request, slug, error=i18n.error_text(exc, _lang(request),
+                                                                with_hint=False), status=400)
     return RedirectResponse(f"/admin/a/{slug}/moralgraph", status_code=303)
 
 

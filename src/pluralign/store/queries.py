@@ -6,7 +6,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pluralign.errors import NotFoundError
+from pluralign.errors import N_, NotFoundError
 from pluralign.store.models import Assembly, Participant, Statement, Vote
 
 
@@ -16,8 +16,10 @@ def get_assembly(session: Session, slug: str) -> Assembly:
     if assembly is None:
         known = session.scalars(select(Assembly.slug).order_by(Assembly.slug).limit(20)).all()
         raise NotFoundError(
-            f"no assembly '{slug}'",
-            hint=f"known assemblies: {', '.join(known)}" if known else "the store has no assembly",
+            N_("no assembly '%(slug)s'", slug=slug),
+            hint=N_("known assemblies: %(slugs)s", slugs=", ".join(known))
+            if known
+            else N_("the store has no assembly"),
         )
     return assembly
 

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pluralign.errors import NotFoundError, PluralignError, require
+from pluralign.errors import N_, NotFoundError, PluralignError, require
 
 STATIC = Path(__file__).parent / "static"
 
@@ -93,7 +93,7 @@ def create_app(db=None, settings: WebSettings | None = None):
     from starlette.middleware.sessions import SessionMiddleware
 
     from pluralign.store import open_store
-    from pluralign.web import deps
+    from pluralign.web import deps, i18n
     from pluralign.web.security import RateLimiter, cookie_secret
     from pluralign.web.votes import VoteWriter
 
@@ -141,6 +141,13 @@ def create_app(db=None, settings: WebSettings | None = None):
             return HTMLResponse("", status_code=200, headers={"HX-Redirect": exc.url})
         return RedirectResponse(exc.url, status_code=303)
 
+    def _lang(request: Request) -> str:
+        """The request's language for an error page; English if even that fails."""
+        try:
+            return i18n.request_language(request)
+        except Exception:  # noqa: BLE001 - the error page must never fail
+            return i18n.DEFAULT
+
     def _error(request: Request, status: int, message: str, hint: str | None = None):
         if not _wants_html(request):
             from fastapi.responses import JSONResponse
@@ -159,20 +166,22 @@ def create_app(db=None, settings: WebSettings | None = None):
     @app.exception_handler(PluralignError)
     async def _pluralign_error(request: Request, exc: PluralignError):
         status = 404 if isinstance(exc, NotFoundError) else 400
-        text = f"{exc.where}: {exc.message}" if exc.where else exc.message
-        return _error(request, status, text, exc.hint)
+        lang = _lang(request)
+        text = i18n.error_text(exc, lang, with_hint=False)
+        return _error(request, status, text, i18n.text(exc.hint, lang))
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException):
-        detail = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return _error(request, exc.status_code, detail)
+        detail = exc.detail if isinstance(exc.detail, str) else N_("request failed")
+        return _error(request, exc.status_code, i18n.text(detail, _lang(request)))
 
     from fastapi.exceptions import RequestValidationError
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
         fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
-        return _error(request, 422, f"missing or malformed field(s): {fields}")
+        message = N_("missing or malformed field(s): %(fields)s", fields=fields)
+        return _error(request, 422, i18n.text(message, _lang(request)))
 
     def home(request: Request):
         return deps.render(request, "home.html")

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
+from pluralign.errors import N_
 from pluralign.store.models import Assembly, Participant
 from pluralign.web import i18n
 from pluralign.web.models import ADMIN, MODERATOR, AdminUser
@@ -100,7 +101,7 @@ async def csrf_protect(request: Request) -> None:
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
     if not csrf_valid(request.session, sent):
-        raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
+        raise HTTPException(403, N_("missing or wrong CSRF token: reload the page and try again"))
 
 
 # ------------------------------------------------------------------ organisers
@@ -137,7 +138,7 @@ def require_role(role: str):
         if user is None:
             raise Redirect(f"/admin/login?next={request.url.path}")
         if ROLE_RANK.get(user.role, 0) < ROLE_RANK[role]:
-            raise HTTPException(403, f"this page needs the '{role}' role")
+            raise HTTPException(403, N_("this page needs the '%(role)s' role", role=role))
         return user
 
     dependency.required_role = role  # read by the route-walking test
@@ -168,7 +169,7 @@ def current_participant(request: Request, session, slug: str) -> tuple[Assembly,
     """The assembly and this browser's participant in it, or a redirect to its consent page."""
     assembly = session.scalar(select(Assembly).where(Assembly.slug == slug))
     if assembly is None:
-        raise HTTPException(404, f"no assembly '{slug}'")
+        raise HTTPException(404, N_("no assembly '%(slug)s'", slug=slug))
     key = participant_key(request, slug)
     participant = None
     if key:

@@ -92,6 +92,22 @@ def gettext(message: str, lang: str, **variables) -> str:
     return text % variables if variables else text
 
 
+def error_text(exc, lang: str, *, with_hint: bool = True) -> str:
+    """A :class:`~pluralign.errors.PluralignError` as the user reads it in ``lang``: ``where:
+    message`` (and the hint on a new line). The one place where raised errors are translated:
+    every message marked with ``pluralign.errors.N_`` (and the "line"/"column" words of
+    ``errors.at``) comes out in ``lang``; unmarked text stays English."""
+    return exc.render(translations(lang).gettext, with_hint=with_hint)
+
+
+def text(message, lang: str) -> str | None:
+    """A single message (e.g. an error's hint, an ``HTTPException`` detail) in ``lang`` when it
+    was marked with ``N_``; any other text as it is."""
+    from pluralign.errors import translate
+
+    return translate(message, translations(lang).gettext)
+
+
 def request_language(request) -> str:
     """The language to answer ``request`` in (see module docstring)."""
     chosen = getattr(request.state, "language", None) or request.session.get("lang")

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pluralign.errors import InputError, NotFoundError, at
+from pluralign.errors import N_, InputError, NotFoundError, at
 from pluralign.store.models import (
     ACCEPTED,
     CLOSED,
@@ -67,21 +67,24 @@ def parse_questions(text: str) -> list[dict]:
         parts = [p.strip() for p in line.split("|")]
         if len(parts) != 3:
             raise InputError(
-                "a question needs three parts: key | Label | option; option",
+                N_("a question needs three parts: key | Label | option; option"),
                 where=at("questions", number),
             )
         key, label, options = parts
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", key):
             raise InputError(
-                f"question key '{key}' must be lower-case letters, digits, _",
+                N_("question key '%(key)s' must be lower-case letters, digits, _", key=key),
                 where=at("questions", number),
             )
         if key in keys:
-            raise InputError(f"question key '{key}' is used twice", where=at("questions", number))
+            raise InputError(
+                N_("question key '%(key)s' is used twice", key=key), where=at("questions", number)
+            )
         opts = [o.strip() for o in options.split(";") if o.strip()]
         if len(opts) < 2 or not label:
             raise InputError(
-                "a question needs a label and at least two options", where=at("questions", number)
+                N_("a question needs a label and at least two options"),
+                where=at("questions", number),
             )
         if PREFER_NOT not in opts:
             opts.append(PREFER_NOT)
@@ -114,23 +117,25 @@ def parse_assembly_form(
 ) -> AssemblyForm:
     topic = topic.strip()
     if not topic or len(topic) > 300:
-        raise InputError("the topic must be 1-300 characters", where="topic")
+        raise InputError(N_("the topic must be 1-300 characters"), where="topic")
     closes = None
     if closes_at.strip():
         try:
             closes = as_utc(dt.datetime.fromisoformat(closes_at.strip()))
         except ValueError as exc:
             raise InputError(
-                f"not a date and time: {closes_at!r}",
+                N_("not a date and time: %(value)s", value=repr(closes_at)),
                 where="closes_at",
-                hint="use YYYY-MM-DDTHH:MM (UTC)",
+                hint=N_("use YYYY-MM-DDTHH:MM (UTC)"),
             ) from exc
     try:
         mv = int(min_votes or DEFAULT_MIN_VOTES)
     except ValueError as exc:
-        raise InputError(f"not a whole number: {min_votes!r}", where="min_votes") from exc
+        raise InputError(
+            N_("not a whole number: %(value)s", value=repr(min_votes)), where="min_votes"
+        ) from exc
     if not 1 <= mv <= 1000:
-        raise InputError("min_votes must be between 1 and 1000", where="min_votes")
+        raise InputError(N_("min_votes must be between 1 and 1000"), where="min_votes")
     return AssemblyForm(
         topic, description.strip(), bool(invite_only), closes, tuple(parse_questions(questions)), mv
     )
@@ -140,12 +145,12 @@ def create_assembly(session: Session, slug: str, form: AssemblyForm) -> Assembly
     slug = slug.strip().lower()
     if not SLUG_RE.match(slug):
         raise InputError(
-            f"'{slug}' is not a valid link name",
+            N_("'%(slug)s' is not a valid link name", slug=slug),
             where="slug",
-            hint="3-80 characters: lower-case letters, digits and '-'",
+            hint=N_("3-80 characters: lower-case letters, digits and '-'"),
         )
     if session.scalar(select(Assembly.id).where(Assembly.slug == slug)) is not None:
-        raise InputError(f"an assembly '{slug}' exists already", where="slug")
+        raise InputError(N_("an assembly '%(slug)s' exists already", slug=slug), where="slug")
     assembly = Assembly(slug=slug, topic=form.topic, settings={})
     session.add(assembly)
     configure_assembly(assembly, form)
@@ -166,7 +171,7 @@ def configure_assembly(assembly: Assembly, form: AssemblyForm) -> None:
 
 def set_state(assembly: Assembly, state: str) -> None:
     if state not in (OPEN, CLOSED):
-        raise InputError(f"unknown state '{state}'")
+        raise InputError(N_("unknown state '%(state)s'", state=state))
     assembly.state = state
     ASSEMBLIES.clear()
     if state == OPEN and assembly.closes_at and not is_open(assembly):
@@ -182,29 +187,29 @@ def parse_seed_csv(data: bytes, name: str = "seed.csv") -> list[str]:
         content = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(
-            "the file is not UTF-8 text", where=name, hint="save the CSV as UTF-8"
+            N_("the file is not UTF-8 text"), where=name, hint=N_("save the CSV as UTF-8")
         ) from exc
     reader = csv.DictReader(io.StringIO(content))
     if not reader.fieldnames or "text" not in [f.strip() for f in reader.fieldnames]:
         raise InputError(
-            "the CSV needs a header row with a 'text' column",
+            N_("the CSV needs a header row with a 'text' column"),
             where=at(name, 1),
-            hint="first line: text",
+            hint=N_("first line: text"),
         )
     texts = []
     for row in reader:
         text = (row.get("text") or "").strip()
         line = reader.line_num
         if not text:
-            raise InputError("empty statement", where=at(name, line, "text"))
+            raise InputError(N_("empty statement"), where=at(name, line, "text"))
         if len(text) > MAX_STATEMENT_CHARS:
             raise InputError(
-                f"statement longer than {MAX_STATEMENT_CHARS} characters",
+                N_("statement longer than %(n)s characters", n=MAX_STATEMENT_CHARS),
                 where=at(name, line, "text"),
             )
         texts.append(text)
     if not texts:
-        raise InputError("the CSV holds no statements", where=name)
+        raise InputError(N_("the CSV holds no statements"), where=name)
     return texts
 
 
@@ -213,7 +218,9 @@ def language_code(code: str) -> str:
     code = (code or "").strip().lower().replace("_", "-")
     if not code or len(code) > 16 or not all(c.isalnum() or c == "-" for c in code):
         raise InputError(
-            f"not a language code: {code!r}", where="language", hint="e.g. en, de, fr, es, pt-br"
+            N_("not a language code: %(code)s", code=repr(code)),
+            where="language",
+            hint=N_("e.g. en, de, fr, es, pt-br"),
         )
     return code
 
@@ -242,7 +249,7 @@ def add_seed_statements(
 def create_invites(session: Session, assembly: Assembly, count: int) -> list[str]:
     """``count`` new personal invite tokens; only their hashes are stored."""
     if not 1 <= count <= 10_000:
-        raise InputError("create between 1 and 10000 invitations at a time", where="count")
+        raise InputError(N_("create between 1 and 10000 invitations at a time"), where="count")
     tokens = [new_token() for _ in range(count)]
     session.add_all(InviteToken(assembly_id=assembly.id, token_hash=token_hash(t)) for t in tokens)
     session.flush()
@@ -255,20 +262,22 @@ def create_invites(session: Session, assembly: Assembly, count: int) -> list[str
 def get_open_assembly(session: Session, slug: str) -> Assembly:
     assembly = session.scalar(select(Assembly).where(Assembly.slug == slug))
     if assembly is None:
-        raise NotFoundError(f"no assembly '{slug}'")
+        raise NotFoundError(N_("no assembly '%(slug)s'", slug=slug))
     return assembly
 
 
 def join(session: Session, assembly: Assembly, invite: str | None) -> Participant:
     """Create a participant who has just consented; consumes the invite token if required."""
     if not is_open(assembly):
-        raise InputError("this assembly is not open", hint="ask the organisers when it opens")
+        raise InputError(
+            N_("this assembly is not open"), hint=N_("ask the organisers when it opens")
+        )
     token_row = None
     if assembly.invite_only:
         if not invite:
             raise InputError(
-                "this assembly is by invitation only",
-                hint="open the personal link from your invitation",
+                N_("this assembly is by invitation only"),
+                hint=N_("open the personal link from your invitation"),
             )
         token_row = session.scalar(
             select(InviteToken)
@@ -280,8 +289,8 @@ def join(session: Session, assembly: Assembly, invite: str | None) -> Participan
         )
         if token_row is None or token_row.used_at is not None:
             raise InputError(
-                "this invitation is not valid or was used already",
-                hint="each invitation admits one person; ask the organisers",
+                N_("this invitation is not valid or was used already"),
+                hint=N_("each invitation admits one person; ask the organisers"),
             )
     for _attempt in range(5):
         number = next_number(session, Participant, assembly.id)
@@ -299,7 +308,7 @@ def join(session: Session, assembly: Assembly, invite: str | None) -> Participan
             continue  # another join took this number: take the next
         break
     else:
-        raise InputError("too many people joined at once; please try again")
+        raise InputError(N_("too many people joined at once; please try again"))
     if token_row is not None:
         token_row.used_at = utcnow()
         token_row.participant_id = participant.id
@@ -311,7 +320,9 @@ def save_demographics(participant: Participant, questions: list[dict], answers: 
     for q in questions:
         value = answers.get(q["key"], "")
         if value not in q["options"]:
-            raise InputError(f"choose an answer for '{q['label']}'", where=q["key"])
+            raise InputError(
+                N_("choose an answer for '%(label)s'", label=q["label"]), where=q["key"]
+            )
         clean[q["key"]] = value
     participant.demographics = clean
     meta = dict(participant.meta or {})
@@ -331,11 +342,13 @@ def needs_demographics(assembly, participant) -> bool:
 def propose(session: Session, assembly: Assembly, participant: Participant, text: str) -> Statement:
     text = " ".join(text.split())
     if not text:
-        raise InputError("write a statement first", where="text")
+        raise InputError(N_("write a statement first"), where=N_("text"))
     if len(text) > MAX_STATEMENT_CHARS:
-        raise InputError(f"keep it under {MAX_STATEMENT_CHARS} characters", where="text")
+        raise InputError(
+            N_("keep it under %(n)s characters", n=MAX_STATEMENT_CHARS), where=N_("text")
+        )
     if not is_open(assembly):
-        raise InputError("this assembly is closed")
+        raise InputError(N_("this assembly is closed"))
     for _attempt in range(5):
         st = Statement(
             assembly_id=assembly.id,
@@ -350,7 +363,7 @@ def propose(session: Session, assembly: Assembly, participant: Participant, text
             return st
         except IntegrityError:
             continue
-    raise InputError("too many statements at once; please try again")
+    raise InputError(N_("too many statements at once; please try again"))
 
 
 def withdraw(session: Session, participant: Participant) -> int:
@@ -380,12 +393,17 @@ def withdraw(session: Session, participant: Participant) -> int:
 
 def moderate(session: Session, assembly: Assembly, number: int, decision: str) -> Statement:
     if decision not in (ACCEPTED, REJECTED):
-        raise InputError(f"unknown decision '{decision}'", hint="accepted or rejected")
+        raise InputError(
+            N_("unknown decision '%(decision)s'", decision=decision),
+            hint=N_("accepted or rejected"),
+        )
     st = session.scalar(
         select(Statement).where(Statement.assembly_id == assembly.id, Statement.number == number)
     )
     if st is None:
-        raise NotFoundError(f"no statement {number} in '{assembly.slug}'")
+        raise NotFoundError(
+            N_("no statement %(number)s in '%(slug)s'", number=number, slug=assembly.slug)
+        )
     st.moderation = decision
     STATEMENTS.invalidate(session, assembly.id)
     return st

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pluralign.errors import InputError, ProviderError
+from pluralign.errors import N_, InputError, ProviderError
 from pluralign.store.models import ACCEPTED, Statement, utcnow
 from pluralign.web.i18n import language_name
 from pluralign.web.models import StatementTranslation
@@ -207,21 +207,31 @@ def set_translation(
     text = text.strip()
     if not text:
         raise InputError(
-            "a translation cannot be empty",
+            N_("a translation cannot be empty"),
             where="text",
-            hint="write the statement in the target language",
+            hint=N_("write the statement in the target language"),
         )
     if len(text) > MAX_TRANSLATION_CHARS:
         raise InputError(
-            f"a translation has at most {MAX_TRANSLATION_CHARS} characters", where="text"
+            N_("a translation has at most %(n)s characters", n=MAX_TRANSLATION_CHARS),
+            where="text",
         )
     st = session.scalar(
         select(Statement).where(Statement.assembly_id == assembly_id, Statement.number == number)
     )
     if st is None:
-        raise InputError(f"no statement {number} in this assembly", where="statement")
+        raise InputError(
+            N_("no statement %(number)s in this assembly", number=number), where="statement"
+        )
     if st.language == language:
-        raise InputError(f"statement {number} is written in {language} already", where="language")
+        raise InputError(
+            N_(
+                "statement %(number)s is written in %(language)s already",
+                number=number,
+                language=language,
+            ),
+            where="language",
+        )
     row = stored(session, st.id, language)
     if row is None:
         row = StatementTranslation(

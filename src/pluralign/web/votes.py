@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pluralign.errors import InputError, NotFoundError
+from pluralign.errors import N_, InputError, NotFoundError
 from pluralign.store.models import (
     ACCEPTED,
     OPEN,
@@ -82,7 +82,7 @@ class _AssemblyCache:
         if entry is None or time.monotonic() - entry[0] > CACHE_SECONDS:
             a = session.scalar(select(Assembly).where(Assembly.slug == slug))
             if a is None:
-                raise NotFoundError(f"no assembly '{slug}'")
+                raise NotFoundError(N_("no assembly '%(slug)s'", slug=slug))
             info = AssemblyInfo(
                 a.id, a.slug, a.state, a.closes_at, a.invite_only, dict(a.settings or {})
             )
@@ -218,19 +218,26 @@ def record_vote(
     """
     if value not in VOTE_VALUES:
         raise InputError(
-            f"a vote is 1 (agree), -1 (disagree) or 0 (pass), not {value}", where="value"
+            N_("a vote is 1 (agree), -1 (disagree) or 0 (pass), not %(value)s", value=value),
+            where="value",
         )
     if not request_id or len(request_id) > 48 or not request_id.isprintable():
-        raise InputError("missing or malformed request id", where="request_id")
+        raise InputError(N_("missing or malformed request id"), where="request_id")
     if not is_open(assembly):
-        raise InputError("this assembly is closed; votes are no longer accepted")
+        raise InputError(N_("this assembly is closed; votes are no longer accepted"))
     participant_id = getattr(participant, "id", participant)
     by_number, _ = STATEMENTS.get(session, assembly.id)
     if statement not in by_number:
         STATEMENTS.invalidate(session, assembly.id)
         by_number, _ = STATEMENTS.get(session, assembly.id)
         if statement not in by_number:
-            raise NotFoundError(f"no statement {statement} to vote on in '{assembly.slug}'")
+            raise NotFoundError(
+                N_(
+                    "no statement %(number)s to vote on in '%(slug)s'",
+                    number=statement,
+                    slug=assembly.slug,
+                )
+            )
     statement_id = by_number[statement][0]
     key = f"{participant_id}:{request_id}"
     vote_id = _insert_once(
@@ -295,10 +302,11 @@ def prepare_vote(
     """
     if value not in VOTE_VALUES:
         raise InputError(
-            f"a vote is 1 (agree), -1 (disagree) or 0 (pass), not {value}", where="value"
+            N_("a vote is 1 (agree), -1 (disagree) or 0 (pass), not %(value)s", value=value),
+            where="value",
         )
     if not request_id or len(request_id) > 48 or not request_id.isprintable():
-        raise InputError("missing or malformed request id", where="request_id")
+        raise InputError(N_("missing or malformed request id"), where="request_id")
     if not key:
         raise LookupError(slug)
     url = store.url
@@ -336,9 +344,11 @@ def prepare_vote(
     else:
         info = info_entry[1]
     if not is_open(info):
-        raise InputError("this assembly is closed; votes are no longer accepted")
+        raise InputError(N_("this assembly is closed; votes are no longer accepted"))
     if statement not in statements:
-        raise NotFoundError(f"no statement {statement} to vote on in '{slug}'")
+        raise NotFoundError(
+            N_("no statement %(number)s to vote on in '%(slug)s'", number=statement, slug=slug)
+        )
     statement_id = statements[statement][0]
     values = dict(
         assembly_id=info.id,

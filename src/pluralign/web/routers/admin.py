@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from pluralign.errors import InputError
+from pluralign.errors import N_, InputError
 from pluralign.store.models import Assembly
-from pluralign.web import service
+from pluralign.web import i18n, service
 from pluralign.web.deps import current_user, render, require_admin, require_moderator
 from pluralign.web.models import AdminUser
 from pluralign.web.security import hash_password, new_token, verify_password
@@ -35,7 +35,7 @@ def login(
     global _DUMMY_HASH
     client = request.client.host if request.client else "?"
     if not request.app.state.login_limiter.allow(client):
-        raise HTTPException(429, "too many sign-in attempts: wait a minute")
+        raise HTTPException(429, N_("too many sign-in attempts: wait a minute"))
     with request.app.state.store.session() as s:
         user = s.scalar(select(AdminUser).where(AdminUser.username == username))
     if user is None:
@@ -45,7 +45,12 @@ def login(
         return render(
             request,
             "admin/login.html",
-            {"next": _safe_next(next), "error": "wrong username or password"},
+            {
+                "next": _safe_next(next),
+                "error": i18n.text(
+                    N_("wrong username or password"), i18n.request_language(request)
+                ),
+            },
             status=401,
         )
     request.session.update(
@@ -103,7 +108,8 @@ def create(
             assembly = service.create_assembly(s, slug, form)
             slug = assembly.slug
     except InputError as exc:
-        return render(request, "admin/new.html", {"error": str(exc), "form": raw}, status=400)
+        error = i18n.error_text(exc, i18n.request_language(request))
+        return render(request, "admin/new.html", {"error": error, "form": raw}, status=400)
     return RedirectResponse(f"/admin/a/{slug}", status_code=303)
 
 

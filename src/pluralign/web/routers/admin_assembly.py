@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from pluralign.errors import InputError
+from pluralign.errors import N_, InputError
 from pluralign.store.models import PENDING, Statement
 from pluralign.store.queries import get_assembly
 from pluralign.web import i18n, service
@@ -97,7 +97,9 @@ def save_settings(
         with _store(request).session() as s:
             service.configure_assembly(get_assembly(s, slug), form)
     except InputError as exc:
-        return _dashboard(request, slug, error=str(exc), status=400)
+        return _dashboard(
+            request, slug, error=i18n.error_text(exc, i18n.request_language(request)), status=400
+        )
     return _dashboard(
         request, slug, notice=i18n.gettext("settings saved", i18n.request_language(request))
     )
@@ -119,7 +121,9 @@ async def upload_seed(
                 s, get_assembly(s, slug), texts, language=service.language_code(language)
             )
     except InputError as exc:
-        return _dashboard(request, slug, error=str(exc), status=400)
+        return _dashboard(
+            request, slug, error=i18n.error_text(exc, i18n.request_language(request)), status=400
+        )
     return _dashboard(
         request,
         slug,
@@ -135,7 +139,9 @@ def invites(
         with _store(request).session() as s:
             tokens = service.create_invites(s, get_assembly(s, slug), count)
     except InputError as exc:
-        return _dashboard(request, slug, error=str(exc), status=400)
+        return _dashboard(
+            request, slug, error=i18n.error_text(exc, i18n.request_language(request)), status=400
+        )
     return _dashboard(
         request,
         slug,
@@ -232,7 +238,7 @@ def export_constitution(
     """The draft constitution as Markdown (to read) or YAML (with provenance, for the next
     stages: ``pluralign constitution``, preference data)."""
     if fmt not in ("md", "yaml"):
-        raise HTTPException(404, "the constitution exports are .md and .yaml")
+        raise HTTPException(404, N_("the constitution exports are .md and .yaml"))
     with _store(request).session() as s:
         assembly = get_assembly(s, slug)
     min_votes = int((assembly.settings or {}).get("min_votes", service.DEFAULT_MIN_VOTES))

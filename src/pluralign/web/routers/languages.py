@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select, update
 
+from pluralign.errors import N_
 from pluralign.store.models import ACCEPTED, Assembly, Participant, Statement
 from pluralign.web import i18n
 from pluralign.web import translate as tr
@@ -54,7 +55,7 @@ def _safe_next(url: str) -> str:
 def choose_language(request: Request, lang: str = Form(""), next: str = Form("/")):  # noqa: A002
     chosen = i18n.normalise(lang)
     if chosen is None:
-        raise HTTPException(400, f"unknown language {lang!r}")
+        raise HTTPException(400, N_("unknown language %(lang)s", lang=repr(lang)))
     request.session["lang"] = chosen
     joined = {slug: key for slug, key in (request.session.get("p") or {}).items() if key}
     if joined:
@@ -75,7 +76,7 @@ def choose_language(request: Request, lang: str = Form(""), next: str = Form("/"
 def _assembly(s, slug: str) -> Assembly:
     assembly = s.scalar(select(Assembly).where(Assembly.slug == slug))
     if assembly is None:
-        raise HTTPException(404, f"no assembly '{slug}'")
+        raise HTTPException(404, N_("no assembly '%(slug)s'", slug=slug))
     return assembly
 
 
@@ -123,7 +124,8 @@ def translate_all(request: Request, slug: str, lang: str = Form(...), _=Depends(
     translate = translator(request)
     if translate is None:
         raise HTTPException(
-            400, "no language model is configured: set $PLURALIGN_WEB_LLM_CONFIG (docs/web.md)"
+            400,
+            N_("no language model is configured: set $PLURALIGN_WEB_LLM_CONFIG (docs/web.md)"),
         )
     with request.app.state.store.session() as s:
         counts = tr.translate_all(s, _assembly(s, slug).id, lang, translate)

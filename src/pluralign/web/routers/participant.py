@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from pluralign.errors import InputError
+from pluralign.errors import N_, InputError
 from pluralign.store.models import Statement
 from pluralign.web import i18n, service, translate, votes
 from pluralign.web import results as results_mod
@@ -45,7 +45,7 @@ def _store(request: Request):
 
 def _limit(request: Request, participant_id: int) -> None:
     if not request.app.state.limiter.allow(participant_id):
-        raise HTTPException(429, "too many requests: slow down a little and try again")
+        raise HTTPException(429, N_("too many requests: slow down a little and try again"))
 
 
 def _min_votes(assembly) -> int:
@@ -79,7 +79,7 @@ def welcome(request: Request, slug: str, invite: str = ""):
 @router.post("/join")
 def join(request: Request, slug: str, invite: str = Form(""), consent: str = Form("")):
     if consent != "yes":
-        raise HTTPException(400, "please tick the consent box to take part")
+        raise HTTPException(400, N_("please tick the consent box to take part"))
     with _store(request).session() as s:
         assembly = service.get_open_assembly(s, slug)
         try:
@@ -162,8 +162,8 @@ async def _vote_form(request: Request) -> tuple[int, int, str]:
         return int(form["statement"]), int(form["value"]), str(form["request_id"])
     except (KeyError, ValueError, TypeError) as exc:
         raise InputError(
-            "a vote needs whole numbers 'statement' and 'value' and a 'request_id'",
-            where="vote form",
+            N_("a vote needs whole numbers 'statement' and 'value' and a 'request_id'"),
+            where=N_("vote form"),
         ) from exc
 
 
@@ -296,7 +296,7 @@ def withdraw_page(request: Request, slug: str):
 @router.post("/withdraw", dependencies=JOINED)
 def withdraw(request: Request, slug: str, confirm: str = Form("")):
     if confirm != "yes":
-        raise HTTPException(400, "tick the box to confirm that you want to delete your data")
+        raise HTTPException(400, N_("tick the box to confirm that you want to delete your data"))
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
         deleted = service.withdraw(s, participant)
