@@ -12,6 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from test_web_browser import (  # noqa: E402,F401  (fixtures)
     PHONE,
     _by_id,
+    _gone,
+    _text,
     _wait,
     browser,
     screenshot_on_failure,
@@ -42,7 +44,6 @@ def _seed(store, slug="values-test"):
 
 def test_values_card_and_upgrades_on_a_phone(server, browser, tmp_path):  # noqa: F811
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
 
     base, store = server
     _seed(store)
@@ -65,11 +66,11 @@ def test_values_card_and_upgrades_on_a_phone(server, browser, tmp_path):  # noqa
         d.find_element(By.LINK_TEXT, "Wisdom upgrades").click()
         answered = 0
         while not d.find_elements(By.ID, "no-stories"):
-            to_title = _by_id(d, "to-title").text
-            button = "answer-upgrade" if to_title == "Grounded Agency" else "answer-not-sure"
             story = _by_id(d, "story")
+            to_title = _text(d, "to-title")
+            button = "answer-upgrade" if to_title == "Grounded Agency" else "answer-not-sure"
             _by_id(d, button).click()
-            _wait(d, staleness_of(story))  # the next page is loaded, not the old one read again
+            _wait(d, _gone(story))  # the next page is loaded, not the old one read again
             answered += 1
             assert answered <= 3
         assert answered == 3  # three cards → three pairs
@@ -78,6 +79,7 @@ def test_values_card_and_upgrades_on_a_phone(server, browser, tmp_path):  # noqa
         d.find_element(By.ID, "username").send_keys("admin")
         d.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
         _by_id(d, "sign-in").click()
+        _wait(d, lambda d: "/admin/login" not in d.current_url)  # signed in before moving on
         d.get(f"{base}/admin/a/values-test/moralgraph")
-        assert "3 upgrade votes" in _by_id(d, "graph-counts").text
+        assert "3 upgrade votes" in _text(d, "graph-counts")
         _by_id(d, "graph-view")

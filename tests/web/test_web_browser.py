@@ -96,14 +96,56 @@ def screenshot_on_failure(driver, name: str, tmp_path: Path):
         raise
 
 
+def _is_stale(exc: Exception) -> bool:
+    """A node that left the page: selenium's stale-element error, or chromium's own wording of it
+    ("Node with given id does not belong to the document"), which arrives as a plain
+    WebDriverException when a navigation or htmx swap lands between finding and using a node."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    return isinstance(exc, StaleElementReferenceException) or (
+        "does not belong to the document" in str(exc)
+    )
+
+
 def _wait(driver, condition, timeout=10):
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import NoSuchElementException, WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     # htmx swaps elements under our feet: a stale or missing element just means "not yet"
-    return WebDriverWait(
-        driver, timeout, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
-    ).until(condition)
+    def attempt(d):
+        try:
+            return condition(d)
+        except NoSuchElementException:
+            return False
+        except WebDriverException as exc:
+            if _is_stale(exc):
+                return False
+            raise
+
+    return WebDriverWait(driver, timeout).until(attempt)
+
+
+def _gone(element):
+    """Condition: ``element`` has left the page (the next page replaced it)."""
+    from selenium.common.exceptions import WebDriverException
+
+    def check(_driver):
+        try:
+            element.is_enabled()
+        except WebDriverException as exc:
+            if _is_stale(exc):
+                return True
+            raise
+        return False
+
+    return check
+
+
+def _text(driver, element_id):
+    """The text of the element with ``element_id``, read in one go (retried if it is swapped)."""
+    from selenium.webdriver.common.by import By
+
+    return _wait(driver, lambda d: d.find_element(By.ID, element_id).text or " ").strip()
 
 
 def _by_id(driver, element_id):
@@ -233,6 +275,7 @@ def test_admin_flow_on_a_phone(server, browser, tmp_path):
         _by_id(d, "username").send_keys("admin")
         _by_id(d, "password").send_keys(ADMIN_PASSWORD)
         _by_id(d, "sign-in").click()
+        _wait(d, lambda d: "/admin/login" not in d.current_url)
         _by_id(d, "new-assembly").click()
         _by_id(d, "slug").send_keys("med-ai")
         _by_id(d, "topic").send_keys("Should AI give medical advice?")
