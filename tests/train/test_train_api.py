@@ -119,3 +119,24 @@ def test_qlora_on_gpu(tmp_path):
     assert manifest["hardware"] == {**manifest["hardware"], "cuda": True, "qlora": True}
     assert (result.model_dir / "adapter_config.json").exists()
     assert np.isfinite(preference_margins(result.model_dir, tiny_model_dir(), rows)).all()
+
+
+@pytest.mark.parametrize("method", ["dpo", "kto", "orpo"])
+@pytest.mark.parametrize("enabled", [True, False])
+def test_activation_checkpointing_reaches_trl_without_deprecation_warnings(
+    tmp_path, method, enabled
+):
+    import warnings
+
+    from pluralign.train.api import Hardware, _trl_args
+    from pluralign.train.dpo_config import WeightedDPOConfig
+    from pluralign.train.kto_config import WeightedKTOConfig
+    from pluralign.train.orpo_config import WeightedORPOConfig
+
+    config = {"dpo": WeightedDPOConfig, "kto": WeightedKTOConfig, "orpo": WeightedORPOConfig}
+    cfg = config[method](gradient_checkpointing=enabled)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # a deprecated argument name would raise
+        args = _trl_args(cfg, tmp_path, Hardware(cuda=False, bf16=False, qlora=False), 8)
+    on = getattr(args, "activation_checkpointing", None)
+    assert (args.gradient_checkpointing if on is None else on) is enabled

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,7 +111,7 @@ def _trl_args(cfg: CommonConfig, out: Path, hw: Hardware, n_rows: int):
         save_strategy="steps" if cfg.save_steps else "no",
         save_steps=cfg.save_steps or 500,
         save_total_limit=cfg.save_total_limit,
-        gradient_checkpointing=cfg.gradient_checkpointing,
+        **_checkpointing(cfg.gradient_checkpointing),
         bf16=hw.bf16,
         use_cpu=not hw.cuda,
         report_to=[],
@@ -141,8 +142,24 @@ def _trl_args(cfg: CommonConfig, out: Path, hw: Hardware, n_rows: int):
         )
     from trl.experimental.orpo import ORPOConfig
 
-    common.pop("gradient_checkpointing")
-    return ORPOConfig(**common, gradient_checkpointing=cfg.gradient_checkpointing, beta=cfg.beta)
+    return ORPOConfig(**common, beta=cfg.beta)
+
+
+def _checkpointing(enabled: bool) -> dict:
+    """Activation (gradient) checkpointing under the name the installed transformers uses:
+    ``activation_checkpointing`` from transformers 5.x (``gradient_checkpointing`` is a deprecated
+    alias there that warns), ``gradient_checkpointing`` before."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    key = (
+        "activation_checkpointing"
+        if "activation_checkpointing" in names
+        else "gradient_checkpointing"
+    )
+    return {key: enabled}
 
 
 def _peft_config(cfg: CommonConfig):
@@ -397,7 +414,13 @@ def _run(rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_p
     train_rows = merge_duplicates(rows) if cfg.merge_duplicates else rows
     trainer = build_trainer(train_rows, model_dir, cfg, out, hw, callbacks)
     trainer.remove_callback(PrinterCallback)  # the curve goes to curve.jsonl, not to stdout
-    result = trainer.train(resume_from_checkpoint=str(last) if resume else None)
+    with warnings.catch_warnings():
+        # TRL's reference pass calls transformers' deprecated ``is_gradient_checkpointing`` on
+        # every step; the notice is for TRL's maintainers, not for the person training.
+        warnings.filterwarnings(
+            "ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning
+        )
+        result = trainer.train(resume_from_checkpoint=str(last) if resume else None)
     elapsed = time.time() - start
 
     final_dir, adapter_dir = out / "model", None
