@@ -190,3 +190,19 @@ def test_nash_equals_brute_force(seed):
     assert ours >= -best - 1e-5
     assert result.probabilities.sum() == pytest.approx(4)
     assert meets(pool, quotas, result.panel, 4)
+
+
+def test_walk_tolerates_rounding_drift_off_an_equality_row():
+    # Each step divides by the mass left, so x drifts off rows that every panel meets with
+    # equality (here the panel size and exact quotas). The ratio test must not read that drift
+    # as "no step possible": panels tight on a row bound no step there.
+    pool = pd.DataFrame({"id": list("abcdef"), "g": ["w", "w", "m", "m", "m", "m"]})
+    quotas = Quotas((Quota("g", "w", 1, 1), Quota("g", "m", 1, 1)))
+    inst = build_instance(pool, quotas, 2)
+    q, _ = relaxed_leximin(inst)
+    drifted = q * (1 - 1e-7)  # sum of x is now 2 - 2e-7, off the equality rows by more than tol
+    walk = decompose(inst, drifted, gap=1e-6)
+    assert walk.failed != "the walk made no progress"
+    assert walk.rest <= 1e-6  # all but the drift itself is decomposed into panels
+    mix = sum(w * c for w, c in zip(walk.weights, walk.columns, strict=True))
+    np.testing.assert_allclose(mix / inst.type_size, q, atol=1e-6)

@@ -250,12 +250,15 @@ def decompose(
             walk.failed = "a face of the relaxation holds no panel"
             break
         ax, ac = A @ x, A @ c
+        # Ratio test. c is integer and the bounds are integers, so "c has slack" is exact; a row
+        # where c is tight bounds no λ (x keeps its own slack there, rounding drift included),
+        # and the MILP made c tight wherever x is, so every bound below is positive.
         with np.errstate(divide="ignore", invalid="ignore"):
             bounds = [
-                np.where(c > x + tol, x / c, np.inf),  # x_t - λ c_t >= 0
-                np.where(c < x - tol, (sizes - x) / (sizes - c), np.inf),  # <= n_t (1 - λ)
-                np.where(ac > ax + tol, (ax - lo) / (ac - lo), np.inf),
-                np.where(ac < ax - tol, (hi - ax) / (hi - ac), np.inf),
+                np.where(c > x, x / c, np.inf),  # x_t - λ c_t >= 0
+                np.where(c < x, (sizes - x) / (sizes - c), np.inf),  # <= n_t (1 - λ)
+                np.where(ac > lo, np.maximum(ax - lo, 0.0) / (ac - lo), np.inf),
+                np.where(ac < hi, np.maximum(hi - ax, 0.0) / (hi - ac), np.inf),
             ]
         lam = float(min(1.0, *(float(np.min(b, initial=np.inf)) for b in bounds)))
         lam = max(lam, 0.0)
