@@ -154,8 +154,9 @@ def main() -> None:
                     f"types={stats['types']} levels={stats['levels']} "
                     f"iters={stats['iterations']} gap={stats['gap']:.1e}"
                 )
-                if stats.get("path") and method == "leximin":
-                    note += f" path={stats['path']}"
+            if stats.get("path"):
+                note += f" path={stats['path']} gap={stats['gap']:.1e}" * (method == "nash")
+                note += f" path={stats['path']}" * (method == "leximin")
             if method == "legacy":
                 note += f" ({samples} runs)"
             print(

@@ -108,3 +108,32 @@ def test_relaxation_and_levels_agree_on_leximin(inst):
     slow = column_generation(instance, gap=1e-9, relaxation=False)
     np.testing.assert_allclose(fast.type_probability, slow.type_probability, atol=1e-6)
     assert all(instance.meets_quotas(c) for c in fast.compositions)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances)
+def test_nash_roads_agree(inst):
+    # Nash welfare is strictly concave in the probabilities of the selectable types, so its
+    # optimal probability vector is unique: the relaxation road and the column generation must
+    # reach the same welfare within their proven gaps.
+    from pluralign.panel.instance import build_instance
+    from pluralign.panel.nash import nash
+
+    s, n, k, f, v, slack = inst
+    k = min(k, n)
+    pool, quotas = random_instance(s, n, k, f, v, slack)
+    instance = build_instance(pool, quotas, k)
+    fast = nash(instance, gap=1e-6)
+    slow = nash(instance, gap=1e-6, relaxation=False)
+    live = slow.type_probability > 0
+    size = instance.type_size[live]
+
+    def welfare(d):
+        return float(size @ np.log(d.type_probability[live]))
+
+    n_live = float(size.sum())
+    # each road's proven gap bounds its distance to the optimum, which is >= the other's welfare
+    assert welfare(fast) >= welfare(slow) - fast.stats["gap"] * n_live - 1e-7
+    assert welfare(slow) >= welfare(fast) - slow.stats["gap"] * n_live - 1e-7
+    assert fast.stats["path"] in ("relaxation", "column-generation")
+    assert all(instance.meets_quotas(c) for c in fast.compositions)

@@ -32,16 +32,65 @@ def nash(
     inner: int = 200,
     max_rounds: int = 2000,
     time_limit: float | None = None,
+    relaxation: bool = True,
 ) -> Distribution:
-    """Maximise ``sum_i log pi_i`` to within ``gap`` (relative to the number of people)."""
+    """Maximise ``sum_i log pi_i`` to within ``gap`` (relative to the number of people).
+
+    First (``relaxation=True``) the Nash optimum over the LP relaxation is decomposed into panels
+    as for LEXIMIN (:mod:`pluralign.panel.relax`); the Frank-Wolfe bound proves it optimal over
+    the lotteries too when it is one (``stats['path'] == 'relaxation'``). Otherwise the panels
+    found warm-start the column generation below (``'column-generation'``).
+    """
     start = time.perf_counter()
     oracle = CompositionOracle(inst)
     columns, impossible = initial_columns(inst, oracle)
     live = ~impossible
     n = inst.type_size.astype(np.float64)
     N = float(n[live].sum())
-    A = np.array(columns, dtype=np.float64).T / n[:, None]  # (T, S)
+    relax_stats: dict = {}
     p = np.full(len(columns), 1.0 / len(columns))
+    if relaxation:
+        from pluralign.panel.relax import decompose, relaxed_nash
+
+        q_star = relaxed_nash(inst, impossible)
+        deadline = None if time_limit is None else start + time_limit
+        walk = decompose(inst, q_star, gap=1e-6, deadline=deadline)
+        relax_stats = {
+            "relaxation_steps": walk.steps,
+            "relaxation_time_s": round(walk.milp_time_s, 4),
+        }
+        if walk.columns and walk.rest <= 1e-6:
+            dist = finish(inst, walk.columns, np.array(walk.weights), {})
+            weights = np.where(live, 1.0 / np.maximum(dist.type_probability, 1e-300), 0.0)
+            _c, _v, bound = oracle.best(weights)
+            fw_gap = max(0.0, bound - N)
+            if fw_gap <= gap * N:
+                stats = {
+                    "path": "relaxation",
+                    "iterations": walk.steps,
+                    "pricing_calls": oracle.calls + walk.steps,
+                    "pricing_time_s": round(oracle.seconds + walk.milp_time_s, 4),
+                    "gap": float(fw_gap / N),
+                    "gap_tolerance": gap,
+                    "timed_out": False,
+                    "solver_time_s": round(time.perf_counter() - start, 4),
+                    "types": inst.n_types,
+                    "impossible_types": int(impossible.sum()),
+                    **relax_stats,
+                }
+                return Distribution(
+                    dist.compositions, dist.probabilities, dist.type_probability, stats
+                )
+            relax_stats["relaxation_failed"] = f"Frank-Wolfe gap {fw_gap / N:.2e} above tolerance"
+        else:
+            relax_stats["relaxation_failed"] = walk.failed or "walk did not finish"
+        # warm start: mostly the walk's lottery, a little of every start panel (Cover's update
+        # keeps zeros at zero)
+        walk_p = np.array(walk.weights, dtype=np.float64)
+        if walk_p.sum() > 0:
+            p = np.concatenate([0.01 * p, 0.99 * walk_p / walk_p.sum()])
+            columns = columns + walk.columns
+    A = np.array(columns, dtype=np.float64).T / n[:, None]  # (T, S)
     fw_gap, rounds, timed_out = np.inf, 0, False
     for rounds in range(1, max_rounds + 1):  # noqa: B007 - reported
         for _ in range(inner):
@@ -65,6 +114,7 @@ def nash(
         A = np.column_stack([A, c / n])
         p = np.append(p * 0.99, 0.01)
     stats = {
+        "path": "column-generation",
         "iterations": rounds,
         "pricing_calls": oracle.calls,
         "pricing_time_s": round(oracle.seconds, 4),
@@ -74,5 +124,6 @@ def nash(
         "solver_time_s": round(time.perf_counter() - start, 4),
         "types": inst.n_types,
         "impossible_types": int(impossible.sum()),
+        **relax_stats,
     }
     return finish(inst, columns, p, stats)
