@@ -280,6 +280,9 @@ def decompose(
     return walk
 
 
+POLISH_MAX_TYPES = 1000
+
+
 def relaxed_nash(inst: Instance, impossible: np.ndarray | None = None) -> np.ndarray:
     """The ``q`` maximising Nash welfare ``sum_t n_t log q_t`` over the LP relaxation ``P``.
 
@@ -326,7 +329,11 @@ def relaxed_nash(inst: Instance, impossible: np.ndarray | None = None) -> np.nda
         )
     q = np.clip(np.asarray(res.x), 0.0, 1.0)
     # The interior-point method stops with its barrier not quite at zero (seen: 2e-6 off in q);
-    # a few SQP steps from there land on the active constraints exactly.
+    # a few SQP steps from there land on the active constraints exactly. SLSQP is dense (cubic
+    # in the number of types): above POLISH_MAX_TYPES the Frank-Wolfe check decides alone.
+    if T > POLISH_MAX_TYPES:
+        q[impossible] = 0.0
+        return q
     eq = lo == hi
     AQd = AQ.toarray()
     polish = minimize(
