@@ -92,18 +92,24 @@ def test_time_limit_returns_a_valid_lottery():
     assert r.probabilities[selectable].min() >= best - r.stats["gap"] - 1e-9
 
 
+def _built(inst):
+    """The validated :class:`Instance` of a drawn ``instances`` tuple."""
+    from pluralign.panel.instance import build_instance
+
+    s, n, k, f, v, slack = inst
+    k = min(k, n)
+    pool, quotas = random_instance(s, n, k, f, v, slack)
+    return build_instance(pool, quotas, k)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances)
 def test_relaxation_and_levels_agree_on_leximin(inst):
     # LEXIMIN's probability vector is unique: both roads (relaxation + decomposition, and
     # level-by-level column generation) must find it, whichever the first one takes.
-    from pluralign.panel.instance import build_instance
     from pluralign.panel.leximin import column_generation
 
-    s, n, k, f, v, slack = inst
-    k = min(k, n)
-    pool, quotas = random_instance(s, n, k, f, v, slack)
-    instance = build_instance(pool, quotas, k)
+    instance = _built(inst)
     fast = column_generation(instance, gap=1e-9)
     slow = column_generation(instance, gap=1e-9, relaxation=False)
     np.testing.assert_allclose(fast.type_probability, slow.type_probability, atol=1e-6)
@@ -116,13 +122,9 @@ def test_nash_roads_agree(inst):
     # Nash welfare is strictly concave in the probabilities of the selectable types, so its
     # optimal probability vector is unique: the relaxation road and the column generation must
     # reach the same welfare within their proven gaps.
-    from pluralign.panel.instance import build_instance
     from pluralign.panel.nash import nash
 
-    s, n, k, f, v, slack = inst
-    k = min(k, n)
-    pool, quotas = random_instance(s, n, k, f, v, slack)
-    instance = build_instance(pool, quotas, k)
+    instance = _built(inst)
     fast = nash(instance, gap=1e-6)
     slow = nash(instance, gap=1e-6, relaxation=False)
     live = slow.type_probability > 0

@@ -49,6 +49,22 @@ def nash(
     N = float(n[live].sum())
     relax_stats: dict = {}
     p = np.full(len(columns), 1.0 / len(columns))
+
+    def stats_for(path: str, iterations: int, fw_gap: float, timed_out: bool) -> dict:
+        return {
+            "path": path,
+            "iterations": iterations,
+            "pricing_calls": oracle.calls + relax_stats.get("relaxation_steps", 0),
+            "pricing_time_s": round(oracle.seconds + relax_stats.get("relaxation_time_s", 0), 4),
+            "gap": float(fw_gap / N),
+            "gap_tolerance": gap,
+            "timed_out": timed_out,
+            "solver_time_s": round(time.perf_counter() - start, 4),
+            "types": inst.n_types,
+            "impossible_types": int(impossible.sum()),
+            **relax_stats,
+        }
+
     if relaxation:
         from pluralign.panel.relax import decompose, relaxed_nash
 
@@ -65,19 +81,7 @@ def nash(
             _c, _v, bound = oracle.best(weights)
             fw_gap = max(0.0, bound - N)
             if fw_gap <= gap * N:
-                stats = {
-                    "path": "relaxation",
-                    "iterations": walk.steps,
-                    "pricing_calls": oracle.calls + walk.steps,
-                    "pricing_time_s": round(oracle.seconds + walk.milp_time_s, 4),
-                    "gap": float(fw_gap / N),
-                    "gap_tolerance": gap,
-                    "timed_out": False,
-                    "solver_time_s": round(time.perf_counter() - start, 4),
-                    "types": inst.n_types,
-                    "impossible_types": int(impossible.sum()),
-                    **relax_stats,
-                }
+                stats = stats_for("relaxation", walk.steps, fw_gap, False)
                 return Distribution(
                     dist.compositions, dist.probabilities, dist.type_probability, stats
                 )
@@ -113,17 +117,4 @@ def nash(
         columns.append(c)
         A = np.column_stack([A, c / n])
         p = np.append(p * 0.99, 0.01)
-    stats = {
-        "path": "column-generation",
-        "iterations": rounds,
-        "pricing_calls": oracle.calls,
-        "pricing_time_s": round(oracle.seconds, 4),
-        "gap": float(fw_gap / N),
-        "gap_tolerance": gap,
-        "timed_out": timed_out,
-        "solver_time_s": round(time.perf_counter() - start, 4),
-        "types": inst.n_types,
-        "impossible_types": int(impossible.sum()),
-        **relax_stats,
-    }
-    return finish(inst, columns, p, stats)
+    return finish(inst, columns, p, stats_for("column-generation", rounds, fw_gap, timed_out))
