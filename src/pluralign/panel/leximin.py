@@ -29,7 +29,7 @@ minimum is taken over people who can be selected at all).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -291,9 +291,7 @@ def column_generation(
                     gap=max(deficit, 0.0),
                     timed_out=False,
                 )
-                return Distribution(
-                    dist.compositions, dist.probabilities, dist.type_probability, stats
-                )
+                return replace(dist, stats=stats)
             relax_stats["relaxation_failed"] = f"decomposition off by {deficit:.2e}"
         else:
             relax_stats["relaxation_failed"] = walk.failed or "walk did not finish"
@@ -309,7 +307,7 @@ def column_generation(
         repair = _solve_level(
             master,
             oracle,
-            np.where(impossible, 0.0, q_star),
+            q_star,  # 0 for the impossible types
             # half the gap: dropping negligible panels in finish() may cost a little more
             lambda z, ub: z >= -0.5 * gap or ub < -gap,
             smoothing=smoothing,
@@ -326,7 +324,7 @@ def column_generation(
                 gap=max(deficit, 0.0),
                 timed_out=False,
             )
-            return Distribution(dist.compositions, dist.probabilities, dist.type_probability, stats)
+            return replace(dist, stats=stats)
         master.lower_bounds(live, np.zeros(len(live)))
         if repair.timed_out:
             # Out of time: the fairest lottery (max-min) over the panels found so far.

@@ -17,6 +17,7 @@ Types no feasible panel contains are excluded (probability 0), as for MAXIMIN.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -82,9 +83,7 @@ def nash(
             fw_gap = max(0.0, bound - N)
             if fw_gap <= gap * N:
                 stats = stats_for("relaxation", walk.steps, fw_gap, False)
-                return Distribution(
-                    dist.compositions, dist.probabilities, dist.type_probability, stats
-                )
+                return replace(dist, stats=stats)
             relax_stats["relaxation_failed"] = f"Frank-Wolfe gap {fw_gap / N:.2e} above tolerance"
         else:
             relax_stats["relaxation_failed"] = walk.failed or "walk did not finish"
