@@ -302,7 +302,7 @@ def relaxed_nash(inst: Instance, impossible: np.ndarray | None = None) -> np.nda
     A, lo, hi = _constraint_matrix(inst)
     q0, _ = relaxed_leximin(inst, impossible)
     # In probabilities (q in [0, 1]) the problem is better scaled than in counts.
-    AQ = sp.csr_matrix(A * sizes[np.newaxis, :])
+    AQ = A * sizes[np.newaxis, :]
 
     def objective(q):
         return -float(np.sum(w[live] * np.log(np.maximum(q[live], 1e-300))))
@@ -324,18 +324,25 @@ def relaxed_nash(inst: Instance, impossible: np.ndarray | None = None) -> np.nda
             hess=hessian,
             method="trust-constr",
             bounds=Bounds(np.zeros(T), np.where(live, 1.0, 0.0)),
-            constraints=[LinearConstraint(AQ, lo, hi)],
+            constraints=[LinearConstraint(sp.csr_matrix(AQ), lo, hi)],
             options={"gtol": 1e-12, "xtol": 1e-14, "barrier_tol": 1e-12, "maxiter": 5000},
         )
     q = np.clip(np.asarray(res.x), 0.0, 1.0)
     # The interior-point method stops with its barrier not quite at zero (seen: 2e-6 off in q);
     # a few SQP steps from there land on the active constraints exactly. SLSQP is dense (cubic
     # in the number of types): above POLISH_MAX_TYPES the Frank-Wolfe check decides alone.
-    if T > POLISH_MAX_TYPES:
-        q[impossible] = 0.0
-        return q
+    if T <= POLISH_MAX_TYPES:
+        q = _sqp_polish(q, objective, gradient, live, AQ, lo, hi)
+    q[impossible] = 0.0
+    return q
+
+
+def _sqp_polish(q, objective, gradient, live, AQ, lo, hi) -> np.ndarray:
+    """SLSQP from ``q`` on ``lo <= AQ q <= hi``, ``0 <= q <= 1``; ``q`` itself unless the result
+    is feasible (to 1e-9 in counts) and no worse."""
+    from scipy.optimize import minimize
+
     eq = lo == hi
-    AQd = AQ.toarray()
     polish = minimize(
         objective,
         np.clip(q, 1e-12, 1.0),
@@ -343,16 +350,13 @@ def relaxed_nash(inst: Instance, impossible: np.ndarray | None = None) -> np.nda
         method="SLSQP",
         bounds=[(1e-12, 1.0) if ok else (0.0, 0.0) for ok in live],
         constraints=[
-            {"type": "eq", "fun": lambda q: AQd[eq] @ q - lo[eq], "jac": lambda q: AQd[eq]},
-            {"type": "ineq", "fun": lambda q: AQd[~eq] @ q - lo[~eq], "jac": lambda q: AQd[~eq]},
-            {"type": "ineq", "fun": lambda q: hi[~eq] - AQd[~eq] @ q, "jac": lambda q: -AQd[~eq]},
+            {"type": "eq", "fun": lambda q: AQ[eq] @ q - lo[eq], "jac": lambda q: AQ[eq]},
+            {"type": "ineq", "fun": lambda q: AQ[~eq] @ q - lo[~eq], "jac": lambda q: AQ[~eq]},
+            {"type": "ineq", "fun": lambda q: hi[~eq] - AQ[~eq] @ q, "jac": lambda q: -AQ[~eq]},
         ],
         options={"ftol": 1e-15, "maxiter": 200},
     )
     polished = np.clip(np.asarray(polish.x), 0.0, 1.0)
-    rows = AQd @ polished
+    rows = AQ @ polished
     feasible = bool((rows >= lo - 1e-9).all() and (rows <= hi + 1e-9).all())
-    if feasible and objective(polished) <= objective(q):
-        q = polished
-    q[impossible] = 0.0
-    return q
+    return polished if feasible and objective(polished) <= objective(q) else q
