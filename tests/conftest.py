@@ -25,6 +25,10 @@ def pytest_configure(config):
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # one torch thread per test worker: `-n 2` on two cores already fills them, and two
+        # OpenMP threads per worker spin against each other (many times slower on the real model)
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +38,31 @@ def polis_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared data not found at {path} (clone the repo beside ../shared)")
     return path
+
+
+@pytest.fixture(scope="session")
+def smollm2_path() -> Path:
+    """The embedded SmolLM2-135M-Instruct as a converted checkpoint (converted once per machine,
+    shared by every test and worker through the cache's file lock)."""
+    from pluralign.errors import PluralignError
+    from pluralign.models import embedded_checkpoint
+
+    try:
+        return embedded_checkpoint()
+    except PluralignError as exc:
+        if os.environ.get("PLURALIGN_REQUIRE_SMOLLM2") == "1":
+            pytest.fail(f"the embedded model is needed: {exc}")
+        pytest.skip(f"the embedded model is not installed: {exc}")
+
+
+@pytest.fixture(scope="session")
+def smollm2(smollm2_path):
+    """(model, tokenizer) of the embedded model, loaded once per test worker, in eval mode."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(smollm2_path, dtype=torch.float32).eval()
+    return model, AutoTokenizer.from_pretrained(smollm2_path)
 
 
 def _postgres_url() -> str | None:

@@ -199,8 +199,9 @@ def test_synth_bad_inputs_are_clear_errors(tmp_path, constitution, cli):
         cwd=tmp_path,
     )
     assert r.returncode == 1 and "appears twice" in r.stderr and "Traceback" not in r.stderr
-    r = cli("synth", "questions", "-c", constitution, "--out", tmp_path / "q.jsonl")
-    assert r.returncode == 1 and "--base-url" in r.stderr
+    r = cli("synth", "questions", "-c", constitution, "--out", tmp_path / "q.jsonl",
+            "--adapter", tmp_path)
+    assert r.returncode == 1 and "--adapter needs --checkpoint" in r.stderr
     r = cli(
         "synth",
         "questions",

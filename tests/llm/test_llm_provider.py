@@ -169,8 +169,11 @@ def test_config_validation_and_flags(tmp_path):
         ProviderConfig()
     with pytest.raises(ValueError, match="adapter needs checkpoint"):
         ProviderConfig(base_url="http://x/v1", adapter=tmp_path)
-    with pytest.raises(InputError, match="--base-url"):
-        build_config()
+    default = build_config()  # no model named: the embedded model, locally
+    assert str(default.checkpoint) == "smollm2" and default.kind == "local"
+    assert default.identity().startswith("local:embedded:SmolLM2-135M-Instruct@sha256:")
+    with pytest.raises(InputError, match="--adapter needs --checkpoint"):
+        build_config(adapter=tmp_path)
     yml = tmp_path / "pipeline.yaml"
     yml.write_text("llm:\n  base_url: http://h:1/v1\n  model: m\n  concurrency: 2\n")
     cfg = build_config(config_file=yml, model="override")
@@ -197,8 +200,8 @@ def test_provider_flags_read_every_llm_command_by_name(tmp_path):
     a = judge.other_model("http://a/v1", "ma", None, None)
     assert (a.base_url, a.model, a.api_key_env, a.timeout) == ("http://a/v1", "ma", "K", 5.0)
     assert a.provider_config is None and judge.provider_config == tmp_path
-    with pytest.raises(InputError, match="--a-base-url"):
-        ProviderFlags().config("--a-")
+    with pytest.raises(InputError, match="--a-adapter needs --a-checkpoint"):
+        ProviderFlags(adapter=tmp_path).config("--a-")
     cfg = ProviderFlags(base_url="http://h:1/v1", cache=tmp_path, max_retries=1).config()
     assert (cfg.base_url, cfg.cache_dir, cfg.max_retries) == ("http://h:1/v1", tmp_path, 1)
 

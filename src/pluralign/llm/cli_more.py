@@ -27,7 +27,14 @@ from pluralign.llm.options import (
 
 
 def serve_cmd(
-    checkpoint: Annotated[Path, typer.Argument(help="Transformers checkpoint folder.")],
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            help="What to serve: a transformers checkpoint folder, a LoRA adapter folder, a run "
+            "folder (its trained model), or 'smollm2' (default: the embedded model).",
+            show_default=False,
+        ),
+    ] = None,
     adapter: Annotated[Path | None, typer.Option("--adapter", help="LoRA adapter folder.")] = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
@@ -38,15 +45,25 @@ def serve_cmd(
     max_tokens_limit: Annotated[
         int, typer.Option("--max-tokens-limit", help="Largest max_tokens a request may ask for.")
     ] = 2048,
+    max_batch: Annotated[
+        int,
+        typer.Option("--max-batch", min=1, help="Most concurrent requests decoded together."),
+    ] = 16,
     device: Annotated[str, typer.Option("--device", help="torch device.")] = "cpu",
 ) -> None:
-    """Serve a local model (+ LoRA adapter) as an OpenAI-compatible API at /v1."""
+    """Serve a model as an OpenAI-compatible API at /v1 (default: the embedded SmolLM2)."""
     from pluralign.errors import require
     from pluralign.llm.local import LocalModel
-    from pluralign.llm.serve import create_app
+    from pluralign.llm.serve import create_app, resolve_target
 
     uvicorn = require("uvicorn", "llm")
-    model = LocalModel(checkpoint, adapter, device)
+    checkpoint, found_adapter = resolve_target(target)
+    if adapter is not None and found_adapter is not None:
+        raise InputError(
+            "--adapter given twice: the target is already an adapter or a run with one",
+            where=str(target),
+        )
+    model = LocalModel(checkpoint, adapter or found_adapter, device, max_batch=max_batch)
     name = model_id or model.name
     app = create_app(model, name, max_tokens_limit)
     console.print(f"serving {name} at http://{host}:{port}/v1 (Ctrl-C stops)", highlight=False)

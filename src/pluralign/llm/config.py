@@ -3,7 +3,8 @@ filled from CLI flags (``--base-url``, ``--model``, ``--api-key-env``, ``--check
 ``--adapter``, ``--cache``).
 
 Exactly one of ``base_url`` (an OpenAI-compatible server: vLLM, llama.cpp, Ollama, a hosted API,
-``pluralign serve``) and ``checkpoint`` (a local transformers model folder) must be set.
+``pluralign serve``) and ``checkpoint`` (a local transformers model folder, or ``smollm2`` /
+``embedded`` for the embedded SmolLM2-135M-Instruct of :mod:`pluralign.models`) must be set.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ class ProviderConfig(BaseModel):
     api_key_env: str | None = Field(
         None, description="Name of the environment variable holding the API key (never the key)"
     )
-    checkpoint: Path | None = Field(None, description="Local transformers checkpoint folder")
+    checkpoint: Path | None = Field(
+        None,
+        description="Local transformers checkpoint folder, or 'smollm2' (the embedded model)",
+    )
     adapter: Path | None = Field(None, description="Optional PEFT LoRA adapter folder")
     cache_dir: Path | None = Field(
         None, description="Folder of the on-disk request cache (None: no cache)"
@@ -62,7 +66,11 @@ class ProviderConfig(BaseModel):
         """What the cache key uses to name the model answering a request."""
         if self.kind == "http":
             return f"http:{self.base_url.rstrip('/')}|{self.model or ''}"
+        from pluralign.models.embedded import EMBEDDED, is_embedded_name
+
         adapter = f"|adapter={Path(self.adapter).resolve()}" if self.adapter else ""
+        if is_embedded_name(self.checkpoint):
+            return f"local:{EMBEDDED.identity()}{adapter}"
         return f"local:{Path(self.checkpoint).resolve()}{adapter}"
 
     def label(self) -> str:

@@ -1,9 +1,16 @@
 """Local transformers provider: any causal-LM checkpoint folder, with an optional PEFT LoRA
 adapter, prompted through the tokenizer's chat template.
 
-Generation is greedy at ``temperature == 0`` and sampled otherwise, seeded with the request's
-``seed`` (``torch.manual_seed``) so a request has one answer. One generation runs at a time (a
-lock); the model loads on first use. Local models cannot be constrained to a JSON schema here, so
+The checkpoint may be named ``smollm2`` or ``embedded``: the embedded SmolLM2-135M-Instruct
+(:mod:`pluralign.models`), which is also what the pipeline's LLM stages use by default. A
+checkpoint whose tokenizer has no chat template is refused with a one-line error.
+
+Generation runs through :class:`pluralign.models.generate.BatchingGenerator`: concurrent requests
+(``Provider.complete_many`` with ``concurrency`` > 1, or concurrent HTTP requests to
+``pluralign serve``) are decoded together in one left-padded batch with a KV cache. Greedy output
+(``temperature == 0``) is the same as one request at a time; a sampled request draws from its own
+generator seeded with the request's ``seed``, so a request has one answer whatever else shared its
+batch. The model loads on first use. Local models cannot be constrained to a JSON schema here, so
 structured output relies on the prompt, the parser and the repair retry.
 """
 
@@ -17,20 +24,36 @@ from pluralign.llm.config import ProviderConfig
 from pluralign.llm.provider import Provider
 from pluralign.llm.types import ChatRequest, Completion
 
+#: Most requests decoded together (the default of ``--max-batch`` of ``pluralign serve``).
+MAX_BATCH = 16
+
 
 class LocalModel:
-    """A loaded checkpoint (+ adapter) that turns chat messages into a completion."""
+    """A loaded checkpoint (+ adapter) that turns chat messages into a completion; safe to call
+    from many threads at once (their requests are batched)."""
 
-    def __init__(self, checkpoint: Path, adapter: Path | None = None, device: str = "cpu"):
+    def __init__(
+        self,
+        checkpoint: Path | str,
+        adapter: Path | None = None,
+        device: str = "cpu",
+        *,
+        max_batch: int = MAX_BATCH,
+    ):
         torch = require("torch", "train")
         transformers = require("transformers", "train")
-        checkpoint = Path(checkpoint)
+        from pluralign.models import is_embedded_name, require_chat_template, resolve_model
+        from pluralign.models.generate import BatchingGenerator
+
+        embedded = is_embedded_name(checkpoint)
+        checkpoint = resolve_model(checkpoint)
         if not (checkpoint / "config.json").is_file():
             raise InputError(
                 "not a transformers checkpoint (no config.json)",
                 where=str(checkpoint),
-                hint="pass the folder save_pretrained wrote",
+                hint="pass the folder save_pretrained wrote, or 'smollm2' for the embedded model",
             )
+        require_chat_template(checkpoint)
         try:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint)
             model = transformers.AutoModelForCausalLM.from_pretrained(
@@ -48,49 +71,32 @@ class LocalModel:
                 raise ProviderError(
                     f"cannot load the LoRA adapter: {exc}", where=str(adapter)
                 ) from exc
-        if getattr(self.tokenizer, "chat_template", None) is None:
-            raise InputError(
-                "the tokenizer has no chat template",
-                where=str(checkpoint),
-                hint="set tokenizer.chat_template and save_pretrained again",
-            )
         self.model = model.to(device).eval()
         self.device = device
-        self.name = checkpoint.name + (f"+{Path(adapter).name}" if adapter else "")
-        self._lock = threading.Lock()
-        self._torch = torch
+        base = "smollm2" if embedded else checkpoint.name
+        self.name = base + (f"+{Path(adapter).name}" if adapter else "")
+        self.batcher = BatchingGenerator(self.model, self.tokenizer, max_batch=max_batch)
 
     def generate(
         self, messages: list[dict[str, str]], max_tokens: int, temperature: float, seed: int | None
     ) -> Completion:
-        torch = self._torch
-        tok = self.tokenizer
-        prompt = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        enc = tok(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
-        n_prompt = int(enc["input_ids"].shape[1])
-        kwargs = {
-            "max_new_tokens": max(1, int(max_tokens)),
-            "pad_token_id": tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
-        }
-        if temperature > 0:
-            kwargs.update(do_sample=True, temperature=float(temperature), top_k=0, top_p=1.0)
-        else:
-            kwargs.update(do_sample=False)
-        with self._lock, torch.no_grad():
-            if seed is not None:
-                torch.manual_seed(int(seed))
-            out = self.model.generate(**enc, **kwargs)
-        new = out[0, n_prompt:]
-        eos = tok.eos_token_id
-        stopped = len(new) > 0 and eos is not None and int(new[-1]) == eos
-        text = tok.decode(new, skip_special_tokens=True)
+        """One chat completion (greedy at temperature 0, else sampled with ``seed``)."""
+        from pluralign.models.generate import GenerationRequest, chat_prompt_ids
+
+        prompt_ids = chat_prompt_ids(self.tokenizer, messages)
+        limit = max(1, int(max_tokens))
+        done = self.batcher.generate(GenerationRequest(prompt_ids, limit, float(temperature), seed))
         return Completion(
-            text=text,
+            text=self.tokenizer.decode(list(done.token_ids), skip_special_tokens=True),
             model=self.name,
-            prompt_tokens=n_prompt,
-            completion_tokens=int(len(new)),
-            finish_reason="stop" if stopped or len(new) < kwargs["max_new_tokens"] else "length",
+            prompt_tokens=len(prompt_ids),
+            completion_tokens=len(done.token_ids),
+            finish_reason=done.finish_reason,
         )
+
+    def close(self) -> None:
+        """Stop the batching worker."""
+        self.batcher.close()
 
 
 class LocalProvider(Provider):
@@ -107,7 +113,10 @@ class LocalProvider(Provider):
         with self._load_lock:
             if self._model is None:
                 self._model = LocalModel(
-                    self.config.checkpoint, self.config.adapter, self.config.device
+                    self.config.checkpoint,
+                    self.config.adapter,
+                    self.config.device,
+                    max_batch=max(self.config.concurrency, 1),
                 )
             return self._model
 
@@ -118,3 +127,8 @@ class LocalProvider(Provider):
         return model.generate(
             request.message_dicts(), request.max_tokens, request.temperature, request.seed
         )
+
+    def close(self) -> None:
+        if self._model is not None:
+            self._model.close()
+        super().close()

@@ -1,7 +1,8 @@
 """CLI flags of a provider, shared by every LLM command so they all read the same.
 
 ``--base-url URL [--model NAME] [--api-key-env VAR]`` for an OpenAI-compatible server, or
-``--checkpoint DIR [--adapter DIR]`` for a local model; ``--cache DIR`` for the request cache;
+``--checkpoint DIR [--adapter DIR]`` for a local model (``smollm2``, also the default when neither
+is given, is the embedded SmolLM2-135M-Instruct); ``--cache DIR`` for the request cache;
 ``--provider-config FILE`` reads the same settings from YAML (a pipeline.yaml's ``llm:`` section
 works). Flags given on the command line override the file.
 
@@ -35,7 +36,9 @@ ApiKeyEnvOption = Annotated[
 CheckpointOption = Annotated[
     Path | None,
     typer.Option(
-        "--checkpoint", help="Local transformers checkpoint folder (instead of --base-url)."
+        "--checkpoint",
+        help="Local transformers checkpoint folder, or 'smollm2' (the embedded model, the "
+        "default when no --base-url is given).",
     ),
 ]
 AdapterOption = Annotated[
@@ -102,10 +105,12 @@ def build_config(
         data.pop("base_url", None)
     data.update({k: v for k, v in flags.items() if v is not None})
     if not data.get("base_url") and not data.get("checkpoint"):
-        raise InputError(
-            f"no model given: pass {flag_prefix}base-url URL or {flag_prefix}checkpoint DIR",
-            hint="e.g. --base-url http://127.0.0.1:8000/v1 (see docs/llm.md)",
-        )
+        if data.get("adapter"):
+            raise InputError(
+                f"{flag_prefix}adapter needs {flag_prefix}checkpoint DIR (the adapter's base)",
+                hint="e.g. --checkpoint smollm2 --adapter run/train/adapter",
+            )
+        data["checkpoint"] = Path("smollm2")  # the embedded model (pluralign.models)
     try:
         return ProviderConfig(**data)
     except ValidationError as exc:

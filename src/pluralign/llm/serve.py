@@ -1,5 +1,12 @@
 """``pluralign serve``: a local checkpoint (+ LoRA adapter) as an OpenAI-compatible server.
 
+What is served (:func:`resolve_target`): nothing named or ``smollm2`` → the embedded
+SmolLM2-135M-Instruct; a checkpoint folder → that model; a LoRA adapter folder → its base model
+(``base_model_name_or_path`` of ``adapter_config.json``) with the adapter; a run folder (or its
+``train/`` folder) → the trained model, merged (``train/model``) or as base + ``train/adapter``.
+Concurrent requests are decoded together (:class:`pluralign.models.generate.BatchingGenerator`):
+FastAPI runs each request in its thread pool and they meet in the model's queue.
+
 Endpoints: ``POST /v1/chat/completions`` (honours ``max_tokens``/``max_completion_tokens``,
 ``temperature``, ``seed``; returns ``usage``), ``GET /v1/models``, and ``GET /health`` (status and
 the number of chat completions served, which the tests use to prove a warm cache sends nothing).
@@ -7,14 +14,72 @@ Not supported, with a 400 that says so: ``stream``, ``n > 1``, ``response_format
 pluralign's HTTP provider then retry without it).
 """
 
+import json
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pluralign.errors import require
+from pluralign.errors import InputError, require
+
+
+def resolve_target(target: str | Path | None) -> tuple[str | Path, Path | None]:
+    """(checkpoint, adapter) that ``pluralign serve TARGET`` serves (module docstring)."""
+    from pluralign.models import is_embedded_name
+
+    if target is None or is_embedded_name(target):
+        return "smollm2", None
+    path = Path(target)
+    if not path.is_dir():
+        raise InputError(
+            "nothing to serve here: not a folder",
+            where=str(path),
+            hint="give a checkpoint, adapter or run folder, or nothing for the embedded model",
+        )
+    for candidate in (path, path / "train"):
+        if (candidate / "model" / "config.json").is_file():
+            return candidate / "model", None
+        if (candidate / "adapter" / "adapter_config.json").is_file():
+            return adapter_base(candidate / "adapter"), candidate / "adapter"
+    if (path / "config.json").is_file():
+        return path, None
+    if (path / "adapter_config.json").is_file():
+        return adapter_base(path), path
+    raise InputError(
+        "nothing to serve here: no config.json, adapter_config.json or trained run",
+        where=str(path),
+        hint="give a checkpoint, adapter or run folder, or nothing for the embedded model",
+    )
+
+
+def adapter_base(adapter: Path) -> str | Path:
+    """The base model a LoRA adapter folder was trained on (must be a local folder or the
+    embedded model; nothing is fetched from a hub)."""
+    from pluralign.models import EMBEDDED, is_embedded_name
+
+    where = adapter / "adapter_config.json"
+    try:
+        base = json.loads(where.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the adapter's config: {exc}", where=str(where)) from exc
+    if not base:
+        raise InputError(
+            "the adapter names no base model",
+            where=str(where),
+            hint="serve the base checkpoint with --adapter ADAPTER",
+        )
+    if is_embedded_name(base) or EMBEDDED.folder_name in str(base) or base == EMBEDDED.name:
+        return "smollm2"
+    if not (Path(base) / "config.json").is_file():
+        raise InputError(
+            f"the adapter's base model {base!r} is not a local checkpoint folder",
+            where=str(where),
+            hint="serve the base checkpoint with --adapter ADAPTER",
+        )
+    return Path(base)
 
 
 class Message(BaseModel):
