@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import tempfile
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from pluralign import __version__
+from pluralign.io import sha256_path
 
 LIBRARIES = (
     "numpy",
@@ -35,30 +34,6 @@ LIBRARIES = (
     "accelerate",
     "datasets",
 )
-CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_path(path: Path) -> str:
-    """sha256 of a file, or of a folder as the sorted (relative name, file hash) list."""
-    path = Path(path)
-    if path.is_file():
-        return sha256_file(path)
-    if path.is_dir():
-        digest = hashlib.sha256()
-        for child in sorted(p for p in path.rglob("*") if p.is_file()):
-            digest.update(child.relative_to(path).as_posix().encode())
-            digest.update(sha256_file(child).encode())
-        return digest.hexdigest()
-    raise FileNotFoundError(path)
 
 
 def canonical_json(value: Any) -> str:
@@ -81,20 +56,6 @@ def fingerprint(inputs: Mapping[str, str], settings: Mapping[str, Any], seed: in
     """The identity of a stage's work: its inputs' hashes, its settings and its seed."""
     text = canonical_json({"inputs": dict(inputs), "settings": dict(settings), "seed": seed})
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def write_json_atomic(path: Path, value: Any) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename (never half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=2, sort_keys=True, default=str)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def provenance(

@@ -28,7 +28,7 @@ from pluralign.runner import RunResult, Stage, run_stages
 def _checkpoint_identity(path: Path) -> dict[str, Any]:
     """A local checkpoint's identity without hashing gigabytes: its small files' contents
     (config, tokenizer) are hashed, large ones by name and size."""
-    from pluralign.manifest import sha256_file
+    from pluralign.io import sha256_file
 
     if not path.is_dir():
         from pluralign.errors import InputError
@@ -140,7 +140,7 @@ def _store_digest(store) -> str:
 def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
                  progress=None) -> RunResult:
     """Run ``cfg``'s stages into ``cfg.run_dir``; ``progress`` is a rich Progress (optional)."""
-    from pluralign.manifest import write_json_atomic
+    from pluralign.io import write_json_atomic
 
     stages = build_stages(cfg)
     on_start = on_done = None
@@ -160,7 +160,9 @@ def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
         torch.set_num_threads(cfg.threads)
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(run_dir / "pipeline.json", cfg.model_dump(mode="json"))
+    write_json_atomic(
+        run_dir / "pipeline.json", cfg.model_dump(mode="json"), sort_keys=True, default=str
+    )
     inp = cfg.inputs
     kind = "simulate" if inp.simulate else "polis" if inp.polis else "store"
     from pluralign import __version__
@@ -169,6 +171,7 @@ def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
         "pluralign": __version__, "seed": cfg.seed, "deliberation": kind,
         "panel": "given" if inp.panel else "sortition" if (inp.pool or inp.simulate) else "none",
         "model": cfg.model.base, "llm": cfg.model.llm.label() if cfg.model.llm else "base model",
-        "train_method": cfg.train.method, "configuration": "pipeline.json"})
+        "train_method": cfg.train.method, "configuration": "pipeline.json"},
+        sort_keys=True, default=str)
     return run_stages(stages, run_dir, seed=cfg.seed, from_stage=from_stage,
                       on_start=on_start, on_done=on_done)

@@ -53,7 +53,7 @@ def init_cmd(
 ) -> None:
     """Write a commented example pipeline.yaml."""
     from pluralign.config import EXAMPLE_YAML
-    from pluralign.data.preferences import atomic_write_text
+    from pluralign.io import atomic_write_text
 
     if path.exists() and not force:
         raise InputError("file exists", where=str(path), hint="use --force to overwrite it")

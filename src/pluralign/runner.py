@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.errors import PluralignError
-from pluralign.manifest import fingerprint, library_versions, sha256_path, write_json_atomic
+from pluralign.io import sha256_path, write_json_atomic
+from pluralign.manifest import fingerprint, library_versions
 
 MANIFEST = "manifest.json"
 
@@ -158,6 +159,8 @@ def run_stages(
                     if p.is_file() and p.name != MANIFEST
                 )[:1000],
             },
+            sort_keys=True,
+            default=str,
         )
         outcome = StageOutcome(stage.name, "ran", seconds, fp)
         outcomes.append(outcome)

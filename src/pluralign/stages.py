@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.errors import InputError
-from pluralign.manifest import write_json_atomic
+from pluralign.io import write_json_atomic
 from pluralign.runner import StageContext
 
 DB_FILE = "pluralign.db"
@@ -129,7 +129,8 @@ def stage_panel(ctx: StageContext) -> None:
         pop_path = None
         if s.get("population"):
             pop_path = out / "population.json"
-            write_json_atomic(pop_path, _population_shares(Path(s["population"])))
+            write_json_atomic(pop_path, _population_shares(Path(s["population"])),
+                              sort_keys=True, default=str)
         if s.get("quotas"):
             quotas_path = Path(s["quotas"])
             shutil.copyfile(quotas_path, out / "quotas.csv")
@@ -338,7 +339,8 @@ def stage_model(ctx: StageContext) -> None:
                                 layers=t["layers"], heads=t["heads"],
                                 pretrain_steps=t["pretrain_steps"], seed=ctx.seed)
     write_json_atomic(ctx.out / "model.json", {"path": str(Path(path).resolve()),
-                                               "base": s["base"]})
+                                               "base": s["base"]},
+                      sort_keys=True, default=str)
 
 
 def provider_config(ctx: StageContext):
@@ -385,7 +387,7 @@ def stage_synth(ctx: StageContext) -> None:
     record = {"requests": usage["requests"], "cache_hits": usage["cache_hits"],
               "usage": usage, "questions": q.written + q.already_done,
               "pairs": r.written + r.already_done, "failed": failed}
-    write_json_atomic(ctx.out / "usage.json", record)
+    write_json_atomic(ctx.out / "usage.json", record, sort_keys=True, default=str)
     with open(ctx.run_dir / LLM_USAGE, "a", encoding="utf-8") as fh:
         fh.write(json.dumps({"stage": ctx.name, "requests": usage["requests"],
                              "cache_hits": usage["cache_hits"]}) + "\n")
@@ -413,13 +415,14 @@ def stage_train(ctx: StageContext) -> None:
     summary = {"method": result.method, "steps": result.steps, "resumed": resume,
                **{k: v for k, v in {**last, **result.metrics}.items()
                   if isinstance(v, int | float)}}
-    write_json_atomic(ctx.out / "summary.json", summary)
+    write_json_atomic(ctx.out / "summary.json", summary, sort_keys=True, default=str)
 
 
 def stage_evaluate(ctx: StageContext) -> None:
     """Held-out preference accuracy per group before vs after training (``metrics.json``)."""
-    from pluralign.data.preferences import atomic_write_text, make_provenance, read_jsonl
+    from pluralign.data.preferences import make_provenance, read_jsonl
     from pluralign.evaluate import evaluate_models
+    from pluralign.io import atomic_write_text
 
     _quiet()
     s = ctx.settings
@@ -449,7 +452,8 @@ def stage_report(ctx: StageContext) -> None:
 
     path, sections = write_report(ctx.run_dir, ctx.run_dir / "report.html",
                                   ctx.settings.get("title"))
-    write_json_atomic(ctx.out / "sections.json", [s.id for s in sections])
+    write_json_atomic(ctx.out / "sections.json", [s.id for s in sections], sort_keys=True,
+                      default=str)
 
 
 def _quiet() -> None:

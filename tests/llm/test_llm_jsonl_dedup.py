@@ -5,9 +5,10 @@ import json
 import pytest
 
 from pluralign.errors import InputError
+from pluralign.io import iter_jsonl
 from pluralign.llm.constitution_io import read_clauses
 from pluralign.llm.dedup import dedup_texts, embedding_available, greedy_dedup
-from pluralign.llm.jsonl import ResumableJsonl, read_jsonl
+from pluralign.llm.jsonl import ResumableJsonl
 
 
 def test_resumable_jsonl_done_keys_and_torn_tail(tmp_path):
@@ -19,9 +20,9 @@ def test_resumable_jsonl_done_keys_and_torn_tail(tmp_path):
         fh.write('{"key": "c", "v"')  # interrupted mid-write
     again = ResumableJsonl(out)
     assert again.done == {"a", "b"} and again.rows_before == 1
-    assert [r for _, r in read_jsonl(out)] == [{"key": "a", "v": 1}]
+    assert [r for _, r in iter_jsonl(out)] == [{"key": "a", "v": 1}]
     again.write({"key": "c", "v": 3})
-    assert [r["key"] for _, r in read_jsonl(out)] == ["a", "c"]
+    assert [r["key"] for _, r in iter_jsonl(out)] == ["a", "c"]
 
 
 def test_torn_tail_with_newline_but_bad_json_is_cut(tmp_path):
@@ -35,7 +36,7 @@ def test_read_jsonl_names_the_bad_line(tmp_path):
     p = tmp_path / "x.jsonl"
     p.write_text('{"a": 1}\n\n[1, 2]\n')
     with pytest.raises(InputError, match="x.jsonl, line 3"):
-        list(read_jsonl(p))
+        list(iter_jsonl(p))
 
 
 def test_read_clauses_forms_and_errors(tmp_path):

@@ -8,6 +8,7 @@ group, latent group and demographic group with at least MIN_PAIRS held-out pairs
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -31,8 +32,16 @@ def _statuses(stdout: str) -> dict[str, str]:
 @pytest.mark.slow
 def test_demo_end_to_end_trains_towards_consensus_in_every_group(tmp_path):
     out = tmp_path / "demo"
-    first = run_cli("demo", "--out", out, "--seed", "0")
+    old_mask = os.umask(0o022)
+    try:
+        first = run_cli("demo", "--out", out, "--seed", "0")
+    finally:
+        os.umask(old_mask)
     assert first.returncode == 0, first.stderr[-3000:]
+    # every output honours the umask (022: readable by group and others), none left 0600
+    private = [str(p.relative_to(out)) for p in out.rglob("*")
+               if p.is_file() and p.stat().st_mode & 0o044 != 0o044]
+    assert not private, private
     assert first.stdout.strip().splitlines()[-1].endswith("report.html")
     assert set(_statuses(first.stdout).values()) == {"ran"}
 

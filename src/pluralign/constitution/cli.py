@@ -103,17 +103,12 @@ def render_cmd(
     ] = None,
 ) -> None:
     """Re-write constitution.md from a (hand-edited) constitution.yaml."""
-    import os
-    import tempfile
-
     from pluralign.constitution import load_constitution
+    from pluralign.io import atomic_write_text
 
     c = load_constitution(path)
     target = out or path.with_suffix(".md")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".constitution.md.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(c.to_markdown())
-    os.replace(tmp, target)
+    atomic_write_text(target, c.to_markdown())
     console.print(f"wrote {target}")
 
 

@@ -24,15 +24,15 @@ Data format by The Computational Democracy Project (compdemocracy.org/polis).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from pluralign.io import atomic_open
 
 COMMENTS_FILE = "comments.csv"
 VOTES_FILE = "votes.csv"
@@ -269,17 +269,10 @@ def csv_line(fields: Sequence[str]) -> str:
 
 
 def _write_rows(path: Path, header: Sequence[str] | None, rows) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            if header is not None:
-                handle.write(csv_line(header))
-            handle.writelines(csv_line(row) for row in rows)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; these are ordinary outputs
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as handle:
+        if header is not None:
+            handle.write(csv_line(header))
+        handle.writelines(csv_line(row) for row in rows)
 
 
 def _frame_rows(frame: pd.DataFrame):

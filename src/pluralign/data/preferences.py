@@ -27,14 +27,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pluralign.errors import InputError, at
+from pluralign.io import atomic_write_text, iter_jsonl, read_json
 
 COLUMNS = ("prompt", "chosen", "rejected", "weight", "group", "source")
 HEADER_KEY = "__provenance__"
@@ -168,21 +167,6 @@ def sidecar_path(path: str | Path) -> Path:
     return p.with_name(p.name + SIDECAR_SUFFIX)
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write a text file through a temporary file in the same folder, then rename: a failure
-    never leaves a half-written file behind."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def dumps_pairs(pairs: Iterable[PreferencePair]) -> str:
     """The JSONL text of some pairs (no header line)."""
     return "".join(
@@ -224,24 +208,9 @@ def read_jsonl(path: str | Path) -> PreferenceSet:
         )
     pairs: list[PreferencePair] = []
     provenance: dict[str, Any] = {}
-    with open(path, encoding="utf-8") as handle:
-        try:
-            lines = list(handle)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not UTF-8 text ({exc.reason})", where=str(path)) from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, obj in iter_jsonl(path):
         where = at(path, number)
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"invalid JSON ({exc.msg} at column {exc.colno})",
-                where=where,
-                hint="each line must be one JSON object",
-            ) from exc
-        if isinstance(obj, dict) and HEADER_KEY in obj:
+        if HEADER_KEY in obj:
             if pairs:
                 raise InputError("a provenance header may only be the first line", where=where)
             if not isinstance(obj[HEADER_KEY], dict):
@@ -251,10 +220,7 @@ def read_jsonl(path: str | Path) -> PreferenceSet:
         pairs.append(PreferencePair.from_dict(obj, where=where))
     side = sidecar_path(path)
     if side.is_file():
-        try:
-            provenance = json.loads(side.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON ({exc.msg})", where=at(side, exc.lineno)) from exc
+        provenance = read_json(side)
     return PreferenceSet(tuple(pairs), provenance)
 
 

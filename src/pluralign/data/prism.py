@@ -25,13 +25,13 @@ different scores. Ties give no pair. A later turn's prompt includes the conversa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pluralign.data.preferences import PreferencePair
 from pluralign.errors import InputError, at
+from pluralign.io import iter_jsonl
 
 PAIR_MODES = ("best-vs-rest", "best-vs-worst", "all")
 SCALAR_FIELDS = (
@@ -57,19 +57,7 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             where=str(path),
             hint="the folder needs survey.jsonl and conversations.jsonl",
         )
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    f"invalid JSON ({exc.msg} at column {exc.colno})", where=at(path, number)
-                ) from exc
-            if not isinstance(obj, dict):
-                raise InputError("expected a JSON object", where=at(path, number))
-            yield number, obj
+    yield from iter_jsonl(path)
 
 
 def survey_demographics(row: dict[str, Any]) -> dict[str, str]:

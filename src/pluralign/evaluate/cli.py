@@ -87,8 +87,9 @@ def evaluate_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
 ) -> None:
     """Held-out preference accuracy (implicit reward margin, policy vs reference) per group."""
-    from pluralign.data.preferences import atomic_write_text, make_provenance, read_jsonl
+    from pluralign.data.preferences import make_provenance, read_jsonl
     from pluralign.evaluate.run import evaluate_margins, evaluate_models
+    from pluralign.io import atomic_write_text
 
     prefs = read_jsonl(data)
     if not prefs.pairs:

@@ -20,9 +20,10 @@ EVALUATE_SETTINGS: dict[str, Any] = {
 
 def stage_evaluate(ctx) -> None:
     """Held-out preference accuracy per group before and after training, with intervals."""
-    from pluralign.data.preferences import atomic_write_text, make_provenance, read_jsonl
+    from pluralign.data.preferences import make_provenance, read_jsonl
     from pluralign.errors import InputError
     from pluralign.evaluate.run import evaluate_models
+    from pluralign.io import atomic_write_text
 
     settings = {**EVALUATE_SETTINGS, **ctx.settings}
     data = ctx.stage_dir("data") / "heldout.jsonl"

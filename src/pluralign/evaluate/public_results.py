@@ -141,13 +141,13 @@ def results(
 
 def read_judge_items(path: str | Path) -> list[dict]:
     """The rows of a ``judge_items.jsonl`` (written by ``pluralign judge``)."""
-    from pluralign.llm.jsonl import read_jsonl
+    from pluralign.io import iter_jsonl
 
-    return [row for _, row in read_jsonl(Path(path))]
+    return [row for _, row in iter_jsonl(Path(path))]
 
 
 def write_results(doc: Mapping[str, Any], path: str | Path) -> Path:
-    from pluralign.data.preferences import atomic_write_text
+    from pluralign.io import atomic_write_text
 
     atomic_write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     return Path(path)

@@ -222,7 +222,7 @@ def filter_cmd(
     """Safety filter: classify every record; write kept, removed (with reasons) and a report."""
     flags = ProviderFlags.of(locals())
 
-    from pluralign.llm.jsonl import read_jsonl
+    from pluralign.io import iter_jsonl
     from pluralign.llm.safety import filter_records
 
     if on_unparseable not in ("drop", "keep"):
@@ -231,7 +231,7 @@ def filter_cmd(
     for path in inputs:
         if not path.is_file():
             raise InputError("file not found", where=str(path))
-        records.extend(row for _, row in read_jsonl(path))
+        records.extend(row for _, row in iter_jsonl(path))
     if prescreen_only:
         s = filter_records(None, records, out, on_unparseable, progress)  # type: ignore[arg-type]
     else:

@@ -19,11 +19,11 @@ a clause's ``provenance.group`` then sets the opinion group of the preference pa
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pluralign.errors import InputError, at
+from pluralign.io import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,4 @@ def write_constitution(path: Path, title: str, clauses: list[Clause], provenance
         clauses=tuple(DraftClause(id=c.id, text=c.text, evidence=()) for c in clauses),
         provenance=prov,
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(doc.to_yaml(), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, doc.to_yaml())

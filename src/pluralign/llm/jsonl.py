@@ -11,25 +11,10 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-from pluralign.errors import InputError, at
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """``(line number, row)`` for each non-empty line; a malformed line is an InputError."""
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON: {exc.msg}", where=at(path, n)) from exc
-            if not isinstance(row, dict):
-                raise InputError("expected a JSON object per line", where=at(path, n))
-            yield n, row
+from pluralign.io import iter_jsonl
 
 
 def _repair_tail(path: Path) -> None:
@@ -64,7 +49,7 @@ class ResumableJsonl:
         for p in (self.path, self.skipped_path):
             _repair_tail(p)
             if p.exists():
-                for _, row in read_jsonl(p):
+                for _, row in iter_jsonl(p):
                     key = self.key_of(row) if p == self.path else row.get("key")
                     if key is not None:
                         self.done.add(str(key))

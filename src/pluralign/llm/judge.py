@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from pluralign import __version__
+from pluralign.io import atomic_write_text, write_json_atomic
 from pluralign.llm import prompts as P
 from pluralign.llm.constitution_io import Clause
 from pluralign.llm.judge_stats import combine_orders, win_rate
@@ -194,25 +195,21 @@ def run_judge(
         },
     }
     items_path = out / ITEMS_FILE
-    tmp = items_path.with_name(items_path.name + ".tmp")
-    tmp.write_text(
-        "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in done), encoding="utf-8"
+    atomic_write_text(
+        items_path, "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in done)
     )
-    tmp.replace(items_path)
     path = out / JUDGE_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
+    write_json_atomic(path, result)
     return JudgeSummary(str(path), str(items_path), overall, per_clause, tally.failed)
 
 
 def load_prompts(path: Path) -> list[dict]:
     """Prompt rows from JSONL: ``prompt`` (or ``question``), optional ``id`` and ``clause_id``."""
     from pluralign.errors import InputError, at
-    from pluralign.llm.jsonl import read_jsonl
+    from pluralign.io import iter_jsonl
 
     rows = []
-    for n, row in read_jsonl(path):
+    for n, row in iter_jsonl(path):
         text = row.get("prompt") or row.get("question")
         if not isinstance(text, str) or not text.strip():
             raise InputError("each row needs a 'prompt' (or 'question')", where=at(path, n))

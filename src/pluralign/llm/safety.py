@@ -31,6 +31,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from pluralign import __version__
+from pluralign.io import write_json_atomic
 from pluralign.llm import prompts as P
 from pluralign.llm.jsonl import ResumableJsonl
 from pluralign.llm.provider import Provider
@@ -235,17 +236,17 @@ def filter_records(
     conc = provider.config.concurrency if provider is not None else 1
     run_items(todo, one, tally, conc, "safety filter", show_progress)
     # counts over the whole output (this run and earlier ones), from the files themselves
-    from pluralign.llm.jsonl import read_jsonl
+    from pluralign.io import iter_jsonl
 
     by_cat: Counter[str] = Counter()
     by_reason: Counter[str] = Counter()
     removed = 0
     if removed_sink.path.exists():
-        for _, row in read_jsonl(removed_sink.path):
+        for _, row in iter_jsonl(removed_sink.path):
             removed += 1
             by_reason[row["reason"]] += 1
             by_cat.update(row.get("categories") or [])
-    kept = sum(1 for _ in read_jsonl(out)) if out.exists() else 0
+    kept = sum(1 for _ in iter_jsonl(out)) if out.exists() else 0
     report_path = out.with_name(out.name + ".report.json")
     report = {
         "kept": kept,
@@ -264,9 +265,7 @@ def filter_records(
         "code_version": __version__,
         "usage": provider.usage.to_json() if provider is not None else None,
     }
-    tmp = report_path.with_name(report_path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(report_path)
+    write_json_atomic(report_path, report)
     return FilterSummary(
         str(out),
         str(removed_sink.path),

@@ -233,10 +233,10 @@ def _same(a: str, b: str) -> bool:
 def load_questions(path: Path) -> list[dict]:
     """Rows with ``clause_id`` and ``question`` (or ``prompt``) from a questions JSONL."""
     from pluralign.errors import InputError, at
-    from pluralign.llm.jsonl import read_jsonl
+    from pluralign.io import iter_jsonl
 
     rows = []
-    for n, row in read_jsonl(path):
+    for n, row in iter_jsonl(path):
         text = row.get("question") or row.get("prompt")
         if not text or not row.get("clause_id"):
             raise InputError(

@@ -15,16 +15,6 @@ moralgraph_app = typer.Typer(
 )
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 @moralgraph_app.command("summarize")
 def summarize_cmd(
     edges: Annotated[Path, typer.Argument(help="Edge rows (user, from, to, context, relationship"
@@ -46,6 +36,7 @@ def summarize_cmd(
 
     from pluralign import __version__
     from pluralign.errors import InputError
+    from pluralign.io import sha256_file
     from pluralign.moralgraph.dftjson import to_document, write_graph_json
     from pluralign.moralgraph.io import read_cards, read_edges
     from pluralign.moralgraph.summary import SummaryConfig, summarize
@@ -64,8 +55,8 @@ def summarize_cmd(
         raise InputError(str(exc), where=str(values or edges),
                          hint="every 'from'/'to' id must be a card id in --values") from exc
     provenance = {
-        "inputs": {str(edges): _sha256(edges),
-                   **({str(values): _sha256(values)} if values else {})},
+        "inputs": {str(edges): sha256_file(edges),
+                   **({str(values): sha256_file(values)} if values else {})},
         "codeVersion": __version__, "settings": config.as_dict(),
     }
     write_graph_json(to_document(graph, all_edges=all_edges, provenance=provenance), out)
@@ -106,6 +97,7 @@ def constitution_cmd(
     from pluralign import __version__
     from pluralign.constitution import load_constitution, write_constitution
     from pluralign.errors import InputError
+    from pluralign.io import sha256_file
     from pluralign.moralgraph.clauses import clauses_from_graph, to_constitution
     from pluralign.moralgraph.io import read_cards, read_edges
     from pluralign.moralgraph.summary import summarize
@@ -126,7 +118,7 @@ def constitution_cmd(
     clauses = clauses_from_graph(graph, wording, min_margin=min_margin)
     base = load_constitution(add_to) if add_to else None
     constitution = to_constitution(clauses, base=base, provenance={
-        "inputs": {str(edges): _sha256(edges)}, "codeVersion": __version__,
+        "inputs": {str(edges): sha256_file(edges)}, "codeVersion": __version__,
         "settings": graph.config.as_dict()})
     paths = write_constitution(constitution, out)
     console.print(f"{len(clauses)} clause(s) from {len(graph.contexts)} context(s); wrote "

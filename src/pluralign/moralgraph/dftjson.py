@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from pluralign.errors import InputError, at
+from pluralign.io import write_json_atomic
 from pluralign.moralgraph.model import ValueId, ValuesCard
 from pluralign.moralgraph.summary import COUNT_FIELDS, MoralGraph, SummaryConfig, entropy_bits
 
@@ -155,12 +156,7 @@ def document_to_json(doc: GraphDocument) -> dict[str, Any]:
 
 def write_graph_json(doc: GraphDocument, path: str | Path) -> None:
     """Write a document atomically (temp file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(document_to_json(doc), indent=1, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
-    tmp.replace(path)
+    write_json_atomic(path, document_to_json(doc), indent=1)
 
 
 # ---------------------------------------------------------------- JSON → document

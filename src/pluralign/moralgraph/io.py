@@ -10,12 +10,12 @@ published JSON); otherwise they stay strings.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from pluralign.errors import InputError, at
+from pluralign.io import iter_jsonl, read_json
 from pluralign.moralgraph.model import RELATIONSHIPS, ValuesCard
 
 FIELDS = ("user", "from", "to", "context", "relationship", "story")
@@ -44,25 +44,10 @@ def _normalise_columns(columns, path: Path) -> dict[str, str]:
 
 
 def _rows_json(path: Path) -> tuple[list[dict], list[int]]:
-    text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".jsonl", ".ndjson"):
-        rows, lines = [], []
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON: {exc.msg}", where=at(path, n)) from exc
-            if not isinstance(obj, dict):
-                raise InputError("each line must be a JSON object", where=at(path, n))
-            rows.append(obj)
-            lines.append(n)
-        return rows, lines
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", where=at(path, exc.lineno)) from exc
+        numbered = list(iter_jsonl(path))
+        return [obj for _, obj in numbered], [n for n, _ in numbered]
+    data = read_json(path)
     if isinstance(data, dict) and "edges" in data:
         data = data["edges"]
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
@@ -146,12 +131,7 @@ def read_cards(path: str | Path) -> list[ValuesCard]:
     from pluralign.moralgraph.dftjson import document_from_json
 
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError("file not found", where=str(path)) from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", where=at(path, exc.lineno)) from exc
+    data = read_json(path)
     if isinstance(data, list):
         data = {"values": data, "edges": []}
     return list(document_from_json(data, str(path)).values)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pluralign.io import atomic_write_text
 from pluralign.moralgraph.model import (
     NO_UPGRADE,
     NOT_SURE,
@@ -130,12 +131,11 @@ def write_simulation(sim: Simulation, out: str | Path, cards_out: str | Path | N
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = sim.frame()
-    tmp = out.with_name(out.name + ".tmp")
     if out.suffix.lower() == ".csv":
-        frame.to_csv(tmp, index=False)
+        text = frame.to_csv(index=False)
     else:
-        frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
-    tmp.replace(out)
+        text = frame.to_json(orient="records", lines=True, force_ascii=False)
+    atomic_write_text(out, text)
     if cards_out:
         data = [{"id": c.id, "title": c.title, "description": c.description,
                  "policies": list(c.policies), "context": c.context} for c in sim.cards]

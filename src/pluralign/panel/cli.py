@@ -10,7 +10,8 @@ import typer
 from pluralign.clikit import DbOption, OutOption, SeedOption, console
 
 panel_app = typer.Typer(
-    help="Panel selection by sortition (legacy, maximin, leximin).", no_args_is_help=True
+    help="Panel selection by sortition (leximin, maximin, nash, legacy).",
+    no_args_is_help=True,
 )
 
 
@@ -108,8 +109,8 @@ def quotas_cmd(
     slack: Annotated[float, typer.Option("--slack", help="Relative slack around share*k.")] = 0.1,
 ) -> None:
     """Write quotas (feature,value,min,max) keeping a panel of SIZE close to population shares."""
+    from pluralign.io import atomic_write_text
     from pluralign.panel.inputs import quotas_from_population, read_population
-    from pluralign.panel.run import atomic_write_text
 
     q = quotas_from_population(read_population(population), size, slack)
     atomic_write_text(out, q.to_frame().to_csv(index=False))

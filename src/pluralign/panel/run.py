@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from pluralign import __version__
-
-
-def sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename (no partial files)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from pluralign.io import atomic_write_text, sha256_file
 
 
 def outputs(result, pool: pd.DataFrame, weights) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -87,8 +67,8 @@ def run_select(
     report.update(
         {
             "inputs": {
-                "pool": {"path": str(pool_path), "sha256": sha256(pool_path)},
-                "quotas": {"path": str(quotas_path), "sha256": sha256(quotas_path)},
+                "pool": {"path": str(pool_path), "sha256": sha256_file(pool_path)},
+                "quotas": {"path": str(quotas_path), "sha256": sha256_file(quotas_path)},
             },
             "settings": {"gap": gap, "samples": samples, "time_limit": time_limit},
             "weights": {
@@ -105,7 +85,7 @@ def run_select(
     if population_path:
         report["inputs"]["population"] = {
             "path": str(population_path),
-            "sha256": sha256(population_path),
+            "sha256": sha256_file(population_path),
         }
     out = Path(out)
     files = {

@@ -58,7 +58,7 @@ def write_report(
     run_dir: str | Path, out: str | Path, title: str | None = None
 ) -> tuple[Path, list[Section]]:
     """Render the report and write it atomically; returns the path and the sections shown."""
-    from pluralign.data.preferences import atomic_write_text
+    from pluralign.io import atomic_write_text
 
     sections = build_sections(run_dir)
     atomic_write_text(out, render_report(run_dir, title, sections))

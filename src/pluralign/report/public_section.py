@@ -78,14 +78,14 @@ def public_eval_section(run: Path) -> Section | None:
         None,
     )
     if not agreement and items_path is not None:
-        from pluralign.llm.jsonl import read_jsonl
+        from pluralign.io import iter_jsonl
 
         people = {
             str(r.get("prompt", "")).strip(): r.get("people")
             for r in doc.get("per_prompt") or []
             if isinstance(r, dict)
         }
-        judge = stats.judge_verdicts(item for _, item in read_jsonl(items_path))
+        judge = stats.judge_verdicts(item for _, item in iter_jsonl(items_path))
         agreement = stats.agreement(people, judge).to_json()
         s.sources.append(rel(run, items_path))
     if agreement:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.errors import DependencyError, InputError, require
+from pluralign.io import honour_umask, iter_jsonl, write_json_atomic
 from pluralign.train.common_config import CommonConfig
 from pluralign.train.config import load_train_config
 from pluralign.train.rows import (
@@ -443,13 +444,10 @@ def _run(rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_p
             tokenizer.save_pretrained(tmp)
             shutil.rmtree(final_dir, ignore_errors=True)
             os.replace(tmp, final_dir)
+        honour_umask(out)  # safetensors writes 0600 weights (model, adapter, checkpoints)
     trainer.accelerator.wait_for_everyone()
 
-    curve = (
-        [json.loads(ln) for ln in curve_path.read_text().splitlines() if ln.strip()]
-        if curve_path.exists()
-        else []
-    )
+    curve = [obj for _, obj in iter_jsonl(curve_path)] if curve_path.exists() else []
     metrics = {k: float(v) for k, v in result.metrics.items() if isinstance(v, (int, float))}
     manifest = {
         "kind": "pluralign train run",
@@ -481,9 +479,7 @@ def _run(rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_p
     }
     manifest_path = out / "train_manifest.json"
     if trainer.is_world_process_zero():
-        tmp_manifest = manifest_path.with_suffix(".json.tmp")
-        tmp_manifest.write_text(json.dumps(manifest, indent=2))
-        os.replace(tmp_manifest, manifest_path)
+        write_json_atomic(manifest_path, manifest, ensure_ascii=True)
     return TrainResult(
         out_dir=out,
         model_dir=final_dir,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.errors import InputError, at
+from pluralign.io import iter_jsonl
 
 REQUIRED = ("prompt", "chosen", "rejected")
 
@@ -81,16 +82,7 @@ def read_rows(path: str | Path) -> list[PreferenceRow]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"preference file not found: {path}", hint="pass --data prefs.jsonl")
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON ({exc.msg})", where=at(path, lineno)) from None
-            rows.append(_row(obj, at(path, lineno)))
+    rows = [_row(obj, at(path, lineno)) for lineno, obj in iter_jsonl(path)]
     if not rows:
         raise InputError("no preference rows", where=str(path))
     return rows

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from pluralign.errors import InputError, require
+from pluralign.io import atomic_folder
 
 #: Special tokens of the tiny tokenizer, in id order (pad=0, eos=2; id 1 is reserved).
 SPECIAL_TOKENS = (
@@ -60,23 +58,14 @@ def _clean_texts(texts: Iterable[str]) -> list[str]:
 def read_texts(path: str | Path) -> list[str]:
     """Texts from a file: a preference JSONL gives each row's prompt, chosen and rejected (as chat
     turns, so the tokenizer learns the template's shape); any other file gives one text per line."""
-    from pluralign.errors import at
+    from pluralign.io import iter_jsonl, read_text
 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"text file not found: {path}", hint="pass --texts FILE")
-    lines = path.read_text(encoding="utf-8").splitlines()
     if path.suffix == ".jsonl":
         texts = []
-        for lineno, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON ({exc.msg})", where=at(path, lineno)) from None
-            if not isinstance(obj, dict):
-                raise InputError("expected a JSON object", where=at(path, lineno))
+        for _, obj in iter_jsonl(path):
             prompt = str(obj.get("prompt", ""))
             for key in ("chosen", "rejected", "completion", "text"):
                 if obj.get(key):
@@ -84,7 +73,7 @@ def read_texts(path: str | Path) -> list[str]:
             if not any(obj.get(k) for k in ("chosen", "rejected", "completion", "text")) and prompt:
                 texts.append(prompt)
         return _clean_texts(texts)
-    return _clean_texts(lines)
+    return _clean_texts(read_text(path).splitlines())
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 512):
@@ -208,9 +197,7 @@ def build_tiny_model(
     model.generation_config.eos_token_id = tokenizer.eos_token_id
 
     sha = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         meta = {
@@ -228,12 +215,6 @@ def build_tiny_model(
             "pretrain_losses": losses,
         }
         (tmp / "pluralign_tiny.json").write_text(json.dumps(meta, indent=2))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 

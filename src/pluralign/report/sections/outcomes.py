@@ -3,12 +3,12 @@ training, and the constitutional judge's verdicts."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pluralign.errors import InputError, at
+from pluralign.errors import InputError
+from pluralign.io import iter_jsonl
 from pluralign.report import plots
 from pluralign.report.section import Section, read_json, rel, scalars
 
@@ -25,16 +25,7 @@ def training_section(run: Path) -> Section | None:
     )
     if path.is_file():
         s.sources.append(rel(run, path))
-        records = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON ({exc.msg})", where=at(path, number)) from exc
-            if isinstance(obj, dict):
-                records.append(obj)
+        records = [obj for _, obj in iter_jsonl(path)]
         names: list[str] = []
         for r in records:
             names += [
