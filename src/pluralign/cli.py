@@ -1,8 +1,10 @@
 """The ``pluralign`` command line: one thin command (group) per stage.
 
 Commands parse their options, call the stage's public API and print the result. Each stage keeps
-its commands in ``pluralign/<stage>/cli.py``; this module only mounts them. A
-:class:`~pluralign.errors.PluralignError` is printed without a traceback and exits with status 1.
+its commands in ``pluralign/<stage>/cli.py``; this module only mounts them, so those modules
+import nothing heavy at the top (``pluralign --help`` loads no numpy, pandas, SQLAlchemy or torch;
+a test checks it). A :class:`~pluralign.errors.PluralignError` is printed as one line without a
+traceback and exits with status 1; a usage error is one or two lines and exits with status 2.
 """
 
 from __future__ import annotations
@@ -72,10 +74,61 @@ def _mount() -> None:
 _mount()
 
 
+def _tidy(command) -> None:
+    """Adjust the command tree before it runs.
+
+    * A flag takes no value, so its help shows no value placeholder (typer 0.29 prints
+      ``<bool>`` next to every flag, ``--help`` included).
+    * A group called without a command is a usage error (see :func:`_usage_error`) rather than
+      typer's full help page, which it raises as an exception after printing it.
+    """
+    help_option = command.get_help_option(typer.Context(command, info_name=command.name))
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    subcommands = getattr(command, "commands", None)
+    if subcommands is not None:
+        command.no_args_is_help = False
+        for sub in subcommands.values():
+            _tidy(sub)
+
+
+def click_command():
+    """The click command tree of :data:`app` as ``pluralign`` runs it (also used by clidocs)."""
+    command = typer.main.get_command(app)
+    _tidy(command)
+    return command
+
+
+def _usage_error(exc) -> int:
+    """Print a usage error as one or two lines (never a traceback); returns the exit status.
+
+    typer 0.29 carries its own copy of click, so its exceptions are not ``click``'s: they are
+    recognised through ``typer.TyperException`` and the click exception interface (``ctx``,
+    ``format_message``, ``exit_code``)."""
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else "pluralign"
+    if (ctx is not None and hasattr(ctx.command, "list_commands")
+            and str(exc.format_message()).startswith("Missing command")):
+        # a bare group (`pluralign`, `pluralign panel`): its usage and its commands
+        names = ", ".join(ctx.command.list_commands(ctx))
+        err_console.print(f"usage: {escape(path)} COMMAND [ARGS]...", highlight=False)
+        err_console.print(f"  commands: {escape(names)}; '{escape(path)} COMMAND --help' "
+                          "describes one", highlight=False, soft_wrap=True)
+        return 2
+    message = " ".join(str(exc.format_message()).split())
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    if ctx is not None:
+        err_console.print(f"  see '{escape(path)} --help'", highlight=False, soft_wrap=True)
+    return int(getattr(exc, "exit_code", 2) or 2)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``pluralign`` script."""
+    """Entry point of the ``pluralign`` script: exit 0 on success, 1 on a
+    :class:`~pluralign.errors.PluralignError` (one line, no traceback), 2 on a usage error
+    (one or two lines), 130 on Ctrl-C."""
     try:
-        app(args=argv, standalone_mode=False)
+        click_command().main(args=argv, prog_name="pluralign", standalone_mode=False)
     except PluralignError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True,
                           soft_wrap=True)  # never break a file path or line number
@@ -85,10 +138,25 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if not isinstance(exc, _click_exceptions()):
+            raise
+        sys.exit(_usage_error(exc))
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def _click_exceptions() -> tuple[type[BaseException], ...]:
+    """Usage-error classes: typer >= 0.2x carries its own click (its ``ClickException`` derives
+    from ``typer.TyperException``, not from ``click.ClickException``); older typer uses click."""
+    kinds: list[type[BaseException]] = []
+    if hasattr(typer, "TyperException"):
+        kinds.append(typer.TyperException)
+    try:
+        import click
+    except ImportError:
+        pass
+    else:
+        kinds.append(click.ClickException)
+    return tuple(kinds)

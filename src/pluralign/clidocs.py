@@ -24,9 +24,9 @@ def _is_option(param) -> bool:
 
 def missing_help() -> list[str]:
     """Commands and options without help text (the test requires none)."""
-    from pluralign.cli import app
+    from pluralign.cli import click_command
 
-    root = typer.main.get_command(app)
+    root = click_command()
     missing = []
     for path, cmd in _walk(root, ["pluralign"]):
         if not (cmd.help or cmd.short_help):
@@ -39,9 +39,9 @@ def missing_help() -> list[str]:
 
 def render() -> str:
     """Markdown reference of every command: usage, help, options."""
-    from pluralign.cli import app
+    from pluralign.cli import click_command
 
-    root = typer.main.get_command(app)
+    root = click_command()
     out = [
         "# CLI reference",
         "",
@@ -69,12 +69,14 @@ def render() -> str:
             default = ""
             if (
                 _is_option(param)
-                and param.default not in (None, False, ())
+                and not (param.default is None or param.default is False)
+                and param.default != ()  # (0 is a default worth showing: `in` would drop it)
                 and not callable(param.default)
             ):
                 default = f" (default: `{param.default}`)"
             text = (getattr(param, "help", None) or "").replace("|", "\\|").replace("\n", " ")
-            rows.append(f"| {names} | {kind} | {text}{default} |")
+            required = " **(required)**" if param.required else ""
+            rows.append(f"| {names} | {kind} | {text}{default}{required} |")
         if rows:
             out += ["| name | kind | meaning |", "|---|---|---|", *rows, ""]
     return "\n".join(out).rstrip() + "\n"

@@ -9,30 +9,34 @@ Public API::
 See ``docs/algorithms.md`` for every formula and its reference.
 """
 
-from pluralign.aggregate.bridging import BridgingModel
-from pluralign.aggregate.clusters import KState, PolisClusterer
-from pluralign.aggregate.matrix import (
-    VoteMatrix,
-    from_store,
-    from_votes,
-    in_conversation,
-    read_polis,
-)
-from pluralign.aggregate.pca import PolisPCA
-from pluralign.aggregate.pipeline import (
-    NO_GROUP,
-    AggregateResult,
-    AggregateSettings,
-    aggregate,
-)
-from pluralign.aggregate.stats import RepStatement
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from pluralign.lazy import lazy_exports
+
+_EXPORTS = {
+    "AggregateResult": "pluralign.aggregate.pipeline",
+    "AggregateSettings": "pluralign.aggregate.pipeline",
+    "BridgingModel": "pluralign.aggregate.bridging",
+    "KState": "pluralign.aggregate.clusters",
+    "NO_GROUP": "pluralign.aggregate.pipeline",
+    "PolisClusterer": "pluralign.aggregate.clusters",
+    "PolisPCA": "pluralign.aggregate.pca",
+    "RepStatement": "pluralign.aggregate.stats",
+    "VoteMatrix": "pluralign.aggregate.matrix",
+    "aggregate": "pluralign.aggregate.pipeline",
+    "from_store": "pluralign.aggregate.matrix",
+    "from_votes": "pluralign.aggregate.matrix",
+    "in_conversation": "pluralign.aggregate.matrix",
+    "read_polis": "pluralign.aggregate.matrix",
+}
 __all__ = [
-    "NO_GROUP",
     "AggregateResult",
     "AggregateSettings",
     "BridgingModel",
     "KState",
+    "NO_GROUP",
     "PolisClusterer",
     "PolisPCA",
     "RepStatement",
@@ -44,6 +48,21 @@ __all__ = [
     "read_polis",
     "write_outputs",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pluralign.aggregate.bridging import BridgingModel
+    from pluralign.aggregate.clusters import KState, PolisClusterer
+    from pluralign.aggregate.matrix import (
+        VoteMatrix,
+        from_store,
+        from_votes,
+        in_conversation,
+        read_polis,
+    )
+    from pluralign.aggregate.pca import PolisPCA
+    from pluralign.aggregate.pipeline import NO_GROUP, AggregateResult, AggregateSettings, aggregate
+    from pluralign.aggregate.stats import RepStatement
 
 
 def write_outputs(result, out, title: str = ""):

@@ -9,29 +9,47 @@ Public API::
     c2 = Constitution.from_yaml(Path("constitution.yaml").read_text(), "constitution.yaml")
 """
 
-from pluralign.constitution.draft import (
-    FORMAT,
-    Clause,
-    Constitution,
-    DraftSettings,
-    Evidence,
-    GroupVotes,
-    candidates,
-    draft_constitution,
-)
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from pluralign.lazy import lazy_exports
+
+_EXPORTS = {
+    "Clause": "pluralign.constitution.draft",
+    "Constitution": "pluralign.constitution.draft",
+    "DraftSettings": "pluralign.constitution.draft",
+    "Evidence": "pluralign.constitution.draft",
+    "FORMAT": "pluralign.constitution.draft",
+    "GroupVotes": "pluralign.constitution.draft",
+    "candidates": "pluralign.constitution.draft",
+    "draft_constitution": "pluralign.constitution.draft",
+}
 __all__ = [
-    "FORMAT",
     "Clause",
     "Constitution",
     "DraftSettings",
     "Evidence",
+    "FORMAT",
     "GroupVotes",
     "candidates",
     "draft_constitution",
     "load_constitution",
     "write_constitution",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pluralign.constitution.draft import (
+        FORMAT,
+        Clause,
+        Constitution,
+        DraftSettings,
+        Evidence,
+        GroupVotes,
+        candidates,
+        draft_constitution,
+    )
 
 
 def load_constitution(path):
@@ -48,20 +66,12 @@ def load_constitution(path):
 
 def write_constitution(constitution, out):
     """Write OUT/constitution.yaml and OUT/constitution.md atomically; returns both paths."""
-    import os
-    import tempfile
     from pathlib import Path
 
+    from pluralign.io import atomic_write_text
+
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in (
-        ("constitution.yaml", constitution.to_yaml()),
-        ("constitution.md", constitution.to_markdown()),
-    ):
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, out / name)
-        paths.append(out / name)
-    return tuple(paths)
+    return (
+        atomic_write_text(out / "constitution.yaml", constitution.to_yaml()),
+        atomic_write_text(out / "constitution.md", constitution.to_markdown()),
+    )

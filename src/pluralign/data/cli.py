@@ -51,15 +51,21 @@ def import_polis_cmd(
 @export_app.command("polis")
 def export_polis_cmd(
     directory: Annotated[Path, typer.Argument(help="Output folder (created if missing).")],
-    slug: Annotated[str, typer.Option("--slug", help="The assembly to export.")],
+    slug: Annotated[
+        str | None,
+        typer.Option("--slug", help="The assembly to export (default: the store's only one)."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Export an assembly as Polis CSVs (comments, votes, participants-votes, summary)."""
     from pluralign.data.polis_store import export_polis
     from pluralign.store import open_store
+    from pluralign.store.queries import only_assembly
 
     store = open_store(db)
     try:
+        with store.session() as session:
+            slug = only_assembly(session, slug)
         export = export_polis(store, slug, directory)
     finally:
         store.dispose()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
-from sqlalchemy import func, select
 
 from pluralign.clikit import DbOption, console
 
@@ -25,26 +23,33 @@ def upgrade_cmd(db: DbOption = None) -> None:
 @db_app.command("list")
 def list_cmd(db: DbOption = None) -> None:
     """List the assemblies with their participant, statement and vote counts."""
+    from rich.table import Table
+    from sqlalchemy import func, select
+
     from pluralign.store import Assembly, Participant, Statement, Vote, open_store
 
     store = open_store(db)
-    table = Table("slug", "topic", "state", "participants", "statements", "votes")
     with store.session() as s:
-        for a in s.scalars(select(Assembly).order_by(Assembly.id)):
+        assemblies = list(s.scalars(select(Assembly).order_by(Assembly.id)))
 
-            def count(model, assembly_id=a.id):
-                return s.scalar(
-                    select(func.count()).select_from(model).where(model.assembly_id == assembly_id)
-                )
-
-            table.add_row(
-                a.slug,
-                a.topic[:50],
-                a.state,
-                str(count(Participant)),
-                str(count(Statement)),
-                str(count(Vote)),
+        def count(model, assembly_id):
+            return s.scalar(
+                select(func.count()).select_from(model).where(model.assembly_id == assembly_id)
             )
+
+        models = (Participant, Statement, Vote)
+        rows = [(a.slug, a.topic, a.state, *(str(count(m, a.id)) for m in models))
+                for a in assemblies]
+    # A slug is what the other commands take: never cut or wrapped (the topic wraps instead).
+    widest = max((len(r[0]) for r in rows), default=4)
+    table = Table(show_lines=False)
+    table.add_column("slug", no_wrap=True, min_width=widest, overflow="fold")
+    table.add_column("topic", overflow="fold", ratio=1)
+    table.add_column("state", no_wrap=True)
+    for name in ("participants", "statements", "votes"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 

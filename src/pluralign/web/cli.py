@@ -12,6 +12,36 @@ from pluralign.clikit import DbOption, console
 admin_app = typer.Typer(help="Organiser accounts of the web app.", no_args_is_help=True)
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Raise an :class:`~pluralign.errors.InputError` naming ``--port`` when ``host:port``
+    cannot be listened on (another server holds it, or the port is privileged), before the
+    banner says the app is up."""
+    import errno
+    import socket
+
+    from pluralign.errors import InputError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise InputError(f"cannot listen on '{host}': {exc.strerror}", where="--host") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError(
+                    f"port {port} on {host} is already in use",
+                    where="--port",
+                    hint="stop the other server or pass another --port",
+                ) from None
+            raise InputError(
+                f"cannot listen on {host}:{port}: {exc.strerror}", where="--port"
+            ) from None
+
+
 def web_cmd(
     db: DbOption = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
@@ -58,6 +88,7 @@ def web_cmd(
             where="--constitution-embedder",
             hint=f"use one of {', '.join(METHODS)}",
         )
+    check_port_free(host, port)
     url = resolve_url(db)
     open_store(url).dispose()  # create/migrate once, before workers start
     os.environ.update(
@@ -102,10 +133,19 @@ def create_user_cmd(
     db: DbOption = None,
 ) -> None:
     """Create an organiser account (password stored as an argon2id hash)."""
+    import sys
+
+    from pluralign.errors import InputError
     from pluralign.store import open_store
     from pluralign.web.security import create_user
 
     if password is None:
+        if not sys.stdin.isatty():
+            raise InputError(
+                "no password given, and no terminal to ask for one",
+                where="--password",
+                hint="set PLURALIGN_ADMIN_PASSWORD (or pass --password), or run it in a terminal",
+            )
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     store = open_store(db)
     try:
