@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pluralign.clikit import DbOption, console
+from pluralign.clikit import DbOption, console, only_assembly
 
 import_app = typer.Typer(help="Load data from other tools into the store.", no_args_is_help=True)
 export_app = typer.Typer(help="Write store data in other tools' formats.", no_args_is_help=True)
@@ -60,12 +60,10 @@ def export_polis_cmd(
     """Export an assembly as Polis CSVs (comments, votes, participants-votes, summary)."""
     from pluralign.data.polis_store import export_polis
     from pluralign.store import open_store
-    from pluralign.store.queries import only_assembly
 
     store = open_store(db)
     try:
-        with store.session() as session:
-            slug = only_assembly(session, slug)
+        slug = only_assembly(store, slug)
         export = export_polis(store, slug, directory)
     finally:
         store.dispose()

@@ -24,24 +24,6 @@ def get_assembly(session: Session, slug: str) -> Assembly:
     return assembly
 
 
-def only_assembly(session: Session, slug: str | None, *, option: str = "--slug") -> str:
-    """``slug`` when given; else the slug of the store's one assembly. With none or several the
-    error names ``option`` (several: it lists them)."""
-    if slug is not None:
-        return slug
-    slugs = session.scalars(select(Assembly.slug).order_by(Assembly.slug).limit(21)).all()
-    if len(slugs) == 1:
-        return slugs[0]
-    if not slugs:
-        raise NotFoundError(N_("the store has no assembly"), where=option)
-    listed = ", ".join(slugs[:20]) + (", ..." if len(slugs) > 20 else "")
-    raise NotFoundError(
-        "the store holds several assemblies; say which",  # CLI only: not translated
-        where=option,
-        hint=N_("known assemblies: %(slugs)s", slugs=listed),
-    )
-
-
 def latest_votes(session: Session, assembly_id: int) -> pd.DataFrame:
     """The vote that counts for each (participant, statement): the latest one.
 
