@@ -12,6 +12,7 @@ import pytest
 
 from conftest import run_cli
 from pluralign.errors import InputError
+from pluralign.io import sha256_file
 from pluralign.models import embedded as E
 
 
@@ -79,7 +80,7 @@ def _fake_convert(calls):
         weights.write_bytes(b"weights")
         st = weights.stat()
         record = {"files": {"model.safetensors": {
-            "size": st.st_size, "sha256": E.sha256_of(weights), "mtime_ns": st.st_mtime_ns}}}
+            "size": st.st_size, "sha256": sha256_file(weights), "mtime_ns": st.st_mtime_ns}}}
         (folder / E.MARKER).write_text(json.dumps(record))
 
     return convert

@@ -21,7 +21,6 @@ Safety of the cache:
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pluralign.errors import InputError, PluralignError, require
+from pluralign.io import honour_umask, sha256_file
 
 #: Environment variable: folder of the converted checkpoints (default ~/.cache/pluralign/models).
 CACHE_ENV = "PLURALIGN_MODEL_CACHE"
@@ -132,14 +132,6 @@ def find_gguf() -> Path:
     )
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_gguf(path: Path) -> None:
     """Refuse a GGUF that is not byte for byte the wheel's file (truncated, altered, other)."""
     size = path.stat().st_size
@@ -150,7 +142,7 @@ def verify_gguf(path: Path) -> None:
             where=str(path),
             hint=REINSTALL,
         )
-    if sha256_of(path) != EMBEDDED.sha256:
+    if sha256_file(path) != EMBEDDED.sha256:
         raise InputError(
             f"the embedded model's file is altered: its sha256 is not the one of {EMBEDDED.wheel}",
             where=str(path),
@@ -217,7 +209,7 @@ def _check_cached(folder: Path) -> None:
         st = path.stat()
         if st.st_size != meta["size"]:
             _corrupt(folder, f"{name} has {st.st_size:,} bytes, expected {meta['size']:,}", path)
-        if st.st_mtime_ns != meta.get("mtime_ns") and sha256_of(path) != meta["sha256"]:
+        if st.st_mtime_ns != meta.get("mtime_ns") and sha256_file(path) != meta["sha256"]:
             _corrupt(folder, f"{name} does not match its recorded sha256", path)
     with _verify_lock:
         _verified.add(key)
@@ -271,7 +263,7 @@ def _convert(gguf: Path, folder: Path) -> None:
             st = path.stat()
             files[path.name] = {
                 "size": st.st_size,
-                "sha256": sha256_of(path),
+                "sha256": sha256_file(path),
                 "mtime_ns": st.st_mtime_ns,
             }
         record = {
@@ -292,6 +284,7 @@ def _convert(gguf: Path, folder: Path) -> None:
             "files": files,
         }
         (tmp / MARKER).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        honour_umask(tmp)  # mkdtemp made it 0700 and safetensors writes 0600 weights
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)

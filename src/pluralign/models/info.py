@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.errors import InputError
-from pluralign.models.embedded import EMBEDDED, MARKER, sha256_of
+from pluralign.io import sha256_file
+from pluralign.models.embedded import EMBEDDED, MARKER
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
@@ -92,7 +93,7 @@ def weights_sha256(folder: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in Path(folder).iterdir() if p.suffix in WEIGHT_SUFFIXES):
         digest.update(path.name.encode())
-        digest.update(sha256_of(path).encode())
+        digest.update(sha256_file(path).encode())
     return digest.hexdigest()
 
 
