@@ -19,7 +19,7 @@ _EXPORTS = {
     "AggregateResult": "pluralign.aggregate.pipeline",
     "AggregateSettings": "pluralign.aggregate.pipeline",
     "BridgingModel": "pluralign.aggregate.bridging",
-    "KState": "pluralign.aggregate.clusters",
+    "ConsensusRule": "pluralign.aggregate.consensus",
     "NO_GROUP": "pluralign.aggregate.pipeline",
     "PolisClusterer": "pluralign.aggregate.clusters",
     "PolisPCA": "pluralign.aggregate.pca",
@@ -35,7 +35,7 @@ __all__ = [
     "AggregateResult",
     "AggregateSettings",
     "BridgingModel",
-    "KState",
+    "ConsensusRule",
     "NO_GROUP",
     "PolisClusterer",
     "PolisPCA",
@@ -52,7 +52,8 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from pluralign.aggregate.bridging import BridgingModel
-    from pluralign.aggregate.clusters import KState, PolisClusterer
+    from pluralign.aggregate.clusters import PolisClusterer
+    from pluralign.aggregate.consensus import ConsensusRule
     from pluralign.aggregate.matrix import (
         VoteMatrix,
         from_store,

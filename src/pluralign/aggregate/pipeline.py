@@ -54,11 +54,15 @@ class AggregateSettings:
     base_k: int = 100
     min_groups: int = 2
     max_groups: int = 5
-    n_init: int = 5
-    refits: int = 4
-    """Independent fits of base clusters and groups; Polis's group-count smoother runs over them
-    and the best-silhouette one is kept (see :class:`PolisClusterer`)."""
-    base_n_init: int = 1
+    n_init: int = 32
+    """k-means++ starts of each group k-means; the lowest-inertia one is kept (see
+    :class:`PolisClusterer`)."""
+    silhouette_fits: int = 6
+    """Base clusterings Polis's silhouette is averaged over."""
+    k_margin: float = 0.04
+    """Silhouette a group count other than ``min_groups`` must gain over it to be used (stands
+    in for Polis's group-count smoother; chosen by leave-one-conversation-out, see
+    docs/algorithms.md §3)."""
     max_repness: int = 5
     top_consensus: int = 5
     """Consensus statements listed: the top ones by GAC among those a majority of every group
@@ -84,6 +88,12 @@ class AggregateSettings:
                 f"in_conv must be one of {', '.join(IN_CONV_MODES)}, got {self.in_conv!r}",
                 where="aggregate settings",
             )
+        if self.n_init < 1 or self.silhouette_fits < 1:
+            raise InputError(
+                "n_init and silhouette_fits must be at least 1", where="aggregate settings"
+            )
+        if self.k_margin < 0:
+            raise InputError("k_margin must be ≥ 0", where="aggregate settings")
         if self.bridging_factors not in (1, 2):
             raise InputError("bridging_factors must be 1 or 2", where="aggregate settings")
 
@@ -282,8 +292,8 @@ def _aggregate(
             settings.max_groups,
             seed=seed,
             n_init=settings.n_init,
-            refits=settings.refits,
-            base_n_init=settings.base_n_init,
+            silhouette_fits=settings.silhouette_fits,
+            k_margin=settings.k_margin,
         )
         clusterer.fit(pca.projection_[in_conv])
         groups[in_conv] = clusterer.labels_
