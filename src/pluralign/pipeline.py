@@ -80,8 +80,11 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
         source = {"kind": "store", "db": inp.store.db, "slug": inp.store.slug,
                   "title": inp.store.slug, "votes_sha256": _store_digest(inp.store)}
         agg_inputs, agg_after = {}, ()
+    # the constitution's consensus thresholds: aggregate lists what the constitution drafts
+    consensus = {k: getattr(cfg.constitution, k)
+                 for k in ("min_group_agreement", "min_group_votes", "min_gac")}
     agg = {"min_votes": cfg.aggregate.min_votes, "max_groups": cfg.aggregate.max_groups,
-           "source": source}
+           "consensus": consensus, "source": source}
     add("aggregate", S.stage_aggregate, {"aggregate": agg}, agg_after, agg_inputs)
 
     const = {**cfg.constitution.model_dump(), "aggregate": agg}

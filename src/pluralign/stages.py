@@ -182,11 +182,12 @@ def vote_matrix(ctx: StageContext):
 
 
 def _aggregate(ctx: StageContext):
-    from pluralign.aggregate import AggregateSettings, aggregate
+    from pluralign.aggregate import AggregateSettings, ConsensusRule, aggregate
 
     if "aggregate" not in ctx.shared:
         s = ctx.settings["aggregate"]
-        settings = AggregateSettings(min_votes=s["min_votes"], max_groups=s["max_groups"])
+        settings = AggregateSettings(min_votes=s["min_votes"], max_groups=s["max_groups"],
+                                     consensus=ConsensusRule(**s.get("consensus", {})))
         ctx.shared["aggregate"] = aggregate(vote_matrix(ctx), seed=ctx.seed, settings=settings)
     return ctx.shared["aggregate"]
 
@@ -207,19 +208,27 @@ def stage_constitution(ctx: StageContext) -> None:
         load_constitution,
         write_constitution,
     )
+    from pluralign.constitution.draft import no_consensus_reason
 
     s = ctx.settings
     if s.get("given"):
         constitution = load_constitution(s["given"])
+        if not constitution.clauses:
+            raise InputError("the given constitution has no clauses", where=str(s["given"]))
     else:
         draft = DraftSettings(**{k: s[k] for k in ("min_gac", "min_group_agreement",
                                                    "min_group_votes", "merge_threshold",
                                                    "embedder", "max_clauses")})
-        constitution = draft_constitution(_aggregate(ctx), settings=draft, title=s["title"])
-    if not constitution.clauses:
-        raise InputError("the constitution has no clauses: no statement reached cross-group "
-                         "consensus", hint="lower constitution.min_group_agreement or give "
-                         "inputs.constitution")
+        result = _aggregate(ctx)
+        constitution = draft_constitution(result, settings=draft, title=s["title"])
+        if not constitution.clauses:
+            raise InputError(
+                "the constitution has no clauses: no statement is cross-group consensus; "
+                + no_consensus_reason(result, draft, lambda f: f"constitution.{f}"),
+                where="pipeline.yaml constitution",
+                hint="change that threshold in pipeline.yaml's constitution section, or give "
+                "inputs.constitution",
+            )
     write_constitution(constitution, ctx.out)
 
 

@@ -1,4 +1,5 @@
-"""Two-level k-means: smoother by hand, recovery of separated groups, determinism."""
+"""Opinion groups: group-count rule by hand, recovery of separated groups, determinism, and the
+batched k-means / silhouette against their one-run definitions."""
 
 from __future__ import annotations
 
@@ -7,27 +8,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pluralign.aggregate import KState, PolisClusterer
-from pluralign.aggregate.clusters import (
-    _silhouettes_batch,
-    choose_refit,
-    kmeans,
-    kmeans_batch,
-    silhouette,
-    smooth_group_count,
-)
+from pluralign.aggregate import PolisClusterer
+from pluralign.aggregate.clusters import base_silhouettes, best_kmeans, choose_group_count
+from pluralign.aggregate.kmeans import kmeans, kmeans_batch, silhouette, silhouettes_batch
 
 
-def test_smoother_switches_only_after_buffer_fits():
-    s = smooth_group_count(None, 3)
-    assert s == KState(3, 1, 3)  # first fit: use the best k at once
-    s = smooth_group_count(s, 2)
-    assert s.smoothed_k == 3 and s.last_k_count == 1
-    for _ in range(2):
-        s = smooth_group_count(s, 2)
-        assert s.smoothed_k == 3
-    s = smooth_group_count(s, 2)  # fourth time in a row
-    assert s == KState(2, 4, 2)
+def test_group_count_stays_at_two_unless_another_clearly_wins():
+    sils = {2: 0.40, 3: 0.42, 4: 0.38}
+    assert choose_group_count(sils, 2, margin=0.03) == 2  # 3 wins by 0.02 only
+    assert choose_group_count(sils, 2, margin=0.01) == 3
+    assert choose_group_count({2: 0.30, 3: 0.36, 5: 0.37}, 2, margin=0.03) == 5  # best wins
+    assert choose_group_count({2: 0.5, 3: 0.5}, 2, margin=0.0) == 2  # ties: fewer groups
+    assert choose_group_count({3: 0.2, 4: 0.3}, 2, margin=0.5) == 4  # 2 not tried
 
 
 def blobs(sizes, centers, seed=0, spread=0.3):
@@ -77,41 +69,53 @@ def test_duplicate_points_do_not_break_base_clusters():
     assert cl.n_groups_ == 2
 
 
-def test_refits_feed_the_smoother_starting_from_two_groups():
-    start = KState(2, 0, 2)
-    # best k per re-fit: 5, 2, 5, 3 -> no k is best four times in a row: stay at 2, and keep
-    # the re-fit whose 2-group clustering has the highest silhouette (the second)
-    sils = [
-        {2: 0.30, 3: 0.31, 5: 0.35},
-        {2: 0.36, 3: 0.30, 5: 0.33},
-        {2: 0.32, 3: 0.30, 5: 0.34},
-        {2: 0.29, 3: 0.33, 5: 0.31},
+def test_groups_are_the_lowest_inertia_kmeans_whatever_the_seed():
+    # two elongated blobs where a careless 2-means cuts across both: every seed finds the
+    # lowest-inertia split (brute force over the order along x: the optimum is a cut there)
+    rng = np.random.default_rng(5)
+    pts = np.vstack(
+        [rng.normal((-3, 0), (1.0, 0.4), (80, 2)), rng.normal((3, 0), (1.0, 0.4), (50, 2))]
+    )
+    order = np.argsort(pts[:, 0])
+    costs = [
+        sum(((p - p.mean(0)) ** 2).sum() for p in (pts[order[:i]], pts[order[i:]]))
+        for i in range(1, len(pts))
     ]
-    k, chosen, state = choose_refit(sils, start)
-    assert (k, chosen) == (2, 1)
-    assert state == KState(3, 1, 2)
-    # all four re-fits find 3 best: switch to 3, keep the best 3-group clustering
-    sils = [{2: 0.2, 3: 0.5}, {2: 0.2, 3: 0.6}, {2: 0.1, 3: 0.4}, {2: 0.3, 3: 0.45}]
-    k, chosen, state = choose_refit(sils, start)
-    assert (k, chosen, state) == (3, 1, KState(3, 4, 3))
-    # a previous fit's state carries over: 3 best twice before, twice now -> switch
-    k, _, state = choose_refit(sils[:2], KState(3, 2, 2))
-    assert k == 3 and state == KState(3, 4, 3)
-    # ties: fewer groups within a re-fit, the earlier re-fit across re-fits
-    k, chosen, _ = choose_refit([{2: 0.4, 3: 0.4}, {2: 0.4, 3: 0.1}], start)
-    assert (k, chosen) == (2, 0)
-    # the smoothed k cannot be formed by any re-fit: the last re-fit's best k
-    k, chosen, _ = choose_refit([{3: 0.2, 4: 0.3}], start)
-    assert (k, chosen) == (4, 0)
-    assert choose_refit([{}, {}], start)[0] is None
+    best = int(np.argmin(costs)) + 1
+    want = np.zeros(len(pts), dtype=int)
+    want[order[best:]] = 1
+    for seed in range(5):
+        cl = PolisClusterer(seed=seed).fit(pts)
+        assert cl.n_groups_ == 2
+        got = cl.groupings_[2]
+        assert (got == want).all() or (got == 1 - want).all()
 
 
-def test_clusterer_records_each_refit():
-    pts, _ = blobs([60, 120, 30], [(-4, 0), (4, 0), (0, 5)])
-    cl = PolisClusterer(seed=3, refits=5).fit(pts)
-    assert cl.refit_best_k_ == [3] * 5
-    assert cl.k_state_ == KState(3, 5, 3)
-    assert 0 <= cl.refit_ < 5
+def test_best_kmeans_matches_many_plain_restarts():
+    # overlapping blobs of unequal size (the shape of an opinion map), duplicates weighted
+    pts, _ = blobs([90, 40, 20], [(-2, 0), (2, 0.5), (0, 3)], seed=2, spread=1.0)
+    rng = np.random.default_rng(2)
+    w = rng.integers(1, 3, len(pts)).astype(float)
+    fits = best_kmeans(pts, w, [(np.arange(len(pts)), pts)], [2, 3], 16, rng)
+    for k, labels in fits.items():
+        inertia = sum(
+            w[labels == g]
+            @ ((pts[labels == g] - np.average(pts[labels == g], 0, w[labels == g])) ** 2).sum(1)
+            for g in range(k)
+        )
+        plain = min(kmeans(pts, k, s, weights=w, n_init=1)[2] for s in range(40))
+        assert inertia <= plain + 1e-9
+
+
+def test_base_silhouette_is_polis_silhouette_over_base_centres():
+    # base clusters {0,1}, {2}, {3,4}; the grouping puts 0,1,2 in group 0 and 3,4 in group 1
+    w = np.ones(5)
+    base = (np.array([0, 0, 1, 2, 2]), np.array([[0.0, 0.5], [1, 0], [5, 0.5]]))
+    got = base_silhouettes([base], {2: np.array([0, 0, 0, 1, 1])}, w)
+    assert got[2] == pytest.approx(silhouette(base[1], np.array([0, 0, 1])))
+    # a base cluster takes its members' majority group
+    got = base_silhouettes([base], {2: np.array([0, 1, 1, 1, 1])}, w * [3, 1, 1, 1, 1])
+    assert got[2] == pytest.approx(silhouette(base[1], np.array([0, 1, 1])))
 
 
 @settings(max_examples=25, deadline=None)
@@ -152,7 +156,7 @@ def test_batched_silhouettes_match_the_definition(seed, m, k):
     n_valid = rng.integers(2, m + 1, size=3)
     valid = np.arange(m)[None, :] < n_valid[:, None]
     dist = np.sqrt(((pts[:, :, None] - pts[:, None]) ** 2).sum(-1))
-    got = _silhouettes_batch(dist, valid, labels, k)
+    got = silhouettes_batch(dist, valid, labels, k)
     want = [silhouette(pts[b, : n_valid[b]], labels[b, : n_valid[b]]) for b in range(3)]
     np.testing.assert_allclose(got, want, atol=1e-12)
 

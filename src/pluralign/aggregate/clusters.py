@@ -65,14 +65,15 @@ def best_kmeans(
     n_init: int,
     rng: np.random.Generator,
     keep: int = 3,
+    warm: int = 10,
 ) -> dict[int, np.ndarray]:
     """Lowest-inertia weighted k-means of ``atoms`` for every k in ``ks``; returns {k: labels}.
 
-    ``n_init`` k-means++ starts per k, spread over the base clusterings ``bases``, first run to
-    convergence on the base-cluster centres (weighted by their members' weight, as Polis fits
-    its groups); every result is scored by its inertia on the atoms themselves, and the ``keep``
-    best per k are refined by Lloyd on the atoms, the best of those kept. All runs of all k go
-    through one batched computation (see :func:`_park_unused`).
+    ``n_init`` k-means++ starts per k, spread over the base clusterings ``bases``, first run (at
+    most ``warm`` Lloyd sweeps) on the base-cluster centres, weighted by their members' weight
+    as Polis fits its groups; each result is scored by its inertia on the atoms themselves, and
+    the ``keep`` best per k are refined by Lloyd on the atoms, the best of those kept. All runs
+    of all k go through one batched computation (see :func:`_park_unused`).
     """
     ks = list(ks)
     d = atoms.shape[1]
@@ -90,7 +91,7 @@ def best_kmeans(
     seeds = plusplus_batch(pts, wts, kmax, rng)
     _park_unused(seeds, ks, runs, far)
     stop = np.array([lloyd_stop(c) for _, c in bases])[pick]
-    _, centres, _ = kmeans_batch(pts, wts, kmax, rng, stop, init=seeds)
+    _, centres, _ = kmeans_batch(pts, wts, kmax, rng, stop, max_iter=warm, init=seeds)
     # score every candidate by its inertia on the atoms (chunked (runs, kmax, atoms) distances)
     scores = np.empty(len(centres))
     for lo in range(0, len(centres), 64):
@@ -192,6 +193,8 @@ class PolisClusterer:
     Fitted attributes:
         labels_: opinion group of each point (0 = largest group).
         n_groups_: group count chosen; silhouettes_: {k: silhouette} for every k tried.
+        groupings_: {k: each point's group} for every k tried (numbered as fitted, not by
+            size), so another ``k_margin`` can be tried with :func:`choose_group_count`.
         group_centers_: (weighted) centre of each group.
         base_labels_, base_centers_, base_weights_: the (first) base clustering: each point's
             base cluster, and each base cluster's centre and member count.
@@ -203,9 +206,9 @@ class PolisClusterer:
         min_groups: int = 2,
         max_groups: int = 5,
         seed: int = 0,
-        n_init: int = 32,
+        n_init: int = 16,
         silhouette_fits: int = 6,
-        k_margin: float = 0.04,
+        k_margin: float = 0.03,
         direct_max: int = 10_000,
     ):
         self.base_k = base_k
@@ -244,6 +247,7 @@ class PolisClusterer:
         ks = range(self.min_groups, top + 1)
         fits = best_kmeans(atoms, weights, bases, ks, self.n_init, rng) if len(ks) else {}
         self.silhouettes_ = base_silhouettes(bases, fits, weights) if fits else {}
+        self.groupings_ = {k: labels[atom_of] for k, labels in fits.items()}
         if fits:
             k = choose_group_count(self.silhouettes_, self.min_groups, self.k_margin)
             atom_group = fits[k]

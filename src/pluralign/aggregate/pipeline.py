@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from pluralign import __version__
 from pluralign.aggregate.bridging import LAMBDA_FACTOR, LAMBDA_INTERCEPT, BridgingModel
 from pluralign.aggregate.clusters import PolisClusterer
+from pluralign.aggregate.consensus import ConsensusRule, consensus_candidates
 from pluralign.aggregate.matrix import VoteMatrix, in_conversation
 from pluralign.aggregate.pca import PolisPCA
 from pluralign.aggregate.stats import (
@@ -54,22 +55,21 @@ class AggregateSettings:
     base_k: int = 100
     min_groups: int = 2
     max_groups: int = 5
-    n_init: int = 32
+    n_init: int = 16
     """k-means++ starts of each group k-means; the lowest-inertia one is kept (see
     :class:`PolisClusterer`)."""
     silhouette_fits: int = 6
     """Base clusterings Polis's silhouette is averaged over."""
-    k_margin: float = 0.04
+    k_margin: float = 0.03
     """Silhouette a group count other than ``min_groups`` must gain over it to be used (stands
     in for Polis's group-count smoother; chosen by leave-one-conversation-out, see
     docs/algorithms.md §3)."""
     max_repness: int = 5
     top_consensus: int = 5
-    """Consensus statements listed: the top ones by GAC among those a majority of every group
-    agreed with (agree share > ``consensus_share`` with at least ``consensus_min_votes`` votes
-    in every group)."""
-    consensus_share: float = 0.5
-    consensus_min_votes: int = 3
+    """Consensus statements listed: the top ones by GAC among those that are cross-group
+    consensus under ``consensus`` (the same rule the constitution drafts from)."""
+    consensus: ConsensusRule = ConsensusRule()
+    """What cross-group consensus is (:mod:`pluralign.aggregate.consensus`)."""
     bridging_factors: int = 1
     lambda_intercept: float = LAMBDA_INTERCEPT
     lambda_factor: float = LAMBDA_FACTOR
@@ -305,9 +305,7 @@ def _aggregate(
     st = group_stats(agree, disagree, seen)
     repness = representative_statements(st, matrix.statements, settings.max_repness)
     gac = group_aware_consensus(agree, seen)
-    share = np.divide(agree, seen, out=np.zeros_like(agree), where=seen > 0)
-    ok = ((share > settings.consensus_share) & (seen >= settings.consensus_min_votes)).all(0)
-    order = [j for j in np.argsort(-gac, kind="stable") if ok[j]][: settings.top_consensus]
+    order = consensus_candidates(agree, seen, gac, settings.consensus)[: settings.top_consensus]
     consensus = [int(matrix.statements[j]) for j in order]
     all_a, all_d, all_s = vote_tallies(matrix, np.zeros(n, dtype=np.int64), 1)
     pconsensus = polis_consensus(

@@ -36,7 +36,7 @@ def draft_cmd(
         ),
     ] = None,
     min_group_agreement: Annotated[
-        float, typer.Option(help="Share of every group that must agree.")
+        float, typer.Option(help="Agree share every opinion group must reach.")
     ] = 0.6,
     min_group_votes: Annotated[
         int, typer.Option(help="Votes every group must have cast on a statement.")
@@ -81,6 +81,11 @@ def draft_cmd(
         f"({result.n_groups} opinion groups; near-duplicates merged with "
         f"{used['embedder_used']} at cosine ≥ {used['merge_threshold_used']:.2f})"
     )
+    if not constitution.clauses:
+        from pluralign.constitution.draft import no_consensus_reason
+
+        why = no_consensus_reason(result, settings, lambda f: "--" + f.replace("_", "-"))
+        console.print(f"no statement is cross-group consensus: {why}")
     console.print(f"wrote {yaml_path} and {md_path}")
 
 

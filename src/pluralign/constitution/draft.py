@@ -1,14 +1,11 @@
 """Draft a constitution from the statements every opinion group agreed with.
 
 Following Collective Constitutional AI (Anthropic & the Collective Intelligence Project, 2023),
-which kept Polis statements with high agreement in every opinion group, a statement becomes a
-candidate clause when
-
-* its group-aware consensus GAC = Π_g (A_g + 1)/(S_g + 2) is at least ``min_gac`` (default
-  0.5^G for G groups: the geometric mean over groups of the smoothed agree share exceeds ½),
-* in every group at least ``min_group_agreement`` (default 0.6) of the voters agreed
-  (A_g / S_g, passes included in S_g), and
-* every group cast at least ``min_group_votes`` (default 3) votes on it.
+which kept Polis statements with high agreement in every opinion group, the candidate clauses
+are the statements that are cross-group consensus under :class:`DraftSettings.rule`, the one
+definition :mod:`pluralign.aggregate.consensus` gives (and ``pluralign aggregate`` lists): in
+every group at least ``min_group_votes`` (3) votes, at least ``min_group_agreement`` (0.6) of
+them agrees, and GAC = Π_g (A_g + 1)/(S_g + 2) ≥ ``min_gac`` (default 0.5^G for G groups).
 
 Candidates are taken in decreasing GAC; each joins the first clause whose lead statement is a
 near-duplicate (cosine similarity of sentence vectors ≥ ``merge_threshold``, see
@@ -25,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from pluralign import __version__
+from pluralign.aggregate.consensus import ConsensusRule, consensus_candidates, nearest_miss
 from pluralign.constitution.embed import MERGE_THRESHOLDS, embed
 from pluralign.errors import InputError
 
@@ -35,10 +33,12 @@ FORMAT = "pluralign-constitution/1"
 class DraftSettings:
     """Thresholds of :func:`draft_constitution` (see the module docstring for the rules)."""
 
-    min_gac: float | None = None
+    min_gac: float | None = ConsensusRule.min_gac
     """GAC a statement needs; None means 0.5 ** n_groups."""
-    min_group_agreement: float = 0.6
-    min_group_votes: int = 3
+    min_group_agreement: float = ConsensusRule.min_group_agreement
+    """Agree share every opinion group must reach."""
+    min_group_votes: int = ConsensusRule.min_group_votes
+    """Votes every opinion group must have cast on a statement."""
     merge_threshold: float | None = None
     """Cosine similarity for near-duplicates; None uses the embedder's default (0.80 MiniLM,
     0.55 TF-IDF)."""
@@ -46,17 +46,16 @@ class DraftSettings:
     max_clauses: int | None = None
 
     def __post_init__(self) -> None:
-        if self.min_gac is not None and not 0 <= self.min_gac <= 1:
-            raise InputError(f"min_gac must be in [0, 1], got {self.min_gac}", where="min_gac")
-        if not 0 <= self.min_group_agreement <= 1:
-            raise InputError(
-                f"min_group_agreement must be in [0, 1], got {self.min_group_agreement}",
-                where="min_group_agreement",
-            )
+        ConsensusRule(self.min_group_agreement, self.min_group_votes, self.min_gac)  # validates
         if self.merge_threshold is not None and not -1 <= self.merge_threshold <= 1:
             raise InputError("merge_threshold must be a cosine in [-1, 1]", where="merge_threshold")
         if self.max_clauses is not None and self.max_clauses < 1:
             raise InputError("max_clauses must be at least 1", where="max_clauses")
+
+    @property
+    def rule(self) -> ConsensusRule:
+        """The cross-group consensus rule these thresholds make."""
+        return ConsensusRule(self.min_group_agreement, self.min_group_votes, self.min_gac)
 
 
 @dataclass(frozen=True)
@@ -166,15 +165,20 @@ def _overall(result, j: int) -> tuple[int, int, int]:
 
 
 def candidates(result, settings: DraftSettings) -> np.ndarray:
-    """Column indices of statements passing the consensus thresholds, by decreasing GAC."""
+    """Column indices of the statements that are cross-group consensus, by decreasing GAC."""
     st = result.stats
-    min_gac = settings.min_gac if settings.min_gac is not None else 0.5**result.n_groups
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(st.seen > 0, st.agree / np.maximum(st.seen, 1), 0.0)
-    ok = (result.gac >= min_gac) & (share >= settings.min_group_agreement).all(axis=0)
-    ok &= (st.seen >= settings.min_group_votes).all(axis=0)
-    idx = np.flatnonzero(ok)
-    return idx[np.argsort(-result.gac[idx], kind="stable")]
+    return consensus_candidates(st.agree, st.seen, result.gac, settings.rule)
+
+
+def no_consensus_reason(result, settings: DraftSettings, option=lambda field: field) -> str:
+    """Why no statement is cross-group consensus: the closest one and the threshold(s) it
+    missed, by how much (``option`` names the setting for a field, see
+    :meth:`~pluralign.aggregate.consensus.ConsensusMiss.message`)."""
+    st = result.stats
+    miss = nearest_miss(st.agree, st.seen, result.gac, result.matrix.statements, settings.rule)
+    if miss is None:
+        return "there are no statements"
+    return miss.message(option)
 
 
 def draft_constitution(
@@ -228,9 +232,7 @@ def draft_constitution(
             **asdict(settings),
             "embedder_used": method,
             "merge_threshold_used": threshold,
-            "min_gac_used": (
-                settings.min_gac if settings.min_gac is not None else 0.5**result.n_groups
-            ),
+            "min_gac_used": settings.rule.gac_threshold(result.n_groups),
         },
         "candidates": len(ev),
     }
