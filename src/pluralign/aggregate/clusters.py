@@ -160,9 +160,9 @@ def base_silhouettes(
     for k, labels in fits.items():
         base_group = np.zeros((len(bases), m), dtype=np.int64)
         for b, (base_labels, centres) in enumerate(bases):
-            votes = np.zeros((len(centres), k))
-            np.add.at(votes, (base_labels, labels), weights)
-            base_group[b, : len(centres)] = votes.argmax(1)
+            nb = len(centres)
+            votes = np.bincount(base_labels * k + labels, weights=weights, minlength=nb * k)
+            base_group[b, :nb] = votes.reshape(nb, k).argmax(1)
         out[k] = float(silhouettes_batch(dist, valid, base_group, k).mean())
     return out
 

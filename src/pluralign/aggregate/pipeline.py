@@ -64,6 +64,9 @@ class AggregateSettings:
     """Silhouette a group count other than ``min_groups`` must gain over it to be used (stands
     in for Polis's group-count smoother; chosen by leave-one-conversation-out, see
     docs/algorithms.md §3)."""
+    direct_max: int = 10_000
+    """Most distinct participant positions the groups are fitted on directly; above it they are
+    fitted on the centres of one base clustering, as Polis does."""
     max_repness: int = 5
     top_consensus: int = 5
     """Consensus statements listed: the top ones by GAC among those that are cross-group
@@ -294,6 +297,7 @@ def _aggregate(
             n_init=settings.n_init,
             silhouette_fits=settings.silhouette_fits,
             k_margin=settings.k_margin,
+            direct_max=settings.direct_max,
         )
         clusterer.fit(pca.projection_[in_conv])
         groups[in_conv] = clusterer.labels_
