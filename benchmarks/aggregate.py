@@ -14,8 +14,9 @@ and cluster the same participants: those Polis's export records as clustered (a 
 given, never Polis's labels. The table gives each tool's adjusted Rand index against Polis's
 ``group-id`` over seeds 0–4 (``seed`` / ``random_state``): median and worst seed, the group
 counts, and both tools' in-process wall time at seed 0 (best of ``--repeat``; pluralign's time
-includes building the vote matrix from the vote table) with the ratio. Both run single-threaded
-(OMP/BLAS threads = 1). Without red-dwarf installed its columns are left out.
+includes building the vote matrix from the vote table) with the ratio; the two tools' timed runs
+alternate, so both meet the same machine load. Both run single-threaded (OMP/BLAS threads = 1).
+Without red-dwarf installed its columns are left out.
 
 ``--choose`` reproduces how ``AggregateSettings.k_margin`` was chosen: for each conversation
 held out, the margin that meets the issue's target (median ≥ red-dwarf's, worst seed within
@@ -152,14 +153,15 @@ def table(repeat: int, with_rd: bool) -> None:
     for name in conversations():
         votes, exclude, polis, record = polis_votes(name)
         row = [name, f"{len(votes):,}", f"{len(record):,}"]
-        tools = [("pl", run_pluralign)] + ([("rd", run_reddwarf)] if with_rd else [])
-        times = []
-        for _, fn in tools:
+        tools = [run_pluralign] + ([run_reddwarf] if with_rd else [])
+        for fn in tools:
             runs = [fn(votes, exclude, record, s) for s in SEEDS]
             aris = [ari(polis, g) for _, g, _, _ in runs]
             ks = sorted({k for _, _, k, _ in runs})
             row += [f"{np.median(aris):.3f}", f"{min(aris):.3f}", "/".join(map(str, ks))]
-            times.append(best_time(fn, repeat, votes, exclude, record, 0))
+        # timing: the tools alternate, so both see the same load; best of ``repeat`` each
+        runs = [[fn(votes, exclude, record, 0)[0] for fn in tools] for _ in range(repeat)]
+        times = np.min(np.array(runs), axis=0)
         if with_rd:
             row += [f"{times[0]:.3f}", f"{times[1]:.3f}", f"{times[1] / times[0]:.1f}×"]
         print("| " + " | ".join(row) + " |", flush=True)
