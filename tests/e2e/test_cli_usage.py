@@ -157,3 +157,13 @@ def test_constraints_pin_every_installed_distribution():
         assert name in pins, name
     assert pins["torch"].startswith("2.13.0")
     assert json.dumps(pins)  # every line parsed as NAME==VERSION
+
+
+def test_a_lazy_package_function_works_in_a_fresh_process(tmp_path):
+    # load_constitution lives in pluralign.constitution, whose names load lazily: it must
+    # import what it uses itself (a fresh process has not looked any name up yet)
+    path = tmp_path / "c.yaml"
+    path.write_text("title: T\nclauses:\n  - id: c1\n    text: Be honest.\n", encoding="utf-8")
+    r = run_cli("constitution", "check", path)
+    assert r.returncode == 0, r.stderr
+    assert "valid; 1 clauses" in r.stdout

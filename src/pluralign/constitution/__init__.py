@@ -56,6 +56,7 @@ def load_constitution(path):
     """Read and validate a constitution.yaml file."""
     from pathlib import Path
 
+    from pluralign.constitution.draft import Constitution  # (the package's names load lazily)
     from pluralign.errors import InputError
 
     path = Path(path)
