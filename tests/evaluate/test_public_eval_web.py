@@ -244,11 +244,11 @@ def test_failed_generation_is_reported_and_retried(tmp_path, scripted):
     _upload(admin, token, "clauses", "c.yaml", b"clauses: [Be honest.]\n", "text/yaml")
     _upload(admin, token, "prompts", "p.csv", b"prompt\nWhat is 2+2?\nMy cat died\n", "text/csv")
     r = admin.post(f"{ROOT}/generate", data={"csrf": token})
-    assert "1 prompts answered" in r.text and "1 failed" in r.text
+    assert "1 prompt answered" in r.text and "1 failed" in r.text
     assert 'id="generation-errors"' in r.text
     script.fail_if = None
     r = admin.post(f"{ROOT}/generate", data={"csrf": token})
-    assert "1 prompts answered" in r.text and 'id="generation-errors"' not in r.text
+    assert "1 prompt answered" in r.text and 'id="generation-errors"' not in r.text
     store.dispose()
 
 

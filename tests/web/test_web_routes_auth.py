@@ -39,6 +39,7 @@ EXPECTED = {
     ("POST", "/admin/a/{slug}/state"): ADMIN,
     ("GET", "/admin/a/{slug}/moderation"): MODERATOR,
     ("POST", "/admin/a/{slug}/statements/{number}/moderate"): MODERATOR,
+    ("GET", "/admin/a/{slug}/moderation/log.csv"): ADMIN,
     ("GET", "/admin/a/{slug}/results"): MODERATOR,
     ("GET", "/admin/a/{slug}/export/polis.zip"): ADMIN,
     ("GET", "/admin/a/{slug}/export/constitution.{fmt}"): ADMIN,

@@ -22,29 +22,47 @@ def _assembly(s, slug="t-one", invite_only=False, n_statements=4):
     return a
 
 
-def test_next_statement_unseen_first_then_fewest_votes(store):
+def test_next_statement_offers_each_unseen_statement_once_by_policy(store):
     with store.session() as s:
         a = _assembly(s)
         p1 = service.join(s, a, None)
         p2 = service.join(s, a, None)
-        # p2 votes on statements 0 and 1: they now have one vote each, 2 and 3 none.
         service.record_vote(s, a, p2, 0, 1, "r0")
         service.record_vote(s, a, p2, 1, -1, "r1")
-        service.STATEMENTS.invalidate(s, a.id)
-        first = service.next_statement(s, a.id, p1.id)
-        assert first.number in (2, 3) and first.remaining == 4
-        service.record_vote(s, a, p1, first.number, 0, "a")
-        second = service.next_statement(s, a.id, p1.id)
-        assert second.number in (2, 3) and second.number != first.number
-        service.record_vote(s, a, p1, second.number, 1, "b")
-        third = service.next_statement(s, a.id, p1.id)
-        assert third.number in (0, 1) and third.remaining == 2
-        # p2 has seen 0 and 1: only unseen statements are offered, never a repeat.
+        for policy in ("priority", "random"):
+            first = service.next_statement(s, a.id, p1.id, policy=policy)
+            assert first.remaining == 4
+            again = service.next_statement(s, a.id, p1.id, policy=policy)
+            assert again == first  # a reload shows the same statement
+        seen = set()
+        for k in range(4):
+            nxt = service.next_statement(s, a.id, p1.id)
+            assert nxt.number not in seen and nxt.remaining == 4 - k
+            seen.add(nxt.number)
+            service.record_vote(s, a, p1, nxt.number, 0, f"a{k}")
+        assert seen == {0, 1, 2, 3}
+        assert service.next_statement(s, a.id, p1.id) is None
+        # p2 has voted on 0 and 1: only 2 and 3 are offered, never a repeat
         for _ in range(2):
-            nxt = service.next_statement(s, a.id, p2.id)
+            nxt = service.next_statement(s, a.id, p2.id, policy="random")
             assert nxt.number in (2, 3)
             service.record_vote(s, a, p2, nxt.number, 1, f"x{nxt.number}")
         assert service.next_statement(s, a.id, p2.id) is None
+
+
+def test_seed_statements_first(store):
+    with store.session() as s:
+        a = _assembly(s)  # statements 0-3 are seed statements
+        author = service.join(s, a, None)
+        proposed = service.propose(s, a, author, "A proposed statement")
+        service.moderate(s, a, proposed.number, "accepted")
+        p = service.join(s, a, None)
+        order = []
+        for k in range(5):
+            nxt = service.next_statement(s, a.id, p.id, seed_first=True)
+            order.append(nxt.number)
+            service.record_vote(s, a, p, nxt.number, 1, f"s{k}")
+        assert order[-1] == proposed.number and sorted(order[:4]) == [0, 1, 2, 3]
 
 
 def test_vote_is_idempotent_per_participant_and_request(store):

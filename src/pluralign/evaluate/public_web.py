@@ -30,7 +30,7 @@ from pluralign.evaluate.public_models import (
     PublicEvalClause,
     PublicEvalPrompt,
 )
-from pluralign.web import i18n
+from pluralign.web import i18n, menu
 from pluralign.web.deps import current_participant, render, require_admin, require_moderator
 from pluralign.web.routers.participant import JOINED
 
@@ -244,7 +244,9 @@ async def admin_prompts(request: Request, slug: str, _user=Depends(require_admin
                 svc.parse_prompts(data, upload.filename or "prompts"),
                 upload.filename or "upload",
             )
-        return i18n.gettext("%(n)s prompts set.", i18n.request_language(request), n=n)
+        return i18n.ngettext(
+            "%(n)s prompt set.", "%(n)s prompts set.", n, i18n.request_language(request)
+        )
 
     return await _admin_action(request, slug, action)
 
@@ -263,7 +265,9 @@ async def admin_clauses(request: Request, slug: str, _user=Depends(require_admin
             clauses = svc.clauses_from_assembly(store, slug, svc.min_votes_of(assembly))
             source = "assembly constitution"
         n = svc.set_clauses(s, ev, clauses, source)
-        return i18n.gettext("%(n)s clauses set.", i18n.request_language(request), n=n)
+        return i18n.ngettext(
+            "%(n)s clause set.", "%(n)s clauses set.", n, i18n.request_language(request)
+        )
 
     return await _admin_action(request, slug, action)
 
@@ -279,15 +283,22 @@ async def admin_generate(request: Request, slug: str, _user=Depends(require_admi
         return _admin_page(request, slug, error=text, status=400)
     lang = i18n.request_language(request)
     if res["failed"]:
-        note = i18n.gettext(
+        note = i18n.ngettext(
+            "%(n)s prompt answered by both models; %(failed)s failed (see below; generate again"
+            " to retry).",
             "%(n)s prompts answered by both models; %(failed)s failed (see below; generate again"
             " to retry).",
+            res["generated"],
             lang,
-            n=res["generated"],
             failed=res["failed"],
         )
     else:
-        note = i18n.gettext("%(n)s prompts answered by both models.", lang, n=res["generated"])
+        note = i18n.ngettext(
+            "%(n)s prompt answered by both models.",
+            "%(n)s prompts answered by both models.",
+            res["generated"],
+            lang,
+        )
     return _admin_page(request, slug, notice=note)
 
 
@@ -300,7 +311,9 @@ async def admin_state(request: Request, slug: str, _user=Depends(require_admin))
             "The evaluation is %(state)s.", lang, state=i18n.gettext(ev.state, lang)
         )
 
-    return await _admin_action(request, slug, action)
+    page = await _admin_action(request, slug, action)
+    menu.forget(_store(request))  # "Rate answers" shows only while the evaluation is open
+    return page
 
 
 @admin_router.get("/public_eval.json")

@@ -36,8 +36,32 @@ def _short(text: str, n: int = 26) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+FONT = 12
+CHAR_WIDTH = 0.62 * FONT  # an upper bound of a sans-serif character's advance at this size
+LINE = 14
+
+
+def label_lines(text: str, max_chars: int, max_lines: int = 2) -> list[str]:
+    """``text`` wrapped at word boundaries into at most ``max_lines`` lines of ``max_chars``
+    characters; what does not fit ends in "…" (a word longer than a line is cut)."""
+    max_chars = max(max_chars, 4)
+    lines: list[str] = []
+    words = text.split()
+    while words and len(lines) < max_lines:
+        line = words.pop(0)
+        if len(line) > max_chars:
+            words.insert(0, line[max_chars - 1:])
+            line = line[: max_chars - 1] + "-"
+        while words and len(line) + 1 + len(words[0]) <= max_chars:
+            line += " " + words.pop(0)
+        lines.append(line)
+    if words:
+        lines[-1] = _short(lines[-1] + " " + " ".join(words), max_chars)
+    return lines or [""]
+
+
 def context_svg(graph: MoralGraph, context: str | None = None, *, width: int = 900,
-                row: int = 90, empty: str = "No edge passes the thresholds yet.") -> str:
+                row: int = 100, empty: str = "No edge passes the thresholds yet.") -> str:
     """SVG of one context's graph (``None``: the graph pooled over contexts); ``empty`` is the
     text shown when no edge passes the thresholds (the web app passes it translated)."""
     if context is None:
@@ -56,6 +80,8 @@ def context_svg(graph: MoralGraph, context: str | None = None, *, width: int = 9
         columns.setdefault(level[v], []).append(v)
     n_cols = max(columns) + 1
     dx = (width - 160) / max(n_cols - 1, 1)
+    # labels are wrapped to the column spacing, so neighbouring columns' labels never overlap
+    max_chars = int(min(dx - 8, 2 * 80 - 8) // CHAR_WIDTH)
     lift = 0.22 * dx * (n_cols - 1) / 2 + 10  # room above for the highest arc
     height = int(row * max(len(c) for c in columns.values()) + 40 + lift)
     top = max(ranks.values())
@@ -101,11 +127,15 @@ def context_svg(graph: MoralGraph, context: str | None = None, *, width: int = 9
         if card and card.policies:
             tip += "\n" + "\n".join(f"• {p}" for p in card.policies)
         colour = PALETTE[0] if i else PALETTE[1]
+        lines = label_lines(_name(graph, v), max_chars)
+        spans = "".join(
+            f'<tspan x="{x:.1f}" dy="{0 if k == 0 else LINE}">{escape(line)}</tspan>'
+            for k, line in enumerate(lines))
         out.append(f'<g><title>{escape(tip)}</title><circle cx="{x:.1f}" cy="{y:.1f}" '
                    f'r="{radius[v]:.1f}" fill="{colour}" fill-opacity="0.85"/>'
-                   f'<text x="{x:.1f}" y="{y + radius[v] + 14:.1f}" text-anchor="middle" '
-                   f'font-family="sans-serif" font-size="12">{escape(_short(_name(graph, v)))}'
-                   f'</text></g>')
+                   f'<text x="{x:.1f}" y="{y + radius[v] + LINE:.1f}" text-anchor="middle" '
+                   f'font-family="sans-serif" font-size="{FONT}" stroke="#fff" '
+                   f'stroke-width="3" paint-order="stroke">{spans}</text></g>')
     out.append("</svg>")
     return "".join(out)
 

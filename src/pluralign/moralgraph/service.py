@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from itertools import combinations
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from pluralign.errors import N_, InputError, NotFoundError
@@ -157,10 +157,19 @@ def next_story(session: Session, assembly_id: int, participant_id: int, *,
 
 def answer_story(session: Session, assembly_id: int, participant_id: int, from_id: int,
                  to_id: int, context_id: int, relationship: str, story: str = "") -> MoralEdge:
-    """Record a participant's answer (a later answer on the same story replaces it)."""
-    ids = set(session.scalars(select(ValuesCardRow.id).where(
-        ValuesCardRow.assembly_id == assembly_id, ValuesCardRow.id.in_([from_id, to_id]))))
-    if ids != {from_id, to_id}:
+    """Record a participant's answer (a later answer on the same story replaces it).
+
+    The context and both cards must belong to the assembly, and both cards to that context.
+    ``story`` is the text the participant judged; empty: the text written from the cards
+    (:func:`story_text`), which is what the web pages store (never a text sent by a browser).
+    """
+    context = session.get(MoralContext, context_id)
+    if context is None or context.assembly_id != assembly_id:
+        raise NotFoundError(N_("no context %(key)s", key=repr(context_id)),
+                            hint=N_("reload the page"))
+    cards = {r.id: r for r in session.scalars(select(ValuesCardRow).where(
+        ValuesCardRow.assembly_id == assembly_id, ValuesCardRow.id.in_([from_id, to_id])))}
+    if set(cards) != {from_id, to_id}:
         raise NotFoundError(N_("values card %(a)s or %(b)s is not in this assembly",
                                a=from_id, b=to_id))
     from pluralign.moralgraph.model import RELATIONSHIPS
@@ -171,12 +180,50 @@ def answer_story(session: Session, assembly_id: int, participant_id: int, from_i
                          where="relationship")
     if from_id == to_id:
         raise InputError(N_("an edge needs two different values"), where="relationship")
+    if any(c.context_id != context_id for c in cards.values()):
+        raise InputError(N_("these values cards are not both about this context"),
+                         where="context_id", hint=N_("reload the page"))
+    if not story:
+        story = story_text(context.description or context.key, cards[from_id], cards[to_id])
     try:
         return record_edge(session, assembly_id=assembly_id, participant_id=participant_id,
                            from_id=from_id, to_id=to_id, context_id=context_id,
                            relationship=relationship, story=story)
     except ValueError as exc:
         raise InputError(str(exc), where="relationship") from exc
+
+
+def was_shown(session: Session, participant_id: int, from_id: int, to_id: int,
+              context_id: int) -> bool:
+    """True when this story (either direction) was shown to the participant."""
+    pair = {from_id, to_id}
+    return session.scalar(select(func.count()).select_from(MoralImpression).where(
+        MoralImpression.participant_id == participant_id,
+        MoralImpression.context_id == context_id,
+        MoralImpression.from_id.in_(pair), MoralImpression.to_id.in_(pair))) > 0
+
+
+def forget_participant(session: Session, participant_id: int) -> int:
+    """Delete what a withdrawing participant wrote in the moral graph: their values cards (with
+    the chat that led to them; edges and impressions about those cards go with them) and their
+    own judgments (edges, impressions: deleted with the participant row). Other cards that list
+    a deleted card among their merged ``sources`` stop listing it. Returns the cards deleted."""
+    ids = set(session.scalars(select(ValuesCardRow.id).where(
+        ValuesCardRow.author_id == participant_id)))
+    if not ids:
+        return 0
+    for row in session.scalars(select(ValuesCardRow).where(
+            ValuesCardRow.id.not_in(ids), ValuesCardRow.canonical_id.in_(ids))):
+        row.canonical_id = None  # its canonical card goes: it stands for itself again
+    for row in session.scalars(select(ValuesCardRow).where(ValuesCardRow.id.in_(
+            select(ValuesCardRow.canonical_id).where(ValuesCardRow.id.in_(ids))))):
+        row.sources = [s for s in (row.sources or []) if s not in ids]
+    session.execute(delete(MoralEdge).where(
+        (MoralEdge.from_id.in_(ids)) | (MoralEdge.to_id.in_(ids))))
+    session.execute(delete(MoralImpression).where(
+        (MoralImpression.from_id.in_(ids)) | (MoralImpression.to_id.in_(ids))))
+    session.execute(delete(ValuesCardRow).where(ValuesCardRow.id.in_(ids)))
+    return len(ids)
 
 
 def assembly_graph(session: Session, assembly_id: int,

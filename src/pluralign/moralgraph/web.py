@@ -25,7 +25,7 @@ from pluralign.errors import N_, InputError
 from pluralign.moralgraph import service as mg
 from pluralign.moralgraph.dialogue import Dialogue, card_from_form
 from pluralign.moralgraph.models import MoralCase, MoralContext, ValuesCardRow
-from pluralign.web import i18n
+from pluralign.web import i18n, menu, service
 from pluralign.web.deps import current_participant, render, require_admin, require_moderator
 from pluralign.web.routers.participant import JOINED
 
@@ -79,6 +79,12 @@ def _transcript(text: str) -> list[dict[str, str]]:
     return [{"role": m["role"], "content": m["content"]} for m in data]
 
 
+def _require_open(assembly) -> None:
+    """Cards and judgments are input like votes: refused once the assembly is closed."""
+    if not service.is_open(assembly):
+        raise InputError(N_("this assembly is closed"), hint=N_("ask the organisers when it opens"))
+
+
 def _case(s, assembly_id: int, case_id: int) -> MoralCase:
     case = s.get(MoralCase, case_id)
     if case is None or case.assembly_id != assembly_id:
@@ -98,13 +104,15 @@ def values_home(request: Request, slug: str, saved: int = 0):
         mine = s.scalars(select(ValuesCardRow).where(ValuesCardRow.author_id == participant.id)
                          .order_by(ValuesCardRow.id)).all()
         return render(request, "moralgraph/values.html", {
-            "assembly": assembly, "cases": cases, "mine": mine, "saved": bool(saved)})
+            "assembly": assembly, "cases": cases, "mine": mine, "saved": bool(saved),
+            "open": service.is_open(assembly)})
 
 
 def _articulate(request: Request, s, assembly, case, *, transcript=None, card=None,
                 error=None, notice=None, status=200):
     return render(request, "moralgraph/articulate.html", {
         "assembly": assembly, "case": case, "contexts": case.contexts,
+        "open": service.is_open(assembly),
         "chat_enabled": values_chat(request) is not None,
         "transcript": transcript or [], "transcript_json": json.dumps(transcript or []),
         "card": card, "error": error, "notice": notice}, status=status)
@@ -123,6 +131,7 @@ async def articulate_chat(request: Request, slug: str, case_id: int):
     chat = values_chat(request)
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
+        _require_open(assembly)
         _limit(request, participant.id)
         case = _case(s, assembly.id, case_id)
         transcript = _transcript(str(form.get("transcript", "")))
@@ -143,7 +152,9 @@ async def articulate_chat(request: Request, slug: str, case_id: int):
             return _articulate(request, s, assembly, case, transcript=transcript, card=card,
                                notice=notice)
         try:
-            dialogue.reply(str(form.get("message", "")), chat)
+            message = service.check_text(str(form.get("message", "")), N_("text"),
+                                         multiline=True)
+            dialogue.reply(message, chat)
         except InputError as exc:
             return _articulate(request, s, assembly, case, transcript=transcript,
                                error=i18n.text(exc.message, _lang(request)), status=400)
@@ -155,6 +166,7 @@ async def articulate_card(request: Request, slug: str, case_id: int):
     form = await request.form()
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
+        _require_open(assembly)
         _limit(request, participant.id)
         case = _case(s, assembly.id, case_id)
         transcript = _transcript(str(form.get("transcript", "")))
@@ -163,8 +175,12 @@ async def articulate_card(request: Request, slug: str, case_id: int):
             raise InputError(N_("the context %(context)s is not one of this case's",
                                  context=repr(context)), where="context")
         try:
-            card = card_from_form(str(form.get("title", "")), str(form.get("description", "")),
-                                  str(form.get("policies", "")))
+            card = card_from_form(
+                service.check_text(str(form.get("title", "")), N_("title")),
+                service.check_text(str(form.get("description", "")), N_("description"),
+                                   multiline=True),
+                service.check_text(str(form.get("policies", "")), N_("policies"),
+                                   multiline=True))
         except InputError as exc:
             draft = {"title": form.get("title", ""), "description": form.get("description", ""),
                      "policies": str(form.get("policies", "")).splitlines()}
@@ -181,9 +197,10 @@ async def articulate_card(request: Request, slug: str, case_id: int):
 def upgrades_page(request: Request, slug: str):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
-        story = mg.next_story(s, assembly.id, participant.id)
+        is_open = service.is_open(assembly)
+        story = mg.next_story(s, assembly.id, participant.id) if is_open else None
         return render(request, "moralgraph/upgrades.html", {"assembly": assembly,
-                                                           "story": story})
+                                                           "story": story, "open": is_open})
 
 
 @participant_router.post("/upgrades", dependencies=JOINED)
@@ -197,9 +214,14 @@ async def upgrades_answer(request: Request, slug: str):
                          hint=N_("reload the page")) from exc
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
+        _require_open(assembly)
         _limit(request, participant.id)
+        if not mg.was_shown(s, participant.id, from_id, to_id, context_id):
+            raise InputError(N_("this story was not shown to you"), where="form",
+                             hint=N_("reload the page"))
+        # the story text is written here from the stored cards, never taken from the form
         mg.answer_story(s, assembly.id, participant.id, from_id, to_id, context_id,
-                        str(form.get("relationship", "")), str(form.get("story", ""))[:4000])
+                        str(form.get("relationship", "")))
     return RedirectResponse(f"/a/{slug}/upgrades", status_code=303)
 
 
@@ -219,6 +241,13 @@ def _admin_page(request: Request, slug: str, context: str | None = None, error: 
                           .order_by(MoralCase.id)).all()
         graph = mg.assembly_graph(s, assembly.id)
         n_cards = len(graph.values)
+        from pluralign.store.models import Participant
+
+        cards = s.execute(
+            select(ValuesCardRow, MoralContext.key, Participant.number)
+            .outerjoin(MoralContext, MoralContext.id == ValuesCardRow.context_id)
+            .outerjoin(Participant, Participant.id == ValuesCardRow.author_id)
+            .where(ValuesCardRow.assembly_id == assembly.id).order_by(ValuesCardRow.id)).all()
         winners = [(c, graph.values[w].title if w in graph.values else w,
                     graph.context_page_rank[c][w])
                    for c, w in graph.winners.items() if w is not None]
@@ -226,7 +255,8 @@ def _admin_page(request: Request, slug: str, context: str | None = None, error: 
             context = None
         return render(request, "moralgraph/admin.html", {
             "assembly": assembly, "contexts": contexts, "cases": cases, "graph": graph,
-            "n_cards": n_cards, "winners": winners, "selected": context,
+            "n_cards": n_cards, "winners": winners, "selected": context, "cards": cards,
+            "page_rank": graph.page_rank,
             "svg": context_svg(graph, context, width=640,
                                empty=i18n.gettext("No edge passes the thresholds yet.",
                                                   _lang(request))),
@@ -264,6 +294,7 @@ async def admin_add_case(request: Request, slug: str, _user=Depends(require_admi
             mg.add_case(s, get_assembly(s, slug).id, str(form.get("key", "")),
                         str(form.get("title", "")), str(form.get("prompt", "")),
                         [str(v) for v in form.getlist("contexts")])
+        menu.forget(_store(request))  # participants now see "Values"
     except InputError as exc:
         return _admin_page(request, slug, error=i18n.error_text(exc, _lang(request),
                                                                 with_hint=False), status=400)

@@ -53,6 +53,13 @@ class WebSettings:
     """Near-duplicate merging for the constitution export: tfidf (light) or auto/minilm."""
     participant_session_days: int = 90
     admin_session_hours: int = 12
+    public_url: str = ""
+    """The address participants open, e.g. ``https://assembly.example.org`` (``--public-url``,
+    ``$PLURALIGN_WEB_PUBLIC_URL``): the base of invitation and participant links. Never taken
+    from a request's ``Host`` header, which a client chooses. Empty: links show as paths."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "public_url", public_base_url(self.public_url))
 
     @classmethod
     def from_env(cls) -> WebSettings:
@@ -62,7 +69,28 @@ class WebSettings:
             rate_per_minute=float(env.get("PLURALIGN_WEB_RATE_PER_MINUTE", 60)),
             burst=int(env.get("PLURALIGN_WEB_BURST", 20)),
             constitution_embedder=env.get("PLURALIGN_WEB_CONSTITUTION_EMBEDDER", "tfidf"),
+            public_url=env.get("PLURALIGN_WEB_PUBLIC_URL", ""),
         )
+
+
+def public_base_url(value: str, where: str = "--public-url") -> str:
+    """``value`` as a base URL without a trailing slash (``""`` stays ``""``), or
+    :class:`InputError`: it must be ``http(s)://host[:port][/path]``, no query or fragment."""
+    from urllib.parse import urlsplit
+
+    from pluralign.errors import InputError
+
+    value = (value or "").strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise InputError(
+            N_("not a public base URL: %(value)s", value=repr(value)),
+            where=where,
+            hint=N_("e.g. https://assembly.example.org (scheme and host; no ?query or #fragment)"),
+        )
+    return value.rstrip("/")
 
 
 class _SecurityHeaders:

@@ -69,6 +69,15 @@ def web_cmd(
             "auto/minilm (loads torch into the server).",
         ),
     ] = "tfidf",
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            envvar="PLURALIGN_WEB_PUBLIC_URL",
+            help="The address participants open (e.g. https://assembly.example.org): the base "
+            "of invitation links. Default: http://HOST:PORT unless HOST is 0.0.0.0 or ::.",
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option("--log-level", help="uvicorn log level (debug also logs every request).")
     ] = "info",
@@ -89,6 +98,11 @@ def web_cmd(
             hint=f"use one of {', '.join(METHODS)}",
         )
     check_port_free(host, port)
+    from pluralign.web.app import public_base_url
+
+    if public_url is None and host not in ("0.0.0.0", "::", ""):
+        public_url = f"http://{host}:{port}"
+    public_url = public_base_url(public_url or "")
     url = resolve_url(db)
     open_store(url).dispose()  # create/migrate once, before workers start
     os.environ.update(
@@ -98,8 +112,14 @@ def web_cmd(
             "PLURALIGN_WEB_BURST": str(burst),
             "PLURALIGN_WEB_SECURE_COOKIES": "1" if secure_cookies else "0",
             "PLURALIGN_WEB_CONSTITUTION_EMBEDDER": constitution_embedder,
+            "PLURALIGN_WEB_PUBLIC_URL": public_url,
         }
     )
+    if not public_url:
+        console.print(
+            "[yellow]note:[/] no --public-url: invitation links show as paths (/a/...); "
+            "set it to the address participants open, e.g. https://assembly.example.org"
+        )
     if url.startswith("sqlite") and workers > 1:
         console.print(
             "[yellow]note:[/] SQLite serialises writers; with several workers they wait on "

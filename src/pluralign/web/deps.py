@@ -17,9 +17,16 @@ from sqlalchemy import select
 
 from pluralign.errors import N_
 from pluralign.store.models import Assembly, Participant
-from pluralign.web import i18n
+from pluralign.web import i18n, menu
 from pluralign.web.models import ADMIN, MODERATOR, AdminUser
-from pluralign.web.security import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, csrf_token, csrf_valid
+from pluralign.web.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    admin_session_user,
+    csrf_token,
+    csrf_valid,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -82,6 +89,9 @@ def render(
         ),
         "user": getattr(request.state, "user", None),
         "htmx": request.headers.get("hx-request") == "true",
+        "participant_menu": lambda assembly: menu.participant_menu(
+            request.app.state.store, assembly, request.url.path
+        ),
     }
     ctx.update(context or {})
     lang = i18n.request_language(request)
@@ -119,7 +129,13 @@ def current_user(request: Request) -> AdminUser | None:
         return None
     with request.app.state.store.session() as s:
         user = s.get(AdminUser, uid)
-    if user is None or not user.active or request.session.get("uver") != user.password_hash[-16:]:
+        live = admin_session_user(s, request.session.get("sid"))
+    if (
+        user is None
+        or not user.active
+        or live != user.id  # signed out (the server forgot the session) or never signed in
+        or request.session.get("uver") != user.password_hash[-16:]
+    ):
         request.session.pop("uid", None)
         return None
     request.state.user = user

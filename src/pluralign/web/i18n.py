@@ -92,6 +92,13 @@ def gettext(message: str, lang: str, **variables) -> str:
     return text % variables if variables else text
 
 
+def ngettext(singular: str, plural: str, n: int, lang: str, **variables) -> str:
+    """The singular or plural form for ``n`` in ``lang`` (by the catalogue's plural rule), with
+    ``%(n)s`` and the other placeholders filled in."""
+    text = translations(lang).ngettext(singular, plural, n)
+    return text % {"n": n, **variables}
+
+
 def error_text(exc, lang: str, *, with_hint: bool = True) -> str:
     """A :class:`~pluralign.errors.PluralignError` as the user reads it in ``lang``: ``where:
     message`` (and the hint on a new line). The one place where raised errors are translated:

@@ -1,4 +1,4 @@
-"""Tables the web app adds to the store (migrations ``0002`` and ``0005``).
+"""Tables the web app adds to the store (migrations ``0002``, ``0005`` and ``0006``).
 
 They share :class:`pluralign.store.models.Base`, so ``Base.metadata`` (and alembic) see them as
 soon as this module is imported; ``store/migrations/env.py`` imports it. This module imports only
@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pluralign.store.models import Base, utcnow
@@ -89,3 +98,53 @@ class StatementTranslation(Base):
     model: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AdminSession(Base):
+    """One signed-in organiser session (migration ``0006``). The signed cookie carries a random
+    token whose sha256 is stored here; signing out deletes the row, so a copied cookie stops
+    working at once (the cookie alone is not enough)."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LoginFailure(Base):
+    """A failed sign-in for an account name (migration ``0006``): the per-account limit counts
+    these over a time window, in the database, so every worker process sees the same count and
+    rotating client addresses does not help an attacker."""
+
+    __tablename__ = "web_login_failure"
+    __table_args__ = (Index("ix_web_login_failure_username", "username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModerationLog(Base):
+    """Who decided what about which statement, and when (migration ``0006``). Rows stay when the
+    statement or the organiser account is deleted (number, text and username are copied)."""
+
+    __tablename__ = "web_moderation_log"
+    __table_args__ = (Index("ix_web_moderation_log_assembly", "assembly_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assembly_id: Mapped[int] = mapped_column(ForeignKey("assembly.id", ondelete="CASCADE"))
+    statement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("statement.id", ondelete="SET NULL"), nullable=True
+    )
+    statement_number: Mapped[int] = mapped_column(Integer)
+    statement_text: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("web_user.id", ondelete="SET NULL"), nullable=True
+    )
+    username: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16))
+    previous: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

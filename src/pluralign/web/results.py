@@ -49,6 +49,9 @@ class Results:
     min_votes: int
     source: str = "pluralign.aggregate"
     computed_at: float = field(default_factory=time.time)
+    separation: dict[int, float] = field(default_factory=dict)
+    """Statement number -> how far apart the opinion groups stand on it (statement routing,
+    :func:`pluralign.web.routing.separation`)."""
 
     def group_of(self, participant_number: int) -> int | None:
         try:
@@ -156,6 +159,8 @@ def _to_results(slug: str, min_votes: int, result, matrix) -> Results:
         for c in result.consensus
     )
     coords = result.projection[inside, :2]
+    from pluralign.web.routing import group_separations
+
     return Results(
         slug,
         tuple(int(p) for p in matrix.participants[inside]),
@@ -165,7 +170,51 @@ def _to_results(slug: str, min_votes: int, result, matrix) -> Results:
         consensus,
         int(matrix.n_votes),
         min_votes,
+        separation=group_separations(matrix.statements, st.agree, st.disagree, st.seen),
     )
+
+
+ROUTING_REFRESH_SECONDS = 30.0
+_routing: dict[tuple[str, str, int], tuple[float, dict[int, float]]] = {}
+_refreshing: set[tuple[str, str, int]] = set()
+_refreshing_lock = threading.Lock()  # not _lock: that one is held while aggregating
+
+
+def routing_separation(store, slug: str, *, min_votes: int) -> dict[int, float]:
+    """The separation of each statement from the latest opinion groups, without waiting.
+
+    Returns what the last aggregation for routing found (empty before the first); when that is
+    older than :data:`ROUTING_REFRESH_SECONDS` a background thread aggregates again (one per
+    assembly at a time), so the vote pages never wait for an aggregation. Its own cache: the
+    pages' results (:func:`opinion_groups`) are not touched.
+    """
+    key = (str(store.url), slug, min_votes)
+    hit = _routing.get(key)
+    if hit is None or time.time() - hit[0] > ROUTING_REFRESH_SECONDS:
+        with _refreshing_lock:
+            start = key not in _refreshing
+            _refreshing.add(key)
+        if start:
+            threading.Thread(
+                target=_refresh,
+                args=(store, slug, min_votes, key),
+                daemon=True,
+                name=f"groups-{slug}",
+            ).start()
+    return hit[1] if hit is not None else {}
+
+
+def _refresh(store, slug: str, min_votes: int, key) -> None:
+    import logging
+
+    try:
+        results = _to_results(slug, min_votes, *_aggregate(store, slug, min_votes)[:2])
+        _routing[key] = (time.time(), results.separation)
+    except Exception:  # noqa: BLE001 - a background refresh: logged, the pages go on
+        logging.getLogger(__name__).exception("aggregating '%s' for statement routing", slug)
+    finally:
+        with _refreshing_lock:
+            _refreshing.discard(key)
 
 
 def export_polis(store, slug: str, out_dir: Path) -> list[Path]:

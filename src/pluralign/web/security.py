@@ -6,26 +6,36 @@
   every restart share it.
 - CSRF: a random per-session token (synchroniser-token pattern, OWASP CSRF cheat sheet); every
   unsafe request must echo it in the ``csrf`` form field or the ``X-CSRF-Token`` header.
+- Organiser sessions: the cookie carries a random session token whose hash is stored
+  (``web_session``); signing out deletes the row, so a copied cookie is worthless afterwards.
+- Sign-in limits: a token bucket per client address (per process) and, in the database, at most
+  :data:`LOGIN_MAX_FAILURES` failed attempts per account name in :data:`LOGIN_WINDOW` (OWASP
+  Authentication Cheat Sheet, "Protect against automated attacks"), so rotating addresses or
+  worker processes does not give an attacker more guesses.
 - Rate limit: a token bucket per participant (per worker process).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
 import threading
 import time
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from pluralign.errors import InputError
-from pluralign.web.models import ROLES, AdminUser, WebSetting
+from pluralign.store.models import utcnow
+from pluralign.web.models import ROLES, AdminSession, AdminUser, LoginFailure, WebSetting
 
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOGIN_WINDOW = dt.timedelta(minutes=15)
+LOGIN_MAX_FAILURES = 10
 
 
 def _hasher():
@@ -89,6 +99,56 @@ def csrf_token(session: dict) -> str:
 def csrf_valid(session: dict, sent: str | None) -> bool:
     expected = session.get(CSRF_FIELD)
     return bool(expected and sent and hmac.compare_digest(expected, sent))
+
+
+def login_blocked(session, username: str) -> bool:
+    """True when ``username`` had :data:`LOGIN_MAX_FAILURES` failed sign-ins in the window."""
+    since = utcnow() - LOGIN_WINDOW
+    failures = session.scalar(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.username == username[:80], LoginFailure.created_at >= since)
+    )
+    return (failures or 0) >= LOGIN_MAX_FAILURES
+
+
+def record_login_failure(session, username: str) -> None:
+    """Count a failed sign-in for ``username`` (and forget this name's expired failures)."""
+    name = username[:80]
+    session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.username == name, LoginFailure.created_at < utcnow() - LOGIN_WINDOW
+        )
+    )
+    session.add(LoginFailure(username=name))
+
+
+def start_admin_session(session, user: AdminUser, max_age: dt.timedelta) -> str:
+    """A new session token for ``user`` (its hash stored); forgets the user's expired
+    sessions and the account's failed sign-ins."""
+    session.execute(
+        delete(AdminSession).where(
+            AdminSession.user_id == user.id, AdminSession.created_at < utcnow() - max_age
+        )
+    )
+    session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))
+    token = new_token()
+    session.add(AdminSession(token_hash=token_hash(token), user_id=user.id))
+    return token
+
+
+def admin_session_user(session, token: str | None) -> int | None:
+    """The user id of a live organiser session token, or None (signed out, or never was)."""
+    if not token:
+        return None
+    return session.scalar(
+        select(AdminSession.user_id).where(AdminSession.token_hash == token_hash(token))
+    )
+
+
+def end_admin_session(session, token: str | None) -> None:
+    if token:
+        session.execute(delete(AdminSession).where(AdminSession.token_hash == token_hash(token)))
 
 
 def cookie_secret(store) -> str:

@@ -1,26 +1,21 @@
 """What the web app does to the store, without any HTTP: joining, voting, proposing, moderating,
-withdrawing, configuring. Routers call these; tests and the benchmark can too. The vote hot
-path (next statement, idempotent insert) lives in :mod:`pluralign.web.votes` and is re-exported
-here.
+withdrawing, configuring. Routers call these; tests and the benchmark can too. Setting an
+assembly up lives in :mod:`pluralign.web.setup`, moderation in :mod:`pluralign.web.moderation`
+and the vote hot path (next statement, idempotent insert) in :mod:`pluralign.web.votes`; all are
+re-exported here, so this module is the service API in one place.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import re
-from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pluralign.errors import N_, InputError, NotFoundError, at
+from pluralign.errors import N_, InputError, NotFoundError
 from pluralign.store.models import (
     ACCEPTED,
-    CLOSED,
-    OPEN,
     PENDING,
     REJECTED,
     Assembly,
@@ -31,7 +26,34 @@ from pluralign.store.models import (
 )
 from pluralign.store.queries import next_number
 from pluralign.web.models import InviteToken, Withdrawal
+from pluralign.web.moderation import (  # noqa: F401  (re-exported)
+    LOG_COLUMNS,
+    last_decisions,
+    moderate,
+    moderation_log_csv,
+)
 from pluralign.web.security import new_token, token_hash
+from pluralign.web.setup import (  # noqa: F401  (re-exported)
+    BIDI_CONTROLS,
+    DEFAULT_MIN_VOTES,
+    FIRST_PARTICIPANT,
+    MAX_STATEMENT_CHARS,
+    PREFER_NOT,
+    SLUG_RE,
+    AssemblyForm,
+    add_seed_statements,
+    check_text,
+    configure_assembly,
+    create_assembly,
+    create_invites,
+    language_code,
+    max_statement_chars,
+    parse_assembly_form,
+    parse_questions,
+    parse_seed_csv,
+    questions_text,
+    set_state,
+)
 from pluralign.web.votes import (  # noqa: F401  (re-exported: the service API in one place)
     ASSEMBLIES,
     STATEMENTS,
@@ -44,217 +66,6 @@ from pluralign.web.votes import (  # noqa: F401  (re-exported: the service API i
     record_vote,
     write_lock,
 )
-
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
-MAX_STATEMENT_CHARS = 400
-DEFAULT_MIN_VOTES = 7  # Polis clusters a participant once they have voted on 7 statements
-PREFER_NOT = "Prefer not to say"
-
-
-# ---------------------------------------------------------------- assembly configuration
-
-
-def parse_questions(text: str) -> list[dict]:
-    """Demographic questions from the admin form: one per line, ``key | Label | opt1; opt2``.
-
-    Every question is multiple choice (free text invites personal data) and gets a
-    "Prefer not to say" option. Raises :class:`InputError` naming the line at fault.
-    """
-    questions, keys = [], set()
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) != 3:
-            raise InputError(
-                N_("a question needs three parts: key | Label | option; option"),
-                where=at("questions", number),
-            )
-        key, label, options = parts
-        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", key):
-            raise InputError(
-                N_("question key '%(key)s' must be lower-case letters, digits, _", key=key),
-                where=at("questions", number),
-            )
-        if key in keys:
-            raise InputError(
-                N_("question key '%(key)s' is used twice", key=key), where=at("questions", number)
-            )
-        opts = [o.strip() for o in options.split(";") if o.strip()]
-        if len(opts) < 2 or not label:
-            raise InputError(
-                N_("a question needs a label and at least two options"),
-                where=at("questions", number),
-            )
-        if PREFER_NOT not in opts:
-            opts.append(PREFER_NOT)
-        keys.add(key)
-        questions.append({"key": key, "label": label, "options": opts})
-    return questions
-
-
-def questions_text(questions: list[dict]) -> str:
-    return "\n".join(
-        f"{q['key']} | {q['label']} | {'; '.join(o for o in q['options'] if o != PREFER_NOT)}"
-        for q in questions
-    )
-
-
-@dataclass(frozen=True)
-class AssemblyForm:
-    """The organiser's settings of an assembly, validated."""
-
-    topic: str
-    description: str = ""
-    invite_only: bool = False
-    closes_at: dt.datetime | None = None
-    questions: tuple = ()
-    min_votes: int = DEFAULT_MIN_VOTES
-
-
-def parse_assembly_form(
-    topic: str, description: str, invite_only: bool, closes_at: str, questions: str, min_votes: str
-) -> AssemblyForm:
-    topic = topic.strip()
-    if not topic or len(topic) > 300:
-        raise InputError(N_("the topic must be 1-300 characters"), where="topic")
-    closes = None
-    if closes_at.strip():
-        try:
-            closes = as_utc(dt.datetime.fromisoformat(closes_at.strip()))
-        except ValueError as exc:
-            raise InputError(
-                N_("not a date and time: %(value)s", value=repr(closes_at)),
-                where="closes_at",
-                hint=N_("use YYYY-MM-DDTHH:MM (UTC)"),
-            ) from exc
-    try:
-        mv = int(min_votes or DEFAULT_MIN_VOTES)
-    except ValueError as exc:
-        raise InputError(
-            N_("not a whole number: %(value)s", value=repr(min_votes)), where="min_votes"
-        ) from exc
-    if not 1 <= mv <= 1000:
-        raise InputError(N_("min_votes must be between 1 and 1000"), where="min_votes")
-    return AssemblyForm(
-        topic, description.strip(), bool(invite_only), closes, tuple(parse_questions(questions)), mv
-    )
-
-
-def create_assembly(session: Session, slug: str, form: AssemblyForm) -> Assembly:
-    slug = slug.strip().lower()
-    if not SLUG_RE.match(slug):
-        raise InputError(
-            N_("'%(slug)s' is not a valid link name", slug=slug),
-            where="slug",
-            hint=N_("3-80 characters: lower-case letters, digits and '-'"),
-        )
-    if session.scalar(select(Assembly.id).where(Assembly.slug == slug)) is not None:
-        raise InputError(N_("an assembly '%(slug)s' exists already", slug=slug), where="slug")
-    assembly = Assembly(slug=slug, topic=form.topic, settings={})
-    session.add(assembly)
-    configure_assembly(assembly, form)
-    session.flush()
-    return assembly
-
-
-def configure_assembly(assembly: Assembly, form: AssemblyForm) -> None:
-    assembly.topic = form.topic
-    assembly.description = form.description
-    assembly.invite_only = form.invite_only
-    assembly.closes_at = form.closes_at
-    settings = dict(assembly.settings or {})
-    settings.update(questions=list(form.questions), min_votes=form.min_votes)
-    assembly.settings = settings
-    ASSEMBLIES.clear()
-
-
-def set_state(assembly: Assembly, state: str) -> None:
-    if state not in (OPEN, CLOSED):
-        raise InputError(N_("unknown state '%(state)s'", state=state))
-    assembly.state = state
-    ASSEMBLIES.clear()
-    if state == OPEN and assembly.closes_at and not is_open(assembly):
-        assembly.closes_at = None  # reopening an assembly whose time had run out
-
-
-def parse_seed_csv(data: bytes, name: str = "seed.csv") -> list[str]:
-    """Statement texts from a CSV with a ``text`` column (other columns are ignored).
-
-    All-or-nothing: any bad row raises :class:`InputError` naming file and line.
-    """
-    try:
-        content = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            N_("the file is not UTF-8 text"), where=name, hint=N_("save the CSV as UTF-8")
-        ) from exc
-    reader = csv.DictReader(io.StringIO(content))
-    if not reader.fieldnames or "text" not in [f.strip() for f in reader.fieldnames]:
-        raise InputError(
-            N_("the CSV needs a header row with a 'text' column"),
-            where=at(name, 1),
-            hint=N_("first line: text"),
-        )
-    texts = []
-    for row in reader:
-        text = (row.get("text") or "").strip()
-        line = reader.line_num
-        if not text:
-            raise InputError(N_("empty statement"), where=at(name, line, "text"))
-        if len(text) > MAX_STATEMENT_CHARS:
-            raise InputError(
-                N_("statement longer than %(n)s characters", n=MAX_STATEMENT_CHARS),
-                where=at(name, line, "text"),
-            )
-        texts.append(text)
-    if not texts:
-        raise InputError(N_("the CSV holds no statements"), where=name)
-    return texts
-
-
-def language_code(code: str) -> str:
-    """A BCP 47-like language code (``en``, ``de``, ``pt-br``), lower-cased, or InputError."""
-    code = (code or "").strip().lower().replace("_", "-")
-    if not code or len(code) > 16 or not all(c.isalnum() or c == "-" for c in code):
-        raise InputError(
-            N_("not a language code: %(code)s", code=repr(code)),
-            where="language",
-            hint=N_("e.g. en, de, fr, es, pt-br"),
-        )
-    return code
-
-
-def add_seed_statements(
-    session: Session, assembly: Assembly, texts: list[str], language: str = "en"
-) -> int:
-    """Add accepted seed statements written in ``language``."""
-    number = next_number(session, Statement, assembly.id)
-    for i, text in enumerate(texts):
-        session.add(
-            Statement(
-                assembly_id=assembly.id,
-                number=number + i,
-                text=text,
-                moderation=ACCEPTED,
-                is_seed=True,
-                language=language,
-            )
-        )
-    session.flush()
-    STATEMENTS.invalidate(session, assembly.id)
-    return len(texts)
-
-
-def create_invites(session: Session, assembly: Assembly, count: int) -> list[str]:
-    """``count`` new personal invite tokens; only their hashes are stored."""
-    if not 1 <= count <= 10_000:
-        raise InputError(N_("create between 1 and 10000 invitations at a time"), where="count")
-    tokens = [new_token() for _ in range(count)]
-    session.add_all(InviteToken(assembly_id=assembly.id, token_hash=token_hash(t)) for t in tokens)
-    session.flush()
-    return tokens
-
 
 # ---------------------------------------------------------------- participants
 
@@ -293,7 +104,8 @@ def join(session: Session, assembly: Assembly, invite: str | None) -> Participan
                 hint=N_("each invitation admits one person; ask the organisers"),
             )
     for _attempt in range(5):
-        number = next_number(session, Participant, assembly.id)
+        # from 1: number 0 is the organiser, the author of the seed statements, as in Polis
+        number = max(FIRST_PARTICIPANT, next_number(session, Participant, assembly.id))
         participant = Participant(
             assembly_id=assembly.id,
             number=number,
@@ -340,13 +152,12 @@ def needs_demographics(assembly, participant) -> bool:
 
 
 def propose(session: Session, assembly: Assembly, participant: Participant, text: str) -> Statement:
-    text = " ".join(text.split())
+    text = " ".join(check_text(text, N_("text"), multiline=True).split())
     if not text:
         raise InputError(N_("write a statement first"), where=N_("text"))
-    if len(text) > MAX_STATEMENT_CHARS:
-        raise InputError(
-            N_("keep it under %(n)s characters", n=MAX_STATEMENT_CHARS), where=N_("text")
-        )
+    limit = max_statement_chars(assembly)
+    if len(text) > limit:
+        raise InputError(N_("keep it under %(n)s characters", n=limit), where=N_("text"))
     if not is_open(assembly):
         raise InputError(N_("this assembly is closed"))
     for _attempt in range(5):
@@ -367,8 +178,12 @@ def propose(session: Session, assembly: Assembly, participant: Participant, text
 
 
 def withdraw(session: Session, participant: Participant) -> int:
-    """Delete a participant with their votes and unpublished statements; published statements
-    stay without an author. Records only that someone withdrew. Returns the votes deleted."""
+    """Delete a participant with their votes, answers, unpublished statements, values cards
+    (with their chat) and moral-graph judgments; published statements stay without an author.
+    Records only that someone withdrew. Returns the votes deleted."""
+    from pluralign.moralgraph.service import forget_participant
+
+    forget_participant(session, participant.id)
     votes = (
         session.scalar(
             select(func.count()).select_from(Vote).where(Vote.participant_id == participant.id)
@@ -389,24 +204,6 @@ def withdraw(session: Session, participant: Participant) -> int:
     session.add(Withdrawal(assembly_id=participant.assembly_id, votes_deleted=votes))
     session.delete(participant)
     return votes
-
-
-def moderate(session: Session, assembly: Assembly, number: int, decision: str) -> Statement:
-    if decision not in (ACCEPTED, REJECTED):
-        raise InputError(
-            N_("unknown decision '%(decision)s'", decision=decision),
-            hint=N_("accepted or rejected"),
-        )
-    st = session.scalar(
-        select(Statement).where(Statement.assembly_id == assembly.id, Statement.number == number)
-    )
-    if st is None:
-        raise NotFoundError(
-            N_("no statement %(number)s in '%(slug)s'", number=number, slug=assembly.slug)
-        )
-    st.moderation = decision
-    STATEMENTS.invalidate(session, assembly.id)
-    return st
 
 
 def counts(session: Session, assembly_id: int) -> dict[str, int]:

@@ -1,9 +1,10 @@
 """The hot path: which statement to show next, and storing a vote exactly once.
 
-Next statement (Polis-like spreading): among the accepted statements the participant has not
-voted on yet (unseen), the one with the fewest votes so far; ties broken by a hash of
-(participant, statement) so different participants see different statements while a reload
-shows the same one. Counts come from a short-lived per-process cache: they only steer spreading.
+Next statement: :func:`pluralign.web.routing.choose` among the accepted statements the
+participant has not voted on yet, weighed by the assembly's routing policy (``priority`` after
+Polis by default, or ``random``; optionally seed statements first). Vote counts come from a
+short-lived per-process cache (bumped by this process's own votes); the opinion groups' view of
+each statement (its separation) from the latest aggregation (:mod:`pluralign.web.results`).
 
 Idempotency: a vote's ``request_id`` column holds ``"<participant id>:<client request id>"``
 (unique). The insert is ``INSERT … ON CONFLICT (request_id) DO NOTHING RETURNING id`` on SQLite
@@ -34,6 +35,7 @@ from pluralign.store.models import (
     Vote,
     utcnow,
 )
+from pluralign.web import routing
 
 CACHE_SECONDS = 2.0
 
@@ -111,11 +113,12 @@ def write_lock(session: Session):
 
 
 class _StatementCache:
-    """Per-process cache of each assembly's accepted statements and vote counts."""
+    """Per-process cache of each assembly's accepted statements and their vote counts."""
 
     def __init__(self, ttl: float = CACHE_SECONDS):
         self.ttl = ttl
-        # (db url, assembly id) -> (loaded at, {number: (statement id, text)}, {statement id: n})
+        # (db url, assembly id) -> (loaded at, {number: (statement id, text, is seed)},
+        #                           {statement id: [agrees, disagrees, passes]})
         self._data: dict[tuple[str, int], tuple] = {}
         self._lock = threading.Lock()
 
@@ -128,28 +131,30 @@ class _StatementCache:
         entry = self._data.get(key)
         if entry is None or time.monotonic() - entry[0] > self.ttl:
             rows = session.execute(
-                select(Statement.id, Statement.number, Statement.text).where(
+                select(Statement.id, Statement.number, Statement.text, Statement.is_seed).where(
                     Statement.assembly_id == assembly_id, Statement.moderation == ACCEPTED
                 )
             ).all()
-            counts = dict(
-                session.execute(
-                    select(Vote.statement_id, func.count())
-                    .where(Vote.assembly_id == assembly_id)
-                    .group_by(Vote.statement_id)
-                ).all()
-            )
-            entry = (time.monotonic(), {n: (i, t) for i, n, t in rows}, counts)
+            counts: dict[int, list[int]] = {}
+            for statement_id, value, n in session.execute(
+                select(Vote.statement_id, Vote.value, func.count())
+                .where(Vote.assembly_id == assembly_id)
+                .group_by(Vote.statement_id, Vote.value)
+            ).all():
+                counts.setdefault(statement_id, [0, 0, 0])[_SLOT[value]] += n
+            entry = (time.monotonic(), {n: (i, t, bool(seed)) for i, n, t, seed in rows}, counts)
             with self._lock:
                 self._data[key] = entry
         return entry[1], entry[2]
 
-    def bump(self, session: Session, assembly_id: int, statement_id: int) -> None:
-        entry = self._data.get((_db(session), assembly_id))
+    def bump(self, url: str, assembly_id: int, statement_id: int, value: int) -> None:
+        """Count a vote this process just stored (other processes' votes arrive on reload)."""
+        entry = self._data.get((url, assembly_id))
         if entry is not None:
-            entry[2][statement_id] = entry[2].get(statement_id, 0) + 1
+            entry[2].setdefault(statement_id, [0, 0, 0])[_SLOT[value]] += 1
 
 
+_SLOT = {1: 0, -1: 1, 0: 2}  # agree, disagree, pass
 STATEMENTS = _StatementCache()
 
 
@@ -160,8 +165,20 @@ class NextStatement:
     remaining: int
 
 
-def next_statement(session: Session, assembly_id: int, participant_id: int) -> NextStatement | None:
-    """The statement to show next (see module docstring), or None when all are voted on."""
+def next_statement(
+    session: Session,
+    assembly_id: int,
+    participant_id: int,
+    *,
+    policy: str = routing.DEFAULT_POLICY,
+    seed_first: bool = False,
+    separation: dict[int, float] | None = None,
+) -> NextStatement | None:
+    """The statement to show next (see module docstring), or None when all are voted on.
+
+    ``separation`` maps statement numbers to how far apart the opinion groups stand on them
+    (:func:`pluralign.web.routing.separation`); missing statements count as 0.
+    """
     by_number, counts = STATEMENTS.get(session, assembly_id)
     voted = set(
         session.scalars(
@@ -170,14 +187,19 @@ def next_statement(session: Session, assembly_id: int, participant_id: int) -> N
             )
         ).all()
     )
-    candidates = [(n, i, t) for n, (i, t) in by_number.items() if i not in voted]
-    if not candidates:
-        return None
-    n, _i, text = min(
-        candidates,
-        key=lambda c: (counts.get(c[1], 0), (c[1] * 2654435761 ^ participant_id * 40503) % 2**32),
+    separation = separation or {}
+    candidates = [
+        routing.Candidate(i, *counts.get(i, (0, 0, 0)), separation.get(n, 0.0), seed)
+        for n, (i, _t, seed) in by_number.items()
+        if i not in voted
+    ]
+    pick = routing.choose(
+        candidates, participant_id, len(voted), policy=policy, seed_first=seed_first
     )
-    return NextStatement(n, text, len(candidates))
+    if pick is None:
+        return None
+    number = next(n for n, (i, _t, _s) in by_number.items() if i == pick.key)
+    return NextStatement(number, by_number[number][1], len(candidates))
 
 
 @dataclass(frozen=True)
@@ -255,9 +277,11 @@ def record_vote(
         prior = session.execute(
             select(Vote.id, Vote.statement_id, Vote.value).where(Vote.request_id == key)
         ).one()
-        number = next((n for n, (i, _t) in by_number.items() if i == prior.statement_id), statement)
+        number = next(
+            (n for n, (i, *_rest) in by_number.items() if i == prior.statement_id), statement
+        )
         return VoteAck(prior.id, number, prior.value, True)
-    STATEMENTS.bump(session, assembly.id, statement_id)
+    STATEMENTS.bump(_db(session), assembly.id, statement_id, value)
     return VoteAck(vote_id, statement, value, False)
 
 
@@ -309,7 +333,7 @@ def prepare_vote(
         raise InputError(N_("missing or malformed request id"), where="request_id")
     if not key:
         raise LookupError(slug)
-    url = store.url
+    url = str(store.engine.url)  # the caches' key (_db of a session on this engine)
     now = time.monotonic()
     info_entry = ASSEMBLIES._data.get((url, slug))
     statements = None
@@ -472,9 +496,12 @@ class VoteWriter:
                     ).all()
                 }
         out, seen = [], set()
+        url = str(engine.url)  # the caches' key (_db)
         for r in rows:
             key = r["request_id"]
             if key in new:  # a second copy of a request in the same batch is a replay
+                if key not in seen:
+                    STATEMENTS.bump(url, r["assembly_id"], r["statement_id"], r["value"])
                 out.append((new[key], r["statement_id"], r["value"], key in seen))
             else:
                 i, s, v = prior[key]

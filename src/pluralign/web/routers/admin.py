@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from pluralign.errors import N_, InputError
 from pluralign.store.models import Assembly
-from pluralign.web import i18n, service
+from pluralign.web import i18n, security, service
 from pluralign.web.deps import current_user, render, require_admin, require_moderator
 from pluralign.web.models import AdminUser
 from pluralign.web.security import hash_password, new_token, verify_password
@@ -36,12 +37,24 @@ def login(
     client = request.client.host if request.client else "?"
     if not request.app.state.login_limiter.allow(client):
         raise HTTPException(429, N_("too many sign-in attempts: wait a minute"))
-    with request.app.state.store.session() as s:
+    store = request.app.state.store
+    with store.session() as s:
+        blocked = security.login_blocked(s, username)
         user = s.scalar(select(AdminUser).where(AdminUser.username == username))
+    if blocked:  # per account, in the database: other addresses or workers do not reset it
+        raise HTTPException(
+            429,
+            N_(
+                "too many failed sign-ins for this account: wait %(minutes)s minutes",
+                minutes=int(security.LOGIN_WINDOW.total_seconds() // 60),
+            ),
+        )
     if user is None:
         _DUMMY_HASH = _DUMMY_HASH or hash_password(new_token())
         verify_password(_DUMMY_HASH, password)  # same time whether or not the user exists
     if user is None or not user.active or not verify_password(user.password_hash, password):
+        with store.session() as s:
+            security.record_login_failure(s, username)
         return render(
             request,
             "admin/login.html",
@@ -53,15 +66,25 @@ def login(
             },
             status=401,
         )
+    hours = request.app.state.settings.admin_session_hours
+    with store.session() as s:
+        sid = security.start_admin_session(s, user, dt.timedelta(hours=hours))
     request.session.update(
-        uid=user.id, uat=int(time.time()), uver=user.password_hash[-16:], csrf=new_token(18)
-    )  # new CSRF token after sign-in
+        uid=user.id,
+        uat=int(time.time()),
+        uver=user.password_hash[-16:],
+        sid=sid,
+        csrf=new_token(18),  # new CSRF token after sign-in
+    )
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request):
-    for key in ("uid", "uat", "uver"):
+    """Sign out: the server forgets the session, so a copy of the cookie is worthless too."""
+    with request.app.state.store.session() as s:
+        security.end_admin_session(s, request.session.get("sid"))
+    for key in ("uid", "uat", "uver", "sid"):
         request.session.pop(key, None)
     return RedirectResponse("/admin/login", status_code=303)
 
@@ -90,6 +113,9 @@ def create(
     closes_at: str = Form(""),
     questions: str = Form(""),
     min_votes: str = Form("7"),
+    max_statement_chars: str = Form(""),
+    seed_first: str = Form(""),
+    routing: str = Form(""),
 ):
     raw = {
         "slug": slug,
@@ -99,10 +125,21 @@ def create(
         "closes_at": closes_at,
         "questions": questions,
         "min_votes": min_votes,
+        "max_statement_chars": max_statement_chars,
+        "seed_first": seed_first == "yes",
+        "routing": routing,
     }
     try:
         form = service.parse_assembly_form(
-            topic, description, invite_only == "yes", closes_at, questions, min_votes
+            topic,
+            description,
+            invite_only == "yes",
+            closes_at,
+            questions,
+            min_votes,
+            max_statement_chars=max_statement_chars,
+            seed_first=seed_first == "yes",
+            routing=routing,
         )
         with request.app.state.store.session() as s:
             assembly = service.create_assembly(s, slug, form)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from pluralign.errors import N_, InputError
 from pluralign.store.models import PENDING, Statement
 from pluralign.store.queries import get_assembly
-from pluralign.web import i18n, service
+from pluralign.web import i18n, routing, service
 from pluralign.web import results as results_mod
 from pluralign.web.deps import render, require_admin, require_moderator
 from pluralign.web.models import AdminUser
@@ -50,7 +50,8 @@ def _dashboard(
             "error": error,
             "notice": notice,
             "invites": invites or [],
-            "base_url": str(request.base_url).rstrip("/"),
+            # the configured public address (--public-url), never the request's Host header
+            "base_url": request.app.state.settings.public_url,
             "form": {
                 "topic": assembly.topic,
                 "description": assembly.description,
@@ -60,6 +61,9 @@ def _dashboard(
                 else "",
                 "questions": service.questions_text((assembly.settings or {}).get("questions", [])),
                 "min_votes": (assembly.settings or {}).get("min_votes", service.DEFAULT_MIN_VOTES),
+                "max_statement_chars": service.max_statement_chars(assembly),
+                "seed_first": (assembly.settings or {}).get("seed_first", False),
+                "routing": (assembly.settings or {}).get("routing", routing.DEFAULT_POLICY),
             },
         }
     return render(request, "admin/dashboard.html", ctx, status=status)
@@ -89,10 +93,21 @@ def save_settings(
     closes_at: str = Form(""),
     questions: str = Form(""),
     min_votes: str = Form("7"),
+    max_statement_chars: str = Form(""),
+    seed_first: str = Form(""),
+    routing: str = Form(""),
 ):
     try:
         form = service.parse_assembly_form(
-            topic, description, invite_only == "yes", closes_at, questions, min_votes
+            topic,
+            description,
+            invite_only == "yes",
+            closes_at,
+            questions,
+            min_votes,
+            max_statement_chars=max_statement_chars,
+            seed_first=seed_first == "yes",
+            routing=routing,
         )
         with _store(request).session() as s:
             service.configure_assembly(get_assembly(s, slug), form)
@@ -115,10 +130,13 @@ async def upload_seed(
 ):
     data = await file.read()
     try:
-        texts = service.parse_seed_csv(data, file.filename or "seed.csv")
         with _store(request).session() as s:
+            assembly = get_assembly(s, slug)
+            texts = service.parse_seed_csv(
+                data, file.filename or "seed.csv", service.max_statement_chars(assembly)
+            )
             added = service.add_seed_statements(
-                s, get_assembly(s, slug), texts, language=service.language_code(language)
+                s, assembly, texts, language=service.language_code(language)
             )
     except InputError as exc:
         return _dashboard(
@@ -127,7 +145,12 @@ async def upload_seed(
     return _dashboard(
         request,
         slug,
-        notice=i18n.gettext("%(n)s seed statements added", i18n.request_language(request), n=added),
+        notice=i18n.ngettext(
+            "%(n)s seed statement added",
+            "%(n)s seed statements added",
+            added,
+            i18n.request_language(request),
+        ),
     )
 
 
@@ -146,10 +169,11 @@ def invites(
         request,
         slug,
         invites=tokens,
-        notice=i18n.gettext(
+        notice=i18n.ngettext(
+            "%(n)s invitation created: copy the link now, it is shown only once",
             "%(n)s invitations created: copy the links now, they are shown only once",
+            len(tokens),
             i18n.request_language(request),
-            n=len(tokens),
         ),
     )
 
@@ -178,10 +202,11 @@ def moderation(request: Request, slug: str, user: AdminUser = Depends(require_mo
             .order_by(Statement.number.desc())
             .limit(50)
         ).all()
+        decided = service.last_decisions(s, assembly.id, [st.id for st in recent])
         return render(
             request,
             "admin/moderation.html",
-            {"assembly": assembly, "pending": pending, "recent": recent},
+            {"assembly": assembly, "pending": pending, "recent": recent, "decided": decided},
         )
 
 
@@ -194,10 +219,23 @@ def moderate(
     decision: str = Form(""),
 ):
     with _store(request).session() as s:
-        st = service.moderate(s, get_assembly(s, slug), number, decision)
+        st = service.moderate(s, get_assembly(s, slug), number, decision, user=user)
         if request.headers.get("hx-request") == "true":
             return render(request, "admin/_moderated.html", {"st": st})
     return RedirectResponse(f"/admin/a/{slug}/moderation", status_code=303)
+
+
+@router.get("/moderation/log.csv")
+def moderation_log(request: Request, slug: str, user: AdminUser = Depends(require_admin)):
+    """Every moderation decision: when, which statement, who, the decision and the one
+    before (CSV, oldest first)."""
+    with _store(request).session() as s:
+        body = service.moderation_log_csv(s, get_assembly(s, slug))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{slug}-moderation-log.csv"'},
+    )
 
 
 @router.get("/results")

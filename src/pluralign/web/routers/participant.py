@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pluralign.errors import N_, InputError
 from pluralign.store.models import Statement
-from pluralign.web import i18n, service, translate, votes
+from pluralign.web import i18n, routing, service, translate, votes
 from pluralign.web import results as results_mod
 from pluralign.web.deps import (
     Redirect,
@@ -121,8 +121,29 @@ async def about_you_save(request: Request, slug: str):
     return RedirectResponse(f"/a/{slug}/vote", status_code=303)
 
 
+def _separation(request: Request, s, assembly) -> dict[int, float]:
+    """The opinion groups' separation per statement for routing (from the latest aggregation,
+    refreshed in the background; none while too few votes could form groups)."""
+    settings = assembly.settings or {}
+    if settings.get("routing", routing.DEFAULT_POLICY) != routing.PRIORITY:
+        return {}
+    _statements, counts = votes.STATEMENTS.get(s, assembly.id)
+    needed = _min_votes(assembly)
+    if sum(map(sum, counts.values())) < 4 * needed:  # too few votes for two groups of two
+        return {}
+    return results_mod.routing_separation(_store(request), assembly.slug, min_votes=needed)
+
+
 def _card_context(request: Request, s, assembly, participant, flash: str | None = None) -> dict:
-    nxt = service.next_statement(s, assembly.id, participant.id)
+    settings = assembly.settings or {}
+    nxt = service.next_statement(
+        s,
+        assembly.id,
+        participant.id,
+        policy=settings.get("routing", routing.DEFAULT_POLICY),
+        seed_first=bool(settings.get("seed_first", False)),
+        separation=_separation(request, s, assembly),
+    )
     shown = None
     if nxt is not None:  # the text in the participant's language; the form keeps the number
         original = s.scalar(
@@ -197,7 +218,7 @@ async def vote(request: Request, slug: str):
             prepared
         )
     except IntegrityError:  # the participant withdrew (in another tab or worker) meanwhile
-        votes.forget_voter(store.url, slug, key)
+        votes.forget_voter(str(store.engine.url), slug, key)
         raise Redirect(f"/a/{slug}") from None
     if "application/json" in request.headers.get("accept", ""):
         number = statement if statement_id == prepared.statement_id else None
@@ -224,7 +245,7 @@ def propose_page(request: Request, slug: str):
         return render(
             request,
             "participant/propose.html",
-            {"assembly": assembly, "max_chars": service.MAX_STATEMENT_CHARS},
+            {"assembly": assembly, "max_chars": service.max_statement_chars(assembly)},
         )
 
 
@@ -238,7 +259,11 @@ def propose(request: Request, slug: str, text: str = Form("")):
         return render(
             request,
             "participant/propose.html",
-            {"assembly": assembly, "max_chars": service.MAX_STATEMENT_CHARS, "sent": True},
+            {
+                "assembly": assembly,
+                "max_chars": service.max_statement_chars(assembly),
+                "sent": True,
+            },
         )
 
 
@@ -300,7 +325,7 @@ def withdraw(request: Request, slug: str, confirm: str = Form("")):
     with _store(request).session() as s:
         assembly, participant = current_participant(request, s, slug)
         deleted = service.withdraw(s, participant)
-        votes.forget_voter(_store(request).url, slug, participant.key)
+        votes.forget_voter(str(_store(request).engine.url), slug, participant.key)
         remember_participant(request, slug, None)
         return render(
             request, "participant/withdrawn.html", {"assembly": assembly, "deleted": deleted}

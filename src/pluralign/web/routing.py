@@ -1,0 +1,134 @@
+r"""Statement routing: which statement a participant sees next.
+
+Two policies (an assembly setting, ``routing``):
+
+``priority`` (the default), after Polis's comment routing
+    (compdemocracy/polis, ``math/src/polismath/math/conversation.clj``: ``importance-metric`` and
+    ``priority-metric``; Small et al., "Polis: Scaling deliberation by mapping high dimensional
+    opinion spaces", 2021). Each statement the participant has not voted on gets a weight
+
+    .. math::
+
+        p = \frac{P + 1}{S + 2}, \qquad
+        w = \Big((1 - p)\,(1 + E)^2 \cdot \big(1 + 8 \cdot 2^{-S/5}\big)\Big)^2
+
+    with ``P`` and ``S`` its pass and total votes so far and ``E`` its *separation*: how far
+    apart the opinion groups stand on it, :func:`separation` (0 until groups exist).
+    ``1 - p`` shows fewer of the statements most people pass on; ``(1 + E)^2`` favours those
+    that tell groups apart; the novelty factor ``1 + 8·2^(-S/5)`` (9 for a new statement, about
+    2 after 15 votes) brings new statements in front quickly. Polis's own weight is
+    ``((1 - p)(1 + E)·a·novelty)^2`` with ``a = (A + 1)/(S + 2)`` the agree rate and ``E`` the
+    statement's PCA extremity; in ``benchmarks/routing.py`` (simulated assemblies, on the seeds
+    used while choosing) that form needed *more* votes than random order before the opinion
+    groups settled, because the agree-rate factor spends votes on statements everyone agrees
+    with, which place nobody. Dropping it and squaring the separation (taken straight from the
+    groups: "tell groups apart") is what the benchmark measures as the default; the figures
+    are in docs/web.md.
+
+    The statement is drawn at random in proportion to ``w`` (Efraimidis & Spirakis, "Weighted
+    random sampling with a reservoir", 2006: the largest ``u^(1/w)`` wins), with ``u`` a hash of
+    participant, statement and how many votes the participant has cast: a reload shows the same
+    statement, different participants see different ones, and no statement is ever starved.
+
+``random``
+    Uniformly at random among the statements not voted on yet (the baseline of
+    ``benchmarks/routing.py``).
+
+With ``seed_first`` (an organiser option) a participant sees every seed statement before any
+statement proposed by participants; the policy orders each of the two sets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+PRIORITY, RANDOM = "priority", "random"
+POLICIES = (PRIORITY, RANDOM)
+DEFAULT_POLICY = PRIORITY
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A statement the participant may see, with what the policy weighs."""
+
+    key: int
+    """The statement's id (stable: it salts the random draw)."""
+    agree: int = 0
+    disagree: int = 0
+    passes: int = 0
+    separation: float = 0.0
+    is_seed: bool = False
+
+
+def priority(agree: int, disagree: int, passes: int, separation: float = 0.0) -> float:
+    """The weight ``w`` of a statement (module docstring): larger is shown sooner."""
+    seen = agree + disagree + passes
+    pass_rate = (passes + 1) / (seen + 2)
+    importance = (1.0 - pass_rate) * (1.0 + separation) ** 2
+    novelty = 1.0 + 8.0 * 2.0 ** (-seen / 5.0)
+    return (importance * novelty) ** 2
+
+
+def separation(agree: Sequence[float], disagree: Sequence[float], seen: Sequence[float]) -> float:
+    """How far apart the opinion groups stand on one statement, in [0, 2].
+
+    Per group ``g`` the mean vote with a prior of two neutral votes,
+    ``r_g = (A_g - D_g) / (S_g + 2)``; the separation is ``max_g r_g - min_g r_g`` (0 with fewer
+    than two groups). The prior keeps a group that has barely seen the statement near 0, so a
+    statement looks divisive only once each side has voted on it.
+    """
+    means = [(a - d) / (s + 2.0) for a, d, s in zip(agree, disagree, seen, strict=True)]
+    return max(means) - min(means) if len(means) >= 2 else 0.0
+
+
+def uniform(*parts: object) -> float:
+    """A number in (0, 1) fixed by ``parts`` (sha256; the same on every process and run)."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return (int.from_bytes(digest[:8], "big") + 0.5) / 2.0**64
+
+
+def choose(
+    candidates: Iterable[Candidate],
+    participant: object,
+    round_: int,
+    *,
+    policy: str = DEFAULT_POLICY,
+    seed_first: bool = False,
+    weight=None,
+) -> Candidate | None:
+    """The statement to show next among ``candidates`` (not yet voted on by ``participant``);
+    ``round_`` is how many votes the participant has cast (it changes the draw). None when
+    there is no candidate. ``weight(agree, disagree, passes, separation)`` replaces
+    :func:`priority` under the priority policy (the benchmark compares other weights)."""
+    pool = list(candidates)
+    if seed_first and any(c.is_seed for c in pool):
+        pool = [c for c in pool if c.is_seed]
+    if not pool:
+        return None
+    if policy == RANDOM:
+        return max(pool, key=lambda c: uniform(participant, c.key, round_))
+    if policy != PRIORITY:
+        raise ValueError(f"unknown routing policy {policy!r}; use one of {POLICIES}")
+
+    weigh = weight or priority
+
+    def key(c: Candidate) -> float:  # log(u^(1/w)) = log(u) / w: the same order, no underflow
+        w = weigh(c.agree, c.disagree, c.passes, c.separation)
+        return math.log(uniform(participant, c.key, round_)) / w
+
+    return max(pool, key=key)
+
+
+def group_separations(statements: Sequence[int], agree, disagree, seen) -> dict[int, float]:
+    """:func:`separation` of every statement from per-group counts of shape (groups,
+    statements), e.g. an aggregation's ``stats`` (:class:`pluralign.aggregate.stats.GroupStats`)
+    with ``statements`` its statement numbers."""
+    return {
+        int(s): separation(
+            [row[j] for row in agree], [row[j] for row in disagree], [row[j] for row in seen]
+        )
+        for j, s in enumerate(statements)
+    }
