@@ -67,23 +67,39 @@ def _seed(store):
         service.moderate(s, a, decided.number, "accepted")
         assert pending.moderation == "pending"
         mg.add_context(s, a.id, "distress", "When the user is in distress")
-        mg.add_case(s, a.id, "panic", "Panic at night", "I can't breathe and it's 3am",
-                    ["distress"])
+        mg.add_case(
+            s, a.id, "panic", "Panic at night", "I can't breathe and it's 3am", ["distress"]
+        )
         cards = [
-            mg.submit_card(s, a.id, card_from_form(t, f"{t} matters.", "FEELINGS\nMOMENTS"),
-                           participant_id=people[k].id, context_key="distress")
+            mg.submit_card(
+                s,
+                a.id,
+                card_from_form(t, f"{t} matters.", "FEELINGS\nMOMENTS"),
+                participant_id=people[k].id,
+                context_key="distress",
+            )
             for k, t in enumerate(("Emotional presence", "Grounded agency", "Quick fixes"))
         ]
         for p in people[:4]:
-            mg.answer_story(s, a.id, p.id, cards[2].id, cards[0].id, cards[0].context_id,
-                            "upgrade")
+            mg.answer_story(s, a.id, p.id, cards[2].id, cards[0].id, cards[0].context_id, "upgrade")
         ev = svc.get_eval(s, a, create=True)
-        svc.attach_models(s, ev, svc.model_spec("http://127.0.0.1:9/v1", "base"),
-                          svc.model_spec("http://127.0.0.1:9/v1", "tuned"))
-        svc.set_clauses(s, ev, svc.clauses_from_yaml(
-            "clauses:\n  - id: c1\n    text: Say when you are unsure.\n", "c.yaml"), "c.yaml")
-        svc.set_prompts(s, ev, [{"key": "p1", "text": "Is this rash serious?",
-                                 "clause_key": None}], "test")
+        svc.attach_models(
+            s,
+            ev,
+            svc.model_spec("http://127.0.0.1:9/v1", "base"),
+            svc.model_spec("http://127.0.0.1:9/v1", "tuned"),
+        )
+        svc.set_clauses(
+            s,
+            ev,
+            svc.clauses_from_yaml(
+                "clauses:\n  - id: c1\n    text: Say when you are unsure.\n", "c.yaml"
+            ),
+            "c.yaml",
+        )
+        svc.set_prompts(
+            s, ev, [{"key": "p1", "text": "Is this rash serious?", "clause_key": None}], "test"
+        )
         for row in s.query(PublicEvalPrompt).all():
             row.answer_a, row.answer_b = "See a doctor.", "I am not sure; please see a doctor."
         s.flush()
@@ -191,7 +207,9 @@ def test_axe_on_every_page(server, browser, tmp_path):
         url_style, text_style = (
             d.execute_script(
                 "const s = getComputedStyle(document.getElementById(arguments[0]));"
-                "return [s.borderTopWidth, s.borderRadius, s.paddingTop];", element)
+                "return [s.borderTopWidth, s.borderRadius, s.paddingTop];",
+                element,
+            )
             for element in ("a-base-url", "a-model")
         )
         assert url_style == text_style, (url_style, text_style)
@@ -237,8 +255,11 @@ def test_voting_with_the_keyboard_alone(server, browser, tmp_path):
         seen = []
         for key in (Keys.ENTER, Keys.SPACE):  # the Agree button, reached with Tab
             seen.append(_by_id(d, "statement-text").text)
-            tab_to(lambda: d.execute_script(
-                "return document.activeElement.classList.contains('agree')"))
+            tab_to(
+                lambda: d.execute_script(
+                    "return document.activeElement.classList.contains('agree')"
+                )
+            )
             ActionChains(d).send_keys(key).perform()
             _wait(d, lambda d: _by_id(d, "statement-text").text not in seen)
             # after the swap, focus is on the new statement, so a screen reader reads it
@@ -248,7 +269,8 @@ def test_voting_with_the_keyboard_alone(server, browser, tmp_path):
         _wait(d, lambda d: _by_id(d, "statement-text").text not in seen)
         focus_ring = d.execute_script(
             "const b = document.querySelector('#card button.agree'); b.focus();"
-            "return getComputedStyle(b).outlineStyle;")
+            "return getComputedStyle(b).outlineStyle;"
+        )
         assert focus_ring != "none"  # the focused button is visible
     from sqlalchemy import select
 

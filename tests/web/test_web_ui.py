@@ -140,7 +140,8 @@ def test_rate_link_only_while_the_evaluation_is_open(app_store):
     from pluralign.evaluate.public_models import OPEN, PublicEval
 
     app, store = app_store
-    create_assembly(client(app))
+    admin = client(app)
+    create_assembly(admin)
     p = client(app)
     join(p)
     assert "rate" not in _menu(p.get(f"/a/{SLUG}/vote").text)
@@ -158,6 +159,8 @@ def test_rate_link_only_while_the_evaluation_is_open(app_store):
 
     menu.forget(store)
     assert "rate" in _menu(p.get(f"/a/{SLUG}/vote").text)
+    status = text(admin.get(f"/admin/a/{SLUG}/public-eval").text)
+    assert "0 clauses · 0 ratings. Participants rate at /a/ai-rules/rate." in status
 
 
 def test_moderators_see_only_links_they_may_follow(app_store):
@@ -198,3 +201,90 @@ def test_admin_moral_graph_page_lists_the_cards(app_store):
     cards = text(html.split('id="cards"')[1].split("</table>")[0])
     assert "Grounded presence: Stay calm." in cards and "BREATH the user can slow" in cards
     assert "participant 1" in cards and "distress" in cards
+
+
+def test_plural_group_sizes(app_store):
+    """The count decides the form even when another number (the group's) comes first."""
+    from web_helpers import field
+
+    app, _store = app_store
+    admin = client(app)
+    create_assembly(admin, min_votes=3)
+    people = []
+    for i in range(8):
+        c = client(app)
+        r = join(c)
+        while field(r.text, "statement") is not None:
+            number = int(field(r.text, "statement"))
+            r = vote_current(c, r.text, value=1 if (number < 2) == (i < 4) else -1)
+        people.append(c)
+    results = text(admin.get(f"/admin/a/{SLUG}/results").text)
+    assert "Group 1 · 4 participants" in results and "Group 2 · 4 participants" in results
+    me = text(people[0].get(f"/a/{SLUG}/map").text)
+    assert "Group 1 · 4 people" in me and "with 3 other people" in me
+    _german(people[0])
+    assert "Gruppe 1 · 4 Personen" in text(people[0].get(f"/a/{SLUG}/map").text)
+
+
+def test_statement_settings_and_the_moderation_log(app_store):
+    import csv
+    import io
+
+    app, store = app_store
+    admin = client(app)
+    token = create_assembly(admin)
+    for bad, where in (
+        ({"max_statement_chars": "5"}, "max_statement_chars"),
+        ({"routing": "fewest"}, "routing"),
+    ):
+        r = admin.post(f"/admin/a/{SLUG}/settings", data={"csrf": token, "topic": "T", **bad})
+        assert r.status_code == 400 and where in r.text
+    r = admin.post(
+        f"/admin/a/{SLUG}/settings",
+        data={
+            "csrf": token,
+            "topic": "T",
+            "max_statement_chars": "50",
+            "routing": "random",
+            "seed_first": "yes",
+        },
+    )
+    assert r.status_code == 200 and 'id="routing-random" checked' in r.text
+    with store.session() as s:
+        settings = get_assembly(s, SLUG).settings
+    assert (settings["max_statement_chars"], settings["routing"], settings["seed_first"]) == (
+        50,
+        "random",
+        True,
+    )
+    p = client(app)
+    join(p)
+    page = p.get(f"/a/{SLUG}/propose")
+    assert 'maxlength="50"' in page.text
+    r = p.post(f"/a/{SLUG}/propose", data={"csrf": csrf_of(page.text), "text": "x" * 51})
+    assert r.status_code == 400 and "under 50 characters" in r.text
+    for text_ in ("A first idea", "=HYPERLINK(1) second idea"):
+        p.post(f"/a/{SLUG}/propose", data={"csrf": csrf_of(page.text), "text": text_})
+    mod = client(app)
+    mod_token = login(mod, "mod")
+    for number, decision in ((4, "accepted"), (5, "rejected"), (4, "rejected")):
+        mod.post(
+            f"/admin/a/{SLUG}/statements/{number}/moderate",
+            data={"csrf": mod_token, "decision": decision},
+        )
+    assert "by mod," in text(mod.get(f"/admin/a/{SLUG}/moderation").text)
+    assert (
+        mod.get(f"/admin/a/{SLUG}/moderation/log.csv", follow_redirects=False).status_code == 403
+    )  # an export: admins only
+    r = admin.get(f"/admin/a/{SLUG}/moderation/log.csv")
+    assert r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [
+        (x["statement"], x["text"], x["moderator"], x["role"], x["previous"], x["decision"])
+        for x in rows
+    ] == [
+        ("4", "A first idea", "mod", "moderator", "pending", "accepted"),
+        ("5", "'=HYPERLINK(1) second idea", "mod", "moderator", "pending", "rejected"),
+        ("4", "A first idea", "mod", "moderator", "accepted", "rejected"),
+    ]
+    assert all(x["time_utc"].endswith("+00:00") for x in rows)
