@@ -39,6 +39,13 @@ def test_aggregate_polis_folder(polis_dir, tmp_path):
     assert (out / "opinion_map.png").stat().st_size > 10_000
 
 
+def test_aggregate_without_consensus_names_the_closest_statement(polis_dir, tmp_path, capsys):
+    main(["aggregate", str(polis_dir / "football-concussions"), "--out", str(tmp_path / "o")])
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert "no statement is cross-group consensus" in out
+    assert "the closest statement, 1" in out and "--min-group-agreement = 0.6" in out
+
+
 def run_main(*args) -> int:
     """Run the CLI in-process (faster than a subprocess); returns the exit status."""
     try:

@@ -71,7 +71,15 @@ def aggregate_cmd(
         f"{matrix.shape[0]} participants, {matrix.shape[1]} statements, "
         f"{matrix.n_votes} votes → {result.n_groups} opinion groups ({sizes})"
     )
-    console.print(f"consensus statements (by group-aware consensus): {result.consensus}")
+    if result.consensus:
+        console.print(f"consensus statements (by group-aware consensus): {result.consensus}")
+    else:
+        from pluralign.aggregate.consensus import nearest_miss
+
+        st = result.stats
+        miss = nearest_miss(st.agree, st.seen, result.gac, matrix.statements, settings.consensus)
+        why = miss.message(lambda f: "constitution draft --" + f.replace("_", "-")) if miss else ""
+        console.print(f"no statement is cross-group consensus; {why}")
     console.print(f"wrote {out}/groups.csv, statements.csv, summary.json, opinion_map.png")
 
 
