@@ -14,9 +14,10 @@ and cluster the same participants: those Polis's export records as clustered (a 
 given, never Polis's labels. The table gives each tool's adjusted Rand index against Polis's
 ``group-id`` over seeds 0–4 (``seed`` / ``random_state``): median and worst seed, the group
 counts, and both tools' in-process wall time at seed 0 (best of ``--repeat``; pluralign's time
-includes building the vote matrix from the vote table) with the ratio; the two tools' timed runs
-alternate, so both meet the same machine load. Both run single-threaded (OMP/BLAS threads = 1).
-Without red-dwarf installed its columns are left out.
+includes building the vote matrix from the vote table) with the ratio, and the ratio of their
+CPU times (the same on an idle machine; on a busy one it leaves out the waits for a core); the
+two tools' timed runs alternate, so both meet the same machine load. Both run single-threaded
+(OMP/BLAS threads = 1). Without red-dwarf installed its columns are left out.
 
 ``--choose`` reproduces how ``AggregateSettings.k_margin`` was chosen: for each conversation
 held out, the margin that meets the issue's target (median ≥ red-dwarf's, worst seed within
@@ -37,6 +38,7 @@ import resource  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import NamedTuple  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -100,12 +102,20 @@ def generate(n_votes: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
     return df, pd.Series(groups, index=np.arange(n_part))
 
 
+class Timing(NamedTuple):
+    """Wall-clock and CPU seconds of one run (single-threaded, so equal on an idle machine;
+    on a busy one the CPU time leaves out the waits for a core)."""
+
+    wall: float
+    cpu: float
+
+
 def run_pluralign(votes, exclude=(), record=None, seed=0, settings=None):
     """(seconds, groups by participant, group count, result); ``record`` = whom to cluster."""
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     m = from_votes(votes, exclude=set(exclude), clustered=record)
     r = aggregate(m, seed=seed, settings=settings or AggregateSettings())
-    dt = time.perf_counter() - t
+    dt = Timing(time.perf_counter() - t, time.process_time() - c)
     g = pd.Series(r.groups, index=m.participants).where(lambda s: s >= 0)
     return dt, g, r.n_groups, r
 
@@ -127,7 +137,7 @@ def run_reddwarf(votes, exclude=(), record=None, seed=0):
         {"participant_id": int(p), "statement_id": int(s), "vote": int(v), "modified": i}
         for i, (p, s, v) in enumerate(votes[["participant", "statement", "value"]].to_numpy())
     ]
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     r = run_pipeline(
         votes=records,
         mod_out_statement_ids=list(exclude),
@@ -135,19 +145,19 @@ def run_reddwarf(votes, exclude=(), record=None, seed=0):
         keep_participant_ids=sorted(record or ()),
         random_state=seed,
     )
-    dt = time.perf_counter() - t
+    dt = Timing(time.perf_counter() - t, time.process_time() - c)
     g = r.participants_df["cluster_id"].astype("float")
     return dt, g, int(g.nunique()), r
 
 
 def best_time(fn, repeat, *args) -> float:
-    return min(fn(*args)[0] for _ in range(repeat))
+    return min(fn(*args)[0].wall for _ in range(repeat))
 
 
 def table(repeat: int, with_rd: bool) -> None:
     head = "| conversation | votes | clustered | pluralign median | worst | k |"
     if with_rd:
-        head += " red-dwarf median | worst | k | pluralign s | red-dwarf s | ratio |"
+        head += " red-dwarf median | worst | k | pluralign s | red-dwarf s | ratio | CPU ratio |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for name in conversations():
@@ -161,9 +171,15 @@ def table(repeat: int, with_rd: bool) -> None:
             row += [f"{np.median(aris):.3f}", f"{min(aris):.3f}", "/".join(map(str, ks))]
         # timing: the tools alternate, so both see the same load; best of ``repeat`` each
         runs = [[fn(votes, exclude, record, 0)[0] for fn in tools] for _ in range(repeat)]
-        times = np.min(np.array(runs), axis=0)
+        wall = np.min([[t.wall for t in r] for r in runs], axis=0)
+        cpu = np.min([[t.cpu for t in r] for r in runs], axis=0)
         if with_rd:
-            row += [f"{times[0]:.3f}", f"{times[1]:.3f}", f"{times[1] / times[0]:.1f}×"]
+            row += [
+                f"{wall[0]:.3f}",
+                f"{wall[1]:.3f}",
+                f"{wall[1] / wall[0]:.1f}×",
+                f"{cpu[1] / cpu[0]:.1f}×",
+            ]
         print("| " + " | ".join(row) + " |", flush=True)
 
 
