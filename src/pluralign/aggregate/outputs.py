@@ -48,9 +48,11 @@ def plot_opinion_map(result: AggregateResult, path: Path, title: str = "") -> No
     ax.set_xlabel("PC 1")
     ax.set_ylabel("PC 2")
     ax.set_title(title or f"Opinion map: {result.n_groups} groups")
-    ax.legend(loc="best", fontsize=8, frameon=False)
+    # below the axes, never over the points
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=min(result.n_groups + 1, 4),
+              fontsize=8, frameon=False)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
 
 

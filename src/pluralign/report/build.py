@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pluralign.errors import InputError
-from pluralign.report.section import Section
-from pluralign.report.sections import SECTIONS
+from pluralign.report.section import PARTS, Section
+from pluralign.report.sections import SECTIONS, glossary_section
 
 
 def build_sections(run_dir: str | Path) -> list[Section]:
-    """Every section whose inputs exist in the run folder, in report order."""
+    """Every section whose inputs exist in the run folder, in report order (the glossary last,
+    when there is anything to explain)."""
     run = Path(run_dir)
     if not run.is_dir():
         raise InputError(
@@ -25,7 +26,8 @@ def build_sections(run_dir: str | Path) -> list[Section]:
             where=str(run),
             hint="give the folder a `pluralign demo --out DIR` run wrote",
         )
-    return [s for s in (f(run) for f in SECTIONS) if s is not None]
+    sections = [s for s in (f(run) for f in SECTIONS) if s is not None]
+    return [*sections, glossary_section(run)] if sections else []
 
 
 def render_report(
@@ -46,9 +48,13 @@ def render_report(
         undefined=jinja2.StrictUndefined,
     )
     template = env.get_template("report.html.j2")
+    parts = [
+        (part, heading, [s for s in sections if s.part == part]) for part, heading in PARTS
+    ]
     return template.render(
         title=title or f"pluralign report: {Path(run_dir).name}",
         sections=sections,
+        parts=[p for p in parts if p[2]],
         version=__version__,
         run_dir=str(run_dir),
     )

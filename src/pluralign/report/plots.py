@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+FIG_WIDTH = 3.3
+"""Inches of one per-group figure (330 px: three side by side on a desktop, one on a phone)."""
 BEFORE = "#9aa5b1"
 AFTER = "#1f6feb"
 
@@ -25,9 +27,10 @@ def _figure(width: float, height: float):
     return plt, plt.figure(figsize=(width, height), dpi=100)
 
 
-def _to_uri(plt, fig) -> str:
+def _to_uri(plt, fig, tight: bool = True) -> str:
     buffer = io.BytesIO()
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     # No metadata: the same data gives the same bytes.
     fig.savefig(buffer, format="png", metadata={"Software": None})
     plt.close(fig)
@@ -111,45 +114,70 @@ def probabilities(values: Sequence[float]) -> str:
 
 def curves(series: Mapping[str, tuple[Sequence[float], Sequence[float]]]) -> str:
     """Training curves: one line per metric name (x = step)."""
-    plt, fig = _figure(7, 3)
     n = len(series)
+    plt, fig = _figure(min(9.0, 3.0 * n), 2.6)
     for i, (name, (steps, values)) in enumerate(series.items()):
         ax = fig.add_subplot(1, n, i + 1)
         ax.plot(steps, values, color=AFTER)
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("step")
+        ax.spines[["top", "right"]].set_visible(False)
     return _to_uri(plt, fig)
 
 
-def group_accuracy(panels: Mapping[str, Sequence[Mapping]], grouping: str) -> str:
-    """One panel per subset of prompts (all, consensus, divisive ...): bars per group of the
-    accuracy before and after training with their intervals. Groups stay side by side, never
-    pooled."""
-    n = len(panels)
-    cols = min(n, 3)
-    rows_n = (n + cols - 1) // cols
-    widest = max((len(rows) for rows in panels.values()), default=1)
-    plt, fig = _figure(min(11.0, max(4.5, (0.55 * widest + 1.5) * cols)), 3.0 * rows_n)
-    for i, (subset, groups) in enumerate(panels.items()):
-        ax = fig.add_subplot(rows_n, cols, i + 1)
-        names = [g["group"] for g in groups]
-        x = np.arange(len(names))
-        for offset, key, color in ((-0.2, "before", BEFORE), (0.2, "after", AFTER)):
-            est = np.array([_num(g[key]["estimate"]) for g in groups])
-            low = np.array([_num(g[key]["low"]) for g in groups])
-            high = np.array([_num(g[key]["high"]) for g in groups])
-            # clip: a point interval can sit a rounding error off its estimate
-            err = np.clip(np.vstack([np.nan_to_num(est - low), np.nan_to_num(high - est)]), 0, None)
-            ax.bar(x + offset, est, 0.4, yerr=err, capsize=3, label=key, color=color)
-        ax.axhline(0.5, color="black", lw=0.8, ls="--")
-        ax.set_ylim(0, 1.15)
-        ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
-        ax.set_title(f"{subset} prompts", fontsize=10)
-        if i % cols == 0:
-            ax.set_ylabel("accuracy")
-        if i == 0:
-            ax.legend(fontsize=7, loc="upper center", ncol=2, frameon=False)
-    return _to_uri(plt, fig)
+def group_dots(
+    groups: Sequence[Mapping],
+    title: str,
+    labels: Sequence[str] | None = None,
+    small: Sequence[bool] | None = None,
+) -> str:
+    """Accuracy before (grey ring) and after (blue dot) training per group, one row each in the
+    given order (worst first, at the top), with the 95% intervals as lines and the value after
+    training printed at the right. A value of 0 is a dot on the axis, never a missing bar.
+    ``small``: groups too small for an interval (hollow marker, grey label)."""
+    n = len(groups)
+    labels = list(labels) if labels is not None else [str(g["group"]) for g in groups]
+    small = list(small) if small is not None else [False] * n
+    # fixed margins (in inches), so that every subset's figure has the same axis width
+    width, height = FIG_WIDTH, 0.85 + 0.3 * max(n, 1)
+    longest = max((len(x) for x in labels), default=4)
+    left = min(1.4, 0.15 + 0.064 * longest)
+    plt, fig = _figure(width, height)
+    fig.subplots_adjust(left=left / width, right=1 - 0.45 / width, top=1 - 0.3 / height,
+                        bottom=0.38 / height)
+    ax = fig.add_subplot(1, 1, 1)
+    y = np.arange(n)[::-1]  # first group at the top
+    ax.axvline(0.5, color="#57606a", lw=0.8, ls="--", zorder=1)
+    for row, g, is_small in zip(y, groups, small, strict=True):
+        for key, color, size, width in (("before", BEFORE, 34, 2.0), ("after", AFTER, 40, 3.0)):
+            est, low, high = (_num(g[key].get(k)) for k in ("estimate", "low", "high"))
+            if np.isnan(est):
+                continue
+            offset = 0.14 if key == "before" else -0.14
+            if not (np.isnan(low) or np.isnan(high)) and high > low:
+                ax.plot([low, high], [row + offset] * 2, color=color, lw=width, alpha=0.55,
+                        solid_capstyle="butt", zorder=2)
+            hollow = key == "after" and is_small
+            ax.scatter([est], [row + offset], s=size, zorder=3, clip_on=False,
+                       facecolors="white" if key == "before" or hollow else color,
+                       edgecolors=color, linewidths=1.6)
+        after = _num(g["after"].get("estimate"))
+        ax.text(1.04, row, "n/a" if np.isnan(after) else f"{after:.2f}",
+                transform=ax.get_yaxis_transform(), va="center", ha="left", fontsize=9,
+                color="#57606a" if is_small else "#1b1f24")
+    ax.set_yticks(np.arange(n), labels[::-1], fontsize=9)
+    for tick, is_small in zip(ax.get_yticklabels(), small[::-1], strict=True):
+        if is_small:
+            tick.set_color("#57606a")
+            tick.set_fontstyle("italic")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.6, n - 0.4)
+    ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0", ".25", ".5", ".75", "1"], fontsize=8)
+    ax.set_title(title, fontsize=10, loc="left", fontweight="bold")
+    ax.grid(axis="x", color="#d0d7de", lw=0.5)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_axisbelow(True)
+    return _to_uri(plt, fig, tight=False)
 
 
 def _num(value) -> float:

@@ -33,6 +33,7 @@ def public_eval_section(run: Path) -> Section | None:
         "model A and model B against a clause (win rate of B; 'neither' counts half; "
         "95% bootstrap intervals over participants).",
         [rel(run, path)],
+        part="result",
     )
     doc = read_json(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("overall"), dict):

@@ -1,9 +1,11 @@
 """Section loaders of the report: one function per section, reading its files from the run folder
 (layout in docs/run_folder.md) and returning ``None`` when they are absent.
 
-The loaders live by family: :mod:`.selection` (run, panel, probabilities), :mod:`.deliberation`
-(opinions, consensus, constitution, moral graph) and :mod:`.outcomes` (training, evaluation,
-judge); :data:`SECTIONS` lists them in report order."""
+The report reads as a result first: :mod:`.headline` (what ran, which model, before → after per
+group, worst group named), then the result in detail (:mod:`.evaluation`, :mod:`.generations`,
+the judge and the public evaluation), then how it was made (:mod:`.selection`,
+:mod:`.deliberation`, training), then the appendix (:mod:`.appendix`: manifests in pipeline
+order, stage summaries in full, glossary). :data:`SECTIONS` lists them in report order."""
 
 from __future__ import annotations
 
@@ -12,23 +14,18 @@ from pathlib import Path
 
 from pluralign.report.public_section import public_eval_section
 from pluralign.report.section import Section
+from pluralign.report.sections.appendix import files_section, glossary_section, run_section
 from pluralign.report.sections.deliberation import (
     consensus_section,
     constitution_section,
     moral_graph_section,
     opinion_section,
 )
-from pluralign.report.sections.outcomes import (
-    SUBSET_NOTES,
-    evaluation_section,
-    judge_section,
-    training_section,
-)
-from pluralign.report.sections.selection import (
-    panel_section,
-    probabilities_section,
-    run_section,
-)
+from pluralign.report.sections.evaluation import SUBSET_NOTES, evaluation_section
+from pluralign.report.sections.generations import generations_section
+from pluralign.report.sections.headline import headline_section
+from pluralign.report.sections.outcomes import judge_section, training_section
+from pluralign.report.sections.selection import panel_section, probabilities_section
 
 __all__ = [
     "SECTIONS",
@@ -36,6 +33,10 @@ __all__ = [
     "consensus_section",
     "constitution_section",
     "evaluation_section",
+    "files_section",
+    "generations_section",
+    "glossary_section",
+    "headline_section",
     "judge_section",
     "moral_graph_section",
     "opinion_section",
@@ -47,7 +48,11 @@ __all__ = [
 ]
 
 SECTIONS: tuple[Callable[[Path], Section | None], ...] = (
-    run_section,
+    headline_section,
+    evaluation_section,
+    generations_section,
+    judge_section,
+    public_eval_section,
     panel_section,
     probabilities_section,
     opinion_section,
@@ -55,7 +60,7 @@ SECTIONS: tuple[Callable[[Path], Section | None], ...] = (
     constitution_section,
     moral_graph_section,
     training_section,
-    evaluation_section,
-    judge_section,
-    public_eval_section,
+    run_section,
+    files_section,
 )
+"""Report order; the glossary follows whenever any of these is present."""

@@ -1,14 +1,15 @@
 """Report sections about what the panel said: the opinion map, the consensus statements, the
-constitution with its provenance, and the moral graph."""
+constitution with the votes behind each clause, and the moral graph (values by name)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from pluralign.errors import InputError, at
+from pluralign.errors import InputError
 from pluralign.report import plots
-from pluralign.report.section import Section, fmt, read_csv, read_json, rel
+from pluralign.report.section import Cell, Section, fmt, read_csv, read_json, read_json_object, rel
 
 
 def opinion_section(run: Path) -> Section | None:
@@ -23,28 +24,66 @@ def opinion_section(run: Path) -> Section | None:
     s = Section(
         "opinions",
         "Opinion map",
-        "Participants placed by their votes (PCA) and coloured by opinion group.",
+        "Each dot is a participant, placed by their votes (the first two principal components "
+        "of the vote matrix) and coloured by opinion group: people who voted alike sit close "
+        "together. Grey: not clustered (too few votes to place).",
     )
     if image.is_file():
         s.sources.append(rel(run, image))
         s.figure(plots.png_file_uri(image.read_bytes()), "Opinion map")
-    s.json_keyvalues(run, summary, "Aggregation summary")
+    obj = read_json_object(summary)
+    if obj is not None:
+        s.sources.append(rel(run, summary))
+        s.keyvalues(aggregate_facts(obj), "Aggregation")
     if groups.is_file():
         s.sources.append(rel(run, groups))
         g = read_csv(groups)
         if "group" in g.columns:
-            counts = g["group"].value_counts().sort_index()
+            counts = g["group"].value_counts()
+            order = sorted(counts.index, key=lambda k: (k in ("", "-1"), _natural(k)))
             s.table(
                 [
                     {
-                        "opinion group": k if k not in ("", "-1") else "(not clustered)",
-                        "participants": int(v),
+                        "opinion group": f"group {k}" if k not in ("", "-1") else "not clustered",
+                        "participants": int(counts[k]),
                     }
-                    for k, v in counts.items()
+                    for k in order
                 ],
                 caption="Opinion group sizes",
+                numeric=("participants",),
+                links={"opinion group": "g-opinion-group"},
             )
     return s
+
+
+def _natural(key: str) -> tuple:
+    return (0, int(key), "") if key.isdigit() else (1, 0, key)
+
+
+def aggregate_facts(summary: dict[str, Any]) -> dict[str, Any]:
+    """What the aggregation found, in words (the full summary is in the appendix)."""
+    out: dict[str, Any] = {}
+    if "participants" in summary:
+        clustered = summary.get("participants_clustered")
+        out["participants"] = summary["participants"] if clustered is None else (
+            f"{summary['participants']} ({clustered} placed in opinion groups)"
+        )
+    if "statements" in summary:
+        excluded = summary.get("statements_excluded")
+        out["statements"] = summary["statements"]
+        if isinstance(excluded, list) and excluded:
+            out["statements"] = f"{summary['statements']} ({len(excluded)} left out)"
+    if "votes" in summary:
+        out["votes"] = f"{summary['votes']:,}" if isinstance(summary["votes"], int) else (
+            summary["votes"])
+    if "n_groups" in summary:
+        sizes = summary.get("group_sizes")
+        out["opinion groups"] = summary["n_groups"] if not isinstance(sizes, list) else (
+            f"{summary['n_groups']} (sizes {', '.join(str(x) for x in sizes)})"
+        )
+    if isinstance(summary.get("consensus"), list):
+        out["consensus statements"] = len(summary["consensus"])
+    return out
 
 
 def consensus_section(run: Path) -> Section | None:
@@ -54,9 +93,8 @@ def consensus_section(run: Path) -> Section | None:
     s = Section(
         "consensus",
         "Consensus statements",
-        "Statements ranked by group-aware "
-        "consensus (the product over opinion groups of (agrees+1)/(votes+2)); "
-        "g<k>_agreement is the share of opinion group k that agreed.",
+        "The statements most agreed with across opinion groups, ranked by group-aware consensus "
+        "(gac); next to it, the share of each opinion group that agreed.",
         [rel(run, path)],
     )
     df = read_csv(path)
@@ -68,74 +106,75 @@ def consensus_section(run: Path) -> Section | None:
 
         df = (
             df.assign(_key=pd.to_numeric(df[sort_col], errors="coerce"))
-            .sort_values("_key", ascending=False)
+            .sort_values("_key", ascending=False, kind="stable")
             .drop(columns="_key")
         )
-    import re
-
-    first = [
-        c
-        for c in ("id", "statement", "text", "gac", "bridging", "agreement", "consensus")
-        if c in df.columns
-    ]
-    per_group = [c for c in df.columns if re.fullmatch(r"g\d+_agreement", c)]
-    counts = [c for c in ("agrees", "disagrees", "passes") if c in df.columns]
-    rest = [c for c in df.columns if c not in (*first, *per_group, *counts)]
-    columns = (first + per_group + counts + rest)[:14]
+    text_col = next((c for c in ("text", "statement_text", "txt") if c in df.columns), None)
+    id_col = next((c for c in ("statement", "id", "tid") if c in df.columns), None)
+    per_group = sorted(
+        (c for c in df.columns if re.fullmatch(r"g\d+_agreement", c)),
+        key=lambda c: int(c[1:].split("_")[0]),
+    )
+    rows = []
+    for rec in df.head(20).to_dict("records"):
+        text = str(rec.get(text_col, "")) if text_col else ""
+        sid = str(rec.get(id_col, "")) if id_col else ""
+        row: dict[str, Any] = {"statement": Cell(text or sid, f"#{sid}" if text and sid else "")}
+        for c in ("gac", "bridging", "agreement"):
+            if c in df.columns:
+                row[c] = Cell(fmt(rec.get(c)), cls="num")
+        if per_group:
+            row["agreed, per opinion group"] = Cell(
+                " · ".join(
+                    f"{c.split('_')[0][1:]}: {_pct(rec.get(c))}" for c in per_group
+                ),
+                cls="chips",
+            )
+        rows.append(row)
     s.table(
-        df.to_dict("records"), columns, caption=f"Top statements by {sort_col or 'order'}", limit=20
+        rows,
+        caption=f"Top {min(20, len(df))} of {len(df)} statements by {sort_col or 'order'}",
+        numeric=("gac", "bridging", "agreement"),
+        links={"gac": "g-gac", "bridging": "g-bridging"},
     )
     return s
+
+
+def _pct(value: Any) -> str:
+    try:
+        return f"{float(value):.0%}"
+    except (TypeError, ValueError):
+        return "–"
 
 
 def constitution_section(run: Path) -> Section | None:
     path = run / "constitution" / "constitution.yaml"
     if not path.is_file():
         return None
-    import yaml
-
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(
-            f"invalid YAML ({exc})", where=at(path, mark.line + 1 if mark else None)
-        ) from exc
+    doc, clauses = read_constitution(path)
     s = Section(
         "constitution",
         "Constitution",
-        "Each clause with the statements and votes behind it (provenance).",
+        "The principles drawn from the deliberation, each with the statements and votes behind "
+        "it (its full provenance is in the appendix).",
         [rel(run, path)],
     )
-    clauses = doc.get("clauses", []) if isinstance(doc, dict) else doc
-    if isinstance(doc, dict):
-        meta: dict[str, Any] = {}
-        for k, v in doc.items():
-            if k == "clauses":
-                continue
-            if isinstance(v, dict):  # one level flattened: provenance.seed, ...
-                meta.update({f"{k}.{kk}": vv for kk, vv in v.items()})
-            else:
-                meta[k] = v
-        if meta:
-            s.keyvalues(meta, "Constitution provenance")
-    for i, clause in enumerate(clauses or [], start=1):
+    s.keyvalues({"clauses": len(clauses)} | (
+        {"title": doc["title"]} if isinstance(doc, dict) and doc.get("title") else {}
+    ))
+    for i, clause in enumerate(clauses, start=1):
         if isinstance(clause, str):
             s.blocks.append(
-                {"type": "clause", "number": i, "text": clause, "items": [], "votes": None}
+                {"type": "clause", "number": i, "text": clause, "items": [], "votes": []}
             )
             continue
         if not isinstance(clause, dict):
             raise InputError(f"clause {i} is neither text nor a mapping", where=str(path))
         text = clause.get("text") or clause.get("clause") or ""
         statements = clause.get("statements")
-        votes = None
-        if (
-            isinstance(statements, list)
-            and statements
-            and all(isinstance(st, dict) for st in statements)
-        ):
-            votes = _statement_votes(statements)
+        votes = []
+        if isinstance(statements, list) and all(isinstance(st, dict) for st in statements):
+            votes = [_statement_votes(st, text) for st in statements]
         items = [
             (k, fmt(v))
             for k, v in clause.items()
@@ -147,28 +186,48 @@ def constitution_section(run: Path) -> Section | None:
     return s
 
 
-def _statement_votes(statements: list[dict]) -> dict[str, Any]:
-    """A small table of a clause's statements: votes overall and agree/disagree/pass per group."""
-    groups: list[str] = []
-    for st in statements:
-        for g in st.get("groups") or {}:
-            if str(g) not in groups:
-                groups.append(str(g))
-    columns = ["statement", "agree", "disagree", "pass", "gac", "bridging"]
-    columns += [f"group {g} (a/d/p)" for g in groups]
-    rows = []
-    for st in statements:
-        per_group = {str(g): v for g, v in (st.get("groups") or {}).items()}
-        row = [fmt(st.get(c if c != "statement" else "id")) for c in columns[:6]]
-        for g in groups:
-            v = per_group.get(g) or {}
-            row.append(
-                f"{v.get('agree', '')}/{v.get('disagree', '')}/{v.get('pass', '')}"
-                if isinstance(v, dict)
-                else fmt(v)
-            )
-        rows.append(row)
-    return {"columns": columns, "rows": rows}
+def read_constitution(path: Path) -> tuple[Any, list]:
+    """The YAML document and its clause list (a plain list of clauses is accepted too)."""
+    from pluralign.io import read_yaml
+
+    doc = read_yaml(path)
+    clauses = doc.get("clauses", []) if isinstance(doc, dict) else doc
+    if clauses is not None and not isinstance(clauses, list):
+        raise InputError("'clauses' must be a list", where=str(path))
+    return doc, list(clauses or [])
+
+
+def _statement_votes(st: dict, clause_text: str) -> dict[str, Any]:
+    """One statement behind a clause: its text (when it differs from the clause), consensus
+    scores, and votes of everyone and of each opinion group as rows (narrow enough for a
+    phone)."""
+
+    def row(name: str, v: Any) -> list:
+        if not isinstance(v, dict):
+            return [name, "", "", "", ""]
+        a, d, p = (v.get(k) for k in ("agree", "disagree", "pass"))
+        try:
+            share = f"{int(a) / (int(a) + int(d) + int(p)):.0%}"
+        except (TypeError, ValueError, ZeroDivisionError):
+            share = ""
+        return [name, fmt(a), fmt(d), fmt(p), share]
+
+    rows = [row("everyone", st)]
+    for g, v in (st.get("groups") or {}).items():
+        rows.append(row(f"group {g}", v))
+    text = str(st.get("text") or "")
+    scores = " · ".join(
+        f"{k} {fmt(float(st[k]))}" for k in ("gac", "bridging")
+        if isinstance(st.get(k), int | float)
+    )
+    return {
+        "title": f"statement #{st.get('id', '?')}" + (
+            f": {text}" if text and text.strip() != str(clause_text).strip() else ""
+        ),
+        "scores": scores,
+        "columns": ["", "agree", "disagree", "pass", "agreed"],
+        "rows": rows,
+    }
 
 
 def moral_graph_section(run: Path) -> Section | None:
@@ -189,9 +248,9 @@ def moral_graph_section(run: Path) -> Section | None:
     s = Section(
         "moral-graph",
         "Moral graph",
-        "Values (cards) ranked by PageRank over the "
-        "upgrades participants judged wiser (edges: source value → wiser value), the "
-        "winning value per context, and the clauses drawn from them.",
+        "Values (cards) participants articulated, ranked by PageRank over the upgrades they "
+        "judged wiser (an upgrade: moving from one value to another in a context); the winning "
+        "value per context, and the clauses drawn from them.",
         [rel(run, path)],
     )
     obj = read_json(path)
@@ -199,51 +258,77 @@ def moral_graph_section(run: Path) -> Section | None:
         raise InputError("expected a JSON object with values and edges", where=str(path))
     values = [v for v in obj.get("values") or [] if isinstance(v, dict)]
     edges = [e for e in obj.get("edges") or [] if isinstance(e, dict)]
-    s.keyvalues({"values": len(values), "edges": len(edges)})
+    titles = {str(v.get("id")): str(v.get("title") or f"value {v.get('id')}") for v in values}
+
+    def name(value_id: Any) -> str:
+        return titles.get(str(value_id), f"value {value_id}")
+
+    s.keyvalues({"values": len(values), "upgrades (edges)": len(edges)})
     meta = obj.get("pluralign") if isinstance(obj.get("pluralign"), dict) else {}
     contexts = [c for c in meta.get("contexts") or [] if isinstance(c, dict)]
     if contexts:
-        titles = {str(v.get("id")): v.get("title", "") for v in values}
         s.table(
             [
-                {
-                    "context": c.get("id"),
-                    "winning value": c.get("winner"),
-                    "title": titles.get(str(c.get("winner")), ""),
-                }
+                {"context": str(c.get("id", "")).replace("-", " "),
+                 "winning value": name(c.get("winner"))}
                 for c in contexts
             ],
             caption="Winning value per context",
         )
     if values:
         ranked = sorted(values, key=lambda v: -float(v.get("pageRank") or v.get("pagerank") or 0))
-        cols = [
-            c
-            for c in ("id", "title", "pageRank", "pagerank", "description")
-            if any(c in v for v in values)
-        ]
-        s.table(ranked, cols or None, caption="Values")
-    if edges:
         s.table(
             [
                 {
-                    "source": e.get("sourceValueId", e.get("from_id")),
-                    "wiser": e.get("wiserValueId", e.get("to_id")),
-                    "contexts": e.get("contexts"),
-                    "wiser likelihood": (e.get("summary") or {}).get("wiserLikelihood"),
-                    "counts": e.get("counts"),
+                    "value": Cell(name(v.get("id")), str(v.get("description") or "")),
+                    "pageRank": Cell(fmt(float(v.get("pageRank") or v.get("pagerank") or 0)),
+                                     cls="num"),
                 }
-                for e in edges
+                for v in ranked
             ],
-            caption="Edges (upgrades)",
+            caption="Values",
+            numeric=("pageRank",),
+            links={"pageRank": "g-pagerank"},
         )
+    if edges:
+        def strength(e: dict) -> float:
+            return -float((e.get("summary") or {}).get("wiserLikelihood") or 0)
+
+        rows = []
+        for e in sorted(edges, key=strength):
+            counts = e.get("counts") if isinstance(e.get("counts"), dict) else {}
+            wiser = counts.get("markedWiser")
+            others = [counts.get(k) for k in ("markedNotWiser", "markedLessWise",
+                                               "markedUnsure")]
+            judged = (wiser or 0) + sum(x for x in others if isinstance(x, int))
+            likelihood = (e.get("summary") or {}).get("wiserLikelihood")
+            rows.append(
+                {
+                    "from": name(e.get("sourceValueId", e.get("from_id"))),
+                    "to (judged wiser)": name(e.get("wiserValueId", e.get("to_id"))),
+                    "context": ", ".join(
+                        str(c).replace("-", " ") for c in e.get("contexts") or []
+                    ),
+                    "wiser likelihood": Cell(
+                        fmt(likelihood) if likelihood is not None else "",
+                        f"{wiser} of {judged} said wiser" if wiser is not None and judged else "",
+                        cls="num",
+                    ),
+                }
+            )
+        s.table(rows, caption=f"Upgrades, strongest first ({len(rows)})", limit=15,
+                numeric=("wiser likelihood",), links={"wiser likelihood": "g-wiser"})
     clauses = path.parent / "clauses.json"
     if clauses.is_file():
         s.sources.append(rel(run, clauses))
         rows = read_json(clauses)
         if isinstance(rows, list) and all(isinstance(r, dict) for r in rows):
-            cols = [
-                c for c in ("context", "text", "value_id", "title") if any(c in r for r in rows)
-            ]
-            s.table(rows, cols or None, caption="Clauses from the moral graph")
+            s.table(
+                [
+                    {"context": str(r.get("context", "")).replace("-", " "),
+                     "clause": r.get("text", "")}
+                    for r in rows
+                ],
+                caption="Clauses from the moral graph",
+            )
     return s

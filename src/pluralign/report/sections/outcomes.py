@@ -1,27 +1,41 @@
-"""Report sections about the trained model: training curves, per-group accuracy before and after
-training, and the constitutional judge's verdicts."""
+"""Report sections about the trained model: the training curves and summary, and the
+constitutional judge's verdicts (the per-group accuracy is :mod:`.evaluation`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pluralign.errors import InputError
-from pluralign.io import iter_jsonl
 from pluralign.report import plots
-from pluralign.report.section import Section, read_json, rel, scalars
+from pluralign.report.section import (
+    Cell,
+    Section,
+    iter_jsonl,
+    read_json,
+    read_json_object,
+    rel,
+)
+
+SERIES_NAMES = {
+    "loss": "loss",
+    "rewards/margins": "reward margin",
+    "rewards/accuracies": "batch reward accuracy",
+}
 
 
 def training_section(run: Path) -> Section | None:
     path = run / "train" / "curve.jsonl"
-    summary = run / "train" / "summary.json"
-    if not path.is_file() and not summary.is_file():
+    summary_path = run / "train" / "summary.json"
+    manifest_path = run / "train" / "train_manifest.json"
+    if not path.is_file() and not summary_path.is_file():
         return None
     s = Section(
         "training",
         "Training",
-        "Loss and reward statistics logged during weighted preference training.",
+        "Weighted preference training on the panel's pairs: each pair counts with its member's "
+        "weight, so the panel counts as the population would. The curves are per logged step, "
+        "on training batches (the held-out result is above).",
     )
     if path.is_file():
         s.sources.append(rel(run, path))
@@ -43,104 +57,58 @@ def training_section(run: Path) -> Section | None:
                     return i
             return 9
 
-        chosen = sorted(names, key=rank)[:3]
         series = {}
-        for name in chosen:
+        for name in sorted(names, key=rank)[:3]:
             pts = [(r.get("step", i), r[name]) for i, r in enumerate(records) if name in r]
             if pts:
-                series[name] = ([p[0] for p in pts], [p[1] for p in pts])
+                series[SERIES_NAMES.get(name, name)] = ([p[0] for p in pts], [p[1] for p in pts])
         if series:
-            s.figure(plots.curves(series), "Training curves")
-    s.json_keyvalues(run, summary, "Training summary")
+            s.figure(plots.curves(series), "Training curves (x: optimiser step)")
+    summary = read_json_object(summary_path) or {}
+    manifest = read_json_object(manifest_path) or {}
+    if summary_path.is_file():
+        s.sources.append(rel(run, summary_path))
+    if manifest_path.is_file():
+        s.sources.append(rel(run, manifest_path))
+    facts = training_facts(summary, manifest)
+    if facts:
+        s.keyvalues(facts, "Training summary")
     return s
 
 
-SUBSET_NOTES = {
-    "consensus": "Prompts where the panel broadly agrees: training should raise every group.",
-    "consensus-against": "Prompts where the panel broadly rejects the statement: the preferred "
-    "response is the one that declines it.",
-    "divisive": "Prompts where opinion groups disagree: each group's accuracy is shown side by "
-    "side, so who wins and who loses is visible; it is never averaged away.",
-}
-
-
-def evaluation_section(run: Path) -> Section | None:
-    path = run / "evaluate" / "metrics.json"
-    if not path.is_file():
-        return None
-    m = read_json(path)
-    if not isinstance(m, dict) or "groups" not in m or "overall" not in m:
-        raise InputError(
-            "not a pluralign evaluate metrics file (needs 'overall' and 'groups')", where=str(path)
+def training_facts(summary: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
+    """The few numbers a reader needs (the full summary and settings are in the appendix)."""
+    settings = manifest.get("settings") if isinstance(manifest.get("settings"), dict) else {}
+    out: dict[str, Any] = {}
+    method = summary.get("method") or manifest.get("method")
+    if method:
+        objective = settings.get("objective") or summary.get("objective")
+        out["method"] = f"{str(method).upper()}" + (f", {objective}" if objective else "")
+    if "lora" in settings:
+        out["parameters trained"] = (
+            f"LoRA adapter (rank {settings.get('lora_r')})" if settings["lora"] else "all (full)"
         )
-    s = Section(
-        "evaluation",
-        "Per-group accuracy, before and after training",
-        "Held-out preference accuracy: the share of pairs whose implicit reward margin "
-        "(trained policy vs reference) favours the response the person chose; ties count "
-        "half, so the untrained model scores 0.5. Intervals: percentile bootstrap.",
-        [rel(run, path)],
-    )
-    overall = m["overall"]
-    s.table([_score_row(g) for g in overall], caption="Overall, per subset of prompts")
-    subsets = [g["subset"] for g in overall]
-    for subset in subsets:
-        if subset in SUBSET_NOTES:
-            s.text(f"{subset}: {SUBSET_NOTES[subset]}", "note")
-    groupings: list[str] = []
-    for g in m["groups"]:
-        if g["grouping"] not in groupings:
-            groupings.append(g["grouping"])
-    for grouping in groupings:
-        panels = {
-            subset: [g for g in m["groups"] if g["subset"] == subset and g["grouping"] == grouping]
-            for subset in subsets
-        }
-        panels = {k: v for k, v in panels.items() if v}
-        s.figure(
-            plots.group_accuracy(panels, grouping),
-            f"Accuracy by {grouping}, before (grey) and after (blue) training, "
-            "per subset of prompts; dashed line: no preference (0.5).",
+    steps = summary.get("steps") or manifest.get("steps")
+    if steps is not None:
+        out["steps"] = steps
+    if manifest.get("n_rows") is not None:
+        trained = manifest.get("n_rows_trained")
+        out["preference pairs"] = f"{manifest['n_rows']:,}" + (
+            f" ({trained:,} distinct after merging identical pairs)"
+            if isinstance(trained, int) and trained != manifest["n_rows"]
+            else ""
         )
-        s.table(
-            [_score_row(g) for rows in panels.values() for g in rows],
-            caption=f"By {grouping}",
-            limit=200,
-        )
-    gaps = [
-        {
-            "subset": g["subset"],
-            "grouping": g["grouping"],
-            "gap before": (g.get("before") or {}).get("estimate"),
-            "gap after": (g.get("after") or {}).get("estimate"),
-            "gap after CI": _ci(g.get("after")),
-            "worst group after": (g.get("after") or {}).get("worst_group"),
-        }
-        for g in m.get("gaps", [])
-    ]
-    if gaps:
-        s.table(gaps, caption="Worst-group gap (best group's accuracy minus the worst's)")
-    return s
-
-
-def _ci(obj: Mapping | None) -> str:
-    if not obj or obj.get("low") is None:
-        return ""
-    return f"[{obj['low']:.3f}, {obj['high']:.3f}]"
-
-
-def _score_row(g: Mapping) -> dict[str, Any]:
-    return {
-        "subset": g["subset"],
-        "grouping": g["grouping"],
-        "group": g["group"],
-        "n": g["n"],
-        "before": g["before"]["estimate"],
-        "after": g["after"]["estimate"],
-        "after 95% CI": _ci(g["after"]),
-        "improvement": g["improvement"]["estimate"],
-        "improvement CI": _ci(g["improvement"]),
-    }
+    for key, label in (
+        ("loss", "final loss"),
+        ("train_loss", "mean loss"),
+        ("rewards/accuracies", "final reward accuracy (training batch)"),
+    ):
+        if isinstance(summary.get(key), int | float):
+            out[label] = float(summary[key])
+    runtime = summary.get("train_runtime") or manifest.get("elapsed_s")
+    if isinstance(runtime, int | float):
+        out["training time"] = f"{runtime:.1f} s"
+    return out
 
 
 def judge_section(run: Path) -> Section | None:
@@ -154,9 +122,11 @@ def judge_section(run: Path) -> Section | None:
         "judge",
         "Constitutional judge",
         "A judge model compares the untrained (A) and trained (B) model's answers against the "
-        "constitution, in both presentation orders; win rate of B with its bootstrap interval, "
-        "overall and per clause (pluralign llm judge).",
+        "constitution, in both presentation orders (B wins only when both orders pick it); win "
+        "rate of B with its 95% bootstrap interval, overall and per clause "
+        "(pluralign llm judge). 0.5: no difference.",
         [rel(run, path)],
+        part="result",
     )
     obj = read_json(path)
     if isinstance(obj, list):
@@ -164,13 +134,42 @@ def judge_section(run: Path) -> Section | None:
         return s
     if not isinstance(obj, dict):
         raise InputError("expected a JSON object or a list", where=str(path))
-    s.keyvalues(scalars(obj))
-    if isinstance(obj.get("overall"), dict):
-        s.keyvalues(scalars(obj["overall"]), "Overall")
+    models = {
+        k: obj.get(k)
+        for k in ("model_a", "model_b", "judge")
+        if isinstance(obj.get(k), str | int | float)
+    }
+    if models:
+        s.keyvalues({k.replace("_", " "): v for k, v in models.items()}, "Models")
+    overall = obj.get("overall") if isinstance(obj.get("overall"), dict) else None
+    rows = []
+    if overall:
+        rows.append(_win_row("overall", overall))
     per_clause = obj.get("per_clause")
     if isinstance(per_clause, dict) and all(isinstance(v, dict) for v in per_clause.values()):
-        s.table([{"clause": k, **v} for k, v in per_clause.items()], caption="Per clause")
-    for key, value in obj.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            s.table(value, caption=key)
+        per_clause = [{"clause_id": k, **v} for k, v in per_clause.items()]
+    if isinstance(per_clause, list):
+        for r in per_clause:
+            if isinstance(r, dict):
+                rows.append(_win_row(str(r.get("text") or r.get("clause_id") or ""), r))
+    if rows:
+        s.table(rows, ["", "judged", "B wins", "A wins", "ties", "win rate of B"],
+                caption="Per clause", numeric=("judged", "B wins", "A wins", "ties",
+                                               "win rate of B"))
+    failed = obj.get("failed_requests") or (overall or {}).get("failures")
+    if failed:
+        s.text(f"{failed} judgement(s) failed (no parseable verdict) and are left out.", "note")
     return s
+
+
+def _win_row(name: str, r: dict[str, Any]) -> dict[str, Any]:
+    rate, low, high = r.get("win_rate_b"), r.get("ci_low"), r.get("ci_high")
+    sub = f"[{low:.2f}, {high:.2f}]" if low is not None and high is not None else ""
+    return {
+        "": name,
+        "judged": r.get("n"),
+        "B wins": r.get("wins_b"),
+        "A wins": r.get("wins_a"),
+        "ties": r.get("ties"),
+        "win rate of B": Cell("n/a" if rate is None else f"{rate:.2f}", sub, cls="num"),
+    }

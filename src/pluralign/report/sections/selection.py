@@ -1,5 +1,5 @@
-"""Report sections about the run and who took part: the stage manifests, the panel's composition
-and the lottery's selection probabilities."""
+"""Report sections about who took part: the panel's composition against the population and the
+pool, and the lottery's selection probabilities (the stage manifests are in the appendix)."""
 
 from __future__ import annotations
 
@@ -7,46 +7,7 @@ from pathlib import Path
 
 from pluralign.errors import InputError, at
 from pluralign.report import plots
-from pluralign.report.section import Section, read_csv, read_json, rel
-
-
-def run_section(run: Path) -> Section | None:
-    manifests = sorted(run.glob("*/manifest.json"))
-    top = run / "manifest.json"
-    if not manifests and not top.is_file():
-        return None
-    s = Section(
-        "run",
-        "Run",
-        "What produced this run: each stage's seed, settings, input "
-        "hashes and timing (from the stage manifests).",
-    )
-    s.json_keyvalues(run, top, "Run manifest")
-    rows = []
-    for path in manifests:
-        s.sources.append(rel(run, path))
-        m = read_json(path)
-        if not isinstance(m, dict):
-            raise InputError("a stage manifest must be a JSON object", where=str(path))
-        versions = m.get("versions") or {}
-        rows.append(
-            {
-                "stage": m.get("stage", path.parent.name),
-                "seed": m.get("seed"),
-                "seconds": m.get("seconds"),
-                "started": m.get("started"),
-                "fingerprint": str(m.get("fingerprint", ""))[:12],
-                "pluralign": versions.get("pluralign") if isinstance(versions, dict) else "",
-                "settings": m.get("settings"),
-                "inputs": {
-                    k: str(v.get("sha256", ""))[:12] if isinstance(v, dict) else v
-                    for k, v in (m.get("inputs") or {}).items()
-                },
-            }
-        )
-    if rows:
-        s.table(rows, caption="Stages")
-    return s
+from pluralign.report.section import Cell, Section, read_csv, read_json, rel
 
 
 def panel_section(run: Path) -> Section | None:
@@ -56,9 +17,9 @@ def panel_section(run: Path) -> Section | None:
     s = Section(
         "panel",
         "Panel composition",
-        "The panel's share of each feature value next to "
-        "the population's (simulate/population.json), the volunteer pool's, and the "
-        "quota range (quota min/max divided by the panel size).",
+        "Who sat on the panel: its share of each feature value next to the population's, "
+        "the volunteer pool's (who signed up), and the quota range the lottery had to meet "
+        "(quota min/max divided by the panel size).",
         [rel(run, panel_path)],
     )
     panel = read_csv(panel_path)
@@ -71,11 +32,15 @@ def panel_section(run: Path) -> Section | None:
             s.sources.append(rel(run, candidate))
             break
     population: dict[str, dict[str, float]] = {}
-    pop_path = run / "simulate" / "population.json"
+    pop_path = next(
+        (p for p in (run / "simulate" / "population.json", run / "panel" / "population.json")
+         if p.is_file()),
+        run / "simulate" / "population.json",
+    )
     if pop_path.is_file():
         s.sources.append(rel(run, pop_path))
         obj = read_json(pop_path)
-        features_obj = obj.get("features") if isinstance(obj, dict) else None
+        features_obj = obj.get("features", obj) if isinstance(obj, dict) else None
         if isinstance(features_obj, dict):
             population = {
                 str(f): {str(v): float(x) for v, x in vals.items() if isinstance(x, int | float)}
@@ -117,20 +82,26 @@ def panel_section(run: Path) -> Section | None:
     s.keyvalues({"panel size": k, "features": ", ".join(features) or "(none)"})
     if data:
         s.figure(plots.composition(data), "Population vs panel shares; black bars: quota range.")
-        rows = [
-            {
-                "feature": f,
-                "value": v,
-                **{
-                    key: e.get(key)
-                    for key in ("population", "pool", "panel", "quota_min", "quota_max")
-                },
-            }
-            for f, entry in data.items()
-            for v, e in entry.items()
-        ]
-        s.table(rows, caption="Shares per feature value", limit=200)
+        columns = [c for c in ("population", "pool", "panel")
+                   if any(c in e for entry in data.values() for e in entry.values())]
+        groups = []
+        for f, entry in data.items():
+            rows = []
+            for v, e in entry.items():
+                row = [v] + [_share(e.get(c)) for c in columns]
+                lo, hi = e.get("quota_min"), e.get("quota_max")
+                outside = lo is not None and hi is not None and not lo - 1e-9 <= e["panel"] <= hi + 1e-9
+                row.append(Cell(f"{lo:.0%}–{hi:.0%}" if lo is not None and hi is not None else "",
+                                badge="outside" if outside else "", cls="num"))
+                rows.append(row)
+            groups.append((Cell(f.replace("_", " "), cls="subset"), rows))
+        s.grouped_table(["value", *columns, "quota"], groups, caption="Shares per feature value",
+                        numeric=(*columns, "quota"))
     return s
+
+
+def _share(value) -> Cell:
+    return Cell("" if value is None else f"{value:.1%}", cls="num")
 
 
 def probabilities_section(run: Path) -> Section | None:
@@ -141,9 +112,14 @@ def probabilities_section(run: Path) -> Section | None:
     s = Section(
         "probabilities",
         "Selection probabilities",
-        "How likely each pool member was to be selected by the sortition lottery.",
+        "How likely each pool member was to be selected by the sortition lottery: a fair "
+        "lottery gives everyone a real chance, and the smallest probability says how real.",
     )
-    s.json_keyvalues(run, report_path, "Sortition report")
+    if report_path.is_file():
+        s.sources.append(rel(run, report_path))
+        obj = read_json(report_path)
+        if isinstance(obj, dict):
+            s.keyvalues(sortition_facts(obj), "The lottery")
     if prob_path.is_file():
         s.sources.append(rel(run, prob_path))
         probs = read_csv(prob_path)
@@ -156,12 +132,34 @@ def probabilities_section(run: Path) -> Section | None:
                 f"non-numeric probability ({exc})", where=at(prob_path, column="probability")
             ) from exc
         s.figure(plots.probabilities(values.tolist()), "Histogram of selection probabilities")
-        s.keyvalues(
-            {
-                "people": len(values),
-                "min": float(values.min()),
-                "max": float(values.max()),
-                "sum (= panel size)": float(values.sum()),
-            }
-        )
+        facts = {"people in the pool": len(values)}
+        if not report_path.is_file():
+            facts |= {"smallest probability": float(values.min()),
+                      "largest probability": float(values.max())}
+        facts["sum (= expected panel size)"] = float(values.sum())
+        s.keyvalues(facts, "Selection probabilities")
     return s
+
+
+SORTITION_FACTS = (
+    ("method", "method"),
+    ("k", "panel size"),
+    ("pool_size", "pool size"),
+    ("min_probability", "smallest selection probability"),
+    ("max_probability", "largest selection probability"),
+    ("geometric_mean", "geometric mean of the probabilities"),
+    ("gini", "Gini coefficient of the probabilities"),
+    ("never_selected", "pool members who could never be selected"),
+    ("timed_out", "solver timed out"),
+)
+
+
+def sortition_facts(report: dict) -> dict:
+    """The lottery's headline numbers (the solver's statistics are in the appendix)."""
+    out = {label: report[key] for key, label in SORTITION_FACTS if key in report}
+    weights = report.get("weights")
+    if isinstance(weights, dict) and weights.get("target"):
+        out["soft weights"] = f"raked to the {weights['target']}'s margins" + (
+            "" if weights.get("converged", True) else " (did not converge)"
+        )
+    return out

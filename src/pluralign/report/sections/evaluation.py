@@ -1,0 +1,167 @@
+"""Report section "Per-group accuracy, before and after training" (``evaluate/metrics.json``):
+per subset of prompts and per grouping, every group's accuracy with its interval, worst group
+first in every table and figure; groups too small for an interval are marked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from pluralign.report import accuracy as A
+from pluralign.report import plots
+from pluralign.report.glossary import (
+    TERMS,
+    group_label,
+    grouping_label,
+    grouping_term,
+    subset_label,
+    subset_term,
+)
+from pluralign.report.section import Cell, Section, rel
+
+SUBSET_NOTES = {k: TERMS[k][1] for k in ("consensus", "consensus-against", "divisive", "mixed")}
+"""What each simulator subset of prompts is (also in the glossary)."""
+
+COLUMNS = ("group", "pairs", "before", "after", "change")
+LINKS = {"before": "g-accuracy", "after": "g-interval", "change": "g-interval"}
+
+
+def metric_intro(metrics: Mapping) -> str:
+    """What 'accuracy', 'before' and 'after' mean for these metrics."""
+    margin = A.margin_kind(metrics)
+    text = (
+        "Held-out preference accuracy: on prompts never trained on, the weighted share of pairs "
+        "where the model favours the response the person chose (ties count half). "
+    )
+    if margin == "implicit":
+        text += (
+            "Scored by the implicit reward margin of the trained model against the untrained "
+            "one (DPO). "
+        )
+        if A.before_is_tie(metrics):
+            text += (
+                "Under that margin the untrained model ties on every pair, so 'before' is 0.5 "
+                "by construction, not a measurement; 'after' and the change are what training "
+                "did. "
+            )
+    elif margin == "likelihood":
+        text += (
+            "Scored by each model's own likelihood margin (log-probability of the chosen minus "
+            "the rejected response): 'before' measures what the base model already preferred. "
+        )
+    else:
+        text += f"Margins: {margin}. "
+    return text + "Intervals: 95% percentile bootstrap over participants."
+
+
+def evaluation_section(run: Path) -> Section | None:
+    m = A.load_metrics(run)
+    if m is None:
+        return None
+    counted = A.units(run, m)
+    tie = A.before_is_tie(m)
+    s = Section(
+        "evaluation",
+        "Per-group accuracy, before and after training",
+        metric_intro(m),
+        [rel(run, run / "evaluate" / "metrics.json")],
+        part="result",
+    )
+    rows = []
+    for subset in A.subsets(m):
+        o = A.overall(m, subset)
+        if o is None:
+            continue
+        n_units = A.unit_count(o, counted)
+        rows.append(
+            {
+                "prompts": subset_label(subset),
+                "pairs": Cell(f"{o['n']:,}", cls="num"),
+                "before": A.score_cell(o, "before", n_units, tie=tie),
+                "after": A.score_cell(o, "after", n_units),
+                "change": A.score_cell(o, "improvement", n_units, signed=True),
+            }
+        )
+    s.table(rows, ["prompts", "pairs", "before", "after", "change"],
+            caption="All groups together, per subset of prompts",
+            numeric=("pairs", "before", "after", "change"), links=LINKS)
+    kinds = [(subset_label(x), TERMS[x][1]) for x in A.subsets(m) if x in TERMS]
+    if kinds:
+        s.facts(kinds, "defs")
+    s.text(
+        "In every table and figure below the worst group (lowest accuracy after training) comes "
+        "first. Grey italics: a group too small for an interval (“no interval”: all "
+        f"its pairs come from one participant) or resting on fewer than {A.FEW_UNITS} "
+        "participants (a coarse interval); read those numbers as anecdotes, not estimates.",
+        "note",
+    )
+    for grouping in A.groupings(m):
+        target = s.sub() if grouping.startswith("demographic:") else s
+        summary = grouping_block(target, m, grouping, counted, tie)
+        if target is not s:
+            s.details(f"By {grouping_label(grouping)} — worst: {summary}", target.blocks)
+    return s
+
+
+def grouping_block(
+    s: Section, m: Mapping, grouping: str, counted: Mapping, tie: bool = False
+) -> str:
+    """Figures and a worst-first table for one grouping; returns a one-line summary naming the
+    worst group per subset."""
+    name = grouping_label(grouping)
+    term = grouping_term(grouping)
+    s.text(f"By {name}", "h3")
+    if term:
+        s.text(TERMS[term][1], "p")
+    images, blocks, worst_bits = [], [], []
+    for subset in A.subsets(m):
+        table = A.table_of(m, subset, grouping)
+        if not table:
+            continue
+        n_units = [A.unit_count(g, counted) for g in table]
+        small = [A.precision(g, u) != "ok" for g, u in zip(table, n_units, strict=True)]
+        labels = [group_label(grouping, str(g["group"])) for g in table]
+        images.append(
+            (plots.group_dots(table, subset_label(subset), labels, small),
+             f"Accuracy by {name} on {subset_label(subset)}, worst first")
+        )
+        worst = A.worst_of(table)
+        head = subset_label(subset)
+        gap = A.gap(m, subset, grouping)
+        after_gap = (gap or {}).get("after") or {}
+        notes = []
+        if worst is not None:
+            notes.append(f"worst: {group_label(grouping, str(worst['group']))}")
+            worst_bits.append(
+                f"{subset} {group_label(grouping, str(worst['group']))} "
+                f"({A.estimate(worst):.2f})"
+            )
+        if after_gap.get("estimate") is not None and worst is not None:
+            notes.append(
+                f"gap best − worst after training {after_gap['estimate']:.2f} "
+                f"{A._iv(after_gap)}".rstrip()
+            )
+        rows = []
+        for i, (g, u, is_small) in enumerate(zip(table, n_units, small, strict=True)):
+            pairs_sub = f"{u} {'person' if u == 1 else 'people'}" if (
+                u is not None and A.cluster_key(m) == "participant") else ""
+            rows.append(
+                [
+                    Cell(labels[i], badge="worst" if worst is not None and i == 0 else "",
+                         cls="small-n" if is_small else ""),
+                    Cell(f"{g['n']:,}", pairs_sub, cls="num"),
+                    A.score_cell(g, "before", u, tie=tie),
+                    A.score_cell(g, "after", u),
+                    A.score_cell(g, "improvement", u, signed=True),
+                ]
+            )
+        blocks.append((Cell(head, " · ".join(notes), cls=f"subset {subset_term(subset)}"), rows))
+    s.figures(
+        images,
+        f"Accuracy by {name} before (grey ring) and after (blue dot) training, worst group at "
+        "the top; lines: 95% intervals; dashed: no preference (0.5); hollow dot and grey "
+        "label: too few participants for an interval.",
+    )
+    s.grouped_table(COLUMNS, blocks, caption=f"By {name}, worst group first",
+                    numeric=("pairs", "before", "after", "change"), links=LINKS)
+    return ", ".join(worst_bits) if worst_bits else "one group only"
