@@ -237,7 +237,8 @@ def test_judge_counts_only_order_consistent_verdicts(scripted, tiny_server, tmp_
 
     section = judge_section(tmp_path / "run")  # the report renders it without error
     assert section is not None and section.title == "Constitutional judge"
-    assert any(b.get("caption") == "per_clause" for b in section.blocks)
+    per_clause = next(b for b in section.blocks if b.get("caption") == "Per clause")
+    assert [r[0] for r in per_clause["rows"]][:1] == ["overall"]
     items = rows(out / "judge_items.jsonl")
     assert all(i["verdict_a_first"] == i["verdict_b_first"] == "b" for i in items)
     # both orders were shown: B's answer first in half of the judge requests

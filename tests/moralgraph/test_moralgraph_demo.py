@@ -39,4 +39,6 @@ def test_report_shows_the_demo_graph(tmp_path):
                                   settings=dict(entry[3]), shared={}))
     section = moral_graph_section(tmp_path)
     tables = [b for b in section.blocks if b["type"] == "table" and b.get("caption") == "Values"]
-    assert "pageRank" in tables[0]["columns"] and "title" in tables[0]["columns"]
+    assert tables[0]["columns"] == ["value", "pageRank"]
+    titles = {str(v["title"]) for v in json.loads((out / "graph.json").read_text())["values"]}
+    assert {row[0].text for row in tables[0]["rows"]} == titles  # names, not ids

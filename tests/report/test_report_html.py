@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from report_html import read_page
 
 from conftest import run_cli
 from pluralign.errors import InputError
@@ -108,7 +109,9 @@ def test_full_report(tmp_path):
     run = full_run(tmp_path / "run")
     ids = [s.id for s in build_sections(run)]
     assert ids == [
-        "run",
+        "summary",
+        "evaluation",
+        "judge",
         "panel",
         "probabilities",
         "opinions",
@@ -116,18 +119,27 @@ def test_full_report(tmp_path):
         "constitution",
         "moral-graph",
         "training",
-        "evaluation",
-        "judge",
+        "run",
+        "files",
+        "glossary",
     ]
     html = render_report(run)
     assert_self_contained(html)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # input text is escaped
     assert "The assistant says it is an AI." in html
-    assert "group 1 (a/d/p)" in html and "5/0/2" in html and "provenance.seed" in html
-    assert "Accuracy by group, before" in html and "By group" in html
+    page = read_page(html)
+    votes = [t for t in page.tables if t.cls == "votes"]
+    assert [c.text for c in votes[-1].rows()[-1]] == ["group 1", "5", "0", "2", "71%"]
+    assert "provenance.seed" in html  # the constitution's provenance, in the appendix
+    assert "Accuracy by opinion group on divisive prompts, worst first" in html
     assert "never averaged away" in html
     assert "Per clause" in html and "Say you are an AI." in html and "trained" in html
     assert "Winning value per context" in html and "guided by Candour" in html
+    edges = page.table("moral-graph", "Upgrades")
+    assert [[c.text for c in r] for r in edges.rows()] == [
+        ["when asked"],
+        ["Honesty", "Candour", "0.800"],
+    ]
     assert html.count("data:image/png;base64,") >= 5
 
 
@@ -135,7 +147,7 @@ def test_partial_report_renders_only_present_sections(tmp_path):
     run = tmp_path / "run"
     (run / "train").mkdir(parents=True)
     (run / "train" / "curve.jsonl").write_text(json.dumps({"step": 1, "loss": 0.7}) + "\n")
-    assert [s.id for s in build_sections(run)] == ["training"]
+    assert [s.id for s in build_sections(run)] == ["training", "glossary"]
     html = render_report(run)
     assert_self_contained(html)
     assert 'id="training"' in html and 'id="panel"' not in html
@@ -164,7 +176,7 @@ def test_write_report_and_cli(tmp_path, capsys):
     (run / "panel").mkdir(parents=True)
     (run / "panel" / "probabilities.csv").write_text("id,probability\n1,0.5\n2,0.5\n")
     path, sections = write_report(run, tmp_path / "out" / "r.html")
-    assert path.is_file() and [s.id for s in sections] == ["probabilities"]
+    assert path.is_file() and [s.id for s in sections] == ["probabilities", "glossary"]
     r = run_cli("report", run)
     assert r.returncode == 0, r.stderr
     assert (run / "report.html").is_file()

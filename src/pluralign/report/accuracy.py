@@ -88,10 +88,8 @@ def overall(metrics: Mapping, subset: str) -> Mapping | None:
 
 
 def gap(metrics: Mapping, subset: str, grouping: str) -> Mapping | None:
-    return next(
-        (g for g in metrics.get("gaps") or [] if (g["subset"], g["grouping"]) == (subset, grouping)),
-        None,
-    )
+    gaps = metrics.get("gaps") or []
+    return next((g for g in gaps if (g["subset"], g["grouping"]) == (subset, grouping)), None)
 
 
 def margin_kind(metrics: Mapping) -> str:
@@ -115,7 +113,7 @@ def cluster_key(metrics: Mapping) -> str | None:
     """The provenance key whose values were resampled together (None: pairs were resampled)."""
     resampled = str((metrics.get("settings") or {}).get("resampled") or "")
     prefix = "clusters of provenance."
-    return resampled[len(prefix):] if resampled.startswith(prefix) else None
+    return resampled[len(prefix) :] if resampled.startswith(prefix) else None
 
 
 def units(run: Path, metrics: Mapping) -> dict[tuple[str, str, str], int]:
@@ -133,8 +131,13 @@ def units(run: Path, metrics: Mapping) -> dict[tuple[str, str, str], int]:
     candidates.append(run / "data" / "heldout.jsonl")
     for path in candidates:
         if path.is_file():
-            found = _count_units(str(path), path.stat().st_mtime_ns, key,
-                                 tuple(groupings(metrics)), data.get("sha256"))
+            found = _count_units(
+                str(path),
+                path.stat().st_mtime_ns,
+                key,
+                tuple(groupings(metrics)),
+                data.get("sha256"),
+            )
             if found is not None:
                 return found
     return {}
@@ -225,7 +228,8 @@ def arrow_cell(score: Mapping | None, n_units: int | None) -> Cell:
     before, after = estimate(score, "before"), estimate(score)
     if after is None:
         return Cell("n/a", "no weight", cls="num")
-    text = f"{before:.2f} → {after:.2f}" if before is not None else f"{after:.2f}"
+    # narrow no-break spaces: the arrow stays with its numbers and the cell stays narrow
+    text = f"{before:.2f}\u202f→\u202f{after:.2f}" if before is not None else f"{after:.2f}"
     kind = precision(score, n_units)
     if kind == "none":
         return Cell(text, "no interval", cls="num small-n")

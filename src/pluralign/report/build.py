@@ -48,9 +48,7 @@ def render_report(
         undefined=jinja2.StrictUndefined,
     )
     template = env.get_template("report.html.j2")
-    parts = [
-        (part, heading, [s for s in sections if s.part == part]) for part, heading in PARTS
-    ]
+    parts = [(part, heading, [s for s in sections if s.part == part]) for part, heading in PARTS]
     return template.render(
         title=title or f"pluralign report: {Path(run_dir).name}",
         sections=sections,

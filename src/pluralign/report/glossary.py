@@ -103,8 +103,7 @@ TERMS: dict[str, tuple[str, str]] = {
     ),
     "selection-probability": (
         "selection probability",
-        "The chance that the lottery puts a pool member on the panel; their sum is the panel "
-        "size.",
+        "The chance that the lottery puts a pool member on the panel; their sum is the panel size.",
     ),
     "gini": (
         "Gini coefficient",

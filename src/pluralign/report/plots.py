@@ -19,21 +19,18 @@ AFTER = "#1f6feb"
 
 
 def _figure(width: float, height: float):
-    import matplotlib
+    """A figure without pyplot (no global state, no window manager: quicker and thread-safe)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt, plt.figure(figsize=(width, height), dpi=100)
+    return Figure(figsize=(width, height), dpi=100)
 
 
-def _to_uri(plt, fig, tight: bool = True) -> str:
+def _to_uri(fig, tight: bool = True) -> str:
     buffer = io.BytesIO()
     if tight:
         fig.tight_layout()
     # No metadata: the same data gives the same bytes.
     fig.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -50,7 +47,7 @@ def composition(features: Mapping[str, Mapping[str, Mapping[str, float]]]) -> st
     n = len(features)
     cols = min(n, 2)
     rows = (n + cols - 1) // cols
-    plt, fig = _figure(5.2 * cols, 2.8 * rows)
+    fig = _figure(5.2 * cols, 2.8 * rows)
     for i, (feature, values) in enumerate(features.items()):
         ax = fig.add_subplot(rows, cols, i + 1)
         names = list(values)
@@ -99,30 +96,30 @@ def composition(features: Mapping[str, Mapping[str, Mapping[str, float]]]) -> st
         )
         ax.set_ylim(0, top * 1.4)
         ax.legend(fontsize=7, loc="upper center", ncol=4, frameon=False)
-    return _to_uri(plt, fig)
+    return _to_uri(fig)
 
 
 def probabilities(values: Sequence[float]) -> str:
     """Histogram of the pool's selection probabilities."""
-    plt, fig = _figure(6, 2.8)
+    fig = _figure(6, 2.8)
     ax = fig.add_subplot(1, 1, 1)
     ax.hist(np.asarray(values, dtype=float), bins=30, color=AFTER)
     ax.set_xlabel("selection probability")
     ax.set_ylabel("people")
-    return _to_uri(plt, fig)
+    return _to_uri(fig)
 
 
 def curves(series: Mapping[str, tuple[Sequence[float], Sequence[float]]]) -> str:
     """Training curves: one line per metric name (x = step)."""
     n = len(series)
-    plt, fig = _figure(min(9.0, 3.0 * n), 2.6)
+    fig = _figure(min(9.0, 3.0 * n), 2.6)
     for i, (name, (steps, values)) in enumerate(series.items()):
         ax = fig.add_subplot(1, n, i + 1)
         ax.plot(steps, values, color=AFTER)
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("step")
         ax.spines[["top", "right"]].set_visible(False)
-    return _to_uri(plt, fig)
+    return _to_uri(fig)
 
 
 def group_dots(
@@ -142,29 +139,56 @@ def group_dots(
     width, height = FIG_WIDTH, 0.85 + 0.3 * max(n, 1)
     longest = max((len(x) for x in labels), default=4)
     left = min(1.4, 0.15 + 0.064 * longest)
-    plt, fig = _figure(width, height)
-    fig.subplots_adjust(left=left / width, right=1 - 0.45 / width, top=1 - 0.3 / height,
-                        bottom=0.38 / height)
+    fig = _figure(width, height)
+    fig.subplots_adjust(
+        left=left / width, right=1 - 0.45 / width, top=1 - 0.3 / height, bottom=0.38 / height
+    )
     ax = fig.add_subplot(1, 1, 1)
-    y = np.arange(n)[::-1]  # first group at the top
+    y = np.arange(n)[::-1].astype(float)  # first group at the top
     ax.axvline(0.5, color="#57606a", lw=0.8, ls="--", zorder=1)
+    hollow = np.asarray(small, dtype=bool)
+    for key, color, size, width, offset in (
+        ("before", BEFORE, 34, 2.0, 0.14),
+        ("after", AFTER, 40, 3.0, -0.14),
+    ):
+        est, low, high = (
+            np.array([_num(g[key].get(k)) for g in groups]) for k in ("estimate", "low", "high")
+        )
+        spread = ~(np.isnan(low) | np.isnan(high)) & (high > low)
+        ax.hlines(
+            y[spread] + offset,
+            low[spread],
+            high[spread],
+            colors=color,
+            lw=width,
+            alpha=0.55,
+            zorder=2,
+        )
+        shown = ~np.isnan(est)
+        filled = shown & ~hollow if key == "after" else np.zeros(n, bool)
+        faces = [color if f else "white" for f in filled[shown]]
+        ax.scatter(
+            est[shown],
+            y[shown] + offset,
+            s=size,
+            zorder=3,
+            clip_on=False,
+            facecolors=faces,
+            edgecolors=color,
+            linewidths=1.6,
+        )
     for row, g, is_small in zip(y, groups, small, strict=True):
-        for key, color, size, width in (("before", BEFORE, 34, 2.0), ("after", AFTER, 40, 3.0)):
-            est, low, high = (_num(g[key].get(k)) for k in ("estimate", "low", "high"))
-            if np.isnan(est):
-                continue
-            offset = 0.14 if key == "before" else -0.14
-            if not (np.isnan(low) or np.isnan(high)) and high > low:
-                ax.plot([low, high], [row + offset] * 2, color=color, lw=width, alpha=0.55,
-                        solid_capstyle="butt", zorder=2)
-            hollow = key == "after" and is_small
-            ax.scatter([est], [row + offset], s=size, zorder=3, clip_on=False,
-                       facecolors="white" if key == "before" or hollow else color,
-                       edgecolors=color, linewidths=1.6)
         after = _num(g["after"].get("estimate"))
-        ax.text(1.04, row, "n/a" if np.isnan(after) else f"{after:.2f}",
-                transform=ax.get_yaxis_transform(), va="center", ha="left", fontsize=9,
-                color="#57606a" if is_small else "#1b1f24")
+        ax.text(
+            1.04,
+            row,
+            "n/a" if np.isnan(after) else f"{after:.2f}",
+            transform=ax.get_yaxis_transform(),
+            va="center",
+            ha="left",
+            fontsize=9,
+            color="#57606a" if is_small else "#1b1f24",
+        )
     ax.set_yticks(np.arange(n), labels[::-1], fontsize=9)
     for tick, is_small in zip(ax.get_yticklabels(), small[::-1], strict=True):
         if is_small:
@@ -177,7 +201,7 @@ def group_dots(
     ax.grid(axis="x", color="#d0d7de", lw=0.5)
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_axisbelow(True)
-    return _to_uri(plt, fig, tight=False)
+    return _to_uri(fig, tight=False)
 
 
 def _num(value) -> float:

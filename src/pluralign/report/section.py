@@ -117,9 +117,7 @@ class Section:
 
     def details(self, summary: str, blocks: list[dict[str, Any]], open_: bool = False) -> None:
         """A collapsible group of blocks (HTML ``<details>``; no script needed)."""
-        self.blocks.append(
-            {"type": "details", "summary": summary, "blocks": blocks, "open": open_}
-        )
+        self.blocks.append({"type": "details", "summary": summary, "blocks": blocks, "open": open_})
 
     def text(self, text: str, kind: str = "p") -> None:
         self.blocks.append({"type": kind, "text": text})

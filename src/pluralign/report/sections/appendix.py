@@ -14,8 +14,21 @@ from pluralign.report.glossary import TERMS
 from pluralign.report.section import Cell, Section, flatten, read_json, read_json_object, rel
 
 PIPELINE_ORDER = (
-    "simulate", "store", "summary", "panel", "aggregate", "constitution", "model", "synth",
-    "data", "train", "evaluate", "judge", "moral_graph", "moralgraph", "report",
+    "simulate",
+    "store",
+    "summary",
+    "panel",
+    "aggregate",
+    "constitution",
+    "model",
+    "synth",
+    "data",
+    "train",
+    "evaluate",
+    "judge",
+    "moral_graph",
+    "moralgraph",
+    "report",
 )
 """The pipeline's usual stage order (pluralign.pipeline): the tie-break of the dependency order."""
 
@@ -46,9 +59,11 @@ def pipeline_order(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     names = {m["stage"]: m for m in manifests}
     needs = {
         m["stage"]: {
-            k.split(":", 1)[1] for k in (m.get("inputs") or {})
+            k.split(":", 1)[1]
+            for k in (m.get("inputs") or {})
             if isinstance(k, str) and k.startswith("stage:") and k.split(":", 1)[1] in names
-        } - {m["stage"]}
+        }
+        - {m["stage"]}
         for m in manifests
     }
 
@@ -94,19 +109,28 @@ def run_section(run: Path) -> Section | None:
         seconds = m.get("seconds")
         rows.append(
             {
-                "stage": m["stage"],
-                "seconds": Cell(f"{seconds:.1f}" if isinstance(seconds, int | float) else "",
-                                cls="num"),
-                "started": str(m.get("started") or "").replace("T", " ").rstrip("Z"),
+                "stage": Cell(
+                    m["stage"], str(m.get("started") or "").replace("T", " ").rstrip("Z")
+                ),
+                "seconds": Cell(
+                    f"{seconds:.1f}" if isinstance(seconds, int | float) else "", cls="num"
+                ),
                 "seed": m.get("seed"),
-                "fingerprint": Cell(str(m.get("fingerprint") or "")[:12], cls="mono"),
-                "pluralign": versions.get("pluralign", ""),
+                "fingerprint": Cell(
+                    str(m.get("fingerprint") or "")[:12],
+                    cls="mono",
+                    sub=f"pluralign {versions['pluralign']}" if versions.get("pluralign") else "",
+                ),
             }
         )
     if rows:
         total = sum(m["seconds"] for m in manifests if isinstance(m.get("seconds"), int | float))
-        s.table(rows, caption=f"Stages in pipeline order ({total:.1f} s of stage time)",
-                numeric=("seconds",), limit=100)
+        s.table(
+            rows,
+            caption=f"Stages in pipeline order ({total:.1f} s of stage time)",
+            numeric=("seconds",),
+            limit=100,
+        )
         for m in manifests:
             s.details(f"{m['stage']}: settings, inputs and outputs", _manifest_blocks(s, m))
     if config is not None:
@@ -126,8 +150,11 @@ def _manifest_blocks(s: Section, m: Mapping[str, Any]) -> list[dict[str, Any]]:
     if inputs:
         sub.keyvalues(
             {
-                k: Cell(str(v.get("sha256", ""))[:16] if isinstance(v, dict) else str(v),
-                        str(v.get("path", "")) if isinstance(v, dict) else "", cls="mono")
+                k: Cell(
+                    str(v.get("sha256", ""))[:16] if isinstance(v, dict) else str(v),
+                    str(v.get("path", "")) if isinstance(v, dict) else "",
+                    cls="mono",
+                )
                 for k, v in inputs.items()
             },
             "Inputs (sha256)",

@@ -65,8 +65,10 @@ def aggregate_facts(summary: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "participants" in summary:
         clustered = summary.get("participants_clustered")
-        out["participants"] = summary["participants"] if clustered is None else (
-            f"{summary['participants']} ({clustered} placed in opinion groups)"
+        out["participants"] = (
+            summary["participants"]
+            if clustered is None
+            else (f"{summary['participants']} ({clustered} placed in opinion groups)")
         )
     if "statements" in summary:
         excluded = summary.get("statements_excluded")
@@ -74,12 +76,15 @@ def aggregate_facts(summary: dict[str, Any]) -> dict[str, Any]:
         if isinstance(excluded, list) and excluded:
             out["statements"] = f"{summary['statements']} ({len(excluded)} left out)"
     if "votes" in summary:
-        out["votes"] = f"{summary['votes']:,}" if isinstance(summary["votes"], int) else (
-            summary["votes"])
+        out["votes"] = (
+            f"{summary['votes']:,}" if isinstance(summary["votes"], int) else (summary["votes"])
+        )
     if "n_groups" in summary:
         sizes = summary.get("group_sizes")
-        out["opinion groups"] = summary["n_groups"] if not isinstance(sizes, list) else (
-            f"{summary['n_groups']} (sizes {', '.join(str(x) for x in sizes)})"
+        out["opinion groups"] = (
+            summary["n_groups"]
+            if not isinstance(sizes, list)
+            else (f"{summary['n_groups']} (sizes {', '.join(str(x) for x in sizes)})")
         )
     if isinstance(summary.get("consensus"), list):
         out["consensus statements"] = len(summary["consensus"])
@@ -125,9 +130,7 @@ def consensus_section(run: Path) -> Section | None:
                 row[c] = Cell(fmt(rec.get(c)), cls="num")
         if per_group:
             row["agreed, per opinion group"] = Cell(
-                " · ".join(
-                    f"{c.split('_')[0][1:]}: {_pct(rec.get(c))}" for c in per_group
-                ),
+                " · ".join(f"{c.split('_')[0][1:]}: {_pct(rec.get(c))}" for c in per_group),
                 cls="chips",
             )
         rows.append(row)
@@ -159,9 +162,10 @@ def constitution_section(run: Path) -> Section | None:
         "it (its full provenance is in the appendix).",
         [rel(run, path)],
     )
-    s.keyvalues({"clauses": len(clauses)} | (
-        {"title": doc["title"]} if isinstance(doc, dict) and doc.get("title") else {}
-    ))
+    s.keyvalues(
+        {"clauses": len(clauses)}
+        | ({"title": doc["title"]} if isinstance(doc, dict) and doc.get("title") else {})
+    )
     for i, clause in enumerate(clauses, start=1):
         if isinstance(clause, str):
             s.blocks.append(
@@ -217,17 +221,38 @@ def _statement_votes(st: dict, clause_text: str) -> dict[str, Any]:
         rows.append(row(f"group {g}", v))
     text = str(st.get("text") or "")
     scores = " · ".join(
-        f"{k} {fmt(float(st[k]))}" for k in ("gac", "bridging")
+        f"{k} {fmt(float(st[k]))}"
+        for k in ("gac", "bridging")
         if isinstance(st.get(k), int | float)
     )
     return {
-        "title": f"statement #{st.get('id', '?')}" + (
-            f": {text}" if text and text.strip() != str(clause_text).strip() else ""
-        ),
+        "title": f"statement #{st.get('id', '?')}"
+        + (f": {text}" if text and text.strip() != str(clause_text).strip() else ""),
         "scores": scores,
         "columns": ["", "agree", "disagree", "pass", "agreed"],
         "rows": rows,
     }
+
+
+UPGRADES_SHOWN = 5
+"""Upgrades listed per context (the strongest)."""
+
+
+def _upgrade(e: dict, name) -> list:
+    counts = e.get("counts") if isinstance(e.get("counts"), dict) else {}
+    wiser = counts.get("markedWiser")
+    others = [counts.get(k) for k in ("markedNotWiser", "markedLessWise", "markedUnsure")]
+    judged = (wiser or 0) + sum(x for x in others if isinstance(x, int))
+    likelihood = (e.get("summary") or {}).get("wiserLikelihood")
+    return [
+        name(e.get("sourceValueId", e.get("from_id"))),
+        name(e.get("wiserValueId", e.get("to_id"))),
+        Cell(
+            fmt(likelihood) if likelihood is not None else "",
+            f"{wiser} of {judged} said wiser" if wiser is not None and judged else "",
+            cls="num",
+        ),
+    ]
 
 
 def moral_graph_section(run: Path) -> Section | None:
@@ -269,8 +294,10 @@ def moral_graph_section(run: Path) -> Section | None:
     if contexts:
         s.table(
             [
-                {"context": str(c.get("id", "")).replace("-", " "),
-                 "winning value": name(c.get("winner"))}
+                {
+                    "context": str(c.get("id", "")).replace("-", " "),
+                    "winning value": name(c.get("winner")),
+                }
                 for c in contexts
             ],
             caption="Winning value per context",
@@ -281,8 +308,9 @@ def moral_graph_section(run: Path) -> Section | None:
             [
                 {
                     "value": Cell(name(v.get("id")), str(v.get("description") or "")),
-                    "pageRank": Cell(fmt(float(v.get("pageRank") or v.get("pagerank") or 0)),
-                                     cls="num"),
+                    "pageRank": Cell(
+                        fmt(float(v.get("pageRank") or v.get("pagerank") or 0)), cls="num"
+                    ),
                 }
                 for v in ranked
             ],
@@ -291,33 +319,31 @@ def moral_graph_section(run: Path) -> Section | None:
             links={"pageRank": "g-pagerank"},
         )
     if edges:
-        def strength(e: dict) -> float:
-            return -float((e.get("summary") or {}).get("wiserLikelihood") or 0)
-
-        rows = []
-        for e in sorted(edges, key=strength):
-            counts = e.get("counts") if isinstance(e.get("counts"), dict) else {}
-            wiser = counts.get("markedWiser")
-            others = [counts.get(k) for k in ("markedNotWiser", "markedLessWise",
-                                               "markedUnsure")]
-            judged = (wiser or 0) + sum(x for x in others if isinstance(x, int))
-            likelihood = (e.get("summary") or {}).get("wiserLikelihood")
-            rows.append(
-                {
-                    "from": name(e.get("sourceValueId", e.get("from_id"))),
-                    "to (judged wiser)": name(e.get("wiserValueId", e.get("to_id"))),
-                    "context": ", ".join(
-                        str(c).replace("-", " ") for c in e.get("contexts") or []
+        by_context: dict[str, list] = {}
+        for e in sorted(
+            edges, key=lambda e: -float((e.get("summary") or {}).get("wiserLikelihood") or 0)
+        ):
+            for c in e.get("contexts") or ["(no context)"]:
+                by_context.setdefault(str(c).replace("-", " "), []).append(_upgrade(e, name))
+        shown = {c: rows[:UPGRADES_SHOWN] for c, rows in sorted(by_context.items())}
+        hidden = sum(len(r) for r in by_context.values()) - sum(len(r) for r in shown.values())
+        s.grouped_table(
+            ["from", "to (judged wiser)", "wiser likelihood"],
+            [
+                (
+                    Cell(
+                        c, f"{len(by_context[c])} upgrade{'s' if len(by_context[c]) != 1 else ''}"
                     ),
-                    "wiser likelihood": Cell(
-                        fmt(likelihood) if likelihood is not None else "",
-                        f"{wiser} of {judged} said wiser" if wiser is not None and judged else "",
-                        cls="num",
-                    ),
-                }
-            )
-        s.table(rows, caption=f"Upgrades, strongest first ({len(rows)})", limit=15,
-                numeric=("wiser likelihood",), links={"wiser likelihood": "g-wiser"})
+                    rows,
+                )
+                for c, rows in shown.items()
+            ],
+            caption=f"Upgrades per context, strongest first ({len(edges)})",
+            numeric=("wiser likelihood",),
+            links={"wiser likelihood": "g-wiser"},
+        )
+        if hidden:
+            s.text(f"… and {hidden} weaker upgrades (in {rel(run, path)}).", "small")
     clauses = path.parent / "clauses.json"
     if clauses.is_file():
         s.sources.append(rel(run, clauses))
@@ -325,8 +351,10 @@ def moral_graph_section(run: Path) -> Section | None:
         if isinstance(rows, list) and all(isinstance(r, dict) for r in rows):
             s.table(
                 [
-                    {"context": str(r.get("context", "")).replace("-", " "),
-                     "clause": r.get("text", "")}
+                    {
+                        "context": str(r.get("context", "")).replace("-", " "),
+                        "clause": r.get("text", ""),
+                    }
                     for r in rows
                 ],
                 caption="Clauses from the moral graph",

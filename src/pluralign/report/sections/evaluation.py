@@ -22,7 +22,7 @@ from pluralign.report.section import Cell, Section, rel
 SUBSET_NOTES = {k: TERMS[k][1] for k in ("consensus", "consensus-against", "divisive", "mixed")}
 """What each simulator subset of prompts is (also in the glossary)."""
 
-COLUMNS = ("group", "pairs", "before", "after", "change")
+COLUMNS = ("group", "before", "after", "change")
 LINKS = {"before": "g-accuracy", "after": "g-interval", "change": "g-interval"}
 
 
@@ -82,9 +82,13 @@ def evaluation_section(run: Path) -> Section | None:
                 "change": A.score_cell(o, "improvement", n_units, signed=True),
             }
         )
-    s.table(rows, ["prompts", "pairs", "before", "after", "change"],
-            caption="All groups together, per subset of prompts",
-            numeric=("pairs", "before", "after", "change"), links=LINKS)
+    s.table(
+        rows,
+        ["prompts", "pairs", "before", "after", "change"],
+        caption="All groups together, per subset of prompts",
+        numeric=("pairs", "before", "after", "change"),
+        links=LINKS,
+    )
     kinds = [(subset_label(x), TERMS[x][1]) for x in A.subsets(m) if x in TERMS]
     if kinds:
         s.facts(kinds, "defs")
@@ -96,18 +100,25 @@ def evaluation_section(run: Path) -> Section | None:
         "note",
     )
     for grouping in A.groupings(m):
-        target = s.sub() if grouping.startswith("demographic:") else s
-        summary = grouping_block(target, m, grouping, counted, tie)
+        folded = grouping.startswith("demographic:")
+        target = s.sub() if folded else s
+        summary = grouping_block(target, m, grouping, counted, tie, figures=not folded)
         if target is not s:
             s.details(f"By {grouping_label(grouping)} — worst: {summary}", target.blocks)
     return s
 
 
 def grouping_block(
-    s: Section, m: Mapping, grouping: str, counted: Mapping, tie: bool = False
+    s: Section,
+    m: Mapping,
+    grouping: str,
+    counted: Mapping,
+    tie: bool = False,
+    figures: bool = True,
 ) -> str:
-    """Figures and a worst-first table for one grouping; returns a one-line summary naming the
-    worst group per subset."""
+    """Figures (one per subset, unless ``figures`` is false: the demographic groupings, folded
+    away, have their tables only) and a worst-first table for one grouping; returns a one-line
+    summary naming the worst group per subset."""
     name = grouping_label(grouping)
     term = grouping_term(grouping)
     s.text(f"By {name}", "h3")
@@ -121,10 +132,13 @@ def grouping_block(
         n_units = [A.unit_count(g, counted) for g in table]
         small = [A.precision(g, u) != "ok" for g, u in zip(table, n_units, strict=True)]
         labels = [group_label(grouping, str(g["group"])) for g in table]
-        images.append(
-            (plots.group_dots(table, subset_label(subset), labels, small),
-             f"Accuracy by {name} on {subset_label(subset)}, worst first")
-        )
+        if figures:
+            images.append(
+                (
+                    plots.group_dots(table, subset_label(subset), labels, small),
+                    f"Accuracy by {name} on {subset_label(subset)}, worst first",
+                )
+            )
         worst = A.worst_of(table)
         head = subset_label(subset)
         gap = A.gap(m, subset, grouping)
@@ -133,8 +147,7 @@ def grouping_block(
         if worst is not None:
             notes.append(f"worst: {group_label(grouping, str(worst['group']))}")
             worst_bits.append(
-                f"{subset} {group_label(grouping, str(worst['group']))} "
-                f"({A.estimate(worst):.2f})"
+                f"{subset} {group_label(grouping, str(worst['group']))} ({A.estimate(worst):.2f})"
             )
         if after_gap.get("estimate") is not None and worst is not None:
             notes.append(
@@ -143,25 +156,37 @@ def grouping_block(
             )
         rows = []
         for i, (g, u, is_small) in enumerate(zip(table, n_units, small, strict=True)):
-            pairs_sub = f"{u} {'person' if u == 1 else 'people'}" if (
-                u is not None and A.cluster_key(m) == "participant") else ""
-            rows.append(
-                [
-                    Cell(labels[i], badge="worst" if worst is not None and i == 0 else "",
-                         cls="small-n" if is_small else ""),
-                    Cell(f"{g['n']:,}", pairs_sub, cls="num"),
-                    A.score_cell(g, "before", u, tie=tie),
-                    A.score_cell(g, "after", u),
-                    A.score_cell(g, "improvement", u, signed=True),
-                ]
+            people = (
+                f"\n{u} {'person' if u == 1 else 'people'}"
+                if (u is not None and A.cluster_key(m) == "participant")
+                else ""
             )
+            row = [
+                Cell(
+                    labels[i],
+                    f"{g['n']:,} pair{'s' if g['n'] != 1 else ''}{people}",
+                    badge="worst" if worst is not None and i == 0 else "",
+                    cls="small-n" if is_small else "",
+                ),
+                A.score_cell(g, "after", u),
+                A.score_cell(g, "improvement", u, signed=True),
+            ]
+            if not tie:
+                row.insert(1, A.score_cell(g, "before", u))
+            rows.append(row)
         blocks.append((Cell(head, " · ".join(notes), cls=f"subset {subset_term(subset)}"), rows))
-    s.figures(
-        images,
-        f"Accuracy by {name} before (grey ring) and after (blue dot) training, worst group at "
-        "the top; lines: 95% intervals; dashed: no preference (0.5); hollow dot and grey "
-        "label: too few participants for an interval.",
+    if images:
+        s.figures(
+            images,
+            f"Accuracy by {name} before (grey ring) and after (blue dot) training, worst group "
+            "at the top; lines: 95% intervals; dashed: no preference (0.5); hollow dot and grey "
+            "label: too few participants for an interval.",
+        )
+    columns = [c for c in COLUMNS if not (tie and c == "before")]
+    caption = f"By {name}, worst group first" + (
+        " (before training every group is at 0.50: a tie by construction)" if tie else ""
     )
-    s.grouped_table(COLUMNS, blocks, caption=f"By {name}, worst group first",
-                    numeric=("pairs", "before", "after", "change"), links=LINKS)
+    s.grouped_table(
+        columns, blocks, caption=caption, numeric=("before", "after", "change"), links=LINKS
+    )
     return ", ".join(worst_bits) if worst_bits else "one group only"

@@ -29,7 +29,8 @@ def generations_section(run: Path) -> Section | None:
         missing = [k for k in ("prompt", "before", "after") if not isinstance(obj.get(k), str)]
         if missing:
             raise InputError(
-                f"field '{missing[0]}' missing or not text", where=at(path, number),
+                f"field '{missing[0]}' missing or not text",
+                where=at(path, number),
                 hint="each line needs prompt, before and after (text)",
             )
         items.append(_card(obj))

@@ -59,8 +59,10 @@ def what_ran(run: Path) -> list[tuple[str, str]]:
         given = inputs.get("simulate") or {}
         people = sim.get("participants") or given.get("participants")
         statements = sim.get("statements") or given.get("statements")
-        bits = [f"{number(people)} participants" if people else "",
-                f"{number(statements)} statements" if statements else ""]
+        bits = [
+            f"{number(people)} participants" if people else "",
+            f"{number(statements)} statements" if statements else "",
+        ]
         out.append(("Deliberation", "simulated assembly: " + ", ".join(b for b in bits if b)))
     elif inputs.get("polis"):
         out.append(("Deliberation", f"Polis conversation {Path(str(inputs['polis'])).name}"))
@@ -72,18 +74,28 @@ def what_ran(run: Path) -> list[tuple[str, str]]:
         k = report.get("k") or len(read_csv(panel_csv))
         pool = report.get("pool_size")
         how = f", by sortition ({report['method']})" if report.get("method") else ""
-        out.append(("Panel", f"{number(k)} members" + (f" of {number(pool)} volunteers" if pool
-                                                      else "") + how))
+        out.append(
+            (
+                "Panel",
+                f"{number(k)} members" + (f" of {number(pool)} volunteers" if pool else "") + how,
+            )
+        )
     if agg:
         bits = []
         if agg.get("votes") is not None:
-            bits.append(f"{number(agg['votes'])} votes on {number(agg.get('statements'))} "
-                        "statements")
+            bits.append(
+                f"{number(agg['votes'])} votes on {number(agg.get('statements'))} statements"
+            )
         if agg.get("n_groups") is not None:
             sizes = agg.get("group_sizes")
-            bits.append(f"{agg['n_groups']} opinion groups" + (
-                f" ({', '.join(str(x) for x in sizes)} people)" if isinstance(sizes, list) else ""
-            ))
+            bits.append(
+                f"{agg['n_groups']} opinion groups"
+                + (
+                    f" ({', '.join(str(x) for x in sizes)} people)"
+                    if isinstance(sizes, list)
+                    else ""
+                )
+            )
         if bits:
             out.append(("Opinions", " → ".join(bits)))
     constitution = run / "constitution" / "constitution.yaml"
@@ -94,8 +106,10 @@ def what_ran(run: Path) -> list[tuple[str, str]]:
         out.append(("Constitution", f"{len(clauses)} clause{'s' if len(clauses) != 1 else ''}"))
     train_n, held_n = (count_lines(run / "data" / f) for f in ("train.jsonl", "heldout.jsonl"))
     if train_n is not None or held_n is not None:
-        bits = [f"{number(train_n)} to train on" if train_n is not None else "",
-                f"{number(held_n)} held out" if held_n is not None else ""]
+        bits = [
+            f"{number(train_n)} to train on" if train_n is not None else "",
+            f"{number(held_n)} held out" if held_n is not None else "",
+        ]
         out.append(("Preference pairs", ", ".join(b for b in bits if b)))
     training = training_line(run)
     if training:
@@ -141,8 +155,9 @@ def model_card(run: Path) -> str | None:
     if sha:
         of = f" (of {info['sha256_of']})" if info.get("sha256_of") else ""
         bits.append(f"sha256 {str(sha)[:16]}…{of}")
-    missing = [k for k, v in (("parameters", params), ("licence", licence), ("sha256", sha))
-               if not v]
+    missing = [
+        k for k, v in (("parameters", params), ("licence", licence), ("sha256", sha)) if not v
+    ]
     if missing:
         bits.append(f"{', '.join(missing)} not recorded by this run")
     return " · ".join(bits)
@@ -161,8 +176,9 @@ def result_blocks(s: Section, run: Path, m: Mapping) -> None:
     everyone = A.overall(m, "all")
     lines = []
     if everyone is not None:
-        lines.append(("All held-out pairs", f"{A.describe(everyone, m, None)} "
-                      f"over {everyone['n']:,} pairs"))
+        lines.append(
+            ("All held-out pairs", f"{A.describe(everyone, m, None)} over {everyone['n']:,} pairs")
+        )
     names = A.groupings(m)
     if not names:
         s.facts(lines, "result")
@@ -182,14 +198,19 @@ def result_blocks(s: Section, run: Path, m: Mapping) -> None:
             continue
         worst_names[subset] = worst["group"]
         lines.append(
-            (f"Worst {label}, {subset_label(subset)}",
-             f"{group_label(grouping, str(worst['group']))}: "
-             f"{A.describe(worst, m, A.unit_count(worst, counted))}")
+            (
+                f"Worst {label}, {subset_label(subset)}",
+                f"{group_label(grouping, str(worst['group']))}: "
+                f"{A.describe(worst, m, A.unit_count(worst, counted))}",
+            )
         )
     s.facts(lines, "result")
     if A.before_is_tie(m):
-        s.text("'Before' is 0.5 by construction here (the untrained model scored against "
-               "itself ties on every pair); 'after' is the trained model.", "small")
+        s.text(
+            "'Before' is 0.5 by construction here (the untrained model scored against "
+            "itself ties on every pair); 'after' is the trained model.",
+            "small",
+        )
     order = [g["group"] for g in A.table_of(m, subsets[0], grouping)] if subsets else []
     for subset in subsets[1:]:
         order += [g["group"] for g in A.table_of(m, subset, grouping) if g["group"] not in order]
@@ -197,21 +218,33 @@ def result_blocks(s: Section, run: Path, m: Mapping) -> None:
     for group in order:
         row: dict[str, Any] = {label: group_label(grouping, str(group))}
         for subset in subsets:
-            score = next((g for g in m["groups"] if (g["subset"], g["grouping"], g["group"])
-                          == (subset, grouping, group)), None)
+            score = next(
+                (
+                    g
+                    for g in m["groups"]
+                    if (g["subset"], g["grouping"], g["group"]) == (subset, grouping, group)
+                ),
+                None,
+            )
             cell = A.arrow_cell(score, A.unit_count(score, counted) if score else None)
             if worst_names.get(subset) == group:
                 cell = Cell(cell.text, cell.sub, cls=cell.cls + " worst")
             row[subset] = cell
         rows.append(row)
-    s.table(rows, [label, *subsets],
-            caption=f"Accuracy before → after training, per {label} and kind of prompts",
-            numeric=tuple(subsets), limit=30,
-            links={x: f"g-{x}" for x in subsets if x != "all"})
-    s.text("Worst group first; red: the worst group of each column; underneath: the 95% "
-           "interval after training; grey italics: too few participants for an interval. "
-           "A group gained (lost) when the 95% interval of its change lies above (below) 0.",
-           "small")
+    s.table(
+        rows,
+        [label, *subsets],
+        caption=f"Accuracy before → after training, per {label} and kind of prompts",
+        numeric=tuple(subsets),
+        limit=30,
+        links={x: f"g-{x}" for x in subsets if x != "all"},
+    )
+    s.text(
+        "Worst group first; red: the worst group of each column; underneath: the 95% "
+        "interval after training; grey italics: too few participants for an interval. "
+        "A group gained (lost) when the 95% interval of its change lies above (below) 0.",
+        "small",
+    )
 
 
 def verdict(m: Mapping, subset: str, grouping: str, counted: Mapping) -> str:

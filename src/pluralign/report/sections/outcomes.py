@@ -153,9 +153,12 @@ def judge_section(run: Path) -> Section | None:
             if isinstance(r, dict):
                 rows.append(_win_row(str(r.get("text") or r.get("clause_id") or ""), r))
     if rows:
-        s.table(rows, ["", "judged", "B wins", "A wins", "ties", "win rate of B"],
-                caption="Per clause", numeric=("judged", "B wins", "A wins", "ties",
-                                               "win rate of B"))
+        s.table(
+            rows,
+            ["", "judged", "B wins", "A wins", "ties", "win rate of B"],
+            caption="Per clause",
+            numeric=("judged", "B wins", "A wins", "ties", "win rate of B"),
+        )
     failed = obj.get("failed_requests") or (overall or {}).get("failures")
     if failed:
         s.text(f"{failed} judgement(s) failed (no parseable verdict) and are left out.", "note")

