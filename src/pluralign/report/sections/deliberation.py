@@ -121,24 +121,31 @@ def consensus_section(run: Path) -> Section | None:
         key=lambda c: int(c[1:].split("_")[0]),
     )
     rows = []
+    score = next((c for c in ("gac", "consensus", "bridging") if c in df.columns), None)
     for rec in df.head(20).to_dict("records"):
         text = str(rec.get(text_col, "")) if text_col else ""
         sid = str(rec.get(id_col, "")) if id_col else ""
-        row: dict[str, Any] = {"statement": Cell(text or sid, f"#{sid}" if text and sid else "")}
-        for c in ("gac", "bridging", "agreement"):
-            if c in df.columns:
-                row[c] = Cell(fmt(rec.get(c)), cls="num")
+        facts = [f"#{sid}"] if text and sid else []
+        facts += [
+            f"{c} {fmt(rec.get(c))}"
+            for c in ("agreement", "bridging")
+            if c in df.columns and c != score
+        ]
+        row: dict[str, Any] = {"statement": Cell(text or sid, " · ".join(facts))}
+        if score:
+            row[score] = Cell(fmt(rec.get(score)), cls="num")
         if per_group:
-            row["agreed, per opinion group"] = Cell(
-                " · ".join(f"{c.split('_')[0][1:]}: {_pct(rec.get(c))}" for c in per_group),
-                cls="chips",
+            row["agreed, per group"] = Cell(
+                "",
+                "\n".join(f"{c.split('_')[0][1:]}: {_pct(rec.get(c))}" for c in per_group),
+                cls="num",
             )
         rows.append(row)
     s.table(
         rows,
         caption=f"Top {min(20, len(df))} of {len(df)} statements by {sort_col or 'order'}",
-        numeric=("gac", "bridging", "agreement"),
-        links={"gac": "g-gac", "bridging": "g-bridging"},
+        numeric=(score or "", "agreed, per group"),
+        links={"gac": "g-gac", "bridging": "g-bridging", "agreed, per group": "g-opinion-group"},
     )
     return s
 
