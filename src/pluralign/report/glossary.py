@@ -27,6 +27,11 @@ TERMS: dict[str, tuple[str, str]] = {
         "demographic group",
         "Participants sharing one value of a pool feature (age band, gender, region ...).",
     ),
+    "clause": (
+        "clause (grouping)",
+        "Synthesised pairs grouped by the constitution clause they test: which principles "
+        "training served and which it did not.",
+    ),
     "consensus": (
         "consensus prompts",
         "Prompts on a statement that every group broadly agreed with.",
@@ -142,6 +147,8 @@ def grouping_label(grouping: str) -> str:
         return "opinion group"
     if grouping == "latent":
         return "latent group"
+    if grouping == "clause":
+        return "clause"
     if grouping.startswith("demographic:"):
         return grouping.split(":", 1)[1].replace("_", " ")
     return grouping
@@ -150,8 +157,8 @@ def grouping_label(grouping: str) -> str:
 def grouping_term(grouping: str) -> str:
     if grouping in ("group", "opinion"):
         return "opinion-group"
-    if grouping == "latent":
-        return "latent"
+    if grouping in ("latent", "clause"):
+        return grouping
     if grouping.startswith("demographic:"):
         return "demographic"
     return ""
