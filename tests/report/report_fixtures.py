@@ -67,7 +67,7 @@ def demo_run(tmp_path_factory) -> Path:
     training summary (the files a real-model demo writes)."""
     from pluralign.demo import demo_config
     from pluralign.evaluate import evaluate_margins
-    from pluralign.manifest import sha256_file, write_json_atomic
+    from pluralign.io import sha256_file, write_json_atomic
     from pluralign.pipeline import build_stages
     from pluralign.runner import run_stages
 

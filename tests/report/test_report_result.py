@@ -136,7 +136,7 @@ def test_groups_too_small_for_an_interval_are_marked(demo_copy):
     import numpy as np
 
     from pluralign.evaluate import evaluate_margins
-    from pluralign.manifest import sha256_file
+    from pluralign.io import sha256_file
 
     heldout = demo_copy / "data" / "heldout.jsonl"
     rows = [json.loads(x) for x in heldout.read_text().splitlines()]
