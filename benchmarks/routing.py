@@ -24,7 +24,7 @@ background every 30 s). At each aggregation the votes so far are compared with t
   aggregations in a row (every participant counts; one not clustered yet is a class of its
   own);
 * **consensus**: votes until every reference consensus statement is recognised as consensus
-  (a majority of every group agrees, at least 3 votes in each).
+  by the aggregation's own rule (:mod:`pluralign.aggregate.consensus`), listing them all.
 
 It prints, per seed and policy, the votes needed for each, and the mean saving against random
 (``1 - votes(policy) / votes(random)``). Target of issue 14: ≥ 30 % fewer votes than random.
