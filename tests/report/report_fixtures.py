@@ -41,24 +41,69 @@ def after_margins(rows: list[dict], seed: int = 0) -> np.ndarray:
     return np.asarray(out)
 
 
-def write_generations(path: Path, heldout: list[dict], n: int = 30) -> list[dict]:
+def write_generations(path: Path, heldout: list[dict], clause: str, n: int = 30) -> list[dict]:
+    """``generations.jsonl`` as the evaluate stage writes it (docs/run_folder.md); every fifth
+    answer is unchanged, and the answers hold markup that must be escaped."""
     prompts = list(dict.fromkeys(r["prompt"] for r in heldout))[:n]
     by_prompt = {r["prompt"]: r for r in heldout}
     items = []
     for i, p in enumerate(prompts):
         row = by_prompt[p]
-        after = row["chosen"] if i % 5 else f"Before <b>{i}</b> & after"
+        before = f"Before <b>{i}</b> & after"
+        after = row["chosen"] if i % 5 else before
+        prov = row.get("provenance") or {}
         items.append(
             {
                 "prompt": p,
-                "before": f"Before <b>{i}</b> & after",
+                "before": before,
                 "after": after,
-                "group": row.get("group"),
-                "kind": (row.get("provenance") or {}).get("kind"),
+                "changed": after != before,
+                "kind": prov.get("kind"),
+                "topic": prov.get("topic"),
+                "prompt_id": prov.get("prompt_id"),
+                "clause": clause if i % 2 else None,
+                "statement_ids": prov.get("statement_ids"),
+                "pairs": sum(1 for r in heldout if r["prompt"] == p),
             }
         )
     path.write_text("".join(json.dumps(x) + "\n" for x in items), encoding="utf-8")
     return items
+
+
+def write_metrics(run: Path, rows: list[dict], margin: str) -> dict:
+    """``RUN/evaluate/metrics.json`` as ``pluralign evaluate`` writes it: ``likelihood`` (before:
+    the base model's own preference, a measurement; ``implicit`` beside after) or ``implicit``
+    (before: the base against itself, 0.5 by construction: older runs)."""
+    from pluralign.evaluate import evaluate_margins
+    from pluralign.io import sha256_file
+
+    heldout = run / "data" / "heldout.jsonl"
+    after = after_margins(rows)
+    rng = np.random.default_rng(1)  # the base model agrees with people on ~35% of pairs
+    before = (
+        np.zeros(len(rows))
+        if margin == "implicit"
+        else np.where(rng.random(len(rows)) < 0.35, 1.0, -1.0)
+    )
+    opts = {
+        "n_boot": 60,
+        "seed": 0,
+        "provenance": {
+            "inputs": {"data": {"path": str(heldout), "sha256": sha256_file(heldout)}},
+            "settings": {"margin": margin},
+        },
+    }
+    m = json.loads(evaluate_margins(rows, before, after, **opts).to_json())
+    m["settings"]["margin"] = margin
+    if margin == "likelihood":
+        implicit = json.loads(
+            evaluate_margins(rows, np.zeros(len(rows)), after - before, **opts).to_json()
+        )
+        for part in ("overall", "groups"):
+            for score, imp in zip(m[part], implicit[part], strict=True):
+                score["implicit"] = imp["after"]
+    (run / "evaluate" / "metrics.json").write_text(json.dumps(m))
+    return m
 
 
 @pytest.fixture(scope="session")
@@ -66,8 +111,7 @@ def demo_run(tmp_path_factory) -> Path:
     """A run folder of the demo's fast stages plus evaluation, model card, generations and a
     training summary (the files a real-model demo writes)."""
     from pluralign.demo import demo_config
-    from pluralign.evaluate import evaluate_margins
-    from pluralign.io import sha256_file, write_json_atomic
+    from pluralign.io import write_json_atomic
     from pluralign.pipeline import build_stages
     from pluralign.runner import run_stages
 
@@ -82,20 +126,9 @@ def demo_run(tmp_path_factory) -> Path:
     )
     heldout = run / "data" / "heldout.jsonl"
     rows = [json.loads(x) for x in heldout.read_text().splitlines() if x.strip()]
-    res = evaluate_margins(
-        rows,
-        np.zeros(len(rows)),
-        after_margins(rows),
-        n_boot=60,
-        seed=0,
-        provenance={
-            "inputs": {"data": {"path": str(heldout), "sha256": sha256_file(heldout)}},
-            "settings": {"margin": "implicit"},
-        },
-    )
     (run / "evaluate").mkdir()
-    (run / "evaluate" / "metrics.json").write_text(res.to_json())
-    write_generations(run / "evaluate" / "generations.jsonl", rows)
+    write_metrics(run, rows, "likelihood")
+    write_generations(run / "evaluate" / "generations.jsonl", rows, clause="c1")
     (run / "model").mkdir()
     write_json_atomic(
         run / "model" / "model.json",
@@ -140,3 +173,7 @@ def demo_copy(demo_run, tmp_path) -> Path:
     m["provenance"]["inputs"]["data"]["path"] = str(dst / "data" / "heldout.jsonl")
     metrics.write_text(json.dumps(m))
     return dst
+
+
+def heldout_rows(run: Path) -> list[dict]:
+    return [json.loads(x) for x in (run / "data" / "heldout.jsonl").read_text().splitlines()]

@@ -83,7 +83,10 @@ def test_summary_names_model_panel_constitution_and_worst_group(
     for subset in ("all", "consensus", "divisive"):
         worst = _worst(metrics, subset, "group")
         name = f"group {worst['group']}" if worst["group"].isdigit() else worst["group"]
-        assert f"{name}: 0.50 → {worst['after']['estimate']:.2f}" in summary, subset
+        before, after = worst["before"]["estimate"], worst["after"]["estimate"]
+        assert f"{name}: {before:.2f} → {after:.2f}" in summary, subset
+    implicit = next(o for o in metrics["overall"] if o["subset"] == "all")["implicit"]
+    assert f"implicit reward {implicit['estimate']:.2f} [" in summary
     table = page.table("summary", "Accuracy before → after training, per opinion group")
     assert table.head == ["opinion group", "all", "consensus", "divisive"]
     afters = [_after(r[1].text) for r in table.rows()]
@@ -100,12 +103,12 @@ def test_every_per_group_table_is_worst_first(page, metrics):
     assert len(tables) == len(groupings)
     assert sum(t.in_details for t in tables) == sum(g.startswith("demographic:") for g in groupings)
     for table, grouping in zip(tables, groupings, strict=True):
-        # before training every group ties at 0.5 (implicit margins): no before column
-        assert table.head == ["group", "after", "change"]
-        assert "every group is at 0.50" in table.caption
+        # before is the base model's own preference (a measurement), implicit reward beside
+        assert table.head == ["group", "before", "after", "change", "implicit"]
         for body in table.bodies:
             heading, rows = body[0][0].text, body[1:]
-            afters = [float(r[1].text) for r in rows]
+            afters = [float(r[2].text) for r in rows]
+            assert all(r[1].sub.startswith("[") or "small-n" in r[1].cls for r in rows)
             assert afters == sorted(afters), (grouping, heading)
             subset = next(
                 k
@@ -185,6 +188,25 @@ def _evaluation_only(run) -> str:
     return render_report(run, sections=[evaluation_section(run)])
 
 
+def test_a_before_that_is_a_tie_by_construction_is_said_so(demo_copy):
+    # older runs: implicit margins, so before is the base against itself (0.5 on every pair)
+    from report_fixtures import heldout_rows, write_metrics
+
+    write_metrics(demo_copy, heldout_rows(demo_copy), "implicit")
+    html = render_report(demo_copy)
+    page = read_page(html)
+    table = page.table("evaluation", "By opinion group")
+    assert table.head == ["group", "after", "change"]
+    assert "every group is at 0.50: a tie by construction" in table.caption
+    overall = page.table("evaluation", "All groups together")
+    assert overall.head == ["prompts", "before", "after", "change"]
+    assert {r[1].text for r in overall.rows()} == {"0.50"} and all(
+        r[1].sub == "" for r in overall.rows()
+    )
+    summary = html[html.index('id="summary"') : html.index('id="evaluation"')]
+    assert "is 0.5 by construction here" in summary and "implicit reward" not in summary
+
+
 def test_generations_side_by_side(page, html, demo_run):
     items = [
         json.loads(x)
@@ -197,6 +219,14 @@ def test_generations_side_by_side(page, html, demo_run):
         assert g["before"] == item["before"] and g["after"] == item["after"]
         assert g["same"] == (item["before"] == item["after"])
     assert "Before &lt;b&gt;0&lt;/b&gt; &amp; after" in html  # model text is escaped
+    import yaml
+
+    c1 = yaml.safe_load((demo_run / "constitution" / "constitution.yaml").read_text())["clauses"][0]
+    assert c1["id"] == "c1"
+    for g, item in zip(page.gens, items, strict=True):  # what is known about each prompt
+        assert f"{item['pairs']} held-out pair" in g["tags"]
+        assert ("clause c1: " + c1["text"][:40] in g["tags"]) == (item["clause"] == "c1")
+        assert g["tags"].startswith(item["kind"])
     facts = page.table("generations", "")
     assert ["answers that changed", "24 of 30 (80%)"] in [[c.text for c in r] for r in facts.rows()]
 

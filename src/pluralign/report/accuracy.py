@@ -100,6 +100,13 @@ def margin_kind(metrics: Mapping) -> str:
     return "implicit"
 
 
+def has_implicit(metrics: Mapping) -> bool:
+    """True when the scores carry the implicit-reward accuracy beside 'after'."""
+    return any(
+        isinstance(g.get("implicit"), Mapping) for g in (*metrics["overall"], *metrics["groups"])
+    )
+
+
 def before_is_tie(metrics: Mapping) -> bool:
     """True when 'before' is 0.5 by construction (implicit margins of the untrained policy)."""
     points = [o.get("before") or {} for o in (*metrics["overall"], *metrics["groups"])]
@@ -208,6 +215,8 @@ def score_cell(
 ) -> Cell:
     """An estimate with its interval underneath; "no interval" for a single unit, grey italics
     for few units, "tie" for a 'before' that is 0.5 by construction."""
+    if key not in score:
+        return Cell("–", cls="num")
     iv = score.get(key) or {}
     est = iv.get("estimate")
     if est is None:

@@ -60,8 +60,9 @@ TERMS: dict[str, tuple[str, str]] = {
     "implicit": (
         "implicit reward margin",
         "How much more training raised the chosen response's log-probability than the rejected "
-        "one's, relative to the untrained (reference) model (DPO, Rafailov et al. 2023, eq. 5). "
-        "Before training it is exactly 0, a tie, so 'before' is 0.5 by construction.",
+        "one's, relative to the untrained (reference) model (DPO, Rafailov et al. 2023, eq. 5): "
+        "what training changed. The untrained model against itself scores exactly 0, a tie, so "
+        "a 'before' under this margin is 0.5 by construction, not a measurement.",
     ),
     "likelihood": (
         "likelihood margin",

@@ -66,9 +66,11 @@ class Section:
         limit: int = MAX_TABLE_ROWS,
         numeric: Sequence[str] = (),
         links: Mapping[str, str] | None = None,
+        optional: Sequence[str] = (),
     ) -> None:
         """Rows of mappings as a table. ``numeric``: right-aligned columns; ``links``: column →
-        glossary anchor (the header links to the term's explanation)."""
+        glossary anchor (the header links to the term's explanation); ``optional``: columns a
+        phone leaves out (shown from 481 px on; the page says so)."""
         rows = list(rows)
         columns = list(columns) if columns else column_names(rows)
         cells = [[cell(r.get(c)) for c in columns] for r in rows[:limit]]
@@ -79,7 +81,7 @@ class Section:
                 "rows": cells,
                 "caption": caption,
                 "more": max(0, len(rows) - limit),
-                "numeric": [c in numeric for c in columns],
+                "colcls": _column_classes(columns, numeric, optional),
                 "links": [dict(links or {}).get(c, "") for c in columns],
             }
         )
@@ -91,16 +93,18 @@ class Section:
         caption: str = "",
         numeric: Sequence[str] = (),
         links: Mapping[str, str] | None = None,
+        optional: Sequence[str] = (),
     ) -> None:
         """A table in blocks: each ``(heading, rows)`` starts with a full-width heading row
-        (text or a :class:`Cell`), then its rows (lists of cells in ``columns`` order)."""
+        (text or a :class:`Cell`), then its rows (lists of cells in ``columns`` order); the
+        options as for :meth:`table`."""
         self.blocks.append(
             {
                 "type": "grouped",
                 "columns": list(columns),
                 "groups": [(cell(h), [[cell(c) for c in r] for r in rows]) for h, rows in groups],
                 "caption": caption,
-                "numeric": [c in numeric for c in columns],
+                "colcls": _column_classes(columns, numeric, optional),
                 "links": [dict(links or {}).get(c, "") for c in columns],
             }
         )
@@ -135,6 +139,15 @@ class Section:
         obj = read_json(path)
         if isinstance(obj, dict):
             self.keyvalues(scalars(obj), caption)
+
+
+def _column_classes(
+    columns: Sequence[str], numeric: Sequence[str], optional: Sequence[str]
+) -> list[str]:
+    return [
+        " ".join(x for x in ("num" if c in numeric else "", "opt" if c in optional else "") if x)
+        for c in columns
+    ]
 
 
 def column_names(rows: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -22,8 +22,13 @@ from pluralign.report.section import Cell, Section, rel
 SUBSET_NOTES = {k: TERMS[k][1] for k in ("consensus", "consensus-against", "divisive", "mixed")}
 """What each simulator subset of prompts is (also in the glossary)."""
 
-COLUMNS = ("group", "before", "after", "change")
-LINKS = {"before": "g-accuracy", "after": "g-interval", "change": "g-interval"}
+COLUMNS = ("group", "before", "after", "change", "implicit")
+LINKS = {
+    "before": "g-accuracy",
+    "after": "g-interval",
+    "change": "g-interval",
+    "implicit": "g-implicit",
+}
 
 
 def metric_intro(metrics: Mapping) -> str:
@@ -46,9 +51,15 @@ def metric_intro(metrics: Mapping) -> str:
             )
     elif margin == "likelihood":
         text += (
-            "Scored by each model's own likelihood margin (log-probability of the chosen minus "
-            "the rejected response): 'before' measures what the base model already preferred. "
+            "Scored by each model's own likelihood margin (summed log-probability of the chosen "
+            "minus the rejected reply): 'before' measures what the base model already "
+            "preferred, 'after' what the trained model prefers. "
         )
+        if A.has_implicit(metrics):
+            text += (
+                "'implicit': the accuracy of the DPO implicit reward of the trained model "
+                "against the base, pair by pair what training changed. "
+            )
     else:
         text += f"Margins: {margin}. "
     return text + "Intervals: 95% percentile bootstrap over participants."
@@ -60,6 +71,7 @@ def evaluation_section(run: Path) -> Section | None:
         return None
     counted = A.units(run, m)
     tie = A.before_is_tie(m)
+    implicit = A.has_implicit(m)
     s = Section(
         "evaluation",
         "Per-group accuracy, before and after training",
@@ -73,22 +85,30 @@ def evaluation_section(run: Path) -> Section | None:
         if o is None:
             continue
         n_units = A.unit_count(o, counted)
+        people = f"\n{n_units:,} people" if n_units and A.cluster_key(m) == "participant" else ""
         rows.append(
             {
-                "prompts": subset_label(subset),
-                "pairs": Cell(f"{o['n']:,}", cls="num"),
+                "prompts": Cell(subset_label(subset), f"{o['n']:,} pairs{people}"),
                 "before": A.score_cell(o, "before", n_units, tie=tie),
                 "after": A.score_cell(o, "after", n_units),
                 "change": A.score_cell(o, "improvement", n_units, signed=True),
+                "implicit": A.score_cell(o, "implicit", n_units),
             }
         )
     s.table(
         rows,
-        ["prompts", "pairs", "before", "after", "change"],
+        ["prompts", "before", "after", "change", *(["implicit"] if implicit else [])],
         caption="All groups together, per subset of prompts",
-        numeric=("pairs", "before", "after", "change"),
+        numeric=("before", "after", "change", "implicit"),
         links=LINKS,
+        optional=("implicit",),
     )
+    if implicit:
+        s.text(
+            "On a narrow screen the implicit-reward column is left out; turn the phone or "
+            "widen the window to see it.",
+            "narrow",
+        )
     kinds = [(subset_label(x), TERMS[x][1]) for x in A.subsets(m) if x in TERMS]
     if kinds:
         s.facts(kinds, "defs")
@@ -102,7 +122,7 @@ def evaluation_section(run: Path) -> Section | None:
     for grouping in A.groupings(m):
         folded = grouping.startswith("demographic:")
         target = s.sub() if folded else s
-        summary = grouping_block(target, m, grouping, counted, tie, figures=not folded)
+        summary = grouping_block(target, m, grouping, counted, tie, implicit, not folded)
         if target is not s:
             s.details(f"By {grouping_label(grouping)} — worst: {summary}", target.blocks)
     return s
@@ -114,6 +134,7 @@ def grouping_block(
     grouping: str,
     counted: Mapping,
     tie: bool = False,
+    implicit: bool = False,
     figures: bool = True,
 ) -> str:
     """Figures (one per subset, unless ``figures`` is false: the demographic groupings, folded
@@ -173,6 +194,8 @@ def grouping_block(
             ]
             if not tie:
                 row.insert(1, A.score_cell(g, "before", u))
+            if implicit:
+                row.append(A.score_cell(g, "implicit", u))
             rows.append(row)
         blocks.append((Cell(head, " · ".join(notes), cls=f"subset {subset_term(subset)}"), rows))
     if images:
@@ -182,11 +205,18 @@ def grouping_block(
             "at the top; lines: 95% intervals; dashed: no preference (0.5); hollow dot and grey "
             "label: too few participants for an interval.",
         )
-    columns = [c for c in COLUMNS if not (tie and c == "before")]
+    columns = [
+        c for c in COLUMNS if not (tie and c == "before") and not (c == "implicit" and not implicit)
+    ]
     caption = f"By {name}, worst group first" + (
         " (before training every group is at 0.50: a tie by construction)" if tie else ""
     )
     s.grouped_table(
-        columns, blocks, caption=caption, numeric=("before", "after", "change"), links=LINKS
+        columns,
+        blocks,
+        caption=caption,
+        numeric=("before", "after", "change", "implicit"),
+        links=LINKS,
+        optional=("implicit",),
     )
     return ", ".join(worst_bits) if worst_bits else "one group only"

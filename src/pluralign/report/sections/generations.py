@@ -1,9 +1,11 @@
 """Report section "Answers before and after training" (``evaluate/generations.jsonl``): the
 base and the trained model's answers to held-out prompts, side by side.
 
-Each line is ``{"prompt", "before", "after"}`` plus, where known, ``group`` (whose prompt it
-is), ``clause`` (the constitution clause it tests; text or id) and ``kind`` (consensus,
-divisive ...). The answers are shown as the model wrote them (HTML-escaped)."""
+Each line is ``{"prompt", "before", "after"}`` plus, where known, ``kind`` (consensus,
+divisive ...), ``topic``, ``group`` (whose prompt it is), ``clause`` (the constitution clause it
+tests: an id of ``constitution/constitution.yaml``, shown with its text, or the text itself),
+``pairs`` (held-out pairs on the prompt) and ``changed`` (the producer's own comparison; else the
+report compares the texts). The answers are shown as the model wrote them (HTML-escaped)."""
 
 from __future__ import annotations
 
@@ -17,13 +19,15 @@ from pluralign.report.section import Section, iter_jsonl, rel
 SHOWN = 24
 """Prompts shown open; the rest are behind a "more" fold."""
 
-TAGS = (("kind", "kind"), ("group", "group"), ("clause", "clause"), ("clause_id", "clause"))
+CLAUSE_CHARS = 90
+"""A clause's text is cut to this length in a prompt's tags."""
 
 
 def generations_section(run: Path) -> Section | None:
     path = run / "evaluate" / "generations.jsonl"
     if not path.is_file():
         return None
+    clauses = _clause_texts(run)
     items = []
     for number, obj in iter_jsonl(path):
         missing = [k for k in ("prompt", "before", "after") if not isinstance(obj.get(k), str)]
@@ -33,7 +37,7 @@ def generations_section(run: Path) -> Section | None:
                 where=at(path, number),
                 hint="each line needs prompt, before and after (text)",
             )
-        items.append(_card(obj))
+        items.append(_card(obj, clauses))
     s = Section(
         "generations",
         "Answers before and after training",
@@ -61,25 +65,44 @@ def generations_section(run: Path) -> Section | None:
     return s
 
 
-def _card(obj: dict[str, Any]) -> dict[str, Any]:
+def _clause_texts(run: Path) -> dict[str, str]:
+    """Clause id → text from the run's constitution (empty without one)."""
+    path = run / "constitution" / "constitution.yaml"
+    if not path.is_file():
+        return {}
+    from pluralign.report.sections.deliberation import read_constitution
+
+    _, clauses = read_constitution(path)
+    return {
+        str(c["id"]): str(c.get("text") or "")
+        for c in clauses
+        if isinstance(c, dict) and c.get("id") is not None
+    }
+
+
+def _card(obj: dict[str, Any], clauses: dict[str, str]) -> dict[str, Any]:
     tags = []
-    seen = set()
-    for key, label in TAGS:
-        value = obj.get(key)
-        if value in (None, "") or label in seen:
-            continue
-        seen.add(label)
-        if key == "kind":
-            tags.append(subset_label(str(value)))
-        elif key == "group":
-            tags.append(f"group {value}" if str(value).isdigit() else str(value))
-        else:
-            tags.append(f"{label}: {value}")
+    if obj.get("kind"):
+        tags.append(subset_label(str(obj["kind"])))
+    if obj.get("topic"):
+        tags.append(f"topic: {obj['topic']}")
+    group = obj.get("group")
+    if group not in (None, ""):
+        tags.append(f"group {group}" if str(group).isdigit() else str(group))
+    clause = obj.get("clause") or obj.get("clause_id")
+    if clause not in (None, ""):
+        text = clauses.get(str(clause), "")
+        if len(text) > CLAUSE_CHARS:
+            text = text[: CLAUSE_CHARS - 1].rstrip() + "…"
+        tags.append(f"clause {clause}: {text}" if text else f"clause: {clause}")
+    if isinstance(obj.get("pairs"), int):
+        tags.append(f"{obj['pairs']} held-out pair{'s' if obj['pairs'] != 1 else ''}")
     before, after = obj["before"], obj["after"]
+    changed = obj.get("changed")
     return {
         "prompt": obj["prompt"],
         "before": before,
         "after": after,
         "tags": tags,
-        "changed": before.strip() != after.strip(),
+        "changed": changed if isinstance(changed, bool) else before.strip() != after.strip(),
     }

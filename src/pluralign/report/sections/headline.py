@@ -180,9 +180,14 @@ def result_blocks(s: Section, run: Path, m: Mapping) -> None:
     everyone = A.overall(m, "all")
     lines = []
     if everyone is not None:
-        lines.append(
-            ("All held-out pairs", f"{A.describe(everyone, m, None)} over {everyone['n']:,} pairs")
+        implicit = everyone.get("implicit") or {}
+        beside = (
+            f"; implicit reward {implicit['estimate']:.2f} {A._iv(implicit)}"
+            if implicit.get("estimate") is not None
+            else ""
         )
+        text = f"{A.describe(everyone, m, A.unit_count(everyone, counted))}"
+        lines.append(("All held-out pairs", f"{text} over {everyone['n']:,} pairs{beside}"))
     names = A.groupings(m)
     if not names:
         s.facts(lines, "result")
