@@ -87,3 +87,15 @@ def test_opinion_map_legend_does_not_cover_points(tmp_path, monkeypatch):
     assert not legend.overlaps(ax.get_window_extent(renderer))
     assert (tmp_path / "map.png").stat().st_size > 0
     plt.close("all")
+
+
+def test_a_zero_share_in_the_composition_is_marked():
+    blank = {"f": {"a": {"panel": 0.5, "population": 0.5}, "b": {"panel": 0.5, "population": 0.5}}}
+    zero = {"f": {"a": {"panel": 1.0, "population": 0.5}, "b": {"panel": 0.0, "population": 0.5}}}
+    # the "0" label is drawn in the panel colour where the bar has no height
+    img = _pixels(plots.composition(zero))
+    h, w = img.shape[:2]
+    low_right = (slice(h // 2, h), slice(int(w * 0.6), w))  # below the legend, at value b
+    mark = _near(img[low_right], plots.AFTER).sum()
+    bar = _near(_pixels(plots.composition(blank))[low_right], plots.AFTER).sum()
+    assert 0 < mark < 0.5 * bar  # a mark, much smaller than a real bar

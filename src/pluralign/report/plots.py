@@ -64,13 +64,20 @@ def composition(features: Mapping[str, Mapping[str, Mapping[str, float]]]) -> st
         width = 0.8 / max(len(series), 1)
         for i_s, (key, label, color) in enumerate(series):
             offset = (i_s - (len(series) - 1) / 2) * width
-            ax.bar(
-                x + offset,
-                [values[v].get(key, np.nan) for v in names],
-                width,
-                label=label,
-                color=color,
-            )
+            heights = [values[v].get(key, np.nan) for v in names]
+            ax.bar(x + offset, heights, width, label=label, color=color)
+            for j, h in enumerate(heights):
+                if h == 0:  # an empty bar would read as missing data: say it is zero
+                    ax.text(
+                        j + offset,
+                        0,
+                        "0",
+                        ha="center",
+                        va="bottom",
+                        fontsize=7,
+                        color=color,
+                        fontweight="bold",
+                    )
         panel_offset = (len(series) - 1) / 2 * width
         for j, v in enumerate(names):
             lo, hi = values[v].get("quota_min"), values[v].get("quota_max")
