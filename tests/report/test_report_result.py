@@ -335,3 +335,33 @@ def test_bad_generations_line_names_file_and_line(demo_copy):
     path.write_text('{"prompt": "p", "before": "b", "after": "a"}\n{oops\n')
     with pytest.raises(InputError, match=r"generations.jsonl, line 2"):
         generations_section(demo_copy)
+
+
+def test_clause_groups_are_named_by_their_text(demo_copy):
+    # synthesised pairs speak for a clause, not an opinion group: the groups are clause ids
+    import yaml
+
+    metrics_path = demo_copy / "evaluate" / "metrics.json"
+    m = json.loads(metrics_path.read_text())
+    ids = {"0": "c1", "1": "c2", "2": "c3", "3": "c4", "unclustered": "c5"}
+    for part in ("groups", "gaps"):
+        m[part] = [dict(g, grouping="clause") for g in m[part] if g["grouping"] == "group"]
+    for g in m["groups"]:
+        g["group"] = ids[g["group"]]
+    m["settings"]["groupings"] = ["clause"]
+    metrics_path.write_text(json.dumps(m))
+    texts = {
+        c["id"]: c["text"]
+        for c in yaml.safe_load((demo_copy / "constitution" / "constitution.yaml").read_text())[
+            "clauses"
+        ]
+    }
+    html = render_report(demo_copy)
+    page = read_page(html)
+    table = page.table("evaluation", "By clause")
+    for row in table.bodies[0][1:]:
+        text = texts[row[0].text]
+        shown = text if len(text) <= 60 else text[:59].rstrip() + "…"
+        assert row[0].sub.split("\n")[0] == shown
+    head = page.table("summary", "Accuracy before → after training, per clause")
+    assert head.head[0] == "clause" and len(head.rows()) == 5

@@ -208,6 +208,23 @@ def read_constitution(path: Path) -> tuple[Any, list]:
     return doc, list(clauses or [])
 
 
+def clause_texts(run: Path, limit: int | None = None) -> dict[str, str]:
+    """Clause id → text from the run's constitution (empty without one); ``limit`` cuts long
+    texts (ending with …)."""
+    path = run / "constitution" / "constitution.yaml"
+    if not path.is_file():
+        return {}
+    _, clauses = read_constitution(path)
+    out = {}
+    for c in clauses:
+        if isinstance(c, dict) and c.get("id") is not None:
+            text = str(c.get("text") or "")
+            if limit and len(text) > limit:
+                text = text[: limit - 1].rstrip() + "…"
+            out[str(c["id"])] = text
+    return out
+
+
 def _statement_votes(st: dict, clause_text: str) -> dict[str, Any]:
     """One statement behind a clause: its text (when it differs from the clause), consensus
     scores, and votes of everyone and of each opinion group as rows (narrow enough for a

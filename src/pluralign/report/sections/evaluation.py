@@ -18,6 +18,7 @@ from pluralign.report.glossary import (
     subset_term,
 )
 from pluralign.report.section import Cell, Section, rel
+from pluralign.report.sections.deliberation import clause_texts
 
 SUBSET_NOTES = {k: TERMS[k][1] for k in ("consensus", "consensus-against", "divisive", "mixed")}
 """What each simulator subset of prompts is (also in the glossary)."""
@@ -122,7 +123,8 @@ def evaluation_section(run: Path) -> Section | None:
     for grouping in A.groupings(m):
         folded = grouping.startswith("demographic:")
         target = s.sub() if folded else s
-        summary = grouping_block(target, m, grouping, counted, tie, implicit, not folded)
+        texts = clause_texts(run, 60) if grouping == "clause" else {}
+        summary = grouping_block(target, m, grouping, counted, tie, implicit, not folded, texts)
         if target is not s:
             s.details(f"By {grouping_label(grouping)} — worst: {summary}", target.blocks)
     return s
@@ -136,6 +138,7 @@ def grouping_block(
     tie: bool = False,
     implicit: bool = False,
     figures: bool = True,
+    group_notes: Mapping[str, str] | None = None,
 ) -> str:
     """Figures (one per subset, unless ``figures`` is false: the demographic groupings, folded
     away, have their tables only) and a worst-first table for one grouping; returns a one-line
@@ -182,10 +185,12 @@ def grouping_block(
                 if (u is not None and A.cluster_key(m) == "participant")
                 else ""
             )
+            note = (group_notes or {}).get(str(g["group"]))
             row = [
                 Cell(
                     labels[i],
-                    f"{g['n']:,} pair{'s' if g['n'] != 1 else ''}{people}",
+                    (f"{note}\n" if note else "")
+                    + f"{g['n']:,} pair{'s' if g['n'] != 1 else ''}{people}",
                     badge="worst" if worst is not None and i == 0 else "",
                     cls="small-n" if is_small else "",
                 ),

@@ -15,6 +15,7 @@ from typing import Any
 from pluralign.errors import InputError, at
 from pluralign.report.glossary import subset_label
 from pluralign.report.section import Section, iter_jsonl, rel
+from pluralign.report.sections.deliberation import clause_texts
 
 SHOWN = 24
 """Prompts shown open; the rest are behind a "more" fold."""
@@ -27,7 +28,7 @@ def generations_section(run: Path) -> Section | None:
     path = run / "evaluate" / "generations.jsonl"
     if not path.is_file():
         return None
-    clauses = _clause_texts(run)
+    clauses = clause_texts(run, CLAUSE_CHARS)
     items = []
     for number, obj in iter_jsonl(path):
         missing = [k for k in ("prompt", "before", "after") if not isinstance(obj.get(k), str)]
@@ -65,21 +66,6 @@ def generations_section(run: Path) -> Section | None:
     return s
 
 
-def _clause_texts(run: Path) -> dict[str, str]:
-    """Clause id → text from the run's constitution (empty without one)."""
-    path = run / "constitution" / "constitution.yaml"
-    if not path.is_file():
-        return {}
-    from pluralign.report.sections.deliberation import read_constitution
-
-    _, clauses = read_constitution(path)
-    return {
-        str(c["id"]): str(c.get("text") or "")
-        for c in clauses
-        if isinstance(c, dict) and c.get("id") is not None
-    }
-
-
 def _card(obj: dict[str, Any], clauses: dict[str, str]) -> dict[str, Any]:
     tags = []
     if obj.get("kind"):
@@ -92,8 +78,6 @@ def _card(obj: dict[str, Any], clauses: dict[str, str]) -> dict[str, Any]:
     clause = obj.get("clause") or obj.get("clause_id")
     if clause not in (None, ""):
         text = clauses.get(str(clause), "")
-        if len(text) > CLAUSE_CHARS:
-            text = text[: CLAUSE_CHARS - 1].rstrip() + "…"
         tags.append(f"clause {clause}: {text}" if text else f"clause: {clause}")
     if isinstance(obj.get("pairs"), int):
         tags.append(f"{obj['pairs']} held-out pair{'s' if obj['pairs'] != 1 else ''}")

@@ -157,7 +157,7 @@ def model_card(run: Path) -> str | None:
     if licence:
         bits.append(f"licence {licence}")
     if sha:
-        of = f" (of {info['sha256_of']})" if info.get("sha256_of") else ""
+        of = f" of {info['sha256_of']}" if info.get("sha256_of") else ""
         bits.append(f"sha256 {str(sha)[:16]}…{of}")
     missing = [
         k for k, v in (("parameters", params), ("licence", licence), ("sha256", sha)) if not v
