@@ -31,21 +31,79 @@ def random_instance(
     return pool, Quotas(tuple(items))
 
 
-def feasible_panels(pool: pd.DataFrame, quotas: Quotas, k: int) -> list[tuple[int, ...]]:
-    """Every k-subset of the pool meeting every quota (pool row indices)."""
+def household_instance(
+    seed: int, n: int = 8, k: int = 3, features: int = 2, values: int = 2, slack: int = 0
+) -> tuple[pd.DataFrame, Quotas]:
+    """:func:`random_instance` with a column ``home``: people share households (about two a
+    household, some alone), and the quotas are built around a panel from distinct households."""
+    rng = np.random.default_rng(seed)
+    homes = [f"h{x}" for x in rng.integers(0, max(k, (n + 1) // 2), size=n)]
+    distinct = list(dict.fromkeys(homes))
+    while len(distinct) < k:  # enough households for a panel
+        i = int(rng.integers(n))
+        homes[i] = f"x{i}"
+        distinct = list(dict.fromkeys(homes))
+    pool, _ = random_instance(seed, n, k, features, values, slack)
+    pool["home"] = homes
+    first = [homes.index(h) for h in distinct]
+    panel = rng.choice(first, size=k, replace=False)
+    items = []
+    for f in [c for c in pool.columns if c.startswith("f")]:
+        for v in sorted(set(pool[f])):
+            count = int((pool[f].iloc[panel] == v).sum())
+            items.append(Quota(f, v, max(0, count - slack), min(k, count + slack)))
+    return pool, Quotas(tuple(items))
+
+
+def feasible_panels(
+    pool: pd.DataFrame, quotas: Quotas, k: int, households: str | None = None
+) -> list[tuple[int, ...]]:
+    """Every k-subset of the pool meeting every quota (pool row indices); with ``households``,
+    only subsets with at most one person per value of that column."""
     out = []
     for panel in itertools.combinations(range(len(pool)), k):
         rows = pool.iloc[list(panel)]
+        if households is not None and rows[households].nunique() < k:
+            continue
         if all(q.min <= int((rows[q.feature] == q.value).sum()) <= q.max for q in quotas.items):
             out.append(panel)
     return out
 
 
-def meets(pool: pd.DataFrame, quotas: Quotas, ids, k: int) -> bool:
+def meets(pool: pd.DataFrame, quotas: Quotas, ids, k: int, households: str | None = None) -> bool:
+    """Whether the people ``ids`` form a panel of ``k`` meeting every quota (and, with
+    ``households``, from ``k`` different households)."""
     rows = pool[pool["id"].isin(set(ids))]
+    if households is not None and rows[households].nunique() < len(rows):
+        return False
     return len(rows) == k == len(ids) and all(
         q.min <= int((rows[q.feature] == q.value).sum()) <= q.max for q in quotas.items
     )
+
+
+def brute_nash(n: int, panels: list[tuple[int, ...]]) -> tuple[float, np.ndarray]:
+    """Maximum of ``sum_i log pi_i`` over lotteries of ``panels`` (people on some panel), by
+    BFGS on a softmax parametrisation; and the mask of those people."""
+    from scipy.optimize import minimize
+
+    M = np.zeros((n, len(panels)))
+    for j, panel in enumerate(panels):
+        M[list(panel), j] = 1.0
+    live = M.sum(axis=1) > 0
+
+    def neg_log_welfare(x):
+        p = np.exp(x - x.max())
+        p /= p.sum()
+        q = M[live] @ p
+        grad_p = -(1.0 / q) @ M[live]
+        return -np.sum(np.log(q)), p * (grad_p - p @ grad_p)
+
+    x0 = np.zeros(len(panels))
+    best = min(
+        minimize(neg_log_welfare, x0, jac=True, method="BFGS", tol=1e-12).fun,
+        neg_log_welfare(x0)[0],
+    )
+    return -best, live
 
 
 def _lp(c, A_ub, b_ub, P):

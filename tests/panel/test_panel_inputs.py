@@ -137,8 +137,11 @@ def test_conflicting_features_are_named():
     with pytest.raises(InfeasibleError) as err:
         select_panel(pool, quotas, 3)
     text = str(err.value)
-    assert "no panel meets every quota together" in text
-    assert "would need min 1" in text
+    assert "no panel of 3 meets the quotas on 'g' and 'r' together" in text
+    assert set(err.value.features) == {"g", "r"}
+    # one seat less for men or for northerners: the smallest change, worded for people
+    assert "smallest relaxation: lower min of" in text and "from 2 to 1" in text
+    assert len(err.value.changes) == 1 and err.value.changes[0].new == 1
 
 
 def test_panel_larger_than_pool_and_bad_method():

@@ -4,7 +4,9 @@ Members of one type are interchangeable for every quota, so a fair algorithm can
 selection probability (Flanigan et al. 2021, Methods, note that LEXIMIN's probability vector is
 unique and hence equal within a type). All optimisation works on *compositions* -- how many members
 of each type a panel holds -- which shrinks the integer programs from one variable per person to
-one per type.
+one per type. With a household column (:mod:`pluralign.panel.households`) the types are refined
+by household class, and each type gets a *cap* (the most members a panel can hold) and household
+rows.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pluralign.errors import InfeasibleError, InputError, at
+from pluralign.panel.households import Households, build_households, household_ids, refine_types
 from pluralign.panel.inputs import Quotas, check_pool
 
 
@@ -25,6 +28,9 @@ class Instance:
     ``type_of[i]`` is the type of pool member ``i`` (pool order), ``type_size[t]`` the number of
     members of type ``t``, ``type_values[t]`` their values on ``features``. ``rows`` lists every
     quota as ``(feature, value, min, max, types)`` with the types having that value.
+    ``type_cap[t]`` is the most members of type ``t`` a panel can hold (``type_size`` without
+    households); ``household_rows`` are ``(m, types)``: those types' counts add up to at most
+    ``m``; ``households`` holds the household structure (``None`` without a household column).
     """
 
     ids: tuple[str, ...]
@@ -35,6 +41,13 @@ class Instance:
     type_values: tuple[tuple[str, ...], ...]
     rows: tuple[tuple[str, str, int, int, np.ndarray], ...]
     quotas: Quotas
+    type_cap: np.ndarray | None = None
+    household_rows: tuple[tuple[int, np.ndarray], ...] = ()
+    households: Households | None = None
+
+    def __post_init__(self):
+        if self.type_cap is None:
+            object.__setattr__(self, "type_cap", self.type_size)
 
     @property
     def n(self) -> int:
@@ -52,20 +65,47 @@ class Instance:
         """Composition (members per type) of a panel given by pool indices."""
         return np.bincount(self.type_of[panel_index], minlength=self.n_types)
 
+    @property
+    def groups(self) -> tuple:
+        """The :class:`~pluralign.panel.households.HouseholdGroup` of every multi-person class."""
+        return () if self.households is None else self.households.groups
+
     def meets_quotas(self, composition: np.ndarray) -> bool:
-        if int(composition.sum()) != self.k:
+        """Whether a composition is feasible: size, caps, quotas and household rows."""
+        c = np.asarray(composition)
+        if int(c.sum()) != self.k or (c < 0).any() or (c > self.type_cap).any():
             return False
-        return all(lo <= composition[ts].sum() <= hi for _, _, lo, hi, ts in self.rows)
+        if any(c[ts].sum() > m for m, ts in self.household_rows):
+            return False
+        return all(lo <= c[ts].sum() <= hi for _, _, lo, hi, ts in self.rows)
+
+    def meets(self, panel_index) -> bool:
+        """Whether an explicit panel (pool indices) meets the quotas and the household rule."""
+        from pluralign.panel.households import shares_household
+
+        index = np.asarray(panel_index, dtype=np.int64)
+        if len(set(index.tolist())) != len(index) or len(index) != self.k:
+            return False
+        homes = None if self.households is None else self.households.of
+        return not shares_household(homes, index) and self.meets_quotas(self.counts(index))
 
 
 def build_instance(
-    pool: pd.DataFrame, quotas: Quotas, k: int, *, pool_source: str = "pool"
+    pool: pd.DataFrame,
+    quotas: Quotas,
+    k: int,
+    *,
+    pool_source: str = "pool",
+    households: str | None = None,
+    check: bool = True,
 ) -> Instance:
     """Validate ``pool`` against ``quotas`` for a panel of ``k`` and group members into types.
 
-    Raises :class:`InputError` for a quota feature missing from the pool or a pool value without a
-    quota, and :class:`InfeasibleError` (naming the feature and value) when no panel of ``k`` meets
-    every quota.
+    ``households`` names a pool column: at most one member of each household on any panel.
+    Raises :class:`InputError` for a quota feature missing from the pool, a pool value without a
+    quota or a missing household column, and (with ``check``)
+    :class:`~pluralign.panel.feasibility.QuotaInfeasibleError` naming the conflicting features and
+    the smallest relaxation when no panel of ``k`` meets every quota.
     """
     check_pool(pool, source=pool_source)
     n = len(pool)
@@ -98,11 +138,15 @@ def build_instance(
                 f"to allow any number, or fix the value (known: {', '.join(sorted(known))})",
             )
     keys = list(map(tuple, values.to_numpy()))
+    homes, members = None, None
+    if households is not None:
+        homes = household_ids(pool, households, pool_source)
+        keys, members = refine_types(keys, homes)
     type_index: dict[tuple[str, ...], int] = {}
     type_of = np.fromiter(
         (type_index.setdefault(key, len(type_index)) for key in keys), dtype=np.int64, count=n
     )
-    type_values = tuple(type_index)
+    type_values = tuple(key if households is None else _values(key) for key in type_index)
     type_size = np.bincount(type_of, minlength=len(type_values))
     rows = []
     for q in quotas.items:
@@ -111,6 +155,9 @@ def build_instance(
             [t for t, key in enumerate(type_values) if key[fi] == q.value], dtype=np.int64
         )
         rows.append((q.feature, q.value, q.min, q.max, ts))
+    house = None
+    if homes is not None:
+        house = build_households(households, homes, members, type_of, type_size)
     inst = Instance(
         ids=tuple(pool["id"].astype(str).str.strip()),
         k=k,
@@ -120,58 +167,17 @@ def build_instance(
         type_values=type_values,
         rows=tuple(rows),
         quotas=quotas,
+        type_cap=None if house is None else house.cap,
+        household_rows=() if house is None else house.rows,
+        households=house,
     )
-    check_feasible(inst)
+    if check:
+        from pluralign.panel.feasibility import check_feasible
+
+        check_feasible(inst)
     return inst
 
 
-def check_feasible(inst: Instance) -> None:
-    """Raise :class:`InfeasibleError` naming the quota(s) at fault if no panel meets all quotas.
-
-    Simple counting checks come first (a value with fewer pool members than its minimum; a feature
-    whose minimums add up to more than k or whose maximums add up to less than k). If those pass but
-    the quotas still conflict, an elastic integer program finds the smallest total change of the
-    bounds that makes them feasible, and the error names the quotas it had to change.
-    """
-    src = inst.quotas.source
-    for f, v, lo, _hi, ts in inst.rows:
-        have = int(inst.type_size[ts].sum())
-        if have < lo:
-            raise InfeasibleError(
-                f"quota {f}={v} needs at least {lo} panel members but the pool has only {have}",
-                where=src,
-                hint=f"lower the minimum for {f}={v} to {have} or recruit more volunteers",
-            )
-    for f in inst.features:
-        rows = [r for r in inst.rows if r[0] == f]
-        lo_sum = sum(r[2] for r in rows)
-        hi_sum = sum(min(r[3], int(inst.type_size[r[4]].sum())) for r in rows)
-        if lo_sum > inst.k:
-            raise InfeasibleError(
-                f"feature {f!r}: the minimums add up to {lo_sum}, more than the panel size "
-                f"{inst.k}",
-                where=src,
-                hint=f"lower some minimums of {f!r} or raise the panel size",
-            )
-        if hi_sum < inst.k:
-            raise InfeasibleError(
-                f"feature {f!r}: at most {hi_sum} panel members can be placed (maximums, capped "
-                f"by the pool), fewer than the panel size {inst.k}",
-                where=src,
-                hint=f"raise some maximums of {f!r} or lower the panel size",
-            )
-    from pluralign.panel.oracle import CompositionOracle
-
-    oracle = CompositionOracle(inst)
-    if oracle.feasible():
-        return
-    changes = oracle.elastic_changes()
-    detail = "; ".join(
-        f"{f}={v} [{lo},{hi}] would need {'min' if side == 'min' else 'max'} {new}"
-        for f, v, lo, hi, side, new in changes
-    )
-    raise InfeasibleError(
-        "no panel meets every quota together" + (f": {detail}" if detail else ""),
-        where=src,
-        hint="relax the quota(s) named above (the smallest change that makes them feasible)",
-    )
+def _values(key: tuple) -> tuple[str, ...]:
+    """Feature values of a refined type key (``(values, household class)`` or ``values``)."""
+    return key[0] if key and isinstance(key[0], tuple) else key

@@ -6,7 +6,8 @@ available_fv`` between the seats still needed to reach its minimum and the pool 
 value who can still be drawn; take the value with the highest ratio (ties broken uniformly) and draw
 a uniformly random available person with it. When every minimum is reached the next person is drawn
 uniformly from everyone still available. After every draw, people whose selection would exceed some
-maximum become unavailable. If the procedure gets stuck (a minimum can no longer be reached, or
+maximum become unavailable, and so do the other members of a drawn person's household (with a
+household column). If the procedure gets stuck (a minimum can no longer be reached, or
 nobody is available) it starts over, up to ``max_attempts`` times.
 
 The procedure treats people with the same values identically, so it runs on types; the members of a
@@ -33,8 +34,18 @@ def legacy_composition(
     for r, row in enumerate(inst.rows):
         A[r, row[4]] = True
     sizes = inst.type_size.astype(np.int64)
+    # With households, drawing a person uses up their household: a type of a household class
+    # has (households of the class not yet used) x (its members per household) people left.
+    group_of = np.full(T, -1, dtype=np.int64)
+    per_home = np.ones(T, dtype=np.int64)
+    homes = np.array([g.size for g in inst.groups], dtype=np.int64)
+    for gi, g in enumerate(inst.groups):
+        for t, mem in zip(g.slots, g.members, strict=True):
+            group_of[t], per_home[t] = gi, mem.shape[1]
+    grouped = group_of >= 0
     for _ in range(max_attempts):
         remaining = sizes.copy()
+        used = np.zeros(len(homes), dtype=np.int64)
         comp = np.zeros(T, dtype=np.int64)
         chosen = np.zeros(len(lo), dtype=np.int64)
         stuck = False
@@ -58,8 +69,12 @@ def legacy_composition(
                 weights = avail_t.astype(np.float64)
             t = rng.choice(T, p=weights / weights.sum())
             comp[t] += 1
-            remaining[t] -= 1
             chosen += A[:, t]
+            if grouped[t]:
+                used[group_of[t]] += 1
+                remaining[grouped] = (homes - used)[group_of[grouped]] * per_home[grouped]
+            else:
+                remaining[t] -= 1
         if not stuck and inst.meets_quotas(comp):
             return comp
     raise InfeasibleError(

@@ -43,6 +43,35 @@ def highs():
     return h
 
 
+def composition_model(inst, rows=None, *, quotas: bool = True):
+    """A HiGHS model with one integer column per type (``0 <= c_t <= cap_t``) and the rows of a
+    feasible composition: panel size, every quota (``rows``: a subset of ``inst.rows``; none
+    without ``quotas``) and the household rows. Columns and rows in that order."""
+    import highspy
+
+    h = highs()
+    T = inst.n_types
+    inf = highspy.kHighsInf
+    empty_i, empty_v = np.array([], dtype=np.int32), np.array([], dtype=np.float64)
+    for t in range(T):
+        h.addCol(0.0, 0.0, float(inst.type_cap[t]), 0, empty_i, empty_v)
+    h.changeColsIntegrality(
+        T, np.arange(T, dtype=np.int32), np.full(T, highspy.HighsVarType.kInteger)
+    )
+    h.addRow(float(inst.k), float(inst.k), T, np.arange(T, dtype=np.int32), np.ones(T))
+    for _f, _v, lo, hi, ts in (inst.rows if rows is None else rows) if quotas else ():
+        h.addRow(
+            float(lo),
+            float(hi) if hi < inst.k else inf,
+            len(ts),
+            ts.astype(np.int32),
+            np.ones(len(ts)),
+        )
+    for m, ts in inst.household_rows:
+        h.addRow(-inf, float(m), len(ts), ts.astype(np.int32), np.ones(len(ts)))
+    return h
+
+
 class CompositionOracle:
     """The set of feasible compositions of an :class:`~pluralign.panel.instance.Instance`."""
 
@@ -52,35 +81,12 @@ class CompositionOracle:
         self.inst = inst
         self.calls = 0
         self.seconds = 0.0
-        h = highs()
+        h = composition_model(inst)
         h.setOptionValue("mip_rel_gap", mip_rel_gap)
         h.setOptionValue("mip_abs_gap", 1e-12)
         h.setOptionValue("mip_improving_solution_save", True)
         if time_limit:
             h.setOptionValue("time_limit", float(time_limit))
-        T = inst.n_types
-        inf = highspy.kHighsInf
-        for t in range(T):
-            h.addCol(
-                0.0,
-                0.0,
-                float(inst.type_size[t]),
-                0,
-                np.array([], dtype=np.int32),
-                np.array([], dtype=np.float64),
-            )
-        h.changeColsIntegrality(
-            T, np.arange(T, dtype=np.int32), np.full(T, highspy.HighsVarType.kInteger)
-        )
-        h.addRow(float(inst.k), float(inst.k), T, np.arange(T, dtype=np.int32), np.ones(T))
-        for _f, _v, lo, hi, ts in inst.rows:
-            h.addRow(
-                float(lo),
-                float(hi) if hi < inst.k else inf,
-                len(ts),
-                ts.astype(np.int32),
-                np.ones(len(ts)),
-            )
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         self.h = h
 
@@ -130,51 +136,3 @@ class CompositionOracle:
         h.changeColsCost(T, np.arange(T, dtype=np.int32), np.zeros(T))
         h.run()
         return h.getModelStatus() != highspy.HighsModelStatus.kInfeasible
-
-    def elastic_changes(self) -> list[tuple[str, str, int, int, str, int]]:
-        """Smallest total relaxation of the quota bounds that makes them feasible.
-
-        Solves ``min sum(s_lo + s_hi)`` over compositions with ``lo - s_lo <= sum c <= hi + s_hi``.
-        Returns ``(feature, value, min, max, 'min'|'max', new_bound)`` for every changed bound.
-        """
-        import highspy
-
-        inst = self.inst
-        h = highs()
-        T = inst.n_types
-        inf = highspy.kHighsInf
-        for t in range(T):
-            h.addCol(
-                0.0,
-                0.0,
-                float(inst.type_size[t]),
-                0,
-                np.array([], dtype=np.int32),
-                np.array([], dtype=np.float64),
-            )
-        h.changeColsIntegrality(
-            T, np.arange(T, dtype=np.int32), np.full(T, highspy.HighsVarType.kInteger)
-        )
-        h.addRow(float(inst.k), float(inst.k), T, np.arange(T, dtype=np.int32), np.ones(T))
-        slack_cols = []
-        for r, (_f, _v, lo, hi, ts) in enumerate(inst.rows):
-            col_lo, col_hi = T + 2 * r, T + 2 * r + 1
-            slack_cols.append((col_lo, col_hi))
-            h.addCol(1.0, 0.0, inf, 0, np.array([], dtype=np.int32), np.array([], dtype=np.float64))
-            h.addCol(1.0, 0.0, inf, 0, np.array([], dtype=np.int32), np.array([], dtype=np.float64))
-            idx = np.concatenate([ts, [col_lo]]).astype(np.int32)
-            h.addRow(float(lo), inf, len(idx), idx, np.ones(len(idx)))
-            idx = np.concatenate([ts, [col_hi]]).astype(np.int32)
-            vals = np.concatenate([np.ones(len(ts)), [-1.0]])
-            h.addRow(-inf, float(hi), len(idx), idx, vals)
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return []
-        sol = np.asarray(h.getSolution().col_value)
-        out = []
-        for (f, v, lo, hi, _ts), (a, b) in zip(inst.rows, slack_cols, strict=True):
-            if sol[a] > 0.5:
-                out.append((f, v, lo, hi, "min", lo - round(sol[a])))
-            if sol[b] > 0.5:
-                out.append((f, v, lo, hi, "max", hi + round(sol[b])))
-        return out

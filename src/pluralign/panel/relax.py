@@ -48,7 +48,8 @@ _EMPTY_V = np.array([], dtype=np.float64)
 
 
 def _constraint_matrix(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows of ``P`` other than the bounds: the panel size, then every quota (``A``, lo, hi)."""
+    """Rows of ``P`` other than the bounds: the panel size, every quota, then the household rows
+    (``A``, lo, hi)."""
     T = inst.n_types
     A = np.zeros((1 + len(inst.rows), T))
     A[0] = 1.0
@@ -58,6 +59,13 @@ def _constraint_matrix(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarr
         A[r, ts] = 1.0
         lo.append(float(qlo))
         hi.append(float(min(qhi, inst.k)))
+    if inst.household_rows:  # at most m members from the m households of a class
+        H = np.zeros((len(inst.household_rows), T))
+        for r, (m, ts) in enumerate(inst.household_rows):
+            H[r, ts] = 1.0
+            lo.append(0.0)
+            hi.append(float(m))
+        A = np.vstack([A, H])
     return A, np.array(lo), np.array(hi)
 
 
@@ -77,8 +85,9 @@ def relaxed_leximin(
     h = highs()
     h.setOptionValue("primal_feasibility_tolerance", 1e-10)
     h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+    top = inst.type_cap / sizes  # 1 unless households cap the type
     for t in range(T):
-        h.addCol(0.0, 0.0, 0.0 if impossible[t] else 1.0, 0, _EMPTY_I, _EMPTY_V)
+        h.addCol(0.0, 0.0, 0.0 if impossible[t] else float(top[t]), 0, _EMPTY_I, _EMPTY_V)
     h.addCol(1.0, -inf, inf, 0, _EMPTY_I, _EMPTY_V)  # z
     A, lo, hi = _constraint_matrix(inst)
     for r in range(len(A)):
@@ -110,7 +119,7 @@ def relaxed_leximin(
         for t in np.flatnonzero(newly):
             h.changeCoeff(base + int(t), T, 0.0)
             h.changeRowBounds(base + int(t), z, inf)
-    q = np.clip(np.asarray(h.getSolution().col_value[:T]), 0.0, 1.0)
+    q = np.clip(np.asarray(h.getSolution().col_value[:T]), 0.0, top)
     q[impossible] = 0.0
     return q, levels
 
@@ -144,11 +153,12 @@ class _FaceMILP:
         self.T, self.A, self.lo, self.hi = T, A, lo, hi
         self.inf = inf = highspy.kHighsInf
         self.sizes = sizes = inst.type_size.astype(np.float64)
+        self.caps = caps = inst.type_cap.astype(np.float64)
         h = highs()
         # The objective only steers towards long steps; any point on the face is correct.
         h.setOptionValue("mip_rel_gap", 1e-3)
         for t in range(T):
-            h.addCol(0.0, 0.0, sizes[t], 0, _EMPTY_I, _EMPTY_V)
+            h.addCol(0.0, 0.0, caps[t], 0, _EMPTY_I, _EMPTY_V)
         idx = np.arange(T, dtype=np.int32)
         h.changeColsIntegrality(T, idx, np.full(T, highspy.HighsVarType.kInteger))
         cost = 1.0 / sizes if cost is None else cost
@@ -171,9 +181,9 @@ class _FaceMILP:
 
         h, T, inf = self.h, self.T, self.inf
         at_zero = x <= tol
-        at_full = x >= self.sizes - tol
+        at_full = x >= self.caps - tol
         h.changeColsBounds(
-            T, self.idx, np.where(at_full, self.sizes, 0.0), np.where(at_zero, 0.0, self.sizes)
+            T, self.idx, np.where(at_full, self.caps, 0.0), np.where(at_zero, 0.0, self.caps)
         )
         ax = self.A @ x
         tight_lo = ax <= self.lo + tol
@@ -228,11 +238,12 @@ def decompose(
     """
     A, lo, hi = _constraint_matrix(inst)
     sizes = inst.type_size.astype(np.float64)
+    caps = inst.type_cap.astype(np.float64)
     cost = None
     if seed is not None:  # another walk: the same faces, other points chosen on them
         cost = np.random.default_rng(seed).uniform(0.5, 1.5, inst.n_types) / sizes
     milp = _FaceMILP(inst, A, lo, hi, cost)
-    x = np.clip(np.asarray(q_target, dtype=np.float64) * sizes, 0.0, sizes)
+    x = np.clip(np.asarray(q_target, dtype=np.float64) * sizes, 0.0, caps)
     walk = Walk()
     limit = 4 * inst.n_types + 8
     while walk.rest > gap / 100.0:
@@ -257,7 +268,7 @@ def decompose(
         with np.errstate(divide="ignore", invalid="ignore"):
             bounds = [
                 np.where(c > x, x / c, np.inf),  # x_t - λ c_t >= 0
-                np.where(c < x, (sizes - x) / (sizes - c), np.inf),  # <= n_t (1 - λ)
+                np.where(c < x, (caps - x) / (caps - c), np.inf),  # <= cap_t (1 - λ)
                 np.where(ac > lo, np.maximum(ax - lo, 0.0) / (ac - lo), np.inf),
                 np.where(ac < hi, np.maximum(hi - ax, 0.0) / (hi - ac), np.inf),
             ]
@@ -274,7 +285,7 @@ def decompose(
         walk.columns.append(c)
         walk.weights.append(walk.rest * lam)
         walk.rest *= 1.0 - lam
-        x = np.clip((x - lam * c) / (1.0 - lam), 0.0, sizes)
+        x = np.clip((x - lam * c) / (1.0 - lam), 0.0, caps)
         if progress is not None:
             progress(walk.rest)
     return walk
@@ -301,6 +312,9 @@ def relaxed_nash(inst: Instance, impossible: np.ndarray | None = None) -> np.nda
     w = np.where(live, sizes, 0.0)
     A, lo, hi = _constraint_matrix(inst)
     q0, _ = relaxed_leximin(inst, impossible)
+    top = inst.type_cap / sizes  # 1 unless households cap the type
+    if np.allclose(q0[live], top[live], rtol=0.0, atol=1e-12):
+        return q0  # every selectable type at its bound (one possible panel): nothing to improve
     # In probabilities (q in [0, 1]) the problem is better scaled than in counts.
     AQ = A * sizes[np.newaxis, :]
 
@@ -323,32 +337,32 @@ def relaxed_nash(inst: Instance, impossible: np.ndarray | None = None) -> np.nda
             jac=gradient,
             hess=hessian,
             method="trust-constr",
-            bounds=Bounds(np.zeros(T), np.where(live, 1.0, 0.0)),
+            bounds=Bounds(np.zeros(T), np.where(live, top, 0.0)),
             constraints=[LinearConstraint(sp.csr_matrix(AQ), lo, hi)],
             options={"gtol": 1e-12, "xtol": 1e-14, "barrier_tol": 1e-12, "maxiter": 5000},
         )
-    q = np.clip(np.asarray(res.x), 0.0, 1.0)
+    q = np.clip(np.asarray(res.x), 0.0, top)
     # The interior-point method stops with its barrier not quite at zero (seen: 2e-6 off in q);
     # a few SQP steps from there land on the active constraints exactly. SLSQP is dense (cubic
     # in the number of types): above POLISH_MAX_TYPES the Frank-Wolfe check decides alone.
     if T <= POLISH_MAX_TYPES:
-        q = _sqp_polish(q, objective, gradient, live, AQ, lo, hi)
+        q = _sqp_polish(q, objective, gradient, live, top, AQ, lo, hi)
     q[impossible] = 0.0
     return q
 
 
-def _sqp_polish(q, objective, gradient, live, AQ, lo, hi) -> np.ndarray:
-    """SLSQP from ``q`` on ``lo <= AQ q <= hi``, ``0 <= q <= 1``; ``q`` itself unless the result
-    is feasible (to 1e-9 in counts) and no worse."""
+def _sqp_polish(q, objective, gradient, live, top, AQ, lo, hi) -> np.ndarray:
+    """SLSQP from ``q`` on ``lo <= AQ q <= hi``, ``0 <= q <= top``; ``q`` itself unless the
+    result is feasible (to 1e-9 in counts) and no worse."""
     from scipy.optimize import minimize
 
     eq = lo == hi
     polish = minimize(
         objective,
-        np.clip(q, 1e-12, 1.0),
+        np.clip(q, 1e-12, top),
         jac=gradient,
         method="SLSQP",
-        bounds=[(1e-12, 1.0) if ok else (0.0, 0.0) for ok in live],
+        bounds=[(1e-12, float(u)) if ok else (0.0, 0.0) for ok, u in zip(live, top, strict=True)],
         constraints=[
             {"type": "eq", "fun": lambda q: AQ[eq] @ q - lo[eq], "jac": lambda q: AQ[eq]},
             {"type": "ineq", "fun": lambda q: AQ[~eq] @ q - lo[~eq], "jac": lambda q: AQ[~eq]},
@@ -356,7 +370,7 @@ def _sqp_polish(q, objective, gradient, live, AQ, lo, hi) -> np.ndarray:
         ],
         options={"ftol": 1e-15, "maxiter": 200},
     )
-    polished = np.clip(np.asarray(polish.x), 0.0, 1.0)
+    polished = np.clip(np.asarray(polish.x), 0.0, top)
     rows = AQ @ polished
     feasible = bool((rows >= lo - 1e-9).all() and (rows <= hi + 1e-9).all())
     return polished if feasible and objective(polished) <= objective(q) else q

@@ -7,6 +7,8 @@ are chosen by systematic sampling with one uniform number ``U`` shared by all ty
 ``[j c_t/n_t + U, (j+1) c_t/n_t + U)``. That selects exactly ``c_t`` members of each type, each with
 probability ``c_t/n_t``, so every composition expands into finitely many explicit panels
 (:meth:`PanelResult.panels`) and each person's probability is exactly ``sum_c p_c c_t / n_t``.
+Types of multi-person households are realised by the cyclic shift of
+:func:`pluralign.panel.households.expand_group`, from the same ``U``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from pluralign.panel.households import expand_group, group_breakpoints, random_group
 
 
 def systematic(n: int, c: int, u: float) -> np.ndarray:
@@ -30,14 +34,16 @@ def systematic(n: int, c: int, u: float) -> np.ndarray:
     return np.flatnonzero(b - a >= 1)
 
 
-def _breakpoints(sizes: np.ndarray, comp: np.ndarray) -> np.ndarray:
-    """Values of ``U`` in ``[0, 1)`` at which the systematic sample of some type changes."""
+def _breakpoints(sizes: np.ndarray, comp: np.ndarray, groups=(), grouped=None) -> np.ndarray:
+    """Values of ``U`` in ``[0, 1)`` at which the sample of some type changes."""
     points = {0.0}
-    for n, c in zip(sizes, comp, strict=True):
-        if 0 < c < n:
+    for t, (n, c) in enumerate(zip(sizes, comp, strict=True)):
+        if 0 < c < n and (grouped is None or not grouped[t]):
             g = np.gcd(int(n), int(c))
             step = int(n) // g
             points.update(np.arange(step) / step)
+    for group in groups:
+        points.update(group_breakpoints(group, comp[list(group.slots)]))
     return np.array(sorted(points))
 
 
@@ -57,6 +63,10 @@ class PanelResult:
         panel: the ids of the drawn panel (pool order).
         features: the quota features.
         stats: solver statistics and the fairness measures of :func:`fairness`.
+        groups: the multi-person household classes (:class:`HouseholdGroup`), if any.
+        households: each person's household id (pool order), or ``None``.
+        quotas: the :class:`~pluralign.panel.inputs.Quotas` the lottery meets (relaxed ones
+            after ``relax``).
     """
 
     method: str
@@ -70,6 +80,9 @@ class PanelResult:
     panel: tuple[str, ...]
     features: tuple[str, ...] = ()
     stats: dict = field(default_factory=dict)
+    groups: tuple = ()
+    households: tuple[str, ...] | None = None
+    quotas: object = None
 
     @property
     def support_size(self) -> int:
@@ -88,10 +101,19 @@ class PanelResult:
     def _members(self) -> list[np.ndarray]:
         return [np.flatnonzero(self.type_of == t) for t in range(self.compositions.shape[1])]
 
+    def _grouped(self) -> np.ndarray:
+        grouped = np.zeros(self.compositions.shape[1], dtype=bool)
+        for g in self.groups:
+            grouped[list(g.slots)] = True
+        return grouped
+
     def count_panels(self) -> int:
         """Number of explicit panels in :meth:`panels` (without building them)."""
         sizes = np.bincount(self.type_of, minlength=self.compositions.shape[1])
-        return int(sum(len(_breakpoints(sizes, c)) for c in self.compositions))
+        grouped = self._grouped()
+        return int(
+            sum(len(_breakpoints(sizes, c, self.groups, grouped)) for c in self.compositions)
+        )
 
     def panels(self) -> Iterator[tuple[tuple[str, ...], float]]:
         """The distribution over explicit panels: ``(ids of the panel, probability)`` pairs.
@@ -102,8 +124,9 @@ class PanelResult:
         """
         members = self._members()
         sizes = np.array([len(m) for m in members])
+        grouped = self._grouped()
         for comp, pc in zip(self.compositions, self.composition_probabilities, strict=True):
-            points = _breakpoints(sizes, comp)
+            points = _breakpoints(sizes, comp, self.groups, grouped)
             ends = np.append(points[1:], 1.0)
             for lo, hi in zip(points, ends, strict=True):
                 u = (lo + hi) / 2
@@ -111,8 +134,27 @@ class PanelResult:
                 yield tuple(self.ids[i] for i in idx), float(pc * (hi - lo))
 
     def _expand(self, members: list[np.ndarray], comp: np.ndarray, u: float) -> np.ndarray:
-        parts = [m[systematic(len(m), int(c), u)] for m, c in zip(members, comp, strict=True)]
+        grouped = self._grouped() if self.groups else None
+        parts = [
+            m[systematic(len(m), int(c), u)]
+            for t, (m, c) in enumerate(zip(members, comp, strict=True))
+            if grouped is None or not grouped[t]
+        ]
+        parts += [expand_group(g, comp[list(g.slots)], u) for g in self.groups]
         return np.sort(np.concatenate(parts)) if parts else np.array([], dtype=np.int64)
+
+    def realise(self, comp: np.ndarray, rng: np.random.Generator) -> tuple[str, ...]:
+        """A uniformly random explicit panel of composition ``comp`` (ids, pool order)."""
+        grouped = self._grouped()
+        members = self._members()
+        parts = [
+            rng.choice(members[t], size=int(c), replace=False)
+            for t, c in enumerate(comp)
+            if not grouped[t]
+        ]
+        parts += [random_group(g, comp[list(g.slots)], rng) for g in self.groups]
+        idx = np.sort(np.concatenate(parts)) if parts else np.array([], dtype=np.int64)
+        return tuple(self.ids[i] for i in idx)
 
     def draw(self, seed: int) -> tuple[str, ...]:
         """Draw one panel from the distribution: a composition, then the shared offset ``U``."""

@@ -27,6 +27,8 @@ def select_panel(
     time_limit: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     pool_source: str = "pool",
+    households: str | None = None,
+    relax: bool = False,
 ) -> PanelResult:
     """Choose a panel of ``k`` from ``pool`` meeting ``quotas`` by the lottery ``method``.
 
@@ -38,17 +40,52 @@ def select_panel(
     * ``legacy`` -- the greedy procedure used in practice before; probabilities are estimated from
       ``samples`` runs and the panel is one run of the procedure with ``seed``.
 
+    ``households`` names a pool column: no panel of the lottery holds two people with the same
+    value there (every method). With ``relax``, infeasible quotas are first relaxed by the
+    smallest change (:mod:`pluralign.panel.feasibility`); ``stats['relaxed']`` lists the changes
+    and ``result.quotas`` holds the quotas used.
+
     Raises :class:`~pluralign.errors.InputError` for inconsistent inputs and
-    :class:`~pluralign.errors.InfeasibleError` when no panel meets the quotas.
+    :class:`~pluralign.panel.feasibility.QuotaInfeasibleError` (naming the conflicting features
+    and the smallest relaxation) when no panel meets the quotas.
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}", hint=f"choose one of {', '.join(METHODS)}")
     if gap <= 0:
         raise InputError(f"gap must be > 0, got {gap}")
-    inst = build_instance(pool, quotas, k, pool_source=pool_source)
-    return select_instance(
+    inst, changes = feasible_instance(
+        pool, quotas, k, pool_source=pool_source, households=households, relax=relax
+    )
+    result = select_instance(
         inst, method, seed, gap=gap, samples=samples, time_limit=time_limit, progress=progress
     )
+    if relax:
+        result.stats["relaxed"] = [c.as_dict() for c in changes]
+    return result
+
+
+def feasible_instance(
+    pool: pd.DataFrame,
+    quotas: Quotas,
+    k: int,
+    *,
+    pool_source: str = "pool",
+    households: str | None = None,
+    relax: bool = False,
+) -> tuple[Instance, list]:
+    """The validated instance, its quotas relaxed first when ``relax`` and they are infeasible;
+    and the :class:`~pluralign.panel.feasibility.QuotaChange` list applied (empty if none)."""
+    from pluralign.panel.feasibility import QuotaInfeasibleError, apply_changes
+
+    try:
+        return build_instance(pool, quotas, k, pool_source=pool_source, households=households), []
+    except QuotaInfeasibleError as exc:
+        if not relax or not exc.changes:
+            raise
+        changes = list(exc.changes)
+    relaxed = apply_changes(quotas, changes)
+    inst = build_instance(pool, relaxed, k, pool_source=pool_source, households=households)
+    return inst, changes
 
 
 def select_instance(
@@ -70,15 +107,7 @@ def select_instance(
         dist = legacy(inst, samples=samples, seed=seed)
         rng = np.random.default_rng(seed)
         comp = legacy_composition(inst, rng)
-        idx = np.sort(
-            np.concatenate(
-                [
-                    rng.choice(inst.members(t), size=int(c), replace=False)
-                    for t, c in enumerate(comp)
-                ]
-            )
-        )
-        panel = tuple(inst.ids[i] for i in idx)
+        panel = None
     elif method == "nash":
         from pluralign.panel.nash import nash
 
@@ -103,7 +132,12 @@ def select_instance(
         panel=panel,
         features=inst.features,
         stats=dict(dist.stats),
+        groups=inst.groups,
+        households=None if inst.households is None else inst.households.of,
+        quotas=inst.quotas,
     )
-    if not panel:
+    if panel is None:  # legacy: the run's own composition, its members uniformly at random
+        object.__setattr__(result, "panel", result.realise(comp, rng))
+    elif not panel:
         object.__setattr__(result, "panel", result.draw(seed))
     return result
