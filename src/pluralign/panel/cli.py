@@ -10,9 +10,18 @@ import typer
 from pluralign.clikit import DbOption, OutOption, SeedOption, console
 
 panel_app = typer.Typer(
-    help="Panel selection by sortition (leximin, maximin, nash, legacy).",
+    help="Panel selection by sortition (legacy, maximin, leximin, nash): quotas, households, "
+    "transparent lotteries, replacements, audit.",
     no_args_is_help=True,
 )
+
+HouseholdsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--households",
+        help="Pool column naming each person's household: at most one per household on a panel.",
+    ),
+]
 
 
 @panel_app.command("select")
@@ -56,9 +65,38 @@ def select_cmd(
     assembly: Annotated[
         str | None, typer.Option("--assembly", help="Assembly slug to attach the stored panel to.")
     ] = None,
+    households: HouseholdsOption = None,
+    relax: Annotated[
+        bool,
+        typer.Option(
+            "--relax",
+            help="If the quotas admit no panel, apply the smallest relaxation (reported) first.",
+        ),
+    ] = False,
+    uniform: Annotated[
+        int | None,
+        typer.Option(
+            "--uniform",
+            help="Round the lottery to M equally likely panels (lottery.csv: ticket,ids) that "
+            "can be drawn in public; the panel is the ticket --seed-text (or --seed) picks.",
+        ),
+    ] = None,
+    seed_text: Annotated[
+        str | None,
+        typer.Option(
+            "--seed-text",
+            help="Public seed (e.g. a random beacon value): ticket = 1 + sha256(TEXT) mod M; "
+            "without --uniform it seeds the draw.",
+        ),
+    ] = None,
+    alternates: Annotated[
+        int,
+        typer.Option("--alternates", help="Also draw a ranked reserve list of K alternates."),
+    ] = 0,
 ) -> None:
-    """Select a panel of SIZE from POOL meeting QUOTAS; write panel.csv, probabilities.csv and
-    report.json to OUT."""
+    """Select a panel of SIZE from POOL meeting QUOTAS; write panel.csv, probabilities.csv,
+    report.json and audit.json to OUT (lottery.csv with --uniform, alternates.csv with
+    --alternates)."""
     from pluralign.panel.run import run_select
 
     with console.status("selecting panel") as status:
@@ -82,8 +120,15 @@ def select_cmd(
             name=name,
             assembly=assembly,
             progress=progress,
+            households=households,
+            relax=relax,
+            uniform=uniform,
+            seed_text=seed_text,
+            alternates=alternates,
         )
     r = summary["report"]
+    for change in r.get("relaxed", []):
+        console.print(f"[yellow]relaxed the quotas: {change['text']}[/yellow]")
     console.print(
         f"{r['method']}: panel of {r['k']} from {r['pool_size']}; min probability "
         f"{r['min_probability']:.4f}, gini {r['gini']:.4f}, geometric mean "
@@ -96,6 +141,17 @@ def select_cmd(
             f"fairness is not proven optimal (gap {r.get('gap', float('nan')):.2g}); "
             f"raise --time-limit for the optimum[/yellow]"
         )
+    lot = r.get("lottery")
+    if lot:
+        console.print(
+            f"uniform lottery of {lot['tickets']} panels: largest probability change "
+            f"{lot['largest_change']:.4f} (bound {lot['bound']:.4f}), min probability "
+            f"{lot['min_probability']:.4f} (exact {lot['exact_min_probability']:.4f}); "
+            f"ticket {lot['ticket']} drawn, {lot['time_s']:.1f} s"
+        )
+    if r.get("alternates"):
+        a = r["alternates"]
+        console.print(f"{a['listed']} of {a['requested']} alternates ranked in alternates.csv")
     console.print(f"wrote {', '.join(summary['files'])} to {out}")
     if summary.get("panel_id") is not None:
         console.print(f"stored as panel {summary['panel_id']}")
@@ -115,6 +171,112 @@ def quotas_cmd(
     q = quotas_from_population(read_population(population), size, slack)
     atomic_write_text(out, q.to_frame().to_csv(index=False))
     console.print(f"wrote {len(q.items)} quotas to {out}")
+
+
+@panel_app.command("draw")
+def draw_cmd(
+    lottery: Annotated[Path, typer.Option("--lottery", help="lottery.csv (ticket,ids).")],
+    seed_text: Annotated[
+        str, typer.Option("--seed-text", help="The public seed, e.g. a random beacon value.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for draw.json (default: the lottery's folder)."),
+    ] = None,
+    pool: Annotated[
+        Path | None,
+        typer.Option("--pool", help="The pool CSV, if not where audit.json says it is."),
+    ] = None,
+) -> None:
+    """Draw a ticket verifiably from a public seed: ticket = 1 + sha256(TEXT) mod M. In the
+    selection's folder it also records the draw in audit.json and rewrites panel.csv."""
+    from pluralign.panel.run_after import run_draw
+
+    d = run_draw(lottery_path=lottery, seed_text=seed_text, out=out, pool_path=pool)
+    console.print(f"ticket {d['ticket']} of {d['tickets']}: {' '.join(d['panel'])}")
+    console.print(f"wrote {', '.join(d['files'])} to {d['out']}")
+
+
+@panel_app.command("replace")
+def replace_cmd(
+    pool: Annotated[Path, typer.Option("--pool", help="Pool CSV the panel was drawn from.")],
+    quotas: Annotated[Path, typer.Option("--quotas", help="Quotas CSV: feature,value,min,max.")],
+    panel: Annotated[Path, typer.Option("--panel", help="The panel.csv (column id).")],
+    dropouts: Annotated[
+        str, typer.Option("--dropouts", help="Ids of the members who dropped out: ID,ID.")
+    ],
+    out: OutOption,
+    method: Annotated[
+        str, typer.Option("--method", help="Lottery over the completions: leximin, maximin, ...")
+    ] = "leximin",
+    seed: SeedOption = 0,
+    households: HouseholdsOption = None,
+    exclude: Annotated[
+        str, typer.Option("--exclude", help="Further pool ids not to call: ID,ID.")
+    ] = "",
+    relax: Annotated[
+        bool, typer.Option("--relax", help="Apply the smallest quota relaxation if needed.")
+    ] = False,
+    population: Annotated[
+        Path | None,
+        typer.Option("--population", help="Population shares JSON for the weights."),
+    ] = None,
+) -> None:
+    """Replace dropouts keeping every quota (and households): the replacements are drawn from
+    the LEXIMIN lottery over the feasible completions; writes panel.csv, replacements.csv,
+    report.json and audit.json to OUT."""
+    from pluralign.panel.run_after import run_replace
+
+    with console.status("drawing replacements"):
+        s = run_replace(
+            pool_path=pool,
+            quotas_path=quotas,
+            panel_path=panel,
+            dropouts=dropouts,
+            out=out,
+            method=method,
+            seed=seed,
+            households=households,
+            exclude=[e for e in exclude.split(",") if e.strip()],
+            relax=relax,
+            population_path=population,
+        )
+    r = s["report"]
+    for change in r["relaxed"]:
+        console.print(f"[yellow]relaxed the quotas: {change['text']}[/yellow]")
+    console.print(
+        f"replaced {', '.join(r['dropouts'])} by {', '.join(r['replacements'])} "
+        f"({r['candidates']} candidates; chances {r['min_probability']:.4f} to "
+        f"{r['max_probability']:.4f})"
+    )
+    console.print(f"wrote {', '.join(s['files'])} to {out}")
+
+
+@panel_app.command("verify")
+def verify_cmd(
+    folder: Annotated[Path, typer.Argument(help="The --out folder of a selection.")],
+    pool: Annotated[
+        Path | None,
+        typer.Option("--pool", help="The pool CSV, if not where audit.json says it is."),
+    ] = None,
+) -> None:
+    """Recompute a selection from its audit.json and check every recorded output (exit 1 if a
+    check fails)."""
+    from pluralign.errors import PluralignError
+    from pluralign.panel.audit import verify_bundle
+
+    with console.status("recomputing the selection"):
+        checks = verify_bundle(folder, pool)
+    for c in checks:
+        mark = "[green]ok[/green]  " if c.ok else "[red]FAIL[/red]"
+        console.print(f"{mark} {c.name}: {c.detail}", highlight=False, soft_wrap=True)
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        raise PluralignError(
+            f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}",
+            where=str(folder / "audit.json"),
+        )
+    console.print(f"all {len(checks)} checks passed")
 
 
 def register(app: typer.Typer) -> None:

@@ -163,8 +163,7 @@ def _reason(inst) -> str | None:
         hi_sum = sum(min(r[3], int(cap[r[4]].sum())) for r in rows)
         if lo_sum > inst.k:
             return (
-                f"feature {f!r}: the minimums add up to {lo_sum}, more than the panel size "
-                f"{inst.k}"
+                f"feature {f!r}: the minimums add up to {lo_sum}, more than the panel size {inst.k}"
             )
         if hi_sum < inst.k:
             return (

@@ -159,9 +159,7 @@ def group_breakpoints(group: HouseholdGroup, counts: np.ndarray) -> set[float]:
     return {i / steps for i in range(steps)}
 
 
-def random_group(
-    group: HouseholdGroup, counts: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
+def random_group(group: HouseholdGroup, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A uniformly random realisation: random households per slot, a random member of each."""
     order = rng.permutation(group.size)
     labels = _labels(group, counts)
