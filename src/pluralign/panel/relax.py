@@ -308,24 +308,33 @@ def relaxed_nash(inst: Instance, impossible: np.ndarray | None = None) -> np.nda
     T = inst.n_types
     sizes = inst.type_size.astype(np.float64)
     impossible = np.zeros(T, dtype=bool) if impossible is None else np.asarray(impossible)
-    live = ~impossible
-    w = np.where(live, sizes, 0.0)
     A, lo, hi = _constraint_matrix(inst)
     q0, _ = relaxed_leximin(inst, impossible)
     top = inst.type_cap / sizes  # 1 unless households cap the type
-    if np.allclose(q0[live], top[live], rtol=0.0, atol=1e-12):
+    # Types at their upper bound in every point of P (e.g. when the panel needs every household)
+    # leave the barrier of the interior-point method no interior: hold them there, like the
+    # impossible types at 0, and optimise over the others.
+    pinned = _pinned_at_top(inst, A, lo, hi, ~impossible & (q0 >= top - 1e-9))
+    live = ~impossible & ~pinned
+    if not live.any():
         return q0  # every selectable type at its bound (one possible panel): nothing to improve
-    # In probabilities (q in [0, 1]) the problem is better scaled than in counts.
+    held = np.where(pinned, top, 0.0)
+    # In probabilities (q in [0, 1]) the problem is better scaled than in counts; the held types
+    # move to the right-hand sides, so the program has one variable per live type.
     AQ = A * sizes[np.newaxis, :]
+    shift = AQ[:, ~live] @ held[~live]
+    AQ, lo, hi = AQ[:, live], lo - shift, hi - shift
+    w, top_live = sizes[live], top[live]
+    everyone = np.ones(len(w), dtype=bool)
 
-    def objective(q):
-        return -float(np.sum(w[live] * np.log(np.maximum(q[live], 1e-300))))
+    def objective(x):
+        return -float(np.sum(w * np.log(np.maximum(x, 1e-300))))
 
-    def gradient(q):
-        return np.where(live, -w / np.where(live, np.maximum(q, 1e-12), 1.0), 0.0)
+    def gradient(x):
+        return -w / np.maximum(x, 1e-12)
 
-    def hessian(q):
-        return sp.diags(np.where(live, w / np.where(live, np.maximum(q, 1e-12), 1.0) ** 2, 0.0))
+    def hessian(x):
+        return sp.diags(w / np.maximum(x, 1e-12) ** 2)
 
     with warnings.catch_warnings():
         # The quota rows of one feature add up to the panel-size row: a rank-deficient
@@ -333,22 +342,49 @@ def relaxed_nash(inst: Instance, impossible: np.ndarray | None = None) -> np.nda
         warnings.filterwarnings("ignore", message="Singular Jacobian matrix", category=UserWarning)
         res = minimize(
             objective,
-            q0,
+            q0[live],
             jac=gradient,
             hess=hessian,
             method="trust-constr",
-            bounds=Bounds(np.zeros(T), np.where(live, top, 0.0)),
+            bounds=Bounds(np.zeros(len(w)), top_live),
             constraints=[LinearConstraint(sp.csr_matrix(AQ), lo, hi)],
             options={"gtol": 1e-12, "xtol": 1e-14, "barrier_tol": 1e-12, "maxiter": 5000},
         )
-    q = np.clip(np.asarray(res.x), 0.0, top)
+    x = np.clip(np.asarray(res.x), 0.0, top_live)
     # The interior-point method stops with its barrier not quite at zero (seen: 2e-6 off in q);
     # a few SQP steps from there land on the active constraints exactly. SLSQP is dense (cubic
     # in the number of types): above POLISH_MAX_TYPES the Frank-Wolfe check decides alone.
     if T <= POLISH_MAX_TYPES:
-        q = _sqp_polish(q, objective, gradient, live, top, AQ, lo, hi)
-    q[impossible] = 0.0
+        x = _sqp_polish(x, objective, gradient, everyone, top_live, AQ, lo, hi)
+    q = held.copy()
+    q[live] = x
     return q
+
+
+def _pinned_at_top(inst: Instance, A, lo, hi, candidates: np.ndarray) -> np.ndarray:
+    """Which ``candidates`` (types at their upper bound) stay there in every point of ``P``:
+    one LP each, minimising the type's count."""
+    import highspy
+
+    pinned = np.zeros(inst.n_types, dtype=bool)
+    if not candidates.any():
+        return pinned
+    T = inst.n_types
+    h = highs()
+    for t in range(T):
+        h.addCol(0.0, 0.0, float(inst.type_cap[t]), 0, _EMPTY_I, _EMPTY_V)
+    for r in range(len(A)):
+        ts = np.flatnonzero(A[r]).astype(np.int32)
+        h.addRow(lo[r], hi[r], len(ts), ts, np.ones(len(ts)))
+    idx = np.arange(T, dtype=np.int32)
+    for t in np.flatnonzero(candidates):
+        cost = np.zeros(T)
+        cost[t] = 1.0
+        h.changeColsCost(T, idx, cost)
+        h.run()
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            pinned[t] = h.getInfo().objective_function_value >= inst.type_cap[t] - 1e-9
+    return pinned
 
 
 def _sqp_polish(q, objective, gradient, live, top, AQ, lo, hi) -> np.ndarray:
