@@ -9,6 +9,11 @@ instances in the same process and ratios are printed (it is a benchmark-only pee
 by pluralign, none of its code is used). Run by hand::
 
     PYTHONPATH=src python benchmarks/sortition.py [--sizes small,large] [--methods ...]
+        [--uniform 100,1000] [--households 0.5]
+
+``--uniform`` also rounds each of our lotteries to M equally likely panels (the transparent
+lottery) and prints the largest change of anyone's probability; ``--households`` pairs up a share
+of the pool into two-person households and selects with at most one per household.
 
 Reports wall time and process CPU time (the machine may be shared: CPU time is the fairer number).
 """
@@ -58,10 +63,36 @@ def make_instance(n: int, k: int, seed: int = 0, slack: float = 0.15):
     return pool, quotas_from_population(POPULATION, k, slack)
 
 
-def ours(pool, quotas, k, method, seed, samples):
+def ours(pool, quotas, k, method, seed, samples, households=None):
     wall, cpu = time.perf_counter(), time.process_time()
-    r = select_panel(pool, quotas, k, method, seed, samples=samples)
-    return r.probabilities, time.perf_counter() - wall, time.process_time() - cpu, r.stats
+    r = select_panel(pool, quotas, k, method, seed, samples=samples, households=households)
+    stats = dict(r.stats, result=r)
+    return r.probabilities, time.perf_counter() - wall, time.process_time() - cpu, stats
+
+
+def with_households(pool, share: float, seed: int = 0):
+    """Pair up a ``share`` of the pool into two-person households (column ``home``)."""
+    rng = np.random.default_rng([seed, 7])
+    n = len(pool)
+    paired = rng.permutation(n)[: int(share * n) // 2 * 2]
+    home = [f"h{i}" for i in range(n)]
+    for a, b in zip(paired[::2], paired[1::2], strict=True):
+        home[b] = home[a]
+    return pool.assign(home=home)
+
+
+def lottery_line(size, result, m) -> str:
+    from pluralign.panel import uniform_lottery
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    lottery = uniform_lottery(result, m)
+    s = lottery.stats
+    return (
+        f"{size:6} uniform  M={m:<6} largest change {s['largest_change']:.5f} "
+        f"(bound {s['bound']:.4f}), min prob {s['min_probability']:.4f} "
+        f"(exact {s['exact_min_probability']:.4f}), {time.perf_counter() - wall:.2f} s wall, "
+        f"{time.process_time() - cpu:.2f} s cpu"
+    )
 
 
 def peer(pool, quotas, k, method, seed, samples):
@@ -122,6 +153,18 @@ def main() -> None:
         help="legacy runs to estimate probabilities (default 1000 small, 200 large)",
     )
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument(
+        "--uniform",
+        default="",
+        help="comma-separated M: round each method's lottery to M equally likely panels and "
+        "print the largest probability change and the time (e.g. 100,1000,10000)",
+    )
+    ap.add_argument(
+        "--households",
+        type=float,
+        default=0.0,
+        help="share of the pool living in two-person households (0 = everyone alone)",
+    )
     args = ap.parse_args()
     try:
         import sortition_algorithms  # noqa: F401
@@ -137,14 +180,19 @@ def main() -> None:
     for size in args.sizes.split(","):
         n, k = SIZES[size]
         pool, quotas = make_instance(n, k, seed=args.seed)
+        homes = None
+        if args.households:
+            pool, homes = with_households(pool, args.households, args.seed), "home"
         samples = args.samples or (1000 if n <= 500 else 200)
         results = {}
         runs = [("ours", m) for m in args.methods.split(",")]
         if have_peer:
             runs += [("peer", m) for m in args.peer_methods.split(",")]
         for who, method in runs:
-            fn = ours if who == "ours" else peer
-            p, wall, cpu, stats = fn(pool, quotas, k, method, args.seed, samples)
+            if who == "ours":
+                p, wall, cpu, stats = ours(pool, quotas, k, method, args.seed, samples, homes)
+            else:
+                p, wall, cpu, stats = peer(pool, quotas, k, method, args.seed, samples)
             results[who, method] = (p, wall, cpu)
             from pluralign.panel import gini
 
@@ -164,6 +212,9 @@ def main() -> None:
                 f"{gini(p):6.3f} {p.sum():7.2f}  {note}",
                 flush=True,
             )
+            if who == "ours":
+                for m in filter(None, args.uniform.split(",")):
+                    print(lottery_line(size, stats["result"], int(m)), flush=True)
         for method in ("legacy", "maximin"):
             if ("ours", method) in results and ("peer", method) in results:
                 o, pe = results["ours", method], results["peer", method]
