@@ -82,10 +82,14 @@ def with_households(pool, share: float, seed: int = 0):
 
 
 def lottery_line(size, result, m) -> str:
+    from pluralign.errors import InputError
     from pluralign.panel import uniform_lottery
 
     wall, cpu = time.perf_counter(), time.process_time()
-    lottery = uniform_lottery(result, m)
+    try:
+        lottery = uniform_lottery(result, m)
+    except InputError as exc:  # too few tickets for this lottery's smallest probability
+        return f"{size:6} uniform  M={m:<6} refused: {exc.message}"
     s = lottery.stats
     return (
         f"{size:6} uniform  M={m:<6} largest change {s['largest_change']:.5f} "

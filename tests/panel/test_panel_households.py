@@ -7,6 +7,8 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from panel_helpers import brute_leximin, brute_nash, feasible_panels, household_instance, meets
 
 from pluralign.errors import InfeasibleError, InputError
@@ -201,3 +203,18 @@ def test_households_make_quotas_infeasible_and_relax_fixes_it():
     assert [c["text"] for c in r.stats["relaxed"]] == ["lower min of g=w from 2 to 1"]
     assert r.quotas.get("g", "w").min == 1
     assert meets(pool, r.quotas, r.panel, 3, "home")
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, 5000),
+    st.sampled_from(["leximin", "maximin", "nash", "legacy"]),
+    st.integers(0, 1000),
+)
+def test_same_seed_same_panel_with_households(instance_seed, method, seed):
+    pool, quotas = household_instance(instance_seed, 10, 3, 2, 2, 1)
+    a = select_panel(pool, quotas, 3, method, seed=seed, samples=30, households="home")
+    b = select_panel(pool, quotas, 3, method, seed=seed, samples=30, households="home")
+    assert a.panel == b.panel
+    np.testing.assert_array_equal(a.probabilities, b.probabilities)
+    assert meets(pool, quotas, a.panel, 3, "home")

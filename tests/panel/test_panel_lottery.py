@@ -50,7 +50,7 @@ def test_hand_case_rounds_exactly():
     assert sorted(five.frequencies()) == pytest.approx([0.2, 0.2, 0.2, 0.4, 0.4, 0.6])
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances, st.sampled_from(["leximin", "nash", "maximin"]), st.integers(1, 400))
 def test_every_ticket_meets_quotas_and_households_and_the_bound_holds(inst, method, extra):
     s, n, k, f, v, slack = inst

@@ -183,7 +183,7 @@ def uniform_lottery(result, m: int, *, max_nodes: int = 0) -> Lottery:
             f"M = {m} is smaller than the {needed} panels needed: the smallest selection "
             f"probability, {low:.4g}, needs at least {needed} tickets (1 / {low:.4g}) to be on one",
             where="--uniform",
-            hint=f"use --uniform {max(needed, 1000) if needed <= 1000 else needed} or more",
+            hint=f"use --uniform {needed} or more (with 1000 or more tickets little is lost)",
         )
     C = np.asarray(result.compositions, dtype=np.int64)
     p = np.asarray(result.composition_probabilities, dtype=np.float64)
@@ -281,7 +281,8 @@ def _fix_total(counts: np.ndarray, target: np.ndarray, m: int) -> np.ndarray:
 
 def _exchange(A, base, frac, counts, target, *, max_moves: int = 100_000, chunk: int = 4_000_000):
     """Steepest descent by moving one ticket from a rounded-up composition to a rounded-down
-    one, while that lowers (largest row change, sum of squared row changes)."""
+    one, while that lowers (largest row change, sum of squared row changes). Moves that touch
+    the worst row are tried first (cheap); the whole neighbourhood only when none of them helps."""
     free = np.flatnonzero(frac > 0)
     counts = counts.copy()
     dev = A @ (counts - target)
@@ -292,21 +293,14 @@ def _exchange(A, base, frac, counts, target, *, max_moves: int = 100_000, chunk:
         if len(up) == 0 or len(down) == 0:
             break
         score = (float(np.abs(dev).max()), float(dev @ dev))
-        best, where = score, None
-        step = max(1, chunk // max(1, A.shape[0] * len(down)))
-        for lo in range(0, len(up), step):
-            ups = up[lo : lo + step]
-            # row changes after moving a ticket from ups[b] to down[a]: (T, a, b)
-            D = dev[:, None, None] + A[:, down][:, :, None] - A[:, ups][:, None, :]
-            mx = np.abs(D).max(axis=0)
-            sq = np.einsum("tab,tab->ab", D, D)
-            flat = np.lexsort((sq.ravel(), mx.ravel()))[0]
-            a, b = np.unravel_index(flat, mx.shape)
-            cand = (float(mx[a, b]), float(sq[a, b]))
-            if cand[0] < best[0] - 1e-12 or (
-                cand[0] <= best[0] + 1e-12 and cand[1] < best[1] - 1e-12
-            ):
-                best, where = cand, (down[a], ups[b])
+        worst = int(np.argmax(np.abs(dev)))
+        # too many seats of the worst row's type: give up a ticket holding it; too few: take one
+        over = dev[worst] > 0
+        ups = up[A[worst, up] > 0] if over else up
+        downs = down if over else down[A[worst, down] > 0]
+        where = _best_move(A, dev, ups, downs, score, chunk)
+        if where is None:
+            where = _best_move(A, dev, up, down, score, chunk)
         if where is None:
             break
         counts[where[0]] += 1
@@ -314,6 +308,29 @@ def _exchange(A, base, frac, counts, target, *, max_moves: int = 100_000, chunk:
         dev = A @ (counts - target)
         moves += 1
     return counts, moves
+
+
+def _best_move(A, dev, up, down, score, chunk):
+    """The best improving move (``(to, from)`` compositions) among ``up x down``, or None."""
+    if len(up) == 0 or len(down) == 0:
+        return None
+    best, where = score, None
+    step = max(1, chunk // max(1, A.shape[0] * len(down)))
+    for lo in range(0, len(up), step):
+        ups = up[lo : lo + step]
+        # row changes after moving a ticket from ups[b] to down[a]: (T, a, b)
+        D = dev[:, None, None] + A[:, down][:, :, None] - A[:, ups][:, None, :]
+        mx = np.abs(D).max(axis=0)
+        sq = np.einsum("tab,tab->ab", D, D)
+        flat = np.lexsort((sq.ravel(), mx.ravel()))[0]
+        a, b = np.unravel_index(flat, mx.shape)
+        cand = (float(mx[a, b]), float(sq[a, b]))
+        # better than now (a lower maximum, or the same maximum and lower squares) and the best
+        # seen so far; the maximum never rises, so the bound of the rounding holds
+        better = cand[0] < score[0] - 1e-12 or (cand[0] <= score[0] and cand[1] < score[1] - 1e-12)
+        if better and cand < best:
+            best, where = cand, (down[a], ups[b])
+    return where
 
 
 def _minimise_deviation(A, base, frac, start, target, m, max_nodes):
