@@ -3,9 +3,7 @@
 A lottery over many panels with unequal probabilities cannot be drawn in public. Flanigan, Kehne &
 Procaccia ("Fair Sortition Made Transparent", NeurIPS 2021) round it to a *uniform* lottery over
 ``m`` panels (tickets ``1..m``, any public random number picks one) and bound the fairness this
-loses by discrepancy theory: rounding ``m p_P`` to integers changes each person's selection
-probability by ``O(k / m)`` (Beck & Fiala 1981), so the optimal fairness is kept up to that. We
-round on types (:mod:`pluralign.panel.instance`) in two steps, both deterministic (the same
+loses with rounding methods from discrepancy theory. We round on types (:mod:`pluralign.panel.instance`) in two steps, both deterministic (the same
 distribution always gives the same tickets, which :mod:`pluralign.panel.audit` recomputes):
 
 1. **Tickets per composition.** With ``p_s`` the probabilities of the compositions ``c_s`` and
@@ -29,9 +27,9 @@ distribution always gives the same tickets, which :mod:`pluralign.panel.audit` r
    household column) **the change is below ``(2 w + 1) / M``**. In a multi-person household class
    the households per ticket are chosen by an assignment problem (scipy's
    ``linear_sum_assignment``) that gives each seat to a household with the fewest seats of that
-   type so far; this
-   is balanced in practice but not bounded by a theorem, so :attr:`Lottery.largest_change`, the
-   exact largest change over all people, is always measured and reported.
+   type so far; this is balanced in practice but not bounded by a theorem, so
+   :attr:`Lottery.largest_change`, the exact largest change over all people, is always measured
+   and reported.
 
 Every ticket meets the quotas and the household rule by construction (a ticket is a realisation
 of a feasible composition). A person whose exact probability is ``q`` needs about ``1 / q``
