@@ -3,8 +3,9 @@
 A lottery over many panels with unequal probabilities cannot be drawn in public. Flanigan, Kehne &
 Procaccia ("Fair Sortition Made Transparent", NeurIPS 2021) round it to a *uniform* lottery over
 ``m`` panels (tickets ``1..m``, any public random number picks one) and bound the fairness this
-loses with rounding methods from discrepancy theory. We round on types (:mod:`pluralign.panel.instance`) in two steps, both deterministic (the same
-distribution always gives the same tickets, which :mod:`pluralign.panel.audit` recomputes):
+loses with rounding methods from discrepancy theory. We round on types
+(:mod:`pluralign.panel.instance`) in two steps, both deterministic (the same distribution always
+gives the same tickets, which :mod:`pluralign.panel.audit` recomputes):
 
 1. **Tickets per composition.** With ``p_s`` the probabilities of the compositions ``c_s`` and
    ``a_ts = c_ts / n_t`` (what one ticket of ``c_s`` adds to a member of type ``t``), find integers
