@@ -45,11 +45,13 @@ def test_uniform_lottery_draw_verify_and_tampering(files, capsys):
     assert audit["lottery"]["tickets"] == 300 and audit["seed"]["integer"] == 0
     assert sorted(pd.read_csv(out / "panel.csv")["id"]) == sorted(audit["draw"]["panel"])
     assert list(lottery.ticket(audit["draw"]["ticket"])) == audit["draw"]["panel"]
+    lottery_ticket = audit["draw"]["ticket"]
     probs = pd.read_csv(out / "probabilities.csv")
     assert list(probs.columns) == ["id", "probability", "lottery_probability"]
     code, stdout, err = run_inproc(capsys, "panel", "verify", out)
     assert code == 0, stdout + err
-    assert "all 15 checks passed" in stdout
+    assert "all 16 checks passed" in stdout
+    assert f"draw history: 1 draw recorded (ticket {audit['draw']['ticket']} by select)" in stdout
     # the public draw: ticket = 1 + sha256(text) mod M, recorded in the bundle
     text = "NIST beacon 2026-12-24T12:00Z 0d3f"
     code, stdout, err = run_inproc(
@@ -68,6 +70,31 @@ def test_uniform_lottery_draw_verify_and_tampering(files, capsys):
     code, stdout, err = run_inproc(capsys, "panel", "verify", out)
     assert code == 0, stdout + err
     assert f"ticket {ticket} of 300 from seed text" in stdout
+    assert "draw history: 2 draws recorded" in stdout
+    # a second public draw warns and erases nothing: the bundle lists every draw
+    code, stdout, err = run_inproc(
+        capsys, "panel", "draw", "--lottery", out / "lottery.csv", "--seed-text", "again"
+    )
+    assert code == 0, err
+    assert f"drawn in public before (1 time(s); last: ticket {ticket}" in " ".join(stdout.split())
+    audit = json.loads((out / "audit.json").read_text())
+    again = 1 + int(hashlib.sha256(b"again").hexdigest(), 16) % 300
+    assert [(d["by"], d["ticket"]) for d in audit["draws"]] == [
+        ("select", lottery_ticket),
+        ("panel draw", ticket),
+        ("panel draw", again),
+    ]
+    assert audit["draws"][1]["seed_text"] == text and audit["draw"]["ticket"] == again
+    code, stdout, err = run_inproc(capsys, "panel", "verify", out)
+    assert code == 0, stdout + err
+    assert "the lottery was drawn in public 2 times" in stdout
+    # a history edited after the fact fails
+    audit["draws"][1]["ticket"] = ticket % 300 + 1
+    (out / "audit.json").write_text(json.dumps(audit))
+    code, stdout, err = run_inproc(capsys, "panel", "verify", out)
+    assert code == 1 and "FAIL draw history" in stdout
+    audit["draws"][1]["ticket"] = ticket
+    (out / "audit.json").write_text(json.dumps(audit))
     # tampering: swap one person on the drawn ticket's line in lottery.csv
     lines = (out / "lottery.csv").read_text().splitlines()
     other = next(p for p in pool["id"] if p not in lottery.ticket(ticket))

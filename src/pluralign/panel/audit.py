@@ -16,6 +16,7 @@ the seed (an integer, or a public seed text) and the drawn ticket and panel, and
   one, and rounding the recomputed distribution gives the same tickets;
 * the ticket follows from the seed (``1 + sha256(seed text) mod M``), and ``panel.csv`` holds
   exactly that ticket's people (or, without a lottery, the panel the seed draws);
+  every draw recorded in ``draws`` (:func:`draw_history`) follows from its own seed;
 * the alternates (and, for ``panel replace``, the replacements) are recomputed identically.
 
 Everything is deterministic (HiGHS runs single-threaded with a fixed random seed), so on the same
@@ -64,6 +65,20 @@ def environment() -> dict:
 def seed_ticket(seed: int, m: int) -> int:
     """The ticket an integer seed draws (when no public seed text is given)."""
     return 1 + int(np.random.default_rng([int(seed), 3]).integers(m))
+
+
+def draw_history(audit: dict) -> list[dict]:
+    """Every draw of this selection's lottery, oldest first: the ticket ``panel select`` picked
+    (``by: select``) and each public ``panel draw`` (``seed_text``, ``ticket``, ``at`` in UTC).
+    A redraw never erases an earlier one, so the bundle shows whether a lottery was drawn twice."""
+    if audit.get("draws"):
+        return [dict(d) for d in audit["draws"]]
+    draw, seed = audit.get("draw") or {}, audit.get("seed") or {}
+    if not audit.get("lottery") or draw.get("ticket") is None:
+        return []
+    first = {"by": "select", "ticket": draw["ticket"]}
+    first.update({"seed_text": seed["text"]} if seed.get("text") else {"seed": seed.get("integer")})
+    return [first]
 
 
 def seed_from_text(text: str) -> int:
@@ -308,12 +323,46 @@ def _verify_select(audit, folder, pool, quotas, source) -> list[Check]:
                 )
             )
             ticket_ids = lottery.ticket(expected)
+            if audit.get("draws"):
+                out.append(_history_check(audit["draws"], draw, lottery.size))
     else:
         ticket_ids = result.panel
     out += _panel_checks(audit, folder, ticket_ids)
     if audit.get("alternates"):
         out += _alternates_check(audit, folder, pool, inst.quotas, source)
     return out
+
+
+def _history_check(draws: list[dict], draw: dict, m: int) -> Check:
+    """Each recorded draw follows from its seed, and the last one is the drawn ticket."""
+    from pluralign.panel.lottery import ticket_from_seed
+
+    wrong = [
+        d
+        for d in draws
+        if d["ticket"]
+        != (
+            ticket_from_seed(d["seed_text"], m) if d.get("seed_text") else seed_ticket(d["seed"], m)
+        )
+    ]
+    public = sum(d["by"] == "panel draw" for d in draws)
+    listed = ", ".join(
+        f"ticket {d['ticket']} by {d['by']}" + (f" at {d['at']}" if d.get("at") else "")
+        for d in draws
+    )
+    ok = not wrong and draws[-1]["ticket"] == draw["ticket"]
+    detail = (
+        f"1 draw recorded ({listed})"
+        if len(draws) == 1
+        else f"{len(draws)} draws recorded ({listed}); the last one counts"
+    )
+    if public > 1:
+        detail += f"; the lottery was drawn in public {public} times"
+    if wrong:
+        detail = f"ticket {wrong[0]['ticket']} ({wrong[0]['by']}) does not follow from its seed"
+    elif not ok:
+        detail = f"the last recorded draw is ticket {draws[-1]['ticket']}, not {draw['ticket']}"
+    return Check("draw history", ok, detail)
 
 
 def _versions_note(audit: dict) -> str:

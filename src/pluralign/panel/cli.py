@@ -193,6 +193,14 @@ def draw_cmd(
     from pluralign.panel.run_after import run_draw
 
     d = run_draw(lottery_path=lottery, seed_text=seed_text, out=out, pool_path=pool)
+    if d["earlier"]:
+        last = d["earlier"][-1]
+        console.print(
+            f"[yellow]this lottery was drawn in public before ({len(d['earlier'])} time(s); "
+            f"last: ticket {last['ticket']} from {last['seed_text']!r} at {last['at']}); this "
+            f"draw replaces it, and audit.json lists every draw[/yellow]",
+            highlight=False,
+        )
     console.print(f"ticket {d['ticket']} of {d['tickets']}: {' '.join(d['panel'])}")
     console.print(f"wrote {', '.join(d['files'])} to {d['out']}")
 

@@ -80,7 +80,14 @@ def run_select(
     Returns ``{"report", "files", "panel_id"}``."""
     from dataclasses import replace
 
-    from pluralign.panel.audit import FORMAT, environment, quota_rows, seed_from_text, seed_ticket
+    from pluralign.panel.audit import (
+        FORMAT,
+        draw_history,
+        environment,
+        quota_rows,
+        seed_from_text,
+        seed_ticket,
+    )
     from pluralign.panel.inputs import read_pool, read_population, read_quotas
     from pluralign.panel.select import select_panel
     from pluralign.panel.weights import pool_shares, soft_weights
@@ -210,6 +217,7 @@ def run_select(
             "ids": [a.id for a in alt_list],
         },
     }
+    audit["draws"] = draw_history(audit)  # the ticket picked here; public draws are appended
     panel_id = None
     if save:
         from pluralign.panel.store import save_panel

@@ -3,6 +3,7 @@ draw from a published lottery, and replacements for dropouts; each updates or wr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -18,9 +19,11 @@ def run_draw(*, lottery_path, seed_text: str, out=None, pool_path=None) -> dict:
     Writes ``OUT/draw.json`` (default: the lottery's folder). If that folder holds the selection's
     ``audit.json`` for this very lottery, the draw is recorded there and ``panel.csv`` is rewritten
     with the drawn people (pool columns, their lottery probability and soft weight), so that
-    ``panel verify`` checks the public draw. Returns ``{"ticket", "panel", "files"}``."""
+    ``panel verify`` checks the public draw; every draw stays listed in ``audit.json``
+    (``draws``, see :func:`pluralign.panel.audit.draw_history`). Returns ``{"ticket", "panel",
+    "files", "earlier"}`` (``earlier``: the public draws of this lottery before this one)."""
     from pluralign.errors import InputError
-    from pluralign.panel.audit import read_audit
+    from pluralign.panel.audit import draw_history, read_audit
     from pluralign.panel.lottery import read_lottery, ticket_from_seed
 
     lottery_path = Path(lottery_path)
@@ -29,12 +32,14 @@ def run_draw(*, lottery_path, seed_text: str, out=None, pool_path=None) -> dict:
     ids = lottery.ticket(ticket)
     out = Path(out) if out is not None else lottery_path.parent
     digest = sha256(lottery_path)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     draw = {
         "lottery": {"path": str(lottery_path), "sha256": digest, "tickets": lottery.size},
         "seed_text": seed_text,
         "rule": "ticket = 1 + int(sha256(seed_text as UTF-8), 16) mod tickets",
         "ticket": ticket,
         "panel": list(ids),
+        "at": now,
     }
     files = {"draw.json": _dump(draw)}
     audit = None
@@ -47,10 +52,15 @@ def run_draw(*, lottery_path, seed_text: str, out=None, pool_path=None) -> dict:
                 where=str(out / "audit.json"),
                 hint="draw into the folder the lottery was written to, or another --out",
             )
+    earlier: list[dict] = []
     if audit is not None:
         files["panel.csv"] = _drawn_panel(audit, out, ids, pool_path)
         if audit.get("alternates"):  # the reserve list belongs to the panel: draw it again
             files["alternates.csv"] = _alternates_again(audit, out, ids, pool_path)
+        history = draw_history(audit)
+        earlier = [d for d in history if d["by"] == "panel draw"]
+        history.append({"by": "panel draw", "seed_text": seed_text, "ticket": ticket, "at": now})
+        audit["draws"] = history
         audit["seed"]["text"] = seed_text
         audit["draw"] = {"ticket": ticket, "panel": list(ids)}
         audit["panel"] = _file("panel.csv", files["panel.csv"])
@@ -63,6 +73,7 @@ def run_draw(*, lottery_path, seed_text: str, out=None, pool_path=None) -> dict:
         "panel": ids,
         "files": list(files),
         "out": str(out),
+        "earlier": earlier,
     }
 
 
