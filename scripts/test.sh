@@ -72,8 +72,10 @@ export PLURALIGN_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:$pgport/post
 export PLURALIGN_REQUIRE_POSTGRES=1 PLURALIGN_REQUIRE_BROWSER=1 PLURALIGN_REQUIRE_SMOLLM2=1
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-# 5. Lint, then the suite.
+# 5. Lint and the layer contracts, then the suite.
 log "ruff check"
 "$venv/bin/ruff" check src tests benchmarks
+log "lint-imports (layer contracts in pyproject.toml)"
+"$venv/bin/lint-imports" --no-cache
 log "pytest"
 "$venv/bin/python" -m pytest -n 2 --dist loadgroup -q "$@"

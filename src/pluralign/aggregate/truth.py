@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from pluralign.aggregate.consensus import ConsensusRule, consensus_candidates
 from pluralign.aggregate.pipeline import AggregateResult
 
 
@@ -39,15 +40,16 @@ def precision_recall(found: Iterable[int], truth: Iterable[int]) -> tuple[float,
 def recovery(result: AggregateResult, truth: Mapping[str, Any]) -> dict[str, Any]:
     """Group ARI and consensus precision/recall against the simulator's ``truth.json``.
 
-    Consensus found = statements passing the constitution's default thresholds
-    (:func:`pluralign.constitution.candidates`); truth = ``truth["consensus"]``.
+    Consensus found = statements passing the default cross-group consensus rule
+    (:class:`~pluralign.aggregate.consensus.ConsensusRule`, whose defaults the constitution's
+    thresholds take); truth = ``truth["consensus"]``.
     """
-    from pluralign.constitution import DraftSettings, candidates
-
     ids = {g["id"]: i for i, g in enumerate(truth["groups"])}
     groups = {int(p["participant"]): ids[p["group"]] for p in truth["participants"]}
     ari, compared = group_agreement(result, groups)
-    found = [int(result.matrix.statements[j]) for j in candidates(result, DraftSettings())]
+    st = result.stats
+    columns = consensus_candidates(st.agree, st.seen, result.gac, ConsensusRule())
+    found = [int(result.matrix.statements[j]) for j in columns]
     precision, recall = precision_recall(found, truth["consensus"])
     return {
         "latent_groups": len(truth["groups"]),

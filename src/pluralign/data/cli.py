@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pluralign.clikit import DbOption, console, only_assembly
+from pluralign.clikit import DbOption, console
 
 import_app = typer.Typer(help="Load data from other tools into the store.", no_args_is_help=True)
 export_app = typer.Typer(help="Write store data in other tools' formats.", no_args_is_help=True)
@@ -60,6 +60,7 @@ def export_polis_cmd(
     """Export an assembly as Polis CSVs (comments, votes, participants-votes, summary)."""
     from pluralign.data.polis_store import export_polis
     from pluralign.store import open_store
+    from pluralign.store.queries import only_assembly
 
     store = open_store(db)
     try:

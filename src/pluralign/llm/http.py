@@ -18,8 +18,8 @@ import threading
 import time
 
 from pluralign.errors import ProviderError, require
+from pluralign.llm.base import Provider
 from pluralign.llm.config import ProviderConfig
-from pluralign.llm.provider import Provider
 from pluralign.llm.types import ChatRequest, Completion
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})

@@ -20,8 +20,8 @@ import threading
 from pathlib import Path
 
 from pluralign.errors import InputError, ProviderError, require
+from pluralign.llm.base import Provider
 from pluralign.llm.config import ProviderConfig
-from pluralign.llm.provider import Provider
 from pluralign.llm.types import ChatRequest, Completion
 
 #: Most requests decoded together (the default of ``--max-batch`` of ``pluralign serve``).

@@ -76,3 +76,22 @@ def next_number(
     """The next free Polis-style number for a participant or statement in an assembly."""
     current = session.scalar(select(func.max(model.number)).where(model.assembly_id == assembly_id))
     return 0 if current is None else current + 1
+
+
+def only_assembly(store, slug: str | None, *, option: str = "--slug") -> str:
+    """``slug`` when given; else the slug of the store's one assembly. With none or several the
+    error names ``option`` (several: it lists them)."""
+    if slug is not None:
+        return slug
+    with store.session() as session:
+        slugs = session.scalars(select(Assembly.slug).order_by(Assembly.slug).limit(21)).all()
+    if len(slugs) == 1:
+        return slugs[0]
+    if not slugs:
+        raise NotFoundError("the store has no assembly", where=option)
+    listed = ", ".join(slugs[:20]) + (", ..." if len(slugs) > 20 else "")
+    raise NotFoundError(
+        "the store holds several assemblies; say which",
+        where=option,
+        hint=f"known assemblies: {listed}",
+    )
