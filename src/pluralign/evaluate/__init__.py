@@ -5,33 +5,57 @@ Names load lazily so that ``pluralign --help`` does not import numpy."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+from pluralign.lazy import lazy_exports
 
 _EXPORTS = {
-    "pluralign.evaluate.metrics": (
-        "GapResult",
-        "Interval",
-        "PairedBootstrap",
-        "bootstrap_accuracy",
-        "pair_scores",
-        "paired_bootstrap",
-        "preference_accuracy",
-        "worst_group_gap",
-    ),
-    "pluralign.evaluate.run": (
-        "EvaluationResult",
-        "GapScore",
-        "GroupScore",
-        "evaluate_margins",
-        "evaluate_models",
-    ),
+    "GapResult": "pluralign.evaluate.metrics",
+    "Interval": "pluralign.evaluate.metrics",
+    "PairedBootstrap": "pluralign.evaluate.metrics",
+    "bootstrap_accuracy": "pluralign.evaluate.metrics",
+    "pair_scores": "pluralign.evaluate.metrics",
+    "paired_bootstrap": "pluralign.evaluate.metrics",
+    "preference_accuracy": "pluralign.evaluate.metrics",
+    "worst_group_gap": "pluralign.evaluate.metrics",
+    "EvaluationResult": "pluralign.evaluate.run",
+    "GapScore": "pluralign.evaluate.run",
+    "GroupScore": "pluralign.evaluate.run",
+    "evaluate_margins": "pluralign.evaluate.run",
+    "evaluate_models": "pluralign.evaluate.run",
 }
-__all__ = sorted(name for names in _EXPORTS.values() for name in names)
+__all__ = [
+    "EvaluationResult",
+    "GapResult",
+    "GapScore",
+    "GroupScore",
+    "Interval",
+    "PairedBootstrap",
+    "bootstrap_accuracy",
+    "evaluate_margins",
+    "evaluate_models",
+    "pair_scores",
+    "paired_bootstrap",
+    "preference_accuracy",
+    "worst_group_gap",
+]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    for module, names in _EXPORTS.items():
-        if name in names:
-            return getattr(importlib.import_module(module), name)
-    raise AttributeError(f"module 'pluralign.evaluate' has no attribute {name!r}")
+if TYPE_CHECKING:  # pragma: no cover
+    from pluralign.evaluate.metrics import (
+        GapResult,
+        Interval,
+        PairedBootstrap,
+        bootstrap_accuracy,
+        pair_scores,
+        paired_bootstrap,
+        preference_accuracy,
+        worst_group_gap,
+    )
+    from pluralign.evaluate.run import (
+        EvaluationResult,
+        GapScore,
+        GroupScore,
+        evaluate_margins,
+        evaluate_models,
+    )

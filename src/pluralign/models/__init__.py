@@ -22,12 +22,25 @@ licence, sha256). Heavy libraries are imported inside the functions.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from pluralign.lazy import lazy_exports
+
+_EXPORTS = {
+    "EMBEDDED": "pluralign.models.embedded",
+    "EMBEDDED_NAMES": "pluralign.models.embedded",
+    "EmbeddedModel": "pluralign.models.embedded",
+    "embedded_checkpoint": "pluralign.models.embedded",
+    "find_gguf": "pluralign.models.embedded",
+    "is_embedded_name": "pluralign.models.embedded",
+    "resolve_model": "pluralign.models.embedded",
+    "model_info": "pluralign.models.info",
+    "require_chat_template": "pluralign.models.info",
+}
 __all__ = [
+    "EMBEDDED",
     "EMBEDDED_NAMES",
     "EmbeddedModel",
-    "EMBEDDED",
     "embedded_checkpoint",
     "find_gguf",
     "is_embedded_name",
@@ -35,10 +48,7 @@ __all__ = [
     "require_chat_template",
     "resolve_model",
 ]
-
-_LAZY = {name: "pluralign.models.embedded" for name in __all__}
-_LAZY["model_info"] = "pluralign.models.info"
-_LAZY["require_chat_template"] = "pluralign.models.info"
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from pluralign.models.embedded import (
@@ -51,11 +61,3 @@ if TYPE_CHECKING:  # pragma: no cover
         resolve_model,
     )
     from pluralign.models.info import model_info, require_chat_template
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'pluralign.models' has no attribute {name!r}")

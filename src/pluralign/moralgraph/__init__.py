@@ -11,20 +11,50 @@ Names load lazily so that mounting the CLI does not import numpy/pandas.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+from pluralign.lazy import lazy_exports
 
 _EXPORTS = {
-    "NO_UPGRADE": "model", "NOT_SURE": "model", "RELATIONSHIPS": "model", "UPGRADE": "model",
-    "Case": "model", "Context": "model", "Edge": "model", "Impression": "model",
-    "ValuesCard": "model", "MoralGraph": "summary", "SummaryConfig": "summary",
-    "summarize": "summary",
+    "Case": "pluralign.moralgraph.model",
+    "Context": "pluralign.moralgraph.model",
+    "Edge": "pluralign.moralgraph.model",
+    "Impression": "pluralign.moralgraph.model",
+    "NOT_SURE": "pluralign.moralgraph.model",
+    "NO_UPGRADE": "pluralign.moralgraph.model",
+    "RELATIONSHIPS": "pluralign.moralgraph.model",
+    "UPGRADE": "pluralign.moralgraph.model",
+    "ValuesCard": "pluralign.moralgraph.model",
+    "MoralGraph": "pluralign.moralgraph.summary",
+    "SummaryConfig": "pluralign.moralgraph.summary",
+    "summarize": "pluralign.moralgraph.summary",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Case",
+    "Context",
+    "Edge",
+    "Impression",
+    "MoralGraph",
+    "NOT_SURE",
+    "NO_UPGRADE",
+    "RELATIONSHIPS",
+    "SummaryConfig",
+    "UPGRADE",
+    "ValuesCard",
+    "summarize",
+]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(f"pluralign.moralgraph.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'pluralign.moralgraph' has no attribute {name!r}")
+if TYPE_CHECKING:  # pragma: no cover
+    from pluralign.moralgraph.model import (
+        NO_UPGRADE,
+        NOT_SURE,
+        RELATIONSHIPS,
+        UPGRADE,
+        Case,
+        Context,
+        Edge,
+        Impression,
+        ValuesCard,
+    )
+    from pluralign.moralgraph.summary import MoralGraph, SummaryConfig, summarize

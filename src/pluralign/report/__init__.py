@@ -3,13 +3,23 @@ layout is documented in docs/run_folder.md. Names load lazily (``pluralign --hel
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-__all__ = ["Section", "build_sections", "render_report", "write_report"]
+from pluralign.lazy import lazy_exports
 
+_EXPORTS = {
+    "Section": "pluralign.report.build",
+    "build_sections": "pluralign.report.build",
+    "render_report": "pluralign.report.build",
+    "write_report": "pluralign.report.build",
+}
+__all__ = [
+    "Section",
+    "build_sections",
+    "render_report",
+    "write_report",
+]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        return getattr(importlib.import_module("pluralign.report.build"), name)
-    raise AttributeError(f"module 'pluralign.report' has no attribute {name!r}")
+if TYPE_CHECKING:  # pragma: no cover
+    from pluralign.report.build import Section, build_sections, render_report, write_report

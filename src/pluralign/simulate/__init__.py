@@ -9,18 +9,19 @@ Names are loaded on first use, so mounting the CLI does not import numpy and pan
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from pluralign.lazy import lazy_exports
+
 _EXPORTS = {
-    "Population": "pluralign.simulate.population",
-    "SimulatedAssembly": "pluralign.simulate.model",
-    "SimulationConfig": "pluralign.simulate.model",
     "StatementBank": "pluralign.simulate.bank",
     "classify": "pluralign.simulate.bank",
     "load_bank": "pluralign.simulate.bank",
     "simulate_assembly": "pluralign.simulate.engine",
+    "SimulatedAssembly": "pluralign.simulate.model",
+    "SimulationConfig": "pluralign.simulate.model",
     "write_simulation": "pluralign.simulate.output",
+    "Population": "pluralign.simulate.population",
 }
 __all__ = [
     "Population",
@@ -32,16 +33,11 @@ __all__ = [
     "simulate_assembly",
     "write_simulation",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pragma: no cover
     from pluralign.simulate.bank import StatementBank, classify, load_bank
     from pluralign.simulate.engine import simulate_assembly
     from pluralign.simulate.model import SimulatedAssembly, SimulationConfig
     from pluralign.simulate.output import write_simulation
     from pluralign.simulate.population import Population
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'pluralign.simulate' has no attribute '{name}'")

@@ -9,38 +9,32 @@ functions, so importing this package stays cheap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "build_tiny_model",
-    "preference_margins",
-    "pair_logps",
-    "train_preferences",
-    "TrainResult",
-    "load_train_config",
-    "quiet_libraries",
-]
+from pluralign.lazy import lazy_exports
 
-_LAZY = {
-    "build_tiny_model": "pluralign.train.tiny",
-    "preference_margins": "pluralign.train.margins",
-    "pair_logps": "pluralign.train.margins",
-    "train_preferences": "pluralign.train.api",
+_EXPORTS = {
     "TrainResult": "pluralign.train.api",
-    "load_train_config": "pluralign.train.config",
     "quiet_libraries": "pluralign.train.api",
+    "train_preferences": "pluralign.train.api",
+    "load_train_config": "pluralign.train.config",
+    "pair_logps": "pluralign.train.margins",
+    "preference_margins": "pluralign.train.margins",
+    "build_tiny_model": "pluralign.train.tiny",
 }
+__all__ = [
+    "TrainResult",
+    "build_tiny_model",
+    "load_train_config",
+    "pair_logps",
+    "preference_margins",
+    "quiet_libraries",
+    "train_preferences",
+]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from pluralign.train.api import TrainResult, quiet_libraries, train_preferences
     from pluralign.train.config import load_train_config
     from pluralign.train.margins import pair_logps, preference_margins
     from pluralign.train.tiny import build_tiny_model
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(name)

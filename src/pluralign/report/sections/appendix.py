@@ -11,7 +11,7 @@ from typing import Any
 
 from pluralign.errors import InputError
 from pluralign.report.glossary import TERMS
-from pluralign.report.section import Cell, Section, flatten, read_json, read_json_object, rel
+from pluralign.report.sections.base import Cell, Section, flatten, read_json, read_json_object, rel
 
 PIPELINE_ORDER = (
     "simulate",

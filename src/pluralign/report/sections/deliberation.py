@@ -9,7 +9,15 @@ from typing import Any
 
 from pluralign.errors import InputError
 from pluralign.report import plots
-from pluralign.report.section import Cell, Section, fmt, read_csv, read_json, read_json_object, rel
+from pluralign.report.sections.base import (
+    Cell,
+    Section,
+    fmt,
+    read_csv,
+    read_json,
+    read_json_object,
+    rel,
+)
 
 
 def opinion_section(run: Path) -> Section | None:

@@ -17,7 +17,7 @@ from pluralign.report.glossary import (
     subset_label,
     subset_term,
 )
-from pluralign.report.section import Cell, Section, rel
+from pluralign.report.sections.base import Cell, Section, rel
 from pluralign.report.sections.deliberation import clause_texts
 
 SUBSET_NOTES = {k: TERMS[k][1] for k in ("consensus", "consensus-against", "divisive", "mixed")}

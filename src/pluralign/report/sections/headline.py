@@ -11,7 +11,7 @@ from typing import Any
 
 from pluralign.report import accuracy as A
 from pluralign.report.glossary import group_label, grouping_label, subset_label
-from pluralign.report.section import (
+from pluralign.report.sections.base import (
     Cell,
     Section,
     count_lines,
