@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.errors import InputError
-from pluralign.report.sections.base import Cell, iter_jsonl, read_json
+from pluralign.report.blocks import Cell, iter_jsonl, read_json
 
 FEW_UNITS = 5
 """Groups resting on fewer independent units than this are marked as having a coarse interval."""

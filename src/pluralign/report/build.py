@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pluralign.errors import InputError
+from pluralign.report.blocks import PARTS, Section
 from pluralign.report.sections import SECTIONS, glossary_section
-from pluralign.report.sections.base import PARTS, Section
 
 
 def build_sections(run_dir: str | Path) -> list[Section]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.errors import InputError
-from pluralign.report.sections.base import Section, read_json, rel
+from pluralign.report.blocks import Section, read_json, rel
 
 
 def _ci(low: Any, high: Any) -> str:

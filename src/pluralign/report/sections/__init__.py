@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from pluralign.report.blocks import Section
 from pluralign.report.public_section import public_eval_section
 from pluralign.report.sections.appendix import files_section, glossary_section, run_section
-from pluralign.report.sections.base import Section
 from pluralign.report.sections.deliberation import (
     consensus_section,
     constitution_section,

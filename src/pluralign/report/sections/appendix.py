@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.errors import InputError
+from pluralign.report.blocks import Cell, Section, flatten, read_json, read_json_object, rel
 from pluralign.report.glossary import TERMS
-from pluralign.report.sections.base import Cell, Section, flatten, read_json, read_json_object, rel
 
 PIPELINE_ORDER = (
     "simulate",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pluralign.report import accuracy as A
 from pluralign.report import plots
+from pluralign.report.blocks import Cell, Section, rel
 from pluralign.report.glossary import (
     TERMS,
     group_label,
@@ -17,7 +18,6 @@ from pluralign.report.glossary import (
     subset_label,
     subset_term,
 )
-from pluralign.report.sections.base import Cell, Section, rel
 from pluralign.report.sections.deliberation import clause_texts
 
 SUBSET_NOTES = {k: TERMS[k][1] for k in ("consensus", "consensus-against", "divisive", "mixed")}

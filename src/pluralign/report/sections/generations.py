@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.errors import InputError, at
+from pluralign.report.blocks import Section, iter_jsonl, rel
 from pluralign.report.glossary import subset_label
-from pluralign.report.sections.base import Section, iter_jsonl, rel
 from pluralign.report.sections.deliberation import clause_texts
 
 SHOWN = 24

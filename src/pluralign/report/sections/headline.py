@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.report import accuracy as A
-from pluralign.report.glossary import group_label, grouping_label, subset_label
-from pluralign.report.sections.base import (
+from pluralign.report.blocks import (
     Cell,
     Section,
     count_lines,
@@ -19,6 +18,7 @@ from pluralign.report.sections.base import (
     read_csv,
     read_json_object,
 )
+from pluralign.report.glossary import group_label, grouping_label, subset_label
 
 HEADLINE_SUBSETS = ("all", "consensus", "divisive")
 """Columns of the headline table when present (the per-group section lists every subset)."""

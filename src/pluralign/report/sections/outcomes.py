@@ -8,7 +8,7 @@ from typing import Any
 
 from pluralign.errors import InputError
 from pluralign.report import plots
-from pluralign.report.sections.base import (
+from pluralign.report.blocks import (
     Cell,
     Section,
     iter_jsonl,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pluralign.errors import InputError, at
 from pluralign.report import plots
-from pluralign.report.sections.base import Cell, Section, read_csv, read_json, rel
+from pluralign.report.blocks import Cell, Section, read_csv, read_json, rel
 
 
 def panel_section(run: Path) -> Section | None:
