@@ -74,9 +74,13 @@ def test_smallest_relaxation_and_conflict_equal_brute_force(homes):
         tried += 1
         lo = np.array([q.min for q in quotas.items])
         hi = np.array([q.max for q in quotas.items])
-        best = int((np.maximum(lo - counts, 0) + np.maximum(counts - hi, 0)).sum(axis=1).min())
+        violation = np.maximum(lo - counts, 0) + np.maximum(counts - hi, 0)
+        best = int(violation.sum(axis=1).min())
+        # the tie-break: the least largest single change among the relaxations of least total
+        widest = int(violation[violation.sum(axis=1) == best].max(axis=1).min())
         changes = smallest_relaxation(inst)
         assert sum(abs(c.new - c.old) for c in changes) == best
+        assert max(abs(c.new - c.old) for c in changes) == widest
         relaxed = apply_changes(quotas, changes)
         assert _feasible(counts, relaxed)  # the relaxation really works
         # the conflicting features alone admit no panel; without any one of them, a panel exists

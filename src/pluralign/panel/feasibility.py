@@ -14,7 +14,9 @@ When no panel meets every quota, two things help an organiser:
   It is solved over integer compositions (HiGHS branch and cut), not only its LP relaxation, so the
   relaxed quotas are guaranteed to admit a panel; ``a`` and ``b`` are integral at the optimum. Each
   positive ``a_q`` reads "lower min of f=v from x to y", each ``b_q`` "raise max of f=v from x to
-  y". The household rule and the panel size are never relaxed.
+  y". Among the relaxations of least total, a second program picks one whose largest single
+  change ``max_q max(a_q, b_q)`` is least (two bounds moved by 1 rather than one by 2). The
+  household rule and the panel size are never relaxed.
 """
 
 from __future__ import annotations
@@ -100,6 +102,21 @@ def smallest_relaxation(inst) -> list[QuotaChange]:
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise _no_relaxation(inst)
+    total = round(h.getInfo().objective_function_value)
+    if total > 1:
+        # among the relaxations of least total, one whose largest single change is least:
+        # several small moves rather than one bound pushed far (e.g. a minimum lowered to 0)
+        n = len(extra)
+        empty_i, empty_v = np.array([], dtype=np.int32), np.array([], dtype=np.float64)
+        h.changeColsCost(n, extra, np.zeros(n))
+        h.addRow(-inf, float(total), n, extra, np.ones(n))
+        d = h.getNumCol()
+        h.addCol(1.0, 0.0, float(total), 0, empty_i, empty_v)
+        for j in extra:
+            h.addRow(-inf, 0.0, 2, np.array([j, d], dtype=np.int32), np.array([1.0, -1.0]))
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:  # pragma: no cover
+            raise InfeasibleError("the tie-break of the smallest relaxation found no solution")
     sol = np.asarray(h.getSolution().col_value)
     out = []
     for (f, v, lo, hi, _ts), (a, b) in zip(inst.rows, cols, strict=True):
