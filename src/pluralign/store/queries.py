@@ -88,10 +88,10 @@ def only_assembly(store, slug: str | None, *, option: str = "--slug") -> str:
     if len(slugs) == 1:
         return slugs[0]
     if not slugs:
-        raise NotFoundError("the store has no assembly", where=option)
+        raise NotFoundError(N_("the store has no assembly"), where=option)
     listed = ", ".join(slugs[:20]) + (", ..." if len(slugs) > 20 else "")
     raise NotFoundError(
-        "the store holds several assemblies; say which",
+        N_("the store holds several assemblies; say which"),
         where=option,
-        hint=f"known assemblies: {listed}",
+        hint=N_("known assemblies: %(slugs)s", slugs=listed),
     )
