@@ -44,6 +44,7 @@ def _root(
 
 
 # Stage modules that define `register(app)`; their imports stay light (heavy work runs in commands).
+# Features add theirs through the `register_commands` hook (pluralign.plugins).
 COMMAND_MODULES = (
     "pluralign.store.cli",
     "pluralign.panel.cli",
@@ -54,9 +55,7 @@ COMMAND_MODULES = (
     "pluralign.constitution.cli",
     "pluralign.data.prefs_cli",
     "pluralign.evaluate.cli",
-    "pluralign.evaluate.public_cli",
     "pluralign.report.cli",
-    "pluralign.moralgraph.cli",
     "pluralign.train.cli",
     "pluralign.llm.cli",
     "pluralign.web.cli",
@@ -67,8 +66,11 @@ COMMAND_MODULES = (
 def _mount() -> None:
     import importlib
 
+    from pluralign.plugins import register_commands
+
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(app)
+    register_commands(app)  # features: the moral graph, public evaluation, installed plugins
 
 
 _mount()

@@ -1,8 +1,10 @@
 """Build the FastAPI application.
 
 ``create_app(db)`` returns an ASGI app serving the participant pages under ``/a/<slug>``, the
-organiser pages under ``/admin`` and the static files (htmx, CSS, keyboard shortcuts). Routers
-are listed in :data:`ROUTERS`; adding an area is one line there (see docs/web.md).
+organiser pages under ``/admin`` and the static files (htmx, CSS, keyboard shortcuts). The app's
+own routers are listed in :data:`ROUTERS`; features (the moral graph, public evaluation, installed
+plugins) add theirs through the ``web_routers`` hook of :mod:`pluralign.plugins` (docs/web.md,
+docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ ROUTERS = (
     "pluralign.web.routers.participant",
     "pluralign.web.routers.admin",
     "pluralign.web.routers.admin_assembly",
-    "pluralign.moralgraph.web",
-    "pluralign.evaluate.public_web",
     "pluralign.web.routers.languages",
 )
 
@@ -159,6 +159,10 @@ def create_app(db=None, settings: WebSettings | None = None):
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for name in ROUTERS:
         app.include_router(importlib.import_module(name).router)
+    from pluralign.plugins import web_routers
+
+    for router in web_routers():  # features: the moral graph, public evaluation, plugins
+        app.include_router(router)
 
     def _wants_html(request: Request) -> bool:
         return "application/json" not in request.headers.get("accept", "")

@@ -4,12 +4,11 @@ or on ``$PLURALIGN_DATABASE_URL`` when alembic is run by hand."""
 from alembic import context
 from sqlalchemy import create_engine
 
-import pluralign.evaluate.public_models  # noqa: F401  (public-evaluation tables)
-import pluralign.moralgraph.models  # noqa: F401  (moral-graph tables join Base.metadata)
-import pluralign.web.models  # noqa: F401  (web tables share Base.metadata)
+from pluralign.plugins import store_tables
 from pluralign.store.models import Base
 from pluralign.store.session import resolve_url
 
+store_tables()  # every feature's tables join Base.metadata (the web app's, the moral graph's, ...)
 config = context.config
 target_metadata = Base.metadata
 
