@@ -89,14 +89,21 @@ def test_read_polis_moderation(tmp_path):
 def test_read_polis_errors_name_file_line_and_column(tmp_path):
     with pytest.raises(InputError, match="not a folder"):
         read_polis(tmp_path / "missing")
-    folder = write_polis(tmp_path / "a", COMMENTS, "comment-id,voter-id\n0,1\n")
-    with pytest.raises(InputError, match=r"votes.csv, line 1: missing column\(s\) vote"):
+    folder = write_polis(tmp_path / "a", COMMENTS, "timestamp,comment-id,voter-id\n1,0,1\n")
+    with pytest.raises(InputError, match=r"votes.csv, line 1: missing column 'vote'"):
         read_polis(folder)
-    folder = write_polis(tmp_path / "b", COMMENTS, "comment-id,voter-id,vote\n0,1,1\n0,2,5\n")
+    votes = "timestamp,comment-id,voter-id,vote\n1,0,1,1\n2,0,2,5\n"
+    folder = write_polis(tmp_path / "b", COMMENTS, votes)
     with pytest.raises(InputError, match=r"votes.csv, line 3, column 'vote'"):
         read_polis(folder)
-    folder = write_polis(tmp_path / "c", COMMENTS, "comment-id,voter-id,vote\n0,,1\n")
-    with pytest.raises(InputError, match=r"line 2, column 'voter-id': empty value"):
+    folder = write_polis(tmp_path / "c", COMMENTS, "timestamp,comment-id,voter-id,vote\n1,0,,1\n")
+    with pytest.raises(
+        InputError, match=r"line 2, column 'voter-id': expected an integer, found an empty cell"
+    ):
+        read_polis(folder)
+    header_only = COMMENTS.splitlines()[0] + "\n"
+    folder = write_polis(tmp_path / "d", header_only, "timestamp,comment-id,voter-id,vote\n")
+    with pytest.raises(InputError, match=r"comments.csv, line 1: no comments"):
         read_polis(folder)
 
 

@@ -162,106 +162,52 @@ def from_votes(
     )
 
 
-def _sha256_files(paths: list[Path]) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(
-            "file not found",
-            where=str(path),
-            hint="a Polis export folder holds comments.csv and votes.csv",
-        )
-    try:
-        df = pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot parse CSV: {exc}", where=str(path)) from exc
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"missing column(s) {', '.join(missing)}",
-            where=at(path, 1),
-            hint=f"expected columns: {', '.join(required)}",
-        )
-    for c in required:
-        if c in ("comment-id", "voter-id", "vote", "moderated") and df[c].isna().any():
-            line = int(np.flatnonzero(df[c].isna().to_numpy())[0]) + 2
-            raise InputError("empty value", where=at(path, line, c))
-    return df
-
-
 def read_polis(folder: str | Path, *, strict_moderation: bool = False) -> VoteMatrix:
-    """Read a Polis export folder (``comments.csv``, ``votes.csv``).
+    """Read a Polis export folder (``comments.csv``, ``votes.csv``) into a vote matrix.
 
-    Statements with ``moderated == -1`` are excluded; with ``strict_moderation`` so are the
-    unmoderated (``0``) ones, as in a Polis conversation with strict moderation. When the folder
-    also holds ``participants-votes.csv`` with a ``group-id`` filled for some participants, those
+    The folder is read and validated by :func:`pluralign.data.polis_read.read_polis_tables`, the
+    one reader of the format (``pluralign import polis`` uses it too), so every malformed file is
+    an :class:`~pluralign.errors.InputError` naming file, line and column. Statements with
+    ``moderated == -1`` are excluded; with ``strict_moderation`` so are the unmoderated (``0``)
+    ones, as in a Polis conversation with strict moderation. When the folder also holds
+    ``participants-votes.csv`` with a ``group-id`` filled for some participants, those
     participants are Polis's record of whom it clustered (:attr:`VoteMatrix.clustered`).
     """
-    folder = Path(folder)
-    if not folder.is_dir():
+    from pluralign.data.polis_read import read_polis_tables
+    from pluralign.io import sha256_files
+
+    tables = read_polis_tables(folder)
+    comments, votes = tables.comments, tables.votes
+    if comments.empty:  # a valid export of a conversation nobody has spoken in yet
         raise InputError(
-            "not a folder", where=str(folder), hint="give the folder holding the Polis export CSVs"
-        )
-    comments = _read_csv(folder / "comments.csv", ("comment-id", "moderated", "comment-body"))
-    votes = _read_csv(folder / "votes.csv", ("comment-id", "voter-id", "vote"))
-    bad = ~votes["vote"].isin([-1, 0, 1])
-    if bad.any():
-        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise InputError(
-            f"vote {votes['vote'][bad].iloc[0]!r} is not 1, -1 or 0",
-            where=at(folder / "votes.csv", line, "vote"),
+            "no comments (the file holds only its header): nothing to aggregate",
+            where=at(tables.folder / "comments.csv", 1),
         )
     limit = 1 if strict_moderation else 0
     exclude = set(comments.loc[comments["moderated"] < limit, "comment-id"].astype(int))
-    texts = dict(
-        zip(
-            comments["comment-id"].astype(int),
-            comments["comment-body"].fillna("").astype(str),
-            strict=True,
-        )
-    )
+    texts = dict(zip(comments["comment-id"].astype(int), comments["comment-body"], strict=True))
     table = pd.DataFrame(
         {
-            "participant": votes["voter-id"].astype(np.int64),
-            "statement": votes["comment-id"].astype(np.int64),
-            "value": votes["vote"].astype(np.int64),
+            "participant": votes["voter-id"].to_numpy(dtype=np.int64),
+            "statement": votes["comment-id"].to_numpy(dtype=np.int64),
+            "value": votes["vote"].to_numpy(dtype=np.int64),
+            "created_at": votes["timestamp"].to_numpy(dtype=np.int64),
         }
     )
-    if "timestamp" in votes.columns:
-        table["created_at"] = votes["timestamp"]
-    clustered = _clustered_record(folder / "participants-votes.csv")
+    clustered = None
+    if tables.participants is not None:
+        marked = tables.participants.dropna(subset=["group-id"])
+        if len(marked):
+            clustered = {int(p) for p in marked["participant"]}
     matrix = from_votes(
-        table, texts=texts, exclude=exclude, source=str(folder / "votes.csv"), clustered=clustered
+        table,
+        texts=texts,
+        exclude=exclude,
+        source=str(tables.folder / "votes.csv"),
+        clustered=clustered,
     )
-    digest = _sha256_files([folder / "comments.csv", folder / "votes.csv"])
+    digest = sha256_files([tables.folder / "comments.csv", tables.folder / "votes.csv"])
     return _with_sha(matrix, digest)
-
-
-def _clustered_record(path: Path) -> set[int] | None:
-    """Participants with a non-empty ``group-id`` in a Polis ``participants-votes.csv`` (whom
-    Polis clustered); None when the file, the column or every such cell is absent."""
-    if not path.is_file():
-        return None
-    try:
-        head = pd.read_csv(path, nrows=0)
-        if "group-id" not in head.columns or "participant" not in head.columns:
-            return None
-        df = pd.read_csv(path, usecols=["participant", "group-id"])
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise InputError(f"cannot parse CSV: {exc}", where=str(path)) from exc
-    rows = df[df["group-id"].notna()]
-    if rows.empty:
-        return None
-    ids = pd.to_numeric(rows["participant"], errors="coerce")
-    if ids.isna().any():
-        line = int(rows.index[np.flatnonzero(ids.isna().to_numpy())[0]]) + 2
-        raise InputError("participant is not a number", where=at(path, line, "participant"))
-    return {int(x) for x in ids}
 
 
 def _with_sha(matrix: VoteMatrix, digest: str) -> VoteMatrix:
