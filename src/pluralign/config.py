@@ -22,7 +22,7 @@ from pluralign.llm.config import ProviderConfig
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SimulateInput(_Model):
@@ -150,7 +150,7 @@ class TrainStageSettings(BaseModel):
     """Hyperparameters handed to :func:`pluralign.train.train_preferences` (docs/training.md;
     any key of train.yaml is accepted here and validated there)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     method: Literal["dpo", "kto", "orpo"] = "dpo"
     lora: bool = False
@@ -293,18 +293,18 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
     """Read ``pipeline.yaml``; relative paths are taken from the file's folder."""
     import yaml
 
+    from pluralign.io import read_text, yaml_error
+
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found", where=str(path),
                          hint="write an example with `pluralign init`")
+    text = read_text(path)  # UTF-8 (a BOM accepted), else a clean error naming the line
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = at(path, mark.line + 1, mark.column + 1) if mark else str(path)
-        raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from None
-    return parse_pipeline_config(data, str(path), path.parent.resolve(),
-                                 path.read_text(encoding="utf-8"))
+        raise yaml_error(exc, str(path), text) from None
+    return parse_pipeline_config(data, str(path), path.parent.resolve(), text)
 
 
 EXAMPLE_YAML = """\

@@ -376,6 +376,25 @@ def iter_jsonl(path: str | Path, *, what: str = "file") -> Iterator[tuple[int, d
 # -- YAML ----------------------------------------------------------------------------------------
 
 
+def yaml_error(exc: Exception, where: str, text: str = "", hint: str | None = None) -> InputError:
+    """A one-line :class:`InputError` for a PyYAML error, naming the line where PyYAML says
+    (its own messages span several lines)."""
+    import yaml
+
+    line = None
+    problem = str(exc)
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = None if mark is None else mark.line + 1
+        problem = exc.problem or exc.context or problem
+    elif isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1 if text else None
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        problem = "a NUL byte" if code == 0 else f"the control character #x{code:04x}"
+    return InputError(f"not valid YAML: {' '.join(problem.split())}", where=at(where, line),
+                      hint=hint)
+
+
 def parse_yaml(text: str, where: str) -> Any:
     """Parse YAML (safe loader); a syntax error names the line."""
     import yaml
@@ -384,14 +403,8 @@ def parse_yaml(text: str, where: str) -> Any:
         text = text[1:]
     try:
         return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        problem = exc.problem or str(exc)
-        raise InputError(
-            f"not valid YAML: {problem}", where=at(where, None if mark is None else mark.line + 1)
-        ) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", where=where) from None
+        raise yaml_error(exc, where, text) from None
 
 
 def read_yaml(path: str | Path, *, what: str = "file") -> Any:

@@ -85,7 +85,7 @@ def test_errors_name_file_and_line(tmp_path):
         )
         + "\n"
     )
-    with pytest.raises(InputError, match="numeric 'score'"):
+    with pytest.raises(InputError, match=r"'score' \(turn 0\) must be a number, got None"):
         import_prism(folder)
     (folder / "survey.jsonl").unlink()
     with pytest.raises(InputError, match="survey.jsonl: PRISM file not found"):

@@ -57,12 +57,9 @@ def load_constitution(path):
     from pathlib import Path
 
     from pluralign.constitution.draft import Constitution  # (the package's names load lazily)
-    from pluralign.errors import InputError
+    from pluralign.io import read_text
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", where=str(path))
-    return Constitution.from_yaml(path.read_text(encoding="utf-8"), str(path))
+    return Constitution.from_yaml(read_text(Path(path)), str(path))
 
 
 def write_constitution(constitution, out):

@@ -24,6 +24,7 @@ Loading checks every field and reports the file, line and field at fault.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
@@ -36,9 +37,11 @@ from pluralign.constitution.draft import (
     GroupVotes,
 )
 from pluralign.errors import InputError, at
+from pluralign.io import yaml_error
 
 
 def _evidence_dict(e: Evidence) -> dict[str, Any]:
+    scores = {k: v for k, v in (("gac", e.gac), ("bridging", e.bridging)) if math.isfinite(v)}
     return {
         "id": e.statement,
         "text": e.text,
@@ -49,8 +52,7 @@ def _evidence_dict(e: Evidence) -> dict[str, Any]:
             g: {"agree": v.agree, "disagree": v.disagree, "pass": v.passes}
             for g, v in sorted(e.groups.items())
         },
-        "gac": e.gac,
-        "bridging": e.bridging,
+        **scores,  # unknown (NaN) scores are left out: the file holds finite numbers only
     }
 
 
@@ -80,13 +82,9 @@ class _Checker:
         try:
             self.root = yaml.compose(text)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            raise InputError(
-                f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                where=at(source, line),
-                hint="check indentation and quote texts containing ': '",
-            ) from exc
+            raise yaml_error(
+                exc, source, text, hint="check indentation and quote texts containing ': '"
+            ) from None
 
     def line(self, path: tuple) -> int | None:
         node = self.root
@@ -126,11 +124,19 @@ class _Checker:
     def integer(self, value, path, minimum: int = 0) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             self.fail(path, f"expected a whole number ≥ {minimum}, got {value!r}")
+        if value > 2**31 - 1:  # the store's (and Polis's) ids are 32-bit integers
+            self.fail(path, f"{value} is too large (at most {2**31 - 1})")
         return value
 
     def number(self, value, path, low: float | None = None, high: float | None = None) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(path, f"expected a number, got {value!r}")
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer too large for a float
+            finite = False
+        if not finite:
+            self.fail(path, f"expected a finite number, got {value!r}")
         if (low is not None and value < low) or (high is not None and value > high):
             self.fail(path, f"{value} is outside [{low}, {high}]")
         return float(value)
@@ -147,7 +153,7 @@ def constitution_from_yaml(text: str, source: str = "constitution.yaml") -> Cons
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:  # compose succeeded, so this is a construction error
-        raise InputError(f"not valid YAML: {exc}", where=source) from exc
+        raise yaml_error(exc, source, text) from None
     ck.mapping(data, (), ("title", "clauses"), ("format", "provenance"))
     if data.get("format", FORMAT) != FORMAT:
         ck.fail(("format",), f"unsupported format {data['format']!r}", hint=f"expected {FORMAT}")

@@ -175,25 +175,30 @@ def load_polis_export(
 def simulated_participants(directory: str | Path) -> dict[int, dict[str, Any]] | None:
     """Pool ids and demographics of a ``pluralign simulate`` folder (``pool.csv`` and
     ``truth.json`` beside the Polis files), keyed by participant number; None elsewhere."""
-    import csv
-    import json
+    from pluralign.io import read_json
+    from pluralign.panel.inputs import read_pool
 
     folder = Path(directory)
     pool_path, truth_path = folder / "pool.csv", folder / "truth.json"
     if not (pool_path.is_file() and truth_path.is_file()):
         return None
-    with open(pool_path, encoding="utf-8", newline="") as handle:
-        pool = {row["id"]: row for row in csv.DictReader(handle)}
-    try:
-        truth = json.loads(truth_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc}", where=str(truth_path)) from exc
+    frame = read_pool(pool_path)  # the one pool reader: unique, non-empty ids
+    pool = {row["id"]: row for row in frame.to_dict("records")}
+    truth = read_json(truth_path)
+    entries = truth.get("participants", []) if isinstance(truth, dict) else None
+    if not isinstance(entries, list):
+        raise InputError("expected an object with a 'participants' list", where=str(truth_path))
     people = {}
-    for entry in truth.get("participants", []):
-        row = pool.get(entry.get("id"))
+    for i, entry in enumerate(entries):
+        number = entry.get("participant") if isinstance(entry, dict) else None
+        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+            raise InputError(
+                f"participants[{i}] needs a 'participant' number >= 0", where=str(truth_path)
+            )
+        row = pool.get(str(entry.get("id")))
         if row is not None:
             demographics = {k: v for k, v in row.items() if k != "id"}
-            people[int(entry["participant"])] = {"key": row["id"], "demographics": demographics}
+            people[number] = {"key": row["id"], "demographics": demographics}
     return people
 
 

@@ -9,7 +9,6 @@ weights CSV ``id,weight``; targets CSV ``feature,value,share``, a sortition quot
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,14 +20,9 @@ from pluralign.errors import InputError, at
 
 
 def _csv(path: Path):
-    import pandas as pd
+    from pluralign.csvtable import read_table
 
-    if not path.is_file():
-        raise InputError("file not found", where=str(path))
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read CSV ({exc})", where=str(path)) from exc
+    return read_table(path).frame()
 
 
 def _number(text: str, path: Path, line: int, column: str) -> float:
@@ -81,13 +75,13 @@ def read_targets(path: Path) -> dict[str, dict[str, float]]:
     """feature → value → share, from ``feature,value,share``, quota ``feature,value,min,max``
     (share = the midpoint (min+max)/2, renormalised per feature) or ``population.json``."""
     if path.suffix == ".json":
-        try:
-            obj = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"cannot read targets JSON ({exc})", where=str(path)) from exc
+        from pluralign.io import read_json
+
+        obj = read_json(path)
         features = obj.get("features") if isinstance(obj, dict) else None
         if not isinstance(features, dict) or not all(
-            isinstance(v, dict) and all(isinstance(x, int | float) for x in v.values())
+            isinstance(v, dict)
+            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v.values())
             for v in features.values()
         ):
             raise InputError('expected {"features": {feature: {value: share}}}', where=str(path))

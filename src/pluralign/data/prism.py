@@ -31,7 +31,7 @@ from typing import Any
 
 from pluralign.data.preferences import PreferencePair
 from pluralign.errors import InputError, at
-from pluralign.io import iter_jsonl
+from pluralign.io import finite_number, iter_jsonl
 
 PAIR_MODES = ("best-vs-rest", "best-vs-worst", "all")
 SCALAR_FIELDS = (
@@ -84,10 +84,18 @@ def read_survey(path: str | Path) -> dict[str, dict[str, str]]:
     """user_id → demographics."""
     path = Path(path)
     out: dict[str, dict[str, str]] = {}
+    line_of: dict[str, int] = {}
     for number, row in _jsonl(path):
         uid = row.get("user_id")
         if not isinstance(uid, str) or not uid:
             raise InputError("missing 'user_id'", where=at(path, number, "user_id"))
+        if uid in line_of:
+            raise InputError(
+                f"user '{uid}' is already listed on line {line_of[uid]}",
+                where=at(path, number, "user_id"),
+                hint="each participant has one survey row",
+            )
+        line_of[uid] = number
         out[uid] = survey_demographics(row)
     return out
 
@@ -155,12 +163,11 @@ def import_prism(
             if m["role"] == "user":
                 t["user"] = m["content"]
             else:
-                score = m.get("score")
-                if isinstance(score, bool) or not isinstance(score, int | float):
-                    raise InputError(
-                        f"model message of turn {m['turn']} has no numeric 'score'",
-                        where=at(conv_path, number, "conversation_history"),
-                    )
+                score = finite_number(
+                    m.get("score"),
+                    at(conv_path, number, "conversation_history"),
+                    name=f"the model message's 'score' (turn {m['turn']})",
+                )
                 t["models"].append((float(score), m["content"], m))
         demographics = survey[uid]
         group = demographics.get(group_by, "")

@@ -103,7 +103,6 @@ def _prompt_from(obj: Any, where: str) -> BankPrompt:
 
 def load_bank(path: str | Path | None = None) -> tuple[BankPrompt, ...]:
     """Read a prompt bank (default: the packaged one). Prompt ids must be unique."""
-    import yaml
 
     if path is None:
         text = resources.files("pluralign.data").joinpath("prompt_bank.yaml").read_text("utf-8")
@@ -112,11 +111,12 @@ def load_bank(path: str | Path | None = None) -> tuple[BankPrompt, ...]:
         path = Path(path)
         if not path.is_file():
             raise InputError("prompt bank not found", where=str(path))
-        text, where = path.read_text(encoding="utf-8"), str(path)
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML ({exc})", where=where) from exc
+        from pluralign.io import read_text
+
+        text, where = read_text(path), str(path)
+    from pluralign.io import parse_yaml
+
+    doc = parse_yaml(text, where)
     if not isinstance(doc, dict) or not isinstance(doc.get("prompts"), list):
         raise InputError("a prompt bank is a mapping with a 'prompts' list", where=where)
     prompts = tuple(

@@ -27,7 +27,6 @@ trained on.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +93,6 @@ class SimAssembly:
 
 
 def _csv(path: Path):
-    import pandas as pd
 
     if not path.is_file():
         raise InputError(
@@ -102,10 +100,9 @@ def _csv(path: Path):
             where=str(path),
             hint="run `pluralign simulate --out DIR` first",
         )
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot read CSV ({exc})", where=str(path)) from exc
+    from pluralign.csvtable import read_table
+
+    return read_table(path).frame()
 
 
 def _people(truth: Mapping[str, Any], path: Path, group_ids: Sequence[str]):
@@ -168,10 +165,9 @@ def load_simulation(sim_dir: str | Path) -> SimAssembly:
             where=str(truth_path),
             hint="the folder must be written by `pluralign simulate`",
         )
-    try:
-        truth = json.loads(truth_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON ({exc.msg})", where=at(truth_path, exc.lineno)) from exc
+    from pluralign.io import read_json
+
+    truth = read_json(truth_path)
     if not isinstance(truth, dict):
         raise InputError("truth.json must hold a JSON object", where=str(truth_path))
     group_ids = [str(g["id"]) for g in truth.get("groups", []) if isinstance(g, dict) and "id" in g]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -13,10 +12,9 @@ from pluralign.errors import InputError, at
 
 
 def _read_margins(path: Path, n: int) -> tuple[list[float], list[float] | None]:
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read margins JSON ({exc})", where=str(path)) from exc
+    from pluralign.io import read_json
+
+    obj = read_json(path, what="margins file")
     if not isinstance(obj, dict) or not isinstance(obj.get("after"), list):
         raise InputError('expected an object {"after": [...], "before": [...]}', where=str(path))
     for key in ("after", "before"):

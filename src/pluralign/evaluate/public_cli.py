@@ -75,10 +75,9 @@ def setup_cmd(
         assembly = get_assembly(s, slug)
         min_votes = svc.min_votes_of(assembly)
     if constitution is not None:
-        try:
-            text = constitution.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", where=str(constitution)) from exc
+        from pluralign.io import read_text
+
+        text = read_text(constitution, what="constitution")
         clauses, source = svc.clauses_from_yaml(text, str(constitution)), str(constitution)
     else:
         clauses, source = svc.clauses_from_assembly(store, slug, min_votes), "assembly"

@@ -107,6 +107,7 @@ def interview_cmd(
     """Interview a model about how it should behave; review its clauses; write a constitution."""
     flags = ProviderFlags.of(locals())
 
+    from pluralign.io import read_text
     from pluralign.llm import interview as iv
     from pluralign.llm.prompts import INTERVIEW_QUESTIONS
 
@@ -115,7 +116,7 @@ def interview_cmd(
         try:
             qs = [
                 ln.strip()
-                for ln in questions.read_text(encoding="utf-8").splitlines()
+                for ln in read_text(questions).splitlines()
                 if ln.strip()
             ]
         except OSError as exc:

@@ -20,7 +20,7 @@ from pluralign.errors import InputError, at
 class ProviderConfig(BaseModel):
     """How to reach one language model. Frozen; validated on construction."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     base_url: str | None = Field(
         None, description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1"
@@ -84,15 +84,11 @@ class ProviderConfig(BaseModel):
 def provider_config_from_yaml(path: Path, key: str = "llm") -> ProviderConfig:
     """Read a ProviderConfig from a YAML file: either the fields at top level, or under ``key``
     (so a pipeline.yaml with an ``llm:`` section works as it is)."""
-    import yaml
     from pydantic import ValidationError
 
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise InputError(f"cannot read provider config: {exc}", where=str(path)) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", where=str(path)) from exc
+    from pluralign.io import read_yaml
+
+    data = read_yaml(path, what="provider config") or {}
     if isinstance(data, dict) and isinstance(data.get(key), dict):
         data = data[key]
     if not isinstance(data, dict):

@@ -42,16 +42,11 @@ class Clause:
 
 def read_clauses(path: Path) -> list[Clause]:
     """The clauses of a constitution file, validated (unique ids, non-empty texts)."""
-    import yaml
+    from pluralign.io import parse_yaml, read_text
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    except OSError as exc:
-        raise InputError(f"cannot read the constitution: {exc.strerror}", where=str(path)) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", where=str(path)) from exc
+    text = read_text(path, what="constitution")
+    data = parse_yaml(text, str(path))
     if isinstance(data, dict) and "format" in data:
         from pluralign.constitution.yamlio import constitution_from_yaml
 

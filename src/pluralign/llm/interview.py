@@ -88,12 +88,9 @@ def interview(
 
 def read_decisions(path: Path) -> list[Decision]:
     """Decisions file: a YAML list of ``accept`` | ``reject`` | ``{edit: text}``."""
-    import yaml
+    from pluralign.io import read_yaml
 
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read decisions: {exc}", where=str(path)) from exc
+    data = read_yaml(Path(path), what="decisions file")
     if not isinstance(data, list):
         raise InputError("expected a YAML list of decisions", where=str(path))
     out = []

@@ -92,7 +92,6 @@ def constitution_cmd(
         help="Skip contexts whose winner leads the runner-up by less PageRank.")] = 0.0,
 ) -> None:
     """Winning value per context → constitution clauses (OUT/constitution.yaml and .md)."""
-    import json
 
     from pluralign import __version__
     from pluralign.constitution import load_constitution, write_constitution
@@ -109,10 +108,9 @@ def constitution_cmd(
         raise InputError(str(exc), where=str(values or edges)) from exc
     wording = None
     if contexts:
-        try:
-            wording = json.loads(contexts.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"cannot read the contexts ({exc})", where=str(contexts)) from exc
+        from pluralign.io import read_json
+
+        wording = read_json(contexts, what="contexts file")
         if not isinstance(wording, dict):
             raise InputError("expected a JSON object of context id → wording", where=str(contexts))
     clauses = clauses_from_graph(graph, wording, min_margin=min_margin)

@@ -20,7 +20,6 @@ in ``ValuesCard.extra`` and written back, so import → export returns the same 
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from pluralign.errors import InputError, at
-from pluralign.io import write_json_atomic
+from pluralign.errors import InputError
+from pluralign.io import read_json, write_json_atomic
 from pluralign.moralgraph.model import ValueId, ValuesCard
 from pluralign.moralgraph.summary import COUNT_FIELDS, MoralGraph, SummaryConfig, entropy_bits
 
@@ -162,9 +161,29 @@ def write_graph_json(doc: GraphDocument, path: str | Path) -> None:
 # ---------------------------------------------------------------- JSON → document
 
 
+def _value_id(value: Any, where: str, field: str) -> ValueId:
+    """A value id as the published JSON writes it: an integer or a non-empty string."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
+        raise InputError(f"'{field}' must be an integer or a text id, not {value!r}", where=where)
+    return value
+
+
+def _finite(value: Any, where: str, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"'{field}' must be a number, not {value!r}", where=where)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InputError(f"'{field}' must be a finite number, not {value!r}", where=where)
+    return number
+
+
 def _card_from_json(data: dict[str, Any], where: str) -> tuple[ValuesCard, float | None]:
     if not isinstance(data, dict) or "id" not in data:
         raise InputError("a value needs an 'id'", where=where)
+    _value_id(data["id"], where, "id")
     extra = {k: v for k, v in data.items() if k not in _CARD_KEYS}
     absent = [k for k in ("description", "policies") if k not in data]
     if absent:
@@ -178,8 +197,10 @@ def _card_from_json(data: dict[str, Any], where: str) -> tuple[ValuesCard, float
         policies=tuple(policies), extra=extra,
     )
     rank = data.get("pageRank")
-    if rank is not None and not isinstance(rank, int | float):
-        raise InputError(f"'pageRank' must be a number, not {rank!r}", where=where)
+    if rank is not None:
+        rank = _finite(rank, where, "pageRank")
+        if rank < 0:
+            raise InputError(f"'pageRank' must be >= 0, not {rank!r}", where=where)
     return card, rank
 
 
@@ -191,12 +212,19 @@ def _edge_from_json(data: dict[str, Any], where: str) -> GraphEdge:
             data[key]  # noqa: B018 - raise KeyError naming the first missing field
         counts = data["counts"]
         summary = data["summary"]
+        for k in COUNT_FIELDS:
+            n = counts[k]
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise InputError(f"'counts.{k}' must be a whole number >= 0, not {n!r}",
+                                 where=where)
         edge = GraphEdge(
-            source=data["sourceValueId"], wiser=data["wiserValueId"],
+            source=_value_id(data["sourceValueId"], where, "sourceValueId"),
+            wiser=_value_id(data["wiserValueId"], where, "wiserValueId"),
             contexts=tuple(data.get("contexts", [])),
             counts=tuple(int(counts[k]) for k in COUNT_FIELDS),
-            wiser_likelihood=float(summary["wiserLikelihood"]),
-            entropy=float(summary["entropy"]),
+            wiser_likelihood=_finite(summary["wiserLikelihood"], where,
+                                     "summary.wiserLikelihood"),
+            entropy=_finite(summary["entropy"], where, "summary.entropy"),
             extra={
                 **{k: v for k, v in data.items()
                    if k not in ("sourceValueId", "wiserValueId", "contexts", "counts", "summary")},
@@ -221,13 +249,28 @@ def document_from_json(data: Any, source: str = "<json>") -> GraphDocument:
     if not isinstance(data, dict) or "values" not in data or "edges" not in data:
         raise InputError("not a moral-graph JSON object: it needs 'values' and 'edges'",
                          where=source)
-    values, ranks = [], {}
+    for key in ("values", "edges", "allEdges"):
+        if key in data and not isinstance(data[key], list):
+            raise InputError(f"'{key}' must be a list", where=source)
+    values, ranks, first = [], {}, {}
     for i, v in enumerate(data["values"]):
         card, rank = _card_from_json(v, f"{source}: values[{i}]")
+        if card.id in first:
+            raise InputError(
+                f"value id {card.id!r} is used twice (first by values[{first[card.id]}])",
+                where=f"{source}: values[{i}]", hint="value ids must be unique")
+        first[card.id] = i
         values.append(card)
         if rank is not None:
             ranks[card.id] = rank
     edges = tuple(_edge_from_json(e, f"{source}: edges[{i}]") for i, e in enumerate(data["edges"]))
+    if values:  # the graph's edges join its values (allEdges may reach values it trimmed)
+        for i, e in enumerate(edges):
+            for field_name, vid in (("sourceValueId", e.source), ("wiserValueId", e.wiser)):
+                if vid not in first:
+                    raise InputError(f"{field_name} {vid!r} is not a value of this graph",
+                                     where=f"{source}: edges[{i}]",
+                                     hint="every edge must join two entries of 'values'")
     all_edges = None
     if "allEdges" in data:
         all_edges = tuple(_edge_from_json(e, f"{source}: allEdges[{i}]")
@@ -240,13 +283,7 @@ def document_from_json(data: Any, source: str = "<json>") -> GraphDocument:
 def read_graph_json(path: str | Path) -> GraphDocument:
     """Read a moral-graph JSON file."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError("file not found", where=str(path)) from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", where=at(path, exc.lineno)) from exc
-    return document_from_json(data, str(path))
+    return document_from_json(read_json(path), str(path))
 
 
 def check_document(doc: GraphDocument, config: SummaryConfig | None = None,

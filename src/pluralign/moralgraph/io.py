@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pluralign.csvtable import read_table
 from pluralign.errors import InputError, at
 from pluralign.io import iter_jsonl, read_json
 from pluralign.moralgraph.model import RELATIONSHIPS, ValuesCard
@@ -76,11 +77,9 @@ def read_edges(path: str | Path) -> pd.DataFrame:
         raise InputError("file not found", where=str(path))
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot parse the CSV ({exc})", where=str(path)) from exc
-        lines = pd.Series(range(2, len(frame) + 2))
+        table = read_table(path)
+        frame = table.frame()
+        lines = pd.Series(table.lines)
         locate = lambda i, col: at(path, int(lines[i]), col)  # noqa: E731
     elif suffix in (".json", ".jsonl", ".ndjson"):
         rows, line_numbers = _rows_json(path)

@@ -11,7 +11,6 @@ Formats (see ``docs/sortition.md``):
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,9 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from pluralign.csvtable import read_table
 from pluralign.errors import InputError, at
+from pluralign.io import read_json
 
 QUOTA_COLUMNS = ("feature", "value", "min", "max")
+WRAPPER_KEYS = {"provenance", "note", "latent_group_shares"}
+"""Keys of ``pluralign simulate``'s population.json beside its ``features``."""
 
 
 @dataclass(frozen=True)
@@ -121,14 +124,8 @@ def read_pool(path: str | Path) -> pd.DataFrame:
 
 
 def _read_csv(path: str | Path) -> pd.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", where=str(path))
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a readable CSV file: {exc}", where=str(path)) from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = read_table(path).frame(strip=True)
+    frame.attrs["source"] = str(path)  # build_instance names the pool file in its errors
     return frame
 
 
@@ -162,14 +159,18 @@ def read_population(path: str | Path) -> dict[str, dict[str, float]]:
     The shares may also sit under a ``"features"`` key next to provenance (``pluralign simulate``
     writes ``population.json`` that way)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", where=str(path))
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", where=at(path, exc.lineno)) from exc
-    if isinstance(data, Mapping) and isinstance(data.get("features"), Mapping):
+    data = read_json(path)
+    if isinstance(data, Mapping) and "features" in data:
         data = data["features"]  # the simulator's file: {"provenance", "note", "features"}
+        if not isinstance(data, Mapping):
+            raise InputError("'features' must be an object {feature: {value: share}}",
+                             where=str(path))
+    elif isinstance(data, Mapping) and WRAPPER_KEYS & set(data):
+        raise InputError(
+            "no 'features' object beside the provenance",
+            where=str(path),
+            hint='the shares go under "features": {feature: {value: share}}',
+        )
     return check_population(data, source=str(path))
 
 
@@ -183,9 +184,14 @@ def check_population(data: object, source: str = "population") -> dict[str, dict
             raise InputError(f"feature {feature!r}: expected {{value: share}}", where=source)
         clean = {}
         for value, share in shares.items():
-            if isinstance(share, bool) or not isinstance(share, int | float) or share < 0:
+            if (
+                isinstance(share, bool)
+                or not isinstance(share, int | float)
+                or not 0 <= share <= 1  # NaN fails this too
+            ):
                 raise InputError(
-                    f"{feature}={value}: share must be a number >= 0, got {share!r}", where=source
+                    f"{feature}={value}: share must be a number from 0 to 1, got {share!r}",
+                    where=source,
                 )
             clean[str(value)] = float(share)
         total = sum(clean.values())

@@ -107,6 +107,8 @@ def build_instance(
     :class:`~pluralign.panel.feasibility.QuotaInfeasibleError` naming the conflicting features and
     the smallest relaxation when no panel of ``k`` meets every quota.
     """
+    if pool_source == "pool":  # read_pool remembers the file a frame came from
+        pool_source = pool.attrs.get("source", pool_source)
     check_pool(pool, source=pool_source)
     n = len(pool)
     if not isinstance(k, int | np.integer) or k < 1:
@@ -121,9 +123,10 @@ def build_instance(
         if f not in pool.columns:
             line = next(i + 2 for i, q in enumerate(quotas.items) if q.feature == f)
             raise InputError(
-                f"unknown feature {f!r}: the pool has no such column "
+                f"no column {f!r}, which {quotas.source} (line {line}) has quotas for "
                 f"(columns: {', '.join(c for c in pool.columns if c != 'id')})",
-                where=at(quotas.source, line, "feature"),
+                where=at(pool_source, 1),
+                hint=f"add the column to the pool, or remove the {f!r} rows from the quotas",
             )
     values = pool[list(features)].astype(str).apply(lambda s: s.str.strip())
     for f in features:

@@ -13,7 +13,6 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from pluralign.errors import InputError, NotFoundError, at
 
@@ -132,11 +131,15 @@ def load_bank(path: str | Path | None = None) -> StatementBank:
 @lru_cache(maxsize=4)
 def _load(path_text: str) -> StatementBank:
     path = Path(path_text)
-    raw_bytes = path.read_bytes()
+    from pluralign.io import decode_text, parse_yaml
+
     try:
-        data = yaml.safe_load(raw_bytes)
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", where=str(path)) from exc
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise InputError(
+            f"cannot read the statement bank: {exc.strerror}", where=str(path)
+        ) from None
+    data = parse_yaml(decode_text(raw_bytes, str(path)), str(path))
     groups = tuple(
         LatentGroup(g["id"], g["name"], g.get("description", "")) for g in data["groups"]
     )

@@ -46,16 +46,13 @@ def load_train_config(
     if source is None:
         data = {}
     elif isinstance(source, (str, Path)):
-        import yaml
+        from pluralign.io import read_yaml
 
         path = Path(source)
         where = str(path)
         if not path.is_file():
             raise InputError(f"config file not found: {path}", hint="pass --config train.yaml")
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise InputError(f"invalid YAML: {exc}", where=where) from None
+        loaded = read_yaml(path)
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
