@@ -257,15 +257,22 @@ def read_text(path: str | Path, *, what: str = "file") -> str:
     """The UTF-8 text of ``path`` (a leading BOM dropped); a missing file, a folder, an
     unreadable file or other bytes are an :class:`InputError` naming the file."""
     path = Path(path)
+    with _open_input(path, what) as handle:
+        data = handle.read()
+    return decode_text(data, str(path))
+
+
+def _open_input(path: Path, what: str) -> IO[bytes]:
+    """``path`` opened for reading bytes; a missing, folder or unreadable path is an
+    :class:`InputError` naming it."""
     try:
-        data = path.read_bytes()
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
     except FileNotFoundError:
         raise InputError(f"{what} not found", where=str(path)) from None
     except IsADirectoryError:
         raise InputError(f"expected a {what}, found a folder", where=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read the {what}: {exc.strerror}", where=str(path)) from None
-    return decode_text(data, str(path))
 
 
 # -- JSON ----------------------------------------------------------------------------------------
@@ -342,15 +349,7 @@ def iter_jsonl(path: str | Path, *, what: str = "file") -> Iterator[tuple[int, d
     first line is accepted); the first error stops the iteration with an :class:`InputError`
     naming the file and the line."""
     path = Path(path)
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", where=str(path)) from None
-    except IsADirectoryError:
-        raise InputError(f"expected a {what}, found a folder", where=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the {what}: {exc.strerror}", where=str(path)) from None
-    with handle:
+    with _open_input(path, what) as handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 line = raw.decode("utf-8")

@@ -81,18 +81,20 @@ def _times(table: Table) -> np.ndarray:
     )
 
 
+def _unique(table: Table, column: str, values: np.ndarray, what: str, verb: str) -> None:
+    """Refuse the first row whose ``column`` repeats an earlier row's, naming both lines."""
+    repeated = pd.Series(values).duplicated().to_numpy()
+    if repeated.any():
+        again = int(np.flatnonzero(repeated)[0])
+        first = int(np.flatnonzero(values == values[again])[0])
+        raise table.fail(again, column, f"{what} {values[again]} already {verb} on line "
+                                        f"{table.lines[first]}")
+
+
 def _read_comments(path: Path) -> pd.DataFrame:
     table = read_table(path, COMMENT_REQUIRED)
     ids = _ids(table, "comment-id")
-    order = np.argsort(ids, kind="stable")
-    repeated = np.flatnonzero(ids[order][1:] == ids[order][:-1])
-    if repeated.size:
-        first, again = sorted((int(order[repeated[0]]), int(order[repeated[0] + 1])))
-        raise table.fail(
-            again,
-            "comment-id",
-            f"comment id {ids[again]} already used on line {table.lines[first]}",
-        )
+    _unique(table, "comment-id", ids, "comment id", "used")
     frame = {
         "timestamp": _times(table),
         "datetime": table.column("datetime") if table.has("datetime") else None,
@@ -161,15 +163,7 @@ def _read_participants(path: Path, comment_ids: np.ndarray) -> tuple[Table, pd.D
             )
         columns[cid] = name
     pids = _ids(table, "participant")
-    order = np.argsort(pids, kind="stable")
-    repeated = np.flatnonzero(pids[order][1:] == pids[order][:-1])
-    if repeated.size:
-        first, again = sorted((int(order[repeated[0]]), int(order[repeated[0] + 1])))
-        raise table.fail(
-            again,
-            "participant",
-            f"participant {pids[again]} already listed on line {table.lines[first]}",
-        )
+    _unique(table, "participant", pids, "participant", "listed")
     groups = (
         table.ints("group-id", low=0, empty_ok=True) if table.has("group-id")
         else np.full(len(table), np.nan)
