@@ -168,6 +168,10 @@ def test_random_conversations_survive_the_store(tmp_path_factory):
     from pluralign.data.polis import load_polis_export, make_polis_export
     from pluralign.store import open_store
 
+    # any text but NUL, which a Polis reader refuses (no text column of PostgreSQL holds it)
+    def text(longest):
+        return st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=longest)
+
     @st.composite
     def conversations(draw):
         n_people = draw(st.integers(1, 5))
@@ -186,7 +190,7 @@ def test_random_conversations_survive_the_store(tmp_path_factory):
                     st.lists(st.sampled_from([-1, 0, 1]), min_size=size, max_size=size)
                 ),
                 "comment-body": draw(
-                    st.lists(st.text(min_size=1, max_size=20), min_size=size, max_size=size)
+                    st.lists(text(20), min_size=size, max_size=size)
                 ),
             }
         )
@@ -212,7 +216,7 @@ def test_random_conversations_survive_the_store(tmp_path_factory):
             }
         )
         return make_polis_export(
-            comments, votes, roster, summary={"topic": draw(st.text(min_size=1, max_size=10))}
+            comments, votes, roster, summary={"topic": draw(text(10))}
         )
 
     store = open_store(str(tmp_path_factory.mktemp("db") / "s.db"))  # migrated once
