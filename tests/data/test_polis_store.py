@@ -170,7 +170,8 @@ def test_random_conversations_survive_the_store(tmp_path_factory):
 
     # any text but NUL, which a Polis reader refuses (no text column of PostgreSQL holds it)
     def text(longest):
-        return st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=longest)
+        chars = st.characters(codec="utf-8", exclude_characters="\x00")
+        return st.text(chars, min_size=1, max_size=longest)
 
     @st.composite
     def conversations(draw):
