@@ -15,12 +15,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from pluralign.clikit import OutOption, SeedOption, console
-from pluralign.runner import RunResult, StageContext
+
+if TYPE_CHECKING:  # the run engine loads with the command, not with `pluralign --help`
+    from pluralign.runner import RunResult, StageContext
 
 DB_FILE = "pluralign.db"
 SLUG = "demo"

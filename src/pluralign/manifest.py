@@ -14,7 +14,6 @@ import hashlib
 import json
 import platform
 from collections.abc import Iterable, Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,8 @@ def canonical_json(value: Any) -> str:
 
 def library_versions(names: Iterable[str] = LIBRARIES) -> dict[str, str]:
     """Installed versions of the libraries that can change results (absent ones omitted)."""
+    from importlib import metadata  # ~10 ms: not at import (the CLI's --help imports this)
+
     found = {"python": platform.python_version(), "pluralign": __version__}
     for name in names:
         try:

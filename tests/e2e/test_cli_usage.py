@@ -134,7 +134,15 @@ def test_db_list_never_cuts_a_slug(tmp_path):
     db = _store_with(tmp_path, slug)
     r = run_cli("db", "list", "--db", db, env={"COLUMNS": "80"})
     assert r.returncode == 0, r.stderr
-    assert slug in r.stdout  # whole, on one line (the topic wraps instead)
+    assert slug in r.stdout  # whole, on one line
+    # and the counts are not squeezed away: a slug this long lists as a block
+    assert "\n  0 participants, 0 statements, 0 votes, " in r.stdout
+    db = _store_with(tmp_path / "short", "short-slug")
+    r = run_cli("db", "list", "--db", db, env={"COLUMNS": "80"})
+    assert r.returncode == 0, r.stderr
+    header = next(line for line in r.stdout.splitlines() if "slug" in line)
+    assert "participants" in header and "statements" in header and "votes" in header
+    assert "short-slug" in r.stdout  # a table, the topic wrapping
 
 
 def test_pyproject_bounds_every_dependency_and_uses_an_spdx_licence():

@@ -42,11 +42,24 @@ def list_cmd(db: DbOption = None) -> None:
                 for a in assemblies]
     # A slug is what the other commands take: never cut or wrapped (the topic wraps instead).
     widest = max((len(r[0]) for r in rows), default=4)
+    counts = ("participants", "statements", "votes")
+    states = max((len(r[2]) for r in rows), default=5)
+    # 3 characters of border and padding a column, 1 at the end; the topic gets at least 10
+    needed = widest + 10 + max(states, 5) + sum(map(len, counts)) + 3 * 6 + 1
+    if needed > console.width:  # a table would squeeze the counts away: one block each
+        for slug, topic, state, *numbers in rows:
+            console.print(slug, style="bold", overflow="ignore", crop=False, soft_wrap=True)
+            said = (f"{n} {name if n != '1' else name[:-1]}"
+                    for n, name in zip(numbers, counts, strict=True))
+            console.print("  " + ", ".join(said) + f", {state}")
+            if topic:
+                console.print(f"  {topic}")
+        return
     table = Table(show_lines=False)
     table.add_column("slug", no_wrap=True, min_width=widest, overflow="fold")
     table.add_column("topic", overflow="fold", ratio=1)
     table.add_column("state", no_wrap=True)
-    for name in ("participants", "statements", "votes"):
+    for name in counts:
         table.add_column(name, justify="right", no_wrap=True)
     for row in rows:
         table.add_row(*row)
