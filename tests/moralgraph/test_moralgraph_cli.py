@@ -129,7 +129,7 @@ def test_cli_errors_are_clean(tmp_path, capsys):
     cards.write_text(json.dumps([{"id": 1, "title": "only one"}]))
     ok = write_csv(tmp_path / "ok.csv")
     code, _, err = cli(capsys, "moralgraph", "summarize", ok, "--values", cards, "--out", out)
-    assert code == 1 and "not among the cards" in err
+    assert code == 1 and "column 'from': value 2 is not among the values cards of cards.json" in err
     code, _, err = cli(capsys, "moralgraph", "summarize", ok, "--damping", "2", "--out", out)
     assert code == 1 and "damping" in err
     assert not out.exists()

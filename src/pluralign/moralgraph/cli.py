@@ -47,8 +47,8 @@ def summarize_cmd(
                                damping=damping)
     except ValueError as exc:
         raise InputError(str(exc), where="options") from exc
-    frame = read_edges(edges)
     cards = read_cards(values) if values else None
+    frame = read_edges(edges, cards, values)
     try:
         graph = summarize(frame, cards, config)
     except ValueError as exc:
@@ -103,7 +103,7 @@ def constitution_cmd(
 
     cards = read_cards(values) if values else None
     try:
-        graph = summarize(read_edges(edges), cards)
+        graph = summarize(read_edges(edges, cards, values), cards)
     except ValueError as exc:
         raise InputError(str(exc), where=str(values or edges)) from exc
     wording = None

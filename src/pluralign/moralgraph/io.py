@@ -10,6 +10,7 @@ published JSON); otherwise they stay strings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -65,10 +66,13 @@ def _ids(series: pd.Series) -> pd.Series:
     return as_text.astype(object)
 
 
-def read_edges(path: str | Path) -> pd.DataFrame:
+def read_edges(path: str | Path, cards: Sequence[ValuesCard] | None = None,
+               cards_file: str | Path | None = None) -> pd.DataFrame:
     """Read edge rows into a DataFrame
     ``participant, from_id, to_id, context, relationship, story``.
 
+    With ``cards`` (read from ``cards_file``), every ``from``/``to`` must be one of their ids
+    (compared as text, then given the card's own id, so ``7`` in a CSV is card ``7`` of a JSON).
     Raises :class:`InputError` naming the file, line (CSV/JSONL line number, or array index for a
     JSON array) and field of the first bad row.
     """
@@ -108,6 +112,9 @@ def read_edges(path: str | Path) -> pd.DataFrame:
         raise InputError(f"relationship {rel.iloc[i]!r} is not one of {', '.join(RELATIONSHIPS)}",
                          where=locate(i, "relationship"))
     ids = _ids(pd.concat([frame["from"], frame["to"]], ignore_index=True))
+    if cards is not None:
+        ids = _card_ids(ids, cards, cards_file, lambda k: locate(k % len(frame),
+                                                                  REQUIRED[1 + k // len(frame)]))
     from_id = ids.iloc[: len(frame)].reset_index(drop=True)
     to_id = ids.iloc[len(frame) :].reset_index(drop=True)
     same = (from_id.astype(str) == to_id.astype(str)).to_numpy()
@@ -122,6 +129,19 @@ def read_edges(path: str | Path) -> pd.DataFrame:
         "relationship": rel.to_numpy(),
         "story": frame["story"].fillna("").astype(str).to_numpy(),
     })
+
+
+def _card_ids(ids: pd.Series, cards: Sequence[ValuesCard], cards_file, locate) -> pd.Series:
+    """``ids`` as the cards' own ids; the first that is no card's is an error at its cell."""
+    by_text = {str(card.id): card.id for card in cards}
+    mapped = ids.astype(str).map(by_text)
+    unknown = mapped.isna().to_numpy()
+    if unknown.any():
+        k = int(unknown.nonzero()[0][0])
+        where = f" of {Path(cards_file).name}" if cards_file else ""
+        raise InputError(f"value {ids.iloc[k]!r} is not among the values cards{where}",
+                         where=locate(k), hint="every 'from'/'to' id must be a card id in --values")
+    return mapped.astype(object)
 
 
 def read_cards(path: str | Path) -> list[ValuesCard]:
