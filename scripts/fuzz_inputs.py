@@ -40,23 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PRISM_FIXTURE = REPO / "tests" / "data" / "fixtures" / "prism"
 BAD = ("TRACEBACK", "HANG", "LONG", "STORED", "usage")
-SAMPLE_CONSTITUTION = """\
-format: pluralign-constitution/1
-title: Sample constitution
-provenance: {seed: 0}
-clauses:
-  - id: c1
-    text: Be honest about uncertainty.
-    statements:
-      - id: 3
-        text: The assistant should say when it is unsure.
-        agree: 40
-        disagree: 2
-        pass: 3
-        groups: {0: {agree: 20, disagree: 1, pass: 1}, 1: {agree: 20, disagree: 1, pass: 2}}
-        gac: 0.81
-        bridging: 0.4
-"""
+SAMPLE_CONSTITUTION = REPO / "tests" / "data" / "fixtures" / "constitution.yaml"
 
 
 def pluralign(*args, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -86,7 +70,7 @@ def build_inputs(base: Path) -> None:
             raise SystemExit(f"building inputs failed: pluralign {' '.join(step)}\n{r.stderr}")
     const = base / "const" / "constitution.yaml"
     if "clauses: []" in const.read_text(encoding="utf-8"):  # a small simulation drafts none
-        const.write_text(SAMPLE_CONSTITUTION, encoding="utf-8")
+        shutil.copy(SAMPLE_CONSTITUTION, const)
     shutil.copytree(PRISM_FIXTURE, base / "prism")
     # (the example pipeline.yaml names a Polis folder that does not exist: a run reads and
     # validates the whole YAML, then stops with that error, so no case trains a model)

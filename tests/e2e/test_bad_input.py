@@ -25,23 +25,7 @@ import pytest
 from cli_inproc import invoke
 from conftest import REPO
 
-CONSTITUTION = """\
-format: pluralign-constitution/1
-title: Test constitution
-provenance: {seed: 0}
-clauses:
-  - id: c1
-    text: Be honest about uncertainty.
-    statements:
-      - id: 3
-        text: The assistant should say when it is unsure.
-        agree: 40
-        disagree: 2
-        pass: 3
-        groups: {0: {agree: 20, disagree: 1, pass: 1}, 1: {agree: 20, disagree: 1, pass: 2}}
-        gac: 0.81
-        bridging: 0.4
-"""
+CONSTITUTION = REPO / "tests" / "data" / "fixtures" / "constitution.yaml"  # one clause
 PREFS = "".join(
     json.dumps({"prompt": f"Question {i}?", "chosen": f"Good answer {i}.",
                 "rejected": f"Bad answer {i}.", "weight": 1.0, "group": "g", "source": "test"})
@@ -71,7 +55,7 @@ def base(tmp_path_factory) -> Path:
             main([str(a) for a in step])
         except SystemExit as exc:
             assert not exc.code, step
-    (root / "constitution.yaml").write_text(CONSTITUTION, encoding="utf-8")
+    shutil.copy(CONSTITUTION, root / "constitution.yaml")
     (root / "prefs.jsonl").write_text(PREFS, encoding="utf-8")
     (root / "pipeline.yaml").write_text(PIPELINE, encoding="utf-8")
     shutil.copytree(REPO / "tests" / "data" / "fixtures" / "prism", root / "prism")
