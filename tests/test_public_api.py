@@ -31,7 +31,7 @@ def test_one_lazy_export_implementation():
                 own.append(f"{path.relative_to(SRC)}:{n}")
     # demo.DEMO_STAGES is computed on access (a table, not an import); it goes with the demo
     # becoming a configuration (issue 20, point 1)
-    assert own == ["demo.py:56"] or own == [], own
+    assert [o.split(":")[0] for o in own] in (["demo.py"], []), own  # a line number would drift
 
 
 @pytest.mark.parametrize("package", PACKAGES)
