@@ -70,12 +70,12 @@ ARRIVAL = 0.2  # participants' statements arrive during this share of the rounds
 EVERY = 2  # rounds between aggregations
 
 
-def polis_weight(agree: int, disagree: int, passes: int, separation: float) -> float:
+def polis_weight(c: routing.Candidate) -> float:
     """Polis's own priority (conversation.clj): with the agree-rate factor, E to the first
     power; a peer, to show what dropping the agree rate changes."""
-    seen = agree + disagree + passes
-    p, a = (passes + 1) / (seen + 2), (agree + 1) / (seen + 2)
-    return ((1 - p) * (1 + separation) * a * (1 + 8 * 2 ** (-seen / 5))) ** 2
+    seen = c.agree + c.disagree + c.passes
+    p, a = (c.passes + 1) / (seen + 2), (c.agree + 1) / (seen + 2)
+    return ((1 - p) * (1 + c.separation) * a * (1 + 8 * 2 ** (-seen / 5))) ** 2
 
 
 POLICIES = {
@@ -216,17 +216,222 @@ def run(
     return {k: total if v is None else v for k, v in found.items()}  # None: every vote needed
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", type=int, nargs="+", default=[3, 4, 5, 6, 7, 8])
-    ap.add_argument("--population", choices=sorted(POPULATIONS), default="polarised")
-    args = ap.parse_args(argv)
+# ------------------------------------------------------------------ Polis conversations (replay)
+
+POLIS = Path(os.environ.get("PLURALIGN_POLIS_DATA", ROOT.parent / "shared" / "data" / "polis"))
+if not POLIS.is_dir():
+    POLIS = Path("/work/shared/data/polis")
+CHECKS = 25  # aggregations per replay, evenly spaced in votes
+
+
+def polis_names() -> list[str]:
+    return sorted(p.name for p in POLIS.iterdir() if (p / "votes.csv").is_file())
+
+
+def polis_conversation(name: str) -> Replay:
+    """The latest vote of each participant on each statement not moderated out."""
+    folder = POLIS / name
+    v = pd.read_csv(folder / "votes.csv").sort_values("timestamp", kind="stable")
+    c = pd.read_csv(folder / "comments.csv")
+    v = v.drop_duplicates(["voter-id", "comment-id"], keep="last")
+    v = v[~v["comment-id"].isin(c.loc[c["moderated"] < 0, "comment-id"])]
+    people, numbers = np.unique(v["voter-id"]), np.unique(v["comment-id"])
+    pi, si = np.searchsorted(people, v["voter-id"]), np.searchsorted(numbers, v["comment-id"])
+    shape = (len(people), len(numbers))
+    observed = np.zeros(shape, dtype=bool)
+    observed[pi, si] = True
+    votes = np.zeros(shape, dtype=np.int64)
+    votes[pi, si] = v["vote"].to_numpy()
+    order = np.full(shape, np.iinfo(np.int64).max)
+    order[pi, si] = np.arange(len(v))  # when Polis showed it (its own routing)
+    reference = aggregate(_matrix(votes, numbers, observed), 0, _settings(all_consensus=False))
+    return Replay(numbers, observed, votes, order, reference)
+
+
+@dataclass
+class Replay:
+    """A recorded conversation: who voted what; a policy may only reorder each participant's
+    own recorded votes (nobody is asked a statement they never answered)."""
+
+    numbers: np.ndarray
+    observed: np.ndarray  # (participants, statements): voted in the recording
+    votes: np.ndarray  # the recorded vote where observed
+    order: np.ndarray  # the recording's order of the votes
+    reference: object  # AggregateResult of all recorded votes
+
+
+def features(result, numbers: np.ndarray) -> dict[str, np.ndarray]:
+    """Per statement (in ``numbers`` order) what a policy may weigh, from one aggregation: the
+    groups' separation (:func:`routing.group_separations`) and Polis's PCA extremity (the norm
+    of the statement's loadings times the square root of the number of statements)."""
+    sep = routing.group_separations(
+        result.matrix.statements, result.stats.agree, result.stats.disagree, result.stats.seen
+    )
+    cols = np.searchsorted(numbers, np.asarray(result.matrix.statements))
+    extremity = np.zeros(len(numbers))
+    loadings = np.linalg.norm(result.pca.components_, axis=0)
+    extremity[cols] = loadings * np.sqrt(len(cols))
+    unc = routing.group_uncertainties(
+        result.matrix.statements,
+        result.stats.agree,
+        result.stats.seen,
+        _settings().consensus.min_group_agreement,
+    )
+    return {
+        "separation": np.array([sep.get(int(s), 0.0) for s in numbers]),
+        "extremity": extremity,
+        "uncertainty": np.array([unc.get(int(s), 0.0) for s in numbers]),
+    }
+
+
+def replay(
+    conv: Replay,
+    *,
+    policy: str,
+    seed: int,
+    feature=None,
+    uncertainty=False,
+    oracle=False,
+    recorded=False,
+):
+    """Votes needed (groups, consensus) when every participant casts their recorded votes in
+    the order the policy gives, one per round, aggregating every ``1/CHECKS`` of the votes.
+
+    ``feature``: which of :func:`features` fills the candidates' ``separation`` (None: 0);
+    ``uncertainty``: the candidates carry their consensus uncertainty too; ``oracle``: the
+    feature taken from the reference (all votes) instead of the latest aggregation;
+    ``recorded``: the order Polis showed them in (its own routing, the recording's order)."""
+    from sklearn.metrics import adjusted_rand_score
+
+    n, m = conv.observed.shape
+    ref_labels = _labels(conv.reference, n)
+    ref_consensus = set(conv.reference.consensus)
+    settings = _settings()
+    total_all = int(conv.observed.sum())
+    every = max(1, -(-total_all // CHECKS))
+    cast = np.zeros_like(conv.observed)
+    tally = np.zeros((m, 3), dtype=np.int64)
+    known = features(conv.reference, conv.numbers)
+    zero = np.zeros(m)
+    weigh = (known[feature] if oracle else zero) if feature else zero
+    unsure = zero
+    rng = np.random.default_rng(seed)
+    found: dict[str, int | None] = {"groups": None, "consensus": None if ref_consensus else 0}
+    total, previous, left = 0, None, conv.observed.sum(1)
+    while total < total_all and not all(v is not None for v in found.values()):
+        for i in rng.permutation(np.flatnonzero(left)):
+            open_ = np.flatnonzero(conv.observed[i] & ~cast[i])
+            if recorded:
+                j = open_[np.argmin(conv.order[i, open_])]
+            else:
+                j = routing.choose(
+                    [
+                        routing.Candidate(
+                            int(j), *map(int, tally[j]), float(weigh[j]), False, float(unsure[j])
+                        )
+                        for j in open_
+                    ],
+                    participant=int(i),
+                    round_=int(cast[i].sum()),
+                    policy=policy,
+                ).key
+            cast[i, j], left[i] = True, left[i] - 1
+            value = conv.votes[i, j]
+            tally[j, 0 if value > 0 else 1 if value < 0 else 2] += 1
+            total += 1
+            if total % every and total < total_all:
+                continue
+            result = aggregate(_matrix(conv.votes, conv.numbers, cast), 0, settings)
+            if (feature or uncertainty) and not oracle:
+                now = features(result, conv.numbers)
+                weigh = now[feature] if feature else zero
+                unsure = now["uncertainty"] if uncertainty else zero
+            if found["groups"] is None:
+                ok = adjusted_rand_score(ref_labels, _labels(result, n)) >= ARI_TARGET
+                if ok and previous is not None:
+                    found["groups"] = previous
+                previous = total if ok else None
+            if found["consensus"] is None and ref_consensus <= set(result.consensus):
+                found["consensus"] = total
+    return {k: total_all if v is None else v for k, v in found.items()}
+
+
+REPLAY_POLICIES = {
+    "random": dict(policy=routing.RANDOM),
+    "Polis's recorded order": dict(policy=routing.RANDOM, recorded=True),
+    "priority (default)": dict(policy=routing.PRIORITY, feature="separation"),
+    "priority + uncertainty": dict(policy=routing.PRIORITY, feature="separation", uncertainty=True),
+}
+RANDOM_SEEDS = (0, 1)  # random order is averaged over these
+
+
+def _polis_one(name: str) -> tuple[str, int, int, dict[str, dict[str, float]]]:
+    """(name, votes, reference consensus count, {policy: votes needed}) of one conversation."""
+    conv = polis_conversation(name)
+    out = {}
+    for policy, options in REPLAY_POLICIES.items():
+        seeds = (
+            RANDOM_SEEDS
+            if options["policy"] == routing.RANDOM and not options.get("recorded")
+            else (0,)
+        )
+        runs = [replay(conv, seed=seed, **options) for seed in seeds]
+        out[policy] = {k: float(np.mean([r[k] for r in runs])) for k in ("groups", "consensus")}
+    return name, int(conv.observed.sum()), len(conv.reference.consensus), out
+
+
+def main_polis(names: list[str], jobs: int) -> int:
+    """The replay of the recorded Polis conversations (the default)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    all_names = polis_names()
+    chosen_on = set(all_names[0::2])  # looked at while choosing; the others held out
+    t0 = time.perf_counter()
+    print(f"{'conversation':<28} {'policy':<24} {'groups':>7} {'consensus':>9}")
+    savings: dict[str, dict[str, dict[str, list[float]]]] = {}
+    names = sorted(names, key=lambda n: -(POLIS / n / "votes.csv").stat().st_size)  # big first
+    with ProcessPoolExecutor(max_workers=jobs) as pool:  # in order, as they finish
+        rows = pool.map(_polis_one, names) if jobs > 1 else map(_polis_one, names)
+        for name, total, n_consensus, out in rows:
+            part = "chosen on" if name in chosen_on else "held out"
+            base = out["random"]
+            for policy, res in out.items():
+                print(
+                    f"{name[:28]:<28} {policy:<24} {res['groups']:>7.0f} {res['consensus']:>9.0f}"
+                    f"   of {total} ({n_consensus} consensus; {part})",
+                    flush=True,
+                )
+                for key in ("groups", "consensus"):
+                    if key == "consensus" and not n_consensus:
+                        continue  # nothing to find: no saving to measure
+                    for bucket in (part, "all"):
+                        savings.setdefault(bucket, {}).setdefault(policy, {}).setdefault(
+                            key, []
+                        ).append(1 - res[key] / base[key])
+    print(f"\nmean saving against random ({time.perf_counter() - t0:.0f} s):")
+    ok = False
+    for bucket in ("chosen on", "held out", "all"):
+        for policy, per in savings.get(bucket, {}).items():
+            if policy == "random":
+                continue
+            line = "   ".join(
+                f"{k}: {np.mean(v) * 100:+.0f} % (n={len(v)})" for k, v in per.items()
+            )
+            print(f"  {bucket:<10} {policy:<24} {line}")
+            if bucket == "all" and policy == "priority (default)":
+                ok = all(np.mean(v) >= 0.30 for v in per.values())
+    print("the default needs >= 30 % fewer votes than random for both:", "YES" if ok else "NO")
+    return 0 if ok else 1
+
+
+def main_simulated(seeds: list[int], population: str) -> int:
+    """The simulated assemblies (``--simulated``)."""
     savings: dict[str, dict[str, list[float]]] = {}
     t0 = time.perf_counter()
-    print(f"population={args.population} conviction~Beta{POPULATIONS[args.population]}")
+    print(f"population={population} conviction~Beta{POPULATIONS[population]}")
     print(f"{'seed':>4} {'people':>6} {'stmts':>5}  {'policy':<24} {'groups':>7} {'consensus':>9}")
-    for seed in args.seeds:
-        conv = conversation(seed, args.population)
+    for seed in seeds:
+        conv = conversation(seed, population)
         n, m = conv.votes.shape
         base = None
         for name, options in POLICIES.items():
@@ -240,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
             for key in ("groups", "consensus"):
                 savings.setdefault(name, {}).setdefault(key, []).append(1 - res[key] / base[key])
     took = time.perf_counter() - t0
-    print(f"\nmean saving against random over seeds {args.seeds} ({took:.0f} s):")
+    print(f"\nmean saving against random over seeds {seeds} ({took:.0f} s):")
     ok = False
     for name, per in savings.items():
         if name == "random":
@@ -251,6 +456,19 @@ def main(argv: list[str] | None = None) -> int:
             ok = all(np.mean(v) >= 0.30 for v in per.values())
     print("the default needs >= 30 % fewer votes than random for both:", "YES" if ok else "NO")
     return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--simulated", action="store_true", help="simulated assemblies instead")
+    ap.add_argument("--conversations", nargs="+", help="Polis conversations (default: all)")
+    ap.add_argument("--jobs", type=int, default=1, help="conversations replayed in parallel")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[3, 4, 5, 6, 7, 8])
+    ap.add_argument("--population", choices=sorted(POPULATIONS), default="polarised")
+    args = ap.parse_args(argv)
+    if args.simulated:
+        return main_simulated(args.seeds, args.population)
+    return main_polis(args.conversations or polis_names(), args.jobs)
 
 
 if __name__ == "__main__":

@@ -236,3 +236,30 @@ def test_malformed_votes_are_refused_with_a_reason(app_store):
         assert resp.status_code == status and text in resp.text, (data, resp.text[:300])
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(Vote)) == 0
+
+
+def test_vote_form_reader_matches_starlettes(app_store):
+    """The vote path reads URL-encoded bodies itself (deps.url_form): a repeated field counts
+    its last value as Starlette's form does, escapes decode, and multipart still works."""
+    app, store = app_store
+    create_assembly(client(app))
+    p = client(app)
+    r = join(p)
+    token, number = csrf_of(r.text), field(r.text, "statement")
+    body = f"csrf=wrong&csrf={token}&statement={number}&value=0&value=-1&request_id=a%3Ab+c"
+    ack = p.post(
+        "/a/ai-rules/vote",
+        content=body,
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "accept": "application/json",
+        },
+    )
+    assert ack.status_code == 200 and ack.json()["value"] == -1
+    files = {k: (None, v) for k, v in {"csrf": token, "statement": number, "value": "1"}.items()}
+    files["request_id"] = (None, "multipart-1")
+    multi = p.post("/a/ai-rules/vote", files=files, headers={"accept": "application/json"})
+    assert multi.status_code == 200 and multi.json()["value"] == 1
+    with store.session() as s:
+        keys = sorted(k.split(":", 1)[1] for k in s.scalars(select(Vote.request_id)))
+    assert keys == ["a:b c", "multipart-1"]

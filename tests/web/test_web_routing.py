@@ -74,3 +74,24 @@ def test_choose_is_deterministic_and_honours_seed_first():
     assert choose([], "p", 0) is None
     with pytest.raises(ValueError, match="unknown routing policy"):
         choose(pool, "p", 0, policy="fewest")
+
+
+def test_consensus_uncertainty_by_hand():
+    # group 1: A=6 of S=8 -> mu = 7/10, sigma^2 = 0.21/11, Phi((0.7-0.6)/sigma) = 0.76539;
+    # group 2: A=3 of 8 -> mu = 4/10, sigma^2 = 0.24/11, Phi(-0.2/sigma) = 0.08787;
+    # P = 0.067253, 4 P (1 - P) = 0.25092
+    assert routing.consensus_uncertainty([6, 3], [8, 8]) == pytest.approx(0.25092, abs=1e-4)
+    assert routing.consensus_uncertainty([6], [8]) == 0.0  # one group: no consensus question
+    settled = routing.consensus_uncertainty([400, 400], [400, 400])
+    rejected = routing.consensus_uncertainty([0, 400], [400, 400])
+    assert settled < 1e-6 and rejected < 1e-6
+    # one group certain, the other exactly at the threshold (mu = 0.6): a coin flip
+    assert routing.consensus_uncertainty([5000, 5], [5000, 8]) == pytest.approx(1.0, abs=1e-3)
+    unc = routing.group_uncertainties([4, 5], [[6, 400], [3, 400]], [[8, 400], [8, 400]])
+    assert unc[4] == pytest.approx(0.25092, abs=1e-4) and unc[5] < 1e-6
+    # the weight adds it to the separation; a caller that does not weigh it passes 0
+    assert priority(3, 2, 1, 0.5, 0.25) == pytest.approx(priority(3, 2, 1, 0.75))
+    # a custom weight gets the candidate itself (the benchmark's peers)
+    pool = [Candidate(1), Candidate(2, uncertainty=1.0)]
+    picks = [choose(pool, k, 0, weight=lambda c: 1e6 if c.uncertainty else 1e-6) for k in range(50)]
+    assert {c.key for c in picks} == {2}

@@ -61,13 +61,19 @@ class Candidate:
     passes: int = 0
     separation: float = 0.0
     is_seed: bool = False
+    uncertainty: float = 0.0
+    """How unsure the votes so far leave its consensus status (:func:`consensus_uncertainty`);
+    0 unless the caller weighs it."""
 
 
-def priority(agree: int, disagree: int, passes: int, separation: float = 0.0) -> float:
-    """The weight ``w`` of a statement (module docstring): larger is shown sooner."""
+def priority(
+    agree: int, disagree: int, passes: int, separation: float = 0.0, uncertainty: float = 0.0
+) -> float:
+    """The weight ``w`` of a statement (module docstring): larger is shown sooner.
+    ``uncertainty`` (:func:`consensus_uncertainty`) adds to the separation when given."""
     seen = agree + disagree + passes
     pass_rate = (passes + 1) / (seen + 2)
-    importance = (1.0 - pass_rate) * (1.0 + separation) ** 2
+    importance = (1.0 - pass_rate) * (1.0 + separation + uncertainty) ** 2
     novelty = 1.0 + 8.0 * 2.0 ** (-seen / 5.0)
     return (importance * novelty) ** 2
 
@@ -82,6 +88,29 @@ def separation(agree: Sequence[float], disagree: Sequence[float], seen: Sequence
     """
     means = [(a - d) / (s + 2.0) for a, d, s in zip(agree, disagree, seen, strict=True)]
     return max(means) - min(means) if len(means) >= 2 else 0.0
+
+
+def consensus_uncertainty(
+    agree: Sequence[float], seen: Sequence[float], share: float = 0.6
+) -> float:
+    """How unsure the groups' votes so far leave whether a statement is cross-group consensus,
+    in [0, 1]: ``4 P (1 - P)`` with ``P = prod_g Phi((mu_g - share) / sigma_g)`` the chance that
+    every group's agree share is at least ``share`` (the consensus rule's
+    ``min_group_agreement``, :mod:`pluralign.aggregate.consensus`), from the Beta(A_g + 1,
+    S_g - A_g + 1) posterior of group g's share in its normal approximation,
+    ``mu_g = (A_g + 1) / (S_g + 2)``, ``sigma_g^2 = mu_g (1 - mu_g) / (S_g + 3)``.
+
+    1 when the status is a coin flip, near 0 once settled either way (or with fewer than two
+    groups): more votes on the statement are worth most where it is near 1.
+    """
+    if len(agree) < 2:
+        return 0.0
+    p = 1.0
+    for a, s in zip(agree, seen, strict=True):
+        mu = (a + 1.0) / (s + 2.0)
+        sigma = math.sqrt(mu * (1.0 - mu) / (s + 3.0))
+        p *= 0.5 * (1.0 + math.erf((mu - share) / (sigma * math.sqrt(2.0))))
+    return 4.0 * p * (1.0 - p)
 
 
 def uniform(*parts: object) -> float:
@@ -101,8 +130,8 @@ def choose(
 ) -> Candidate | None:
     """The statement to show next among ``candidates`` (not yet voted on by ``participant``);
     ``round_`` is how many votes the participant has cast (it changes the draw). None when
-    there is no candidate. ``weight(agree, disagree, passes, separation)`` replaces
-    :func:`priority` under the priority policy (the benchmark compares other weights)."""
+    there is no candidate. ``weight(candidate)`` replaces :func:`priority` under the priority
+    policy (the benchmark compares other weights)."""
     pool = list(candidates)
     if seed_first and any(c.is_seed for c in pool):
         pool = [c for c in pool if c.is_seed]
@@ -113,10 +142,13 @@ def choose(
     if policy != PRIORITY:
         raise ValueError(f"unknown routing policy {policy!r}; use one of {POLICIES}")
 
-    weigh = weight or priority
+    def weigh(c: Candidate) -> float:
+        return priority(c.agree, c.disagree, c.passes, c.separation, c.uncertainty)
+
+    weigh = weight or weigh
 
     def key(c: Candidate) -> float:  # log(u^(1/w)) = log(u) / w: the same order, no underflow
-        w = weigh(c.agree, c.disagree, c.passes, c.separation)
+        w = weigh(c)
         return math.log(uniform(participant, c.key, round_)) / w
 
     return max(pool, key=key)
@@ -130,5 +162,16 @@ def group_separations(statements: Sequence[int], agree, disagree, seen) -> dict[
         int(s): separation(
             [row[j] for row in agree], [row[j] for row in disagree], [row[j] for row in seen]
         )
+        for j, s in enumerate(statements)
+    }
+
+
+def group_uncertainties(
+    statements: Sequence[int], agree, seen, share: float = 0.6
+) -> dict[int, float]:
+    """:func:`consensus_uncertainty` of every statement from per-group counts of shape
+    (groups, statements)."""
+    return {
+        int(s): consensus_uncertainty([row[j] for row in agree], [row[j] for row in seen], share)
         for j, s in enumerate(statements)
     }

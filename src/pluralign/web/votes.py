@@ -458,8 +458,11 @@ class VoteWriter:
                         results.append(self._write([values])[0])
                     except Exception as exc:  # noqa: BLE001 - handed to that request
                         results.append(exc)
+            by_loop: dict = {}  # one wake-up of each event loop per batch, not one per vote
             for (_values, future, loop), result in zip(batch, results, strict=True):
-                loop.call_soon_threadsafe(_resolve, future, result)
+                by_loop.setdefault(loop, []).append((future, result))
+            for loop, done in by_loop.items():
+                loop.call_soon_threadsafe(_resolve_all, done)
 
     def _write(self, rows: list[dict]) -> list[tuple[int, int, int, bool]]:
         engine = self.store.engine
@@ -508,6 +511,11 @@ class VoteWriter:
                 out.append((i, s, v, True))
             seen.add(key)
         return out
+
+
+def _resolve_all(done: list) -> None:
+    for future, result in done:
+        _resolve(future, result)
 
 
 def _resolve(future, result) -> None:

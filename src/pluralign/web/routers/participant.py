@@ -22,6 +22,7 @@ from pluralign.web.deps import (
     participant_key,
     remember_participant,
     render,
+    url_form,
 )
 from pluralign.web.routers.languages import translator
 
@@ -178,7 +179,9 @@ def vote_page(request: Request, slug: str):
 async def _vote_form(request: Request) -> tuple[int, int, str]:
     """The vote fields, parsed by hand: this is the hottest route, and FastAPI's per-field
     validation costs more CPU than the rest of the request."""
-    form = await request.form()  # cached by Starlette: the CSRF check read it already
+    form = await url_form(request)  # parsed once: the CSRF check may have read it already
+    if not form and "multipart/form-data" in request.headers.get("content-type", ""):
+        form = await request.form()
     try:
         return int(form["statement"]), int(form["value"]), str(form["request_id"])
     except (KeyError, ValueError, TypeError) as exc:
