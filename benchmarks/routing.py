@@ -1,15 +1,31 @@
-"""Benchmark: statement routing against random order, by simulation (issue 14).
+"""Benchmark: statement routing against random order (issue 14).
 
-    PYTHONPATH=src python benchmarks/routing.py                 # held-out seeds 3..8
-    PYTHONPATH=src python benchmarks/routing.py --seeds 0 1 2   # seeds used while choosing
-    PYTHONPATH=src python benchmarks/routing.py --population default
+    PYTHONPATH=src python benchmarks/routing.py --jobs 2        # the eleven Polis conversations
+    PYTHONPATH=src python benchmarks/routing.py --conversations brexit-consensus
+    PYTHONPATH=src python benchmarks/routing.py --simulated     # simulated, held-out seeds 3..8
+    PYTHONPATH=src python benchmarks/routing.py --simulated --seeds 0 1 2 --population default
 
-A seeded synthetic assembly (:func:`pluralign.simulate.simulate_assembly`: four latent opinion
-groups, consensus and divisive statements, people who pass a lot or little) gives every
-participant's vote probabilities on every accepted statement; each participant's vote on each
-statement is drawn once, so every policy meets the same people. The *reference* is the
-aggregation (:func:`pluralign.aggregate.aggregate`, the web app's settings) of all those votes:
-everyone on everything.
+**Recorded conversations** (the default): every conversation in ../shared/data/polis (CC BY 4.0
+The Computational Democracy Project) is replayed. Only the votes the recording holds can be
+cast (the latest vote per participant and statement; statements moderated out dropped), so a
+policy decides the *order* in which each participant meets the statements they answered, never
+asks anything new. The reference is the aggregation of all recorded votes. In each round every
+participant with votes left (in a new random order) casts one, chosen by
+:func:`pluralign.web.routing.choose` (the web app's code) among their remaining ones; the votes
+so far are aggregated after every 1/25 of them. *groups* and *consensus* are counted as for the
+simulation (below). Policies: random order (the baseline, mean of two seeds), the order Polis
+itself showed them in (the recording's: Polis's own routing, with the statements' real arrival
+times), the default priority, and candidates. Conversations at even positions in the sorted list
+were looked at while choosing; those at odd positions are held out, and the means are printed
+for both. A conversation without reference consensus statements has no consensus saving.
+
+**Simulated assemblies** (``--simulated``): a seeded synthetic assembly
+(:func:`pluralign.simulate.simulate_assembly`: four latent opinion groups, consensus and
+divisive statements, people who pass a lot or little) gives every participant's vote
+probabilities on every accepted statement; each participant's vote on each statement is drawn
+once, so every policy meets the same people. The *reference* is the aggregation
+(:func:`pluralign.aggregate.aggregate`, the web app's settings) of all those votes: everyone on
+everything.
 
 The conversation runs in rounds: in each round every participant (in a new random order)
 votes on one statement chosen by the policy (:func:`pluralign.web.routing.choose`, the code the
@@ -26,8 +42,9 @@ background every 30 s). At each aggregation the votes so far are compared with t
 * **consensus**: votes until every reference consensus statement is recognised as consensus
   by the aggregation's own rule (:mod:`pluralign.aggregate.consensus`), listing them all.
 
-It prints, per seed and policy, the votes needed for each, and the mean saving against random
-(``1 - votes(policy) / votes(random)``). Target of issue 14: ≥ 30 % fewer votes than random.
+It prints, per seed (or conversation) and policy, the votes needed for each, and the mean saving
+against random (``1 - votes(policy) / votes(random)``). Target of issue 14: ≥ 30 % fewer votes
+than random.
 
 Populations: ``polarised`` (the default here: people hold their group's views strongly,
 conviction ~ Beta(30, 1)) and ``default`` (the simulator's own default, Beta(6, 2)). In the

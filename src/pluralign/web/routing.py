@@ -63,7 +63,8 @@ class Candidate:
     is_seed: bool = False
     uncertainty: float = 0.0
     """How unsure the votes so far leave its consensus status (:func:`consensus_uncertainty`);
-    0 unless the caller weighs it."""
+    0 unless the caller weighs it. The web app does not: ``benchmarks/routing.py`` measured it
+    as a candidate and it did not beat the default (docs/web.md)."""
 
 
 def priority(
