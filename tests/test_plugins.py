@@ -15,10 +15,10 @@ def test_builtin_features_register_tables_routers_and_commands():
     assert names == [
         "pluralign.web.models",
         "pluralign.moralgraph.models",
-        "pluralign.evaluate.public_models",
+        "pluralign.publiceval.models",
     ]
-    from pluralign.evaluate.public_web import router as public_router
     from pluralign.moralgraph.web import router as moral_router
+    from pluralign.publiceval.web import router as public_router
 
     assert plugins.web_routers() == [moral_router, public_router]
     app = typer.Typer()

@@ -36,10 +36,10 @@ def _need_axe() -> str:
 def _seed(store):
     """An open assembly with statements, a question, two camps of voters, a proposal waiting
     for moderation, a moral graph with cards and judgments, and an open public evaluation."""
-    from pluralign.evaluate import public_service as svc
-    from pluralign.evaluate.public_models import PublicEvalPrompt
     from pluralign.moralgraph import service as mg
     from pluralign.moralgraph.dialogue import card_from_form
+    from pluralign.publiceval import service as svc
+    from pluralign.publiceval.models import PublicEvalPrompt
     from pluralign.web import service
 
     with store.session() as s:

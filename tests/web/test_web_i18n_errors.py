@@ -18,14 +18,14 @@ REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src" / "pluralign"
 
 # Modules whose errors reach a web page (participants or organisers). The CLI-only modules
-# (web/cli.py, web/security.py's create_user, evaluate/public_cli.py) stay English by design.
+# (web/cli.py, web/security.py's create_user, publiceval/cli.py) stay English by design.
 WEB_ERROR_MODULES = sorted(
     {
         *(SRC / "web").glob("*.py"),
         *(SRC / "web" / "routers").glob("*.py"),
-        SRC / "evaluate" / "public_service.py",
-        SRC / "evaluate" / "public_web.py",
-        SRC / "evaluate" / "public_results.py",
+        SRC / "publiceval" / "service.py",
+        SRC / "publiceval" / "web.py",
+        SRC / "publiceval" / "results.py",
         SRC / "moralgraph" / "service.py",
         SRC / "moralgraph" / "web.py",
         SRC / "moralgraph" / "dialogue.py",

@@ -26,7 +26,7 @@ from public_eval_kit import (  # noqa: E402
 def test_german_participant_rates_on_a_german_page(db_url):
     from sqlalchemy import select
 
-    from pluralign.evaluate.public_models import PublicEvalImpression
+    from pluralign.publiceval.models import PublicEvalImpression
 
     script = Script()
     scripted_answers(script)

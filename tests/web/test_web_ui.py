@@ -137,7 +137,7 @@ def test_one_participant_menu_showing_what_can_be_used(app_store):
 
 
 def test_rate_link_only_while_the_evaluation_is_open(app_store):
-    from pluralign.evaluate.public_models import OPEN, PublicEval
+    from pluralign.publiceval.models import OPEN, PublicEval
 
     app, store = app_store
     admin = client(app)

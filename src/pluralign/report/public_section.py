@@ -24,7 +24,7 @@ def public_eval_section(run: Path) -> Section | None:
     path = run / "evaluate" / "public_eval.json"
     if not path.is_file():
         return None
-    from pluralign.evaluate import public as stats
+    from pluralign.publiceval import stats
 
     s = Section(
         "public-eval",

@@ -46,8 +46,8 @@ def features(store, assembly_id: int) -> frozenset:
     hit = _cache.get(key)
     if hit is not None and time.monotonic() - hit[0] <= CACHE_SECONDS:
         return hit[1]
-    from pluralign.evaluate.public_models import OPEN, PublicEval
     from pluralign.moralgraph.models import MoralCase
+    from pluralign.publiceval.models import OPEN, PublicEval
 
     with store.session() as s:
         cases = s.scalar(

@@ -23,7 +23,7 @@ PUBLIC_EVAL_ROUTES = {
 
 
 def test_every_public_eval_route_is_classified():
-    from pluralign.evaluate.public_web import router
+    from pluralign.publiceval.web import router
 
     mine = {(m, r.path) for r in routes_auth._flatten(router.routes) for m in r.methods - {"HEAD"}}
     assert mine == set(PUBLIC_EVAL_ROUTES)

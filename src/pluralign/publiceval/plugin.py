@@ -8,20 +8,20 @@ from pluralign.plugins import hookimpl
 
 @hookimpl
 def register_commands(app):
-    from pluralign.evaluate.public_cli import register
+    from pluralign.publiceval.cli import register
 
     register(app)
 
 
 @hookimpl
 def web_routers():
-    from pluralign.evaluate.public_web import router
+    from pluralign.publiceval.web import router
 
     return [router]
 
 
 @hookimpl
 def store_tables():
-    import pluralign.evaluate.public_models
+    import pluralign.publiceval.models
 
-    return [pluralign.evaluate.public_models]
+    return [pluralign.publiceval.models]

@@ -1,6 +1,6 @@
 """Results of the public evaluation: ratings with opinion groups, the ``public_eval.json``
 document (:func:`results`) and the preference-pair export (:func:`preference_pairs`); the
-statistics themselves are in :mod:`pluralign.evaluate.public` (docs/public_eval.md)."""
+statistics themselves are in :mod:`pluralign.publiceval.stats` (docs/public_eval.md)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import select
 
 from pluralign.errors import N_, NotFoundError
-from pluralign.evaluate.public_models import (
+from pluralign.publiceval.models import (
     PublicEvalClause,
     PublicEvalImpression,
     PublicEvalPrompt,
 )
-from pluralign.evaluate.public_service import get_eval, min_votes_of
+from pluralign.publiceval.service import get_eval, min_votes_of
 from pluralign.store.models import Participant
 
 RESULTS_FILE = "public_eval.json"
@@ -73,7 +73,7 @@ def rated_rows(store, slug: str) -> list[dict[str, Any]]:
 
 
 def ratings_of(rows: Sequence[Mapping[str, Any]]):
-    from pluralign.evaluate.public import Rating
+    from pluralign.publiceval.stats import Rating
 
     return [
         Rating(r["prompt"].strip(), r["clause_id"], str(r["participant"]), r["group"], r["choice"])
@@ -92,7 +92,7 @@ def results(
     """The ``public_eval.json`` document: scores overall, per clause and per opinion group,
     the people's verdict per prompt and, given the judge's items, the agreement with it."""
     from pluralign import __version__
-    from pluralign.evaluate import public as stats
+    from pluralign.publiceval import stats
     from pluralign.store.queries import get_assembly
 
     rows = rated_rows(store, slug)

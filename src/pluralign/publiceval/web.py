@@ -23,9 +23,9 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from pluralign.errors import N_, InputError, PluralignError
-from pluralign.evaluate import public_results as pr
-from pluralign.evaluate import public_service as svc
-from pluralign.evaluate.public_models import (
+from pluralign.publiceval import results as pr
+from pluralign.publiceval import service as svc
+from pluralign.publiceval.models import (
     OPEN,
     PublicEvalClause,
     PublicEvalPrompt,

@@ -40,7 +40,7 @@ def seed_camps(store, n=10, n_statements=6):
 
 def rate_all(store, people):
     """Camp 1 (first half) always prefers model B, camp 2 always model A."""
-    from pluralign.evaluate import public_service as svc
+    from pluralign.publiceval import service as svc
     from pluralign.store.models import Participant
     from pluralign.store.queries import get_assembly
 

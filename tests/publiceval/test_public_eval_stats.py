@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pluralign.evaluate.public import (
+from pluralign.publiceval.stats import (
     Rating,
     agreement,
     cohens_kappa,

@@ -14,11 +14,11 @@ def test_rating_answers_of_two_served_tiny_models(tiny_server, tmp_path, monkeyp
     from conftest_llm import ServerThread, build_tiny_model
     from sqlalchemy import select, update
 
-    from pluralign.evaluate import public_results as pr
-    from pluralign.evaluate import public_service as svc
-    from pluralign.evaluate.public_models import PublicEvalPrompt
     from pluralign.llm.local import LocalModel
     from pluralign.llm.serve import create_app as serve_app
+    from pluralign.publiceval import results as pr
+    from pluralign.publiceval import service as svc
+    from pluralign.publiceval.models import PublicEvalPrompt
 
     app_b = serve_app(LocalModel(build_tiny_model(tmp_path / "b", seed=1, train_steps=5)), "tiny-b")
     monkeypatch.setenv("PLURALIGN_WEB_LLM_CACHE", str(tmp_path / "cache"))

@@ -56,7 +56,7 @@ def _upload(admin, token, what, name, content: bytes, mime):
 def _impressions(store):
     from sqlalchemy import select
 
-    from pluralign.evaluate.public_models import PublicEvalImpression
+    from pluralign.publiceval.models import PublicEvalImpression
 
     with store.session() as s:
         return s.scalars(select(PublicEvalImpression).order_by(PublicEvalImpression.id)).all()
@@ -255,9 +255,9 @@ def test_failed_generation_is_reported_and_retried(tmp_path, scripted):
 def test_interrupted_generation_keeps_the_answers_it_got(tmp_path, scripted, monkeypatch):
     from sqlalchemy import select
 
-    from pluralign.evaluate import public_service as svc
-    from pluralign.evaluate.public_models import PublicEvalPrompt
     from pluralign.llm.provider import Provider
+    from pluralign.publiceval import service as svc
+    from pluralign.publiceval.models import PublicEvalPrompt
 
     script, base_url = scripted
     app, store = make_app(f"sqlite:///{tmp_path / 'kill.db'}")

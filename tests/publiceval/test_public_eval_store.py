@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from pluralign.evaluate.public_service import a_first
+from pluralign.publiceval.service import a_first
 
 TABLES = {"public_eval", "public_eval_prompt", "public_eval_clause", "public_eval_impression"}
 

@@ -65,7 +65,7 @@ def setup_cmd(
 ) -> None:
     """Attach two models, the clauses and the prompts to an assembly."""
     from pluralign.errors import InputError
-    from pluralign.evaluate import public_service as svc
+    from pluralign.publiceval import service as svc
     from pluralign.store.queries import get_assembly
 
     store = _store(db)
@@ -114,7 +114,7 @@ def generate_cmd(
     db: DbOption = None,
 ) -> None:
     """Ask both models for the prompts without answers and store the answers."""
-    from pluralign.evaluate import public_service as svc
+    from pluralign.publiceval import service as svc
 
     with console.status("generating answers"):
         res = svc.generate_answers(_store(db), slug, cache)
@@ -134,7 +134,7 @@ def state_cmd(
 ) -> None:
     """Open the evaluation to participants, or close it."""
     from pluralign.errors import NotFoundError
-    from pluralign.evaluate import public_service as svc
+    from pluralign.publiceval import service as svc
     from pluralign.store.queries import get_assembly
 
     with _store(db).session() as s:
@@ -167,7 +167,7 @@ def results_cmd(
     db: DbOption = None,
 ) -> None:
     """Write the results per clause and per opinion group (public_eval.json)."""
-    from pluralign.evaluate import public_results as pr
+    from pluralign.publiceval import results as pr
 
     items = pr.read_judge_items(judge) if judge else None
     doc = pr.results(_store(db), slug, judge_items=items, n_boot=n_boot, seed=seed)
@@ -194,7 +194,7 @@ def export_cmd(
 ) -> None:
     """Export the ratings as preference pairs (source "public-eval") for the next round."""
     from pluralign.data.preferences import write_jsonl
-    from pluralign.evaluate import public_results as pr
+    from pluralign.publiceval import results as pr
 
     pairs, prov = pr.preference_pairs(_store(db), slug)
     write_jsonl(out, pairs, prov)

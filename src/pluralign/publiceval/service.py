@@ -5,7 +5,7 @@ uploaded JSONL/CSV file, or :func:`prompts_from_clauses`), :func:`set_clauses`, 
 :func:`generate_answers` asks both models once per prompt through :mod:`pluralign.llm` (cached
 on disk when a cache folder is given) and stores the answers. Rating (participants):
 :func:`next_impression` and :func:`record_choice`. Results and the export:
-:mod:`pluralign.evaluate.public_results`.
+:mod:`pluralign.publiceval.results`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pluralign.errors import N_, InputError, NotFoundError, at
-from pluralign.evaluate.public_models import (
+from pluralign.publiceval.models import (
     CLOSED,
     DRAFT,
     OPEN,

@@ -15,7 +15,7 @@ SLUG = "rate-test"
 
 
 def _setup(store, base_url):
-    from pluralign.evaluate import public_service as svc
+    from pluralign.publiceval import service as svc
     from pluralign.store.queries import get_assembly
     from pluralign.web import service
 
@@ -48,7 +48,7 @@ def test_rating_on_a_phone(server, browser, scripted, tmp_path):
     from selenium.webdriver.common.by import By
     from sqlalchemy import select
 
-    from pluralign.evaluate.public_models import PublicEvalImpression
+    from pluralign.publiceval.models import PublicEvalImpression
 
     script, model_url = scripted
     scripted_answers(script)
