@@ -185,8 +185,27 @@ def build_trainer(
     out: Path,
     hw: Hardware,
     callbacks: list | None = None,
+    group_robust=None,
 ):
-    """The weighted TRL trainer for ``cfg.method`` (exposed for tests and the benchmark)."""
+    """The weighted TRL trainer for ``cfg.method`` (exposed for tests and the benchmark). With
+    ``group_robust`` (a :class:`~pluralign.train.group_robust.GroupRobustState`) the rows carry
+    their group's index and the trainer optimises the group-robust objective from that state."""
+    trainer = _build_trainer(
+        rows,
+        model_dir,
+        cfg,
+        out,
+        hw,
+        callbacks,
+        None if group_robust is None else group_robust.index(),
+    )
+    if group_robust is not None:
+        log = out / "group_weights.jsonl"
+        trainer.enable_group_robust(group_robust, log)
+    return trainer
+
+
+def _build_trainer(rows, model_dir, cfg, out, hw, callbacks, group_index):
     import torch
     from transformers import AutoTokenizer, BitsAndBytesConfig
 
@@ -211,7 +230,7 @@ def build_trainer(
 
         return WeightedDPOTrainer(
             model=str(model_dir),
-            train_dataset=paired_dataset(rows, conversational),
+            train_dataset=paired_dataset(rows, conversational, group_index),
             quantization_config=quant,
             **kwargs,
         )
@@ -220,7 +239,7 @@ def build_trainer(
 
         return WeightedKTOTrainer(
             model=str(model_dir),
-            train_dataset=unpaired_dataset(rows, conversational),
+            train_dataset=unpaired_dataset(rows, conversational, group_index),
             quantization_config=quant,
             kl_estimate=cfg.kl_estimate,
             **kwargs,
@@ -233,7 +252,9 @@ def build_trainer(
             "device_map": {"": int(os.environ.get("LOCAL_RANK", 0))},
         }
     return WeightedORPOTrainer(
-        model=str(model_dir), train_dataset=paired_dataset(rows, conversational), **kwargs
+        model=str(model_dir),
+        train_dataset=paired_dataset(rows, conversational, group_index),
+        **kwargs,
     )
 
 
@@ -253,6 +274,7 @@ def _curve_callback(path: Path, resume_step: int):
         "weight_sum",
         "epoch",
     )
+    prefixes = ("group_weight/", "group_loss/")  # the group-robust objective's α and L̂
 
     class CurveLogger(TrainerCallback):
         """Append each training log as one JSON line: the report's training curves."""
@@ -269,7 +291,11 @@ def _curve_callback(path: Path, resume_step: int):
                 return
             row = {"step": state.global_step}
             row.update(
-                {k.replace("learning_rate", "lr"): float(v) for k, v in logs.items() if k in keep}
+                {
+                    k.replace("learning_rate", "lr"): float(v)
+                    for k, v in logs.items()
+                    if k in keep or k.startswith(prefixes)
+                }
             )
             with path.open("a") as fh:
                 fh.write(json.dumps(row) + "\n")
@@ -353,13 +379,14 @@ def train_preferences(
         progress: show a rich progress bar.
     """
     # Validate the user's inputs before the slow heavy imports.
-    rows = load_rows(data)
+    cfg = load_train_config(config, method)
+    robust = cfg.objective == "group-robust"
+    rows = load_rows(data, cfg.group_by if robust else None)
     if sum(r.weight for r in rows) <= 0:
         raise InputError(
             "every preference row has weight 0: nothing to train on",
             hint="check the weighting mode that produced the data",
         )
-    cfg = load_train_config(config, method)
     if lora is not None and lora != cfg.lora:
         cfg = type(cfg)(**{**cfg.to_dict(), "lora": lora})
     require("trl", "train")
@@ -402,6 +429,41 @@ def train_preferences(
         torch.set_num_threads(threads_before)
 
 
+def _group_robust_state(rows: list[PreferenceRow], cfg: CommonConfig, checkpoint: Path | None):
+    """The group weights to start from: fresh (uniform or proportional), or those stored in the
+    checkpoint being resumed (which must belong to the same groups and settings)."""
+    from pluralign.train.group_robust import GroupRobustState
+
+    fresh = GroupRobustState.start(
+        [r.group for r in rows],
+        [r.weight for r in rows],
+        cfg.group_step_size,
+        cfg.group_weights_init,
+    )
+    if len(fresh.names) < 2:
+        warnings.warn(
+            f"group-robust training with one group ({fresh.names[0]!r}) is the weighted "
+            f"objective (group_by: {cfg.group_by})",
+            stacklevel=3,
+        )
+    if checkpoint is None:
+        return fresh
+    stored = GroupRobustState.read(checkpoint)
+    stored.check_resumable(fresh, str(checkpoint))
+    return stored
+
+
+def _groups_manifest(state) -> dict[str, Any]:
+    return {
+        "names": list(state.names),
+        "shares": [float(x) for x in state.shares],
+        "final_weights": [float(x) for x in state.weights],
+        "step_size": state.step_size,
+        "init": state.init,
+        "log": "group_weights.jsonl",
+    }
+
+
 def _run(rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_path, callbacks):
     """Train, save the final model and the manifest (``train_preferences`` has validated all)."""
     import torch
@@ -412,8 +474,13 @@ def _run(rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_p
     from pluralign import __version__
 
     start = time.time()
-    train_rows = merge_duplicates(rows) if cfg.merge_duplicates else rows
-    trainer = build_trainer(train_rows, model_dir, cfg, out, hw, callbacks)
+    robust = cfg.objective == "group-robust"
+    train_rows = merge_duplicates(rows, by_group=robust) if cfg.merge_duplicates else rows
+    state = None
+    if robust:
+        train_rows = [r for r in train_rows if r.weight > 0]  # they count for no group
+        state = _group_robust_state(train_rows, cfg, last if resume else None)
+    trainer = build_trainer(train_rows, model_dir, cfg, out, hw, callbacks, group_robust=state)
     trainer.remove_callback(PrinterCallback)  # the curve goes to curve.jsonl, not to stdout
     with warnings.catch_warnings():
         # TRL's reference pass calls transformers' deprecated ``is_gradient_checkpointing`` on
@@ -472,6 +539,8 @@ def _run(rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_p
             "qlora": hw.qlora,
             "processes": trainer.accelerator.num_processes,
         },
+        "objective": cfg.objective,
+        **({"groups": _groups_manifest(trainer.group_robust)} if robust else {}),
         "resumed_from_step": resume_step,
         "steps": trainer.state.global_step,
         "elapsed_s": round(elapsed, 3),

@@ -13,6 +13,11 @@ from typing import Any
 
 from pluralign.errors import InputError
 
+OBJECTIVES = ("weighted", "group-robust")
+GROUP_WEIGHT_INITS = ("uniform", "proportional")
+GROUP_STEP_SIZE = 1.0
+"""Default η of the group-robust objective (how it was chosen: docs/training.md)."""
+
 
 def _help(text: str, default: Any) -> Any:
     if isinstance(default, (list, dict)):
@@ -86,6 +91,27 @@ class CommonConfig:
         "during training). DPO/KTO only.",
         False,
     )
+    objective: str = _help(
+        "weighted: minimise Σ wᵢ·ℓᵢ / Σ wᵢ. group-robust: minimise the worst group's weighted "
+        "loss, max over group weights α of Σ_g α_g·L_g, α updated by mirror ascent (GR-DPO / "
+        "GR-IPO, Ramesh et al. 2024); per-example weights act within each group.",
+        "weighted",
+    )
+    group_by: str = _help(
+        "group-robust: the column that names each row's group: group, source, opinion, latent, "
+        "demographic:FEATURE, or a provenance key (provenance.KEY).",
+        "group",
+    )
+    group_step_size: float = _help(
+        "group-robust: η, the mirror-ascent step of the group weights; per optimizer step a "
+        "group's log-weight grows by η times its loss estimate (0: the weights stay fixed).",
+        GROUP_STEP_SIZE,
+    )
+    group_weights_init: str = _help(
+        "group-robust: initial group weights, uniform (1/K, as Ramesh et al.) or proportional "
+        "(each group's share of the total weight: with step size 0 that is the weighted loss).",
+        "uniform",
+    )
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> None:
@@ -134,6 +160,19 @@ class CommonConfig:
             or not all(isinstance(m, str) for m in self.lora_target_modules)
         ):
             bad("lora_target_modules", "must be a non-empty list of module names")
+        if self.objective not in OBJECTIVES:
+            bad("objective", f"must be one of {', '.join(OBJECTIVES)}")
+        if not isinstance(self.group_by, str) or not self.group_by.strip():
+            bad("group_by", "must be a column name")
+        step = self.group_step_size
+        if (
+            isinstance(step, bool)
+            or not isinstance(step, (int, float))
+            or not (math.isfinite(step) and step >= 0)
+        ):
+            bad("group_step_size", "must be a finite number >= 0")
+        if self.group_weights_init not in GROUP_WEIGHT_INITS:
+            bad("group_weights_init", f"must be one of {', '.join(GROUP_WEIGHT_INITS)}")
         if self.qlora and not self.lora:
             bad("qlora", "needs lora: true (QLoRA trains a LoRA adapter on a 4-bit base)")
 

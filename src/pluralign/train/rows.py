@@ -77,43 +77,102 @@ def _row(obj: Any, where: str) -> PreferenceRow:
     )
 
 
-def read_rows(path: str | Path) -> list[PreferenceRow]:
-    """Read and validate a preference JSONL file (errors name the file and line)."""
+def row_group(obj: Any, group_by: str, where: str) -> str:
+    """The training group of one row for ``group_by``: the ``group`` or ``source`` column, one of
+    the evaluation's grouping names (``opinion``, ``latent``, ``demographic:FEATURE`` ...:
+    :func:`pluralign.evaluate.metrics.group_labels`), or any other key of the row or of its
+    ``provenance`` (``provenance.KEY`` or just ``KEY``). A row without a value is an error: the
+    group-robust objective must know every row's group."""
+    if isinstance(obj, PreferenceRow):
+        if group_by not in ("group", "source"):
+            raise InputError(
+                f"rows given as PreferenceRow carry no '{group_by}'",
+                where=where,
+                hint="pass dicts with their provenance, or group by 'group'",
+            )
+        value: Any = getattr(obj, group_by)
+    else:
+        value = _lookup(obj, group_by)
+    if value is None or isinstance(value, (dict, list)) or not str(value).strip():
+        raise InputError(
+            f"no value for the group column '{group_by}'",
+            where=where,
+            hint="every row needs a group for the group-robust objective (setting 'group_by')",
+        )
+    return str(value)
+
+
+def _lookup(obj: Mapping[str, Any], group_by: str) -> Any:
+    from pluralign.evaluate.metrics import group_labels
+
+    try:
+        value = group_labels([obj], group_by)[0]
+        return None if value == "(missing)" else value
+    except ValueError:  # not a grouping name of the evaluation: a column
+        pass
+    prov = obj.get("provenance")
+    prov = prov if isinstance(prov, Mapping) else {}
+    if group_by.startswith("provenance."):
+        return prov.get(group_by.removeprefix("provenance."))
+    return obj[group_by] if group_by in obj else prov.get(group_by)
+
+
+def read_rows(path: str | Path, group_by: str | None = None) -> list[PreferenceRow]:
+    """Read and validate a preference JSONL file (errors name the file and line). With
+    ``group_by``, each row's ``group`` is its value of that column (:func:`row_group`)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"preference file not found: {path}", hint="pass --data prefs.jsonl")
-    rows = [_row(obj, at(path, lineno)) for lineno, obj in iter_jsonl(path)]
+    rows = [_grouped(obj, at(path, lineno), group_by) for lineno, obj in iter_jsonl(path)]
     if not rows:
         raise InputError("no preference rows", where=str(path))
     return rows
 
 
+def _grouped(obj: Any, where: str, group_by: str | None) -> PreferenceRow:
+    row = _row(obj, where)
+    if group_by is None or (group_by == "group" and row.group):
+        return row
+    group = row_group(obj, group_by, where)
+    return PreferenceRow(row.prompt, row.chosen, row.rejected, row.weight, group, row.source)
+
+
 def load_rows(
     data: str | Path | Iterable[Mapping[str, Any] | PreferenceRow] | Any,
+    group_by: str | None = None,
 ) -> list[PreferenceRow]:
     """Rows from a JSONL path, an iterable of dicts / :class:`PreferenceRow` /
-    ``pluralign.data.PreferencePair``, a ``PreferenceSet``, or a ``datasets.Dataset``."""
+    ``pluralign.data.PreferencePair``, a ``PreferenceSet``, or a ``datasets.Dataset``.
+    ``group_by`` (group-robust training) sets each row's ``group`` from that column."""
     if isinstance(data, (str, Path)):
-        return read_rows(data)
+        return read_rows(data, group_by)
     if hasattr(data, "pairs") and not isinstance(data, Mapping):  # pluralign.data.PreferenceSet
         data = data.pairs
-    rows = [_row(obj, f"row {i}") for i, obj in enumerate(data)]
+    rows = [_grouped(_as_mapping(obj), f"row {i}", group_by) for i, obj in enumerate(data)]
     if not rows:
         raise InputError("no preference rows")
     return rows
 
 
-def merge_duplicates(rows: Sequence[PreferenceRow]) -> list[PreferenceRow]:
+def _as_mapping(obj: Any) -> Any:
+    """A ``PreferencePair`` as its dict (so its provenance can name groups)."""
+    to_dict = getattr(obj, "to_dict", None)
+    return to_dict() if callable(to_dict) and not isinstance(obj, PreferenceRow) else obj
+
+
+def merge_duplicates(rows: Sequence[PreferenceRow], by_group: bool = False) -> list[PreferenceRow]:
     """Merge rows with the same (prompt, chosen, rejected) into one row whose weight is the sum.
 
     Under the weighted loss Σ wᵢ·ℓᵢ / Σ wᵢ a row of weight w counts exactly as w copies (tested),
     so the full-data objective is unchanged; a simulated or real panel whose members often pick
     the same pair then trains on far fewer rows per epoch. Order of first appearance is kept;
-    ``group``/``source`` of the first row are kept (they do not enter the loss).
+    ``group``/``source`` of the first row are kept (they do not enter the weighted loss). With
+    ``by_group`` (the group-robust objective, where a row's group does enter the loss) only rows
+    of the same group are merged.
     """
-    merged: dict[tuple[str, str, str], PreferenceRow] = {}
+    merged: dict[tuple[str, ...], PreferenceRow] = {}
     for r in rows:
-        key = (r.prompt, r.chosen, r.rejected)
+        key = (r.prompt, r.chosen, r.rejected) + ((r.group,) if by_group else ())
         first = merged.get(key)
         merged[key] = (
             r
@@ -149,37 +208,50 @@ def _messages(prompt: str, reply: str | None, conversational: bool):
     return [{"role": "assistant", "content": reply}]
 
 
-def paired_dataset(rows: Sequence[PreferenceRow], conversational: bool):
-    """A ``datasets.Dataset`` in TRL's paired preference format plus a ``weight`` column.
+def paired_dataset(
+    rows: Sequence[PreferenceRow],
+    conversational: bool,
+    group_index: Mapping[str, int] | None = None,
+):
+    """A ``datasets.Dataset`` in TRL's paired preference format plus a ``weight`` column (and,
+    given ``group_index`` = group name → index, a ``group_index`` column).
 
     With ``conversational=True`` (the tokenizer has a chat template) prompt and replies become chat
     messages so TRL renders them with the template, the way the model will be prompted.
     """
     from datasets import Dataset
 
-    return Dataset.from_dict(
-        {
-            "prompt": [_messages(r.prompt, None, conversational) for r in rows],
-            "chosen": [_messages(r.prompt, r.chosen, conversational) for r in rows],
-            "rejected": [_messages(r.prompt, r.rejected, conversational) for r in rows],
-            "weight": [float(r.weight) for r in rows],
-        }
-    )
+    columns = {
+        "prompt": [_messages(r.prompt, None, conversational) for r in rows],
+        "chosen": [_messages(r.prompt, r.chosen, conversational) for r in rows],
+        "rejected": [_messages(r.prompt, r.rejected, conversational) for r in rows],
+        "weight": [float(r.weight) for r in rows],
+    }
+    if group_index is not None:
+        columns["group_index"] = [group_index[r.group] for r in rows]
+    return Dataset.from_dict(columns)
 
 
-def unpaired_dataset(rows: Sequence[PreferenceRow], conversational: bool):
+def unpaired_dataset(
+    rows: Sequence[PreferenceRow],
+    conversational: bool,
+    group_index: Mapping[str, int] | None = None,
+):
     """KTO's unpaired format derived from pairs: each pair gives a desirable row (its chosen reply,
     ``label=True``) and an undesirable row (its rejected reply, ``label=False``), both carrying the
     pair's weight. The two rows of a pair are adjacent, so every batch of even size is balanced."""
     from datasets import Dataset
 
-    prompts, completions, labels, weights = [], [], [], []
+    prompts, completions, labels, weights, groups = [], [], [], [], []
     for r in rows:
         for reply, label in ((r.chosen, True), (r.rejected, False)):
             prompts.append(_messages(r.prompt, None, conversational))
             completions.append(_messages(r.prompt, reply, conversational))
             labels.append(label)
             weights.append(float(r.weight))
-    return Dataset.from_dict(
-        {"prompt": prompts, "completion": completions, "label": labels, "weight": weights}
-    )
+            if group_index is not None:
+                groups.append(group_index[r.group])
+    columns = {"prompt": prompts, "completion": completions, "label": labels, "weight": weights}
+    if group_index is not None:
+        columns["group_index"] = groups
+    return Dataset.from_dict(columns)

@@ -1,0 +1,164 @@
+"""The group-robust objective inside the real trainers (``Trainer.get_batch_samples`` +
+``training_step``): one group is weighted DPO, the loss is (G4), the step's group sums and the
+α step (G3, G5) match a hand computation from independently computed log-probabilities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+from trainkit import (  # noqa: E402
+    assert_grads_close,
+    collate,
+    make_rows,
+    make_trainer,
+    step_gradients,
+    tiny_model_dir,
+)
+
+from pluralign.train.group_robust import GroupRobustState  # noqa: E402
+
+METHODS = [
+    ("dpo", {}),
+    ("dpo", {"loss_type": "ipo"}),
+    ("kto", {"kl_estimate": "none"}),
+    ("orpo", {}),
+]
+
+
+def gr_trainer(method, rows, tmp_path, *, eta=1.0, init="uniform", **overrides):
+    """A trainer with the group-robust objective from a fresh state over ``rows``' groups."""
+    from pluralign.train.api import Hardware, build_trainer
+    from pluralign.train.config import load_train_config
+    from pluralign.train.rows import load_rows
+
+    settings = {
+        "per_device_train_batch_size": 2,
+        "max_steps": 1,
+        "save_steps": 0,
+        "learning_rate": 1e-3,
+        "lr_scheduler_type": "constant",
+        "max_grad_norm": 0.0,
+        "objective": "group-robust",
+        "group_step_size": eta,
+        "group_weights_init": init,
+        **overrides,
+    }
+    cfg = load_train_config(settings, method)
+    loaded = load_rows(rows, "group")
+    state = GroupRobustState.start([r.group for r in loaded], [r.weight for r in loaded], eta, init)
+    return build_trainer(
+        loaded,
+        tiny_model_dir(),
+        cfg,
+        Path(tmp_path),
+        Hardware(cuda=False, bf16=False, qlora=False),
+        group_robust=state,
+    )
+
+
+def perturb(model, seed=3, scale=0.05):
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(scale * torch.randn(p.shape, generator=gen))
+
+
+def _batches(trainer, n, method):
+    """Uneven micro-batches over the prepared rows (KTO: two unpaired rows per pair)."""
+    k = 2 if method == "kto" else 1
+    cut = 3 * k
+    return [collate(trainer, range(cut)), collate(trainer, range(cut, n * k))]
+
+
+W = [2.0, 0.5, 1.0, 3.0, 0.25]
+
+
+@pytest.mark.parametrize(("method", "extra"), METHODS)
+def test_one_group_equals_weighted(method, extra, tmp_path):
+    rows = [{**r, "group": "everyone"} for r in make_rows(5, W)]
+    gr = gr_trainer(method, rows, tmp_path / "gr", eta=5.0, **extra)
+    wt = make_trainer(method, rows, tmp_path / "w", **extra)
+    perturb(gr.model)
+    perturb(wt.model)
+    loss_gr, grads_gr = step_gradients(gr, _batches(gr, 5, method))
+    loss_w, grads_w = step_gradients(wt, _batches(wt, 5, method))
+    assert loss_gr == pytest.approx(loss_w, rel=1e-6)
+    assert_grads_close(grads_gr, grads_w, rtol=1e-5, atol=1e-8)
+    gr._finish_group_robust_step()
+    assert gr.group_robust.weights.tolist() == [1.0] and gr.group_robust.step == 1
+
+
+def test_proportional_weights_without_steps_equal_weighted_for_two_groups(tmp_path):
+    rows = make_rows(5, W)  # groups g0, g1 alternate, with uneven weights
+    gr = gr_trainer("dpo", rows, tmp_path / "gr", eta=0.0, init="proportional")
+    wt = make_trainer("dpo", rows, tmp_path / "w")
+    assert len(gr.group_robust.names) == 2
+    perturb(gr.model)
+    perturb(wt.model)
+    _, grads_gr = step_gradients(gr, _batches(gr, 5, "dpo"))
+    _, grads_w = step_gradients(wt, _batches(wt, 5, "dpo"))
+    assert_grads_close(grads_gr, grads_w, rtol=1e-5, atol=1e-8)
+
+
+def test_loss_is_rows_reweighted_by_alpha_over_share(tmp_path):
+    """(G4): the group-robust step equals the weighted step on weights wᵢ·α_g/π_g, rescaled by
+    Σ_B w'/Σ_B w (the normaliser stays the batch's own weight sum). The step here holds four of
+    the five rows (over all rows Σ w' = Σ w)."""
+    weights = [3.0, 0.5, 2.0, 0.5, 1.0]  # g0 holds 6 of the 7
+    rows = make_rows(5, weights)
+    gr = gr_trainer("dpo", rows, tmp_path / "gr")
+    state = gr.group_robust
+    f = dict(zip(state.names, state.factors(), strict=True))
+    reweighted = [{**r, "weight": r["weight"] * f[r["group"]]} for r in rows]
+    wt = make_trainer("dpo", reweighted, tmp_path / "w")
+    perturb(gr.model)
+    perturb(wt.model)
+
+    def four(trainer):
+        return [collate(trainer, range(2)), collate(trainer, range(2, 4))]
+
+    loss_gr, grads_gr = step_gradients(gr, four(gr))
+    loss_w, grads_w = step_gradients(wt, four(wt))
+    scale = sum(r["weight"] for r in reweighted[:4]) / sum(weights[:4])
+    assert abs(scale - 1) > 0.05  # the uniform start really differs from the weighted loss
+    assert loss_gr == pytest.approx(loss_w * scale, rel=1e-5)
+    assert_grads_close(grads_gr, {k: v * scale for k, v in grads_w.items()}, rtol=1e-5)
+
+
+def test_step_group_losses_and_alpha_step_by_hand(tmp_path):
+    """After a step of two micro-batches, α equals (G3)+(G5) computed in float64 from
+    log-probabilities recomputed independently of TRL (full logits, margins.sequence_logps)."""
+    from pluralign.train.margins import load_causal_lm, sequence_logps
+
+    rows = make_rows(5, W)
+    eta, beta = 2.0, 0.3
+    gr = gr_trainer("dpo", rows, tmp_path, eta=eta, beta=beta)
+    perturb(gr.model)
+    step_gradients(gr, _batches(gr, 5, "dpo"))
+    gr._finish_group_robust_step()
+
+    tok = gr.processing_class
+    ref, _ = load_causal_lm(str(tiny_model_dir()), "cpu")
+    gr.model.eval()
+
+    def lp(model, key):
+        return sequence_logps(model, tok, [(r["prompt"], r[key]) for r in rows])
+
+    h = (lp(gr.model, "chosen") - lp(ref, "chosen")) - (
+        lp(gr.model, "rejected") - lp(ref, "rejected")
+    )
+    losses = np.log1p(np.exp(-beta * h))  # DPO's −log σ(βh)
+    w = np.array(W)
+    groups = np.array([r["group"] for r in rows])
+    shares = np.array([w[groups == g].sum() for g in ("g0", "g1")]) / w.sum()
+    sums = np.array([(w * losses)[groups == g].sum() for g in ("g0", "g1")])
+    est = sums / (shares * w.sum())  # (G3): the batch is all five rows
+    alpha = 0.5 * np.exp(eta * est)
+    np.testing.assert_allclose(gr.group_robust.weights, alpha / alpha.sum(), rtol=1e-5)
+    np.testing.assert_allclose(gr.group_robust.last_losses, est, rtol=1e-5)
