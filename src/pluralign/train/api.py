@@ -51,6 +51,8 @@ class TrainResult:
     metrics: dict[str, float] = field(default_factory=dict)
     curve: list[dict[str, Any]] = field(default_factory=list)
     adapter_dir: Path | None = None
+    group_weights: dict[str, float] | None = None
+    """group-robust: the final group weights α (``group_weights.jsonl`` has every step's)."""
 
 
 @dataclass(frozen=True)
@@ -559,4 +561,5 @@ def _run(rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_p
         metrics=metrics,
         curve=curve,
         adapter_dir=adapter_dir,
+        group_weights=trainer.group_robust.log_row()["weights"] if robust else None,
     )

@@ -40,15 +40,32 @@ def train(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from the last checkpoint in OUT/checkpoints.")
     ] = False,
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            "--objective",
+            help="weighted (Σ wᵢ·ℓᵢ / Σ wᵢ) or group-robust (the worst group's loss: GR-DPO / "
+            "GR-IPO); default: the config's, else weighted.",
+        ),
+    ] = None,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            "--group-by",
+            help="group-robust: the column naming each row's group (group, opinion, latent, "
+            "demographic:FEATURE, a provenance key); default: the config's, else group.",
+        ),
+    ] = None,
 ) -> None:
     """Train a model on weighted preference pairs (loss = Σ wᵢ·ℓᵢ / Σ wᵢ per effective batch)."""
     from pluralign.train.api import train_preferences
 
     _quiet_libraries()
+    cfg = _with_objective(config, method, objective, group_by)
     result = train_preferences(
         data,
         model,
-        config,
+        cfg,
         out,
         method=method.lower() if method else None,
         lora=True if lora else None,
@@ -61,8 +78,24 @@ def train(
         f"{last.get('loss', float('nan')):.4f}, "
         f"reward margin {last.get('rewards/margins', float('nan')):.4f}"
     )
+    if result.group_weights is not None:
+        weights = ", ".join(f"{g} {a:.3f}" for g, a in result.group_weights.items())
+        console.print(
+            f"group weights: {weights} (every step: {result.out_dir}/group_weights.jsonl)"
+        )
     console.print(f"model: {result.model_dir}")
     console.print(f"curve: {result.curve_path}")
+
+
+def _with_objective(config, method, objective, group_by):
+    """The config (file or defaults) with ``--objective``/``--group-by`` applied on top."""
+    if objective is None and group_by is None:
+        return config
+    from pluralign.train.config import load_train_config
+
+    cfg = load_train_config(config, method.lower() if method else None)
+    extra = {"objective": objective, "group_by": group_by}
+    return type(cfg)(**{**cfg.to_dict(), **{k: v for k, v in extra.items() if v is not None}})
 
 
 def _quiet_libraries() -> None:
