@@ -146,6 +146,76 @@ def import_prism_cmd(
     )
 
 
+def import_community_alignment_cmd(
+    path: Annotated[
+        Path, typer.Argument(help="The dataset's CSV (e.g. filtered_community_alignment.csv).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Pairs JSONL to write.")],
+    group_by: Annotated[
+        str,
+        typer.Option(
+            "--group-by",
+            help="Annotator feature used as the pair's group: country, language, age, gender, "
+            "education_level, political, ethnicity.",
+        ),
+    ] = "country",
+    language: Annotated[
+        list[str] | None,
+        typer.Option("--language", help="Keep only this assigned language (repeatable)."),
+    ] = None,
+    pregenerated_only: Annotated[
+        bool,
+        typer.Option(
+            "--pregenerated-only",
+            help="Drop conversations whose first prompt the annotator wrote themselves.",
+        ),
+    ] = False,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history/--no-history", help="Prefix later turns with the conversation so far."
+        ),
+    ] = True,
+    max_turn: Annotated[
+        int | None,
+        typer.Option("--max-turn", help="Last conversation turn to use (0 = first turn only)."),
+    ] = None,
+) -> None:
+    """Import Community Alignment (Meta 2025, CC BY 4.0) as preference pairs with annotator
+    groups."""
+    from pluralign.data.community_alignment import LICENSE, import_community_alignment
+    from pluralign.data.preferences import make_provenance, write_jsonl
+
+    rows = import_community_alignment(
+        path,
+        group_by=group_by,
+        languages=language,
+        pregenerated_only=pregenerated_only,
+        history=history,
+        max_turn=max_turn,
+    )
+    if not rows:
+        raise InputError("no preference pairs found (check --language)", where=str(path))
+    settings = {
+        "group_by": group_by,
+        "languages": language,
+        "pregenerated_only": pregenerated_only,
+        "history": history,
+        "max_turn": max_turn,
+    }
+    prov = make_provenance(
+        "preferences.community_alignment",
+        inputs={"community_alignment": path},
+        settings=settings,
+        license=LICENSE,
+    )
+    write_jsonl(out, rows, prov)
+    console.print(
+        f"{len(rows)} pairs from {len({p.provenance['participant'] for p in rows})} "
+        f"annotators → {out}"
+    )
+
+
 def weight_cmd(
     data: Annotated[Path, typer.Argument(help="Preference JSONL (any source).")],
     out: Annotated[Path, typer.Option("--out", help="Weighted JSONL to write.")],
@@ -209,7 +279,8 @@ def _data_group(app: typer.Typer) -> typer.Typer:
         if info.name == "data" and info.typer_instance is not None:
             return info.typer_instance
     group = typer.Typer(
-        help="Data in and out: preference pairs, PRISM import, weighting.", no_args_is_help=True
+        help="Data in and out: preference pairs, PRISM and Community Alignment import, weighting.",
+        no_args_is_help=True,
     )
     app.add_typer(group, name="data")
     return group
@@ -219,6 +290,7 @@ def register(app: typer.Typer) -> None:
     group = _data_group(app)
     group.command("prefs")(prefs_cmd)
     group.command("import-prism")(import_prism_cmd)
+    group.command("import-community-alignment")(import_community_alignment_cmd)
     group.command("weight")(weight_cmd)
     group.command("check")(check_cmd)
     group.command("to-hf")(to_hf_cmd)
