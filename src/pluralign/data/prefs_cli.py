@@ -216,6 +216,41 @@ def import_community_alignment_cmd(
     )
 
 
+def steer_cmd(
+    data: Annotated[Path, typer.Argument(help="Preference JSONL.")],
+    out: Annotated[Path, typer.Option("--out", help="Steered JSONL to write.")],
+    views: Annotated[
+        str,
+        typer.Option(
+            "--views",
+            help="YAML/JSON mapping {group: view text}, or 'sim' (the simulator's latent groups).",
+        ),
+    ],
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            help="Grouping whose view each pair gets: group, latent, opinion, demographic:FEATURE.",
+        ),
+    ] = "group",
+) -> None:
+    """Put a line naming each pair's group view before its prompt (steerable pluralism:
+    train a model that follows the view it is given; docs/evaluation.md)."""
+    from pluralign.data.preferences import PreferencePair, make_provenance, read_jsonl, write_jsonl
+    from pluralign.evaluate.steer import load_views, steer_rows
+
+    prefs = read_jsonl(data)
+    rows = steer_rows([p.to_dict() for p in prefs.pairs], load_views(views), by)
+    prov = make_provenance(
+        "preferences.steer",
+        inputs={"data": data, **({} if views == "sim" else {"views": Path(views)})},
+        settings={"views": views, "by": by},
+        upstream=dict(prefs.provenance),
+    )
+    write_jsonl(out, [PreferencePair.from_dict(r) for r in rows], prov)
+    console.print(f"{len(rows)} pairs steered by {by} → {out}")
+
+
 def weight_cmd(
     data: Annotated[Path, typer.Argument(help="Preference JSONL (any source).")],
     out: Annotated[Path, typer.Option("--out", help="Weighted JSONL to write.")],
@@ -291,6 +326,7 @@ def register(app: typer.Typer) -> None:
     group.command("prefs")(prefs_cmd)
     group.command("import-prism")(import_prism_cmd)
     group.command("import-community-alignment")(import_community_alignment_cmd)
+    group.command("steer")(steer_cmd)
     group.command("weight")(weight_cmd)
     group.command("check")(check_cmd)
     group.command("to-hf")(to_hf_cmd)
