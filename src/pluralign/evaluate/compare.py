@@ -373,6 +373,9 @@ class TradeoffPoint:
     mean: Interval
     worst: Interval
     worst_group: str = ""
+    series: str = ""
+    """Points of one series (e.g. ``group-robust`` over several seeds) share a colour and one
+    legend entry."""
 
 
 def tradeoff_points(comparison: Comparison, subset: str, grouping: str) -> list[TradeoffPoint]:
@@ -396,14 +399,15 @@ def _interval_nan() -> Interval:
 
 
 def tradeoff_png(points: Sequence[TradeoffPoint], path: str | Path, *, title: str = "") -> Path:
-    """Mean (x) against worst-group (y) accuracy with 95 % intervals, one labelled point per run;
-    points without a worst-group value are drawn as a vertical line at their mean. PNG."""
+    """Mean (x) against worst-group (y) accuracy with 95 % intervals, one labelled point per run
+    (or one colour per ``series``); points without a worst-group value are drawn as a vertical
+    line at their mean. PNG."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.2, 4.2), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     colours = ["#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#6e7781"]
-    drawn = 0
+    keys: dict[str, str] = {}
     for p in points:
         if not math.isfinite(p.worst.estimate):
             ax.axvline(p.mean.estimate, color="#9aa5b1", linestyle="--", linewidth=1)
@@ -417,8 +421,13 @@ def tradeoff_png(points: Sequence[TradeoffPoint], path: str | Path, *, title: st
                 ha="right",
             )
             continue
-        colour = colours[drawn % len(colours)]
-        drawn += 1
+        key = p.series or p.label
+        first = key not in keys
+        colour = keys.setdefault(key, colours[len(keys) % len(colours)])
+        if p.series:
+            label = p.series if first else None
+        else:
+            label = f"{p.label} (worst: {p.worst_group})" if p.worst_group else p.label
         ax.errorbar(
             p.mean.estimate,
             p.worst.estimate,
@@ -427,7 +436,8 @@ def tradeoff_png(points: Sequence[TradeoffPoint], path: str | Path, *, title: st
             fmt="o",
             color=colour,
             capsize=3,
-            label=f"{p.label} (worst: {p.worst_group})" if p.worst_group else p.label,
+            label=label,
+            alpha=0.85,
         )
     ax.set_xlabel("mean accuracy (95% CI)")
     ax.set_ylabel("worst-group accuracy (95% CI)")
