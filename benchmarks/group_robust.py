@@ -40,9 +40,13 @@ def config(out: Path, seed: int, model: str, train: dict):
     quick = model == "tiny"
     if "quick" in inspect.signature(demo_config).parameters:
         cfg = demo_config(out, seed, quick=quick)
+        data = cfg.model_dump(mode="json")
     else:  # before demo --quick existed the demo trained the tiny model
-        cfg = demo_config(out, seed)
-    data = cfg.model_dump(mode="json")
+        data = demo_config(out, seed).model_dump(mode="json")
+        if not quick:
+            from pluralign.models.embedded import resolve_model
+
+            data["model"] = {**data["model"], "base": str(resolve_model(model))}
     data["train"] = {**data["train"], **train}
     data["moral_graph"] = {**data["moral_graph"], "enabled": False}
     return parse_pipeline_config(data, source="benchmark settings")
@@ -108,7 +112,12 @@ def main() -> None:
         cpu, base = run(args.out / f"s{seed}-weighted", seed, args.model, {"objective": "weighted"})
         row = {"seed": seed, "weighted": {**scores(base), "cpu_s": cpu}, "robust": {}}
         for eta in steps:
-            train = {"objective": "group-robust", "group_step_size": eta, "group_by": args.group_by}
+            train = {
+                "objective": "group-robust",
+                "group_step_size": eta,
+                "group_by": args.group_by,
+                "group_weights_init": args.init,
+            }
             cpu, folder = run(args.out / f"s{seed}-gr{eta:g}", seed, args.model, train)
             row["robust"][f"{eta:g}"] = {
                 **scores(folder),

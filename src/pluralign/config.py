@@ -283,9 +283,13 @@ def parse_pipeline_config(data: Any, source: str = "pipeline.yaml",
 
     try:  # train: accepts every train.yaml key; check them now, not after an hour of stages
         load_train_config(cfg.train.model_dump())
-    except InputError as exc:
-        raise InputError(f"field 'train': {exc.message}", where=at(source, _line_of(text, (
-            "train",))), hint=exc.hint) from None
+    except InputError as exc:  # name the field ("config field 'objective'" in train.yaml terms)
+        import re
+
+        field = re.search(r"config field '([^']+)'", str(exc.where or ""))
+        loc = ("train", field.group(1)) if field else ("train",)
+        raise InputError(f"field '{_field_path(loc)}': {exc.message}",
+                         where=at(source, _line_of(text, loc)), hint=exc.hint) from None
     return _resolve_paths(cfg, base) if base is not None else cfg
 
 

@@ -39,12 +39,16 @@ DEMO_OVERRIDES: dict[str, Any] = {
 """What the demo sets; everything else is the pipeline's default (:mod:`pluralign.config`)."""
 
 
-def demo_config(out: Path, seed: int = 0):
-    """The demo's :class:`~pluralign.config.PipelineConfig`: the pipeline on a simulation."""
+def demo_config(out: Path, seed: int = 0, objective: str | None = None):
+    """The demo's :class:`~pluralign.config.PipelineConfig`: the pipeline on a simulation.
+    ``objective``: the training objective (``weighted``, the default, or ``group-robust``,
+    docs/training.md)."""
     from pluralign.config import parse_pipeline_config
 
-    return parse_pipeline_config({**DEMO_OVERRIDES, "run_dir": str(out), "seed": seed},
-                                 source="demo settings")
+    data = {**DEMO_OVERRIDES, "run_dir": str(out), "seed": seed}
+    if objective is not None:
+        data["train"] = {**DEMO_OVERRIDES["train"], "objective": objective}
+    return parse_pipeline_config(data, source="demo settings")
 
 
 def _demo_stage_table() -> list[tuple[str, Callable[[StageContext], None], tuple[str, ...],
@@ -69,11 +73,12 @@ def db_path(ctx: StageContext) -> Path:
 
 
 def run_demo(out: Path, *, seed: int = 0, from_stage: str | None = None,
-             progress=None) -> RunResult:
+             progress=None, objective: str | None = None) -> RunResult:
     """Run the demo into ``out``; returns the :class:`~pluralign.runner.RunResult`."""
     from pluralign.pipeline import run_pipeline
 
-    return run_pipeline(demo_config(Path(out), seed), from_stage=from_stage, progress=progress)
+    return run_pipeline(demo_config(Path(out), seed, objective), from_stage=from_stage,
+                        progress=progress)
 
 
 def demo_cmd(
@@ -83,6 +88,11 @@ def demo_cmd(
         str | None,
         typer.Option("--from", help="Run this stage and all later ones again even if up to date."),
     ] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option("--objective", help="Training objective: weighted (default) | group-robust "
+                     "(the worst-off opinion group's loss first; docs/training.md)."),
+    ] = None,
 ) -> None:
     """The whole pipeline on a simulated assembly; ends with the path of OUT/report.html."""
     from rich.table import Table
@@ -90,7 +100,8 @@ def demo_cmd(
     from pluralign.run_cli import print_outcomes, progress_bar
 
     with progress_bar() as progress:
-        result = run_demo(out, seed=seed, from_stage=from_stage, progress=progress)
+        result = run_demo(out, seed=seed, from_stage=from_stage, progress=progress,
+                          objective=objective)
     print_outcomes(result, f"pluralign demo → {out}")
     summary = json.loads((Path(out) / "summary" / "summary.json").read_text())
     shares = Table("latent group", "population", "volunteer pool",

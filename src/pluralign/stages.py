@@ -428,10 +428,10 @@ def stage_train(ctx: StageContext) -> None:
 
 
 def stage_evaluate(ctx: StageContext) -> None:
-    """Held-out preference accuracy per group before vs after training (``metrics.json``)."""
+    """Held-out preference accuracy per group before vs after training (``metrics.json``,
+    per-pair ``margins.json`` for ``evaluate --compare``)."""
     from pluralign.data.preferences import make_provenance, read_jsonl
     from pluralign.evaluate import evaluate_models
-    from pluralign.io import atomic_write_text
 
     _quiet()
     s = ctx.settings
@@ -445,7 +445,7 @@ def stage_evaluate(ctx: StageContext) -> None:
     result = evaluate_models(trained, model_dir(ctx), rows, beta=s["beta"], margin=s["margin"],
                              n_boot=s["n_boot"], alpha=s["alpha"], seed=ctx.seed,
                              min_group_size=s["min_group_size"], provenance=prov)
-    atomic_write_text(ctx.out / "metrics.json", result.to_json())
+    result.write(ctx.out)
 
 
 def stage_moral_graph(ctx: StageContext) -> None:

@@ -35,3 +35,19 @@ def test_early_stages_are_deterministic_and_rerun_from_a_stage(tmp_path):
     assert json.loads((tmp_path / "a" / "summary" / "summary.json").read_text()) == summary
     other_seed = run_stages(early, tmp_path / "a", seed=4)
     assert [o.status for o in other_seed.outcomes] == ["ran", "ran", "ran"]
+
+
+def test_demo_objective_reaches_the_train_stage(tmp_path, capsys):
+    from cli_inproc import run_inproc
+
+    def train_settings(**kw):
+        stages = build_stages(demo_config(tmp_path / "d", seed=0, **kw))
+        return next(s for s in stages if s.name == "train").settings["train"]
+
+    assert train_settings().get("objective") is None  # train.yaml's default, weighted
+    robust = train_settings(objective="group-robust")
+    assert robust["objective"] == "group-robust"
+    assert robust["max_steps"] == train_settings()["max_steps"]  # the demo's other settings stay
+    code, _, err = run_inproc(capsys, "demo", "--out", tmp_path / "bad", "--objective", "robust")
+    assert code == 1 and "objective" in err and "group-robust" in err
+    assert not (tmp_path / "bad" / "simulate").exists()  # refused before any stage ran

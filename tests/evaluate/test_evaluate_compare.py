@@ -41,33 +41,10 @@ def heldout(tmp_path: Path) -> tuple[Path, list[dict]]:
     return path, [p.to_dict() for p in pairs]
 
 
-def write_run(folder: Path, data: Path, rows, before, after) -> Path:
-    ev = folder / "evaluate"
-    ev.mkdir(parents=True)
-    prov = make_provenance("evaluate", inputs={"data": data}, settings={"margin": "likelihood"})
-    res = (
-        evaluate_margins(
-            rows,
-            before,
-            after,
-            n_boot=200,
-            provenance=prov,
-            extra_settings={"margin": "likelihood"},
-        )
-        if _has_extra()
-        else evaluate_margins(rows, before, after, n_boot=200, provenance=prov)
-    )
-    obj = json.loads(res.to_json())
-    obj["settings"].setdefault("margin", "likelihood")
-    (ev / "metrics.json").write_text(json.dumps(obj))
-    (ev / "margins.json").write_text(json.dumps({"before": list(before), "after": list(after)}))
+def write_run(folder: Path, data: Path, rows, before, after, margin="likelihood") -> Path:
+    prov = make_provenance("evaluate", inputs={"data": data}, settings={"margin": margin})
+    evaluate_margins(rows, before, after, n_boot=200, provenance=prov).write(folder / "evaluate")
     return folder
-
-
-def _has_extra() -> bool:
-    import inspect
-
-    return "extra_settings" in inspect.signature(evaluate_margins).parameters
 
 
 # scores per row (1 = the chosen reply preferred): A serves group x badly, B better
@@ -125,6 +102,9 @@ def test_errors(tmp_path):
     b = write_run(tmp_path / "b", data2, rows2, BEFORE, B)
     with pytest.raises(InputError, match="different held-out pairs"):
         compare_runs(load_run(a), load_run(b))
+    implicit = write_run(tmp_path / "b2", data, rows, BEFORE, B, margin="implicit")
+    with pytest.raises(InputError, match="a used likelihood margins but b2 implicit"):
+        compare_runs(load_run(a), load_run(implicit))
     (tmp_path / "b" / "evaluate" / "margins.json").unlink()
     with pytest.raises(InputError, match="no margins.json"):
         load_run(b)
@@ -144,3 +124,60 @@ def test_tradeoff_plot(tmp_path):
     assert [p.label for p in points] == ["base model", "weighted", "robust"]
     path = tradeoff_png(points, tmp_path / "tradeoff.png", title="divisive prompts")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+
+
+def test_evaluate_writes_margins_and_compare_cli(tmp_path, capsys):
+    """Two runs evaluated by ``pluralign evaluate`` (metrics.json worst group first, margins.json
+    beside it), then ``evaluate --compare`` prints and writes the differences computed above."""
+    from cli_inproc import run_inproc
+
+    data, rows = heldout(tmp_path)
+    for name, after in (("weighted", A), ("robust", B)):
+        margins = tmp_path / f"{name}.json"
+        margins.write_text(json.dumps({"after": after.tolist(), "before": BEFORE.tolist()}))
+        out = tmp_path / name / "evaluate"
+        code, _, err = run_inproc(
+            capsys, "evaluate", "--data", data, "--margins", margins, "--out", out, "--n-boot", 50
+        )
+        assert code == 0, err
+        saved = json.loads((out / "margins.json").read_text())
+        assert saved == {"before": BEFORE.tolist(), "after": after.tolist()}
+    metrics = json.loads((tmp_path / "weighted" / "evaluate" / "metrics.json").read_text())
+    div = [g for g in metrics["groups"] if (g["subset"], g["grouping"]) == ("divisive", "group")]
+    assert [(g["group"], g["after"]["estimate"]) for g in div] == [("x", 0.25), ("y", 1.0)]
+    cons = [g for g in metrics["groups"] if (g["subset"], g["grouping"]) == ("consensus", "group")]
+    # consensus (odd rows): x 4/4 right, y 3/4 right, so y comes first although x sorts first
+    assert [(g["group"], g["after"]["estimate"]) for g in cons] == [("y", 0.75), ("x", 1.0)]
+
+    cmp = tmp_path / "cmp"
+    code, out, err = run_inproc(
+        capsys,
+        "evaluate",
+        "--compare",
+        tmp_path / "weighted",
+        tmp_path / "robust",
+        "--out",
+        cmp,
+        "--n-boot",
+        100,
+    )
+    assert code == 0, err
+    result = json.loads((cmp / "compare.json").read_text())
+    assert (result["a"], result["b"]) == ("weighted", "robust")
+    worst = next(w for w in result["worst"] if w["subset"] == "divisive")
+    assert worst["difference"]["estimate"] == 0.5 and worst["a"]["group"] == "x"
+    assert "+0.500" in out and "worst group (x / x)" in out
+    assert (cmp / "tradeoff.png").read_bytes()[:4] == b"\x89PNG"
+
+    code, _, err = run_inproc(
+        capsys,
+        "evaluate",
+        "--compare",
+        tmp_path / "weighted",
+        tmp_path / "robust",
+        "--data",
+        data,
+    )
+    assert code == 1 and "leave out --data" in err
+    code, _, err = run_inproc(capsys, "evaluate", "--out", cmp)
+    assert code == 1 and "give --data and --out" in err

@@ -32,8 +32,24 @@ def _read_margins(path: Path, n: int) -> tuple[list[float], list[float] | None]:
 
 
 def evaluate_cmd(
-    data: Annotated[Path, typer.Option("--data", help="Held-out preference JSONL.")],
-    out: Annotated[Path, typer.Option("--out", help="Output folder (metrics.json).")],
+    data: Annotated[Path | None, typer.Option("--data", help="Held-out preference JSONL.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Output folder (metrics.json, margins.json; with --compare: compare.json, "
+            "tradeoff.png).",
+        ),
+    ] = None,
+    compare: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option(
+            "--compare",
+            metavar="RUN_A RUN_B",
+            help="Compare two evaluated runs (run or evaluate folders) on the same held-out "
+            "pairs: per-group, mean and worst-group accuracy, B - A with paired intervals.",
+        ),
+    ] = None,
     model: Annotated[Path | None, typer.Option("--model", help="Trained model folder.")] = None,
     ref: Annotated[Path | None, typer.Option("--ref", help="Reference (untrained) model.")] = None,
     before: Annotated[
@@ -84,19 +100,28 @@ def evaluate_cmd(
     ] = "participant",
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
 ) -> None:
-    """Held-out preference accuracy (implicit reward margin, policy vs reference) per group."""
+    """Held-out preference accuracy (implicit reward margin, policy vs reference) per group;
+    with --compare, the differences between two evaluated runs."""
+    if not 0 < alpha < 1:
+        raise InputError(f"--alpha must be in (0, 1), got {alpha}")
+    if n_boot < 1:
+        raise InputError(f"--n-boot must be >= 1, got {n_boot}")
+    if compare is not None:
+        if data is not None or model is not None or margins is not None:
+            raise InputError(
+                "--compare reads two evaluated runs: leave out --data, --model and --margins"
+            )
+        _compare(compare, out, group_by, n_boot, alpha, seed, min_group_size)
+        return
+    if data is None or out is None:
+        raise InputError("give --data and --out (or --compare RUN_A RUN_B)")
     from pluralign.data.preferences import make_provenance, read_jsonl
     from pluralign.evaluate.run import evaluate_margins, evaluate_models
-    from pluralign.io import atomic_write_text
 
     prefs = read_jsonl(data)
     if not prefs.pairs:
         raise InputError("no preference pairs in the held-out file", where=str(data))
     rows = [p.to_dict() for p in prefs.pairs]
-    if not 0 < alpha < 1:
-        raise InputError(f"--alpha must be in (0, 1), got {alpha}")
-    if n_boot < 1:
-        raise InputError(f"--n-boot must be >= 1, got {n_boot}")
     inputs: dict[str, Path] = {"data": data}
     if margin not in ("implicit", "likelihood"):
         raise InputError(f"--margin must be implicit or likelihood, got '{margin}'")
@@ -144,10 +169,66 @@ def evaluate_cmd(
                 provenance=prov,
                 **opts,
             )
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "metrics.json", result.to_json())
+    path = result.write(out)
     _print_summary(result)
-    console.print(f"wrote {out / 'metrics.json'}")
+    console.print(f"wrote {path}")
+
+
+def _compare(runs, out, group_by, n_boot, alpha, seed, min_group_size) -> None:
+    """``--compare RUN_A RUN_B``: print B - A per group, worst first; write compare.json and
+    the trade-off plot into ``--out`` when given."""
+    from rich.table import Table
+
+    from pluralign.evaluate.compare import compare_runs, load_run, tradeoff_png, tradeoff_points
+    from pluralign.io import atomic_write_text
+
+    a, b = (load_run(r) for r in runs)
+    if a.label == b.label:
+        a, b = load_run(runs[0], str(runs[0])), load_run(runs[1], str(runs[1]))
+    result = compare_runs(
+        a,
+        b,
+        n_boot=n_boot,
+        alpha=alpha,
+        seed=seed,
+        min_group_size=min_group_size,
+        groupings=group_by or None,
+    )
+    pct = round(100 * (1 - alpha))
+    A, B = result.labels
+
+    def cell(i) -> str:
+        return f"{i.estimate:.3f}"
+
+    def ci(i) -> str:
+        return f"{i.estimate:+.3f} [{i.low:+.3f}, {i.high:+.3f}]"
+
+    console.print(
+        f"A = {A}, B = {B}: held-out accuracy after training, B - A with {pct}% paired "
+        "intervals, worst group (by A) first"
+    )
+    for o in result.overall:
+        table = Table("group", "n", "A", "B", "B - A", title=f"{o.subset} prompts")
+        table.add_row("mean", str(o.n), cell(o.a), cell(o.b), ci(o.difference))
+        for w in (w for w in result.worst if w.subset == o.subset):
+            name = f"worst {w.grouping} ({w.worst_a} / {w.worst_b})"
+            table.add_row(name, "", cell(w.a), cell(w.b), ci(w.difference))
+        for g in (g for g in result.groups if g.subset == o.subset):
+            name = f"{g.grouping}: {g.group}"
+            table.add_row(name, str(g.n), cell(g.a), cell(g.b), ci(g.difference))
+        console.print(table)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "compare.json", result.to_json())
+        subset = "divisive" if any(o.subset == "divisive" for o in result.overall) else "all"
+        grouping = next((w.grouping for w in result.worst if w.subset == subset), None)
+        if grouping is not None:
+            tradeoff_png(
+                tradeoff_points(result, subset, grouping),
+                out / "tradeoff.png",
+                title=f"{subset} prompts, worst {grouping} group",
+            )
+        console.print(f"wrote {out / 'compare.json'}")
 
 
 def _print_summary(result) -> None:

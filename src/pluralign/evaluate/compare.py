@@ -43,8 +43,7 @@ from pluralign.evaluate.metrics import (
     pair_scores,
     paired_bootstrap,
 )
-
-MARGINS_FILE = "margins.json"
+from pluralign.evaluate.run import MARGINS_FILE
 
 
 @dataclass(frozen=True)
@@ -210,6 +209,14 @@ def _cluster_key(metrics: Mapping[str, Any]) -> str | None:
     return resampled[len(prefix) :] if resampled.startswith(prefix) else None
 
 
+def _margin_kind(metrics: Mapping[str, Any]) -> str:
+    """The margin a run was evaluated with (``pluralign evaluate`` records it in the
+    provenance's settings)."""
+    settings = metrics.get("settings") or {}
+    prov = (metrics.get("provenance") or {}).get("settings") or {}
+    return str(settings.get("margin") or prov.get("margin") or "implicit")
+
+
 def _same_pairs(a: EvaluatedRun, b: EvaluatedRun) -> None:
     def key(r: Mapping[str, Any]) -> tuple:
         return (r["prompt"], r["chosen"], r["rejected"], float(r.get("weight", 1.0)))
@@ -221,7 +228,7 @@ def _same_pairs(a: EvaluatedRun, b: EvaluatedRun) -> None:
             f"{a.label} and {b.label} were evaluated on different held-out pairs",
             hint="compare runs evaluated on the same data/heldout.jsonl",
         )
-    kinds = [str((r.metrics.get("settings") or {}).get("margin", "implicit")) for r in (a, b)]
+    kinds = [_margin_kind(r.metrics) for r in (a, b)]
     if kinds[0] != kinds[1]:
         raise InputError(
             f"{a.label} used {kinds[0]} margins but {b.label} {kinds[1]}",
@@ -360,7 +367,7 @@ def compare_runs(
 
 def _worst_first(g: GroupDifference):
     """A's accuracy first (the baseline), then B's, then the name; no estimate last (the report's
-    worst-first rule, :func:`pluralign.evaluate.run.worst_first`)."""
+    worst-first rule, :func:`pluralign.evaluate.run.worst_first_key`)."""
     est = g.a.estimate
     return (not math.isfinite(est), est if math.isfinite(est) else 0.0, g.b.estimate, g.group)
 

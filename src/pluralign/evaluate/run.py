@@ -27,6 +27,22 @@ from pluralign.evaluate.metrics import (
 )
 
 MAX_DEMOGRAPHIC_VALUES = 12
+METRICS_FILE = "metrics.json"
+MARGINS_FILE = "margins.json"
+
+
+def worst_first_key(g: GroupScore) -> tuple:
+    """Order of the groups of one subset and grouping in ``metrics.json``: lowest accuracy after
+    training first, then smallest improvement, then name; groups without an estimate (all
+    weights 0) last (the report's order, :func:`pluralign.report.accuracy.worst_first`)."""
+    after, gain = g.after.estimate, g.improvement.estimate
+    missing = not math.isfinite(after)
+    return (
+        missing,
+        0.0 if missing else after,
+        gain if math.isfinite(gain) else 0.0,
+        g.group,
+    )
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,9 @@ class EvaluationResult:
     gaps: tuple[GapScore, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    margins: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """Per-pair ``before``/``after`` margins in the held-out file's order (``margins.json``,
+    which ``evaluate --compare`` pairs runs by); not part of ``metrics.json``."""
 
     def score(self, subset: str, grouping: str, group: str) -> GroupScore:
         """Look one group score up (KeyError if absent)."""
@@ -113,6 +132,19 @@ class EvaluationResult:
     def to_json(self) -> str:
         """JSON text (NaN written as null)."""
         return json.dumps(_nan_to_none(self.to_dict()), indent=2, sort_keys=False) + "\n"
+
+    def write(self, folder: str | Path) -> Path:
+        """``metrics.json`` and, when the result has them, ``margins.json`` (one margin per
+        held-out pair, before and after) into ``folder``; returns the metrics path."""
+        from pluralign.io import atomic_write_text
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.margins:
+            margins = {k: list(v) for k, v in self.margins.items()}
+            atomic_write_text(folder / MARGINS_FILE, json.dumps(_nan_to_none(margins)) + "\n")
+        atomic_write_text(folder / METRICS_FILE, self.to_json())
+        return folder / METRICS_FILE
 
 
 def _nan_to_none(obj: Any) -> Any:
@@ -218,10 +250,12 @@ def evaluate_margins(
         for grouping in groupings:
             labels = np.asarray(group_labels(rows, grouping), dtype=object)
             names = sorted(set(labels[in_subset].tolist()))
+            found = []
             for name in names:
                 mask = in_subset & (labels == name)
                 if mask.sum() >= min_group_size:
-                    groups.append(score(subset, grouping, name, mask))
+                    found.append(score(subset, grouping, name, mask))
+            groups += sorted(found, key=worst_first_key)
             sub_labels = labels[in_subset].tolist()
             key = f"gap|{subset}|{grouping}"
             gaps.append(
@@ -257,9 +291,11 @@ def evaluate_margins(
         "ci": "percentile bootstrap",
         "resampled": f"clusters of provenance.{cluster}" if clusters is not None else "pairs",
         "ties": "margin == 0 counts 0.5",
+        "order": "groups of each subset and grouping worst first (accuracy after training)",
     }
+    margins = {"before": tuple(before.tolist()), "after": tuple(after.tolist())}
     return EvaluationResult(
-        tuple(overall), tuple(groups), tuple(gaps), settings, dict(provenance or {})
+        tuple(overall), tuple(groups), tuple(gaps), settings, dict(provenance or {}), margins
     )
 
 
