@@ -89,3 +89,38 @@ def test_group_conditioned_model_serves_both_groups_when_steered(tmp_path, capsy
     assert unsteered[worse] <= 0.5  # without the view the two groups cannot both be served
     assert res.score("all", "group", worse).improvement.estimate >= 0.5
     assert np.isfinite(res.score("all", "all", "all").improvement.low)
+    # the same from the CLI: metrics.json with unsteered as before and steered as after
+    out = tmp_path / "steer"
+    code, printed, err = run_inproc(
+        capsys,
+        "evaluate",
+        "--data",
+        data,
+        "--model",
+        model,
+        "--ref",
+        tiny_model_dir(),
+        "--steer",
+        views,
+        "--steer-by",
+        "group",
+        "--beta",
+        1,
+        "--n-boot",
+        100,
+        "--out",
+        out,
+    )
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    got = {g["group"]: (g["before"]["estimate"], g["after"]["estimate"]) for g in metrics["groups"]}
+    assert got == {
+        g: (
+            res.score("all", "group", g).before.estimate,
+            res.score("all", "group", g).after.estimate,
+        )
+        for g in ("few", "many")
+    }
+    assert metrics["provenance"]["settings"]["after"] == "steered" and "unsteered" in printed
+    code, _, err = run_inproc(capsys, "evaluate", "--data", data, "--steer", views, "--out", out)
+    assert code == 1 and "--steer needs --model" in err

@@ -99,6 +99,18 @@ def evaluate_cmd(
         ),
     ] = "participant",
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    steer: Annotated[
+        str | None,
+        typer.Option(
+            "--steer",
+            help="Steerable pluralism: YAML/JSON {group: view text} or 'sim'; each group's "
+            "accuracy with its view before the prompt (after) vs without (before), same --model.",
+        ),
+    ] = None,
+    steer_by: Annotated[
+        str,
+        typer.Option("--steer-by", help="Grouping whose view each pair gets (with --steer)."),
+    ] = "group",
 ) -> None:
     """Held-out preference accuracy (implicit reward margin, policy vs reference) per group;
     with --compare, the differences between two evaluated runs."""
@@ -140,6 +152,9 @@ def evaluate_cmd(
         "min_group_size": min_group_size,
         "cluster": None if cluster == "none" else cluster,
     }
+    if steer is not None:
+        _steer(rows, steer, steer_by, model, ref, beta, data, out, inputs, settings, opts, seed)
+        return
     if margins is not None:
         inputs["margins"] = margins
         after_m, before_m = _read_margins(margins, len(rows))
@@ -171,6 +186,38 @@ def evaluate_cmd(
             )
     path = result.write(out)
     _print_summary(result)
+    console.print(f"wrote {path}")
+
+
+def _steer(rows, steer, steer_by, model, ref, beta, data, out, inputs, settings, opts, seed):
+    """``--steer VIEWS``: unsteered (before) vs steered (after) accuracy of one model."""
+    from pluralign.data.preferences import make_provenance
+    from pluralign.evaluate.steer import SIM_VIEWS, evaluate_steering, load_views
+
+    if model is None:
+        raise InputError("--steer needs --model (the model to steer)")
+    for name, path in (("--model", model), ("--ref", ref)):
+        if path is not None and not path.is_dir():
+            raise InputError(f"{name} folder not found", where=str(path))
+    views = load_views(steer)
+    if steer != SIM_VIEWS:
+        inputs["views"] = Path(steer)
+    settings = {
+        **settings,
+        "steer": steer,
+        "steer_by": steer_by,
+        "before": "unsteered",
+        "after": "steered",
+    }
+    prov = make_provenance("evaluate.steer", inputs=inputs, seed=seed, settings=settings)
+    opts = {**opts, "groupings": opts["groupings"] or [steer_by]}
+    with console.status("scoring held-out pairs with and without each group's view"):
+        result = evaluate_steering(
+            model, rows, views, steer_by, ref_dir=ref, beta=beta, provenance=prov, **opts
+        )
+    path = result.write(out)
+    console.print("before = unsteered, after = steered by each group's own view")
+    _print_summary(result, steer_by)
     console.print(f"wrote {path}")
 
 
@@ -231,11 +278,11 @@ def _compare(runs, out, group_by, n_boot, alpha, seed, min_group_size) -> None:
         console.print(f"wrote {out / 'compare.json'}")
 
 
-def _print_summary(result) -> None:
+def _print_summary(result, grouping: str = "group") -> None:
     from rich.table import Table
 
     table = Table("subset", "grouping", "group", "n", "before", "after (95% CI)")
-    for g in (*result.overall, *(g for g in result.groups if g.grouping == "group")):
+    for g in (*result.overall, *(g for g in result.groups if g.grouping == grouping)):
         table.add_row(
             g.subset,
             g.grouping,
@@ -246,7 +293,7 @@ def _print_summary(result) -> None:
         )
     console.print(table)
     for gap in result.gaps:
-        if gap.after is not None and gap.grouping == "group":
+        if gap.after is not None and gap.grouping == grouping:
             console.print(
                 f"worst-group gap {gap.subset}/{gap.grouping}: "
                 f"{gap.after.gap.estimate:.3f} (worst: {gap.after.worst_group})"
