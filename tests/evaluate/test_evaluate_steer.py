@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pluralign.data.simprefs import simulator_views
+from pluralign.data.steer import load_views, steer_prompt, steer_rows
 from pluralign.errors import InputError
-from pluralign.evaluate.steer import load_views, simulator_views, steer_prompt, steer_rows
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "train"))
 

@@ -237,7 +237,7 @@ def steer_cmd(
     """Put a line naming each pair's group view before its prompt (steerable pluralism:
     train a model that follows the view it is given; docs/evaluation.md)."""
     from pluralign.data.preferences import PreferencePair, make_provenance, read_jsonl, write_jsonl
-    from pluralign.evaluate.steer import load_views, steer_rows
+    from pluralign.data.steer import load_views, steer_rows
 
     prefs = read_jsonl(data)
     rows = steer_rows([p.to_dict() for p in prefs.pairs], load_views(views), by)

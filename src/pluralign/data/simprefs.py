@@ -466,3 +466,13 @@ def balance_choices(pairs: Sequence[PreferencePair]) -> list[PreferencePair]:
     out = [p.with_weight(p.weight * scale[s]) for p, s in zip(pairs, sides, strict=True)]
     mean = sum(p.weight for p in out) / len(out)
     return [p.with_weight(round(p.weight / mean, 12)) for p in out]
+
+
+def simulator_views() -> dict[str, str]:
+    """The simulator's latent groups' views (statement bank names and descriptions)."""
+    from pluralign.simulate.bank import load_bank
+
+    return {
+        g.id: f"{g.name}: {g.description}".rstrip(": ").rstrip(".") + "."
+        for g in load_bank().groups
+    }

@@ -192,7 +192,8 @@ def evaluate_cmd(
 def _steer(rows, steer, steer_by, model, ref, beta, data, out, inputs, settings, opts, seed):
     """``--steer VIEWS``: unsteered (before) vs steered (after) accuracy of one model."""
     from pluralign.data.preferences import make_provenance
-    from pluralign.evaluate.steer import SIM_VIEWS, evaluate_steering, load_views
+    from pluralign.data.steer import SIM_VIEWS, load_views
+    from pluralign.evaluate.steer import evaluate_steering
 
     if model is None:
         raise InputError("--steer needs --model (the model to steer)")

@@ -22,10 +22,12 @@ from ``(seed, crc32(key))`` so a result does not depend on which other groups we
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from pluralign.data.groups import group_labels  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -233,25 +235,3 @@ def worst_group_gap(
     return GapResult(
         gap, names[int(accs_arr.argmin())], names[int(accs_arr.argmax())], tuple(names)
     )
-
-
-def group_labels(rows: Sequence[Mapping], grouping: str) -> list[str]:
-    """Group label of each row for a grouping name: ``group`` (the pair's group column),
-    ``opinion`` (``provenance.opinion_group``), ``latent`` (``provenance.latent_group``, the
-    simulator's true group) or ``demographic:<feature>`` (``provenance.demographics[feature]``).
-    Missing values become ``"(missing)"``."""
-    out = []
-    for row in rows:
-        prov = row.get("provenance") or {}
-        if grouping == "group":
-            value = row.get("group")
-        elif grouping == "opinion":
-            value = prov.get("opinion_group")
-        elif grouping == "latent":
-            value = prov.get("latent_group")
-        elif grouping.startswith("demographic:"):
-            value = (prov.get("demographics") or {}).get(grouping.split(":", 1)[1])
-        else:
-            raise ValueError(f"unknown grouping '{grouping}'")
-        out.append("(missing)" if value in (None, "") else str(value))
-    return out

@@ -103,7 +103,7 @@ def row_group(obj: Any, group_by: str, where: str) -> str:
 
 
 def _lookup(obj: Mapping[str, Any], group_by: str) -> Any:
-    from pluralign.evaluate.metrics import group_labels
+    from pluralign.data.groups import group_labels
 
     try:
         value = group_labels([obj], group_by)[0]
