@@ -127,9 +127,16 @@ class ConstitutionSettings(_Model):
 
 class SynthStageSettings(_Model):
     questions_per_clause: int = Field(2, ge=1)
-    attempts: int = Field(2, ge=1)
-    temperature: float = Field(0.9, ge=0)
-    max_tokens: int = Field(48, ge=1)
+    attempts: int = Field(
+        2, ge=1, description="Tries per wanted text: attempts x N question candidates per "
+        "clause, and each of answer, critique, revision asked up to this often (docs/llm.md)")
+    temperature: float = Field(
+        0.7, ge=0, description="Sampling temperature of candidates and retries after the "
+        "first, greedy, one")
+    max_tokens: int = Field(80, ge=1)
+    language: str | None = Field(
+        "auto", description="Language every synthesised text must be in: auto (the clause's), "
+        "a code such as en, or null for no check")
     max_clauses: int | None = Field(
         None, ge=1, description="Use only the first N clauses (keeps small runs small)"
     )
@@ -350,7 +357,8 @@ panel: {size: 40, method: leximin, slack: 0.1}
 aggregate: {min_votes: 7, max_groups: 5, panel_only: true}
 constitution: {title: Constitution, min_group_agreement: 0.6, min_group_votes: 3,
                embedder: tfidf}
-synth: {questions_per_clause: 2, attempts: 2, temperature: 0.9, max_tokens: 48, dedup: tfidf}
+synth: {questions_per_clause: 2, attempts: 2, temperature: 0.7, max_tokens: 80, dedup: tfidf,
+        language: auto}   # texts failing the quality gates are logged in synth/*.gates.jsonl
 data: {weighting: soft, heldout_fraction: 0.3, templates: all}  # hard|soft|representative
 train:               # any train.yaml key (docs/training.md)
   method: dpo        # dpo | kto | orpo

@@ -384,7 +384,8 @@ def stage_synth(ctx: StageContext) -> None:
     clauses = read_clauses(ctx.stage_dir("constitution") / "constitution.yaml")
     if s.get("max_clauses"):
         clauses = clauses[: s["max_clauses"]]
-    gen = SynthSettings(temperature=s["temperature"], max_tokens=s["max_tokens"], seed=ctx.seed)
+    gen = SynthSettings(temperature=s["temperature"], max_tokens=s["max_tokens"], seed=ctx.seed,
+                        attempts=s["attempts"], language=s.get("language", "auto"))
     with open_provider(provider_config(ctx)) as provider:
         q = synth_questions(provider, clauses, ctx.out / "questions.jsonl",
                             s["questions_per_clause"], gen, attempts=s["attempts"],
@@ -395,7 +396,8 @@ def stage_synth(ctx: StageContext) -> None:
     failed = q.failed + r.failed
     record = {"requests": usage["requests"], "cache_hits": usage["cache_hits"],
               "usage": usage, "questions": q.written + q.already_done,
-              "pairs": r.written + r.already_done, "failed": failed}
+              "pairs": r.written + r.already_done, "failed": failed,
+              "gates": {**(q.gates or {}).get("steps", {}), **(r.gates or {}).get("steps", {})}}
     write_json_atomic(ctx.out / "usage.json", record, sort_keys=True, default=str)
     with open(ctx.run_dir / LLM_USAGE, "a", encoding="utf-8") as fh:
         fh.write(json.dumps({"stage": ctx.name, "requests": usage["requests"],

@@ -113,8 +113,12 @@ def test_interview_with_terminal_review(scripted, tmp_path):
     script, url = scripted
     script.rules = [
         (
-            "Turn your answer into one clause",
-            lambda b: "The assistant should " + str(len(b["messages"][-1]["content"])) + " things.",
+            "\nAnswer: ",  # the drafting request (Question: ... / Answer: ...)
+            lambda b: (
+                "The assistant should weigh "
+                + str(len(b["messages"][-1]["content"]))
+                + " careful things."
+            ),
         )
     ]
     script.default = "I would answer carefully."

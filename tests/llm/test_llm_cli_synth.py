@@ -96,7 +96,8 @@ def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp
     for p in pairs:
         assert set(p) >= {"prompt", "chosen", "rejected", "weight", "group", "source"}
         assert p["chosen"] != p["rejected"] and p["weight"] == 1.0
-        assert p["group"] == ("g1" if p["provenance"]["clause_id"] == "respect" else "")
+        # a clause's own group, else its kind (a hand-written clause: "constitution")
+        assert p["group"] == ("g1" if p["provenance"]["clause_id"] == "respect" else "constitution")
         assert p["provenance"]["model"] == "tiny" and "critique" in p["provenance"]
     for r in rows(cold / "refine.jsonl"):
         assert set(r) >= {"scenario", "rejected", "chosen", "critique", "clause_id"}
@@ -105,16 +106,17 @@ def test_synth_chain_on_tiny_model_and_warm_cache(tiny_server, constitution, tmp
 @pytest.mark.slow
 def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, tmp_path, cli):
     script, url = scripted
-    import re
 
-    def question(body):  # answers depend on the request, not on arrival order
-        variant = int(re.search(r"variant (\d+)", body["messages"][-1]["content"]).group(1))
-        return [
-            "How sure are you?",
-            "How sure are you ?",
-            "Are you certain about dates?",
-            "What should you say when you do not know the answer?",
-        ][(variant - 1) % 4]
+    def question(body):  # answers depend on the request (its seed = variant), not on arrival
+        texts = [
+            "How sure are you about the date of the moon landing?",
+            "How sure are you about the date of the moon landing ?",
+            "Are you certain about historical dates?",
+            "What should you say when you do not know a capital city?",
+        ]
+        if "every opinion group" in body["messages"][-1]["content"]:
+            texts = [t.replace("?", " for my history class?") for t in texts]
+        return "Topic: dates\nMessage: " + texts[body["seed"] % 4]
 
     script.default = question
     script.fail_if, script.fail_status = "every opinion group", 500
@@ -127,7 +129,9 @@ def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, 
     first = rows(out)
     assert {x["clause_id"] for x in first} == {"honesty"}
     texts = [x["question"] for x in first]
-    assert len(texts) == 3 and "How sure are you ?" not in texts  # near-duplicate dropped
+    assert len(texts) == 3 and "How sure are you about the date of the moon landing ?" not in texts
+    gates = json.loads(out.with_name("q.jsonl.gates.json").read_text())["steps"]["question"]
+    assert gates["kept"] == 3 and gates["by_reason"] == {"duplicate": 3}  # variants 1, 4, 5
 
     script.fail_if = None
     n_seen = len(script.seen)
@@ -143,15 +147,21 @@ def test_synth_questions_dedup_and_resume_after_failure(scripted, constitution, 
 
 def test_synth_revise_resumes_after_kill(scripted, constitution, tmp_path, cli):
     script, url = scripted
-    script.delay = 0.15
-    script.rules = [("Critique:", "A better answer."), ("Critique the answer", "Too vague.")]
-    script.default = "An answer."
+    script.delay = 0.05
+    script.rules = [("\nStatement: ", "Missing: accuracy matters a lot")]  # the critique
+
+    def answer(body):  # the revision's system prompt carries the critique's point
+        revising = "make sure to say" in body["messages"][0]["content"]
+        return "A better answer that keeps accuracy." if revising else "An answer that is short."
+
+    script.default = answer
+    n = 24  # more than one chunk of items (CHAIN_CHUNK = 16): the first is written, then killed
     qs = tmp_path / "q.jsonl"
     qs.write_text(
         "".join(
             json.dumps({"key": f"k{i}", "clause_id": "honesty", "question": f"Question {i}?"})
             + "\n"
-            for i in range(6)
+            for i in range(n)
         )
     )
     out = tmp_path / "pairs.jsonl"
@@ -170,18 +180,24 @@ def test_synth_revise_resumes_after_kill(scripted, constitution, tmp_path, cli):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     done_before = len(rows(out))
-    assert 2 <= done_before < 6
+    assert 2 <= done_before < n
     with open(out, "a") as fh:  # a torn line, as a kill during a write leaves it
-        fh.write('{"key": "r:k5", "prompt": "Quest')
+        fh.write('{"key": "r:k23", "prompt": "Quest')
     script.delay = 0.0
     n_seen = len(script.seen)
     r = cli(*args)
     assert r.returncode == 0, r.stderr
     final = rows(out)
-    assert sorted(x["key"] for x in final) == [f"r:k{i}" for i in range(6)]
-    assert all(x["chosen"] == "A better answer." and x["rejected"] == "An answer." for x in final)
+    assert sorted(x["key"] for x in final) == sorted(f"r:k{i}" for i in range(n))
+    assert all(
+        x["chosen"].startswith("A better") and x["rejected"].startswith("An answer") for x in final
+    )
+    assert all(
+        x["provenance"]["critique"] == "The answer leaves out that accuracy matters a lot."
+        for x in final
+    )
     # finished items are not asked again: at most 3 requests per unfinished item
-    assert len(script.seen) - n_seen <= 3 * (6 - done_before)
+    assert len(script.seen) - n_seen <= 3 * (n - done_before)
 
 
 def test_synth_bad_inputs_are_clear_errors(tmp_path, constitution, cli):

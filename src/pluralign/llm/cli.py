@@ -34,6 +34,22 @@ ConstitutionOption = Annotated[
 TemperatureOption = Annotated[float, typer.Option("--temperature", help="Sampling temperature.")]
 MaxTokensOption = Annotated[int, typer.Option("--max-tokens", help="Tokens per completion.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Base seed of the requests.")]
+LanguageOption = Annotated[
+    str,
+    typer.Option(
+        "--language",
+        help="Language every text must be in: auto (the clause's), a code such as en, or none.",
+    ),
+]
+StepAttemptsOption = Annotated[
+    int,
+    typer.Option(
+        "--attempts",
+        min=1,
+        help="Tries of each step (answer, critique, revision): the first greedy, the rest "
+        "sampled at --temperature.",
+    ),
+]
 ProgressOption = Annotated[
     bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
 ]
@@ -48,6 +64,19 @@ def _usage_line(usage: dict) -> str:
     )
 
 
+def _language(value: str) -> str | None:
+    return None if value.lower() in ("none", "off", "") else value
+
+
+def _gates_line(gates: dict) -> str:
+    parts = []
+    for step, s in gates.get("steps", {}).items():
+        reasons = ", ".join(f"{r} {n}" for r, n in list(s["by_reason"].items())[:3])
+        counts = f"{step} {s['rejected']}/{s['checked']}"
+        parts.append(counts + (f" ({reasons})" if reasons else ""))
+    return "rejected by the quality gates: " + ("; ".join(parts) or "nothing checked")
+
+
 def _finish(summary) -> None:
     console.print(
         f"{summary.step}: wrote {summary.written}, already done "
@@ -55,6 +84,8 @@ def _finish(summary) -> None:
         f" → {summary.out}",
         highlight=False,
     )
+    if summary.gates is not None:
+        console.print(_gates_line(summary.gates), highlight=False)
     console.print(_usage_line(summary.usage), highlight=False)
     if summary.failed:
         raise ProviderError(
@@ -83,9 +114,10 @@ def questions_cmd(
             "(default 0.85 embedding, 0.8 tfidf).",
         ),
     ] = None,
-    temperature: TemperatureOption = 0.9,
-    max_tokens: MaxTokensOption = 128,
+    temperature: TemperatureOption = 0.7,
+    max_tokens: MaxTokensOption = 64,
     seed: SeedOpt = 0,
+    language: LanguageOption = "auto",
     base_url: BaseUrlOption = None,
     model: ModelOption = None,
     api_key_env: ApiKeyEnvOption = None,
@@ -114,7 +146,7 @@ def questions_cmd(
                 clauses,
                 out,
                 n,
-                SynthSettings(temperature, max_tokens, seed),
+                SynthSettings(temperature, max_tokens, seed, language=_language(language)),
                 attempts,
                 dedup,
                 threshold,
@@ -129,8 +161,10 @@ def revise_cmd(
     questions: Annotated[Path, typer.Option("--questions", help="Questions JSONL.")],
     out: Annotated[Path, typer.Option("--out", help="Preference JSONL (appended).")],
     temperature: TemperatureOption = 0.7,
-    max_tokens: MaxTokensOption = 256,
+    max_tokens: MaxTokensOption = 80,
     seed: SeedOpt = 0,
+    attempts: StepAttemptsOption = 2,
+    language: LanguageOption = "auto",
     base_url: BaseUrlOption = None,
     model: ModelOption = None,
     api_key_env: ApiKeyEnvOption = None,
@@ -154,7 +188,12 @@ def revise_cmd(
     with flags.open() as prov:
         _finish(
             synth_revisions(
-                prov, clauses, rows, out, SynthSettings(temperature, max_tokens, seed), progress
+                prov,
+                clauses,
+                rows,
+                out,
+                SynthSettings(temperature, max_tokens, seed, attempts, _language(language)),
+                progress,
             )
         )
 
@@ -164,9 +203,11 @@ def refine_cmd(
     constitution: ConstitutionOption,
     out: Annotated[Path, typer.Option("--out", help="Self-refinement JSONL (appended).")],
     n: Annotated[int, typer.Option("--n", min=1, help="Scenarios per clause.")] = 2,
-    temperature: TemperatureOption = 0.9,
-    max_tokens: MaxTokensOption = 256,
+    temperature: TemperatureOption = 0.7,
+    max_tokens: MaxTokensOption = 80,
     seed: SeedOpt = 0,
+    attempts: StepAttemptsOption = 2,
+    language: LanguageOption = "auto",
     base_url: BaseUrlOption = None,
     model: ModelOption = None,
     api_key_env: ApiKeyEnvOption = None,
@@ -189,7 +230,12 @@ def refine_cmd(
     with flags.open() as prov:
         _finish(
             synth_refinements(
-                prov, clauses, out, n, SynthSettings(temperature, max_tokens, seed), progress
+                prov,
+                clauses,
+                out,
+                n,
+                SynthSettings(temperature, max_tokens, seed, attempts, _language(language)),
+                progress,
             )
         )
 

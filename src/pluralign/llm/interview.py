@@ -33,6 +33,8 @@ class Candidate:
     question: str
     answer: str
     draft: str
+    rejected: str = ""  #: a draft the clause gate refused (then ``draft`` is empty)
+    gate: str | None = None  #: the gate's reason code for ``rejected``
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,6 @@ class InterviewResult:
     usage: dict
 
 
-def first_line(text: str) -> str:
-    for line in text.strip().splitlines():
-        if line.strip():
-            return line.strip().strip('"').strip()
-    return ""
-
-
 def interview(
     provider: Provider, questions: Sequence[str], max_tokens: int = 256, seed: int = 0
 ) -> tuple[list[dict], list[Candidate]]:
@@ -71,17 +66,27 @@ def interview(
         ).text.strip()
         messages.append(("assistant", answer))
         answers.append(answer)
+    from pluralign.llm.gates import clause_draft, clause_gate
+
     candidates = []
-    for turn, (q, a) in enumerate(zip(questions, answers, strict=True), 1):
-        draft = provider.complete(
-            ChatRequest.of(
-                [("user", P.DRAFT_CLAUSE_USER.format(question=q, answer=a))],
-                max_tokens=max_tokens,
-                temperature=0.0,
-                seed=seed,
-            )
-        ).text
-        candidates.append(Candidate(turn, q, a, first_line(draft)))
+    drafts = provider.complete_many(
+        ChatRequest.of(
+            P.draft_clause_messages(q, a),
+            max_tokens=min(max_tokens, 80),
+            temperature=0.0,
+            seed=seed,
+        )
+        for q, a in zip(questions, answers, strict=True)
+    )
+    for turn, (q, a, res) in enumerate(zip(questions, answers, drafts, strict=True), 1):
+        if isinstance(res, Exception):
+            raise res
+        draft = clause_draft(res.text)
+        rejection = clause_gate(draft) if draft else None
+        if rejection is not None:
+            candidates.append(Candidate(turn, q, a, "", rejected=draft, gate=rejection.reason))
+        else:
+            candidates.append(Candidate(turn, q, a, draft))
     transcript = [{"role": r, "content": c} for r, c in messages]
     return transcript, candidates
 
@@ -207,6 +212,11 @@ def write_interview_constitution(
             "edited": counts["edit"],
             "rejected": counts["reject"],
             "empty_drafts": sum(1 for c in candidates if not c.draft),
+            "rejected_drafts": [
+                {"turn": c.turn, "draft": c.rejected, "reason": c.gate}
+                for c in candidates
+                if c.gate
+            ],
         },
         "transcript": transcript,
     }

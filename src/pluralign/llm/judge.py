@@ -63,15 +63,7 @@ def judge_once(
     raw: list[str] = []
     for attempt in range(retries + 1):
         req = ChatRequest.of(
-            [
-                ("system", P.JUDGE_SYSTEM),
-                (
-                    "user",
-                    P.JUDGE_USER.format(
-                        principles=principles, prompt=prompt, first=first, second=second
-                    ),
-                ),
-            ],
+            P.judge_messages(principles, prompt, first, second),
             max_tokens=max_tokens,
             temperature=0.0 if attempt == 0 else 0.7,
             seed=attempt,
@@ -195,9 +187,7 @@ def run_judge(
         },
     }
     items_path = out / ITEMS_FILE
-    atomic_write_text(
-        items_path, "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in done)
-    )
+    atomic_write_text(items_path, "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in done))
     path = out / JUDGE_FILE
     write_json_atomic(path, result)
     return JudgeSummary(str(path), str(items_path), overall, per_clause, tally.failed)

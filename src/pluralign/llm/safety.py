@@ -139,7 +139,7 @@ def classify(
     """``(verdict, None)`` or ``(None, reason)`` when the model's answer stays unparseable."""
     cats = "\n".join(f"{c}: {name}. {desc}." for c, (name, desc) in CATEGORIES.items())
     req = ChatRequest.of(
-        [("user", P.SAFETY_USER.format(categories=cats, conversation=text))],
+        P.safety_messages(cats, text),
         max_tokens=max_tokens,
         temperature=0.0,
         seed=0,
