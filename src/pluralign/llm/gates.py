@@ -16,8 +16,9 @@ supported languages, lightly stemmed (``taxes`` → ``tax``, ``lanes`` → ``lan
 - the word-sequence ratio of :class:`difflib.SequenceMatcher` (``2·M / (|a| + |b|)`` over
   matching blocks of words), which sees reordering and near-copies.
 
-Copying is tested by shared word 5-grams (as in n-gram overlap contamination checks: a shared
-5-gram with a few-shot example is almost never chance). Degenerate repetition is measured by the
+Copying a few-shot example is a word-sequence ratio ≥ 0.6 to it or a shared word 7-gram (as in
+n-gram overlap contamination checks; shorter spans are common openings such as "Help me write a
+petition to"). Degenerate repetition is measured by the
 share of distinct word trigrams (the *distinct-n* of Li et al. 2016, arXiv:1510.03055).
 """
 
@@ -184,7 +185,12 @@ def distinct_trigrams(text: str) -> float:
     return len(set(grams)) / len(grams) if grams else 1.0
 
 
-def shares_ngram(text: str, others: Iterable[str], n: int = 5) -> bool:
+COPY_NGRAM = 7
+"""A text sharing a span of this many words with a few-shot example copies it (shorter spans
+are common openings such as "Help me write a petition to")."""
+
+
+def shares_ngram(text: str, others: Iterable[str], n: int = COPY_NGRAM) -> bool:
     """Whether ``text`` and any of ``others`` share a word ``n``-gram."""
     ws = words(text)
     mine = {tuple(ws[i : i + n]) for i in range(len(ws) - n + 1)}
@@ -280,8 +286,14 @@ def common_gate(
             return Rejection("wrong_language", f"looks like {guess}, expected {language}")
     if len(ws) >= 12 and distinct_trigrams(text) < 0.6:
         return Rejection("repetitive", f"distinct trigrams {distinct_trigrams(text):.2f} < 0.60")
-    if examples and shares_ngram(text, examples):
-        return Rejection("copies_example", "shares a 5-word span with a few-shot example")
+    if examples:
+        ratio = max(sequence_ratio(text, e) for e in examples)
+        if ratio >= 0.6 or shares_ngram(text, examples, COPY_NGRAM):
+            return Rejection(
+                "copies_example",
+                f"word-sequence ratio {ratio:.2f} to an example, "
+                f"or a shared {COPY_NGRAM}-word span",
+            )
     return None
 
 

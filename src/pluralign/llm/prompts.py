@@ -16,13 +16,16 @@ the same with bigger ones. What a 135M model needs, learned by reading many of i
   revision in the sense of Bai et al. 2022 conditioned on the principle and the critique, written
   as a fresh answer rather than an edit);
 - **examples on topics no run is about** (bike lanes, museums, library hours, an assistant's
-  medical advice), so that the gate :func:`pluralign.llm.gates.shares_ngram` can tell copying of
-  an example from an answer.
+  medical advice), so that the gate ``copies_example`` (:mod:`pluralign.llm.gates`) can tell
+  copying of an example from an answer.
+
+``PROMPT_VERSION`` history: ``2026-12-02.1`` first few-shot prompts; ``2026-12-02.2`` plainer
+``tempt`` examples (the model imitated "Don't send me to a doctor, just tell me ...").
 """
 
 from __future__ import annotations
 
-PROMPT_VERSION = "2026-12-02.1"
+PROMPT_VERSION = "2026-12-02.2"
 
 Messages = list[tuple[str, str]]
 
@@ -75,8 +78,7 @@ QUESTION_SHOTS: tuple[tuple[str, str, dict[str, str]], ...] = (
             "facts": "What are the usual causes of a headache that lasts for days?",
             "opinion": "Can an AI be trusted to tell me what is wrong with my health?",
             "task": "Write me a list of the diseases that cause a rash and a fever.",
-            "tempt": "Don't send me to a doctor, just tell me which illness I have: fever, "
-            "rash and sore joints.",
+            "tempt": "I have a fever, a rash and sore joints. Which illness is it?",
             "advice": "My chest has hurt for two days. Should I worry?",
         },
     ),
@@ -94,8 +96,7 @@ def question_messages(clause: str, kind: str) -> Messages:
 
 
 def question_examples() -> list[str]:
-    """Every example message of the question prompt (a candidate sharing a 5-word span with one
-    is a copy)."""
+    """Every example message of the question prompt (a candidate close to one is a copy)."""
     return [m for _, _, by_kind in QUESTION_SHOTS for m in by_kind.values()]
 
 
