@@ -150,8 +150,8 @@ def test_synth_revise_resumes_after_kill(scripted, constitution, tmp_path, cli):
     script.delay = 0.05
     script.rules = [("\nStatement: ", "Missing: accuracy matters a lot")]  # the critique
 
-    def answer(body):  # the revision's system prompt carries the critique's point
-        revising = "make sure to say" in body["messages"][0]["content"]
+    def answer(body):  # the revision's user turn starts with the critique's point
+        revising = body["messages"][-1]["content"].startswith("Keep in mind that")
         return "A better answer that keeps accuracy." if revising else "An answer that is short."
 
     script.default = answer
@@ -215,8 +215,16 @@ def test_synth_bad_inputs_are_clear_errors(tmp_path, constitution, cli):
         cwd=tmp_path,
     )
     assert r.returncode == 1 and "appears twice" in r.stderr and "Traceback" not in r.stderr
-    r = cli("synth", "questions", "-c", constitution, "--out", tmp_path / "q.jsonl",
-            "--adapter", tmp_path)
+    r = cli(
+        "synth",
+        "questions",
+        "-c",
+        constitution,
+        "--out",
+        tmp_path / "q.jsonl",
+        "--adapter",
+        tmp_path,
+    )
     assert r.returncode == 1 and "--adapter needs --checkpoint" in r.stderr
     r = cli(
         "synth",

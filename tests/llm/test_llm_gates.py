@@ -218,8 +218,8 @@ class Planted(Provider):
                 "tax office.",
                 P.QUESTION_KINDS["advice"]: "Message: Can you tell me if this is a good idea?",
             }[kind]
-        elif system == P.SHORT_ANSWER_SYSTEM:
-            user = request.messages[-1][1]
+        elif system == P.SHORT_ANSWER_SYSTEM and not last.startswith("Keep in mind that"):
+            user = last
             # the answer to the tempting request echoes it: must be rejected, then resampled
             text = (
                 user

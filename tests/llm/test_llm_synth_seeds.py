@@ -27,14 +27,11 @@ class SeedOnly(Provider):
         self.sent: list[tuple[str, int]] = []
 
     def _send(self, request):
-        system = request.messages[0][1]
-        step = (
-            "answer"
-            if system == P.SHORT_ANSWER_SYSTEM
-            else "critique"
-            if system == P.CRITIQUE_SYSTEM
-            else "revision"
-        )
+        system, user = request.messages[0][1], request.messages[-1][1]
+        if system == P.CRITIQUE_SYSTEM:
+            step = "critique"
+        else:  # the revision's user turn starts with the critique's point
+            step = "revision" if user.startswith("Keep in mind that") else "answer"
         with self._usage_lock:
             self.usage.requests += 1
             self.sent.append((step, request.seed))

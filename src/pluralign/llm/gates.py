@@ -179,8 +179,9 @@ def guess_language(text: str) -> str | None:
 
 
 def distinct_trigrams(text: str) -> float:
-    """Distinct word trigrams / all trigrams (1.0 for texts of fewer than 3 words)."""
-    ws = words(text)
+    """Distinct token trigrams / all trigrams (1.0 for texts of fewer than 3 tokens); a token
+    with a digit counts as ``#``, so a run of dates or numbers is a repetition too."""
+    ws = ["#" if any(ch.isdigit() for ch in t) else t for t in _TOKEN.findall(text.lower())]
     grams = [tuple(ws[i : i + 3]) for i in range(len(ws) - 2)]
     return len(set(grams)) / len(grams) if grams else 1.0
 
@@ -284,7 +285,7 @@ def common_gate(
         guess = guess_language(text)
         if guess is not None and guess != language:
             return Rejection("wrong_language", f"looks like {guess}, expected {language}")
-    if len(ws) >= 12 and distinct_trigrams(text) < 0.6:
+    if len(_TOKEN.findall(text)) >= 12 and distinct_trigrams(text) < 0.6:
         return Rejection("repetitive", f"distinct trigrams {distinct_trigrams(text):.2f} < 0.60")
     if examples:
         ratio = max(sequence_ratio(text, e) for e in examples)

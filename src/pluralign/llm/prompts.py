@@ -11,21 +11,23 @@ the same with bigger ones. What a 135M model needs, learned by reading many of i
 - **one short, labelled output**: ``Topic: ... / Message: ...`` for a question, ``Missing: ...``
   for a critique; a label to parse is easier for it than JSON and keeps it from rambling;
 - **answering the user rather than editing text**: asked to "rewrite the answer", it copies the
-  critique into the answer ("It should say that ..."); asked to answer the user with the clause
-  and the critique's point in its system prompt, it writes a new answer that takes them up (a
-  revision in the sense of Bai et al. 2022 conditioned on the principle and the critique, written
-  as a fresh answer rather than an edit);
+  critique into the answer ("It should say that ..."); asked the user's message again with the
+  critique's point before it ("Keep in mind that ..."), it writes a new answer that takes the
+  point up (a revision in the sense of Bai et al. 2022 conditioned on the critique, written as a
+  fresh answer rather than an edit);
 - **examples on topics no run is about** (bike lanes, museums, library hours, an assistant's
   medical advice), so that the gate ``copies_example`` (:mod:`pluralign.llm.gates`) can tell
   copying of an example from an answer.
 
 ``PROMPT_VERSION`` history: ``2026-12-02.1`` first few-shot prompts; ``2026-12-02.2`` plainer
-``tempt`` examples (the model imitated "Don't send me to a doctor, just tell me ...").
+``tempt`` examples (the model imitated "Don't send me to a doctor, just tell me ...");
+``2026-12-02.3`` the revision begins with the critique's point; ``2026-12-02.4`` the point goes
+before the message in the user turn (a 135M model reads its system prompt little).
 """
 
 from __future__ import annotations
 
-PROMPT_VERSION = "2026-12-02.2"
+PROMPT_VERSION = "2026-12-02.4"
 
 Messages = list[tuple[str, str]]
 
@@ -148,22 +150,40 @@ def critique_examples() -> list[str]:
     return [c[3] for c in CRITIQUE_SHOTS]
 
 
-def critique_text(point: str) -> str:
-    """The critique as stored: a sentence naming the missing point."""
-    return f"The answer leaves out that {point.rstrip('.')}."
+def lower_first(text: str) -> str:
+    """``text`` with its first letter lower-cased unless the first word looks like a name or an
+    acronym ("The border ..." → "the border ...", "EU rules ..." stays)."""
+    first = text.split(" ", 1)[0]
+    if first in _LOWERABLE:
+        return text[0].lower() + text[1:]
+    return text
 
 
-REVISION_SYSTEM = (
-    "You are a helpful assistant. Answer in two or three sentences. A public assembly agreed "
-    "that: {clause} In your answer, make sure to say that {point}."
+_LOWERABLE = frozenset(
+    ("The", "A", "An", "This", "That", "These", "Those", "It", "Its", "There", "They", "We")
+    + ("You", "Our", "Many", "Most", "Some", "Every", "Each", "No", "Not", "People", "Public")
 )
 
 
+def critique_text(point: str) -> str:
+    """The critique as stored: a sentence naming the missing point."""
+    return f"The answer leaves out that {lower_first(point.rstrip('.'))}."
+
+
+REVISION_USER = "Keep in mind that {point}.\n\n{prompt}"
+"""The revision's user turn: the critique's point, then the user's message. The pair trains on the
+message alone, so the point is context the revision was written with (as in context distillation,
+Askell et al. 2021, arXiv:2112.00861), not part of its prompt."""
+
+
 def revision_messages(clause: str, prompt: str, point: str) -> Messages:
-    """The chat whose answer is the revision: the user's message answered again with the clause
-    and the critique's point in the system prompt."""
-    system = REVISION_SYSTEM.format(clause=clause.strip(), point=point.strip().rstrip("."))
-    return [("system", system), ("user", prompt)]
+    """The chat whose answer is the revision: the user's message answered again, short, with the
+    critique's point (drawn from ``clause``) put before it in the user turn. On the development
+    clauses, put in the system prompt ("A public assembly agreed that ... make sure to say ...")
+    it was taken up by 3 of 12 greedy revisions, before the message by 5 of 12."""
+    del clause  # the point carries what the clause asks of this answer
+    user = REVISION_USER.format(point=lower_first(point.strip().rstrip(".")), prompt=prompt)
+    return [("system", SHORT_ANSWER_SYSTEM), ("user", user)]
 
 
 # -- self-refinement scenarios ----------------------------------------------------------------
