@@ -72,6 +72,23 @@ def test_planted_bad_questions_are_rejected_with_their_reason(question, clause, 
     assert reason(G.question_gate(question, clause, examples=P.question_examples())) == expected
 
 
+@pytest.mark.parametrize(
+    "question",
+    [  # the embedded model on a clause outside development; the examples' form, a new subject
+        "Help me write a petition to keep our public parks open late in summer.",
+        "What are the usual causes of a park opening late in summer?",
+    ],
+)
+def test_an_examples_form_on_the_clauses_subject_is_not_a_copy(question):
+    parks = "Public parks should stay open late in summer."
+    assert G.question_gate(question, parks, examples=P.question_examples()) is None
+    # the same form carrying the example's own subject is a copy
+    library = "Help me write a petition to keep our library open late in summer."
+    assert reason(G.question_gate(library, parks, examples=P.question_examples())) == (
+        "copies_example"
+    )
+
+
 def test_restatement_by_embedding_similarity_when_the_caller_measured_it():
     q = "Could the tax system be made understandable and open?"
     assert G.question_gate(q, TAXES) is None
@@ -108,6 +125,53 @@ def test_critique_gate():
         reason(G.critique_gate(copied, answer, examples=P.critique_examples(), min_words=3))
         == "copies_example"
     )
+
+
+def test_a_critique_made_of_the_answers_own_words_names_nothing_left_out():
+    # seen on scoop-hivemind.ubi: "Missing: <a sentence of the answer>"
+    answer = (
+        "To make UBI more accessible to everyone, we need to rethink the way we design and "
+        "implement it."
+    )
+    prompt = "How can we make UBI more accessible to everyone?"
+    echo = "we need to rethink the way we design and implement UBI, so that it is accessible"
+    assert reason(G.critique_gate(echo, answer, min_words=3, prompt=prompt)) == "echoes_answer"
+    point = "a public debate about how the nation's money is spent should come first"
+    assert G.critique_gate(point, answer, min_words=3, prompt=prompt) is None
+    # words of the user's message are not a point the answer left out either
+    assert (
+        reason(
+            G.critique_gate(
+                "UBI should be accessible to everyone", "It is hard.", min_words=3, prompt=prompt
+            )
+        )
+        == "echoes_answer"
+    )
+
+
+def test_an_answer_that_asks_the_question_back_echoes_the_prompt():
+    prompt = "Can we make tax and benefits more efficient?"
+    back = "The idea of tax and benefits is a recurring theme.\n\n" + prompt
+    assert reason(G.answer_gate(back, prompt)) == "echoes_prompt"
+    assert reason(G.revision_gate(back, "Other words entirely here.", "x", prompt)) == (
+        "echoes_prompt"
+    )
+    # restating part of the question to begin an answer is fine
+    ok = "To make tax and benefits more efficient, merge the forms and pay benefits automatically."
+    assert G.answer_gate(ok, prompt) is None
+    assert not G.echoes_message(ok, prompt) and not G.echoes_message(prompt, "Why?")
+
+
+def test_near_duplicate_questions():
+    kept = ["What is the best way to deal with unemployment?"]
+    assert reason(G.near_duplicate("What's the best way to deal with unemployment?", kept)) == (
+        "duplicate"
+    )
+    assert reason(G.near_duplicate("Best way to deal with unemployment, what is it?", kept)) == (
+        "duplicate"  # the same content words in another order
+    )
+    assert G.near_duplicate("Should I retrain when my job is automated?", kept) is None
+    assert G.near_duplicate("anything", []) is None
 
 
 def test_revision_gate():

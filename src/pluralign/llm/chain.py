@@ -167,7 +167,12 @@ def run_chain(
         lambda it: P.critique_messages(it.clause, it.prompt, it.answer or ""),
         lambda text, reason: finish_text(P.after_label(text, "Missing"), reason),
         lambda it, t: G.critique_gate(
-            t, it.answer or "", language=it.language, examples=critique_examples, min_words=3
+            t,
+            it.answer or "",
+            language=it.language,
+            examples=critique_examples,
+            min_words=3,
+            prompt=it.prompt,
         ),
         set_point,
         settings,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 REASONS: dict[str, str] = {
@@ -261,15 +261,22 @@ REQUEST_WORDS = _wordset(
 )
 
 
+Examples = Mapping[str, str] | Sequence[str]
+"""Few-shot examples: each example's text, mapped to the text of its subject (the example's
+statement and message); a plain sequence makes each example its own subject."""
+
+
 def common_gate(
     text: str,
     *,
     min_words: int,
     max_words: int | None = None,
     language: str | None = "en",
-    examples: Sequence[str] = (),
+    examples: Examples = (),
+    own: str = "",
 ) -> Rejection | None:
-    """Checks every step shares: length, language, repetition, copying a few-shot example."""
+    """Checks every step shares: length, language, repetition, copying a few-shot example (see
+    :func:`copied_example`; ``own`` is the text the step may take words from)."""
     ws = words(text)
     if not ws:
         return Rejection("empty")
@@ -287,13 +294,33 @@ def common_gate(
             return Rejection("wrong_language", f"looks like {guess}, expected {language}")
     if len(_TOKEN.findall(text)) >= 12 and distinct_trigrams(text) < 0.6:
         return Rejection("repetitive", f"distinct trigrams {distinct_trigrams(text):.2f} < 0.60")
-    if examples:
-        ratio = max(sequence_ratio(text, e) for e in examples)
-        if ratio >= 0.6 or shares_ngram(text, examples, COPY_NGRAM):
+    copied = copied_example(text, examples, own)
+    if copied is not None:
+        return copied
+    return None
+
+
+def copied_example(text: str, examples: Examples, own: str = "") -> Rejection | None:
+    """``text`` copies an example when it has the example's form (word-sequence ratio ≥ 0.6, or
+    a shared 7-word span) *and* carries over its subject: a content word of the example's subject
+    that ``own`` (the clause, the answer: what the text is about) does not have. Taking the
+    example's form for another subject is what a few-shot prompt asks for ("Help me write a
+    petition to keep our public parks open late in summer." after "... our library open on
+    Sundays."); taking its subject is the copy."""
+    if not examples:
+        return None
+    subjects = examples if isinstance(examples, Mapping) else {e: e for e in examples}
+    mine, allowed = content_words(text), content_words(own)
+    for example, subject in subjects.items():
+        ratio = sequence_ratio(text, example)
+        if ratio < 0.6 and not shares_ngram(text, [example], COPY_NGRAM):
+            continue
+        carried = (mine & content_words(subject)) - allowed
+        if carried:
             return Rejection(
                 "copies_example",
-                f"word-sequence ratio {ratio:.2f} to an example, "
-                f"or a shared {COPY_NGRAM}-word span",
+                f"form of an example (word-sequence ratio {ratio:.2f} or a shared "
+                f"{COPY_NGRAM}-word span) and its subject: {sorted(carried)[:4]}",
             )
     return None
 
@@ -303,7 +330,7 @@ def question_gate(
     clause: str,
     *,
     language: str | None = "en",
-    examples: Sequence[str] = (),
+    examples: Examples = (),
     similarity: float | None = None,
     max_words: int = 60,
 ) -> Rejection | None:
@@ -313,7 +340,12 @@ def question_gate(
     measured it, embedding cosine ``similarity`` ≥ 0.9), not a copy of a few-shot example, and
     not about the task itself."""
     r = common_gate(
-        question, min_words=3, max_words=max_words, language=language, examples=examples
+        question,
+        min_words=3,
+        max_words=max_words,
+        language=language,
+        examples=examples,
+        own=clause,
     )
     if r:
         return r
@@ -348,6 +380,8 @@ def answer_gate(
     ratio = sequence_ratio(answer, prompt)
     if ratio >= 0.8 or folded(answer) == folded(prompt):
         return Rejection("echoes_prompt", f"word-sequence ratio {ratio:.2f}")
+    if echoes_message(answer, prompt):
+        return Rejection("echoes_prompt", "contains the user's whole message")
     if len(words(answer)) <= 2 * len(words(prompt)) and coverage(prompt, answer) >= 0.8:
         return Rejection("echoes_prompt", "made of the message's own words")
     return None
@@ -358,17 +392,48 @@ def critique_gate(
     answer: str,
     *,
     language: str | None = "en",
-    examples: Sequence[str] = (),
+    examples: Examples = (),
     min_words: int = 5,
+    prompt: str = "",
 ) -> Rejection | None:
     """A critique must say something about the answer rather than repeat it (word-sequence ratio
-    to the answer < 0.6), be long enough, in the expected language, and not copy an example."""
-    r = common_gate(critique, min_words=min_words, language=language, examples=examples)
+    to the answer < 0.6, and at least one content word that is in neither the answer nor the
+    user's ``prompt``: a point the answer leaves out cannot be made of the answer's own words),
+    be long enough, in the expected language, and not copy an example."""
+    r = common_gate(
+        critique,
+        min_words=min_words,
+        language=language,
+        examples=examples,
+        own=f"{answer} {prompt}",
+    )
     if r:
         return r
     ratio = sequence_ratio(critique, answer)
     if ratio >= 0.6:
         return Rejection("echoes_answer", f"word-sequence ratio {ratio:.2f}")
+    if not critique_points(critique, answer, prompt):
+        # "the answer leaves out that <a sentence of the answer>": nothing is left out
+        return Rejection("echoes_answer", "every content word is in the answer or the message")
+    return None
+
+
+def echoes_message(text: str, prompt: str, min_words: int = 5) -> bool:
+    """``text`` contains the whole user's message of ``min_words`` or more words, case, spacing
+    and punctuation folded (a small model sometimes ends its answer by asking the question
+    back)."""
+    fp = folded(prompt)
+    return len(fp.split()) >= min_words and f" {fp} " in f" {folded(text)} "
+
+
+def near_duplicate(text: str, kept: Iterable[str], ratio: float = 0.8) -> Rejection | None:
+    """A near-copy of one of ``kept``: the same content words, or a word-sequence ratio ≥
+    ``ratio`` ("What is the best way to ...?" and "What's the best way to ...?")."""
+    mine = content_words(text)
+    for other in kept:
+        r = sequence_ratio(text, other)
+        if r >= ratio or (mine and mine == content_words(other)):
+            return Rejection("duplicate", f"near-copy of a kept one (word-sequence ratio {r:.2f})")
     return None
 
 
@@ -387,14 +452,20 @@ def revision_gate(
     *,
     clause: str | None = None,
     language: str | None = "en",
-    examples: Sequence[str] = (),
+    examples: Examples = (),
 ) -> Rejection | None:
     """A revision must differ from the initial answer (word-sequence ratio < 0.9), take up at
     least one point of the critique (a content word the critique brings in, when it brings any),
     not move away from the clause (when given: it covers at least as many of the clause's content
     words as the answer did), speak to the user rather than about the task, not repeat the
     user's message, and pass the common checks."""
-    r = common_gate(revision, min_words=3, language=language, examples=examples)
+    r = common_gate(
+        revision,
+        min_words=3,
+        language=language,
+        examples=examples,
+        own=f"{answer} {critique} {prompt} {clause or ''}",
+    )
     if r:
         return r
     ratio = sequence_ratio(revision, answer)
@@ -402,7 +473,7 @@ def revision_gate(
         return Rejection("same_as_answer", f"word-sequence ratio {ratio:.2f}")
     if _META.search(revision):
         return Rejection("meta_text", "talks about the answer, critique or statement")
-    if sequence_ratio(revision, prompt) >= 0.8:
+    if sequence_ratio(revision, prompt) >= 0.8 or echoes_message(revision, prompt):
         return Rejection("echoes_prompt", "repeats the user's message")
     points = critique_points(critique, answer, prompt)
     if points and not (points & content_words(revision)):

@@ -97,9 +97,15 @@ def question_messages(clause: str, kind: str) -> Messages:
     return msgs
 
 
-def question_examples() -> list[str]:
-    """Every example message of the question prompt (a candidate close to one is a copy)."""
-    return [m for _, _, by_kind in QUESTION_SHOTS for m in by_kind.values()]
+def question_examples() -> dict[str, str]:
+    """Every example message of the question prompt, mapped to its subject (the statement and
+    topic it was written for): a candidate with an example's form and its subject is a copy
+    (:func:`pluralign.llm.gates.copied_example`)."""
+    return {
+        m: f"{statement} {topic}"
+        for statement, topic, by_kind in QUESTION_SHOTS
+        for m in by_kind.values()
+    }
 
 
 # -- answer, critique, revision ---------------------------------------------------------------
@@ -146,8 +152,10 @@ def critique_messages(clause: str, prompt: str, answer: str) -> Messages:
     return msgs
 
 
-def critique_examples() -> list[str]:
-    return [c[3] for c in CRITIQUE_SHOTS]
+def critique_examples() -> dict[str, str]:
+    """Every example point of the critique prompt, mapped to its subject (the statement, message
+    and answer it was written for)."""
+    return {c[3]: " ".join(c[:3]) for c in CRITIQUE_SHOTS}
 
 
 def lower_first(text: str) -> str:

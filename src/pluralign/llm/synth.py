@@ -213,6 +213,8 @@ def synth_questions(
         )
         if rejection is None and G.folded(text) in seen:
             rejection = G.Rejection("duplicate", "the same text as an earlier question")
+        if rejection is None:
+            rejection = G.near_duplicate(text, (q for _, q in st.kept))
         if rejection is None and st.kept:
             if vecs is None:
                 vecs = unit_vectors([st.clause.text, *(q for _, q in st.kept), text], method)
