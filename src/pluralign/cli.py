@@ -53,6 +53,7 @@ COMMAND_MODULES = (
     "pluralign.demo",
     "pluralign.aggregate.cli",
     "pluralign.constitution.cli",
+    "pluralign.sensemaking.cli",
     "pluralign.data.prefs_cli",
     "pluralign.evaluate.cli",
     "pluralign.report.cli",

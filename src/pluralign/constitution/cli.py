@@ -8,6 +8,21 @@ from typing import Annotated
 import typer
 
 from pluralign.clikit import DbOption, OutOption, SeedOption, console
+from pluralign.constitution.settings import DraftSettings
+from pluralign.llm.options import (
+    AdapterOption,
+    ApiKeyEnvOption,
+    BaseUrlOption,
+    CacheOption,
+    CheckpointOption,
+    ConcurrencyOption,
+    ModelOption,
+    ProviderConfigOption,
+    ProviderFlags,
+    RetriesOption,
+    TimeoutOption,
+)
+from pluralign.sensemaking.cli import ConversationArgument, OfflineOption, SlugOption
 
 constitution_app = typer.Typer(
     help="Constitution clauses from cross-group consensus.", no_args_is_help=True
@@ -16,19 +31,20 @@ constitution_app = typer.Typer(
 
 @constitution_app.command("draft")
 def draft_cmd(
-    folder: Annotated[
-        Path | None, typer.Argument(help="Folder with Polis export CSVs (comments.csv, votes.csv).")
-    ] = None,
+    folder: ConversationArgument = None,
     out: OutOption = Path("constitution-out"),
     db: DbOption = None,
-    slug: Annotated[
-        str | None,
-        typer.Option(
-            "--slug", help="Use this assembly from the store (with --db) instead of FOLDER."
-        ),
-    ] = None,
+    slug: SlugOption = None,
     seed: SeedOption = 0,
     title: Annotated[str, typer.Option(help="Title of the constitution.")] = "Constitution",
+    style: Annotated[
+        str,
+        typer.Option(help="choose (\"Choose the response that …\"), should (\"The AI should …\") "
+                     "or verbatim (the best-supported statement, cleaned)."),
+    ] = DraftSettings.style,
+    max_clauses: Annotated[
+        int | None, typer.Option(help="Keep at most this many clauses (the best-supported).")
+    ] = None,
     min_gac: Annotated[
         float | None,
         typer.Option(
@@ -37,29 +53,45 @@ def draft_cmd(
     ] = None,
     min_group_agreement: Annotated[
         float, typer.Option(help="Agree share every opinion group must reach.")
-    ] = 0.6,
+    ] = DraftSettings.min_group_agreement,
     min_group_votes: Annotated[
         int, typer.Option(help="Votes every group must have cast on a statement.")
-    ] = 3,
+    ] = DraftSettings.min_group_votes,
     merge_threshold: Annotated[
         float | None,
-        typer.Option(
-            help="Cosine similarity for merging near-duplicates (default 0.80 MiniLM, 0.55 TF-IDF)."
-        ),
+        typer.Option(help="Cosine at which statements merge on wording alone (default 0.85 "
+                     "MiniLM, 0.60 TF-IDF; see docs/sensemaking.md)."),
     ] = None,
-    embedder: Annotated[str, typer.Option(help="auto, minilm or tfidf.")] = "auto",
-    max_clauses: Annotated[int | None, typer.Option(help="Keep at most this many clauses.")] = None,
+    embedder: Annotated[str, typer.Option(help="auto, minilm or tfidf.")] = DraftSettings.embedder,
+    attempts: Annotated[
+        int, typer.Option(min=1, help="LLM drafts per clause before the cleaned statement is kept.")
+    ] = DraftSettings.attempts,
+    keep_flagged: Annotated[
+        bool, typer.Option("--keep-flagged", help="Keep a flagged LLM draft (flagged) instead.")
+    ] = False,
     min_votes: Annotated[
         int, typer.Option(help="Votes a participant needs to be clustered (Polis: 7).")
     ] = 7,
+    offline: OfflineOption = False,
+    base_url: BaseUrlOption = None,
+    model: ModelOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    checkpoint: CheckpointOption = None,
+    adapter: AdapterOption = None,
+    cache: CacheOption = None,
+    concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    max_retries: RetriesOption = None,
+    provider_config: ProviderConfigOption = None,
 ) -> None:
-    """Draft OUT/constitution.yaml and OUT/constitution.md from the votes."""
-    from pluralign.aggregate import AggregateSettings, aggregate, from_store, read_polis
-    from pluralign.constitution import DraftSettings, draft_constitution, write_constitution
-    from pluralign.errors import InputError
+    """Draft OUT/constitution.yaml and OUT/constitution.md from the votes: consensus statements
+    grouped by topic, merged when they say the same thing, reworded by the LLM (the embedded
+    SmolLM2 unless told otherwise) and checked for faithfulness; flagged clauses come first."""
+    import time
 
-    if (folder is None) == (slug is None):
-        raise InputError("give either a FOLDER of Polis CSVs or --slug NAME (with --db)")
+    from pluralign.constitution import draft_constitution, write_constitution
+    from pluralign.sensemaking.cli import aggregate_conversation, open_writer
+
     settings = DraftSettings(
         min_gac=min_gac,
         min_group_agreement=min_group_agreement,
@@ -67,19 +99,24 @@ def draft_cmd(
         merge_threshold=merge_threshold,
         embedder=embedder,
         max_clauses=max_clauses,
+        style=style,
+        attempts=attempts,
+        keep_flagged=keep_flagged,
     )
-    with console.status("aggregating votes"):
-        matrix = read_polis(folder) if folder is not None else from_store(db, slug)
-        result = aggregate(matrix, seed=seed, settings=AggregateSettings(min_votes=min_votes))
-    with console.status("drafting clauses"):
-        constitution = draft_constitution(result, settings=settings, title=title)
+    started = time.perf_counter()
+    result = aggregate_conversation(folder, db, slug, seed, min_votes)
+    flags = ProviderFlags.of(locals())
+    use_llm = not offline and style != "verbatim"
+    with open_writer(flags, not use_llm, seed, out / "llm-cache") as writer:
+        constitution = draft_constitution(result, settings=settings, title=title, writer=writer)
     yaml_path, md_path = write_constitution(constitution, out)
-    used = constitution.provenance["draft_settings"]
+    p = constitution.provenance
     console.print(
-        f"{len(constitution.clauses)} clauses from "
-        f"{constitution.provenance['candidates']} consensus statements "
-        f"({result.n_groups} opinion groups; near-duplicates merged with "
-        f"{used['embedder_used']} at cosine ≥ {used['merge_threshold_used']:.2f})"
+        f"{p['clauses']} clauses in {len(constitution.topics)} topics from {p['candidates']} "
+        f"consensus statements ({result.n_groups} opinion groups); {p['merged_statements']} "
+        f"merged, {p['reworded']} reworded, {p['flagged']} flagged for review "
+        f"({time.perf_counter() - started:.0f} s)",
+        highlight=False,
     )
     if not constitution.clauses:
         from pluralign.constitution.draft import no_consensus_reason
@@ -90,13 +127,89 @@ def draft_cmd(
 
 
 @constitution_app.command("check")
-def check_cmd(path: Annotated[Path, typer.Argument(help="constitution.yaml to validate.")]) -> None:
-    """Validate a (hand-edited) constitution.yaml."""
+def check_cmd(
+    path: Annotated[Path, typer.Argument(help="constitution.yaml to validate.")],
+    votes: Annotated[
+        Path | None,
+        typer.Option("--votes", help="Polis export folder the constitution was drafted from: "
+                     "verify every cited statement and its votes, and re-check each clause."),
+    ] = None,
+    db: DbOption = None,
+    slug: SlugOption = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Aggregation seed (default: the recorded one).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when a clause is flagged or a vote differs.")
+    ] = False,
+) -> None:
+    """Validate a (hand-edited) constitution.yaml; with --votes (or --db/--slug), check that it
+    still stands on the conversation's votes."""
     from pluralign.constitution import load_constitution
+    from pluralign.errors import InputError
 
     c = load_constitution(path)
     n_ev = sum(len(cl.evidence) for cl in c.clauses)
-    console.print(f"{path}: valid; {len(c.clauses)} clauses backed by {n_ev} statements")
+    if votes is None and slug is None:
+        console.print(f"{path}: valid; {len(c.clauses)} clauses backed by {n_ev} statements")
+        return
+    from pluralign.constitution.check import check_against
+    from pluralign.sensemaking.cli import aggregate_conversation
+    from pluralign.sensemaking.faithful import KINDS
+
+    used = seed if seed is not None else int((c.provenance or {}).get("seed", 0))
+    result = aggregate_conversation(votes, db, slug, used)
+    report = check_against(c, result, str(path), path.read_text(encoding="utf-8"))
+    for w in report.warnings:
+        console.print(f"warning: {w}", highlight=False)
+    for cid, found in report.flags.items():
+        for f in found:
+            console.print(f"{cid}: {KINDS.get(f.kind, f.kind)}: {f.detail}", highlight=False)
+    console.print(
+        f"{path}: {report.clauses} clauses backed by {report.statements} statements, all in "
+        f"the conversation; {len(report.flags)} flagged, {len(report.warnings)} warnings",
+        highlight=False,
+    )
+    if strict and (report.flags or report.warnings):
+        raise InputError(f"{len(report.flags)} flagged clause(s), {len(report.warnings)} "
+                         "warning(s)", where=str(path))
+
+
+@constitution_app.command("diff")
+def diff_cmd(
+    a: Annotated[Path, typer.Argument(help="First constitution (YAML).")],
+    b: Annotated[Path, typer.Argument(help="Second constitution (YAML).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the Markdown comparison here.")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the comparison as JSON here.")
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Cosine at which two clauses mean the same (default 0.6 MiniLM, "
+                     "0.3 TF-IDF)."),
+    ] = None,
+    embedder: Annotated[str, typer.Option(help="auto, minilm or tfidf.")] = "auto",
+) -> None:
+    """Match the clauses of two constitutions by meaning: shared, only in A, only in B."""
+    from pluralign.constitution.diff import diff_constitutions, read_sides
+
+    d = diff_constitutions(read_sides(a), read_sides(b), embedder=embedder, threshold=threshold)
+    text = d.to_markdown(a.name, b.name)
+    if out is not None:
+        from pluralign.io import atomic_write_text
+
+        atomic_write_text(out, text)
+    if json_out is not None:
+        from pluralign.io import write_json_atomic
+
+        write_json_atomic(json_out, d.to_dict())
+    if out is None:
+        console.print(text, highlight=False, markup=False)
+    else:
+        console.print(f"{len(d.shared)} shared, {len(d.only_a)} only in {a.name}, "
+                      f"{len(d.only_b)} only in {b.name}; wrote {out}", highlight=False)
 
 
 @constitution_app.command("render")

@@ -7,55 +7,28 @@ definition :mod:`pluralign.aggregate.consensus` gives (and ``pluralign aggregate
 every group at least ``min_group_votes`` (3) votes, at least ``min_group_agreement`` (0.6) of
 them agrees, and GAC = Π_g (A_g + 1)/(S_g + 2) ≥ ``min_gac`` (default 0.5^G for G groups).
 
-Candidates are taken in decreasing GAC; each joins the first clause whose lead statement is a
-near-duplicate (cosine similarity of sentence vectors ≥ ``merge_threshold``, see
-:mod:`~pluralign.constitution.embed`) or starts a new clause. A clause keeps its lead statement's
-text verbatim and lists every merged statement with its votes per group, GAC and bridging score.
+The candidates become principles (:mod:`pluralign.constitution.principles`): grouped by topic,
+merged when they say the same thing, written in one ``style`` (``choose``: "Choose the response
+that …", ``should``: "The AI should …", ``verbatim``: the statement's own cleaned words) by an
+LLM when one is given, and checked for faithfulness; flagged clauses are listed first in
+constitution.md. Each clause lists every statement behind it with its votes overall and per
+group, GAC and bridging score, exactly as voted on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from pluralign import __version__
-from pluralign.aggregate.consensus import ConsensusRule, consensus_candidates, nearest_miss
-from pluralign.constitution.embed import MERGE_THRESHOLDS, embed
-from pluralign.errors import InputError
+from pluralign.aggregate.consensus import consensus_candidates, nearest_miss
+from pluralign.constitution.embed import embed
+from pluralign.constitution.settings import DraftSettings
 
 FORMAT = "pluralign-constitution/1"
-
-
-@dataclass(frozen=True)
-class DraftSettings:
-    """Thresholds of :func:`draft_constitution` (see the module docstring for the rules)."""
-
-    min_gac: float | None = ConsensusRule.min_gac
-    """GAC a statement needs; None means 0.5 ** n_groups."""
-    min_group_agreement: float = ConsensusRule.min_group_agreement
-    """Agree share every opinion group must reach."""
-    min_group_votes: int = ConsensusRule.min_group_votes
-    """Votes every opinion group must have cast on a statement."""
-    merge_threshold: float | None = None
-    """Cosine similarity for near-duplicates; None uses the embedder's default (0.80 MiniLM,
-    0.55 TF-IDF)."""
-    embedder: str = "auto"
-    max_clauses: int | None = None
-
-    def __post_init__(self) -> None:
-        ConsensusRule(self.min_group_agreement, self.min_group_votes, self.min_gac)  # validates
-        if self.merge_threshold is not None and not -1 <= self.merge_threshold <= 1:
-            raise InputError("merge_threshold must be a cosine in [-1, 1]", where="merge_threshold")
-        if self.max_clauses is not None and self.max_clauses < 1:
-            raise InputError("max_clauses must be at least 1", where="max_clauses")
-
-    @property
-    def rule(self) -> ConsensusRule:
-        """The cross-group consensus rule these thresholds make."""
-        return ConsensusRule(self.min_group_agreement, self.min_group_votes, self.min_gac)
 
 
 @dataclass(frozen=True)
@@ -92,8 +65,13 @@ class Clause:
     text: str
     evidence: tuple[Evidence, ...]
     note: dict[str, Any] = field(default_factory=dict)
-    """Free-form provenance added by other tools (e.g. an LLM rewording: model, original text);
+    """Provenance of the wording and the merges (``wording``: style, model, rejected drafts,
+    spelling fixed; ``merged``: why each statement joined), and free-form notes of other tools;
     stored under the clause's ``provenance`` key in YAML."""
+    topic: str = ""
+    """Id of the clause's topic (``Constitution.topics`` names it)."""
+    flags: tuple = ()
+    """:class:`~pluralign.sensemaking.faithful.Flag` s: why this clause needs review."""
 
     @property
     def statements(self) -> list[int]:
@@ -115,6 +93,13 @@ class Constitution:
     title: str
     clauses: tuple[Clause, ...]
     provenance: dict[str, Any] = field(default_factory=dict)
+    topics: dict[str, str] = field(default_factory=dict)
+    """Topic id → name, in the order clauses are grouped."""
+
+    @property
+    def flagged(self) -> list[Clause]:
+        """The clauses with at least one flag, in clause order."""
+        return [c for c in self.clauses if c.flags]
 
     def to_yaml(self) -> str:
         from pluralign.constitution.yamlio import constitution_to_yaml
@@ -186,38 +171,73 @@ def draft_constitution(
     statements: Mapping[int, str] | None = None,
     settings: DraftSettings | None = None,
     title: str = "Constitution",
+    writer=None,
+    topics=None,
 ) -> Constitution:
     """Draft clauses from an :class:`~pluralign.aggregate.AggregateResult`.
 
     ``statements`` optionally maps statement id → text (default: the texts in the vote
-    matrix). Texts are kept verbatim.
+    matrix). ``writer`` (a :class:`pluralign.sensemaking.writer.Writer`) words the clauses with
+    an LLM; without one every clause is the cleaned wording of its best-supported statement,
+    marked as not reworded. ``topics`` is a :class:`pluralign.sensemaking.topics.TopicModel` of
+    the conversation (default: fitted here, named by ``writer`` or by keywords).
     """
+    from pluralign.constitution.principles import draft_principles, topic_order
+    from pluralign.sensemaking.merge import MergeRules
+    from pluralign.sensemaking.textclean import Vocabulary
+
     settings = settings or DraftSettings()
     texts = dict(statements or {})
+    all_ids = [int(s) for s in result.matrix.statements]
+    all_texts = [texts.get(s, t) for s, t in zip(all_ids, result.matrix.texts, strict=True)]
     idx = candidates(result, settings)
     ev = [_evidence(result, int(j), texts) for j in idx]
-    vectors, method = embed([e.text for e in ev], settings.embedder)
-    threshold = (
-        settings.merge_threshold
-        if settings.merge_threshold is not None
-        else MERGE_THRESHOLDS[method]
+    vectors, method = embed(all_texts, settings.embedder)
+    if topics is None:
+        topics = fit_topics(all_ids, all_texts, vectors, method, result.seed, settings, writer)
+    rules = MergeRules.for_embedder(method)
+    if settings.merge_threshold is not None:
+        rules = replace(rules, similarity=settings.merge_threshold,
+                        ask_similarity=min(rules.ask_similarity, settings.merge_threshold))
+    llm_checks = writer is not None and not _is_embedded(writer)
+    principles = draft_principles(
+        [e.statement for e in ev],
+        [e.text for e in ev],
+        [e.gac for e in ev],
+        topics,
+        vectors[idx] if len(idx) else np.zeros((0, vectors.shape[1])),
+        style=settings.style,
+        values=result.matrix.values[:, idx].toarray() if len(idx) else None,
+        seen=(result.matrix.seen[:, idx].toarray() > 0) if len(idx) else None,
+        vocabulary=Vocabulary.of(all_texts),
+        rules=rules,
+        writer=writer,
+        ask_merge=llm_checks if settings.ask_merge is None else settings.ask_merge,
+        check_entailment=(
+            llm_checks if settings.check_entailment is None else settings.check_entailment
+        ),
+        attempts=settings.attempts,
+        keep_flagged=settings.keep_flagged,
+        embed_fn=(lambda t: embed(t, method)[0]) if method == "minilm" else None,
     )
-    leads: list[int] = []  # index into ev of each clause's lead statement
-    members: list[list[int]] = []
-    for i in range(len(ev)):
-        for c, lead in enumerate(leads):
-            if float(vectors[i] @ vectors[lead]) >= threshold:
-                members[c].append(i)
-                break
-        else:
-            leads.append(i)
-            members.append([i])
-    clauses = [
-        Clause(id=f"c{c + 1}", text=ev[leads[c]].text, evidence=tuple(ev[i] for i in m))
-        for c, m in enumerate(members)
-    ]
+    support = [e.gac for e in ev]
     if settings.max_clauses is not None:
-        clauses = clauses[: settings.max_clauses]
+        principles = sorted(principles, key=lambda p: -support[p.columns[0]])
+        principles = principles[: settings.max_clauses]
+    principles = topic_order(principles, support)
+    names = {t.id: t.name for t in topics.topics for t in (t, *t.subtopics)}
+    clauses = [
+        Clause(
+            id=f"c{c + 1}",
+            text=p.text,
+            evidence=tuple(ev[i] for i in p.columns),
+            note={"wording": p.wording, **({"merged": list(p.merged)} if p.merged else {})},
+            topic=p.topic,
+            flags=p.flags,
+        )
+        for c, p in enumerate(principles)
+    ]
+    used_topics = {c.topic: names.get(c.topic, c.topic) for c in clauses}
     provenance = {
         "pluralign_version": __version__,
         "input_sha256": result.matrix.source_sha256,
@@ -231,9 +251,49 @@ def draft_constitution(
         "draft_settings": {
             **asdict(settings),
             "embedder_used": method,
-            "merge_threshold_used": threshold,
+            "merge_threshold_used": rules.similarity,
+            "merge_rules": asdict(rules),
             "min_gac_used": settings.rule.gac_threshold(result.n_groups),
         },
+        "writer": (
+            {"model": writer.model, "prompt_version": _prompt_version(),
+             "failed_requests": writer.failed}
+            if writer is not None else {"model": None, "note": "offline: no LLM"}
+        ),
+        "topics": {"count": len(topics.topics), "stability": topics.stability,
+                   "silhouette": topics.silhouette, "embedder": topics.embedder},
         "candidates": len(ev),
+        "clauses": len(clauses),
+        "flagged": sum(1 for c in clauses if c.flags),
+        "reworded": sum(1 for p in principles if p.reworded),
+        "merged_statements": sum(len(p.columns) - 1 for p in principles),
     }
-    return Constitution(title=title, clauses=tuple(clauses), provenance=provenance)
+    return Constitution(
+        title=title, clauses=tuple(clauses), provenance=provenance, topics=used_topics
+    )
+
+
+def _prompt_version() -> str:
+    from pluralign.sensemaking.prompts import PROMPT_VERSION
+
+    return PROMPT_VERSION
+
+
+def _is_embedded(writer) -> bool:
+    """Whether the writer's provider is the embedded SmolLM2 (too small for yes/no judgements)."""
+    config = getattr(writer.provider, "config", None)
+    checkpoint = getattr(config, "checkpoint", None)
+    if checkpoint is None:
+        return False
+    from pluralign.models import is_embedded_name
+
+    return bool(is_embedded_name(checkpoint))
+
+
+def fit_topics(ids, texts, vectors, method, seed, settings, writer=None):
+    """The conversation's topics (:func:`pluralign.sensemaking.topics.find_topics`), named."""
+    from pluralign.sensemaking.naming import name_topics
+    from pluralign.sensemaking.topics import find_topics
+
+    model = find_topics(ids, vectors, seed=seed, max_topics=settings.max_topics, embedder=method)
+    return name_topics(model, dict(zip(ids, texts, strict=True)), writer)

@@ -1,14 +1,21 @@
 """constitution.yaml (editable, validated on load) and constitution.md (for reading).
 
-YAML layout (``format: pluralign-constitution/1``; ``format`` may be left out, and a clause may
-carry a free-form ``provenance`` mapping, e.g. written by ``pluralign.llm`` when it rewords)::
+YAML layout (``format: pluralign-constitution/1``; ``format`` may be left out; ``topics``,
+a clause's ``topic``, ``flags`` and ``provenance`` are optional)::
 
     format: pluralign-constitution/1
     title: Constitution
-    provenance: {pluralign_version, input_sha256, seed, n_groups, ..., draft_settings}
+    provenance: {pluralign_version, input_sha256, seed, n_groups, ..., draft_settings, writer}
+    topics: {t1: Parking and roads, t2: ...}    # topic id → name
     clauses:
       - id: c1
         text: The clause text (edit freely).
+        topic: t1
+        flags:                  # why the clause needs review (see docs/sensemaking.md)
+          - {kind: lost_qualifier, detail: drops only (only), by: rule}
+        provenance:             # how the wording came about and why statements were merged
+          wording: {style: choose, model: smollm2, rejected: [...], fixed: [...]}
+          merged: [{statement: 13, with: 12, reason: ..., similarity: 0.91}]
         statements:             # the votes behind the clause (leave as drafted)
           - id: 14
             text: Statement text as voted on.
@@ -61,12 +68,15 @@ def constitution_to_yaml(c: Constitution) -> str:
         "format": FORMAT,
         "title": c.title,
         "provenance": c.provenance,
+        **({"topics": dict(c.topics)} if c.topics else {}),
         "clauses": [
             {
                 "id": cl.id,
                 "text": cl.text,
-                "statements": [_evidence_dict(e) for e in cl.evidence],
+                **({"topic": cl.topic} if cl.topic else {}),
+                **({"flags": [f.to_dict() for f in cl.flags]} if cl.flags else {}),
                 **({"provenance": cl.note} if cl.note else {}),
+                "statements": [_evidence_dict(e) for e in cl.evidence],
             }
             for cl in c.clauses
         ],
@@ -154,19 +164,28 @@ def constitution_from_yaml(text: str, source: str = "constitution.yaml") -> Cons
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:  # compose succeeded, so this is a construction error
         raise yaml_error(exc, source, text) from None
-    ck.mapping(data, (), ("title", "clauses"), ("format", "provenance"))
+    ck.mapping(data, (), ("title", "clauses"), ("format", "provenance", "topics"))
     if data.get("format", FORMAT) != FORMAT:
         ck.fail(("format",), f"unsupported format {data['format']!r}", hint=f"expected {FORMAT}")
     title = ck.text(data["title"], ("title",))
     provenance = data.get("provenance") or {}
     if not isinstance(provenance, dict):
         ck.fail(("provenance",), "expected a mapping")
+    topics = data.get("topics") or {}
+    if not isinstance(topics, dict):
+        ck.fail(("topics",), "expected a mapping of topic id → name")
+    topics = {str(k): ck.text(v, ("topics", k)) for k, v in topics.items()}
     if not isinstance(data["clauses"], list):
         ck.fail(("clauses",), "expected a list of clauses")
     clauses, ids = [], set()
     for i, raw in enumerate(data["clauses"]):
         p = ("clauses", i)
-        ck.mapping(raw, p, ("id", "text"), ("statements", "provenance"))
+        ck.mapping(raw, p, ("id", "text"), ("statements", "provenance", "topic", "flags"))
+        topic = str(raw.get("topic") or "")
+        if topic and topics and topic not in topics:
+            ck.fail(p + ("topic",), f"unknown topic '{topic}'",
+                    hint=f"topics: {', '.join(topics)}")
+        flags = _flags(ck, raw.get("flags"), p + ("flags",))
         note = raw.get("provenance") or {}
         if not isinstance(note, dict):
             ck.fail(p + ("provenance",), "expected a mapping")
@@ -215,13 +234,88 @@ def constitution_from_yaml(text: str, source: str = "constitution.yaml") -> Cons
                 text=ck.text(raw["text"], p + ("text",)),
                 evidence=tuple(evidence),
                 note=note,
+                topic=topic,
+                flags=flags,
             )
         )
-    return Constitution(title=title, clauses=tuple(clauses), provenance=provenance)
+    return Constitution(
+        title=title, clauses=tuple(clauses), provenance=provenance, topics=topics
+    )
+
+
+def _flags(ck: _Checker, raw, path: tuple) -> tuple:
+    from pluralign.sensemaking.faithful import KINDS, Flag
+
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        ck.fail(path, "expected a list of flags")
+    out = []
+    for i, f in enumerate(raw):
+        ck.mapping(f, path + (i,), ("kind",), ("detail", "by"))
+        if f["kind"] not in KINDS:
+            ck.fail(path + (i, "kind"), f"unknown flag kind {f['kind']!r}",
+                    hint=f"one of: {', '.join(KINDS)}")
+        out.append(Flag.from_dict(f))
+    return tuple(out)
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.0f} %"
+
+
+def _votes_table(cl: Clause) -> list[str]:
+    groups = sorted({g for e in cl.evidence for g in e.groups})
+    head = ["statement", "agree / disagree / pass"]
+    head += [f"group {g} agrees" for g in groups] + ["GAC", "bridging"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for e in cl.evidence:
+        row = [f"#{e.statement}", f"{e.agree} / {e.disagree} / {e.passes}"]
+        row += [
+            f"{_pct(e.groups[g].agreement)} ({e.groups[g].agree}/"
+            f"{e.groups[g].agree + e.groups[g].disagree + e.groups[g].passes})"
+            if g in e.groups
+            else "–"
+            for g in groups
+        ]
+        row += [f"{e.gac:.3f}", f"{e.bridging:+.3f}"]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def _clause_block(cl: Clause, c: Constitution) -> list[str]:
+    from pluralign.sensemaking.faithful import KINDS
+
+    lines = [f"### {cl.id}. {cl.text}", ""]
+    if cl.flags:
+        lines += [f"- **{KINDS.get(f.kind, f.kind)}** ({f.by}): {f.detail}" for f in cl.flags]
+        lines.append("")
+    wording = cl.note.get("wording") if isinstance(cl.note, dict) else None
+    if isinstance(wording, dict):
+        by = str(wording.get("by", ""))
+        if by == "llm":
+            lines.append(f"*Reworded by {wording.get('model')} ({wording.get('style')}).*")
+        elif by:
+            reason = f" ({wording['reason']})" if wording.get("reason") else ""
+            lines.append(f"*Wording: {by}{reason}.*")
+        for r in wording.get("rejected") or []:
+            why = "; ".join(f.get("detail", f.get("kind", "")) for f in r.get("flags", []))
+            lines.append(f"*Rejected draft: “{r.get('text')}” ({why}).*")
+        lines.append("")
+    if not cl.evidence:
+        lines += ["*(added by hand: no votes behind this clause)*", ""]
+        return lines
+    lines += _votes_table(cl)
+    sources = [e for e in cl.evidence if e.text]
+    if sources and (len(sources) > 1 or sources[0].text.strip() != cl.text.strip()):
+        lines += ["", "Statements, as voted on:"]
+        merged = {m.get("statement"): m for m in (cl.note.get("merged") or [])}
+        for e in sources:
+            why = merged.get(e.statement, {}).get("reason")
+            note = f" *(merged: {why})*" if why else ""
+            lines.append(f"- #{e.statement}: {e.text.strip()}{note}")
+    lines.append("")
+    return lines
 
 
 def constitution_to_markdown(c: Constitution) -> str:
@@ -233,33 +327,37 @@ def constitution_to_markdown(c: Constitution) -> str:
             f"{sum(prov.get('group_sizes', [])) or '?'} participants in "
             f"{prov.get('n_groups', '?')} opinion groups (input sha256 "
             f"`{str(prov.get('input_sha256', ''))[:12]}`, seed {prov.get('seed', '?')}). "
-            "Each clause is a statement that a majority of every opinion group agreed with; "
-            "the table under it shows the votes behind it.",
+            "Each clause stands for statements that a majority of every opinion group agreed "
+            "with; the table under it shows the votes behind it.",
             "",
         ]
-    for cl in c.clauses:
-        lines += [f"## {cl.id}. {cl.text}", ""]
-        if not cl.evidence:
-            lines += ["*(added by hand: no votes behind this clause)*", ""]
-            continue
-        groups = sorted({g for e in cl.evidence for g in e.groups})
-        head = ["statement", "agree / disagree / pass"]
-        head += [f"group {g} agrees" for g in groups] + ["GAC", "bridging"]
-        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for e in cl.evidence:
-            row = [f"#{e.statement}", f"{e.agree} / {e.disagree} / {e.passes}"]
-            row += [
-                f"{_pct(e.groups[g].agreement)} ({e.groups[g].agree}/"
-                f"{e.groups[g].agree + e.groups[g].disagree + e.groups[g].passes})"
-                if g in e.groups
-                else "–"
-                for g in groups
+        if "clauses" in prov:
+            writer = (prov.get("writer") or {}).get("model") or "no LLM (offline)"
+            lines += [
+                f"{prov.get('clauses')} clauses from {prov.get('candidates')} consensus "
+                f"statements in {len(c.topics)} topics; {prov.get('merged_statements', 0)} "
+                f"statements merged into others; {prov.get('reworded', 0)} clauses reworded "
+                f"({writer}); {prov.get('flagged', 0)} flagged for review.",
+                "",
             ]
-            row += [f"{e.gac:.3f}", f"{e.bridging:+.3f}"]
-            lines.append("| " + " | ".join(row) + " |")
-        merged = [e for e in cl.evidence[1:] if e.text and e.text != cl.text]
-        if merged:
-            lines += ["", "Merged near-duplicates:"]
-            lines += [f"- #{e.statement}: {e.text}" for e in merged]
-        lines.append("")
+    flagged = c.flagged
+    if flagged:
+        lines += ["## Flagged for review", "",
+                  "These clauses may not say exactly what their statements say. Read each "
+                  "against its statements and edit constitution.yaml.", ""]
+        for cl in flagged:
+            lines += _clause_block(cl, c)
+    order: list[str] = []
+    for cl in c.clauses:
+        if cl.topic not in order:
+            order.append(cl.topic)
+    for topic in order:
+        members = [cl for cl in c.clauses if cl.topic == topic and not cl.flags]
+        if not members:
+            continue
+        name = c.topics.get(topic, topic) if topic else "Other"
+        if topic or len(order) > 1:
+            lines += [f"## {name}", ""]
+        for cl in members:
+            lines += _clause_block(cl, c)
     return "\n".join(lines)
