@@ -20,10 +20,12 @@ run prints). A later, interval-aware selection extends :class:`ConsensusRule`, n
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from pluralign.errors import InputError
+
+if TYPE_CHECKING:  # numpy loads in the functions: the CLI's help imports ConsensusRule
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class ConsensusRule:
 
 def group_shares(agree: np.ndarray, seen: np.ndarray) -> np.ndarray:
     """A_g / S_g per (group, statement), 0 where a group cast no vote."""
+    import numpy as np
+
     agree, seen = np.asarray(agree, float), np.asarray(seen, float)
     return np.divide(agree, seen, out=np.zeros_like(agree), where=seen > 0)
 
@@ -63,6 +67,8 @@ def consensus_candidates(
 ) -> np.ndarray:
     """Column indices of the statements that are cross-group consensus under ``rule``, by
     decreasing GAC (ties: column order). ``agree`` and ``seen`` have shape (groups, statements)."""
+    import numpy as np
+
     seen = np.asarray(seen, float)
     ok = (group_shares(agree, seen) >= rule.min_group_agreement).all(0)
     ok &= (seen >= rule.min_group_votes).all(0)
@@ -109,6 +115,8 @@ class ConsensusMiss:
 
 def _floor3(x: float) -> str:
     """``x`` rounded down to 3 decimals (a threshold that admits a share of ``x``)."""
+    import numpy as np
+
     return f"{np.floor(x * 1000) / 1000:.3f}"
 
 
@@ -122,6 +130,8 @@ def nearest_miss(
     """The statement nearest to passing ``rule``: among those every group voted on often
     enough (else all), the one whose least-agreeing group agreed most (ties: higher GAC).
     None when there are no statements."""
+    import numpy as np
+
     seen = np.asarray(seen, float)
     if seen.shape[1] == 0:
         return None

@@ -8,8 +8,8 @@ everything else alone (the statement's provenance always keeps the text as voted
    ``, . ; : ! ?`` go, the first letter is a capital and a sentence without final punctuation
    gets a full stop;
 2. ``ai`` / ``Ai`` as a word becomes ``AI``, a lone ``i`` becomes ``I``;
-3. spelling (when the word list of ``pyspellchecker`` is installed, ``pip install
-   'pluralign[embed]'``): a lower-case word that is neither in the language's word list nor
+3. spelling (with the word lists of ``pyspellchecker``, a dependency; skipped if it is
+   missing): a lower-case word that is neither in the language's word list nor
    written more than once in the conversation (:class:`Vocabulary`) is replaced by
 
    * two known words when it is two common words run together (``shouldbe`` → ``should be``),
