@@ -27,13 +27,16 @@ def test_draft_check_edit_render(polis_dir, tmp_path, capsys):
         "tfidf",
         "--title",
         "Brexit common ground",
+        "--offline",
     )
     assert code == 0, capsys.readouterr().err
     data = yaml.safe_load((out / "constitution.yaml").read_text())
     assert data["title"] == "Brexit common ground" and len(data["clauses"]) >= 5
-    first = data["clauses"][0]
-    assert first["statements"][0]["id"] == 14  # the highest-GAC statement leads
-    assert set(first["statements"][0]["groups"]) == {0, 1}
+    lead = [cl for cl in data["clauses"] if cl["statements"][0]["id"] == 14]
+    assert len(lead) == 1  # the highest-GAC statement leads its clause
+    assert set(lead[0]["statements"][0]["groups"]) == {0, 1}
+    assert data["topics"] and all(cl["topic"] in data["topics"] for cl in data["clauses"])
+    assert "not reworded" in data["clauses"][0]["provenance"]["wording"]["by"]
     assert "Brexit common ground" in (out / "constitution.md").read_text()
 
     # a user rewords a clause, checks and re-renders it

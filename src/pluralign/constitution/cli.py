@@ -39,8 +39,10 @@ def draft_cmd(
     title: Annotated[str, typer.Option(help="Title of the constitution.")] = "Constitution",
     style: Annotated[
         str,
-        typer.Option(help="choose (\"Choose the response that …\"), should (\"The AI should …\") "
-                     "or verbatim (the best-supported statement, cleaned)."),
+        typer.Option(
+            help='choose ("Choose the response that …"), should ("The AI should …") '
+            "or verbatim (the best-supported statement, cleaned)."
+        ),
     ] = DraftSettings.style,
     max_clauses: Annotated[
         int | None, typer.Option(help="Keep at most this many clauses (the best-supported).")
@@ -59,8 +61,10 @@ def draft_cmd(
     ] = DraftSettings.min_group_votes,
     merge_threshold: Annotated[
         float | None,
-        typer.Option(help="Cosine at which statements merge on wording alone (default 0.85 "
-                     "MiniLM, 0.60 TF-IDF; see docs/sensemaking.md)."),
+        typer.Option(
+            help="Cosine at which statements merge on wording alone (default 0.85 "
+            "MiniLM, 0.60 TF-IDF; see docs/sensemaking.md)."
+        ),
     ] = None,
     embedder: Annotated[str, typer.Option(help="auto, minilm or tfidf.")] = DraftSettings.embedder,
     attempts: Annotated[
@@ -131,8 +135,11 @@ def check_cmd(
     path: Annotated[Path, typer.Argument(help="constitution.yaml to validate.")],
     votes: Annotated[
         Path | None,
-        typer.Option("--votes", help="Polis export folder the constitution was drafted from: "
-                     "verify every cited statement and its votes, and re-check each clause."),
+        typer.Option(
+            "--votes",
+            help="Polis export folder the constitution was drafted from: "
+            "verify every cited statement and its votes, and re-check each clause.",
+        ),
     ] = None,
     db: DbOption = None,
     slug: SlugOption = None,
@@ -171,8 +178,10 @@ def check_cmd(
         highlight=False,
     )
     if strict and (report.flags or report.warnings):
-        raise InputError(f"{len(report.flags)} flagged clause(s), {len(report.warnings)} "
-                         "warning(s)", where=str(path))
+        raise InputError(
+            f"{len(report.flags)} flagged clause(s), {len(report.warnings)} warning(s)",
+            where=str(path),
+        )
 
 
 @constitution_app.command("diff")
@@ -187,8 +196,9 @@ def diff_cmd(
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option(help="Cosine at which two clauses mean the same (default 0.6 MiniLM, "
-                     "0.3 TF-IDF)."),
+        typer.Option(
+            help="Cosine at which two clauses mean the same (default 0.6 MiniLM, 0.3 TF-IDF)."
+        ),
     ] = None,
     embedder: Annotated[str, typer.Option(help="auto, minilm or tfidf.")] = "auto",
 ) -> None:
@@ -208,8 +218,11 @@ def diff_cmd(
     if out is None:
         console.print(text, highlight=False, markup=False)
     else:
-        console.print(f"{len(d.shared)} shared, {len(d.only_a)} only in {a.name}, "
-                      f"{len(d.only_b)} only in {b.name}; wrote {out}", highlight=False)
+        console.print(
+            f"{len(d.shared)} shared, {len(d.only_a)} only in {a.name}, "
+            f"{len(d.only_b)} only in {b.name}; wrote {out}",
+            highlight=False,
+        )
 
 
 @constitution_app.command("render")

@@ -192,7 +192,14 @@ def draft_constitution(
     all_texts = [texts.get(s, t) for s, t in zip(all_ids, result.matrix.texts, strict=True)]
     idx = candidates(result, settings)
     ev = [_evidence(result, int(j), texts) for j in idx]
-    vectors, method = embed(all_texts, settings.embedder)
+    if not ev:  # nothing to draft: skip embedding and topics (minutes on a large conversation)
+        from pluralign.sensemaking.topics import TopicModel
+
+        method = embed([], settings.embedder)[1]
+        vectors = np.zeros((len(all_texts), 1))
+        topics = topics or TopicModel(topics=(), embedder=method, seed=result.seed)
+    else:
+        vectors, method = embed(all_texts, settings.embedder)
     if topics is None:
         topics = fit_topics(all_ids, all_texts, vectors, method, result.seed, settings, writer)
     rules = MergeRules.for_embedder(method)

@@ -109,8 +109,9 @@ def check_principle(
     if not sources:
         return ()
     # negation: every source negates → the principle must; no source does → it must not
+    # (counted with negative verbs on both sides: "not … ban" keeps two, "avoids" replaces "not")
     required = min(W.negation_count(s) for s in sources)
-    if required and W.negative_count(text) < required:
+    if required and W.negative_count(text) < min(W.negative_count(s) for s in sources):
         flags.append(
             Flag(
                 "lost_negation",

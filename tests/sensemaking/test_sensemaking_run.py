@@ -1,0 +1,175 @@
+"""Topics, grounded summaries and LLM-worded principles on a real Polis conversation.
+
+The LLM is a scripted provider (its answers depend on the request), so the tests check what
+pluralign does with good and bad answers; the embedded model's own output is measured in
+docs/sensemaking.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from pluralign.errors import InputError
+from pluralign.llm.config import ProviderConfig
+from pluralign.llm.provider import Provider
+from pluralign.llm.types import Completion
+from pluralign.sensemaking import SensemakingSettings, run
+from pluralign.sensemaking.summaries import Citation, verify
+from pluralign.sensemaking.writer import Writer
+
+
+class Scripted(Provider):
+    """Rewords faithfully ("The AI should" + the statement), except that every statement
+    mentioning "Brexit" gets an added claim on the first attempt; names topics "Topic N"."""
+
+    def _send(self, request):
+        with self._usage_lock:
+            self.usage.requests += 1
+        user = request.messages[-1][1]
+        if "Name the topic" in user:
+            text = "Topic words"
+        elif "Answer yes or no" in user:
+            text = "no"
+        elif user.startswith("Statement: "):
+            body = user.split("\n", 1)[0].removeprefix("Statement: ").rstrip(".")
+            text = f"The AI should consider that {body[:1].lower()}{body[1:]}."
+            if "brexit" in body.lower() and request.temperature == 0:
+                text = text[:-1] + " and ban all foreign cars by 2030."
+        elif "Participants agree that" in user:
+            first = user.split("\n- ", 1)[1].split("\n", 1)[0].rstrip(".")
+            text = f"Participants agree that {first[:1].lower()}{first[1:]}."
+        else:
+            text = "The AI should be fair."
+        return Completion(text=text, model="scripted")
+
+
+@pytest.fixture(scope="module")
+def result(polis_dir):
+    from pluralign.aggregate import aggregate, read_polis
+
+    return aggregate(read_polis(polis_dir / "brexit-consensus"), seed=0)
+
+
+@pytest.fixture()
+def writer(tmp_path):
+    return Writer(
+        Scripted(ProviderConfig(base_url="http://127.0.0.1:9/v1", cache_dir=tmp_path / "cache"))
+    )
+
+
+SETTINGS = SensemakingSettings(embedder="tfidf", stability_seeds=2)
+
+
+def test_summary_offline_is_grounded_and_round_trips(result, tmp_path):
+    sense = run(result, SETTINGS, seed=0)
+    s = sense.summary
+    assert len(sense.topics.topics) >= 2 and s.sentences
+    assert s.share_grounded == 1.0
+    assert {x.kind for x in s.sentences} == {"common_ground", "difference"}
+    votes = dict(
+        zip(
+            (int(x) for x in result.matrix.statements),
+            result.matrix.seen.sum(axis=0).A1,
+            strict=True,
+        )
+    )
+    for x in s.sentences:
+        assert x.citations and all(votes[c.statement] >= SETTINGS.min_votes for c in x.citations)
+    assert verify(s, result).share_grounded == 1.0
+    stab = sense.topics.stability
+    assert stab is not None and 0 <= stab["leaf_ari_mean"] <= 1
+    back = type(sense).read(sense.write(tmp_path / "s"))
+    assert back.summary.to_dict() == s.to_dict() and back.settings == SETTINGS
+    md = (tmp_path / "s" / "summary.md").read_text()
+    assert f"#{s.sentences[0].citations[0].statement}" in md
+
+
+def test_a_tampered_citation_fails_the_grounding_check(result):
+    s = run(result, SETTINGS, seed=0).summary
+    first = s.topics[0]
+    sentence = first.sentences[0]
+    c = sentence.citations[0]
+    wrong_share = replace(c, agree={g: max(0.0, v - 0.3) for g, v in c.agree.items()})
+    missing = Citation(statement=99999, agree={}, disagree={})
+    for bad in (wrong_share, missing):
+        forged = replace(sentence, citations=(bad,))
+        topics = (replace(first, sentences=(forged,)),) + s.topics[1:]
+        checked = verify(replace(s, topics=topics), result)
+        assert not checked.topics[0].sentences[0].grounded
+        assert checked.share_grounded < 1.0
+    # claiming a group agrees where it does not fails too
+    diff = next(x for x in s.sentences if x.kind == "difference")
+    flipped = replace(
+        diff, claim=replace(diff.claim, agree=diff.claim.disagree, disagree=diff.claim.agree)
+    )
+    topics = tuple(
+        replace(t, sentences=tuple(flipped if x is diff else x for x in t.sentences))
+        for t in s.topics
+    )
+    assert verify(replace(s, topics=topics), result).share_grounded < 1.0
+
+
+def test_min_votes_leaves_statements_out(result):
+    s = run(result, replace(SETTINGS, min_votes=10**6, stability_seeds=0), seed=0).summary
+    assert not s.sentences
+
+
+def test_llm_sentences_are_checked_and_topics_named(result, writer):
+    sense = run(result, SETTINGS, seed=0, writer=writer)
+    assert {t.name for t in sense.topics.topics} == {"Topic words"}
+    by = {x.written_by for x in sense.summary.sentences}
+    assert "llm" in by and sense.summary.share_grounded == 1.0
+
+
+def test_principles_reworded_unfaithful_drafts_rejected(result, writer):
+    from pluralign.constitution import DraftSettings, draft_constitution
+
+    c = draft_constitution(
+        result, settings=DraftSettings(embedder="tfidf", style="choose"), writer=writer
+    )
+    assert c.clauses and c.provenance["reworded"] == len(c.clauses)
+    assert all(cl.text.startswith("Choose the response that") for cl in c.clauses)
+    assert all("foreign cars" not in cl.text for cl in c.clauses)
+    rejected = [r for cl in c.clauses for r in cl.note["wording"].get("rejected", [])]
+    assert rejected and all("foreign cars" in r["text"] for r in rejected)
+    assert all(r["flags"][0]["kind"] == "added_claim" for r in rejected)
+    # the statements behind each clause are kept exactly as voted on
+    texts = dict(zip((int(x) for x in result.matrix.statements), result.matrix.texts, strict=True))
+    assert all(e.text == texts[e.statement] for cl in c.clauses for e in cl.evidence)
+    assert json.dumps(c.provenance["writer"]["model"]) == '"scripted"'
+
+
+def test_offline_principles_are_cleaned_statements_marked_not_reworded(result):
+    from pluralign.constitution import DraftSettings, draft_constitution
+
+    c = draft_constitution(result, settings=DraftSettings(embedder="tfidf"))
+    assert c.provenance["reworded"] == 0
+    assert all("not reworded" in cl.note["wording"]["by"] for cl in c.clauses)
+    assert len(c.topics) >= 1 and all(cl.topic in c.topics for cl in c.clauses)
+
+
+def test_bad_input_is_a_clear_error(result, tmp_path):
+    from pluralign.constitution import DraftSettings, draft_constitution
+    from pluralign.constitution.check import check_against
+
+    empty = (
+        replace(result, matrix=result.matrix[:, []])
+        if hasattr(result.matrix, "__getitem__")
+        else None
+    )
+    if empty is not None:
+        with pytest.raises(InputError, match="no statements"):
+            run(empty, SETTINGS)
+    none = draft_constitution(result, settings=DraftSettings(embedder="tfidf", min_gac=1.0))
+    assert not none.clauses
+    c = draft_constitution(result, settings=DraftSettings(embedder="tfidf"))
+    text = c.to_yaml().replace(f"id: {c.clauses[0].evidence[0].statement}\n", "id: 99999\n", 1)
+    edited = type(c).from_yaml(text)
+    with pytest.raises(InputError, match="cites statement 99999, which does not exist") as e:
+        check_against(edited, result, "constitution.yaml", text)
+    assert "line" in str(e.value) or e.value.where
+    with pytest.raises(InputError, match="style"):
+        DraftSettings(style="poem")
