@@ -27,6 +27,7 @@ from pluralign.llm.options import (
     RetriesOption,
     TimeoutOption,
 )
+from pluralign.sensemaking.settings import SensemakingSettings as _S
 
 OfflineOption = Annotated[
     bool,
@@ -156,10 +157,10 @@ def summarize_cmd(
     seed: SeedOption = 0,
     min_votes: Annotated[
         int, typer.Option("--min-votes", min=0, help="Leave out statements with fewer votes.")
-    ] = 20,
+    ] = _S.min_votes,
     per_topic: Annotated[
         int, typer.Option("--per-topic", min=0, help="Most common-ground sentences per topic.")
-    ] = 3,
+    ] = _S.per_topic,
     check: Annotated[
         Path | None,
         typer.Option(
@@ -171,7 +172,7 @@ def summarize_cmd(
     keep_ungrounded: Annotated[
         bool, typer.Option("--keep-ungrounded", help="Keep failing sentences, marked.")
     ] = False,
-    embedder: Annotated[str, typer.Option(help="auto, minilm or tfidf.")] = "auto",
+    embedder: Annotated[str, typer.Option(help="auto, minilm or tfidf.")] = _S.embedder,
     offline: OfflineOption = False,
     base_url: BaseUrlOption = None,
     model: ModelOption = None,

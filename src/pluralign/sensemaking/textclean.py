@@ -115,11 +115,13 @@ def _correct(word: str, vocab: Vocabulary) -> tuple[str, str] | None:
     low = word.lower()
     if len(low) < 4 or low in vocab.common or "'" in low:
         return None
-    if word[1:] != word[1:].lower():  # acronyms and camel case: NFL, iPhone
+    if word != low:  # names, sentence starts, acronyms, camel case: Lesees, NFL, iPhone
         return None
     checker = _checker(vocab.language) if vocab.language else None
     if checker is None or low in checker:
         return None
+    if any(low.endswith(x) and low[: -len(x)] in checker for x in ("s", "es", "ed", "ing", "ly")):
+        return None  # a known word with an ending the list lacks: timberlands, rezoned
     for i in range(2, len(low) - 1):
         left, right = low[:i], low[i:]
         if (
@@ -133,7 +135,7 @@ def _correct(word: str, vocab: Vocabulary) -> tuple[str, str] | None:
     candidates = [
         c
         for c in (checker.edit_distance_1(low) if distance == 1 else checker.candidates(low) or ())
-        if c in checker and c != low
+        if c in checker and c != low and "'" not in c  # timberlands ≠ timberland's
     ]
     if not candidates:
         return None
