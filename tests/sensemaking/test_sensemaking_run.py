@@ -7,7 +7,6 @@ docs/sensemaking.md.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import pytest
@@ -23,14 +22,16 @@ from pluralign.sensemaking.writer import Writer
 
 class Scripted(Provider):
     """Rewords faithfully ("The AI should" + the statement), except that every statement
-    mentioning "Brexit" gets an added claim on the first attempt; names topics "Topic N"."""
+    mentioning "Brexit" gets an added claim on the first attempt; names a topic after the first
+    words of its first statement."""
 
     def _send(self, request):
         with self._usage_lock:
             self.usage.requests += 1
         user = request.messages[-1][1]
         if "Name the topic" in user:
-            text = "Topic words"
+            first = user.split("\n- ", 1)[1].split()[:2]
+            text = "Views on " + " ".join(w.strip(".,;:!?'\"()") for w in first)
         elif "Answer yes or no" in user:
             text = "no"
         elif user.startswith("Statement: "):
@@ -93,7 +94,7 @@ def test_a_tampered_citation_fails_the_grounding_check(result):
     sentence = first.sentences[0]
     c = sentence.citations[0]
     wrong_share = replace(c, agree={g: max(0.0, v - 0.3) for g, v in c.agree.items()})
-    missing = Citation(statement=99999, agree={}, disagree={})
+    missing = Citation(statement=99999, votes=50, agree={}, disagree={})
     for bad in (wrong_share, missing):
         forged = replace(sentence, citations=(bad,))
         topics = (replace(first, sentences=(forged,)),) + s.topics[1:]
@@ -119,9 +120,16 @@ def test_min_votes_leaves_statements_out(result):
 
 def test_llm_sentences_are_checked_and_topics_named(result, writer):
     sense = run(result, SETTINGS, seed=0, writer=writer)
-    assert {t.name for t in sense.topics.topics} == {"Topic words"}
-    by = {x.written_by for x in sense.summary.sentences}
-    assert "llm" in by and sense.summary.share_grounded == 1.0
+    names = [t.name for t in sense.topics.topics]
+    assert all(n.startswith("Views on ") for n in names) and len(set(names)) == len(names)
+    s = sense.summary
+    assert "llm" in {x.written_by for x in s.sentences}
+    assert all(x.grounded for x in s.sentences)  # every sentence kept passed the check
+    # the scripted model words a merged group after its first statement alone: those sentences
+    # fail the wording check, are replaced by the template, and count as not grounded
+    assert s.dropped and all(x.written_by == "llm" and not x.grounded for x in s.dropped)
+    assert all(p.startswith("wording:") for x in s.dropped for p in x.problems)
+    assert s.share_grounded == pytest.approx(len(s.sentences) / s.written)
 
 
 def test_principles_reworded_unfaithful_drafts_rejected(result, writer):
@@ -134,12 +142,13 @@ def test_principles_reworded_unfaithful_drafts_rejected(result, writer):
     assert all(cl.text.startswith("Choose the response that") for cl in c.clauses)
     assert all("foreign cars" not in cl.text for cl in c.clauses)
     rejected = [r for cl in c.clauses for r in cl.note["wording"].get("rejected", [])]
-    assert rejected and all("foreign cars" in r["text"] for r in rejected)
-    assert all(r["flags"][0]["kind"] == "added_claim" for r in rejected)
+    cars = [r for r in rejected if "foreign cars" in r["text"]]
+    assert cars and all("added_claim" in {f["kind"] for f in r["flags"]} for r in cars)
+    assert all(r["flags"] for r in rejected)  # every rejected draft says why
     # the statements behind each clause are kept exactly as voted on
     texts = dict(zip((int(x) for x in result.matrix.statements), result.matrix.texts, strict=True))
     assert all(e.text == texts[e.statement] for cl in c.clauses for e in cl.evidence)
-    assert json.dumps(c.provenance["writer"]["model"]) == '"scripted"'
+    assert c.provenance["writer"]["model"] == writer.model
 
 
 def test_offline_principles_are_cleaned_statements_marked_not_reworded(result):
