@@ -22,7 +22,7 @@ from pluralign.llm.options import (
     RetriesOption,
     TimeoutOption,
 )
-from pluralign.sensemaking.cli import ConversationArgument, OfflineOption, SlugOption
+from pluralign.sensemaking.cliopts import ConversationArgument, OfflineOption, SlugOption
 
 constitution_app = typer.Typer(
     help="Constitution clauses from cross-group consensus.", no_args_is_help=True
@@ -94,7 +94,7 @@ def draft_cmd(
     import time
 
     from pluralign.constitution import draft_constitution, write_constitution
-    from pluralign.sensemaking.cli import aggregate_conversation, open_writer
+    from pluralign.sensemaking.cliopts import aggregate_conversation, open_writer
 
     settings = DraftSettings(
         min_gac=min_gac,
@@ -161,7 +161,7 @@ def check_cmd(
         console.print(f"{path}: valid; {len(c.clauses)} clauses backed by {n_ev} statements")
         return
     from pluralign.constitution.check import check_against
-    from pluralign.sensemaking.cli import aggregate_conversation
+    from pluralign.sensemaking.cliopts import aggregate_conversation
     from pluralign.sensemaking.faithful import KINDS
 
     used = seed if seed is not None else int((c.provenance or {}).get("seed", 0))
