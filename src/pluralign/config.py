@@ -3,7 +3,8 @@ place.
 
 A pipeline file names the **inputs** (a simulated assembly, or real ones: a volunteer pool with
 quotas or an existing panel; a Polis export folder or an assembly in the store; optionally a
-constitution to start from and extra preference JSONL), the **model** (``tiny`` to build one, or a
+constitution to start from and extra preference JSONL), the **model** (``smollm2``, the embedded
+SmolLM2-135M-Instruct and the default; ``tiny`` to build a tiny random one for fast tests; or a
 local transformers checkpoint; optionally an OpenAI-compatible server for the LLM stages) and
 each stage's settings. :func:`load_pipeline_config` reads and validates it; an error names the
 file and the YAML field (``pipeline.yaml: field 'train.max_steps': ...``). Relative paths are
@@ -90,13 +91,16 @@ class ModelSettings(_Model):
     """The model to fine-tune, and the model the LLM stages (synthesis) call."""
 
     base: str = Field(
-        "tiny", description="'tiny' (build one from the run's texts) or a checkpoint folder"
+        "smollm2",
+        description="'smollm2' (the embedded SmolLM2-135M-Instruct), 'tiny' (a tiny random model "
+        "built from the run's texts, for fast tests) or a local checkpoint folder",
     )
     tiny: TinyModel = TinyModel()
     llm: ProviderConfig | None = Field(
         None,
         description="Provider for the LLM stages (pluralign.llm ProviderConfig); default: the "
-        "base model through the local transformers provider",
+        "embedded model through the local transformers provider (the tiny model when base is "
+        "'tiny')",
     )
 
 
@@ -155,28 +159,38 @@ class DataSettings(_Model):
 
 class TrainStageSettings(BaseModel):
     """Hyperparameters handed to :func:`pluralign.train.train_preferences` (docs/training.md;
-    any key of train.yaml is accepted here and validated there)."""
+    any key of train.yaml is accepted here and validated there). The defaults suit LoRA on the
+    embedded model on a CPU; the tiny model (``demo --quick``) sets its own."""
 
     model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     method: Literal["dpo", "kto", "orpo"] = "dpo"
-    lora: bool = False
-    learning_rate: float = 3e-3
+    lora: bool = True
+    learning_rate: float = 1e-3
     beta: float = 0.1
-    max_steps: int = 60
-    per_device_train_batch_size: int = 16
+    max_steps: int = 30
+    per_device_train_batch_size: int = 8
     gradient_accumulation_steps: int = 1
-    save_steps: int = 20
-    max_length: int = 256
+    save_steps: int = 10
+    max_length: int = 192
     lr_scheduler_type: str = "constant"
+    precompute_ref_log_probs: bool = True
 
 
 class EvaluateSettings(_Model):
-    margin: Literal["implicit", "likelihood"] = "implicit"
+    margin: Literal["likelihood", "implicit"] = Field(
+        "likelihood",
+        description="likelihood: before = the base model's own preference, after = the trained "
+        "model's (implicit reward beside); implicit: DPO implicit reward, before = 0.5",
+    )
     beta: float = Field(0.1, gt=0)
     n_boot: int = Field(300, ge=1)
     alpha: float = Field(0.05, gt=0, lt=1)
     min_group_size: int = Field(1, ge=1)
+    generations: int = Field(
+        24, ge=0, description="Held-out prompts answered by both models (generations.jsonl)"
+    )
+    max_new_tokens: int = Field(64, ge=1, description="Most tokens per generated answer")
 
 
 class ReportSettings(_Model):
@@ -230,13 +244,17 @@ def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
     }
     upd["preferences"] = [_resolve(p, base) for p in inputs.preferences]
     model = cfg.model
+    from pluralign.models.embedded import is_embedded_name
+
     base_model = model.base
-    if base_model != "tiny" and not Path(base_model).is_absolute():
+    if base_model != "tiny" and not is_embedded_name(base_model) \
+            and not Path(base_model).is_absolute():
         base_model = str(base / base_model)
     llm = model.llm
     if llm is not None:
-        llm = llm.model_copy(update={k: _resolve(getattr(llm, k), base) for k in
-                                     ("checkpoint", "adapter", "cache_dir")})
+        keys = ("adapter", "cache_dir") if is_embedded_name(llm.checkpoint) else (
+            "checkpoint", "adapter", "cache_dir")
+        llm = llm.model_copy(update={k: _resolve(getattr(llm, k), base) for k in keys})
     return cfg.model_copy(update={
         "run_dir": _resolve(cfg.run_dir, base),
         "inputs": inputs.model_copy(update=upd),
@@ -347,10 +365,11 @@ inputs:
   preferences: []                      # extra preference JSONL files (docs/preferences.md)
 
 model:
-  base: tiny          # 'tiny' builds a small offline model; or a local transformers checkpoint
+  base: smollm2       # the embedded SmolLM2-135M-Instruct (converted once, offline); or 'tiny'
+                      # (a tiny random model, for fast tests); or a local transformers checkpoint
   tiny: {vocab_size: 512, hidden_size: 64, layers: 2, heads: 4, pretrain_steps: 30}
-  # The LLM stages (question synthesis, critique -> revision) use the base model locally unless
-  # an OpenAI-compatible server is given (pluralign.llm provider settings, docs/llm.md):
+  # The LLM stages (question synthesis, critique -> revision) use the embedded model locally
+  # unless an OpenAI-compatible server (or another checkpoint) is given (docs/llm.md):
   # llm: {base_url: "http://127.0.0.1:8000/v1", model: my-model, api_key_env: OPENAI_API_KEY}
 
 panel: {size: 40, method: leximin, slack: 0.1}
@@ -360,17 +379,19 @@ constitution: {title: Constitution, min_group_agreement: 0.6, min_group_votes: 3
 synth: {questions_per_clause: 2, attempts: 2, temperature: 0.7, max_tokens: 80, dedup: tfidf,
         language: auto}   # texts failing the quality gates are logged in synth/*.gates.jsonl
 data: {weighting: soft, heldout_fraction: 0.3, templates: all}  # hard|soft|representative
-train:               # any train.yaml key (docs/training.md)
+train:               # any train.yaml key (docs/training.md); defaults suit LoRA on smollm2
   method: dpo        # dpo | kto | orpo
-  lora: false
-  learning_rate: 0.003
+  lora: true
+  learning_rate: 0.001
   beta: 0.1
-  max_steps: 60
-  per_device_train_batch_size: 16
-  save_steps: 20
-  max_length: 256
+  max_steps: 30
+  per_device_train_batch_size: 8
+  save_steps: 10
+  max_length: 192
   lr_scheduler_type: constant
-evaluate: {margin: implicit, beta: 0.1, n_boot: 300, alpha: 0.05, min_group_size: 1}
+  precompute_ref_log_probs: true
+evaluate: {margin: likelihood, beta: 0.1, n_boot: 300, alpha: 0.05, min_group_size: 1,
+           generations: 24, max_new_tokens: 64}
 report: {title: null}
 """
 """The file ``pluralign init`` writes (it validates: a test parses it)."""

@@ -3,9 +3,12 @@
 The demo is :mod:`pluralign.pipeline` on a simulated input (:func:`demo_config`): simulate →
 store → summary → panel (LEXIMIN from the simulated volunteer pool, quotas from the population
 shares, soft weights) → aggregate (the panel's votes) → constitution → preference data (the
-simulator's prompt bank: train + held-out prompts, soft weights) → tiny model → weighted DPO →
-evaluate (before vs after, per opinion and demographic group, bootstrap intervals) → moral graph
-→ report. Each stage writes ``OUT/<stage>/`` and a manifest; a re-run skips up-to-date stages and
+simulator's prompt bank: train + held-out prompts, soft weights) → model (the embedded
+SmolLM2-135M-Instruct) → LoRA + weighted DPO → evaluate (the base model's own preference before,
+the trained model's after, per opinion and demographic group, bootstrap intervals; greedy answers
+of both to held-out prompts) → moral graph → report. ``--quick`` fine-tunes a tiny random model
+built on the spot instead (a minute and a half: for a look at the plumbing, not at a model).
+Each stage writes ``OUT/<stage>/`` and a manifest; a re-run skips up-to-date stages and
 ``--from STAGE`` runs one stage and every later one again. It ends by printing the path of
 ``OUT/report.html``.
 """
@@ -29,25 +32,36 @@ SLUG = "demo"
 
 DEMO_OVERRIDES: dict[str, Any] = {
     "inputs": {"simulate": {"participants": 240, "statements": 60}},
-    "threads": 1,
     "panel": {"size": 60, "method": "leximin"},
     "data": {"prompts_per_member": 40, "templates": "missing"},
-    "train": {"max_steps": 30},
+    "model": {"base": "smollm2"},
     "moral_graph": {"enabled": True},
-    "report": {"title": "pluralign demo (simulated assembly)"},
+    "report": {"title": "pluralign demo (simulated assembly, SmolLM2-135M-Instruct)"},
 }
 """What the demo sets; everything else is the pipeline's default (:mod:`pluralign.config`)."""
 
+QUICK_OVERRIDES: dict[str, Any] = {
+    "threads": 1,
+    "model": {"base": "tiny"},
+    "train": {"lora": False, "learning_rate": 3e-3, "max_steps": 30,
+              "per_device_train_batch_size": 16, "save_steps": 20, "max_length": 256,
+              "precompute_ref_log_probs": False},
+    "evaluate": {"max_new_tokens": 24},
+    "report": {"title": "pluralign demo --quick (simulated assembly, tiny random model)"},
+}
+"""What ``demo --quick`` sets on top: the tiny random model, trained with its own settings."""
 
-def demo_config(out: Path, seed: int = 0, objective: str | None = None):
+
+def demo_config(out: Path, seed: int = 0, objective: str | None = None, quick: bool = False):
     """The demo's :class:`~pluralign.config.PipelineConfig`: the pipeline on a simulation.
     ``objective``: the training objective (``weighted``, the default, or ``group-robust``,
-    docs/training.md)."""
+    docs/training.md); ``quick``: with the tiny random model."""
     from pluralign.config import parse_pipeline_config
 
-    data = {**DEMO_OVERRIDES, "run_dir": str(out), "seed": seed}
+    data = {**DEMO_OVERRIDES, **(QUICK_OVERRIDES if quick else {}), "run_dir": str(out),
+            "seed": seed}
     if objective is not None:
-        data["train"] = {**DEMO_OVERRIDES["train"], "objective": objective}
+        data["train"] = {**data.get("train", {}), "objective": objective}
     return parse_pipeline_config(data, source="demo settings")
 
 
@@ -73,11 +87,11 @@ def db_path(ctx: StageContext) -> Path:
 
 
 def run_demo(out: Path, *, seed: int = 0, from_stage: str | None = None,
-             progress=None, objective: str | None = None) -> RunResult:
+             progress=None, objective: str | None = None, quick: bool = False) -> RunResult:
     """Run the demo into ``out``; returns the :class:`~pluralign.runner.RunResult`."""
     from pluralign.pipeline import run_pipeline
 
-    return run_pipeline(demo_config(Path(out), seed, objective), from_stage=from_stage,
+    return run_pipeline(demo_config(Path(out), seed, objective, quick), from_stage=from_stage,
                         progress=progress)
 
 
@@ -93,15 +107,21 @@ def demo_cmd(
         typer.Option("--objective", help="Training objective: weighted (default) | group-robust "
                      "(the worst-off opinion group's loss first; docs/training.md)."),
     ] = None,
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="Fine-tune a tiny random model instead of the embedded "
+                     "SmolLM2 (about a minute: the plumbing, not a real model)."),
+    ] = False,
 ) -> None:
-    """The whole pipeline on a simulated assembly; ends with the path of OUT/report.html."""
+    """The whole pipeline on a simulated assembly, fine-tuning the embedded SmolLM2-135M-Instruct
+    (a few minutes on 2 CPU cores); ends with the path of OUT/report.html."""
     from rich.table import Table
 
     from pluralign.run_cli import print_outcomes, progress_bar
 
     with progress_bar() as progress:
         result = run_demo(out, seed=seed, from_stage=from_stage, progress=progress,
-                          objective=objective)
+                          objective=objective, quick=quick)
     print_outcomes(result, f"pluralign demo → {out}")
     summary = json.loads((Path(out) / "summary" / "summary.json").read_text())
     shares = Table("latent group", "population", "volunteer pool",
@@ -121,14 +141,23 @@ def _print_consensus_accuracy(out: Path) -> None:
     if not path.is_file():
         return
     metrics = json.loads(path.read_text())
-    table = Table("prompts", "group", "pairs", "before", "after (95% CI)",
-                  title="held-out preference accuracy (opinion groups)")
+    table = Table("prompts", "group", "pairs", "before", "after (95% CI)", "implicit reward",
+                  title="held-out preference accuracy (opinion groups): base model before, "
+                  "trained model after")
     for g in metrics.get("groups", []):
         if g["grouping"] == "group" and g["subset"] in ("consensus", "divisive"):
             a = g["after"]
+            implicit = g.get("implicit") or {}
             table.add_row(g["subset"], g["group"], str(g["n"]), f"{g['before']['estimate']:.2f}",
-                          f"{a['estimate']:.2f} [{a['low']:.2f}, {a['high']:.2f}]")
+                          f"{a['estimate']:.2f} [{a['low']:.2f}, {a['high']:.2f}]",
+                          f"{implicit['estimate']:.2f}" if implicit else "")
     console.print(table)
+    gen = out / "evaluate" / "generations.jsonl"
+    if gen.is_file():
+        rows = [json.loads(line) for line in gen.read_text(encoding="utf-8").splitlines()]
+        changed = sum(r["changed"] for r in rows)
+        console.print(f"greedy answers to {len(rows)} held-out prompts: {changed} changed "
+                      f"after training ({gen})", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -97,7 +97,11 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
     extra = {f"extra{i}": p for i, p in enumerate(inp.preferences)}
     data = {**cfg.data.model_dump(), "extra": [str(p) for p in inp.preferences]}
     model: dict[str, Any] = {"base": cfg.model.base, "tiny": cfg.model.tiny.model_dump()}
-    if cfg.model.base != "tiny":
+    from pluralign.models.embedded import EMBEDDED, FORMAT, is_embedded_name
+
+    if is_embedded_name(cfg.model.base):
+        model["checkpoint"] = {"embedded": EMBEDDED.identity(), "format": FORMAT}
+    elif cfg.model.base != "tiny":
         model["checkpoint"] = _checkpoint_identity(Path(cfg.model.base))
     if sim:
         add("data", S.stage_data_sim, data, ("simulate", "panel", "aggregate"), extra)

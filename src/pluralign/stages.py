@@ -307,7 +307,8 @@ def stage_data_pairs(ctx: StageContext) -> None:
 
 # -- model, LLM synthesis, training, evaluation ------------------------------------------------
 def model_dir(ctx: StageContext) -> Path:
-    """The base model of the run: the tiny model built here, or the configured checkpoint."""
+    """The base model of the run: the embedded model, the tiny model built here, or the
+    configured checkpoint (the folder recorded in ``model/model.json``)."""
     info = json.loads((ctx.stage_dir("model") / "model.json").read_text())
     return Path(info["path"])
 
@@ -331,13 +332,21 @@ def _texts_for_tiny(ctx: StageContext) -> list[str]:
 
 
 def stage_model(ctx: StageContext) -> None:
-    """Build the tiny offline model from the run's texts, or record the given checkpoint."""
+    """Record the base model (the embedded SmolLM2, converted once, or a checkpoint), or build
+    the tiny offline model from the run's texts; ``model.json`` says what it is."""
+    from pluralign.models import is_embedded_name, model_info, require_chat_template
+
     s = ctx.settings
-    if s["base"] != "tiny":
+    if is_embedded_name(s["base"]):
+        from pluralign.models import embedded_checkpoint
+
+        path = embedded_checkpoint()
+    elif s["base"] != "tiny":
         path = Path(s["base"])
         if not (path / "config.json").is_file():
             raise InputError("not a transformers checkpoint folder (no config.json)",
-                             where=str(path), hint="set model.base to 'tiny' or a model folder")
+                             where=str(path),
+                             hint="set model.base to 'smollm2', 'tiny' or a model folder")
     else:
         from pluralign.train import build_tiny_model
 
@@ -347,14 +356,17 @@ def stage_model(ctx: StageContext) -> None:
                                 vocab_size=t["vocab_size"], hidden_size=t["hidden_size"],
                                 layers=t["layers"], heads=t["heads"],
                                 pretrain_steps=t["pretrain_steps"], seed=ctx.seed)
-    write_json_atomic(ctx.out / "model.json", {"path": str(Path(path).resolve()),
-                                               "base": s["base"]},
-                      sort_keys=True, default=str)
+    # generations, the evaluation and the default LLM prompt the model as chat
+    require_chat_template(Path(path))
+    info = model_info(path, source=s["base"])
+    write_json_atomic(ctx.out / "model.json", {"path": str(Path(path).resolve()), **info})
 
 
 def provider_config(ctx: StageContext):
-    """The LLM stages' provider: the configured one, else the base model locally; the request
-    cache lives in ``RUN/llm-cache`` unless configured elsewhere."""
+    """The LLM stages' provider: the configured one, else the embedded model locally (the tiny
+    model itself when the run fine-tunes the tiny model: fast tests and ``demo --quick``); the
+    request cache lives in ``RUN/llm-cache`` unless configured elsewhere. The local provider
+    decodes ``concurrency`` requests together in one batch."""
     from pluralign.llm.config import ProviderConfig
 
     given = ctx.settings.get("llm")
@@ -362,7 +374,9 @@ def provider_config(ctx: StageContext):
     if given:
         cfg = ProviderConfig.model_validate(given)
         return cfg if cfg.cache_dir else cfg.model_copy(update={"cache_dir": cache})
-    return ProviderConfig(checkpoint=model_dir(ctx), cache_dir=cache, concurrency=1)
+    info = json.loads((ctx.stage_dir("model") / "model.json").read_text())
+    checkpoint = model_dir(ctx) if info.get("source") == "tiny" else Path("smollm2")
+    return ProviderConfig(checkpoint=checkpoint, cache_dir=cache, concurrency=8)
 
 
 def stage_synth(ctx: StageContext) -> None:
@@ -430,10 +444,18 @@ def stage_train(ctx: StageContext) -> None:
 
 
 def stage_evaluate(ctx: StageContext) -> None:
-    """Held-out preference accuracy per group before vs after training (``metrics.json``,
-    per-pair ``margins.json`` for ``evaluate --compare``)."""
+    """Held-out preference accuracy per group, base model (before) vs trained model (after),
+    with the implicit reward beside (``metrics.json``); greedy answers of both models to
+    held-out prompts (``generations.jsonl``)."""
     from pluralign.data.preferences import make_provenance, read_jsonl
     from pluralign.evaluate import evaluate_models
+    from pluralign.evaluate.generations import (
+        clause_of_statements,
+        heldout_prompts,
+        score_and_answer,
+        write_generations,
+    )
+    from pluralign.evaluate.run import unique_rows
 
     _quiet()
     s = ctx.settings
@@ -442,12 +464,27 @@ def stage_evaluate(ctx: StageContext) -> None:
     if not rows:
         raise InputError("no held-out pairs to evaluate on", where=str(data),
                          hint="raise data.heldout_fraction or add preference data")
-    trained = ctx.stage_dir("train") / "model"
+    clauses = {}
+    const = ctx.stage_dir("constitution") / "constitution.yaml"
+    if const.is_file():
+        from pluralign.llm.constitution_io import read_clauses
+
+        clauses = clause_of_statements(read_clauses(const))
+    items = heldout_prompts(rows, s.get("generations", 0), clauses)
+    prompts = [item["prompt"] for item in items]
+    uniq, _ = unique_rows(rows)
+    base, trained = model_dir(ctx), ctx.stage_dir("train") / "model"
+    gen = {"max_new_tokens": s.get("max_new_tokens", 64)}
+    base_lp, before = score_and_answer(base, uniq, prompts, **gen)
+    trained_lp, after = score_and_answer(trained, uniq, prompts, **gen)
     prov = make_provenance("evaluate", inputs={"data": data}, seed=ctx.seed, settings=dict(s))
-    result = evaluate_models(trained, model_dir(ctx), rows, beta=s["beta"], margin=s["margin"],
+    result = evaluate_models(trained, base, rows, beta=s["beta"], margin=s["margin"],
                              n_boot=s["n_boot"], alpha=s["alpha"], seed=ctx.seed,
-                             min_group_size=s["min_group_size"], provenance=prov)
+                             min_group_size=s["min_group_size"], provenance=prov,
+                             logps={"policy": trained_lp, "ref": base_lp})
     result.write(ctx.out)
+    if items:
+        write_generations(ctx.out / "generations.jsonl", items, before, after)
 
 
 def stage_moral_graph(ctx: StageContext) -> None:

@@ -1,5 +1,6 @@
-"""`evaluate_models` wiring: margins come from pluralign.train.preference_margins (replaced here by
-a stand-in that scores by text), identical pairs are scored once, before/after per margin mode."""
+"""`evaluate_models` wiring: log-probabilities come from pluralign.train.pair_logps (replaced here
+by a stand-in that scores by text), each model is scored once on the distinct pairs, before/after
+per margin mode, the implicit reward beside the likelihood accuracy."""
 
 from __future__ import annotations
 
@@ -9,30 +10,25 @@ import types
 import numpy as np
 import pytest
 
-from pluralign.evaluate.run import evaluate_models, unique_margins
+from pluralign.evaluate.run import evaluate_models, unique_rows
+
+
+def _logp(model_dir, text):
+    # the base prefers short texts; the "trained" model also likes texts that start with "yes"
+    return -0.1 * len(text) + (5.0 if model_dir == "trained" and text.startswith("yes") else 0.0)
 
 
 @pytest.fixture
 def fake_train(monkeypatch):
     calls = []
 
-    def preference_margins(model_dir, ref_model_dir, rows, beta=0.1):
-        calls.append((model_dir, ref_model_dir, len(rows)))
-        # a "trained" model prefers chosen texts starting with "yes"; the base has no preference
-        # except a small one for short texts
-        out = []
-        for r in rows:
-            if model_dir == "trained":
-                m = 1.0 if r["chosen"].startswith("yes") else -1.0
-            else:
-                m = 0.1 * (len(r["rejected"]) - len(r["chosen"]))
-            out.append(beta * m)
-        if ref_model_dir is not None and ref_model_dir == model_dir:
-            return np.zeros(len(rows))
-        return np.asarray(out)
+    def pair_logps(model_dir, rows):
+        calls.append((model_dir, len(rows)))
+        return (np.asarray([_logp(model_dir, r["chosen"]) for r in rows]),
+                np.asarray([_logp(model_dir, r["rejected"]) for r in rows]))
 
     module = types.ModuleType("pluralign.train")
-    module.preference_margins = preference_margins
+    module.pair_logps = pair_logps
     monkeypatch.setitem(sys.modules, "pluralign.train", module)
     return calls
 
@@ -48,32 +44,35 @@ ROWS = [
 ]
 
 
-def test_unique_margins_scores_each_triple_once():
-    seen = []
+def test_unique_rows_index_each_triple_once():
+    uniq, where = unique_rows(ROWS)
+    assert len(uniq) == 3 and where.tolist() == [0, 0, 1, 2]
 
-    def score(rows):
-        seen.append(len(rows))
-        return np.arange(len(rows), dtype=float)
 
-    m = unique_margins(ROWS, score)
-    assert seen == [3] and m.tolist() == [0.0, 0.0, 1.0, 2.0]
-    with pytest.raises(ValueError):
-        unique_margins(ROWS, lambda rows: [1.0])
+def test_likelihood_margins_with_the_implicit_reward_beside(fake_train):
+    res = evaluate_models("trained", "base", ROWS, n_boot=20)
+    assert sorted(fake_train) == [("base", 3), ("trained", 3)]  # each model once, 3 distinct
+    overall = res.score("all", "all", "all")
+    # base: row 1-2 wrong (prefers the shorter "no"), row 3 right, row 4 a tie
+    assert overall.before.estimate == pytest.approx((0 + 0 + 1 + 0.5) / 4)
+    assert overall.after.estimate == 0.75 and overall.implicit.estimate == 0.75
+    assert res.score("all", "group", "y").after.estimate == 0.5
+    assert res.settings["margin"] == "likelihood" and overall.units == 4
+    assert "implicit" in res.to_dict()["overall"][0]
 
 
 def test_implicit_margins(fake_train):
-    res = evaluate_models("trained", "base", ROWS, beta=0.5, n_boot=20)
-    assert fake_train == [("trained", "base", 3)]  # one call, duplicates scored once
+    res = evaluate_models("trained", "base", ROWS, beta=0.5, margin="implicit", n_boot=20)
     overall = res.score("all", "all", "all")
     assert overall.before.estimate == 0.5  # reference against itself: ties
-    assert overall.after.estimate == 0.75
-    assert res.score("all", "group", "y").after.estimate == 0.5
-
-
-def test_likelihood_margins(fake_train):
-    res = evaluate_models("trained", "base", ROWS, margin="likelihood", n_boot=20)
-    assert ("base", None, 3) in fake_train and ("trained", None, 3) in fake_train
-    # base prefers the shorter text: rows 1-2 ("yes a" vs "no") wrong, row 3 right, row 4 tie
-    assert res.score("all", "all", "all").before.estimate == pytest.approx((0 + 0 + 1 + 0.5) / 4)
+    assert overall.after.estimate == 0.75 and overall.implicit is None
     with pytest.raises(ValueError):
         evaluate_models("trained", "base", ROWS, margin="other")
+
+
+def test_precomputed_logps_are_not_recomputed(fake_train):
+    uniq, _ = unique_rows(ROWS)
+    base = (np.asarray([_logp("base", r["chosen"]) for r in uniq]),
+            np.asarray([_logp("base", r["rejected"]) for r in uniq]))
+    evaluate_models("trained", "base", ROWS, n_boot=20, logps={"ref": base})
+    assert fake_train == [("trained", 3)]

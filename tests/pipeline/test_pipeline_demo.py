@@ -1,4 +1,6 @@
-"""The demo end to end through the real CLI: panel → … → weighted DPO → evaluation → report.
+"""``pluralign demo --quick`` end to end through the real CLI: panel → … → weighted DPO →
+evaluation → report, with the tiny random model (the plumbing; the real model's demo is checked
+in test_pipeline_demo_real.py).
 
 Asserts the claim of the demo: on held-out prompts where the panel broadly agrees (the
 simulator's consensus statements) and where it broadly rejects the statement (consensus-against),
@@ -34,7 +36,7 @@ def test_demo_end_to_end_trains_towards_consensus_in_every_group(tmp_path):
     out = tmp_path / "demo"
     old_mask = os.umask(0o022)
     try:
-        first = run_cli("demo", "--out", out, "--seed", "0")
+        first = run_cli("demo", "--quick", "--out", out, "--seed", "0")
     finally:
         os.umask(old_mask)
     assert first.returncode == 0, first.stderr[-3000:]
@@ -70,6 +72,11 @@ def test_demo_end_to_end_trains_towards_consensus_in_every_group(tmp_path):
     side = {c: sum(p["weight"] for p in pairs if p["provenance"]["choice"] == c)
             for c in ("agree", "disagree")}
     assert abs(side["agree"] - side["disagree"]) < 1e-6 * len(pairs), side
+    model = json.loads((out / "model" / "model.json").read_text())
+    assert model["source"] == "tiny" and model["parameters"] > 0 and len(model["sha256"]) == 64
+    generations = [json.loads(x) for x in (out / "evaluate" / "generations.jsonl").open()]
+    assert len(generations) >= 20 and generations[0]["kind"] == "consensus"
+    assert all({"prompt", "before", "after"} <= set(g) for g in generations)
     panel = (out / "panel" / "report.json").read_text()
     assert json.loads(panel)["method"] == "leximin"
 
@@ -80,12 +87,12 @@ def test_demo_end_to_end_trains_towards_consensus_in_every_group(tmp_path):
     assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", html)  # self-contained
     assert "data:image/png;base64," in html
 
-    again = run_cli("demo", "--out", out, "--seed", "0")
+    again = run_cli("demo", "--quick", "--out", out, "--seed", "0")
     assert again.returncode == 0, again.stderr[-3000:]
     assert set(_statuses(again.stdout).values()) == {"skipped"}
 
     before_train = json.loads((out / "train" / "manifest.json").read_text())["started"]
-    rerun = run_cli("demo", "--out", out, "--seed", "0", "--from", "train")
+    rerun = run_cli("demo", "--quick", "--out", out, "--seed", "0", "--from", "train")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     status = _statuses(rerun.stdout)
     order = list(status)

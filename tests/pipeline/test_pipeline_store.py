@@ -31,6 +31,7 @@ threads: 1
 inputs:
   store: {{db: "{db}", slug: demo}}
 model:
+  base: tiny
   tiny: {{vocab_size: 300, hidden_size: 32, layers: 1, heads: 2, pretrain_steps: 2}}
 synth: {{questions_per_clause: 1, attempts: 1, max_tokens: 8, max_clauses: 1}}
 train: {{max_steps: 2, per_device_train_batch_size: 4, save_steps: 2}}

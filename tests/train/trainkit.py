@@ -105,8 +105,9 @@ def assert_trained_in_one_process(proc: subprocess.CompletedProcess, out: Path, 
     assert (out / "model" / "config.json").exists()
 
 
-def make_trainer(method: str, rows: list[dict], tmp_path: Path, **overrides):
-    """A weighted trainer on the tiny model (CPU, no dropout, fp32)."""
+def make_trainer(method: str, rows: list[dict], tmp_path: Path, model_dir: Path | None = None,
+                 **overrides):
+    """A weighted trainer on the tiny model, or ``model_dir`` (CPU, no dropout, fp32)."""
     from pluralign.train.api import Hardware, build_trainer
     from pluralign.train.config import load_train_config
     from pluralign.train.rows import load_rows
@@ -123,7 +124,7 @@ def make_trainer(method: str, rows: list[dict], tmp_path: Path, **overrides):
     cfg = load_train_config(settings, method)
     return build_trainer(
         load_rows(rows),
-        tiny_model_dir(),
+        model_dir or tiny_model_dir(),
         cfg,
         Path(tmp_path),
         Hardware(cuda=False, bf16=False, qlora=False),

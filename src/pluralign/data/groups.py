@@ -1,6 +1,6 @@
 """Group labels of preference rows by grouping name (``group``, ``opinion``, ``latent``,
-``demographic:FEATURE``): one definition for training (the group-robust objective's groups) and
-evaluation (per-group accuracy)."""
+``clause``, ``demographic:FEATURE``): one definition for training (the group-robust
+objective's groups) and evaluation (per-group accuracy)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 def group_labels(rows: Sequence[Mapping], grouping: str) -> list[str]:
     """Group label of each row for a grouping name: ``group`` (the pair's group column),
     ``opinion`` (``provenance.opinion_group``), ``latent`` (``provenance.latent_group``, the
-    simulator's true group) or ``demographic:<feature>`` (``provenance.demographics[feature]``).
-    Missing values become ``"(missing)"``."""
+    simulator's true group), ``clause`` (the constitution clause a synthesised pair tests:
+    ``clause_id`` or ``provenance.clause_id``) or ``demographic:<feature>``
+    (``provenance.demographics[feature]``). Missing values become ``"(missing)"``."""
     out = []
     for row in rows:
         prov = row.get("provenance") or {}
@@ -21,6 +22,8 @@ def group_labels(rows: Sequence[Mapping], grouping: str) -> list[str]:
             value = prov.get("opinion_group")
         elif grouping == "latent":
             value = prov.get("latent_group")
+        elif grouping == "clause":
+            value = row.get("clause_id") or prov.get("clause_id")
         elif grouping.startswith("demographic:"):
             value = (prov.get("demographics") or {}).get(grouping.split(":", 1)[1])
         else:

@@ -51,7 +51,10 @@ def evaluate_cmd(
         ),
     ] = None,
     model: Annotated[Path | None, typer.Option("--model", help="Trained model folder.")] = None,
-    ref: Annotated[Path | None, typer.Option("--ref", help="Reference (untrained) model.")] = None,
+    ref: Annotated[
+        Path | None,
+        typer.Option("--ref", help="Reference (untrained) model; 'smollm2' for the embedded one."),
+    ] = None,
     before: Annotated[
         Path | None,
         typer.Option(
@@ -71,15 +74,17 @@ def evaluate_cmd(
         str,
         typer.Option(
             "--margin",
-            help="implicit (policy vs reference, DPO) | likelihood (each model's own "
-            "log-likelihood preference; before = the reference model).",
+            help="likelihood (each model's own preference, summed reply log-probabilities; "
+            "before = the reference model; the implicit reward is reported beside) | implicit "
+            "(policy vs reference, DPO; before = 0.5 by construction).",
         ),
-    ] = "implicit",
+    ] = "likelihood",
     group_by: Annotated[
         list[str] | None,
         typer.Option(
             "--group-by",
-            help="group | opinion | demographic:FEATURE (repeatable; default: all found).",
+            help="group | opinion | latent | clause | demographic:FEATURE (repeatable; "
+            "default: all found).",
         ),
     ] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
@@ -112,7 +117,7 @@ def evaluate_cmd(
         typer.Option("--steer-by", help="Grouping whose view each pair gets (with --steer)."),
     ] = "group",
 ) -> None:
-    """Held-out preference accuracy (implicit reward margin, policy vs reference) per group;
+    """Held-out preference accuracy per group: base model (before) vs trained model (after);
     with --compare, the differences between two evaluated runs."""
     if not 0 < alpha < 1:
         raise InputError(f"--alpha must be in (0, 1), got {alpha}")
@@ -169,8 +174,10 @@ def evaluate_cmd(
     else:
         if model is None or ref is None:
             raise InputError("give --model and --ref (or precomputed --margins)")
+        from pluralign.models import is_embedded_name
+
         for name, path in (("--model", model), ("--ref", ref), ("--before", before)):
-            if path is not None and not path.is_dir():
+            if path is not None and not is_embedded_name(path) and not path.is_dir():
                 raise InputError(f"{name} folder not found", where=str(path))
         prov = make_provenance("evaluate", inputs=inputs, seed=seed, settings=settings)
         with console.status("scoring held-out pairs with the model and its reference"):

@@ -1,9 +1,16 @@
 """Evaluate a trained policy on held-out preference pairs: overall, per group, per prompt kind.
 
 :func:`evaluate_margins` is pure (margins in, frozen :class:`EvaluationResult` out) and is what the
-tests check by hand; :func:`evaluate_models` scores the pairs with the trained model and its
-reference through :func:`pluralign.train.preference_margins` first. The result is written as
-``metrics.json`` (layout in ``docs/evaluation.md``), which ``pluralign report`` reads.
+tests check by hand; :func:`evaluate_models` scores the pairs with the trained model and the base
+model first (completion log-probabilities, :func:`pluralign.train.pair_logps`). The result is
+written as ``metrics.json`` (layout in ``docs/evaluation.md``), which ``pluralign report`` reads.
+
+With the default ``margin="likelihood"``, *before* is the base model's own preference between
+chosen and rejected, β·[log π₀(y_w|x) − log π₀(y_l|x)] with log-probabilities **summed** over the
+reply's tokens (the quantity DPO's loss and implicit reward use; no length normalisation), and
+*after* is the same for the trained model. Beside them, each score carries ``implicit``: the
+accuracy of the DPO implicit reward β·[(log π − log π₀)(y_w) − (log π − log π₀)(y_l)] of the
+trained model against the base, which is exactly after's margin minus before's.
 """
 
 from __future__ import annotations
@@ -57,6 +64,8 @@ class GroupScore:
     before: Interval
     after: Interval
     improvement: Interval
+    units: int = 0
+    implicit: Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,8 @@ class EvaluationResult:
                 "before": g.before.to_dict(),
                 "after": g.after.to_dict(),
                 "improvement": g.improvement.to_dict(),
+                "units": g.units,
+                **({"implicit": g.implicit.to_dict()} if g.implicit is not None else {}),
             }
 
         def gap(r: GapResult | None) -> dict[str, Any] | None:
@@ -158,14 +169,22 @@ def _nan_to_none(obj: Any) -> Any:
 
 
 def default_groupings(rows: Sequence[Mapping]) -> list[str]:
-    """``group``; ``opinion`` and ``latent`` if rows carry ``provenance.opinion_group`` /
-    ``latent_group`` that differ from the groupings already listed; one
-    ``demographic:<feature>`` per feature in ``provenance.demographics`` with at most 12 values."""
-    out = ["group"]
-    seen = [group_labels(rows, "group")]
-    for grouping in ("opinion", "latent"):
+    """``group`` when some row has one; ``opinion`` and ``latent`` if rows carry
+    ``provenance.opinion_group`` / ``latent_group`` that differ from the groupings already
+    listed; ``clause`` when rows name more than one constitution clause (synthesised pairs:
+    ``clause_id``); one ``demographic:<feature>`` per feature in ``provenance.demographics`` with
+    at most 12 values. Rows with no group at all (synthesised pairs) are not reported as one
+    group "(missing)": their only groupings are the clauses (and ``all``)."""
+    out: list[str] = []
+    seen: list[list[str]] = []
+    labels = group_labels(rows, "group")
+    if any(v != "(missing)" for v in labels):
+        out.append("group")
+        seen.append(labels)
+    for grouping in ("opinion", "latent", "clause"):
         labels = group_labels(rows, grouping)
-        if any(v != "(missing)" for v in labels) and labels not in seen:
+        present = {v for v in labels if v != "(missing)"}
+        if present and labels not in seen and (grouping != "clause" or len(present) > 1):
             out.append(grouping)
             seen.append(labels)
     features: dict[str, set] = {}
@@ -204,11 +223,14 @@ def evaluate_margins(
     min_group_size: int = 1,
     cluster: str | None = "participant",
     provenance: Mapping[str, Any] | None = None,
+    implicit: Sequence[float] | np.ndarray | None = None,
+    extra_settings: Mapping[str, Any] | None = None,
 ) -> EvaluationResult:
     """Accuracy before/after per subset (``all`` and each prompt kind) and grouping.
 
     ``rows`` are preference-pair dicts (``weight``, ``group``, ``provenance``); ``before`` and
-    ``after`` their margins (before: untrained policy, usually all zeros; after: trained).
+    ``after`` their margins (before: the base model, after: the trained one); ``implicit``
+    (optional) the trained model's implicit reward margins, reported beside ``after``.
     ``cluster``: a provenance key whose value groups pairs that are resampled together
     (default: ``participant``, used when every row has one; None: resample pairs)."""
     before = np.asarray(before, dtype=float)
@@ -218,6 +240,9 @@ def evaluate_margins(
             f"{len(rows)} rows but {before.size} before and {after.size} after margins"
         )
     weights = np.asarray([float(r.get("weight", 1.0)) for r in rows])
+    implicit_m = None if implicit is None else np.asarray(implicit, dtype=float)
+    if implicit_m is not None and implicit_m.size != len(rows):
+        raise ValueError(f"{len(rows)} rows but {implicit_m.size} implicit margins")
     groupings = list(groupings) if groupings is not None else default_groupings(rows)
     kinds = np.asarray(
         [str((r.get("provenance") or {}).get("kind") or "") for r in rows], dtype=object
@@ -242,7 +267,19 @@ def evaluate_margins(
             clusters=cl(mask),
             **opts,
         )
-        return GroupScore(subset, grouping, group, r.n, r.weight, r.before, r.after, r.improvement)
+        imp = None
+        if implicit_m is not None:
+            imp = paired_bootstrap(
+                np.zeros(int(mask.sum())),
+                implicit_m[mask],
+                weights[mask],
+                key=f"implicit|{subset}|{grouping}|{group}",
+                clusters=cl(mask),
+                **opts,
+            ).after
+        return GroupScore(
+            subset, grouping, group, r.n, r.weight, r.before, r.after, r.improvement, r.units, imp
+        )
 
     for subset in prompt_kinds(rows):
         in_subset = np.ones(len(rows), bool) if subset == "all" else kinds == subset
@@ -292,6 +329,7 @@ def evaluate_margins(
         "resampled": f"clusters of provenance.{cluster}" if clusters is not None else "pairs",
         "ties": "margin == 0 counts 0.5",
         "order": "groups of each subset and grouping worst first (accuracy after training)",
+        **dict(extra_settings or {}),
     }
     margins = {"before": tuple(before.tolist()), "after": tuple(after.tolist())}
     return EvaluationResult(
@@ -313,7 +351,18 @@ def unique_margins(rows: Sequence[Mapping], score_fn) -> np.ndarray:
     return margins[[unique[k] for k in keys]]
 
 
-MARGINS = ("implicit", "likelihood")
+MARGINS = ("likelihood", "implicit")
+
+
+def unique_rows(rows: Sequence[Mapping]) -> tuple[list[dict], np.ndarray]:
+    """Distinct (prompt, chosen, rejected) triples in first-seen order, and each row's index
+    into them (simulated panels repeat the same pair a lot; each is scored once)."""
+    index: dict[tuple, int] = {}
+    where = []
+    for r in rows:
+        where.append(index.setdefault((r["prompt"], r["chosen"], r["rejected"]), len(index)))
+    uniq = [{"prompt": k[0], "chosen": k[1], "rejected": k[2]} for k in index]
+    return uniq, np.asarray(where, dtype=int)
 
 
 def evaluate_models(
@@ -323,35 +372,48 @@ def evaluate_models(
     *,
     beta: float = 0.1,
     before_dir: str | Path | None = None,
-    margin: str = "implicit",
+    margin: str = "likelihood",
+    logps: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
     **kwargs: Any,
 ) -> EvaluationResult:
-    """Score ``rows`` with the models through :func:`pluralign.train.preference_margins`, then
-    :func:`evaluate_margins`.
+    """Score ``rows`` with the models (summed completion log-probabilities, each model loaded
+    once, each distinct pair scored once), then :func:`evaluate_margins`.
 
-    ``margin="implicit"`` (default): after = trained policy against the reference (DPO implicit
-    reward margin); before = ``before_dir`` against the reference if given, else the reference
-    against itself, whose margins are exactly 0 (accuracy 0.5 by the tie rule).
-    ``margin="likelihood"``: each model's own preference β·[log π(y_w|x) − log π(y_l|x)], no
-    reference term; after = the trained model, before = ``before_dir`` or the reference model.
-    This shows whether the untrained model already preferred what people chose."""
-    from pluralign.train import preference_margins
+    ``margin="likelihood"`` (default): before = the base model's own preference
+    β·[log π₀(y_w|x) − log π₀(y_l|x)] (π₀ = ``before_dir`` if given, else the reference
+    ``ref_dir``), after = the trained model's; ``implicit`` beside them = the trained model's DPO
+    implicit reward margin against the reference. ``margin="implicit"``: after = that implicit
+    margin, before = ``before_dir`` against the reference, or exactly 0 (the reference against
+    itself: accuracy 0.5 by the tie rule). ``logps`` may hold already computed
+    ``{"policy"|"ref"|"before": (chosen, rejected)}`` arrays over :func:`unique_rows`."""
+    from pluralign.train import pair_logps
 
     if margin not in MARGINS:
         raise ValueError(f"margin must be one of {MARGINS}, got {margin!r}")
+    uniq, where = unique_rows(rows)
+    have = dict(logps or {})
 
-    def score(policy, reference):
-        return unique_margins(
-            rows,
-            lambda u: preference_margins(
-                str(policy), None if reference is None else str(reference), u, beta
-            ),
+    def lp(name: str, folder) -> tuple[np.ndarray, np.ndarray]:
+        if name not in have:
+            have[name] = pair_logps(str(folder), uniq)
+        return have[name]
+
+    policy_c, policy_r = lp("policy", model_dir)
+    ref_c, ref_r = lp("ref", ref_dir)
+    implicit = beta * ((policy_c - ref_c) - (policy_r - ref_r))
+    if margin == "likelihood":
+        base_c, base_r = lp("before", before_dir) if before_dir is not None else (ref_c, ref_r)
+        before = beta * (base_c - base_r)
+        after = beta * (policy_c - policy_r)
+        extra = {"margin": "likelihood", "logp": "sum over reply tokens"}
+        return evaluate_margins(
+            rows, before[where], after[where], implicit=implicit[where],
+            extra_settings=extra, **kwargs,
         )
-
-    if margin == "implicit":
-        after = score(model_dir, ref_dir)
-        before = np.zeros(len(rows)) if before_dir is None else score(before_dir, ref_dir)
+    if before_dir is None:
+        before = np.zeros(len(uniq))
     else:
-        after = score(model_dir, None)
-        before = score(before_dir if before_dir is not None else ref_dir, None)
-    return evaluate_margins(rows, before, after, **kwargs)
+        bc, br = lp("before", before_dir)
+        before = beta * ((bc - ref_c) - (br - ref_r))
+    extra = {"margin": "implicit", "logp": "sum over reply tokens"}
+    return evaluate_margins(rows, before[where], implicit[where], extra_settings=extra, **kwargs)

@@ -167,7 +167,7 @@ class BatchingGenerator:
     the first call; :meth:`close` stops it.
     """
 
-    def __init__(self, model, tokenizer, *, max_batch: int = 16, window: float = 0.005):
+    def __init__(self, model, tokenizer, *, max_batch: int = 16, window: float = 0.02):
         self.model = model
         self.tokenizer = tokenizer
         self.max_batch = max(1, int(max_batch))

@@ -234,6 +234,7 @@ def _build_trainer(rows, model_dir, cfg, out, hw, callbacks, group_index):
             model=str(model_dir),
             train_dataset=paired_dataset(rows, conversational, group_index),
             quantization_config=quant,
+            sft_weight=cfg.sft_weight,
             **kwargs,
         )
     if cfg.method == "kto":
@@ -371,7 +372,7 @@ def train_preferences(
         data: preference JSONL path, or rows (dicts with prompt, chosen, rejected, weight,
             group, source).
         model_dir: local transformers checkpoint (e.g. from
-            :func:`~pluralign.train.build_tiny_model`).
+            :func:`~pluralign.train.build_tiny_model`), or ``"smollm2"`` for the embedded model.
         config: YAML path, mapping or config object (:mod:`pluralign.train.config`);
             None = defaults.
         out_dir: output folder (layout in the module docstring).
@@ -395,11 +396,14 @@ def train_preferences(
     import torch
 
     hw = resolve_hardware(cfg)
-    model_dir = Path(model_dir)
+    from pluralign.models import resolve_model
+
+    model_dir = resolve_model(model_dir)  # 'smollm2' / 'embedded': the embedded model
     if not (model_dir / "config.json").exists():
         raise InputError(
             f"no model at {model_dir} (config.json missing)",
-            hint="build one with `pluralign model tiny` or give a local checkpoint folder",
+            hint="give 'smollm2' (the embedded model), a local checkpoint folder, or build one "
+            "with `pluralign model tiny`",
         )
     out = Path(out_dir)
     last = _last_checkpoint(out)

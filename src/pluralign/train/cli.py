@@ -20,7 +20,11 @@ def train(
         ),
     ],
     model: Annotated[
-        Path, typer.Option("--model", help="Local transformers checkpoint folder to start from.")
+        Path,
+        typer.Option(
+            "--model",
+            help="Checkpoint folder to start from, or 'smollm2' (the embedded SmolLM2-135M).",
+        ),
     ],
     out: OutOption,
     method: Annotated[

@@ -27,9 +27,19 @@ class WeightedDPOConfig(CommonConfig):
     )
     loss_type: str = _help(f"Per-pair loss, one of {', '.join(DPO_LOSS_TYPES)}.", "sigmoid")
     learning_rate: float = _help("Peak learning rate of AdamW.", 5e-6)
+    sft_weight: float = _help(
+        "α of a negative log-likelihood term on the chosen reply added to each pair's loss, "
+        "ℓᵢ + α·(−log π(y_c|x) / |y_c|) (RPO, Pang et al. 2024, arXiv:2404.19733); it keeps "
+        "DPO from lowering the likelihood of what people chose. 0 disables it.",
+        0.0,
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not (self.sft_weight >= 0):
+            raise InputError(
+                f"must be >= 0, got {self.sft_weight!r}", where="config field 'sft_weight'"
+            )
         if not (self.beta > 0):
             raise InputError(f"must be > 0, got {self.beta!r}", where="config field 'beta'")
         if self.loss_type not in DPO_LOSS_TYPES:

@@ -6,7 +6,9 @@ the WPO branch); there is no hook between the per-pair loss and the mean. So the
 is the loss computation itself. Everything else is TRL's: dataset preparation and chat-template
 tokenisation, the collator (wrapped to add ``weight``), the reference model or PEFT
 adapter-disabled reference via ``compute_ref_log_probs``, precomputed reference log-probs, the
-fused LM head that yields per-token log-probabilities without materialising logits, PEFT/QLoRA,
+fused LM head call that yields per-token log-probabilities (pluralign puts
+:func:`pluralign.train.logps.add_completion_head` behind it, so the LM head only runs at completion
+positions, in TRL's reference pass too), PEFT/QLoRA,
 DeepSpeed/FSDP preparation, checkpointing and logging. The loss itself is
 :func:`pluralign.train.losses.dpo_losses` (DPO Eq. 7) reduced by
 :class:`~pluralign.train.weighting.WeightedLossMixin` to Σ wᵢ·ℓᵢ / Σ wᵢ over the effective batch.
@@ -19,23 +21,26 @@ from typing import Any
 import torch
 from trl import DPOTrainer
 
+from pluralign.train.logps import CompletionHeadMixin
 from pluralign.train.losses import dpo_losses
 from pluralign.train.weighting import WeightedCollator, WeightedLossMixin
 
 _NON_MODEL_KEYS = {"completion_mask", "ref_chosen_logps", "ref_rejected_logps"}
 
 
-class WeightedDPOTrainer(WeightedLossMixin, DPOTrainer):
+class WeightedDPOTrainer(CompletionHeadMixin, WeightedLossMixin, DPOTrainer):
     """``DPOTrainer`` whose loss is the per-pair weighted mean (see module docstring).
 
     ``args`` is a ``trl.DPOConfig``; ``args.loss_type`` must be a single one of
     ``sigmoid`` (DPO), ``ipo`` or ``hinge``. The dataset needs a numeric ``weight`` column.
+    ``sft_weight`` > 0 adds α times the chosen reply's mean token NLL to each pair's loss (RPO).
     """
 
     _tag_names = ["trl", "dpo", "pluralign-weighted"]
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, sft_weight: float = 0.0, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.sft_weight = float(sft_weight)
         if len(self.loss_types) != 1 or self.loss_types[0] not in ("sigmoid", "ipo", "hinge"):
             raise ValueError(
                 f"weighted DPO supports one loss_type of sigmoid/ipo/hinge, got {self.loss_types}"
@@ -51,6 +56,7 @@ class WeightedDPOTrainer(WeightedLossMixin, DPOTrainer):
         if self.aux_loss_enabled:
             raise ValueError("weighted DPO does not support MoE auxiliary losses yet")
         self.data_collator = WeightedCollator(self.data_collator)
+        self.install_completion_head()
 
     def per_example_losses(
         self, model, inputs: dict[str, Any], weights: torch.Tensor
@@ -87,6 +93,12 @@ class WeightedDPOTrainer(WeightedLossMixin, DPOTrainer):
             chosen_lengths=chosen_len,
             rejected_lengths=rejected_len,
         )
+        if self.sft_weight:  # RPO: + α · mean token NLL of the chosen reply
+            nll = -chosen_logps / chosen_len.clamp(min=1)
+            losses = losses + self.sft_weight * nll
+            self._metrics[mode]["nll_loss"].append(
+                self.accelerator.gather_for_metrics(nll.detach()).mean().item()
+            )
 
         gather = self.accelerator.gather_for_metrics
         chosen_rewards = self.beta * (chosen_logps - ref_chosen_logps).detach()

@@ -5,8 +5,9 @@ concatenates them (chosen rows first, so no longer in batch order) and returns
 ``losses.nanmean()``. As for DPO there is no hook before the mean, so the override is the loss
 computation; TRL still does the unpairing-free tokenisation, the mismatched KL completions
 (rotated within each micro-batch), the collator (wrapped to add ``weight``), the reference model /
-PEFT reference, precomputed reference log-probs and the fused LM head (we call its
-``_compute_kl_logps`` and ``compute_ref_log_probs``).
+PEFT reference, precomputed reference log-probs and the fused LM head call (we call its
+``_compute_kl_logps`` and ``compute_ref_log_probs``; :class:`~pluralign.train.logps.
+CompletionHeadMixin` makes that head score completion positions only).
 
 The loss is :func:`pluralign.train.losses.kto_losses` per row, in batch order, reduced to
 Σ wᵢ·ℓᵢ / Σ wᵢ over the effective batch. The reference point z₀ is the *weighted* mean KL
@@ -24,11 +25,12 @@ from typing import Any
 import torch
 from trl import KTOTrainer
 
+from pluralign.train.logps import CompletionHeadMixin
 from pluralign.train.losses import kto_losses
 from pluralign.train.weighting import WeightedCollator, WeightedLossMixin
 
 
-class WeightedKTOTrainer(WeightedLossMixin, KTOTrainer):
+class WeightedKTOTrainer(CompletionHeadMixin, WeightedLossMixin, KTOTrainer):
     """``KTOTrainer`` with per-row weights. ``kl_estimate``: ``'batch'`` (paper) or ``'none'``.
 
     With ``'none'`` pass ``args.loss_type='apo_zero_unpaired'`` so TRL skips building the KL
@@ -47,6 +49,7 @@ class WeightedKTOTrainer(WeightedLossMixin, KTOTrainer):
         if self.aux_loss_enabled:
             raise ValueError("weighted KTO does not support MoE auxiliary losses yet")
         self.data_collator = WeightedCollator(self.data_collator)
+        self.install_completion_head()
 
     def _z0(self, kl_logps, ref_kl_logps, weights) -> torch.Tensor:
         if self.kl_estimate == "none":

@@ -34,7 +34,9 @@ def load_causal_lm(model_dir: str | Path, device: str | None = None):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = Path(model_dir)
+    from pluralign.models import resolve_model
+
+    path = resolve_model(model_dir)  # 'smollm2' / 'embedded': the embedded model
     if not path.is_dir():
         raise InputError(
             f"model folder not found: {path}",
@@ -92,33 +94,38 @@ def encode_completion(tokenizer, prompt: str, reply: str) -> tuple[list[int], li
 
 
 def sequence_logps(
-    model, tokenizer, pairs: Sequence[tuple[str, str]], batch_size: int = 8
+    model, tokenizer, pairs: Sequence[tuple[str, str]], batch_size: int = 16
 ) -> np.ndarray:
-    """Σ_t log p(reply_t | prompt, reply_<t) for each (prompt, reply), as float64."""
+    """Σ_t log p(reply_t | prompt, reply_<t) for each (prompt, reply), as float64.
+
+    Sequences are batched by length (less padding) and only the reply positions go through the
+    LM head (:func:`pluralign.train.logps.completion_token_logps`)."""
     import torch
+
+    from pluralign.train.logps import completion_token_logps
 
     device = next(model.parameters()).device
     out = np.empty(len(pairs), dtype=np.float64)
     encoded = [encode_completion(tokenizer, p, r) for p, r in pairs]
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]) + len(encoded[i][1]))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     with torch.no_grad():
-        for start in range(0, len(encoded), batch_size):
-            chunk = encoded[start : start + batch_size]
-            width = max(len(p) + len(c) for p, c in chunk)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            width = max(len(encoded[i][0]) + len(encoded[i][1]) for i in chunk)
             ids = torch.full((len(chunk), width), pad, dtype=torch.long)
             att = torch.zeros((len(chunk), width), dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.bool)
-            for i, (p, c) in enumerate(chunk):
-                seq = p + c
-                ids[i, : len(seq)] = torch.tensor(seq)
-                att[i, : len(seq)] = 1
-                mask[i, len(p) : len(seq)] = True
-            ids, att, mask = ids.to(device), att.to(device), mask.to(device)
-            logits = model(input_ids=ids, attention_mask=att, use_cache=False).logits.float()
-            logp = torch.log_softmax(logits[:, :-1], dim=-1)
-            tok = logp.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
-            sums = (tok * mask[:, 1:]).sum(-1)
-            out[start : start + len(chunk)] = sums.double().cpu().numpy()
+            labels = torch.full((len(chunk), width), -100, dtype=torch.long)
+            for row, i in enumerate(chunk):
+                p, c = encoded[i]
+                seq = torch.tensor(p + c)
+                ids[row, : len(seq)] = seq
+                att[row, : len(seq)] = 1
+                labels[row, len(p) : len(seq)] = seq[len(p) :]
+            per_token = completion_token_logps(
+                model, labels.to(device), input_ids=ids.to(device), attention_mask=att.to(device)
+            )
+            out[chunk] = per_token.sum(-1).double().cpu().numpy()
     return out
 
 
@@ -126,7 +133,7 @@ def pair_logps(
     model_dir: str | Path,
     rows: Iterable[Mapping[str, Any] | PreferenceRow] | str | Path,
     *,
-    batch_size: int = 8,
+    batch_size: int = 16,
     device: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(log π(chosen|prompt), log π(rejected|prompt)) per row under the model in ``model_dir``.

@@ -1,0 +1,282 @@
+"""The embedded SmolLM2-135M-Instruct on the CPU: training, generation, loading and serving, each
+against its peer in the same run.
+
+    PYTHONPATH=src python benchmarks/real_model.py                  # everything (~10 min, 2 cores)
+    PYTHONPATH=src python benchmarks/real_model.py --only gen,serve --threads 2
+
+1. **Training** (``train``): LoRA (r=8, all linear layers) weighted DPO of pluralign
+   (completion-only log-probabilities, reference log-probabilities computed once, identical
+   pairs merged) against stock TRL ``DPOTrainer`` with its defaults (the same LoRA config,
+   ``max_length`` 1024, reference through the disabled adapter at every step, every position
+   through the LM head). Both train ``--steps`` steps of ``--batch`` pairs on the same rows (the
+   prompt bank's pairs, each repeated ``--repeat`` times as a panel's members repeat them);
+   pluralign's time includes its reference pass. Printed: pairs/s and tokens/s (prompt +
+   reply tokens of chosen and rejected), and the time one epoch of the rows takes (pluralign's
+   epoch runs over the merged rows).
+2. **Generation** (``gen``): greedy answers to ``--prompts`` prompts, one at a time vs one
+   batch (left-padded, KV cache), ``--new-tokens`` each: generated tokens/s; the two outputs are
+   compared token for token.
+3. **Loading** (``load``): the GGUF through transformers (what every load would cost without the
+   cache), the one-time conversion into a fresh cache folder, and a load of the converted
+   checkpoint.
+4. **Serving** (``serve``): ``pluralign serve``'s app on a loopback port; ``--prompts`` chat
+   requests sent one at a time vs 8 at a time: completion tokens/s.
+
+Targets (issue 17): training throughput >= stock TRL's; batched generation >= 4x one at a time;
+serve at 8 concurrent >= 4x one at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+QUESTIONS = [
+    "What is the capital of France?",
+    "Write one sentence about the sea.",
+    "Should an AI assistant pretend to be my boyfriend?",
+    "Give me one tip for a job interview.",
+    "Explain photosynthesis to a child.",
+    "Is it okay to lie to protect a friend's feelings?",
+    "What should I cook tonight?",
+    "How do I politely decline an invitation?",
+    "Why is the sky blue?",
+    "Suggest a name for a cat.",
+    "What is a good way to learn a language?",
+    "How can a city make buses fairer?",
+    "Summarise the plot of Romeo and Juliet.",
+    "What is 17 times 3?",
+    "Tell me a fact about octopuses.",
+    "Should schools start later in the morning?",
+]
+
+
+def bank_rows(repeat: int) -> list[dict]:
+    """Each prompt-bank pair in both orders (the agreeing response chosen, and the reverse),
+    each repeated ``repeat`` times with varied weights: a panel's choices."""
+    from pluralign.data.prompt_bank import load_bank
+
+    rows = []
+    for i, p in enumerate(load_bank()):
+        agree, disagree = p.by_stance("agree"), p.by_stance("disagree")
+        if not agree or not disagree:
+            continue
+        for k in range(repeat):
+            good, bad = (agree[0], disagree[0]) if k % 4 else (disagree[0], agree[0])
+            rows.append({"prompt": p.prompt, "chosen": good.text, "rejected": bad.text,
+                         "weight": 0.5 + ((i + k) % 5) / 4})
+    return rows
+
+
+def _tokens(rows, tokenizer) -> float:
+    """Mean prompt + reply tokens of chosen and rejected per pair (chat template applied)."""
+    from pluralign.train.margins import encode_completion
+
+    total = 0
+    for r in rows:
+        for reply in (r["chosen"], r["rejected"]):
+            p, c = encode_completion(tokenizer, r["prompt"], reply)
+            total += len(p) + len(c)
+    return total / len(rows)
+
+
+def bench_train(args, ckpt: Path) -> None:
+    from peft import LoraConfig
+    from transformers import AutoTokenizer
+    from trl import DPOConfig, DPOTrainer
+
+    from pluralign.train import quiet_libraries, train_preferences
+    from pluralign.train.rows import load_rows, merge_duplicates, paired_dataset
+
+    quiet_libraries()
+    rows = bank_rows(args.repeat)
+    merged = merge_duplicates(load_rows(rows))
+    tok = AutoTokenizer.from_pretrained(ckpt)
+    per_pair = _tokens(rows, tok)
+    pairs = args.steps * args.batch
+    tmp = Path(tempfile.mkdtemp(prefix="pluralign-bench-train-"))
+    cfg = {"lora": True, "max_steps": args.steps, "per_device_train_batch_size": args.batch,
+           "save_steps": 0, "learning_rate": 1e-3, "precompute_ref_log_probs": True,
+           "max_length": 192, "torch_threads": args.threads}
+    t0 = time.perf_counter()
+    train_preferences(rows, ckpt, cfg, tmp / "pluralign")
+    ours = time.perf_counter() - t0
+
+    lora = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules="all-linear",
+                      task_type="CAUSAL_LM")
+    stock_args = DPOConfig(output_dir=str(tmp / "trl"), max_steps=args.steps,
+                           per_device_train_batch_size=args.batch, use_cpu=True, report_to=[],
+                           save_strategy="no", disable_tqdm=True, logging_steps=args.steps)
+    trainer = DPOTrainer(model=str(ckpt), args=stock_args, processing_class=tok,
+                         train_dataset=paired_dataset(load_rows(rows), True), peft_config=lora)
+    t0 = time.perf_counter()
+    trainer.train()
+    stock = time.perf_counter() - t0  # TRL tokenises in __init__: not counted against it
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\n## training: {args.steps} steps x {args.batch} pairs, {per_pair:.0f} tokens/pair, "
+          f"{len(rows)} rows = {len(merged)} distinct pairs")
+    print(f"{'':26s}{'seconds':>9s}{'pairs/s':>9s}{'tokens/s':>10s}{'epoch s':>9s}")
+    for name, secs, epoch_rows in (("pluralign weighted DPO", ours, len(merged)),
+                                   ("stock TRL DPOTrainer", stock, len(rows))):
+        rate = pairs / secs
+        print(f"{name:26s}{secs:9.1f}{rate:9.2f}{rate * per_pair:10.0f}{epoch_rows / rate:9.0f}")
+    print(f"ratio pluralign / TRL (pairs/s): {stock / ours:.2f}  (target >= 1)")
+
+
+def _requests(tok, n: int, new_tokens: int):
+    from pluralign.models.generate import GenerationRequest, chat_prompt_ids
+
+    qs = [QUESTIONS[i % len(QUESTIONS)] for i in range(n)]
+    return [GenerationRequest(chat_prompt_ids(tok, [{"role": "user", "content": q}]), new_tokens)
+            for q in qs]
+
+
+def bench_gen(args, model, tok) -> None:
+    from pluralign.models.generate import end_token_ids, generate_batch
+
+    kw = {"end_ids": end_token_ids(model, tok), "pad_id": tok.pad_token_id}
+    reqs = _requests(tok, args.prompts, args.new_tokens)
+    generate_batch(model, reqs[:1], **kw)  # warm-up
+    t0 = time.perf_counter()
+    single = [generate_batch(model, [r], **kw)[0] for r in reqs]
+    t_single = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    batched = generate_batch(model, reqs, **kw)
+    t_batch = time.perf_counter() - t0
+    n_single = sum(len(g.token_ids) for g in single)
+    n_batch = sum(len(g.token_ids) for g in batched)
+    print(f"\n## generation: {len(reqs)} prompts, up to {args.new_tokens} new tokens, greedy")
+    print(f"one at a time: {n_single} tokens in {t_single:.1f} s = {n_single / t_single:.1f} tok/s")
+    print(f"one batch:     {n_batch} tokens in {t_batch:.1f} s = {n_batch / t_batch:.1f} tok/s")
+    print(f"ratio batched / single: {(n_batch / t_batch) / (n_single / t_single):.1f}x "
+          f"(target >= 4); outputs identical: {single == batched}")
+
+
+def bench_load(args) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from pluralign.models import embedded as E
+
+    gguf = E.find_gguf()
+    t0 = time.perf_counter()
+    AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
+                                         dtype=torch.float32)
+    t_gguf = time.perf_counter() - t0
+    tmp = Path(tempfile.mkdtemp(prefix="pluralign-bench-cache-"))
+    old = os.environ.get(E.CACHE_ENV)
+    os.environ[E.CACHE_ENV] = str(tmp)
+    try:
+        t0 = time.perf_counter()
+        path = E.embedded_checkpoint()
+        t_convert = time.perf_counter() - t0
+        E._verified.clear()
+        t0 = time.perf_counter()
+        path = E.embedded_checkpoint()
+        AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        t_cached = time.perf_counter() - t0
+    finally:
+        if old is None:
+            os.environ.pop(E.CACHE_ENV, None)
+        else:
+            os.environ[E.CACHE_ENV] = old
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("\n## loading")
+    print(f"GGUF through transformers (every load without the cache): {t_gguf:.1f} s")
+    print(f"cold: verify + convert once into a fresh cache:            {t_convert:.1f} s")
+    print(f"cached: verify + load the converted checkpoint:            {t_cached:.2f} s")
+    print(f"ratio GGUF load / cached load: {t_gguf / t_cached:.0f}x")
+
+
+def bench_serve(args, ckpt: Path) -> None:
+    import socket
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    import uvicorn
+
+    from pluralign.llm.local import LocalModel
+    from pluralign.llm.serve import create_app
+
+    model = LocalModel("smollm2")
+    app = create_app(model, "smollm2")
+    bodies = [{"messages": [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}],
+               "max_tokens": args.new_tokens, "temperature": 0} for i in range(args.prompts)]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    with httpx.Client(timeout=600) as client:
+        url = f"http://127.0.0.1:{port}/v1/chat/completions"
+
+        def send(body) -> int:
+            r = client.post(url, json=body)
+            r.raise_for_status()
+            return r.json()["usage"]["completion_tokens"]
+
+        send(bodies[0])  # warm-up
+        print(f"\n## serve: {len(bodies)} chat requests, max_tokens {args.new_tokens}, greedy")
+        rates = {}
+        for workers in (1, 8):
+            model.batcher.batches.clear()
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(workers) as pool:
+                tokens = sum(pool.map(send, bodies))
+            secs = time.perf_counter() - t0
+            rates[workers] = tokens / secs
+            print(f"{workers} at a time: {tokens} tokens in {secs:.1f} s = {rates[workers]:.1f} "
+                  f"tok/s; batch sizes {sorted(set(model.batcher.batches))}")
+    server.should_exit = True
+    thread.join(timeout=10)
+    model.close()
+    print(f"ratio 8 concurrent / 1: {rates[8] / rates[1]:.1f}x (target >= 4)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default="train,gen,load,serve")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--repeat", type=int, default=4)
+    ap.add_argument("--prompts", type=int, default=16)
+    ap.add_argument("--new-tokens", type=int, default=48)
+    args = ap.parse_args()
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from pluralign.models import embedded_checkpoint
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    parts = set(args.only.split(","))
+    ckpt = embedded_checkpoint()
+    print(f"# {ckpt.name}, torch threads {torch.get_num_threads()}, load {os.getloadavg()}")
+    if "load" in parts:
+        bench_load(args)
+    if "gen" in parts:
+        model = AutoModelForCausalLM.from_pretrained(ckpt, dtype=torch.float32).eval()
+        bench_gen(args, model, AutoTokenizer.from_pretrained(ckpt))
+        del model
+    if "serve" in parts:
+        bench_serve(args, ckpt)
+    if "train" in parts:
+        bench_train(args, ckpt)
+    print(f"\nload average at the end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
