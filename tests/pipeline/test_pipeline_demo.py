@@ -1,6 +1,6 @@
 """``pluralign demo --quick`` end to end through the real CLI: panel → … → weighted DPO →
-evaluation → report, with the tiny random model (the plumbing; the real model's demo is checked
-in test_pipeline_demo_real.py).
+evaluation → report, with the tiny random model (the plumbing; the default demo on the embedded
+model takes minutes, too long for the suite: its figures are measured by hand, docs/evaluation.md).
 
 Asserts the claim of the demo: on held-out prompts where the panel broadly agrees (the
 simulator's consensus statements) and where it broadly rejects the statement (consensus-against),
