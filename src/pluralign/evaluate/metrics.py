@@ -17,12 +17,6 @@ participant, whose choices are not independent: a cluster bootstrap, Davison & H
 §3.8) when cluster labels are given. Before and after are resampled with the same indices
 (paired), so the interval of the improvement is meaningful. Each statistic's generator is seeded
 from ``(seed, crc32(key))`` so a result does not depend on which other groups were evaluated.
-
-When every resampling unit scores the same (accuracy exactly 0 or 1), every resample does too and
-the percentile interval collapses to a point ("1.0 [1.0, 1.0]" from 15 pairs). Then the interval
-is the exact binomial one of Clopper & Pearson (1934) for n = the number of units: [(α/2)^(1/n), 1]
-for an accuracy of 1, [0, 1 − (α/2)^(1/n)] for 0; an improvement whose before or after was so
-widened gets the conservative bounds [after.low − before.high, after.high − before.low].
 """
 
 from __future__ import annotations
@@ -132,17 +126,7 @@ def bootstrap_accuracy(
     estimate = float((s * w).sum() / w.sum())
     sw, ww = _units(s, w, clusters)
     idx = _seeded(seed, key).integers(0, sw.size, size=(n_boot, sw.size))
-    interval = _interval(estimate, _boot_means(sw, ww, idx), alpha)
-    return _exact_if_degenerate(interval, int((ww > 0).sum()), alpha)
-
-
-def _exact_if_degenerate(interval: Interval, units: int, alpha: float) -> Interval:
-    """The Clopper–Pearson interval when the bootstrap cannot vary (module docstring)."""
-    e = interval.estimate
-    if units < 1 or not np.isfinite(e) or e not in (0.0, 1.0) or interval.low != interval.high:
-        return interval
-    bound = float((alpha / 2) ** (1 / units))
-    return Interval(e, bound, 1.0) if e == 1.0 else Interval(e, 0.0, 1.0 - bound)
+    return _interval(estimate, _boot_means(sw, ww, idx), alpha)
 
 
 @dataclass(frozen=True)
@@ -188,15 +172,14 @@ def paired_bootstrap(
     idx = _seeded(seed, key).integers(0, ww.size, size=(n_boot, ww.size))
     db = _boot_means(swb, ww, idx)
     da = _boot_means(swa, ww, idx)
-    units = int((ww > 0).sum())
-    boot_b, boot_a = _interval(eb, db, alpha), _interval(ea, da, alpha)
-    ib = _exact_if_degenerate(boot_b, units, alpha)
-    ia = _exact_if_degenerate(boot_a, units, alpha)
-    imp = _interval(ea - eb, da - db, alpha)
-    if (ib, ia) != (boot_b, boot_a) and np.isfinite(imp.estimate):
-        low, high = min(imp.low, ia.low - ib.high), max(imp.high, ia.high - ib.low)
-        imp = Interval(imp.estimate, low, high)
-    return PairedBootstrap(n, float(w.sum()), ib, ia, imp, units)
+    return PairedBootstrap(
+        n,
+        float(w.sum()),
+        _interval(eb, db, alpha),
+        _interval(ea, da, alpha),
+        _interval(ea - eb, da - db, alpha),
+        int((ww > 0).sum()),
+    )
 
 
 @dataclass(frozen=True)
