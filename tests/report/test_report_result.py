@@ -173,13 +173,13 @@ def test_groups_too_small_for_an_interval_are_marked(demo_copy):
     assert big and all("small-n" not in r[1].cls and r[1].sub.startswith("[") for r in big)
     few = [r for r in everyone if 1 < people(r) < 5]
     assert all("small-n" in r[1].cls for r in few)
-    # without the held-out file the report falls back to the metrics alone
+    # without the held-out file the report falls back to the metrics alone (their units count)
     heldout.unlink()
     page = read_page(_evaluation_only(demo_copy))
     solo_row = next(
         r for r in page.table("evaluation", "By opinion group").bodies[0][1:] if r[0].text == "solo"
     )
-    assert solo_row[1].sub == "no interval" and solo_row[0].sub == "6 pairs"
+    assert solo_row[1].sub == "no interval" and solo_row[0].sub == "6 pairs\n1 person"
 
 
 def _evaluation_only(run) -> str:
