@@ -46,7 +46,9 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "train": {"lora": False, "learning_rate": 3e-3, "max_steps": 30,
               "per_device_train_batch_size": 16, "save_steps": 20, "max_length": 256,
               "precompute_ref_log_probs": False},
-    "evaluate": {"max_new_tokens": 24},
+    # a random model's own preference says nothing: the quick demo reports the implicit reward
+    # against the untrained model (before = a tie by construction), as the tiny demo always did
+    "evaluate": {"max_new_tokens": 24, "margin": "implicit"},
     "report": {"title": "pluralign demo --quick (simulated assembly, tiny random model)"},
 }
 """What ``demo --quick`` sets on top: the tiny random model, trained with its own settings."""
