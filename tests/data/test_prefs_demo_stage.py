@@ -36,8 +36,17 @@ def test_stages_prefs_evaluate_report(tmp_path, monkeypatch):
             ]
         )
 
+    def pair_logps(model_dir, rows, **kwargs):
+        # The trained model prefers "I am for" replies; the base model has no preference.
+        trained = str(model_dir).endswith("model")
+        chosen = np.asarray(
+            [(1.0 if "I am for" in r["chosen"] else -1.0) if trained else 0.0 for r in rows]
+        )
+        return chosen, np.zeros(len(rows))
+
     fake = types.ModuleType("pluralign.train")
     fake.preference_margins = preference_margins
+    fake.pair_logps = pair_logps
     monkeypatch.setitem(sys.modules, "pluralign.train", fake)
 
     def noop(ctx):
