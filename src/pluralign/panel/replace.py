@@ -173,8 +173,9 @@ def replace_dropouts(
         )
     reduced, have = reduced_quotas(quotas, pool, kept)
     changes: tuple = ()
-    try:
-        result = select_panel(
+
+    def draw(reduced: Quotas):
+        return select_panel(
             candidates,
             reduced,
             len(drop),
@@ -186,6 +187,9 @@ def replace_dropouts(
             pool_source=pool_source,
             households=households,
         )
+
+    try:
+        result = draw(reduced)
     except QuotaInfeasibleError as exc:
         # the same changes, in terms of the original quotas (add back what the stayers hold)
         changes = tuple(
@@ -211,18 +215,7 @@ def replace_dropouts(
             ) from None
         relaxed = apply_changes(quotas, changes)
         reduced, have = reduced_quotas(relaxed, pool, kept)
-        result = select_panel(
-            candidates,
-            reduced,
-            len(drop),
-            method,
-            seed,
-            gap=gap,
-            samples=samples,
-            time_limit=time_limit,
-            pool_source=pool_source,
-            households=households,
-        )
+        result = draw(reduced)
     chosen = set(kept) | set(result.panel)
     new_panel = tuple(p for p in ids if p in chosen)
     return Replacement(
