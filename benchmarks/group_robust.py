@@ -34,8 +34,8 @@ SUBSET, GROUPING = "divisive", "latent"
 
 
 def config(out: Path, seed: int, model: str, train: dict):
-    from pluralign.config import parse_pipeline_config
-    from pluralign.demo import demo_config
+    from pluralign.run.config import parse_pipeline_config
+    from pluralign.run.demo import demo_config
 
     quick = model == "tiny"
     if "quick" in inspect.signature(demo_config).parameters:
@@ -53,7 +53,7 @@ def config(out: Path, seed: int, model: str, train: dict):
 
 
 def run(out: Path, seed: int, model: str, train: dict) -> tuple[float, Path]:
-    from pluralign.pipeline import run_pipeline
+    from pluralign.run.pipeline import run_pipeline
 
     start = time.process_time()
     result = run_pipeline(config(out, seed, model, train))

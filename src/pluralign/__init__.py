@@ -26,12 +26,12 @@ from pluralign.lazy import lazy_exports
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "PipelineConfig": "pluralign.config",
-    "load_pipeline_config": "pluralign.config",
-    "parse_pipeline_config": "pluralign.config",
-    "run_pipeline": "pluralign.pipeline",
-    "RunResult": "pluralign.runner",
-    "run_demo": "pluralign.demo",
+    "PipelineConfig": "pluralign.run.config",
+    "load_pipeline_config": "pluralign.run.config",
+    "parse_pipeline_config": "pluralign.run.config",
+    "run_pipeline": "pluralign.run.pipeline",
+    "RunResult": "pluralign.run.runner",
+    "run_demo": "pluralign.run.demo",
     "PluralignError": "pluralign.errors",
     "InputError": "pluralign.errors",
     "simulate_assembly": "pluralign.simulate.engine",
@@ -61,14 +61,14 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pluralign.config import PipelineConfig, load_pipeline_config, parse_pipeline_config
     from pluralign.constitution.draft import draft_constitution
-    from pluralign.demo import run_demo
     from pluralign.errors import InputError, PluralignError
     from pluralign.evaluate.run import evaluate_models
     from pluralign.panel.select import select_panel
-    from pluralign.pipeline import run_pipeline
     from pluralign.report.build import write_report
-    from pluralign.runner import RunResult
+    from pluralign.run.config import PipelineConfig, load_pipeline_config, parse_pipeline_config
+    from pluralign.run.demo import run_demo
+    from pluralign.run.pipeline import run_pipeline
+    from pluralign.run.runner import RunResult
     from pluralign.simulate.engine import simulate_assembly
     from pluralign.train.api import train_preferences

@@ -50,7 +50,6 @@ COMMAND_MODULES = (
     "pluralign.panel.cli",
     "pluralign.simulate.cli",
     "pluralign.data.cli",
-    "pluralign.demo",
     "pluralign.aggregate.cli",
     "pluralign.constitution.cli",
     "pluralign.sensemaking.cli",
@@ -60,7 +59,7 @@ COMMAND_MODULES = (
     "pluralign.train.cli",
     "pluralign.llm.cli",
     "pluralign.web.cli",
-    "pluralign.run_cli",
+    "pluralign.run.cli",
 )
 
 

@@ -63,9 +63,9 @@ def test_defaults_are_one_definition():
 
 
 def _football_run(polis_dir, tmp_path, **constitution):
-    from pluralign.config import parse_pipeline_config
-    from pluralign.pipeline import build_stages
-    from pluralign.runner import run_stages
+    from pluralign.run.config import parse_pipeline_config
+    from pluralign.run.pipeline import build_stages
+    from pluralign.run.runner import run_stages
 
     cfg = parse_pipeline_config(
         {

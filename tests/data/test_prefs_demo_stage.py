@@ -10,7 +10,7 @@ import numpy as np
 from prefs_simfixture import pool_id, write_sim
 
 from pluralign.data.preferences import read_jsonl
-from pluralign.runner import Stage, run_stages
+from pluralign.run.runner import Stage, run_stages
 
 
 def test_stages_prefs_evaluate_report(tmp_path, monkeypatch):

@@ -4,18 +4,19 @@ whole demo through training and the report runs in tests/pipeline/test_pipeline_
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from pluralign.demo import DEMO_STAGES, demo_config
-from pluralign.pipeline import build_stages
-from pluralign.runner import run_stages
+from pluralign.run.demo import demo_config
+from pluralign.run.pipeline import build_stages
+from pluralign.run.runner import run_stages
 
 
 def test_demo_runs_every_stage_in_order():
-    names = [s[0] for s in DEMO_STAGES]
+    stages = build_stages(demo_config(Path("pluralign-demo")))
+    names = [s.name for s in stages]
     assert names == ["simulate", "store", "summary", "panel", "aggregate", "constitution", "data",
                      "model", "train", "evaluate", "moral_graph", "report"]
-    report = DEMO_STAGES[-1]
-    assert set(report[2]) == set(names[:-1])  # the report reads every stage
+    assert set(stages[-1].after) == set(names[:-1])  # the report reads every stage
 
 
 def test_early_stages_are_deterministic_and_rerun_from_a_stage(tmp_path):
@@ -28,7 +29,7 @@ def test_early_stages_are_deterministic_and_rerun_from_a_stage(tmp_path):
             tmp_path / "b" / "simulate" / name).read_bytes()
     assert [o.fingerprint for o in first.outcomes] == [o.fingerprint for o in second.outcomes]
     summary = json.loads((tmp_path / "a" / "summary" / "summary.json").read_text())
-    assert summary["participants"] == DEMO_STAGES[0][3]["participants"] + 1  # + moderator
+    assert summary["participants"] == early[0].settings["participants"] + 1  # + moderator
     assert summary["vote_events"] >= summary["votes_counted"] > 0
     rerun = run_stages(early, tmp_path / "a", seed=3, from_stage="store")
     assert [o.status for o in rerun.outcomes] == ["skipped", "ran", "ran"]

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from pluralign.moralgraph.dftjson import check_document, read_graph_json
-from pluralign.runner import StageContext
+from pluralign.run.runner import StageContext
+
+
+def _demo_moral_graph_stage():
+    from pluralign.run.demo import demo_config
+    from pluralign.run.pipeline import build_stages
+
+    return next(s for s in build_stages(demo_config(Path("pluralign-demo")))
+                if s.name == "moral_graph")
 
 
 def test_demo_stage(tmp_path):
-    from pluralign.demo import DEMO_STAGES
     from pluralign.moralgraph.demo import stage_moralgraph
-
-    entry = next(e for e in DEMO_STAGES if e[0] == "moral_graph")
+    entry = _demo_moral_graph_stage()
     out = tmp_path / "moral_graph"
     out.mkdir()
     ctx = StageContext(name="moral_graph", run_dir=tmp_path, out=out, seed=0,
-                       settings=dict(entry[3]), shared={})
+                       settings=dict(entry.settings), shared={})
     stage_moralgraph(ctx)
     doc = read_graph_json(out / "graph.json")
     assert check_document(doc) == []
@@ -28,15 +35,13 @@ def test_demo_stage(tmp_path):
 
 
 def test_report_shows_the_demo_graph(tmp_path):
-    from pluralign.demo import DEMO_STAGES
     from pluralign.moralgraph.demo import stage_moralgraph
     from pluralign.report.sections import moral_graph_section
-
-    entry = next(e for e in DEMO_STAGES if e[0] == "moral_graph")
+    entry = _demo_moral_graph_stage()
     out = tmp_path / "moral_graph"
     out.mkdir()
     stage_moralgraph(StageContext(name="moral_graph", run_dir=tmp_path, out=out, seed=1,
-                                  settings=dict(entry[3]), shared={}))
+                                  settings=dict(entry.settings), shared={}))
     section = moral_graph_section(tmp_path)
     tables = [b for b in section.blocks if b["type"] == "table" and b.get("caption") == "Values"]
     assert tables[0]["columns"] == ["value", "pageRank"]

@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from conftest import REPO, run_cli
-from pluralign.config import EXAMPLE_YAML, load_pipeline_config, parse_pipeline_config
-from pluralign.demo import demo_config
 from pluralign.errors import InputError
-from pluralign.pipeline import build_stages
+from pluralign.run.config import EXAMPLE_YAML, load_pipeline_config, parse_pipeline_config
+from pluralign.run.demo import demo_config
+from pluralign.run.pipeline import build_stages
 
 
 def test_init_writes_the_commented_example_and_refuses_to_overwrite(tmp_path):

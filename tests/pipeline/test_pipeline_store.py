@@ -9,9 +9,9 @@ import sqlite3
 import pytest
 
 from conftest import run_cli
-from pluralign.demo import demo_config
-from pluralign.pipeline import build_stages
-from pluralign.runner import run_stages
+from pluralign.run.demo import demo_config
+from pluralign.run.pipeline import build_stages
+from pluralign.run.runner import run_stages
 
 pytest.importorskip("trl")
 

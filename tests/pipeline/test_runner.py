@@ -7,7 +7,8 @@ import json
 import pytest
 
 from pluralign.errors import PluralignError
-from pluralign.runner import Stage, read_manifest, run_stages
+from pluralign.run.manifest import read_manifest
+from pluralign.run.runner import Stage, run_stages
 
 
 def _stages(tmp_path, calls, settings=None, fail_in=None):

@@ -110,10 +110,10 @@ def write_metrics(run: Path, rows: list[dict], margin: str) -> dict:
 def demo_run(tmp_path_factory) -> Path:
     """A run folder of the demo's fast stages plus evaluation, model card, generations and a
     training summary (the files a real-model demo writes)."""
-    from pluralign.demo import demo_config
     from pluralign.io import write_json_atomic
-    from pluralign.pipeline import build_stages
-    from pluralign.runner import run_stages
+    from pluralign.run.demo import demo_config
+    from pluralign.run.pipeline import build_stages
+    from pluralign.run.runner import run_stages
 
     run = tmp_path_factory.mktemp("report-demo") / "run"
     cfg = demo_config(run, seed=0)

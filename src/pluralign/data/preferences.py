@@ -151,9 +151,9 @@ def make_provenance(
 ) -> dict[str, Any]:
     """Provenance of an artefact: what made it (``kind``), from which files (path and sha256,
     folders hashed file by file), with which code and library versions, seed and settings
-    (:func:`pluralign.manifest.provenance`). No timestamps: the same run gives the same bytes."""
+    (:func:`pluralign.provenance.provenance`). No timestamps: the same run gives the same bytes."""
     from pluralign import __version__
-    from pluralign.manifest import provenance
+    from pluralign.provenance import provenance
 
     out: dict[str, Any] = {"kind": kind, "version": __version__}
     out.update(provenance(dict(inputs or {}), settings, seed))

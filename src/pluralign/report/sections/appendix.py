@@ -30,7 +30,8 @@ PIPELINE_ORDER = (
     "moralgraph",
     "report",
 )
-"""The pipeline's usual stage order (pluralign.pipeline): the tie-break of the dependency order."""
+"""The pipeline's usual stage order (pluralign.run.pipeline): the tie-break of the dependency
+order."""
 
 RAW_FILES = (
     ("panel/report.json", "Sortition report"),

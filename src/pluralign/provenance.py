@@ -1,17 +1,12 @@
-"""Run manifests: what produced an artefact, and whether it must be produced again.
+"""Provenance records: what produced an artefact (its inputs' sha256, settings, seed, versions).
 
-Each stage of a run writes ``RUN/<stage>/manifest.json`` *last*, after its outputs. It records the
-sha256 of every input file (folders hashed file by file), the stage settings, the seed, the package
-and library versions and the timings. A stage is up to date when its manifest exists and its
-*fingerprint* (sha256 over inputs' hashes, settings and seed) equals the one it would have now;
-a killed stage has no manifest and runs again (its own work, such as training checkpoints and the
-LLM cache, lets it resume cheaply).
+Stages put :func:`provenance` into the files they write (preference JSONL, metrics); the run engine
+puts :func:`library_versions` into each stage's manifest (:mod:`pluralign.run.manifest`). This
+module sits below both, beside :mod:`pluralign.io`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import platform
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -35,11 +30,6 @@ LIBRARIES = (
 )
 
 
-def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no spaces: equal settings give equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
 def library_versions(names: Iterable[str] = LIBRARIES) -> dict[str, str]:
     """Installed versions of the libraries that can change results (absent ones omitted)."""
     from importlib import metadata  # ~10 ms: not at import (the CLI's --help imports this)
@@ -51,12 +41,6 @@ def library_versions(names: Iterable[str] = LIBRARIES) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return found
-
-
-def fingerprint(inputs: Mapping[str, str], settings: Mapping[str, Any], seed: int | None) -> str:
-    """The identity of a stage's work: its inputs' hashes, its settings and its seed."""
-    text = canonical_json({"inputs": dict(inputs), "settings": dict(settings), "seed": seed})
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def provenance(

@@ -1,10 +1,10 @@
 """The stage functions of a pluralign run (one way to do each thing; ``pipeline`` and ``demo``
 use the same functions).
 
-Each takes a :class:`~pluralign.runner.StageContext`, reads its settings (everything that changes
-its output is in ``ctx.settings`` or a hashed input, so the runner's fingerprint is right), reads
-earlier stages' files from the run folder (never only ``ctx.shared``: a resumed run has none) and
-writes into ``ctx.out`` with the layout of ``docs/run_folder.md``.
+Each takes a :class:`~pluralign.run.runner.StageContext`, reads its settings (everything that
+changes its output is in ``ctx.settings`` or a hashed input, so the runner's fingerprint is
+right), reads earlier stages' files from the run folder (never only ``ctx.shared``: a resumed run
+has none) and writes into ``ctx.out`` with the layout of ``docs/run_folder.md``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from pluralign.errors import InputError
 from pluralign.io import write_json_atomic
-from pluralign.runner import StageContext
+from pluralign.run.runner import StageContext
 
 DB_FILE = "pluralign.db"
 SLUG = "demo"

@@ -1,15 +1,15 @@
 """The stage runner behind ``pluralign run`` and ``pluralign demo``: order, skip, resume.
 
 A run is a folder. Each :class:`Stage` writes into ``RUN/<name>/`` and, last, a manifest (see
-:mod:`pluralign.manifest`). On a re-run a stage is skipped when its fingerprint — its input files'
-hashes, its settings, its seed and the fingerprints of the stages it reads from — is unchanged;
+:mod:`pluralign.run.manifest`). On a re-run a stage is skipped when its fingerprint — its input
+files' hashes, its settings, its seed and the fingerprints of the stages it reads from — is
+unchanged;
 ``from_stage`` forces that stage and every later one to run again. A stage killed half-way has no
 manifest, so it runs again; stages make that cheap themselves (checkpoints, LLM cache).
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,9 +19,8 @@ from typing import Any
 
 from pluralign.errors import PluralignError
 from pluralign.io import sha256_path, write_json_atomic
-from pluralign.manifest import fingerprint, library_versions
-
-MANIFEST = "manifest.json"
+from pluralign.provenance import library_versions
+from pluralign.run.manifest import MANIFEST, fingerprint, read_manifest
 
 
 @dataclass
@@ -73,16 +72,6 @@ class RunResult:
 
     def status(self, name: str) -> str:
         return next(o.status for o in self.outcomes if o.name == name)
-
-
-def read_manifest(stage_dir: Path) -> dict[str, Any] | None:
-    path = stage_dir / MANIFEST
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return None  # a torn manifest means the stage did not finish
 
 
 def run_stages(

@@ -1,10 +1,10 @@
 """``pluralign run pipeline.yaml``: the stages of a run built from its configuration.
 
-:func:`build_stages` turns a :class:`~pluralign.config.PipelineConfig` into runner
-:class:`~pluralign.runner.Stage` s (the functions in :mod:`pluralign.stages`), each with the
+:func:`build_stages` turns a :class:`~pluralign.run.config.PipelineConfig` into runner
+:class:`~pluralign.run.runner.Stage` s (the functions in :mod:`pluralign.run.stages`), each with the
 settings and outside input files that make its fingerprint; :func:`run_pipeline` runs them with
-:func:`pluralign.runner.run_stages` (manifests, skip when up to date, ``--from``, resume).
-``pluralign demo`` is this pipeline on a simulated input (:mod:`pluralign.demo`).
+:func:`pluralign.run.runner.run_stages` (manifests, skip when up to date, ``--from``, resume).
+``pluralign demo`` is this pipeline on a simulated input (:mod:`pluralign.run.demo`).
 
 Stage order::
 
@@ -20,9 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pluralign import stages as S
-from pluralign.config import PipelineConfig
-from pluralign.runner import RunResult, Stage, run_stages
+from pluralign.run import stages as S
+from pluralign.run.config import PipelineConfig
+from pluralign.run.runner import RunResult, Stage, run_stages
 
 
 def _checkpoint_identity(path: Path) -> dict[str, Any]:
