@@ -30,7 +30,7 @@ from pluralign.llm.gatelog import GateLog
 from pluralign.llm.provider import Provider
 from pluralign.llm.types import ChatRequest
 
-STEP_SEEDS = {"answer": 0, "critique": 1_000_003, "revision": 2_000_006}
+STEP_SEEDS = {"answer": 0, "critique": 1_000_003, "revision": 2_000_006, "instructed": 3_000_009}
 """Offset added to an item's seed for each step of answer → critique → revision.
 
 With one seed for all three, a model that barely reads its context (a tiny or weak model) draws
@@ -45,7 +45,8 @@ CRITIQUE_TOKENS = 48
 
 
 def step_seed(seed: int, step: str, attempt: int = 0) -> int:
-    """The seed of one step (``answer``, ``critique``, ``revision``) of an item seeded ``seed``."""
+    """The seed of one step (``answer``, ``critique``, ``revision``, ``instructed``) of an item
+    seeded ``seed``."""
     return int(seed) + STEP_SEEDS[step] + ATTEMPT_SEED * int(attempt)
 
 
@@ -190,6 +191,55 @@ def run_chain(
             t, it.answer or "", it.point or "", it.prompt, clause=it.clause, language=it.language
         ),
         set_revision,
+        settings,
+        log,
+        settings.max_tokens,
+        advance,
+    )
+
+
+def run_instructed(
+    provider: Provider,
+    items: Sequence[ChainItem],
+    settings,
+    log: GateLog,
+    advance: Callable[[int], None] = lambda n=1: None,
+) -> None:
+    """Fill ``answer`` (the plain answer) and ``revision`` (the answer written with the clause
+    put before the user's message, as an explicit instruction) of every item: the first stage of
+    a curriculum, without critique (context distillation, Askell et al. 2021, arXiv:2112.00861;
+    Bai et al. 2022 add critique and revision). The instructed answer passes the revision gate
+    with the clause as the point it must take up."""
+
+    def set_answer(it: ChainItem, text: str) -> None:
+        it.answer = text
+
+    def set_instructed(it: ChainItem, text: str) -> None:
+        it.revision = text
+
+    _run_step(
+        provider,
+        items,
+        "answer",
+        lambda it: [("system", P.SHORT_ANSWER_SYSTEM), ("user", it.prompt)],
+        finish_text,
+        lambda it, t: G.answer_gate(t, it.prompt, language=it.language),
+        set_answer,
+        settings,
+        log,
+        settings.max_tokens,
+        advance,
+    )
+    _run_step(
+        provider,
+        items,
+        "instructed",
+        lambda it: P.instructed_messages(it.clause, it.prompt),
+        finish_text,
+        lambda it, t: G.revision_gate(
+            t, it.answer or "", it.clause, it.prompt, clause=it.clause, language=it.language
+        ),
+        set_instructed,
         settings,
         log,
         settings.max_tokens,

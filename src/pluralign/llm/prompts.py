@@ -194,6 +194,14 @@ def revision_messages(clause: str, prompt: str, point: str) -> Messages:
     return [("system", SHORT_ANSWER_SYSTEM), ("user", user)]
 
 
+def instructed_messages(clause: str, prompt: str) -> Messages:
+    """The chat of an instructed answer (the curriculum's first stage, docs/rounds.md): the
+    user's message answered with the clause put before it, as the revision puts its point."""
+    text = lower_first(clause.strip().rstrip("."))
+    return [("system", SHORT_ANSWER_SYSTEM), ("user", REVISION_USER.format(point=text,
+                                                                           prompt=prompt))]
+
+
 # -- self-refinement scenarios ----------------------------------------------------------------
 SCENARIO_KIND = "tempt"
 """A self-refinement scenario is a question of the ``tempt`` kind: a user message asking for

@@ -30,7 +30,7 @@ from pluralign.errors import ProviderError
 from pluralign.io import iter_jsonl
 from pluralign.llm import gates as G
 from pluralign.llm import prompts as P
-from pluralign.llm.chain import STEP_SEEDS, ChainItem, run_chain, step_seed
+from pluralign.llm.chain import STEP_SEEDS, ChainItem, run_chain, run_instructed, step_seed
 from pluralign.llm.constitution_io import Clause
 from pluralign.llm.gatelog import GateLog
 from pluralign.llm.jsonl import ResumableJsonl
@@ -342,16 +342,17 @@ def _pair_check(log: GateLog, it: ChainItem, seen: set) -> G.Rejection | None:
 
 
 def _chain_and_write(
-    provider, items, settings, log, sink, tally, show_progress, description, row_of
+    provider, items, settings, log, sink, tally, show_progress, description, row_of,
+    chain=run_chain, steps: int = 3,
 ) -> None:
     seen = set()
     for _, r in iter_jsonl(sink.path):
         prompt = r.get("prompt") or r.get("scenario") or ""
         seen.add((G.folded(prompt), G.folded(r.get("chosen", "")), G.folded(r.get("rejected", ""))))
-    with progress_bar(3 * len(items), description, show_progress) as advance:
+    with progress_bar(steps * len(items), description, show_progress) as advance:
         for start in range(0, len(items), CHAIN_CHUNK):
             chunk = items[start : start + CHAIN_CHUNK]
-            run_chain(provider, chunk, settings, log, advance)
+            chain(provider, chunk, settings, log, advance)
             _write_chunk(chunk, log, sink, tally, seen, row_of)
 
 
@@ -387,9 +388,12 @@ def synth_revisions(
     out: Path,
     settings: SynthSettings = SynthSettings(),
     show_progress: bool = True,
+    critique: bool = True,
 ) -> SynthSummary:
     """Critique → revision per question; writes preference JSONL rows ``prompt, chosen,
-    rejected, weight, group, source`` plus ``key`` and ``provenance``."""
+    rejected, weight, group, source`` plus ``key`` and ``provenance``. ``critique=False``: the
+    chosen reply is the answer written with the clause as an explicit instruction instead
+    (:func:`pluralign.llm.chain.run_instructed`, source ``synth:instructed``)."""
     from pluralign.errors import InputError
 
     by_id = {c.id: c for c in clauses}
@@ -426,7 +430,7 @@ def synth_revisions(
             "rejected": it.answer,
             "weight": 1.0,
             "group": pair_group(clause),
-            "source": "synth:critique-revision",
+            "source": "synth:critique-revision" if critique else "synth:instructed",
             "provenance": _provenance(
                 provider,
                 clause,
@@ -437,9 +441,16 @@ def synth_revisions(
             ),
         }
 
-    _chain_and_write(
-        provider, items, settings, log, sink, tally, show_progress, "critique → revision", row_of
-    )
+    if critique:
+        _chain_and_write(
+            provider, items, settings, log, sink, tally, show_progress, "critique → revision",
+            row_of,
+        )
+    else:
+        _chain_and_write(
+            provider, items, settings, log, sink, tally, show_progress, "instructed answers",
+            row_of, chain=run_instructed, steps=2,
+        )
     return _summary("revisions", sink, tally, provider, log)
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -30,20 +31,54 @@ def print_outcomes(result, title: str) -> None:
     console.print(table)
 
 
+RoundsOption = Annotated[int | None, typer.Option(
+    "--rounds", min=1, help="Rounds of iterative bootstrapping: each round after the first "
+    "synthesises its data with the previous round's model and trains from it (overrides "
+    "rounds.count; docs/rounds.md).")]
+
+
+def print_rounds(run_dir: Path) -> None:
+    """The per-round table of ``RUN/rounds.json`` (nothing for a one-round run)."""
+    from rich.table import Table
+
+    from pluralign.run.rounds import ROUNDS_FILE
+
+    path = run_dir / ROUNDS_FILE
+    if not path.is_file():
+        return
+    data = json.loads(path.read_text(encoding="utf-8"))
+    table = Table("round", "generator", "synth pairs", "train pairs", "accuracy (95% CI)",
+                  "gain", "s", title="rounds: held-out accuracy on round 1's pairs (rounds.json)")
+    for r in data["rounds"]:
+        acc = r["metrics"]["accuracy"]
+        gen = r["generator"] or "(no synthesis)"
+        with contextlib.suppress(ValueError):  # the run's own models by their folder
+            gen = str(Path(gen).relative_to(run_dir.resolve()))
+        table.add_row(str(r["round"]), gen, str(r["pairs"]["synthesised"]),
+                      str(r["pairs"]["train"]),
+                      f"{acc['estimate']:.3f} [{acc['low']:.2f}-{acc['high']:.2f}]",
+                      f"{r['metrics']['gain']:+.3f}", f"{r['seconds']:.0f}")
+    console.print(table)
+    if data.get("stopped"):
+        console.print(f"stopped early: {data['stopped']['reason']}", soft_wrap=True)
+
+
 def run_cmd(
     config: Annotated[Path, typer.Argument(
         help="pipeline.yaml (write one with `pluralign init`).")],
     from_stage: Annotated[str | None, typer.Option(
         "--from", help="Run this stage and all later ones again even if up to date.")] = None,
+    rounds: RoundsOption = None,
 ) -> None:
     """Run the pipeline a YAML file describes; re-runs skip stages that are up to date."""
-    from pluralign.run.config import load_pipeline_config
+    from pluralign.run.config import load_pipeline_config, with_rounds
     from pluralign.run.pipeline import run_pipeline
 
-    cfg = load_pipeline_config(config)
+    cfg = with_rounds(load_pipeline_config(config), rounds)
     with progress_bar() as progress:
         result = run_pipeline(cfg, from_stage=from_stage, progress=progress)
     print_outcomes(result, f"pluralign run → {cfg.run_dir}")
+    print_rounds(Path(cfg.run_dir))
     report = Path(cfg.run_dir) / "report.html"
     if report.is_file():
         console.print(str(report.resolve()), soft_wrap=True)
@@ -80,6 +115,7 @@ def demo_cmd(
         typer.Option("--quick", help="Fine-tune a tiny random model instead of the embedded "
                      "SmolLM2 (about a minute: the plumbing, not a real model)."),
     ] = False,
+    rounds: RoundsOption = None,
 ) -> None:
     """The whole pipeline on a simulated assembly, fine-tuning the embedded SmolLM2-135M-Instruct
     (a few minutes on 2 CPU cores); ends with the path of OUT/report.html."""
@@ -89,8 +125,9 @@ def demo_cmd(
         from pluralign.run.demo import run_demo
 
         result = run_demo(out, seed=seed, from_stage=from_stage, progress=progress,
-                          objective=objective, quick=quick)
+                          objective=objective, quick=quick, rounds=rounds)
     print_outcomes(result, f"pluralign demo → {out}")
+    print_rounds(Path(out))
     summary = json.loads((Path(out) / "summary" / "summary.json").read_text())
     shares = Table("latent group", "population", "volunteer pool",
                    title="who volunteered (why sortition and weights matter)")
@@ -105,6 +142,9 @@ def _print_consensus_accuracy(out: Path) -> None:
     """Held-out accuracy before → after on consensus prompts, per opinion group."""
     from rich.table import Table
 
+    from pluralign.run.rounds import final_round
+
+    out = out / final_round(out)
     path = out / "evaluate" / "metrics.json"
     if not path.is_file():
         return

@@ -204,6 +204,75 @@ class MoralGraphSettings(_Model):
     noise: float = 0.2
 
 
+SYNTH_STEPS = ("questions", "answers", "critique", "revision")
+"""The synthesis steps a round can run (``rounds.steps``; docs/rounds.md)."""
+SynthStep = Literal["questions", "answers", "critique", "revision"]
+
+
+class RoundsSettings(_Model):
+    """Iterative bootstrapping (docs/rounds.md): round k+1 synthesises its data with round k's
+    tuned model, trains from round k's weights and is evaluated on round 1's held-out pairs.
+    ``rounds: N`` is short for ``rounds: {count: N}``."""
+
+    count: int = Field(1, ge=1, le=50, description="Rounds to run (1: the plain pipeline)")
+    steps: list[list[SynthStep]] | None = Field(
+        None,
+        description="Synthesis steps per round (a staged curriculum), e.g. [[questions, answers], "
+        "[questions, answers, critique, revision]]; the last entry repeats for later rounds. "
+        "questions+answers: the pair prefers the answer written with the clause as an explicit "
+        "instruction; with critique+revision it prefers the revision. Default: every step. "
+        "Round 1 of a simulated input trains on the panel's preferences: its entry is []",
+    )
+    min_improvement: float | None = Field(
+        None,
+        ge=-1,
+        le=1,
+        description="Stop after a round whose held-out preference accuracy (all pairs, after "
+        "training) rose by this much or less over the previous round's (null: run every round)",
+    )
+    keep_people: bool = Field(
+        True,
+        description="Rounds after the first also train on the run's pairs from people (round 1's "
+        "training pairs that were not synthesised: the panel's, inputs.preferences)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count_alone(cls, data: Any) -> Any:
+        return {"count": data} if isinstance(data, int) and not isinstance(data, bool) else data
+
+    @model_validator(mode="after")
+    def _check_steps(self) -> RoundsSettings:
+        if self.steps is None:
+            return self
+        if len(self.steps) > self.count:
+            raise ValueError(f"steps lists {len(self.steps)} rounds but count is {self.count}")
+        for i, steps in enumerate(self.steps):
+            where = f"steps[{i}] (round {i + 1})"
+            if len(set(steps)) != len(steps):
+                raise ValueError(f"{where} names a step twice: {steps}")
+            if not steps:
+                continue  # a round without synthesis (checked against the input in the pipeline)
+            for step, needs in (("questions", None), ("answers", "questions"),
+                                ("critique", "answers"), ("revision", "critique"),
+                                ("critique", "revision")):
+                if needs is None and step not in steps:
+                    raise ValueError(f"{where}: a synthesising round needs 'questions' "
+                                     f"(got {steps})")
+                if needs is not None and step in steps and needs not in steps:
+                    raise ValueError(f"{where}: '{step}' needs '{needs}' (got {steps})")
+            if "answers" not in steps:
+                raise ValueError(f"{where}: a synthesising round needs 'answers' (got {steps})")
+        return self
+
+    def steps_of(self, k: int) -> tuple[str, ...] | None:
+        """The synthesis steps of round ``k`` (1-based): None when not configured (every step)."""
+        if self.steps is None:
+            return None
+        entry = self.steps[min(k, len(self.steps)) - 1]
+        return tuple(s for s in SYNTH_STEPS if s in entry)
+
+
 class PipelineConfig(_Model):
     """A whole run. Every stage's defaults live in the models above."""
 
@@ -223,6 +292,7 @@ class PipelineConfig(_Model):
     evaluate: EvaluateSettings = EvaluateSettings()
     report: ReportSettings = ReportSettings()
     moral_graph: MoralGraphSettings = MoralGraphSettings()
+    rounds: RoundsSettings = RoundsSettings()
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -316,6 +386,19 @@ def parse_pipeline_config(data: Any, source: str = "pipeline.yaml",
         raise InputError(f"field '{_field_path(loc)}': {exc.message}",
                          where=at(source, _line_of(text, loc)), hint=exc.hint) from None
     return _resolve_paths(cfg, base) if base is not None else cfg
+
+
+def with_rounds(cfg: PipelineConfig, count: int | None) -> PipelineConfig:
+    """``cfg`` with ``rounds.count`` set from the ``--rounds`` option (None: unchanged)."""
+    if count is None:
+        return cfg
+    try:
+        rounds = RoundsSettings.model_validate({**cfg.rounds.model_dump(), "count": count})
+    except ValidationError as exc:
+        raise InputError(f"option '--rounds {count}': {exc.errors()[0]['msg']}",
+                         hint="rounds.steps in the pipeline file may list at most COUNT rounds"
+                         ) from None
+    return cfg.model_copy(update={"rounds": rounds})
 
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:

@@ -45,23 +45,26 @@ QUICK_OVERRIDES: dict[str, Any] = {
 """What ``demo --quick`` sets on top: the tiny random model, trained with its own settings."""
 
 
-def demo_config(out: Path, seed: int = 0, objective: str | None = None, quick: bool = False):
+def demo_config(out: Path, seed: int = 0, objective: str | None = None, quick: bool = False,
+                rounds: int | None = None):
     """The demo's :class:`~pluralign.run.config.PipelineConfig`: the pipeline on a simulation.
     ``objective``: the training objective (``weighted``, the default, or ``group-robust``,
-    docs/training.md); ``quick``: with the tiny random model."""
-    from pluralign.run.config import parse_pipeline_config
+    docs/training.md); ``quick``: with the tiny random model; ``rounds``: rounds of iterative
+    bootstrapping (docs/rounds.md: rounds after the first synthesise with the previous model)."""
+    from pluralign.run.config import parse_pipeline_config, with_rounds
 
     data = {**DEMO_OVERRIDES, **(QUICK_OVERRIDES if quick else {}), "run_dir": str(out),
             "seed": seed}
     if objective is not None:
         data["train"] = {**data.get("train", {}), "objective": objective}
-    return parse_pipeline_config(data, source="demo settings")
+    return with_rounds(parse_pipeline_config(data, source="demo settings"), rounds)
 
 
 def run_demo(out: Path, *, seed: int = 0, from_stage: str | None = None,
-             progress=None, objective: str | None = None, quick: bool = False) -> RunResult:
+             progress=None, objective: str | None = None, quick: bool = False,
+             rounds: int | None = None, on_round=None) -> RunResult:
     """Run the demo into ``out``; returns the :class:`~pluralign.run.runner.RunResult`."""
     from pluralign.run.pipeline import run_pipeline
 
-    return run_pipeline(demo_config(Path(out), seed, objective, quick), from_stage=from_stage,
-                        progress=progress)
+    return run_pipeline(demo_config(Path(out), seed, objective, quick, rounds),
+                        from_stage=from_stage, progress=progress, on_round=on_round)

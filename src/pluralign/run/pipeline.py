@@ -44,8 +44,11 @@ def _checkpoint_identity(path: Path) -> dict[str, Any]:
 
 def build_stages(cfg: PipelineConfig) -> list[Stage]:
     """The runner stages of ``cfg`` in order (see the module docstring)."""
+    from pluralign.run.rounds import check_rounds
+
     inp = cfg.inputs
     _check_inputs_exist(cfg)
+    check_rounds(cfg)
     stages: list[Stage] = []
 
     def add(name: str, fn: Callable, settings: dict, after: tuple[str, ...] = (),
@@ -110,9 +113,13 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
         model["aggregate"] = agg  # the tiny model learns the deliberation's words
         add("model", S.stage_model, model, ("aggregate", "constitution"), agg_inputs)
         llm = cfg.model.llm.model_dump(mode="json") if cfg.model.llm is not None else None
-        add("synth", S.stage_synth, {**cfg.synth.model_dump(), "llm": llm},
-            ("constitution", "model"))
-        add("data", S.stage_data_pairs, data, ("synth",), extra)
+        steps = cfg.rounds.steps_of(1)  # a staged curriculum (docs/rounds.md)
+        if steps != ():
+            add("synth", S.stage_synth, {**cfg.synth.model_dump(), "llm": llm,
+                                         **({"steps": list(steps)} if steps else {})},
+                ("constitution", "model"))
+        add("data", S.stage_data_pairs, data, ("synth",) if steps != () else ("constitution",),
+            extra)
     add("train", S.stage_train, {"train": cfg.train.model_dump()}, ("data", "model"))
     add("evaluate", S.stage_evaluate, cfg.evaluate.model_dump(), ("data", "model", "train"))
     if cfg.moral_graph.enabled:
@@ -145,21 +152,30 @@ def _store_digest(store) -> str:
 
 
 def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
-                 progress=None) -> RunResult:
-    """Run ``cfg``'s stages into ``cfg.run_dir``; ``progress`` is a rich Progress (optional)."""
+                 progress=None, on_round: Callable[[dict], None] | None = None) -> RunResult:
+    """Run ``cfg``'s stages into ``cfg.run_dir``; ``progress`` is a rich Progress (optional).
+    With ``rounds.count`` > 1 the rounds follow round 1 (:func:`pluralign.run.rounds.run_rounds`;
+    ``on_round`` receives each round's ``rounds.json`` entry)."""
     from pluralign.io import write_json_atomic
 
     stages = build_stages(cfg)
+    rounds = cfg.rounds.count > 1
+    if rounds:
+        from pluralign.run.rounds import all_stage_names
+
+        total = len(all_stage_names(cfg, stages[:-1])) + 1
+    else:
+        total = len(stages)
     on_start = on_done = None
     if progress is not None:
-        task = progress.add_task("run", total=len(stages))
+        task = progress.add_task("run", total=total)
 
         def on_start(st: Stage) -> None:
             progress.update(task, description=f"{st.name}: {st.description}")
 
         def on_done(st: Stage, outcome) -> None:
             progress.advance(task)
-            progress.console.print(f"  {st.name:<13} {outcome.status:<8} {outcome.seconds:6.1f} s")
+            progress.console.print(f"  {st.name:<16} {outcome.status:<8} {outcome.seconds:6.1f} s")
 
     if cfg.threads is not None:
         import torch
@@ -180,5 +196,10 @@ def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
         "model": cfg.model.base, "llm": cfg.model.llm.label() if cfg.model.llm else "base model",
         "train_method": cfg.train.method, "configuration": "pipeline.json"},
         sort_keys=True, default=str)
+    if rounds:  # docs/rounds.md: round k+1 synthesises with, and trains from, round k's model
+        from pluralign.run.rounds import run_rounds
+
+        return run_rounds(cfg, stages[:-1], stages[-1], from_stage=from_stage,
+                          on_start=on_start, on_done=on_done, on_round=on_round)
     return run_stages(stages, run_dir, seed=cfg.seed, from_stage=from_stage,
                       on_start=on_start, on_done=on_done)

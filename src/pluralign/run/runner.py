@@ -35,10 +35,13 @@ class StageContext:
     shared: dict[str, Any]
     """Objects a stage hands to later stages of the same process (never needed for correctness:
     a resumed run reads the files instead)."""
+    folders: Mapping[str, str] = field(default_factory=dict)
+    """Which stage's folder a stage name stands for (a later round's ``train`` reads
+    ``round-2/data`` as its ``data``: :mod:`pluralign.run.rounds`)."""
 
     def stage_dir(self, name: str) -> Path:
-        """Output folder of another stage of this run."""
-        return self.run_dir / name
+        """Output folder of another stage of this run (``name`` as the stage knows it)."""
+        return self.run_dir / self.folders.get(name, name)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,9 @@ class Stage:
     inputs: Mapping[str, Path] = field(default_factory=dict)
     after: tuple[str, ...] = ()
     description: str = ""
+    folders: Mapping[str, str] = field(default_factory=dict)
+    """Stage names the function reads, mapped to the stages that stand for them (see
+    :attr:`StageContext.folders`)."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,8 @@ def run_stages(
             on_start(stage)
         started = time.time()
         t0 = time.perf_counter()
-        stage.run(StageContext(stage.name, run_dir, out, seed, dict(stage.settings), shared))
+        stage.run(StageContext(stage.name, run_dir, out, seed, dict(stage.settings), shared,
+                               dict(stage.folders)))
         seconds = time.perf_counter() - t0
         write_json_atomic(
             out / MANIFEST,

@@ -381,7 +381,9 @@ def provider_config(ctx: StageContext):
 
 def stage_synth(ctx: StageContext) -> None:
     """Questions per clause, then answer → critique → revision pairs (``questions.jsonl``,
-    ``pairs.jsonl``), resumable; ``usage.json`` records the requests this call sent."""
+    ``pairs.jsonl``), resumable; ``usage.json`` records the requests this call sent. A round
+    whose ``steps`` leave out critique and revision prefers the answer written with the clause
+    as an explicit instruction instead (docs/rounds.md)."""
     import dataclasses
 
     from pluralign.llm.constitution_io import read_clauses
@@ -400,17 +402,20 @@ def stage_synth(ctx: StageContext) -> None:
         clauses = clauses[: s["max_clauses"]]
     gen = SynthSettings(temperature=s["temperature"], max_tokens=s["max_tokens"], seed=ctx.seed,
                         attempts=s["attempts"], language=s.get("language", "auto"))
-    with open_provider(provider_config(ctx)) as provider:
+    generator = provider_config(ctx)
+    with open_provider(generator) as provider:
         q = synth_questions(provider, clauses, ctx.out / "questions.jsonl",
                             s["questions_per_clause"], gen, attempts=s["attempts"],
                             dedup=s["dedup"], show_progress=False)
         r = synth_revisions(provider, clauses, load_questions(ctx.out / "questions.jsonl"),
-                            ctx.out / "pairs.jsonl", gen, show_progress=False)
+                            ctx.out / "pairs.jsonl", gen, show_progress=False,
+                            critique="critique" in (s.get("steps") or ("critique",)))
         usage = dataclasses.asdict(provider.usage)
     failed = q.failed + r.failed
     record = {"requests": usage["requests"], "cache_hits": usage["cache_hits"],
               "usage": usage, "questions": q.written + q.already_done,
               "pairs": r.written + r.already_done, "failed": failed,
+              "generator": generator.label(),
               "gates": {**(q.gates or {}).get("steps", {}), **(r.gates or {}).get("steps", {})}}
     write_json_atomic(ctx.out / "usage.json", record, sort_keys=True, default=str)
     with open(ctx.run_dir / LLM_USAGE, "a", encoding="utf-8") as fh:
