@@ -64,3 +64,52 @@ def test_an_outside_plugin_adds_a_command_and_a_page(tmp_path):
     finally:
         pm.unregister(name="test-polls")
     assert all(r is not plugin for r in pm.get_plugins())
+
+
+PLUGIN = '''
+import typer
+from pluralign.plugins import hookimpl
+
+@hookimpl
+def register_commands(app):
+    @app.command("polls")
+    def polls() -> None:
+        """Polls from an installed plugin."""
+        typer.echo("polls ran")
+'''
+
+
+def test_an_installed_entry_point_plugs_in_and_the_cache_follows_installs(tmp_path):
+    """A distribution with a ``pluralign`` entry point adds its command to ``pluralign``; the
+    cached entry-point list notices the distribution's removal (its folder's time changes)."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    (site / "polls_plugin").mkdir(parents=True)
+    (site / "polls_plugin" / "__init__.py").write_text(PLUGIN, encoding="utf-8")
+    dist = site / "polls_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: polls-plugin\nVersion: 0.1\n",
+                                   encoding="utf-8")
+    (dist / "entry_points.txt").write_text("[pluralign]\npolls = polls_plugin\n",
+                                           encoding="utf-8")
+    env = {"PYTHONPATH": f"{REPO / 'src'}:{site}", "PATH": "/usr/bin:/bin",
+           "PLURALIGN_CACHE_DIR": str(cache), "COLUMNS": "120"}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "pluralign", *args], capture_output=True,
+                              text=True, env=env, cwd=tmp_path, timeout=120)
+
+    assert "Polls from an installed plugin." in cli("--help").stdout  # scanned
+    assert cli("polls").stdout == "polls ran\n"  # from the cache
+    cached = json.loads(next(cache.glob("*.json")).read_text(encoding="utf-8"))
+    assert cached["entry_points"] == [["polls", "polls_plugin"]]
+    shutil.rmtree(dist)  # as `pip uninstall` does
+    assert "polls" not in cli("--help").stdout
+    r = cli("polls")
+    assert r.returncode == 2 and "No such command 'polls'" in r.stderr

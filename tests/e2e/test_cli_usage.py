@@ -55,17 +55,41 @@ def test_bare_pluralign_as_a_user_runs_it():
 HEAVY = ("pandas", "scipy", "sqlalchemy", "torch", "numpy", "sklearn", "transformers", "fastapi")
 
 
-def test_importing_the_cli_and_help_load_no_heavy_library():
+def test_importing_the_cli_and_help_load_no_heavy_library(tmp_path):
+    """Nor, once the installed entry points are cached, scan the installed distributions'
+    metadata (``importlib.metadata``: 0.06-0.2 s of ``--help``); root ``--help`` does not even
+    import it (typer's option parsing imports pydantic, whose plugin loader imports it)."""
     code = (
         "import sys\n"
+        "scans = []\n"
+        "if sys.argv[1] == 'count':\n"
+        "    import importlib.metadata as md\n"
+        "    for name in ('distributions', 'entry_points'):\n"
+        "        def spy(*a, _f=getattr(md, name), _n=name, **k):\n"
+        "            scans.append(_n)\n"
+        "            return _f(*a, **k)\n"
+        "        setattr(md, name, spy)\n"
         "from pluralign.cli import main\n"
-        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-        f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)\n"
+        "try:\n    main(sys.argv[2:])\nexcept SystemExit:\n    pass\n"
+        f"print('LOADED', [m for m in {HEAVY + ('importlib.metadata',)!r} if m in sys.modules],"
+        " 'SCANS', scans, file=sys.stderr)\n"
     )
-    for argv in ([], ["--help"], ["panel", "select", "--help"], ["synth", "--help"]):
+    cache, work = tmp_path / "cache", tmp_path / "work"  # `-c` puts the working folder on
+    cache.mkdir()                                          # sys.path: keep it unchanged
+    work.mkdir()
+    env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin",
+           "PLURALIGN_CACHE_DIR": str(cache)}
+
+    def run(*argv):
         r = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
-                           env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})
-        assert "LOADED []" in r.stderr, (argv, r.stderr[-2000:])
+                           env=env, cwd=work)
+        return r.stderr.strip().splitlines()[-1]
+
+    assert "'distributions'" in run("count", "--help")  # the first run scans and caches
+    assert len(list(cache.glob("entry-points-*.json"))) == 1
+    assert run("plain", "--help") == "LOADED [] SCANS []"
+    for argv in ([], ["panel", "select", "--help"], ["synth", "--help"]):
+        assert run("count", *argv) == "LOADED ['importlib.metadata'] SCANS []", argv
 
 
 def test_help_shows_no_bool_placeholder_and_nash(capsys):
