@@ -76,8 +76,8 @@ def read_clauses(path: Path) -> list[Clause]:
     return clauses
 
 
-def write_constitution(path: Path, title: str, clauses: list[Clause], provenance: dict) -> None:
-    """Write a ``pluralign-constitution/1`` file atomically (temp file, then rename).
+def constitution_yaml(title: str, clauses: list[Clause], provenance: dict) -> str:
+    """The text of a ``pluralign-constitution/1`` file of ``clauses``.
 
     Clauses written here have no votes behind them (``statements: []``); their own provenance
     goes under ``provenance.clauses[<id>]``.
@@ -91,4 +91,9 @@ def write_constitution(path: Path, title: str, clauses: list[Clause], provenance
         clauses=tuple(DraftClause(id=c.id, text=c.text, evidence=()) for c in clauses),
         provenance=prov,
     )
-    atomic_write_text(path, doc.to_yaml())
+    return doc.to_yaml()
+
+
+def write_constitution(path: Path, title: str, clauses: list[Clause], provenance: dict) -> None:
+    """Write :func:`constitution_yaml` atomically (temp file, then rename)."""
+    atomic_write_text(path, constitution_yaml(title, clauses, provenance))

@@ -53,42 +53,62 @@ class InterviewResult:
     usage: dict
 
 
+def answer_request(
+    history: Sequence[tuple[str, str]], question: str, max_tokens: int = 256, seed: int = 0
+) -> ChatRequest:
+    """The request for the model's answer to ``question`` after the earlier turns ``history``
+    (``(question, answer)`` pairs): the interview's system prompt, then every turn in order."""
+    messages: list[tuple[str, str]] = [("system", P.INTERVIEW_SYSTEM)]
+    for q, a in history:
+        messages += [("user", q), ("assistant", a)]
+    messages.append(("user", question))
+    return ChatRequest.of(messages, max_tokens=max_tokens, temperature=0.0, seed=seed)
+
+
+def draft_request(question: str, answer: str, max_tokens: int = 256, seed: int = 0) -> ChatRequest:
+    """The separate request drafting one turn's answer into one clause."""
+    return ChatRequest.of(
+        P.draft_clause_messages(question, answer),
+        max_tokens=min(max_tokens, 80),
+        temperature=0.0,
+        seed=seed,
+    )
+
+
+def candidate_of(turn: int, question: str, answer: str, reply: str) -> Candidate:
+    """The candidate clause of a draft ``reply``, through the clause gate."""
+    from pluralign.llm.gates import clause_draft, clause_gate
+
+    draft = clause_draft(reply)
+    rejection = clause_gate(draft) if draft else None
+    if rejection is not None:
+        return Candidate(turn, question, answer, "", rejected=draft, gate=rejection.reason)
+    return Candidate(turn, question, answer, draft)
+
+
 def interview(
     provider: Provider, questions: Sequence[str], max_tokens: int = 256, seed: int = 0
 ) -> tuple[list[dict], list[Candidate]]:
     """Run the interview; returns the transcript (list of ``{role, content}``) and candidates."""
-    messages: list[tuple[str, str]] = [("system", P.INTERVIEW_SYSTEM)]
-    answers: list[str] = []
+    history: list[tuple[str, str]] = []
     for q in questions:
-        messages.append(("user", q))
-        answer = provider.complete(
-            ChatRequest.of(messages, max_tokens=max_tokens, temperature=0.0, seed=seed)
-        ).text.strip()
-        messages.append(("assistant", answer))
-        answers.append(answer)
-    from pluralign.llm.gates import clause_draft, clause_gate
-
+        answer = provider.complete(answer_request(history, q, max_tokens, seed)).text.strip()
+        history.append((q, answer))
+    drafts = provider.complete_many(draft_request(q, a, max_tokens, seed) for q, a in history)
     candidates = []
-    drafts = provider.complete_many(
-        ChatRequest.of(
-            P.draft_clause_messages(q, a),
-            max_tokens=min(max_tokens, 80),
-            temperature=0.0,
-            seed=seed,
-        )
-        for q, a in zip(questions, answers, strict=True)
-    )
-    for turn, (q, a, res) in enumerate(zip(questions, answers, drafts, strict=True), 1):
+    for turn, ((q, a), res) in enumerate(zip(history, drafts, strict=True), 1):
         if isinstance(res, Exception):
             raise res
-        draft = clause_draft(res.text)
-        rejection = clause_gate(draft) if draft else None
-        if rejection is not None:
-            candidates.append(Candidate(turn, q, a, "", rejected=draft, gate=rejection.reason))
-        else:
-            candidates.append(Candidate(turn, q, a, draft))
-    transcript = [{"role": r, "content": c} for r, c in messages]
-    return transcript, candidates
+        candidates.append(candidate_of(turn, q, a, res.text))
+    return transcript_of(history), candidates
+
+
+def transcript_of(history: Sequence[tuple[str, str]]) -> list[dict]:
+    """The transcript (``{role, content}`` messages, system prompt first) of the turns."""
+    transcript = [{"role": "system", "content": P.INTERVIEW_SYSTEM}]
+    for q, a in history:
+        transcript += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    return transcript
 
 
 def read_decisions(path: Path) -> list[Decision]:
@@ -170,16 +190,16 @@ def decisions_decider(
     return decide
 
 
-def write_interview_constitution(
-    path: Path,
-    provider: Provider,
+def interview_constitution(
+    model: str,
     transcript: list[dict],
     candidates: Sequence[Candidate],
     reviewed: Sequence[tuple[Candidate, Decision]],
-    title: str,
     seed: int,
-) -> InterviewResult:
-    """Write accepted/edited clauses (ids ``i1``, ``i2`` ...) with the transcript."""
+) -> tuple[list[Clause], dict, dict[str, int]]:
+    """The accepted/edited clauses (ids ``i1``, ``i2`` ...; each names its turn, question,
+    answer, draft and decision), the constitution's provenance (``model`` answered; the
+    transcript) and the decision counts."""
     clauses = []
     counts = {"accept": 0, "edit": 0, "reject": 0}
     for c, d in reviewed:
@@ -202,7 +222,7 @@ def write_interview_constitution(
         )
     provenance = {
         "source": "model interview",
-        "model": provider.model_name(),
+        "model": model,
         "prompt_version": P.PROMPT_VERSION,
         "code_version": __version__,
         "seed": seed,
@@ -220,6 +240,22 @@ def write_interview_constitution(
         },
         "transcript": transcript,
     }
+    return clauses, provenance, counts
+
+
+def write_interview_constitution(
+    path: Path,
+    provider: Provider,
+    transcript: list[dict],
+    candidates: Sequence[Candidate],
+    reviewed: Sequence[tuple[Candidate, Decision]],
+    title: str,
+    seed: int,
+) -> InterviewResult:
+    """Write accepted/edited clauses (ids ``i1``, ``i2`` ...) with the transcript."""
+    clauses, provenance, counts = interview_constitution(
+        provider.model_name(), transcript, candidates, reviewed, seed
+    )
     write_constitution(path, title, clauses, provenance)
     return InterviewResult(
         str(path),
