@@ -16,11 +16,13 @@ def test_builtin_features_register_tables_routers_and_commands():
         "pluralign.web.models",
         "pluralign.moralgraph.models",
         "pluralign.publiceval.models",
+        "pluralign.workbench.models",
     ]
     from pluralign.moralgraph.web import router as moral_router
     from pluralign.publiceval.web import router as public_router
+    from pluralign.workbench.web import router as workbench_router
 
-    assert plugins.web_routers() == [moral_router, public_router]
+    assert plugins.web_routers() == [moral_router, public_router, workbench_router]
     app = typer.Typer()
     plugins.register_commands(app)
     assert [g.name for g in app.registered_groups] == ["moralgraph", "eval-public"]

@@ -2,7 +2,8 @@
 
 Built-in features use the same hooks as outside ones (as Datasette's built-ins use its own):
 the moral graph (:mod:`pluralign.moralgraph.plugin`), public evaluation
-(:mod:`pluralign.publiceval.plugin`) and the web app's own tables
+(:mod:`pluralign.publiceval.plugin`), the workbench (:mod:`pluralign.workbench.plugin`)
+and the web app's own tables
 (:mod:`pluralign.web.plugin`) are listed in :data:`BUILTIN_PLUGINS` by module name, so this
 module and everything that calls it (the CLI root, the web app, alembic's environment in the
 store) import no feature at import time; the store's migrations get every feature's tables
@@ -38,6 +39,7 @@ BUILTIN_PLUGINS = (
     "pluralign.web.plugin",
     "pluralign.moralgraph.plugin",
     "pluralign.publiceval.plugin",
+    "pluralign.workbench.plugin",
 )
 
 

@@ -57,6 +57,16 @@ class WebSettings:
     """The address participants open, e.g. ``https://assembly.example.org`` (``--public-url``,
     ``$PLURALIGN_WEB_PUBLIC_URL``): the base of invitation and participant links. Never taken
     from a request's ``Host`` header, which a client chooses. Empty: links show as paths."""
+    workbench_dir: str = "workbench"
+    """Folder of the workbench's job outputs (``--workbench-dir``): practice data, trained
+    models, their logs; one subfolder per assembly."""
+    workbench_llm: str = ""
+    """Provider settings of the workbench's interview and practice (``--workbench-llm``): a
+    YAML file as ``--provider-config`` takes (a pipeline.yaml's ``llm:`` works). Empty: the
+    embedded SmolLM2-135M-Instruct on this machine."""
+    workbench_base_model: str = "smollm2"
+    """The model the integration page trains (``--workbench-base-model``): ``smollm2`` or a
+    local checkpoint folder."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "public_url", public_base_url(self.public_url))
@@ -70,6 +80,9 @@ class WebSettings:
             burst=int(env.get("PLURALIGN_WEB_BURST", 20)),
             constitution_embedder=env.get("PLURALIGN_WEB_CONSTITUTION_EMBEDDER", "tfidf"),
             public_url=env.get("PLURALIGN_WEB_PUBLIC_URL", ""),
+            workbench_dir=env.get("PLURALIGN_WEB_WORKBENCH_DIR", "workbench"),
+            workbench_llm=env.get("PLURALIGN_WEB_WORKBENCH_LLM", ""),
+            workbench_base_model=env.get("PLURALIGN_WEB_WORKBENCH_BASE_MODEL", "smollm2"),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -78,6 +79,28 @@ def web_cmd(
             "of invitation links. Default: http://HOST:PORT unless HOST is 0.0.0.0 or ::.",
         ),
     ] = None,
+    workbench_dir: Annotated[
+        Path,
+        typer.Option(
+            "--workbench-dir",
+            help="Folder of the workbench's jobs (practice data, trained models, logs).",
+        ),
+    ] = Path("workbench"),
+    workbench_llm: Annotated[
+        Path | None,
+        typer.Option(
+            "--workbench-llm",
+            help="Provider YAML of the workbench's interview and practice (as --provider-config;"
+            " default: the embedded SmolLM2-135M-Instruct).",
+        ),
+    ] = None,
+    workbench_base_model: Annotated[
+        str,
+        typer.Option(
+            "--workbench-base-model",
+            help="Model the workbench's integration page trains: smollm2 or a checkpoint folder.",
+        ),
+    ] = "smollm2",
     log_level: Annotated[
         str, typer.Option("--log-level", help="uvicorn log level (debug also logs every request).")
     ] = "info",
@@ -98,6 +121,10 @@ def web_cmd(
             hint=f"use one of {', '.join(METHODS)}",
         )
     check_port_free(host, port)
+    if workbench_llm is not None:
+        from pluralign.llm.config import provider_config_from_yaml
+
+        provider_config_from_yaml(workbench_llm)  # a bad file fails here, not at the first turn
     from pluralign.web.app import public_base_url
 
     if public_url is None and host not in ("0.0.0.0", "::", ""):
@@ -113,6 +140,9 @@ def web_cmd(
             "PLURALIGN_WEB_SECURE_COOKIES": "1" if secure_cookies else "0",
             "PLURALIGN_WEB_CONSTITUTION_EMBEDDER": constitution_embedder,
             "PLURALIGN_WEB_PUBLIC_URL": public_url,
+            "PLURALIGN_WEB_WORKBENCH_DIR": str(workbench_dir.resolve()),
+            "PLURALIGN_WEB_WORKBENCH_LLM": str(workbench_llm.resolve()) if workbench_llm else "",
+            "PLURALIGN_WEB_WORKBENCH_BASE_MODEL": workbench_base_model,
         }
     )
     if not public_url:

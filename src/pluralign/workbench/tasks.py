@@ -1,0 +1,179 @@
+"""What the workbench's jobs run, and how their pages read progress from the job folder.
+
+- **practice** (folder ``practice-N/``): ``constitution.yaml`` (written by the page) →
+  :func:`pluralign.llm.synth.synth_questions` → ``questions.jsonl`` →
+  :func:`pluralign.llm.synth.synth_revisions` (answer → critique → revision) → ``pairs.jsonl``,
+  with every quality-gate decision in ``*.gates.jsonl``. The provider is the one the web app is
+  configured with (its settings travel in the job's settings); requests are cached in
+  ``llm-cache/`` beside the job folders.
+- **integration** (folder ``integration-N/``): :func:`pluralign.train.train_preferences` on a
+  done practice job's ``pairs.jsonl`` from the configured base model, ``max_steps`` steps, into
+  ``train/`` (``curve.jsonl`` grows as it trains; ``train/model/`` is the model).
+
+The readers never fail on a file being written: a torn last line is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from pluralign.io import write_json_atomic
+
+CONSTITUTION = "constitution.yaml"
+QUESTIONS = "questions.jsonl"
+PAIRS = "pairs.jsonl"
+PROGRESS = "progress.json"
+TRAIN = "train"
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The complete JSON lines of a JSONL file that may be mid-write (missing: none)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    rows = []
+    for line in text.splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def _provider(settings: dict, folder: Path):
+    from pluralign.llm.config import ProviderConfig
+    from pluralign.llm.provider import open_provider
+
+    llm = dict(settings.get("llm") or {"checkpoint": "smollm2"})
+    llm.setdefault("cache_dir", str(folder.parent / "llm-cache"))
+    return open_provider(ProviderConfig(**llm))
+
+
+def practice(settings: dict, folder: Path) -> dict:
+    """Questions, then critique → revision pairs, from the job folder's constitution."""
+    from pluralign.llm.constitution_io import read_clauses
+    from pluralign.llm.synth import SynthSettings, load_questions, synth_questions, synth_revisions
+
+    clauses = read_clauses(folder / CONSTITUTION)
+    per_clause = int(settings.get("questions_per_clause", 2))
+    synth = SynthSettings(seed=int(settings.get("seed", 0)))
+    provider = _provider(settings, folder)
+    write_json_atomic(folder / PROGRESS, {"step": "questions", "total": len(clauses) * per_clause})
+    q = synth_questions(
+        provider, clauses, folder / QUESTIONS, per_clause, synth, dedup="tfidf", show_progress=False
+    )
+    questions = load_questions(folder / QUESTIONS)
+    write_json_atomic(folder / PROGRESS, {"step": "revisions", "total": len(questions)})
+    r = synth_revisions(provider, clauses, questions, folder / PAIRS, synth, show_progress=False)
+    write_json_atomic(folder / PROGRESS, {"step": "done", "total": len(questions)})
+    if q.errors or r.errors:
+        from pluralign.errors import ProviderError
+
+        if not questions or (r.failed and not r.written):
+            raise ProviderError("the model failed: " + "; ".join((*q.errors, *r.errors))[:500])
+    return {
+        "clauses": len(clauses),
+        "questions": q.written + q.already_done,
+        "pairs": r.written + r.already_done,
+        "skipped": q.skipped + r.skipped,
+        "failed": q.failed + r.failed,
+        "model": provider.model_name(),
+    }
+
+
+def integration(settings: dict, folder: Path) -> dict:
+    """Train the base model on a practice job's pairs for ``max_steps`` steps."""
+    from pluralign.train import quiet_libraries, train_preferences
+
+    quiet_libraries()
+    config = {
+        "max_steps": int(settings.get("max_steps", 20)),
+        "logging_steps": 1,
+        "save_steps": 0,
+        **(settings.get("train") or {}),
+    }
+    res = train_preferences(
+        settings["pairs"], settings.get("base_model") or "smollm2", config, folder / TRAIN
+    )
+    return {
+        "model_dir": str(res.model_dir),
+        "steps": res.steps,
+        "metrics": {k: float(v) for k, v in res.metrics.items()},
+    }
+
+
+TASKS = {"practice": practice, "integration": integration}
+
+
+# ------------------------------------------------------------------ progress, for the pages
+
+
+def practice_progress(folder: Path, sample: int = 3, rejections: int = 5) -> dict:
+    """Counts, the last ``sample`` pairs (or questions, before the first pair) and the last
+    ``rejections`` gate rejections of a practice job's folder."""
+    folder = Path(folder)
+    try:
+        progress = json.loads((folder / PROGRESS).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        progress = {"step": "starting", "total": 0}
+    questions = read_rows(folder / QUESTIONS)
+    pairs = read_rows(folder / PAIRS)
+    gates = [
+        *read_rows(folder / f"{QUESTIONS}.gates.jsonl"),
+        *read_rows(folder / f"{PAIRS}.gates.jsonl"),
+    ]
+    rejected = [g for g in gates if g.get("verdict") == "rejected"]
+    chained = len(pairs) + len(read_rows(folder / f"{PAIRS}.skipped.jsonl"))
+    step = progress.get("step")
+    return {
+        "step": step,
+        "total": int(progress.get("total") or 0),
+        "done": len(questions) if step in ("questions", "starting") else chained,
+        "questions": len(questions),
+        "pairs": len(pairs),
+        "checked": len(gates),
+        "rejected": len(rejected),
+        "by_reason": Counter(g.get("reason") or "?" for g in rejected).most_common(),
+        "sample_pairs": pairs[-sample:],
+        "sample_questions": questions[-sample:] if not pairs else [],
+        "rejections": rejected[-rejections:],
+    }
+
+
+def integration_progress(folder: Path) -> dict:
+    """The loss curve so far (``curve.jsonl``) and the model folder once written."""
+    train = Path(folder) / TRAIN
+    curve = [r for r in read_rows(train / "curve.jsonl") if "loss" in r and "step" in r]
+    model = train / "model"
+    return {
+        "curve": curve,
+        "last": curve[-1] if curve else None,
+        "model_dir": str(model) if (model / "config.json").exists() else None,
+        "model_files": sorted((p.name, p.stat().st_size) for p in model.iterdir() if p.is_file())
+        if model.is_dir()
+        else [],
+    }
+
+
+def loss_path(curve: list[dict], width: int = 600, height: int = 200, pad: int = 8) -> dict:
+    """SVG polyline points of the loss against the step, scaled into ``width`` × ``height``
+    (first and last step at the edges, lowest and highest loss at the bottom and top)."""
+    if not curve:
+        return {"points": "", "min": None, "max": None}
+    steps = [float(r["step"]) for r in curve]
+    losses = [float(r["loss"]) for r in curve]
+    s0, s1 = min(steps), max(steps)
+    lo, hi = min(losses), max(losses)
+    sx = (width - 2 * pad) / (s1 - s0) if s1 > s0 else 0.0
+    sy = (height - 2 * pad) / (hi - lo) if hi > lo else 0.0
+    pts = []
+    for s, v in zip(steps, losses, strict=True):
+        x = pad + (s - s0) * sx if sx else width / 2
+        y = height - pad - (v - lo) * sy if sy else height / 2
+        pts.append(f"{x:.1f},{y:.1f}")
+    return {"points": " ".join(pts), "min": lo, "max": hi}

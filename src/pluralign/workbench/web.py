@@ -1,0 +1,374 @@
+"""The workbench's organiser pages, ``/admin/a/<slug>/workbench/…`` (admins only):
+
+- ``interview``: chat turns with the configured model; each turn proposes a clause the organiser
+  accepts, edits or rejects; "Save as constitution" stores the accepted ones with provenance
+  (``constitution.yaml`` downloads the latest).
+- ``practice``: starts synthesis from the latest saved constitution as a background job; its
+  progress, a sample of the pairs written so far and the quality-gate rejections are polled with
+  htmx (``practice/status``).
+- ``integration``: starts training on the latest finished practice data as a background job;
+  the loss curve grows as it runs (``integration/status``), then the model folder is listed.
+
+The model comes from the app's settings (``--workbench-llm``; default the embedded
+SmolLM2-135M-Instruct); a model that is down gives a message on the page and keeps what the
+organiser typed. Jobs: :mod:`pluralign.workbench.jobs`.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from pluralign.errors import N_, InputError, PluralignError, ProviderError
+from pluralign.store.queries import get_assembly
+from pluralign.web import i18n
+from pluralign.web.deps import render, require_admin
+from pluralign.workbench import interview as iv
+from pluralign.workbench import jobs, tasks
+from pluralign.workbench.models import DONE, INTEGRATION, PRACTICE, WorkbenchJob
+
+router = APIRouter(
+    prefix="/admin/a/{slug}/workbench",
+    tags=["workbench"],
+    dependencies=[Depends(require_admin)],
+)
+PHASES = ("interview", "practice", "integration")
+_provider_lock = threading.Lock()
+
+
+def _store(request: Request):
+    return request.app.state.store
+
+
+def _settings(request: Request):
+    return request.app.state.settings
+
+
+def provider_config(settings):
+    """The workbench's provider settings: ``settings.workbench_llm`` (a YAML file), else the
+    embedded model."""
+    from pluralign.llm.config import ProviderConfig, provider_config_from_yaml
+
+    if settings.workbench_llm:
+        return provider_config_from_yaml(Path(settings.workbench_llm))
+    return ProviderConfig(checkpoint="smollm2")
+
+
+def _provider(request: Request):
+    """The app's one interview provider (a local model loads once per process)."""
+    from pluralign.llm.provider import open_provider
+
+    config = provider_config(_settings(request))
+    state = request.app.state
+    with _provider_lock:
+        current = getattr(state, "workbench_provider", None)
+        if current is None or current.config != config:
+            current = state.workbench_provider = open_provider(config)
+    return current
+
+
+def _root(request: Request, slug: str) -> Path:
+    return Path(_settings(request).workbench_dir).expanduser().resolve() / slug
+
+
+def _lang(request: Request) -> str:
+    return i18n.request_language(request)
+
+
+def _error(request: Request, exc: PluralignError) -> str:
+    return i18n.error_text(exc, _lang(request))
+
+
+def _page(request: Request, slug: str, phase: str, ctx: dict, status: int = 200):
+    return render(
+        request,
+        f"workbench/{phase}.html",
+        {"phase": phase, "phases": PHASES, **ctx},
+        status=status,
+    )
+
+
+# ------------------------------------------------------------------ interview
+
+
+def _interview(
+    request: Request,
+    slug: str,
+    *,
+    message: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+):
+    from pluralign.llm.prompts import INTERVIEW_QUESTIONS
+
+    with _store(request).session() as s:
+        assembly = get_assembly(s, slug)
+        turns = iv.turns(s, assembly.id)
+        saved = iv.latest_constitution(s, assembly.id)
+        asked = {t.question for t in turns}
+        suggestion = next((q for q in INTERVIEW_QUESTIONS if q not in asked), "")
+        ctx = {
+            "assembly": assembly,
+            "turns": turns,
+            "saved": saved,
+            "message": suggestion if message is None else message,
+            "error": error,
+            "notice": request.query_params.get("notice"),
+            "accepted": sum(iv.clause_text(t) is not None for t in turns),
+            "model": provider_config(_settings(request)).label(),
+        }
+        return _page(request, slug, "interview", ctx, status)
+
+
+@router.get("/interview")
+def interview_page(request: Request, slug: str):
+    return _interview(request, slug)
+
+
+@router.post("/interview/turn")
+async def interview_turn(request: Request, slug: str):
+    """Send the organiser's message; store the turn only when the model answered."""
+    form = await request.form()
+    message = str(form.get("message", ""))
+    try:
+        text = iv.check_message(message)
+        with _store(request).session() as s:
+            assembly_id = get_assembly(s, slug).id
+            history = [(t.question, t.answer) for t in iv.turns(s, assembly_id)]
+
+        def run():
+            provider = _provider(request)
+            return iv.ask(provider, history, text), provider.model_name()
+
+        candidate, model = await run_in_threadpool(run)
+    except ProviderError as exc:
+        text = i18n.gettext(
+            "The model did not answer: %(error)s. Your message is kept below; send it again "
+            "when the model is back.",
+            _lang(request),
+            error=_error(request, exc),
+        )
+        return _interview(request, slug, message=message, error=text, status=503)
+    except PluralignError as exc:
+        return _interview(request, slug, message=message, error=_error(request, exc), status=400)
+    with _store(request).session() as s:
+        turn = iv.add_turn(s, assembly_id, candidate, model)
+        number = turn.number
+    return RedirectResponse(f"/admin/a/{slug}/workbench/interview#turn-{number}", status_code=303)
+
+
+@router.post("/interview/decide")
+async def interview_decide(request: Request, slug: str):
+    form = await request.form()
+    try:
+        with _store(request).session() as s:
+            assembly = get_assembly(s, slug)
+            iv.decide(
+                s,
+                assembly.id,
+                str(form.get("turn", "")),
+                str(form.get("decision", "")),
+                str(form.get("text", "")),
+            )
+    except InputError as exc:
+        return _interview(request, slug, error=_error(request, exc), status=400)
+    return RedirectResponse(
+        f"/admin/a/{slug}/workbench/interview#turn-{form.get('turn')}", status_code=303
+    )
+
+
+@router.post("/interview/save")
+async def interview_save(request: Request, slug: str):
+    form = await request.form()
+    try:
+        with _store(request).session() as s:
+            assembly = get_assembly(s, slug)
+            saved = iv.save_constitution(
+                s, assembly, provider_config(_settings(request)).label(), str(form.get("title", ""))
+            )
+            n = saved.clauses
+    except InputError as exc:
+        return _interview(request, slug, error=_error(request, exc), status=400)
+    notice = i18n.ngettext(
+        "Saved a constitution of %(n)s clause.",
+        "Saved a constitution of %(n)s clauses.",
+        n,
+        _lang(request),
+    )
+    from urllib.parse import quote
+
+    return RedirectResponse(
+        f"/admin/a/{slug}/workbench/interview?notice={quote(notice)}#saved", status_code=303
+    )
+
+
+@router.get("/constitution.yaml")
+def constitution_download(request: Request, slug: str):
+    with _store(request).session() as s:
+        assembly = get_assembly(s, slug)
+        saved = iv.latest_constitution(s, assembly.id)
+        if saved is None:
+            raise InputError(
+                N_("no constitution saved yet"), hint=N_("save one on the interview page")
+            )
+        body = saved.yaml
+    return Response(
+        body,
+        media_type="application/yaml",
+        headers={"content-disposition": f'attachment; filename="{slug}-constitution.yaml"'},
+    )
+
+
+# ------------------------------------------------------------------ jobs
+
+
+def _job_view(job: WorkbenchJob | None) -> dict | None:
+    if job is None:
+        return None
+    folder = Path(job.folder)
+    view = {
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "error": job.error,
+        "result": job.result or {},
+        "settings": job.settings or {},
+        "folder": job.folder,
+        "active": job.slot is not None,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "log": folder / jobs.LOG,
+    }
+    if job.kind == PRACTICE:
+        view["progress"] = tasks.practice_progress(folder)
+    else:
+        progress = tasks.integration_progress(folder)
+        view["progress"] = progress
+        view["svg"] = tasks.loss_path(progress["curve"])
+    return view
+
+
+def _job_context(request: Request, slug: str, kind: str) -> dict:
+    store = _store(request)
+    jobs.refresh(store)
+    with store.session() as s:
+        assembly = get_assembly(s, slug)
+        job = jobs.latest(s, assembly.id, kind)
+        other = jobs.active(s)
+        ctx = {
+            "assembly": assembly,
+            "job": _job_view(job),
+            "busy": other is not None and (job is None or other.id != job.id),
+            "saved": iv.latest_constitution(s, assembly.id),
+            "practice": _job_view(jobs.latest(s, assembly.id, PRACTICE, DONE)),
+        }
+    return ctx
+
+
+def _job_page(request: Request, slug: str, kind: str, error: str | None = None, status=200):
+    ctx = _job_context(request, slug, kind)
+    ctx.update(error=error, model=provider_config(_settings(request)).label())
+    ctx["base_model"] = _settings(request).workbench_base_model
+    return _page(request, slug, kind, ctx, status)
+
+
+def _number(form, name: str, default: int, low: int, high: int) -> int:
+    raw = str(form.get(name) or default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(N_("%(field)s must be a whole number", field=name), where=name) from None
+    if not low <= value <= high:
+        raise InputError(
+            N_("%(field)s must be between %(low)s and %(high)s", field=name, low=low, high=high),
+            where=name,
+        )
+    return value
+
+
+@router.get("/practice")
+def practice_page(request: Request, slug: str):
+    return _job_page(request, slug, PRACTICE)
+
+
+@router.post("/practice/start")
+async def practice_start(request: Request, slug: str):
+    form = await request.form()
+    store = _store(request)
+    try:
+        per_clause = _number(form, "questions_per_clause", 2, 1, 20)
+        with store.session() as s:
+            assembly = get_assembly(s, slug)
+            saved = iv.latest_constitution(s, assembly.id)
+            if saved is None:
+                raise InputError(
+                    N_("no constitution saved yet"), hint=N_("save one on the interview page")
+                )
+            assembly_id, yaml_text, saved_id = assembly.id, saved.yaml, saved.id
+        settings = {
+            "constitution_id": saved_id,
+            "questions_per_clause": per_clause,
+            "llm": provider_config(_settings(request)).model_dump(mode="json"),
+        }
+        await run_in_threadpool(
+            jobs.start,
+            store,
+            assembly_id,
+            PRACTICE,
+            settings,
+            _root(request, slug),
+            {tasks.CONSTITUTION: yaml_text},
+        )
+    except InputError as exc:
+        return _job_page(request, slug, PRACTICE, _error(request, exc), status=409)
+    return RedirectResponse(f"/admin/a/{slug}/workbench/practice", status_code=303)
+
+
+@router.get("/practice/status")
+def practice_status(request: Request, slug: str):
+    ctx = _job_context(request, slug, PRACTICE)
+    return render(request, "workbench/_practice_job.html", ctx)
+
+
+@router.get("/integration")
+def integration_page(request: Request, slug: str):
+    return _job_page(request, slug, INTEGRATION)
+
+
+@router.post("/integration/start")
+async def integration_start(request: Request, slug: str):
+    form = await request.form()
+    store = _store(request)
+    try:
+        steps = _number(form, "max_steps", 20, 1, 2000)
+        with store.session() as s:
+            assembly = get_assembly(s, slug)
+            practice = jobs.latest(s, assembly.id, PRACTICE, DONE)
+            if practice is None or not (practice.result or {}).get("pairs"):
+                raise InputError(
+                    N_("no practice data with preference pairs yet"),
+                    hint=N_("run the practice phase first"),
+                )
+            assembly_id, practice_id, folder = assembly.id, practice.id, practice.folder
+        settings = {
+            "practice_job": practice_id,
+            "pairs": str(Path(folder) / tasks.PAIRS),
+            "base_model": _settings(request).workbench_base_model,
+            "max_steps": steps,
+        }
+        await run_in_threadpool(
+            jobs.start, store, assembly_id, INTEGRATION, settings, _root(request, slug)
+        )
+    except InputError as exc:
+        return _job_page(request, slug, INTEGRATION, _error(request, exc), status=409)
+    return RedirectResponse(f"/admin/a/{slug}/workbench/integration", status_code=303)
+
+
+@router.get("/integration/status")
+def integration_status(request: Request, slug: str):
+    ctx = _job_context(request, slug, INTEGRATION)
+    return render(request, "workbench/_integration_job.html", ctx)

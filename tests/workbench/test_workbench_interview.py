@@ -1,0 +1,165 @@
+"""The interview page in-process (ASGI): turns with a scripted model, accept / edit / reject,
+save as a constitution with provenance, the model being down, CSRF and roles."""
+
+from __future__ import annotations
+
+import yaml
+from workbench_kit import (
+    ANSWER,
+    CLAUSE,
+    ROOT,
+    admin_of,
+    client,
+    provider_yaml,
+    script_workbench,
+    workbench_app,
+)
+
+pytest_plugins = ["conftest_llm"]  # the scripted OpenAI-compatible server
+
+
+def _turn_ids(store):
+    from sqlalchemy import select
+
+    from pluralign.workbench.models import WorkbenchTurn
+
+    with store.session() as s:
+        return list(s.scalars(select(WorkbenchTurn.id).order_by(WorkbenchTurn.number)))
+
+
+def test_turns_decisions_and_saved_constitution_with_provenance(scripted, tmp_path):
+    script, url = scripted
+    script_workbench(script)
+    app, store = workbench_app(
+        f"sqlite:///{tmp_path / 'w.db'}", tmp_path, provider_yaml(tmp_path, url)
+    )
+    admin, token = admin_of(app)
+    page = admin.get(f"{ROOT}/interview")
+    assert page.status_code == 200 and 'id="no-turns"' in page.text
+    for message in ("How should you handle uncertainty?", "And with medical questions?"):
+        r = admin.post(f"{ROOT}/interview/turn", data={"csrf": token, "message": message})
+        assert r.status_code == 200 and r.url.path == f"{ROOT}/interview", r.text
+    assert ANSWER in r.text and CLAUSE in r.text
+    first, second = _turn_ids(store)
+    # the second turn's answer was asked with the first turn in its context
+    asked = [
+        b for b in script.seen if b["messages"][-1]["content"] == "And with medical questions?"
+    ]
+    assert [m["content"] for m in asked[0]["messages"][1:3]] == [
+        "How should you handle uncertainty?",
+        ANSWER,
+    ]
+    r = admin.post(
+        f"{ROOT}/interview/decide", data={"csrf": token, "turn": first, "decision": "accept"}
+    )
+    assert r.status_code == 200
+    edited = "The assistant should suggest seeing a doctor for medical questions."
+    r = admin.post(
+        f"{ROOT}/interview/decide",
+        data={"csrf": token, "turn": second, "decision": "edit", "text": edited},
+    )
+    assert r.status_code == 200 and edited in r.text
+    r = admin.post(f"{ROOT}/interview/save", data={"csrf": token, "title": "Interview rules"})
+    assert r.status_code == 200 and "Saved a constitution of 2 clauses." in r.text
+    doc = yaml.safe_load(admin.get(f"{ROOT}/constitution.yaml").text)
+    assert doc["format"] == "pluralign-constitution/1" and doc["title"] == "Interview rules"
+    assert [c["text"] for c in doc["clauses"]] == [CLAUSE, edited]
+    prov = doc["provenance"]["clauses"]
+    assert prov["i1"]["turn"] == 1 and prov["i1"]["decision"] == "accept"
+    assert prov["i2"]["turn"] == 2 and prov["i2"]["decision"] == "edit"
+    assert prov["i2"]["question"] == "And with medical questions?" and prov["i2"]["draft"] == CLAUSE
+    transcript = doc["provenance"]["transcript"]
+    assert [m["role"] for m in transcript] == ["system", "user", "assistant", "user", "assistant"]
+    # a reload (a new client of the same store) shows the same turns and decisions
+    again = client(app)
+    from web_helpers import login
+
+    login(again)
+    page = again.get(f"{ROOT}/interview").text
+    assert page.count('class="turn"') == 2 and edited in page
+    store.dispose()
+
+
+def test_the_model_being_down_keeps_the_message(scripted, tmp_path):
+    script, url = scripted
+    script_workbench(script)
+    app, store = workbench_app(
+        f"sqlite:///{tmp_path / 'w.db'}", tmp_path, provider_yaml(tmp_path, url)
+    )
+    admin, token = admin_of(app)
+    script.fail_next, script.fail_status = 10, 503
+    typed = "A long message I typed <carefully> & do not want to lose"
+    r = admin.post(f"{ROOT}/interview/turn", data={"csrf": token, "message": typed})
+    assert r.status_code == 503
+    assert "The model did not answer" in r.text
+    assert "A long message I typed &lt;carefully&gt; &amp; do not want to lose</textarea>" in r.text
+    assert _turn_ids(store) == []  # nothing half-stored
+    store.dispose()
+
+
+def test_save_without_an_accepted_clause_and_bad_decisions_are_clear(scripted, tmp_path):
+    script, url = scripted
+    script_workbench(script)
+    app, store = workbench_app(
+        f"sqlite:///{tmp_path / 'w.db'}", tmp_path, provider_yaml(tmp_path, url)
+    )
+    admin, token = admin_of(app)
+    r = admin.post(f"{ROOT}/interview/save", data={"csrf": token})
+    assert r.status_code == 400 and "accept or edit at least one proposed clause" in r.text
+    r = admin.post(f"{ROOT}/interview/turn", data={"csrf": token, "message": "   "})
+    assert r.status_code == 400 and "write a message to the model first" in r.text
+    r = admin.post(
+        f"{ROOT}/interview/decide", data={"csrf": token, "turn": "999", "decision": "accept"}
+    )
+    assert r.status_code == 400 and "no such proposal" in r.text
+    assert admin.get(f"{ROOT}/constitution.yaml").status_code == 400
+    store.dispose()
+
+
+def test_csrf_and_organiser_only(scripted, tmp_path):
+    script, url = scripted
+    script_workbench(script)
+    app, store = workbench_app(
+        f"sqlite:///{tmp_path / 'w.db'}", tmp_path, provider_yaml(tmp_path, url)
+    )
+    admin, token = admin_of(app)
+    r = admin.post(f"{ROOT}/interview/turn", data={"message": "hello"})
+    assert r.status_code == 403 and "CSRF" in r.text
+    assert script.seen == []
+    from web_helpers import login
+
+    moderator = client(app)
+    mod_token = login(moderator, "mod")
+    for path in ("interview", "practice", "integration"):
+        assert moderator.get(f"{ROOT}/{path}").status_code == 403
+    r = moderator.post(f"{ROOT}/interview/turn", data={"csrf": mod_token, "message": "hi"})
+    assert r.status_code == 403 and script.seen == []
+    anonymous = client(app)
+    r = anonymous.get(f"{ROOT}/interview", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/admin/login")
+    store.dispose()
+
+
+def test_migration_0007_matches_the_models_and_downgrades(store):
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    from pluralign.store.models import Base
+    from pluralign.store.session import MIGRATIONS, upgrade
+
+    tables = {"workbench_turn", "workbench_constitution", "workbench_job"}
+    assert tables <= set(inspect(store.engine).get_table_names())
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diff if any(t in repr(d) for t in tables)] == []
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    assert not tables & set(inspect(store.engine).get_table_names())
+    upgrade(store.engine)
+    assert tables <= set(inspect(store.engine).get_table_names())
