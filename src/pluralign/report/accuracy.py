@@ -21,15 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.errors import InputError
-from pluralign.report.blocks import Cell, iter_jsonl, read_json
+from pluralign.report.blocks import Cell, iter_jsonl, last_round, read_json
 
 FEW_UNITS = 5
 """Groups resting on fewer independent units than this are marked as having a coarse interval."""
 
 
 def load_metrics(run: Path) -> dict[str, Any] | None:
-    """``RUN/evaluate/metrics.json`` (``None`` when absent; another kind of file is an error)."""
-    path = run / "evaluate" / "metrics.json"
+    """``RUN/evaluate/metrics.json``, the last round's with rounds (``None`` when absent;
+    another kind of file is an error)."""
+    path = last_round(run) / "evaluate" / "metrics.json"
     if not path.is_file():
         return None
     m = read_json(path)
@@ -135,7 +136,7 @@ def units(run: Path, metrics: Mapping) -> dict[tuple[str, str, str], int]:
         return {}
     data = ((metrics.get("provenance") or {}).get("inputs") or {}).get("data") or {}
     candidates = [Path(data["path"])] if data.get("path") else []
-    candidates.append(run / "data" / "heldout.jsonl")
+    candidates.append(last_round(run) / "data" / "heldout.jsonl")
     for path in candidates:
         if path.is_file():
             found = _count_units(

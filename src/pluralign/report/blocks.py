@@ -235,6 +235,17 @@ def read_csv(path: Path):
         raise InputError(f"cannot read CSV ({exc})", where=str(path)) from exc
 
 
+def last_round(run: Path) -> Path:
+    """The folder of the run's last round (``RUN/rounds.json``, docs/rounds.md): its data,
+    training and evaluation are the ones the report shows; the run folder itself for a run of
+    one round."""
+    path = run / "rounds.json"
+    if not path.is_file():
+        return run
+    rounds = (read_json_object(path) or {}).get("rounds") or []
+    return run / rounds[-1]["dir"] if rounds else run
+
+
 def rel(run: Path, path: Path) -> str:
     return str(path.relative_to(run))
 

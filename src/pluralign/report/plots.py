@@ -213,3 +213,34 @@ def group_dots(
 
 def _num(value) -> float:
     return float("nan") if value is None else float(value)
+
+
+def rounds_curve(
+    rounds: Sequence[int],
+    accuracy: Sequence[Mapping[str, float]],
+    worst: Sequence[float | None] | None = None,
+) -> str:
+    """Held-out accuracy per round (x = round, 0 = the base model), the 95% interval as a
+    band; ``worst``: the worst-off opinion group's accuracy per round (dashed), when known."""
+    x = np.asarray(rounds, dtype=float)
+    est, low, high = (np.array([_num(a.get(k)) for a in accuracy]) for k in
+                      ("estimate", "low", "high"))
+    fig = _figure(max(FIG_WIDTH, 1.2 + 0.7 * len(x)), 2.6)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.axhline(0.5, color="#57606a", lw=0.8, ls="--", zorder=1)
+    ax.fill_between(x, low, high, color=AFTER, alpha=0.18, lw=0, label="95% interval")
+    ax.plot(x, est, color=AFTER, marker="o", lw=2, label="all held-out pairs", clip_on=False)
+    for xi, e in zip(x, est, strict=True):
+        if not np.isnan(e):
+            ax.annotate(f"{e:.2f}", (xi, e), textcoords="offset points", xytext=(0, 7),
+                        ha="center", fontsize=8)
+    if worst is not None and any(w is not None for w in worst):
+        ax.plot(x, [_num(w) for w in worst], color=BEFORE, marker="s", ls="--", lw=1.5,
+                label="worst opinion group")
+    ax.set_xticks(x, ["base" if r == 0 else str(int(r)) for r in x], fontsize=8)
+    ax.set_xlabel("round")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.08)
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _to_uri(fig)

@@ -2,7 +2,8 @@
 (layout in docs/run_folder.md) and returning ``None`` when they are absent.
 
 The report reads as a result first: :mod:`.headline` (what ran, which model, before → after per
-group, worst group named), then the result in detail (:mod:`.evaluation`, :mod:`.generations`,
+group, worst group named), :mod:`.rounds` (the per-round curve of a run of several rounds),
+then the result in detail (:mod:`.evaluation`, :mod:`.generations`,
 the judge and the public evaluation), then how it was made (:mod:`.selection`,
 :mod:`.deliberation`, training), then the appendix (:mod:`.appendix`: manifests in pipeline
 order, stage summaries in full, glossary). :data:`SECTIONS` lists them in report order."""
@@ -25,6 +26,7 @@ from pluralign.report.sections.evaluation import SUBSET_NOTES, evaluation_sectio
 from pluralign.report.sections.generations import generations_section
 from pluralign.report.sections.headline import headline_section
 from pluralign.report.sections.outcomes import judge_section, training_section
+from pluralign.report.sections.rounds import rounds_section
 from pluralign.report.sections.selection import panel_section, probabilities_section
 
 __all__ = [
@@ -43,12 +45,14 @@ __all__ = [
     "panel_section",
     "probabilities_section",
     "public_eval_section",
+    "rounds_section",
     "run_section",
     "training_section",
 ]
 
 SECTIONS: tuple[Callable[[Path], Section | None], ...] = (
     headline_section,
+    rounds_section,
     evaluation_section,
     generations_section,
     judge_section,

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.errors import InputError
-from pluralign.report.blocks import Cell, Section, flatten, read_json, read_json_object, rel
+from pluralign.report.blocks import (
+    Cell,
+    Section,
+    flatten,
+    last_round,
+    read_json,
+    read_json_object,
+    rel,
+)
 from pluralign.report.glossary import TERMS
 
 PIPELINE_ORDER = (
@@ -175,7 +183,7 @@ def files_section(run: Path) -> Section | None:
     """Every stage's own summary file in full (the sections above show their key numbers)."""
     present = [(run / name, title) for name, title in RAW_FILES if (run / name).is_file()]
     constitution = run / "constitution" / "constitution.yaml"
-    metrics = run / "evaluate" / "metrics.json"
+    metrics = last_round(run) / "evaluate" / "metrics.json"
     if not present and not constitution.is_file() and not metrics.is_file():
         return None
     s = Section(

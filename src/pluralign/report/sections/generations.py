@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.errors import InputError, at
-from pluralign.report.blocks import Section, iter_jsonl, rel
+from pluralign.report.blocks import Section, iter_jsonl, last_round, rel
 from pluralign.report.glossary import subset_label
 from pluralign.report.sections.deliberation import clause_texts
 
@@ -25,7 +25,7 @@ CLAUSE_CHARS = 90
 
 
 def generations_section(run: Path) -> Section | None:
-    path = run / "evaluate" / "generations.jsonl"
+    path = last_round(run) / "evaluate" / "generations.jsonl"
     if not path.is_file():
         return None
     clauses = clause_texts(run, CLAUSE_CHARS)

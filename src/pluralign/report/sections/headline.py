@@ -14,6 +14,7 @@ from pluralign.report.blocks import (
     Cell,
     Section,
     count_lines,
+    last_round,
     number,
     read_csv,
     read_json_object,
@@ -104,11 +105,12 @@ def what_ran(run: Path) -> list[tuple[str, str]]:
 
         _, clauses = read_constitution(constitution)
         out.append(("Constitution", f"{len(clauses)} clause{'s' if len(clauses) != 1 else ''}"))
-    synth = _obj(run, "synth/usage.json")
+    final = last_round(run)
+    synth = _obj(final, "synth/usage.json")
     if synth.get("questions") is not None or synth.get("pairs") is not None:
         bits = [f"{number(synth[k])} {k}" for k in ("questions", "pairs") if k in synth]
         out.append(("Synthesis", " → ".join(bits) + " written by the model"))
-    train_n, held_n = (count_lines(run / "data" / f) for f in ("train.jsonl", "heldout.jsonl"))
+    train_n, held_n = (count_lines(final / "data" / f) for f in ("train.jsonl", "heldout.jsonl"))
     if train_n is not None or held_n is not None:
         bits = [
             f"{number(train_n)} to train on" if train_n is not None else "",

@@ -12,6 +12,7 @@ from pluralign.report.blocks import (
     Cell,
     Section,
     iter_jsonl,
+    last_round,
     read_json,
     read_json_object,
     rel,
@@ -25,9 +26,10 @@ SERIES_NAMES = {
 
 
 def training_section(run: Path) -> Section | None:
-    path = run / "train" / "curve.jsonl"
-    summary_path = run / "train" / "summary.json"
-    manifest_path = run / "train" / "train_manifest.json"
+    train = last_round(run) / "train"
+    path = train / "curve.jsonl"
+    summary_path = train / "summary.json"
+    manifest_path = train / "train_manifest.json"
     if not path.is_file() and not summary_path.is_file():
         return None
     s = Section(
