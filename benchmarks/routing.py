@@ -275,6 +275,42 @@ class Replay:
     votes: np.ndarray  # the recorded vote where observed
     order: np.ndarray  # the recording's order of the votes
     reference: object  # AggregateResult of all recorded votes
+    budget: np.ndarray | None = None
+    """Votes each participant casts (None: all their observed ones; the imputed replay gives
+    each participant as many as they cast in the recording)."""
+
+
+def imputed(conv: Replay, seed: int = 0) -> Replay:
+    """The conversation with every missing vote imputed, so a policy may show anyone anything.
+
+    Every participant the reference clusters gets a vote on every statement: their recorded
+    vote where there is one, else one drawn once (seeded) from their reference group's vote
+    distribution on that statement, ``(A_g + 1, D_g + 1, P_g + 1) / (S_g + 3)`` (the groups of
+    all recorded votes). Participants the reference does not cluster keep only their recorded
+    votes. Each participant casts as many votes as in the recording (``budget``): the policy
+    chooses which. The reference is the aggregation of the completed matrix (its groups and
+    consensus are "the groups found from all votes" of the imputed conversation)."""
+    ref = conv.reference
+    n, m = conv.observed.shape
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[ref.matrix.participants - 1] = ref.groups
+    cols = np.searchsorted(np.asarray(ref.matrix.statements), conv.numbers)
+    st = ref.stats
+    agree, disagree, seen = (
+        np.asarray(x, float)[:, cols] for x in (st.agree, st.disagree, st.seen)
+    )
+    probs = np.stack([agree, disagree, seen - agree - disagree], -1) + 1.0
+    probs /= probs.sum(-1, keepdims=True)  # (groups, statements, 3)
+    rng = np.random.default_rng(20_000 + seed)
+    fill = (labels[:, None] >= 0) & ~conv.observed
+    people, statements = np.nonzero(fill)
+    cum = probs[labels[people], statements].cumsum(-1)
+    drawn = (rng.random(len(people))[:, None] > cum).sum(-1).clip(0, 2)
+    votes = conv.votes.copy()
+    votes[people, statements] = np.array([1, -1, 0])[drawn]
+    observed = conv.observed | fill
+    reference = aggregate(_matrix(votes, conv.numbers, observed), 0, _settings(all_consensus=False))
+    return Replay(conv.numbers, observed, votes, conv.order, reference, conv.observed.sum(1))
 
 
 def features(result, numbers: np.ndarray) -> dict[str, np.ndarray]:
@@ -324,7 +360,8 @@ def replay(
     ref_labels = _labels(conv.reference, n)
     ref_consensus = set(conv.reference.consensus)
     settings = _settings()
-    total_all = int(conv.observed.sum())
+    budget = conv.observed.sum(1) if conv.budget is None else conv.budget
+    total_all = int(budget.sum())
     every = max(1, -(-total_all // CHECKS))
     cast = np.zeros_like(conv.observed)
     tally = np.zeros((m, 3), dtype=np.int64)
@@ -334,17 +371,29 @@ def replay(
     unsure = zero
     rng = np.random.default_rng(seed)
     found: dict[str, int | None] = {"groups": None, "consensus": None if ref_consensus else 0}
-    total, previous, left = 0, None, conv.observed.sum(1)
+    total, previous, left = 0, None, budget.copy()
+    model = None  # the gain policy's GroupModel, from the latest aggregation
+    gains, model_cols = np.zeros(m), np.zeros(0, dtype=np.int64)
     while total < total_all and not all(v is not None for v in found.values()):
         for i in rng.permutation(np.flatnonzero(left)):
             open_ = np.flatnonzero(conv.observed[i] & ~cast[i])
             if recorded:
                 j = open_[np.argmin(conv.order[i, open_])]
             else:
+                if model is not None:
+                    mine = np.flatnonzero(cast[i])
+                    gains[model_cols] = model.gains(
+                        dict(zip(mine.tolist(), conv.votes[i, mine].tolist(), strict=True))
+                    )
                 j = routing.choose(
                     [
                         routing.Candidate(
-                            int(j), *map(int, tally[j]), float(weigh[j]), False, float(unsure[j])
+                            int(j),
+                            *map(int, tally[j]),
+                            float(weigh[j]),
+                            False,
+                            float(unsure[j]),
+                            float(gains[j]),
                         )
                         for j in open_
                     ],
@@ -363,6 +412,11 @@ def replay(
                 now = features(result, conv.numbers)
                 weigh = now[feature] if feature else zero
                 unsure = now["uncertainty"] if uncertainty else zero
+            if policy == routing.GAIN:
+                model = group_model(result, conv.numbers)
+                model_cols = np.asarray(model.keys, dtype=np.int64)
+                unsure = np.zeros(m)
+                unsure[model_cols] = model.uncertainty
             if found["groups"] is None:
                 ok = adjusted_rand_score(ref_labels, _labels(result, n)) >= ARI_TARGET
                 if ok and previous is not None:
@@ -373,20 +427,45 @@ def replay(
     return {k: total_all if v is None else v for k, v in found.items()}
 
 
+def group_model(result, numbers: np.ndarray) -> routing.GroupModel:
+    """The gain policy's model from one aggregation, keyed by column (``numbers`` order), as
+    the web app builds it (:func:`pluralign.web.results.routing_model`)."""
+    st = result.stats
+    cols = np.searchsorted(numbers, np.asarray(result.matrix.statements))
+    inside = result.groups[result.in_conv & (result.groups >= 0)]
+    return routing.GroupModel(
+        cols,
+        st.agree,
+        st.disagree,
+        st.seen,
+        sizes=np.bincount(inside, minlength=result.n_groups),
+        share=_settings().consensus.min_group_agreement,
+    )
+
+
 REPLAY_POLICIES = {
     "random": dict(policy=routing.RANDOM),
     "Polis's recorded order": dict(policy=routing.RANDOM, recorded=True),
     "priority (default)": dict(policy=routing.PRIORITY, feature="separation"),
     "priority + uncertainty": dict(policy=routing.PRIORITY, feature="separation", uncertainty=True),
+    "gain": dict(policy=routing.GAIN),
 }
+REPLAYS = ("recorded", "imputed")
+DEFAULT_NAME = "priority (default)"
 RANDOM_SEEDS = (0, 1)  # random order is averaged over these
 
 
-def _polis_one(name: str) -> tuple[str, int, int, dict[str, dict[str, float]]]:
-    """(name, votes, reference consensus count, {policy: votes needed}) of one conversation."""
+def _polis_one(job: tuple[str, str, tuple[str, ...]]):
+    """(name, replay kind, votes, reference consensus count, {policy: votes needed}) of one
+    conversation, replayed as recorded or imputed (:func:`imputed`)."""
+    name, kind, policies = job
     conv = polis_conversation(name)
+    if kind == "imputed":
+        conv = imputed(conv)
     out = {}
     for policy, options in REPLAY_POLICIES.items():
+        if policy not in policies:
+            continue
         seeds = (
             RANDOM_SEEDS
             if options["policy"] == routing.RANDOM and not options.get("recorded")
@@ -394,51 +473,62 @@ def _polis_one(name: str) -> tuple[str, int, int, dict[str, dict[str, float]]]:
         )
         runs = [replay(conv, seed=seed, **options) for seed in seeds]
         out[policy] = {k: float(np.mean([r[k] for r in runs])) for k in ("groups", "consensus")}
-    return name, int(conv.observed.sum()), len(conv.reference.consensus), out
+    total = int(conv.observed.sum() if conv.budget is None else conv.budget.sum())
+    return name, kind, total, len(conv.reference.consensus), out
 
 
-def main_polis(names: list[str], jobs: int) -> int:
-    """The replay of the recorded Polis conversations (the default)."""
+def main_polis(names: list[str], jobs: int, kinds=REPLAYS, policies=None) -> int:
+    """The replay of the recorded Polis conversations (the default): ``kinds`` of replay
+    (recorded votes only, imputed), ``policies`` the names of REPLAY_POLICIES to run (random
+    always runs: it is the baseline)."""
     from concurrent.futures import ProcessPoolExecutor
 
+    policies = tuple(policies or REPLAY_POLICIES)
+    policies = ("random", *[p for p in policies if p != "random"])
     all_names = polis_names()
     chosen_on = set(all_names[0::2])  # looked at while choosing; the others held out
     t0 = time.perf_counter()
-    print(f"{'conversation':<28} {'policy':<24} {'groups':>7} {'consensus':>9}")
-    savings: dict[str, dict[str, dict[str, list[float]]]] = {}
+    print(f"{'conversation':<28} {'replay':<8} {'policy':<24} {'groups':>7} {'consensus':>9}")
+    savings: dict[tuple[str, str], dict[str, dict[str, list[float]]]] = {}
     names = sorted(names, key=lambda n: -(POLIS / n / "votes.csv").stat().st_size)  # big first
+    jobs_ = [(name, kind, policies) for name in names for kind in kinds]
     with ProcessPoolExecutor(max_workers=jobs) as pool:  # in order, as they finish
-        rows = pool.map(_polis_one, names) if jobs > 1 else map(_polis_one, names)
-        for name, total, n_consensus, out in rows:
+        rows = pool.map(_polis_one, jobs_) if jobs > 1 else map(_polis_one, jobs_)
+        for name, kind, total, n_consensus, out in rows:
             part = "chosen on" if name in chosen_on else "held out"
             base = out["random"]
             for policy, res in out.items():
                 print(
-                    f"{name[:28]:<28} {policy:<24} {res['groups']:>7.0f} {res['consensus']:>9.0f}"
-                    f"   of {total} ({n_consensus} consensus; {part})",
+                    f"{name[:28]:<28} {kind:<8} {policy:<24} {res['groups']:>7.0f} "
+                    f"{res['consensus']:>9.0f}   of {total} ({n_consensus} consensus; {part})",
                     flush=True,
                 )
                 for key in ("groups", "consensus"):
                     if key == "consensus" and not n_consensus:
                         continue  # nothing to find: no saving to measure
                     for bucket in (part, "all"):
-                        savings.setdefault(bucket, {}).setdefault(policy, {}).setdefault(
+                        savings.setdefault((kind, bucket), {}).setdefault(policy, {}).setdefault(
                             key, []
                         ).append(1 - res[key] / base[key])
     print(f"\nmean saving against random ({time.perf_counter() - t0:.0f} s):")
-    ok = False
-    for bucket in ("chosen on", "held out", "all"):
-        for policy, per in savings.get(bucket, {}).items():
-            if policy == "random":
-                continue
-            line = "   ".join(
-                f"{k}: {np.mean(v) * 100:+.0f} % (n={len(v)})" for k, v in per.items()
-            )
-            print(f"  {bucket:<10} {policy:<24} {line}")
-            if bucket == "all" and policy == "priority (default)":
-                ok = all(np.mean(v) >= 0.30 for v in per.values())
-    print("the default needs >= 30 % fewer votes than random for both:", "YES" if ok else "NO")
-    return 0 if ok else 1
+    ok = {}
+    for kind in kinds:
+        for bucket in ("chosen on", "held out", "all"):
+            for policy, per in savings.get((kind, bucket), {}).items():
+                if policy == "random":
+                    continue
+                line = "   ".join(
+                    f"{k}: {np.mean(v) * 100:+.0f} % (n={len(v)})" for k, v in per.items()
+                )
+                print(f"  {kind:<8} {bucket:<10} {policy:<24} {line}")
+                if bucket == "all" and policy == DEFAULT_NAME:
+                    ok[kind] = all(np.mean(v) >= 0.30 for v in per.values())
+    for kind, yes in ok.items():
+        print(
+            f"{kind} replay: the default needs >= 30 % fewer votes than random for both:",
+            "YES" if yes else "NO",
+        )
+    return 0 if ok and all(ok.values()) else 1
 
 
 def main_simulated(seeds: list[int], population: str) -> int:
@@ -475,6 +565,63 @@ def main_simulated(seeds: list[int], population: str) -> int:
     return 0 if ok else 1
 
 
+def main_cost(statements: int = 1000, participants: int = 1000, calls: int = 200) -> int:
+    """Cost of one routing decision on the web vote path, gain against priority: a model of
+    three groups over ``statements`` statements (counts as from ``participants`` people who
+    voted on everything), a participant who voted on half of them; per call what the web
+    app does (votes.next_statement without the database): the candidates, the participant's
+    gains under the gain policy, the draw."""
+    rng = np.random.default_rng(0)
+    groups = 3
+    sizes = rng.multinomial(participants, [0.5, 0.3, 0.2])
+    shares = rng.dirichlet([1, 1, 1], size=(groups, statements))  # agree, disagree, pass
+    counts = np.stack(
+        [rng.multinomial(sizes[g], shares[g, j]) for g in range(groups) for j in range(statements)]
+    ).reshape(groups, statements, 3)
+    keys = np.arange(1, statements + 1)
+    t0 = time.perf_counter()
+    model = routing.GroupModel(keys, counts[..., 0], counts[..., 1], counts.sum(-1), sizes=sizes)
+    built = time.perf_counter() - t0
+    totals = counts.sum(0)
+    separation = dict(zip(keys.tolist(), rng.random(statements).tolist(), strict=True))
+    voted = rng.choice(keys, statements // 2, replace=False)
+    mine = dict(zip(voted.tolist(), rng.choice([1, -1, 0], len(voted)).tolist(), strict=True))
+    open_ = [int(k) for k in keys if int(k) not in mine]
+
+    def one(policy: str, who: int) -> None:
+        gain, unsure = {}, {}
+        if policy == routing.GAIN:
+            gain = dict(zip(model.keys, model.gains(mine).tolist(), strict=True))
+            unsure = dict(zip(model.keys, model.uncertainty.tolist(), strict=True))
+        pool = [
+            routing.Candidate(
+                k,
+                *map(int, totals[k - 1]),
+                separation[k],
+                False,
+                unsure.get(k, 0.0),
+                gain.get(k, 0.0),
+            )
+            for k in open_
+        ]
+        routing.choose(pool, who, len(mine), policy=policy)
+
+    out = {}
+    for policy in (routing.PRIORITY, routing.GAIN, routing.RANDOM):
+        t0 = time.perf_counter()
+        for who in range(calls):
+            one(policy, who)
+        out[policy] = (time.perf_counter() - t0) / calls * 1e3
+    print(
+        f"{statements} statements, {participants} participants, {groups} groups, "
+        f"{len(open_)} candidates per call; model built in {built * 1e3:.0f} ms "
+        "(once per aggregation, in the background)"
+    )
+    for policy, ms in out.items():
+        print(f"  {policy:<9} {ms:6.2f} ms per call  ({ms / out[routing.PRIORITY]:.2f} x priority)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--simulated", action="store_true", help="simulated assemblies instead")
@@ -482,10 +629,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="conversations replayed in parallel")
     ap.add_argument("--seeds", type=int, nargs="+", default=[3, 4, 5, 6, 7, 8])
     ap.add_argument("--population", choices=sorted(POPULATIONS), default="polarised")
+    ap.add_argument(
+        "--replay", choices=(*REPLAYS, "both"), default="both", help="recorded votes only, imputed"
+    )
+    ap.add_argument("--policies", nargs="+", choices=sorted(REPLAY_POLICIES), help="(replays)")
+    ap.add_argument("--cost", action="store_true", help="time one routing call per policy")
     args = ap.parse_args(argv)
+    if args.cost:
+        return main_cost()
     if args.simulated:
         return main_simulated(args.seeds, args.population)
-    return main_polis(args.conversations or polis_names(), args.jobs)
+    kinds = REPLAYS if args.replay == "both" else (args.replay,)
+    return main_polis(args.conversations or polis_names(), args.jobs, kinds, args.policies)
 
 
 if __name__ == "__main__":

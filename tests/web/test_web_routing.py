@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -95,3 +96,107 @@ def test_consensus_uncertainty_by_hand():
     pool = [Candidate(1), Candidate(2, uncertainty=1.0)]
     picks = [choose(pool, k, 0, weight=lambda c: 1e6 if c.uncertainty else 1e-6) for k in range(50)]
     assert {c.key for c in picks} == {2}
+
+
+# ---------------------------------------------------------------- the gain policy
+
+from hypothesis import settings  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+from pluralign.web.routing import GroupModel, gain_weight  # noqa: E402
+
+
+def _split_model():
+    # two groups of equal size, two statements: group 0 agreed 8 of 8, group 1 disagreed 8 of 8
+    # on both; theta_0 = (9, 1, 1)/11, theta_1 = (1, 9, 1)/11 (agree, disagree, pass)
+    return GroupModel([10, 20], [[8, 8], [0, 0]], [[0, 0], [8, 8]], [[8, 8], [8, 8]])
+
+
+def test_group_model_by_hand():
+    model = _split_model()
+    assert model.theta[0, 0] == pytest.approx([9 / 11, 1 / 11, 1 / 11])
+    assert model.theta[1, 1] == pytest.approx([1 / 11, 9 / 11, 1 / 11])
+    # no votes yet: posterior (1/2, 1/2), predictive q = (5, 5, 1)/11;
+    # I(G; V) = H(q) - H(V | G) = -(10/11) ln(5/11) + (9/11) ln(9/11) + (1/11) ln(1/11)
+    #         = 0.334604 nats, / ln 2 = 0.482731
+    assert model.posterior({}) == pytest.approx([0.5, 0.5])
+    assert model.gains({}) == pytest.approx([0.482731, 0.482731], abs=1e-6)
+    # after an agree on statement 10: posterior (9, 1)/10; q = (8.2, 1.8, 1)/11 on statement
+    # 20: H(q) = 0.733176, H(V | G) = 0.600166 nats -> 0.133010 / ln 2 = 0.191892
+    assert model.posterior({10: 1}) == pytest.approx([0.9, 0.1])
+    assert model.gains({10: 1})[1] == pytest.approx(0.191892, abs=1e-6)
+    # a pass is equally likely in both groups: it tells nothing
+    assert model.posterior({10: 0}) == pytest.approx([0.5, 0.5])
+    # statements the model does not know (proposed since the last aggregation) are skipped
+    assert model.posterior({99: 1}) == pytest.approx([0.5, 0.5])
+    # group sizes are the prior: (3 + 1)/(4 + 2), (1 + 1)/(4 + 2)
+    sized = GroupModel([10], [[8], [0]], [[0], [8]], [[8], [8]], sizes=[3, 1])
+    assert sized.posterior({}) == pytest.approx([4 / 6, 2 / 6])
+    # one group: nothing to tell apart, no consensus question
+    one = GroupModel([10], [[8]], [[0]], [[8]])
+    assert one.gains({}) == pytest.approx([0.0]) and one.uncertainty == pytest.approx([0.0])
+
+
+def test_group_model_uncertainty_is_the_consensus_uncertainty():
+    model = GroupModel([4, 5], [[6, 400], [3, 400]], [[1, 0], [4, 0]], [[8, 400], [8, 400]])
+    assert model.uncertainty[0] == pytest.approx(routing.consensus_uncertainty([6, 3], [8, 8]))
+    assert model.uncertainty[1] < 1e-6
+
+
+def test_gain_weight_by_hand():
+    # a new statement: p = 1/2, novelty 9, gain 0.4, uncertainty 0.25:
+    # (0.5 * 9 * (0.05 + 0.4 + 0.25))^2 = 3.15^2
+    assert gain_weight(0, 0, 0, 0.4, 0.25) == pytest.approx(3.15**2)
+    # 8 agree, 1 disagree, 1 pass: p = 2/12, novelty 3; nothing left to learn: the floor
+    assert gain_weight(8, 1, 1, 0.0, 0.0) == pytest.approx((10 / 12 * 3 * 0.05) ** 2)
+
+
+def test_gain_policy_prefers_what_places_this_participant():
+    # statement 1 splits the groups, statement 2 does not (both groups agree): a new
+    # participant mostly sees 1; the candidates carry the model's gains
+    model = GroupModel([1, 2], [[8, 8], [0, 8]], [[0, 0], [8, 0]], [[8, 8], [8, 8]])
+    gains = model.gains({})
+    assert gains[0] > 0.4 and gains[1] < 1e-9
+    pool = [
+        Candidate(k, 8, 8, 0, gain=float(g), uncertainty=float(u))
+        for k, g, u in zip((1, 2), gains, model.uncertainty, strict=True)
+    ]
+    picks = [choose(pool, k, 0, policy=routing.GAIN).key for k in range(2000)]
+    w1, w2 = (
+        gain_weight(8, 8, 0, float(g), float(u))
+        for g, u in zip(gains, model.uncertainty, strict=True)
+    )
+    assert picks.count(1) / 2000 == pytest.approx(w1 / (w1 + w2), abs=0.03)
+    assert picks.count(2) > 0  # never starved
+
+
+group_counts = hnp.arrays(
+    dtype=np.int64,
+    shape=st.tuples(st.integers(2, 4), st.integers(1, 6)),
+    elements=st.integers(0, 30),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(group_counts, group_counts, st.data())
+def test_group_model_invariants(agree, disagree, data):
+    g = min(agree.shape[0], disagree.shape[0])
+    m = min(agree.shape[1], disagree.shape[1])
+    agree, disagree = agree[:g, :m], disagree[:g, :m]
+    passes = data.draw(hnp.arrays(np.int64, (g, m), elements=st.integers(0, 30)))
+    model = GroupModel(range(m), agree, disagree, agree + disagree + passes)
+    votes = data.draw(st.dictionaries(st.integers(0, m - 1), st.sampled_from([1, -1, 0])))
+    post = model.posterior(votes)
+    assert post.sum() == pytest.approx(1.0) and (post >= 0).all()
+    gains = model.gains(votes)
+    assert ((gains >= 0) & (gains <= 1 + 1e-9)).all()
+    # a statement every group votes on alike tells nothing about the group
+    same = GroupModel(range(2), [[5, 1]] * g, [[2, 1]] * g, [[9, 3]] * g)
+    assert same.gains(votes if all(k < 2 for k in votes) else {}) == pytest.approx([0, 0], abs=1e-9)
+    w = [
+        gain_weight(int(a), int(d), int(p), float(x), float(u))
+        for a, d, p, x, u in zip(
+            agree[0], disagree[0], passes[0], gains, model.uncertainty, strict=True
+        )
+    ]
+    assert all(v > 0 and math.isfinite(v) for v in w)

@@ -50,6 +50,38 @@ def test_next_statement_offers_each_unseen_statement_once_by_policy(store):
         assert service.next_statement(s, a.id, p2.id) is None
 
 
+def test_gain_policy_uses_the_group_model_and_the_participants_own_votes(store):
+    from pluralign.web.routing import GroupModel
+
+    # statements 0-3; the model (keyed by statement number) says groups split on 2 and 3 and
+    # agree on 0 and 1; nobody has voted yet, so the vote counts are equal
+    split = GroupModel(
+        [0, 1, 2, 3],
+        [[8, 8, 8, 8], [8, 8, 0, 0]],
+        [[0, 0, 0, 0], [0, 0, 8, 8]],
+        [[8, 8, 8, 8], [8, 8, 8, 8]],
+    )
+    with store.session() as s:
+        a = _assembly(s)
+        people = [service.join(s, a, None) for _ in range(60)]
+        firsts = [
+            service.next_statement(s, a.id, p.id, policy="gain", model=split).number
+            for p in people
+        ]
+        assert sum(n in (2, 3) for n in firsts) >= 50  # the splitting statements first
+        p = people[0]
+        again = service.next_statement(s, a.id, p.id, policy="gain", model=split)
+        assert again.number == firsts[0]  # a reload shows the same statement
+        # the participant's own votes enter the posterior: after an agree on 2 (group 0) the
+        # gain of 3 falls, and the next draw weighs it with the participant's gains
+        service.record_vote(s, a, p, 2, 1, "g0")
+        assert split.gains({2: 1})[3] < split.gains({})[3]
+        nxt = service.next_statement(s, a.id, p.id, policy="gain", model=split)
+        assert nxt.number != 2 and nxt.remaining == 3
+        # without a model (no groups yet) the policy still offers every unseen statement
+        assert service.next_statement(s, a.id, p.id, policy="gain").number in (0, 1, 3)
+
+
 def test_seed_statements_first(store):
     with store.session() as s:
         a = _assembly(s)  # statements 0-3 are seed statements

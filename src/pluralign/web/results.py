@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SEED = 0  # fixed: the same votes give the same groups on every page view and in the exports
 CACHE_SECONDS = 20.0
@@ -52,6 +53,10 @@ class Results:
     separation: dict[int, float] = field(default_factory=dict)
     """Statement number -> how far apart the opinion groups stand on it (statement routing,
     :func:`pluralign.web.routing.separation`)."""
+    routing_model: Any = None
+    """The groups' vote distributions per statement for the gain policy
+    (:class:`pluralign.web.routing.GroupModel`, keyed by statement number; None without
+    groups)."""
 
     def group_of(self, participant_number: int) -> int | None:
         try:
@@ -159,7 +164,18 @@ def _to_results(slug: str, min_votes: int, result, matrix) -> Results:
         for c in result.consensus
     )
     coords = result.projection[inside, :2]
-    from pluralign.web.routing import group_separations
+    from pluralign.web.routing import GroupModel, group_separations
+
+    model = None
+    if result.n_groups >= 2:
+        model = GroupModel(
+            matrix.statements,
+            st.agree,
+            st.disagree,
+            st.seen,
+            sizes=sizes,
+            share=result.settings.consensus.min_group_agreement,
+        )
 
     return Results(
         slug,
@@ -171,19 +187,20 @@ def _to_results(slug: str, min_votes: int, result, matrix) -> Results:
         int(matrix.n_votes),
         min_votes,
         separation=group_separations(matrix.statements, st.agree, st.disagree, st.seen),
+        routing_model=model,
     )
 
 
 ROUTING_REFRESH_SECONDS = 30.0
-_routing: dict[tuple[str, str, int], tuple[float, dict[int, float]]] = {}
+_routing: dict[tuple[str, str, int], tuple[float, Results]] = {}
 _refreshing: set[tuple[str, str, int]] = set()
 _refreshing_lock = threading.Lock()  # not _lock: that one is held while aggregating
 
 
-def routing_separation(store, slug: str, *, min_votes: int) -> dict[int, float]:
-    """The separation of each statement from the latest opinion groups, without waiting.
+def routing_results(store, slug: str, *, min_votes: int) -> Results | None:
+    """The latest aggregation for statement routing, without waiting.
 
-    Returns what the last aggregation for routing found (empty before the first); when that is
+    Returns what the last aggregation for routing found (None before the first); when that is
     older than :data:`ROUTING_REFRESH_SECONDS` a background thread aggregates again (one per
     assembly at a time), so the vote pages never wait for an aggregation. Its own cache: the
     pages' results (:func:`opinion_groups`) are not touched.
@@ -201,7 +218,7 @@ def routing_separation(store, slug: str, *, min_votes: int) -> dict[int, float]:
                 daemon=True,
                 name=f"groups-{slug}",
             ).start()
-    return hit[1] if hit is not None else {}
+    return hit[1] if hit is not None else None
 
 
 def _refresh(store, slug: str, min_votes: int, key) -> None:
@@ -209,7 +226,7 @@ def _refresh(store, slug: str, min_votes: int, key) -> None:
 
     try:
         results = _to_results(slug, min_votes, *_aggregate(store, slug, min_votes)[:2])
-        _routing[key] = (time.time(), results.separation)
+        _routing[key] = (time.time(), results)
     except Exception:  # noqa: BLE001 - a background refresh: logged, the pages go on
         logging.getLogger(__name__).exception("aggregating '%s' for statement routing", slug)
     finally:

@@ -173,28 +173,45 @@ def next_statement(
     policy: str = routing.DEFAULT_POLICY,
     seed_first: bool = False,
     separation: dict[int, float] | None = None,
+    model: routing.GroupModel | None = None,
 ) -> NextStatement | None:
     """The statement to show next (see module docstring), or None when all are voted on.
 
     ``separation`` maps statement numbers to how far apart the opinion groups stand on them
-    (:func:`pluralign.web.routing.separation`); missing statements count as 0.
+    (:func:`pluralign.web.routing.separation`); missing statements count as 0. ``model`` (keyed
+    by statement number) gives the gain policy each statement's information about this
+    participant's group and its consensus uncertainty; without it they count as 0.
     """
     by_number, counts = STATEMENTS.get(session, assembly_id)
-    voted = set(
-        session.scalars(
-            select(Vote.statement_id).where(
-                Vote.assembly_id == assembly_id, Vote.participant_id == participant_id
-            )
+    mine = dict(
+        session.execute(
+            select(Vote.statement_id, Vote.value)
+            .where(Vote.assembly_id == assembly_id, Vote.participant_id == participant_id)
+            .order_by(Vote.id)
         ).all()
-    )
+    )  # the latest vote per statement (later rows overwrite earlier ones)
     separation = separation or {}
+    gain: dict[int, float] = {}
+    unsure: dict[int, float] = {}
+    if policy == routing.GAIN and model is not None:
+        number_of = {i: n for n, (i, _t, _s) in by_number.items()}
+        gains = model.gains({number_of[i]: v for i, v in mine.items() if i in number_of})
+        gain = dict(zip(model.keys, gains.tolist(), strict=True))
+        unsure = dict(zip(model.keys, model.uncertainty.tolist(), strict=True))
     candidates = [
-        routing.Candidate(i, *counts.get(i, (0, 0, 0)), separation.get(n, 0.0), seed)
+        routing.Candidate(
+            i,
+            *counts.get(i, (0, 0, 0)),
+            separation.get(n, 0.0),
+            seed,
+            unsure.get(n, 0.0),
+            gain.get(n, 0.0),
+        )
         for n, (i, _t, seed) in by_number.items()
-        if i not in voted
+        if i not in mine
     ]
     pick = routing.choose(
-        candidates, participant_id, len(voted), policy=policy, seed_first=seed_first
+        candidates, participant_id, len(mine), policy=policy, seed_first=seed_first
     )
     if pick is None:
         return None

@@ -122,17 +122,23 @@ async def about_you_save(request: Request, slug: str):
     return RedirectResponse(f"/a/{slug}/vote", status_code=303)
 
 
-def _separation(request: Request, s, assembly) -> dict[int, float]:
-    """The opinion groups' separation per statement for routing (from the latest aggregation,
-    refreshed in the background; none while too few votes could form groups)."""
-    settings = assembly.settings or {}
-    if settings.get("routing", routing.DEFAULT_POLICY) != routing.PRIORITY:
+def _routing_inputs(request: Request, s, assembly) -> dict:
+    """What the assembly's routing policy weighs from the latest opinion groups (refreshed in
+    the background; nothing while too few votes could form groups): the statements'
+    separation (priority) or the groups' model (gain)."""
+    policy = (assembly.settings or {}).get("routing", routing.DEFAULT_POLICY)
+    if policy == routing.RANDOM:
         return {}
     _statements, counts = votes.STATEMENTS.get(s, assembly.id)
     needed = _min_votes(assembly)
     if sum(map(sum, counts.values())) < 4 * needed:  # too few votes for two groups of two
         return {}
-    return results_mod.routing_separation(_store(request), assembly.slug, min_votes=needed)
+    hit = results_mod.routing_results(_store(request), assembly.slug, min_votes=needed)
+    if hit is None:
+        return {}
+    if policy == routing.GAIN:
+        return {"model": hit.routing_model}
+    return {"separation": hit.separation}
 
 
 def _card_context(request: Request, s, assembly, participant, flash: str | None = None) -> dict:
@@ -143,7 +149,7 @@ def _card_context(request: Request, s, assembly, participant, flash: str | None 
         participant.id,
         policy=settings.get("routing", routing.DEFAULT_POLICY),
         seed_first=bool(settings.get("seed_first", False)),
-        separation=_separation(request, s, assembly),
+        **_routing_inputs(request, s, assembly),
     )
     shown = None
     if nxt is not None:  # the text in the participant's language; the form keeps the number
