@@ -23,7 +23,7 @@ def test_demo_stage(tmp_path):
     out = tmp_path / "moral_graph"
     out.mkdir()
     ctx = StageContext(name="moral_graph", run_dir=tmp_path, out=out, seed=0,
-                       settings=dict(entry.settings), shared={})
+                       settings=dict(entry.settings))
     stage_moralgraph(ctx)
     doc = read_graph_json(out / "graph.json")
     assert check_document(doc) == []
@@ -41,7 +41,7 @@ def test_report_shows_the_demo_graph(tmp_path):
     out = tmp_path / "moral_graph"
     out.mkdir()
     stage_moralgraph(StageContext(name="moral_graph", run_dir=tmp_path, out=out, seed=1,
-                                  settings=dict(entry.settings), shared={}))
+                                  settings=dict(entry.settings)))
     section = moral_graph_section(tmp_path)
     tables = [b for b in section.blocks if b["type"] == "table" and b.get("caption") == "Values"]
     assert tables[0]["columns"] == ["value", "pageRank"]

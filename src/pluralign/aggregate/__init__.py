@@ -17,7 +17,7 @@ from pluralign.lazy import lazy_exports
 
 _EXPORTS = {
     "AggregateResult": "pluralign.aggregate.pipeline",
-    "AggregateSettings": "pluralign.aggregate.pipeline",
+    "AggregateSettings": "pluralign.aggregate.settings",
     "BridgingModel": "pluralign.aggregate.bridging",
     "ConsensusRule": "pluralign.aggregate.consensus",
     "NO_GROUP": "pluralign.aggregate.pipeline",
@@ -62,7 +62,8 @@ if TYPE_CHECKING:  # pragma: no cover
         read_polis,
     )
     from pluralign.aggregate.pca import PolisPCA
-    from pluralign.aggregate.pipeline import NO_GROUP, AggregateResult, AggregateSettings, aggregate
+    from pluralign.aggregate.pipeline import NO_GROUP, AggregateResult, aggregate
+    from pluralign.aggregate.settings import AggregateSettings
     from pluralign.aggregate.stats import RepStatement
 
 

@@ -28,8 +28,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-LAMBDA_INTERCEPT = 0.15
-LAMBDA_FACTOR = 0.03
+from pluralign.aggregate.settings import LAMBDA_FACTOR, LAMBDA_INTERCEPT
+
+__all__ = ["LAMBDA_FACTOR", "LAMBDA_INTERCEPT", "BridgingModel"]
 
 
 class _Side:

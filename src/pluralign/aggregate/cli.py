@@ -7,7 +7,11 @@ from typing import Annotated
 
 import typer
 
+from pluralign.aggregate.settings import AggregateSettings
 from pluralign.clikit import DbOption, OutOption, SeedOption, console
+from pluralign.contract import default, help_of
+
+_S = AggregateSettings
 
 
 def aggregate_cmd(
@@ -23,19 +27,12 @@ def aggregate_cmd(
         ),
     ] = None,
     seed: SeedOption = 0,
-    min_votes: Annotated[
-        int, typer.Option(help="Votes a participant needs to be clustered (Polis: 7).")
-    ] = 7,
-    max_groups: Annotated[int, typer.Option(help="Most opinion groups tried (Polis: 5).")] = 5,
-    in_conv: Annotated[
-        str,
-        typer.Option(
-            "--in-conv",
-            help="Who is clustered: 'votes' (at least --min-votes votes), 'export' (whom the "
-            "Polis export records as clustered: non-empty group-id in participants-votes.csv), "
-            "'auto' (the export's record when present, else the votes rule).",
-        ),
-    ] = "auto",
+    min_votes: Annotated[int, typer.Option(help=help_of(_S, "min_votes"))] = default(
+        _S, "min_votes"),
+    max_groups: Annotated[int, typer.Option(help=help_of(_S, "max_groups"))] = default(
+        _S, "max_groups"),
+    in_conv: Annotated[str, typer.Option("--in-conv", help=help_of(_S, "in_conv"))] = default(
+        _S, "in_conv"),
     strict_moderation: Annotated[
         bool, typer.Option(help="Leave out unmoderated statements too (Polis CSVs).")
     ] = False,
@@ -44,8 +41,8 @@ def aggregate_cmd(
 
     Writes OUT/groups.csv, OUT/statements.csv, OUT/summary.json and OUT/opinion_map.png.
     """
-    from pluralign.aggregate import AggregateSettings, aggregate, from_store, read_polis
-    from pluralign.aggregate.outputs import write_outputs
+    from pluralign.aggregate import from_store, read_polis
+    from pluralign.aggregate.stage import AggregateInputs, run
     from pluralign.errors import InputError
 
     if (folder is None) == (slug is None):
@@ -54,9 +51,7 @@ def aggregate_cmd(
             hint="pluralign aggregate DIR --out OUT  or  "
             "pluralign aggregate --db URL --slug NAME --out OUT",
         )
-    settings = AggregateSettings(
-        min_votes=min_votes, max_groups=max(max_groups, 2), in_conv=in_conv
-    )
+    settings = AggregateSettings(min_votes=min_votes, max_groups=max_groups, in_conv=in_conv)
     with console.status("reading votes"):
         matrix = (
             read_polis(folder, strict_moderation=strict_moderation)
@@ -64,8 +59,8 @@ def aggregate_cmd(
             else from_store(db, slug)
         )
     with console.status(f"aggregating {matrix.n_votes} votes"):
-        result = aggregate(matrix, seed=seed, settings=settings)
-        write_outputs(result, out, title=str(folder.name if folder else slug))
+        result = run(AggregateInputs(matrix, str(folder.name if folder else slug)), settings, seed)
+        result.write(out)
     sizes = ", ".join(str(x) for x in result.summary()["group_sizes"])
     console.print(
         f"{matrix.shape[0]} participants, {matrix.shape[1]} statements, "
@@ -80,7 +75,8 @@ def aggregate_cmd(
         miss = nearest_miss(st.agree, st.seen, result.gac, matrix.statements, settings.consensus)
         why = miss.message(lambda f: "constitution draft --" + f.replace("_", "-")) if miss else ""
         console.print(f"no statement is cross-group consensus; {why}")
-    console.print(f"wrote {out}/groups.csv, statements.csv, summary.json, opinion_map.png")
+    console.print(f"wrote {out}/groups.csv, statements.csv, summary.json, opinion_map.png, "
+                  "result.npz")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,10 +12,12 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pluralign.aggregate.pipeline import AggregateResult
+if TYPE_CHECKING:  # the result writes itself through this module
+    from pluralign.aggregate.pipeline import AggregateResult
 
 FILES = ("groups.csv", "statements.csv", "summary.json", "opinion_map.png")
 

@@ -11,7 +11,10 @@ group-aware consensus (:mod:`~pluralign.aggregate.stats`) → bridging scores
 from __future__ import annotations
 
 import functools
+import io
+import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,11 +22,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 from pluralign import __version__
-from pluralign.aggregate.bridging import LAMBDA_FACTOR, LAMBDA_INTERCEPT, BridgingModel
+from pluralign.aggregate.bridging import BridgingModel
 from pluralign.aggregate.clusters import PolisClusterer
-from pluralign.aggregate.consensus import ConsensusRule, consensus_candidates
+from pluralign.aggregate.consensus import consensus_candidates
 from pluralign.aggregate.matrix import VoteMatrix, in_conversation
 from pluralign.aggregate.pca import PolisPCA
+from pluralign.aggregate.settings import AggregateSettings
 from pluralign.aggregate.stats import (
     GroupStats,
     RepStatement,
@@ -35,70 +39,9 @@ from pluralign.aggregate.stats import (
 from pluralign.errors import InputError
 
 NO_GROUP = -1
-IN_CONV_MODES = ("auto", "votes", "export")
-
-
-@dataclass(frozen=True)
-class AggregateSettings:
-    """Every constant of the aggregation, with Polis's / Community Notes' defaults."""
-
-    n_components: int = 2
-    in_conv: str = "auto"
-    """Who is clustered: ``"votes"`` applies the vote-count rule below; ``"export"`` uses the
-    source's own record of whom its clustering included (a Polis export's non-empty
-    ``group-id``; membership only, never the labels) and fails without one; ``"auto"`` uses the
-    record when the input has one, else the rule."""
-    min_votes: int = 7
-    """Votes a participant needs (or all statements, if fewer) to be clustered (Polis: 7)."""
-    greedy_n: int = 15
-    """If fewer participants qualify, the most active are added up to this many (Polis: 15)."""
-    base_k: int = 100
-    min_groups: int = 2
-    max_groups: int = 5
-    n_init: int = 16
-    """k-means++ starts of each group k-means; the lowest-inertia one is kept (see
-    :class:`PolisClusterer`)."""
-    silhouette_fits: int = 6
-    """Base clusterings Polis's silhouette is averaged over."""
-    k_margin: float = 0.03
-    """Silhouette a group count other than ``min_groups`` must gain over it to be used (stands
-    in for Polis's group-count smoother; chosen by leave-one-conversation-out, see
-    docs/algorithms.md §3)."""
-    direct_max: int = 10_000
-    """Most distinct participant positions the groups are fitted on directly; above it they are
-    fitted on the centres of one base clustering, as Polis does."""
-    max_repness: int = 5
-    top_consensus: int = 5
-    """Consensus statements listed: the top ones by GAC among those that are cross-group
-    consensus under ``consensus`` (the same rule the constitution drafts from)."""
-    consensus: ConsensusRule = ConsensusRule()
-    """What cross-group consensus is (:mod:`pluralign.aggregate.consensus`)."""
-    bridging_factors: int = 1
-    lambda_intercept: float = LAMBDA_INTERCEPT
-    lambda_factor: float = LAMBDA_FACTOR
-    bridging_iter: int = 15
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.min_groups <= self.max_groups:
-            raise InputError(
-                f"need 1 ≤ min_groups ≤ max_groups, got {self.min_groups}, {self.max_groups}",
-                where="aggregate settings",
-            )
-        if self.base_k < self.max_groups:
-            raise InputError("base_k must be at least max_groups", where="aggregate settings")
-        if self.in_conv not in IN_CONV_MODES:
-            raise InputError(
-                f"in_conv must be one of {', '.join(IN_CONV_MODES)}, got {self.in_conv!r}",
-                where="aggregate settings",
-            )
-        if self.n_init < 1 or self.silhouette_fits < 1:
-            raise InputError(
-                "n_init and silhouette_fits must be at least 1", where="aggregate settings"
-            )
-        if self.k_margin < 0:
-            raise InputError("k_margin must be ≥ 0", where="aggregate settings")
-        if self.bridging_factors not in (1, 2):
-            raise InputError("bridging_factors must be 1 or 2", where="aggregate settings")
+__all__ = ["NO_GROUP", "AggregateResult", "AggregateSettings", "aggregate"]
+RESULT_FILE = "result.npz"
+"""What :meth:`AggregateResult.read` reads back (beside the CSVs, JSON and map a person reads)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,9 +68,13 @@ class AggregateResult:
     consensus: list[int]
     polis_consensus: dict[str, list[int]]
     bridging: np.ndarray
-    pca: PolisPCA = field(repr=False)
-    clusterer: PolisClusterer | None = field(repr=False)
-    bridging_model: BridgingModel = field(repr=False)
+    explained_variance: tuple[float, ...]
+    title: str = ""
+    """What the votes are (the opinion map's title)."""
+    pca: PolisPCA | None = field(default=None, repr=False)
+    """The fitted estimators (None on a result read back from its folder)."""
+    clusterer: PolisClusterer | None = field(default=None, repr=False)
+    bridging_model: BridgingModel | None = field(default=None, repr=False)
 
     def groups_frame(self) -> pd.DataFrame:
         """``participant, group`` (group empty for participants not clustered)."""
@@ -175,6 +122,64 @@ class AggregateResult:
         df["repness"] = rep_value
         return df
 
+    def write(self, folder: str | Path) -> Path:
+        """Write the files a person reads (``groups.csv``, ``statements.csv``, ``summary.json``,
+        ``opinion_map.png``: :mod:`pluralign.aggregate.outputs`) and ``result.npz``, what
+        :meth:`read` needs to give this result back."""
+        from pluralign.aggregate.outputs import write_outputs
+        from pluralign.io import atomic_write_bytes
+
+        folder = write_outputs(self, folder, title=self.title)
+        m = self.matrix
+        arrays = {
+            "values_data": m.values.data, "values_indices": m.values.indices,
+            "values_indptr": m.values.indptr, "seen_data": m.seen.data,
+            "seen_indices": m.seen.indices, "seen_indptr": m.seen.indptr,
+            "participants": m.participants, "statements": m.statements,
+            "vote_counts": m.vote_counts, "in_conv": self.in_conv, "groups": self.groups,
+            "projection": self.projection, "bridging": self.bridging,
+            "explained_variance": np.asarray(self.explained_variance, dtype=np.float64),
+            **({"clustered": m.clustered} if m.clustered is not None else {}),
+        }
+        meta = {"shape": list(m.shape), "texts": list(m.texts),
+                "source_sha256": m.source_sha256,
+                "excluded_statements": list(m.excluded_statements), "seed": self.seed,
+                "in_conv_source": self.in_conv_source, "n_groups": self.n_groups,
+                "silhouettes": {str(k): v for k, v in self.silhouettes.items()},
+                "settings": asdict(self.settings), "title": self.title}
+        buf = io.BytesIO()
+        np.savez_compressed(buf, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+                            **arrays)
+        atomic_write_bytes(folder / RESULT_FILE, buf.getvalue())
+        return folder
+
+    @classmethod
+    def read(cls, folder: str | Path) -> AggregateResult:
+        """The result :meth:`write` wrote into ``folder`` (without the fitted estimators)."""
+        path = Path(folder) / RESULT_FILE
+        if not path.is_file():
+            raise InputError("no aggregation result here", where=str(path),
+                             hint="run the aggregate stage (or `pluralign aggregate`) first")
+        with np.load(path, allow_pickle=False) as z:
+            a = {k: z[k] for k in z.files}
+        meta = json.loads(a.pop("meta").tobytes().decode())
+        shape = tuple(meta["shape"])
+        matrix = VoteMatrix(
+            values=sp.csr_matrix((a["values_data"], a["values_indices"], a["values_indptr"]),
+                                 shape=shape),
+            seen=sp.csr_matrix((a["seen_data"], a["seen_indices"], a["seen_indptr"]),
+                               shape=shape),
+            participants=a["participants"], statements=a["statements"],
+            texts=tuple(meta["texts"]), vote_counts=a["vote_counts"],
+            source_sha256=meta["source_sha256"],
+            excluded_statements=tuple(meta["excluded_statements"]),
+            clustered=a.get("clustered"))
+        settings = AggregateSettings(**meta["settings"])
+        return _result(matrix, settings, meta["seed"], a["in_conv"], meta["in_conv_source"],
+                       a["groups"], a["projection"], meta["n_groups"],
+                       {int(k): v for k, v in meta["silhouettes"].items()}, a["bridging"],
+                       tuple(float(x) for x in a["explained_variance"]), title=meta["title"])
+
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary with provenance (input hash, code version, seed, settings)."""
         sizes = np.bincount(self.groups[self.groups >= 0], minlength=self.n_groups)
@@ -192,7 +197,7 @@ class AggregateResult:
             "n_groups": self.n_groups,
             "group_sizes": [int(x) for x in sizes],
             "silhouettes": {str(k): round(v, 6) for k, v in self.silhouettes.items()},
-            "explained_variance": [float(x) for x in self.pca.explained_variance_],
+            "explained_variance": [float(x) for x in self.explained_variance],
             "consensus": self.consensus,
             "polis_consensus": self.polis_consensus,
             "repness": {str(g): [asdict(r) for r in reps] for g, reps in self.repness.items()},
@@ -305,16 +310,6 @@ def _aggregate(
     else:  # too few participants to split: everyone clustered is one group
         groups[in_conv] = 0
         n_groups = 1
-    agree, disagree, seen = vote_tallies(matrix, groups, n_groups)
-    st = group_stats(agree, disagree, seen)
-    repness = representative_statements(st, matrix.statements, settings.max_repness)
-    gac = group_aware_consensus(agree, seen)
-    order = consensus_candidates(agree, seen, gac, settings.consensus)[: settings.top_consensus]
-    consensus = [int(matrix.statements[j]) for j in order]
-    all_a, all_d, all_s = vote_tallies(matrix, np.zeros(n, dtype=np.int64), 1)
-    pconsensus = polis_consensus(
-        all_a[0], all_d[0], all_s[0], matrix.statements, settings.top_consensus
-    )
     bridging = BridgingModel(
         settings.bridging_factors,
         settings.lambda_intercept,
@@ -323,6 +318,30 @@ def _aggregate(
         seed=seed,
     )
     bridging.fit(matrix.values, matrix.seen)
+    return _result(matrix, settings, seed, in_conv, in_conv_source, groups, pca.projection_,
+                   n_groups, silhouettes, bridging.statement_intercept_,
+                   tuple(float(x) for x in pca.explained_variance_),
+                   pca=pca, clusterer=clusterer, bridging_model=bridging)
+
+
+def _result(matrix: VoteMatrix, settings: AggregateSettings, seed: int, in_conv: np.ndarray,
+            in_conv_source: str, groups: np.ndarray, projection: np.ndarray, n_groups: int,
+            silhouettes: dict[int, float], bridging: np.ndarray,
+            explained_variance: tuple[float, ...], **estimators: Any) -> AggregateResult:
+    """The result from the fitted parts (groups, projection, bridging scores): the counts,
+    repness and consensus follow from them and the votes without randomness, so a result read
+    back from its folder computes them again rather than storing them."""
+    agree, disagree, seen = vote_tallies(matrix, groups, n_groups)
+    st = group_stats(agree, disagree, seen)
+    repness = representative_statements(st, matrix.statements, settings.max_repness)
+    gac = group_aware_consensus(agree, seen)
+    order = consensus_candidates(agree, seen, gac, settings.consensus)[: settings.top_consensus]
+    consensus = [int(matrix.statements[j]) for j in order]
+    n = matrix.shape[0]
+    all_a, all_d, all_s = vote_tallies(matrix, np.zeros(n, dtype=np.int64), 1)
+    pconsensus = polis_consensus(
+        all_a[0], all_d[0], all_s[0], matrix.statements, settings.top_consensus
+    )
     return AggregateResult(
         matrix=matrix,
         settings=settings,
@@ -330,7 +349,7 @@ def _aggregate(
         in_conv=in_conv,
         in_conv_source=in_conv_source,
         groups=groups,
-        projection=pca.projection_,
+        projection=projection,
         n_groups=n_groups,
         silhouettes=silhouettes,
         stats=st,
@@ -338,8 +357,7 @@ def _aggregate(
         gac=gac,
         consensus=consensus,
         polis_consensus=pconsensus,
-        bridging=bridging.statement_intercept_,
-        pca=pca,
-        clusterer=clusterer,
-        bridging_model=bridging,
+        bridging=bridging,
+        explained_variance=explained_variance,
+        **estimators,
     )

@@ -45,4 +45,3 @@ def stage_moralgraph(ctx) -> None:
     rec = {c: {"kendall_tau": r.kendall_tau, "winner": r.winner, "true_winner": r.true_winner,
                "winner_correct": r.winner_correct} for c, r in recovery(graph, sim.truth).items()}
     (ctx.out / "recovery.json").write_text(json.dumps(rec, indent=1) + "\n", encoding="utf-8")
-    ctx.shared["moral_graph"] = graph

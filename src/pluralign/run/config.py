@@ -13,17 +13,57 @@ resolved against the YAML file's folder. ``pluralign init`` writes :data:`EXAMPL
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from pluralign.aggregate.settings import AggregateSettings
+from pluralign.contract import Settings
 from pluralign.errors import InputError, at
 from pluralign.llm.config import ProviderConfig
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class _Section(_Model):
+    """A stage's section of pipeline.yaml, built from its settings class (:func:`section`)."""
+
+    settings_cls: ClassVar[type[Settings]]
+
+    def settings(self) -> Any:
+        """The stage's settings (the dataclass) from this section."""
+        names = {f.name for f in dataclasses.fields(self.settings_cls)}
+        return self.settings_cls(**{k: v for k, v in self if k in names})
+
+
+def section(cls: type[Settings], **engine_fields: Any) -> type[_Section]:
+    """The pydantic model of ``cls``'s section of pipeline.yaml: one field per settings field
+    (its default, help text and constraints; ``choices`` become a ``Literal``), plus
+    ``engine_fields`` the run engine adds (``name=(type, Field(...))``). Fields holding another
+    dataclass that is not a section of its own (the aggregation's consensus rule, set from the
+    constitution's thresholds) are left out."""
+    hints = typing.get_type_hints(cls)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        tp, meta = hints[f.name], f.metadata
+        if dataclasses.is_dataclass(tp) and not issubclass(tp, Settings):
+            continue
+        if "choices" in meta:
+            lit = Literal[meta["choices"]]  # type: ignore[valid-type]
+            tp = lit | None if type(None) in typing.get_args(tp) else lit
+        bounds = {k: meta[k] for k in ("ge", "gt", "le", "lt") if k in meta}
+        default = ({"default_factory": f.default_factory}
+                   if f.default is dataclasses.MISSING else {"default": f.default})
+        fields[f.name] = (tp, Field(**default, description=meta.get("help"), **bounds))
+    model = create_model(f"{cls.__name__}Section", __base__=_Section, **fields, **engine_fields)
+    model.settings_cls = cls
+    model.__doc__ = cls.__doc__
+    return model
 
 
 class SimulateInput(_Model):
@@ -111,12 +151,8 @@ class PanelSettings(_Model):
     time_limit: float | None = Field(None, gt=0, description="Solver time limit in seconds")
 
 
-class AggregateStageSettings(_Model):
-    min_votes: int = Field(7, ge=1, description="Votes a participant needs to be clustered")
-    max_groups: int = Field(5, ge=2, description="Most opinion groups tried")
-    panel_only: bool = Field(
-        True, description="Simulated input: aggregate only the panel members' votes"
-    )
+AggregateSection = section(AggregateSettings, panel_only=(bool, Field(
+    True, description="Simulated input: aggregate only the panel members' votes")))
 
 
 class ConstitutionSettings(_Model):
@@ -284,7 +320,7 @@ class PipelineConfig(_Model):
     inputs: Inputs
     model: ModelSettings = ModelSettings()
     panel: PanelSettings = PanelSettings()
-    aggregate: AggregateStageSettings = AggregateStageSettings()
+    aggregate: AggregateSection = AggregateSection()  # type: ignore[valid-type]
     constitution: ConstitutionSettings = ConstitutionSettings()
     synth: SynthStageSettings = SynthStageSettings()
     data: DataSettings = DataSettings()
@@ -374,6 +410,15 @@ def parse_pipeline_config(data: Any, source: str = "pipeline.yaml",
         raise InputError(f"field '{_field_path(loc)}': {first['msg']}{more}",
                          where=at(source, _line_of(text, loc)),
                          hint="`pluralign init` writes an example with every field") from None
+    for name in type(cfg).model_fields:  # the settings' own checks (across fields, too)
+        sec = getattr(cfg, name)
+        if isinstance(sec, _Section):
+            try:
+                sec.settings()
+            except InputError as exc:
+                field = exc.where if str(exc.where or "").startswith("field ") else None
+                raise InputError(f"{field or f'section {name!r}'}: {exc.message}",
+                                 where=at(source, _line_of(text, (name,))), hint=exc.hint) from None
     from pluralign.train.config import load_train_config
 
     try:  # train: accepts every train.yaml key; check them now, not after an hour of stages

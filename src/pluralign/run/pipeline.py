@@ -20,9 +20,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pluralign.contract import Settings, StageSpec
 from pluralign.run import stages as S
 from pluralign.run.config import PipelineConfig
-from pluralign.run.runner import RunResult, Stage, run_stages
+from pluralign.run.runner import RunResult, Stage, StageContext, run_stages
+
+
+def _spec_runner(spec: StageSpec, settings: Settings,
+                 gather: Callable[[StageContext], Any]) -> Callable[[StageContext], Any]:
+    """The runner function of a contract stage: inputs from the run, ``spec.run``, the result
+    written into the stage's folder and handed to later stages."""
+
+    def run(ctx: StageContext) -> Any:
+        result = spec.run(gather(ctx), settings, ctx.seed)
+        result.write(ctx.out)
+        return result
+
+    run.__doc__ = spec.run.__doc__
+    return run
 
 
 def _checkpoint_identity(path: Path) -> dict[str, Any]:
@@ -56,6 +71,16 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
         stages.append(Stage(name, fn, settings=settings, inputs=inputs or {}, after=after,
                             description=(fn.__doc__ or "").strip().splitlines()[0]))
 
+    def add_spec(spec: StageSpec, settings: Settings, gather: Callable[[StageContext], Any],
+                 wiring: dict, after: tuple[str, ...] = (),
+                 inputs: dict[str, Path] | None = None) -> None:
+        """A stage of the contract: ``gather`` builds its inputs from the run, ``wiring`` (the
+        inputs' description) and the settings make its fingerprint."""
+        stages.append(Stage(spec.name, _spec_runner(spec, settings, gather),
+                            settings={spec.name: settings.to_dict(), **wiring},
+                            inputs=inputs or {}, after=after, description=spec.description,
+                            result_cls=spec.result_cls))
+
     sim = inp.simulate is not None
     has_panel = sim or inp.pool is not None or inp.panel is not None
     if sim:
@@ -84,11 +109,15 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
                   "title": inp.store.slug, "votes_sha256": _store_digest(inp.store)}
         agg_inputs, agg_after = {}, ()
     # the constitution's consensus thresholds: aggregate lists what the constitution drafts
-    consensus = {k: getattr(cfg.constitution, k)
-                 for k in ("min_group_agreement", "min_group_votes", "min_gac")}
-    agg = {"min_votes": cfg.aggregate.min_votes, "max_groups": cfg.aggregate.max_groups,
-           "consensus": consensus, "source": source}
-    add("aggregate", S.stage_aggregate, {"aggregate": agg}, agg_after, agg_inputs)
+    from pluralign.aggregate.consensus import ConsensusRule
+    from pluralign.aggregate.stage import STAGE as AGGREGATE
+
+    agg_settings = cfg.aggregate.settings().replace(consensus=ConsensusRule(
+        **{k: getattr(cfg.constitution, k)
+           for k in ("min_group_agreement", "min_group_votes", "min_gac")}))
+    add_spec(AGGREGATE, agg_settings, S.aggregate_inputs, {"source": source}, agg_after,
+             agg_inputs)
+    agg = {**agg_settings.to_dict(), "source": source}
 
     const = {**cfg.constitution.model_dump(), "aggregate": agg}
     const_inputs = dict(agg_inputs)

@@ -23,18 +23,46 @@ from pluralign.provenance import library_versions
 from pluralign.run.manifest import MANIFEST, fingerprint, read_manifest
 
 
+class StageResults(Mapping[str, Any]):
+    """Each stage's result: the object a stage of this process returned, else (a stage skipped
+    as up to date) its result class's ``read`` of the stage's folder, on first access."""
+
+    def __init__(self, run_dir: Path, readers: Mapping[str, Any]) -> None:
+        self._run_dir = Path(run_dir)
+        self._readers = dict(readers)
+        self._done: dict[str, Any] = {}
+
+    def put(self, name: str, result: Any) -> None:
+        self._done[name] = result
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._done:
+            reader = self._readers.get(name)
+            if reader is None:
+                raise KeyError(name)
+            self._done[name] = reader.read(self._run_dir / name)
+        return self._done[name]
+
+    def __iter__(self):
+        return iter(dict.fromkeys([*self._readers, *self._done]))
+
+    def __len__(self) -> int:
+        return len(set(self._readers) | set(self._done))
+
+
 @dataclass
 class StageContext:
-    """What a stage function receives: where to write, where the run is, the seed and settings."""
+    """What a stage function receives: where to write, where the run is, the seed, its
+    settings and the results of the stages before it."""
 
     name: str
     run_dir: Path
     out: Path
     seed: int
     settings: dict[str, Any]
-    shared: dict[str, Any]
-    """Objects a stage hands to later stages of the same process (never needed for correctness:
-    a resumed run reads the files instead)."""
+    results: Mapping[str, Any] = field(default_factory=dict)
+    """Earlier stages' results (:class:`StageResults`: read back from their folders when they
+    were skipped)."""
     folders: Mapping[str, str] = field(default_factory=dict)
     """Which stage's folder a stage name stands for (a later round's ``train`` reads
     ``round-2/data`` as its ``data``: :mod:`pluralign.run.rounds`)."""
@@ -43,17 +71,22 @@ class StageContext:
         """Output folder of another stage of this run (``name`` as the stage knows it)."""
         return self.run_dir / self.folders.get(name, name)
 
+    def result(self, name: str) -> Any:
+        """The result of another stage of this run (``name`` as the stage knows it)."""
+        return self.results[self.folders.get(name, name)]
+
 
 @dataclass(frozen=True)
 class Stage:
     """One step of a run.
 
     ``inputs`` returns the outside files the stage reads (their hashes enter the fingerprint);
-    ``after`` names the earlier stages whose outputs it reads.
+    ``after`` names the earlier stages whose outputs it reads. ``run`` returns the stage's
+    result (or None); ``result_cls.read(folder)`` gives it back when the stage is skipped.
     """
 
     name: str
-    run: Callable[[StageContext], None]
+    run: Callable[[StageContext], Any]
     settings: Mapping[str, Any] = field(default_factory=dict)
     inputs: Mapping[str, Path] = field(default_factory=dict)
     after: tuple[str, ...] = ()
@@ -61,6 +94,7 @@ class Stage:
     folders: Mapping[str, str] = field(default_factory=dict)
     """Stage names the function reads, mapped to the stages that stand for them (see
     :attr:`StageContext.folders`)."""
+    result_cls: Any = None
 
 
 @dataclass(frozen=True)
@@ -73,8 +107,12 @@ class StageOutcome:
 
 @dataclass(frozen=True)
 class RunResult:
+    """What a run did: each stage's outcome (ran or skipped, seconds) and each stage's result
+    (``results[name]``; a skipped stage's is read back from its folder on first access)."""
+
     run_dir: Path
     outcomes: tuple[StageOutcome, ...]
+    results: Mapping[str, Any] = field(default_factory=dict)
 
     def status(self, name: str) -> str:
         return next(o.status for o in self.outcomes if o.name == name)
@@ -99,7 +137,8 @@ def run_stages(
     run_dir.mkdir(parents=True, exist_ok=True)
     prints: dict[str, str] = {}
     outcomes: list[StageOutcome] = []
-    shared: dict[str, Any] = {}
+    results = StageResults(run_dir, {s.name: s.result_cls for s in stages
+                                     if s.result_cls is not None})
     forced = False
     for stage in stages:
         forced = forced or stage.name == from_stage
@@ -129,8 +168,10 @@ def run_stages(
             on_start(stage)
         started = time.time()
         t0 = time.perf_counter()
-        stage.run(StageContext(stage.name, run_dir, out, seed, dict(stage.settings), shared,
-                               dict(stage.folders)))
+        result = stage.run(StageContext(stage.name, run_dir, out, seed, dict(stage.settings),
+                                        results, dict(stage.folders)))
+        if result is not None:
+            results.put(stage.name, result)
         seconds = time.perf_counter() - t0
         write_json_atomic(
             out / MANIFEST,
@@ -162,4 +203,4 @@ def run_stages(
         outcomes.append(outcome)
         if on_done:
             on_done(stage, outcome)
-    return RunResult(run_dir, tuple(outcomes))
+    return RunResult(run_dir, tuple(outcomes), results)

@@ -36,7 +36,6 @@ def stage_simulate(ctx: StageContext) -> None:
                                              statements=s["statements"],
                                              vote_rate=s.get("vote_rate", 0.5), seed=ctx.seed))
     write_simulation(sim, ctx.out)
-    ctx.shared["simulation"] = sim
 
 
 def stage_store(ctx: StageContext) -> None:
@@ -89,7 +88,6 @@ def stage_summary(ctx: StageContext) -> None:
         g["id"]: {"population": g["population_share"],
                   "pool": round(g["pool_count"] / pool_size, 4)} for g in truth["groups"]}
     (ctx.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    ctx.shared["summary"] = summary
 
 
 # -- panel -------------------------------------------------------------------------------------
@@ -149,55 +147,28 @@ def stage_panel(ctx: StageContext) -> None:
 
 
 # -- deliberation ------------------------------------------------------------------------------
-def _panel_votes_folder(ctx: StageContext) -> Path:
-    """The simulated conversation restricted to the panel members' votes (a Polis folder)."""
-    import pandas as pd
-
-    sim = ctx.stage_dir("simulate")
-    folder = ctx.stage_dir("aggregate") / "panel-votes"
-    if (folder / "votes.csv").is_file():
-        return folder
-    truth = json.loads((sim / "truth.json").read_text())
-    panel_ids = set(pd.read_csv(ctx.stage_dir("panel") / "panel.csv", dtype=str)["id"])
-    voters = {int(p["participant"]) for p in truth["participants"] if p["id"] in panel_ids}
-    votes = pd.read_csv(sim / "votes.csv")
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(sim / "comments.csv", folder / "comments.csv")
-    votes[votes["voter-id"].isin(voters)].to_csv(folder / "votes.csv", index=False)
-    return folder
-
-
-def vote_matrix(ctx: StageContext):
+def aggregate_inputs(ctx: StageContext):
     """The votes aggregated in this run: the panel's (simulated input), a Polis folder or the
     store's assembly (``settings['source']``)."""
     from pluralign.aggregate import from_store, read_polis
+    from pluralign.aggregate.stage import AggregateInputs
 
-    src = ctx.settings["aggregate"]["source"]
+    src = ctx.settings["source"]
     if src["kind"] == "simulate":
-        folder = _panel_votes_folder(ctx) if src.get("panel_only") else ctx.stage_dir("simulate")
-        return read_polis(folder)
-    if src["kind"] == "polis":
-        return read_polis(src["path"])
-    return from_store(src["db"], src["slug"])
+        folder = ctx.stage_dir("simulate")
+        if src.get("panel_only"):
+            import pandas as pd
 
+            from pluralign.simulate import panel_conversation
 
-def _aggregate(ctx: StageContext):
-    from pluralign.aggregate import AggregateSettings, ConsensusRule, aggregate
-
-    if "aggregate" not in ctx.shared:
-        s = ctx.settings["aggregate"]
-        settings = AggregateSettings(min_votes=s["min_votes"], max_groups=s["max_groups"],
-                                     consensus=ConsensusRule(**s.get("consensus", {})))
-        ctx.shared["aggregate"] = aggregate(vote_matrix(ctx), seed=ctx.seed, settings=settings)
-    return ctx.shared["aggregate"]
-
-
-def stage_aggregate(ctx: StageContext) -> None:
-    """Opinion groups, consensus and bridging (``groups.csv``, ``statements.csv``,
-    ``summary.json``, ``opinion_map.png``)."""
-    from pluralign.aggregate.outputs import write_outputs
-
-    write_outputs(_aggregate(ctx), ctx.out, title=ctx.settings["aggregate"]["source"]["title"])
+            panel = set(pd.read_csv(ctx.stage_dir("panel") / "panel.csv", dtype=str)["id"])
+            folder = panel_conversation(folder, panel, ctx.out / "panel-votes")
+        matrix = read_polis(folder)
+    elif src["kind"] == "polis":
+        matrix = read_polis(src["path"])
+    else:
+        matrix = from_store(src["db"], src["slug"])
+    return AggregateInputs(matrix, src["title"])
 
 
 def stage_constitution(ctx: StageContext) -> None:
@@ -219,7 +190,7 @@ def stage_constitution(ctx: StageContext) -> None:
         draft = DraftSettings(**{k: s[k] for k in ("min_gac", "min_group_agreement",
                                                    "min_group_votes", "merge_threshold",
                                                    "embedder", "max_clauses")})
-        result = _aggregate(ctx)
+        result = ctx.result("aggregate")
         constitution = draft_constitution(result, settings=draft, title=s["title"])
         if not constitution.clauses:
             raise InputError(
@@ -327,7 +298,7 @@ def _texts_for_tiny(ctx: StageContext) -> list[str]:
 
         texts.extend(c.text for c in read_clauses(const))
     if "aggregate" in ctx.settings:  # the deliberation's statements
-        texts.extend(t for t in vote_matrix(ctx).texts if t)
+        texts.extend(t for t in ctx.result("aggregate").matrix.texts if t)
     return list(dict.fromkeys(t for t in texts if t.strip()))
 
 

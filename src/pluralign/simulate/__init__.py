@@ -20,6 +20,7 @@ _EXPORTS = {
     "simulate_assembly": "pluralign.simulate.engine",
     "SimulatedAssembly": "pluralign.simulate.model",
     "SimulationConfig": "pluralign.simulate.model",
+    "panel_conversation": "pluralign.simulate.output",
     "write_simulation": "pluralign.simulate.output",
     "Population": "pluralign.simulate.population",
 }
@@ -30,6 +31,7 @@ __all__ = [
     "StatementBank",
     "classify",
     "load_bank",
+    "panel_conversation",
     "simulate_assembly",
     "write_simulation",
 ]
@@ -39,5 +41,5 @@ if TYPE_CHECKING:  # pragma: no cover
     from pluralign.simulate.bank import StatementBank, classify, load_bank
     from pluralign.simulate.engine import simulate_assembly
     from pluralign.simulate.model import SimulatedAssembly, SimulationConfig
-    from pluralign.simulate.output import write_simulation
+    from pluralign.simulate.output import panel_conversation, write_simulation
     from pluralign.simulate.population import Population

@@ -47,3 +47,21 @@ def write_simulation(sim: SimulatedAssembly, out_dir: str | Path) -> list[Path]:
     atomic_write_text(out / POPULATION_FILE, _json(population))
     atomic_write_text(out / TRUTH_FILE, _json(sim.truth))
     return [*written, out / POOL_FILE, out / POPULATION_FILE, out / TRUTH_FILE]
+
+
+def panel_conversation(sim_dir: str | Path, panel_ids: set[str], out_dir: str | Path) -> Path:
+    """The simulated conversation restricted to the votes of the pool members ``panel_ids`` (a
+    Polis folder in ``out_dir``: the simulation's ``comments.csv`` and the panel's rows of
+    ``votes.csv``); ``truth.json`` maps pool ids to the conversation's voter ids."""
+    import shutil
+
+    import pandas as pd
+
+    sim, out = Path(sim_dir), Path(out_dir)
+    truth = json.loads((sim / TRUTH_FILE).read_text(encoding="utf-8"))
+    voters = {int(p["participant"]) for p in truth["participants"] if p["id"] in panel_ids}
+    votes = pd.read_csv(sim / "votes.csv")
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(sim / "comments.csv", out / "comments.csv")
+    votes[votes["voter-id"].isin(voters)].to_csv(out / "votes.csv", index=False)
+    return out
