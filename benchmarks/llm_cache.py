@@ -25,8 +25,8 @@ def main() -> None:
 
     from conftest_llm import ServerThread, build_tiny_model
 
+    from pluralign.constitution.draft import Clause
     from pluralign.llm.config import ProviderConfig
-    from pluralign.llm.constitution_io import Clause
     from pluralign.llm.local import LocalModel
     from pluralign.llm.provider import open_provider
     from pluralign.llm.serve import create_app

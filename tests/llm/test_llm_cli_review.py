@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from conftest import run_cli
-from pluralign.llm.constitution_io import read_clauses
+from pluralign.constitution.yamlio import read_clauses
 
 CONSTITUTION = """clauses:
   - id: honesty
@@ -144,8 +144,8 @@ def test_interview_with_terminal_review(scripted, tmp_path):
     assert [c["id"] for c in doc["clauses"]] == ["i1", "i2"]
     assert doc["clauses"][1]["text"] == "The assistant should refuse clearly and kindly."
     assert doc["format"] == "pluralign-constitution/1" and doc["clauses"][0]["statements"] == []
-    assert doc["provenance"]["clauses"]["i2"]["decision"] == "edit"
-    assert doc["provenance"]["clauses"]["i1"]["question"] == "How should you handle disagreement?"
+    assert doc["clauses"][1]["provenance"]["decision"] == "edit"
+    assert doc["clauses"][0]["provenance"]["question"] == "How should you handle disagreement?"
     transcript = doc["provenance"]["transcript"]
     assert [m["role"] for m in transcript] == ["system"] + ["user", "assistant"] * 3
     # a multi-turn interview: the last question carries the earlier turns in its context

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pluralign.constitution.draft import Clause, Evidence
 from pluralign.llm import gates as G
 from pluralign.llm import prompts as P
 from pluralign.llm.config import ProviderConfig
-from pluralign.llm.constitution_io import Clause
 from pluralign.llm.gatelog import GateLog
 from pluralign.llm.provider import Provider
 from pluralign.llm.types import Completion
@@ -301,7 +301,7 @@ def test_synthesis_records_every_rejection_with_its_reason(tmp_path):
     from pluralign.llm.synth import SynthSettings, load_questions, synth_questions, synth_revisions
 
     provider = Planted(ProviderConfig(base_url="http://127.0.0.1:9/v1", concurrency=1))
-    clause = Clause("c1", TAXES, {"statements": [{"id": 3}]})
+    clause = Clause("c1", TAXES, (Evidence(3, TAXES, 20, 1, 0, {}, 0.9, 0.1),))  # consensus
     out = tmp_path / "q.jsonl"
     s = SynthSettings(seed=0, attempts=2)
     summary = synth_questions(

@@ -6,7 +6,6 @@ import pytest
 
 from pluralign.errors import InputError
 from pluralign.io import iter_jsonl
-from pluralign.llm.constitution_io import read_clauses
 from pluralign.llm.dedup import dedup_texts, embedding_available, greedy_dedup
 from pluralign.llm.jsonl import ResumableJsonl
 
@@ -37,22 +36,6 @@ def test_read_jsonl_names_the_bad_line(tmp_path):
     p.write_text('{"a": 1}\n\n[1, 2]\n')
     with pytest.raises(InputError, match="x.jsonl, line 3"):
         list(iter_jsonl(p))
-
-
-def test_read_clauses_forms_and_errors(tmp_path):
-    p = tmp_path / "c.yaml"
-    p.write_text("- Be honest.\n- id: k\n  text: Be kind.\n  provenance: {group: g2}\n")
-    cs = read_clauses(p)
-    assert [(c.id, c.text, c.group) for c in cs] == [
-        ("c1", "Be honest.", ""),
-        ("k", "Be kind.", "g2"),
-    ]
-    p.write_text("clauses:\n  - id: a\n    text: ''\n")
-    with pytest.raises(InputError, match="clause 1 has no text"):
-        read_clauses(p)
-    p.write_text("title: x\n")
-    with pytest.raises(InputError, match="clauses"):
-        read_clauses(p)
 
 
 def test_greedy_dedup_hand_case():
@@ -92,15 +75,3 @@ def test_embedding_dedup_uses_meaning():
     assert json.dumps(res.duplicate_of)
 
 
-def test_constitution_round_trip_in_the_shared_format(tmp_path):
-    import yaml
-
-    from pluralign.llm.constitution_io import Clause, write_constitution
-
-    p = tmp_path / "c.yaml"
-    write_constitution(p, "T", [Clause("i1", "Be kind.", {"turn": 1})], {"source": "test"})
-    assert yaml.safe_load(p.read_text())["format"] == "pluralign-constitution/1"
-    assert [(c.id, c.text) for c in read_clauses(p)] == [("i1", "Be kind.")]
-    p.write_text(p.read_text().replace("title: T", "title: ''"))
-    with pytest.raises(InputError, match="title"):
-        read_clauses(p)  # files in the shared format are validated by pluralign.constitution

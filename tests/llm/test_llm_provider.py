@@ -188,11 +188,11 @@ def test_provider_flags_read_every_llm_command_by_name(tmp_path):
     import inspect
     from dataclasses import fields
 
-    from pluralign.llm import cli, cli_more
+    from pluralign.llm import cli, model_cli
 
     names = {f.name for f in fields(ProviderFlags)}
     commands = (cli.questions_cmd, cli.revise_cmd, cli.refine_cmd, cli.filter_cmd)
-    for command in (*commands, cli_more.interview_cmd, cli_more.judge_cmd):
+    for command in (*commands, model_cli.interview_cmd, model_cli.judge_cmd):
         assert names <= set(inspect.signature(command).parameters), command.__name__
     judge = ProviderFlags.of(
         {**dict.fromkeys(names), "api_key_env": "K", "timeout": 5.0, "provider_config": tmp_path}
@@ -256,7 +256,7 @@ def test_local_adapter_changes_answers_and_cache_identity(tiny_checkpoint, lora_
 def test_judge_base_against_adapter_in_process(tiny_checkpoint, lora_adapter, scripted, tmp_path):
     import json
 
-    from pluralign.llm.constitution_io import Clause
+    from pluralign.constitution.draft import Clause
     from pluralign.llm.judge import run_judge
 
     script, url = scripted

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from pluralign.constitution.draft import Clause, Evidence
 from pluralign.llm import gates as G
 from pluralign.llm.config import ProviderConfig
-from pluralign.llm.constitution_io import Clause
 from pluralign.llm.local import LocalProvider
 from pluralign.llm.synth import SynthSettings, load_questions, synth_questions, synth_revisions
 
@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("smollm2")]
 # assistant, one statement of a public debate
 CLAUSES = [
     Clause("unsure", "The assistant should say when it is not sure of an answer."),
-    Clause("parks", "Public parks should stay open late in summer.", {"statements": [{"id": 4}]}),
+    Clause("parks", "Public parks should stay open late in summer.",
+           (Evidence(4, "Parks should stay open late.", 30, 2, 1, {}, 0.8, 0.2),)),
 ]
 
 

@@ -64,7 +64,7 @@ def test_turns_decisions_and_saved_constitution_with_provenance(scripted, tmp_pa
     doc = yaml.safe_load(admin.get(f"{ROOT}/constitution.yaml").text)
     assert doc["format"] == "pluralign-constitution/1" and doc["title"] == "Interview rules"
     assert [c["text"] for c in doc["clauses"]] == [CLAUSE, edited]
-    prov = doc["provenance"]["clauses"]
+    prov = {c["id"]: c["provenance"] for c in doc["clauses"]}  # each clause names its turn
     assert prov["i1"]["turn"] == 1 and prov["i1"]["decision"] == "accept"
     assert prov["i2"]["turn"] == 2 and prov["i2"]["decision"] == "edit"
     assert prov["i2"]["question"] == "And with medical questions?" and prov["i2"]["draft"] == CLAUSE

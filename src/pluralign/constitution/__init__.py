@@ -24,6 +24,7 @@ _EXPORTS = {
     "GroupVotes": "pluralign.constitution.draft",
     "candidates": "pluralign.constitution.draft",
     "draft_constitution": "pluralign.constitution.draft",
+    "read_clauses": "pluralign.constitution.yamlio",
 }
 __all__ = [
     "Clause",
@@ -35,6 +36,7 @@ __all__ = [
     "candidates",
     "draft_constitution",
     "load_constitution",
+    "read_clauses",
     "write_constitution",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
         candidates,
         draft_constitution,
     )
+    from pluralign.constitution.yamlio import read_clauses
 
 
 def load_constitution(path):

@@ -59,11 +59,15 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Clause:
-    """A constitution clause: its text and the statements (votes) behind it."""
+    """A constitution clause: its text and the statements (votes) behind it.
+
+    The one clause type: drafted from deliberation (with ``evidence``), read from a hand-written
+    or interview-made file (no evidence; :func:`pluralign.constitution.yamlio.read_clauses`), or
+    made up in a test; the LLM layer synthesises preference pairs from it."""
 
     id: str
     text: str
-    evidence: tuple[Evidence, ...]
+    evidence: tuple[Evidence, ...] = ()
     note: dict[str, Any] = field(default_factory=dict)
     """Provenance of the wording and the merges (``wording``: style, model, rejected drafts,
     spelling fixed; ``merged``: why each statement joined), and free-form notes of other tools;
@@ -76,6 +80,14 @@ class Clause:
     @property
     def statements(self) -> list[int]:
         return [e.statement for e in self.evidence]
+
+    @property
+    def group(self) -> str:
+        """The opinion group the clause speaks for, when its provenance names one
+        (``provenance: {group: ...}``); else ``""``: a drafted clause is agreed across every
+        opinion group."""
+        g = self.note.get("group") if isinstance(self.note, dict) else None
+        return str(g) if g is not None else ""
 
     @property
     def gac(self) -> float:

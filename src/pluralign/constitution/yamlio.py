@@ -361,3 +361,53 @@ def constitution_to_markdown(c: Constitution) -> str:
         for cl in members:
             lines += _clause_block(cl, c)
     return "\n".join(lines)
+
+
+def read_clauses(path) -> list[Clause]:
+    """The clauses of a constitution file, for the commands that use clauses (synthesis, the
+    judge, public evaluation, ``constitution diff``).
+
+    A file with ``format:`` is a ``constitution.yaml`` and validated by
+    :func:`constitution_from_yaml`. A hand-written file without ``format`` is read leniently:
+    ``clauses:`` (or a bare list) of ``{id, text, provenance}`` mappings or plain strings (ids
+    ``c1``, ``c2`` ... in order); a clause's ``provenance.group`` sets the opinion group of the
+    preference pairs made from it (:attr:`Clause.group`). Ids must be unique, texts non-empty.
+    """
+    from dataclasses import replace
+    from pathlib import Path
+
+    from pluralign.io import parse_yaml, read_text
+
+    path = Path(path)
+    text = read_text(path, what="constitution")
+    data = parse_yaml(text, str(path))
+    if isinstance(data, dict) and "format" in data:
+        return [replace(cl, text=cl.text.strip())
+                for cl in constitution_from_yaml(text, str(path)).clauses]
+    items = data.get("clauses") if isinstance(data, dict) else data
+    if not isinstance(items, list) or not items:
+        raise InputError(
+            "expected a non-empty 'clauses:' list",
+            where=str(path),
+            hint="see docs/llm.md, 'Constitution format'",
+        )
+    clauses: list[Clause] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items, 1):
+        if isinstance(item, str):
+            item = {"id": f"c{i}", "text": item}
+        if not isinstance(item, dict) or not str(item.get("text") or "").strip():
+            raise InputError(f"clause {i} has no text", where=at(path, column=f"clauses[{i}]"))
+        cid = str(item.get("id") or f"c{i}")
+        if cid in seen:
+            raise InputError(
+                f"clause id {cid!r} appears twice", where=at(path, column=f"clauses[{i}].id")
+            )
+        seen.add(cid)
+        note = item.get("provenance") or {}
+        if not isinstance(note, dict):
+            raise InputError(
+                "expected a mapping", where=at(path, column=f"clauses[{i}].provenance")
+            )
+        clauses.append(Clause(cid, str(item["text"]).strip(), note=note))
+    return clauses

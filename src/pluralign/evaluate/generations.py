@@ -28,13 +28,12 @@ KIND_ORDER = ("consensus", "consensus-against", "divisive", "mixed")
 
 
 def clause_of_statements(clauses: Sequence[Any]) -> dict[str, str]:
-    """statement id → id of the clause built on it (``read_clauses`` objects)."""
+    """statement id → id of the first clause built on it
+    (:class:`pluralign.constitution.Clause` objects, whose ``statements`` are the ids)."""
     out: dict[str, str] = {}
     for clause in clauses:
-        for st in (getattr(clause, "provenance", None) or {}).get("statements") or []:
-            sid = st.get("id") if isinstance(st, Mapping) else getattr(st, "id", st)
-            if sid is not None:
-                out.setdefault(str(sid), str(clause.id))
+        for sid in clause.statements:
+            out.setdefault(str(sid), str(clause.id))
     return out
 
 

@@ -22,6 +22,7 @@ from pluralign.llm.options import (
     ProviderFlags,
     RetriesOption,
     TimeoutOption,
+    usage_line,
 )
 
 synth_app = typer.Typer(
@@ -55,15 +56,6 @@ ProgressOption = Annotated[
 ]
 
 
-def _usage_line(usage: dict) -> str:
-    return (
-        f"requests {usage['requests']} (retries {usage['retries']}), cache hits "
-        f"{usage['cache_hits']}, tokens {usage['prompt_tokens']} in / "
-        f"{usage['completion_tokens']} out, failures {usage['failures']}, invalid "
-        f"structured {usage['structured_failures']}"
-    )
-
-
 def _language(value: str) -> str | None:
     return None if value.lower() in ("none", "off", "") else value
 
@@ -86,7 +78,7 @@ def _finish(summary) -> None:
     )
     if summary.gates is not None:
         console.print(_gates_line(summary.gates), highlight=False)
-    console.print(_usage_line(summary.usage), highlight=False)
+    console.print(usage_line(summary.usage), highlight=False)
     if summary.failed:
         raise ProviderError(
             f"{summary.failed} item(s) failed; first error: {summary.errors[0]}",
@@ -133,7 +125,7 @@ def questions_cmd(
     """N de-duplicated test questions per clause."""
     flags = ProviderFlags.of(locals())
 
-    from pluralign.llm.constitution_io import read_clauses
+    from pluralign.constitution.yamlio import read_clauses
     from pluralign.llm.synth import SynthSettings, synth_questions
 
     if dedup not in ("auto", "embedding", "tfidf"):
@@ -180,7 +172,7 @@ def revise_cmd(
     """Critique → revision per question: preference pairs (chosen = revision)."""
     flags = ProviderFlags.of(locals())
 
-    from pluralign.llm.constitution_io import read_clauses
+    from pluralign.constitution.yamlio import read_clauses
     from pluralign.llm.synth import SynthSettings, load_questions, synth_revisions
 
     clauses = read_clauses(constitution)
@@ -223,7 +215,7 @@ def refine_cmd(
     """Self-refinement records (scenario, rejected, chosen, critique) per clause."""
     flags = ProviderFlags.of(locals())
 
-    from pluralign.llm.constitution_io import read_clauses
+    from pluralign.constitution.yamlio import read_clauses
     from pluralign.llm.synth import SynthSettings, synth_refinements
 
     clauses = read_clauses(constitution)
@@ -290,7 +282,7 @@ def filter_cmd(
         highlight=False,
     )
     if s.usage:
-        console.print(_usage_line(s.usage), highlight=False)
+        console.print(usage_line(s.usage), highlight=False)
     if s.failed:
         raise ProviderError(
             f"{s.failed} record(s) could not be classified (provider failed)",
@@ -299,7 +291,7 @@ def filter_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    from pluralign.llm.cli_more import interview_cmd, judge_cmd, serve_cmd
+    from pluralign.llm.model_cli import interview_cmd, judge_cmd, serve_cmd
 
     app.command("serve")(serve_cmd)
     app.add_typer(synth_app, name="synth")

@@ -18,18 +18,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
 from pluralign import __version__
 from pluralign.io import atomic_write_text, write_json_atomic
 from pluralign.llm import prompts as P
-from pluralign.llm.constitution_io import Clause
 from pluralign.llm.judge_stats import combine_orders, win_rate
 from pluralign.llm.provider import Provider
 from pluralign.llm.runner import Tally, run_items
 from pluralign.llm.types import ChatRequest
+
+if TYPE_CHECKING:  # the caller reads them (pluralign.constitution.yamlio.read_clauses)
+    from pluralign.constitution.draft import Clause
 
 JUDGE_FILE = "judge.json"
 ITEMS_FILE = "judge_items.jsonl"

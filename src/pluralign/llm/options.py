@@ -182,3 +182,13 @@ class ProviderFlags:
         from pluralign.llm.provider import open_provider
 
         return open_provider(self.config(flag_prefix))
+
+
+def usage_line(usage: dict) -> str:
+    """One line of a provider's usage counts, printed after every LLM command."""
+    return (
+        f"requests {usage['requests']} (retries {usage['retries']}), cache hits "
+        f"{usage['cache_hits']}, tokens {usage['prompt_tokens']} in / "
+        f"{usage['completion_tokens']} out, failures {usage['failures']}, invalid "
+        f"structured {usage['structured_failures']}"
+    )

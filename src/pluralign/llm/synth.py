@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pluralign import __version__
 from pluralign.errors import ProviderError
@@ -31,12 +32,14 @@ from pluralign.io import iter_jsonl
 from pluralign.llm import gates as G
 from pluralign.llm import prompts as P
 from pluralign.llm.chain import STEP_SEEDS, ChainItem, run_chain, run_instructed, step_seed
-from pluralign.llm.constitution_io import Clause
 from pluralign.llm.gatelog import GateLog
 from pluralign.llm.jsonl import ResumableJsonl
 from pluralign.llm.provider import Provider
 from pluralign.llm.runner import Tally, progress_bar
 from pluralign.llm.types import ChatRequest
+
+if TYPE_CHECKING:  # the caller reads them (pluralign.constitution.yamlio.read_clauses)
+    from pluralign.constitution.draft import Clause
 
 clean_text = G.clean_text
 
@@ -104,7 +107,7 @@ def clause_language(clause: Clause, setting: str | None) -> str | None:
 def clause_kind(clause: Clause) -> str:
     """``consensus`` for a clause drafted from statements every opinion group agreed with (it
     lists them), else ``constitution`` (hand-written, or from a model interview)."""
-    return "consensus" if (clause.provenance or {}).get("statements") else "constitution"
+    return "consensus" if clause.statements else "constitution"
 
 
 def pair_group(clause: Clause) -> str:

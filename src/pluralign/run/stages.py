@@ -294,7 +294,7 @@ def _texts_for_tiny(ctx: StageContext) -> list[str]:
             texts.extend((p.prompt, p.chosen, p.rejected))
     const = ctx.stage_dir("constitution") / "constitution.yaml"
     if const.is_file():
-        from pluralign.llm.constitution_io import read_clauses
+        from pluralign.constitution.yamlio import read_clauses
 
         texts.extend(c.text for c in read_clauses(const))
     if "aggregate" in ctx.settings:  # the deliberation's statements
@@ -357,7 +357,7 @@ def stage_synth(ctx: StageContext) -> None:
     as an explicit instruction instead (docs/rounds.md)."""
     import dataclasses
 
-    from pluralign.llm.constitution_io import read_clauses
+    from pluralign.constitution.yamlio import read_clauses
     from pluralign.llm.provider import open_provider
     from pluralign.llm.synth import (
         SynthSettings,
@@ -443,7 +443,7 @@ def stage_evaluate(ctx: StageContext) -> None:
     clauses = {}
     const = ctx.stage_dir("constitution") / "constitution.yaml"
     if const.is_file():
-        from pluralign.llm.constitution_io import read_clauses
+        from pluralign.constitution.yamlio import read_clauses
 
         clauses = clause_of_statements(read_clauses(const))
     items = heldout_prompts(rows, s.get("generations", 0), clauses)

@@ -1,12 +1,12 @@
 """The interview of the workbench, turn by turn, stored in the database.
 
-Each turn is :func:`pluralign.llm.interview.answer_request` (the earlier turns are the context)
-and then :func:`pluralign.llm.interview.draft_request` (the answer drafted into one clause,
-through the clause gate) — the same requests as the terminal ``pluralign interview``, one turn at
-a time. A turn is stored only when both answers arrived, so a model that is down stores nothing
-and the organiser's message stays in the form. Saving writes the accepted and edited clauses as a
-``pluralign-constitution/1`` file with the transcript, each clause naming its turn
-(:func:`pluralign.llm.interview.interview_constitution`).
+Each turn is :func:`pluralign.constitution.interview.answer_request` (the earlier turns are
+the context) and then :func:`pluralign.constitution.interview.draft_request` (the answer drafted
+into one clause, through the clause gate) — the same requests as the terminal
+``pluralign interview``, one turn at a time. A turn is stored only when both answers arrived, so
+a model that is down stores nothing and the organiser's message stays in the form. Saving writes
+the accepted and edited clauses as a ``pluralign-constitution/1`` file with the transcript, each
+clause naming its turn (:func:`pluralign.constitution.interview.interview_constitution`).
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def check_message(text: str) -> str:
 
 def ask(provider, history: list[tuple[str, str]], message: str, seed: int = 0):
     """The model's answer to ``message`` after ``history`` and the candidate clause drafted
-    from it (:class:`pluralign.llm.interview.Candidate`). Raises the provider's error."""
-    from pluralign.llm.interview import answer_request, candidate_of, draft_request
+    from it (:class:`pluralign.constitution.interview.Candidate`). Raises the provider's error."""
+    from pluralign.constitution.interview import answer_request, candidate_of, draft_request
 
     answer = provider.complete(answer_request(history, message, ANSWER_TOKENS, seed)).text.strip()
     reply = provider.complete(draft_request(message, answer, ANSWER_TOKENS, seed)).text
@@ -120,8 +120,8 @@ def clause_text(turn: WorkbenchTurn) -> str | None:
 def save_constitution(s: Session, assembly, model: str, title: str = "") -> WorkbenchConstitution:
     """Save the accepted and edited clauses as a constitution (with the transcript and each
     clause's turn); :class:`InputError` when none is accepted yet."""
-    from pluralign.llm.constitution_io import constitution_yaml
-    from pluralign.llm.interview import (
+    from pluralign.constitution.draft import Constitution
+    from pluralign.constitution.interview import (
         Candidate,
         Decision,
         interview_constitution,
@@ -147,7 +147,7 @@ def save_constitution(s: Session, assembly, model: str, title: str = "") -> Work
     saved = WorkbenchConstitution(
         assembly_id=assembly.id,
         title=title,
-        yaml=constitution_yaml(title, clauses, provenance),
+        yaml=Constitution(title, tuple(clauses), provenance).to_yaml(),
         clauses=len(clauses),
     )
     s.add(saved)

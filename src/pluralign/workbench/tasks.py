@@ -56,7 +56,7 @@ def _provider(settings: dict, folder: Path):
 
 def practice(settings: dict, folder: Path) -> dict:
     """Questions, then critique → revision pairs, from the job folder's constitution."""
-    from pluralign.llm.constitution_io import read_clauses
+    from pluralign.constitution.yamlio import read_clauses
     from pluralign.llm.synth import SynthSettings, load_questions, synth_questions, synth_revisions
 
     clauses = read_clauses(folder / CONSTITUTION)

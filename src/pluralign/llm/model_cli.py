@@ -1,4 +1,7 @@
-"""``pluralign serve``, ``pluralign interview`` and ``pluralign judge`` (see :mod:`.cli`)."""
+"""The commands that run a model directly, beside synthesis (:mod:`.cli`, which mounts them):
+``pluralign serve`` (a model as an OpenAI-compatible server), ``pluralign interview`` (a model
+interviewed into a constitution, :mod:`pluralign.constitution.interview`) and ``pluralign judge``
+(two models' answers compared by a judge model)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ import typer
 
 from pluralign.clikit import console
 from pluralign.errors import InputError
-from pluralign.llm.cli import _usage_line
 from pluralign.llm.options import (
     AdapterOption,
     ApiKeyEnvOption,
@@ -23,6 +25,7 @@ from pluralign.llm.options import (
     ProviderFlags,
     RetriesOption,
     TimeoutOption,
+    usage_line,
 )
 
 
@@ -107,8 +110,8 @@ def interview_cmd(
     """Interview a model about how it should behave; review its clauses; write a constitution."""
     flags = ProviderFlags.of(locals())
 
+    from pluralign.constitution import interview as iv
     from pluralign.io import read_text
-    from pluralign.llm import interview as iv
     from pluralign.llm.prompts import INTERVIEW_QUESTIONS
 
     qs = list(INTERVIEW_QUESTIONS)
@@ -142,7 +145,7 @@ def interview_cmd(
         f"{res.rejected}, empty drafts {res.empty_drafts} → {res.path}",
         highlight=False,
     )
-    console.print(_usage_line(res.usage), highlight=False)
+    console.print(usage_line(res.usage), highlight=False)
 
 
 def _stdin_reader(prompt: str) -> str:
@@ -227,7 +230,7 @@ def judge_cmd(
     API key (--api-key-env), cache, timeout and retries are shared by the three."""
     flags = ProviderFlags.of(locals())
 
-    from pluralign.llm.constitution_io import read_clauses
+    from pluralign.constitution.yamlio import read_clauses
     from pluralign.llm.judge import load_prompts, run_judge
 
     clauses = read_clauses(constitution)
@@ -262,4 +265,4 @@ def judge_cmd(
         f"failures {o['failures']}; win rate of B {rate} → {s.path}",
         highlight=False,
     )
-    console.print(_usage_line(judge.usage.to_json()), highlight=False)
+    console.print(usage_line(judge.usage.to_json()), highlight=False)

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pluralign import __version__
+from pluralign.constitution.draft import Clause, Constitution
 from pluralign.errors import InputError, at
+from pluralign.io import atomic_write_text
 from pluralign.llm import prompts as P
-from pluralign.llm.constitution_io import Clause, write_constitution
 from pluralign.llm.provider import Provider
 from pluralign.llm.types import ChatRequest
 
@@ -210,7 +211,7 @@ def interview_constitution(
             Clause(
                 id=f"i{len(clauses) + 1}",
                 text=d.text if d.action == "edit" else c.draft,
-                provenance={
+                note={
                     "source": "interview",
                     "turn": c.turn,
                     "question": c.question,
@@ -252,11 +253,13 @@ def write_interview_constitution(
     title: str,
     seed: int,
 ) -> InterviewResult:
-    """Write accepted/edited clauses (ids ``i1``, ``i2`` ...) with the transcript."""
+    """Write accepted/edited clauses (ids ``i1``, ``i2`` ...) with the transcript: a
+    ``constitution.yaml`` whose clauses have no votes behind them and carry their interview
+    turn as their own provenance."""
     clauses, provenance, counts = interview_constitution(
         provider.model_name(), transcript, candidates, reviewed, seed
     )
-    write_constitution(path, title, clauses, provenance)
+    atomic_write_text(path, Constitution(title, tuple(clauses), provenance).to_yaml())
     return InterviewResult(
         str(path),
         counts["accept"],
