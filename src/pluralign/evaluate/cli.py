@@ -8,7 +8,11 @@ from typing import Annotated
 import typer
 
 from pluralign.clikit import console
+from pluralign.contract import default, help_of
 from pluralign.errors import InputError, at
+from pluralign.evaluate.settings import EvaluateSettings
+
+_S = EvaluateSettings
 
 
 def _read_margins(path: Path, n: int) -> tuple[list[float], list[float] | None]:
@@ -69,16 +73,10 @@ def evaluate_cmd(
             "scoring with models.",
         ),
     ] = None,
-    beta: Annotated[float, typer.Option("--beta", help="DPO beta of the margin.")] = 0.1,
-    margin: Annotated[
-        str,
-        typer.Option(
-            "--margin",
-            help="likelihood (each model's own preference, summed reply log-probabilities; "
-            "before = the reference model; the implicit reward is reported beside) | implicit "
-            "(policy vs reference, DPO; before = 0.5 by construction).",
-        ),
-    ] = "likelihood",
+    beta: Annotated[float, typer.Option("--beta", help=help_of(_S, "beta"))] = default(
+        _S, "beta"),
+    margin: Annotated[str, typer.Option("--margin", help=help_of(_S, "margin"))] = default(
+        _S, "margin"),
     group_by: Annotated[
         list[str] | None,
         typer.Option(
@@ -87,22 +85,15 @@ def evaluate_cmd(
             "default: all found).",
         ),
     ] = None,
-    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 1000,
-    alpha: Annotated[float, typer.Option("--alpha", help="1 - confidence level.")] = 0.05,
-    min_group_size: Annotated[
-        int,
-        typer.Option(
-            "--min-group-size", help="Leave groups with fewer pairs out of the per-group tables."
-        ),
-    ] = 1,
-    cluster: Annotated[
-        str,
-        typer.Option(
-            "--cluster",
-            help="Provenance key whose pairs are resampled together (default "
-            "participant; 'none' resamples single pairs).",
-        ),
-    ] = "participant",
+    n_boot: Annotated[int, typer.Option("--n-boot", help=help_of(_S, "n_boot"))] = default(
+        _S, "n_boot"),
+    alpha: Annotated[float, typer.Option("--alpha", help=help_of(_S, "alpha"))] = default(
+        _S, "alpha"),
+    min_group_size: Annotated[int, typer.Option(
+        "--min-group-size", help=help_of(_S, "min_group_size"))] = default(_S, "min_group_size"),
+    cluster: Annotated[str, typer.Option(
+        "--cluster", help=help_of(_S, "cluster").replace("(null:", "('none':"))] = default(
+        _S, "cluster"),
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
     steer: Annotated[
         str | None,
@@ -119,10 +110,13 @@ def evaluate_cmd(
 ) -> None:
     """Held-out preference accuracy per group: base model (before) vs trained model (after);
     with --compare, the differences between two evaluated runs."""
-    if not 0 < alpha < 1:
-        raise InputError(f"--alpha must be in (0, 1), got {alpha}")
-    if n_boot < 1:
-        raise InputError(f"--n-boot must be >= 1, got {n_boot}")
+    try:  # the settings check their own values; name the option
+        settings_ = EvaluateSettings(margin=margin, beta=beta, n_boot=n_boot, alpha=alpha,
+                                     min_group_size=min_group_size,
+                                     cluster=None if cluster == "none" else cluster)
+    except InputError as exc:
+        name = str(exc.where or "").removeprefix("field 'evaluate.").rstrip("'")
+        raise InputError(f"--{name.replace('_', '-')}: {exc.message}") from None
     if compare is not None:
         if data is not None or model is not None or margins is not None:
             raise InputError(
@@ -140,8 +134,6 @@ def evaluate_cmd(
         raise InputError("no preference pairs in the held-out file", where=str(data))
     rows = [p.to_dict() for p in prefs.pairs]
     inputs: dict[str, Path] = {"data": data}
-    if margin not in ("implicit", "likelihood"):
-        raise InputError(f"--margin must be implicit or likelihood, got '{margin}'")
     settings = {
         "beta": beta,
         "margin": margin,
@@ -151,11 +143,11 @@ def evaluate_cmd(
     }
     opts = {
         "groupings": group_by or None,
-        "n_boot": n_boot,
-        "alpha": alpha,
+        "n_boot": settings_.n_boot,
+        "alpha": settings_.alpha,
         "seed": seed,
-        "min_group_size": min_group_size,
-        "cluster": None if cluster == "none" else cluster,
+        "min_group_size": settings_.min_group_size,
+        "cluster": settings_.cluster,
     }
     if steer is not None:
         _steer(rows, steer, steer_by, model, ref, beta, data, out, inputs, settings, opts, seed)

@@ -127,12 +127,33 @@ def write_generations(
     path: Path, items: Sequence[Mapping[str, Any]], before: Sequence[str], after: Sequence[str]
 ) -> list[dict[str, Any]]:
     """Write ``generations.jsonl`` atomically; returns the rows written."""
-    from pluralign.io import atomic_write_text
+    rows = generation_rows(items, before, after)
+    write_generation_rows(path, rows)
+    return rows
 
+
+def generation_rows(
+    items: Sequence[Mapping[str, Any]], before: Sequence[str], after: Sequence[str]
+) -> list[dict[str, Any]]:
+    """One ``generations.jsonl`` row per held-out prompt: both answers and what the prompt is."""
     rows = []
     for item, b, a in zip(items, before, after, strict=True):
         row = {"prompt": item["prompt"], "before": b, "after": a, "changed": a != b}
         row.update({k: v for k, v in item.items() if k != "prompt"})
         rows.append(row)
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     return rows
+
+
+def write_generation_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
+    """``rows`` as JSON Lines, written atomically."""
+    from pluralign.io import atomic_write_text
+
+    return atomic_write_text(
+        path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def read_generation_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows :func:`write_generation_rows` wrote (none when the file is absent)."""
+    from pluralign.io import iter_jsonl
+
+    return [row for _, row in iter_jsonl(path)] if Path(path).is_file() else []

@@ -157,6 +157,63 @@ class EvaluationResult:
         atomic_write_text(folder / METRICS_FILE, self.to_json())
         return folder / METRICS_FILE
 
+    @classmethod
+    def read(cls, folder: str | Path) -> EvaluationResult:
+        """What :meth:`write` wrote into ``folder`` (:func:`read_result`)."""
+        return read_result(folder)
+
+
+def _interval(d: Mapping[str, Any] | None) -> Interval | None:
+    if d is None:
+        return None
+    return Interval(*(math.nan if d[k] is None else float(d[k]) for k in ("estimate", "low",
+                                                                          "high")))
+
+
+def result_from_dict(data: Mapping[str, Any],
+                     margins: Mapping[str, Sequence[float | None]] | None = None
+                     ) -> EvaluationResult:
+    """The :class:`EvaluationResult` whose :meth:`~EvaluationResult.to_dict` is ``data``
+    (``metrics.json``; NaN was written as null) with ``margins`` (``margins.json``)."""
+
+    def score(g: Mapping[str, Any]) -> GroupScore:
+        return GroupScore(g["subset"], g["grouping"], g["group"], int(g["n"]),
+                          float(g["weight"]), _interval(g["before"]), _interval(g["after"]),
+                          _interval(g["improvement"]), int(g.get("units", 0)),
+                          _interval(g.get("implicit")))
+
+    def gap(r: Mapping[str, Any] | None) -> GapResult | None:
+        if r is None:
+            return None
+        return GapResult(_interval(r), r["worst_group"], r["best_group"], tuple(r["groups"]))
+
+    return EvaluationResult(
+        overall=tuple(score(g) for g in data["overall"]),
+        groups=tuple(score(g) for g in data["groups"]),
+        gaps=tuple(GapScore(g["subset"], g["grouping"], gap(g["before"]), gap(g["after"]))
+                   for g in data["gaps"]),
+        settings=dict(data.get("settings") or {}),
+        provenance=dict(data.get("provenance") or {}),
+        margins={k: tuple(math.nan if x is None else float(x) for x in v)
+                 for k, v in (margins or {}).items()},
+    )
+
+
+def read_result(folder: str | Path) -> EvaluationResult:
+    """The result :meth:`EvaluationResult.write` wrote into ``folder``."""
+    from pluralign.errors import InputError
+    from pluralign.io import parse_json, read_text
+
+    folder = Path(folder)
+    path = folder / METRICS_FILE
+    if not path.is_file():
+        raise InputError("no evaluation here", where=str(path),
+                         hint="run the evaluate stage (or `pluralign evaluate`) first")
+    margins_path = folder / MARGINS_FILE
+    margins = parse_json(read_text(margins_path), str(margins_path)) \
+        if margins_path.is_file() else None
+    return result_from_dict(parse_json(read_text(path), str(path)), margins)
+
 
 def _nan_to_none(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):

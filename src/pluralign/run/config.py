@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pluralign.aggregate.settings import AggregateSettings
 from pluralign.contract import Settings
 from pluralign.errors import InputError, at
+from pluralign.evaluate.settings import EvaluateSettings
 from pluralign.llm.config import ProviderConfig
 
 
@@ -213,20 +214,7 @@ class TrainStageSettings(BaseModel):
     precompute_ref_log_probs: bool = True
 
 
-class EvaluateSettings(_Model):
-    margin: Literal["likelihood", "implicit"] = Field(
-        "likelihood",
-        description="likelihood: before = the base model's own preference, after = the trained "
-        "model's (implicit reward beside); implicit: DPO implicit reward, before = 0.5",
-    )
-    beta: float = Field(0.1, gt=0)
-    n_boot: int = Field(300, ge=1)
-    alpha: float = Field(0.05, gt=0, lt=1)
-    min_group_size: int = Field(1, ge=1)
-    generations: int = Field(
-        24, ge=0, description="Held-out prompts answered by both models (generations.jsonl)"
-    )
-    max_new_tokens: int = Field(64, ge=1, description="Most tokens per generated answer")
+EvaluateSection = section(EvaluateSettings)
 
 
 class ReportSettings(_Model):
@@ -325,7 +313,7 @@ class PipelineConfig(_Model):
     synth: SynthStageSettings = SynthStageSettings()
     data: DataSettings = DataSettings()
     train: TrainStageSettings = TrainStageSettings()
-    evaluate: EvaluateSettings = EvaluateSettings()
+    evaluate: EvaluateSection = EvaluateSection()  # type: ignore[valid-type]
     report: ReportSettings = ReportSettings()
     moral_graph: MoralGraphSettings = MoralGraphSettings()
     rounds: RoundsSettings = RoundsSettings()
@@ -518,7 +506,7 @@ train:               # any train.yaml key (docs/training.md); defaults suit LoRA
   max_length: 192
   lr_scheduler_type: constant
   precompute_ref_log_probs: true
-evaluate: {margin: likelihood, beta: 0.1, n_boot: 300, alpha: 0.05, min_group_size: 1,
+evaluate: {margin: likelihood, beta: 0.1, n_boot: 1000, alpha: 0.05, min_group_size: 1,
            generations: 24, max_new_tokens: 64}
 report: {title: null}
 """

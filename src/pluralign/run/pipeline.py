@@ -23,21 +23,7 @@ from typing import Any
 from pluralign.contract import Settings, StageSpec
 from pluralign.run import stages as S
 from pluralign.run.config import PipelineConfig
-from pluralign.run.runner import RunResult, Stage, StageContext, run_stages
-
-
-def _spec_runner(spec: StageSpec, settings: Settings,
-                 gather: Callable[[StageContext], Any]) -> Callable[[StageContext], Any]:
-    """The runner function of a contract stage: inputs from the run, ``spec.run``, the result
-    written into the stage's folder and handed to later stages."""
-
-    def run(ctx: StageContext) -> Any:
-        result = spec.run(gather(ctx), settings, ctx.seed)
-        result.write(ctx.out)
-        return result
-
-    run.__doc__ = spec.run.__doc__
-    return run
+from pluralign.run.runner import RunResult, Stage, StageContext, run_stages, spec_stage
 
 
 def _checkpoint_identity(path: Path) -> dict[str, Any]:
@@ -74,12 +60,8 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
     def add_spec(spec: StageSpec, settings: Settings, gather: Callable[[StageContext], Any],
                  wiring: dict, after: tuple[str, ...] = (),
                  inputs: dict[str, Path] | None = None) -> None:
-        """A stage of the contract: ``gather`` builds its inputs from the run, ``wiring`` (the
-        inputs' description) and the settings make its fingerprint."""
-        stages.append(Stage(spec.name, _spec_runner(spec, settings, gather),
-                            settings={spec.name: settings.to_dict(), **wiring},
-                            inputs=inputs or {}, after=after, description=spec.description,
-                            result_cls=spec.result_cls))
+        stages.append(spec_stage(spec, settings, gather, wiring=wiring, after=after,
+                                 inputs=inputs))
 
     sim = inp.simulate is not None
     has_panel = sim or inp.pool is not None or inp.panel is not None
@@ -150,7 +132,10 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
         add("data", S.stage_data_pairs, data, ("synth",) if steps != () else ("constitution",),
             extra)
     add("train", S.stage_train, {"train": cfg.train.model_dump()}, ("data", "model"))
-    add("evaluate", S.stage_evaluate, cfg.evaluate.model_dump(), ("data", "model", "train"))
+    from pluralign.evaluate.stage import STAGE as EVALUATE
+
+    add_spec(EVALUATE, cfg.evaluate.settings(), S.evaluate_inputs, {},
+             ("data", "model", "train"))
     if cfg.moral_graph.enabled:
         mg = cfg.moral_graph.model_dump()
         mg.pop("enabled")

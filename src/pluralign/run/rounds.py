@@ -35,7 +35,14 @@ from typing import Any
 
 from pluralign.errors import InputError, PluralignError
 from pluralign.io import write_json_atomic
-from pluralign.run.runner import RunResult, Stage, StageContext, StageOutcome, run_stages
+from pluralign.run.runner import (
+    RunResult,
+    Stage,
+    StageContext,
+    StageOutcome,
+    run_stages,
+    spec_stage,
+)
 
 ROUNDS_FILE = "rounds.json"
 ROUND_STAGES = ("model", "synth", "data", "train", "evaluate")
@@ -174,10 +181,12 @@ def round_stages(cfg, k: int) -> list[Stage]:
     out.append(Stage(name("train"), S.stage_train, settings={"train": cfg.train.model_dump()},
                      after=(name("data"), name("model")), folders=folders,
                      description="training from the previous round's weights"))
-    out.append(Stage(name("evaluate"), S.stage_evaluate, settings=cfg.evaluate.model_dump(),
-                     after=(name("data"), "model", name("train")),
-                     folders={"data": name("data"), "train": name("train")},
-                     description="the same held-out pairs, base model vs this round's"))
+    from pluralign.evaluate.stage import STAGE as EVALUATE
+
+    out.append(spec_stage(EVALUATE, cfg.evaluate.settings(), S.evaluate_inputs,
+                          name=name("evaluate"), after=(name("data"), "model", name("train")),
+                          folders={"data": name("data"), "train": name("train")},
+                          description="the same held-out pairs, base model vs this round's"))
     return out
 
 

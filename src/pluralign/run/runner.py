@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pluralign.contract import Settings, StageSpec
 from pluralign.errors import PluralignError
 from pluralign.io import sha256_path, write_json_atomic
 from pluralign.provenance import library_versions
@@ -116,6 +117,27 @@ class RunResult:
 
     def status(self, name: str) -> str:
         return next(o.status for o in self.outcomes if o.name == name)
+
+
+def spec_stage(spec: StageSpec, settings: Settings, gather: Callable[[StageContext], Any], *,
+               wiring: dict | None = None, after: tuple[str, ...] = (),
+               inputs: dict[str, Path] | None = None, name: str | None = None,
+               folders: dict[str, str] | None = None, description: str = "") -> Stage:
+    """The runner stage of a contract stage: ``gather`` builds its inputs from the run (the
+    configuration in ``ctx.settings``, earlier results in ``ctx.result``), ``spec.run`` computes
+    the result, which is written into the stage's folder and handed to later stages. The
+    settings and ``wiring`` (what the inputs are) make its fingerprint. ``name``: the stage's
+    folder when it is not the spec's (a later round's ``round-2/evaluate``)."""
+
+    def run(ctx: StageContext) -> Any:
+        result = spec.run(gather(ctx), settings, ctx.seed)
+        result.write(ctx.out)
+        return result
+
+    run.__doc__ = spec.run.__doc__
+    return Stage(name or spec.name, run, settings={spec.name: settings.to_dict(), **(wiring or {})},
+                 inputs=inputs or {}, after=after, description=description or spec.description,
+                 result_cls=spec.result_cls, folders=folders or {})
 
 
 def run_stages(

@@ -419,48 +419,26 @@ def stage_train(ctx: StageContext) -> None:
     write_json_atomic(ctx.out / "summary.json", summary, sort_keys=True, default=str)
 
 
-def stage_evaluate(ctx: StageContext) -> None:
-    """Held-out preference accuracy per group, base model (before) vs trained model (after),
-    with the implicit reward beside (``metrics.json``); greedy answers of both models to
-    held-out prompts (``generations.jsonl``)."""
+def evaluate_inputs(ctx: StageContext):
+    """The evaluation's inputs: the held-out pairs, the base and the trained model, the
+    constitution's clauses when the run has one."""
     from pluralign.data.preferences import make_provenance, read_jsonl
-    from pluralign.evaluate import evaluate_models
-    from pluralign.evaluate.generations import (
-        clause_of_statements,
-        heldout_prompts,
-        score_and_answer,
-        write_generations,
-    )
-    from pluralign.evaluate.run import unique_rows
+    from pluralign.evaluate.stage import EvaluateInputs
 
-    _quiet()
-    s = ctx.settings
     data = ctx.stage_dir("data") / "heldout.jsonl"
     rows = [p.to_dict() for p in read_jsonl(data).pairs]
     if not rows:
         raise InputError("no held-out pairs to evaluate on", where=str(data),
                          hint="raise data.heldout_fraction or add preference data")
-    clauses = {}
+    clauses = ()
     const = ctx.stage_dir("constitution") / "constitution.yaml"
     if const.is_file():
         from pluralign.constitution.yamlio import read_clauses
 
-        clauses = clause_of_statements(read_clauses(const))
-    items = heldout_prompts(rows, s.get("generations", 0), clauses)
-    prompts = [item["prompt"] for item in items]
-    uniq, _ = unique_rows(rows)
-    base, trained = model_dir(ctx), ctx.stage_dir("train") / "model"
-    gen = {"max_new_tokens": s.get("max_new_tokens", 64)}
-    base_lp, before = score_and_answer(base, uniq, prompts, **gen)
-    trained_lp, after = score_and_answer(trained, uniq, prompts, **gen)
-    prov = make_provenance("evaluate", inputs={"data": data}, seed=ctx.seed, settings=dict(s))
-    result = evaluate_models(trained, base, rows, beta=s["beta"], margin=s["margin"],
-                             n_boot=s["n_boot"], alpha=s["alpha"], seed=ctx.seed,
-                             min_group_size=s["min_group_size"], provenance=prov,
-                             logps={"policy": trained_lp, "ref": base_lp})
-    result.write(ctx.out)
-    if items:
-        write_generations(ctx.out / "generations.jsonl", items, before, after)
+        clauses = tuple(read_clauses(const))
+    prov = make_provenance("evaluate", inputs={"data": data}, seed=ctx.seed,
+                           settings=ctx.settings["evaluate"])
+    return EvaluateInputs(rows, model_dir(ctx), ctx.stage_dir("train") / "model", clauses, prov)
 
 
 def stage_moral_graph(ctx: StageContext) -> None:
