@@ -135,7 +135,7 @@ def settings_table(cls: type) -> str:
     rows = ["| setting | default | allowed | what it does |", "|---|---|---|---|"]
     for f in dataclasses.fields(cls):
         meta = f.metadata
-        allowed = " / ".join(map(_show, meta["choices"])) if "choices" in meta else " ".join(
+        allowed = " / ".join(map(_show, meta["choices"])) if "choices" in meta else ", ".join(
             f"{sign} {meta[k]}" for k, (sign, _) in _BOUNDS.items() if k in meta)
         text = meta.get("help", "").replace("|", "\\|").replace("\n", " ")
         rows.append(f"| `{f.name}` | `{_show(default(cls, f.name))}` | {allowed} | {text} |")

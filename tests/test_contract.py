@@ -1,0 +1,106 @@
+"""The stage contract: settings classes check their constraints, every CLI option that sets a
+stage setting has the settings class's default, pipeline.yaml's sections are built from the
+settings classes, and the stage pages' settings tables are current."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pluralign.aggregate.settings import AggregateSettings
+from pluralign.contract import Settings, default, setting, settings_from, settings_table
+from pluralign.errors import InputError
+from pluralign.evaluate.settings import EvaluateSettings
+
+COMMAND_SETTINGS = {
+    ("aggregate",): AggregateSettings,
+    ("evaluate",): EvaluateSettings,
+}
+"""Each command that runs a stage, and the settings class it parses its options into."""
+
+
+def _command(path):
+    from pluralign.cli import click_command
+
+    cmd = click_command()
+    for name in path:
+        cmd = cmd.commands[name]
+    return cmd
+
+
+@pytest.mark.parametrize("path", sorted(COMMAND_SETTINGS))
+def test_every_cli_option_default_is_the_settings_default(path):
+    cls = COMMAND_SETTINGS[path]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    matched = []
+    for param in _command(path).params:
+        if param.name in fields:
+            assert param.default == default(cls, param.name), (path, param.name)
+            matched.append(param.name)
+    exposed = {n for n, f in fields.items() if f.metadata.get("cli", True)}
+    assert matched and set(matched) <= exposed, (path, matched)
+
+
+def test_every_settings_class_can_be_built_with_its_defaults_and_has_help():
+    for cls in {*COMMAND_SETTINGS.values()}:
+        obj = cls()
+        assert dataclasses.is_dataclass(obj) and isinstance(obj, Settings)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            obj.section_value = 1  # frozen
+        for f in dataclasses.fields(cls):
+            assert f.metadata.get("help"), (cls.__name__, f.name)
+
+
+def test_pipeline_sections_are_built_from_the_settings_classes():
+    from pluralign.run.config import PipelineConfig
+
+    for name, cls in (("aggregate", AggregateSettings), ("evaluate", EvaluateSettings)):
+        section = PipelineConfig.model_fields[name].annotation
+        assert section.settings_cls is cls
+        built = PipelineConfig.model_fields[name].default.settings()
+        assert built == cls()  # the same defaults, from one place
+        for f in dataclasses.fields(cls):
+            if f.name in section.model_fields:
+                assert section.model_fields[f.name].description == f.metadata["help"]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Toy(Settings):
+    section = "toy"
+    n: int = setting(3, "a count", ge=1, le=10)
+    mode: str = setting("a", "a mode", choices=("a", "b"))
+    rate: float | None = setting(None, "a rate", gt=0)
+
+
+def test_constraints_name_the_field():
+    assert _Toy().n == 3 and _Toy(rate=0.5).rate == 0.5
+    for kwargs, match in (({"n": 0}, "field 'toy.n': must be >= 1"),
+                          ({"n": 11}, "field 'toy.n': must be <= 10"),
+                          ({"mode": "c"}, "field 'toy.mode'"),
+                          ({"rate": 0.0}, "field 'toy.rate': must be > 0"),
+                          ({"rate": float("inf")}, "finite")):
+        with pytest.raises(InputError, match=match):
+            _Toy(**kwargs)
+    with pytest.raises(InputError, match="unknown setting"):
+        settings_from(_Toy, {"n": 2, "typo": 1})
+    assert settings_from(_Toy, {"n": 2}).replace(mode="b") == _Toy(n=2, mode="b")
+    with pytest.raises(ValueError, match="help"):
+        setting(1)
+
+
+def test_settings_table_lists_every_field_with_its_default():
+    table = settings_table(_Toy).splitlines()
+    assert table[2] == "| `n` | `3` | >= 1, <= 10 | a count |"
+    assert table[3] == "| `mode` | `a` | a / b | a mode |"
+    assert table[4] == "| `rate` | `null` | > 0 | a rate |"
+
+
+def test_stage_pages_settings_tables_are_current():
+    from pluralign.run.settingsdocs import DOCS, PAGES, render
+
+    for page, refs in PAGES.items():
+        text = (DOCS / page).read_text(encoding="utf-8")
+        assert render(text, refs) == text, (
+            f"docs/{page}: settings table stale: python -m pluralign.run.settingsdocs")
+        assert text.splitlines()[2].startswith("<!-- settings:"), page  # right under the title
