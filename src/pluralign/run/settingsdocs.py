@@ -46,7 +46,7 @@ def render(text: str, refs: tuple[str, ...]) -> str:
         new = block(ref)
         pattern = re.compile(rf"<!-- settings:{name}\b.*?<!-- /settings -->", re.S)
         if pattern.search(text):
-            text = pattern.sub(lambda _: new, text, count=1)
+            text = pattern.sub(lambda _, new=new: new, text, count=1)
         else:  # under the title
             title, _, rest = text.partition("\n")
             text = f"{title}\n\n{new}\n{rest}"
