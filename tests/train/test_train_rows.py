@@ -1,4 +1,5 @@
-"""Preference rows as the trainers read them: sources, validation, KTO unpairing."""
+"""Preference pairs as the trainers take them: one type (``PreferencePair``) and one reader of
+preference JSONL (``read_jsonl``) from every source, validation, grouping, KTO unpairing."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import json
 
 import pytest
 
+from pluralign.data.preferences import PreferencePair, PreferenceSet, to_hf_dataset
 from pluralign.errors import InputError
-from pluralign.train.rows import load_rows, read_rows, rows_sha256
+from pluralign.train.rows import load_rows, rows_sha256
 
 
 def test_rows_from_dicts_jsonl_and_prefdata_pairs(tmp_path):
@@ -24,14 +26,35 @@ def test_rows_from_dicts_jsonl_and_prefdata_pairs(tmp_path):
     ]
     path = tmp_path / "p.jsonl"
     path.write_text(json.dumps(rows[0]) + "\n\n")
-    a, b = load_rows(rows), read_rows(path)
+    a, b = load_rows(rows), load_rows(path)
     assert a == b and a[0].weight == 2.0 and a[0].group == "g"
-    data = pytest.importorskip("pluralign.data.preferences")
-    pair = data.PreferencePair("Q", "A", "B", 2.0, "g", "panel")
+    pair = PreferencePair("Q", "A", "B", 2.0, "g", "panel", {"x": 1})
+    assert a == [pair]
     assert load_rows([pair]) == a
-    assert load_rows(data.PreferenceSet(pairs=(pair,))) == a
+    assert load_rows(PreferenceSet(pairs=(pair,))) == a
     assert rows_sha256(a) == rows_sha256(load_rows([{**rows[0], "group": "other"}]))
     assert rows_sha256(a) != rows_sha256(load_rows([{**rows[0], "weight": 1}]))
+
+
+def test_a_group_column_missing_from_a_file_names_the_line(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text(
+        '{"__provenance__": {"kind": "test"}}\n'
+        '{"prompt": "Q", "chosen": "A", "rejected": "B", "provenance": {"region": "north"}}\n\n'
+        '{"prompt": "Q2", "chosen": "A", "rejected": "B"}\n'
+    )
+    with pytest.raises(InputError, match="no value for the group column 'region'") as err:
+        load_rows(path, "region")
+    assert "p.jsonl, line 4" in str(err.value)
+    with pytest.raises(InputError, match="p.jsonl, line 2: no value for the group column 'group'"):
+        load_rows(path, "group")
+    assert [p.group for p in load_rows(path)] == ["", ""]  # without group_by no group is needed
+
+
+def test_rows_from_a_hugging_face_dataset_of_pairs():
+    pytest.importorskip("datasets")
+    pair = PreferencePair("Q", "A", "B", 0.5, "g", "panel", {"statement_ids": [3]})
+    assert load_rows(to_hf_dataset([pair])) == [pair]  # its provenance column is JSON text
 
 
 @pytest.mark.parametrize(
@@ -39,7 +62,8 @@ def test_rows_from_dicts_jsonl_and_prefdata_pairs(tmp_path):
     [
         ('{"prompt": "Q", "chosen": "A"}', "missing column 'rejected'"),
         ('{"prompt": "Q", "chosen": "", "rejected": "B"}', "'chosen' must be a non-empty"),
-        ('{"prompt": "Q", "chosen": "A", "rejected": "B", "weight": "heavy"}', "not a number"),
+        ('{"prompt": "Q", "chosen": "A", "rejected": "A"}', "are the same text"),
+        ('{"prompt": "Q", "chosen": "A", "rejected": "B", "weight": "heavy"}', "column 'weight'"),
         ('{"prompt": "Q", "chosen": "A", "rejected": "B", "weight": NaN}', "finite"),
         ('["not", "an", "object"]', "JSON object"),
         ("{broken", "invalid JSON"),
@@ -49,7 +73,7 @@ def test_bad_lines_name_file_and_line(tmp_path, line, match):
     path = tmp_path / "p.jsonl"
     path.write_text('{"prompt": "Q", "chosen": "A", "rejected": "B"}\n' + line + "\n")
     with pytest.raises(InputError, match=match) as err:
-        read_rows(path)
+        load_rows(path)
     assert "p.jsonl, line 2" in str(err.value)
 
 

@@ -78,21 +78,32 @@ class PreferencePair:
 
     @classmethod
     def from_dict(cls, obj: Any, *, where: str | None = None) -> PreferencePair:
-        """Validate one decoded JSON object; errors name ``where`` (file and line) and the field."""
+        """Validate one decoded JSON object: the one validation of a preference pair, for every
+        reader (``read_jsonl``, the trainers, evaluation). Errors name ``where`` (file and line)
+        and the column at fault."""
         if not isinstance(obj, dict):
             raise InputError(f"expected a JSON object, got {type(obj).__name__}", where=where)
+
+        def column(key: str) -> str:
+            return f"{where}, column '{key}'" if where else f"column '{key}'"
+
         texts = {}
         for key in ("prompt", "chosen", "rejected"):
-            value = obj.get(key)
+            if key not in obj:
+                raise InputError(
+                    f"missing column '{key}'",
+                    where=where,
+                    hint="every pair needs prompt, chosen and rejected (and weight, group, "
+                    "source)",
+                )
+            value = obj[key]
             if not isinstance(value, str) or not value.strip():
                 raise InputError(
-                    f"field '{key}' must be a non-empty string (got {value!r:.60})",
-                    where=where,
-                    hint="every pair needs prompt, chosen and rejected",
+                    f"'{key}' must be a non-empty string (got {value!r:.60})", where=column(key)
                 )
             texts[key] = value
         if texts["chosen"] == texts["rejected"]:
-            raise InputError("'chosen' and 'rejected' are the same text", where=where)
+            raise InputError("'chosen' and 'rejected' are the same text", where=column("rejected"))
         weight = obj.get("weight", 1.0)
         if (
             isinstance(weight, bool)
@@ -101,7 +112,7 @@ class PreferencePair:
             or weight < 0
         ):
             raise InputError(
-                f"field 'weight' must be a finite number >= 0 (got {weight!r})", where=where
+                f"weight must be a finite number >= 0 (got {weight!r})", where=column("weight")
             )
         labels = {}
         for key in ("group", "source"):
@@ -109,13 +120,14 @@ class PreferencePair:
             if value is None:
                 value = ""
             if isinstance(value, bool) or not isinstance(value, str | int):
-                raise InputError(f"field '{key}' must be a string (got {value!r:.60})", where=where)
+                raise InputError(f"'{key}' must be a string (got {value!r:.60})",
+                                 where=column(key))
             labels[key] = str(value)
         provenance = obj.get("provenance", {})
         if provenance is None:
             provenance = {}
         if not isinstance(provenance, dict):
-            raise InputError("field 'provenance' must be a JSON object", where=where)
+            raise InputError("'provenance' must be a JSON object", where=column("provenance"))
         extra = {k: v for k, v in obj.items() if k not in COLUMNS and k != "provenance"}
         if extra:
             provenance = {**extra, **provenance}

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pluralign.data.preferences import PreferencePair
 from pluralign.errors import DependencyError, InputError, require
 from pluralign.io import honour_umask, iter_jsonl, write_json_atomic
 from pluralign.train.common_config import CommonConfig
 from pluralign.train.config import load_train_config
 from pluralign.train.rows import (
-    PreferenceRow,
     load_rows,
     merge_duplicates,
     paired_dataset,
@@ -181,7 +181,7 @@ def _peft_config(cfg: CommonConfig):
 
 
 def build_trainer(
-    rows: list[PreferenceRow],
+    rows: list[PreferencePair],
     model_dir: str | Path,
     cfg: CommonConfig,
     out: Path,
@@ -356,7 +356,7 @@ def _last_checkpoint(out: Path) -> Path | None:
 
 
 def train_preferences(
-    data: str | Path | Iterable[Mapping[str, Any] | PreferenceRow],
+    data: str | Path | Iterable[Mapping[str, Any] | PreferencePair],
     model_dir: str | Path,
     config: str | Path | Mapping[str, Any] | CommonConfig | None,
     out_dir: str | Path,
@@ -435,7 +435,7 @@ def train_preferences(
         torch.set_num_threads(threads_before)
 
 
-def _group_robust_state(rows: list[PreferenceRow], cfg: CommonConfig, checkpoint: Path | None):
+def _group_robust_state(rows: list[PreferencePair], cfg: CommonConfig, checkpoint: Path | None):
     """The group weights to start from: fresh (uniform or proportional), or those stored in the
     checkpoint being resumed (which must belong to the same groups and settings)."""
     from pluralign.train.group_robust import GroupRobustState

@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from pluralign.data.preferences import PreferencePair
 from pluralign.errors import InputError, require
-from pluralign.train.rows import PreferenceRow, load_rows
+from pluralign.train.rows import load_rows
 
 
 def load_causal_lm(model_dir: str | Path, device: str | None = None):
@@ -131,7 +132,7 @@ def sequence_logps(
 
 def pair_logps(
     model_dir: str | Path,
-    rows: Iterable[Mapping[str, Any] | PreferenceRow] | str | Path,
+    rows: Iterable[Mapping[str, Any] | PreferencePair] | str | Path,
     *,
     batch_size: int = 16,
     device: str | None = None,
@@ -148,7 +149,7 @@ def pair_logps(
 def preference_margins(
     model_dir: str | Path,
     ref_model_dir: str | Path | None,
-    rows: Iterable[Mapping[str, Any] | PreferenceRow] | str | Path,
+    rows: Iterable[Mapping[str, Any] | PreferencePair] | str | Path,
     beta: float = 0.1,
     *,
     batch_size: int = 8,
@@ -156,10 +157,11 @@ def preference_margins(
 ) -> np.ndarray:
     """Implicit reward margin m_i of each pair (module docstring), shape ``(len(rows),)``, float64.
 
-    ``rows``: dicts with ``prompt``, ``chosen``, ``rejected`` (other keys ignored), PreferenceRow
-    objects, or a JSONL path. ``ref_model_dir=None`` drops the reference term (margin of raw
-    log-likelihoods, β·[log π(y_c|x) − log π(y_r|x)]). Passing the same folder as policy and
-    reference gives zeros. Accuracy is ``(margins > 0).mean()``.
+    ``rows``: dicts with ``prompt``, ``chosen``, ``rejected`` (other keys go to the pair's
+    provenance), :class:`~pluralign.data.preferences.PreferencePair` objects, or a JSONL path.
+    ``ref_model_dir=None`` drops the reference term (margin of raw log-likelihoods,
+    β·[log π(y_c|x) − log π(y_r|x)]). Passing the same folder as policy and reference gives
+    zeros. Accuracy is ``(margins > 0).mean()``.
     """
     if not (beta > 0):
         raise InputError(f"beta must be > 0, got {beta}", where="beta")

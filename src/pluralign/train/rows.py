@@ -1,98 +1,34 @@
-"""Preference rows as the trainers read them, and their conversion to TRL's dataset formats.
+"""Preference pairs as the trainers take them, and their conversion to TRL's dataset formats.
 
-A preference pair is a JSON object with ``prompt, chosen, rejected, weight, group, source`` (and an
-optional ``provenance``), one per line of a JSONL file (``docs/formats.md``). The trainers need only
-``prompt``, ``chosen``, ``rejected`` and ``weight``; ``group`` and ``source`` are carried along for
-evaluation. Weights must be finite and non-negative; a weight of 0 keeps a row in the file but out
-of the loss.
+The trainers read the one preference type, :class:`pluralign.data.preferences.PreferencePair`
+(``prompt, chosen, rejected, weight, group, source, provenance``; ``docs/formats.md``), with the
+one reader of preference JSONL, :func:`pluralign.data.preferences.read_jsonl`. The trainers need
+only ``prompt``, ``chosen``, ``rejected`` and ``weight``; ``group`` and ``source`` are carried
+along for evaluation (and ``group`` for the group-robust objective). Weights must be finite and
+non-negative; a weight of 0 keeps a row in the file but out of the loss.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pluralign.errors import InputError, at
-from pluralign.io import iter_jsonl
-
-REQUIRED = ("prompt", "chosen", "rejected")
+from pluralign.data.preferences import PreferencePair, read_jsonl
+from pluralign.errors import InputError
 
 
-@dataclass(frozen=True)
-class PreferenceRow:
-    """One preference pair: ``chosen`` is preferred to ``rejected`` as a reply to ``prompt``."""
-
-    prompt: str
-    chosen: str
-    rejected: str
-    weight: float = 1.0
-    group: str = ""
-    source: str = ""
-
-
-def _row(obj: Any, where: str) -> PreferenceRow:
-    if isinstance(obj, PreferenceRow):
-        return obj
-    if not isinstance(obj, Mapping) and all(hasattr(obj, k) for k in REQUIRED):
-        # a pluralign.data.PreferencePair or any object with the same attributes
-        obj = {
-            k: getattr(obj, k) for k in (*REQUIRED, "weight", "group", "source") if hasattr(obj, k)
-        }
-    if not isinstance(obj, Mapping):
-        raise InputError(f"expected a JSON object, got {type(obj).__name__}", where=where)
-    for key in REQUIRED:
-        if key not in obj:
-            raise InputError(
-                f"missing column '{key}'",
-                where=where,
-                hint="each row needs prompt, chosen, rejected (and weight, group, source)",
-            )
-        if not isinstance(obj[key], str) or not obj[key].strip():
-            raise InputError(
-                f"'{key}' must be a non-empty string", where=f"{where}, column '{key}'"
-            )
-    weight = obj.get("weight", 1.0)
-    try:
-        weight = float(1.0 if weight is None else weight)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"weight {weight!r} is not a number", where=f"{where}, column 'weight'"
-        ) from None
-    if not math.isfinite(weight) or weight < 0:
-        raise InputError(
-            f"weight must be finite and >= 0, got {weight}", where=f"{where}, column 'weight'"
-        )
-    return PreferenceRow(
-        prompt=obj["prompt"],
-        chosen=obj["chosen"],
-        rejected=obj["rejected"],
-        weight=weight,
-        group=str(obj.get("group", "") or ""),
-        source=str(obj.get("source", "") or ""),
-    )
-
-
-def row_group(obj: Any, group_by: str, where: str) -> str:
-    """The training group of one row for ``group_by``: the ``group`` or ``source`` column, one of
-    the evaluation's grouping names (``opinion``, ``latent``, ``demographic:FEATURE`` ...:
-    :func:`pluralign.evaluate.metrics.group_labels`), or any other key of the row or of its
-    ``provenance`` (``provenance.KEY`` or just ``KEY``). A row without a value is an error: the
-    group-robust objective must know every row's group."""
-    if isinstance(obj, PreferenceRow):
-        if group_by not in ("group", "source"):
-            raise InputError(
-                f"rows given as PreferenceRow carry no '{group_by}'",
-                where=where,
-                hint="pass dicts with their provenance, or group by 'group'",
-            )
-        value: Any = getattr(obj, group_by)
-    else:
-        value = _lookup(obj, group_by)
+def row_group(pair: PreferencePair, group_by: str, where: str) -> str:
+    """The training group of one pair for ``group_by``: the ``group`` or ``source`` column, one
+    of the evaluation's grouping names (``opinion``, ``latent``, ``demographic:FEATURE`` ...:
+    :func:`pluralign.data.groups.group_labels`), or any key of the pair's ``provenance``
+    (``provenance.KEY`` or just ``KEY``). A pair without a value is an error: the group-robust
+    objective must know every pair's group."""
+    value: Any = getattr(pair, group_by) if group_by in ("group", "source") else _lookup(
+        pair, group_by)
     if value is None or isinstance(value, (dict, list)) or not str(value).strip():
         raise InputError(
             f"no value for the group column '{group_by}'",
@@ -102,65 +38,79 @@ def row_group(obj: Any, group_by: str, where: str) -> str:
     return str(value)
 
 
-def _lookup(obj: Mapping[str, Any], group_by: str) -> Any:
+def _lookup(pair: PreferencePair, group_by: str) -> Any:
     from pluralign.data.groups import group_labels
 
+    obj = pair.to_dict()
     try:
         value = group_labels([obj], group_by)[0]
         return None if value == "(missing)" else value
-    except ValueError:  # not a grouping name of the evaluation: a column
+    except ValueError:  # not a grouping name of the evaluation: a provenance key
         pass
-    prov = obj.get("provenance")
-    prov = prov if isinstance(prov, Mapping) else {}
-    if group_by.startswith("provenance."):
-        return prov.get(group_by.removeprefix("provenance."))
-    return obj[group_by] if group_by in obj else prov.get(group_by)
+    return obj["provenance"].get(group_by.removeprefix("provenance."))
 
 
-def read_rows(path: str | Path, group_by: str | None = None) -> list[PreferenceRow]:
-    """Read and validate a preference JSONL file (errors name the file and line). With
-    ``group_by``, each row's ``group`` is its value of that column (:func:`row_group`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"preference file not found: {path}", hint="pass --data prefs.jsonl")
-    rows = [_grouped(obj, at(path, lineno), group_by) for lineno, obj in iter_jsonl(path)]
-    if not rows:
-        raise InputError("no preference rows", where=str(path))
-    return rows
-
-
-def _grouped(obj: Any, where: str, group_by: str | None) -> PreferenceRow:
-    row = _row(obj, where)
-    if group_by is None or (group_by == "group" and row.group):
-        return row
-    group = row_group(obj, group_by, where)
-    return PreferenceRow(row.prompt, row.chosen, row.rejected, row.weight, group, row.source)
+def _as_pair(obj: Any, where: str) -> PreferencePair:
+    if isinstance(obj, PreferencePair):
+        return obj
+    if isinstance(obj, Mapping) and isinstance(obj.get("provenance"), str):
+        # a row of pluralign.data.preferences.to_hf_dataset, which stores provenance as JSON
+        try:
+            obj = {**obj, "provenance": json.loads(obj["provenance"])}
+        except ValueError:
+            raise InputError("field 'provenance' is not a JSON object", where=where) from None
+    return PreferencePair.from_dict(dict(obj) if isinstance(obj, Mapping) else obj, where=where)
 
 
 def load_rows(
-    data: str | Path | Iterable[Mapping[str, Any] | PreferenceRow] | Any,
+    data: str | Path | Iterable[Mapping[str, Any] | PreferencePair] | Any,
     group_by: str | None = None,
-) -> list[PreferenceRow]:
-    """Rows from a JSONL path, an iterable of dicts / :class:`PreferenceRow` /
-    ``pluralign.data.PreferencePair``, a ``PreferenceSet``, or a ``datasets.Dataset``.
-    ``group_by`` (group-robust training) sets each row's ``group`` from that column."""
+) -> list[PreferencePair]:
+    """The validated pairs of a preference JSONL path (read with
+    :func:`~pluralign.data.preferences.read_jsonl`; errors name the file and line), a
+    ``PreferenceSet``, an iterable of :class:`PreferencePair` or of dicts (errors name the row),
+    or a ``datasets.Dataset`` of such rows. ``group_by`` (group-robust training) sets each pair's
+    ``group`` from that column (:func:`row_group`)."""
     if isinstance(data, (str, Path)):
-        return read_rows(data, group_by)
-    if hasattr(data, "pairs") and not isinstance(data, Mapping):  # pluralign.data.PreferenceSet
-        data = data.pairs
-    rows = [_grouped(_as_mapping(obj), f"row {i}", group_by) for i, obj in enumerate(data)]
-    if not rows:
-        raise InputError("no preference rows")
-    return rows
+        path = Path(data)
+        pairs = list(read_jsonl(path).pairs)
+        if not pairs:
+            raise InputError("no preference rows", where=str(path))
+
+        def where(i: int) -> str:  # found only for an error: the file's line of pair i
+            from pluralign.data.preferences import HEADER_KEY
+            from pluralign.errors import at
+            from pluralign.io import iter_jsonl
+
+            lines = (n for n, obj in iter_jsonl(path) if HEADER_KEY not in obj)
+            return at(path, next(n for k, n in enumerate(lines) if k == i))
+    else:
+        if hasattr(data, "pairs") and not isinstance(data, Mapping):  # a PreferenceSet
+            data = data.pairs
+        pairs = [_as_pair(obj, f"row {i}") for i, obj in enumerate(data)]
+        if not pairs:
+            raise InputError("no preference rows")
+
+        def where(i: int) -> str:
+            return f"row {i}"
+    if group_by is None:
+        return pairs
+    out = []
+    for i, p in enumerate(pairs):
+        if group_by == "group" and p.group:
+            out.append(p)
+            continue
+        try:
+            group = row_group(p, group_by, "")
+        except InputError as exc:
+            raise InputError(exc.message, where=where(i), hint=exc.hint) from None
+        out.append(replace(p, group=group))
+    return out
 
 
-def _as_mapping(obj: Any) -> Any:
-    """A ``PreferencePair`` as its dict (so its provenance can name groups)."""
-    to_dict = getattr(obj, "to_dict", None)
-    return to_dict() if callable(to_dict) and not isinstance(obj, PreferenceRow) else obj
-
-
-def merge_duplicates(rows: Sequence[PreferenceRow], by_group: bool = False) -> list[PreferenceRow]:
+def merge_duplicates(
+    rows: Sequence[PreferencePair], by_group: bool = False
+) -> list[PreferencePair]:
     """Merge rows with the same (prompt, chosen, rejected) into one row whose weight is the sum.
 
     Under the weighted loss Σ wᵢ·ℓᵢ / Σ wᵢ a row of weight w counts exactly as w copies (tested),
@@ -170,26 +120,15 @@ def merge_duplicates(rows: Sequence[PreferenceRow], by_group: bool = False) -> l
     ``by_group`` (the group-robust objective, where a row's group does enter the loss) only rows
     of the same group are merged.
     """
-    merged: dict[tuple[str, ...], PreferenceRow] = {}
+    merged: dict[tuple[str, ...], PreferencePair] = {}
     for r in rows:
         key = (r.prompt, r.chosen, r.rejected) + ((r.group,) if by_group else ())
         first = merged.get(key)
-        merged[key] = (
-            r
-            if first is None
-            else PreferenceRow(
-                first.prompt,
-                first.chosen,
-                first.rejected,
-                first.weight + r.weight,
-                first.group,
-                first.source,
-            )
-        )
+        merged[key] = r if first is None else first.with_weight(first.weight + r.weight)
     return [r for r in merged.values() if r.weight > 0]
 
 
-def rows_sha256(rows: Sequence[PreferenceRow]) -> str:
+def rows_sha256(rows: Sequence[PreferencePair]) -> str:
     """Content hash of the rows (provenance of a training run)."""
     h = hashlib.sha256()
     for r in rows:
@@ -209,7 +148,7 @@ def _messages(prompt: str, reply: str | None, conversational: bool):
 
 
 def paired_dataset(
-    rows: Sequence[PreferenceRow],
+    rows: Sequence[PreferencePair],
     conversational: bool,
     group_index: Mapping[str, int] | None = None,
 ):
@@ -233,7 +172,7 @@ def paired_dataset(
 
 
 def unpaired_dataset(
-    rows: Sequence[PreferenceRow],
+    rows: Sequence[PreferencePair],
     conversational: bool,
     group_index: Mapping[str, int] | None = None,
 ):
