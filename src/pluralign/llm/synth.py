@@ -14,6 +14,9 @@ re-run sends no request for work already answered. Every gate decision goes to
   The requests of all clauses go to the provider together, so a batching provider batches them.
 - Critique → revision (same paper, §3.1): :mod:`pluralign.llm.chain`; a preference pair
   ``chosen = revision, rejected = initial answer``, gated once more as a pair and de-duplicated.
+  Without critique (``critique=False``, the first stage of a curriculum, docs/rounds.md) the
+  chosen reply is the answer written with the clause as an explicit instruction (context
+  distillation, Askell et al. 2021, arXiv:2112.00861).
 - Self-refinement (Madaan et al. 2023, *Self-Refine*, arXiv:2303.17651): per clause, a scenario
   that tempts the assistant to break the clause (a question of the ``tempt`` kind), then the same
   chain; record ``scenario, rejected, chosen, critique``.

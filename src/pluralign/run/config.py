@@ -509,5 +509,7 @@ train:               # any train.yaml key (docs/training.md); defaults suit LoRA
 evaluate: {margin: likelihood, beta: 0.1, n_boot: 1000, alpha: 0.05, min_group_size: 1,
            generations: 24, max_new_tokens: 64}
 report: {title: null}
+rounds: 1            # iterative bootstrapping (docs/rounds.md): {count: 3, steps: [[questions,
+                     # answers], [questions, answers, critique, revision]], min_improvement: 0.01}
 """
 """The file ``pluralign init`` writes (it validates: a test parses it)."""
