@@ -6,14 +6,14 @@ import xml.etree.ElementTree as ET
 
 from pluralign.moralgraph.model import Edge, ValuesCard
 from pluralign.moralgraph.render import context_svg, graph_html
-from pluralign.moralgraph.simulate import SimulationConfig, simulate
+from pluralign.moralgraph.simulate import ValuesSimulationConfig, simulate
 from pluralign.moralgraph.summary import summarize
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
 def test_svg_per_context():
-    sim = simulate(SimulationConfig(participants=120, seed=2))
+    sim = simulate(ValuesSimulationConfig(participants=120, seed=2))
     graph = summarize(sim.edges, sim.cards)
     for ctx in graph.contexts:
         root = ET.fromstring(context_svg(graph, ctx))

@@ -152,11 +152,15 @@ def simulate_cmd(
         "--cards-out", help="Also write the values cards (JSON).")] = None,
 ) -> None:
     """Write simulated upgrade votes from the built-in bank of values cards."""
-    from pluralign.moralgraph.simulate import SimulationConfig, simulate, write_simulation
+    from pluralign.moralgraph.simulate import (
+        ValuesSimulationConfig,
+        simulate,
+        write_values_simulation,
+    )
 
-    sim = simulate(SimulationConfig(participants=participants, votes_per_participant=votes,
+    sim = simulate(ValuesSimulationConfig(participants=participants, votes_per_participant=votes,
                                     noise=noise, seed=seed))
-    write_simulation(sim, out, cards_out)
+    write_values_simulation(sim, out, cards_out)
     console.print(f"wrote {len(sim.edges)} votes on {len(sim.cards)} values to {out}")
 
 

@@ -22,18 +22,18 @@ def stage_moralgraph(ctx) -> None:
     from pluralign.moralgraph.dftjson import to_document, write_graph_json
     from pluralign.moralgraph.render import graph_html
     from pluralign.moralgraph.simulate import (
-        SimulationConfig,
+        ValuesSimulationConfig,
         recovery,
         simulate,
-        write_simulation,
+        write_values_simulation,
     )
     from pluralign.moralgraph.summary import summarize
 
     settings = ctx.settings
-    sim = simulate(SimulationConfig(participants=settings["participants"],
+    sim = simulate(ValuesSimulationConfig(participants=settings["participants"],
                                     votes_per_participant=settings["votes_per_participant"],
                                     noise=settings["noise"], seed=ctx.seed))
-    write_simulation(sim, ctx.out / "edges.csv", ctx.out / "cards.json")
+    write_values_simulation(sim, ctx.out / "edges.csv", ctx.out / "cards.json")
     graph = summarize(sim.edges, sim.cards)
     provenance = {"simulation": dict(settings, seed=ctx.seed), "codeVersion": __version__}
     write_graph_json(to_document(graph, provenance=provenance), ctx.out / "graph.json")

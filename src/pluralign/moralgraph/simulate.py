@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pluralign.io import atomic_write_text
+from pluralign.io import atomic_write_text, write_json_atomic
 from pluralign.moralgraph.model import (
     NO_UPGRADE,
     NOT_SURE,
@@ -34,7 +34,10 @@ from pluralign.moralgraph.model import (
 
 
 @dataclass(frozen=True)
-class SimulationConfig:
+class ValuesSimulationConfig:
+    """Settings of :func:`simulate`: values cards and upgrade votes (not the Polis assembly of
+    :class:`pluralign.simulate.SimulationConfig`)."""
+
     participants: int = 200
     votes_per_participant: int = 6
     noise: float = 0.2
@@ -50,8 +53,10 @@ class SimulationConfig:
 
 
 @dataclass(frozen=True)
-class Simulation:
-    config: SimulationConfig
+class ValuesSimulation:
+    """Articulated values and upgrade votes of simulated participants, with the assumed truth."""
+
+    config: ValuesSimulationConfig
     contexts: tuple[Context, ...]
     cards: tuple[ValuesCard, ...]
     truth: dict[str, tuple[ValueId, ...]]
@@ -96,9 +101,11 @@ def _story(a: ValuesCard, b: ValuesCard, context: Context) -> str:
             f") and came to focus on “{b.title}” ({b.description.lower()}) instead.")
 
 
-def simulate(config: SimulationConfig | None = None, bank: str | Path | None = None) -> Simulation:
+def simulate(
+    config: ValuesSimulationConfig | None = None, bank: str | Path | None = None
+) -> ValuesSimulation:
     """Run the simulation (same config and bank, same output)."""
-    config = config or SimulationConfig()
+    config = config or ValuesSimulationConfig()
     rng = np.random.default_rng(config.seed)
     contexts, cards, truth = load_bank(bank)
     by_id = {c.id: c for c in cards}
@@ -122,12 +129,14 @@ def simulate(config: SimulationConfig | None = None, bank: str | Path | None = N
             edges.append(Edge(participant=participant, from_id=a, to_id=b, context=ctx,
                               relationship=answer,
                               story=_story(by_id[a], by_id[b], ctx_by_id[ctx])))
-    return Simulation(config=config, contexts=contexts, cards=cards, truth=truth,
+    return ValuesSimulation(config=config, contexts=contexts, cards=cards, truth=truth,
                       articulations=tuple(articulations), edges=tuple(edges))
 
 
-def write_simulation(sim: Simulation, out: str | Path, cards_out: str | Path | None = None) -> None:
-    """Write the edge rows (.csv or .jsonl) and optionally the cards (JSON array)."""
+def write_values_simulation(
+    sim: ValuesSimulation, out: str | Path, cards_out: str | Path | None = None
+) -> None:
+    """Write the edge rows (.csv or .jsonl) and optionally the cards (JSON array), atomically."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = sim.frame()
@@ -139,7 +148,7 @@ def write_simulation(sim: Simulation, out: str | Path, cards_out: str | Path | N
     if cards_out:
         data = [{"id": c.id, "title": c.title, "description": c.description,
                  "policies": list(c.policies), "context": c.context} for c in sim.cards]
-        Path(cards_out).write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+        write_json_atomic(cards_out, data, indent=1)
 
 
 @dataclass(frozen=True)
