@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 
+from pluralign.constitution.draft import Clause
 from pluralign.llm import prompts as P
 from pluralign.llm.config import ProviderConfig
-from pluralign.constitution.draft import Clause
 from pluralign.llm.provider import Provider
 from pluralign.llm.synth import SynthSettings, step_seed, synth_revisions
 from pluralign.llm.types import Completion
