@@ -9,6 +9,7 @@ small public API; ``import pluralign`` stays light: the names below load on firs
 
     cfg = pluralign.load_pipeline_config("pipeline.yaml")
     result = pluralign.run_pipeline(cfg)        # every stage, resumable, into cfg.run_dir
+    result["evaluate"].metrics                  # each stage's result (a PipelineResult)
     pluralign.run_demo("pluralign-demo")        # the same on a simulated assembly
 
 The main stage functions are here too (``simulate_assembly``, ``select_panel``,
@@ -30,6 +31,7 @@ _EXPORTS = {
     "load_pipeline_config": "pluralign.run.config",
     "parse_pipeline_config": "pluralign.run.config",
     "run_pipeline": "pluralign.run.pipeline",
+    "PipelineResult": "pluralign.run.pipeline",
     "RunResult": "pluralign.run.runner",
     "run_demo": "pluralign.run.demo",
     "PluralignError": "pluralign.errors",
@@ -44,6 +46,7 @@ _EXPORTS = {
 __all__ = [
     "InputError",
     "PipelineConfig",
+    "PipelineResult",
     "PluralignError",
     "RunResult",
     "__version__",
@@ -68,7 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pluralign.report.build import write_report
     from pluralign.run.config import PipelineConfig, load_pipeline_config, parse_pipeline_config
     from pluralign.run.demo import run_demo
-    from pluralign.run.pipeline import run_pipeline
+    from pluralign.run.pipeline import PipelineResult, run_pipeline
     from pluralign.run.runner import RunResult
     from pluralign.simulate.engine import simulate_assembly
     from pluralign.train.api import train_preferences

@@ -52,3 +52,30 @@ def test_demo_objective_reaches_the_train_stage(tmp_path, capsys):
     code, _, err = run_inproc(capsys, "demo", "--out", tmp_path / "bad", "--objective", "robust")
     assert code == 1 and "objective" in err and "group-robust" in err
     assert not (tmp_path / "bad" / "simulate").exists()  # refused before any stage ran
+
+
+def test_a_resumed_run_reads_the_aggregation_back_instead_of_computing_it(tmp_path, monkeypatch):
+    from pluralign.aggregate import AggregateResult
+    from pluralign.run.runner import StageFiles
+
+    stages = build_stages(demo_config(tmp_path / "run", seed=2))
+    names = [s.name for s in stages]
+    early = stages[: names.index("constitution") + 1]
+    first = run_stages(early, tmp_path / "run", seed=2)
+    fresh = first.results["aggregate"]
+    assert isinstance(fresh, AggregateResult) and fresh.pca is not None
+    assert isinstance(first.results["panel"], StageFiles)
+    assert "panel.csv" in first.results["panel"].files
+    constitution = (tmp_path / "run" / "constitution" / "constitution.yaml").read_text()
+
+    import pluralign.aggregate.pipeline as agg
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the aggregation ran again")
+
+    monkeypatch.setattr(agg, "_aggregate", refuse)
+    again = run_stages(early, tmp_path / "run", seed=2, from_stage="constitution")
+    assert again.status("aggregate") == "skipped" and again.status("constitution") == "ran"
+    read = again.results["aggregate"]
+    assert read.pca is None and read.summary() == fresh.summary()
+    assert (tmp_path / "run" / "constitution" / "constitution.yaml").read_text() == constitution

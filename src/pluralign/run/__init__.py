@@ -21,6 +21,7 @@ _EXPORTS = {
     "PipelineConfig": "pluralign.run.config",
     "load_pipeline_config": "pluralign.run.config",
     "parse_pipeline_config": "pluralign.run.config",
+    "PipelineResult": "pluralign.run.pipeline",
     "build_stages": "pluralign.run.pipeline",
     "run_pipeline": "pluralign.run.pipeline",
     "RunResult": "pluralign.run.runner",
@@ -31,6 +32,7 @@ _EXPORTS = {
 }
 __all__ = [
     "PipelineConfig",
+    "PipelineResult",
     "RunResult",
     "Stage",
     "build_stages",
@@ -46,5 +48,5 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     from pluralign.run.config import PipelineConfig, load_pipeline_config, parse_pipeline_config
     from pluralign.run.demo import demo_config, run_demo
-    from pluralign.run.pipeline import build_stages, run_pipeline
+    from pluralign.run.pipeline import PipelineResult, build_stages, run_pipeline
     from pluralign.run.runner import RunResult, Stage, run_stages

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the run engine loads with the command, not with `pluralign --help`
-    from pluralign.run.runner import RunResult
+    from pluralign.run.pipeline import PipelineResult
 
 DEMO_OVERRIDES: dict[str, Any] = {
     "inputs": {"simulate": {"participants": 240, "statements": 60}},
@@ -62,8 +62,8 @@ def demo_config(out: Path, seed: int = 0, objective: str | None = None, quick: b
 
 def run_demo(out: Path, *, seed: int = 0, from_stage: str | None = None,
              progress=None, objective: str | None = None, quick: bool = False,
-             rounds: int | None = None, on_round=None) -> RunResult:
-    """Run the demo into ``out``; returns the :class:`~pluralign.run.runner.RunResult`."""
+             rounds: int | None = None, on_round=None) -> PipelineResult:
+    """Run the demo into ``out``; returns the :class:`~pluralign.run.pipeline.PipelineResult`."""
     from pluralign.run.pipeline import run_pipeline
 
     return run_pipeline(demo_config(Path(out), seed, objective, quick, rounds),

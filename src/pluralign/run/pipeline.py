@@ -17,6 +17,7 @@ Stage order::
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,26 @@ def _checkpoint_identity(path: Path) -> dict[str, Any]:
         size = f.stat().st_size
         files[f.relative_to(path).as_posix()] = sha256_file(f) if size < (1 << 20) else size
     return {"path": str(path), "files": files}
+
+
+@dataclass(frozen=True)
+class PipelineResult(RunResult):
+    """What :func:`run_pipeline` did: each stage's outcome and each stage's result
+    (``result["aggregate"]`` is the :class:`~pluralign.aggregate.AggregateResult`,
+    ``result["evaluate"]`` the :class:`~pluralign.evaluate.stage.EvaluateResult`; a stage not on
+    the stage contract gives a :class:`~pluralign.run.runner.StageFiles`), read back from the
+    run folder for the stages a resumed run skipped."""
+
+    config: PipelineConfig | None = None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.results[name]
+
+    @property
+    def report(self) -> Path | None:
+        """``RUN/report.html`` when the run wrote it."""
+        path = Path(self.run_dir) / "report.html"
+        return path if path.is_file() else None
 
 
 def build_stages(cfg: PipelineConfig) -> list[Stage]:
@@ -166,7 +187,8 @@ def _store_digest(store) -> str:
 
 
 def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
-                 progress=None, on_round: Callable[[dict], None] | None = None) -> RunResult:
+                 progress=None, on_round: Callable[[dict], None] | None = None
+                 ) -> PipelineResult:
     """Run ``cfg``'s stages into ``cfg.run_dir``; ``progress`` is a rich Progress (optional).
     With ``rounds.count`` > 1 the rounds follow round 1 (:func:`pluralign.run.rounds.run_rounds`;
     ``on_round`` receives each round's ``rounds.json`` entry)."""
@@ -213,7 +235,9 @@ def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
     if rounds:  # docs/rounds.md: round k+1 synthesises with, and trains from, round k's model
         from pluralign.run.rounds import run_rounds
 
-        return run_rounds(cfg, stages[:-1], stages[-1], from_stage=from_stage,
+        done = run_rounds(cfg, stages[:-1], stages[-1], from_stage=from_stage,
                           on_start=on_start, on_done=on_done, on_round=on_round)
-    return run_stages(stages, run_dir, seed=cfg.seed, from_stage=from_stage,
-                      on_start=on_start, on_done=on_done)
+    else:
+        done = run_stages(stages, run_dir, seed=cfg.seed, from_stage=from_stage,
+                          on_start=on_start, on_done=on_done)
+    return PipelineResult(done.run_dir, done.outcomes, done.results, cfg)

@@ -39,7 +39,9 @@ from pluralign.run.runner import (
     RunResult,
     Stage,
     StageContext,
+    StageFiles,
     StageOutcome,
+    StageResults,
     run_stages,
     spec_stage,
 )
@@ -353,4 +355,5 @@ def run_rounds(
     if report is not None:
         settings = {**report.settings, "rounds": len(records), "stopped": stopped}
         run([replace(report, settings=settings, after=tuple(s.name for s in plan))])
-    return RunResult(run_dir, tuple(outcomes[s.name] for s in plan))
+    results = StageResults(run_dir, {s.name: s.result_cls or StageFiles for s in plan})
+    return RunResult(run_dir, tuple(outcomes[s.name] for s in plan), results)

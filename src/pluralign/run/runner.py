@@ -24,6 +24,24 @@ from pluralign.provenance import library_versions
 from pluralign.run.manifest import MANIFEST, fingerprint, read_manifest
 
 
+@dataclass(frozen=True)
+class StageFiles:
+    """The result of a stage not (yet) on the stage contract: the files it wrote."""
+
+    folder: Path
+    files: tuple[str, ...]
+
+    def write(self, folder: str | Path) -> Path:  # the stage wrote them itself
+        return Path(folder)
+
+    @classmethod
+    def read(cls, folder: str | Path) -> StageFiles:
+        folder = Path(folder)
+        files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                       if p.is_file() and p.name != MANIFEST) if folder.is_dir() else []
+        return cls(folder, tuple(files))
+
+
 class StageResults(Mapping[str, Any]):
     """Each stage's result: the object a stage of this process returned, else (a stage skipped
     as up to date) its result class's ``read`` of the stage's folder, on first access."""
@@ -159,8 +177,7 @@ def run_stages(
     run_dir.mkdir(parents=True, exist_ok=True)
     prints: dict[str, str] = {}
     outcomes: list[StageOutcome] = []
-    results = StageResults(run_dir, {s.name: s.result_cls for s in stages
-                                     if s.result_cls is not None})
+    results = StageResults(run_dir, {s.name: s.result_cls or StageFiles for s in stages})
     forced = False
     for stage in stages:
         forced = forced or stage.name == from_stage
