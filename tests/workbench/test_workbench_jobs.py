@@ -83,6 +83,7 @@ def test_practice_then_integration_lifecycle(bench, tmp_path):
     page = admin.get(f"{ROOT}/practice").text
     assert 'id="no-constitution"' in page and 'id="start-practice"' not in page
     _constitution(admin, token, store)
+    assert "model interview)” (1 clause)." in admin.get(f"{ROOT}/practice").text
     script.delay = 0.05  # slow enough for the second start to find the first one running
     r = admin.post(f"{ROOT}/practice/start", data={"csrf": token, "questions_per_clause": "3"})
     assert r.status_code == 200 and "hx-trigger" in r.text, r.text
@@ -110,7 +111,8 @@ def test_practice_then_integration_lifecycle(bench, tmp_path):
     assert "state-done" in admin.get(f"{ROOT}/practice").text
 
     page = admin.get(f"{ROOT}/integration").text
-    assert f"practice job {job.id}" in page
+    n = job.result["pairs"]
+    assert f"practice job {job.id} ({n} preference pair{'s' if n != 1 else ''})." in page
     r = admin.post(f"{ROOT}/integration/start", data={"csrf": token, "max_steps": "2"})
     assert r.status_code == 200, r.text
     html = _wait(admin, "integration", timeout=300)
