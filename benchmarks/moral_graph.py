@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from pluralign.moralgraph import reference
-from pluralign.moralgraph.model import Edge
 from pluralign.moralgraph.summary import summarize
+from pluralign.moralgraph.types import Edge
 
 
 def make_edges(n: int, n_values: int, n_contexts: int, seed: int) -> pd.DataFrame:

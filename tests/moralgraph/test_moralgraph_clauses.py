@@ -7,9 +7,9 @@ import json
 import pytest
 
 from pluralign.moralgraph.clauses import clause_text, clauses_from_graph
-from pluralign.moralgraph.model import Context, Edge, ValuesCard
 from pluralign.moralgraph.simulate import ValuesSimulationConfig, simulate
 from pluralign.moralgraph.summary import summarize
+from pluralign.moralgraph.types import Context, Edge, ValuesCard
 
 
 def E(a, b, rel, ctx):

@@ -18,8 +18,8 @@ from pluralign.moralgraph.dftjson import (
     to_document,
     write_graph_json,
 )
-from pluralign.moralgraph.model import Edge, ValuesCard
 from pluralign.moralgraph.summary import summarize
+from pluralign.moralgraph.types import Edge, ValuesCard
 
 # The shape of moral-graph-elicitation's graph API output (values on included edges with pageRank,
 # edges with counts and summary, demographics in the summary), with numbers computed by hand:

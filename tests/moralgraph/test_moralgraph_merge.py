@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pluralign.moralgraph.merge import duplicate_groups, merge_cards
-from pluralign.moralgraph.model import ValuesCard
+from pluralign.moralgraph.types import ValuesCard
 
 
 def unit(deg):

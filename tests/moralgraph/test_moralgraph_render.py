@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from pluralign.moralgraph.model import Edge, ValuesCard
 from pluralign.moralgraph.render import context_svg, graph_html
 from pluralign.moralgraph.simulate import ValuesSimulationConfig, simulate
 from pluralign.moralgraph.summary import summarize
+from pluralign.moralgraph.types import Edge, ValuesCard
 
 SVG = "{http://www.w3.org/2000/svg}"
 

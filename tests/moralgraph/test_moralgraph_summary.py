@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pluralign.moralgraph import reference
-from pluralign.moralgraph.model import Edge, ValuesCard
 from pluralign.moralgraph.summary import (
     COUNT_FIELDS,
     SummaryConfig,
@@ -19,6 +18,7 @@ from pluralign.moralgraph.summary import (
     summarize,
     wiser_likelihood,
 )
+from pluralign.moralgraph.types import Edge, ValuesCard
 
 
 def E(a, b, rel, ctx="c", who="u"):

@@ -1,6 +1,6 @@
 """Moral graph (Democratic Fine-Tuning): values cards, wisdom-upgrade votes, and their summary.
 
-Public API: the data model (:mod:`~pluralign.moralgraph.model`), :func:`summarize` with
+Public API: the data model (:mod:`~pluralign.moralgraph.types`), :func:`summarize` with
 :class:`SummaryConfig` (published definitions, see :mod:`~pluralign.moralgraph.summary`), the JSON
 interchange (:mod:`~pluralign.moralgraph.dftjson`), readers (:mod:`~pluralign.moralgraph.io`), the
 simulator (:mod:`~pluralign.moralgraph.simulate`), near-duplicate merging
@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING
 from pluralign.lazy import lazy_exports
 
 _EXPORTS = {
-    "Case": "pluralign.moralgraph.model",
-    "Context": "pluralign.moralgraph.model",
-    "Edge": "pluralign.moralgraph.model",
-    "Impression": "pluralign.moralgraph.model",
-    "NOT_SURE": "pluralign.moralgraph.model",
-    "NO_UPGRADE": "pluralign.moralgraph.model",
-    "RELATIONSHIPS": "pluralign.moralgraph.model",
-    "UPGRADE": "pluralign.moralgraph.model",
-    "ValuesCard": "pluralign.moralgraph.model",
+    "Case": "pluralign.moralgraph.types",
+    "Context": "pluralign.moralgraph.types",
+    "Edge": "pluralign.moralgraph.types",
+    "Impression": "pluralign.moralgraph.types",
+    "NOT_SURE": "pluralign.moralgraph.types",
+    "NO_UPGRADE": "pluralign.moralgraph.types",
+    "RELATIONSHIPS": "pluralign.moralgraph.types",
+    "UPGRADE": "pluralign.moralgraph.types",
+    "ValuesCard": "pluralign.moralgraph.types",
     "MoralGraph": "pluralign.moralgraph.summary",
     "SummaryConfig": "pluralign.moralgraph.summary",
     "summarize": "pluralign.moralgraph.summary",
@@ -46,7 +46,8 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pluralign.moralgraph.model import (
+    from pluralign.moralgraph.summary import MoralGraph, SummaryConfig, summarize
+    from pluralign.moralgraph.types import (
         NO_UPGRADE,
         NOT_SURE,
         RELATIONSHIPS,
@@ -57,4 +58,3 @@ if TYPE_CHECKING:  # pragma: no cover
         Impression,
         ValuesCard,
     )
-    from pluralign.moralgraph.summary import MoralGraph, SummaryConfig, summarize

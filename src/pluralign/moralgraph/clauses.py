@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pluralign.moralgraph.model import Context, ValueId
 from pluralign.moralgraph.summary import COUNT_FIELDS, MoralGraph
+from pluralign.moralgraph.types import Context, ValueId
 
 
 @dataclass(frozen=True)

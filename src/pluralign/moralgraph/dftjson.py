@@ -29,8 +29,8 @@ import pandas as pd
 
 from pluralign.errors import InputError
 from pluralign.io import read_json, write_json_atomic
-from pluralign.moralgraph.model import ValueId, ValuesCard
 from pluralign.moralgraph.summary import COUNT_FIELDS, MoralGraph, SummaryConfig, entropy_bits
+from pluralign.moralgraph.types import ValueId, ValuesCard
 
 _CARD_KEYS = ("id", "title", "description", "policies", "pageRank")
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pluralign.errors import N_, InputError
-from pluralign.moralgraph.model import ValuesCard
+from pluralign.moralgraph.types import ValuesCard
 
 Chat = Callable[[list[dict[str, str]]], str]
 MAX_TITLE = 80

@@ -18,7 +18,7 @@ import pandas as pd
 from pluralign.csvtable import read_table
 from pluralign.errors import InputError, at
 from pluralign.io import iter_jsonl, read_json
-from pluralign.moralgraph.model import RELATIONSHIPS, ValuesCard
+from pluralign.moralgraph.types import RELATIONSHIPS, ValuesCard
 
 FIELDS = ("user", "from", "to", "context", "relationship", "story")
 ALIASES = {

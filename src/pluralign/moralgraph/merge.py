@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pluralign.moralgraph.model import ValueId, ValuesCard
+from pluralign.moralgraph.types import ValueId, ValuesCard
 
 DEFAULT_THRESHOLD = 0.8
 

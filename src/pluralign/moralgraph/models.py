@@ -127,7 +127,7 @@ class MoralImpression(Base):
 def record_edge(session: Session, *, assembly_id: int, participant_id: int, from_id: int,
                 to_id: int, context_id: int, relationship: str, story: str = "") -> MoralEdge:
     """Store an answer; a participant's new answer on the same story replaces the old one."""
-    from pluralign.moralgraph.model import RELATIONSHIPS
+    from pluralign.moralgraph.types import RELATIONSHIPS
 
     if relationship not in RELATIONSHIPS:
         raise ValueError(f"relationship must be one of {RELATIONSHIPS}, not {relationship!r}")
@@ -173,8 +173,8 @@ def load_edges(session: Session, assembly_id: int):
 
 
 def load_cards(session: Session, assembly_id: int, *, canonical_only: bool = True):
-    """The assembly's values cards as :class:`~pluralign.moralgraph.model.ValuesCard`."""
-    from pluralign.moralgraph.model import ValuesCard
+    """The assembly's values cards as :class:`~pluralign.moralgraph.types.ValuesCard`."""
+    from pluralign.moralgraph.types import ValuesCard
 
     query = select(ValuesCardRow, MoralContext.key).outerjoin(
         MoralContext, MoralContext.id == ValuesCardRow.context_id

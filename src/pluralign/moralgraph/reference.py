@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from pluralign.moralgraph.model import Edge, ValueId
 from pluralign.moralgraph.summary import COUNT_FIELDS, SummaryConfig
+from pluralign.moralgraph.types import Edge, ValueId
 
 
 def entropy(counts: dict[str, int]) -> float:

@@ -19,7 +19,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from pluralign.errors import N_, InputError, NotFoundError
-from pluralign.moralgraph.model import ValuesCard
 from pluralign.moralgraph.models import (
     MoralCase,
     MoralContext,
@@ -31,6 +30,7 @@ from pluralign.moralgraph.models import (
     record_edge,
 )
 from pluralign.moralgraph.summary import MoralGraph, SummaryConfig, summarize
+from pluralign.moralgraph.types import ValuesCard
 
 
 def add_context(session: Session, assembly_id: int, key: str, description: str = ""
@@ -172,7 +172,7 @@ def answer_story(session: Session, assembly_id: int, participant_id: int, from_i
     if set(cards) != {from_id, to_id}:
         raise NotFoundError(N_("values card %(a)s or %(b)s is not in this assembly",
                                a=from_id, b=to_id))
-    from pluralign.moralgraph.model import RELATIONSHIPS
+    from pluralign.moralgraph.types import RELATIONSHIPS
 
     if relationship not in RELATIONSHIPS:  # the same words as record_edge's ValueError
         raise InputError(N_("relationship must be one of %(choices)s, not %(value)s",

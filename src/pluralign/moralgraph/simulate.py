@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pluralign.io import atomic_write_text, write_json_atomic
-from pluralign.moralgraph.model import (
+from pluralign.moralgraph.types import (
     NO_UPGRADE,
     NOT_SURE,
     UPGRADE,

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pluralign.moralgraph.model import RELATIONSHIPS, Edge, ValueId, ValuesCard
+from pluralign.moralgraph.types import RELATIONSHIPS, Edge, ValueId, ValuesCard
 
 COUNT_FIELDS = ("markedWiser", "markedNotWiser", "markedLessWise", "markedUnsure", "impressions")
 EDGE_COLUMNS = ("participant", "from_id", "to_id", "context", "relationship")
@@ -246,7 +246,7 @@ def summarize(
 ) -> MoralGraph:
     """Summarise upgrade votes into a moral graph (see the module docstring for the definitions).
 
-    ``edges`` are :class:`~pluralign.moralgraph.model.Edge` objects or a DataFrame with columns
+    ``edges`` are :class:`~pluralign.moralgraph.types.Edge` objects or a DataFrame with columns
     ``participant, from_id, to_id, context, relationship``. ``values`` (optional) are the cards,
     kept for export; when given, every edge must refer to one of them.
     """

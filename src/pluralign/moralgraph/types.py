@@ -11,7 +11,8 @@ and how do we align AI to them?", arXiv:2404.10636):
   value ``to_id`` in a context: ``upgrade`` (a gain in wisdom), ``no_upgrade`` or ``not_sure``;
 * an **impression** records that a participant was shown a story (answered or not).
 
-Value ids may be ints (as in Democratic Fine-Tuning's JSON) or strings.
+Value ids may be ints (as in Democratic Fine-Tuning's JSON) or strings. These are plain frozen
+dataclasses; the store's tables for them are :mod:`pluralign.moralgraph.models`.
 """
 
 from __future__ import annotations
