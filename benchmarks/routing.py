@@ -12,7 +12,7 @@ policy decides the *order* in which each participant meets the statements they a
 asks anything new. The reference is the aggregation of all recorded votes. In each round every
 participant with votes left (in a new random order) casts one, chosen by
 :func:`pluralign.web.routing.choose` (the web app's code) among their remaining ones; the votes
-so far are aggregated after every 1/25 of them. *groups* and *consensus* are counted as for the
+so far are aggregated after every 1/50 of them. *groups* and *consensus* are counted as for the
 simulation (below). Policies: random order (the baseline, mean of two seeds), the order Polis
 itself showed them in (the recording's: Polis's own routing, with the statements' real arrival
 times), the default priority, and candidates. Conversations at even positions in the sorted list
@@ -238,7 +238,7 @@ def run(
 POLIS = Path(os.environ.get("PLURALIGN_POLIS_DATA", ROOT.parent / "shared" / "data" / "polis"))
 if not POLIS.is_dir():
     POLIS = Path("/work/shared/data/polis")
-CHECKS = 25  # aggregations per replay, evenly spaced in votes
+CHECKS = 50  # aggregations per replay, evenly spaced in votes
 
 
 def polis_names() -> list[str]:
@@ -330,11 +330,47 @@ def features(result, numbers: np.ndarray) -> dict[str, np.ndarray]:
         result.stats.seen,
         _settings().consensus.min_group_agreement,
     )
+    share = _settings().consensus.min_group_agreement
+    votes = _settings().consensus.min_group_votes
+    open_ = {
+        int(s): open_consensus(result.stats.agree[:, j], result.stats.seen[:, j], share, votes)
+        for j, s in enumerate(result.matrix.statements)
+    }
     return {
         "separation": np.array([sep.get(int(s), 0.0) for s in numbers]),
         "extremity": extremity,
         "uncertainty": np.array([unc.get(int(s), 0.0) for s in numbers]),
+        "open": np.array([open_.get(int(s), 0.0) for s in numbers]),
     }
+
+
+OPEN_Z = 1.645  # one-sided 95 % bounds
+OPEN_BOOST = 8.0
+
+
+def open_consensus(agree, seen, share: float, min_votes: int) -> float:
+    """1 when a statement's consensus status is still open, else 0 (an upper/lower-confidence
+    rule): every group's agree share *could* reach ``share`` (its upper bound ``mu_g + z
+    sigma_g``, the Beta posterior of :func:`routing.consensus_uncertainty`, is at least
+    ``share``) but not every group is known to (lower bound at least ``share`` with at least
+    ``min_votes`` votes). Fewer than two groups: 0."""
+    if len(agree) < 2:
+        return 0.0
+    possible = decided = True
+    for a, s in zip(agree, seen, strict=True):
+        mu = (a + 1.0) / (s + 2.0)
+        sd = np.sqrt(mu * (1.0 - mu) / (s + 3.0))
+        possible &= bool(mu + OPEN_Z * sd >= share)
+        decided &= bool(mu - OPEN_Z * sd >= share and s >= min_votes)
+    return float(possible and not decided)
+
+
+def open_weight(c: routing.Candidate) -> float:
+    """The default priority times ``1 + 8`` for a statement whose consensus status is open
+    (:func:`open_consensus`, carried in the candidate's ``uncertainty``); a candidate."""
+    return routing.priority(c.agree, c.disagree, c.passes, c.separation) * (
+        1.0 + OPEN_BOOST * c.uncertainty
+    )
 
 
 def replay(
@@ -346,6 +382,7 @@ def replay(
     uncertainty=False,
     oracle=False,
     recorded=False,
+    weight=None,
 ):
     """Votes needed (groups, consensus) when every participant casts their recorded votes in
     the order the policy gives, one per round, aggregating every ``1/CHECKS`` of the votes.
@@ -400,6 +437,7 @@ def replay(
                     participant=int(i),
                     round_=int(cast[i].sum()),
                     policy=policy,
+                    weight=weight,
                 ).key
             cast[i, j], left[i] = True, left[i] - 1
             value = conv.votes[i, j]
@@ -411,7 +449,8 @@ def replay(
             if (feature or uncertainty) and not oracle:
                 now = features(result, conv.numbers)
                 weigh = now[feature] if feature else zero
-                unsure = now["uncertainty"] if uncertainty else zero
+                unsure = now[uncertainty if isinstance(uncertainty, str) else "uncertainty"]
+                unsure = unsure if uncertainty else zero
             if policy == routing.GAIN:
                 model = group_model(result, conv.numbers)
                 model_cols = np.asarray(model.keys, dtype=np.int64)
@@ -448,6 +487,9 @@ REPLAY_POLICIES = {
     "Polis's recorded order": dict(policy=routing.RANDOM, recorded=True),
     "priority (default)": dict(policy=routing.PRIORITY, feature="separation"),
     "priority + uncertainty": dict(policy=routing.PRIORITY, feature="separation", uncertainty=True),
+    "priority + open consensus": dict(
+        policy=routing.PRIORITY, feature="separation", uncertainty="open", weight=open_weight
+    ),
     "gain": dict(policy=routing.GAIN),
 }
 REPLAYS = ("recorded", "imputed")
