@@ -26,6 +26,14 @@ WeightsOption = Annotated[
     Path | None,
     typer.Option("--weights", help="Person weights CSV (id,weight) for --weighting soft."),
 ]
+HistoryOption = Annotated[
+    bool,
+    typer.Option("--history/--no-history", help="Prefix later turns with the conversation so far."),
+]
+MaxTurnOption = Annotated[
+    int | None,
+    typer.Option("--max-turn", help="Last conversation turn to use (0 = the first turn only)."),
+]
 TargetsOption = Annotated[
     Path | None,
     typer.Option(
@@ -113,19 +121,10 @@ def import_prism_cmd(
     pairs: Annotated[
         str, typer.Option("--pairs", help="best-vs-rest | best-vs-worst | all")
     ] = "best-vs-rest",
-    history: Annotated[
-        bool,
-        typer.Option(
-            "--history/--no-history", help="Prefix later turns with the conversation so far."
-        ),
-    ] = True,
-    max_turn: Annotated[
-        int | None,
-        typer.Option("--max-turn", help="Last conversation turn to use (0 = opening turn only)."),
-    ] = None,
+    history: HistoryOption = True,
+    max_turn: MaxTurnOption = None,
 ) -> None:
     """Import PRISM (survey.jsonl + conversations.jsonl) as preference pairs."""
-    from pluralign.data.preferences import make_provenance, write_jsonl
     from pluralign.data.prism import import_prism
 
     rows = import_prism(folder, group_by=group_by, pairs=pairs, history=history, max_turn=max_turn)
@@ -133,17 +132,24 @@ def import_prism_cmd(
         raise InputError(
             "no preference pairs found (every turn tied or had one response)", where=str(folder)
         )
-    prov = make_provenance(
-        "preferences.prism",
-        inputs={"prism": folder},
-        settings={"group_by": group_by, "pairs": pairs, "history": history, "max_turn": max_turn},
-        license="PRISM: human text CC BY 4.0, model responses CC BY-NC 4.0 (Kirk et al. 2024)",
+    _write_imported(
+        out, rows, "prism", folder, "participants",
+        {"group_by": group_by, "pairs": pairs, "history": history, "max_turn": max_turn},
+        "PRISM: human text CC BY 4.0, model responses CC BY-NC 4.0 (Kirk et al. 2024)",
     )
+
+
+def _write_imported(out, rows, kind: str, source: Path, who: str, settings: dict,
+                    license: str) -> None:
+    """Write an imported dataset's pairs with their provenance and say how many people made
+    them (``who``: what the dataset calls them)."""
+    from pluralign.data.preferences import make_provenance, write_jsonl
+
+    prov = make_provenance(f"preferences.{kind}", inputs={kind: source}, settings=settings,
+                           license=license)
     write_jsonl(out, rows, prov)
-    console.print(
-        f"{len(rows)} pairs from {len({p.provenance['participant'] for p in rows})} "
-        f"participants → {out}"
-    )
+    people = len({p.provenance["participant"] for p in rows})
+    console.print(f"{len(rows)} pairs from {people} {who} → {out}")
 
 
 def import_community_alignment_cmd(
@@ -170,21 +176,12 @@ def import_community_alignment_cmd(
             help="Drop conversations whose first prompt the annotator wrote themselves.",
         ),
     ] = False,
-    history: Annotated[
-        bool,
-        typer.Option(
-            "--history/--no-history", help="Prefix later turns with the conversation so far."
-        ),
-    ] = True,
-    max_turn: Annotated[
-        int | None,
-        typer.Option("--max-turn", help="Last conversation turn to use (0 = first turn only)."),
-    ] = None,
+    history: HistoryOption = True,
+    max_turn: MaxTurnOption = None,
 ) -> None:
     """Import Community Alignment (Meta 2025, CC BY 4.0) as preference pairs with annotator
     groups."""
     from pluralign.data.community_alignment import LICENSE, import_community_alignment
-    from pluralign.data.preferences import make_provenance, write_jsonl
 
     rows = import_community_alignment(
         path,
@@ -203,17 +200,7 @@ def import_community_alignment_cmd(
         "history": history,
         "max_turn": max_turn,
     }
-    prov = make_provenance(
-        "preferences.community_alignment",
-        inputs={"community_alignment": path},
-        settings=settings,
-        license=LICENSE,
-    )
-    write_jsonl(out, rows, prov)
-    console.print(
-        f"{len(rows)} pairs from {len({p.provenance['participant'] for p in rows})} "
-        f"annotators → {out}"
-    )
+    _write_imported(out, rows, "community_alignment", path, "annotators", settings, LICENSE)
 
 
 def steer_cmd(

@@ -128,26 +128,13 @@ def _run_step(
         advance(1)
 
 
-def run_chain(
-    provider: Provider,
-    items: Sequence[ChainItem],
-    settings,
-    log: GateLog,
-    advance: Callable[[int], None] = lambda n=1: None,
-) -> None:
-    """Fill ``answer``, ``critique`` and ``revision`` of every item (or drop/fail it)."""
+def _answer_step(provider: Provider, items: Sequence[ChainItem], settings, log: GateLog,
+                 advance: Callable[[int], None]) -> None:
+    """The first step of every chain: the model's plain answer to each item's prompt."""
 
     def set_answer(it: ChainItem, text: str) -> None:
         it.answer = text
 
-    def set_point(it: ChainItem, text: str) -> None:
-        it.point = text.rstrip(".")
-        it.critique = P.critique_text(it.point)
-
-    def set_revision(it: ChainItem, text: str) -> None:
-        it.revision = text
-
-    critique_examples = P.critique_examples()
     _run_step(
         provider,
         items,
@@ -161,6 +148,26 @@ def run_chain(
         settings.max_tokens,
         advance,
     )
+
+
+def run_chain(
+    provider: Provider,
+    items: Sequence[ChainItem],
+    settings,
+    log: GateLog,
+    advance: Callable[[int], None] = lambda n=1: None,
+) -> None:
+    """Fill ``answer``, ``critique`` and ``revision`` of every item (or drop/fail it)."""
+
+    def set_point(it: ChainItem, text: str) -> None:
+        it.point = text.rstrip(".")
+        it.critique = P.critique_text(it.point)
+
+    def set_revision(it: ChainItem, text: str) -> None:
+        it.revision = text
+
+    critique_examples = P.critique_examples()
+    _answer_step(provider, items, settings, log, advance)
     _run_step(
         provider,
         items,
@@ -211,25 +218,10 @@ def run_instructed(
     Bai et al. 2022 add critique and revision). The instructed answer passes the revision gate
     with the clause as the point it must take up."""
 
-    def set_answer(it: ChainItem, text: str) -> None:
-        it.answer = text
-
     def set_instructed(it: ChainItem, text: str) -> None:
         it.revision = text
 
-    _run_step(
-        provider,
-        items,
-        "answer",
-        lambda it: [("system", P.SHORT_ANSWER_SYSTEM), ("user", it.prompt)],
-        finish_text,
-        lambda it, t: G.answer_gate(t, it.prompt, language=it.language),
-        set_answer,
-        settings,
-        log,
-        settings.max_tokens,
-        advance,
-    )
+    _answer_step(provider, items, settings, log, advance)
     _run_step(
         provider,
         items,
