@@ -8,6 +8,12 @@ records, on rank 0, every step's gradient after DDP's all-reduce, the final para
 group weights: ``OUT/<case>.pt``. Case ``padded`` counts accelerate's repeats (the fix disabled),
 to show the comparison can fail.
 
+The optimizer is plain SGD: AdamW's first step moves each parameter by about lr·sign(g), so an
+entry whose gradient is ~1e-8 (float32 rounding of a sum taken in another order, up to 16 %
+relative here) moves by up to lr either way, and the next step's gradients then differ by ~1e-5
+for reasons that have nothing to do with the objective. With SGD a parameter moves by lr·g and
+the comparison tests the objective.
+
 Usage: ``python ddp_exactness.py MODEL_DIR OUT_DIR``
 """
 
@@ -36,6 +42,7 @@ ROWS = [
 
 def run(case: str, model_dir: Path, out: Path) -> None:
     from transformers import TrainerCallback
+    from transformers.training_args import OptimizerNames
 
     from pluralign.train import weighting
     from pluralign.train.api import Hardware, build_trainer
@@ -96,6 +103,7 @@ def run(case: str, model_dir: Path, out: Path) -> None:
             callbacks=[Grads()],
             group_robust=state,
         )
+        trainer.args.optim = OptimizerNames.SGD  # see the module docstring
         trainer.train()
     finally:
         weighting.real_rows = original

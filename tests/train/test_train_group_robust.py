@@ -17,6 +17,7 @@ from pluralign.train.group_robust import (
     group_shares,
     initial_log_weights,
     mirror_ascent_step,
+    row_factors,
 )
 
 
@@ -38,21 +39,59 @@ def test_mirror_ascent_step_by_hand():
 
 
 def test_group_loss_estimates_and_update_by_hand():
-    """Rows (group, w, ℓ): (a, 2, 0.5), (a, 1, 0.8), (b, 1, 1.4); the data's shares π = (3/4, 1/4);
-    this batch has W_B = 4. L̂_a = (2·0.5 + 0.8)/(0.75·4) = 0.6, L̂_b = 1.4/(0.25·4) = 1.4."""
-    shares = np.array([0.75, 0.25])
-    sums = np.array([2 * 0.5 + 1 * 0.8, 1 * 1.4])
-    np.testing.assert_allclose(group_loss_estimates(sums, shares, 4.0), [0.6, 1.4])
-    state = GroupRobustState(("a", "b"), shares, np.log([0.5, 0.5]), 0.5)
-    after = state.updated(sums, 4.0)
-    a, b = 0.5 * math.exp(0.5 * 0.6), 0.5 * math.exp(0.5 * 1.4)
-    np.testing.assert_allclose(after.weights, [a / (a + b), b / (a + b)], rtol=1e-12)
-    assert after.step == 1 and after.log_row()["losses"] == {"a": 0.6, "b": 1.4}
-    # (G4): the batch loss Σ_g α_g L̂_g equals Σ wᵢ·(α_g/π_g)·ℓᵢ / W_B
+    """Rows (group, w, ℓ): (a, 2, 0.5), (a, 1, 0.8), (b, 1, 1.4), and group c without a row in
+    this batch: W_B = 4, W_{B,a} = 3, W_{B,b} = 1. (G3): L̂_a = (2·0.5 + 0.8)/3 = 0.6,
+    L̂_b = 1.4/1 = 1.4, L̂_c = 0 (c is not moved by the step before renormalisation)."""
+    sums = np.array([2 * 0.5 + 1 * 0.8, 1 * 1.4, 0.0])
+    group_weights = np.array([3.0, 1.0, 0.0])
+    np.testing.assert_allclose(group_loss_estimates(sums, group_weights), [0.6, 1.4, 0.0])
+    shares = np.array([0.5, 0.25, 0.25])  # the whole data's π (only the proportional init uses it)
+    state = GroupRobustState(("a", "b", "c"), shares, np.log([0.5, 0.25, 0.25]), 0.5)
+    after = state.updated(sums, group_weights)
+    a, b, c = 0.5 * math.exp(0.5 * 0.6), 0.25 * math.exp(0.5 * 1.4), 0.25
+    np.testing.assert_allclose(after.weights, np.array([a, b, c]) / (a + b + c), rtol=1e-12)
+    assert after.step == 1 and after.log_row()["losses"] == {"a": 0.6, "b": 1.4, "c": 0.0}
+    # (G4): factors α_g·W_B/W_{B,g} = (0.5·4/3, 0.25·4/1, 0), and Σ wᵢ·f_g·ℓᵢ / W_B equals
+    # Σ_g α_g L̂_g = 0.5·0.6 + 0.25·1.4 = 0.65
+    f = state.factors(group_weights)
+    np.testing.assert_allclose(f, [2 / 3, 1.0, 0.0])
     rows = [(0, 2, 0.5), (0, 1, 0.8), (1, 1, 1.4)]
-    f = state.factors()
     by_rows = sum(w * f[g] * lo for g, w, lo in rows) / 4.0
-    assert by_rows == pytest.approx(float(state.weights @ group_loss_estimates(sums, shares, 4)))
+    assert by_rows == pytest.approx(0.65)
+    assert by_rows == pytest.approx(
+        float(state.weights @ group_loss_estimates(sums, group_weights))
+    )
+    with pytest.raises(ValueError, match="one loss sum"):
+        group_loss_estimates(sums, group_weights[:2])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.floats(0.01, 5), st.floats(0, 4)), min_size=1, max_size=12
+    ),
+    st.lists(st.floats(-3, 3), min_size=4, max_size=4),
+)
+def test_batch_estimates_are_group_means_and_the_loss_their_alpha_sum(rows, logw):
+    """For any batch: each present group's L̂_g lies within its rows' losses (it is their
+    weighted mean: bounded, unlike an importance-weighted estimate), and the row-reweighted loss
+    (G4) equals Σ_g α_g·L̂_g."""
+    logw = np.array(logw) - np.log(np.exp(logw).sum())
+    g = np.array([r[0] for r in rows])
+    w = np.array([r[1] for r in rows])
+    loss = np.array([r[2] for r in rows])
+    sums = np.array([(w * loss)[g == k].sum() for k in range(4)])
+    gw = np.array([w[g == k].sum() for k in range(4)])
+    est = group_loss_estimates(sums, gw)
+    for k in range(4):
+        if (g == k).any():
+            assert loss[g == k].min() - 1e-9 <= est[k] <= loss[g == k].max() + 1e-9
+        else:
+            assert est[k] == 0
+    f = row_factors(logw, gw)
+    assert (w * f[g] * loss).sum() / w.sum() == pytest.approx(
+        float(np.exp(logw) @ est), rel=1e-9, abs=1e-12
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -77,10 +116,10 @@ def test_mirror_ascent_invariants(case, eta):
 
 def test_one_group_never_moves_and_state_round_trips(tmp_path):
     state = GroupRobustState.start(["x", "x"], [1.0, 3.0], 2.0, "uniform")
-    after = state.updated(np.array([5.0]), 4.0)
+    after = state.updated(np.array([5.0]), np.array([4.0]))
     assert after.names == ("x",) and after.weights.tolist() == [1.0]
     two = GroupRobustState.start(["a", "b", "b"], [1.0, 0.3, 0.4], 0.7, "proportional")
-    two = two.updated(np.array([0.123456789, 0.98765]), 1.7)
+    two = two.updated(np.array([0.123456789, 0.98765]), np.array([1.0, 0.7]))
     two.write(tmp_path)
     back = GroupRobustState.read(tmp_path)
     assert back.names == two.names and back.step == 1 and back.init == "proportional"
@@ -96,3 +135,6 @@ def test_one_group_never_moves_and_state_round_trips(tmp_path):
             back.check_resumable(other, "here")
     with pytest.raises(InputError, match="weighted run"):
         GroupRobustState.read(tmp_path / "nowhere")
+    old = {**back.to_dict(), "format": "pluralign.group_robust/1"}
+    with pytest.raises(InputError, match="earlier estimate"):
+        GroupRobustState.from_dict(old, "old/group_robust.json")

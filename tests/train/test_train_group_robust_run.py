@@ -130,8 +130,8 @@ def test_logged_step_matches_hand_computation_from_the_checkpoint(tmp_path):
     w = np.array([r["weight"] for r in rows])
     g = np.array([r["group"] for r in rows])
     names = ["few", "many"]
-    shares = np.array([w[g == n].sum() for n in names]) / w.sum()
-    est = np.array([(w * losses)[g == n].sum() for n in names]) / (shares * w.sum())
+    group_weights = np.array([w[g == n].sum() for n in names])  # W_{B,g}: the batch is all rows
+    est = np.array([(w * losses)[g == n].sum() for n in names]) / group_weights  # (G3)
     a1 = np.array([log[1]["weights"][n] for n in names])
     a2 = a1 * np.exp(eta * est)
     got = np.array([log[2]["weights"][n] for n in names])

@@ -95,6 +95,8 @@ def test_one_group_equals_weighted(method, extra, tmp_path):
 
 
 def test_proportional_weights_without_steps_equal_weighted_for_two_groups(tmp_path):
+    """With α = π and a step holding all rows (so each group's batch share W_{B,g}/W_B is π_g),
+    every factor α_g·W_B/W_{B,g} of (G4) is 1: the weighted loss."""
     rows = make_rows(5, W)  # groups g0, g1 alternate, with uneven weights
     gr = gr_trainer("dpo", rows, tmp_path / "gr", eta=0.0, init="proportional")
     wt = make_trainer("dpo", rows, tmp_path / "w")
@@ -106,16 +108,23 @@ def test_proportional_weights_without_steps_equal_weighted_for_two_groups(tmp_pa
     assert_grads_close(grads_gr, grads_w, rtol=1e-5, atol=1e-8)
 
 
-def test_loss_is_rows_reweighted_by_alpha_over_share(tmp_path):
-    """(G4): the group-robust step equals the weighted step on weights wᵢ·α_g/π_g, rescaled by
-    Σ_B w'/Σ_B w (the normaliser stays the batch's own weight sum). The step here holds four of
-    the five rows (over all rows Σ w' = Σ w)."""
+def test_loss_is_rows_reweighted_by_alpha_over_batch_share(tmp_path):
+    """(G4): the group-robust step equals the weighted step on weights wᵢ·α_g·W_B/W_{B,g}, the
+    W_{B,g} those of the step's rows (four of the five here, over two micro-batches), and the
+    normaliser the batch's own weight sum (Σ_B w' = Σ_B w: the factors average to 1)."""
     weights = [3.0, 0.5, 2.0, 0.5, 1.0]  # g0 holds 6 of the 7
     rows = make_rows(5, weights)
     gr = gr_trainer("dpo", rows, tmp_path / "gr")
     state = gr.group_robust
-    f = dict(zip(state.names, state.factors(), strict=True))
-    reweighted = [{**r, "weight": r["weight"] * f[r["group"]]} for r in rows]
+    step = rows[:4]
+    group_weights = np.array(
+        [sum(r["weight"] for r in step if r["group"] == g) for g in state.names]
+    )
+    np.testing.assert_allclose(group_weights, [5.0, 1.0])
+    f = dict(zip(state.names, state.factors(group_weights), strict=True))
+    np.testing.assert_allclose([f["g0"], f["g1"]], [0.5 * 6 / 5, 0.5 * 6 / 1])  # uniform α
+    reweighted = [{**r, "weight": r["weight"] * f[r["group"]]} for r in step] + rows[4:]
+    assert sum(r["weight"] for r in reweighted[:4]) == pytest.approx(6.0)
     wt = make_trainer("dpo", reweighted, tmp_path / "w")
     perturb(gr.model)
     perturb(wt.model)
@@ -125,10 +134,10 @@ def test_loss_is_rows_reweighted_by_alpha_over_share(tmp_path):
 
     loss_gr, grads_gr = step_gradients(gr, four(gr))
     loss_w, grads_w = step_gradients(wt, four(wt))
-    scale = sum(r["weight"] for r in reweighted[:4]) / sum(weights[:4])
-    assert abs(scale - 1) > 0.05  # the uniform start really differs from the weighted loss
-    assert loss_gr == pytest.approx(loss_w * scale, rel=1e-5)
-    assert_grads_close(grads_gr, {k: v * scale for k, v in grads_w.items()}, rtol=1e-5)
+    assert loss_gr == pytest.approx(loss_w, rel=1e-5)
+    assert_grads_close(grads_gr, grads_w, rtol=1e-5)
+    gr._finish_group_robust_step()
+    assert gr.group_robust.step == 1 and gr._gr_group_weights is None
 
 
 def test_step_group_losses_and_alpha_step_by_hand(tmp_path):
@@ -156,9 +165,9 @@ def test_step_group_losses_and_alpha_step_by_hand(tmp_path):
     losses = np.log1p(np.exp(-beta * h))  # DPO's −log σ(βh)
     w = np.array(W)
     groups = np.array([r["group"] for r in rows])
-    shares = np.array([w[groups == g].sum() for g in ("g0", "g1")]) / w.sum()
+    group_weights = np.array([w[groups == g].sum() for g in ("g0", "g1")])
     sums = np.array([(w * losses)[groups == g].sum() for g in ("g0", "g1")])
-    est = sums / (shares * w.sum())  # (G3): the batch is all five rows
+    est = sums / group_weights  # (G3): the batch is all five rows, each group's weighted mean
     alpha = 0.5 * np.exp(eta * est)
     np.testing.assert_allclose(gr.group_robust.weights, alpha / alpha.sum(), rtol=1e-5)
     np.testing.assert_allclose(gr.group_robust.last_losses, est, rtol=1e-5)

@@ -21,18 +21,29 @@ group weights α decide how much each group counts. With one group (G2) is the w
 Σ wᵢ·ℓᵢ / Σ wᵢ exactly.
 
 **Stochastic estimates on an optimizer step.** An optimizer step sees an effective batch B (all
-micro-batches, all processes) of total weight W_B = Σ_{i∈B} wᵢ. With π_g = W_g / W the group's
-share of the whole training weight W, the step's estimate of L_g and the step's loss are::
+micro-batches, all processes) of total weight W_B = Σ_{i∈B} wᵢ, of which W_{B,g} = Σ_{i∈B∩g} wᵢ
+belongs to group g. Each group's loss is estimated by its weighted mean *over its own rows in
+the batch*, and the step's loss is the α-weighted sum of those means::
 
-    L̂_g = Σ_{i∈B∩g} wᵢ·ℓᵢ / (π_g · W_B)                                                    (G3)
-    L_B = Σ_g α_g·L̂_g = Σ_{i∈B} wᵢ·(α_{gᵢ}/π_{gᵢ})·ℓᵢ / W_B                                (G4)
+    L̂_g = Σ_{i∈B∩g} wᵢ·ℓᵢ / W_{B,g}      (0 when g has no row in B)                         (G3)
+    L_B = Σ_g α_g·L̂_g = Σ_{i∈B} wᵢ·(α_{gᵢ}·W_B/W_{B,gᵢ})·ℓᵢ / W_B                           (G4)
 
-For unit weights and a batch of one pair this is exactly Algorithm 1's importance-weighted
-sample loss N·l/N_g (and its θ-step coefficient N·α_g/N_g); for larger batches it is the same
-estimator averaged over the batch. (G4) is the weighted loss with each row's weight multiplied by
-α_g/π_g and the normaliser W_B left unchanged, so the trainers keep their exact normalisation over
-accumulation and processes (docs/training.md §1). With α = π (``group_weights_init:
-proportional``) and η = 0, (G4) is the weighted loss exactly, for any number of groups.
+This is the per-group normalisation of Ramesh et al.'s minibatch training (their released
+GR-DPO/GR-IPO trainer computes each group's mean loss over the group's rows in the batch for the
+α step and takes Σ_g α_g times it as the loss; the same as Group DRO's, Sagawa et al. 2020
+Algorithm 1 and its code). Algorithm 1 itself draws one pair per step and scales its loss by
+N/N_g, an importance weight whose batch form would be Σ_{i∈B∩g} wᵢ·ℓᵢ / (π_g·W_B): unbiased, but
+unbounded (a group that happens to fill a batch counts several times over, one that is absent
+counts 0), so with a few tens of steps its α follows which rows a batch drew rather than which
+group is worse off (docs/training.md §12 shows the estimates swinging between 0 and 4× the
+loss). (G3) is bounded by the largest loss in the group, which is what the mirror-ascent step
+size analysis assumes (below). A group without a row in B is not updated by the step (its
+estimate is 0 before renormalisation, as in Algorithm 1, where only the sampled group moves).
+
+(G4) is the weighted loss with each row's weight multiplied by α_g·W_B/W_{B,g} and the normaliser
+W_B left unchanged, so the trainers keep their exact normalisation over accumulation and
+processes (docs/training.md §1): W_{B,g} is summed over the step's micro-batches and processes
+before the first forward, like W_B. With one group (G4) is the weighted loss exactly.
 
 **Mirror ascent on α** (Ramesh et al. Algorithm 1, the exponentiated-gradient step on the
 simplex, i.e. mirror ascent with the entropy mirror map)::
@@ -79,9 +90,12 @@ __all__ = [
     "group_shares",
     "initial_log_weights",
     "mirror_ascent_step",
+    "row_factors",
 ]
 STATE_FILE = "group_robust.json"
-STATE_FORMAT = "pluralign.group_robust/1"
+STATE_FORMAT = "pluralign.group_robust/2"
+"""/2: the per-group batch means of (G3); /1 held weights stepped with the importance-weighted
+estimate S_g/(π_g·W_B), so resuming such a run would change its objective midway."""
 
 
 def group_shares(groups: Sequence[str], weights: Sequence[float]) -> tuple[list[str], np.ndarray]:
@@ -110,14 +124,24 @@ def initial_log_weights(shares: np.ndarray, init: str = "uniform") -> np.ndarray
     raise ValueError(f"unknown group weight init {init!r}")
 
 
-def group_loss_estimates(
-    group_sums: np.ndarray, shares: np.ndarray, batch_weight: float
-) -> np.ndarray:
-    """L̂_g = S_g / (π_g · W_B) of (G3), with S_g = Σ_{i∈B∩g} wᵢ·ℓᵢ (0 for a group not in B)."""
+def group_loss_estimates(group_sums: np.ndarray, group_weights: np.ndarray) -> np.ndarray:
+    """L̂_g = S_g / W_{B,g} of (G3), with S_g = Σ_{i∈B∩g} wᵢ·ℓᵢ and W_{B,g} = Σ_{i∈B∩g} wᵢ;
+    0 for a group without weight in the batch."""
     sums = np.asarray(group_sums, dtype=np.float64)
-    if batch_weight <= 0:
-        return np.zeros_like(sums)
-    return sums / (np.asarray(shares, dtype=np.float64) * float(batch_weight))
+    weights = np.asarray(group_weights, dtype=np.float64)
+    if sums.shape != weights.shape:
+        raise ValueError("one loss sum and one weight sum per group are needed")
+    present = weights > 0
+    return np.divide(sums, weights, out=np.zeros_like(sums), where=present)
+
+
+def row_factors(log_weights: np.ndarray, group_weights: np.ndarray) -> np.ndarray:
+    """α_g·W_B/W_{B,g}: the multiplier of a row's weight in (G4), per group (0 for a group
+    without weight in the batch: it has no row there)."""
+    weights = np.asarray(group_weights, dtype=np.float64)
+    total = weights.sum()
+    alpha = np.exp(np.asarray(log_weights, dtype=np.float64))
+    return np.divide(alpha * total, weights, out=np.zeros_like(weights), where=weights > 0)
 
 
 def mirror_ascent_step(log_weights: np.ndarray, losses: np.ndarray, step_size: float) -> np.ndarray:
@@ -157,17 +181,17 @@ class GroupRobustState:
         """α (sums to 1)."""
         return np.exp(self.log_weights)
 
-    def factors(self) -> np.ndarray:
-        """α_g / π_g: the multiplier of a row's weight in (G4)."""
-        return self.weights / self.shares
+    def factors(self, group_weights: np.ndarray) -> np.ndarray:
+        """α_g·W_B/W_{B,g} for a batch whose per-group weights are ``group_weights`` (G4)."""
+        return row_factors(self.log_weights, group_weights)
 
     def index(self) -> dict[str, int]:
         return {g: i for i, g in enumerate(self.names)}
 
-    def updated(self, group_sums: np.ndarray, batch_weight: float) -> GroupRobustState:
-        """The state after one optimizer step whose group sums S_g (over the whole effective
-        batch) and weight W_B are given: (G3) then (G5)."""
-        losses = group_loss_estimates(group_sums, self.shares, batch_weight)
+    def updated(self, group_sums: np.ndarray, group_weights: np.ndarray) -> GroupRobustState:
+        """The state after one optimizer step whose group sums S_g and group weights W_{B,g}
+        (over the whole effective batch) are given: (G3) then (G5)."""
+        losses = group_loss_estimates(group_sums, group_weights)
         return GroupRobustState(
             self.names,
             self.shares,
@@ -202,6 +226,13 @@ class GroupRobustState:
 
     @classmethod
     def from_dict(cls, obj: Any, where: str) -> GroupRobustState:
+        if isinstance(obj, dict) and obj.get("format") == "pluralign.group_robust/1":
+            raise InputError(
+                "these group weights were stepped with an earlier estimate of the group losses "
+                "(pluralign before December 2026)",
+                where=where,
+                hint="start the run again instead of resuming it",
+            )
         if not isinstance(obj, dict) or obj.get("format") != STATE_FORMAT:
             raise InputError(f"not a {STATE_FORMAT} file", where=where)
         try:

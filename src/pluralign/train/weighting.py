@@ -31,16 +31,19 @@ first ``remainder`` rows are the real ones, so row j of process p is a repeat wh
 p·b + j ≥ remainder (b the per-process batch size). With one process there are no repeats.
 
 **Group-robust objective** (``objective: group-robust``, :mod:`pluralign.train.group_robust`).
-Each row also carries ``group_index``; the micro-batch's share becomes
-P · Σ_{i∈micro} wᵢ·(α_{gᵢ}/π_{gᵢ})·ℓᵢ / W (its Eq. G4), and the detached sums Σ wᵢ·ℓᵢ per group
-are added up over the step's micro-batches. When the optimizer step ends they are summed across
-processes and the group weights take one mirror-ascent step (G5), identically on every process.
+Each row also carries ``group_index``. ``get_batch_samples`` also sums each group's weight
+W_{B,g} over the prefetched micro-batches and across processes; the micro-batch's share becomes
+P · Σ_{i∈micro} wᵢ·(α_{gᵢ}·W/W_{B,gᵢ})·ℓᵢ / W (its Eq. G4), and the detached sums Σ wᵢ·ℓᵢ per
+group are added up over the step's micro-batches. When the optimizer step ends they are summed
+across processes and the group weights take one mirror-ascent step (G3, G5) with the W_{B,g},
+identically on every process.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from pluralign.train.losses import weighted_sum
@@ -102,7 +105,7 @@ class WeightedLossMixin:
         checkpoint being resumed); ``log_path``: append the group weights after every step."""
         self.group_robust = state
         self._gr_sums = None
-        self._gr_batch_weight = 0.0
+        self._gr_group_weights = None  # W_{B,g} of the current optimizer step (float64)
         self.add_callback(_group_robust_callback(self, log_path))
 
     def get_batch_samples(self, epoch_iterator, num_batches, device):
@@ -128,8 +131,18 @@ class WeightedLossMixin:
         if self.accelerator.num_processes > 1:
             total = self.accelerator.gather(total).sum().reshape(1)
         if self.group_robust is not None:
-            self._gr_batch_weight = float(total[0])
+            self._gr_group_weights = self._step_group_weights(batch_samples, device)
         return batch_samples, total[0]
+
+    def _step_group_weights(self, batch_samples, device):
+        """W_{B,g}: each group's weight in the step's micro-batches, summed across processes."""
+        sums = torch.zeros(len(self.group_robust.names), dtype=torch.float64, device=device)
+        for batch in batch_samples:
+            index = torch.as_tensor(batch["group_index"], dtype=torch.long, device=device)
+            sums.index_add_(0, index, as_weights(batch["weight"], device).to(torch.float64))
+        if self.accelerator.num_processes > 1:
+            sums = self.accelerator.gather(sums.reshape(1, -1)).sum(dim=0)
+        return sums.cpu().numpy()
 
     def per_example_losses(
         self, model, inputs: dict[str, Any], weights: torch.Tensor
@@ -165,13 +178,21 @@ class WeightedLossMixin:
         return loss
 
     def _group_robust_sum(self, losses, weights, group_index) -> torch.Tensor:
-        """Σ wᵢ·(α_{gᵢ}/π_{gᵢ})·ℓᵢ (G4); in training also adds Σ wᵢ·ℓᵢ per group to the step's
-        sums for the mirror-ascent step."""
+        """Σ wᵢ·(α_{gᵢ}·W_B/W_{B,gᵢ})·ℓᵢ (G4), with the step's W_{B,g} (outside training: this
+        batch's own); in training also adds Σ wᵢ·ℓᵢ per group to the step's sums for the
+        mirror-ascent step."""
         state = self.group_robust
         if group_index is None:
             raise ValueError("the group-robust objective needs a group_index column")
         index = torch.as_tensor(group_index, dtype=torch.long, device=losses.device)
-        factors = torch.as_tensor(state.factors(), dtype=losses.dtype, device=losses.device)
+        group_weights = self._gr_group_weights if self.model.training else None
+        if group_weights is None:
+            own = torch.zeros(len(state.names), dtype=torch.float64, device=losses.device)
+            own.index_add_(0, index, weights.detach().to(torch.float64))
+            group_weights = own.cpu().numpy()
+        factors = torch.as_tensor(
+            state.factors(group_weights), dtype=losses.dtype, device=losses.device
+        )
         total = weighted_sum(losses, weights * factors[index])
         if self.model.training:
             per_row = torch.where(weights > 0, weights * losses.detach(), torch.zeros_like(losses))
@@ -190,8 +211,12 @@ class WeightedLossMixin:
             )
         if self.accelerator.num_processes > 1:
             sums = self.accelerator.gather(sums.reshape(1, -1)).sum(dim=0)
-        self.group_robust = state.updated(sums.cpu().numpy(), self._gr_batch_weight)
+        group_weights = self._gr_group_weights
+        if group_weights is None:  # no batch was fetched (a direct call in a test)
+            group_weights = np.zeros(len(state.names))
+        self.group_robust = state.updated(sums.cpu().numpy(), group_weights)
         self._gr_sums = None
+        self._gr_group_weights = None
 
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
         if self.group_robust is not None and "loss" in logs:
