@@ -128,7 +128,7 @@ class TinyModel(_Model):
     pretrain_steps: int = Field(30, ge=0, description="Causal-LM steps on the run's texts")
 
 
-class ModelSettings(_Model):
+class ModelSection(_Model):
     """The model to fine-tune, and the model the LLM stages (synthesis) call."""
 
     base: str = Field(
@@ -145,7 +145,7 @@ class ModelSettings(_Model):
     )
 
 
-class PanelSettings(_Model):
+class PanelSection(_Model):
     size: int = Field(40, ge=1, description="Panel size k")
     method: Literal["leximin", "maximin", "legacy"] = "leximin"
     slack: float = Field(0.1, ge=0, description="Quota slack when quotas come from shares")
@@ -156,7 +156,7 @@ AggregateSection = section(AggregateSettings, panel_only=(bool, Field(
     True, description="Simulated input: aggregate only the panel members' votes")))
 
 
-class ConstitutionSettings(_Model):
+class ConstitutionSection(_Model):
     title: str = "Constitution"
     min_gac: float | None = None
     min_group_agreement: float = Field(0.6, gt=0, le=1)
@@ -166,7 +166,7 @@ class ConstitutionSettings(_Model):
     max_clauses: int | None = Field(None, ge=1)
 
 
-class SynthStageSettings(_Model):
+class SynthSection(_Model):
     questions_per_clause: int = Field(2, ge=1)
     attempts: int = Field(
         2, ge=1, description="Tries per wanted text: attempts x N question candidates per "
@@ -184,7 +184,7 @@ class SynthStageSettings(_Model):
     dedup: Literal["auto", "embedding", "tfidf"] = "tfidf"
 
 
-class DataSettings(_Model):
+class DataSection(_Model):
     weighting: Literal["hard", "soft", "representative"] = "soft"
     heldout_fraction: float = Field(0.3, gt=0, lt=1)
     templates: Literal["all", "missing", "none"] = "all"
@@ -194,7 +194,7 @@ class DataSettings(_Model):
         "responses win with equal total weight (docs/preferences.md)")
 
 
-class TrainStageSettings(BaseModel):
+class TrainSection(BaseModel):
     """Hyperparameters handed to :func:`pluralign.train.train_preferences` (docs/training.md;
     any key of train.yaml is accepted here and validated there). The defaults suit LoRA on the
     embedded model on a CPU; the tiny model (``demo --quick``) sets its own."""
@@ -217,11 +217,11 @@ class TrainStageSettings(BaseModel):
 EvaluateSection = section(EvaluateSettings)
 
 
-class ReportSettings(_Model):
+class ReportSection(_Model):
     title: str | None = None
 
 
-class MoralGraphSettings(_Model):
+class MoralGraphSection(_Model):
     enabled: bool = Field(False, description="Add a simulated values assembly (demo only)")
     participants: int = 120
     votes_per_participant: int = 6
@@ -306,16 +306,16 @@ class PipelineConfig(_Model):
         None, ge=1, description="torch CPU threads (None: torch's default); 1 suits tiny models"
     )
     inputs: Inputs
-    model: ModelSettings = ModelSettings()
-    panel: PanelSettings = PanelSettings()
+    model: ModelSection = ModelSection()
+    panel: PanelSection = PanelSection()
     aggregate: AggregateSection = AggregateSection()  # type: ignore[valid-type]
-    constitution: ConstitutionSettings = ConstitutionSettings()
-    synth: SynthStageSettings = SynthStageSettings()
-    data: DataSettings = DataSettings()
-    train: TrainStageSettings = TrainStageSettings()
+    constitution: ConstitutionSection = ConstitutionSection()
+    synth: SynthSection = SynthSection()
+    data: DataSection = DataSection()
+    train: TrainSection = TrainSection()
     evaluate: EvaluateSection = EvaluateSection()  # type: ignore[valid-type]
-    report: ReportSettings = ReportSettings()
-    moral_graph: MoralGraphSettings = MoralGraphSettings()
+    report: ReportSection = ReportSection()
+    moral_graph: MoralGraphSection = MoralGraphSection()
     rounds: RoundsSettings = RoundsSettings()
 
 

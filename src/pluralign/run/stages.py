@@ -56,27 +56,13 @@ def stage_store(ctx: StageContext) -> None:
 
 def stage_summary(ctx: StageContext) -> None:
     """Count what the store holds and what the simulation's truth says (``summary.json``)."""
-    from sqlalchemy import func, select
-
-    from pluralign.store import Participant, Statement, Vote, open_store
-    from pluralign.store.queries import get_assembly, latest_votes
+    from pluralign.store import open_store
+    from pluralign.store.queries import assembly_counts, get_assembly
 
     store = open_store(str(ctx.run_dir / DB_FILE))
     try:
         with store.session() as s:
-            assembly = get_assembly(s, SLUG)
-
-            def count(m):
-                return s.scalar(select(func.count()).select_from(m)
-                                .where(m.assembly_id == assembly.id))
-
-            accepted = s.scalar(select(func.count()).select_from(Statement).where(
-                Statement.assembly_id == assembly.id, Statement.moderation == "accepted"))
-            summary: dict[str, Any] = {
-                "participants": count(Participant), "statements": count(Statement),
-                "accepted_statements": accepted, "vote_events": count(Vote),
-                "votes_counted": len(latest_votes(s, assembly.id)),
-            }
+            summary: dict[str, Any] = assembly_counts(s, get_assembly(s, SLUG).id)
     finally:
         store.dispose()
     truth = json.loads((ctx.stage_dir("simulate") / "truth.json").read_text())
@@ -240,11 +226,9 @@ def stage_data_sim(ctx: StageContext) -> None:
 def stage_data_pairs(ctx: StageContext) -> None:
     """Pairs from the LLM synthesis (``synth/pairs.jsonl``) plus any extra preference JSONL,
     split by prompt into ``train.jsonl`` and ``heldout.jsonl`` (seeded; weights mean 1 per
-    split)."""
-    import numpy as np
-
+    split: :mod:`pluralign.data.split`)."""
     from pluralign.data.preferences import make_provenance, read_jsonl, write_jsonl
-    from pluralign.data.weighting import normalise_mean_one
+    from pluralign.data.split import split_by_prompt
 
     s = ctx.settings
     sources: dict[str, Path] = {}
@@ -259,18 +243,9 @@ def stage_data_pairs(ctx: StageContext) -> None:
     if not pairs:
         raise InputError("no preference pairs: the synthesis wrote none and no extra "
                          "preference files were given", hint="add inputs.preferences")
-    prompts = sorted({p.prompt for p in pairs})
-    rng = np.random.default_rng(ctx.seed)
-    order = rng.permutation(len(prompts))
-    n_held = int(round(s["heldout_fraction"] * len(prompts)))
-    if len(prompts) >= 2:
-        n_held = min(max(n_held, 1), len(prompts) - 1)
-    held = {prompts[i] for i in order[:n_held]}
-    for split, path in (("train", "train.jsonl"), ("heldout", "heldout.jsonl")):
-        part = [p for p in pairs if (p.prompt in held) == (split == "heldout")]
-        if part:
-            w = normalise_mean_one([p.weight for p in part])
-            part = [p.with_weight(float(x)) for p, x in zip(part, w, strict=True)]
+    train, heldout = split_by_prompt(pairs, s["heldout_fraction"], ctx.seed)
+    for split, path, part in (("train", "train.jsonl", train),
+                              ("heldout", "heldout.jsonl", heldout)):
         prov = make_provenance("preferences.pipeline", inputs=sources, seed=ctx.seed,
                                settings={"heldout_fraction": s["heldout_fraction"]}, split=split)
         write_jsonl(ctx.out / path, part, prov)

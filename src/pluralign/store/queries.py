@@ -95,3 +95,21 @@ def only_assembly(store, slug: str | None, *, option: str = "--slug") -> str:
         where=option,
         hint=N_("known assemblies: %(slugs)s", slugs=listed),
     )
+
+
+def assembly_counts(session: Session, assembly_id: int) -> dict[str, int]:
+    """What the store holds of an assembly: participants, statements (all and accepted), vote
+    events (every vote cast, changes included) and the votes that count (the latest per
+    participant and statement)."""
+    def count(model, *where) -> int:
+        return int(session.scalar(select(func.count()).select_from(model).where(
+            model.assembly_id == assembly_id, *where)))
+
+    return {
+        "participants": count(Participant),
+        "statements": count(Statement),
+        "accepted_statements": count(Statement, Statement.moderation == "accepted"),
+        "vote_events": count(Vote),
+        "votes_counted": len(latest_votes(session, assembly_id)),
+    }
+
