@@ -263,3 +263,41 @@ def test_vote_form_reader_matches_starlettes(app_store):
     with store.session() as s:
         keys = sorted(k.split(":", 1)[1] for k in s.scalars(select(Vote.request_id)))
     assert keys == ["a:b c", "multipart-1"]
+
+
+def test_gain_routing_weighs_the_groups_model_on_the_vote_page(app_store, monkeypatch):
+    """An assembly set to the gain policy: once the routing aggregation has groups, the vote
+    page offers the statements the groups' model says place a newcomer (here the two the
+    groups split on) far more often than the others."""
+    from pluralign.web import results as results_mod
+    from pluralign.web.results import Results
+    from pluralign.web.routing import GroupModel
+
+    app, store = app_store
+    admin = client(app)
+    token = create_assembly(admin)  # statements 0-3, min_votes 2
+    r = admin.post(
+        "/admin/a/ai-rules/settings",
+        data={"csrf": token, "topic": "T", "routing": "gain", "min_votes": "2"},
+    )
+    assert r.status_code == 200 and 'id="routing-gain" checked' in r.text
+    for _ in range(2):  # 8 votes: enough for routing to ask for the groups
+        page = join(client_ := client(app))
+        for _k in range(4):
+            page = vote_current(client_, page.text)
+    split = GroupModel(  # groups agree on 0 and 1, split on 2 and 3
+        [0, 1, 2, 3],
+        [[8, 8, 8, 8], [8, 8, 0, 0]],
+        [[0, 0, 0, 0], [0, 0, 8, 8]],
+        [[8, 8, 8, 8], [8, 8, 8, 8]],
+    )
+    asked = []
+
+    def latest(store_, slug, *, min_votes):
+        asked.append((slug, min_votes))
+        return Results(slug, (), (), (), (), (), 8, min_votes, routing_model=split)
+
+    monkeypatch.setattr(results_mod, "routing_results", latest)
+    firsts = [int(field(join(client(app)).text, "statement")) for _ in range(24)]
+    assert asked and asked[0] == ("ai-rules", 2)
+    assert sum(n in (2, 3) for n in firsts) >= 20, firsts
