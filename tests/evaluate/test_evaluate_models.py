@@ -10,7 +10,10 @@ import types
 import numpy as np
 import pytest
 
+from pluralign.data.preferences import PreferencePair
+from pluralign.errors import InputError
 from pluralign.evaluate.run import evaluate_models, unique_rows
+from pluralign.evaluate.settings import EvaluateSettings
 
 
 def _logp(model_dir, text):
@@ -50,7 +53,7 @@ def test_unique_rows_index_each_triple_once():
 
 
 def test_likelihood_margins_with_the_implicit_reward_beside(fake_train):
-    res = evaluate_models("trained", "base", ROWS, n_boot=20)
+    res = evaluate_models("trained", "base", ROWS, EvaluateSettings(n_boot=20))
     assert sorted(fake_train) == [("base", 3), ("trained", 3)]  # each model once, 3 distinct
     overall = res.score("all", "all", "all")
     # base: row 1-2 wrong (prefers the shorter "no"), row 3 right, row 4 a tie
@@ -62,17 +65,32 @@ def test_likelihood_margins_with_the_implicit_reward_beside(fake_train):
 
 
 def test_implicit_margins(fake_train):
-    res = evaluate_models("trained", "base", ROWS, beta=0.5, margin="implicit", n_boot=20)
+    res = evaluate_models("trained", "base", ROWS,
+                          EvaluateSettings(beta=0.5, margin="implicit", n_boot=20))
     overall = res.score("all", "all", "all")
     assert overall.before.estimate == 0.5  # reference against itself: ties
     assert overall.after.estimate == 0.75 and overall.implicit is None
-    with pytest.raises(ValueError):
-        evaluate_models("trained", "base", ROWS, margin="other")
+    with pytest.raises(InputError, match="margin"):
+        evaluate_models("trained", "base", ROWS, EvaluateSettings(margin="other"))
 
 
 def test_precomputed_logps_are_not_recomputed(fake_train):
     uniq, _ = unique_rows(ROWS)
     base = (np.asarray([_logp("base", r["chosen"]) for r in uniq]),
             np.asarray([_logp("base", r["rejected"]) for r in uniq]))
-    evaluate_models("trained", "base", ROWS, n_boot=20, logps={"ref": base})
+    evaluate_models("trained", "base", ROWS, EvaluateSettings(n_boot=20), logps={"ref": base})
     assert fake_train == [("trained", 3)]
+
+
+def test_typed_pairs_and_settings_give_what_the_rows_give(fake_train):
+    """The public signature: PreferencePair objects and one EvaluateSettings, nothing hidden."""
+    import inspect
+
+    pairs = [PreferencePair.from_dict(r) for r in ROWS]
+    settings = EvaluateSettings(n_boot=30, alpha=0.1)
+    typed = evaluate_models("trained", "base", pairs, settings, seed=3)
+    loose = evaluate_models("trained", "base", ROWS, settings, seed=3)
+    assert typed.to_dict() == loose.to_dict()
+    assert typed.settings["n_boot"] == 30 and typed.settings["alpha"] == 0.1
+    kinds = {p.kind for p in inspect.signature(evaluate_models).parameters.values()}
+    assert inspect.Parameter.VAR_KEYWORD not in kinds

@@ -176,12 +176,12 @@ def evaluate_cmd(
             result = evaluate_models(
                 model,
                 ref,
-                rows,
-                beta=beta,
+                prefs.pairs,
+                settings_,
+                seed=seed,
                 before_dir=before,
-                margin=margin,
+                groupings=group_by or None,
                 provenance=prov,
-                **opts,
             )
     path = result.write(out)
     _print_summary(result)

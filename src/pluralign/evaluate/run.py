@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from pluralign.data.preferences import PreferencePair
 from pluralign.evaluate.metrics import (
     GapResult,
     Interval,
@@ -32,6 +33,7 @@ from pluralign.evaluate.metrics import (
     paired_bootstrap,
     worst_group_gap,
 )
+from pluralign.evaluate.settings import MARGINS, EvaluateSettings
 
 MAX_DEMOGRAPHIC_VALUES = 12
 METRICS_FILE = "metrics.json"
@@ -408,9 +410,6 @@ def unique_margins(rows: Sequence[Mapping], score_fn) -> np.ndarray:
     return margins[[unique[k] for k in keys]]
 
 
-MARGINS = ("likelihood", "implicit")
-
-
 def unique_rows(rows: Sequence[Mapping]) -> tuple[list[dict], np.ndarray]:
     """Distinct (prompt, chosen, rejected) triples in first-seen order, and each row's index
     into them (simulated panels repeat the same pair a lot; each is scored once)."""
@@ -425,24 +424,37 @@ def unique_rows(rows: Sequence[Mapping]) -> tuple[list[dict], np.ndarray]:
 def evaluate_models(
     model_dir: str | Path,
     ref_dir: str | Path,
-    rows: Sequence[Mapping],
+    pairs: Sequence[PreferencePair | Mapping[str, Any]],
+    settings: EvaluateSettings | None = None,
     *,
-    beta: float = 0.1,
+    seed: int = 0,
     before_dir: str | Path | None = None,
-    margin: str = "likelihood",
+    groupings: Sequence[str] | None = None,
+    provenance: Mapping[str, Any] | None = None,
     logps: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
-    **kwargs: Any,
 ) -> EvaluationResult:
-    """Score ``rows`` with the models (summed completion log-probabilities, each model loaded
-    once, each distinct pair scored once), then :func:`evaluate_margins`.
+    """Score the held-out ``pairs`` (:class:`~pluralign.data.preferences.PreferencePair`, or
+    their ``to_dict`` rows) with the models (summed completion log-probabilities, each model
+    loaded once, each distinct pair scored once), then :func:`evaluate_margins` with the
+    :class:`~pluralign.evaluate.settings.EvaluateSettings` (defaults when None).
 
-    ``margin="likelihood"`` (default): before = the base model's own preference
+    ``settings.margin="likelihood"`` (default): before = the base model's own preference
     β·[log π₀(y_w|x) − log π₀(y_l|x)] (π₀ = ``before_dir`` if given, else the reference
     ``ref_dir``), after = the trained model's; ``implicit`` beside them = the trained model's DPO
-    implicit reward margin against the reference. ``margin="implicit"``: after = that implicit
+    implicit reward margin against the reference. ``"implicit"``: after = that implicit
     margin, before = ``before_dir`` against the reference, or exactly 0 (the reference against
-    itself: accuracy 0.5 by the tie rule). ``logps`` may hold already computed
-    ``{"policy"|"ref"|"before": (chosen, rejected)}`` arrays over :func:`unique_rows`."""
+    itself: accuracy 0.5 by the tie rule). ``groupings`` (default: every grouping the rows
+    carry) and ``seed`` (of the bootstrap) as in :func:`evaluate_margins`. ``logps`` may hold
+    already computed ``{"policy"|"ref"|"before": (chosen, rejected)}`` arrays over
+    :func:`unique_rows`."""
+    settings = settings or EvaluateSettings()
+    rows = [p.to_dict() if isinstance(p, PreferencePair) else p for p in pairs]
+    beta, margin = settings.beta, settings.margin
+    kwargs: dict[str, Any] = {
+        "groupings": groupings, "n_boot": settings.n_boot, "alpha": settings.alpha,
+        "seed": seed, "min_group_size": settings.min_group_size, "cluster": settings.cluster,
+        "provenance": provenance,
+    }
     from pluralign.train import pair_logps
 
     if margin not in MARGINS:

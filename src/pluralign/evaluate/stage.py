@@ -79,10 +79,7 @@ def run(inputs: EvaluateInputs, settings: EvaluateSettings, seed: int) -> Evalua
     gen = {"max_new_tokens": settings.max_new_tokens}
     base_lp, before = score_and_answer(inputs.base, uniq, prompts, **gen)
     trained_lp, after = score_and_answer(inputs.trained, uniq, prompts, **gen)
-    metrics = evaluate_models(inputs.trained, inputs.base, rows, beta=settings.beta,
-                              margin=settings.margin, n_boot=settings.n_boot,
-                              alpha=settings.alpha, seed=seed,
-                              min_group_size=settings.min_group_size, cluster=settings.cluster,
+    metrics = evaluate_models(inputs.trained, inputs.base, rows, settings, seed=seed,
                               provenance=dict(inputs.provenance),
                               logps={"policy": trained_lp, "ref": base_lp})
     return EvaluateResult(metrics, tuple(generation_rows(items, before, after)) if items else ())
