@@ -13,9 +13,10 @@ point in the ``pluralign`` group whose object implements some of the hooks below
 
 Finding installed entry points means reading the metadata of every installed distribution
 (``importlib.metadata``, some 60 ms of the CLI's 0.3 s budget for ``--help``), so the list is
-cached (:func:`installed_entry_points`): the cache is keyed on the modification times of the
-``sys.path`` folders, which change whenever a package is installed or removed there, and a
-``pluralign --help`` with a current cache reads one small JSON file instead.
+cached (:func:`installed_entry_points`): the cache is keyed on the metadata folders of the
+distributions on ``sys.path`` (names and times), which change whenever a package is installed,
+upgraded or removed, and a ``pluralign --help`` with a current cache reads one small JSON file
+instead.
 """
 
 from __future__ import annotations
@@ -76,15 +77,24 @@ def _cache_file() -> Path:
 
 
 def _environment_key() -> list[list[Any]]:
-    """Every ``sys.path`` entry with its modification time (``None`` when it does not exist):
-    installing or removing a distribution adds or deletes its ``*.dist-info`` folder in one of
-    them, which changes that folder's time."""
+    """Every ``sys.path`` entry with its distributions' metadata folders (``*.dist-info``,
+    ``*.egg-info``) and their modification times: installing, upgrading or removing a
+    distribution creates or deletes such a folder, and nothing else changes what
+    ``importlib.metadata`` finds. (A folder's own time would not do: ``python -m`` puts the
+    working folder on ``sys.path``, and every file written there changes its time.)"""
     key: list[list[Any]] = []
     for entry in sys.path:
         try:
-            key.append([entry, os.stat(entry or ".").st_mtime_ns])
+            with os.scandir(entry or ".") as it:
+                found = sorted(
+                    (d.name, d.stat().st_mtime_ns) for d in it
+                    if d.name.endswith((".dist-info", ".egg-info"))
+                )
+        except NotADirectoryError:  # a zip file on sys.path
+            found = [("", os.stat(entry).st_mtime_ns)]
         except OSError:
-            key.append([entry, None])
+            found = []
+        key.append([entry, [list(f) for f in found]])
     return key
 
 

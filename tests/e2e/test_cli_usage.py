@@ -74,8 +74,7 @@ def test_importing_the_cli_and_help_load_no_heavy_library(tmp_path):
         f"print('LOADED', [m for m in {HEAVY + ('importlib.metadata',)!r} if m in sys.modules],"
         " 'SCANS', scans, file=sys.stderr)\n"
     )
-    cache, work = tmp_path / "cache", tmp_path / "work"  # `-c` puts the working folder on
-    cache.mkdir()                                          # sys.path: keep it unchanged
+    cache, work = tmp_path / "cache", tmp_path / "work"
     work.mkdir()
     env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin",
            "PLURALIGN_CACHE_DIR": str(cache)}
@@ -87,7 +86,8 @@ def test_importing_the_cli_and_help_load_no_heavy_library(tmp_path):
 
     assert "'distributions'" in run("count", "--help")  # the first run scans and caches
     assert len(list(cache.glob("entry-points-*.json"))) == 1
-    assert run("plain", "--help") == "LOADED [] SCANS []"
+    (work / "prefs.jsonl").write_text("{}\n")  # `-c` puts the working folder on sys.path:
+    assert run("plain", "--help") == "LOADED [] SCANS []"  # a file written there changes nothing
     for argv in ([], ["panel", "select", "--help"], ["synth", "--help"]):
         assert run("count", *argv) == "LOADED ['importlib.metadata'] SCANS []", argv
 
