@@ -8,6 +8,10 @@ from typing import Annotated
 import typer
 
 from pluralign.clikit import DbOption, OutOption, SeedOption, console
+from pluralign.contract import default, help_of
+from pluralign.panel.settings import PanelSettings
+
+_S = PanelSettings
 
 panel_app = typer.Typer(
     help="Panel selection by sortition (legacy, maximin, leximin, nash): quotas, households, "
@@ -30,9 +34,8 @@ def select_cmd(
     quotas: Annotated[Path, typer.Option("--quotas", help="Quotas CSV: feature,value,min,max.")],
     size: Annotated[int, typer.Option("--size", "-k", help="Panel size k.")],
     out: OutOption,
-    method: Annotated[
-        str, typer.Option("--method", help="leximin, maximin, nash or legacy.")
-    ] = "leximin",
+    method: Annotated[str, typer.Option("--method", help=help_of(_S, "method"))] = default(
+        _S, "method"),
     seed: SeedOption = 0,
     population: Annotated[
         Path | None,
@@ -42,21 +45,12 @@ def select_cmd(
             "(default: the pool's shares).",
         ),
     ] = None,
-    gap: Annotated[
-        float,
-        typer.Option(
-            "--gap", help="Proven optimality gap at which each column-generation level stops."
-        ),
-    ] = 1e-6,
-    samples: Annotated[
-        int, typer.Option("--samples", help="legacy: runs used to estimate probabilities.")
-    ] = 1000,
-    time_limit: Annotated[
-        float | None,
-        typer.Option(
-            "--time-limit", help="Stop the solver after this many seconds (gap reported)."
-        ),
-    ] = None,
+    gap: Annotated[float, typer.Option("--gap", help=help_of(_S, "gap"))] = default(_S, "gap"),
+    samples: Annotated[int, typer.Option("--samples", help=help_of(_S, "samples"))] = default(
+        _S, "samples"),
+    time_limit: Annotated[float | None, typer.Option(
+        "--time-limit", help=help_of(_S, "time_limit").replace("; null: no limit", ""))
+    ] = default(_S, "time_limit"),
     save: Annotated[
         bool, typer.Option("--save", help="Also store the result in the database (--db).")
     ] = False,
@@ -162,7 +156,8 @@ def quotas_cmd(
     population: Annotated[Path, typer.Option("--population", help="Population shares JSON.")],
     size: Annotated[int, typer.Option("--size", "-k", help="Panel size k.")],
     out: Annotated[Path, typer.Option("--out", help="Quotas CSV to write.")],
-    slack: Annotated[float, typer.Option("--slack", help="Relative slack around share*k.")] = 0.1,
+    slack: Annotated[float, typer.Option("--slack", help=help_of(_S, "slack"))] = default(
+        _S, "slack"),
 ) -> None:
     """Write quotas (feature,value,min,max) keeping a panel of SIZE close to population shares."""
     from pluralign.io import atomic_write_text

@@ -11,8 +11,7 @@ from pluralign.errors import InputError
 from pluralign.panel.inputs import Quotas
 from pluralign.panel.instance import Instance, build_instance
 from pluralign.panel.result import PanelResult
-
-METHODS = ("leximin", "maximin", "nash", "legacy")
+from pluralign.panel.settings import METHODS
 
 
 def select_panel(

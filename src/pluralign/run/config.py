@@ -25,6 +25,7 @@ from pluralign.contract import Settings
 from pluralign.errors import InputError, at
 from pluralign.evaluate.settings import EvaluateSettings
 from pluralign.llm.config import ProviderConfig
+from pluralign.panel.settings import PanelSettings
 
 
 class _Model(BaseModel):
@@ -145,11 +146,7 @@ class ModelSection(_Model):
     )
 
 
-class PanelSection(_Model):
-    size: int = Field(40, ge=1, description="Panel size k")
-    method: Literal["leximin", "maximin", "legacy"] = "leximin"
-    slack: float = Field(0.1, ge=0, description="Quota slack when quotas come from shares")
-    time_limit: float | None = Field(None, gt=0, description="Solver time limit in seconds")
+PanelSection = section(PanelSettings)
 
 
 AggregateSection = section(AggregateSettings, panel_only=(bool, Field(
@@ -307,7 +304,7 @@ class PipelineConfig(_Model):
     )
     inputs: Inputs
     model: ModelSection = ModelSection()
-    panel: PanelSection = PanelSection()
+    panel: PanelSection = PanelSection()  # type: ignore[valid-type]
     aggregate: AggregateSection = AggregateSection()  # type: ignore[valid-type]
     constitution: ConstitutionSection = ConstitutionSection()
     synth: SynthSection = SynthSection()

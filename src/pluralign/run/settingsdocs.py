@@ -18,6 +18,7 @@ from pluralign.contract import settings_table
 PAGES: dict[str, tuple[str, ...]] = {
     "algorithms.md": ("pluralign.aggregate.settings:AggregateSettings",),
     "evaluation.md": ("pluralign.evaluate.settings:EvaluateSettings",),
+    "sortition.md": ("pluralign.panel.settings:PanelSettings",),
 }
 """Stage page (in docs/) -> the settings classes whose tables open it."""
 

@@ -125,7 +125,7 @@ def stage_panel(ctx: StageContext) -> None:
                                                 s["slack"]), out / "quotas.csv")
         run_select(pool_path=pool_path, quotas_path=out / "quotas.csv", k=s["size"],
                    method=s["method"], seed=ctx.seed, out=out, population_path=pop_path,
-                   time_limit=s.get("time_limit"))
+                   gap=s["gap"], samples=s["samples"], time_limit=s.get("time_limit"))
         shutil.copyfile(pool_path, out / "pool.csv")
         panel = read_pool(out / "panel.csv")
     if "weight" in panel.columns:
