@@ -9,10 +9,6 @@ simulated votes and cards), ``graph.json`` (Democratic Fine-Tuning JSON), ``grap
 from __future__ import annotations
 
 import json
-from typing import Any
-
-MORALGRAPH_SETTINGS: dict[str, Any] = {"participants": 120, "votes_per_participant": 6,
-                                       "noise": 0.2}
 
 
 def stage_moralgraph(ctx) -> None:
