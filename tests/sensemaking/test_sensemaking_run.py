@@ -38,7 +38,10 @@ class Scripted(Provider):
             body = user.split("\n", 1)[0].removeprefix("Statement: ").rstrip(".")
             text = f"The AI should consider that {body[:1].lower()}{body[1:]}."
             if "brexit" in body.lower() and request.temperature == 0:
-                text = text[:-1] + " and ban all foreign cars by 2030."
+                # in the first sentence (a principle is one sentence; the rest would be cut)
+                first = body.split(". ", 1)[0].rstrip(".")
+                text = (f"The AI should consider that {first[:1].lower()}{first[1:]} and ban all "
+                        "foreign cars by 2030.")
         elif "Participants agree that" in user:
             first = user.split("\n- ", 1)[1].split("\n", 1)[0].rstrip(".")
             text = f"Participants agree that {first[:1].lower()}{first[1:]}."

@@ -72,7 +72,10 @@ def aggregate_cmd(
         from pluralign.aggregate.consensus import nearest_miss
 
         st = result.stats
-        miss = nearest_miss(st.agree, st.seen, result.gac, matrix.statements, settings.consensus)
+        miss = nearest_miss(
+            st.agree, st.seen, result.gac, matrix.statements, settings.consensus,
+            result.half_counts,
+        )
         why = miss.message(lambda f: "constitution draft --" + f.replace("_", "-")) if miss else ""
         console.print(f"no statement is cross-group consensus; {why}")
     console.print(f"wrote {out}/groups.csv, statements.csv, summary.json, opinion_map.png, "

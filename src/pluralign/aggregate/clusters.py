@@ -271,3 +271,27 @@ class PolisClusterer:
             np.float64
         )
         return self
+
+
+def halve_groups(
+    projection: np.ndarray, groups: np.ndarray, n_groups: int, seed: int, n_init: int = 10
+) -> np.ndarray:
+    """Each opinion group split in two by 2-means of its members' positions: participant →
+    half (2g and 2g + 1 for group g; −1 where ``groups`` is −1).
+
+    The halves are where :mod:`pluralign.aggregate.consensus` looks for a latent group that the
+    clustering merged into a larger one (a statement that group rejects passes in the merged
+    group's share). A group of fewer than 4 members is not split (all in 2g). Deterministic
+    for a given ``seed``; the larger half of each group gets the even label.
+    """
+    halves = np.full(len(groups), -1, dtype=np.int64)
+    for g in range(n_groups):
+        idx = np.flatnonzero(groups == g)
+        if len(idx) < 4:
+            halves[idx] = 2 * g
+            continue
+        labels, _, _ = kmeans(projection[idx], 2, seed=seed + g, n_init=n_init)
+        if (labels == 1).sum() > (labels == 0).sum():
+            labels = 1 - labels
+        halves[idx] = 2 * g + labels
+    return halves

@@ -23,8 +23,8 @@ import scipy.sparse as sp
 
 from pluralign import __version__
 from pluralign.aggregate.bridging import BridgingModel
-from pluralign.aggregate.clusters import PolisClusterer
-from pluralign.aggregate.consensus import consensus_candidates
+from pluralign.aggregate.clusters import PolisClusterer, halve_groups
+from pluralign.aggregate.consensus import ConsensusRule, consensus_candidates
 from pluralign.aggregate.matrix import VoteMatrix, in_conversation
 from pluralign.aggregate.pca import PolisPCA
 from pluralign.aggregate.settings import AggregateSettings
@@ -69,12 +69,33 @@ class AggregateResult:
     polis_consensus: dict[str, list[int]]
     bridging: np.ndarray
     explained_variance: tuple[float, ...]
+    halves: np.ndarray
+    """Each participant's half of their opinion group (2g, 2g + 1; −1 if not clustered):
+    :func:`~pluralign.aggregate.clusters.halve_groups` (recomputed on read: seeded)."""
+    half_agree: np.ndarray
+    """Agrees per (half, statement), shape (2 · n_groups, n_statements)."""
+    half_seen: np.ndarray
+    """Votes seen per (half, statement)."""
     title: str = ""
     """What the votes are (the opinion map's title)."""
     pca: PolisPCA | None = field(default=None, repr=False)
     """The fitted estimators (None on a result read back from its folder)."""
     clusterer: PolisClusterer | None = field(default=None, repr=False)
     bridging_model: BridgingModel | None = field(default=None, repr=False)
+
+    @property
+    def half_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(agree, seen) of the groups' halves, the ``halves`` argument of
+        :func:`~pluralign.aggregate.consensus.consensus_candidates`."""
+        return self.half_agree, self.half_seen
+
+    def consensus_columns(self, rule: ConsensusRule | None = None) -> np.ndarray:
+        """Columns of the statements that are cross-group consensus under ``rule`` (default:
+        the settings' rule), by decreasing GAC."""
+        rule = self.settings.consensus if rule is None else rule
+        return consensus_candidates(
+            self.stats.agree, self.stats.seen, self.gac, rule, self.half_counts
+        )
 
     def groups_frame(self) -> pd.DataFrame:
         """``participant, group`` (group empty for participants not clustered)."""
@@ -335,7 +356,10 @@ def _result(matrix: VoteMatrix, settings: AggregateSettings, seed: int, in_conv:
     st = group_stats(agree, disagree, seen)
     repness = representative_statements(st, matrix.statements, settings.max_repness)
     gac = group_aware_consensus(agree, seen)
-    order = consensus_candidates(agree, seen, gac, settings.consensus)[: settings.top_consensus]
+    halves = halve_groups(projection, groups, n_groups, seed)
+    half_agree, _, half_seen = vote_tallies(matrix, halves, 2 * n_groups)
+    order = consensus_candidates(agree, seen, gac, settings.consensus, (half_agree, half_seen))
+    order = order[: settings.top_consensus]
     consensus = [int(matrix.statements[j]) for j in order]
     n = matrix.shape[0]
     all_a, all_d, all_s = vote_tallies(matrix, np.zeros(n, dtype=np.int64), 1)
@@ -359,5 +383,8 @@ def _result(matrix: VoteMatrix, settings: AggregateSettings, seed: int, in_conv:
         polis_consensus=pconsensus,
         bridging=bridging,
         explained_variance=explained_variance,
+        halves=halves,
+        half_agree=half_agree,
+        half_seen=half_seen,
         **estimators,
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from pluralign.aggregate.consensus import ConsensusRule, consensus_candidates
+from pluralign.aggregate.consensus import ConsensusRule
 from pluralign.aggregate.pipeline import AggregateResult
 
 
@@ -47,8 +47,7 @@ def recovery(result: AggregateResult, truth: Mapping[str, Any]) -> dict[str, Any
     ids = {g["id"]: i for i, g in enumerate(truth["groups"])}
     groups = {int(p["participant"]): ids[p["group"]] for p in truth["participants"]}
     ari, compared = group_agreement(result, groups)
-    st = result.stats
-    columns = consensus_candidates(st.agree, st.seen, result.gac, ConsensusRule())
+    columns = result.consensus_columns(ConsensusRule())
     found = [int(result.matrix.statements[j]) for j in columns]
     precision, recall = precision_recall(found, truth["consensus"])
     return {

@@ -84,13 +84,13 @@ def check_against(
     agree, disagree, passes = m.counts()
     st = result.stats
     recorded = prov.get("draft_settings") or {}
-    rule = DraftSettings(
-        **{
-            k: recorded[k]
-            for k in ("min_gac", "min_group_agreement", "min_group_votes")
-            if k in recorded
-        }
-    )
+    keys = ("min_gac", "min_group_agreement", "min_group_votes", "interval_z",
+            "min_subgroup_agreement")
+    given = {k: recorded[k] for k in keys if k in recorded}
+    if "min_group_agreement" in given and "interval_z" not in given:
+        # drafted before the interval rule: its threshold was on the point share, no halves
+        given.update(interval_z=0.0, min_subgroup_agreement=None)
+    rule = DraftSettings(**given)
     consensus = {int(m.statements[j]) for j in candidates(result, rule)}
     group_mismatch = 0
     for cl in constitution.clauses:

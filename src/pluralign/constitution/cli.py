@@ -54,11 +54,22 @@ def draft_cmd(
         ),
     ] = None,
     min_group_agreement: Annotated[
-        float, typer.Option(help="Agree share every opinion group must reach.")
+        float,
+        typer.Option(help="Lower Wilson bound of the agree share every opinion group must reach."),
     ] = DraftSettings.min_group_agreement,
     min_group_votes: Annotated[
         int, typer.Option(help="Votes every group must have cast on a statement.")
     ] = DraftSettings.min_group_votes,
+    interval_z: Annotated[
+        float, typer.Option(help="Standard errors of the Wilson intervals (0: point estimates).")
+    ] = DraftSettings.interval_z,
+    min_subgroup_agreement: Annotated[
+        float,
+        typer.Option(
+            help="A half of an opinion group whose upper bound of the agree share is below "
+            "this vetoes a statement (0: halves are not checked; docs/sensemaking.md §6)."
+        ),
+    ] = DraftSettings.min_subgroup_agreement,
     merge_threshold: Annotated[
         float | None,
         typer.Option(
@@ -100,6 +111,8 @@ def draft_cmd(
         min_gac=min_gac,
         min_group_agreement=min_group_agreement,
         min_group_votes=min_group_votes,
+        interval_z=interval_z,
+        min_subgroup_agreement=min_subgroup_agreement or None,
         merge_threshold=merge_threshold,
         embedder=embedder,
         max_clauses=max_clauses,

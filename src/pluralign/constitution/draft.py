@@ -4,8 +4,10 @@ Following Collective Constitutional AI (Anthropic & the Collective Intelligence 
 which kept Polis statements with high agreement in every opinion group, the candidate clauses
 are the statements that are cross-group consensus under :class:`DraftSettings.rule`, the one
 definition :mod:`pluralign.aggregate.consensus` gives (and ``pluralign aggregate`` lists): in
-every group at least ``min_group_votes`` (3) votes, at least ``min_group_agreement`` (0.6) of
-them agrees, and GAC = Π_g (A_g + 1)/(S_g + 2) ≥ ``min_gac`` (default 0.5^G for G groups).
+every group at least ``min_group_votes`` (3) votes and a lower Wilson bound of the agree share
+of at least ``min_group_agreement`` (0.5), no half of a group confidently below
+``min_subgroup_agreement`` (0.7), and GAC = Π_g (A_g + 1)/(S_g + 2) ≥ ``min_gac`` (default
+0.5^G for G groups).
 
 The candidates become principles (:mod:`pluralign.constitution.principles`): grouped by topic,
 merged when they say the same thing, written in one ``style`` (``choose``: "Choose the response
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from pluralign import __version__
-from pluralign.aggregate.consensus import consensus_candidates, nearest_miss
+from pluralign.aggregate.consensus import nearest_miss
 from pluralign.constitution.embed import embed
 from pluralign.constitution.settings import DraftSettings
 
@@ -163,8 +165,7 @@ def _overall(result, j: int) -> tuple[int, int, int]:
 
 def candidates(result, settings: DraftSettings) -> np.ndarray:
     """Column indices of the statements that are cross-group consensus, by decreasing GAC."""
-    st = result.stats
-    return consensus_candidates(st.agree, st.seen, result.gac, settings.rule)
+    return result.consensus_columns(settings.rule)
 
 
 def no_consensus_reason(result, settings: DraftSettings, option=lambda field: field) -> str:
@@ -172,7 +173,9 @@ def no_consensus_reason(result, settings: DraftSettings, option=lambda field: fi
     missed, by how much (``option`` names the setting for a field, see
     :meth:`~pluralign.aggregate.consensus.ConsensusMiss.message`)."""
     st = result.stats
-    miss = nearest_miss(st.agree, st.seen, result.gac, result.matrix.statements, settings.rule)
+    miss = nearest_miss(
+        st.agree, st.seen, result.gac, result.matrix.statements, settings.rule, result.half_counts
+    )
     if miss is None:
         return "there are no statements"
     return miss.message(option)

@@ -15,9 +15,14 @@ class DraftSettings:
     min_gac: float | None = ConsensusRule.min_gac
     """GAC a statement needs; None means 0.5 ** n_groups."""
     min_group_agreement: float = ConsensusRule.min_group_agreement
-    """Agree share every opinion group must reach."""
+    """Lower Wilson bound of the agree share every opinion group must reach."""
     min_group_votes: int = ConsensusRule.min_group_votes
     """Votes every opinion group must have cast on a statement."""
+    interval_z: float = ConsensusRule.interval_z
+    """Standard errors of the Wilson intervals (0: point estimates)."""
+    min_subgroup_agreement: float | None = ConsensusRule.min_subgroup_agreement
+    """A half of an opinion group whose upper bound of the agree share is below this vetoes
+    (None or 0: halves are not checked)."""
     merge_threshold: float | None = None
     """Cosine similarity for near-duplicates; None uses the embedder's default (0.80 MiniLM,
     0.55 TF-IDF)."""
@@ -41,7 +46,7 @@ class DraftSettings:
     """Most top-level topics (:mod:`pluralign.sensemaking.topics`)."""
 
     def __post_init__(self) -> None:
-        ConsensusRule(self.min_group_agreement, self.min_group_votes, self.min_gac)  # validates
+        self.rule  # noqa: B018 (validates the thresholds)
         if self.merge_threshold is not None and not -1 <= self.merge_threshold <= 1:
             raise InputError("merge_threshold must be a cosine in [-1, 1]", where="merge_threshold")
         if self.max_clauses is not None and self.max_clauses < 1:
@@ -58,4 +63,10 @@ class DraftSettings:
     @property
     def rule(self) -> ConsensusRule:
         """The cross-group consensus rule these thresholds make."""
-        return ConsensusRule(self.min_group_agreement, self.min_group_votes, self.min_gac)
+        return ConsensusRule(
+            self.min_group_agreement,
+            self.min_group_votes,
+            self.min_gac,
+            self.interval_z,
+            self.min_subgroup_agreement,
+        )

@@ -156,8 +156,10 @@ AggregateSection = section(AggregateSettings, panel_only=(bool, Field(
 class ConstitutionSection(_Model):
     title: str = "Constitution"
     min_gac: float | None = None
-    min_group_agreement: float = Field(0.6, gt=0, le=1)
+    min_group_agreement: float = Field(0.5, gt=0, le=1)
     min_group_votes: int = Field(3, ge=1)
+    interval_z: float = Field(1.0, ge=0, le=10)
+    min_subgroup_agreement: float | None = Field(0.7, ge=0, le=1)
     embedder: Literal["auto", "minilm", "tfidf"] = "tfidf"
     merge_threshold: float | None = None
     max_clauses: int | None = Field(None, ge=1)
@@ -487,7 +489,7 @@ model:
 
 panel: {size: 40, method: leximin, slack: 0.1}
 aggregate: {min_votes: 7, max_groups: 5, panel_only: true}
-constitution: {title: Constitution, min_group_agreement: 0.6, min_group_votes: 3,
+constitution: {title: Constitution, min_group_agreement: 0.5, min_group_votes: 3,
                embedder: tfidf}
 synth: {questions_per_clause: 2, attempts: 2, temperature: 0.7, max_tokens: 80, dedup: tfidf,
         language: auto}   # texts failing the quality gates are logged in synth/*.gates.jsonl

@@ -117,7 +117,8 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
 
     agg_settings = cfg.aggregate.settings().replace(consensus=ConsensusRule(
         **{k: getattr(cfg.constitution, k)
-           for k in ("min_group_agreement", "min_group_votes", "min_gac")}))
+           for k in ("min_group_agreement", "min_group_votes", "min_gac", "interval_z",
+                     "min_subgroup_agreement")}))
     add_spec(AGGREGATE, agg_settings, S.aggregate_inputs, {"source": source}, agg_after,
              agg_inputs)
     agg = {**agg_settings.to_dict(), "source": source}

@@ -174,7 +174,8 @@ def stage_constitution(ctx: StageContext) -> None:
             raise InputError("the given constitution has no clauses", where=str(s["given"]))
     else:
         draft = DraftSettings(**{k: s[k] for k in ("min_gac", "min_group_agreement",
-                                                   "min_group_votes", "merge_threshold",
+                                                   "min_group_votes", "interval_z",
+                                                   "min_subgroup_agreement", "merge_threshold",
                                                    "embedder", "max_clauses")})
         result = ctx.result("aggregate")
         constitution = draft_constitution(result, settings=draft, title=s["title"])
