@@ -24,6 +24,12 @@ if TYPE_CHECKING:  # the run engine loads with the command, not with `pluralign 
 DEMO_OVERRIDES: dict[str, Any] = {
     "inputs": {"simulate": {"participants": 240, "statements": 60}},
     "panel": {"size": 60, "method": "leximin"},
+    # a 60-person panel split into up to 4 groups: the interval rule's halves have 5-8 people,
+    # and it keeps 1 of the point rule's 5 consensus statements (seed 0; docs/sensemaking.md
+    # §6: recall 0.31 at 60 on the simulator). The demo drafts from the point rule (share
+    # >= 0.6 in every group), so that it has clauses to make preference data from.
+    "constitution": {"min_group_agreement": 0.6, "interval_z": 0.0,
+                     "min_subgroup_agreement": None},
     "data": {"prompts_per_member": 40, "templates": "missing"},
     "model": {"base": "smollm2"},
     "moral_graph": {"enabled": True},
