@@ -191,8 +191,9 @@ def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
                  progress=None, on_round: Callable[[dict], None] | None = None
                  ) -> PipelineResult:
     """Run ``cfg``'s stages into ``cfg.run_dir``; ``progress`` is a rich Progress (optional).
-    With ``rounds.count`` > 1 the rounds follow round 1 (:func:`pluralign.run.rounds.run_rounds`;
-    ``on_round`` receives each round's ``rounds.json`` entry)."""
+    With ``rounds.count`` > 1 the rounds follow round 1
+    (:func:`pluralign.run.rounds.run_round_stages`; ``on_round`` receives each round's
+    ``rounds.json`` entry)."""
     from pluralign.io import write_json_atomic
 
     stages = build_stages(cfg)
@@ -234,10 +235,10 @@ def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
         "train_method": cfg.train.method, "configuration": "pipeline.json"},
         sort_keys=True, default=str)
     if rounds:  # docs/rounds.md: round k+1 synthesises with, and trains from, round k's model
-        from pluralign.run.rounds import run_rounds
+        from pluralign.run.rounds import run_round_stages
 
-        done = run_rounds(cfg, stages[:-1], stages[-1], from_stage=from_stage,
-                          on_start=on_start, on_done=on_done, on_round=on_round)
+        done = run_round_stages(cfg, stages[:-1], stages[-1], from_stage=from_stage,
+                                on_start=on_start, on_done=on_done, on_round=on_round)
     else:
         done = run_stages(stages, run_dir, seed=cfg.seed, from_stage=from_stage,
                           on_start=on_start, on_done=on_done)
