@@ -94,3 +94,20 @@ def test_typed_pairs_and_settings_give_what_the_rows_give(fake_train):
     assert typed.settings["n_boot"] == 30 and typed.settings["alpha"] == 0.1
     kinds = {p.kind for p in inspect.signature(evaluate_models).parameters.values()}
     assert inspect.Parameter.VAR_KEYWORD not in kinds
+
+
+def test_generations_flag_answers_that_loop(tmp_path):
+    import json
+
+    from pluralign.evaluate.generations import write_generations
+
+    fluent = "I will not pretend to be your partner, but I am glad to help with homework."
+    loop = "I am here for you. " * 6
+    items = [{"prompt": "p1", "kind": "consensus"}, {"prompt": "p2"}]
+    rows = write_generations(tmp_path / "g.jsonl", items, [fluent, fluent], [fluent, loop])
+    assert [(r["repetitive_before"], r["repetitive_after"], r["changed"]) for r in rows] == [
+        (False, False, False),
+        (False, True, True),
+    ]
+    on_disk = [json.loads(x) for x in (tmp_path / "g.jsonl").read_text().splitlines()]
+    assert on_disk == rows and on_disk[0]["kind"] == "consensus"

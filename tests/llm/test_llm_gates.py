@@ -335,3 +335,11 @@ def test_synthesis_records_every_rejection_with_its_reason(tmp_path):
         json.loads(x) for x in (tmp_path / "pairs.jsonl.skipped.jsonl").read_text().splitlines()
     ]
     assert [x["gate"] for x in skipped] == ["duplicate"]
+
+
+def test_is_repetitive_is_the_gates_rule():
+    assert G.is_repetitive("the cat sat on the mat. " * 4)
+    assert not G.is_repetitive("the cat sat on the mat. " * 1)  # fewer than 12 tokens
+    assert not G.is_repetitive(
+        "I will not pretend to be your partner, but I am glad to help with your homework today."
+    )

@@ -65,3 +65,27 @@ def test_errors(tmp_path):
         preference_margins(tmp_path / "nope", None, make_rows(1))
     with pytest.raises(InputError, match="missing column 'chosen'"):
         preference_margins(tiny_model_dir(), None, [{"prompt": "p", "rejected": "r"}])
+
+
+def test_each_distinct_reply_is_scored_once_with_the_same_values(monkeypatch):
+    """A reply chosen in one pair and rejected in the reverse pair (and a repeated pair) is run
+    through the model once; the values are those of scoring each sequence on its own."""
+    from pluralign.train import logps
+    from pluralign.train.margins import load_causal_lm, sequence_logps
+
+    model, tok = load_causal_lm(tiny_model_dir(), "cpu")
+    rows = make_rows(3)
+    seqs = [(r["prompt"], r["chosen"]) for r in rows] + [(r["prompt"], r["rejected"]) for r in rows]
+    alone = np.array([sequence_logps(model, tok, [s])[0] for s in seqs])
+    calls = []
+    real = logps.completion_token_logps
+
+    def counting(model_, labels, **kw):
+        calls.append(labels.shape[0])
+        return real(model_, labels, **kw)
+
+    monkeypatch.setattr(logps, "completion_token_logps", counting)
+    doubled = seqs + [(p, r) for p, r in reversed(seqs)]  # every sequence twice
+    got = sequence_logps(model, tok, doubled, batch_size=64)
+    assert sum(calls) == len(seqs)  # 6 distinct sequences, each forward once
+    np.testing.assert_allclose(got, np.concatenate([alone, alone[::-1]]), rtol=1e-5, atol=1e-5)

@@ -11,7 +11,14 @@ import pytest
 
 pytest.importorskip("trl")
 
-from trainkit import assert_grads_close, collate, make_rows, make_trainer, step_gradients  # noqa: E402
+from trainkit import (  # noqa: E402
+    assert_grads_close,
+    collate,
+    make_rows,
+    make_trainer,
+    step_gradients,
+    tiny_model_dir,
+)
 
 # KTO with kl_estimate='none': z0 = 0 makes the loss additive over rows (module doc of
 # pluralign.train.kto_trainer); the batch-KL variant is checked by hand in test_train_formulas.
@@ -139,3 +146,47 @@ def test_precomputed_reference_gives_the_same_step(method, tmp_path):
     loss_p, g_p = step_gradients(pre, [collate(pre, idx)])
     assert loss_l == pytest.approx(loss_p, rel=1e-5)
     assert_grads_close(g_l, g_p)
+
+
+@pytest.mark.parametrize("extra", [{}, {"sft_weight": 0.5}, {"loss_type": "ipo"}])
+def test_a_pair_folded_with_its_reverse_equals_both_rows(extra, tmp_path):
+    """merge_reverses: (A ≻ B, w 2) and (B ≻ A, w 0.5) as one row of weight 2.5 with forward
+    share 0.8 give the loss and the gradient of the two rows (DPO, RPO's NLL term, IPO)."""
+    from pluralign.train.api import Hardware, build_trainer
+    from pluralign.train.config import load_train_config
+    from pluralign.train.rows import load_rows, merge_duplicates, merge_reverses
+
+    a, b, c = make_rows(3, [2.0, 1.0, 1.5])
+    back = {**a, "chosen": a["rejected"], "rejected": a["chosen"], "weight": 0.5}
+    rows = load_rows([a, b, back, c])
+    folded, shares = merge_reverses(merge_duplicates(rows))
+    assert [(r.chosen, r.weight) for r in folded] == [
+        (a["chosen"], 2.5), (b["chosen"], 1.0), (c["chosen"], 1.5)]
+    assert shares == pytest.approx([0.8, 1.0, 1.0])
+    both = make_trainer("dpo", rows, tmp_path / "both", **extra)
+    settings = {"per_device_train_batch_size": 2, "max_steps": 1, "save_steps": 0,
+                "learning_rate": 1e-3, "lr_scheduler_type": "constant", "max_grad_norm": 0.0,
+                **extra}
+    one = build_trainer(folded, tiny_model_dir(), load_train_config(settings, "dpo"),
+                        tmp_path / "one", Hardware(cuda=False, bf16=False, qlora=False),
+                        forward_share=shares)
+    assert one.train_dataset["forward_share"] == pytest.approx([0.8, 1.0, 1.0])
+    loss_b, g_b = step_gradients(both, [collate(both, [0, 1, 2, 3])])
+    loss_o, g_o = step_gradients(one, [collate(one, [0, 1, 2])])
+    assert loss_o == pytest.approx(loss_b, rel=1e-5)
+    assert_grads_close(g_o, g_b)
+
+
+def test_merge_reverses_leads_with_the_heavier_order():
+    from pluralign.train.rows import load_rows, merge_reverses
+
+    rows = load_rows([
+        {"prompt": "p", "chosen": "x", "rejected": "y", "weight": 1.0},
+        {"prompt": "p", "chosen": "y", "rejected": "x", "weight": 3.0},
+        {"prompt": "p", "chosen": "x", "rejected": "y", "weight": 0.5},
+        {"prompt": "q", "chosen": "x", "rejected": "y", "weight": 1.0},
+    ])
+    folded, shares = merge_reverses(rows)
+    assert [(r.prompt, r.chosen, r.rejected, r.weight) for r in folded] == [
+        ("p", "y", "x", 4.5), ("q", "x", "y", 1.0)]
+    assert shares == pytest.approx([3.0 / 4.5, 1.0])

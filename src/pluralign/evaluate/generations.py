@@ -9,10 +9,14 @@ batches with a KV cache (:mod:`pluralign.models.generate`). The stage writes
 ``evaluate/generations.jsonl``, one JSON object per prompt::
 
     {"prompt": ..., "before": ..., "after": ..., "changed": true,
+     "repetitive_before": false, "repetitive_after": false,
      "kind": "consensus", "topic": "children", "prompt_id": ..., "clause": "c2",
      "statement_ids": ["59"], "pairs": 21}
 
-``before`` is the base model's answer, ``after`` the trained model's; ``clause`` is the
+``before`` is the base model's answer, ``after`` the trained model's; ``repetitive_*`` flags an
+answer that loops (:func:`pluralign.llm.gates.is_repetitive`: at least 12 tokens and fewer than
+60 % distinct token trigrams, the synthesis gates' rule), so a training run that wrecks fluency
+shows in the numbers, not only in the text; ``clause`` is the
 constitution clause whose statements the prompt was written for (when known); ``pairs`` the
 number of held-out preference pairs on that prompt.
 """
@@ -114,8 +118,10 @@ def score_and_answer(
     from pluralign.train.margins import load_causal_lm, sequence_logps
 
     model, tok = load_causal_lm(model_dir)
-    chosen = sequence_logps(model, tok, [(p["prompt"], p["chosen"]) for p in pairs])
-    rejected = sequence_logps(model, tok, [(p["prompt"], p["rejected"]) for p in pairs])
+    n = len(pairs)  # one call: a reply chosen in one pair and rejected in another is scored once
+    both = sequence_logps(model, tok, [(p["prompt"], p["chosen"]) for p in pairs]
+                          + [(p["prompt"], p["rejected"]) for p in pairs])
+    chosen, rejected = both[:n], both[n:]
     said: list[str] = []
     if prompts:
         require_chat_template(Path(model_dir))
@@ -136,9 +142,12 @@ def generation_rows(
     items: Sequence[Mapping[str, Any]], before: Sequence[str], after: Sequence[str]
 ) -> list[dict[str, Any]]:
     """One ``generations.jsonl`` row per held-out prompt: both answers and what the prompt is."""
+    from pluralign.llm.gates import is_repetitive
+
     rows = []
     for item, b, a in zip(items, before, after, strict=True):
-        row = {"prompt": item["prompt"], "before": b, "after": a, "changed": a != b}
+        row = {"prompt": item["prompt"], "before": b, "after": a, "changed": a != b,
+               "repetitive_before": is_repetitive(b), "repetitive_after": is_repetitive(a)}
         row.update({k: v for k, v in item.items() if k != "prompt"})
         rows.append(row)
     return rows

@@ -186,6 +186,16 @@ def distinct_trigrams(text: str) -> float:
     return len(set(grams)) / len(grams) if grams else 1.0
 
 
+REPETITIVE_TRIGRAMS = 0.6
+"""A text of at least 12 tokens whose share of distinct trigrams is below this loops."""
+
+
+def is_repetitive(text: str) -> bool:
+    """Degenerate repetition: at least 12 tokens and fewer than 60 % distinct token trigrams
+    (:func:`distinct_trigrams`). The gates reject such text; evaluation flags such answers."""
+    return len(_TOKEN.findall(text)) >= 12 and distinct_trigrams(text) < REPETITIVE_TRIGRAMS
+
+
 COPY_NGRAM = 7
 """A text sharing a span of this many words with a few-shot example copies it (shorter spans
 are common openings such as "Help me write a petition to")."""
@@ -292,7 +302,7 @@ def common_gate(
         guess = guess_language(text)
         if guess is not None and guess != language:
             return Rejection("wrong_language", f"looks like {guess}, expected {language}")
-    if len(_TOKEN.findall(text)) >= 12 and distinct_trigrams(text) < 0.6:
+    if is_repetitive(text):
         return Rejection("repetitive", f"distinct trigrams {distinct_trigrams(text):.2f} < 0.60")
     copied = copied_example(text, examples, own)
     if copied is not None:

@@ -149,23 +149,27 @@ def _print_consensus_accuracy(out: Path) -> None:
     if not path.is_file():
         return
     metrics = json.loads(path.read_text())
-    table = Table("prompts", "group", "pairs", "before", "after (95% CI)", "implicit reward",
+    table = Table("prompts", "group", "pairs", "before", "after", "gain (95% CI)",
+                  "implicit reward",
                   title="held-out preference accuracy (opinion groups): base model before, "
                   "trained model after")
     for g in metrics.get("groups", []):
         if g["grouping"] == "group" and g["subset"] in ("consensus", "divisive"):
-            a = g["after"]
+            gain = g["improvement"]
             implicit = g.get("implicit") or {}
             table.add_row(g["subset"], g["group"], str(g["n"]), f"{g['before']['estimate']:.2f}",
-                          f"{a['estimate']:.2f} [{a['low']:.2f}, {a['high']:.2f}]",
+                          f"{g['after']['estimate']:.2f}",
+                          f"{gain['estimate']:+.2f} [{gain['low']:+.2f}, {gain['high']:+.2f}]",
                           f"{implicit['estimate']:.2f}" if implicit else "")
     console.print(table)
     gen = out / "evaluate" / "generations.jsonl"
     if gen.is_file():
         rows = [json.loads(line) for line in gen.read_text(encoding="utf-8").splitlines()]
         changed = sum(r["changed"] for r in rows)
+        loops = [sum(bool(r.get(f"repetitive_{k}")) for r in rows) for k in ("before", "after")]
         console.print(f"greedy answers to {len(rows)} held-out prompts: {changed} changed "
-                      f"after training ({gen})", soft_wrap=True)
+                      f"after training; repetitive before {loops[0]}, after {loops[1]} ({gen})",
+                      soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

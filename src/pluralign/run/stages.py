@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -382,12 +383,20 @@ def stage_train(ctx: StageContext) -> None:
     config = dict(ctx.settings["train"])
     config.setdefault("seed", ctx.seed)
     resume = any((ctx.out / "checkpoints").glob("checkpoint-*"))
-    # the Trainer prints a dict per logging step: keep them in train.log, the curve is in
-    # curve.jsonl and the run shows its own progress
-    with open(ctx.out / "train.log", "a", encoding="utf-8") as log, \
-            contextlib.redirect_stdout(log):
-        result = train_preferences(ctx.stage_dir("data") / "train.jsonl", model_dir(ctx),
-                                   config, ctx.out, resume=resume, progress=False)
+    # whatever the libraries print goes to train.log (the curve is in curve.jsonl); the bar of
+    # the training steps and loss draws on the run's console, nested in the run's own bar
+    from pluralign.clikit import console
+
+    pinned = console.file  # the terminal, not the log the redirect below points stdout to
+    console.file = pinned
+    try:
+        with open(ctx.out / "train.log", "a", encoding="utf-8") as log, \
+                contextlib.redirect_stdout(log):
+            result = train_preferences(ctx.stage_dir("data") / "train.jsonl", model_dir(ctx),
+                                       config, ctx.out, resume=resume, progress=True,
+                                       console=console)
+    finally:
+        console.file = None if pinned is sys.stdout else pinned
     last = result.curve[-1] if result.curve else {}
     summary = {"method": result.method, "steps": result.steps, "resumed": resume,
                **{k: v for k, v in {**last, **result.metrics}.items()

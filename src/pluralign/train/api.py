@@ -31,6 +31,7 @@ from pluralign.train.config import load_train_config
 from pluralign.train.rows import (
     load_rows,
     merge_duplicates,
+    merge_reverses,
     paired_dataset,
     rows_sha256,
     unpaired_dataset,
@@ -188,10 +189,15 @@ def build_trainer(
     hw: Hardware,
     callbacks: list | None = None,
     group_robust=None,
+    forward_share=None,
 ):
     """The weighted TRL trainer for ``cfg.method`` (exposed for tests and the benchmark). With
     ``group_robust`` (a :class:`~pluralign.train.group_robust.GroupRobustState`) the rows carry
-    their group's index and the trainer optimises the group-robust objective from that state."""
+    their group's index and the trainer optimises the group-robust objective from that state.
+    ``forward_share`` (DPO): each row's share of its weight on chosen ≻ rejected, for rows that
+    :func:`~pluralign.train.rows.merge_reverses` folded with their reverse."""
+    if forward_share is not None and (cfg.method != "dpo" or group_robust is not None):
+        raise ValueError("rows folded with their reverse are for the weighted DPO objective")
     trainer = _build_trainer(
         rows,
         model_dir,
@@ -200,6 +206,7 @@ def build_trainer(
         hw,
         callbacks,
         None if group_robust is None else group_robust.index(),
+        forward_share,
     )
     if group_robust is not None:
         log = out / "group_weights.jsonl"
@@ -207,7 +214,7 @@ def build_trainer(
     return trainer
 
 
-def _build_trainer(rows, model_dir, cfg, out, hw, callbacks, group_index):
+def _build_trainer(rows, model_dir, cfg, out, hw, callbacks, group_index, forward_share=None):
     import torch
     from transformers import AutoTokenizer, BitsAndBytesConfig
 
@@ -232,7 +239,7 @@ def _build_trainer(rows, model_dir, cfg, out, hw, callbacks, group_index):
 
         return WeightedDPOTrainer(
             model=str(model_dir),
-            train_dataset=paired_dataset(rows, conversational, group_index),
+            train_dataset=paired_dataset(rows, conversational, group_index, forward_share),
             quantization_config=quant,
             sft_weight=cfg.sft_weight,
             **kwargs,
@@ -306,33 +313,52 @@ def _curve_callback(path: Path, resume_step: int):
     return CurveLogger()
 
 
-def _progress_callback():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+def _progress_callback(console=None):
+    """A rich bar over the optimizer steps with the last logged loss beside it. ``console``: the
+    rich console to draw on (a run's, so that the bar nests inside the run's own bar); None:
+    rich's default."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
     from transformers import TrainerCallback
 
     class RichProgress(TrainerCallback):
+        bar = None
+
         def on_train_begin(self, args, state, control, **kw):
-            self.bar = None
             if state.is_world_process_zero:
                 self.bar = Progress(
-                    "training",
+                    TextColumn("training"),
                     BarColumn(),
                     MofNCompleteColumn(),
+                    TextColumn("steps  loss {task.fields[loss]}"),
+                    TimeElapsedColumn(),
                     TimeRemainingColumn(),
+                    console=console,
                     transient=True,
                 )
                 self.bar.start()
                 self.task = self.bar.add_task(
-                    "train", total=state.max_steps, completed=state.global_step
+                    "train", total=state.max_steps, completed=state.global_step, loss="-"
                 )
 
         def on_step_end(self, args, state, control, **kw):
             if self.bar is not None:
                 self.bar.update(self.task, completed=state.global_step)
 
+        def on_log(self, args, state, control, logs=None, **kw):
+            if self.bar is not None and logs and "loss" in logs:
+                self.bar.update(self.task, loss=f"{float(logs['loss']):.4f}")
+
         def on_train_end(self, args, state, control, **kw):
             if self.bar is not None:
                 self.bar.stop()
+                self.bar = None
 
     return RichProgress()
 
@@ -365,6 +391,7 @@ def train_preferences(
     lora: bool | None = None,
     resume: bool = False,
     progress: bool = False,
+    console=None,
 ) -> TrainResult:
     """Train ``model_dir`` on weighted preference ``data`` with DPO, KTO or ORPO.
 
@@ -379,7 +406,8 @@ def train_preferences(
         method: ``dpo``, ``kto`` or ``orpo`` (default: the config's, else ``dpo``).
         lora: override the config's ``lora`` flag.
         resume: continue from the last checkpoint in ``out_dir/checkpoints``.
-        progress: show a rich progress bar.
+        progress: show a rich progress bar (steps and the last loss).
+        console: the rich console the bar draws on (None: rich's default).
     """
     # Validate the user's inputs before the slow heavy imports.
     cfg = load_train_config(config, method)
@@ -422,7 +450,7 @@ def train_preferences(
     curve_path = out / "curve.jsonl"
     callbacks = [_curve_callback(curve_path, resume_step)]
     if progress:
-        callbacks.append(_progress_callback())
+        callbacks.append(_progress_callback(console))
 
     threads_before = torch.get_num_threads()
     if cfg.torch_threads:
@@ -482,11 +510,15 @@ def _run(rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_p
     start = time.time()
     robust = cfg.objective == "group-robust"
     train_rows = merge_duplicates(rows, by_group=robust) if cfg.merge_duplicates else rows
+    shares = None
+    if cfg.merge_duplicates and cfg.method == "dpo" and not robust:
+        train_rows, shares = merge_reverses(train_rows)  # one pass for a pair and its reverse
     state = None
     if robust:
         train_rows = [r for r in train_rows if r.weight > 0]  # they count for no group
         state = _group_robust_state(train_rows, cfg, last if resume else None)
-    trainer = build_trainer(train_rows, model_dir, cfg, out, hw, callbacks, group_robust=state)
+    trainer = build_trainer(train_rows, model_dir, cfg, out, hw, callbacks, group_robust=state,
+                            forward_share=shares)
     trainer.remove_callback(PrinterCallback)  # the curve goes to curve.jsonl, not to stdout
     with warnings.catch_warnings():
         # TRL's reference pass calls transformers' deprecated ``is_gradient_checkpointing`` on

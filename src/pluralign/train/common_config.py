@@ -78,7 +78,9 @@ class CommonConfig:
     merge_duplicates: bool = _help(
         "Merge rows with identical prompt, chosen and rejected into one row whose weight is the "
         "sum (same objective: weight w counts as w copies), and drop weight-0 rows; an epoch then "
-        "has far fewer steps when panel members often pick the same pair.",
+        "has far fewer steps when panel members often pick the same pair. Weighted DPO also "
+        "folds a pair and its reverse (the same replies, the other one preferred) into one row "
+        "whose loss covers both orders (same objective, one forward pass for both).",
         True,
     )
     torch_threads: int | None = _help(

@@ -25,7 +25,7 @@ from pluralign.train.logps import CompletionHeadMixin
 from pluralign.train.losses import dpo_losses
 from pluralign.train.weighting import WeightedCollator, WeightedLossMixin
 
-_NON_MODEL_KEYS = {"completion_mask", "ref_chosen_logps", "ref_rejected_logps"}
+_NON_MODEL_KEYS = {"completion_mask", "ref_chosen_logps", "ref_rejected_logps", "forward_share"}
 
 
 class WeightedDPOTrainer(CompletionHeadMixin, WeightedLossMixin, DPOTrainer):
@@ -34,6 +34,9 @@ class WeightedDPOTrainer(CompletionHeadMixin, WeightedLossMixin, DPOTrainer):
     ``args`` is a ``trl.DPOConfig``; ``args.loss_type`` must be a single one of
     ``sigmoid`` (DPO), ``ipo`` or ``hinge``. The dataset needs a numeric ``weight`` column.
     ``sft_weight`` > 0 adds α times the chosen reply's mean token NLL to each pair's loss (RPO).
+    A row folded with its reverse pair (``forward_share`` column, :func:`pluralign.train.rows.
+    merge_reverses`) has the loss s·ℓ(h) + (1 − s)·ℓ(−h) (and the NLL of each order's preferred
+    reply, mixed the same way): one forward pass serves both orders.
     """
 
     _tag_names = ["trl", "dpo", "pluralign-weighted"]
@@ -93,8 +96,23 @@ class WeightedDPOTrainer(CompletionHeadMixin, WeightedLossMixin, DPOTrainer):
             chosen_lengths=chosen_len,
             rejected_lengths=rejected_len,
         )
-        if self.sft_weight:  # RPO: + α · mean token NLL of the chosen reply
-            nll = -chosen_logps / chosen_len.clamp(min=1)
+        nll = -chosen_logps / chosen_len.clamp(min=1)
+        share = inputs.get("forward_share")
+        if share is not None:  # a pair folded with its reverse (rows.merge_reverses)
+            share = share.to(losses)
+            reverse = dpo_losses(
+                rejected_logps,
+                chosen_logps,
+                ref_rejected_logps,
+                ref_chosen_logps,
+                beta=self.beta,
+                loss_type=self.loss_types[0],
+                chosen_lengths=rejected_len,
+                rejected_lengths=chosen_len,
+            )
+            losses = share * losses + (1 - share) * reverse
+            nll = share * nll + (1 - share) * (-rejected_logps / rejected_len.clamp(min=1))
+        if self.sft_weight:  # RPO: + α · mean token NLL of the preferred reply
             losses = losses + self.sft_weight * nll
             self._metrics[mode]["nll_loss"].append(
                 self.accelerator.gather_for_metrics(nll.detach()).mean().item()

@@ -99,12 +99,17 @@ def sequence_logps(
 ) -> np.ndarray:
     """Σ_t log p(reply_t | prompt, reply_<t) for each (prompt, reply), as float64.
 
-    Sequences are batched by length (less padding) and only the reply positions go through the
-    LM head (:func:`pluralign.train.logps.completion_token_logps`)."""
+    Each distinct (prompt, reply) is scored once (a pair's chosen reply is often another pair's
+    rejected one), sequences are batched by length (less padding) and only the reply positions go
+    through the LM head (:func:`pluralign.train.logps.completion_token_logps`)."""
     import torch
 
     from pluralign.train.logps import completion_token_logps
 
+    index: dict[tuple[str, str], int] = {}
+    where = [index.setdefault((p, r), len(index)) for p, r in pairs]
+    if len(index) < len(where):
+        return sequence_logps(model, tokenizer, list(index), batch_size)[where]
     device = next(model.parameters()).device
     out = np.empty(len(pairs), dtype=np.float64)
     encoded = [encode_completion(tokenizer, p, r) for p, r in pairs]
@@ -141,9 +146,12 @@ def pair_logps(
     Useful to compute the reference once and reuse it for several policies."""
     rows = load_rows(rows)
     model, tokenizer = load_causal_lm(model_dir, device)
-    chosen = sequence_logps(model, tokenizer, [(r.prompt, r.chosen) for r in rows], batch_size)
-    rejected = sequence_logps(model, tokenizer, [(r.prompt, r.rejected) for r in rows], batch_size)
-    return chosen, rejected
+    both = sequence_logps(  # one call: a reply chosen in one row and rejected in another
+        model, tokenizer,
+        [(r.prompt, r.chosen) for r in rows] + [(r.prompt, r.rejected) for r in rows],
+        batch_size,
+    )
+    return both[: len(rows)], both[len(rows) :]
 
 
 def preference_margins(

@@ -128,6 +128,38 @@ def merge_duplicates(
     return [r for r in merged.values() if r.weight > 0]
 
 
+def merge_reverses(rows: Sequence[PreferencePair]) -> tuple[list[PreferencePair], list[float]]:
+    """Fold each pair and its reverse (same prompt, the two replies swapped) into one row; returns
+    the rows and each row's *forward share*.
+
+    A DPO-family loss of the reverse pair is the loss of the same two sequences with the margin
+    negated, so one forward pass over prompt+chosen and prompt+rejected serves both orders. The
+    folded row keeps the heavier order as (chosen, rejected) and weighs w + w′ (w: that order's
+    weight, w′: the reverse's); its forward share is s = w / (w + w′), and the trainer's per-row
+    loss is s·ℓ(h) + (1 − s)·ℓ(−h), which keeps Σ wᵢ·ℓᵢ / Σ wᵢ exactly
+    (:class:`~pluralign.train.dpo_trainer.WeightedDPOTrainer`). A panel split on a prompt gives
+    both orders, so an epoch runs over about half the sequences. Expects rows already merged by
+    :func:`merge_duplicates`; order of first appearance is kept.
+    """
+    found: dict[tuple[str, frozenset[str]], list] = {}  # key → [first pair, w, w′]
+    for r in rows:
+        key = (r.prompt, frozenset((r.chosen, r.rejected)))
+        entry = found.get(key)
+        if entry is None:
+            found[key] = [r, r.weight, 0.0]
+        elif entry[0].chosen == r.chosen:
+            entry[1] += r.weight
+        else:
+            entry[2] += r.weight
+    out, shares = [], []
+    for first, fwd, rev in found.values():
+        if rev > fwd:  # the heavier order leads (the logged reward metrics follow it)
+            first, fwd, rev = replace(first, chosen=first.rejected, rejected=first.chosen), rev, fwd
+        out.append(first.with_weight(fwd + rev))
+        shares.append(fwd / (fwd + rev) if fwd + rev > 0 else 1.0)
+    return out, shares
+
+
 def rows_sha256(rows: Sequence[PreferencePair]) -> str:
     """Content hash of the rows (provenance of a training run)."""
     h = hashlib.sha256()
@@ -151,9 +183,12 @@ def paired_dataset(
     rows: Sequence[PreferencePair],
     conversational: bool,
     group_index: Mapping[str, int] | None = None,
+    forward_share: Sequence[float] | None = None,
 ):
     """A ``datasets.Dataset`` in TRL's paired preference format plus a ``weight`` column (and,
-    given ``group_index`` = group name → index, a ``group_index`` column).
+    given ``group_index`` = group name → index, a ``group_index`` column; given
+    ``forward_share``, rows folded with their reverse by :func:`merge_reverses`, a
+    ``forward_share`` column).
 
     With ``conversational=True`` (the tokenizer has a chat template) prompt and replies become chat
     messages so TRL renders them with the template, the way the model will be prompted.
@@ -168,6 +203,10 @@ def paired_dataset(
     }
     if group_index is not None:
         columns["group_index"] = [group_index[r.group] for r in rows]
+    if forward_share is not None:
+        if len(forward_share) != len(rows):
+            raise ValueError(f"{len(rows)} rows but {len(forward_share)} forward shares")
+        columns["forward_share"] = [float(s) for s in forward_share]
     return Dataset.from_dict(columns)
 
 

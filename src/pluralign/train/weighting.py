@@ -54,7 +54,7 @@ def as_weights(value: Any, device: torch.device | str | None = None) -> torch.Te
     return torch.as_tensor(value, dtype=torch.float32, device=device)
 
 
-EXTRA = ("weight", "group_index")
+EXTRA = ("weight", "group_index", "forward_share")
 """Dataset columns the weighted trainers add to TRL's (kept through its preparation)."""
 
 
@@ -76,6 +76,10 @@ class WeightedCollator:
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
         out = self.inner([{k: v for k, v in ex.items() if k not in EXTRA} for ex in examples])
         out["weight"] = torch.tensor([float(ex["weight"]) for ex in examples], dtype=torch.float32)
+        if examples and "forward_share" in examples[0]:
+            out["forward_share"] = torch.tensor(
+                [float(ex["forward_share"]) for ex in examples], dtype=torch.float32
+            )
         if examples and "group_index" in examples[0]:
             out["group_index"] = torch.tensor(
                 [int(ex["group_index"]) for ex in examples], dtype=torch.long
