@@ -13,12 +13,14 @@ from pluralign.contract import Settings, default, setting, settings_from, settin
 from pluralign.errors import InputError
 from pluralign.evaluate.settings import EvaluateSettings
 from pluralign.panel.settings import PanelSettings
+from pluralign.train.tiny_settings import TinySettings
 
 COMMAND_SETTINGS = {
     ("aggregate",): AggregateSettings,
     ("evaluate",): EvaluateSettings,
     ("panel", "select"): PanelSettings,
     ("panel", "quotas"): PanelSettings,
+    ("model", "tiny"): TinySettings,
 }
 """Each command that runs a stage, and the settings class it parses its options into."""
 
@@ -108,3 +110,16 @@ def test_stage_pages_settings_tables_are_current():
         assert render(text, refs) == text, (
             f"docs/{page}: settings table stale: python -m pluralign.run.settingsdocs")
         assert text.splitlines()[2].startswith("<!-- settings:"), page  # right under the title
+
+
+def test_a_bad_option_value_names_the_option(capsys):
+    from cli_inproc import run_inproc
+
+    for args, message in ((["model", "tiny", "--texts", "t.txt", "--out", "o", "--layers", "0"],
+                           "--layers: must be >= 1, got 0"),
+                          (["evaluate", "--data", "d", "--out", "o", "--n-boot", "0"],
+                           "--n-boot: must be >= 1, got 0"),
+                          (["aggregate", "x", "--min-votes", "0"],
+                           "--min-votes: must be >= 1, got 0")):
+        code, _, err = run_inproc(capsys, *args)
+        assert code == 1 and message in err and "Traceback" not in err, (args, err)

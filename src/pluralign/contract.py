@@ -120,6 +120,19 @@ def settings_from(cls: type[S], data: Mapping[str, Any], where: str = "") -> S:
     return cls(**data)
 
 
+def from_options(cls: type[S], **values: Any) -> S:
+    """``cls(**values)`` for a CLI command: a bad value is an :class:`InputError` naming the
+    option (``--n-boot: must be >= 1, got 0``) rather than the pipeline.yaml field."""
+    try:
+        return cls(**values)
+    except InputError as exc:
+        where = str(exc.where or "")
+        name = where.removeprefix("field '").rstrip("'").rsplit(".", 1)[-1]
+        if not where.startswith("field '") or name not in values:
+            raise
+        raise InputError(f"--{name.replace('_', '-')}: {exc.message}", hint=exc.hint) from None
+
+
 def _show(value: Any) -> str:
     if value is None:
         return "null"

@@ -9,7 +9,7 @@ import typer
 
 from pluralign.aggregate.settings import AggregateSettings
 from pluralign.clikit import DbOption, OutOption, SeedOption, console
-from pluralign.contract import default, help_of
+from pluralign.contract import default, from_options, help_of
 
 _S = AggregateSettings
 
@@ -51,7 +51,8 @@ def aggregate_cmd(
             hint="pluralign aggregate DIR --out OUT  or  "
             "pluralign aggregate --db URL --slug NAME --out OUT",
         )
-    settings = AggregateSettings(min_votes=min_votes, max_groups=max_groups, in_conv=in_conv)
+    settings = from_options(AggregateSettings, min_votes=min_votes, max_groups=max_groups,
+                            in_conv=in_conv)
     with console.status("reading votes"):
         matrix = (
             read_polis(folder, strict_moderation=strict_moderation)

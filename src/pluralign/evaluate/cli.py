@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from pluralign.clikit import console
-from pluralign.contract import default, help_of
+from pluralign.contract import default, from_options, help_of
 from pluralign.errors import InputError, at
 from pluralign.evaluate.settings import EvaluateSettings
 
@@ -110,13 +110,9 @@ def evaluate_cmd(
 ) -> None:
     """Held-out preference accuracy per group: base model (before) vs trained model (after);
     with --compare, the differences between two evaluated runs."""
-    try:  # the settings check their own values; name the option
-        settings_ = EvaluateSettings(margin=margin, beta=beta, n_boot=n_boot, alpha=alpha,
-                                     min_group_size=min_group_size,
-                                     cluster=None if cluster == "none" else cluster)
-    except InputError as exc:
-        name = str(exc.where or "").removeprefix("field 'evaluate.").rstrip("'")
-        raise InputError(f"--{name.replace('_', '-')}: {exc.message}") from None
+    settings_ = from_options(EvaluateSettings, margin=margin, beta=beta, n_boot=n_boot,
+                             alpha=alpha, min_group_size=min_group_size,
+                             cluster=None if cluster == "none" else cluster)
     if compare is not None:
         if data is not None or model is not None or margins is not None:
             raise InputError(

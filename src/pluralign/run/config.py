@@ -26,6 +26,7 @@ from pluralign.errors import InputError, at
 from pluralign.evaluate.settings import EvaluateSettings
 from pluralign.llm.config import ProviderConfig
 from pluralign.panel.settings import PanelSettings
+from pluralign.train.tiny_settings import TinySettings
 
 
 class _Model(BaseModel):
@@ -119,14 +120,7 @@ class Inputs(_Model):
         return self
 
 
-class TinyModel(_Model):
-    """Shape of the tiny offline model (``pluralign.train.build_tiny_model``)."""
-
-    vocab_size: int = Field(512, ge=260)
-    hidden_size: int = Field(64, ge=8)
-    layers: int = Field(2, ge=1)
-    heads: int = Field(4, ge=1)
-    pretrain_steps: int = Field(30, ge=0, description="Causal-LM steps on the run's texts")
+TinySection = section(TinySettings)
 
 
 class ModelSection(_Model):
@@ -137,7 +131,7 @@ class ModelSection(_Model):
         description="'smollm2' (the embedded SmolLM2-135M-Instruct), 'tiny' (a tiny random model "
         "built from the run's texts, for fast tests) or a local checkpoint folder",
     )
-    tiny: TinyModel = TinyModel()
+    tiny: TinySection = TinySection()  # type: ignore[valid-type]
     llm: ProviderConfig | None = Field(
         None,
         description="Provider for the LLM stages (pluralign.llm ProviderConfig); default: the "

@@ -8,6 +8,10 @@ from typing import Annotated
 import typer
 
 from pluralign.clikit import OutOption, SeedOption, console
+from pluralign.contract import default, from_options, help_of
+from pluralign.train.tiny_settings import TinySettings
+
+_T = TinySettings
 
 model_app = typer.Typer(help="Build local models for demos and tests.", no_args_is_help=True)
 
@@ -118,34 +122,25 @@ def tiny(
         ),
     ],
     out: OutOption,
-    vocab_size: Annotated[
-        int, typer.Option("--vocab-size", help="BPE vocabulary size of the tokenizer.")
-    ] = 512,
-    hidden_size: Annotated[
-        int, typer.Option("--hidden-size", help="Hidden size of the Llama model.")
-    ] = 64,
-    layers: Annotated[int, typer.Option("--layers", help="Number of transformer layers.")] = 2,
-    heads: Annotated[int, typer.Option("--heads", help="Attention heads per layer.")] = 4,
-    pretrain_steps: Annotated[
-        int,
-        typer.Option("--pretrain-steps", help="Causal-LM steps on the texts (0: random weights)."),
-    ] = 30,
+    vocab_size: Annotated[int, typer.Option("--vocab-size", help=help_of(_T, "vocab_size"))
+                          ] = default(_T, "vocab_size"),
+    hidden_size: Annotated[int, typer.Option("--hidden-size", help=help_of(_T, "hidden_size"))
+                           ] = default(_T, "hidden_size"),
+    layers: Annotated[int, typer.Option("--layers", help=help_of(_T, "layers"))] = default(
+        _T, "layers"),
+    heads: Annotated[int, typer.Option("--heads", help=help_of(_T, "heads"))] = default(
+        _T, "heads"),
+    pretrain_steps: Annotated[int, typer.Option(
+        "--pretrain-steps", help=help_of(_T, "pretrain_steps"))] = default(_T, "pretrain_steps"),
     seed: SeedOption = 0,
 ) -> None:
     """Build a tiny Llama-style model with its own byte-level BPE tokenizer, fully offline."""
     from pluralign.train.tiny import build_tiny_model, read_texts
 
+    shape = from_options(TinySettings, vocab_size=vocab_size, hidden_size=hidden_size,
+                         layers=layers, heads=heads, pretrain_steps=pretrain_steps)
     _quiet_libraries()
-    path = build_tiny_model(
-        read_texts(texts),
-        out,
-        vocab_size=vocab_size,
-        hidden_size=hidden_size,
-        layers=layers,
-        heads=heads,
-        pretrain_steps=pretrain_steps,
-        seed=seed,
-    )
+    path = build_tiny_model(read_texts(texts), out, **shape.to_dict(), seed=seed)
     console.print(f"tiny model: {path}")
 
 
