@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from pluralign.errors import N_
@@ -229,3 +230,43 @@ def current_participant(request: Request, session, slug: str) -> tuple[Assembly,
         raise Redirect(f"/a/{slug}")
     request.state.language = participant.language  # pages answer in the participant's language
     return assembly, participant
+
+
+class AssemblyFields(BaseModel):
+    """The assembly settings form as posted, the same on the new-assembly page and the
+    dashboard (a route takes it as ``Annotated[AssemblyFields, Form()]``). Text as typed:
+    :meth:`parse` checks it."""
+
+    topic: str = ""
+    description: str = ""
+    invite_only: str = ""
+    closes_at: str = ""
+    questions: str = ""
+    min_votes: str = "7"
+    max_statement_chars: str = ""
+    seed_first: str = ""
+    routing: str = ""
+
+    def parse(self):
+        """The checked settings (:func:`pluralign.web.setup.parse_assembly_form`); an
+        :class:`~pluralign.errors.InputError` names the field at fault."""
+        from pluralign.web.setup import parse_assembly_form
+
+        return parse_assembly_form(
+            self.topic,
+            self.description,
+            self.invite_only == "yes",
+            self.closes_at,
+            self.questions,
+            self.min_votes,
+            max_statement_chars=self.max_statement_chars,
+            seed_first=self.seed_first == "yes",
+            routing=self.routing,
+        )
+
+
+class NewAssemblyFields(AssemblyFields):
+    """The new-assembly form: the settings and the assembly's slug."""
+
+    slug: str = ""
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -12,7 +13,13 @@ from sqlalchemy import select
 from pluralign.errors import N_, InputError
 from pluralign.store.models import Assembly
 from pluralign.web import i18n, security, service
-from pluralign.web.deps import current_user, render, require_admin, require_moderator
+from pluralign.web.deps import (
+    NewAssemblyFields,
+    current_user,
+    render,
+    require_admin,
+    require_moderator,
+)
 from pluralign.web.models import AdminUser
 from pluralign.web.security import hash_password, new_token, verify_password
 
@@ -105,44 +112,14 @@ def new_page(request: Request, user: AdminUser = Depends(require_admin)):
 @router.post("/new")
 def create(
     request: Request,
+    fields: Annotated[NewAssemblyFields, Form()],
     user: AdminUser = Depends(require_admin),
-    slug: str = Form(""),
-    topic: str = Form(""),
-    description: str = Form(""),
-    invite_only: str = Form(""),
-    closes_at: str = Form(""),
-    questions: str = Form(""),
-    min_votes: str = Form("7"),
-    max_statement_chars: str = Form(""),
-    seed_first: str = Form(""),
-    routing: str = Form(""),
 ):
-    raw = {
-        "slug": slug,
-        "topic": topic,
-        "description": description,
-        "invite_only": invite_only,
-        "closes_at": closes_at,
-        "questions": questions,
-        "min_votes": min_votes,
-        "max_statement_chars": max_statement_chars,
-        "seed_first": seed_first == "yes",
-        "routing": routing,
-    }
+    raw = {**fields.model_dump(), "seed_first": fields.seed_first == "yes"}
     try:
-        form = service.parse_assembly_form(
-            topic,
-            description,
-            invite_only == "yes",
-            closes_at,
-            questions,
-            min_votes,
-            max_statement_chars=max_statement_chars,
-            seed_first=seed_first == "yes",
-            routing=routing,
-        )
+        form = fields.parse()
         with request.app.state.store.session() as s:
-            assembly = service.create_assembly(s, slug, form)
+            assembly = service.create_assembly(s, fields.slug, form)
             slug = assembly.slug
     except InputError as exc:
         error = i18n.error_text(exc, i18n.request_language(request))

@@ -11,6 +11,7 @@ import io
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -21,7 +22,7 @@ from pluralign.store.models import PENDING, Statement
 from pluralign.store.queries import get_assembly
 from pluralign.web import i18n, routing, service
 from pluralign.web import results as results_mod
-from pluralign.web.deps import render, require_admin, require_moderator
+from pluralign.web.deps import AssemblyFields, render, require_admin, require_moderator
 from pluralign.web.models import AdminUser
 from pluralign.web.routers.participant import PALETTE, map_points
 
@@ -86,29 +87,11 @@ def live_counts(request: Request, slug: str, user: AdminUser = Depends(require_m
 def save_settings(
     request: Request,
     slug: str,
+    fields: Annotated[AssemblyFields, Form()],
     user: AdminUser = Depends(require_admin),
-    topic: str = Form(""),
-    description: str = Form(""),
-    invite_only: str = Form(""),
-    closes_at: str = Form(""),
-    questions: str = Form(""),
-    min_votes: str = Form("7"),
-    max_statement_chars: str = Form(""),
-    seed_first: str = Form(""),
-    routing: str = Form(""),
 ):
     try:
-        form = service.parse_assembly_form(
-            topic,
-            description,
-            invite_only == "yes",
-            closes_at,
-            questions,
-            min_votes,
-            max_statement_chars=max_statement_chars,
-            seed_first=seed_first == "yes",
-            routing=routing,
-        )
+        form = fields.parse()
         with _store(request).session() as s:
             service.configure_assembly(get_assembly(s, slug), form)
     except InputError as exc:
