@@ -70,6 +70,13 @@ def _dashboard(
     return render(request, "admin/dashboard.html", ctx, status=status)
 
 
+def _refused(request: Request, slug: str, exc: InputError):
+    """The dashboard again with the reason a form was refused, in the reader's language."""
+    return _dashboard(
+        request, slug, error=i18n.error_text(exc, i18n.request_language(request)), status=400
+    )
+
+
 @router.get("")
 def dashboard(request: Request, slug: str, user: AdminUser = Depends(require_moderator)):
     return _dashboard(request, slug)
@@ -95,9 +102,7 @@ def save_settings(
         with _store(request).session() as s:
             service.configure_assembly(get_assembly(s, slug), form)
     except InputError as exc:
-        return _dashboard(
-            request, slug, error=i18n.error_text(exc, i18n.request_language(request)), status=400
-        )
+        return _refused(request, slug, exc)
     return _dashboard(
         request, slug, notice=i18n.gettext("settings saved", i18n.request_language(request))
     )
@@ -122,9 +127,7 @@ async def upload_seed(
                 s, assembly, texts, language=service.language_code(language)
             )
     except InputError as exc:
-        return _dashboard(
-            request, slug, error=i18n.error_text(exc, i18n.request_language(request)), status=400
-        )
+        return _refused(request, slug, exc)
     return _dashboard(
         request,
         slug,
@@ -145,9 +148,7 @@ def invites(
         with _store(request).session() as s:
             tokens = service.create_invites(s, get_assembly(s, slug), count)
     except InputError as exc:
-        return _dashboard(
-            request, slug, error=i18n.error_text(exc, i18n.request_language(request)), status=400
-        )
+        return _refused(request, slug, exc)
     return _dashboard(
         request,
         slug,
