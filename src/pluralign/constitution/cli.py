@@ -131,11 +131,14 @@ def draft_cmd(
     console.print(
         f"{p['clauses']} clauses in {len(constitution.topics)} topics from {p['candidates']} "
         f"consensus statements ({result.n_groups} opinion groups); {p['merged_statements']} "
-        f"merged, {p['reworded']} reworded, {p['flagged']} flagged for review "
-        f"({time.perf_counter() - started:.0f} s)",
+        f"merged, {p['reworded']} reworded, {p['flagged']} flagged for review"
+        + (f", {len(p['excluded'])} describing the voter left out" if p["excluded"] else "")
+        + f" ({time.perf_counter() - started:.0f} s)",
         highlight=False,
     )
-    if not constitution.clauses:
+    if not constitution.clauses and p["excluded"]:
+        console.print("every consensus statement describes the voter (see constitution.md)")
+    elif not constitution.clauses:
         from pluralign.constitution.draft import no_consensus_reason
 
         why = no_consensus_reason(result, settings, lambda f: "--" + f.replace("_", "-"))

@@ -205,7 +205,7 @@ def draft_constitution(
     texts = dict(statements or {})
     all_ids = [int(s) for s in result.matrix.statements]
     all_texts = [texts.get(s, t) for s, t in zip(all_ids, result.matrix.texts, strict=True)]
-    idx = candidates(result, settings)
+    idx, excluded = _without_self_descriptions(candidates(result, settings), all_ids, all_texts)
     ev = [_evidence(result, int(j), texts) for j in idx]
     if not ev:  # nothing to draft: skip embedding and topics (minutes on a large conversation)
         from pluralign.sensemaking.topics import TopicModel
@@ -285,6 +285,7 @@ def draft_constitution(
         "topics": {"count": len(topics.topics), "stability": topics.stability,
                    "silhouette": topics.silhouette, "embedder": topics.embedder},
         "candidates": len(ev),
+        "excluded": excluded,
         "clauses": len(clauses),
         "flagged": sum(1 for c in clauses if c.flags),
         "reworded": sum(1 for p in principles if p.reworded),
@@ -293,6 +294,22 @@ def draft_constitution(
     return Constitution(
         title=title, clauses=tuple(clauses), provenance=provenance, topics=used_topics
     )
+
+
+def _without_self_descriptions(idx, ids, texts) -> tuple[np.ndarray, list[dict]]:
+    """The candidate columns without the statements that describe the voter ("I live in a
+    city", "I am 55 years of age or older": :mod:`pluralign.sensemaking.demographic`), and a
+    record of each one left out (statement, text, why) for the provenance."""
+    from pluralign.sensemaking.demographic import describes_voter
+
+    keep, excluded = [], []
+    for j in idx:
+        why = describes_voter(texts[j])
+        if why is None:
+            keep.append(int(j))
+        else:
+            excluded.append({"statement": ids[j], "text": texts[j], "reason": why})
+    return np.asarray(keep, dtype=np.int64), excluded
 
 
 def _prompt_version() -> str:

@@ -340,6 +340,15 @@ def constitution_to_markdown(c: Constitution) -> str:
                 f"({writer}); {prov.get('flagged', 0)} flagged for review.",
                 "",
             ]
+        excluded = prov.get("excluded") or []
+        if excluded:
+            lines += [
+                f"Left out: {len(excluded)} consensus statement(s) that describe the voter "
+                "rather than say what should be (a vote on them says who voted): "
+                + "; ".join(f"#{e.get('statement')} “{e.get('text')}”" for e in excluded)
+                + ".",
+                "",
+            ]
     flagged = c.flagged
     if flagged:
         lines += ["## Flagged for review", "",

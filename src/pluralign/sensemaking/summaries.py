@@ -7,8 +7,10 @@ disagrees" a disagree share D_g / S_g above ½ (passes count in S_g, as in Polis
 with fewer than ``min_votes`` votes in all are left out.
 
 * **Common ground** of a topic: statements most of every group agrees with, the highest lowest
-  group share first; statements that say the same thing (:mod:`pluralign.sensemaking.merge`)
-  share one sentence. Written by the LLM when one is given ("Participants agree that …",
+  group share first, except statements that describe the voter ("I live in a city",
+  :mod:`pluralign.sensemaking.demographic`); statements that say the same thing
+  (:mod:`pluralign.sensemaking.merge`) share one sentence. Written by the LLM when one is given
+  ("Participants agree that …",
   checked for faithfulness against the cited statements like a principle), else as a template
   that quotes the statements' cleaned wording.
 * **Differences**: statements that most of one group agrees with and most of another disagrees
@@ -303,7 +305,14 @@ def build_summary(
     a, d = t.shares()
     ok = eligible(t, min_votes)
     low = a.min(axis=0)
-    common = ok & (a > MAJORITY).all(axis=0)
+    # "most of every group lives in a city" says who voted, not what they share: statements
+    # that describe the voter (sensemaking.demographic) are not common ground (they may still
+    # show where groups differ: who is in which group)
+    from pluralign.sensemaking.demographic import describes_voter
+
+    about_voter = np.array([describes_voter(all_texts[int(s)]) is not None for s in t.statements],
+                           dtype=bool)
+    common = ok & (a > MAJORITY).all(axis=0) & ~about_voter
     rules = MergeRules()
     plans: list[tuple[str, str, list[list[int]], list[tuple[int, Claim]]]] = []
     for topic in topics.topics:
