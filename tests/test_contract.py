@@ -12,7 +12,9 @@ from pluralign.aggregate.settings import AggregateSettings
 from pluralign.contract import Settings, default, setting, settings_from, settings_table
 from pluralign.errors import InputError
 from pluralign.evaluate.settings import EvaluateSettings
+from pluralign.moralgraph.settings import MoralGraphSettings
 from pluralign.panel.settings import PanelSettings
+from pluralign.report.settings import ReportSettings
 from pluralign.train.tiny_settings import TinySettings
 
 COMMAND_SETTINGS = {
@@ -21,6 +23,8 @@ COMMAND_SETTINGS = {
     ("panel", "select"): PanelSettings,
     ("panel", "quotas"): PanelSettings,
     ("model", "tiny"): TinySettings,
+    ("moralgraph", "simulate"): MoralGraphSettings,
+    ("report",): ReportSettings,
 }
 """Each command that runs a stage, and the settings class it parses its options into."""
 
@@ -61,7 +65,8 @@ def test_pipeline_sections_are_built_from_the_settings_classes():
     from pluralign.run.config import PipelineConfig
 
     for name, cls in (("aggregate", AggregateSettings), ("evaluate", EvaluateSettings),
-                      ("panel", PanelSettings)):
+                      ("panel", PanelSettings), ("moral_graph", MoralGraphSettings),
+                      ("report", ReportSettings)):
         section = PipelineConfig.model_fields[name].annotation
         assert section.settings_cls is cls
         built = PipelineConfig.model_fields[name].default.settings()

@@ -8,6 +8,10 @@ from typing import Annotated
 import typer
 
 from pluralign.clikit import DbOption, OutOption, console
+from pluralign.contract import default, from_options, help_of
+from pluralign.moralgraph.settings import MoralGraphSettings
+
+_M = MoralGraphSettings
 
 moralgraph_app = typer.Typer(
     help="Moral graph (Democratic Fine-Tuning): values cards, upgrade votes, wisest values.",
@@ -144,9 +148,12 @@ def check_cmd(
 @moralgraph_app.command("simulate")
 def simulate_cmd(
     out: Annotated[Path, typer.Option("--out", help="Edge rows to write (.csv or .jsonl).")],
-    participants: Annotated[int, typer.Option(help="Simulated participants.")] = 200,
-    votes: Annotated[int, typer.Option(help="Upgrade votes per participant.")] = 6,
-    noise: Annotated[float, typer.Option(help="Probability a vote ignores the truth.")] = 0.2,
+    participants: Annotated[int, typer.Option(help=help_of(_M, "participants"))] = default(
+        _M, "participants"),
+    votes_per_participant: Annotated[int, typer.Option(
+        "--votes", help=help_of(_M, "votes_per_participant"))] = default(
+        _M, "votes_per_participant"),
+    noise: Annotated[float, typer.Option(help=help_of(_M, "noise"))] = default(_M, "noise"),
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same output.")] = 0,
     cards_out: Annotated[Path | None, typer.Option(
         "--cards-out", help="Also write the values cards (JSON).")] = None,
@@ -158,8 +165,9 @@ def simulate_cmd(
         write_values_simulation,
     )
 
-    sim = simulate(ValuesSimulationConfig(participants=participants, votes_per_participant=votes,
-                                    noise=noise, seed=seed))
+    shape = from_options(MoralGraphSettings, participants=participants,
+                         votes_per_participant=votes_per_participant, noise=noise)
+    sim = simulate(ValuesSimulationConfig(**shape.to_dict(), seed=seed))
     write_values_simulation(sim, out, cards_out)
     console.print(f"wrote {len(sim.edges)} votes on {len(sim.cards)} values to {out}")
 

@@ -8,6 +8,10 @@ from typing import Annotated
 import typer
 
 from pluralign.clikit import console
+from pluralign.contract import default, help_of
+from pluralign.report.settings import ReportSettings
+
+_R = ReportSettings
 
 
 def report_cmd(
@@ -16,7 +20,8 @@ def report_cmd(
         Path | None,
         typer.Option("--out", help="HTML file to write (default: RUN_DIR/report.html)."),
     ] = None,
-    title: Annotated[str | None, typer.Option("--title", help="Report title.")] = None,
+    title: Annotated[str | None, typer.Option("--title", help=help_of(_R, "title"))] = default(
+        _R, "title"),
 ) -> None:
     """Write one self-contained HTML report of a run (sections for the files present)."""
     from pluralign.report.build import write_report

@@ -25,7 +25,9 @@ from pluralign.contract import Settings
 from pluralign.errors import InputError, at
 from pluralign.evaluate.settings import EvaluateSettings
 from pluralign.llm.config import ProviderConfig
+from pluralign.moralgraph.settings import MoralGraphSettings
 from pluralign.panel.settings import PanelSettings
+from pluralign.report.settings import ReportSettings
 from pluralign.train.tiny_settings import TinySettings
 
 
@@ -210,15 +212,11 @@ class TrainSection(BaseModel):
 EvaluateSection = section(EvaluateSettings)
 
 
-class ReportSection(_Model):
-    title: str | None = None
+ReportSection = section(ReportSettings)
 
 
-class MoralGraphSection(_Model):
-    enabled: bool = Field(False, description="Add a simulated values assembly (demo only)")
-    participants: int = 120
-    votes_per_participant: int = 6
-    noise: float = 0.2
+MoralGraphSection = section(MoralGraphSettings, enabled=(bool, Field(
+    False, description="Add a simulated values assembly (demo only)")))
 
 
 SYNTH_STEPS = ("questions", "answers", "critique", "revision")
@@ -307,8 +305,8 @@ class PipelineConfig(_Model):
     data: DataSection = DataSection()
     train: TrainSection = TrainSection()
     evaluate: EvaluateSection = EvaluateSection()  # type: ignore[valid-type]
-    report: ReportSection = ReportSection()
-    moral_graph: MoralGraphSection = MoralGraphSection()
+    report: ReportSection = ReportSection()  # type: ignore[valid-type]
+    moral_graph: MoralGraphSection = MoralGraphSection()  # type: ignore[valid-type]
     rounds: RoundsSettings = RoundsSettings()
 
 

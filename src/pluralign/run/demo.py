@@ -32,7 +32,7 @@ DEMO_OVERRIDES: dict[str, Any] = {
                      "min_subgroup_agreement": None},
     "data": {"prompts_per_member": 40, "templates": "missing"},
     "model": {"base": "smollm2"},
-    "moral_graph": {"enabled": True},
+    "moral_graph": {"enabled": True, "participants": 120},  # smaller than the default 200
     "report": {"title": "pluralign demo (simulated assembly, SmolLM2-135M-Instruct)"},
 }
 """What the demo sets; everything else is the pipeline's default (:mod:`pluralign.run.config`)."""

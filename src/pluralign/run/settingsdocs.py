@@ -19,6 +19,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "algorithms.md": ("pluralign.aggregate.settings:AggregateSettings",),
     "evaluation.md": ("pluralign.evaluate.settings:EvaluateSettings",),
     "sortition.md": ("pluralign.panel.settings:PanelSettings",),
+    "moral_graph.md": ("pluralign.moralgraph.settings:MoralGraphSettings",),
 }
 """Stage page (in docs/) -> the settings classes whose tables open it."""
 
