@@ -163,3 +163,13 @@ def test_migration_0007_matches_the_models_and_downgrades(store):
     assert not tables & set(inspect(store.engine).get_table_names())
     upgrade(store.engine)
     assert tables <= set(inspect(store.engine).get_table_names())
+
+
+def test_web_command_refuses_a_bad_workbench_provider_file(tmp_path):
+    from conftest import run_cli
+
+    bad = tmp_path / "llm.yaml"
+    bad.write_text("base_url: http://127.0.0.1:9/v1\ncheckpoint: smollm2\n")
+    r = run_cli("web", "--db", str(tmp_path / "w.db"), "--workbench-llm", bad, "--port", "1")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert str(bad) in r.stderr and "set exactly one of base_url" in r.stderr
