@@ -10,6 +10,7 @@ import pytest
 
 from pluralign.aggregate.settings import AggregateSettings
 from pluralign.contract import Settings, default, setting, settings_from, settings_table
+from pluralign.data.settings import DataSettings
 from pluralign.errors import InputError
 from pluralign.evaluate.settings import EvaluateSettings
 from pluralign.moralgraph.settings import MoralGraphSettings
@@ -25,6 +26,8 @@ COMMAND_SETTINGS = {
     ("model", "tiny"): TinySettings,
     ("moralgraph", "simulate"): MoralGraphSettings,
     ("report",): ReportSettings,
+    ("data", "prefs"): DataSettings,
+    ("data", "weight"): DataSettings,
 }
 """Each command that runs a stage, and the settings class it parses its options into."""
 
@@ -66,7 +69,7 @@ def test_pipeline_sections_are_built_from_the_settings_classes():
 
     for name, cls in (("aggregate", AggregateSettings), ("evaluate", EvaluateSettings),
                       ("panel", PanelSettings), ("moral_graph", MoralGraphSettings),
-                      ("report", ReportSettings)):
+                      ("report", ReportSettings), ("data", DataSettings)):
         section = PipelineConfig.model_fields[name].annotation
         assert section.settings_cls is cls
         built = PipelineConfig.model_fields[name].default.settings()

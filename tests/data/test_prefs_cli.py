@@ -48,6 +48,24 @@ def test_prefs_from_sim_with_soft_panel_weights(tmp_path, capsys):
     assert out2.read_bytes() == out.read_bytes()
 
 
+def test_auto_weighting_is_soft_with_panel_weights_and_hard_without(tmp_path, capsys):
+    sim = write_sim(tmp_path / "sim", n=30)
+    weighted = tmp_path / "panel.csv"
+    weighted.write_text("id,gender,weight\n"
+                        + "".join(f"{pool_id(i)},f,{1 + i % 3}\n" for i in range(10)))
+    plain = tmp_path / "plain.csv"
+    plain.write_text("id,gender\n" + "".join(f"{pool_id(i)},f\n" for i in range(10)))
+    for panel, mode in ((weighted, "soft"), (plain, "hard")):
+        out = tmp_path / f"{mode}.jsonl"
+        code, _, err = run_inproc(capsys, "data", "prefs", "--from-sim", sim, "--panel", panel,
+                                  "--out", out)  # no --weighting: the default, auto
+        assert code == 0, err
+        train = read_jsonl(out)
+        assert train.provenance["settings"]["weighting"] == mode
+    soft, hard = (read_jsonl(tmp_path / f"{m}.jsonl").pairs for m in ("soft", "hard"))
+    assert [p.weight for p in soft] != [p.weight for p in hard]  # the person weights count
+
+
 def test_prefs_errors(tmp_path, capsys):
     sim = write_sim(tmp_path / "sim", n=10)
     code, _, err = run_inproc(

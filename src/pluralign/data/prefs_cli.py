@@ -8,16 +8,13 @@ from typing import Annotated
 import typer
 
 from pluralign.clikit import console
+from pluralign.contract import default, from_options, help_of
+from pluralign.data.settings import DataSettings
 from pluralign.errors import InputError
 
-WeightingOption = Annotated[
-    str,
-    typer.Option(
-        "--weighting",
-        help="hard (panel members only, weight 1) | soft (person weights from "
-        "sortition) | representative (quota-matching subset).",
-    ),
-]
+_D = DataSettings
+
+WeightingOption = Annotated[str, typer.Option("--weighting", help=help_of(_D, "weighting"))]
 PanelOption = Annotated[
     Path | None,
     typer.Option("--panel", help="Panel CSV: id, feature columns, optional weight column."),
@@ -54,7 +51,7 @@ def prefs_cmd(
         ),
     ] = None,
     panel: PanelOption = None,
-    weighting: WeightingOption = "hard",
+    weighting: WeightingOption = default(_D, "weighting"),
     weights: WeightsOption = None,
     targets: TargetsOption = None,
     groups: Annotated[
@@ -66,29 +63,23 @@ def prefs_cmd(
         ),
     ] = None,
     bank: Annotated[Path | None, typer.Option("--bank", help="Prompt bank YAML.")] = None,
-    templates: Annotated[
-        str,
-        typer.Option(
-            "--templates", help="Template prompts for: all statements | missing ones | none."
-        ),
-    ] = "all",
-    heldout_fraction: Annotated[
-        float,
-        typer.Option(
-            "--heldout-fraction", help="Share of prompts (per kind) held out for evaluation."
-        ),
-    ] = 0.3,
-    prompts_per_member: Annotated[
-        int | None,
-        typer.Option(
-            "--prompts-per-member", help="Random prompts each member answers (default: all)."
-        ),
-    ] = None,
+    templates: Annotated[str, typer.Option("--templates", help=help_of(_D, "templates"))
+                         ] = default(_D, "templates"),
+    heldout_fraction: Annotated[float, typer.Option(
+        "--heldout-fraction", help=help_of(_D, "heldout_fraction"))] = default(
+        _D, "heldout_fraction"),
+    prompts_per_member: Annotated[int | None, typer.Option(
+        "--prompts-per-member", help=help_of(_D, "prompts_per_member").replace("null", "default"))
+    ] = default(_D, "prompts_per_member"),
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same output.")] = 0,
 ) -> None:
     """Preference pairs from a simulated assembly: each panel member's choices."""
     from pluralign.data.prefsets import write_sim_preferences
 
+    settings = from_options(DataSettings, weighting=weighting, templates=templates,
+                            heldout_fraction=heldout_fraction,
+                            prompts_per_member=prompts_per_member)
+    weighting, templates = settings.weighting, settings.templates
     files = write_sim_preferences(
         from_sim,
         out,
@@ -242,7 +233,7 @@ def weight_cmd(
     data: Annotated[Path, typer.Argument(help="Preference JSONL (any source).")],
     out: Annotated[Path, typer.Option("--out", help="Weighted JSONL to write.")],
     panel: PanelOption = None,
-    weighting: WeightingOption = "hard",
+    weighting: WeightingOption = default(_D, "weighting"),
     weights: WeightsOption = None,
     targets: TargetsOption = None,
     seed: Annotated[
@@ -251,11 +242,13 @@ def weight_cmd(
 ) -> None:
     """Apply a panel weighting mode to any preference file (PRISM, LLM-generated ...)."""
     from pluralign.data.preferences import make_provenance, read_jsonl, write_jsonl
-    from pluralign.data.prefsets import weighting_inputs
+    from pluralign.data.prefsets import resolve_weighting, weighting_inputs
     from pluralign.data.weighting import apply_weighting
 
+    weighting = from_options(DataSettings, weighting=weighting).weighting
     prefs = read_jsonl(data)
     kwargs = weighting_inputs(weighting, panel, weights, targets)
+    weighting = resolve_weighting(weighting, kwargs)
     result = apply_weighting(prefs.pairs, weighting, seed=seed, **kwargs)
     prov = make_provenance(
         "preferences.weight",

@@ -133,6 +133,15 @@ def weighting_inputs(
     return kwargs
 
 
+def resolve_weighting(weighting: str, kwargs: Mapping[str, Any]) -> str:
+    """The weighting mode ``auto`` stands for: ``soft`` when person weights were given (a
+    ``--weights`` file or a panel with a weight column: ``kwargs`` of :func:`weighting_inputs`),
+    else ``hard``; any other mode as it is."""
+    if weighting != "auto":
+        return weighting
+    return "soft" if "person_weights" in kwargs else "hard"
+
+
 def split_weighted(
     pairs: Sequence[PreferencePair], weighting: str, seed: int, kwargs: Mapping[str, Any]
 ):
@@ -196,6 +205,7 @@ def write_sim_preferences(
 
     out = Path(out)
     kwargs = weighting_inputs(weighting, panel, weights, targets)
+    weighting = resolve_weighting(weighting, kwargs)
     assembly = load_simulation(sim_dir)
     opinion = None
     if groups is not None:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from pluralign.aggregate.settings import AggregateSettings
 from pluralign.contract import Settings
+from pluralign.data.settings import DataSettings
 from pluralign.errors import InputError, at
 from pluralign.evaluate.settings import EvaluateSettings
 from pluralign.llm.config import ProviderConfig
@@ -179,14 +180,7 @@ class SynthSection(_Model):
     dedup: Literal["auto", "embedding", "tfidf"] = "tfidf"
 
 
-class DataSection(_Model):
-    weighting: Literal["hard", "soft", "representative"] = "soft"
-    heldout_fraction: float = Field(0.3, gt=0, lt=1)
-    templates: Literal["all", "missing", "none"] = "all"
-    prompts_per_member: int | None = Field(None, ge=1)
-    balance: bool = Field(
-        True, description="Reweight simulated training pairs so the agreeing and disagreeing "
-        "responses win with equal total weight (docs/preferences.md)")
+DataSection = section(DataSettings)
 
 
 class TrainSection(BaseModel):
@@ -302,7 +296,7 @@ class PipelineConfig(_Model):
     aggregate: AggregateSection = AggregateSection()  # type: ignore[valid-type]
     constitution: ConstitutionSection = ConstitutionSection()
     synth: SynthSection = SynthSection()
-    data: DataSection = DataSection()
+    data: DataSection = DataSection()  # type: ignore[valid-type]
     train: TrainSection = TrainSection()
     evaluate: EvaluateSection = EvaluateSection()  # type: ignore[valid-type]
     report: ReportSection = ReportSection()  # type: ignore[valid-type]
@@ -485,7 +479,7 @@ constitution: {title: Constitution, min_group_agreement: 0.5, min_group_votes: 3
                embedder: tfidf}
 synth: {questions_per_clause: 2, attempts: 2, temperature: 0.7, max_tokens: 80, dedup: tfidf,
         language: auto}   # texts failing the quality gates are logged in synth/*.gates.jsonl
-data: {weighting: soft, heldout_fraction: 0.3, templates: all}  # hard|soft|representative
+data: {weighting: auto, heldout_fraction: 0.3, templates: all}  # auto|hard|soft|representative
 train:               # any train.yaml key (docs/training.md); defaults suit LoRA on smollm2
   method: dpo        # dpo | kto | orpo
   lora: true

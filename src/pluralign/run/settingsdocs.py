@@ -20,6 +20,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "evaluation.md": ("pluralign.evaluate.settings:EvaluateSettings",),
     "sortition.md": ("pluralign.panel.settings:PanelSettings",),
     "moral_graph.md": ("pluralign.moralgraph.settings:MoralGraphSettings",),
+    "preferences.md": ("pluralign.data.settings:DataSettings",),
 }
 """Stage page (in docs/) -> the settings classes whose tables open it."""
 

@@ -1,0 +1,37 @@
+"""Settings of the preference-data stage, every default here: ``pipeline.yaml``'s ``data:``
+section and ``pluralign data prefs`` / ``data weight`` take theirs from :class:`DataSettings`.
+
+``weighting`` is ``auto`` everywhere (the pipeline had ``soft``, the commands ``hard``): soft
+when the panel carries person weights (a panel drawn with population shares does), else hard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pluralign.contract import Settings, setting
+
+WEIGHTINGS = ("auto", "hard", "soft", "representative")
+TEMPLATES = ("all", "missing", "none")
+
+
+@dataclass(frozen=True)
+class DataSettings(Settings):
+    """How preference pairs are made, weighted and held out."""
+
+    section = "data"
+
+    weighting: str = setting(
+        "auto", "auto (soft when the panel carries person weights, else hard) | hard (panel "
+        "members only, weight 1) | soft (person weights from sortition) | representative "
+        "(quota-matching subset).", choices=WEIGHTINGS)
+    heldout_fraction: float = setting(
+        0.3, "Share of prompts (per kind) held out for evaluation.", gt=0, lt=1)
+    templates: str = setting(
+        "all", "Template prompts for: all statements | missing ones (statements without a bank "
+        "prompt) | none.", choices=TEMPLATES)
+    prompts_per_member: int | None = setting(
+        None, "Random prompts each member answers (null: all).", ge=1)
+    balance: bool = setting(
+        True, "Reweight simulated training pairs so the agreeing and disagreeing responses win "
+        "with equal total weight (docs/preferences.md).", cli=False)
