@@ -63,16 +63,23 @@ class FeatureSpec:
         check call it; migrations for the tables live in ``store/migrations/versions``)."""
 
 
+_CACHE_FORMAT = 2  # bump when the key or the file changes shape
+
+
 def _cache_file() -> Path:
     """Where the entry-point list is cached: ``$PLURALIGN_CACHE_DIR`` or the user cache folder
-    (``$XDG_CACHE_HOME/pluralign``, else ``~/.cache/pluralign``), one file per environment."""
+    (``$XDG_CACHE_HOME/pluralign``, else ``~/.cache/pluralign``), one file per interpreter and
+    ``sys.path`` (two checkouts or virtualenvs do not overwrite each other's)."""
     folder = os.environ.get("PLURALIGN_CACHE_DIR")
     if not folder:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         folder = os.path.join(base, PROJECT)
     import zlib
 
-    env = zlib.crc32(sys.prefix.encode("utf-8", "surrogateescape"))
+    paths = sys.path[1:] if sys.path and sys.path[0] in ("", os.getcwd()) else sys.path
+    where = "\0".join([str(_CACHE_FORMAT), sys.prefix, *paths])  # (not the working folder:
+    # `python -m` in each new folder would leave a file behind; the key still checks it)
+    env = zlib.crc32(where.encode("utf-8", "surrogateescape"))
     return Path(folder) / f"entry-points-{env:08x}.json"
 
 

@@ -90,6 +90,12 @@ def test_importing_the_cli_and_help_load_no_heavy_library(tmp_path):
     assert run("plain", "--help") == "LOADED [] SCANS []"  # a file written there changes nothing
     for argv in ([], ["panel", "select", "--help"], ["synth", "--help"]):
         assert run("count", *argv) == "LOADED ['importlib.metadata'] SCANS []", argv
+    # another sys.path (a second checkout) keeps its own list instead of overwriting this one
+    env["PYTHONPATH"] += f":{tmp_path}"
+    assert "'distributions'" in run("count", "--help")
+    assert len(list(cache.glob("entry-points-*.json"))) == 2
+    env["PYTHONPATH"] = str(REPO / "src")
+    assert run("plain", "--help") == "LOADED [] SCANS []"
 
 
 def test_help_shows_no_bool_placeholder_and_nash(capsys):
