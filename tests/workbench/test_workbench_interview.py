@@ -104,8 +104,18 @@ def test_save_without_an_accepted_clause_and_bad_decisions_are_clear(scripted, t
         f"sqlite:///{tmp_path / 'w.db'}", tmp_path, provider_yaml(tmp_path, url)
     )
     admin, token = admin_of(app)
-    r = admin.post(f"{ROOT}/interview/save", data={"csrf": token})
+    r = admin.post(f"{ROOT}/interview/save", data={"csrf": token, "title": "My typed title"})
     assert r.status_code == 400 and "accept or edit at least one proposed clause" in r.text
+    assert 'value="My typed title"' in r.text  # what was typed stays
+    admin.post(f"{ROOT}/interview/turn", data={"csrf": token, "message": "How?"})
+    (turn,) = _turn_ids(store)
+    long_edit = "The assistant should " + "be careful " * 200
+    r = admin.post(
+        f"{ROOT}/interview/decide",
+        data={"csrf": token, "turn": turn, "decision": "edit", "text": long_edit},
+    )
+    assert r.status_code == 400 and "the clause is longer than 2000 characters" in r.text
+    assert long_edit.strip() in r.text  # the refused edit is back in its box
     r = admin.post(f"{ROOT}/interview/turn", data={"csrf": token, "message": "   "})
     assert r.status_code == 400 and "write a message to the model first" in r.text
     r = admin.post(

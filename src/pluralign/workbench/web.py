@@ -102,7 +102,11 @@ def _interview(
     message: str | None = None,
     error: str | None = None,
     status: int = 200,
+    edits: dict[int, str] | None = None,
+    title: str | None = None,
 ):
+    """The interview page; ``message``, ``edits`` (turn id → clause text) and ``title`` put
+    back what the organiser typed when their request was refused."""
     from pluralign.llm.prompts import INTERVIEW_QUESTIONS
 
     with _store(request).session() as s:
@@ -116,6 +120,8 @@ def _interview(
             "turns": turns,
             "saved": saved,
             "message": suggestion if message is None else message,
+            "edits": edits or {},
+            "title": title,
             "error": error,
             "notice": request.query_params.get("notice"),
             "accepted": sum(iv.clause_text(t) is not None for t in turns),
@@ -164,6 +170,7 @@ async def interview_turn(request: Request, slug: str):
 @router.post("/interview/decide")
 async def interview_decide(request: Request, slug: str):
     form = await request.form()
+    text = str(form.get("text", ""))
     try:
         with _store(request).session() as s:
             assembly = get_assembly(s, slug)
@@ -172,10 +179,12 @@ async def interview_decide(request: Request, slug: str):
                 assembly.id,
                 str(form.get("turn", "")),
                 str(form.get("decision", "")),
-                str(form.get("text", "")),
+                text,
             )
     except InputError as exc:
-        return _interview(request, slug, error=_error(request, exc), status=400)
+        turn = str(form.get("turn", ""))
+        edits = {int(turn): text} if turn.isdigit() else None
+        return _interview(request, slug, error=_error(request, exc), status=400, edits=edits)
     return RedirectResponse(
         f"/admin/a/{slug}/workbench/interview#turn-{form.get('turn')}", status_code=303
     )
@@ -192,7 +201,8 @@ async def interview_save(request: Request, slug: str):
             )
             n = saved.clauses
     except InputError as exc:
-        return _interview(request, slug, error=_error(request, exc), status=400)
+        title = str(form.get("title", ""))
+        return _interview(request, slug, error=_error(request, exc), status=400, title=title)
     notice = i18n.ngettext(
         "Saved a constitution of %(n)s clause.",
         "Saved a constitution of %(n)s clauses.",
