@@ -179,7 +179,20 @@ def stage_constitution(ctx: StageContext) -> None:
                                                    "min_subgroup_agreement", "merge_threshold",
                                                    "embedder", "max_clauses")})
         result = ctx.result("aggregate")
-        constitution = draft_constitution(result, settings=draft, title=s["title"])
+        # one topic model for the constitution and the grounded summary written beside it
+        # (topics.json, summary.json, summary.md: templates, no LLM; docs/sensemaking.md §5)
+        from pluralign.sensemaking import SensemakingSettings
+        from pluralign.sensemaking import run as sensemaking_run
+
+        sense = sensemaking_run(
+            result,
+            SensemakingSettings(embedder=draft.embedder, max_topics=draft.max_topics,
+                                stability_seeds=0),
+            seed=ctx.seed,
+        )
+        sense.write(ctx.out)
+        constitution = draft_constitution(result, settings=draft, title=s["title"],
+                                          topics=sense.topics)
         if not constitution.clauses:
             raise InputError(
                 "the constitution has no clauses: no statement is cross-group consensus; "

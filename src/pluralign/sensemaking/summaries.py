@@ -83,6 +83,11 @@ class Sentence:
     grounded: bool | None = None
     problems: tuple[str, ...] = ()
 
+    @property
+    def cited(self) -> str:
+        """The citations as printed: ``#12: group 0 92 %, group 1 88 % agree; #13: …``."""
+        return "; ".join(cite_text(c, self.kind, self.claim) for c in self.citations)
+
     def to_dict(self) -> dict:
         return {
             "text": self.text,
@@ -503,7 +508,7 @@ def summary_markdown(summary: Summary, title: str = "Summary") -> str:
                 continue
             lines += [f"**{head}**", ""]
             for s in chosen:
-                cites = "; ".join(cite_text(c, s.kind, s.claim) for c in s.citations)
+                cites = s.cited
                 mark = "" if s.grounded else " ⚠ " + "; ".join(s.problems)
                 lines.append(f"- {s.text} [{cites}]{mark}")
             lines.append("")

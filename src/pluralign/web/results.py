@@ -53,6 +53,10 @@ class Results:
     separation: dict[int, float] = field(default_factory=dict)
     """Statement number -> how far apart the opinion groups stand on it (statement routing,
     :func:`pluralign.web.routing.separation`)."""
+    summary: Any = None
+    """The grounded summary (:class:`pluralign.sensemaking.summaries.Summary`: per topic, what
+    most of every group agrees with and where groups differ, template wording, TF-IDF topics;
+    None without groups)."""
     routing_model: Any = None
     """The groups' vote distributions per statement for the gain policy
     (:class:`pluralign.web.routing.GroupModel`, keyed by statement number; None without
@@ -177,6 +181,15 @@ def _to_results(slug: str, min_votes: int, result, matrix) -> Results:
             share=result.settings.consensus.min_group_agreement,
         )
 
+    summary = None
+    if result.n_groups >= 1 and len(matrix.statements) >= 2:
+        from pluralign.sensemaking import SensemakingSettings
+        from pluralign.sensemaking import run as sensemaking_run
+
+        summary = sensemaking_run(
+            result, SensemakingSettings(embedder="tfidf", stability_seeds=0), seed=0
+        ).summary
+
     return Results(
         slug,
         tuple(int(p) for p in matrix.participants[inside]),
@@ -187,6 +200,7 @@ def _to_results(slug: str, min_votes: int, result, matrix) -> Results:
         int(matrix.n_votes),
         min_votes,
         separation=group_separations(matrix.statements, st.agree, st.disagree, st.seen),
+        summary=summary,
         routing_model=model,
     )
 

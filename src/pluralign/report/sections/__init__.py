@@ -5,8 +5,9 @@ The report reads as a result first: :mod:`.headline` (what ran, which model, bef
 group, worst group named), :mod:`.rounds` (the per-round curve of a run of several rounds),
 then the result in detail (:mod:`.evaluation`, :mod:`.generations`,
 the judge and the public evaluation), then how it was made (:mod:`.selection`,
-:mod:`.deliberation`, training), then the appendix (:mod:`.appendix`: manifests in pipeline
-order, stage summaries in full, glossary). :data:`SECTIONS` lists them in report order."""
+:mod:`.deliberation` with :mod:`.summary`, training), then the appendix (:mod:`.appendix`:
+manifests in pipeline order, stage summaries in full, glossary). :data:`SECTIONS` lists them in
+report order."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from pluralign.report.sections.headline import headline_section
 from pluralign.report.sections.outcomes import judge_section, training_section
 from pluralign.report.sections.rounds import rounds_section
 from pluralign.report.sections.selection import panel_section, probabilities_section
+from pluralign.report.sections.summary import summary_section
 
 __all__ = [
     "SECTIONS",
@@ -47,6 +49,7 @@ __all__ = [
     "public_eval_section",
     "rounds_section",
     "run_section",
+    "summary_section",
     "training_section",
 ]
 
@@ -61,6 +64,7 @@ SECTIONS: tuple[Callable[[Path], Section | None], ...] = (
     probabilities_section,
     opinion_section,
     consensus_section,
+    summary_section,
     constitution_section,
     moral_graph_section,
     training_section,
