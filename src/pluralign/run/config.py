@@ -192,14 +192,17 @@ class TrainSection(BaseModel):
 
     method: Literal["dpo", "kto", "orpo"] = "dpo"
     lora: bool = True
-    learning_rate: float = 1e-3
+    learning_rate: float = 5e-4
     beta: float = 0.1
-    max_steps: int = 30
-    per_device_train_batch_size: int = 8
+    sft_weight: float = 1.0
+    max_steps: int = -1
+    num_train_epochs: float = 1.0
+    per_device_train_batch_size: int = 4
     gradient_accumulation_steps: int = 1
+    warmup_ratio: float = 0.1
     save_steps: int = 10
     max_length: int = 192
-    lr_scheduler_type: str = "constant"
+    lr_scheduler_type: str = "linear"
     precompute_ref_log_probs: bool = True
 
 
@@ -483,13 +486,15 @@ data: {weighting: auto, heldout_fraction: 0.3, templates: all}  # auto|hard|soft
 train:               # any train.yaml key (docs/training.md); defaults suit LoRA on smollm2
   method: dpo        # dpo | kto | orpo
   lora: true
-  learning_rate: 0.001
+  learning_rate: 0.0005
   beta: 0.1
-  max_steps: 30
-  per_device_train_batch_size: 8
+  sft_weight: 1.0    # RPO: + the preferred reply's token NLL (keeps the answers fluent)
+  num_train_epochs: 1  # one pass over the merged pairs (max_steps: N instead caps the steps)
+  per_device_train_batch_size: 4
+  warmup_ratio: 0.1
   save_steps: 10
   max_length: 192
-  lr_scheduler_type: constant
+  lr_scheduler_type: linear
   precompute_ref_log_probs: true
 evaluate: {margin: likelihood, beta: 0.1, n_boot: 1000, alpha: 0.05, min_group_size: 1,
            generations: 24, max_new_tokens: 64}

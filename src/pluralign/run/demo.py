@@ -42,7 +42,8 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "model": {"base": "tiny"},
     "train": {"lora": False, "learning_rate": 3e-3, "max_steps": 30,
               "per_device_train_batch_size": 16, "save_steps": 20, "max_length": 256,
-              "precompute_ref_log_probs": False},
+              "precompute_ref_log_probs": False, "sft_weight": 0.0, "warmup_ratio": 0.0,
+              "lr_scheduler_type": "constant"},
     # a random model's own preference says nothing: the quick demo reports the implicit reward
     # against the untrained model (before = a tie by construction), as the tiny demo always did
     "evaluate": {"max_new_tokens": 24, "margin": "implicit"},
