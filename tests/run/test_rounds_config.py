@@ -126,12 +126,12 @@ def test_the_cli_rejects_a_bad_rounds_option_in_one_line(tmp_path):
 
 def test_run_rounds_is_the_pipeline_with_that_many_rounds(tmp_path, monkeypatch):
     import pluralign.run.pipeline as pipeline
-    from pluralign.run import rounds
+    from pluralign.run.rounds import read_rounds
 
     seen = {}
     monkeypatch.setattr(pipeline, "run_pipeline",
                         lambda cfg, **kw: seen.update(cfg=cfg, **kw) or "result")
     cfg = demo_config(tmp_path, quick=True)
-    assert rounds.run_rounds(cfg, 3, from_stage="round-2/train") == "result"
+    assert pipeline.run_rounds(cfg, 3, from_stage="round-2/train") == "result"
     assert seen["cfg"].rounds.count == 3 and seen["from_stage"] == "round-2/train"
-    assert rounds.read_rounds(tmp_path) is None
+    assert read_rounds(tmp_path) is None

@@ -243,3 +243,15 @@ def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
         done = run_stages(stages, run_dir, seed=cfg.seed, from_stage=from_stage,
                           on_start=on_start, on_done=on_done)
     return PipelineResult(done.run_dir, done.outcomes, done.results, cfg)
+
+
+def run_rounds(cfg: PipelineConfig, count: int | None = None, *, from_stage: str | None = None,
+               progress=None, on_round: Callable[[dict], None] | None = None) -> PipelineResult:
+    """Run ``cfg`` with ``count`` rounds of iterative bootstrapping (None: ``cfg.rounds.count``;
+    docs/rounds.md): the API behind ``pluralign run --rounds N``. ``on_round`` receives each
+    round's ``rounds.json`` entry as it finishes (:func:`pluralign.run.rounds.read_rounds` reads
+    the file at any time)."""
+    from pluralign.run.config import with_rounds
+
+    return run_pipeline(with_rounds(cfg, count), from_stage=from_stage, progress=progress,
+                        on_round=on_round)

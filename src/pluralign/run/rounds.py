@@ -301,18 +301,6 @@ def all_stage_names(cfg, first: list[Stage]) -> list[str]:
     return names
 
 
-def run_rounds(cfg, count: int | None = None, *, from_stage: str | None = None, progress=None,
-               on_round: Callable[[dict], None] | None = None) -> RunResult:
-    """Run ``cfg`` with ``count`` rounds (None: ``cfg.rounds.count``): the API behind ``pluralign
-    run --rounds N``. ``progress``: a rich Progress; ``on_round`` receives each round's
-    ``rounds.json`` entry as it finishes (:func:`read_rounds` reads the file at any time)."""
-    from pluralign.run.config import with_rounds
-    from pluralign.run.pipeline import run_pipeline
-
-    return run_pipeline(with_rounds(cfg, count), from_stage=from_stage, progress=progress,
-                        on_round=on_round)
-
-
 def read_rounds(run_dir: Path) -> dict[str, Any] | None:
     """``RUN/rounds.json`` (None before the first round of a run of several rounds ends)."""
     return _read(Path(run_dir) / ROUNDS_FILE)
