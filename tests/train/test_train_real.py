@@ -92,7 +92,7 @@ def test_the_demo_settings_move_the_likelihood_preference_towards_the_panel(smol
     panel mostly agreed on (each with its minority reverse, folded into one row): the trained
     model's own preference log π(y_w|x) − log π(y_l|x) (what "after" measures) rises on every
     pair, and the preferred replies get likelier (the NLL term keeps them fluent). 6 steps of 4
-    rows: about a minute on idle cores (18 min on the build machine at load average 18)."""
+    rows: 18 min on the build machine at load average 18 (not yet timed on idle cores)."""
     from pluralign.run.config import TrainSection
     from pluralign.train import pair_logps, train_preferences
 
