@@ -105,3 +105,4 @@ def test_summaries_do_not_call_them_common_ground(polis_dir):
               for c in x.citations}
     assert common and 1 not in common  # "I voted to Remain.": most of every group agrees
     assert all(x.grounded for x in summary.sentences)
+

@@ -185,3 +185,21 @@ def test_bad_input_is_a_clear_error(result, tmp_path):
     assert "line" in str(e.value) or e.value.where
     with pytest.raises(InputError, match="style"):
         DraftSettings(style="poem")
+
+
+def test_embedded_model_does_not_reword_a_german_conversation(polis_dir, tmp_path):
+    """SmolLM2-135M writes English only: on austria-climate (German) it wrote "Choose the
+    response that does not delete, delete, delete" and every clause became an English frame
+    around a German statement. The draft now keeps the cleaned statements and says why."""
+    from pluralign.aggregate import aggregate, read_polis
+    from pluralign.constitution import DraftSettings, draft_constitution
+    from pluralign.llm.config import ProviderConfig
+    from pluralign.sensemaking.writer import Writer
+
+    provider = Scripted(ProviderConfig(checkpoint="smollm2", cache_dir=tmp_path / "cache"))
+    result = aggregate(read_polis(polis_dir / "austria-climate.5twd2jsnkf.2022-08-08"), seed=0)
+    c = draft_constitution(result, settings=DraftSettings(embedder="tfidf"),
+                           writer=Writer(provider))
+    assert c.clauses and provider.usage.requests == 0
+    assert "'de'" in c.provenance["writer"]["note"] and c.provenance["reworded"] == 0
+    assert not any(cl.text.startswith("Choose the response") for cl in c.clauses)

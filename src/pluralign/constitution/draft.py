@@ -205,6 +205,16 @@ def draft_constitution(
     texts = dict(statements or {})
     all_ids = [int(s) for s in result.matrix.statements]
     all_texts = [texts.get(s, t) for s, t in zip(all_ids, result.matrix.texts, strict=True)]
+    vocabulary = Vocabulary.of(all_texts)
+    language_note = None
+    if writer is not None and _is_embedded(writer) and vocabulary.language not in (None, "en"):
+        # SmolLM2-135M writes English only: on austria-climate (German) every draft was
+        # flagged (e.g. "Choose the response that does not delete, delete, delete") and the
+        # clauses became English frames around German statements, after 13 minutes
+        language_note = (f"the conversation is in '{vocabulary.language}' and the embedded model "
+                         "writes English only: not reworded (give --base-url/--model or "
+                         "--checkpoint for a model that writes the language)")
+        writer = None
     idx, excluded = _without_self_descriptions(candidates(result, settings), all_ids, all_texts)
     ev = [_evidence(result, int(j), texts) for j in idx]
     if not ev:  # nothing to draft: skip embedding and topics (minutes on a large conversation)
@@ -231,7 +241,7 @@ def draft_constitution(
         style=settings.style,
         values=result.matrix.values[:, idx].toarray() if len(idx) else None,
         seen=(result.matrix.seen[:, idx].toarray() > 0) if len(idx) else None,
-        vocabulary=Vocabulary.of(all_texts),
+        vocabulary=vocabulary,
         rules=rules,
         writer=writer,
         ask_merge=llm_checks if settings.ask_merge is None else settings.ask_merge,
@@ -280,7 +290,7 @@ def draft_constitution(
         "writer": (
             {"model": writer.model, "prompt_version": _prompt_version(),
              "failed_requests": writer.failed}
-            if writer is not None else {"model": None, "note": "offline: no LLM"}
+            if writer is not None else {"model": None, "note": language_note or "offline: no LLM"}
         ),
         "topics": {"count": len(topics.topics), "stability": topics.stability,
                    "silhouette": topics.silhouette, "embedder": topics.embedder},
