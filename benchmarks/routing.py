@@ -4,6 +4,8 @@
     PYTHONPATH=src python benchmarks/routing.py --conversations brexit-consensus
     PYTHONPATH=src python benchmarks/routing.py --simulated     # simulated, held-out seeds 3..8
     PYTHONPATH=src python benchmarks/routing.py --simulated --seeds 0 1 2 --population default
+    PYTHONPATH=src python benchmarks/routing.py --replay imputed --policies random gain
+    PYTHONPATH=src python benchmarks/routing.py --cost          # one routing call per policy
 
 **Recorded conversations** (the default): every conversation in ../shared/data/polis (CC BY 4.0
 The Computational Democracy Project) is replayed. Only the votes the recording holds can be
@@ -18,6 +20,14 @@ itself showed them in (the recording's: Polis's own routing, with the statements
 times), the default priority, and candidates. Conversations at even positions in the sorted list
 were looked at while choosing; those at odd positions are held out, and the means are printed
 for both. A conversation without reference consensus statements has no consensus saving.
+
+**Imputed replay** (``--replay imputed``; ``both``, the default, runs it after the recorded
+one): every missing vote of a participant the reference clusters is drawn once from their
+reference group's vote distribution (:func:`imputed`), each participant casts as many votes as
+in the recording, and the policy may show any statement; the reference is the aggregation of
+the completed matrix. It shows what routing can do when it may choose freely, in a
+conversation whose groups are as clear as the recording's (the imputed votes carry no opinion
+beyond the group).
 
 **Simulated assemblies** (``--simulated``): a seeded synthetic assembly
 (:func:`pluralign.simulate.simulate_assembly`: four latent opinion groups, consensus and
