@@ -141,7 +141,11 @@ def test_principles_reworded_unfaithful_drafts_rejected(result, writer):
     c = draft_constitution(
         result, settings=DraftSettings(embedder="tfidf", style="choose"), writer=writer
     )
-    assert c.clauses and c.provenance["reworded"] == len(c.clauses)
+    # the LLM's unflagged drafts count as reworded; a statement kept in the style's frame after
+    # every draft was flagged does not
+    framed = sum(1 for cl in c.clauses if "frame" in str(cl.note["wording"].get("by", "")))
+    assert c.clauses and framed and c.provenance["framed"] == framed
+    assert c.provenance["reworded"] == len(c.clauses) - framed
     assert all(cl.text.startswith("Choose the response that") for cl in c.clauses)
     assert all("foreign cars" not in cl.text for cl in c.clauses)
     rejected = [r for cl in c.clauses for r in cl.note["wording"].get("rejected", [])]

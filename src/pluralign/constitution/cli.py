@@ -131,7 +131,8 @@ def draft_cmd(
     console.print(
         f"{p['clauses']} clauses in {len(constitution.topics)} topics from {p['candidates']} "
         f"consensus statements ({result.n_groups} opinion groups); {p['merged_statements']} "
-        f"merged, {p['reworded']} reworded, {p['flagged']} flagged for review"
+        f"merged, {p['reworded']} reworded, {p.get('framed', 0)} in the style's frame (every draft "
+        f"flagged), {p['flagged']} flagged for review"
         + (f", {len(p['excluded'])} describing the voter left out" if p["excluded"] else "")
         + f" ({time.perf_counter() - started:.0f} s)",
         highlight=False,

@@ -299,6 +299,8 @@ def draft_constitution(
         "clauses": len(clauses),
         "flagged": sum(1 for c in clauses if c.flags),
         "reworded": sum(1 for p in principles if p.reworded),
+        "framed": sum(1 for p in principles if str(p.wording.get("by", "")).startswith(
+            "rule: the best-supported statement's cleaned words")),
         "merged_statements": sum(len(p.columns) - 1 for p in principles),
     }
     return Constitution(

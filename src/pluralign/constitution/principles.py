@@ -214,7 +214,8 @@ def draft_principles(
             reworded = True
             wording.update(by="llm", model=writer.model, prompt_version=P.PROMPT_VERSION, attempt=1)
         elif writer is not None and style != "verbatim":
-            text, flags, reworded = frame(cleaned[lead][0], style), (), True
+            # the statement's own words in the frame: styled, not reworded
+            text, flags, reworded = frame(cleaned[lead][0], style), (), False
             wording.update(
                 by="rule: the best-supported statement's cleaned words in the style's frame",
                 reason="every draft the LLM wrote was flagged"

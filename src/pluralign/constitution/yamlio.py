@@ -336,7 +336,8 @@ def constitution_to_markdown(c: Constitution) -> str:
             lines += [
                 f"{prov.get('clauses')} clauses from {prov.get('candidates')} consensus "
                 f"statements in {len(c.topics)} topics; {prov.get('merged_statements', 0)} "
-                f"statements merged into others; {prov.get('reworded', 0)} clauses reworded "
+                f"statements merged into others; {prov.get('reworded', 0)} clauses reworded, "
+                f"{prov.get('framed', 0)} statements kept in the style's frame "
                 f"({writer}); {prov.get('flagged', 0)} flagged for review.",
                 "",
             ]
