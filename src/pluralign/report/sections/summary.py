@@ -53,7 +53,7 @@ def summary_section(run: Path) -> Section | None:
         for x in topic.sentences
     ]
     if rows:
-        s.table(rows, caption="Sentences by topic")
+        s.table(rows, caption="Sentences by topic", optional=("kind", "cited"))
     else:
         s.text("No statement had enough votes and a clear majority in every group or a split.")
     return s
