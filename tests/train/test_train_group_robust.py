@@ -41,16 +41,24 @@ def test_mirror_ascent_step_by_hand():
 def test_group_loss_estimates_and_update_by_hand():
     """Rows (group, w, ℓ): (a, 2, 0.5), (a, 1, 0.8), (b, 1, 1.4), and group c without a row in
     this batch: W_B = 4, W_{B,a} = 3, W_{B,b} = 1. (G3): L̂_a = (2·0.5 + 0.8)/3 = 0.6,
-    L̂_b = 1.4/1 = 1.4, L̂_c = 0 (c is not moved by the step before renormalisation)."""
+    L̂_b = 1.4/1 = 1.4, L̂_c = 0 (no estimate). (G5′): c sleeps, keeping α_c = 0.25; a and b
+    share their mass 0.75 in the ratio 0.5·e^{0.5·0.6} : 0.25·e^{0.5·1.4}."""
     sums = np.array([2 * 0.5 + 1 * 0.8, 1 * 1.4, 0.0])
     group_weights = np.array([3.0, 1.0, 0.0])
     np.testing.assert_allclose(group_loss_estimates(sums, group_weights), [0.6, 1.4, 0.0])
     shares = np.array([0.5, 0.25, 0.25])  # the whole data's π (only the proportional init uses it)
     state = GroupRobustState(("a", "b", "c"), shares, np.log([0.5, 0.25, 0.25]), 0.5)
     after = state.updated(sums, group_weights)
-    a, b, c = 0.5 * math.exp(0.5 * 0.6), 0.25 * math.exp(0.5 * 1.4), 0.25
-    np.testing.assert_allclose(after.weights, np.array([a, b, c]) / (a + b + c), rtol=1e-12)
-    assert after.step == 1 and after.log_row()["losses"] == {"a": 0.6, "b": 1.4, "c": 0.0}
+    a, b = 0.5 * math.exp(0.5 * 0.6), 0.25 * math.exp(0.5 * 1.4)  # 0.674929, 0.503438
+    np.testing.assert_allclose(
+        after.weights, [0.75 * a / (a + b), 0.75 * b / (a + b), 0.25], rtol=1e-12
+    )
+    np.testing.assert_allclose(after.weights, [0.429575, 0.320425, 0.25], rtol=1e-5)
+    assert after.step == 1 and after.log_row()["losses"] == {"a": 0.6, "b": 1.4}
+    # with c present as well (a row of loss 0.9), (G5′) is (G5): every group renormalised
+    full = state.updated(np.append(sums[:2], 0.9), np.array([3.0, 1.0, 1.0]))
+    c = 0.25 * math.exp(0.5 * 0.9)
+    np.testing.assert_allclose(full.weights, np.array([a, b, c]) / (a + b + c), rtol=1e-12)
     # (G4): factors α_g·W_B/W_{B,g} = (0.5·4/3, 0.25·4/1, 0), and Σ wᵢ·f_g·ℓᵢ / W_B equals
     # Σ_g α_g L̂_g = 0.5·0.6 + 0.25·1.4 = 0.65
     f = state.factors(group_weights)
@@ -104,7 +112,9 @@ def test_batch_estimates_are_group_means_and_the_loss_their_alpha_sum(rows, logw
     st.floats(0, 3),
 )
 def test_mirror_ascent_invariants(case, eta):
-    """α stays on the simplex, and log(α_g/α_h) moves by exactly η·(L̂_g − L̂_h)."""
+    """α stays on the simplex, and log(α_g/α_h) moves by exactly η·(L̂_g − L̂_h); with groups
+    absent (G5′) they keep their α, the present ones keep their total and move relative to each
+    other by η·(L̂_g − L̂_h) as before."""
     logw, losses = np.array(case[0]), np.array(case[1])
     logw = logw - np.log(np.exp(logw).sum())
     new = mirror_ascent_step(logw, losses, eta)
@@ -112,6 +122,16 @@ def test_mirror_ascent_invariants(case, eta):
     np.testing.assert_allclose(
         (new - new[0]) - (logw - logw[0]), eta * (losses - losses[0]), atol=1e-9
     )
+    present = np.arange(logw.size) % 2 == 0  # groups 1, 3, 5 have no row in this batch
+    slept = mirror_ascent_step(logw, losses, eta, present)
+    np.testing.assert_array_equal(slept[~present], logw[~present])
+    assert np.exp(slept[present]).sum() == pytest.approx(np.exp(logw[present]).sum(), rel=1e-9)
+    p = np.flatnonzero(present)
+    np.testing.assert_allclose(
+        (slept[p] - slept[p[0]]) - (logw[p] - logw[p[0]]), eta * (losses[p] - losses[p[0]]),
+        atol=1e-9,
+    )
+    np.testing.assert_array_equal(mirror_ascent_step(logw, losses, eta, present & False), logw)
 
 
 def test_one_group_never_moves_and_state_round_trips(tmp_path):
@@ -135,6 +155,7 @@ def test_one_group_never_moves_and_state_round_trips(tmp_path):
             back.check_resumable(other, "here")
     with pytest.raises(InputError, match="weighted run"):
         GroupRobustState.read(tmp_path / "nowhere")
-    old = {**back.to_dict(), "format": "pluralign.group_robust/1"}
-    with pytest.raises(InputError, match="earlier estimate"):
-        GroupRobustState.from_dict(old, "old/group_robust.json")
+    for fmt in ("pluralign.group_robust/1", "pluralign.group_robust/2"):
+        old = {**back.to_dict(), "format": fmt}
+        with pytest.raises(InputError, match="earlier update"):
+            GroupRobustState.from_dict(old, "old/group_robust.json")

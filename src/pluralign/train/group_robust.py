@@ -37,8 +37,8 @@ unbounded (a group that happens to fill a batch counts several times over, one t
 counts 0), so with a few tens of steps its α follows which rows a batch drew rather than which
 group is worse off (docs/training.md §12 shows the estimates swinging between 0 and 4× the
 loss). (G3) is bounded by the largest loss in the group, which is what the mirror-ascent step
-size analysis assumes (below). A group without a row in B is not updated by the step (its
-estimate is 0 before renormalisation, as in Algorithm 1, where only the sampled group moves).
+size analysis assumes (below). A group without a row in B has no estimate: it sleeps through
+the step (G5′ below).
 
 (G4) is the weighted loss with each row's weight multiplied by α_g·W_B/W_{B,g} and the normaliser
 W_B left unchanged, so the trainers keep their exact normalisation over accumulation and
@@ -52,6 +52,23 @@ simplex, i.e. mirror ascent with the entropy mirror map)::
 
 computed in log space (log α ← log α + η·L̂ − logsumexp(log α + η·L̂)) in float64. η is the
 ``group_step_size``: per optimizer step, a group's log-weight grows by η times its loss estimate.
+
+**A group without a row in the batch sleeps** (the "sleeping experts" form of exponentiated
+weights, Freund, Schapire, Singer & Warmuth 1997, *Using and combining predictors that
+specialize*, STOC, §3): its weight is left as it is, and the groups A present in B share the
+mass they had::
+
+    α_g ← α_g · exp(η·L̂_g) · Σ_{h∈A} α_h / Σ_{h∈A} α_h·exp(η·L̂_h)   (g ∈ A),   else α_g      (G5′)
+
+(G5′) is (G5) when every group is present. Giving an absent group the estimate 0 instead (as
+Algorithm 1 does for the groups not drawn, where the N/N_g weight of the drawn one makes the
+step right in expectation; and as Group DRO's code does with per-group means) lowers its
+log-weight relative to every present group by η·L̂ — about η·log 2 for DPO at the start — each
+time it is missing: with 16 rows a step, a group of 8 % of the rows is missing from one step in
+four, so over a run the smallest groups lost weight because they are small, the opposite of
+what the objective is for (seed 0 of ``demo --quick --objective group-robust``: 6 of 30 steps
+missed a group; ``unclustered``, 16 % of the weight, fell from 0.27 to 0.17 and from 0.16 to
+0.08 in the two steps it missed, docs/training.md §11).
 
 **Order of the two updates.** Algorithm 1 applies (G5) first and then the θ-step with the new α.
 Here the θ-step of step t uses α from the end of step t − 1 and (G5) is applied once the step's
@@ -93,9 +110,11 @@ __all__ = [
     "row_factors",
 ]
 STATE_FILE = "group_robust.json"
-STATE_FORMAT = "pluralign.group_robust/2"
-"""/2: the per-group batch means of (G3); /1 held weights stepped with the importance-weighted
-estimate S_g/(π_g·W_B), so resuming such a run would change its objective midway."""
+STATE_FORMAT = "pluralign.group_robust/3"
+"""/3: absent groups sleep (G5′); /2 gave them the estimate 0; /1 held weights stepped with the
+importance-weighted estimate S_g/(π_g·W_B). Resuming an older state would change the run's
+objective midway."""
+OLD_FORMATS = ("pluralign.group_robust/1", "pluralign.group_robust/2")
 
 
 def group_shares(groups: Sequence[str], weights: Sequence[float]) -> tuple[list[str], np.ndarray]:
@@ -144,13 +163,29 @@ def row_factors(log_weights: np.ndarray, group_weights: np.ndarray) -> np.ndarra
     return np.divide(alpha * total, weights, out=np.zeros_like(weights), where=weights > 0)
 
 
-def mirror_ascent_step(log_weights: np.ndarray, losses: np.ndarray, step_size: float) -> np.ndarray:
-    """(G5) in log space: log α + η·L̂, renormalised so that Σ α = 1."""
-    z = np.asarray(log_weights, dtype=np.float64) + float(step_size) * np.asarray(
-        losses, dtype=np.float64
-    )
+def _logsumexp(z: np.ndarray) -> float:
     top = z.max()
-    return z - (top + math.log(np.exp(z - top).sum()))
+    return float(top + math.log(np.exp(z - top).sum()))
+
+
+def mirror_ascent_step(
+    log_weights: np.ndarray,
+    losses: np.ndarray,
+    step_size: float,
+    present: np.ndarray | None = None,
+) -> np.ndarray:
+    """(G5) in log space: log α + η·L̂, renormalised so that Σ α = 1; with ``present`` (a bool
+    per group: has rows in the batch) (G5′): the absent groups keep their log α and the present
+    ones are renormalised to the mass they had (nothing moves when no group is present)."""
+    logw = np.asarray(log_weights, dtype=np.float64)
+    z = logw + float(step_size) * np.asarray(losses, dtype=np.float64)
+    if present is None or np.all(present):
+        return z - _logsumexp(z)
+    awake = np.asarray(present, dtype=bool)
+    out = logw.copy()
+    if awake.any():
+        out[awake] = z[awake] - _logsumexp(z[awake]) + _logsumexp(logw[awake])
+    return out
 
 
 @dataclass(frozen=True)
@@ -190,16 +225,18 @@ class GroupRobustState:
 
     def updated(self, group_sums: np.ndarray, group_weights: np.ndarray) -> GroupRobustState:
         """The state after one optimizer step whose group sums S_g and group weights W_{B,g}
-        (over the whole effective batch) are given: (G3) then (G5)."""
+        (over the whole effective batch) are given: (G3) then (G5′) (a group without weight in
+        the batch sleeps; its entry of ``last_losses`` is NaN)."""
         losses = group_loss_estimates(group_sums, group_weights)
+        present = np.asarray(group_weights, dtype=np.float64) > 0
         return GroupRobustState(
             self.names,
             self.shares,
-            mirror_ascent_step(self.log_weights, losses, self.step_size),
+            mirror_ascent_step(self.log_weights, losses, self.step_size, present),
             self.step_size,
             self.init,
             self.step + 1,
-            losses,
+            np.where(present, losses, np.nan),
         )
 
     def log_row(self) -> dict[str, Any]:
@@ -208,8 +245,11 @@ class GroupRobustState:
             "step": self.step,
             "weights": dict(zip(self.names, map(float, self.weights), strict=True)),
         }
-        if self.last_losses is not None:
-            row["losses"] = dict(zip(self.names, map(float, self.last_losses), strict=True))
+        if self.last_losses is not None:  # a group without a row in the step has none
+            row["losses"] = {
+                g: float(v) for g, v in zip(self.names, self.last_losses, strict=True)
+                if not math.isnan(v)
+            }
         return row
 
     def to_dict(self) -> dict[str, Any]:
@@ -226,9 +266,9 @@ class GroupRobustState:
 
     @classmethod
     def from_dict(cls, obj: Any, where: str) -> GroupRobustState:
-        if isinstance(obj, dict) and obj.get("format") == "pluralign.group_robust/1":
+        if isinstance(obj, dict) and obj.get("format") in OLD_FORMATS:
             raise InputError(
-                "these group weights were stepped with an earlier estimate of the group losses "
+                "these group weights were stepped with an earlier update of the group weights "
                 "(pluralign before December 2026)",
                 where=where,
                 hint="start the run again instead of resuming it",
