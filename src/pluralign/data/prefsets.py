@@ -188,19 +188,23 @@ def write_sim_preferences(
     prompts_per_member: int | None = None,
     seed: int = 0,
     balance: bool = True,
+    heldout_unseen: str = "none",
 ) -> SimPreferenceFiles:
     """Build simulator preference pairs, weight them, and write the training and held-out JSONL
     files with their provenance sidecars (held-out default: ``<out stem>.heldout.jsonl``).
 
     ``balance``: reweight the training pairs so that the agreeing and the disagreeing response
     win with equal total weight (:func:`~pluralign.data.simprefs.balance_choices`); held-out
-    pairs keep the panel's weights."""
+    pairs keep the panel's weights. ``heldout_unseen`` (``none``, ``divisive``, ``all``): also
+    hold out the statement bank's statements the conversation did not include
+    (:func:`~pluralign.data.simprefs.unseen_statements`)."""
     from pluralign.data.preferences import make_provenance, write_jsonl
     from pluralign.data.prompt_bank import load_bank
     from pluralign.data.simprefs import (
         balance_choices,
         build_sim_preferences,
         load_simulation,
+        unseen_statements,
     )
 
     out = Path(out)
@@ -223,6 +227,9 @@ def write_sim_preferences(
         templates=templates,
         prompts_per_member=prompts_per_member,
         opinion_groups=opinion,
+        unseen=()
+        if heldout_unseen == "none"
+        else unseen_statements(sim_dir, assembly, heldout_unseen),
     )
     result, parts = split_weighted([*sim.train, *sim.heldout], weighting, seed, kwargs)
     if balance and parts.get("train"):
@@ -247,6 +254,7 @@ def write_sim_preferences(
         "heldout_fraction": heldout_fraction,
         "prompts_per_member": prompts_per_member,
         "balance": balance,
+        **({"heldout_unseen": heldout_unseen} if heldout_unseen != "none" else {}),
     }
     held_path = (
         Path(heldout_out)

@@ -13,6 +13,7 @@ from pluralign.contract import Settings, setting
 
 WEIGHTINGS = ("auto", "hard", "soft", "representative")
 TEMPLATES = ("all", "missing", "none")
+UNSEEN = ("none", "divisive", "all")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class DataSettings(Settings):
         "prompt) | none.", choices=TEMPLATES)
     prompts_per_member: int | None = setting(
         None, "Random prompts each member answers (null: all).", ge=1)
+    heldout_unseen: str = setting(
+        "none", "Simulated input: also hold out the simulator bank's statements the conversation "
+        "did not include, of this kind (divisive | all | none), as prompts of kind "
+        "unseen-<kind> (docs/preferences.md); training is unchanged.", choices=UNSEEN, cli=False)
     balance: bool = setting(
         True, "Reweight simulated training pairs so the agreeing and disagreeing responses win "
         "with equal total weight (docs/preferences.md).", cli=False)

@@ -23,6 +23,15 @@ divisive, mixed); without one, *consensus* when every group agrees (or every gro
 with probability ≥ 0.7, *divisive* when group stances differ by ≥ 0.4, else *mixed*. Prompts
 (not pairs) are split into train and held-out, stratified by kind, so no held-out prompt is
 trained on.
+
+*Unseen statements* (:func:`unseen_statements`, optional): the simulator's statement bank holds
+more statements than a conversation draws (174, of them 25 divisive, for a 60-statement
+conversation with about 5). Those the conversation did not include can be added as held-out
+prompts of kind ``unseen-<kind>`` (their bank prompts, else template prompts), each member's
+choice drawn from the same stance model with the bank's stance profile; they use their own
+random stream, so the conversation's pairs, and so the training data, are the same with or
+without them. A conversation's held-out divisive prompts are one or two statements; these
+give a held-out set of about twenty divisive issues the panel never discussed.
 """
 
 from __future__ import annotations
@@ -345,6 +354,67 @@ def split_prompts(kinds: Mapping[str, str], heldout_fraction: float, seed: int) 
     return split
 
 
+UNSEEN_PREFIX = "unseen-"
+"""Prompt kinds of unseen statements: ``unseen-divisive`` etc."""
+
+
+def unseen_statements(sim_dir: str | Path, assembly: SimAssembly, kind: str) -> list[SimStatement]:
+    """The simulator bank's statements the conversation in ``sim_dir`` did not include, of
+    ``kind`` (``divisive``, or ``all`` kinds; junk never), with the bank's stance profiles as
+    ``agree`` (P(agree) / P(agree or disagree) per latent group). The bank is the one the
+    simulation used (``truth.json`` provenance: path and SHA-256, which must match)."""
+    from pluralign.io import read_json
+    from pluralign.simulate.bank import JUNK, load_bank
+
+    truth_path = Path(sim_dir) / "truth.json"
+    prov = (read_json(truth_path, what="simulation truth") or {}).get("provenance") or {}
+    if prov.get("generator") != "pluralign.simulate":
+        raise InputError(
+            "unseen statements need a simulation written by `pluralign simulate`",
+            where=str(truth_path),
+            hint="set data.heldout_unseen: none for this input",
+        )
+    bank = load_bank((prov.get("config") or {}).get("bank_path"))
+    if prov.get("bank_sha256") not in (None, bank.sha256):
+        raise InputError(
+            "the simulator's statement bank changed since this simulation was written",
+            where=str(truth_path),
+            hint="simulate again, or set data.heldout_unseen: none",
+        )
+    group_ids = [g.id for g in bank.groups]
+    missing = sorted(set(assembly.groups.values()) - set(group_ids))
+    if missing:
+        raise InputError(
+            f"latent group(s) {', '.join(missing)} are not in the statement bank",
+            where=str(truth_path),
+        )
+    seen = {st.text.strip() for st in assembly.statements}
+    out = []
+    for b in bank.statements:
+        if b.kind == JUNK or b.text.strip() in seen or kind not in ("all", b.category):
+            continue
+        a, d = b.profile[:, 0], b.profile[:, 1]
+        agree = {g: float(x / (x + y)) if x + y > 0 else 0.5
+                 for g, x, y in zip(group_ids, a, d, strict=True)}
+        out.append(SimStatement(f"bank:{b.slug}", b.text, b.topic, b.slug, agree, None,
+                                UNSEEN_PREFIX + b.category))
+    return out
+
+
+def _unseen_prompts(
+    statements: Sequence[SimStatement], bank: Sequence[BankPrompt], templates: str
+) -> list[tuple[BankPrompt, str]]:
+    """Prompts for unseen statements: the bank prompts whose primary statement is theirs (by
+    slug), template prompts for the others (unless ``templates`` is ``none``)."""
+    out: list[tuple[BankPrompt, str]] = []
+    for s in statements:
+        own = [p for p in bank if p.statements[0] in (s.slug, s.text)]
+        if not own and templates != "none":
+            own = template_prompts(s.id, s.text, s.topic)
+        out += [(p, s.id) for p in own]
+    return out
+
+
 def build_sim_preferences(
     assembly: SimAssembly,
     bank: Sequence[BankPrompt],
@@ -355,13 +425,16 @@ def build_sim_preferences(
     templates: str = "all",
     prompts_per_member: int | None = None,
     opinion_groups: Mapping[str, str] | None = None,
+    unseen: Sequence[SimStatement] = (),
 ) -> SimPreferences:
     """Every member's choice on every (or ``prompts_per_member`` random) prompt(s).
 
     ``members``: the panel (default: everyone in the truth's group map); ``opinion_groups``:
     participant (pool id or Polis voter id) → estimated opinion group (e.g. the aggregation's
     groups.csv; ``-1``, not clustered, becomes ``unclustered``; people it lacks keep their latent
-    group). The pair's ``group`` column is the opinion group."""
+    group). The pair's ``group`` column is the opinion group. ``unseen``: statements outside the
+    conversation (:func:`unseen_statements`), held out only; each member answers the same share
+    of their prompts as of the conversation's (all with ``prompts_per_member`` None)."""
     resolved = resolve_prompts(assembly, bank, templates=templates)
     if not resolved:
         raise InputError(
@@ -390,10 +463,19 @@ def build_sim_preferences(
     statements = {s.id: s for s in assembly.statements}
     kinds = {p.id: prompt_kind(statements[sid]) for p, sid in resolved}
     split = split_prompts(kinds, heldout_fraction, seed)
+    extra = _unseen_prompts(unseen, bank, templates)
+    for p, sid in extra:
+        if p.id in kinds:
+            raise InputError(f"prompt id '{p.id}' of an unseen statement is already in use")
+        statements[sid] = next(s for s in unseen if s.id == sid)
+        kinds[p.id], split[p.id] = statements[sid].kind, "heldout"
+    n_extra = len(extra)
     rng = np.random.default_rng([seed, 1])
+    extra_rng = np.random.default_rng([seed, 2])  # unseen prompts leave the others' draws as is
     train: list[PreferencePair] = []
     held: list[PreferencePair] = []
     n_prompts = len(resolved)
+    share = None if prompts_per_member is None else min(prompts_per_member / n_prompts, 1.0)
     for member in members:
         latent = assembly.groups[member]
         opinion = opinions.get(member, latent)
@@ -402,14 +484,20 @@ def build_sim_preferences(
         else:
             chosen_idx = range(n_prompts)
         draws = rng.random(n_prompts)
-        for i in chosen_idx:
-            prompt, sid = resolved[i]
+        choices = [(resolved[i], draws[i], rng) for i in chosen_idx]
+        if n_extra:
+            k = n_extra if share is None else max(1, round(share * n_extra))
+            extra_idx = sorted(extra_rng.choice(n_extra, size=k, replace=False))
+            extra_draws = extra_rng.random(n_extra)
+            choices += [(extra[i], extra_draws[i], extra_rng) for i in extra_idx]
+        for (prompt, sid), draw, stream in choices:
             s = statements[sid]
             p_agree = assembly.p_agree(member, s)
-            stance = "agree" if draws[i] < p_agree else "disagree"
+            stance = "agree" if draw < p_agree else "disagree"
             other = "disagree" if stance == "agree" else "agree"
             options = prompt.by_stance(stance)
-            picked = options[0] if len(options) == 1 else options[int(rng.integers(len(options)))]
+            picked = (options[0] if len(options) == 1
+                      else options[int(stream.integers(len(options)))])
             for rejected in prompt.by_stance(other):
                 pair = PreferencePair(
                     prompt.prompt,
@@ -433,10 +521,13 @@ def build_sim_preferences(
                     },
                 )
                 (held if split[prompt.id] == "heldout" else train).append(pair)
-    infos = tuple(PromptInfo(p.id, sid, kinds[p.id], split[p.id], p.origin) for p, sid in resolved)
+    infos = tuple(
+        PromptInfo(p.id, sid, kinds[p.id], split[p.id], p.origin) for p, sid in [*resolved, *extra]
+    )
     details = {
         "members": len(members),
         "prompts": n_prompts,
+        **({"unseen_statements": len(unseen), "unseen_prompts": n_extra} if unseen else {}),
         "bank_prompts": sum(1 for p, _ in resolved if p.origin == "bank"),
         "template_prompts": sum(1 for p, _ in resolved if p.origin == "template"),
         "kinds": {k: sum(1 for v in kinds.values() if v == k) for k in sorted(set(kinds.values()))},

@@ -229,7 +229,8 @@ def stage_data_sim(ctx: StageContext) -> None:
         targets=population if s["weighting"] == "representative" else None,
         groups=ctx.stage_dir("aggregate") / "groups.csv", templates=s["templates"],
         heldout_fraction=s["heldout_fraction"], prompts_per_member=s["prompts_per_member"],
-        seed=ctx.seed, balance=s.get("balance", True))
+        seed=ctx.seed, balance=s.get("balance", True),
+        heldout_unseen=s.get("heldout_unseen", "none"))
     if s.get("extra"):
         train = read_jsonl(files.train)
         prov = make_provenance("preferences.pipeline", inputs={"sim": files.train, **{
