@@ -1,9 +1,12 @@
 """Run by ``test_train_ddp.py`` in one process (``python``) and in two
 (``accelerate launch --multi_gpu --num_processes 2``: torchrun + gloo + DDP on CPU).
 
-Trains the tiny model for one epoch of 5 pairs with uneven weights and two groups at a global
-batch of 4 (4 per process alone, 2 per process on two), so the second step is the epoch's short
-last batch (1 real pair; on two processes accelerate pads it with repeats). For each objective it
+Trains the tiny model for two epochs of 5 pairs with uneven weights and two groups at a global
+batch of 4 (4 per process alone, 2 per process on two), so the second and fourth steps are an
+epoch's short last batch (1 real pair; on two processes accelerate pads it with repeats). The
+group weights move only in a step with rows of both groups after the first (at the start every
+loss is log 2, and a group without a row sleeps): the third, by 20·(L̂_a − L̂_b), η = 20 so
+that this small difference of losses moves them visibly. For each objective it
 records, on rank 0, every step's gradient after DDP's all-reduce, the final parameters and the
 group weights: ``OUT/<case>.pt``. Case ``padded`` counts accelerate's repeats (the fix disabled),
 to show the comparison can fail.
@@ -54,14 +57,14 @@ def run(case: str, model_dir: Path, out: Path) -> None:
     robust = case == "group-robust"
     settings = {
         "per_device_train_batch_size": 4 // processes,
-        "num_train_epochs": 1.0,
+        "num_train_epochs": 2.0,
         "save_steps": 0,
         "learning_rate": 1e-2,
         "lr_scheduler_type": "constant",
         "max_grad_norm": 0.0,
         "merge_duplicates": False,
         "objective": "group-robust" if robust else "weighted",
-        "group_step_size": 2.0,
+        "group_step_size": 20.0,
     }
     rows = load_rows(
         [
@@ -73,7 +76,7 @@ def run(case: str, model_dir: Path, out: Path) -> None:
     state = None
     if robust:
         state = GroupRobustState.start(
-            [r.group for r in rows], [r.weight for r in rows], 2.0, "uniform"
+            [r.group for r in rows], [r.weight for r in rows], 20.0, "uniform"
         )
     grads: list[torch.Tensor] = []
 

@@ -44,14 +44,14 @@ def test_two_processes_equal_one(tmp_path):
     for case in ("weighted", "group-robust"):
         a, b = torch.load(one / f"{case}.pt"), torch.load(two / f"{case}.pt")
         assert (a["processes"], b["processes"]) == (1, 2)
-        assert a["steps"] == b["steps"] == 2  # 5 pairs, global batch 4: the last step is short
+        assert a["steps"] == b["steps"] == 4  # 2 epochs of 5 pairs, global batch 4: 4 + 1 each
         for ga, gb in zip(a["grads"], b["grads"], strict=True):
             torch.testing.assert_close(gb, ga, rtol=1e-5, atol=1e-7, msg=case)
         # SGD (ddp_exactness.py says why not AdamW): parameters move by lr·g
         torch.testing.assert_close(b["params"], a["params"], rtol=1e-5, atol=1e-8, msg=case)
         if case == "group-robust":
             assert b["group_weights"] == pytest.approx(a["group_weights"], rel=1e-6)
-            assert abs(a["group_weights"][0] - 0.5) > 0.1  # the weights really moved
+            assert abs(a["group_weights"][0] - 0.5) > 1e-3  # the weights really moved
     padded = torch.load(two / "padded.pt")
     ref = torch.load(one / "weighted.pt")
     torch.testing.assert_close(padded["grads"][0], ref["grads"][0], rtol=1e-5, atol=1e-7)

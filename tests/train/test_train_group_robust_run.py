@@ -201,6 +201,28 @@ def test_group_settings_errors_name_the_row_and_field(tmp_path):
     assert not (tmp_path / "x").exists() and not (tmp_path / "z").exists()
 
 
+def test_auto_step_size_is_the_bound_for_the_runs_groups_and_steps(tmp_path):
+    """group_step_size: auto is √(8·ln K / T) with T the steps the run really takes (here one
+    epoch of 12 rows in batches of 6, accumulated over 2: ⌈⌈12/6⌉/2⌉ = 1 step), K = 2."""
+    import math
+
+    from pluralign.train import load_train_config
+    from pluralign.train.group_robust import planned_steps, theory_step_size
+
+    rows = conflicting_rows()  # 12 rows
+    cfg = {**FAST, "gradient_accumulation_steps": 2, "num_train_epochs": 1.0,
+           "objective": "group-robust", "group_step_size": "auto", "merge_duplicates": False}
+    result = train_preferences(rows, tiny_model_dir(), cfg, tmp_path / "run")
+    manifest = json.loads((tmp_path / "run" / "train_manifest.json").read_text())
+    steps = len(_log(tmp_path / "run")) - 1
+    assert steps == planned_steps(12, load_train_config(cfg, "dpo")) == 1
+    assert manifest["groups"]["step_size"] == pytest.approx(math.sqrt(8 * math.log(2) / 1))
+    assert result.group_weights is not None
+    assert theory_step_size(1, 30) == 0.0 and theory_step_size(5, 30) == pytest.approx(0.6551, 1e-3)
+    with pytest.raises(InputError, match="finite number >= 0 or auto"):
+        load_train_config({"group_step_size": "big"}, "dpo")
+
+
 def test_rows_group_by_a_provenance_column():
     from pluralign.train.rows import load_rows
 

@@ -466,12 +466,23 @@ def train_preferences(
 def _group_robust_state(rows: list[PreferencePair], cfg: CommonConfig, checkpoint: Path | None):
     """The group weights to start from: fresh (uniform or proportional), or those stored in the
     checkpoint being resumed (which must belong to the same groups and settings)."""
-    from pluralign.train.group_robust import GroupRobustState
+    from pluralign.train.common_config import AUTO_STEP
+    from pluralign.train.group_robust import (
+        GroupRobustState,
+        group_shares,
+        planned_steps,
+        theory_step_size,
+    )
 
+    step = cfg.group_step_size
+    if step == AUTO_STEP:
+        processes = int(os.environ.get("WORLD_SIZE", "1") or 1)
+        names, _ = group_shares([r.group for r in rows], [r.weight for r in rows])
+        step = theory_step_size(len(names), planned_steps(len(rows), cfg, processes))
     fresh = GroupRobustState.start(
         [r.group for r in rows],
         [r.weight for r in rows],
-        cfg.group_step_size,
+        step,
         cfg.group_weights_init,
     )
     if len(fresh.names) < 2:

@@ -17,6 +17,8 @@ OBJECTIVES = ("weighted", "group-robust")
 GROUP_WEIGHT_INITS = ("uniform", "proportional")
 GROUP_STEP_SIZE = 1.0
 """Default η of the group-robust objective (how it was chosen: docs/training.md)."""
+AUTO_STEP = "auto"
+"""``group_step_size: auto``: η = √(8·ln K / T) for K groups and T optimizer steps."""
 
 
 def _help(text: str, default: Any) -> Any:
@@ -104,9 +106,11 @@ class CommonConfig:
         "demographic:FEATURE, or a provenance key (provenance.KEY).",
         "group",
     )
-    group_step_size: float = _help(
+    group_step_size: float | str = _help(
         "group-robust: η, the mirror-ascent step of the group weights; per optimizer step a "
-        "group's log-weight grows by η times its loss estimate (0: the weights stay fixed).",
+        "group's log-weight grows by η times its loss estimate (0: the weights stay fixed). "
+        "auto: √(8·ln K / T) for K groups and T optimizer steps (the exponentiated-weights "
+        "regret bound's step for losses in [0, 1]).",
         GROUP_STEP_SIZE,
     )
     group_weights_init: str = _help(
@@ -167,12 +171,12 @@ class CommonConfig:
         if not isinstance(self.group_by, str) or not self.group_by.strip():
             bad("group_by", "must be a column name")
         step = self.group_step_size
-        if (
+        if step != AUTO_STEP and (
             isinstance(step, bool)
             or not isinstance(step, (int, float))
             or not (math.isfinite(step) and step >= 0)
         ):
-            bad("group_step_size", "must be a finite number >= 0")
+            bad("group_step_size", "must be a finite number >= 0 or auto")
         if self.group_weights_init not in GROUP_WEIGHT_INITS:
             bad("group_weights_init", f"must be one of {', '.join(GROUP_WEIGHT_INITS)}")
         if self.qlora and not self.lora:

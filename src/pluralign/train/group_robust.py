@@ -70,6 +70,12 @@ what the objective is for (seed 0 of ``demo --quick --objective group-robust``: 
 missed a group; ``unclustered``, 16 % of the weight, fell from 0.27 to 0.17 and from 0.16 to
 0.08 in the two steps it missed, docs/training.md §11).
 
+**Step size.** ``group_step_size: auto`` sets η = √(8·ln K / T) (:func:`theory_step_size`) for
+K groups and T optimizer steps: the step that minimises the regret bound ln K/η + η·T/8 of
+exponentiated weights with losses in [0, 1] (Cesa-Bianchi & Lugosi 2006, *Prediction, Learning,
+and Games*, Theorem 2.2); DPO's per-pair loss starts at log 2 and in a short run stays about
+there, IPO's is not bounded by 1 (docs/training.md §11).
+
 **Order of the two updates.** Algorithm 1 applies (G5) first and then the θ-step with the new α.
 Here the θ-step of step t uses α from the end of step t − 1 and (G5) is applied once the step's
 last micro-batch is done, with the group sums of (G3) added over all micro-batches and summed
@@ -107,7 +113,9 @@ __all__ = [
     "group_shares",
     "initial_log_weights",
     "mirror_ascent_step",
+    "planned_steps",
     "row_factors",
+    "theory_step_size",
 ]
 STATE_FILE = "group_robust.json"
 STATE_FORMAT = "pluralign.group_robust/3"
@@ -166,6 +174,24 @@ def row_factors(log_weights: np.ndarray, group_weights: np.ndarray) -> np.ndarra
 def _logsumexp(z: np.ndarray) -> float:
     top = z.max()
     return float(top + math.log(np.exp(z - top).sum()))
+
+
+def theory_step_size(groups: int, steps: int) -> float:
+    """η = √(8·ln K / T) for K groups and T optimizer steps (0 for one group or no step)."""
+    if groups < 2 or steps < 1:
+        return 0.0
+    return math.sqrt(8 * math.log(groups) / steps)
+
+
+def planned_steps(rows: int, cfg: Any, processes: int = 1) -> int:
+    """The optimizer steps a run of ``rows`` training rows takes: ``max_steps``, else as
+    transformers' Trainer counts them (per-process batches of the sampler, accelerate's even
+    batches, over gradient accumulation, times the epochs, rounded up)."""
+    if cfg.max_steps > 0:
+        return int(cfg.max_steps)
+    batches = math.ceil(rows / (cfg.per_device_train_batch_size * processes))
+    per_epoch = max(math.ceil(batches / cfg.gradient_accumulation_steps), 1)
+    return math.ceil(cfg.num_train_epochs * per_epoch)
 
 
 def mirror_ascent_step(
