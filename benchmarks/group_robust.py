@@ -5,14 +5,18 @@ For each seed the demo pipeline (``pluralign demo``, with ``--quick``'s tiny mod
 runs once with ``train.objective: weighted`` and once per (group_by, step size) with
 ``group-robust``. ``--group-by group`` trains on the opinion groups the aggregation found,
 ``latent`` on the simulator's latent groups (the measured ones). Everything before the train
-stage is the same for a seed. Printed per run: the divisive prompts' mean accuracy and worst
-group, on the latent groups and on the run's own grouping (95 % cluster-bootstrap intervals from
-``metrics.json``), the paired differences against the weighted run (``pluralign evaluate
---compare``), the agreement of opinion and latent groups (adjusted Rand index); over seeds, the
-mean with a 95 % t-interval of the worst-group gain, the mean-accuracy change, the worst group's
-held-out DPO loss change and its training loss change (all its pairs).
+stage is the same for a seed. Two held-out divisive subsets are measured: ``divisive``, the
+conversation's own held-out divisive prompts (one statement on the quick demo), and
+``unseen-divisive``, the statement bank's divisive statements the conversation did not include
+(``data.heldout_unseen: divisive``, about 20 statements; evaluation only, the training data are
+the same: docs/preferences.md). Printed per run and subset: the mean accuracy and worst latent
+group, and on the run's own grouping (95 % cluster-bootstrap intervals from ``metrics.json``),
+the paired differences against the weighted run (``pluralign evaluate --compare``), the agreement
+of opinion and latent groups (adjusted Rand index); over seeds, the mean with a 95 % t-interval
+of the worst-group gain, the mean-accuracy change (the subset's and all held-out pairs'), the
+worst group's held-out DPO loss change and its training loss change (all its pairs).
 
-    python benchmarks/group_robust.py --out /tmp/gr --seeds 0 1 2 3 4 --group-by group latent
+    python benchmarks/group_robust.py --out /tmp/gr --seeds 0 1 2 3 4 5 --group-by group latent
     python benchmarks/group_robust.py --out /tmp/gr --seeds 100 101 --step-sizes 0.3 1 3
     python benchmarks/group_robust.py --out /tmp/gr-real --model smollm2 --seeds 0 --group-by latent
 
@@ -33,10 +37,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-SUBSET, GROUPING = "divisive", "latent"
+SUBSETS, GROUPING = ("divisive", "unseen-divisive"), "latent"
 
 
-def config(out: Path, seed: int, model: str, train: dict):
+def config(out: Path, seed: int, model: str, train: dict, unseen: str = "divisive"):
     from pluralign.run.config import parse_pipeline_config
     from pluralign.run.demo import demo_config
 
@@ -51,15 +55,17 @@ def config(out: Path, seed: int, model: str, train: dict):
 
             data["model"] = {**data["model"], "base": str(resolve_model(model))}
     data["train"] = {**data["train"], **train}
+    if unseen != "none":
+        data["data"] = {**data["data"], "heldout_unseen": unseen}
     data["moral_graph"] = {**data["moral_graph"], "enabled": False}
     return parse_pipeline_config(data, source="benchmark settings")
 
 
-def run(out: Path, seed: int, model: str, train: dict) -> tuple[float, Path]:
+def run(out: Path, seed: int, model: str, train: dict, unseen: str) -> tuple[float, Path]:
     from pluralign.run.pipeline import run_pipeline
 
     start = time.process_time()
-    result = run_pipeline(config(out, seed, model, train))
+    result = run_pipeline(config(out, seed, model, train, unseen))
     failed = [o for o in getattr(result, "outcomes", []) if getattr(o, "status", "") == "failed"]
     if failed:
         raise SystemExit(f"run {out} failed: {failed}")
@@ -72,14 +78,15 @@ def measured_grouping(group_by: str) -> str:
     return "group" if group_by in ("group", "opinion") else group_by
 
 
-def scores(run_dir: Path, grouping: str = GROUPING) -> dict:
+def scores(run_dir: Path, subset: str, grouping: str = GROUPING) -> dict:
     metrics = json.loads((run_dir / "evaluate" / "metrics.json").read_text())
-    mean = next(o for o in metrics["overall"] if o["subset"] == SUBSET)
+    mean = next(o for o in metrics["overall"] if o["subset"] == subset)
     everyone = next(o for o in metrics["overall"] if o["subset"] == "all")
-    groups = [g for g in metrics["groups"] if (g["subset"], g["grouping"]) == (SUBSET, grouping)]
+    groups = [g for g in metrics["groups"] if (g["subset"], g["grouping"]) == (subset, grouping)]
     worst = min(groups, key=lambda g: (g["after"]["estimate"], g["group"]))
     return {
         "grouping": grouping,
+        "n": mean.get("n"),
         "mean": mean["after"],
         "all": everyone["after"]["estimate"],
         "worst": worst["after"],
@@ -102,7 +109,7 @@ def group_agreement(run_dir: Path) -> float:
     return float(adjusted_rand_score(latent, opinion))
 
 
-def heldout_losses(run_dir: Path, grouping: str = GROUPING) -> dict | None:
+def heldout_losses(run_dir: Path, subset: str, grouping: str = GROUPING) -> dict | None:
     """Each group's weighted mean DPO loss −log σ(m) on the divisive held-out pairs, from the
     trained model's implicit reward margins m (``margins.json``): the quantity the
     group-robust objective minimises for its worst group, on pairs it never saw. Accuracy only
@@ -120,7 +127,7 @@ def heldout_losses(run_dir: Path, grouping: str = GROUPING) -> dict | None:
         return None
     rows = [json.loads(line) for line in (run_dir / "data" / "heldout.jsonl").open()]
     m = np.asarray(m, dtype=float)
-    keep = np.asarray([r.get("provenance", {}).get("kind") == SUBSET for r in rows])
+    keep = np.asarray([r.get("provenance", {}).get("kind") == subset for r in rows])
     labels = np.asarray(group_labels(rows, grouping), dtype=object)
     w = np.asarray([float(r["weight"]) for r in rows])
     loss = np.logaddexp(0.0, -m)
@@ -162,16 +169,17 @@ def training_losses(run_dir: Path, grouping: str) -> dict:
     return {"groups": out, "worst_group": worst, "worst": out[worst]}
 
 
-def paired(weighted: Path, robust: Path, grouping: str = GROUPING) -> dict | None:
+def paired(weighted: Path, robust: Path, subset: str, grouping: str = GROUPING) -> dict | None:
     from pluralign.evaluate.compare import compare_runs, load_run
 
     if not (weighted / "evaluate" / "margins.json").is_file():
         return None
     c = compare_runs(load_run(weighted, "weighted"), load_run(robust, "group-robust"))
-    w = c.worst_of(SUBSET, grouping)
+    w = c.worst_of(subset, grouping)
     return {
         "worst_gain": w.difference.to_dict(),
-        "mean_cost": c.overall_of(SUBSET).difference.to_dict(),
+        "mean_cost": c.overall_of(subset).difference.to_dict(),
+        "all_cost": c.overall_of("all").difference.to_dict(),
     }
 
 
@@ -200,7 +208,7 @@ def seed_interval(values: list[float]) -> tuple[float, float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5])
     ap.add_argument("--step-sizes", type=step_size, nargs="+", default=None)
     ap.add_argument("--model", default="tiny", help="tiny (demo --quick) or smollm2")
     ap.add_argument(
@@ -210,21 +218,30 @@ def main() -> None:
         help="group_by of the group-robust runs (each measured on its own grouping and on latent)",
     )
     ap.add_argument("--init", default="uniform", help="group_weights_init: uniform|proportional")
+    ap.add_argument(
+        "--unseen",
+        default="divisive",
+        help="data.heldout_unseen: divisive (default) | none (the conversation's prompts only)",
+    )
     args = ap.parse_args()
     from pluralign.train.common_config import GROUP_STEP_SIZE
 
     steps = args.step_sizes or [GROUP_STEP_SIZE]
     variants = [(g, eta) for g in args.group_by for eta in steps]
+    subsets = [x for x in SUBSETS if args.unseen != "none" or not x.startswith("unseen-")]
     results = []
     for seed in args.seeds:
-        cpu, base = run(args.out / f"s{seed}-weighted", seed, args.model, {"objective": "weighted"})
+        cpu, base = run(
+            args.out / f"s{seed}-weighted", seed, args.model, {"objective": "weighted"}, args.unseen
+        )
         groupings = sorted({GROUPING, *(measured_grouping(g) for g, _ in variants)})
         row = {
             "seed": seed,
-            "weighted": {**scores(base), "cpu_s": cpu},
+            "cpu_s": cpu,
             "opinion_latent_ari": group_agreement(base),
-            "weighted_by": {g: scores(base, g) for g in groupings},
-            "weighted_loss": {g: heldout_losses(base, g) for g in groupings},
+            "weighted": {x: {g: scores(base, x, g) for g in groupings} for x in subsets},
+            "weighted_loss": {x: {g: heldout_losses(base, x, g) for g in groupings}
+                              for x in subsets},
             "weighted_train_loss": {g: training_losses(base, g) for g in groupings},
             "robust": {},
         }
@@ -236,93 +253,93 @@ def main() -> None:
                 "group_weights_init": args.init,
             }
             name = f"{group_by.replace(':', '-')}-{eta:g}" if isinstance(eta, float) else eta
-            folder = args.out / f"s{seed}-gr-{name}"
-            cpu, folder = run(folder, seed, args.model, train)
+            cpu, folder = run(args.out / f"s{seed}-gr-{name}", seed, args.model, train, args.unseen)
             own = measured_grouping(group_by)
             row["robust"][variant_key(group_by, eta)] = {
-                **scores(folder),
                 "cpu_s": cpu,
-                "paired": paired(base, folder),
-                "loss": heldout_losses(folder),
-                "own": {
-                    **scores(folder, own),
-                    "paired": paired(base, folder, own),
-                    "loss": heldout_losses(folder, own),
-                    "train_loss": training_losses(folder, own),
+                "own_grouping": own,
+                "train_loss": training_losses(folder, own),
+                **{
+                    x: {
+                        g: {
+                            **scores(folder, x, g),
+                            "paired": paired(base, folder, x, g),
+                            "loss": heldout_losses(folder, x, g),
+                        }
+                        for g in dict.fromkeys((GROUPING, own))
+                    }
+                    for x in subsets
                 },
             }
         results.append(row)
-        w = row["weighted"]
-        print(
-            f"seed {seed}: weighted  mean {fmt(w['mean'])}  worst latent {w['worst_group']} "
-            f"{fmt(w['worst'])}  (opinion vs latent groups: ARI {row['opinion_latent_ari']:.2f})",
-            flush=True,
-        )
-        for key, r in row["robust"].items():
-            for label, part in (("latent", r), (r["own"]["grouping"], r["own"])):
-                gain = part["paired"]
-                extra = (
-                    f"  worst gain {fmt(gain['worst_gain'])}  mean change {fmt(gain['mean_cost'])}"
-                    if gain
-                    else ""
-                )
-                print(
-                    f"         GR {key:<14} [{label}] mean {fmt(r['mean'])}  worst "
-                    f"{part['worst_group']} {fmt(part['worst'])}{extra}",
-                    flush=True,
-                )
-                if label == r["own"]["grouping"] == GROUPING:
-                    break
-    print(f"\nover {len(results)} seeds ({SUBSET} prompts; mean and 95 % t-interval over seeds):")
+        print(f"seed {seed} (opinion vs latent groups: ARI {row['opinion_latent_ari']:.2f})")
+        for x in subsets:
+            w = row["weighted"][x][GROUPING]
+            print(
+                f"  {x} (n={w['n']}): weighted  mean {fmt(w['mean'])}  worst latent "
+                f"{w['worst_group']} {fmt(w['worst'])}",
+                flush=True,
+            )
+            for key, r in row["robust"].items():
+                for g, part in r[x].items():
+                    gain = part["paired"]
+                    extra = (
+                        f"  worst gain {fmt(gain['worst_gain'])}  mean change "
+                        f"{fmt(gain['mean_cost'])}"
+                        if gain
+                        else ""
+                    )
+                    print(
+                        f"    GR {key:<14} [{g}] mean {fmt(part['mean'])}  worst "
+                        f"{part['worst_group']} {fmt(part['worst'])}{extra}",
+                        flush=True,
+                    )
+    print(f"\nover {len(results)} seeds (mean and 95 % t-interval over seeds; paired by seed):")
     for group_by, eta in variants:
         key = variant_key(group_by, eta)
         own = measured_grouping(group_by)
-        for grouping in dict.fromkeys((GROUPING, own)):
-            gains = [
-                (r["robust"][key]["own"] if grouping == own else r["robust"][key])["worst"][
-                    "estimate"
-                ]
-                - r["weighted_by"][grouping]["worst"]["estimate"]
-                for r in results
-            ]
-            costs = [
-                r["robust"][key]["mean"]["estimate"] - r["weighted"]["mean"]["estimate"]
-                for r in results
-            ]
-            g, gl, gh = seed_interval(gains)
-            c, cl, ch = seed_interval(costs)
-            print(
-                f"  {key:<14} worst {grouping} group: gain {g:+.3f} [{gl:+.3f}, {gh:+.3f}] "
-                f"(per seed {', '.join(f'{x:+.3f}' for x in gains)}); mean accuracy change "
-                f"{c:+.3f} [{cl:+.3f}, {ch:+.3f}] "
-                f"(per seed {', '.join(f'{x:+.3f}' for x in costs)})"
-            )
-            losses = [
-                (r["robust"][key]["own"] if grouping == own else r["robust"][key])["loss"]
-                for r in results
-            ]
-            if all(x is not None for x in losses):
-                deltas = [
-                    x["worst"] - r["weighted_loss"][grouping]["worst"]
-                    for x, r in zip(losses, results, strict=True)
-                ]
-                d, dl, dh = seed_interval(deltas)
-                print(
-                    f"  {'':<14} worst {grouping} group's held-out DPO loss change {d:+.4f} "
-                    f"[{dl:+.4f}, {dh:+.4f}] (per seed {', '.join(f'{x:+.4f}' for x in deltas)})"
-                )
+        for x in subsets:
+            for g in dict.fromkeys((GROUPING, own)):
+                series = {
+                    "worst-group gain": [
+                        r["robust"][key][x][g]["worst"]["estimate"]
+                        - r["weighted"][x][g]["worst"]["estimate"]
+                        for r in results
+                    ],
+                    "mean change": [
+                        r["robust"][key][x][g]["mean"]["estimate"]
+                        - r["weighted"][x][g]["mean"]["estimate"]
+                        for r in results
+                    ],
+                    "all held-out mean change": [
+                        r["robust"][key][x][g]["all"] - r["weighted"][x][g]["all"]
+                        for r in results
+                    ],
+                }
+                losses = [r["robust"][key][x][g]["loss"] for r in results]
+                if all(v is not None for v in losses):
+                    series["worst-group held-out DPO loss change"] = [
+                        v["worst"] - r["weighted_loss"][x][g]["worst"]
+                        for v, r in zip(losses, results, strict=True)
+                    ]
+                for label, values in series.items():
+                    m, lo, hi = seed_interval(values)
+                    print(
+                        f"  {key:<14} {x:<16} [{g}] {label}: {m:+.4f} [{lo:+.4f}, {hi:+.4f}] "
+                        f"(per seed {', '.join(f'{v:+.3f}' for v in values)})"
+                    )
         deltas = [
-            r["robust"][key]["own"]["train_loss"]["worst"] - r["weighted_train_loss"][own]["worst"]
+            r["robust"][key]["train_loss"]["worst"] - r["weighted_train_loss"][own]["worst"]
             for r in results
         ]
         d, dl, dh = seed_interval(deltas)
         print(
-            f"  {'':<14} worst {own} group's training loss (all its pairs) change {d:+.4f} "
-            f"[{dl:+.4f}, {dh:+.4f}] (per seed {', '.join(f'{x:+.4f}' for x in deltas)})"
+            f"  {key:<14} worst {own} group's training loss (all its pairs) change {d:+.4f} "
+            f"[{dl:+.4f}, {dh:+.4f}] (per seed {', '.join(f'{v:+.4f}' for v in deltas)})"
         )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
-    plot(results, args.out / "tradeoff.png")
+    plot(results, args.out / "tradeoff.png", subsets[-1])
     print(f"wrote {args.out / 'results.json'} and {args.out / 'tradeoff.png'}")
 
 
@@ -330,7 +347,7 @@ def variant_key(group_by: str, eta: float | str) -> str:
     return f"{group_by} η={eta:g}" if isinstance(eta, float) else f"{group_by} η={eta}"
 
 
-def plot(results: list[dict], path: Path) -> None:
+def plot(results: list[dict], path: Path, subset: str) -> None:
     from pluralign.evaluate.compare import TradeoffPoint, tradeoff_png
     from pluralign.evaluate.metrics import Interval
 
@@ -339,13 +356,14 @@ def plot(results: list[dict], path: Path) -> None:
 
     points = []
     for r in results:
-        w = r["weighted"]
+        w = r["weighted"][subset][GROUPING]
         points.append(
             TradeoffPoint(
                 f"s{r['seed']}", iv(w["mean"]), iv(w["worst"]), w["worst_group"], "weighted"
             )
         )
         for key, g in r["robust"].items():
+            g = g[subset][GROUPING]
             points.append(
                 TradeoffPoint(
                     f"s{r['seed']}",
@@ -355,7 +373,7 @@ def plot(results: list[dict], path: Path) -> None:
                     f"group-robust ({key})",
                 )
             )
-    tradeoff_png(points, path, title="divisive held-out prompts: mean vs worst latent group")
+    tradeoff_png(points, path, title=f"{subset} held-out prompts: mean vs worst latent group")
 
 
 if __name__ == "__main__":
