@@ -1,5 +1,6 @@
 """The workbench in a real headless chromium against ``pluralign web`` (with a scripted model
-and the tiny model): the organiser runs an interview turn, accepts the proposed clause, saves
+and the tiny model): the organiser sends an interview message, watches its background job run
+(htmx polling) until the page shows the turn, accepts the proposed clause, saves
 the constitution, starts practice and watches its progress arrive by htmx polling, then trains
 for two steps and sees the loss curve; axe-core on every page (no serious or critical
 violation) and no horizontal scrolling at phone width. About a minute (two worker processes).
@@ -86,9 +87,18 @@ def test_interview_practice_integration_in_a_browser(bench_server, browser, tmp_
         page("workbench-interview-empty")
         message = _by_id(d, "message")
         message.clear()
-        message.send_keys("How should you answer when you are not sure?")
+        typed = "How should you answer when you are not sure?"
+        message.send_keys(typed)
+        script.delay = 4.0  # slow enough to check the page while the turn's job runs
         _by_id(d, "send").click()
-        _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "li.turn"))
+        _wait(d, lambda d: d.find_elements(By.ID, "turn-state"), timeout=60)
+        assert _by_id(d, "send").get_attribute("disabled") is not None
+        assert _by_id(d, "message").get_attribute("value") == typed  # kept while it runs
+        page("workbench-interview-answering")
+        # the polling ends with the job and the page reloads with the stored turn
+        _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "li.turn"), timeout=90)
+        script.delay = 0.0
+        assert not d.find_elements(By.ID, "turn-state")
         turn = d.find_element(By.CSS_SELECTOR, "li.turn")
         assert CLAUSE in turn.text
         page("workbench-interview-turn")

@@ -1,7 +1,13 @@
-"""The interview page in-process (ASGI): turns with a scripted model, accept / edit / reject,
-save as a constitution with provenance, the model being down, CSRF and roles."""
+"""The interview page in-process (ASGI): turns with a scripted model, each a background job in
+its own worker process (polled like htmx), accept / edit / reject, save as a constitution with
+provenance, the model being down, a killed worker, resending, CSRF and roles."""
 
 from __future__ import annotations
+
+import os
+import re
+import signal
+import time
 
 import yaml
 from workbench_kit import (
@@ -12,6 +18,8 @@ from workbench_kit import (
     client,
     provider_yaml,
     script_workbench,
+    send_turn,
+    wait_turn,
     workbench_app,
 )
 
@@ -27,6 +35,20 @@ def _turn_ids(store):
         return list(s.scalars(select(WorkbenchTurn.id).order_by(WorkbenchTurn.number)))
 
 
+def _turn_jobs(store):
+    from sqlalchemy import select
+
+    from pluralign.workbench.models import WorkbenchJob
+
+    with store.session() as s:
+        rows = s.scalars(
+            select(WorkbenchJob).where(WorkbenchJob.kind == "interview").order_by(WorkbenchJob.id)
+        )
+        for job in (rows := list(rows)):
+            s.expunge(job)
+        return rows
+
+
 def test_turns_decisions_and_saved_constitution_with_provenance(scripted, tmp_path):
     script, url = scripted
     script_workbench(script)
@@ -37,10 +59,15 @@ def test_turns_decisions_and_saved_constitution_with_provenance(scripted, tmp_pa
     page = admin.get(f"{ROOT}/interview")
     assert page.status_code == 200 and 'id="no-turns"' in page.text
     for message in ("How should you handle uncertainty?", "And with medical questions?"):
-        r = admin.post(f"{ROOT}/interview/turn", data={"csrf": token, "message": message})
-        assert r.status_code == 200 and r.url.path == f"{ROOT}/interview", r.text
+        r = send_turn(admin, token, message)
     assert ANSWER in r.text and CLAUSE in r.text
     first, second = _turn_ids(store)
+    # each turn went through its own job, which names the turn it stored; the slot is free
+    done = _turn_jobs(store)
+    assert [j.state for j in done] == ["done", "done"] and all(j.slot is None for j in done)
+    assert [j.result["turn"]["id"] for j in done] == [first, second]
+    assert done[1].settings["history"] == [["How should you handle uncertainty?", ANSWER]]
+    assert done[0].pid != done[1].pid  # one process per turn, not the web server's
     # the second turn's answer was asked with the first turn in its context
     asked = [
         b for b in script.seen if b["messages"][-1]["content"] == "And with medical questions?"
@@ -80,7 +107,7 @@ def test_turns_decisions_and_saved_constitution_with_provenance(scripted, tmp_pa
     store.dispose()
 
 
-def test_the_model_being_down_keeps_the_message(scripted, tmp_path):
+def test_the_model_being_down_keeps_the_message_and_it_can_be_resent(scripted, tmp_path):
     script, url = scripted
     script_workbench(script)
     app, store = workbench_app(
@@ -90,10 +117,57 @@ def test_the_model_being_down_keeps_the_message(scripted, tmp_path):
     script.fail_next, script.fail_status = 10, 503
     typed = "A long message I typed <carefully> & do not want to lose"
     r = admin.post(f"{ROOT}/interview/turn", data={"csrf": token, "message": typed})
-    assert r.status_code == 503
-    assert "The model did not answer" in r.text
-    assert "A long message I typed &lt;carefully&gt; &amp; do not want to lose</textarea>" in r.text
+    assert r.status_code == 200  # queued: the model answers in the job, not in this request
+    fragment = wait_turn(admin)
+    assert "The model did not answer" in fragment and 'id="turn-error"' in fragment
+    page = admin.get(f"{ROOT}/interview").text
+    assert page.count("The model did not answer") == 1 and "Traceback" not in page
+    assert "A long message I typed &lt;carefully&gt; &amp; do not want to lose</textarea>" in page
+    assert 'id="send">Send again<' in page
     assert _turn_ids(store) == []  # nothing half-stored
+    (job,) = _turn_jobs(store)
+    assert job.state == "failed" and job.slot is None and "\n" not in job.error
+    assert job.result == {"error": "ProviderError"}
+    # the model is back: the same message is sent again and its turn lands
+    script.fail_next = 0
+    page = send_turn(admin, token, typed).text
+    assert "The model did not answer" not in page and CLAUSE in page
+    assert len(_turn_ids(store)) == 1 and _turn_jobs(store)[-1].state == "done"
+    store.dispose()
+
+
+def test_a_killed_turn_is_marked_failed_and_a_second_send_waits(scripted, tmp_path):
+    script, url = scripted
+    script_workbench(script)
+    app, store = workbench_app(
+        f"sqlite:///{tmp_path / 'w.db'}", tmp_path, provider_yaml(tmp_path, url)
+    )
+    admin, token = admin_of(app)
+    script.delay = 3.0  # the model is slow: the turn is still running when it is killed
+    typed = "What do you do when two groups disagree?"
+    r = admin.post(f"{ROOT}/interview/turn", data={"csrf": token, "message": typed})
+    assert 'hx-trigger="every 2s"' in r.text and 'id="send" disabled' in r.text
+    assert f"{typed}</textarea>" in r.text  # the message shows while the model answers
+    deadline = time.time() + 60
+    while (job := _turn_jobs(store)[-1]).state != "running":
+        assert time.time() < deadline, "the worker never started"
+        time.sleep(0.2)
+    status = admin.get(f"{ROOT}/interview/status", headers={"HX-Request": "true"})
+    assert "hx-trigger" in status.text and "HX-Redirect" not in status.headers
+    assert re.search(r"Turn job \d+:", status.text)
+    # a second message while the turn runs is refused, and what was typed stays
+    again = admin.post(f"{ROOT}/interview/turn", data={"csrf": token, "message": "Another?"})
+    assert again.status_code == 409 and "interview job" in again.text
+    assert "Another?</textarea>" in again.text
+    os.kill(job.pid, signal.SIGKILL)
+    fragment = wait_turn(admin, timeout=30)
+    assert "The turn failed:" in fragment and "ended without finishing" in fragment
+    page = admin.get(f"{ROOT}/interview").text
+    assert f"{typed}</textarea>" in page and _turn_ids(store) == []
+    assert _turn_jobs(store)[-1].slot is None
+    script.delay = 0.0
+    page = send_turn(admin, token, typed).text  # resend: the turn lands
+    assert "The turn failed:" not in page and page.count('class="turn"') == 1
     store.dispose()
 
 
@@ -107,7 +181,7 @@ def test_save_without_an_accepted_clause_and_bad_decisions_are_clear(scripted, t
     r = admin.post(f"{ROOT}/interview/save", data={"csrf": token, "title": "My typed title"})
     assert r.status_code == 400 and "accept or edit at least one proposed clause" in r.text
     assert 'value="My typed title"' in r.text  # what was typed stays
-    admin.post(f"{ROOT}/interview/turn", data={"csrf": token, "message": "How?"})
+    send_turn(admin, token, "How?")
     (turn,) = _turn_ids(store)
     long_edit = "The assistant should " + "be careful " * 200
     r = admin.post(
@@ -135,7 +209,7 @@ def test_csrf_and_organiser_only(scripted, tmp_path):
     admin, token = admin_of(app)
     r = admin.post(f"{ROOT}/interview/turn", data={"message": "hello"})
     assert r.status_code == 403 and "CSRF" in r.text
-    assert script.seen == []
+    assert script.seen == [] and _turn_jobs(store) == []
     from web_helpers import login
 
     moderator = client(app)
@@ -143,7 +217,9 @@ def test_csrf_and_organiser_only(scripted, tmp_path):
     for path in ("interview", "practice", "integration"):
         assert moderator.get(f"{ROOT}/{path}").status_code == 403
     r = moderator.post(f"{ROOT}/interview/turn", data={"csrf": mod_token, "message": "hi"})
-    assert r.status_code == 403 and script.seen == []
+    assert r.status_code == 403 and script.seen == [] and _turn_jobs(store) == []
+    r = moderator.get(f"{ROOT}/interview/status", headers={"HX-Request": "true"})
+    assert r.status_code == 403
     anonymous = client(app)
     r = anonymous.get(f"{ROOT}/interview", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/admin/login")

@@ -16,6 +16,7 @@ from workbench_kit import (
     admin_of,
     provider_yaml,
     script_workbench,
+    send_turn,
     workbench_app,
 )
 
@@ -29,8 +30,7 @@ def _constitution(admin, token, store, n_turns: int = 1) -> None:
     from pluralign.workbench.models import WorkbenchTurn
 
     for i in range(n_turns):
-        r = admin.post(f"{ROOT}/interview/turn", data={"csrf": token, "message": f"Question {i}?"})
-        assert r.status_code == 200, r.text
+        assert send_turn(admin, token, f"Question {i}?").status_code == 200
     with store.session() as s:
         ids = list(s.scalars(select(WorkbenchTurn.id)))
     for tid in ids:

@@ -72,10 +72,35 @@ def workbench_app(db_url: str, folder: Path, llm_yaml: Path | str = "", base_mod
     )
 
 
+def wait_turn(admin, timeout: float = 90) -> str:
+    """Poll ``interview/status`` (as htmx does) until the turn's job has ended; returns the
+    last fragment (its ``HX-Redirect`` is checked)."""
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = admin.get(f"{ROOT}/interview/status", headers={"HX-Request": "true"})
+        assert r.status_code == 200, r.text
+        if "hx-trigger" not in r.text:  # polling stops with the job
+            assert r.headers["HX-Redirect"].startswith(f"{ROOT}/interview"), r.headers
+            return r.text
+        assert 'id="turn-state"' in r.text
+        time.sleep(0.3)
+    raise AssertionError(f"the interview turn did not end within {timeout} s: {r.text}")
+
+
+def send_turn(admin, token: str, message: str, timeout: float = 90):
+    """Send one interview message, wait for its job, return the interview page afterwards."""
+    r = admin.post(f"{ROOT}/interview/turn", data={"csrf": token, "message": message})
+    assert r.status_code == 200 and r.url.path == f"{ROOT}/interview", r.text
+    wait_turn(admin, timeout)
+    return admin.get(f"{ROOT}/interview")
+
+
 def admin_of(app) -> tuple[object, str]:
     c = client(app)
     token = create_assembly(c, SLUG)
     return c, token
 
 
-__all__ = ["ROOT", "SLUG", "client", "csrf_of"]
+__all__ = ["ROOT", "SLUG", "client", "csrf_of", "send_turn", "wait_turn"]

@@ -3,10 +3,13 @@
 Each turn is :func:`pluralign.constitution.interview.answer_request` (the earlier turns are
 the context) and then :func:`pluralign.constitution.interview.draft_request` (the answer drafted
 into one clause, through the clause gate) — the same requests as the terminal
-``pluralign interview``, one turn at a time. A turn is stored only when both answers arrived, so
-a model that is down stores nothing and the organiser's message stays in the form. Saving writes
-the accepted and edited clauses as a ``pluralign-constitution/1`` file with the transcript, each
-clause naming its turn (:func:`pluralign.constitution.interview.interview_constitution`).
+``pluralign interview``, one turn at a time. A turn runs as a background job
+(:func:`pluralign.workbench.tasks.interview`, kind ``interview``); it is stored (:func:`add_turn`)
+in the same transaction that marks the job done, only when both answers arrived, so a model that
+is down stores nothing and the organiser's message stays in the job's settings and the form.
+Saving writes the accepted and edited clauses as a ``pluralign-constitution/1`` file with the
+transcript, each clause naming its turn
+(:func:`pluralign.constitution.interview.interview_constitution`).
 """
 
 from __future__ import annotations
@@ -51,12 +54,16 @@ def check_message(text: str) -> str:
     return text
 
 
-def ask(provider, history: list[tuple[str, str]], message: str, seed: int = 0):
+def ask(provider, history: list[tuple[str, str]], message: str, seed: int = 0, on_step=None):
     """The model's answer to ``message`` after ``history`` and the candidate clause drafted
-    from it (:class:`pluralign.constitution.interview.Candidate`). Raises the provider's error."""
+    from it (:class:`pluralign.constitution.interview.Candidate`). Raises the provider's error.
+    ``on_step`` is called with ``"answer"`` and then ``"draft"`` before each request."""
     from pluralign.constitution.interview import answer_request, candidate_of, draft_request
 
+    step = on_step or (lambda name: None)
+    step("answer")
     answer = provider.complete(answer_request(history, message, ANSWER_TOKENS, seed)).text.strip()
+    step("draft")
     reply = provider.complete(draft_request(message, answer, ANSWER_TOKENS, seed)).text
     return candidate_of(len(history) + 1, message, answer, reply)
 

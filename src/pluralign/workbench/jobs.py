@@ -172,14 +172,26 @@ def mark_running(store, job_id: int) -> WorkbenchJob:
         return job
 
 
-def finish(store, job_id: int, *, result: dict | None = None, error: str | None = None) -> None:
+def finish(
+    store,
+    job_id: int,
+    *,
+    result: dict | None = None,
+    error: str | None = None,
+    record=None,
+) -> None:
     """Record the end of a job (``done`` with ``result``, or ``failed`` with ``error``) and
-    free the slot."""
+    free the slot. ``record(session, job, result)`` writes what a done job adds to the store
+    (an interview turn) in the same transaction, so the turn exists exactly when the job is
+    done."""
+    result = dict(result or {})
     with store.session() as s:
         job = s.get(WorkbenchJob, job_id)
+        if error is None and record is not None:
+            record(s, job, result)
         job.state = FAILED if error is not None else DONE
         job.error = error
-        job.result = result or {}
+        job.result = result
         job.slot = None
         job.finished_at = utcnow()
 

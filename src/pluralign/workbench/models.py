@@ -4,7 +4,8 @@
 the model's answer and the clause drafted from it (the proposal), with the organiser's decision
 (``pending``, ``accept``, ``edit`` with the edited ``text``, or ``reject``).
 :class:`WorkbenchConstitution` keeps every saved constitution (its YAML, with the provenance of
-each clause). :class:`WorkbenchJob` is one background job (``practice`` or ``integration``):
+each clause). :class:`WorkbenchJob` is one background job (an ``interview`` turn, ``practice`` or
+``integration``):
 its state, settings, output folder, process id, error and result. ``slot`` is ``"active"`` while
 a job is queued or running and NULL after: its unique constraint lets only one job run at a time
 in the whole store, across processes (a unique column may hold many NULLs in SQLite and
@@ -25,8 +26,8 @@ from pluralign.store.models import Base, utcnow
 
 PENDING, ACCEPT, EDIT, REJECT = "pending", "accept", "edit", "reject"
 DECISIONS = (ACCEPT, EDIT, REJECT)
-PRACTICE, INTEGRATION = "practice", "integration"
-KINDS = (PRACTICE, INTEGRATION)
+INTERVIEW, PRACTICE, INTEGRATION = "interview", "practice", "integration"
+KINDS = (INTERVIEW, PRACTICE, INTEGRATION)
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ACTIVE = "active"
 

@@ -1,5 +1,9 @@
 """What the workbench's jobs run, and how their pages read progress from the job folder.
 
+- **interview** (folder ``interview-N/``): one turn, :func:`pluralign.workbench.interview.ask`
+  with the configured provider on the message and the earlier turns in the job's settings
+  (``progress.json`` says whether the model is answering or drafting the clause); the turn is
+  stored by :func:`store_turn` in the transaction that marks the job done.
 - **practice** (folder ``practice-N/``): ``constitution.yaml`` (written by the page) →
   :func:`pluralign.llm.synth.synth_questions` → ``questions.jsonl`` →
   :func:`pluralign.llm.synth.synth_revisions` (answer → critique → revision) → ``pairs.jsonl``,
@@ -45,13 +49,43 @@ def read_rows(path: Path) -> list[dict]:
     return rows
 
 
-def _provider(settings: dict, folder: Path):
+def _provider(settings: dict, folder: Path, cache: bool = True):
     from pluralign.llm.config import ProviderConfig
     from pluralign.llm.provider import open_provider
 
     llm = dict(settings.get("llm") or {"checkpoint": "smollm2"})
-    llm.setdefault("cache_dir", str(folder.parent / "llm-cache"))
+    if cache:
+        llm.setdefault("cache_dir", str(folder.parent / "llm-cache"))
     return open_provider(ProviderConfig(**llm))
+
+
+def interview(settings: dict, folder: Path) -> dict:
+    """One interview turn: the model's answer to ``settings["message"]`` after
+    ``settings["history"]`` and the clause drafted from it (no request cache: a message sent
+    again is asked again)."""
+    from dataclasses import asdict
+
+    from pluralign.workbench.interview import ask
+
+    history = [(str(q), str(a)) for q, a in settings.get("history") or []]
+    provider = _provider(settings, folder, cache=False)
+
+    def step(name: str) -> None:
+        write_json_atomic(folder / PROGRESS, {"step": name})
+
+    candidate = ask(provider, history, str(settings["message"]), on_step=step)
+    write_json_atomic(folder / PROGRESS, {"step": "done"})
+    return {"candidate": asdict(candidate), "model": provider.model_name()}
+
+
+def store_turn(s, job, result: dict) -> None:
+    """Store a finished interview job's turn (in the session that marks the job done) and
+    name it in the job's result."""
+    from pluralign.constitution.interview import Candidate
+    from pluralign.workbench.interview import add_turn
+
+    turn = add_turn(s, job.assembly_id, Candidate(**result["candidate"]), result["model"])
+    result["turn"] = {"id": turn.id, "number": turn.number}
 
 
 def practice(settings: dict, folder: Path) -> dict:
@@ -107,10 +141,20 @@ def integration(settings: dict, folder: Path) -> dict:
     }
 
 
-TASKS = {"practice": practice, "integration": integration}
+TASKS = {"interview": interview, "practice": practice, "integration": integration}
+RECORDS = {"interview": store_turn}
+"""What a kind's finished job writes into the store with its ``done`` state (one transaction)."""
 
 
 # ------------------------------------------------------------------ progress, for the pages
+
+
+def interview_progress(folder: Path) -> str:
+    """The step of a running interview turn: ``starting``, ``answer``, ``draft`` or ``done``."""
+    try:
+        return str(json.loads((Path(folder) / PROGRESS).read_text(encoding="utf-8"))["step"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return "starting"
 
 
 def practice_progress(folder: Path, sample: int = 3, rejections: int = 5) -> dict:

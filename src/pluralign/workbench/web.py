@@ -1,8 +1,9 @@
 """The workbench's organiser pages, ``/admin/a/<slug>/workbench/…`` (admins only):
 
-- ``interview``: chat turns with the configured model; each turn proposes a clause the organiser
-  accepts, edits or rejects; "Save as constitution" stores the accepted ones with provenance
-  (``constitution.yaml`` downloads the latest).
+- ``interview``: chat turns with the configured model, each a background job (the page polls
+  ``interview/status`` with htmx while the model answers); each turn proposes a clause the
+  organiser accepts, edits or rejects; "Save as constitution" stores the accepted ones with
+  provenance (``constitution.yaml`` downloads the latest).
 - ``practice``: starts synthesis from the latest saved constitution as a background job; its
   progress, a sample of the pairs written so far and the quality-gate rejections are polled with
   htmx (``practice/status``).
@@ -10,26 +11,26 @@
   the loss curve grows as it runs (``integration/status``), then the model folder is listed.
 
 The model comes from the app's settings (``--workbench-llm``; default the embedded
-SmolLM2-135M-Instruct); a model that is down gives a message on the page and keeps what the
-organiser typed. Jobs: :mod:`pluralign.workbench.jobs`.
+SmolLM2-135M-Instruct), loaded in each job's process, never in the web server's; a model that
+is down gives a message on the page and keeps what the organiser typed. Jobs:
+:mod:`pluralign.workbench.jobs`.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from pluralign.errors import N_, InputError, PluralignError, ProviderError
+from pluralign.errors import N_, InputError, PluralignError
 from pluralign.store.queries import get_assembly
 from pluralign.web import i18n
 from pluralign.web.deps import render, require_admin
 from pluralign.workbench import interview as iv
 from pluralign.workbench import jobs, tasks
-from pluralign.workbench.models import DONE, INTEGRATION, PRACTICE, WorkbenchJob
+from pluralign.workbench.models import DONE, FAILED, INTEGRATION, INTERVIEW, PRACTICE, WorkbenchJob
 
 router = APIRouter(
     prefix="/admin/a/{slug}/workbench",
@@ -37,7 +38,6 @@ router = APIRouter(
     dependencies=[Depends(require_admin)],
 )
 PHASES = ("interview", "practice", "integration")
-_provider_lock = threading.Lock()
 
 
 def _store(request: Request):
@@ -56,19 +56,6 @@ def provider_config(settings):
     if settings.workbench_llm:
         return provider_config_from_yaml(Path(settings.workbench_llm))
     return ProviderConfig(checkpoint="smollm2")
-
-
-def _provider(request: Request):
-    """The app's one interview provider (a local model loads once per process)."""
-    from pluralign.llm.provider import open_provider
-
-    config = provider_config(_settings(request))
-    state = request.app.state
-    with _provider_lock:
-        current = getattr(state, "workbench_provider", None)
-        if current is None or current.config != config:
-            current = state.workbench_provider = open_provider(config)
-    return current
 
 
 def _root(request: Request, slug: str) -> Path:
@@ -109,16 +96,20 @@ def _interview(
     back what the organiser typed when their request was refused."""
     from pluralign.llm.prompts import INTERVIEW_QUESTIONS
 
+    _, _, job = _latest_turn_job(request, slug)
     with _store(request).session() as s:
         assembly = get_assembly(s, slug)
         turns = iv.turns(s, assembly.id)
         saved = iv.latest_constitution(s, assembly.id)
         asked = {t.question for t in turns}
         suggestion = next((q for q in INTERVIEW_QUESTIONS if q not in asked), "")
+        if message is None and job is not None:  # running, or failed: the message stays
+            message = job["message"]
         ctx = {
             "assembly": assembly,
             "turns": turns,
             "saved": saved,
+            "job": job,
             "message": suggestion if message is None else message,
             "edits": edits or {},
             "title": title,
@@ -135,36 +126,97 @@ def interview_page(request: Request, slug: str):
     return _interview(request, slug)
 
 
+def _turn_view(request: Request, job: WorkbenchJob | None) -> dict | None:
+    """The latest interview job as the page shows it: running (its step and seconds so far),
+    or failed with one line saying why; None when there is none or it is done."""
+    if job is None or job.state == DONE:
+        return None
+    view = {
+        "id": job.id,
+        "state": job.state,
+        "active": job.slot is not None,
+        "message": str((job.settings or {}).get("message", "")),
+        "step": tasks.interview_progress(Path(job.folder)) if job.folder else "starting",
+        "seconds": None,
+        "error": None,
+    }
+    since = job.started_at or job.created_at
+    if view["active"] and since is not None:
+        from pluralign.store.models import utcnow
+
+        now = utcnow()
+        since = since if since.tzinfo else since.replace(tzinfo=now.tzinfo)
+        view["seconds"] = max(0, int((now - since).total_seconds()))
+    if job.state == FAILED:
+        lang = _lang(request)
+        error = job.error or "?"
+        if (job.result or {}).get("error") == "ProviderError":
+            view["error"] = i18n.gettext(
+                "The model did not answer: %(error)s. Your message is kept below; send it again "
+                "when the model is back.",
+                lang,
+                error=error,
+            )
+        else:
+            view["error"] = i18n.gettext(
+                "The turn failed: %(error)s. Your message is kept below; send it again.",
+                lang,
+                error=error,
+            )
+    return view
+
+
+def _latest_turn_job(request: Request, slug: str):
+    store = _store(request)
+    jobs.refresh(store)
+    with store.session() as s:
+        assembly = get_assembly(s, slug)
+        job = jobs.latest(s, assembly.id, INTERVIEW)
+        return assembly, job, _turn_view(request, job)
+
+
 @router.post("/interview/turn")
 async def interview_turn(request: Request, slug: str):
-    """Send the organiser's message; store the turn only when the model answered."""
+    """Send the organiser's message: start the turn's background job (the model answers in
+    its own process; the page polls ``interview/status``)."""
     form = await request.form()
     message = str(form.get("message", ""))
+    store = _store(request)
     try:
         text = iv.check_message(message)
-        with _store(request).session() as s:
+        with store.session() as s:
             assembly_id = get_assembly(s, slug).id
-            history = [(t.question, t.answer) for t in iv.turns(s, assembly_id)]
-
-        def run():
-            provider = _provider(request)
-            return iv.ask(provider, history, text), provider.model_name()
-
-        candidate, model = await run_in_threadpool(run)
-    except ProviderError as exc:
-        text = i18n.gettext(
-            "The model did not answer: %(error)s. Your message is kept below; send it again "
-            "when the model is back.",
-            _lang(request),
-            error=_error(request, exc),
+            history = [[t.question, t.answer] for t in iv.turns(s, assembly_id)]
+        settings = {
+            "message": text,
+            "history": history,
+            "llm": provider_config(_settings(request)).model_dump(mode="json"),
+        }
+        await run_in_threadpool(
+            jobs.start, store, assembly_id, INTERVIEW, settings, _root(request, slug)
         )
-        return _interview(request, slug, message=message, error=text, status=503)
-    except PluralignError as exc:
-        return _interview(request, slug, message=message, error=_error(request, exc), status=400)
-    with _store(request).session() as s:
-        turn = iv.add_turn(s, assembly_id, candidate, model)
-        number = turn.number
-    return RedirectResponse(f"/admin/a/{slug}/workbench/interview#turn-{number}", status_code=303)
+    except InputError as exc:
+        status = 409 if exc.where == "start" else 400
+        return _interview(request, slug, message=message, error=_error(request, exc), status=status)
+    return RedirectResponse(f"/admin/a/{slug}/workbench/interview#send-message", status_code=303)
+
+
+@router.get("/interview/status")
+def interview_status(request: Request, slug: str):
+    """The running turn's state for htmx polling; when the turn has ended, an ``HX-Redirect``
+    to the interview page (which then shows the new turn, or the error with the message)."""
+    assembly, job, view = _latest_turn_job(request, slug)
+    response = render(request, "workbench/_interview_job.html", {"assembly": assembly, "job": view})
+    if view is None or not view["active"]:
+        if job is None:
+            target = ""
+        elif job.state == DONE:
+            turn = (job.result or {}).get("turn") or {}
+            target = f"?job={job.id}#turn-{turn.get('id', '')}"
+        else:
+            target = f"?job={job.id}#send-message"
+        response.headers["HX-Redirect"] = f"/admin/a/{slug}/workbench/interview{target}"
+    return response
 
 
 @router.post("/interview/decide")
