@@ -3,8 +3,10 @@ positions, with and without TRL's fused-head call, with gradients, and in chunks
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from trainkit import tiny_model_dir
+from trainkit import make_rows, make_trainer, tiny_model_dir
 
 torch = pytest.importorskip("torch")
 
@@ -73,3 +75,14 @@ def test_completion_head_answers_trls_fused_call():
     assert torch.allclose(ours.loss, trl_out.loss, atol=1e-5)
     plain = m(input_ids=ids, attention_mask=att)  # without the flag: the model's own forward
     assert plain.logits.shape == (*ids.shape, m.config.vocab_size)
+
+
+def test_reference_pass_draws_no_tqdm_bar(capfd, monkeypatch, tmp_path):
+    """TRL's bar over the precomputed reference pass is off (pluralign shows its own progress),
+    and the TQDM_DISABLE variable is left as it was."""
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    trainer = make_trainer("dpo", make_rows(4), tmp_path, precompute_ref_log_probs=True)
+    assert "ref_chosen_logps" in trainer.train_dataset.column_names  # the pass ran
+    err = capfd.readouterr().err
+    assert "Computing reference log probs" not in err, err  # TRL's bar
+    assert "TQDM_DISABLE" not in os.environ

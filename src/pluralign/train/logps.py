@@ -22,6 +22,7 @@ implementation. :func:`sequence_logps` is the same computation for evaluation.
 from __future__ import annotations
 
 import functools
+import os
 import types
 
 import torch
@@ -127,4 +128,16 @@ class CompletionHeadMixin:
 
     def _precompute_ref_logps(self, *args, **kwargs):
         self.install_completion_head()
-        return super()._precompute_ref_logps(*args, **kwargs)
+        if not self.args.disable_tqdm:
+            return super()._precompute_ref_logps(*args, **kwargs)
+        # TRL draws a tqdm bar over the reference pass that only the TQDM_DISABLE variable turns
+        # off (not ``disable_tqdm``); pluralign shows its own progress, so it is set for the pass.
+        before = os.environ.get("TQDM_DISABLE")
+        os.environ["TQDM_DISABLE"] = "1"
+        try:
+            return super()._precompute_ref_logps(*args, **kwargs)
+        finally:
+            if before is None:
+                os.environ.pop("TQDM_DISABLE", None)
+            else:
+                os.environ["TQDM_DISABLE"] = before
