@@ -10,6 +10,16 @@ samples from softmax(logits / T) with its own ``torch.Generator`` seeded by the 
 answer does not depend on which other requests shared the batch. Greedy output is the same as
 generating each prompt alone (a test checks it token for token).
 
+**A shared prefix is encoded once.** Chat prompts of one batch usually begin alike: the chat
+template's system turn, and for a synthesis step the same instructions and few-shot turns. On a
+CPU the prompt pass (prefill) is compute-bound, so it costs as much batched as one prompt at a
+time, and with short replies it is a large part of a batch's time. The longest common prefix of the
+batch's prompts (at least :data:`MIN_SHARED_PREFIX` tokens, and short of every prompt's last token)
+is therefore run once, its cache copied to every row, and only the rest of each prompt (left-padded
+after the prefix: ``[prefix | padding | rest]``, the padding masked, positions counting real tokens)
+is run per row. Every row attends to the same keys and values as before, so the output does not
+change.
+
 :class:`BatchingGenerator` puts a queue in front of it: callers from any thread
 (:meth:`BatchingGenerator.generate`) wait on a future; one worker thread takes every request that
 arrived within a few milliseconds of the first (at most ``max_batch``) and decodes them together.
@@ -73,6 +83,24 @@ def _cache_keyword(model) -> str:
     return "cache" if "cache" in params else "past_key_values"
 
 
+#: The shortest common prompt prefix that is encoded once for the whole batch (module docstring).
+MIN_SHARED_PREFIX = 8
+
+
+def shared_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
+    """Tokens at the start of every prompt that are run once for the batch: the longest common
+    prefix, stopping one token short of the shortest prompt (each row needs a token of its own to
+    predict from); 0 for one prompt or a prefix under :data:`MIN_SHARED_PREFIX` tokens."""
+    if len(prompts) < 2:
+        return 0
+    limit = min(len(p) for p in prompts) - 1
+    first = prompts[0]
+    k = 0
+    while k < limit and all(p[k] == first[k] for p in prompts[1:]):
+        k += 1
+    return k if k >= MIN_SHARED_PREFIX else 0
+
+
 def generate_batch(
     model,
     requests: Sequence[GenerationRequest],
@@ -88,16 +116,19 @@ def generate_batch(
         return []
     device = next(model.parameters()).device
     n = len(requests)
-    width = max(len(r.prompt_ids) for r in requests)
+    prompts = [list(r.prompt_ids) for r in requests]
+    if not all(prompts):
+        raise ValueError("empty prompt")
+    shared = shared_prefix_length(prompts)
+    rests = [p[shared:] for p in prompts]
+    width = max(len(r) for r in rests)
     ids = torch.full((n, width), pad_id, dtype=torch.long)
     mask = torch.zeros((n, width), dtype=torch.long)
-    for i, r in enumerate(requests):
-        if not r.prompt_ids:
-            raise ValueError("empty prompt")
-        ids[i, width - len(r.prompt_ids) :] = torch.as_tensor(list(r.prompt_ids))
-        mask[i, width - len(r.prompt_ids) :] = 1
+    for i, rest in enumerate(rests):
+        ids[i, width - len(rest) :] = torch.as_tensor(rest)
+        mask[i, width - len(rest) :] = 1
     ids, mask = ids.to(device), mask.to(device)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    positions = shared + (mask.cumsum(-1) - 1).clamp(min=0)
     generators: list[Any] = []
     for r in requests:
         g = None
@@ -116,6 +147,18 @@ def generate_batch(
     cache_kw = _cache_keyword(model)
     step_ids, step_pos = ids, positions
     with torch.inference_mode():
+        if shared:  # the common prefix once, its keys and values copied to every row
+            prefix = torch.as_tensor([prompts[0][:shared]], device=device)
+            model(
+                input_ids=prefix,
+                attention_mask=torch.ones_like(prefix),
+                position_ids=torch.arange(shared, device=device).unsqueeze(0),
+                use_cache=True,
+                **{cache_kw: cache},
+                logits_to_keep=1,
+            )
+            cache.batch_repeat_interleave(n)
+            mask = torch.cat([mask.new_ones((n, shared)), mask], dim=-1)
         while alive:
             logits = model(
                 input_ids=step_ids,
