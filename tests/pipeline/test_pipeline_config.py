@@ -36,6 +36,7 @@ def test_init_writes_the_commented_example_and_refuses_to_overwrite(tmp_path):
     ("inputs:\n  polis: p\nmodel:\n  llm: {base_url: http://x, checkpoint: y}\n", "model.llm", 4),
     ("inputs:\n  polis: p\nsurprise: 1\n", "surprise", 3),
     ("inputs:\n  polis: p\n  pool: pool.csv\n", "inputs", 1),
+    ("inputs:\n  constitution: c.yaml\n  panel: panel.csv\n", "inputs", 1),
 ])
 def test_errors_name_the_file_the_field_and_the_line(tmp_path, text, field, line):
     path = tmp_path / "p.yaml"
@@ -74,6 +75,18 @@ def test_stages_follow_the_inputs(tmp_path):
     assert stages[-1].after == tuple(s.name for s in stages[:-1])
     demo = [s.name for s in build_stages(demo_config(tmp_path / "d"))]
     assert demo[:3] == ["simulate", "store", "summary"] and "synth" not in demo
+    # given data (the workbench's integration): no deliberation, the constitution comes first
+    (tmp_path / "c.yaml").write_text("clauses:\n- {id: c1, text: The assistant should be kind.}\n")
+    (tmp_path / "pairs.jsonl").write_text('{"prompt": "p", "chosen": "a", "rejected": "b"}\n')
+    given = {"inputs": {"constitution": "c.yaml", "preferences": ["pairs.jsonl"]}}
+    stages = build_stages(parse_pipeline_config({**given, "rounds": {"steps": [[]]}},
+                                                base=tmp_path))
+    assert [s.name for s in stages] == ["constitution", "model", "data", "train", "evaluate",
+                                        "report"]
+    assert stages[0].after == () and stages[1].after == ("constitution",)
+    assert set(stages[0].inputs) == {"constitution"} and "aggregate" not in stages[1].settings
+    with_synth = [s.name for s in build_stages(parse_pipeline_config(given, base=tmp_path))]
+    assert with_synth[:3] == ["constitution", "model", "synth"]
 
 
 def test_walkthrough_example_is_valid():

@@ -1,9 +1,10 @@
 """The workbench in a real headless chromium against ``pluralign web`` (with a scripted model
 and the tiny model): the organiser sends an interview message, watches its background job run
-(htmx polling) until the page shows the turn, accepts the proposed clause, saves
-the constitution, starts practice and watches its progress arrive by htmx polling, then trains
-for two steps and sees the loss curve; axe-core on every page (no serious or critical
-violation) and no horizontal scrolling at phone width. About a minute (two worker processes).
+(htmx polling) until the page shows the turn, accepts the proposed clause, saves the
+constitution, starts practice and watches its progress arrive by htmx polling, then trains for
+two steps through the run engine and sees the loss curve and the held-out accuracy; axe-core on
+every page (no serious or critical violation) and no horizontal scrolling at phone width. About
+two minutes (three worker processes).
 
 Set ``$PLURALIGN_SCREENSHOTS`` to a folder to save every page at 390 px and 1280 px wide.
 """
@@ -111,6 +112,9 @@ def test_interview_practice_integration_in_a_browser(bench_server, browser, tmp_
         _by_id(d, "to-practice").click()
         _wait(d, lambda d: d.current_url.endswith("/workbench/practice"))
         page("workbench-practice")
+        per_clause = _by_id(d, "questions-per-clause")  # pairs for 2+ questions: one held out
+        per_clause.clear()
+        per_clause.send_keys("3")
         script.delay = 0.2  # slow enough to see the job running before it ends
         _by_id(d, "start-practice").click()
         _wait(d, lambda d: "running" in _by_id(d, "job-state").text, timeout=60)
@@ -128,5 +132,7 @@ def test_interview_practice_integration_in_a_browser(bench_server, browser, tmp_
         _wait(d, lambda d: d.find_elements(By.ID, "loss-curve"), timeout=180)
         _wait(d, lambda d: "done" in _by_id(d, "job-state").text, timeout=180)
         assert "config.json" in _by_id(d, "model-files").text
+        assert "held-out pair" in _by_id(d, "heldout").text  # the run engine's evaluation
+        assert _by_id(d, "report-path").text.endswith("report.html")
         page("workbench-integration-done")
     assert not failures, "\n".join(map(str, failures))

@@ -4,10 +4,12 @@ a killed worker marked failed; training the tiny model for two steps (about 20 s
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import time
+from pathlib import Path
 
 import pytest
 from workbench_kit import (
@@ -115,11 +117,41 @@ def test_practice_then_integration_lifecycle(bench, tmp_path):
     assert f"practice job {job.id} ({n} preference pair{'s' if n != 1 else ''})." in page
     r = admin.post(f"{ROOT}/integration/start", data={"csrf": token, "max_steps": "2"})
     assert r.status_code == 200, r.text
+    # killed while the run engine is past its data stage: the next start goes on in its folder
+    deadline = time.time() + 120
+    first = _job(store, "integration")
+    progress = tmp_path / "workbench/ai-rules" / f"integration-{first.id}/progress.json"
+    while not (progress.is_file() and '"train"' in progress.read_text()):
+        assert time.time() < deadline and _job(store, "integration").state != "done"
+        time.sleep(0.2)
+    os.kill(_job(store, "integration").pid, signal.SIGKILL)
+    assert "state-failed" in _wait(admin, "integration", timeout=30)
+    r = admin.post(f"{ROOT}/integration/start", data={"csrf": token, "max_steps": "2"})
+    assert r.status_code == 200 and 'id="train-resumes"' in r.text, r.text
     html = _wait(admin, "integration", timeout=300)
     assert "state-done" in html, html
     assert 'id="loss-curve"' in html and "Step 2 of 2" in html
     train = _job(store, "integration")
-    model = tmp_path / "workbench/ai-rules" / f"integration-{train.id}/train/model"
+    assert train.id != first.id and train.folder == first.folder
+    assert train.settings["resumes"] == first.folder
+    stages = train.result["stages"]  # the finished stages were kept, not run again
+    assert [stages[s] for s in ("constitution", "model", "data")] == ["skipped"] * 3
+    assert [stages[s] for s in ("train", "evaluate", "report")] == ["ran"] * 3
+    run = Path(train.folder)  # a run folder of `pluralign run`: every stage with its manifest
+    for st in ("constitution", "model", "data", "train", "evaluate", "report"):
+        assert json.loads((run / st / "manifest.json").read_text())["stage"] == st
+    assert json.loads((run / "manifest.json").read_text())["deliberation"] == "none"
+    from pluralign.data.preferences import read_jsonl
+
+    heldout = {p.prompt for p in read_jsonl(run / "data/heldout.jsonl").pairs}
+    trained = {p.prompt for p in read_jsonl(run / "data/train.jsonl").pairs}
+    assert heldout and trained and not heldout & trained  # never trained on a held-out question
+    assert heldout | trained == {json.loads(p)["prompt"] for p in pairs}
+    head = train.result["heldout"]
+    assert head["pairs"] >= 1 and 0.0 <= head["accuracy"]["estimate"] <= 1.0
+    assert 'id="heldout"' in html and f"{head['accuracy']['estimate']:.2f} after" in html
+    assert (run / "report.html").is_file() and str(run / "report.html") in html
+    model = run / "train/model"
     assert (model / "config.json").is_file() and str(model) in html
     assert "config.json" in html and train.result["steps"] == 2
     assert CLAUSE  # the clause the practice data was written for
@@ -151,12 +183,19 @@ def test_integration_refused_without_practice_data_and_bad_base_model_fails(benc
     _constitution(admin, token, store)
     admin.post(f"{ROOT}/practice/start", data={"csrf": token, "questions_per_clause": "1"})
     assert "state-done" in _wait(admin, "practice")
+    # one question: nothing to hold out for the evaluation, refused before any job starts
+    r = admin.post(f"{ROOT}/integration/start", data={"csrf": token, "max_steps": "1"})
+    assert r.status_code == 409 and "fewer than 2 questions" in r.text
+    assert _job(store, "integration") is None
+    admin.post(f"{ROOT}/practice/start", data={"csrf": token, "questions_per_clause": "3"})
+    assert "state-done" in _wait(admin, "practice")
     app.state.settings = type(app.state.settings)(
         **{**app.state.settings.__dict__, "workbench_base_model": str(tmp_path / "no-model")}
     )
     admin.post(f"{ROOT}/integration/start", data={"csrf": token, "max_steps": "1"})
     html = _wait(admin, "integration", timeout=120)
-    assert "state-failed" in html and "no model at" in html and "Traceback" not in html
+    assert "state-failed" in html and "model folder not found" in html
+    assert str(tmp_path / "no-model") in html and "Traceback" not in html
 
 
 def test_a_killed_worker_is_marked_failed(bench, tmp_path):

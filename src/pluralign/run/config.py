@@ -88,7 +88,9 @@ class StoreInput(_Model):
 
 
 class Inputs(_Model):
-    """What the run starts from. Give ``simulate``, or one of ``polis`` / ``store``."""
+    """What the run starts from. Give ``simulate``, or one of ``polis`` / ``store``; or none of
+    them with a ``constitution`` (and ``preferences`` or synthesis) to train on given data, as
+    the web workbench's integration does (docs/rounds.md)."""
 
     simulate: SimulateInput | None = None
     polis: Path | None = Field(None, description="Polis export folder (comments.csv, votes.csv)")
@@ -109,11 +111,16 @@ class Inputs(_Model):
     @model_validator(mode="after")
     def _check(self) -> Inputs:
         given = [n for n in ("simulate", "polis", "store") if getattr(self, n) is not None]
-        if len(given) != 1:
+        if len(given) > 1 or (not given and self.constitution is None):
             raise ValueError(
-                "give exactly one deliberation input: simulate, polis or store"
+                "give exactly one deliberation input: simulate, polis or store (or none of "
+                "them with a constitution, to train on given preferences)"
                 + (f" (got {', '.join(given)})" if given else "")
             )
+        if not given and any(
+            getattr(self, n) is not None for n in ("pool", "quotas", "population", "panel")
+        ):
+            raise ValueError("a panel (pool, quotas, population, panel) needs a deliberation input")
         if self.panel is not None and self.pool is not None:
             raise ValueError("give either panel or pool (+ quotas or population), not both")
         if self.pool is not None and self.quotas is None and self.population is None:

@@ -12,6 +12,9 @@ Stage order::
                       → model → train → evaluate [→ moral_graph] → report
     real input:       [panel] → aggregate → constitution → model → synth → data → train
                       → evaluate → report
+    given data:       constitution → model → [synth] → data → train → evaluate → report
+                      (no deliberation input: a given constitution and preference files; the
+                      web workbench's integration, docs/rounds.md)
 """
 
 from __future__ import annotations
@@ -98,11 +101,14 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
                     "from_simulation": sim}
         add("panel", S.stage_panel, settings, ("simulate",) if sim else (), files)
 
+    deliberation = sim or inp.polis is not None or inp.store is not None
     if sim:
         source = {"kind": "simulate", "panel_only": cfg.aggregate.panel_only,
                   "title": "simulated assembly"}
         agg_inputs: dict[str, Path] = {}
         agg_after: tuple[str, ...] = ("simulate", "panel")
+    elif not deliberation:
+        source, agg_inputs, agg_after = {}, {}, ()
     elif inp.polis is not None:
         source = {"kind": "polis", "path": str(inp.polis), "title": Path(inp.polis).name}
         agg_inputs = {"polis": inp.polis}
@@ -119,16 +125,19 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
         **{k: getattr(cfg.constitution, k)
            for k in ("min_group_agreement", "min_group_votes", "min_gac", "interval_z",
                      "min_subgroup_agreement")}))
-    add_spec(AGGREGATE, agg_settings, S.aggregate_inputs, {"source": source}, agg_after,
-             agg_inputs)
     agg = {**agg_settings.to_dict(), "source": source}
-
-    const = {**cfg.constitution.model_dump(), "aggregate": agg}
+    if deliberation:
+        add_spec(AGGREGATE, agg_settings, S.aggregate_inputs, {"source": source}, agg_after,
+                 agg_inputs)
+        const = {**cfg.constitution.model_dump(), "aggregate": agg}
+    else:  # given data: the given constitution is the run's first stage
+        const = {}
     const_inputs = dict(agg_inputs)
     if inp.constitution is not None:
         const["given"] = str(inp.constitution)
         const_inputs["constitution"] = inp.constitution
-    add("constitution", S.stage_constitution, const, ("aggregate",), const_inputs)
+    add("constitution", S.stage_constitution, const, ("aggregate",) if deliberation else (),
+        const_inputs)
 
     extra = {f"extra{i}": p for i, p in enumerate(inp.preferences)}
     data = {**cfg.data.model_dump(), "extra": [str(p) for p in inp.preferences]}
@@ -143,8 +152,10 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
         add("data", S.stage_data_sim, data, ("simulate", "panel", "aggregate"), extra)
         add("model", S.stage_model, model, ("data", "constitution"))
     else:
-        model["aggregate"] = agg  # the tiny model learns the deliberation's words
-        add("model", S.stage_model, model, ("aggregate", "constitution"), agg_inputs)
+        if deliberation:
+            model["aggregate"] = agg  # the tiny model learns the deliberation's words
+        add("model", S.stage_model, model,
+            ("aggregate", "constitution") if deliberation else ("constitution",), agg_inputs)
         llm = cfg.model.llm.model_dump(mode="json") if cfg.model.llm is not None else None
         steps = cfg.rounds.steps_of(1)  # a staged curriculum (docs/rounds.md)
         if steps != ():
@@ -188,9 +199,10 @@ def _store_digest(store) -> str:
 
 
 def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
-                 progress=None, on_round: Callable[[dict], None] | None = None
-                 ) -> PipelineResult:
-    """Run ``cfg``'s stages into ``cfg.run_dir``; ``progress`` is a rich Progress (optional).
+                 progress=None, on_round: Callable[[dict], None] | None = None,
+                 on_stage: Callable[[Stage], None] | None = None) -> PipelineResult:
+    """Run ``cfg``'s stages into ``cfg.run_dir``; ``progress`` is a rich Progress (optional);
+    ``on_stage`` is called with each stage that starts to run (not the skipped ones).
     With ``rounds.count`` > 1 the rounds follow round 1
     (:func:`pluralign.run.rounds.run_round_stages`; ``on_round`` receives each round's
     ``rounds.json`` entry)."""
@@ -214,6 +226,13 @@ def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
         def on_done(st: Stage, outcome) -> None:
             progress.advance(task)
             progress.console.print(f"  {st.name:<16} {outcome.status:<8} {outcome.seconds:6.1f} s")
+    if on_stage is not None:
+        shown = on_start
+
+        def on_start(st: Stage) -> None:
+            on_stage(st)
+            if shown is not None:
+                shown(st)
 
     if cfg.threads is not None:
         import torch
@@ -225,7 +244,8 @@ def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
         run_dir / "pipeline.json", cfg.model_dump(mode="json"), sort_keys=True, default=str
     )
     inp = cfg.inputs
-    kind = "simulate" if inp.simulate else "polis" if inp.polis else "store"
+    kind = ("simulate" if inp.simulate else "polis" if inp.polis else "store" if inp.store
+            else "none")
     from pluralign import __version__
 
     write_json_atomic(run_dir / "manifest.json", {  # flat: the report's "Run" section shows it
@@ -246,7 +266,8 @@ def run_pipeline(cfg: PipelineConfig, *, from_stage: str | None = None,
 
 
 def run_rounds(cfg: PipelineConfig, count: int | None = None, *, from_stage: str | None = None,
-               progress=None, on_round: Callable[[dict], None] | None = None) -> PipelineResult:
+               progress=None, on_round: Callable[[dict], None] | None = None,
+               on_stage: Callable[[Stage], None] | None = None) -> PipelineResult:
     """Run ``cfg`` with ``count`` rounds of iterative bootstrapping (None: ``cfg.rounds.count``;
     docs/rounds.md): the API behind ``pluralign run --rounds N``. ``on_round`` receives each
     round's ``rounds.json`` entry as it finishes (:func:`pluralign.run.rounds.read_rounds` reads
@@ -254,4 +275,4 @@ def run_rounds(cfg: PipelineConfig, count: int | None = None, *, from_stage: str
     from pluralign.run.config import with_rounds
 
     return run_pipeline(with_rounds(cfg, count), from_stage=from_stage, progress=progress,
-                        on_round=on_round)
+                        on_round=on_round, on_stage=on_stage)

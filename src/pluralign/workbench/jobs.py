@@ -107,9 +107,11 @@ def start(
     settings: dict,
     root: Path,
     files: dict[str, str] | None = None,
+    folder: Path | None = None,
 ) -> int:
     """Queue a ``kind`` job and start its process; returns the job id. :class:`InputError`
-    when another job holds the slot."""
+    when another job holds the slot. The job's folder is ``root/<kind>-<id>``, or ``folder``
+    (an earlier job's, which the new one resumes)."""
     refresh(store)
     try:
         with store.session() as s:
@@ -118,7 +120,7 @@ def start(
             )
             s.add(job)
             s.flush()
-            folder = Path(root).resolve() / f"{kind}-{job.id}"
+            folder = Path(folder or Path(root) / f"{kind}-{job.id}").resolve()
             job.folder = str(folder)
             job_id = job.id
     except IntegrityError:

@@ -10,9 +10,14 @@
   with every quality-gate decision in ``*.gates.jsonl``. The provider is the one the web app is
   configured with (its settings travel in the job's settings); requests are cached in
   ``llm-cache/`` beside the job folders.
-- **integration** (folder ``integration-N/``): :func:`pluralign.train.train_preferences` on a
-  done practice job's ``pairs.jsonl`` from the configured base model, ``max_steps`` steps, into
-  ``train/`` (``curve.jsonl`` grows as it trains; ``train/model/`` is the model).
+- **integration** (folder ``integration-N/``): one round of the run engine
+  (:func:`pluralign.run.pipeline.run_rounds`, the stages of ``pluralign run``) on a done practice
+  job's constitution and ``pairs.jsonl`` with the configured base model and ``max_steps``: the
+  folder is a run folder (docs/run_folder.md) with ``constitution/``, ``model/``, ``data/`` (the
+  pairs split by prompt into ``train.jsonl`` and ``heldout.jsonl``), ``train/`` (``curve.jsonl``
+  grows as it trains; ``train/model/`` is the model), ``evaluate/`` (the held-out evaluation)
+  and ``report.html``, each stage with its manifest; a job started again in the same folder
+  skips the finished stages and resumes the training from its last checkpoint.
 
 The readers never fail on a file being written: a torn last line is skipped.
 """
@@ -23,6 +28,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from pluralign.errors import PluralignError
 from pluralign.io import write_json_atomic
 
 CONSTITUTION = "constitution.yaml"
@@ -120,24 +126,47 @@ def practice(settings: dict, folder: Path) -> dict:
     }
 
 
-def integration(settings: dict, folder: Path) -> dict:
-    """Train the base model on a practice job's pairs for ``max_steps`` steps."""
-    from pluralign.train import quiet_libraries, train_preferences
+def integration_config(settings: dict, folder: Path):
+    """The :class:`~pluralign.run.config.PipelineConfig` of an integration job: the practice
+    job's constitution and pairs as given data (no deliberation input), one round without
+    synthesis, the run folder being the job folder."""
+    from pluralign.run.config import PipelineConfig
 
-    quiet_libraries()
-    config = {
-        "max_steps": int(settings.get("max_steps", 20)),
-        "logging_steps": 1,
-        "save_steps": 0,
-        **(settings.get("train") or {}),
-    }
-    res = train_preferences(
-        settings["pairs"], settings.get("base_model") or "smollm2", config, folder / TRAIN
+    train = {"max_steps": int(settings.get("max_steps", 20)), "logging_steps": 1}
+    return PipelineConfig.model_validate(
+        {
+            "run_dir": str(folder),
+            "seed": int(settings.get("seed", 0)),
+            "inputs": {
+                "constitution": settings["constitution"],
+                "preferences": [settings["pairs"]],
+            },
+            "model": {"base": settings.get("base_model") or "smollm2"},
+            "train": {**train, **(settings.get("train") or {})},
+            "rounds": {"count": 1, "steps": [[]]},  # practice was the synthesis
+        }
     )
+
+
+def integration(settings: dict, folder: Path) -> dict:
+    """Round 1 of the run engine on the practice data (module docstring)."""
+    from pluralign.run.pipeline import run_rounds
+    from pluralign.run.rounds import headline
+
+    def stage(st) -> None:
+        write_json_atomic(folder / PROGRESS, {"stage": st.name})
+
+    done = run_rounds(integration_config(settings, folder), 1, on_stage=stage)
+    write_json_atomic(folder / PROGRESS, {"stage": "done"})
+    summary = json.loads((folder / TRAIN / "summary.json").read_text(encoding="utf-8"))
+    metrics = json.loads((folder / "evaluate" / "metrics.json").read_text(encoding="utf-8"))
     return {
-        "model_dir": str(res.model_dir),
-        "steps": res.steps,
-        "metrics": {k: float(v) for k, v in res.metrics.items()},
+        "model_dir": str(folder / TRAIN / "model"),
+        "steps": int(summary.get("steps", 0)),
+        "metrics": {k: float(v) for k, v in summary.items() if isinstance(v, int | float)},
+        "heldout": headline(metrics),
+        "report": str(done.run_dir / "report.html"),
+        "stages": {o.name: o.status for o in done.outcomes},
     }
 
 
@@ -190,11 +219,28 @@ def practice_progress(folder: Path, sample: int = 3, rejections: int = 5) -> dic
 
 
 def integration_progress(folder: Path) -> dict:
-    """The loss curve so far (``curve.jsonl``) and the model folder once written."""
+    """The run's stage, the loss curve so far (``curve.jsonl``), the model folder once written
+    and the held-out evaluation once done."""
     train = Path(folder) / TRAIN
     curve = [r for r in read_rows(train / "curve.jsonl") if "loss" in r and "step" in r]
     model = train / "model"
+    try:
+        stage = json.loads((Path(folder) / PROGRESS).read_text(encoding="utf-8"))["stage"]
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        stage = "starting"
+    heldout = None
+    try:
+        from pluralign.run.rounds import headline
+
+        metrics = Path(folder) / "evaluate" / "metrics.json"
+        heldout = headline(json.loads(metrics.read_text(encoding="utf-8")))
+    except (FileNotFoundError, ValueError, KeyError, TypeError, PluralignError):
+        pass
+    report = Path(folder) / "report.html"
     return {
+        "stage": stage,
+        "heldout": heldout,
+        "report": str(report) if report.is_file() else None,
         "curve": curve,
         "last": curve[-1] if curve else None,
         "model_dir": str(model) if (model / "config.json").exists() else None,

@@ -7,8 +7,11 @@
 - ``practice``: starts synthesis from the latest saved constitution as a background job; its
   progress, a sample of the pairs written so far and the quality-gate rejections are polled with
   htmx (``practice/status``).
-- ``integration``: starts training on the latest finished practice data as a background job;
-  the loss curve grows as it runs (``integration/status``), then the model folder is listed.
+- ``integration``: starts one round of the run engine (the stages of ``pluralign run``: the
+  pairs split into training and held-out pairs, training, held-out evaluation, report) on the
+  latest finished practice data as a background job; the loss curve grows as it runs
+  (``integration/status``), then the held-out accuracy and the model folder are shown. Started
+  again after a failure on the same data and settings, it goes on in the failed job's folder.
 
 The model comes from the app's settings (``--workbench-llm``; default the embedded
 SmolLM2-135M-Instruct), loaded in each job's process, never in the web server's; a model that
@@ -18,6 +21,7 @@ is down gives a message on the page and keeps what the organiser typed. Jobs:
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
@@ -415,15 +419,41 @@ async def integration_start(request: Request, slug: str):
                     N_("no practice data with preference pairs yet"),
                     hint=N_("run the practice phase first"),
                 )
-            assembly_id, practice_id, folder = assembly.id, practice.id, practice.folder
+            assembly_id, practice_id, folder = assembly.id, practice.id, Path(practice.folder)
+            previous = jobs.latest(s, assembly.id, INTEGRATION)
+            previous = (previous.state, previous.settings, previous.folder) if previous else None
+        prompts = {r.get("prompt") for r in tasks.read_rows(folder / tasks.PAIRS)}
+        if len(prompts) < 2:  # the run engine holds prompts out for its evaluation
+            raise InputError(
+                N_(
+                    "the practice data has preference pairs for fewer than 2 questions; the "
+                    "held-out evaluation needs at least 2"
+                ),
+                where="start",
+                hint=N_("run practice again with more questions per clause"),
+            )
         settings = {
             "practice_job": practice_id,
-            "pairs": str(Path(folder) / tasks.PAIRS),
+            "constitution": str(folder / tasks.CONSTITUTION),
+            "pairs": str(folder / tasks.PAIRS),
             "base_model": _settings(request).workbench_base_model,
             "max_steps": steps,
         }
+        resume = None  # a failed job on the same data and settings goes on in its folder
+        if (
+            previous is not None
+            and previous[0] == FAILED
+            and {k: v for k, v in (previous[1] or {}).items() if k != "resumes"} == settings
+        ):
+            resume = Path(previous[2])
+            settings["resumes"] = previous[2]
         await run_in_threadpool(
-            jobs.start, store, assembly_id, INTEGRATION, settings, _root(request, slug)
+            partial(jobs.start, folder=resume),
+            store,
+            assembly_id,
+            INTEGRATION,
+            settings,
+            _root(request, slug),
         )
     except InputError as exc:
         return _job_page(request, slug, INTEGRATION, _error(request, exc), status=409)
