@@ -30,7 +30,12 @@ def main() -> None:
     from pluralign.llm.local import LocalModel
     from pluralign.llm.provider import open_provider
     from pluralign.llm.serve import create_app
-    from pluralign.llm.synth import SynthSettings, load_questions, synth_questions, synth_revisions
+    from pluralign.llm.synth import (
+        GenerationSettings,
+        load_questions,
+        synth_questions,
+        synth_revisions,
+    )
 
     tmp = Path(tempfile.mkdtemp(prefix="pluralign-bench-"))
     ckpt = build_tiny_model(tmp / "model")
@@ -39,7 +44,7 @@ def main() -> None:
         Clause(f"c{i}", f"The assistant should follow principle number {i}.")
         for i in range(args.clauses)
     ]
-    settings = SynthSettings(temperature=0.9, max_tokens=args.max_tokens, seed=0)
+    settings = GenerationSettings(temperature=0.9, max_tokens=args.max_tokens, seed=0)
     times, served = {}, {}
     with ServerThread(app) as srv:
         for tag in ("cold", "warm"):

@@ -105,7 +105,8 @@ def bench_train(args, ckpt: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="pluralign-bench-train-"))
     cfg = {"lora": True, "max_steps": args.steps, "per_device_train_batch_size": args.batch,
            "save_steps": 0, "learning_rate": 1e-3, "precompute_ref_log_probs": True,
-           "max_length": 192, "torch_threads": args.threads}
+           "max_length": 192, "torch_threads": args.threads,
+           "sft_weight": 0.0, "warmup_ratio": 0.0}  # as stock TRL's DPOConfig below
     t0 = time.perf_counter()
     train_preferences(rows, ckpt, cfg, tmp / "pluralign")
     ours = time.perf_counter() - t0

@@ -63,7 +63,7 @@ def build_model(out: Path, rows: list[dict], args) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from pluralign.train.tiny import train_tokenizer
+    from pluralign.models.tiny import train_tokenizer
 
     texts = [r[k] for r in rows for k in ("prompt", "chosen", "rejected")]
     tok = train_tokenizer(texts, vocab_size=1000)

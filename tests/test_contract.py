@@ -13,10 +13,12 @@ from pluralign.contract import Settings, default, setting, settings_from, settin
 from pluralign.data.settings import DataSettings
 from pluralign.errors import InputError
 from pluralign.evaluate.settings import EvaluateSettings
+from pluralign.llm.settings import SynthSettings
+from pluralign.models.settings import ModelSettings, TinySettings
 from pluralign.moralgraph.settings import MoralGraphSettings
 from pluralign.panel.settings import PanelSettings
 from pluralign.report.settings import ReportSettings
-from pluralign.train.tiny_settings import TinySettings
+from pluralign.train.settings import TrainSettings
 
 COMMAND_SETTINGS = {
     ("aggregate",): AggregateSettings,
@@ -28,6 +30,9 @@ COMMAND_SETTINGS = {
     ("report",): ReportSettings,
     ("data", "prefs"): DataSettings,
     ("data", "weight"): DataSettings,
+    ("train",): TrainSettings,
+    ("synth", "questions"): SynthSettings,
+    ("synth", "revise"): SynthSettings,
 }
 """Each command that runs a stage, and the settings class it parses its options into."""
 
@@ -69,7 +74,9 @@ def test_pipeline_sections_are_built_from_the_settings_classes():
 
     for name, cls in (("aggregate", AggregateSettings), ("evaluate", EvaluateSettings),
                       ("panel", PanelSettings), ("moral_graph", MoralGraphSettings),
-                      ("report", ReportSettings), ("data", DataSettings)):
+                      ("report", ReportSettings), ("data", DataSettings),
+                      ("train", TrainSettings), ("model", ModelSettings),
+                      ("synth", SynthSettings)):
         section = PipelineConfig.model_fields[name].annotation
         assert section.settings_cls is cls
         built = PipelineConfig.model_fields[name].default.settings()
@@ -128,6 +135,25 @@ def test_a_bad_option_value_names_the_option(capsys):
                           (["evaluate", "--data", "d", "--out", "o", "--n-boot", "0"],
                            "--n-boot: must be >= 1, got 0"),
                           (["aggregate", "x", "--min-votes", "0"],
-                           "--min-votes: must be >= 1, got 0")):
+                           "--min-votes: must be >= 1, got 0"),
+                          (["train", "--data", "d", "--model", "m", "--out", "o",
+                            "--learning-rate", "0"], "--learning-rate: must be > 0, got 0.0"),
+                          (["train", "--data", "d", "--model", "m", "--out", "o",
+                            "--method", "kto", "--sft-weight", "0.5"], "for kto: sft_weight")):
         code, _, err = run_inproc(capsys, *args)
         assert code == 1 and message in err and "Traceback" not in err, (args, err)
+
+
+def test_the_example_pipeline_shows_the_training_defaults():
+    """``pluralign init``'s pipeline.yaml, `pluralign train --help` and docs/training.md show
+    the same training defaults: TrainSettings' (the command's defaults are checked above, the
+    page's table by test_stage_pages_settings_tables_are_current)."""
+    import yaml
+
+    from pluralign.run.config import EXAMPLE_YAML, parse_pipeline_config
+
+    train = yaml.safe_load(EXAMPLE_YAML)["train"]
+    assert len(train) >= 10
+    for name, value in train.items():
+        assert value == default(TrainSettings, name), name
+    assert parse_pipeline_config(yaml.safe_load(EXAMPLE_YAML)).train.settings() == TrainSettings()

@@ -45,7 +45,7 @@ def test_demo_objective_reaches_the_train_stage(tmp_path, capsys):
         stages = build_stages(demo_config(tmp_path / "d", seed=0, **kw))
         return next(s for s in stages if s.name == "train").settings["train"]
 
-    assert train_settings().get("objective") is None  # train.yaml's default, weighted
+    assert train_settings()["objective"] == "weighted"  # TrainSettings default
     robust = train_settings(objective="group-robust")
     assert robust["objective"] == "group-robust"
     assert robust["max_steps"] == train_settings()["max_steps"]  # the demo's other settings stay

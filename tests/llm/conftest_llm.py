@@ -1,5 +1,5 @@
 """Fixtures for the LLM tests: a tiny Llama model with a byte-level BPE tokenizer and a chat
-template (``pluralign.train.tiny``, built in seconds on CPU), served by ``pluralign serve``'s
+template (``pluralign.models.tiny``, built in seconds on CPU), served by ``pluralign serve``'s
 app on a loopback port, plus a scripted OpenAI-compatible server replaying recorded answers.
 
 Test modules load it as a plugin (``pytest_plugins = ["conftest_llm"]``) so that the
@@ -26,11 +26,11 @@ CORPUS = [
 
 
 def build_tiny_model(folder: Path, seed: int = 0, train_steps: int = 20) -> Path:
-    """The tiny model of :func:`pluralign.train.tiny.build_tiny_model`, pretrained for a few
+    """The tiny model of :func:`pluralign.models.tiny.build_tiny_model`, pretrained for a few
     steps on chat-formatted corpus lines so that greedy decoding emits ordinary tokens (an
     untrained model mostly emits special tokens, i.e. empty text). 4096 positions fit the
     longest prompt of the LLM layer (the safety policy)."""
-    from pluralign.train.tiny import build_tiny_model as build
+    from pluralign.models.tiny import build_tiny_model as build
 
     texts = [
         f"<|user|>Say something.<|end|><|assistant|>{line}<|eos|>" for line in sorted(set(CORPUS))

@@ -298,12 +298,17 @@ class Planted(Provider):
 
 
 def test_synthesis_records_every_rejection_with_its_reason(tmp_path):
-    from pluralign.llm.synth import SynthSettings, load_questions, synth_questions, synth_revisions
+    from pluralign.llm.synth import (
+        GenerationSettings,
+        load_questions,
+        synth_questions,
+        synth_revisions,
+    )
 
     provider = Planted(ProviderConfig(base_url="http://127.0.0.1:9/v1", concurrency=1))
     clause = Clause("c1", TAXES, (Evidence(3, TAXES, 20, 1, 0, {}, 0.9, 0.1),))  # consensus
     out = tmp_path / "q.jsonl"
-    s = SynthSettings(seed=0, attempts=2)
+    s = GenerationSettings(seed=0, attempts=2)
     summary = synth_questions(
         provider, [clause], out, 2, s, attempts=3, dedup="tfidf", show_progress=False
     )
@@ -343,3 +348,26 @@ def test_is_repetitive_is_the_gates_rule():
     assert not G.is_repetitive(
         "I will not pretend to be your partner, but I am glad to help with your homework today."
     )
+
+
+def test_the_synth_stage_writes_its_texts_and_reads_its_result_back(tmp_path, monkeypatch):
+    """The synthesis on the stage contract: ``run`` writes questions.jsonl, pairs.jsonl and
+    usage.json into its folder (appending the call to the usage log), and ``SynthResult.read``
+    gives back the result ``run`` returned."""
+    import pluralign.llm.provider as provider_module
+    from pluralign.llm.settings import SynthSettings
+    from pluralign.llm.stage import SynthInputs, SynthResult, run
+
+    config = ProviderConfig(base_url="http://127.0.0.1:9/v1", concurrency=1)
+    monkeypatch.setattr(provider_module, "open_provider", lambda cfg: Planted(cfg))
+    clause = Clause("c1", TAXES, (Evidence(3, TAXES, 20, 1, 0, {}, 0.9, 0.1),))
+    out = tmp_path / "synth"
+    out.mkdir()
+    log = tmp_path / "llm-usage.jsonl"
+    result = run(SynthInputs([clause], config, out, usage_log=log),
+                 SynthSettings(questions_per_clause=2, attempts=3), seed=0)
+    assert result.usage["questions"] == 2 and result.pairs == result.usage["pairs"] > 0
+    assert result.usage["failed"] == 0 and result.usage["generator"] == config.label()
+    assert len((out / "pairs.jsonl").read_text().splitlines()) == result.pairs
+    assert SynthResult.read(out) == result
+    assert json.loads(log.read_text())["stage"] == "synth"

@@ -11,7 +11,7 @@ from pluralign.constitution.draft import Clause
 from pluralign.llm import prompts as P
 from pluralign.llm.config import ProviderConfig
 from pluralign.llm.provider import Provider
-from pluralign.llm.synth import SynthSettings, step_seed, synth_revisions
+from pluralign.llm.synth import GenerationSettings, step_seed, synth_revisions
 from pluralign.llm.types import Completion
 
 CLAUSE = "The assistant should mention the cost of public transport for families."
@@ -47,8 +47,9 @@ def test_instructed_pairs_prefer_the_answer_written_with_the_clause(tmp_path):
     questions = [{"key": "q1", "clause_id": "c1", "question": "How should I get to work?"},
                  {"key": "q2", "clause_id": "c1", "question": "Any stubborn advice on commuting?"}]
     out = tmp_path / "pairs.jsonl"
-    summary = synth_revisions(provider, clauses, questions, out, SynthSettings(seed=3, attempts=2),
-                              show_progress=False, critique=False)
+    summary = synth_revisions(provider, clauses, questions, out,
+                              GenerationSettings(seed=3, attempts=2), show_progress=False,
+                              critique=False)
     rows = [json.loads(x) for x in out.read_text().splitlines() if x.strip()]
     pairs = [r for r in rows if "chosen" in r]
     assert len(pairs) == 1 and summary.written == 1 and summary.skipped == 1

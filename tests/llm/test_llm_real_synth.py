@@ -11,7 +11,7 @@ from pluralign.constitution.draft import Clause, Evidence
 from pluralign.llm import gates as G
 from pluralign.llm.config import ProviderConfig
 from pluralign.llm.local import LocalProvider
-from pluralign.llm.synth import SynthSettings, load_questions, synth_questions, synth_revisions
+from pluralign.llm.synth import GenerationSettings, load_questions, synth_questions, synth_revisions
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("smollm2")]
 
@@ -30,7 +30,7 @@ def rows(path):
 
 def test_questions_answer_critique_revision_on_the_embedded_model(smollm2_path, tmp_path):
     config = ProviderConfig(checkpoint=smollm2_path, cache_dir=tmp_path / "cache", concurrency=8)
-    settings = SynthSettings(max_tokens=64, seed=0, attempts=2)
+    settings = GenerationSettings(max_tokens=64, seed=0, attempts=2)
     with LocalProvider(config) as provider:
         q = synth_questions(
             provider,

@@ -11,7 +11,7 @@ from pluralign.constitution.draft import Clause
 from pluralign.llm import prompts as P
 from pluralign.llm.config import ProviderConfig
 from pluralign.llm.provider import Provider
-from pluralign.llm.synth import SynthSettings, step_seed, synth_revisions
+from pluralign.llm.synth import GenerationSettings, step_seed, synth_revisions
 from pluralign.llm.types import Completion
 
 VOCAB = ["river", "lamp", "quiet", "orange", "table", "music", "garden", "window"]
@@ -47,7 +47,8 @@ def _run(tmp_path, out_name: str) -> tuple[list[dict], SeedOnly]:
     questions = [{"key": f"q{i}", "clause_id": "c1", "question": f"Question {i}?"} for i in (1, 2)]
     out = tmp_path / out_name
     synth_revisions(
-        provider, clauses, questions, out, SynthSettings(seed=5, attempts=3), show_progress=False
+        provider, clauses, questions, out, GenerationSettings(seed=5, attempts=3),
+        show_progress=False,
     )
     return [json.loads(x) for x in out.read_text().splitlines() if x.strip()], provider
 

@@ -30,7 +30,8 @@ def test_init_writes_the_commented_example_and_refuses_to_overwrite(tmp_path):
 
 @pytest.mark.parametrize(("text", "field", "line"), [
     ("inputs:\n  polis: p\npanel:\n  size: -3\n", "panel.size", 4),
-    ("inputs:\n  polis: p\ntrain:\n  max_stepz: 3\n", "train", 3),
+    ("inputs:\n  polis: p\ntrain:\n  max_stepz: 3\n", "train.max_stepz", 4),
+    ("inputs:\n  polis: p\ntrain:\n  method: kto\n  sft_weight: 1\n", "train.sft_weight", 5),
     ("inputs: {}\n", "inputs", 1),
     ("inputs:\n  polis: p\n  store: {db: x.db, slug: s}\n", "inputs", 1),
     ("inputs:\n  polis: p\nmodel:\n  llm: {base_url: http://x, checkpoint: y}\n", "model.llm", 4),

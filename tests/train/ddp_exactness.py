@@ -56,6 +56,8 @@ def run(case: str, model_dir: Path, out: Path) -> None:
     processes = int(os.environ.get("WORLD_SIZE", "1"))
     robust = case == "group-robust"
     settings = {
+        "lora": False, "sft_weight": 0.0, "warmup_ratio": 0.0, "precompute_ref_log_probs": False,
+        "max_length": 512,  # the reference settings (trainkit.REFERENCE)
         "per_device_train_batch_size": 4 // processes,
         "num_train_epochs": 2.0,
         "save_steps": 0,

@@ -13,13 +13,14 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 
-from trainkit import BAD, GOOD, PROMPTS, make_rows, tiny_model_dir  # noqa: E402
+from trainkit import BAD, GOOD, PROMPTS, REFERENCE, make_rows, tiny_model_dir  # noqa: E402
 
 from cli_inproc import run_inproc  # noqa: E402
 from pluralign.errors import InputError  # noqa: E402
 from pluralign.train import preference_margins, train_preferences  # noqa: E402
 
 FAST = {
+    **REFERENCE,
     "per_device_train_batch_size": 6,
     "learning_rate": 5e-3,
     "save_steps": 0,

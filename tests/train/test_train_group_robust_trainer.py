@@ -17,6 +17,7 @@ from trainkit import (  # noqa: E402
     collate,
     make_rows,
     make_trainer,
+    reference_settings,
     step_gradients,
     tiny_model_dir,
 )
@@ -38,6 +39,7 @@ def gr_trainer(method, rows, tmp_path, *, eta=1.0, init="uniform", **overrides):
     from pluralign.train.rows import load_rows
 
     settings = {
+        **reference_settings(method),
         "per_device_train_batch_size": 2,
         "max_steps": 1,
         "save_steps": 0,

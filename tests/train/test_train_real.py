@@ -93,12 +93,13 @@ def test_the_demo_settings_move_the_likelihood_preference_towards_the_panel(smol
     model's own preference log π(y_w|x) − log π(y_l|x) (what "after" measures) rises on every
     pair, and the preferred replies get likelier (the NLL term keeps them fluent). 6 steps of 4
     rows: 18 min on the build machine at load average 18 (not yet timed on idle cores)."""
-    from pluralign.run.config import TrainSection
     from pluralign.train import pair_logps, train_preferences
+    from pluralign.train.config import config_of
+    from pluralign.train.settings import TrainSettings
 
     rows = _rows([3.0, 3.0, 3.0, 3.0])
     rows += [{**r, "chosen": r["rejected"], "rejected": r["chosen"], "weight": 1.0} for r in rows]
-    cfg = {**TrainSection().model_dump(), "max_steps": 6, "save_steps": 0, "max_length": 96}
+    cfg = config_of(TrainSettings(max_steps=6, save_steps=0, max_length=96))
     result = train_preferences(rows, smollm2_path, cfg, tmp_path / "run")
     assert json_rows_trained(result) == 4  # 8 rows = 4 pairs, each folded with its reverse
     base_c, base_r = pair_logps(smollm2_path, rows[:4])

@@ -44,7 +44,7 @@ def test_chat_template_prompt_is_a_token_prefix_of_the_conversation():
 
 
 def test_pretraining_lowers_the_loss_and_is_seeded(tmp_path):
-    from pluralign.train.tiny import build_tiny_model
+    from pluralign.models.tiny import build_tiny_model
 
     texts = [r["chosen"] for r in make_rows(6)] * 3
     settings = dict(vocab_size=300, hidden_size=16, layers=1, heads=2, pretrain_steps=12, seed=3)
@@ -66,7 +66,7 @@ def test_pretraining_lowers_the_loss_and_is_seeded(tmp_path):
     ],
 )
 def test_bad_arguments_are_input_errors(tmp_path, texts, kwargs, match):
-    from pluralign.train.tiny import build_tiny_model
+    from pluralign.models.tiny import build_tiny_model
 
     with pytest.raises(InputError, match=match):
         build_tiny_model(texts, tmp_path / "m", **kwargs)
@@ -74,7 +74,7 @@ def test_bad_arguments_are_input_errors(tmp_path, texts, kwargs, match):
 
 
 def test_read_texts_from_jsonl_and_plain_files(tmp_path):
-    from pluralign.train.tiny import read_texts
+    from pluralign.models.tiny import read_texts
 
     jl = tmp_path / "p.jsonl"
     jl.write_text('{"prompt": "Q?", "chosen": "A", "rejected": "B"}\n\n')

@@ -16,6 +16,7 @@ from trainkit import (  # noqa: E402
     collate,
     make_rows,
     make_trainer,
+    reference_settings,
     step_gradients,
     tiny_model_dir,
 )
@@ -164,7 +165,8 @@ def test_a_pair_folded_with_its_reverse_equals_both_rows(extra, tmp_path):
         (a["chosen"], 2.5), (b["chosen"], 1.0), (c["chosen"], 1.5)]
     assert shares == pytest.approx([0.8, 1.0, 1.0])
     both = make_trainer("dpo", rows, tmp_path / "both", **extra)
-    settings = {"per_device_train_batch_size": 2, "max_steps": 1, "save_steps": 0,
+    settings = {**reference_settings("dpo"), "per_device_train_batch_size": 2, "max_steps": 1,
+                "save_steps": 0,
                 "learning_rate": 1e-3, "lr_scheduler_type": "constant", "max_grad_norm": 0.0,
                 **extra}
     one = build_trainer(folded, tiny_model_dir(), load_train_config(settings, "dpo"),

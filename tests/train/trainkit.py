@@ -58,7 +58,7 @@ def _one_thread() -> None:
 @functools.cache
 def tiny_model_dir() -> Path:
     """Build the session's tiny model once (a few seconds), in a temporary folder."""
-    from pluralign.train.tiny import build_tiny_model
+    from pluralign.models.tiny import build_tiny_model
 
     _one_thread()
     texts = []
@@ -105,6 +105,19 @@ def assert_trained_in_one_process(proc: subprocess.CompletedProcess, out: Path, 
     assert (out / "model" / "config.json").exists()
 
 
+REFERENCE = {"lora": False, "sft_weight": 0.0, "warmup_ratio": 0.0,
+             "precompute_ref_log_probs": False, "max_length": 512}
+"""What the formula tests pin: every weight trained, no RPO term, no warm-up, the reference model
+live, 512 tokens (the defaults are LoRA on the embedded model: ``pluralign.train.settings``)."""
+
+
+def reference_settings(method: str = "dpo") -> dict:
+    """:data:`REFERENCE`, the settings ``method`` has."""
+    from pluralign.train.config import method_fields
+
+    return {k: v for k, v in REFERENCE.items() if k in method_fields(method)}
+
+
 def make_trainer(method: str, rows: list[dict], tmp_path: Path, model_dir: Path | None = None,
                  **overrides):
     """A weighted trainer on the tiny model, or ``model_dir`` (CPU, no dropout, fp32)."""
@@ -113,6 +126,7 @@ def make_trainer(method: str, rows: list[dict], tmp_path: Path, model_dir: Path 
     from pluralign.train.rows import load_rows
 
     settings = {
+        **reference_settings(method),
         "per_device_train_batch_size": 2,
         "max_steps": 1,
         "save_steps": 0,

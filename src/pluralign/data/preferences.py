@@ -152,6 +152,13 @@ class PreferenceSet:
     def __len__(self) -> int:
         return len(self.pairs)
 
+    @classmethod
+    def of(cls, pairs: Sequence[PreferencePair], provenance: Mapping[str, Any] | None = None
+           ) -> PreferenceSet:
+        """The set as :func:`write_jsonl` writes it and :func:`read_jsonl` reads it back: the
+        provenance with the file's ``rows``, ``sha256`` and per-group counts."""
+        return cls(tuple(pairs), file_provenance(pairs, provenance))
+
 
 def make_provenance(
     kind: str,
@@ -186,13 +193,11 @@ def dumps_pairs(pairs: Iterable[PreferencePair]) -> str:
     )
 
 
-def write_jsonl(
-    path: str | Path, pairs: Sequence[PreferencePair], provenance: Mapping[str, Any] | None = None
-) -> Path:
-    """Write pairs as JSONL and the provenance sidecar (both atomically); returns the path.
-
-    The provenance gains ``rows`` (count), ``sha256`` of the JSONL bytes and per-group counts."""
-    text = dumps_pairs(pairs)
+def file_provenance(pairs: Sequence[PreferencePair], provenance: Mapping[str, Any] | None = None,
+                    text: str | None = None) -> dict[str, Any]:
+    """``provenance`` with what a file of ``pairs`` adds to it: ``rows`` (count), ``sha256`` of
+    the JSONL bytes and per-group counts."""
+    text = dumps_pairs(pairs) if text is None else text
     prov = dict(provenance or {})
     prov["rows"] = len(pairs)
     prov["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -200,6 +205,17 @@ def write_jsonl(
     for p in pairs:
         groups[p.group] = groups.get(p.group, 0) + 1
     prov["groups"] = dict(sorted(groups.items()))
+    return prov
+
+
+def write_jsonl(
+    path: str | Path, pairs: Sequence[PreferencePair], provenance: Mapping[str, Any] | None = None
+) -> Path:
+    """Write pairs as JSONL and the provenance sidecar (both atomically); returns the path.
+
+    The provenance gains ``rows`` (count), ``sha256`` of the JSONL bytes and per-group counts."""
+    text = dumps_pairs(pairs)
+    prov = file_provenance(pairs, provenance, text)
     atomic_write_text(path, text)
     atomic_write_text(sidecar_path(path), json.dumps(prov, indent=2, sort_keys=True) + "\n")
     return Path(path)

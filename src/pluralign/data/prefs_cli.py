@@ -74,33 +74,22 @@ def prefs_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same output.")] = 0,
 ) -> None:
     """Preference pairs from a simulated assembly: each panel member's choices."""
-    from pluralign.data.prefsets import write_sim_preferences
+    from pluralign.data.stage import DataInputs
+    from pluralign.data.stage import run as data_run
 
     settings = from_options(DataSettings, weighting=weighting, templates=templates,
                             heldout_fraction=heldout_fraction,
                             prompts_per_member=prompts_per_member)
-    weighting, templates = settings.weighting, settings.templates
-    files = write_sim_preferences(
-        from_sim,
-        out,
-        heldout_out,
-        weighting=weighting,
-        panel=panel,
-        weights=weights,
-        targets=targets,
-        groups=groups,
-        bank=bank,
-        templates=templates,
-        heldout_fraction=heldout_fraction,
-        prompts_per_member=prompts_per_member,
-        seed=seed,
-    )
-    d = files.details
+    result = data_run(DataInputs(simulation=from_sim, panel=panel, weights=weights,
+                                 targets=targets, groups=groups, bank=bank), settings, seed)
+    heldout_out = heldout_out or out.with_name(out.name.removesuffix(".jsonl") + ".heldout.jsonl")
+    train_path, heldout_path = result.write_files(out, heldout_out)
+    d = result.train.provenance["builder"]
     console.print(
-        f"{files.train_pairs} training and {files.heldout_pairs} held-out pairs from "
+        f"{len(result.train)} training and {len(result.heldout)} held-out pairs from "
         f"{d['members']} members, {d['prompts']} prompts {d['kinds']}"
     )
-    console.print(f"wrote {files.train} and {files.heldout}")
+    console.print(f"wrote {train_path} and {heldout_path}")
 
 
 def import_prism_cmd(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pluralign.data.preferences import PreferencePair
+from pluralign.data.preferences import PreferencePair, PreferenceSet
 from pluralign.errors import InputError, at
 
 
@@ -172,10 +172,8 @@ class SimPreferenceFiles:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-def write_sim_preferences(
+def sim_preference_sets(
     sim_dir: str | Path,
-    out: str | Path,
-    heldout_out: str | Path | None = None,
     *,
     weighting: str = "hard",
     panel: Path | None = None,
@@ -189,16 +187,17 @@ def write_sim_preferences(
     seed: int = 0,
     balance: bool = True,
     heldout_unseen: str = "none",
-) -> SimPreferenceFiles:
-    """Build simulator preference pairs, weight them, and write the training and held-out JSONL
-    files with their provenance sidecars (held-out default: ``<out stem>.heldout.jsonl``).
+) -> tuple[PreferenceSet, PreferenceSet]:
+    """Build simulator preference pairs, weight them and split them: the training and the
+    held-out :class:`~pluralign.data.preferences.PreferenceSet`, each with its provenance (the
+    builder's details under ``builder``).
 
     ``balance``: reweight the training pairs so that the agreeing and the disagreeing response
     win with equal total weight (:func:`~pluralign.data.simprefs.balance_choices`); held-out
     pairs keep the panel's weights. ``heldout_unseen`` (``none``, ``divisive``, ``all``): also
     hold out the statement bank's statements the conversation did not include
     (:func:`~pluralign.data.simprefs.unseen_statements`)."""
-    from pluralign.data.preferences import make_provenance, write_jsonl
+    from pluralign.data.preferences import make_provenance
     from pluralign.data.prompt_bank import load_bank
     from pluralign.data.simprefs import (
         balance_choices,
@@ -207,7 +206,6 @@ def write_sim_preferences(
         unseen_statements,
     )
 
-    out = Path(out)
     kwargs = weighting_inputs(weighting, panel, weights, targets)
     weighting = resolve_weighting(weighting, kwargs)
     assembly = load_simulation(sim_dir)
@@ -256,12 +254,8 @@ def write_sim_preferences(
         "balance": balance,
         **({"heldout_unseen": heldout_unseen} if heldout_unseen != "none" else {}),
     }
-    held_path = (
-        Path(heldout_out)
-        if heldout_out is not None
-        else out.with_name(out.name.removesuffix(".jsonl") + ".heldout.jsonl")
-    )
-    for split, path in (("train", out), ("heldout", held_path)):
+    sets = []
+    for split in ("train", "heldout"):
         prov = make_provenance(
             "preferences.sim",
             inputs=inputs,
@@ -271,7 +265,30 @@ def write_sim_preferences(
             builder=dict(sim.details),
             weighting=dict(result.details),
         )
-        write_jsonl(path, parts[split], prov)
+        sets.append(PreferenceSet.of(parts[split], prov))
+    return sets[0], sets[1]
+
+
+def write_sim_preferences(
+    sim_dir: str | Path,
+    out: str | Path,
+    heldout_out: str | Path | None = None,
+    **settings: Any,
+) -> SimPreferenceFiles:
+    """:func:`sim_preference_sets` (``settings``: its keywords) written as the training and
+    held-out JSONL files with their provenance sidecars (held-out default: ``<out
+    stem>.heldout.jsonl``)."""
+    from pluralign.data.preferences import write_jsonl
+
+    out = Path(out)
+    train, heldout = sim_preference_sets(sim_dir, **settings)
+    held_path = (
+        Path(heldout_out)
+        if heldout_out is not None
+        else out.with_name(out.name.removesuffix(".jsonl") + ".heldout.jsonl")
+    )
+    for path, part in ((out, train), (held_path, heldout)):
+        write_jsonl(path, part.pairs, part.provenance)
     return SimPreferenceFiles(
-        out, held_path, len(parts["train"]), len(parts["heldout"]), dict(sim.details)
+        out, held_path, len(train.pairs), len(heldout.pairs), dict(train.provenance["builder"])
     )

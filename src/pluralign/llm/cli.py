@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from pluralign.clikit import console
+from pluralign.contract import default, from_options, help_of
 from pluralign.errors import InputError, ProviderError
 from pluralign.llm.options import (
     AdapterOption,
@@ -24,6 +25,7 @@ from pluralign.llm.options import (
     TimeoutOption,
     usage_line,
 )
+from pluralign.llm.settings import SynthSettings
 
 synth_app = typer.Typer(
     help="Synthetic data from a constitution (resumable JSONL).", no_args_is_help=True
@@ -86,18 +88,20 @@ def _finish(summary) -> None:
         )
 
 
+_S = SynthSettings
+
+
 @synth_app.command("questions")
 def questions_cmd(
     constitution: ConstitutionOption,
     out: Annotated[Path, typer.Option("--out", help="Questions JSONL (appended).")],
-    n: Annotated[int, typer.Option("--n", min=1, help="Questions per clause.")] = 5,
-    attempts: Annotated[
-        int, typer.Option("--attempts", min=1, help="At most ATTEMPTS × N requests per clause.")
-    ] = 3,
-    dedup: Annotated[
-        str,
-        typer.Option("--dedup", help="auto | embedding | tfidf (auto: embedding when installed)."),
-    ] = "auto",
+    questions_per_clause: Annotated[int, typer.Option(
+        "--n", "--questions-per-clause", help=help_of(_S, "questions_per_clause"))
+    ] = default(_S, "questions_per_clause"),
+    attempts: Annotated[int, typer.Option("--attempts", help=help_of(_S, "attempts"))
+                        ] = default(_S, "attempts"),
+    dedup: Annotated[str, typer.Option("--dedup", help=help_of(_S, "dedup"))
+                     ] = default(_S, "dedup"),
     threshold: Annotated[
         float | None,
         typer.Option(
@@ -106,10 +110,10 @@ def questions_cmd(
             "(default 0.85 embedding, 0.8 tfidf).",
         ),
     ] = None,
-    temperature: TemperatureOption = 0.7,
-    max_tokens: MaxTokensOption = 64,
+    temperature: TemperatureOption = default(_S, "temperature"),
+    max_tokens: MaxTokensOption = default(_S, "max_tokens"),
     seed: SeedOpt = 0,
-    language: LanguageOption = "auto",
+    language: LanguageOption = default(_S, "language"),
     base_url: BaseUrlOption = None,
     model: ModelOption = None,
     api_key_env: ApiKeyEnvOption = None,
@@ -122,14 +126,16 @@ def questions_cmd(
     provider_config: ProviderConfigOption = None,
     progress: ProgressOption = True,
 ) -> None:
-    """N de-duplicated test questions per clause."""
+    """N de-duplicated test questions per clause (the synth stage's first step; its defaults
+    are pipeline.yaml's synth: section's)."""
     flags = ProviderFlags.of(locals())
 
     from pluralign.constitution.yamlio import read_clauses
-    from pluralign.llm.synth import SynthSettings, synth_questions
+    from pluralign.llm.synth import GenerationSettings, synth_questions
 
-    if dedup not in ("auto", "embedding", "tfidf"):
-        raise InputError(f"--dedup must be auto, embedding or tfidf, not {dedup!r}")
+    s = from_options(SynthSettings, questions_per_clause=questions_per_clause,
+                     attempts=attempts, dedup=dedup, temperature=temperature,
+                     max_tokens=max_tokens, language=_language(language))
     clauses = read_clauses(constitution)
     with flags.open() as prov:
         _finish(
@@ -137,10 +143,10 @@ def questions_cmd(
                 prov,
                 clauses,
                 out,
-                n,
-                SynthSettings(temperature, max_tokens, seed, language=_language(language)),
-                attempts,
-                dedup,
+                s.questions_per_clause,
+                GenerationSettings(s.temperature, s.max_tokens, seed, s.attempts, s.language),
+                s.attempts,
+                s.dedup,
                 threshold,
                 progress,
             )
@@ -152,11 +158,11 @@ def revise_cmd(
     constitution: ConstitutionOption,
     questions: Annotated[Path, typer.Option("--questions", help="Questions JSONL.")],
     out: Annotated[Path, typer.Option("--out", help="Preference JSONL (appended).")],
-    temperature: TemperatureOption = 0.7,
-    max_tokens: MaxTokensOption = 80,
+    temperature: TemperatureOption = default(_S, "temperature"),
+    max_tokens: MaxTokensOption = default(_S, "max_tokens"),
     seed: SeedOpt = 0,
-    attempts: StepAttemptsOption = 2,
-    language: LanguageOption = "auto",
+    attempts: StepAttemptsOption = default(_S, "attempts"),
+    language: LanguageOption = default(_S, "language"),
     base_url: BaseUrlOption = None,
     model: ModelOption = None,
     api_key_env: ApiKeyEnvOption = None,
@@ -173,8 +179,10 @@ def revise_cmd(
     flags = ProviderFlags.of(locals())
 
     from pluralign.constitution.yamlio import read_clauses
-    from pluralign.llm.synth import SynthSettings, load_questions, synth_revisions
+    from pluralign.llm.synth import GenerationSettings, load_questions, synth_revisions
 
+    s = from_options(SynthSettings, attempts=attempts, temperature=temperature,
+                     max_tokens=max_tokens, language=_language(language))
     clauses = read_clauses(constitution)
     rows = load_questions(questions)
     with flags.open() as prov:
@@ -184,7 +192,7 @@ def revise_cmd(
                 clauses,
                 rows,
                 out,
-                SynthSettings(temperature, max_tokens, seed, attempts, _language(language)),
+                GenerationSettings(s.temperature, s.max_tokens, seed, s.attempts, s.language),
                 progress,
             )
         )
@@ -216,7 +224,7 @@ def refine_cmd(
     flags = ProviderFlags.of(locals())
 
     from pluralign.constitution.yamlio import read_clauses
-    from pluralign.llm.synth import SynthSettings, synth_refinements
+    from pluralign.llm.synth import GenerationSettings, synth_refinements
 
     clauses = read_clauses(constitution)
     with flags.open() as prov:
@@ -226,7 +234,7 @@ def refine_cmd(
                 clauses,
                 out,
                 n,
-                SynthSettings(temperature, max_tokens, seed, attempts, _language(language)),
+                GenerationSettings(temperature, max_tokens, seed, attempts, _language(language)),
                 progress,
             )
         )

@@ -49,7 +49,7 @@ clean_text = G.clean_text
 __all__ = [
     "STEP_SEEDS",
     "step_seed",
-    "SynthSettings",
+    "GenerationSettings",
     "SynthSummary",
     "synth_questions",
     "synth_revisions",
@@ -68,7 +68,7 @@ CHAIN_CHUNK = 16
 
 
 @dataclass(frozen=True)
-class SynthSettings:
+class GenerationSettings:
     """Generation settings recorded in every row's provenance.
 
     The first attempt of every text is greedy; ``temperature`` is that of the later candidates
@@ -101,7 +101,7 @@ class SynthSummary:
 
 
 def clause_language(clause: Clause, setting: str | None) -> str | None:
-    """The language a clause's texts must be in (see :class:`SynthSettings`)."""
+    """The language a clause's texts must be in (see :class:`GenerationSettings`)."""
     if setting != "auto":
         return setting
     return G.guess_language(clause.text) or "en"
@@ -119,7 +119,7 @@ def pair_group(clause: Clause) -> str:
     return clause.group or clause_kind(clause)
 
 
-def _provenance(provider: Provider, clause: Clause, settings: SynthSettings, **extra) -> dict:
+def _provenance(provider: Provider, clause: Clause, settings: GenerationSettings, **extra) -> dict:
     return {
         "clause_id": clause.id,
         "clause": clause.text,
@@ -149,7 +149,7 @@ def _summary(
     )
 
 
-def question_request(clause: Clause, variant: int, settings: SynthSettings) -> ChatRequest:
+def question_request(clause: Clause, variant: int, settings: GenerationSettings) -> ChatRequest:
     """Candidate ``variant`` (0-based) of a clause: kind ``variant mod len(QUESTION_KINDS)``,
     greedy for the first round of kinds, then sampled; seed ``seed + variant``."""
     kinds = list(P.QUESTION_KINDS)
@@ -185,7 +185,7 @@ def synth_questions(
     clauses: Sequence[Clause],
     out: Path,
     n_per_clause: int,
-    settings: SynthSettings = SynthSettings(),
+    settings: GenerationSettings = GenerationSettings(),
     attempts: int = 3,
     dedup: str = "auto",
     threshold: float | None = None,
@@ -392,7 +392,7 @@ def synth_revisions(
     clauses: Sequence[Clause],
     questions: Sequence[dict],
     out: Path,
-    settings: SynthSettings = SynthSettings(),
+    settings: GenerationSettings = GenerationSettings(),
     show_progress: bool = True,
     critique: bool = True,
 ) -> SynthSummary:
@@ -465,7 +465,7 @@ def synth_refinements(
     clauses: Sequence[Clause],
     out: Path,
     n_per_clause: int,
-    settings: SynthSettings = SynthSettings(),
+    settings: GenerationSettings = GenerationSettings(),
     show_progress: bool = True,
 ) -> SynthSummary:
     """Self-refinement records ``scenario, rejected, chosen, critique`` (+ ``key, clause_id,

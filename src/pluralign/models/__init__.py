@@ -17,7 +17,9 @@ model or a local LLM (``model.base`` in pipeline.yaml, ``pluralign train --model
     model = AutoModelForCausalLM.from_pretrained(path)   # offline, like any local checkpoint
 
 :func:`model_info` describes a checkpoint for ``model/model.json`` (name, parameter count,
-licence, sha256). Heavy libraries are imported inside the functions.
+licence, sha256); :mod:`pluralign.models.stage` is the run's model stage (the embedded model, a
+checkpoint, or the tiny random model of :mod:`pluralign.models.tiny` built from the run's texts).
+Heavy libraries are imported inside the functions.
 """
 
 from __future__ import annotations
@@ -35,16 +37,26 @@ _EXPORTS = {
     "is_embedded_name": "pluralign.models.embedded",
     "resolve_model": "pluralign.models.embedded",
     "model_info": "pluralign.models.info",
+    "quiet_libraries": "pluralign.models.info",
     "require_chat_template": "pluralign.models.info",
+    "build_tiny_model": "pluralign.models.tiny",
+    "ModelSettings": "pluralign.models.settings",
+    "TinySettings": "pluralign.models.settings",
+    "ModelResult": "pluralign.models.stage",
 }
 __all__ = [
     "EMBEDDED",
     "EMBEDDED_NAMES",
     "EmbeddedModel",
+    "ModelResult",
+    "ModelSettings",
+    "TinySettings",
+    "build_tiny_model",
     "embedded_checkpoint",
     "find_gguf",
     "is_embedded_name",
     "model_info",
+    "quiet_libraries",
     "require_chat_template",
     "resolve_model",
 ]
@@ -60,4 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover
         is_embedded_name,
         resolve_model,
     )
-    from pluralign.models.info import model_info, require_chat_template
+    from pluralign.models.info import model_info, quiet_libraries, require_chat_template
+    from pluralign.models.settings import ModelSettings, TinySettings
+    from pluralign.models.stage import ModelResult
+    from pluralign.models.tiny import build_tiny_model

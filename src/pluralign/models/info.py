@@ -141,3 +141,23 @@ def model_info(folder: str | Path, source: str | None = None) -> dict[str, Any]:
         "sha256_of": "weight files (sorted name + sha256)",
         "chat_template": has_chat_template(folder),
     }
+
+
+def quiet_libraries() -> None:
+    """Silence the per-map, per-shard progress bars and info logs of datasets/transformers (the
+    CLI and a run show their own progress). Changes process-wide library settings; a library
+    not installed is left alone."""
+    import os
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        import transformers
+    except ImportError:
+        return
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    try:
+        import datasets
+    except ImportError:
+        return
+    datasets.disable_progress_bars()

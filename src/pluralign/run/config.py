@@ -26,10 +26,12 @@ from pluralign.data.settings import DataSettings
 from pluralign.errors import InputError, at
 from pluralign.evaluate.settings import EvaluateSettings
 from pluralign.llm.config import ProviderConfig
+from pluralign.llm.settings import SynthSettings
+from pluralign.models.settings import ModelSettings
 from pluralign.moralgraph.settings import MoralGraphSettings
 from pluralign.panel.settings import PanelSettings
 from pluralign.report.settings import ReportSettings
-from pluralign.train.tiny_settings import TinySettings
+from pluralign.train.settings import TrainSettings
 
 
 class _Model(BaseModel):
@@ -44,7 +46,8 @@ class _Section(_Model):
     def settings(self) -> Any:
         """The stage's settings (the dataclass) from this section."""
         names = {f.name for f in dataclasses.fields(self.settings_cls)}
-        return self.settings_cls(**{k: v for k, v in self if k in names})
+        return self.settings_cls(**{k: v.settings() if isinstance(v, _Section) else v
+                                    for k, v in self if k in names})
 
 
 def section(cls: type[Settings], **engine_fields: Any) -> type[_Section]:
@@ -52,12 +55,18 @@ def section(cls: type[Settings], **engine_fields: Any) -> type[_Section]:
     (its default, help text and constraints; ``choices`` become a ``Literal``), plus
     ``engine_fields`` the run engine adds (``name=(type, Field(...))``). Fields holding another
     dataclass that is not a section of its own (the aggregation's consensus rule, set from the
-    constitution's thresholds) are left out."""
+    constitution's thresholds) are left out; a field holding another settings class is its
+    own section, nested (``model.tiny``)."""
     hints = typing.get_type_hints(cls)
     fields: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         tp, meta = hints[f.name], f.metadata
         if dataclasses.is_dataclass(tp) and not issubclass(tp, Settings):
+            continue
+        if dataclasses.is_dataclass(tp):
+            nested = section(tp)
+            fields[f.name] = (nested, Field(default_factory=nested,
+                                            description=meta.get("help")))
             continue
         if "choices" in meta:
             lit = Literal[meta["choices"]]  # type: ignore[valid-type]
@@ -130,24 +139,14 @@ class Inputs(_Model):
         return self
 
 
-TinySection = section(TinySettings)
-
-
-class ModelSection(_Model):
-    """The model to fine-tune, and the model the LLM stages (synthesis) call."""
-
-    base: str = Field(
-        "smollm2",
-        description="'smollm2' (the embedded SmolLM2-135M-Instruct), 'tiny' (a tiny random model "
-        "built from the run's texts, for fast tests) or a local checkpoint folder",
-    )
-    tiny: TinySection = TinySection()  # type: ignore[valid-type]
-    llm: ProviderConfig | None = Field(
-        None,
-        description="Provider for the LLM stages (pluralign.llm ProviderConfig); default: the "
-        "embedded model through the local transformers provider (the tiny model when base is "
-        "'tiny')",
-    )
+ModelSection = section(ModelSettings, llm=(ProviderConfig | None, Field(
+    None,
+    description="Provider for the LLM stages (pluralign.llm ProviderConfig); default: the "
+    "embedded model through the local transformers provider (the tiny model when base is "
+    "'tiny')",
+)))
+"""The model to fine-tune (:class:`~pluralign.models.settings.ModelSettings`), and the model the
+LLM stages (synthesis) call."""
 
 
 PanelSection = section(PanelSettings)
@@ -169,48 +168,13 @@ class ConstitutionSection(_Model):
     max_clauses: int | None = Field(None, ge=1)
 
 
-class SynthSection(_Model):
-    questions_per_clause: int = Field(2, ge=1)
-    attempts: int = Field(
-        2, ge=1, description="Tries per wanted text: attempts x N question candidates per "
-        "clause, and each of answer, critique, revision asked up to this often (docs/llm.md)")
-    temperature: float = Field(
-        0.7, ge=0, description="Sampling temperature of candidates and retries after the "
-        "first, greedy, one")
-    max_tokens: int = Field(80, ge=1)
-    language: str | None = Field(
-        "auto", description="Language every synthesised text must be in: auto (the clause's), "
-        "a code such as en, or null for no check")
-    max_clauses: int | None = Field(
-        None, ge=1, description="Use only the first N clauses (keeps small runs small)"
-    )
-    dedup: Literal["auto", "embedding", "tfidf"] = "tfidf"
+SynthSection = section(SynthSettings)
 
 
 DataSection = section(DataSettings)
 
 
-class TrainSection(BaseModel):
-    """Hyperparameters handed to :func:`pluralign.train.train_preferences` (docs/training.md;
-    any key of train.yaml is accepted here and validated there). The defaults suit LoRA on the
-    embedded model on a CPU; the tiny model (``demo --quick``) sets its own."""
-
-    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
-
-    method: Literal["dpo", "kto", "orpo"] = "dpo"
-    lora: bool = True
-    learning_rate: float = 5e-4
-    beta: float = 0.1
-    sft_weight: float = 1.0
-    max_steps: int = -1
-    num_train_epochs: float = 1.0
-    per_device_train_batch_size: int = 4
-    gradient_accumulation_steps: int = 1
-    warmup_ratio: float = 0.1
-    save_steps: int = 10
-    max_length: int = 192
-    lr_scheduler_type: str = "linear"
-    precompute_ref_log_probs: bool = True
+TrainSection = section(TrainSettings)
 
 
 EvaluateSection = section(EvaluateSettings)
@@ -301,13 +265,13 @@ class PipelineConfig(_Model):
         None, ge=1, description="torch CPU threads (None: torch's default); 1 suits tiny models"
     )
     inputs: Inputs
-    model: ModelSection = ModelSection()
+    model: ModelSection = ModelSection()  # type: ignore[valid-type]
     panel: PanelSection = PanelSection()  # type: ignore[valid-type]
     aggregate: AggregateSection = AggregateSection()  # type: ignore[valid-type]
     constitution: ConstitutionSection = ConstitutionSection()
-    synth: SynthSection = SynthSection()
+    synth: SynthSection = SynthSection()  # type: ignore[valid-type]
     data: DataSection = DataSection()  # type: ignore[valid-type]
-    train: TrainSection = TrainSection()
+    train: TrainSection = TrainSection()  # type: ignore[valid-type]
     evaluate: EvaluateSection = EvaluateSection()  # type: ignore[valid-type]
     report: ReportSection = ReportSection()  # type: ignore[valid-type]
     moral_graph: MoralGraphSection = MoralGraphSection()  # type: ignore[valid-type]
@@ -393,24 +357,30 @@ def parse_pipeline_config(data: Any, source: str = "pipeline.yaml",
         raise InputError(f"field '{_field_path(loc)}': {first['msg']}{more}",
                          where=at(source, _line_of(text, loc)),
                          hint="`pluralign init` writes an example with every field") from None
+    from pluralign.train.config import config_of, other_methods_fields
+
+    others = other_methods_fields(cfg.train.method, cfg.train.model_fields_set)
+    if others:  # train: takes every method's settings; the run's method must have those set
+        raise InputError(f"field 'train.{others[0]}': not a setting of {cfg.train.method}",
+                         where=at(source, _line_of(text, ("train", others[0]))),
+                         hint="remove it, or choose the method it belongs to")
     for name in type(cfg).model_fields:  # the settings' own checks (across fields, too)
         sec = getattr(cfg, name)
         if isinstance(sec, _Section):
             try:
                 sec.settings()
             except InputError as exc:
-                field = exc.where if str(exc.where or "").startswith("field ") else None
+                where = str(exc.where or "")
+                field = where if where.startswith("field ") else None
+                loc = tuple(where.removeprefix("field '").rstrip("'").split(".")) if field \
+                    else (name,)
                 raise InputError(f"{field or f'section {name!r}'}: {exc.message}",
-                                 where=at(source, _line_of(text, (name,))), hint=exc.hint) from None
-    from pluralign.train.config import load_train_config
-
-    try:  # train: accepts every train.yaml key; check them now, not after an hour of stages
-        load_train_config(cfg.train.model_dump())
-    except InputError as exc:  # name the field ("config field 'objective'" in train.yaml terms)
-        import re
-
-        field = re.search(r"config field '([^']+)'", str(exc.where or ""))
-        loc = ("train", field.group(1)) if field else ("train",)
+                                 where=at(source, _line_of(text, loc)), hint=exc.hint) from None
+    try:  # the training method's rules across fields, now rather than after an hour of stages
+        config_of(cfg.train.settings())
+    except InputError as exc:
+        loc = tuple(str(exc.where or "field 'train'").removeprefix("field '").rstrip("'")
+                    .split("."))
         raise InputError(f"field '{_field_path(loc)}': {exc.message}",
                          where=at(source, _line_of(text, loc)), hint=exc.hint) from None
     return _resolve_paths(cfg, base) if base is not None else cfg
@@ -490,7 +460,7 @@ constitution: {title: Constitution, min_group_agreement: 0.5, min_group_votes: 3
 synth: {questions_per_clause: 2, attempts: 2, temperature: 0.7, max_tokens: 80, dedup: tfidf,
         language: auto}   # texts failing the quality gates are logged in synth/*.gates.jsonl
 data: {weighting: auto, heldout_fraction: 0.3, templates: all}  # auto|hard|soft|representative
-train:               # any train.yaml key (docs/training.md); defaults suit LoRA on smollm2
+train:               # any train.yaml key (docs/training.md §4); defaults suit LoRA on smollm2
   method: dpo        # dpo | kto | orpo
   lora: true
   learning_rate: 0.0005

@@ -1,9 +1,11 @@
 """``pluralign run pipeline.yaml``: the stages of a run built from its configuration.
 
 :func:`build_stages` turns a :class:`~pluralign.run.config.PipelineConfig` into runner
-:class:`~pluralign.run.runner.Stage` s (the functions in :mod:`pluralign.run.stages`), each with the
-settings and outside input files that make its fingerprint; :func:`run_pipeline` runs them with
-:func:`pluralign.run.runner.run_stages` (manifests, skip when up to date, ``--from``, resume).
+:class:`~pluralign.run.runner.Stage` s — a contract stage's ``STAGE`` spec with its inputs
+gathered from the run (:mod:`pluralign.run.gather`), or a function of :mod:`pluralign.run.stages`
+— each with the settings and outside input files that make its fingerprint;
+:func:`run_pipeline` runs them with :func:`pluralign.run.runner.run_stages` (manifests, skip
+when up to date, ``--from``, resume).
 ``pluralign demo`` is this pipeline on a simulated input (:mod:`pluralign.run.demo`).
 
 Stage order::
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pluralign.contract import Settings, StageSpec
+from pluralign.run import gather as G
 from pluralign.run import stages as S
 from pluralign.run.config import PipelineConfig
 from pluralign.run.runner import RunResult, Stage, StageContext, run_stages, spec_stage
@@ -139,35 +142,44 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
     add("constitution", S.stage_constitution, const, ("aggregate",) if deliberation else (),
         const_inputs)
 
-    extra = {f"extra{i}": p for i, p in enumerate(inp.preferences)}
-    data = {**cfg.data.model_dump(), "extra": [str(p) for p in inp.preferences]}
-    model: dict[str, Any] = {"base": cfg.model.base, "tiny": cfg.model.tiny.model_dump()}
-    from pluralign.models.embedded import EMBEDDED, FORMAT, is_embedded_name
+    from pluralign.data.stage import STAGE as DATA
 
+    extra = {f"extra{i}": p for i, p in enumerate(inp.preferences)}
+    data = {"extra": [str(p) for p in inp.preferences]}
+    from pluralign.models.embedded import EMBEDDED, FORMAT, is_embedded_name
+    from pluralign.models.stage import STAGE as MODEL
+
+    model: dict[str, Any] = {}  # what the model is, beside its settings
     if is_embedded_name(cfg.model.base):
         model["checkpoint"] = {"embedded": EMBEDDED.identity(), "format": FORMAT}
     elif cfg.model.base != "tiny":
         model["checkpoint"] = _checkpoint_identity(Path(cfg.model.base))
     if sim:
-        add("data", S.stage_data_sim, data, ("simulate", "panel", "aggregate"), extra)
-        add("model", S.stage_model, model, ("data", "constitution"))
+        add_spec(DATA, cfg.data.settings(), G.sim_data_inputs, data,
+                 ("simulate", "panel", "aggregate"), extra)
+        add_spec(MODEL, cfg.model.settings(), G.model_inputs, model, ("data", "constitution"))
     else:
         if deliberation:
             model["aggregate"] = agg  # the tiny model learns the deliberation's words
-        add("model", S.stage_model, model,
-            ("aggregate", "constitution") if deliberation else ("constitution",), agg_inputs)
+        add_spec(MODEL, cfg.model.settings(), G.model_inputs, model,
+                 ("aggregate", "constitution") if deliberation else ("constitution",),
+                 agg_inputs)
         llm = cfg.model.llm.model_dump(mode="json") if cfg.model.llm is not None else None
         steps = cfg.rounds.steps_of(1)  # a staged curriculum (docs/rounds.md)
         if steps != ():
-            add("synth", S.stage_synth, {**cfg.synth.model_dump(), "llm": llm,
-                                         **({"steps": list(steps)} if steps else {})},
-                ("constitution", "model"))
-        add("data", S.stage_data_pairs, data, ("synth",) if steps != () else ("constitution",),
-            extra)
-    add("train", S.stage_train, {"train": cfg.train.model_dump()}, ("data", "model"))
+            from pluralign.llm.stage import STAGE as SYNTH
+
+            add_spec(SYNTH, cfg.synth.settings(), G.synth_inputs,
+                     {"llm": llm, **({"steps": list(steps)} if steps else {})},
+                     ("constitution", "model"))
+        add_spec(DATA, cfg.data.settings(), G.pairs_data_inputs, data,
+                 ("synth",) if steps != () else ("constitution",), extra)
+    from pluralign.train.stage import STAGE as TRAIN
+
+    add_spec(TRAIN, cfg.train.settings(), G.train_inputs, {}, ("data", "model"))
     from pluralign.evaluate.stage import STAGE as EVALUATE
 
-    add_spec(EVALUATE, cfg.evaluate.settings(), S.evaluate_inputs, {},
+    add_spec(EVALUATE, cfg.evaluate.settings(), G.evaluate_inputs, {},
              ("data", "model", "train"))
     if cfg.moral_graph.enabled:
         mg = cfg.moral_graph.model_dump()

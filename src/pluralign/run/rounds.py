@@ -84,41 +84,49 @@ def check_rounds(cfg) -> None:
 
 
 # -- the stages of a later round ---------------------------------------------------------------
-def stage_round_model(ctx: StageContext) -> None:
+def stage_round_model(ctx: StageContext):
     """Record the previous round's tuned model as this round's base (``model.json``)."""
     from pluralign.models import model_info, require_chat_template
+    from pluralign.models.stage import ModelResult
 
     path = (ctx.run_dir / ctx.settings["previous"] / "model").resolve()
     require_chat_template(path)
-    info = model_info(path, source=ctx.settings["previous"])
-    write_json_atomic(ctx.out / "model.json", {**info, "path": str(path)})
+    result = ModelResult(path, model_info(path, source=ctx.settings["previous"]))
+    result.write(ctx.out)
+    return result
 
 
 def _generator(ctx: StageContext) -> dict[str, Any]:
     """The local provider on this round's base (the previous round's model); its request cache
     is keyed by the weights' sha256, so a retrained previous round never answers from the old
     model's cache."""
-    from pluralign.run.stages import LLM_CACHE
+    from pluralign.run.gather import LLM_CACHE
 
-    info = json.loads((ctx.stage_dir("model") / "model.json").read_text())
+    info = ctx.result("model").info
     cache = ctx.run_dir / LLM_CACHE / f"model-{info['sha256'][:16]}"
-    return {"checkpoint": info["path"], "cache_dir": str(cache), "concurrency": 8}
+    return {"checkpoint": str(ctx.result("model").path), "cache_dir": str(cache),
+            "concurrency": 8}
 
 
-def stage_round_synth(ctx: StageContext) -> None:
-    """Questions and pairs written by the previous round's model (see ``stage_synth``)."""
-    from pluralign.run.stages import stage_synth
+def stage_round_synth(ctx: StageContext):
+    """Questions and pairs written by the previous round's model (the synthesis stage,
+    :mod:`pluralign.llm.stage`); ``usage.json`` names that model and its weights' sha256."""
+    from pluralign.contract import settings_from
+    from pluralign.llm.settings import SynthSettings
+    from pluralign.llm.stage import SynthResult
+    from pluralign.llm.stage import run as synth_run
+    from pluralign.run.gather import synth_inputs
 
     generator = _generator(ctx)
-    stage_synth(replace(ctx, settings={**ctx.settings, "llm": generator}))
-    usage = json.loads((ctx.out / "usage.json").read_text())
-    info = json.loads((ctx.stage_dir("model") / "model.json").read_text())
-    usage["generator"] = generator["checkpoint"]
-    usage["generator_sha256"] = info["sha256"]
-    write_json_atomic(ctx.out / "usage.json", usage, sort_keys=True, default=str)
+    inputs = synth_inputs(replace(ctx, settings={**ctx.settings, "llm": generator}))
+    done = synth_run(inputs, settings_from(SynthSettings, ctx.settings["synth"]), ctx.seed)
+    result = SynthResult({**done.usage, "generator": generator["checkpoint"],
+                          "generator_sha256": ctx.result("model").info["sha256"]})
+    result.write(ctx.out)
+    return result
 
 
-def stage_round_data(ctx: StageContext) -> None:
+def stage_round_data(ctx: StageContext):
     """The round's ``train.jsonl`` (its synthesis, plus round 1's pairs from people when
     ``keep_people``; no held-out prompt) and round 1's ``heldout.jsonl``, copied unchanged."""
     from pluralign.data.preferences import make_provenance, read_jsonl, write_jsonl
@@ -153,39 +161,52 @@ def stage_round_data(ctx: StageContext) -> None:
                            settings={"round": ctx.settings["round"],
                                      "keep_people": ctx.settings["keep_people"]}, split="train")
     write_jsonl(ctx.out / "train.jsonl", pairs, prov)
+    from pluralign.data.stage import DataResult
+
+    return DataResult.read(ctx.out)
 
 
 def round_stages(cfg, k: int) -> list[Stage]:
     """The stages round ``k`` ≥ 2 adds (module docstring)."""
-    from pluralign.run import stages as S
-
     if k < 2:
         raise ValueError("round 1 is the pipeline's own stages")
     name = lambda st: stage_name(k, st)  # noqa: E731
     previous = stage_name(k - 1, "train")
     steps = cfg.rounds.steps_of(k)
     synth = steps != ()
+    from pluralign.models.stage import ModelResult
+
     out = [Stage(name("model"), stage_round_model, settings={"previous": previous, "round": k},
-                 after=(previous,), description="the previous round's model as the base")]
+                 after=(previous,), description="the previous round's model as the base",
+                 result_cls=ModelResult)]
     if synth:
-        settings = {**cfg.synth.model_dump(), "round": k}
+        from pluralign.llm.stage import SynthResult
+
+        settings = {"synth": cfg.synth.settings().to_dict(), "round": k}
         if steps is not None:
             settings["steps"] = list(steps)
         out.append(Stage(name("synth"), stage_round_synth, settings=settings,
                          after=("constitution", name("model")), folders={"model": name("model")},
-                         description="synthesis by the previous round's model"))
+                         description="synthesis by the previous round's model",
+                         result_cls=SynthResult))
+    from pluralign.data.stage import DataResult
+
     out.append(Stage(name("data"), stage_round_data,
                      settings={"round": k, "synth": synth, "keep_people": cfg.rounds.keep_people},
                      after=("data", *((name("synth"),) if synth else ())),
                      folders={"synth": name("synth")},
-                     description="the round's pairs; round 1's held-out pairs"))
+                     description="the round's pairs; round 1's held-out pairs",
+                     result_cls=DataResult))
     folders = {"data": name("data"), "model": name("model")}
-    out.append(Stage(name("train"), S.stage_train, settings={"train": cfg.train.model_dump()},
-                     after=(name("data"), name("model")), folders=folders,
-                     description="training from the previous round's weights"))
+    from pluralign.run import gather as G
+    from pluralign.train.stage import STAGE as TRAIN
+
+    out.append(spec_stage(TRAIN, cfg.train.settings(), G.train_inputs, name=name("train"),
+                          after=(name("data"), name("model")), folders=folders,
+                          description="training from the previous round's weights"))
     from pluralign.evaluate.stage import STAGE as EVALUATE
 
-    out.append(spec_stage(EVALUATE, cfg.evaluate.settings(), S.evaluate_inputs,
+    out.append(spec_stage(EVALUATE, cfg.evaluate.settings(), G.evaluate_inputs,
                           name=name("evaluate"), after=(name("data"), "model", name("train")),
                           folders={"data": name("data"), "train": name("train")},
                           description="the same held-out pairs, base model vs this round's"))

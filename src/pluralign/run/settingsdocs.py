@@ -21,6 +21,8 @@ PAGES: dict[str, tuple[str, ...]] = {
     "sortition.md": ("pluralign.panel.settings:PanelSettings",),
     "moral_graph.md": ("pluralign.moralgraph.settings:MoralGraphSettings",),
     "preferences.md": ("pluralign.data.settings:DataSettings",),
+    "training.md": ("pluralign.train.settings:TrainSettings",),
+    "llm.md": ("pluralign.llm.settings:SynthSettings",),
 }
 """Stage page (in docs/) -> the settings classes whose tables open it."""
 

@@ -20,7 +20,7 @@ _EXPORTS = {
     "load_train_config": "pluralign.train.config",
     "pair_logps": "pluralign.train.margins",
     "preference_margins": "pluralign.train.margins",
-    "build_tiny_model": "pluralign.train.tiny",
+    "build_tiny_model": "pluralign.models.tiny",
 }
 __all__ = [
     "TrainResult",
@@ -34,7 +34,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pluralign.models.tiny import build_tiny_model
     from pluralign.train.api import TrainResult, quiet_libraries, train_preferences
     from pluralign.train.config import load_train_config
     from pluralign.train.margins import pair_logps, preference_margins
-    from pluralign.train.tiny import build_tiny_model

@@ -54,6 +54,58 @@ class TrainResult:
     adapter_dir: Path | None = None
     group_weights: dict[str, float] | None = None
     """group-robust: the final group weights α (``group_weights.jsonl`` has every step's)."""
+    resumed_from_step: int = 0
+    """The checkpoint step training resumed from (0: trained from the start)."""
+
+    @property
+    def resumed(self) -> bool:
+        return self.resumed_from_step > 0
+
+    def summary(self) -> dict[str, Any]:
+        """``summary.json`` of a run's train stage: method, steps, whether it resumed, and the
+        last logged curve values and the trainer's final metrics (numbers only)."""
+        last = self.curve[-1] if self.curve else {}
+        return {"method": self.method, "steps": self.steps, "resumed": self.resumed,
+                **{k: v for k, v in {**last, **self.metrics}.items()
+                   if isinstance(v, int | float)}}
+
+    def write(self, folder: str | Path) -> Path:
+        """Write ``summary.json`` into ``folder`` (the model, curve and manifest are written
+        into :attr:`out_dir` while training); returns its path."""
+        path = Path(folder) / "summary.json"
+        write_json_atomic(path, self.summary(), sort_keys=True, default=str)
+        return path
+
+    @classmethod
+    def read(cls, folder: str | Path) -> TrainResult:
+        """The result of a training run written into ``folder`` (its ``train_manifest.json``,
+        ``curve.jsonl``, ``model/`` and ``adapter/``): what a resumed pipeline hands on."""
+        from pluralign.io import read_json
+
+        out = Path(folder)
+        manifest_path = out / "train_manifest.json"
+        if not manifest_path.is_file():
+            raise InputError("no finished training here (train_manifest.json missing)",
+                             where=str(out), hint="run the train stage again")
+        manifest = read_json(manifest_path)
+        adapter = out / "adapter"
+        model = out / "model"
+        curve_path = out / "curve.jsonl"
+        groups = manifest.get("groups")
+        return cls(
+            out_dir=out,
+            model_dir=model if model.is_dir() else adapter,
+            curve_path=curve_path,
+            manifest_path=manifest_path,
+            method=manifest["method"],
+            steps=int(manifest["steps"]),
+            metrics={k: float(v) for k, v in manifest.get("metrics", {}).items()},
+            curve=[obj for _, obj in iter_jsonl(curve_path)] if curve_path.is_file() else [],
+            adapter_dir=adapter if adapter.is_dir() else None,
+            group_weights=(dict(zip(groups["names"], groups["final_weights"], strict=True))
+                           if groups else None),
+            resumed_from_step=int(manifest.get("resumed_from_step", 0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -365,13 +417,10 @@ def _progress_callback(console=None):
 
 def quiet_libraries() -> None:
     """Silence the per-map, per-shard progress bars and info logs of datasets/transformers (the
-    CLI and the demo show their own progress). Changes process-wide library settings."""
-    import datasets
-    import transformers
+    CLI and the demo show their own progress): :func:`pluralign.models.info.quiet_libraries`."""
+    from pluralign.models.info import quiet_libraries as quiet
 
-    datasets.disable_progress_bars()
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
+    quiet()
 
 
 def _last_checkpoint(out: Path) -> Path | None:
@@ -609,4 +658,5 @@ def _run(rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_p
         curve=curve,
         adapter_dir=adapter_dir,
         group_weights=trainer.group_robust.log_row()["weights"] if robust else None,
+        resumed_from_step=resume_step,
     )

@@ -9,14 +9,29 @@ import typer
 
 from pluralign.clikit import OutOption, SeedOption, console
 from pluralign.contract import default, from_options, help_of
-from pluralign.train.tiny_settings import TinySettings
+from pluralign.models.settings import TinySettings
+from pluralign.train.settings import TrainSettings
 
 _T = TinySettings
 
 model_app = typer.Typer(help="Build local models for demos and tests.", no_args_is_help=True)
 
 
+_S = TrainSettings
+
+
+def _opt(name: str, flag: str | None = None) -> typer.models.OptionInfo:
+    return typer.Option(flag or f"--{name.replace('_', '-')}", help=help_of(_S, name))
+
+
+TRAIN_OPTIONS = ("method", "lora", "learning_rate", "beta", "sft_weight", "max_steps",
+                 "num_train_epochs", "per_device_train_batch_size", "warmup_ratio", "max_length",
+                 "save_steps", "objective", "group_by", "torch_threads")
+"""The settings ``pluralign train`` has an option for (the rest: ``--config train.yaml``)."""
+
+
 def train(
+    ctx: typer.Context,
     data: Annotated[
         Path,
         typer.Option(
@@ -31,55 +46,53 @@ def train(
         ),
     ],
     out: OutOption,
-    method: Annotated[
-        str | None,
-        typer.Option("--method", help="dpo, kto or orpo (default: the config's method, else dpo)."),
-    ] = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="train.yaml with hyperparameters (docs/training.md)."),
+        typer.Option("--config", help="train.yaml with hyperparameters (docs/training.md); the "
+                     "options given on the command line win over it."),
     ] = None,
-    lora: Annotated[
-        bool,
-        typer.Option(
-            "--lora", help="Train a LoRA adapter (QLoRA automatically on CUDA with bitsandbytes)."
-        ),
-    ] = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from the last checkpoint in OUT/checkpoints.")
     ] = False,
-    objective: Annotated[
-        str | None,
-        typer.Option(
-            "--objective",
-            help="weighted (Σ wᵢ·ℓᵢ / Σ wᵢ) or group-robust (the worst group's loss: GR-DPO / "
-            "GR-IPO); default: the config's, else weighted.",
-        ),
-    ] = None,
-    group_by: Annotated[
-        str | None,
-        typer.Option(
-            "--group-by",
-            help="group-robust: the column naming each row's group (group, opinion, latent, "
-            "demographic:FEATURE, a provenance key); default: the config's, else group.",
-        ),
-    ] = None,
+    method: Annotated[str, _opt("method")] = default(_S, "method"),
+    lora: Annotated[bool, _opt("lora", "--lora/--no-lora")] = default(_S, "lora"),
+    learning_rate: Annotated[float, _opt("learning_rate")] = default(_S, "learning_rate"),
+    beta: Annotated[float, _opt("beta")] = default(_S, "beta"),
+    sft_weight: Annotated[float, _opt("sft_weight")] = default(_S, "sft_weight"),
+    max_steps: Annotated[int, _opt("max_steps")] = default(_S, "max_steps"),
+    num_train_epochs: Annotated[float, _opt("num_train_epochs")] = default(
+        _S, "num_train_epochs"),
+    per_device_train_batch_size: Annotated[int, _opt(
+        "per_device_train_batch_size", "--batch-size")] = default(
+        _S, "per_device_train_batch_size"),
+    warmup_ratio: Annotated[float, _opt("warmup_ratio")] = default(_S, "warmup_ratio"),
+    max_length: Annotated[int, _opt("max_length")] = default(_S, "max_length"),
+    save_steps: Annotated[int, _opt("save_steps")] = default(_S, "save_steps"),
+    objective: Annotated[str, _opt("objective")] = default(_S, "objective"),
+    group_by: Annotated[str, _opt("group_by")] = default(_S, "group_by"),
+    torch_threads: Annotated[int | None, _opt("torch_threads")] = default(_S, "torch_threads"),
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Seed of data order and adapter initialisation (default: the config's, "
+        "else 0).")] = None,
 ) -> None:
-    """Train a model on weighted preference pairs (loss = Σ wᵢ·ℓᵢ / Σ wᵢ per effective batch)."""
-    from pluralign.train.api import train_preferences
+    """Train a model on weighted preference pairs (loss = Σ wᵢ·ℓᵢ / Σ wᵢ per effective batch).
 
-    _quiet_libraries()
-    cfg = _with_objective(config, method, objective, group_by)
-    result = train_preferences(
-        data,
-        model,
-        cfg,
-        out,
-        method=method.lower() if method else None,
-        lora=True if lora else None,
-        resume=resume,
-        progress=True,
-    )
+    Every default is pipeline.yaml's train: section's (LoRA on the embedded model,
+    docs/training.md §4); --config train.yaml sets any setting, the options given win."""
+    from pluralign.train.config import train_settings
+    from pluralign.train.stage import TrainInputs
+    from pluralign.train.stage import run as train_run
+
+    values = locals()
+    given = {name: values[name] for name in TRAIN_OPTIONS
+             if getattr(ctx.get_parameter_source(name), "name", "DEFAULT")
+             not in ("DEFAULT", "DEFAULT_MAP")}  # typer carries its own click's enum
+    if seed is not None:
+        given["seed"] = seed
+    method_given = given.pop("method", None)
+    settings = train_settings(config, method_given, **given)
+    result = train_run(TrainInputs(data, model, out, resume=resume, console=console),
+                       settings, 0)
     last = result.curve[-1] if result.curve else {}
     console.print(
         f"trained {result.method} for {result.steps} steps; final loss "
@@ -93,17 +106,6 @@ def train(
         )
     console.print(f"model: {result.model_dir}")
     console.print(f"curve: {result.curve_path}")
-
-
-def _with_objective(config, method, objective, group_by):
-    """The config (file or defaults) with ``--objective``/``--group-by`` applied on top."""
-    if objective is None and group_by is None:
-        return config
-    from pluralign.train.config import load_train_config
-
-    cfg = load_train_config(config, method.lower() if method else None)
-    extra = {"objective": objective, "group_by": group_by}
-    return type(cfg)(**{**cfg.to_dict(), **{k: v for k, v in extra.items() if v is not None}})
 
 
 def _quiet_libraries() -> None:
@@ -135,7 +137,7 @@ def tiny(
     seed: SeedOption = 0,
 ) -> None:
     """Build a tiny Llama-style model with its own byte-level BPE tokenizer, fully offline."""
-    from pluralign.train.tiny import build_tiny_model, read_texts
+    from pluralign.models.tiny import build_tiny_model, read_texts
 
     shape = from_options(TinySettings, vocab_size=vocab_size, hidden_size=hidden_size,
                          layers=layers, heads=heads, pretrain_steps=pretrain_steps)

@@ -1,8 +1,9 @@
 """Settings every weighted preference trainer shares (optimisation, LoRA/QLoRA, checkpoints).
 
-Each method adds its own fields in ``<method>_config.py`` (TRL's layout). Fields carry help text in
-their metadata; ``__post_init__`` validates them and raises :class:`~pluralign.errors.InputError`
-naming the field, so a bad YAML value is reported before any model is loaded.
+Each method adds its own fields in ``<method>_config.py`` (TRL's layout). Every default (and help
+text) is :class:`~pluralign.train.settings.TrainSettings`'s, the one home of training defaults;
+``__post_init__`` validates the fields and raises :class:`~pluralign.errors.InputError` naming
+the field, so a bad YAML value is reported before any model is loaded.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pluralign.errors import InputError
-
-OBJECTIVES = ("weighted", "group-robust")
-GROUP_WEIGHT_INITS = ("uniform", "proportional")
-GROUP_STEP_SIZE = 1.0
-"""Default η of the group-robust objective (how it was chosen: docs/training.md)."""
-AUTO_STEP = "auto"
-"""``group_step_size: auto``: η = √(8·ln K / T) for K groups and T optimizer steps."""
+from pluralign.train.settings import (  # noqa: F401 - the names' old home
+    AUTO_STEP,
+    GROUP_STEP_SIZE,
+    GROUP_WEIGHT_INITS,
+    OBJECTIVES,
+    TrainSettings,
+)
 
 
 def _help(text: str, default: Any) -> Any:
@@ -27,97 +28,49 @@ def _help(text: str, default: Any) -> Any:
     return field(default=default, metadata={"help": text})
 
 
+def _setting(name: str, text: str | None = None) -> Any:
+    """A config field whose default (and, unless ``text`` is given, help) is
+    :class:`~pluralign.train.settings.TrainSettings`'s: the one home of training defaults."""
+    from pluralign.contract import default, help_of
+
+    return _help(text or help_of(TrainSettings, name), default(TrainSettings, name))
+
+
 @dataclass
 class CommonConfig:
     """Shared hyperparameters. Subclasses set :attr:`method`."""
 
     method = "base"
 
-    learning_rate: float = _help("Peak learning rate of AdamW.", 5e-6)
-    num_train_epochs: float = _help("Passes over the data (ignored when max_steps > 0).", 1.0)
-    max_steps: int = _help("Optimizer steps to run; -1 means use num_train_epochs.", -1)
-    per_device_train_batch_size: int = _help("Preference pairs per micro-batch and device.", 4)
-    gradient_accumulation_steps: int = _help(
-        "Micro-batches per optimizer step. The loss is normalised by the weight sum of the whole "
-        "accumulated batch, so accumulation changes memory use, not the objective.",
-        1,
-    )
-    warmup_ratio: float = _help("Fraction of steps with linear learning-rate warm-up.", 0.0)
-    lr_scheduler_type: str = _help(
-        "transformers scheduler name (linear, cosine, constant, ...).", "linear"
-    )
-    weight_decay: float = _help("AdamW weight decay.", 0.0)
-    max_grad_norm: float = _help("Gradient clipping norm (0 disables).", 1.0)
-    max_length: int | None = _help(
-        "Truncate prompt+reply to this many tokens (None: no limit).", 512
-    )
+    learning_rate: float = _setting("learning_rate")
+    num_train_epochs: float = _setting("num_train_epochs")
+    max_steps: int = _setting("max_steps")
+    per_device_train_batch_size: int = _setting("per_device_train_batch_size")
+    gradient_accumulation_steps: int = _setting("gradient_accumulation_steps")
+    warmup_ratio: float = _setting("warmup_ratio")
+    lr_scheduler_type: str = _setting("lr_scheduler_type")
+    weight_decay: float = _setting("weight_decay")
+    max_grad_norm: float = _setting("max_grad_norm")
+    max_length: int | None = _setting("max_length")
     seed: int = _help("Seed of data order and adapter initialisation.", 0)
-    logging_steps: int = _help("Log the training curve every N optimizer steps.", 1)
-    save_steps: int = _help("Write a checkpoint every N optimizer steps (0: only at the end).", 50)
-    save_total_limit: int | None = _help("Keep at most this many checkpoints.", 2)
-    gradient_checkpointing: bool = _help("Recompute activations in backward to save memory.", False)
+    logging_steps: int = _setting("logging_steps")
+    save_steps: int = _setting("save_steps")
+    save_total_limit: int | None = _setting("save_total_limit")
+    gradient_checkpointing: bool = _setting("gradient_checkpointing")
     # LoRA / QLoRA
-    lora: bool = _help("Train a LoRA adapter instead of all weights (PEFT).", False)
-    lora_r: int = _help("LoRA rank.", 8)
-    lora_alpha: int = _help("LoRA scaling alpha.", 16)
-    lora_dropout: float = _help("Dropout on the LoRA path.", 0.0)
-    lora_target_modules: list[str] = _help(
-        "Module names that get adapters; 'all-linear' (alone) targets every linear layer "
-        "except the output head.",
-        ["all-linear"],
-    )
-    qlora: bool | None = _help(
-        "Load the base model in 4-bit NF4 (bitsandbytes) and train LoRA on top. None: on when "
-        "lora is on and CUDA with bitsandbytes is available; true on a machine without CUDA is an "
-        "error.",
-        None,
-    )
-    bf16: bool | None = _help(
-        "bfloat16 mixed precision. None: on when CUDA supports it; true without such a GPU is "
-        "an error.",
-        None,
-    )
-    merge_duplicates: bool = _help(
-        "Merge rows with identical prompt, chosen and rejected into one row whose weight is the "
-        "sum (same objective: weight w counts as w copies), and drop weight-0 rows; an epoch then "
-        "has far fewer steps when panel members often pick the same pair. Weighted DPO also "
-        "folds a pair and its reverse (the same replies, the other one preferred) into one row "
-        "whose loss covers both orders (same objective, one forward pass for both).",
-        True,
-    )
-    torch_threads: int | None = _help(
-        "CPU threads torch may use during training (None: torch's default). 1 is often fastest "
-        "for tiny models, and much faster on a machine busy with other jobs.",
-        None,
-    )
-    precompute_ref_log_probs: bool = _help(
-        "Compute the reference log-probabilities once before training (frees the reference model "
-        "during training). DPO/KTO only.",
-        False,
-    )
-    objective: str = _help(
-        "weighted: minimise Σ wᵢ·ℓᵢ / Σ wᵢ. group-robust: minimise the worst group's weighted "
-        "loss, max over group weights α of Σ_g α_g·L_g, α updated by mirror ascent (GR-DPO / "
-        "GR-IPO, Ramesh et al. 2024); per-example weights act within each group.",
-        "weighted",
-    )
-    group_by: str = _help(
-        "group-robust: the column that names each row's group: group, source, opinion, latent, "
-        "demographic:FEATURE, or a provenance key (provenance.KEY).",
-        "group",
-    )
-    group_step_size: float | str = _help(
-        "group-robust: η, the mirror-ascent step of the group weights; per optimizer step a "
-        "group's log-weight grows by η times its loss estimate (0: the weights stay fixed). "
-        "auto: √(8·ln K / T) for K groups and T optimizer steps (the exponentiated-weights "
-        "regret bound's step for losses in [0, 1]).",
-        GROUP_STEP_SIZE,
-    )
-    group_weights_init: str = _help(
-        "group-robust: initial group weights, uniform (1/K, as Ramesh et al.) or proportional "
-        "(each group's share of the total weight: with step size 0 that is the weighted loss).",
-        "uniform",
-    )
+    lora: bool = _setting("lora")
+    lora_r: int = _setting("lora_r")
+    lora_alpha: int = _setting("lora_alpha")
+    lora_dropout: float = _setting("lora_dropout")
+    lora_target_modules: list[str] = _setting("lora_target_modules")
+    qlora: bool | None = _setting("qlora")
+    bf16: bool | None = _setting("bf16")
+    merge_duplicates: bool = _setting("merge_duplicates")
+    torch_threads: int | None = _setting("torch_threads")
+    objective: str = _setting("objective")
+    group_by: str = _setting("group_by")
+    group_step_size: float | str = _setting("group_step_size")
+    group_weights_init: str = _setting("group_weights_init")
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pluralign.errors import InputError
-from pluralign.train.common_config import CommonConfig, _help
-
-DPO_LOSS_TYPES = ("sigmoid", "ipo", "hinge")
+from pluralign.train.common_config import CommonConfig, _setting
+from pluralign.train.settings import DPO_LOSS_TYPES
 
 
 @dataclass
@@ -22,17 +21,11 @@ class WeightedDPOConfig(CommonConfig):
 
     method = "dpo"
 
-    beta: float = _help(
-        "β: strength of the KL tie to the reference model (higher: stay closer).", 0.1
-    )
-    loss_type: str = _help(f"Per-pair loss, one of {', '.join(DPO_LOSS_TYPES)}.", "sigmoid")
-    learning_rate: float = _help("Peak learning rate of AdamW.", 5e-6)
-    sft_weight: float = _help(
-        "α of a negative log-likelihood term on the chosen reply added to each pair's loss, "
-        "ℓᵢ + α·(−log π(y_c|x) / |y_c|) (RPO, Pang et al. 2024, arXiv:2404.19733); it keeps "
-        "DPO from lowering the likelihood of what people chose. 0 disables it.",
-        0.0,
-    )
+    beta: float = _setting(
+        "beta", "β: strength of the KL tie to the reference model (higher: stay closer).")
+    loss_type: str = _setting("loss_type", f"Per-pair loss, one of {', '.join(DPO_LOSS_TYPES)}.")
+    sft_weight: float = _setting("sft_weight")
+    precompute_ref_log_probs: bool = _setting("precompute_ref_log_probs")
 
     def __post_init__(self) -> None:
         super().__post_init__()

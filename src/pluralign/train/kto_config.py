@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pluralign.errors import InputError
-from pluralign.train.common_config import CommonConfig, _help
-
-KL_ESTIMATES = ("batch", "none")
+from pluralign.train.common_config import CommonConfig, _setting
+from pluralign.train.settings import KL_ESTIMATES
 
 
 @dataclass
@@ -22,15 +21,11 @@ class WeightedKTOConfig(CommonConfig):
 
     method = "kto"
 
-    beta: float = _help("β: strength of the tie to the reference model.", 0.1)
-    desirable_weight: float = _help(
-        "λ_D: multiplier of the losses of desirable (chosen) rows.", 1.0
-    )
-    undesirable_weight: float = _help(
-        "λ_U: multiplier of the losses of undesirable (rejected) rows.", 1.0
-    )
-    kl_estimate: str = _help("Reference point z₀: 'batch' (paper) or 'none' (z₀ = 0).", "batch")
-    learning_rate: float = _help("Peak learning rate of AdamW.", 5e-6)
+    beta: float = _setting("beta", "β: strength of the tie to the reference model.")
+    desirable_weight: float = _setting("desirable_weight")
+    undesirable_weight: float = _setting("undesirable_weight")
+    kl_estimate: str = _setting("kl_estimate")
+    precompute_ref_log_probs: bool = _setting("precompute_ref_log_probs")
 
     def __post_init__(self) -> None:
         super().__post_init__()

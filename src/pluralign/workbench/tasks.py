@@ -97,11 +97,16 @@ def store_turn(s, job, result: dict) -> None:
 def practice(settings: dict, folder: Path) -> dict:
     """Questions, then critique → revision pairs, from the job folder's constitution."""
     from pluralign.constitution.yamlio import read_clauses
-    from pluralign.llm.synth import SynthSettings, load_questions, synth_questions, synth_revisions
+    from pluralign.llm.synth import (
+        GenerationSettings,
+        load_questions,
+        synth_questions,
+        synth_revisions,
+    )
 
     clauses = read_clauses(folder / CONSTITUTION)
     per_clause = int(settings.get("questions_per_clause", 2))
-    synth = SynthSettings(seed=int(settings.get("seed", 0)))
+    synth = GenerationSettings(seed=int(settings.get("seed", 0)))
     provider = _provider(settings, folder)
     write_json_atomic(folder / PROGRESS, {"step": "questions", "total": len(clauses) * per_clause})
     q = synth_questions(

@@ -1,0 +1,121 @@
+"""The preference-data stage: ``run(inputs, settings, seed) -> DataResult``.
+
+Two sources, one result: a simulated assembly gives each panel member's choices on the
+simulator's prompt bank (weighted as configured: :func:`pluralign.data.prefsets.
+sim_preference_sets`); a real one gives the LLM synthesis's pairs, split by prompt (seeded;
+weights mean 1 per split: :mod:`pluralign.data.split`). Extra preference JSONL files join the
+training pairs (simulated) or the pairs that are split (real). The result's files are
+``train.jsonl`` and ``heldout.jsonl`` with their provenance sidecars (docs/preferences.md);
+:meth:`DataResult.read` reads them back, so a resumed run trains and evaluates on the stored pairs.
+``pluralign data prefs`` calls the same ``run``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pluralign.contract import StageSpec
+from pluralign.data.preferences import PreferenceSet
+from pluralign.data.settings import DataSettings
+from pluralign.errors import InputError
+
+TRAIN_FILE = "train.jsonl"
+HELDOUT_FILE = "heldout.jsonl"
+
+
+@dataclass(frozen=True)
+class DataInputs:
+    """Where the pairs come from: a simulation folder (with the panel CSV, person weights,
+    population targets, opinion groups and prompt bank that shape them), or synthesised pairs
+    (a preference JSONL); and extra preference JSONL files."""
+
+    simulation: Path | None = None
+    panel: Path | None = None
+    weights: Path | None = None
+    targets: Path | None = None
+    groups: Path | None = None
+    bank: Path | None = None
+    synthesised: Path | None = None
+    extra: Sequence[Path] = ()
+
+
+@dataclass(frozen=True)
+class DataResult:
+    """The training and the held-out pairs, each with its file's provenance."""
+
+    train: PreferenceSet
+    heldout: PreferenceSet
+
+    def write_files(self, train: str | Path, heldout: str | Path) -> tuple[Path, Path]:
+        """Write both sets (JSONL and provenance sidecar) to the paths given."""
+        from pluralign.data.preferences import write_jsonl
+
+        return (write_jsonl(train, self.train.pairs, self.train.provenance),
+                write_jsonl(heldout, self.heldout.pairs, self.heldout.provenance))
+
+    def write(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        self.write_files(folder / TRAIN_FILE, folder / HELDOUT_FILE)
+        return folder / TRAIN_FILE
+
+    @classmethod
+    def read(cls, folder: str | Path) -> DataResult:
+        from pluralign.data.preferences import read_jsonl
+
+        folder = Path(folder)
+        return cls(read_jsonl(folder / TRAIN_FILE), read_jsonl(folder / HELDOUT_FILE))
+
+
+def _read_all(paths: Sequence[Path]) -> list:
+    from pluralign.data.preferences import read_jsonl
+
+    return [pair for p in paths for pair in read_jsonl(p).pairs]
+
+
+def run(inputs: DataInputs, settings: DataSettings, seed: int) -> DataResult:
+    """Preference pairs: each panel member's choices on the simulator's prompt bank, or the LLM
+    synthesis's pairs, split into train.jsonl and heldout.jsonl (held-out prompts never
+    trained on)."""
+    from pluralign.data.preferences import make_provenance
+
+    extra = {f"extra{i}": Path(p) for i, p in enumerate(inputs.extra)}
+    if inputs.simulation is not None:
+        from pluralign.data.prefsets import sim_preference_sets
+
+        train, heldout = sim_preference_sets(
+            inputs.simulation, weighting=settings.weighting, panel=inputs.panel,
+            weights=inputs.weights, targets=inputs.targets, groups=inputs.groups,
+            bank=inputs.bank, templates=settings.templates,
+            heldout_fraction=settings.heldout_fraction,
+            prompts_per_member=settings.prompts_per_member, seed=seed,
+            balance=settings.balance, heldout_unseen=settings.heldout_unseen)
+        if extra:  # the simulated pairs' provenance (their sha256 too) is the upstream
+            prov = make_provenance("preferences.pipeline", inputs=extra, seed=seed,
+                                   upstream=dict(train.provenance))
+            train = PreferenceSet.of([*train.pairs, *_read_all(list(extra.values()))], prov)
+        return DataResult(train, heldout)
+
+    from pluralign.data.split import split_by_prompt
+
+    sources: dict[str, Path] = {}
+    pairs = []
+    if inputs.synthesised is not None and Path(inputs.synthesised).is_file():
+        sources["synth"] = Path(inputs.synthesised)
+        pairs.extend(_read_all([inputs.synthesised]))
+    sources.update(extra)
+    pairs.extend(_read_all(list(extra.values())))
+    if not pairs:
+        raise InputError("no preference pairs: the synthesis wrote none and no extra "
+                         "preference files were given", hint="add inputs.preferences")
+    parts = split_by_prompt(pairs, settings.heldout_fraction, seed)
+    sets = [PreferenceSet.of(part, make_provenance(
+        "preferences.pipeline", inputs=sources, seed=seed,
+        settings={"heldout_fraction": settings.heldout_fraction}, split=split))
+        for split, part in zip(("train", "heldout"), parts, strict=True)]
+    return DataResult(sets[0], sets[1])
+
+
+STAGE = StageSpec("data", DataSettings, run, DataResult,
+                  reads=("simulate", "panel", "aggregate", "synth"))

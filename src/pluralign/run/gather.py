@@ -1,0 +1,129 @@
+"""What a run hands each contract stage: its inputs, built from the earlier stages' results
+(``ctx.result(name)``: read back from their folders when a resumed run skipped them) and the
+stage's own folder where a stage works in place (training's checkpoints, the tiny model).
+
+One function per stage, ``<stage>_inputs(ctx) -> <Stage>Inputs``; :mod:`pluralign.run.pipeline`
+and :mod:`pluralign.run.rounds` pass them to :func:`pluralign.run.runner.spec_stage`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pluralign.run.runner import StageContext
+
+LLM_CACHE = "llm-cache"
+"""The run's LLM request cache (``RUN/llm-cache``)."""
+LLM_USAGE = "llm-usage.jsonl"
+"""Each LLM stage's request count, one line per call (``RUN/llm-usage.jsonl``)."""
+
+
+def train_inputs(ctx: StageContext):
+    """The training's inputs: the run's training pairs and base model; it trains into its
+    stage folder (the libraries' output in ``train.log``, the bar on the run's console)."""
+    from pluralign.clikit import console
+    from pluralign.train.stage import TrainInputs
+
+    return TrainInputs(ctx.stage_dir("data") / "train.jsonl", ctx.result("model").path, ctx.out,
+                       console=console, log="train.log")
+
+
+def model_inputs(ctx: StageContext):
+    """The model stage's inputs: for the tiny model, the run's texts (the training pairs, the
+    constitution's clauses, the deliberation's statements when the run reads them) and its
+    folder to be built in."""
+    from pluralign.models.stage import ModelInputs
+
+    if ctx.settings["model"]["base"] != "tiny":
+        return ModelInputs()
+    from pluralign.data.preferences import read_jsonl
+
+    texts: list[str] = []
+    train = ctx.stage_dir("data") / "train.jsonl"
+    if train.is_file():
+        for p in read_jsonl(train).pairs:
+            texts.extend((p.prompt, p.chosen, p.rejected))
+    const = ctx.stage_dir("constitution") / "constitution.yaml"
+    if const.is_file():
+        from pluralign.constitution.yamlio import read_clauses
+
+        texts.extend(c.text for c in read_clauses(const))
+    if "aggregate" in ctx.settings:  # the deliberation's statements
+        texts.extend(t for t in ctx.result("aggregate").matrix.texts if t)
+    return ModelInputs(list(dict.fromkeys(t for t in texts if t.strip())), ctx.out)
+
+
+def sim_data_inputs(ctx: StageContext):
+    """The data stage's inputs for a simulated assembly: the simulation, the panel (its soft
+    weights; its population shares as the targets of representative weighting), the opinion
+    groups of the aggregation, and the extra preference files."""
+    from pluralign.data.stage import DataInputs
+
+    panel = ctx.stage_dir("panel")
+    representative = ctx.settings["data"]["weighting"] == "representative"
+    return DataInputs(simulation=ctx.stage_dir("simulate"), panel=panel / "panel.csv",
+                      targets=panel / "population.json" if representative else None,
+                      groups=ctx.stage_dir("aggregate") / "groups.csv",
+                      extra=tuple(Path(p) for p in ctx.settings["extra"]))
+
+
+def pairs_data_inputs(ctx: StageContext):
+    """The data stage's inputs for a real deliberation: the synthesis's pairs (when the run
+    synthesised) and the extra preference files."""
+    from pluralign.data.stage import DataInputs
+
+    return DataInputs(synthesised=ctx.stage_dir("synth") / "pairs.jsonl",
+                      extra=tuple(Path(p) for p in ctx.settings["extra"]))
+
+
+def evaluate_inputs(ctx: StageContext):
+    """The evaluation's inputs: the held-out pairs, the base and the trained model, the
+    constitution's clauses when the run has one."""
+    from pluralign.data.preferences import make_provenance
+    from pluralign.errors import InputError
+    from pluralign.evaluate.stage import EvaluateInputs
+
+    data = ctx.stage_dir("data") / "heldout.jsonl"
+    rows = [p.to_dict() for p in ctx.result("data").heldout.pairs]
+    if not rows:
+        raise InputError("no held-out pairs to evaluate on", where=str(data),
+                         hint="raise data.heldout_fraction or add preference data")
+    clauses = ()
+    const = ctx.stage_dir("constitution") / "constitution.yaml"
+    if const.is_file():
+        from pluralign.constitution.yamlio import read_clauses
+
+        clauses = tuple(read_clauses(const))
+    prov = make_provenance("evaluate", inputs={"data": data}, seed=ctx.seed,
+                           settings=ctx.settings["evaluate"])
+    return EvaluateInputs(rows, ctx.result("model").path, ctx.result("train").model_dir,
+                          clauses, prov)
+
+
+def provider_config(ctx: StageContext):
+    """The LLM stages' provider: the configured one, else the embedded model locally (the tiny
+    model itself when the run fine-tunes the tiny model: fast tests and ``demo --quick``); the
+    request cache lives in ``RUN/llm-cache`` unless configured elsewhere. The local provider
+    decodes ``concurrency`` requests together in one batch."""
+    from pluralign.llm.config import ProviderConfig
+
+    given = ctx.settings.get("llm")
+    cache = ctx.run_dir / LLM_CACHE
+    if given:
+        cfg = ProviderConfig.model_validate(given)
+        return cfg if cfg.cache_dir else cfg.model_copy(update={"cache_dir": cache})
+    model = ctx.result("model")
+    checkpoint = model.path if model.source == "tiny" else Path("smollm2")
+    return ProviderConfig(checkpoint=checkpoint, cache_dir=cache, concurrency=8)
+
+
+def synth_inputs(ctx: StageContext):
+    """The synthesis's inputs: the constitution's clauses, the provider (above), the stage's
+    folder (written as the texts come: resumable) and the round's synthesis steps."""
+    from pluralign.constitution.yamlio import read_clauses
+    from pluralign.llm.stage import SynthInputs
+
+    clauses = read_clauses(ctx.stage_dir("constitution") / "constitution.yaml")
+    steps = ctx.settings.get("steps")
+    return SynthInputs(clauses, provider_config(ctx), ctx.out,
+                       tuple(steps) if steps else None, ctx.run_dir / LLM_USAGE, ctx.name)
