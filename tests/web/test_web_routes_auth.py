@@ -67,6 +67,7 @@ EXPECTED = {
     ("POST", "/admin/a/{slug}/workbench/interview/turn"): ADMIN,
     ("POST", "/admin/a/{slug}/workbench/interview/decide"): ADMIN,
     ("POST", "/admin/a/{slug}/workbench/interview/save"): ADMIN,
+    ("GET", "/admin/a/{slug}/workbench/interview/status"): ADMIN,
     ("GET", "/admin/a/{slug}/workbench/constitution.yaml"): ADMIN,
     ("GET", "/admin/a/{slug}/workbench/practice"): ADMIN,
     ("POST", "/admin/a/{slug}/workbench/practice/start"): ADMIN,
