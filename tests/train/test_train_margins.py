@@ -89,3 +89,14 @@ def test_each_distinct_reply_is_scored_once_with_the_same_values(monkeypatch):
     got = sequence_logps(model, tok, doubled, batch_size=64)
     assert sum(calls) == len(seqs)  # 6 distinct sequences, each forward once
     np.testing.assert_allclose(got, np.concatenate([alone, alone[::-1]]), rtol=1e-5, atol=1e-5)
+
+
+def test_log_likelihoods_do_not_depend_on_the_batching_beyond_float32_rounding():
+    """Scores are computed per sequence: another batch size changes only the padded width, so
+    the results agree to float32 precision (not bit for bit: the matmuls see other shapes)."""
+    rows = make_rows(5)
+    path = tiny_model_dir()
+    one_batch = np.concatenate(pair_logps(path, rows, batch_size=16))
+    batches_of_three = np.concatenate(pair_logps(path, rows, batch_size=3))
+    np.testing.assert_allclose(batches_of_three, one_batch, rtol=1e-5)
+    assert not np.allclose(one_batch, one_batch[0])  # real, distinct scores

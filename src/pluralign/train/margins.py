@@ -94,8 +94,15 @@ def encode_completion(tokenizer, prompt: str, reply: str) -> tuple[list[int], li
     return full[:n], full[n:]
 
 
+#: Sequences scored per forward pass. One value for every scorer, so that a margin computed by
+#: :func:`preference_margins` and one computed from :func:`pair_logps` (as ``evaluate`` does) go
+#: through the same batches: in float32 a sequence's log-probability moves by ~1e-7 relative with
+#: the padded width of its batch.
+SCORE_BATCH_SIZE = 16
+
+
 def sequence_logps(
-    model, tokenizer, pairs: Sequence[tuple[str, str]], batch_size: int = 16
+    model, tokenizer, pairs: Sequence[tuple[str, str]], batch_size: int = SCORE_BATCH_SIZE
 ) -> np.ndarray:
     """Σ_t log p(reply_t | prompt, reply_<t) for each (prompt, reply), as float64.
 
@@ -131,7 +138,7 @@ def sequence_logps(
             per_token = completion_token_logps(
                 model, labels.to(device), input_ids=ids.to(device), attention_mask=att.to(device)
             )
-            out[chunk] = per_token.sum(-1).double().cpu().numpy()
+            out[chunk] = per_token.double().sum(-1).cpu().numpy()  # accumulate in float64
     return out
 
 
@@ -139,7 +146,7 @@ def pair_logps(
     model_dir: str | Path,
     rows: Iterable[Mapping[str, Any] | PreferencePair] | str | Path,
     *,
-    batch_size: int = 16,
+    batch_size: int = SCORE_BATCH_SIZE,
     device: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(log π(chosen|prompt), log π(rejected|prompt)) per row under the model in ``model_dir``.
@@ -160,7 +167,7 @@ def preference_margins(
     rows: Iterable[Mapping[str, Any] | PreferencePair] | str | Path,
     beta: float = 0.1,
     *,
-    batch_size: int = 8,
+    batch_size: int = SCORE_BATCH_SIZE,
     device: str | None = None,
 ) -> np.ndarray:
     """Implicit reward margin m_i of each pair (module docstring), shape ``(len(rows),)``, float64.
