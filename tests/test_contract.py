@@ -9,6 +9,7 @@ import dataclasses
 import pytest
 
 from pluralign.aggregate.settings import AggregateSettings
+from pluralign.constitution.settings import ConstitutionSettings
 from pluralign.contract import Settings, default, setting, settings_from, settings_table
 from pluralign.data.settings import DataSettings
 from pluralign.errors import InputError
@@ -22,6 +23,7 @@ from pluralign.train.settings import TrainSettings
 
 COMMAND_SETTINGS = {
     ("aggregate",): AggregateSettings,
+    ("constitution", "draft"): ConstitutionSettings,
     ("evaluate",): EvaluateSettings,
     ("panel", "select"): PanelSettings,
     ("panel", "quotas"): PanelSettings,
@@ -76,7 +78,7 @@ def test_pipeline_sections_are_built_from_the_settings_classes():
                       ("panel", PanelSettings), ("moral_graph", MoralGraphSettings),
                       ("report", ReportSettings), ("data", DataSettings),
                       ("train", TrainSettings), ("model", ModelSettings),
-                      ("synth", SynthSettings)):
+                      ("synth", SynthSettings), ("constitution", ConstitutionSettings)):
         section = PipelineConfig.model_fields[name].annotation
         assert section.settings_cls is cls
         built = PipelineConfig.model_fields[name].default.settings()

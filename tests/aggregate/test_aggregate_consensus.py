@@ -19,7 +19,7 @@ from pluralign.aggregate.consensus import (
     wilson_interval,
 )
 from pluralign.aggregate.stats import group_aware_consensus
-from pluralign.constitution import DraftSettings, candidates
+from pluralign.constitution import ConstitutionSettings, candidates
 from pluralign.errors import InputError
 
 # the rule on point estimates, without halves (the rule before the interval bounds)
@@ -133,14 +133,14 @@ def test_aggregate_lists_the_constitutions_candidates(share):
     votes, _ = synthetic_votes(n_per_group=(25, 20, 15), n_consensus=6, noise=0.3, seed=4)
     rule = ConsensusRule(min_group_agreement=share)
     r = aggregate(from_votes(votes), seed=0, settings=AggregateSettings(consensus=rule))
-    draft = DraftSettings(min_group_agreement=share, embedder="tfidf")
+    draft = ConstitutionSettings(min_group_agreement=share, embedder="tfidf")
     ids = [int(r.matrix.statements[j]) for j in candidates(r, draft)]
     assert r.consensus == ids[: r.settings.top_consensus]
     assert r.summary()["settings"]["consensus"]["min_group_agreement"] == share
 
 
 def test_defaults_are_one_definition():
-    d, a = DraftSettings(), AggregateSettings()
+    d, a = ConstitutionSettings(), AggregateSettings()
     assert d.rule == a.consensus == ConsensusRule()
 
 

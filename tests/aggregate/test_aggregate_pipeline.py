@@ -11,7 +11,7 @@ from synthetic_votes import synthetic_votes
 
 from pluralign.aggregate import AggregateSettings, aggregate, from_votes, write_outputs
 from pluralign.aggregate.truth import group_agreement, precision_recall
-from pluralign.constitution import DraftSettings, candidates
+from pluralign.constitution import ConstitutionSettings, candidates
 from pluralign.errors import InputError
 
 
@@ -23,7 +23,7 @@ def test_recovers_truth_groups_and_consensus(sizes):
     assert n == sum(sizes)
     assert result.n_groups == len(sizes)
     assert ari > 0.95
-    found = [int(result.matrix.statements[j]) for j in candidates(result, DraftSettings())]
+    found = [int(result.matrix.statements[j]) for j in candidates(result, ConstitutionSettings())]
     precision, recall = precision_recall(found, truth["consensus"])
     assert precision == 1.0 and recall == 1.0
     # GAC ranks the true consensus statements first

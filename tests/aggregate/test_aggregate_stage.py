@@ -11,7 +11,7 @@ from synthetic_votes import synthetic_votes
 
 from pluralign.aggregate import AggregateResult, AggregateSettings, from_votes
 from pluralign.aggregate.stage import STAGE, AggregateInputs
-from pluralign.constitution import DraftSettings, draft_constitution
+from pluralign.constitution import ConstitutionSettings, draft_constitution
 from pluralign.errors import InputError
 
 
@@ -30,7 +30,7 @@ def test_result_read_gives_back_what_write_wrote(tmp_path):
     np.testing.assert_array_equal(back.matrix.values.toarray(), result.matrix.values.toarray())
     assert back.matrix.source_sha256 == result.matrix.source_sha256
     # what a resumed run drafts from the stored aggregation is what the fresh one drafts
-    draft = DraftSettings(embedder="tfidf")
+    draft = ConstitutionSettings(embedder="tfidf")
     clauses = draft_constitution(result, settings=draft).clauses
     assert clauses and draft_constitution(back, settings=draft).clauses == clauses
     summary = json.loads((tmp_path / "agg" / "summary.json").read_text())

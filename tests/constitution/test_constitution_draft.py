@@ -13,7 +13,7 @@ from synthetic_votes import synthetic_votes  # noqa: E402
 from pluralign.aggregate import aggregate, from_votes  # noqa: E402
 from pluralign.constitution import (  # noqa: E402
     Constitution,
-    DraftSettings,
+    ConstitutionSettings,
     draft_constitution,
     load_constitution,
     write_constitution,
@@ -37,7 +37,7 @@ def result():
 
 
 def test_clauses_come_from_cross_group_consensus_with_provenance(result):
-    c = draft_constitution(result, settings=DraftSettings(embedder="tfidf"))
+    c = draft_constitution(result, settings=ConstitutionSettings(embedder="tfidf"))
     ids = [e.statement for cl in c.clauses for e in cl.evidence]
     assert sorted(ids) == [12, 13, 14, 15]
     for cl in c.clauses:
@@ -59,19 +59,20 @@ def test_clauses_come_from_cross_group_consensus_with_provenance(result):
 
 def test_thresholds_filter(result):
     strict = draft_constitution(
-        result, settings=DraftSettings(min_group_agreement=1.0, embedder="tfidf")
+        result, settings=ConstitutionSettings(min_group_agreement=1.0, embedder="tfidf")
     )
     assert len(strict.clauses) < 4
-    none = draft_constitution(result, settings=DraftSettings(min_gac=1.0, embedder="tfidf"))
+    none = draft_constitution(result, settings=ConstitutionSettings(min_gac=1.0, embedder="tfidf"))
     assert none.clauses == ()
-    few = draft_constitution(result, settings=DraftSettings(max_clauses=1, embedder="tfidf"))
+    few = draft_constitution(result, settings=ConstitutionSettings(max_clauses=1, embedder="tfidf"))
     assert len(few.clauses) == 1
     with pytest.raises(InputError, match="min_group_agreement"):
-        DraftSettings(min_group_agreement=1.5)
+        ConstitutionSettings(min_group_agreement=1.5)
 
 
 def test_tfidf_merges_near_duplicates(result):
-    c = draft_constitution(result, settings=DraftSettings(embedder="tfidf", merge_threshold=0.5))
+    c = draft_constitution(
+        result, settings=ConstitutionSettings(embedder="tfidf", merge_threshold=0.5))
     merged = [cl for cl in c.clauses if len(cl.evidence) > 1]
     assert len(merged) == 1 and sorted(merged[0].statements) == [12, 13]
     assert len(c.clauses) == 3
@@ -91,12 +92,13 @@ def test_minilm_merges_paraphrases_only(result):
     v, method = embed([TEXTS[12], TEXTS[13], TEXTS[14]], "minilm")
     assert method == "minilm"
     assert v[0] @ v[1] > 0.8 > v[0] @ v[2]
-    c = draft_constitution(result, settings=DraftSettings(embedder="minilm"))
+    c = draft_constitution(result, settings=ConstitutionSettings(embedder="minilm"))
     assert sorted(len(cl.evidence) for cl in c.clauses) == [1, 1, 2]
 
 
 def test_yaml_round_trip_and_markdown(result, tmp_path):
-    c = draft_constitution(result, settings=DraftSettings(embedder="tfidf"), title="AI rules")
+    c = draft_constitution(
+        result, settings=ConstitutionSettings(embedder="tfidf"), title="AI rules")
     back = Constitution.from_yaml(c.to_yaml())
     assert back == c
     yaml_path, md_path = write_constitution(c, tmp_path)
@@ -109,7 +111,7 @@ def test_yaml_round_trip_and_markdown(result, tmp_path):
 
 
 def edited(result, old: str, new: str) -> str:
-    text = draft_constitution(result, settings=DraftSettings(embedder="tfidf")).to_yaml()
+    text = draft_constitution(result, settings=ConstitutionSettings(embedder="tfidf")).to_yaml()
     assert old in text
     return text.replace(old, new, 1)
 

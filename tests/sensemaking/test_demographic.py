@@ -81,10 +81,10 @@ def test_every_shared_conversation(polis_dir):
 
 def test_draft_leaves_them_out_and_says_why(polis_dir, tmp_path):
     from pluralign.aggregate import aggregate, read_polis
-    from pluralign.constitution import DraftSettings, draft_constitution, write_constitution
+    from pluralign.constitution import ConstitutionSettings, draft_constitution, write_constitution
 
     result = aggregate(read_polis(polis_dir / "brexit-consensus"), seed=0)
-    c = draft_constitution(result, settings=DraftSettings(embedder="tfidf"))
+    c = draft_constitution(result, settings=ConstitutionSettings(embedder="tfidf"))
     cited = {e.statement for cl in c.clauses for e in cl.evidence}
     excluded = c.provenance["excluded"]
     assert [e["statement"] for e in excluded] == [1]  # "I voted to Remain." is consensus

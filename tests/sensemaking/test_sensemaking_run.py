@@ -136,10 +136,10 @@ def test_llm_sentences_are_checked_and_topics_named(result, writer):
 
 
 def test_principles_reworded_unfaithful_drafts_rejected(result, writer):
-    from pluralign.constitution import DraftSettings, draft_constitution
+    from pluralign.constitution import ConstitutionSettings, draft_constitution
 
     c = draft_constitution(
-        result, settings=DraftSettings(embedder="tfidf", style="choose"), writer=writer
+        result, settings=ConstitutionSettings(embedder="tfidf", style="choose"), writer=writer
     )
     # the LLM's unflagged drafts count as reworded; a statement kept in the style's frame after
     # every draft was flagged does not
@@ -159,16 +159,16 @@ def test_principles_reworded_unfaithful_drafts_rejected(result, writer):
 
 
 def test_offline_principles_are_cleaned_statements_marked_not_reworded(result):
-    from pluralign.constitution import DraftSettings, draft_constitution
+    from pluralign.constitution import ConstitutionSettings, draft_constitution
 
-    c = draft_constitution(result, settings=DraftSettings(embedder="tfidf"))
+    c = draft_constitution(result, settings=ConstitutionSettings(embedder="tfidf"))
     assert c.provenance["reworded"] == 0
     assert all("not reworded" in cl.note["wording"]["by"] for cl in c.clauses)
     assert len(c.topics) >= 1 and all(cl.topic in c.topics for cl in c.clauses)
 
 
 def test_bad_input_is_a_clear_error(result, tmp_path):
-    from pluralign.constitution import DraftSettings, draft_constitution
+    from pluralign.constitution import ConstitutionSettings, draft_constitution
     from pluralign.constitution.check import check_against
 
     empty = (
@@ -179,16 +179,16 @@ def test_bad_input_is_a_clear_error(result, tmp_path):
     if empty is not None:
         with pytest.raises(InputError, match="no statements"):
             run(empty, SETTINGS)
-    none = draft_constitution(result, settings=DraftSettings(embedder="tfidf", min_gac=1.0))
+    none = draft_constitution(result, settings=ConstitutionSettings(embedder="tfidf", min_gac=1.0))
     assert not none.clauses
-    c = draft_constitution(result, settings=DraftSettings(embedder="tfidf"))
+    c = draft_constitution(result, settings=ConstitutionSettings(embedder="tfidf"))
     text = c.to_yaml().replace(f"id: {c.clauses[0].evidence[0].statement}\n", "id: 99999\n", 1)
     edited = type(c).from_yaml(text)
     with pytest.raises(InputError, match="cites statement 99999, which does not exist") as e:
         check_against(edited, result, "constitution.yaml", text)
     assert "line" in str(e.value) or e.value.where
     with pytest.raises(InputError, match="style"):
-        DraftSettings(style="poem")
+        ConstitutionSettings(style="poem")
 
 
 def test_embedded_model_does_not_reword_a_german_conversation(polis_dir, tmp_path):
@@ -196,13 +196,13 @@ def test_embedded_model_does_not_reword_a_german_conversation(polis_dir, tmp_pat
     response that does not delete, delete, delete" and every clause became an English frame
     around a German statement. The draft now keeps the cleaned statements and says why."""
     from pluralign.aggregate import aggregate, read_polis
-    from pluralign.constitution import DraftSettings, draft_constitution
+    from pluralign.constitution import ConstitutionSettings, draft_constitution
     from pluralign.llm.config import ProviderConfig
     from pluralign.sensemaking.writer import Writer
 
     provider = Scripted(ProviderConfig(checkpoint="smollm2", cache_dir=tmp_path / "cache"))
     result = aggregate(read_polis(polis_dir / "austria-climate.5twd2jsnkf.2022-08-08"), seed=0)
-    c = draft_constitution(result, settings=DraftSettings(embedder="tfidf"),
+    c = draft_constitution(result, settings=ConstitutionSettings(embedder="tfidf"),
                            writer=Writer(provider))
     assert c.clauses and provider.usage.requests == 0
     assert "'de'" in c.provenance["writer"]["note"] and c.provenance["reworded"] == 0

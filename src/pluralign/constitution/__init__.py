@@ -18,7 +18,7 @@ from pluralign.lazy import lazy_exports
 _EXPORTS = {
     "Clause": "pluralign.constitution.draft",
     "Constitution": "pluralign.constitution.draft",
-    "DraftSettings": "pluralign.constitution.draft",
+    "ConstitutionSettings": "pluralign.constitution.draft",
     "Evidence": "pluralign.constitution.draft",
     "FORMAT": "pluralign.constitution.draft",
     "GroupVotes": "pluralign.constitution.draft",
@@ -29,7 +29,7 @@ _EXPORTS = {
 __all__ = [
     "Clause",
     "Constitution",
-    "DraftSettings",
+    "ConstitutionSettings",
     "Evidence",
     "FORMAT",
     "GroupVotes",
@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
         FORMAT,
         Clause,
         Constitution,
-        DraftSettings,
+        ConstitutionSettings,
         Evidence,
         GroupVotes,
         candidates,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pluralign.constitution.settings import ConstitutionSettings
 from pluralign.errors import InputError, at
 
 
@@ -38,12 +39,12 @@ def check_against(
     result,
     source: str = "constitution.yaml",
     text: str | None = None,
-    embedder: str = "auto",
+    embedder: str = ConstitutionSettings.embedder,
 ) -> CheckReport:
     """Check ``constitution`` against an :class:`~pluralign.aggregate.AggregateResult` (see the
     module docstring); raises :class:`InputError` naming the clause, statement and line of the
     first statement id the conversation does not have."""
-    from pluralign.constitution.draft import DraftSettings, candidates
+    from pluralign.constitution.draft import candidates
     from pluralign.constitution.embed import embed
     from pluralign.constitution.principles import merged_disagreement
     from pluralign.sensemaking.faithful import check_principle
@@ -90,7 +91,7 @@ def check_against(
     if "min_group_agreement" in given and "interval_z" not in given:
         # drafted before the interval rule: its threshold was on the point share, no halves
         given.update(interval_z=0.0, min_subgroup_agreement=None)
-    rule = DraftSettings(**given)
+    rule = ConstitutionSettings(**given)
     consensus = {int(m.statements[j]) for j in candidates(result, rule)}
     group_mismatch = 0
     for cl in constitution.clauses:

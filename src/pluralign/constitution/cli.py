@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
+from pluralign.aggregate.settings import AggregateSettings
 from pluralign.clikit import DbOption, OutOption, SeedOption, console
-from pluralign.constitution.settings import DraftSettings
+from pluralign.constitution.settings import ConstitutionSettings
+from pluralign.contract import default, help_of
 from pluralign.llm.options import (
     AdapterOption,
     ApiKeyEnvOption,
@@ -29,6 +31,14 @@ constitution_app = typer.Typer(
 )
 
 
+S = ConstitutionSettings
+
+
+def _opt(name: str, **kw):
+    """A typer option whose help is the settings field's."""
+    return typer.Option(help=help_of(S, name), **kw)
+
+
 @constitution_app.command("draft")
 def draft_cmd(
     folder: ConversationArgument = None,
@@ -36,57 +46,24 @@ def draft_cmd(
     db: DbOption = None,
     slug: SlugOption = None,
     seed: SeedOption = 0,
-    title: Annotated[str, typer.Option(help="Title of the constitution.")] = "Constitution",
-    style: Annotated[
-        str,
-        typer.Option(
-            help='choose ("Choose the response that …"), should ("The AI should …") '
-            "or verbatim (the best-supported statement, cleaned)."
-        ),
-    ] = DraftSettings.style,
-    max_clauses: Annotated[
-        int | None, typer.Option(help="Keep at most this many clauses (the best-supported).")
-    ] = None,
-    min_gac: Annotated[
-        float | None,
-        typer.Option(
-            help="Group-aware consensus a statement needs (default 0.5 ** number of groups)."
-        ),
-    ] = None,
-    min_group_agreement: Annotated[
-        float,
-        typer.Option(help="Lower Wilson bound of the agree share every opinion group must reach."),
-    ] = DraftSettings.min_group_agreement,
-    min_group_votes: Annotated[
-        int, typer.Option(help="Votes every group must have cast on a statement.")
-    ] = DraftSettings.min_group_votes,
-    interval_z: Annotated[
-        float, typer.Option(help="Standard errors of the Wilson intervals (0: point estimates).")
-    ] = DraftSettings.interval_z,
-    min_subgroup_agreement: Annotated[
-        float,
-        typer.Option(
-            help="A half of an opinion group whose upper bound of the agree share is below "
-            "this vetoes a statement (0: halves are not checked; docs/sensemaking.md §6)."
-        ),
-    ] = DraftSettings.min_subgroup_agreement,
-    merge_threshold: Annotated[
-        float | None,
-        typer.Option(
-            help="Cosine at which statements merge on wording alone (default 0.85 "
-            "MiniLM, 0.60 TF-IDF; see docs/sensemaking.md)."
-        ),
-    ] = None,
-    embedder: Annotated[str, typer.Option(help="auto, minilm or tfidf.")] = DraftSettings.embedder,
-    attempts: Annotated[
-        int, typer.Option(min=1, help="LLM drafts per clause before the cleaned statement is kept.")
-    ] = DraftSettings.attempts,
-    keep_flagged: Annotated[
-        bool, typer.Option("--keep-flagged", help="Keep a flagged LLM draft (flagged) instead.")
-    ] = False,
-    min_votes: Annotated[
-        int, typer.Option(help="Votes a participant needs to be clustered (Polis: 7).")
-    ] = 7,
+    title: Annotated[str, _opt("title")] = default(S, "title"),
+    style: Annotated[str, _opt("style")] = default(S, "style"),
+    max_clauses: Annotated[int | None, _opt("max_clauses")] = default(S, "max_clauses"),
+    min_gac: Annotated[float | None, _opt("min_gac")] = default(S, "min_gac"),
+    min_group_agreement: Annotated[float, _opt("min_group_agreement")] = default(
+        S, "min_group_agreement"),
+    min_group_votes: Annotated[int, _opt("min_group_votes")] = default(S, "min_group_votes"),
+    interval_z: Annotated[float, _opt("interval_z")] = default(S, "interval_z"),
+    min_subgroup_agreement: Annotated[float | None, _opt("min_subgroup_agreement")] = default(
+        S, "min_subgroup_agreement"),
+    merge_threshold: Annotated[float | None, _opt("merge_threshold")] = default(
+        S, "merge_threshold"),
+    embedder: Annotated[str, _opt("embedder")] = default(S, "embedder"),
+    attempts: Annotated[int, _opt("attempts")] = default(S, "attempts"),
+    keep_flagged: Annotated[bool, typer.Option(
+        "--keep-flagged", help=help_of(S, "keep_flagged"))] = default(S, "keep_flagged"),
+    min_votes: Annotated[int, typer.Option(help=help_of(AggregateSettings, "min_votes"))] = (
+        default(AggregateSettings, "min_votes")),
     offline: OfflineOption = False,
     base_url: BaseUrlOption = None,
     model: ModelOption = None,
@@ -104,29 +81,24 @@ def draft_cmd(
     SmolLM2 unless told otherwise) and checked for faithfulness; flagged clauses come first."""
     import time
 
-    from pluralign.constitution import draft_constitution, write_constitution
+    from pluralign.constitution.stage import STAGE, ConstitutionInputs
+    from pluralign.contract import from_options
     from pluralign.sensemaking.cliopts import aggregate_conversation, open_writer
 
-    settings = DraftSettings(
-        min_gac=min_gac,
-        min_group_agreement=min_group_agreement,
-        min_group_votes=min_group_votes,
-        interval_z=interval_z,
-        min_subgroup_agreement=min_subgroup_agreement or None,
-        merge_threshold=merge_threshold,
-        embedder=embedder,
-        max_clauses=max_clauses,
-        style=style,
-        attempts=attempts,
-        keep_flagged=keep_flagged,
-    )
+    settings = from_options(
+        S, title=title, min_gac=min_gac, min_group_agreement=min_group_agreement,
+        min_group_votes=min_group_votes, interval_z=interval_z,
+        min_subgroup_agreement=min_subgroup_agreement or None, merge_threshold=merge_threshold,
+        embedder=embedder, max_clauses=max_clauses, style=style, attempts=attempts,
+        keep_flagged=keep_flagged)
     started = time.perf_counter()
     result = aggregate_conversation(folder, db, slug, seed, min_votes)
     flags = ProviderFlags.of(locals())
     use_llm = not offline and style != "verbatim"
     with open_writer(flags, not use_llm, seed, out / "llm-cache") as writer:
-        constitution = draft_constitution(result, settings=settings, title=title, writer=writer)
-    yaml_path, md_path = write_constitution(constitution, out)
+        drafted = STAGE.run(ConstitutionInputs(aggregate=result, writer=writer), settings, seed)
+    yaml_path, md_path = drafted.write(out)
+    constitution = drafted.constitution
     p = constitution.provenance
     console.print(
         f"{p['clauses']} clauses in {len(constitution.topics)} topics from {p['candidates']} "
@@ -217,7 +189,7 @@ def diff_cmd(
             help="Cosine at which two clauses mean the same (default 0.6 MiniLM, 0.3 TF-IDF)."
         ),
     ] = None,
-    embedder: Annotated[str, typer.Option(help="auto, minilm or tfidf.")] = "auto",
+    embedder: Annotated[str, _opt("embedder")] = default(S, "embedder"),
 ) -> None:
     """Match the clauses of two constitutions by meaning: shared, only in A, only in B."""
     from pluralign.constitution.diff import diff_constitutions, read_sides

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pluralign.constitution.settings import ConstitutionSettings
+
 THRESHOLDS = {"minilm": 0.6, "tfidf": 0.3}
 
 
@@ -111,7 +113,7 @@ def diff_constitutions(
     a: Sequence[Side],
     b: Sequence[Side],
     *,
-    embedder: str = "auto",
+    embedder: str = ConstitutionSettings.embedder,
     threshold: float | None = None,
 ) -> Diff:
     """Match the clauses of ``a`` and ``b`` by meaning (see the module docstring)."""

@@ -2,7 +2,7 @@
 
 Following Collective Constitutional AI (Anthropic & the Collective Intelligence Project, 2023),
 which kept Polis statements with high agreement in every opinion group, the candidate clauses
-are the statements that are cross-group consensus under :class:`DraftSettings.rule`, the one
+are the statements that are cross-group consensus under :class:`ConstitutionSettings.rule`, the one
 definition :mod:`pluralign.aggregate.consensus` gives (and ``pluralign aggregate`` lists): in
 every group at least ``min_group_votes`` (3) votes and a lower Wilson bound of the agree share
 of at least ``min_group_agreement`` (0.5), no half of a group confidently below
@@ -28,7 +28,7 @@ import numpy as np
 from pluralign import __version__
 from pluralign.aggregate.consensus import nearest_miss
 from pluralign.constitution.embed import embed
-from pluralign.constitution.settings import DraftSettings
+from pluralign.constitution.settings import ConstitutionSettings
 
 FORMAT = "pluralign-constitution/1"
 
@@ -163,12 +163,13 @@ def _overall(result, j: int) -> tuple[int, int, int]:
     return a, d, int(seen.sum()) - a - d
 
 
-def candidates(result, settings: DraftSettings) -> np.ndarray:
+def candidates(result, settings: ConstitutionSettings) -> np.ndarray:
     """Column indices of the statements that are cross-group consensus, by decreasing GAC."""
     return result.consensus_columns(settings.rule)
 
 
-def no_consensus_reason(result, settings: DraftSettings, option=lambda field: field) -> str:
+def no_consensus_reason(result, settings: ConstitutionSettings,
+                        option=lambda field: field) -> str:
     """Why no statement is cross-group consensus: the closest one and the threshold(s) it
     missed, by how much (``option`` names the setting for a field, see
     :meth:`~pluralign.aggregate.consensus.ConsensusMiss.message`)."""
@@ -184,8 +185,8 @@ def no_consensus_reason(result, settings: DraftSettings, option=lambda field: fi
 def draft_constitution(
     result,
     statements: Mapping[int, str] | None = None,
-    settings: DraftSettings | None = None,
-    title: str = "Constitution",
+    settings: ConstitutionSettings | None = None,
+    title: str | None = None,
     writer=None,
     topics=None,
 ) -> Constitution:
@@ -201,7 +202,8 @@ def draft_constitution(
     from pluralign.sensemaking.merge import MergeRules
     from pluralign.sensemaking.textclean import Vocabulary
 
-    settings = settings or DraftSettings()
+    settings = settings or ConstitutionSettings()
+    title = settings.title if title is None else title
     texts = dict(statements or {})
     all_ids = [int(s) for s in result.matrix.statements]
     all_texts = [texts.get(s, t) for s, t in zip(all_ids, result.matrix.texts, strict=True)]

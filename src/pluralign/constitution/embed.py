@@ -13,9 +13,9 @@ import functools
 
 import numpy as np
 
+from pluralign.constitution.settings import EMBEDDERS as METHODS
 from pluralign.errors import DependencyError, InputError
 
-METHODS = ("auto", "minilm", "tfidf")
 MERGE_THRESHOLDS = {"minilm": 0.80, "tfidf": 0.55}
 """Default cosine similarity at or above which two statements are near-duplicates."""
 

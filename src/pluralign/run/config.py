@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from pluralign.aggregate.settings import AggregateSettings
+from pluralign.constitution.settings import ConstitutionSettings
 from pluralign.contract import Settings
 from pluralign.data.settings import DataSettings
 from pluralign.errors import InputError, at
@@ -156,16 +157,7 @@ AggregateSection = section(AggregateSettings, panel_only=(bool, Field(
     True, description="Simulated input: aggregate only the panel members' votes")))
 
 
-class ConstitutionSection(_Model):
-    title: str = "Constitution"
-    min_gac: float | None = None
-    min_group_agreement: float = Field(0.5, gt=0, le=1)
-    min_group_votes: int = Field(3, ge=1)
-    interval_z: float = Field(1.0, ge=0, le=10)
-    min_subgroup_agreement: float | None = Field(0.7, ge=0, le=1)
-    embedder: Literal["auto", "minilm", "tfidf"] = "tfidf"
-    merge_threshold: float | None = None
-    max_clauses: int | None = Field(None, ge=1)
+ConstitutionSection = section(ConstitutionSettings)
 
 
 SynthSection = section(SynthSettings)
@@ -268,7 +260,7 @@ class PipelineConfig(_Model):
     model: ModelSection = ModelSection()  # type: ignore[valid-type]
     panel: PanelSection = PanelSection()  # type: ignore[valid-type]
     aggregate: AggregateSection = AggregateSection()  # type: ignore[valid-type]
-    constitution: ConstitutionSection = ConstitutionSection()
+    constitution: ConstitutionSection = ConstitutionSection()  # type: ignore[valid-type]
     synth: SynthSection = SynthSection()  # type: ignore[valid-type]
     data: DataSection = DataSection()  # type: ignore[valid-type]
     train: TrainSection = TrainSection()  # type: ignore[valid-type]
@@ -456,7 +448,7 @@ model:
 panel: {size: 40, method: leximin, slack: 0.1}
 aggregate: {min_votes: 7, max_groups: 5, panel_only: true}
 constitution: {title: Constitution, min_group_agreement: 0.5, min_group_votes: 3,
-               embedder: tfidf}
+               embedder: auto}   # auto: MiniLM when installed (pluralign[embed]), else TF-IDF
 synth: {questions_per_clause: 2, attempts: 2, temperature: 0.7, max_tokens: 80, dedup: tfidf,
         language: auto}   # texts failing the quality gates are logged in synth/*.gates.jsonl
 data: {weighting: auto, heldout_fraction: 0.3, templates: all}  # auto|hard|soft|representative

@@ -28,8 +28,10 @@ DEMO_OVERRIDES: dict[str, Any] = {
     # and it keeps 1 of the point rule's 5 consensus statements (seed 0; docs/sensemaking.md
     # §6: recall 0.31 at 60 on the simulator). The demo drafts from the point rule (share
     # >= 0.6 in every group), so that it has clauses to make preference data from.
+    # TF-IDF sentence vectors (the default, auto, takes MiniLM when installed): the demo's
+    # recorded figures were measured with them, and they need no encoder download or load
     "constitution": {"min_group_agreement": 0.6, "interval_z": 0.0,
-                     "min_subgroup_agreement": None},
+                     "min_subgroup_agreement": None, "embedder": "tfidf"},
     "data": {"prompts_per_member": 40, "templates": "missing"},
     "model": {"base": "smollm2"},
     "moral_graph": {"enabled": True, "participants": 120},  # smaller than the default 200

@@ -53,6 +53,19 @@ def model_inputs(ctx: StageContext):
     return ModelInputs(list(dict.fromkeys(t for t in texts if t.strip())), ctx.out)
 
 
+def constitution_inputs(ctx: StageContext):
+    """The constitution's inputs: the run's aggregation (when the run has a deliberation) or the
+    given constitution; a run also writes the grounded summary beside it, and a drafted
+    constitution without clauses stops the run (a later stage would have nothing to train)."""
+    from pluralign.constitution.stage import ConstitutionInputs
+
+    given = ctx.settings.get("given")
+    if given:
+        return ConstitutionInputs(given=Path(given))
+    return ConstitutionInputs(aggregate=ctx.result("aggregate"), summary=True,
+                              require_clauses=True)
+
+
 def sim_data_inputs(ctx: StageContext):
     """The data stage's inputs for a simulated assembly: the simulation, the panel (its soft
     weights; its population shares as the targets of representative weighting), the opinion

@@ -121,26 +121,23 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
                   "title": inp.store.slug, "votes_sha256": _store_digest(inp.store)}
         agg_inputs, agg_after = {}, ()
     # the constitution's consensus thresholds: aggregate lists what the constitution drafts
-    from pluralign.aggregate.consensus import ConsensusRule
     from pluralign.aggregate.stage import STAGE as AGGREGATE
+    from pluralign.constitution.stage import STAGE as CONSTITUTION
 
-    agg_settings = cfg.aggregate.settings().replace(consensus=ConsensusRule(
-        **{k: getattr(cfg.constitution, k)
-           for k in ("min_group_agreement", "min_group_votes", "min_gac", "interval_z",
-                     "min_subgroup_agreement")}))
+    const_settings = cfg.constitution.settings()
+    agg_settings = cfg.aggregate.settings().replace(consensus=const_settings.rule)
     agg = {**agg_settings.to_dict(), "source": source}
+    const: dict[str, Any] = {}
     if deliberation:
         add_spec(AGGREGATE, agg_settings, S.aggregate_inputs, {"source": source}, agg_after,
                  agg_inputs)
-        const = {**cfg.constitution.model_dump(), "aggregate": agg}
-    else:  # given data: the given constitution is the run's first stage
-        const = {}
+        const["aggregate"] = agg
     const_inputs = dict(agg_inputs)
     if inp.constitution is not None:
         const["given"] = str(inp.constitution)
         const_inputs["constitution"] = inp.constitution
-    add("constitution", S.stage_constitution, const, ("aggregate",) if deliberation else (),
-        const_inputs)
+    add_spec(CONSTITUTION, const_settings, G.constitution_inputs, const,
+             ("aggregate",) if deliberation else (), const_inputs)
 
     from pluralign.data.stage import STAGE as DATA
 

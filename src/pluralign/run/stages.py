@@ -153,52 +153,6 @@ def aggregate_inputs(ctx: StageContext):
     return AggregateInputs(matrix, src["title"])
 
 
-def stage_constitution(ctx: StageContext) -> None:
-    """Draft the constitution from cross-group consensus, or take the given one."""
-    from pluralign.constitution import (
-        DraftSettings,
-        draft_constitution,
-        load_constitution,
-        write_constitution,
-    )
-    from pluralign.constitution.draft import no_consensus_reason
-
-    s = ctx.settings
-    if s.get("given"):
-        constitution = load_constitution(s["given"])
-        if not constitution.clauses:
-            raise InputError("the given constitution has no clauses", where=str(s["given"]))
-    else:
-        draft = DraftSettings(**{k: s[k] for k in ("min_gac", "min_group_agreement",
-                                                   "min_group_votes", "interval_z",
-                                                   "min_subgroup_agreement", "merge_threshold",
-                                                   "embedder", "max_clauses")})
-        result = ctx.result("aggregate")
-        # one topic model for the constitution and the grounded summary written beside it
-        # (topics.json, summary.json, summary.md: templates, no LLM; docs/sensemaking.md §5)
-        from pluralign.sensemaking import SensemakingSettings
-        from pluralign.sensemaking import run as sensemaking_run
-
-        sense = sensemaking_run(
-            result,
-            SensemakingSettings(embedder=draft.embedder, max_topics=draft.max_topics,
-                                stability_seeds=0),
-            seed=ctx.seed,
-        )
-        sense.write(ctx.out)
-        constitution = draft_constitution(result, settings=draft, title=s["title"],
-                                          topics=sense.topics)
-        if not constitution.clauses:
-            raise InputError(
-                "the constitution has no clauses: no statement is cross-group consensus; "
-                + no_consensus_reason(result, draft, lambda f: f"constitution.{f}"),
-                where="pipeline.yaml constitution",
-                hint="change that threshold in pipeline.yaml's constitution section, or give "
-                "inputs.constitution",
-            )
-    write_constitution(constitution, ctx.out)
-
-
 def stage_moral_graph(ctx: StageContext) -> None:
     """A small simulated values assembly and its moral graph (``moral_graph/``)."""
     from pluralign.moralgraph.demo import stage_moralgraph

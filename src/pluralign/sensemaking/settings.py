@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from pluralign.constitution.settings import ConstitutionSettings
 from pluralign.errors import InputError
 
 
@@ -16,7 +17,8 @@ def _help(text: str, default: Any) -> Any:
 class SensemakingSettings:
     """What :func:`pluralign.sensemaking.run` does (docs/sensemaking.md)."""
 
-    embedder: str = _help("Sentence vectors: auto, minilm or tfidf.", "auto")
+    embedder: str = _help("Sentence vectors: auto (MiniLM when installed, else TF-IDF), minilm "
+                          "or tfidf.", ConstitutionSettings.embedder)
     max_topics: int = _help("Most top-level topics.", 15)
     min_topic_size: int = _help("Fewest statements a topic has on average.", 5)
     subtopic_min: int = _help("A topic with at least this many statements gets subtopics.", 24)

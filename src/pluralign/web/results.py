@@ -268,12 +268,12 @@ def draft_constitution(
     hundreds of MB per worker); ``pluralign web --constitution-embedder auto`` or the
     ``pluralign constitution`` command give the MiniLM merge.
     """
-    from pluralign.constitution import Constitution, DraftSettings
+    from pluralign.constitution import Constitution, ConstitutionSettings
     from pluralign.constitution import draft_constitution as draft
 
     result, _matrix, topic = _aggregate(store, slug, min_votes)
     if result is None:
         constitution = Constitution(title=topic, clauses=(), provenance={})
     else:
-        constitution = draft(result, title=topic, settings=DraftSettings(embedder=embedder))
+        constitution = draft(result, title=topic, settings=ConstitutionSettings(embedder=embedder))
     return constitution.to_yaml() if fmt == "yaml" else constitution.to_markdown()
