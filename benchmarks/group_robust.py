@@ -47,14 +47,16 @@ def config(out: Path, seed: int, model: str, train: dict, unseen: str = "divisiv
     quick = model == "tiny"
     if "quick" in inspect.signature(demo_config).parameters:
         cfg = demo_config(out, seed, quick=quick)
-        data = cfg.model_dump(mode="json")
     else:  # before demo --quick existed the demo trained the tiny model
-        data = demo_config(out, seed).model_dump(mode="json")
-        if not quick:
-            from pluralign.models.embedded import resolve_model
+        cfg = demo_config(out, seed)
+    data = cfg.model_dump(mode="json")
+    if not quick and cfg.model.base == "tiny":
+        from pluralign.models.embedded import resolve_model
 
-            data["model"] = {**data["model"], "base": str(resolve_model(model))}
-    data["train"] = {**data["train"], **train}
+        data["model"] = {**data["model"], "base": str(resolve_model(model))}
+    # only the train settings the demo set: every method's defaults dumped together are refused
+    # (a DPO run with KTO's desirable_weight set)
+    data["train"] = {**cfg.train.model_dump(mode="json", exclude_unset=True), **train}
     if unseen != "none":
         data["data"] = {**data["data"], "heldout_unseen": unseen}
     data["moral_graph"] = {**data["moral_graph"], "enabled": False}
