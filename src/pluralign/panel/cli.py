@@ -23,7 +23,7 @@ HouseholdsOption = Annotated[
     str | None,
     typer.Option(
         "--households",
-        help="Pool column naming each person's household: at most one per household on a panel.",
+        help=help_of(_S, "households").replace(" (null: no household rule)", ""),
     ),
 ]
 
@@ -32,7 +32,7 @@ HouseholdsOption = Annotated[
 def select_cmd(
     pool: Annotated[Path, typer.Option("--pool", help="Pool CSV: id + one column per feature.")],
     quotas: Annotated[Path, typer.Option("--quotas", help="Quotas CSV: feature,value,min,max.")],
-    size: Annotated[int, typer.Option("--size", "-k", help="Panel size k.")],
+    size: Annotated[int, typer.Option("--size", "-k", help=help_of(_S, "size"))],
     out: OutOption,
     method: Annotated[str, typer.Option("--method", help=help_of(_S, "method"))] = default(
         _S, "method"),
@@ -59,67 +59,43 @@ def select_cmd(
     assembly: Annotated[
         str | None, typer.Option("--assembly", help="Assembly slug to attach the stored panel to.")
     ] = None,
-    households: HouseholdsOption = None,
-    relax: Annotated[
-        bool,
-        typer.Option(
-            "--relax",
-            help="If the quotas admit no panel, apply the smallest relaxation (reported) first.",
-        ),
-    ] = False,
-    uniform: Annotated[
-        int | None,
-        typer.Option(
-            "--uniform",
-            help="Round the lottery to M equally likely panels (lottery.csv: ticket,ids) that "
-            "can be drawn in public; the panel is the ticket --seed-text (or --seed) picks.",
-        ),
-    ] = None,
-    seed_text: Annotated[
-        str | None,
-        typer.Option(
-            "--seed-text",
-            help="Public seed (e.g. a random beacon value): ticket = 1 + sha256(TEXT) mod M; "
-            "without --uniform it seeds the draw.",
-        ),
-    ] = None,
-    alternates: Annotated[
-        int,
-        typer.Option("--alternates", help="Also draw a ranked reserve list of K alternates."),
-    ] = 0,
+    households: Annotated[str | None, typer.Option(
+        "--households", help=help_of(_S, "households").replace(" (null: no household rule)", ""))
+    ] = default(_S, "households"),
+    relax: Annotated[bool, typer.Option("--relax", help=help_of(_S, "relax"))] = default(
+        _S, "relax"),
+    uniform: Annotated[int | None, typer.Option(
+        "--uniform", help="Round the lottery to M equally likely panels (lottery.csv: "
+        "ticket,ids) that can be drawn in public; the panel is the ticket --seed-text (or "
+        "--seed) picks.")] = default(_S, "uniform"),
+    seed_text: Annotated[str | None, typer.Option(
+        "--seed-text", help=help_of(_S, "seed_text").replace("without uniform",
+                                                             "without --uniform"))
+    ] = default(_S, "seed_text"),
+    alternates: Annotated[int, typer.Option(
+        "--alternates", help="Also draw a ranked reserve list of K alternates.")
+    ] = default(_S, "alternates"),
 ) -> None:
     """Select a panel of SIZE from POOL meeting QUOTAS; write panel.csv, probabilities.csv,
     report.json and audit.json to OUT (lottery.csv with --uniform, alternates.csv with
     --alternates)."""
-    from pluralign.panel.run import run_select
+    from pluralign.contract import from_options
+    from pluralign.panel.stage import STAGE, PanelInputs
 
+    settings = from_options(_S, size=size, method=method, gap=gap, samples=samples,
+                            time_limit=time_limit, households=households, relax=relax,
+                            uniform=uniform, seed_text=seed_text, alternates=alternates)
     with console.status("selecting panel") as status:
 
         def progress(done: int, total: int) -> None:
             status.update(f"{method}: {100 * done / max(total, 1):.0f}% done")
 
-        summary = run_select(
-            pool_path=pool,
-            quotas_path=quotas,
-            k=size,
-            method=method,
-            seed=seed,
-            out=out,
-            population_path=population,
-            gap=gap,
-            samples=samples,
-            time_limit=time_limit,
-            db=db if save else None,
-            save=save,
-            name=name,
-            assembly=assembly,
-            progress=progress,
-            households=households,
-            relax=relax,
-            uniform=uniform,
-            seed_text=seed_text,
-            alternates=alternates,
-        )
+        result = STAGE.run(PanelInputs(Path(out), pool=pool, quotas=quotas,
+                                       population=population, save=db if save else None,
+                                       name=name, assembly=assembly, progress=progress),
+                           settings, seed)
+    summary = {"report": result.report, "files": list(result.files),
+               "panel_id": result.panel_id}
     r = summary["report"]
     for change in r.get("relaxed", []):
         console.print(f"[yellow]relaxed the quotas: {change['text']}[/yellow]")

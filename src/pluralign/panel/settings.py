@@ -32,3 +32,17 @@ class PanelSettings(Settings):
     samples: int = setting(1000, "legacy: runs used to estimate probabilities.", ge=1)
     time_limit: float | None = setting(
         None, "Stop the solver after this many seconds (gap reported); null: no limit.", gt=0)
+    households: str | None = setting(
+        None, "Pool column naming each person's household: at most one per household on a "
+        "panel (null: no household rule).")
+    relax: bool = setting(
+        False, "If the quotas admit no panel, apply the smallest relaxation (reported) first.")
+    uniform: int | None = setting(
+        None, "Round the lottery to this many equally likely panels (lottery.csv: ticket,ids) "
+        "that can be drawn in public; the panel is the ticket seed_text (or the seed) picks "
+        "(null: draw from the exact lottery).", ge=1)
+    seed_text: str | None = setting(
+        None, "Public seed (e.g. a random beacon value): ticket = 1 + sha256(TEXT) mod M; "
+        "without uniform it seeds the draw.")
+    alternates: int = setting(0, "Also draw a ranked reserve list of this many alternates.",
+                              ge=0)

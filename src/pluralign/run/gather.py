@@ -53,6 +53,21 @@ def model_inputs(ctx: StageContext):
     return ModelInputs(list(dict.fromkeys(t for t in texts if t.strip())), ctx.out)
 
 
+def panel_inputs(ctx: StageContext):
+    """The panel's inputs: the given pool, quotas, population shares or panel; for a simulated
+    input the simulator's pool and population shares (run files, not outside inputs). The panel
+    is selected in its folder, which keeps the run's files beside it (docs/run_folder.md)."""
+    from pluralign.panel.stage import PanelInputs
+
+    files = {k: Path(v) for k, v in ctx.settings["files"].items()}
+    if ctx.settings["from_simulation"]:
+        sim = ctx.stage_dir("simulate")
+        files.setdefault("pool", sim / "pool.csv")
+        if "quotas" not in files:
+            files.setdefault("population", sim / "population.json")
+    return PanelInputs(ctx.out, keep_pool=True, **files)
+
+
 def constitution_inputs(ctx: StageContext):
     """The constitution's inputs: the run's aggregation (when the run has a deliberation) or the
     given constitution; a run also writes the grounded summary beside it, and a drafted

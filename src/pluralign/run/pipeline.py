@@ -99,10 +99,11 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
     if has_panel:
         files = {k: getattr(inp, k) for k in ("panel", "pool", "quotas", "population")
                  if getattr(inp, k) is not None}
-        # simulated input: the simulator's pool and population shares (run files, not inputs)
-        settings = {**cfg.panel.model_dump(), **{k: str(v) for k, v in files.items()},
-                    "from_simulation": sim}
-        add("panel", S.stage_panel, settings, ("simulate",) if sim else (), files)
+        from pluralign.panel.stage import STAGE as PANEL
+
+        add_spec(PANEL, cfg.panel.settings(), G.panel_inputs,
+                 {"files": {k: str(v) for k, v in files.items()}, "from_simulation": sim},
+                 ("simulate",) if sim else (), files)
 
     deliberation = sim or inp.polis is not None or inp.store is not None
     if sim:

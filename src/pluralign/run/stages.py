@@ -10,11 +10,9 @@ has none) and writes into ``ctx.out`` with the layout of ``docs/run_folder.md``.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
-from pluralign.errors import InputError
 from pluralign.io import write_json_atomic
 from pluralign.run.runner import StageContext
 
@@ -70,62 +68,6 @@ def stage_summary(ctx: StageContext) -> None:
         g["id"]: {"population": g["population_share"],
                   "pool": round(g["pool_count"] / pool_size, 4)} for g in truth["groups"]}
     (ctx.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-
-
-# -- panel -------------------------------------------------------------------------------------
-def _population_shares(path: Path) -> dict[str, dict[str, float]]:
-    """Shares from a population JSON: ``{feature: {value: share}}``, or the simulator's file
-    (shares under ``features``, with provenance and notes beside them)."""
-    from pluralign.panel.inputs import check_population
-
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read population shares: {exc}", where=str(path)) from exc
-    if isinstance(data, dict) and isinstance(data.get("features"), dict):
-        data = data["features"]
-    return check_population(data, source=str(path))
-
-
-def stage_panel(ctx: StageContext) -> None:
-    """Select the panel by sortition (quotas given, or made from population shares) and write
-    ``panel.csv`` (with soft weights), ``probabilities.csv``, ``report.json``, ``quotas.csv``,
-    ``weights.csv`` and the pool; or take an existing panel as it is."""
-    from pluralign.panel.inputs import quotas_from_population, read_pool, write_quotas
-    from pluralign.panel.run import run_select
-
-    s = dict(ctx.settings)
-    out = ctx.out
-    if s.get("from_simulation"):
-        sim = ctx.stage_dir("simulate")
-        s.setdefault("pool", str(sim / "pool.csv"))
-        if not s.get("quotas"):
-            s.setdefault("population", str(sim / "population.json"))
-    if s.get("panel"):
-        panel = read_pool(s["panel"])
-        panel.to_csv(out / "panel.csv", index=False)
-    else:
-        pool_path = Path(s["pool"])
-        pop_path = None
-        if s.get("population"):
-            pop_path = out / "population.json"
-            write_json_atomic(pop_path, _population_shares(Path(s["population"])),
-                              sort_keys=True, default=str)
-        if s.get("quotas"):
-            quotas_path = Path(s["quotas"])
-            shutil.copyfile(quotas_path, out / "quotas.csv")
-        else:
-            if pop_path is None:
-                raise InputError("quotas need a quotas CSV or population shares")
-            write_quotas(quotas_from_population(json.loads(pop_path.read_text()), s["size"],
-                                                s["slack"]), out / "quotas.csv")
-        run_select(pool_path=pool_path, quotas_path=out / "quotas.csv", k=s["size"],
-                   method=s["method"], seed=ctx.seed, out=out, population_path=pop_path,
-                   gap=s["gap"], samples=s["samples"], time_limit=s.get("time_limit"))
-        shutil.copyfile(pool_path, out / "pool.csv")
-        panel = read_pool(out / "panel.csv")
-    if "weight" in panel.columns:
-        panel[["id", "weight"]].to_csv(out / "weights.csv", index=False)
 
 
 # -- deliberation ------------------------------------------------------------------------------
