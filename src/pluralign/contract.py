@@ -171,3 +171,43 @@ class StageSpec:
     def description(self) -> str:
         """The first line of ``run``'s docstring (the run's progress bar shows it)."""
         return (self.run.__doc__ or "").strip().splitlines()[0] if self.run.__doc__ else ""
+
+
+@dataclass(frozen=True)
+class FilesResult:
+    """A stage result that is the files it writes (name -> bytes, in writing order): for stages
+    whose output is files other stages and the report read by name (the simulation, the
+    panel). ``read`` gives back exactly what ``write`` wrote; a run's ``manifest.json`` is not
+    part of it."""
+
+    files: Mapping[str, bytes]
+
+    def write(self, folder: Any) -> Any:
+        from pathlib import Path
+
+        from pluralign.io import atomic_write_bytes
+
+        folder = Path(folder)
+        for name, data in self.files.items():
+            path = folder / name
+            if not (path.is_file() and path.read_bytes() == data):  # (a stage that works in
+                atomic_write_bytes(path, data)                       # place wrote it already)
+        return folder
+
+    @classmethod
+    def read(cls, folder: Any) -> Any:
+        from pathlib import Path
+
+        folder = Path(folder)
+        return cls({p.relative_to(folder).as_posix(): p.read_bytes()
+                    for p in sorted(folder.rglob("*"))
+                    if p.is_file() and p.name != "manifest.json"})
+
+    @classmethod
+    def of_folder(cls, folder: Any, names: Sequence[str] | None = None) -> Any:
+        """The files ``names`` of ``folder`` (all of them, as ``read``, when None)."""
+        from pathlib import Path
+
+        if names is None:
+            return cls.read(folder)
+        return cls({n: (Path(folder) / n).read_bytes() for n in names})

@@ -156,7 +156,7 @@ def test_simulate_cli_bad_option_exits_1(capsys, tmp_path):
         main(["simulate", "--participants", "0", "--out", str(tmp_path / "bad")])
     assert done.value.code == 1
     err = capsys.readouterr().err
-    assert "participants = 0" in err and "Traceback" not in err
+    assert "--participants: must be >= 1, got 0" in err and "Traceback" not in err
     assert not (tmp_path / "bad").exists()
 
 

@@ -13,15 +13,13 @@ file's bytes, so ``read`` gives back what ``write`` wrote.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pluralign.contract import StageSpec
+from pluralign.contract import FilesResult, StageSpec
 from pluralign.panel.settings import PanelSettings
-
-MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -45,10 +43,8 @@ class PanelInputs:
 
 
 @dataclass(frozen=True)
-class PanelResult:
+class PanelResult(FilesResult):
     """The files of the panel's folder (name -> bytes)."""
-
-    files: Mapping[str, bytes]
 
     @property
     def report(self) -> dict[str, Any]:
@@ -60,22 +56,6 @@ class PanelResult:
     def panel_id(self) -> int | None:
         """The stored panel's id (when the selection was saved)."""
         return self.report.get("panel_id")
-
-    def write(self, folder: str | Path) -> Path:
-        from pluralign.io import atomic_write_bytes
-
-        folder = Path(folder)
-        for name, data in self.files.items():
-            path = folder / name
-            if not (path.is_file() and path.read_bytes() == data):
-                atomic_write_bytes(path, data)
-        return folder
-
-    @classmethod
-    def read(cls, folder: str | Path) -> PanelResult:
-        folder = Path(folder)
-        return cls({p.relative_to(folder).as_posix(): p.read_bytes()
-                    for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST})
 
 
 def run(inputs: PanelInputs, settings: PanelSettings, seed: int) -> PanelResult:
@@ -132,7 +112,7 @@ def run(inputs: PanelInputs, settings: PanelSettings, seed: int) -> PanelResult:
         panel[["id", "weight"]].to_csv(out / "weights.csv", index=False)
     if inputs.keep_pool:
         names += [n for n in RUN_FILES if (out / n).is_file()]
-    return PanelResult({n: (out / n).read_bytes() for n in names})
+    return PanelResult.of_folder(out, names)
 
 
 RUN_FILES = ("quotas.csv", "population.json", "pool.csv", "weights.csv")

@@ -32,6 +32,7 @@ from pluralign.models.settings import ModelSettings
 from pluralign.moralgraph.settings import MoralGraphSettings
 from pluralign.panel.settings import PanelSettings
 from pluralign.report.settings import ReportSettings
+from pluralign.simulate.settings import SimulateSettings
 from pluralign.train.settings import TrainSettings
 
 
@@ -82,12 +83,8 @@ def section(cls: type[Settings], **engine_fields: Any) -> type[_Section]:
     return model
 
 
-class SimulateInput(_Model):
-    """A simulated assembly (``pluralign.simulate``) as the deliberation and volunteer pool."""
-
-    participants: int = Field(240, ge=10, description="Volunteers in the simulated pool")
-    statements: int = Field(60, ge=5, description="Statements in the simulated conversation")
-    vote_rate: float = Field(0.5, gt=0, le=1, description="Mean share of statements voted on")
+SimulateInput = section(SimulateSettings)
+"""A simulated assembly (``pluralign.simulate``) as the deliberation and volunteer pool."""
 
 
 class StoreInput(_Model):
@@ -102,7 +99,7 @@ class Inputs(_Model):
     them with a ``constitution`` (and ``preferences`` or synthesis) to train on given data, as
     the web workbench's integration does (docs/rounds.md)."""
 
-    simulate: SimulateInput | None = None
+    simulate: SimulateInput | None = None  # type: ignore[valid-type]
     polis: Path | None = Field(None, description="Polis export folder (comments.csv, votes.csv)")
     store: StoreInput | None = None
     pool: Path | None = Field(None, description="Volunteer pool CSV (id + feature columns)")
@@ -425,7 +422,7 @@ inputs:
   # pluralign store) or simulate (a synthetic assembly, as `pluralign demo` uses).
   polis: data/my-conversation          # comments.csv + votes.csv (example value)
   # store: {db: pluralign.db, slug: my-assembly}
-  # simulate: {participants: 240, statements: 60, vote_rate: 0.5}
+  # simulate: {participants: 200, statements: 60, vote_rate: 0.5}
 
   # The panel (optional): a volunteer pool with quotas (or population shares to make quotas
   # from), selected by sortition; or an existing panel CSV.

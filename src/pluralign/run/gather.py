@@ -53,6 +53,27 @@ def model_inputs(ctx: StageContext):
     return ModelInputs(list(dict.fromkeys(t for t in texts if t.strip())), ctx.out)
 
 
+def simulate_inputs(ctx: StageContext):
+    """The simulation's inputs: the built-in statement bank (its settings are all it needs)."""
+    from pluralign.simulate.stage import SimulateInputs
+
+    return SimulateInputs()
+
+
+def store_inputs(ctx: StageContext):
+    """The store stage's inputs: the simulation's folder and the run's store file."""
+    from pluralign.data.store_stage import DB_FILE, StoreInputs
+
+    return StoreInputs(ctx.stage_dir("simulate"), ctx.run_dir / DB_FILE)
+
+
+def summary_inputs(ctx: StageContext):
+    """The summary's inputs: the run's store and the simulation's truth."""
+    from pluralign.data.store_stage import SummaryInputs
+
+    return SummaryInputs(ctx.result("store"), ctx.result("simulate").truth)
+
+
 def panel_inputs(ctx: StageContext):
     """The panel's inputs: the given pool, quotas, population shares or panel; for a simulated
     input the simulator's pool and population shares (run files, not outside inputs). The panel

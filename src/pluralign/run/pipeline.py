@@ -93,9 +93,12 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
     sim = inp.simulate is not None
     has_panel = sim or inp.pool is not None or inp.panel is not None
     if sim:
-        add("simulate", S.stage_simulate, inp.simulate.model_dump())
-        add("store", S.stage_store, {}, ("simulate",))
-        add("summary", S.stage_summary, {}, ("store",))
+        from pluralign.data.store_stage import STORE, SUMMARY, StoreSettings, SummarySettings
+        from pluralign.simulate.stage import STAGE as SIMULATE
+
+        add_spec(SIMULATE, inp.simulate.settings(), G.simulate_inputs, {})
+        add_spec(STORE, StoreSettings(), G.store_inputs, {}, ("simulate",))
+        add_spec(SUMMARY, SummarySettings(), G.summary_inputs, {}, ("store", "simulate"))
     if has_panel:
         files = {k: getattr(inp, k) for k in ("panel", "pool", "quotas", "population")
                  if getattr(inp, k) is not None}

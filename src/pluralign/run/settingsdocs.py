@@ -23,6 +23,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "preferences.md": ("pluralign.data.settings:DataSettings",),
     "training.md": ("pluralign.train.settings:TrainSettings",),
     "llm.md": ("pluralign.llm.settings:SynthSettings",),
+    "simulator.md": ("pluralign.simulate.settings:SimulateSettings",),
     "sensemaking.md": ("pluralign.constitution.settings:ConstitutionSettings",),
 }
 """Stage page (in docs/) -> the settings classes whose tables open it."""

@@ -8,23 +8,19 @@ from typing import Annotated
 import typer
 
 from pluralign.clikit import OutOption, SeedOption, console
+from pluralign.contract import default, help_of
+from pluralign.simulate.settings import SimulateSettings as _S
 
 
 def simulate_cmd(
     out: OutOption,
-    participants: Annotated[
-        int, typer.Option("--participants", "-n", help="Volunteers in the pool (all take part).")
-    ] = 200,
-    statements: Annotated[
-        int, typer.Option("--statements", "-m", help="Statements in the conversation.")
-    ] = 60,
+    participants: Annotated[int, typer.Option(
+        "--participants", "-n", help=help_of(_S, "participants"))] = default(_S, "participants"),
+    statements: Annotated[int, typer.Option(
+        "--statements", "-m", help=help_of(_S, "statements"))] = default(_S, "statements"),
     seed: SeedOption = 0,
-    vote_rate: Annotated[
-        float,
-        typer.Option(
-            "--vote-rate", help="Mean share of visible statements each participant votes on."
-        ),
-    ] = 0.5,
+    vote_rate: Annotated[float, typer.Option(
+        "--vote-rate", help=help_of(_S, "vote_rate"))] = default(_S, "vote_rate"),
     bank: Annotated[
         Path | None,
         typer.Option("--bank", help="A custom statement bank YAML (default: the built-in bank)."),
@@ -38,13 +34,16 @@ def simulate_cmd(
     """
     from rich.table import Table
 
+    from pluralign.contract import from_options
     from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
 
+    settings = from_options(_S, participants=participants, statements=statements,
+                            vote_rate=vote_rate)
     config = SimulationConfig(
-        participants=participants,
-        statements=statements,
+        participants=settings.participants,
+        statements=settings.statements,
         seed=seed,
-        vote_rate=vote_rate,
+        vote_rate=settings.vote_rate,
         bank_path=str(bank) if bank else None,
     )
     with console.status("simulating the assembly"):

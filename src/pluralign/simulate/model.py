@@ -21,6 +21,7 @@ import pandas as pd
 from pluralign.errors import InputError
 from pluralign.simulate.bank import StatementBank
 from pluralign.simulate.population import Population
+from pluralign.simulate.settings import SimulateSettings
 
 if TYPE_CHECKING:
     from pluralign.data.polis_format import PolisExport
@@ -32,14 +33,14 @@ VOTE_CHOICES = np.array([1, -1, 0])  # the order of the last axis of vote probab
 class SimulationConfig:
     """Settings of :func:`~pluralign.simulate.simulate_assembly` (all have realistic defaults)."""
 
-    participants: int = 200
+    participants: int = SimulateSettings.participants
     """Volunteers in the pool; every one of them joins the conversation (numbers 1..N)."""
-    statements: int = 60
+    statements: int = SimulateSettings.statements
     """Statements in the conversation: seed statements plus participant-authored ones."""
     seed: int = 0
     seed_share: float = 0.6
     """Share of the statements written by the moderator (participant 0) before it opens."""
-    vote_rate: float = 0.5
+    vote_rate: float = SimulateSettings.vote_rate
     """Mean share of the statements visible to a participant that they vote on."""
     engagement_concentration: float = 2.0
     """Beta concentration of per-person engagement (lower: light and heavy voters differ more)."""
