@@ -29,7 +29,7 @@ def test_early_stages_are_deterministic_and_rerun_from_a_stage(tmp_path):
             tmp_path / "b" / "simulate" / name).read_bytes()
     assert [o.fingerprint for o in first.outcomes] == [o.fingerprint for o in second.outcomes]
     summary = json.loads((tmp_path / "a" / "summary" / "summary.json").read_text())
-    assert summary["participants"] == early[0].settings["participants"] + 1  # + moderator
+    assert summary["participants"] == early[0].settings["simulate"]["participants"] + 1  # + mod.
     assert summary["vote_events"] >= summary["votes_counted"] > 0
     rerun = run_stages(early, tmp_path / "a", seed=3, from_stage="store")
     assert [o.status for o in rerun.outcomes] == ["skipped", "ran", "ran"]
@@ -56,7 +56,8 @@ def test_demo_objective_reaches_the_train_stage(tmp_path, capsys):
 
 def test_a_resumed_run_reads_the_aggregation_back_instead_of_computing_it(tmp_path, monkeypatch):
     from pluralign.aggregate import AggregateResult
-    from pluralign.run.runner import StageFiles
+    from pluralign.constitution.stage import ConstitutionResult
+    from pluralign.panel.stage import PanelResult
 
     stages = build_stages(demo_config(tmp_path / "run", seed=2))
     names = [s.name for s in stages]
@@ -64,7 +65,7 @@ def test_a_resumed_run_reads_the_aggregation_back_instead_of_computing_it(tmp_pa
     first = run_stages(early, tmp_path / "run", seed=2)
     fresh = first.results["aggregate"]
     assert isinstance(fresh, AggregateResult) and fresh.pca is not None
-    assert isinstance(first.results["panel"], StageFiles)
+    assert isinstance(first.results["panel"], PanelResult)
     assert "panel.csv" in first.results["panel"].files
     constitution = (tmp_path / "run" / "constitution" / "constitution.yaml").read_text()
 
@@ -79,3 +80,10 @@ def test_a_resumed_run_reads_the_aggregation_back_instead_of_computing_it(tmp_pa
     read = again.results["aggregate"]
     assert read.pca is None and read.summary() == fresh.summary()
     assert (tmp_path / "run" / "constitution" / "constitution.yaml").read_text() == constitution
+    # every stage's result reads back from its folder (the skipped ones' on first access)
+    later = run_stages(early, tmp_path / "run", seed=2)
+    assert {o.status for o in later.outcomes} == {"skipped"}
+    assert isinstance(later.results["constitution"], ConstitutionResult)
+    assert later.results["constitution"].constitution == again.results[
+        "constitution"].constitution
+    assert later.results["panel"] == first.results["panel"]

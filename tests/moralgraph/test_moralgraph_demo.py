@@ -1,4 +1,5 @@
-"""The demo's moral-graph stage writes a consistent graph that recovers the simulated truth."""
+"""The demo's moral-graph stage writes a consistent graph that recovers the simulated truth, and
+its result reads back what it wrote."""
 
 from __future__ import annotations
 
@@ -6,27 +7,27 @@ import json
 from pathlib import Path
 
 from pluralign.moralgraph.dftjson import check_document, read_graph_json
-from pluralign.run.runner import StageContext
+from pluralign.moralgraph.stage import FILES, STAGE, MoralGraphInputs, MoralGraphResult
 
 
-def _demo_moral_graph_stage():
+def _demo_settings():
     from pluralign.run.demo import demo_config
-    from pluralign.run.pipeline import build_stages
 
-    return next(s for s in build_stages(demo_config(Path("pluralign-demo")))
-                if s.name == "moral_graph")
+    return demo_config(Path("pluralign-demo")).moral_graph.settings()
 
 
 def test_demo_stage(tmp_path):
-    from pluralign.moralgraph.demo import stage_moralgraph
-    entry = _demo_moral_graph_stage()
     out = tmp_path / "moral_graph"
-    out.mkdir()
-    ctx = StageContext(name="moral_graph", run_dir=tmp_path, out=out, seed=0,
-                       settings=dict(entry.settings))
-    stage_moralgraph(ctx)
+    result = STAGE.run(MoralGraphInputs(), _demo_settings(), 0)
+    assert tuple(result.files) == FILES
+    result.write(out)
+    assert MoralGraphResult.read(out) == result
+    assert STAGE.run(MoralGraphInputs(), _demo_settings(), 0) == result  # seeded
     doc = read_graph_json(out / "graph.json")
     assert check_document(doc) == []
+    meta = json.loads((out / "graph.json").read_text())["pluralign"]
+    assert meta["provenance"]["simulation"] == {"participants": 120, "votes_per_participant": 6,
+                                                "noise": 0.2, "seed": 0}
     rec = json.loads((out / "recovery.json").read_text())
     assert all(r["winner_correct"] for r in rec.values())
     clauses = json.loads((out / "clauses.json").read_text())
@@ -35,13 +36,10 @@ def test_demo_stage(tmp_path):
 
 
 def test_report_shows_the_demo_graph(tmp_path):
-    from pluralign.moralgraph.demo import stage_moralgraph
     from pluralign.report.sections import moral_graph_section
-    entry = _demo_moral_graph_stage()
+
     out = tmp_path / "moral_graph"
-    out.mkdir()
-    stage_moralgraph(StageContext(name="moral_graph", run_dir=tmp_path, out=out, seed=1,
-                                  settings=dict(entry.settings)))
+    STAGE.run(MoralGraphInputs(), _demo_settings(), 1).write(out)
     section = moral_graph_section(tmp_path)
     tables = [b for b in section.blocks if b["type"] == "table" and b.get("caption") == "Values"]
     assert tables[0]["columns"] == ["value", "pageRank"]

@@ -24,14 +24,14 @@ def report_cmd(
         _R, "title"),
 ) -> None:
     """Write one self-contained HTML report of a run (sections for the files present)."""
-    from pluralign.report.build import write_report
+    from pluralign.contract import from_options
+    from pluralign.report.stage import STAGE, ReportInputs
 
-    target = out or run_dir / "report.html"
+    settings = from_options(_R, title=title)
     with console.status("rendering the report"):
-        path, sections = write_report(run_dir, target, title)
-    names = ", ".join(s.id for s in sections) or "none"
-    console.print(f"sections: {names}")
-    console.print(str(path.resolve()))
+        result = STAGE.run(ReportInputs(run_dir, out or run_dir / "report.html"), settings, 0)
+    console.print(f"sections: {', '.join(result.sections) or 'none'}")
+    console.print(str(result.path.resolve()))
 
 
 def register(app: typer.Typer) -> None:

@@ -89,6 +89,30 @@ def panel_inputs(ctx: StageContext):
     return PanelInputs(ctx.out, keep_pool=True, **files)
 
 
+def aggregate_inputs(ctx: StageContext):
+    """The votes aggregated in this run: the panel's (simulated input), a Polis folder or the
+    store's assembly (``settings['source']``)."""
+    from pluralign.aggregate import from_store, read_polis
+    from pluralign.aggregate.stage import AggregateInputs
+
+    src = ctx.settings["source"]
+    if src["kind"] == "simulate":
+        folder = ctx.stage_dir("simulate")
+        if src.get("panel_only"):
+            import pandas as pd
+
+            from pluralign.simulate import panel_conversation
+
+            panel = set(pd.read_csv(ctx.stage_dir("panel") / "panel.csv", dtype=str)["id"])
+            folder = panel_conversation(folder, panel, ctx.out / "panel-votes")
+        matrix = read_polis(folder)
+    elif src["kind"] == "polis":
+        matrix = read_polis(src["path"])
+    else:
+        matrix = from_store(src["db"], src["slug"])
+    return AggregateInputs(matrix, src["title"])
+
+
 def constitution_inputs(ctx: StageContext):
     """The constitution's inputs: the run's aggregation (when the run has a deliberation) or the
     given constitution; a run also writes the grounded summary beside it, and a drafted
@@ -147,6 +171,20 @@ def evaluate_inputs(ctx: StageContext):
                            settings=ctx.settings["evaluate"])
     return EvaluateInputs(rows, ctx.result("model").path, ctx.result("train").model_dir,
                           clauses, prov)
+
+
+def moral_graph_inputs(ctx: StageContext):
+    """The moral graph's inputs: none (the stage simulates its own values assembly)."""
+    from pluralign.moralgraph.stage import MoralGraphInputs
+
+    return MoralGraphInputs()
+
+
+def report_inputs(ctx: StageContext):
+    """The report's inputs: the run folder, reported on into ``RUN/report.html``."""
+    from pluralign.report.stage import ReportInputs
+
+    return ReportInputs(ctx.run_dir, ctx.run_dir / "report.html")
 
 
 def provider_config(ctx: StageContext):

@@ -2,8 +2,8 @@
 
 :func:`build_stages` turns a :class:`~pluralign.run.config.PipelineConfig` into runner
 :class:`~pluralign.run.runner.Stage` s — a contract stage's ``STAGE`` spec with its inputs
-gathered from the run (:mod:`pluralign.run.gather`), or a function of :mod:`pluralign.run.stages`
-— each with the settings and outside input files that make its fingerprint;
+gathered from the run (:mod:`pluralign.run.gather`), each with the settings and outside input
+files that make its fingerprint;
 :func:`run_pipeline` runs them with :func:`pluralign.run.runner.run_stages` (manifests, skip
 when up to date, ``--from``, resume).
 ``pluralign demo`` is this pipeline on a simulated input (:mod:`pluralign.run.demo`).
@@ -28,7 +28,6 @@ from typing import Any
 
 from pluralign.contract import Settings, StageSpec
 from pluralign.run import gather as G
-from pluralign.run import stages as S
 from pluralign.run.config import PipelineConfig
 from pluralign.run.runner import RunResult, Stage, StageContext, run_stages, spec_stage
 
@@ -54,9 +53,9 @@ def _checkpoint_identity(path: Path) -> dict[str, Any]:
 class PipelineResult(RunResult):
     """What :func:`run_pipeline` did: each stage's outcome and each stage's result
     (``result["aggregate"]`` is the :class:`~pluralign.aggregate.AggregateResult`,
-    ``result["evaluate"]`` the :class:`~pluralign.evaluate.stage.EvaluateResult`; a stage not on
-    the stage contract gives a :class:`~pluralign.run.runner.StageFiles`), read back from the
-    run folder for the stages a resumed run skipped."""
+    ``result["evaluate"]`` the :class:`~pluralign.evaluate.stage.EvaluateResult`, each stage's
+    its ``STAGE`` spec's result class), read back from the run folder for the stages a resumed
+    run skipped."""
 
     config: PipelineConfig | None = None
 
@@ -78,11 +77,6 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
     _check_inputs_exist(cfg)
     check_rounds(cfg)
     stages: list[Stage] = []
-
-    def add(name: str, fn: Callable, settings: dict, after: tuple[str, ...] = (),
-            inputs: dict[str, Path] | None = None) -> None:
-        stages.append(Stage(name, fn, settings=settings, inputs=inputs or {}, after=after,
-                            description=(fn.__doc__ or "").strip().splitlines()[0]))
 
     def add_spec(spec: StageSpec, settings: Settings, gather: Callable[[StageContext], Any],
                  wiring: dict, after: tuple[str, ...] = (),
@@ -133,7 +127,7 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
     agg = {**agg_settings.to_dict(), "source": source}
     const: dict[str, Any] = {}
     if deliberation:
-        add_spec(AGGREGATE, agg_settings, S.aggregate_inputs, {"source": source}, agg_after,
+        add_spec(AGGREGATE, agg_settings, G.aggregate_inputs, {"source": source}, agg_after,
                  agg_inputs)
         const["aggregate"] = agg
     const_inputs = dict(agg_inputs)
@@ -183,10 +177,12 @@ def build_stages(cfg: PipelineConfig) -> list[Stage]:
     add_spec(EVALUATE, cfg.evaluate.settings(), G.evaluate_inputs, {},
              ("data", "model", "train"))
     if cfg.moral_graph.enabled:
-        mg = cfg.moral_graph.model_dump()
-        mg.pop("enabled")
-        add("moral_graph", S.stage_moral_graph, mg)
-    add("report", S.stage_report, cfg.report.model_dump(), tuple(s.name for s in stages))
+        from pluralign.moralgraph.stage import STAGE as MORAL_GRAPH
+
+        add_spec(MORAL_GRAPH, cfg.moral_graph.settings(), G.moral_graph_inputs, {})
+    from pluralign.report.stage import STAGE as REPORT
+
+    add_spec(REPORT, cfg.report.settings(), G.report_inputs, {}, tuple(s.name for s in stages))
     return stages
 
 
