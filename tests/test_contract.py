@@ -128,7 +128,8 @@ def test_stage_pages_settings_tables_are_current():
         text = (DOCS / page).read_text(encoding="utf-8")
         assert render(text, refs) == text, (
             f"docs/{page}: settings table stale: python -m pluralign.run.settingsdocs")
-        assert text.splitlines()[2].startswith("<!-- settings:"), page  # right under the title
+        if refs != ("pipeline",):  # (docs/pipeline.md: pipeline.yaml's sections, in place)
+            assert text.splitlines()[2].startswith("<!-- settings:"), page  # under the title
 
 
 def test_a_bad_option_value_names_the_option(capsys):

@@ -44,6 +44,7 @@ from pluralign.evaluate.metrics import (
     paired_bootstrap,
 )
 from pluralign.evaluate.run import MARGINS_FILE
+from pluralign.evaluate.settings import EvaluateSettings
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,7 @@ def worst_group_paired(
     weights: np.ndarray,
     *,
     clusters: Sequence[str] | None = None,
-    n_boot: int = 1000,
+    n_boot: int = EvaluateSettings.n_boot,
     alpha: float = 0.05,
     seed: int = 0,
     key: str = "",
@@ -289,7 +290,7 @@ def compare_runs(
     a: EvaluatedRun,
     b: EvaluatedRun,
     *,
-    n_boot: int = 1000,
+    n_boot: int = EvaluateSettings.n_boot,
     alpha: float = 0.05,
     seed: int = 0,
     min_group_size: int = 1,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pluralign.data.groups import group_labels  # noqa: F401  (re-exported)
+from pluralign.evaluate.settings import EvaluateSettings
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def bootstrap_accuracy(
     margins: Sequence[float] | np.ndarray,
     weights: Sequence[float] | np.ndarray | None = None,
     *,
-    n_boot: int = 1000,
+    n_boot: int = EvaluateSettings.n_boot,
     alpha: float = 0.05,
     seed: int = 0,
     key: str = "",
@@ -147,7 +148,7 @@ def paired_bootstrap(
     after: Sequence[float] | np.ndarray,
     weights: Sequence[float] | np.ndarray | None = None,
     *,
-    n_boot: int = 1000,
+    n_boot: int = EvaluateSettings.n_boot,
     alpha: float = 0.05,
     seed: int = 0,
     key: str = "",
@@ -197,7 +198,7 @@ def worst_group_gap(
     groups: Sequence[str],
     weights: Sequence[float] | np.ndarray | None = None,
     *,
-    n_boot: int = 1000,
+    n_boot: int = EvaluateSettings.n_boot,
     alpha: float = 0.05,
     seed: int = 0,
     key: str = "",

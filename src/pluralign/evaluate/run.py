@@ -276,7 +276,7 @@ def evaluate_margins(
     after: Sequence[float] | np.ndarray,
     *,
     groupings: Sequence[str] | None = None,
-    n_boot: int = 1000,
+    n_boot: int = EvaluateSettings.n_boot,
     alpha: float = 0.05,
     seed: int = 0,
     min_group_size: int = 1,
