@@ -4,6 +4,7 @@ prefix is encoded once, and the output is the same as generating each prompt alo
 from __future__ import annotations
 
 import functools
+import time
 
 import pytest
 
@@ -63,3 +64,138 @@ def test_a_shared_prefix_is_encoded_once_and_changes_nothing(model, monkeypatch)
     widths.clear()
     assert G.generate_batch(model, reqs, **kw) == single
     assert widths[0] == (4, 27)
+
+
+def _staggered():
+    """Prompts of different lengths (some sharing a system prefix) and budgets."""
+    seeded = torch.Generator().manual_seed(2)
+    system = [int(t) for t in torch.randint(2, 96, (14,), generator=seeded)]
+    return [
+        G.GenerationRequest(system + [40, 41, 42], max_new_tokens=16),
+        G.GenerationRequest(system + [50], max_new_tokens=3),
+        G.GenerationRequest([7, 8, 9, 10, 11], max_new_tokens=9),
+        G.GenerationRequest(system + [60, 61, 62, 63, 64, 65, 66, 67, 68], max_new_tokens=5),
+        G.GenerationRequest([12] * 23, max_new_tokens=2),
+    ]
+
+
+def test_rows_join_a_running_batch_and_leave_when_done_with_unchanged_greedy_output(model):
+    reqs = _staggered()
+    kw = {"end_ids": {1}, "pad_id": 0}
+    single = [G.generate_batch(model, [r], **kw)[0] for r in reqs]
+    assert [len(g.token_ids) for g in single] == [16, 3, 9, 5, 2]
+    batch = G.DecodeBatch(model, **kw)
+    done: dict[int, G.Generation] = {}
+    order: list[int] = []
+
+    def collect(finished):
+        for key, result in finished:
+            assert not isinstance(result, BaseException), result
+            done[key] = result
+            order.append(key)
+
+    collect(batch.add(reqs[:2], [0, 1]))  # 0 and 1 start together
+    sizes = [len(batch)]
+    step = 0
+    while len(batch):
+        if step == 1:
+            collect(batch.add([reqs[2]], [2]))  # joins after 0 and 1 decoded 2 tokens
+        if step == 4:
+            collect(batch.add(reqs[3:], [3, 4]))  # two more join a batch of two
+        collect(batch.step())
+        sizes.append(len(batch))
+        step += 1
+    assert step == 15 and sorted(done) == [0, 1, 2, 3, 4]
+    assert [done[i] for i in range(5)] == single  # token for token, wherever a row sat
+    assert order.index(1) < order.index(2) < order.index(0)  # short rows left first
+    assert order.index(4) < order.index(3) < order.index(0)  # the newcomers too
+    assert max(sizes) == 3 and batch.steps < sum(len(g.token_ids) for g in single)
+
+
+def test_finished_rows_leave_and_unused_cache_columns_are_trimmed(model):
+    reqs = _staggered()
+    batch = G.DecodeBatch(model, end_ids={1}, pad_id=0)
+    batch.add([reqs[4], reqs[2]], ["long prompt", "short prompt"])  # 23 and 5 prompt tokens
+    assert batch.mask.shape == (2, 23)
+    finished = batch.step()  # the long prompt's row has its 2 tokens and leaves
+    assert [k for k, _ in finished] == ["long prompt"]
+    # what is cached: the short prompt's 5 tokens and its first reply token (the 18 padding
+    # columns only the long prompt used are gone)
+    assert batch.keys == ["short prompt"] and batch.mask.shape == (1, 6)
+    assert batch.cache.get_seq_length() == 6 and bool(batch.mask.all())
+
+
+def test_a_bad_request_fails_alone(model):
+    reqs = _staggered()
+    batch = G.DecodeBatch(model, end_ids={1}, pad_id=0)
+    too_long = G.GenerationRequest([5] * model.config.max_position_embeddings, 4)
+    finished = dict(batch.add([reqs[0], G.GenerationRequest([], 4), too_long,
+                               G.GenerationRequest([5, 6], 0), reqs[1]], list("abcde")))
+    assert "empty prompt" in str(finished["b"]) and "context holds 256" in str(finished["c"])
+    assert "at least 1" in str(finished["d"]) and sorted(batch.keys) == ["a", "e"]
+    with pytest.raises(ValueError, match="stop strings need a tokenizer"):
+        G.generate_batch(model, [G.GenerationRequest([5, 6], 3, stop=("x",))],
+                         end_ids={1}, pad_id=0)
+    # a prompt that fits but leaves fewer positions than asked for stops at the context's end
+    near = G.generate_batch(model, [G.GenerationRequest([5] * 250, 20)], end_ids={1}, pad_id=0)
+    assert near[0].finish_reason == "length" and len(near[0].token_ids) == 6
+
+
+def test_a_failing_prefill_is_retried_alone_so_only_its_request_fails(model, monkeypatch):
+    reqs = _staggered()
+    kw = {"end_ids": {1}, "pad_id": 0}
+    single = [G.generate_batch(model, [r], **kw)[0] for r in reqs[:3]]
+    poison = 77  # a token id the stand-in model "cannot" take
+    forward = model.forward
+
+    @functools.wraps(forward)
+    def flaky(*args, **kwargs):
+        if (kwargs["input_ids"] == poison).any():
+            raise RuntimeError("cannot take token 77")
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(model, "forward", flaky)
+    bad = G.GenerationRequest([3, 4, poison, 5], 4)
+    batch = G.DecodeBatch(model, **kw)
+    results = dict(batch.add([reqs[0], bad, reqs[1], reqs[2]], [0, "bad", 1, 2]))
+    assert isinstance(results.pop("bad"), RuntimeError) and not results
+    while len(batch):
+        results.update(batch.step())
+    assert [results[i] for i in range(3)] == single
+
+
+def test_the_queue_resolves_each_request_when_it_ends_and_drops_cancelled_ones(model):
+    class Tok:  # what BatchingGenerator needs of a tokenizer
+        eos_token_id = 1
+        pad_token_id = 0
+
+        @staticmethod
+        def decode(ids, skip_special_tokens=True):
+            return " ".join(f"t{i}" for i in ids)
+
+    reqs = _staggered()
+    kw = {"end_ids": {1}, "pad_id": 0}
+    single = [G.generate_batch(model, [r], **kw)[0] for r in reqs]
+    batcher = G.BatchingGenerator(model, Tok(), max_batch=3, window=0.05)
+    try:
+        futures = [batcher.submit(r) for r in reqs]
+        got = [f.result(timeout=60) for f in futures]
+        assert got == single and max(batcher.batches) == 3  # never more than max_batch rows
+        assert batcher.stats["joined"] == 5 and got[1].text == Tok.decode(single[1].token_ids)
+        # stop strings: the reply ends at the first one, which is not part of the text
+        third = Tok.decode(single[0].token_ids[2:3])
+        cut = batcher.generate(G.GenerationRequest(reqs[0].prompt_ids, 16, stop=(third,)))
+        assert cut.finish_reason == "stop" and cut.text == Tok.decode(single[0].token_ids[:2]) + " "
+        assert cut.token_ids == single[0].token_ids[:3]
+        # a cancelled request leaves the batch; the others are unaffected
+        long = G.GenerationRequest(reqs[0].prompt_ids, 200)
+        f_long, f_short = batcher.submit(long), batcher.submit(reqs[1])
+        assert f_short.result(timeout=60) == single[1]
+        assert f_long.cancel()
+        deadline = time.monotonic() + 30
+        while batcher.stats["cancelled"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert batcher.stats["cancelled"] == 1
+        assert batcher.generate(reqs[2]) == single[2]  # the worker goes on
+    finally:
+        batcher.close()

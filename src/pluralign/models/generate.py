@@ -1,29 +1,49 @@
-"""Batched generation with a KV cache, and a queue that batches concurrent requests.
+"""Batched generation with a KV cache, and a queue that batches concurrent requests continuously.
 
-:func:`generate_batch` decodes several prompts at once: the prompts are **left-padded** to one
+:class:`DecodeBatch` decodes several prompts at once: the prompts are **left-padded** to one
 width (so every row's next token sits in the last column), position ids count only real tokens,
 the attention mask hides the padding, and the key/value cache of every layer is kept between
-steps (``DynamicCache``), so each step feeds one new token per row. A row stops at an end token or
-at its own ``max_new_tokens``; finished rows leave the batch (their cache rows are dropped), so a
-long request does not make short ones pay. Greedy rows take the arg-max; a row with a temperature
-samples from softmax(logits / T) with its own ``torch.Generator`` seeded by the request, so its
-answer does not depend on which other requests shared the batch. Greedy output is the same as
-generating each prompt alone (a test checks it token for token).
+steps (``DynamicCache``), so each step feeds one new token per row. A row stops at an end token,
+at its own ``max_new_tokens`` (cut to what the model's context still holds), or at one of its
+stop strings; a finished row leaves the batch at once (its cache rows are dropped, and cache
+columns no remaining row attends to are trimmed), so a long request does not make short ones pay.
+Greedy rows take the arg-max; a row with a temperature samples from softmax(logits / T) with its
+own ``torch.Generator`` seeded by the request, so its answer does not depend on which other
+requests shared the batch. Greedy output is the same as generating each prompt alone (tests check
+it token for token, also for rows that join a running batch).
 
-**A shared prefix is encoded once.** Chat prompts of one batch usually begin alike: the chat
+**Continuous (iteration-level) batching.** New rows may join a running batch between two steps
+(:meth:`DecodeBatch.add`): they are prefilled together in a cache of their own, their first
+token is chosen, and their cache is merged into the running one: both are left-padded (zero keys
+and values, masked) to the longer length and concatenated along the batch. Every row keeps its
+own position ids and mask, so a row attends to exactly its own tokens wherever it sits. Merging
+needs plain full-attention cache layers (``DynamicLayer``); for any other cache (sliding windows)
+:attr:`DecodeBatch.accepts_joins` is false and new rows wait until the batch is empty.
+
+**A shared prefix is encoded once.** Chat prompts of one admission usually begin alike: the chat
 template's system turn, and for a synthesis step the same instructions and few-shot turns. On a
 CPU the prompt pass (prefill) is compute-bound, so it costs as much batched as one prompt at a
-time, and with short replies it is a large part of a batch's time. The longest common prefix of the
-batch's prompts (at least :data:`MIN_SHARED_PREFIX` tokens, and short of every prompt's last token)
-is therefore run once, its cache copied to every row, and only the rest of each prompt (left-padded
-after the prefix: ``[prefix | padding | rest]``, the padding masked, positions counting real tokens)
-is run per row. Every row attends to the same keys and values as before, so the output does not
-change.
+time, and with short replies it is a large part of a batch's time. The longest common prefix of
+the admitted prompts (at least :data:`MIN_SHARED_PREFIX` tokens, and short of every prompt's last
+token) is therefore run once, its cache copied to every row, and only the rest of each prompt
+(left-padded after the prefix: ``[prefix | padding | rest]``, the padding masked, positions
+counting real tokens) is run per row. Every row attends to the same keys and values as before,
+so the output does not change.
+
+**Errors fail their own request.** A request that cannot run (empty prompt, no budget, a prompt
+longer than the model's context, stop strings without a tokenizer) is refused alone; a prefill
+that fails for a group is retried one request at a time, so only the request that fails alone
+fails; an error while choosing a row's token (sampling, stop-string decoding) ends that row only.
+Only an error in a decoding step itself fails every row of that step (their shared cache is then
+in an unknown state).
 
 :class:`BatchingGenerator` puts a queue in front of it: callers from any thread
-(:meth:`BatchingGenerator.generate`) wait on a future; one worker thread takes every request that
-arrived within a few milliseconds of the first (at most ``max_batch``) and decodes them together.
-That is how ``pluralign serve`` and the local provider turn concurrent requests into throughput.
+(:meth:`BatchingGenerator.submit`, :meth:`BatchingGenerator.generate`) wait on a future; one
+worker thread runs the batch. When idle it takes every request that arrives within ``window``
+seconds of the first; while a batch runs, requests that arrived join it at the next step (up to
+``max_batch`` rows), and each finished row's future resolves at once. Cancelling a future
+(``Future.cancel()``: a client that went away) drops its row at the next step. That is how
+``pluralign serve`` and the local provider turn concurrent requests into throughput.
 """
 
 from __future__ import annotations
@@ -31,28 +51,33 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One prompt to continue: token ids (already chat-formatted), a budget, how to choose."""
+    """One prompt to continue: token ids (already chat-formatted), a budget, how to choose, and
+    strings that end the reply (not included in it), as OpenAI's ``stop``."""
 
     prompt_ids: Sequence[int]
     max_new_tokens: int
     temperature: float = 0.0
     seed: int | None = None
+    stop: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Generation:
-    """New token ids (the end token excluded) and why decoding stopped: ``stop`` or ``length``."""
+    """New token ids (the end token excluded) and why decoding stopped: ``stop`` (end token or
+    stop string) or ``length``. ``text`` is the decoded reply when a tokenizer was at hand, cut
+    before the stop string that ended it (not compared: it follows from the tokens)."""
 
     token_ids: tuple[int, ...]
     finish_reason: str
+    text: str | None = field(default=None, compare=False)
 
 
 def end_token_ids(model, tokenizer) -> set[int]:
@@ -101,113 +126,372 @@ def shared_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
     return k if k >= MIN_SHARED_PREFIX else 0
 
 
+def context_length(model) -> int | None:
+    """Most positions the model takes (``max_position_embeddings`` of its config), if it says."""
+    value = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def _pad_left(t, width: int, dim: int):
+    """``t`` zero-padded at the front of dimension ``dim`` (-1 or -2) to ``width``."""
+    import torch.nn.functional as F
+
+    extra = width - t.shape[dim]
+    if extra <= 0:
+        return t
+    return F.pad(t, (extra, 0) if dim == -1 else (0, 0, extra, 0))
+
+
+class _Row:
+    """One request being decoded: its key (whatever the caller identifies it by), what it has
+    generated, its sampler, its budget, and why it ended (or the error that ended it)."""
+
+    __slots__ = ("key", "request", "out", "generator", "budget", "reason", "text", "error", "last")
+
+    def __init__(self, key, request: GenerationRequest, budget: int, generator):
+        self.key, self.request, self.budget, self.generator = key, request, budget, generator
+        self.out: list[int] = []
+        self.reason: str | None = None
+        self.text: str | None = None
+        self.error: BaseException | None = None
+        self.last = 0
+
+
+Finished = tuple[Hashable, "Generation | BaseException"]
+
+
+class DecodeBatch:
+    """The rows being decoded together and their shared KV cache (module docstring).
+
+    :meth:`add` prefills new requests and merges them in; :meth:`step` decodes one token for every
+    row; both return the rows that finished, as ``(key, Generation or exception)``, and those rows
+    have left. :meth:`drop` removes rows (cancelled requests). ``decode`` (token ids -> text)
+    fills :attr:`Generation.text` and enables stop strings.
+    """
+
+    def __init__(
+        self,
+        model,
+        *,
+        end_ids: set[int],
+        pad_id: int,
+        decode: Callable[[list[int]], str] | None = None,
+    ):
+        self.model = model
+        self.end_ids = set(end_ids)
+        self.pad_id = int(pad_id)
+        self.decode = decode
+        self.device = next(model.parameters()).device
+        self.cache_kw = _cache_keyword(model)
+        self.context = context_length(model)
+        self.rows: list[_Row] = []
+        self.cache: Any = None
+        self.mask: Any = None  # (rows, cached columns): 1 where a row attends
+        self.next_ids: Any = None  # (rows, 1): each row's token to feed next
+        self.next_pos: Any = None  # (rows, 1): its position id
+        self.steps = 0  # decoding steps run
+        self.row_steps = 0  # rows summed over those steps (mean batch = row_steps / steps)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def keys(self) -> list:
+        return [row.key for row in self.rows]
+
+    @property
+    def accepts_joins(self) -> bool:
+        """Whether new rows can join now: an empty batch, or one whose cache layers are all
+        plain ``DynamicLayer`` (keys and values that can be padded and concatenated)."""
+        if not self.rows:
+            return True
+        from transformers.cache_utils import DynamicLayer
+
+        layers = getattr(self.cache, "layers", None)
+        return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+
+    # -- admission ------------------------------------------------------------------------------
+
+    def _budget(self, request: GenerationRequest) -> int:
+        """The request's token budget, cut to the context; ValueError if it cannot run."""
+        n = len(request.prompt_ids)
+        if n == 0:
+            raise ValueError("empty prompt")
+        if int(request.max_new_tokens) < 1:
+            raise ValueError(f"max_new_tokens must be at least 1, not {request.max_new_tokens}")
+        if request.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, not {request.temperature}")
+        if request.stop and self.decode is None:
+            raise ValueError("stop strings need a tokenizer to decode with")
+        budget = int(request.max_new_tokens)
+        if self.context is not None:
+            if n >= self.context:
+                raise ValueError(
+                    f"the prompt has {n} tokens; the model's context holds {self.context}"
+                )
+            budget = min(budget, self.context - n)
+        return budget
+
+    def add(
+        self, requests: Sequence[GenerationRequest], keys: Sequence[Hashable]
+    ) -> list[Finished]:
+        """Prefill ``requests`` and let them join the batch (each under its key). Returns the
+        requests already finished (refused, failed, or ended at their first token)."""
+        if self.rows and not self.accepts_joins:
+            raise RuntimeError("this model's cache cannot take new rows while a batch runs")
+        finished: list[Finished] = []
+        rows: list[_Row] = []
+        for request, key in zip(requests, keys, strict=True):
+            try:
+                rows.append(_Row(key, request, self._budget(request), self._sampler(request)))
+            except ValueError as exc:
+                finished.append((key, exc))
+        if not rows:
+            return finished
+        try:
+            finished += self._admit(rows)
+        except Exception as exc:  # noqa: BLE001 - retried alone, so only the culprit fails
+            if len(rows) == 1:
+                finished.append((rows[0].key, exc))
+            else:
+                for row in rows:
+                    fresh = _Row(row.key, row.request, row.budget, self._sampler(row.request))
+                    try:
+                        finished += self._admit([fresh])
+                    except Exception as alone:  # noqa: BLE001 - this request's own error
+                        finished.append((row.key, alone))
+        return finished
+
+    def _sampler(self, request: GenerationRequest):
+        if request.temperature <= 0:
+            return None
+        import torch
+
+        g = torch.Generator(device=self.device)
+        if request.seed is None:
+            g.seed()
+        else:
+            g.manual_seed(int(request.seed))
+        return g
+
+    def _forward(self, ids, mask, positions, cache):
+        return self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            **{self.cache_kw: cache},
+            logits_to_keep=1,
+        ).logits[:, -1, :]
+
+    def _admit(self, rows: list[_Row]) -> list[Finished]:
+        """Prefill ``rows`` in a cache of their own, choose their first token, merge the rows
+        still going into the batch. Nothing of the batch changes until the merge."""
+        import torch
+        from transformers import DynamicCache
+
+        n = len(rows)
+        prompts = [list(row.request.prompt_ids) for row in rows]
+        shared = shared_prefix_length(prompts)
+        rests = [p[shared:] for p in prompts]
+        width = max(len(r) for r in rests)
+        ids = torch.full((n, width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((n, width), dtype=torch.long)
+        for i, rest in enumerate(rests):
+            ids[i, width - len(rest) :] = torch.as_tensor(rest)
+            mask[i, width - len(rest) :] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        positions = shared + (mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache()
+        with torch.inference_mode():
+            if shared:  # the common prefix once, its keys and values copied to every row
+                prefix = torch.as_tensor([prompts[0][:shared]], device=self.device)
+                self._forward(
+                    prefix,
+                    torch.ones_like(prefix),
+                    torch.arange(shared, device=self.device).unsqueeze(0),
+                    cache,
+                )
+                cache.batch_repeat_interleave(n)
+                mask = torch.cat([mask.new_ones((n, shared)), mask], dim=-1)
+            logits = self._forward(ids, mask, positions, cache)
+        self._choose(rows, logits)
+        finished, keep = self._split(rows)
+        if not keep:
+            return finished
+        index = torch.as_tensor(keep, device=self.device)
+        if len(keep) < n:
+            cache.batch_select_indices(index)
+            mask = mask[index]
+        rows = [rows[i] for i in keep]
+        next_ids = torch.as_tensor([[row.last] for row in rows], device=self.device)
+        next_pos = positions[index, -1:] + 1
+        self._merge(rows, cache, mask, next_ids, next_pos)
+        return finished
+
+    def _merge(self, rows, cache, mask, next_ids, next_pos) -> None:
+        import torch
+
+        if not self.rows:
+            self.rows, self.cache, self.mask = rows, cache, mask
+            self.next_ids, self.next_pos = next_ids, next_pos
+            return
+        width = max(self.mask.shape[1], mask.shape[1])
+        for old, new in zip(self.cache.layers, cache.layers, strict=True):
+            old.keys = torch.cat([_pad_left(old.keys, width, -2), _pad_left(new.keys, width, -2)])
+            old.values = torch.cat(
+                [_pad_left(old.values, width, -2), _pad_left(new.values, width, -2)]
+            )
+        self.mask = torch.cat([_pad_left(self.mask, width, -1), _pad_left(mask, width, -1)])
+        self.next_ids = torch.cat([self.next_ids, next_ids])
+        self.next_pos = torch.cat([self.next_pos, next_pos])
+        self.rows = self.rows + rows
+
+    # -- decoding -------------------------------------------------------------------------------
+
+    def _choose(self, rows: list[_Row], logits) -> None:
+        """Each row's next token (greedy or sampled), and whether the row ends with it."""
+        import torch
+
+        greedy = logits.argmax(dim=-1).tolist()
+        for i, row in enumerate(rows):
+            try:
+                token = greedy[i]
+                if row.request.temperature > 0:
+                    probs = torch.softmax(logits[i].float() / row.request.temperature, dim=-1)
+                    token = int(torch.multinomial(probs, 1, generator=row.generator))
+                row.last = token
+                if token in self.end_ids:
+                    row.reason = "stop"
+                    continue
+                row.out.append(token)
+                if row.request.stop:
+                    text = self.decode(row.out)
+                    cuts = [text.find(s) for s in row.request.stop if s]
+                    cuts = [c for c in cuts if c >= 0]
+                    if cuts:
+                        row.reason, row.text = "stop", text[: min(cuts)]
+                        continue
+                if len(row.out) >= row.budget:
+                    row.reason = "length"
+            except Exception as exc:  # noqa: BLE001 - ends this row only
+                row.error = exc
+
+    def _split(self, rows: list[_Row]) -> tuple[list[Finished], list[int]]:
+        """(finished rows as results, indices of the rows still going)."""
+        finished: list[Finished] = []
+        keep: list[int] = []
+        for i, row in enumerate(rows):
+            if row.error is not None:
+                finished.append((row.key, row.error))
+            elif row.reason is not None:
+                text = row.text
+                if text is None and self.decode is not None:
+                    try:
+                        text = self.decode(row.out)
+                    except Exception as exc:  # noqa: BLE001 - this row's own error
+                        finished.append((row.key, exc))
+                        continue
+                finished.append((row.key, Generation(tuple(row.out), row.reason, text)))
+            else:
+                keep.append(i)
+        return finished, keep
+
+    def step(self) -> list[Finished]:
+        """One token for every row; the rows that finished with it leave (and are returned)."""
+        import torch
+
+        if not self.rows:
+            return []
+        n = len(self.rows)
+        mask = torch.cat([self.mask, self.mask.new_ones((n, 1))], dim=-1)
+        try:
+            with torch.inference_mode():
+                logits = self._forward(self.next_ids, mask, self.next_pos, self.cache)
+        except Exception as exc:  # noqa: BLE001 - the shared cache is now unknown: all rows fail
+            failed: list[Finished] = [(row.key, exc) for row in self.rows]
+            self._reset()
+            return failed
+        self.mask = mask
+        self.steps += 1
+        self.row_steps += n
+        self._choose(self.rows, logits)
+        self.next_ids = torch.as_tensor([[row.last] for row in self.rows], device=self.device)
+        self.next_pos = self.next_pos + 1
+        finished, keep = self._split(self.rows)
+        self._keep(keep)
+        return finished
+
+    def drop(self, which: Callable[[Any], bool]) -> list:
+        """Remove the rows whose key ``which`` accepts (cancelled requests); their keys."""
+        gone = [row.key for row in self.rows if which(row.key)]
+        if gone:
+            self._keep([i for i, row in enumerate(self.rows) if not which(row.key)])
+        return gone
+
+    def _keep(self, keep: list[int]) -> None:
+        """Keep only the rows at ``keep``, and trim cache columns none of them attends to."""
+        import torch
+
+        if len(keep) == len(self.rows):
+            return
+        if not keep:
+            self._reset()
+            return
+        index = torch.as_tensor(keep, device=self.device)
+        self.cache.batch_select_indices(index)
+        self.mask = self.mask[index]
+        self.next_ids, self.next_pos = self.next_ids[index], self.next_pos[index]
+        self.rows = [self.rows[i] for i in keep]
+        lead = int((self.mask.sum(0) > 0).int().argmax())  # first column anyone attends to
+        if lead > 0 and self.accepts_joins:
+            for layer in self.cache.layers:
+                layer.keys = layer.keys[..., lead:, :]
+                layer.values = layer.values[..., lead:, :]
+            self.mask = self.mask[:, lead:]
+
+    def _reset(self) -> None:
+        self.rows, self.cache, self.mask, self.next_ids, self.next_pos = [], None, None, None, None
+
+
 def generate_batch(
     model,
     requests: Sequence[GenerationRequest],
     *,
     end_ids: set[int],
     pad_id: int,
+    decode: Callable[[list[int]], str] | None = None,
 ) -> list[Generation]:
-    """Decode ``requests`` together (module docstring); results in request order."""
-    import torch
-    from transformers import DynamicCache
-
+    """Decode ``requests`` together (module docstring); results in request order. The first
+    request that cannot run raises its error."""
     if not requests:
         return []
-    device = next(model.parameters()).device
-    n = len(requests)
-    prompts = [list(r.prompt_ids) for r in requests]
-    if not all(prompts):
-        raise ValueError("empty prompt")
-    shared = shared_prefix_length(prompts)
-    rests = [p[shared:] for p in prompts]
-    width = max(len(r) for r in rests)
-    ids = torch.full((n, width), pad_id, dtype=torch.long)
-    mask = torch.zeros((n, width), dtype=torch.long)
-    for i, rest in enumerate(rests):
-        ids[i, width - len(rest) :] = torch.as_tensor(rest)
-        mask[i, width - len(rest) :] = 1
-    ids, mask = ids.to(device), mask.to(device)
-    positions = shared + (mask.cumsum(-1) - 1).clamp(min=0)
-    generators: list[Any] = []
-    for r in requests:
-        g = None
-        if r.temperature > 0:
-            g = torch.Generator(device=device)
-            if r.seed is None:
-                g.seed()
-            else:
-                g.manual_seed(int(r.seed))
-        generators.append(g)
-
-    out: list[list[int]] = [[] for _ in requests]
-    reasons: list[str | None] = [None] * n
-    alive = list(range(n))  # request index of each row still in the batch
-    cache = DynamicCache()
-    cache_kw = _cache_keyword(model)
-    step_ids, step_pos = ids, positions
-    with torch.inference_mode():
-        if shared:  # the common prefix once, its keys and values copied to every row
-            prefix = torch.as_tensor([prompts[0][:shared]], device=device)
-            model(
-                input_ids=prefix,
-                attention_mask=torch.ones_like(prefix),
-                position_ids=torch.arange(shared, device=device).unsqueeze(0),
-                use_cache=True,
-                **{cache_kw: cache},
-                logits_to_keep=1,
-            )
-            cache.batch_repeat_interleave(n)
-            mask = torch.cat([mask.new_ones((n, shared)), mask], dim=-1)
-        while alive:
-            logits = model(
-                input_ids=step_ids,
-                attention_mask=mask,
-                position_ids=step_pos,
-                use_cache=True,
-                **{cache_kw: cache},
-                logits_to_keep=1,
-            ).logits[:, -1, :]
-            chosen = logits.argmax(dim=-1).tolist()
-            for row, req_i in enumerate(alive):
-                req = requests[req_i]
-                if req.temperature > 0:
-                    probs = torch.softmax(logits[row].float() / req.temperature, dim=-1)
-                    chosen[row] = int(torch.multinomial(probs, 1, generator=generators[req_i]))
-                tok = chosen[row]
-                if tok in end_ids:
-                    reasons[req_i] = "stop"
-                else:
-                    out[req_i].append(tok)
-                    if len(out[req_i]) >= req.max_new_tokens:
-                        reasons[req_i] = "length"
-            keep = [row for row, req_i in enumerate(alive) if reasons[req_i] is None]
-            if not keep:
-                break
-            next_ids = torch.as_tensor(chosen, device=device).unsqueeze(-1)
-            next_pos = step_pos[:, -1:] + 1
-            if len(keep) < len(alive):
-                index = torch.as_tensor(keep, device=device)
-                cache.batch_select_indices(index)
-                mask, next_ids, next_pos = mask[index], next_ids[index], next_pos[index]
-                alive = [alive[row] for row in keep]
-            mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=-1)
-            step_ids, step_pos = next_ids, next_pos
-    return [Generation(tuple(o), r or "length") for o, r in zip(out, reasons, strict=True)]
+    batch = DecodeBatch(model, end_ids=end_ids, pad_id=pad_id, decode=decode)
+    results: dict[Hashable, Generation | BaseException] = dict(
+        batch.add(requests, range(len(requests)))
+    )
+    while len(batch):
+        results.update(batch.step())
+    for i in range(len(requests)):
+        if isinstance(results[i], BaseException):
+            raise results[i]
+    return [results[i] for i in range(len(requests))]  # type: ignore[misc]
 
 
-@dataclass
+@dataclass(eq=False)
 class _Job:
     request: GenerationRequest
     future: Future
 
 
 class BatchingGenerator:
-    """Batch concurrent :meth:`generate` calls on one model (module docstring).
+    """Batch concurrent :meth:`submit` calls on one model, continuously (module docstring).
 
-    ``max_batch`` bounds the rows decoded together; ``window`` is how long (seconds) the worker
-    waits after the first request for more to arrive. The worker is a daemon thread started on
-    the first call; :meth:`close` stops it.
+    ``max_batch`` bounds the rows decoded together; ``window`` is how long (seconds) an idle
+    worker waits after the first request for more to arrive. The worker is a daemon thread
+    started on the first call; :meth:`close` stops it. ``batches`` lists the rows decoding after
+    each admission, ``stats`` counts steps, rows summed over steps, joins, cancellations and
+    failures (for tests, ``/health`` and benchmarks).
     """
 
     def __init__(self, model, tokenizer, *, max_batch: int = 16, window: float = 0.02):
@@ -218,13 +502,18 @@ class BatchingGenerator:
         self.end_ids = end_token_ids(model, tokenizer)
         pad = tokenizer.pad_token_id
         self.pad_id = int(pad if pad is not None else min(self.end_ids, default=0))
-        self.batches: list[int] = []  # sizes of the batches run (for tests and benchmarks)
+        self.batches: list[int] = []
+        self.stats = {"steps": 0, "row_steps": 0, "joined": 0, "cancelled": 0, "failed": 0}
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
+    def _decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
     def submit(self, request: GenerationRequest) -> Future:
-        """Queue one request; the future resolves to its :class:`Generation`."""
+        """Queue one request; the future resolves to its :class:`Generation` (cancel it to
+        drop the request)."""
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -239,46 +528,68 @@ class BatchingGenerator:
         """Queue one request and wait for its generation (errors are re-raised here)."""
         return self.submit(request).result()
 
-    def _take(self) -> list[_Job] | None:
-        first = self._queue.get()
-        if first is None:
-            return None
-        jobs = [first]
-        deadline = time.monotonic() + self.window
-        while len(jobs) < self.max_batch:
-            timeout = deadline - time.monotonic()
+    def _take(self, room: int, wait: bool) -> tuple[list[_Job], bool]:
+        """Up to ``room`` queued jobs and whether :meth:`close` was asked. ``wait``: block for
+        the first, then gather for ``window`` seconds; else only what is queued now."""
+        jobs: list[_Job] = []
+        deadline = None
+        while len(jobs) < room:
             try:
-                job = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
+                if wait and not jobs:
+                    job = self._queue.get()
+                    deadline = time.monotonic() + self.window
+                elif deadline is not None and deadline > time.monotonic():
+                    job = self._queue.get(timeout=deadline - time.monotonic())
+                else:
+                    job = self._queue.get_nowait()
             except queue.Empty:
                 break
             if job is None:
-                self._queue.put(None)
-                break
+                return jobs, True
             jobs.append(job)
-        return jobs
+        return jobs, False
+
+    @staticmethod
+    def _deliver(finished: list[Finished], stats: dict) -> None:
+        for job, result in finished:
+            if not job.future.set_running_or_notify_cancel():
+                continue  # cancelled after its last step
+            if isinstance(result, BaseException):
+                stats["failed"] += 1
+                job.future.set_exception(result)
+            else:
+                job.future.set_result(result)
 
     def _work(self) -> None:
+        batch = DecodeBatch(
+            self.model, end_ids=self.end_ids, pad_id=self.pad_id, decode=self._decode
+        )
+        closing = False
         while True:
-            jobs = self._take()
-            if jobs is None:
-                return
-            jobs = [j for j in jobs if j.future.set_running_or_notify_cancel()]
-            if not jobs:
-                continue
-            self.batches.append(len(jobs))
+            jobs: list[_Job] = []
             try:
-                results = generate_batch(
-                    self.model,
-                    [j.request for j in jobs],
-                    end_ids=self.end_ids,
-                    pad_id=self.pad_id,
+                if not len(batch):
+                    if closing:
+                        return
+                    jobs, closing = self._take(self.max_batch, wait=True)
+                elif not closing and batch.accepts_joins and len(batch) < self.max_batch:
+                    jobs, closing = self._take(self.max_batch - len(batch), wait=False)
+                jobs = [j for j in jobs if not j.future.cancelled()]
+                if jobs:
+                    self.stats["joined"] += len(jobs)
+                    self._deliver(batch.add([j.request for j in jobs], jobs), self.stats)
+                    self.batches.append(len(batch))
+                self.stats["cancelled"] += len(batch.drop(lambda job: job.future.cancelled()))
+                if len(batch):
+                    self._deliver(batch.step(), self.stats)
+                    self.stats["steps"], self.stats["row_steps"] = batch.steps, batch.row_steps
+            except Exception as exc:  # noqa: BLE001 - a bug here must not leave callers waiting
+                pending = {id(j): j for j in jobs}
+                pending.update({id(j): j for j in batch.keys})
+                batch._reset()
+                self._deliver(
+                    [(j, exc) for j in pending.values() if not j.future.done()], self.stats
                 )
-            except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
-                for j in jobs:
-                    j.future.set_exception(exc)
-                continue
-            for j, result in zip(jobs, results, strict=True):
-                j.future.set_result(result)
 
     def close(self) -> None:
         """Stop the worker after the requests already queued."""
