@@ -6,6 +6,9 @@
     PYTHONPATH=src python benchmarks/routing.py --simulated --seeds 0 1 2 --population default
     PYTHONPATH=src python benchmarks/routing.py --replay imputed --policies random gain
     PYTHONPATH=src python benchmarks/routing.py --cost          # one routing call per policy
+    PYTHONPATH=src python benchmarks/routing.py --replay full --jobs 2 --full-seeds 0 1 2 \
+        --rows-out rows.jsonl                                   # completed matrices, with CIs
+    PYTHONPATH=src python benchmarks/routing.py --summarise rows.jsonl more-rows.jsonl
 
 **Recorded conversations** (the default): every conversation in ../shared/data/polis (CC BY 4.0
 The Computational Democracy Project) is replayed. Only the votes the recording holds can be
@@ -28,6 +31,22 @@ in the recording, and the policy may show any statement; the reference is the ag
 the completed matrix. It shows what routing can do when it may choose freely, in a
 conversation whose groups are as clear as the recording's (the imputed votes carry no opinion
 beyond the group).
+
+**Full replay** (``--replay full``; the measure issue 14's target is checked on): each
+conversation is completed (``--impute group``, the default: every clustered participant's
+missing votes drawn from their recorded group's distribution, :func:`imputed`; ``--impute
+knn``: from their ten nearest participants on the recording's opinion map, :func:`imputed_knn`)
+and every participant may vote on every statement, so any routing can be replayed and every
+figure is a real "votes needed" (no participant runs out of recorded votes, no figure is
+capped at the total). The reference is the aggregation of the completed matrix. Each round
+every participant casts one vote, drawn by the policy's weights from the counts at the start
+of the round (the keyed weighted draw of the web app, vectorised; :func:`full_replay`), and
+the votes so far are aggregated after the rounds of :func:`check_rounds`. Policies: random,
+the web app's default, and Polis's published comment priority (:func:`w_polis`). Each seed
+fixes both the completion and the draws; a policy's saving is paired with random's on the same
+seed, and is printed per conversation and pooled (mean over conversations) as mean ± 95 %
+t-interval over the seeds, with the *floor*: votes cast by the end of round 7, before which
+nobody is clustered, so ``1 - floor / random`` is the most any policy can save.
 
 **Simulated assemblies** (``--simulated``): a seeded synthetic assembly
 (:func:`pluralign.simulate.simulate_assembly`: four latent opinion groups, consensus and
@@ -895,10 +914,24 @@ def completed(conv: Replay, seed: int, how: str) -> Replay:
 
 
 def _full_one(job):
+    """The rows of one conversation and seed: each policy's votes needed, with the
+    conversation's size and its floor (the votes cast by the end of round ``MIN_VOTES``:
+    nobody is clustered with fewer, so neither measure can be met before it)."""
     name, seed, policies, how = job
     conv = completed(polis_conversation(name), seed, how)
-    out = {p: full_replay(conv, FULL_POLICIES[p], seed) for p in ("random", *policies)}
-    return name, seed, int(conv.observed.sum()), len(conv.reference.consensus), out
+    floor = int(np.minimum(conv.observed.sum(1), MIN_VOTES).sum())
+    base = dict(
+        conversation=name,
+        seed=seed,
+        impute=how,
+        votes=int(conv.observed.sum()),
+        floor=floor,
+        n_consensus=len(conv.reference.consensus),
+    )
+    return [
+        {**base, "policy": p, **full_replay(conv, FULL_POLICIES[p], seed)}
+        for p in ("random", *policies)
+    ]
 
 
 def _ci(values) -> str:
@@ -912,43 +945,64 @@ def _ci(values) -> str:
     return f"{v.mean():+.0f} ± {half:.0f} %"
 
 
-def main_full(names, seeds, policies, jobs: int, how: str = "group") -> int:
-    """The full replay (``--replay full``): per conversation and pooled, each policy's saving
-    against random (paired: same completed matrix and seed), mean ± 95 % CI over seeds."""
+def main_full(names, seeds, policies, jobs: int, how: str = "group", rows_out=None) -> int:
+    """The full replay (``--replay full``): one row per conversation, seed and policy (also
+    appended to ``rows_out`` as JSON lines, so a long run can be made in parts and summarised
+    with ``--summarise``), then :func:`summarise`."""
+    import json
     from concurrent.futures import ProcessPoolExecutor
 
     policies = [p for p in (policies or FULL_POLICIES) if p != "random"]
-    all_names = polis_names()
-    chosen_on = set(all_names[0::2])
     t0 = time.perf_counter()
     names = sorted(names, key=lambda n: -(POLIS / n / "votes.csv").stat().st_size)
     jobs_ = [(name, seed, tuple(policies), how) for name in names for seed in seeds]
     print(f"completed by {how}; seeds {list(seeds)}")
-    saving: dict = {}  # (name, policy, key) -> {seed: saving}
-    meta = {}
     print(f"{'conversation':<28} {'seed':>4} {'policy':<28} {'groups':>7} {'consensus':>9}")
+    rows = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        rows = pool.map(_full_one, jobs_) if jobs > 1 else map(_full_one, jobs_)
-        for name, seed, total, n_cons, out in rows:
-            meta[name] = (total, n_cons)
-            base = out["random"]
-            for policy, res in out.items():
+        for part in pool.map(_full_one, jobs_) if jobs > 1 else map(_full_one, jobs_):
+            for r in part:
                 print(
-                    f"{name[:28]:<28} {seed:>4} {policy:<28} {res['groups']:>7} "
-                    f"{res['consensus']:>9}   of {total} ({n_cons} consensus)",
+                    f"{r['conversation'][:28]:<28} {r['seed']:>4} {r['policy']:<28} "
+                    f"{r['groups']:>7} {r['consensus']:>9}   of {r['votes']} (floor "
+                    f"{r['floor']}; {r['n_consensus']} consensus)",
                     flush=True,
                 )
-                for key in ("groups", "consensus"):
-                    if policy == "random" or (key == "consensus" and not n_cons):
-                        continue
-                    saving.setdefault((name, policy, key), {})[seed] = 1 - res[key] / base[key]
-    print(
-        f"\nsaving against random, mean ± 95 % CI over seeds {list(seeds)} "
-        f"({time.perf_counter() - t0:.0f} s):"
-    )
+                rows.append(r)
+                if rows_out:
+                    with open(rows_out, "a") as f:
+                        f.write(json.dumps(r) + "\n")
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    return summarise(rows)
+
+
+def summarise(rows: list[dict]) -> int:
+    """Per conversation and pooled (chosen-on, held-out, all), each policy's saving against
+    random, paired by seed (same completed matrix, same draws), as mean ± 95 % t-interval over
+    the seeds; pooled = the mean over conversations, per seed, then over seeds. A conversation
+    without reference consensus statements gives no consensus saving. The floor's saving,
+    ``1 - floor / random``, is the most any policy could save."""
+    chosen_on = set(polis_names()[0::2])
+    by = {(r["conversation"], r["seed"], r["policy"]): r for r in rows}
+    names = sorted({r["conversation"] for r in rows})
+    policies = list(dict.fromkeys(r["policy"] for r in rows if r["policy"] != "random"))
+    saving: dict = {}  # (name, policy, key) -> {seed: saving}
+    for (name, seed, policy), r in by.items():
+        base = by.get((name, seed, "random"))
+        if base is None:
+            continue
+        for key in ("groups", "consensus"):
+            if key == "consensus" and not r["n_consensus"]:
+                continue
+            if policy == "random":
+                saving.setdefault((name, "floor", key), {})[seed] = 1 - r["floor"] / r[key]
+            else:
+                saving.setdefault((name, policy, key), {})[seed] = 1 - r[key] / base[key]
+    seeds = sorted({r["seed"] for r in rows})
+    print(f"\nsaving against random, mean ± 95 % CI over seeds {seeds}:")
     for name in names:
         part = "chosen on" if name in chosen_on else "held out"
-        for policy in policies:
+        for policy in (*policies, "floor"):
             line = "   ".join(
                 f"{k}: {_ci(list(saving[(name, policy, k)].values()))}"
                 for k in ("groups", "consensus")
@@ -960,15 +1014,16 @@ def main_full(names, seeds, policies, jobs: int, how: str = "group") -> int:
         inside = [
             n for n in names if bucket == "all" or (n in chosen_on) == (bucket == "chosen on")
         ]
-        for policy in policies:
+        for policy in (*policies, "floor"):
             parts = []
             for key in ("groups", "consensus"):
                 convs = [n for n in inside if (n, policy, key) in saving]
-                if not convs:
+                common = [s for s in seeds if all(s in saving[(n, policy, key)] for n in convs)]
+                if not convs or not common:
                     continue
-                pooled = [np.mean([saving[(n, policy, key)][s] for n in convs]) for s in seeds]
+                pooled = [np.mean([saving[(n, policy, key)][s] for n in convs]) for s in common]
                 parts.append(f"{key}: {_ci(pooled)} (n={len(convs)})")
-                if bucket == "all":
+                if bucket == "all" and policy != "floor":
                     ok.setdefault(policy, []).append(np.mean(pooled) >= 0.30)
             print(f"  pooled {bucket:<9} {policy:<28} {'   '.join(parts)}")
     for policy, yes in ok.items():
@@ -976,7 +1031,7 @@ def main_full(names, seeds, policies, jobs: int, how: str = "group") -> int:
             f"{policy}: >= 30 % fewer votes than random on both, pooled:",
             "YES" if all(yes) else "NO",
         )
-    return 0
+    return 0 if ok and all(all(v) for v in ok.values()) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -996,6 +1051,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--full-seeds", type=int, nargs="+", default=list(FULL_SEEDS))
     ap.add_argument("--full-policies", nargs="+", choices=sorted(FULL_POLICIES))
     ap.add_argument("--impute", choices=IMPUTATIONS, default="group", help="(--replay full)")
+    ap.add_argument("--rows-out", help="(--replay full) append each row to this JSON-lines file")
+    ap.add_argument("--summarise", nargs="+", help="summarise JSON-lines files of --rows-out")
     ap.add_argument("--policies", nargs="+", choices=sorted(REPLAY_POLICIES), help="(replays)")
     ap.add_argument("--cost", action="store_true", help="time one routing call per policy")
     args = ap.parse_args(argv)
@@ -1003,9 +1060,15 @@ def main(argv: list[str] | None = None) -> int:
         return main_cost()
     if args.simulated:
         return main_simulated(args.seeds, args.population)
+    if args.summarise:
+        import json
+
+        return summarise([json.loads(line) for f in args.summarise for line in open(f)])
     if args.replay == "full":
         names = args.conversations or polis_names()
-        return main_full(names, args.full_seeds, args.full_policies, args.jobs, args.impute)
+        return main_full(
+            names, args.full_seeds, args.full_policies, args.jobs, args.impute, args.rows_out
+        )
     kinds = REPLAYS if args.replay == "both" else (args.replay,)
     return main_polis(args.conversations or polis_names(), args.jobs, kinds, args.policies)
 

@@ -69,3 +69,35 @@ def test_full_replay_counts_votes_and_stops_at_both():
     # nothing can be found before every participant has MIN_VOTES votes (the clustering rule)
     assert bench.MIN_VOTES * n <= out["groups"] <= full.observed.sum()
     assert out["consensus"] <= full.observed.sum()
+
+
+def test_summarise_pairs_by_seed_and_checks_the_target(capsys):
+    names = bench.polis_names()
+    chosen, held = names[0], names[1]
+
+    def row(name, seed, policy, groups, consensus):
+        return dict(
+            conversation=name,
+            seed=seed,
+            policy=policy,
+            groups=groups,
+            consensus=consensus,
+            votes=1000,
+            floor=100,
+            n_consensus=2,
+            impute="group",
+        )
+
+    rows = []
+    for seed, base in ((0, 400), (1, 800)):
+        for name in (chosen, held):
+            rows.append(row(name, seed, "random", base, base))
+            rows.append(row(name, seed, "p", base // 2, base // 2))  # saves 50 % on both
+            rows.append(row(name, seed, "q", base // 2, base))  # 50 % on groups, 0 on consensus
+    assert bench.summarise(rows) == 1  # q misses the target
+    out = capsys.readouterr().out
+    assert "p: >= 30 % fewer votes than random on both, pooled: YES" in out
+    assert "q: >= 30 % fewer votes than random on both, pooled: NO" in out
+    # the floor: 1 - 100/400 and 1 - 100/800 over the two seeds: mean 81 %
+    assert "floor" in out and "+81 ±" in out
+    assert bench.summarise([r for r in rows if r["policy"] != "q"]) == 0
