@@ -108,3 +108,73 @@ def test_serve_command_works_with_the_openai_client(tiny_checkpoint):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_stop_strings_end_the_reply_before_them(tiny_server):
+    url = f"{tiny_server.base_url}/chat/completions"
+    body = {"messages": [{"role": "user", "content": "Say something."}], "max_tokens": 40,
+            "temperature": 0.0}
+    full = httpx.post(url, json=body, timeout=60).json()["choices"][0]["message"]["content"]
+    assert len(full) > 12, full  # the tiny model was pretrained to say corpus lines
+    stop = full[8:11]
+    data = httpx.post(url, json={**body, "stop": [stop, "\u2603never"]}, timeout=60).json()
+    assert data["choices"][0]["finish_reason"] == "stop"
+    assert data["choices"][0]["message"]["content"] == full[: full.index(stop)]
+    for bad in (["a"] * 5, [""]):
+        resp = httpx.post(url, json={**body, "stop": bad}, timeout=60)
+        assert resp.status_code == 400 and resp.json()["error"]["param"] == "stop"
+
+
+class _Pending:
+    """A model whose answers wait until the test gives them; it records what it was asked."""
+
+    def __init__(self):
+        self.futures = {}
+
+    def submit(self, messages, max_tokens, temperature, seed, stop=()):
+        from concurrent.futures import Future
+
+        from pluralign.llm.types import Completion
+
+        future = Future()
+        said = messages[-1]["content"]
+        self.futures[said] = future
+        if said == "too long":
+            future.set_exception(ValueError("the prompt has 9000 tokens; the context holds 8192"))
+        elif said == "boom":
+            future.set_exception(RuntimeError("the model broke"))
+        elif said != "wait":
+            future.set_result(Completion(text=said.upper(), model="fake", prompt_tokens=1,
+                                         completion_tokens=1))
+        return future
+
+
+def test_a_client_that_goes_away_has_its_request_dropped_and_errors_are_its_own():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest_llm import ServerThread
+
+    from pluralign.llm.serve import create_app
+
+    fake = _Pending()
+    app = create_app(fake, "fake")
+    with ServerThread(app) as srv:
+        url = f"{srv.base_url}/chat/completions"
+
+        def ask(text, timeout=30):
+            body = {"messages": [{"role": "user", "content": text}], "max_tokens": 8}
+            return httpx.post(url, json=body, timeout=timeout)
+
+        with pytest.raises(httpx.ReadTimeout):
+            ask("wait", timeout=0.5)  # the client gives up while its answer is pending
+        deadline = time.time() + 10
+        while not fake.futures["wait"].cancelled() and time.time() < deadline:
+            time.sleep(0.05)
+        assert fake.futures["wait"].cancelled()  # the batcher drops a cancelled request
+        health = httpx.get(srv.base_url.replace("/v1", "/health")).json()
+        assert health["disconnected"] == 1
+        with ThreadPoolExecutor(3) as pool:
+            long, boom, fine = pool.map(ask, ["too long", "boom", "fine"])
+        assert long.status_code == 400 and "context holds 8192" in long.json()["error"]["message"]
+        assert boom.status_code == 500 and boom.json()["error"]["type"] == "server_error"
+        assert fine.json()["choices"][0]["message"]["content"] == "FINE"

@@ -7,7 +7,8 @@ checkpoint whose tokenizer has no chat template is refused with a one-line error
 
 Generation runs through :class:`pluralign.models.generate.BatchingGenerator`: concurrent requests
 (``Provider.complete_many`` with ``concurrency`` > 1, or concurrent HTTP requests to
-``pluralign serve``) are decoded together in one left-padded batch with a KV cache. Greedy output
+``pluralign serve``) are decoded together in one left-padded batch with a KV cache, continuously:
+a request joins the running batch at its next step and leaves it as soon as it ends. Greedy output
 (``temperature == 0``) is the same as one request at a time; a sampled request draws from its own
 generator seeded with the request's ``seed``, so a request has one answer whatever else shared its
 batch. The model loads on first use. Local models cannot be constrained to a JSON schema here, so
@@ -17,6 +18,7 @@ structured output relies on the prompt, the parser and the repair retry.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 from pluralign.errors import InputError, ProviderError, require
@@ -77,26 +79,78 @@ class LocalModel:
         self.name = base + (f"+{Path(adapter).name}" if adapter else "")
         self.batcher = BatchingGenerator(self.model, self.tokenizer, max_batch=max_batch)
 
-    def generate(
-        self, messages: list[dict[str, str]], max_tokens: int, temperature: float, seed: int | None
-    ) -> Completion:
-        """One chat completion (greedy at temperature 0, else sampled with ``seed``)."""
+    def submit(
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int,
+        temperature: float,
+        seed: int | None,
+        stop: tuple[str, ...] = (),
+    ) -> Future:
+        """Queue one chat completion; the future resolves to its :class:`Completion`
+        (cancelling it drops the request from the batch at the next step). ``stop``: strings
+        that end the reply, which then ends before the first of them."""
         from pluralign.models.generate import GenerationRequest, chat_prompt_ids
 
         prompt_ids = chat_prompt_ids(self.tokenizer, messages)
         limit = max(1, int(max_tokens))
-        done = self.batcher.generate(GenerationRequest(prompt_ids, limit, float(temperature), seed))
-        return Completion(
-            text=self.tokenizer.decode(list(done.token_ids), skip_special_tokens=True),
-            model=self.name,
-            prompt_tokens=len(prompt_ids),
-            completion_tokens=len(done.token_ids),
-            finish_reason=done.finish_reason,
-        )
+        request = GenerationRequest(prompt_ids, limit, float(temperature), seed, tuple(stop))
+        inner = self.batcher.submit(request)
+        outer = _Linked(inner)
+
+        def finish(done: Future) -> None:
+            if done.cancelled():
+                outer.cancel()
+                return
+            if not outer.set_running_or_notify_cancel():
+                return
+            exc = done.exception()
+            if exc is not None:
+                outer.set_exception(exc)
+                return
+            generation = done.result()
+            text = generation.text
+            if text is None:
+                text = self.tokenizer.decode(list(generation.token_ids), skip_special_tokens=True)
+            outer.set_result(
+                Completion(
+                    text=text,
+                    model=self.name,
+                    prompt_tokens=len(prompt_ids),
+                    completion_tokens=len(generation.token_ids),
+                    finish_reason=generation.finish_reason,
+                )
+            )
+
+        inner.add_done_callback(finish)
+        return outer
+
+    def generate(
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int,
+        temperature: float,
+        seed: int | None,
+        stop: tuple[str, ...] = (),
+    ) -> Completion:
+        """One chat completion (greedy at temperature 0, else sampled with ``seed``)."""
+        return self.submit(messages, max_tokens, temperature, seed, stop).result()
 
     def close(self) -> None:
         """Stop the batching worker."""
         self.batcher.close()
+
+
+class _Linked(Future):
+    """A future for a result derived from ``inner``'s: cancelling it cancels ``inner`` too."""
+
+    def __init__(self, inner: Future):
+        super().__init__()
+        self._inner = inner
+
+    def cancel(self) -> bool:
+        self._inner.cancel()
+        return super().cancel()
 
 
 class LocalProvider(Provider):

@@ -4,16 +4,22 @@ What is served (:func:`resolve_target`): nothing named or ``smollm2`` → the em
 SmolLM2-135M-Instruct; a checkpoint folder → that model; a LoRA adapter folder → its base model
 (``base_model_name_or_path`` of ``adapter_config.json``) with the adapter; a run folder (or its
 ``train/`` folder) → the trained model, merged (``train/model``) or as base + ``train/adapter``.
-Concurrent requests are decoded together (:class:`pluralign.models.generate.BatchingGenerator`):
-FastAPI runs each request in its thread pool and they meet in the model's queue.
+Concurrent requests are decoded together, continuously
+(:class:`pluralign.models.generate.BatchingGenerator`): each request is queued on the model and
+joins the running batch at its next step, and its answer is sent as soon as its own row ends. A
+client that disconnects before its answer is ready has its request dropped from the batch (the
+endpoint checks every :data:`DISCONNECT_POLL` seconds). A request that fails (for instance a
+prompt longer than the model's context) gets its own error; the others go on.
 
 Endpoints: ``POST /v1/chat/completions`` (honours ``max_tokens``/``max_completion_tokens``,
-``temperature``, ``seed``; returns ``usage``), ``GET /v1/models``, and ``GET /health`` (status and
-the number of chat completions served, which the tests use to prove a warm cache sends nothing).
-Not supported, with a 400 that says so: ``stream``, ``n > 1``, ``response_format`` (clients such as
-pluralign's HTTP provider then retry without it).
+``temperature``, ``seed`` and ``stop`` (a string or up to 4); returns ``usage``), ``GET
+/v1/models``, and ``GET /health`` (status, the number of chat completions served, which the tests
+use to prove a warm cache sends nothing, and the batcher's counters). Not supported, with a 400
+that says so: ``stream``, ``n > 1``, ``response_format`` (clients such as pluralign's HTTP
+provider then retry without it).
 """
 
+import asyncio
 import json
 import threading
 import time
@@ -24,6 +30,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from pluralign.errors import InputError, require
+
+#: Seconds between two checks whether the client of a pending request is still there.
+DISCONNECT_POLL = 0.25
+#: Most stop strings a request may give (as OpenAI's API).
+MAX_STOP = 4
 
 
 def resolve_target(target: str | Path | None) -> tuple[str | Path, Path | None]:
@@ -99,31 +110,42 @@ class ChatBody(BaseModel):
     temperature: float = Field(1.0, ge=0.0, le=2.0)
     seed: int | None = None
     n: int = 1
+    stop: str | list[str] | None = None
     stream: bool = False
     response_format: dict | None = None
 
 
 def create_app(model: Any, model_id: str, max_tokens_limit: int = 2048):
-    """A FastAPI app answering with ``model`` (a :class:`~pluralign.llm.local.LocalModel` or
-    anything with its ``generate(messages, max_tokens, temperature, seed)``)."""
+    """A FastAPI app answering with ``model``: a :class:`~pluralign.llm.local.LocalModel`, or
+    anything with its ``submit(messages, max_tokens, temperature, seed, stop)`` returning a
+    future of a :class:`~pluralign.llm.types.Completion`."""
     fastapi = require("fastapi", "llm")
-    from fastapi.responses import JSONResponse
+    from fastapi import Request
+    from fastapi.responses import JSONResponse, Response
 
     app = fastapi.FastAPI(title="pluralign serve", version="1")
     app.state.requests = 0
+    app.state.disconnected = 0
     lock = threading.Lock()
 
-    def error(status: int, message: str, param: str | None = None) -> JSONResponse:
+    def error(
+        status: int, message: str, param: str | None = None, kind: str = "invalid_request_error"
+    ) -> JSONResponse:
         return JSONResponse(
             status_code=status,
-            content={
-                "error": {"message": message, "type": "invalid_request_error", "param": param}
-            },
+            content={"error": {"message": message, "type": kind, "param": param}},
         )
 
     @app.get("/health")
     def health() -> dict:
-        return {"status": "ok", "model": model_id, "requests": app.state.requests}
+        batcher = getattr(model, "batcher", None)
+        return {
+            "status": "ok",
+            "model": model_id,
+            "requests": app.state.requests,
+            "disconnected": app.state.disconnected,
+            "batching": dict(getattr(batcher, "stats", {})),
+        }
 
     @app.get("/v1/models")
     def models() -> dict:
@@ -133,7 +155,7 @@ def create_app(model: Any, model_id: str, max_tokens_limit: int = 2048):
         }
 
     @app.post("/v1/chat/completions")
-    def chat(body: ChatBody):
+    async def chat(body: ChatBody, request: Request):
         if body.stream:
             return error(400, "stream is not supported by pluralign serve", "stream")
         if body.n != 1:
@@ -156,10 +178,28 @@ def create_app(model: Any, model_id: str, max_tokens_limit: int = 2048):
                 f"max_tokens {limit} exceeds this server's limit {max_tokens_limit}",
                 "max_tokens",
             )
+        stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
+        if len(stop) > MAX_STOP or not all(stop):
+            return error(400, f"stop takes 1 to {MAX_STOP} non-empty strings", "stop")
         with lock:
             app.state.requests += 1
         messages = [{"role": m.role, "content": m.content or ""} for m in body.messages]
-        done = model.generate(messages, limit, body.temperature, body.seed)
+        pending = asyncio.wrap_future(
+            model.submit(messages, limit, body.temperature, body.seed, tuple(stop))
+        )
+        while not pending.done():
+            await asyncio.wait({pending}, timeout=DISCONNECT_POLL)
+            if not pending.done() and await request.is_disconnected():
+                pending.cancel()  # drops the request from the batch at its next step
+                with lock:
+                    app.state.disconnected += 1
+                return Response(status_code=499)  # nobody reads it
+        try:
+            done = pending.result()
+        except ValueError as exc:  # the request itself cannot run (e.g. too long a prompt)
+            return error(400, str(exc), "messages")
+        except Exception as exc:  # noqa: BLE001 - this request failed; the server goes on
+            return error(500, f"generation failed: {exc}", None, "server_error")
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             "object": "chat.completion",
