@@ -50,7 +50,9 @@ def test_two_processes_equal_one(tmp_path):
         # SGD (ddp_exactness.py says why not AdamW): parameters move by lr·g
         torch.testing.assert_close(b["params"], a["params"], rtol=1e-5, atol=1e-8, msg=case)
         if case == "group-robust":
-            assert b["group_weights"] == pytest.approx(a["group_weights"], rel=1e-6)
+            # log α moves by η·L̂ with η = 20: float32 losses that differ by ~1e-7 between
+            # batch shapes (the gradients above differ by ~3e-8) move α by up to ~1e-5
+            assert b["group_weights"] == pytest.approx(a["group_weights"], rel=1e-4)
             assert abs(a["group_weights"][0] - 0.5) > 1e-3  # the weights really moved
     padded = torch.load(two / "padded.pt")
     ref = torch.load(one / "weighted.pt")

@@ -173,3 +173,86 @@ def test_step_group_losses_and_alpha_step_by_hand(tmp_path):
     alpha = 0.5 * np.exp(eta * est)
     np.testing.assert_allclose(gr.group_robust.weights, alpha / alpha.sum(), rtol=1e-5)
     np.testing.assert_allclose(gr.group_robust.last_losses, est, rtol=1e-5)
+
+
+def _shared_pairs() -> list[dict]:
+    """Three pairs, each given by both groups with uneven weights, two of them also in reverse
+    (as a panel split on a prompt gives them): 7 rows of (pair, order, group)."""
+    base = make_rows(3)
+
+    def row(i, group, weight, reverse=False):
+        r = {**base[i], "group": group, "weight": weight}
+        if reverse:
+            r["chosen"], r["rejected"] = r["rejected"], r["chosen"]
+        return r
+
+    return [
+        row(0, "g0", 2.0), row(0, "g1", 0.5), row(0, "g1", 1.0, reverse=True),
+        row(1, "g0", 1.0), row(1, "g0", 3.0, reverse=True),
+        row(2, "g1", 1.5), row(2, "g0", 0.25),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("method", "extra"),
+    [("dpo", {"sft_weight": 0.5}), ("dpo", {"loss_type": "ipo"}),
+     ("kto", {"kl_estimate": "none"}), ("orpo", {})],
+)
+def test_merged_group_rows_equal_one_row_per_pair_and_group(method, extra, tmp_path):
+    """Identical pairs of several groups merged into one row (DPO: also folded with their
+    reverse), each group's weights kept apart (rows.group_rows): a step holding all the rows has
+    the loss, gradients, group losses (G3) and α step (G5) of one row per pair, order and group."""
+    from pluralign.train.api import Hardware, build_trainer
+    from pluralign.train.config import load_train_config
+    from pluralign.train.rows import group_rows, load_rows
+
+    rows = _shared_pairs()
+    eta = 2.0
+    plain = gr_trainer(method, rows, tmp_path / "plain", eta=eta, **extra)
+    loaded = load_rows(rows, "group")
+    fold = method == "dpo"
+    groups = group_rows(loaded, plain.group_robust.names, merge=True, fold=fold)
+    assert len(groups.rows) == (3 if fold else 5)
+    cfg = load_train_config({**reference_settings(method), "per_device_train_batch_size": 2,
+                             "max_steps": 1, "save_steps": 0, "learning_rate": 1e-3,
+                             "lr_scheduler_type": "constant", "max_grad_norm": 0.0,
+                             "objective": "group-robust", "group_step_size": eta, **extra}, method)
+    state = GroupRobustState.start([r.group for r in loaded], [r.weight for r in loaded], eta,
+                                   "uniform")
+    merged = build_trainer(groups.rows, tiny_model_dir(), cfg, tmp_path / "merged",
+                           Hardware(cuda=False, bf16=False, qlora=False), group_robust=state,
+                           forward_share=groups.forward_share() if fold else None, groups=groups)
+    perturb(plain.model)
+    perturb(merged.model)
+    k = 2 if method == "kto" else 1
+    n = len(groups.rows) * k
+    loss_p, grads_p = step_gradients(plain, [collate(plain, range(4 * k)),
+                                             collate(plain, range(4 * k, 7 * k))])
+    loss_m, grads_m = step_gradients(merged, [collate(merged, range(k)),
+                                              collate(merged, range(k, n))])
+    assert loss_m == pytest.approx(loss_p, rel=1e-5)
+    assert_grads_close(grads_m, grads_p, rtol=1e-4, atol=2e-6)  # float32 sums in another order
+    plain._finish_group_robust_step()
+    merged._finish_group_robust_step()
+    np.testing.assert_allclose(merged.group_robust.last_losses, plain.group_robust.last_losses,
+                               rtol=1e-5)
+    np.testing.assert_allclose(merged.group_robust.weights, plain.group_robust.weights, rtol=1e-5)
+    assert abs(merged.group_robust.weights[0] - 0.5) > 1e-4  # the step moved them
+
+
+def test_group_rows_keep_each_groups_weight_on_each_order():
+    from pluralign.train.rows import group_rows, load_rows
+
+    loaded = load_rows(_shared_pairs(), "group")
+    folded = group_rows(loaded, ("g0", "g1"), merge=True, fold=True)
+    # pair 1: g0 gave 1 forward and 3 reversed, so the reverse leads
+    assert folded.rows[1].chosen == loaded[4].chosen
+    np.testing.assert_array_equal(folded.forward, [[2.0, 0.5], [3.0, 0.0], [0.25, 1.5]])
+    np.testing.assert_array_equal(folded.reverse, [[0.0, 1.0], [1.0, 0.0], [0.0, 0.0]])
+    assert [r.weight for r in folded.rows] == [3.5, 4.0, 1.75]
+    assert [r.group for r in folded.rows] == ["g0", "g0", "g1"]
+    assert folded.forward_share() == pytest.approx([2.5 / 3.5, 0.75, 1.0])
+    merged = group_rows(loaded, ("g0", "g1"), merge=True)
+    assert len(merged.rows) == 5 and not merged.reverse.any()
+    plain = group_rows([*loaded, loaded[0].with_weight(0.0)], ("g0", "g1"), merge=False)
+    assert len(plain.rows) == 7 and plain.forward.sum() == pytest.approx(9.25)

@@ -29,6 +29,7 @@ from pluralign.io import honour_umask, iter_jsonl, write_json_atomic
 from pluralign.train.common_config import CommonConfig
 from pluralign.train.config import load_train_config
 from pluralign.train.rows import (
+    group_rows,
     load_rows,
     merge_duplicates,
     merge_reverses,
@@ -242,14 +243,25 @@ def build_trainer(
     callbacks: list | None = None,
     group_robust=None,
     forward_share=None,
+    groups=None,
 ):
     """The weighted TRL trainer for ``cfg.method`` (exposed for tests and the benchmark). With
-    ``group_robust`` (a :class:`~pluralign.train.group_robust.GroupRobustState`) the rows carry
-    their group's index and the trainer optimises the group-robust objective from that state.
-    ``forward_share`` (DPO): each row's share of its weight on chosen ≻ rejected, for rows that
-    :func:`~pluralign.train.rows.merge_reverses` folded with their reverse."""
-    if forward_share is not None and (cfg.method != "dpo" or group_robust is not None):
-        raise ValueError("rows folded with their reverse are for the weighted DPO objective")
+    ``group_robust`` (a :class:`~pluralign.train.group_robust.GroupRobustState`) the trainer
+    optimises the group-robust objective from that state; ``groups`` (a
+    :class:`~pluralign.train.rows.GroupRows` of the same rows) gives each group's weight on each
+    row (default: each row counts for its own ``group``). ``forward_share`` (DPO): each row's
+    share of its weight on chosen ≻ rejected, for rows that
+    :func:`~pluralign.train.rows.merge_reverses` or ``group_rows`` folded with their reverse."""
+    if forward_share is not None and cfg.method != "dpo":
+        raise ValueError("rows folded with their reverse are for the DPO objective")
+    if group_robust is not None and groups is None:
+        from pluralign.train.rows import group_rows
+
+        groups = group_rows(rows, group_robust.names, merge=False)
+        if len(groups.rows) != len(rows):
+            raise ValueError("group-robust rows need positive weights")
+    if group_robust is not None and (groups.folded != (forward_share is not None)):
+        raise ValueError("folded group rows need their forward shares, and only they")
     trainer = _build_trainer(
         rows,
         model_dir,
@@ -257,7 +269,7 @@ def build_trainer(
         out,
         hw,
         callbacks,
-        None if group_robust is None else group_robust.index(),
+        None if group_robust is None else groups,
         forward_share,
     )
     if group_robust is not None:
@@ -266,7 +278,7 @@ def build_trainer(
     return trainer
 
 
-def _build_trainer(rows, model_dir, cfg, out, hw, callbacks, group_index, forward_share=None):
+def _build_trainer(rows, model_dir, cfg, out, hw, callbacks, groups, forward_share=None):
     import torch
     from transformers import AutoTokenizer, BitsAndBytesConfig
 
@@ -291,7 +303,7 @@ def _build_trainer(rows, model_dir, cfg, out, hw, callbacks, group_index, forwar
 
         return WeightedDPOTrainer(
             model=str(model_dir),
-            train_dataset=paired_dataset(rows, conversational, group_index, forward_share),
+            train_dataset=paired_dataset(rows, conversational, groups, forward_share),
             quantization_config=quant,
             sft_weight=cfg.sft_weight,
             **kwargs,
@@ -301,7 +313,7 @@ def _build_trainer(rows, model_dir, cfg, out, hw, callbacks, group_index, forwar
 
         return WeightedKTOTrainer(
             model=str(model_dir),
-            train_dataset=unpaired_dataset(rows, conversational, group_index),
+            train_dataset=unpaired_dataset(rows, conversational, groups),
             quantization_config=quant,
             kl_estimate=cfg.kl_estimate,
             **kwargs,
@@ -315,7 +327,7 @@ def _build_trainer(rows, model_dir, cfg, out, hw, callbacks, group_index, forwar
         }
     return WeightedORPOTrainer(
         model=str(model_dir),
-        train_dataset=paired_dataset(rows, conversational, group_index),
+        train_dataset=paired_dataset(rows, conversational, groups),
         **kwargs,
     )
 
@@ -512,9 +524,12 @@ def train_preferences(
         torch.set_num_threads(threads_before)
 
 
-def _group_robust_state(rows: list[PreferencePair], cfg: CommonConfig, checkpoint: Path | None):
+def _group_robust_state(
+    rows: list[PreferencePair], n_train_rows: int, cfg: CommonConfig, checkpoint: Path | None
+):
     """The group weights to start from: fresh (uniform or proportional), or those stored in the
-    checkpoint being resumed (which must belong to the same groups and settings)."""
+    checkpoint being resumed (which must belong to the same groups and settings). ``rows``: the
+    data's rows (their groups and weights), ``n_train_rows``: the rows trained on (merged)."""
     from pluralign.train.common_config import AUTO_STEP
     from pluralign.train.group_robust import (
         GroupRobustState,
@@ -527,7 +542,7 @@ def _group_robust_state(rows: list[PreferencePair], cfg: CommonConfig, checkpoin
     if step == AUTO_STEP:
         processes = int(os.environ.get("WORLD_SIZE", "1") or 1)
         names, _ = group_shares([r.group for r in rows], [r.weight for r in rows])
-        step = theory_step_size(len(names), planned_steps(len(rows), cfg, processes))
+        step = theory_step_size(len(names), planned_steps(n_train_rows, cfg, processes))
     fresh = GroupRobustState.start(
         [r.group for r in rows],
         [r.weight for r in rows],
@@ -569,16 +584,22 @@ def _run(rows, data, model_dir, cfg, hw, out, last, resume, resume_step, curve_p
 
     start = time.time()
     robust = cfg.objective == "group-robust"
-    train_rows = merge_duplicates(rows, by_group=robust) if cfg.merge_duplicates else rows
-    shares = None
-    if cfg.merge_duplicates and cfg.method == "dpo" and not robust:
-        train_rows, shares = merge_reverses(train_rows)  # one pass for a pair and its reverse
-    state = None
-    if robust:
-        train_rows = [r for r in train_rows if r.weight > 0]  # they count for no group
-        state = _group_robust_state(train_rows, cfg, last if resume else None)
+    fold = cfg.merge_duplicates and cfg.method == "dpo"  # one pass for a pair and its reverse
+    shares, state, groups = None, None, None
+    if robust:  # identical pairs of several groups share a row, each group's weight kept apart
+        from pluralign.train.group_robust import group_shares
+
+        names, _ = group_shares([r.group for r in rows], [r.weight for r in rows])
+        groups = group_rows(rows, names, merge=cfg.merge_duplicates, fold=fold)
+        train_rows = groups.rows
+        shares = groups.forward_share() if groups.folded else None
+        state = _group_robust_state(rows, len(train_rows), cfg, last if resume else None)
+    else:
+        train_rows = merge_duplicates(rows) if cfg.merge_duplicates else rows
+        if fold:
+            train_rows, shares = merge_reverses(train_rows)
     trainer = build_trainer(train_rows, model_dir, cfg, out, hw, callbacks, group_robust=state,
-                            forward_share=shares)
+                            forward_share=shares, groups=groups)
     trainer.remove_callback(PrinterCallback)  # the curve goes to curve.jsonl, not to stdout
     with warnings.catch_warnings():
         # TRL's reference pass calls transformers' deprecated ``is_gradient_checkpointing`` on

@@ -110,8 +110,14 @@ class WeightedDPOTrainer(CompletionHeadMixin, WeightedLossMixin, DPOTrainer):
                 chosen_lengths=rejected_len,
                 rejected_lengths=chosen_len,
             )
+            nll_reverse = -rejected_logps / rejected_len.clamp(min=1)
+            # each order's own loss, for the group-robust objective's group sums (weighting.py)
+            self._directional = (
+                (losses + self.sft_weight * nll).detach(),
+                (reverse + self.sft_weight * nll_reverse).detach(),
+            )
             losses = share * losses + (1 - share) * reverse
-            nll = share * nll + (1 - share) * (-rejected_logps / rejected_len.clamp(min=1))
+            nll = share * nll + (1 - share) * nll_reverse
         if self.sft_weight:  # RPO: + α · mean token NLL of the preferred reply
             losses = losses + self.sft_weight * nll
             self._metrics[mode]["nll_loss"].append(

@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from pluralign.data.preferences import PreferencePair, read_jsonl
 from pluralign.errors import InputError
@@ -108,21 +110,18 @@ def load_rows(
     return out
 
 
-def merge_duplicates(
-    rows: Sequence[PreferencePair], by_group: bool = False
-) -> list[PreferencePair]:
+def merge_duplicates(rows: Sequence[PreferencePair]) -> list[PreferencePair]:
     """Merge rows with the same (prompt, chosen, rejected) into one row whose weight is the sum.
 
     Under the weighted loss Σ wᵢ·ℓᵢ / Σ wᵢ a row of weight w counts exactly as w copies (tested),
     so the full-data objective is unchanged; a simulated or real panel whose members often pick
     the same pair then trains on far fewer rows per epoch. Order of first appearance is kept;
-    ``group``/``source`` of the first row are kept (they do not enter the weighted loss). With
-    ``by_group`` (the group-robust objective, where a row's group does enter the loss) only rows
-    of the same group are merged.
+    ``group``/``source`` of the first row are kept (they do not enter the weighted loss; the
+    group-robust objective, where the groups do, merges with :func:`group_rows`).
     """
     merged: dict[tuple[str, ...], PreferencePair] = {}
     for r in rows:
-        key = (r.prompt, r.chosen, r.rejected) + ((r.group,) if by_group else ())
+        key = (r.prompt, r.chosen, r.rejected)
         first = merged.get(key)
         merged[key] = r if first is None else first.with_weight(first.weight + r.weight)
     return [r for r in merged.values() if r.weight > 0]
@@ -160,6 +159,76 @@ def merge_reverses(rows: Sequence[PreferencePair]) -> tuple[list[PreferencePair]
     return out, shares
 
 
+@dataclass(frozen=True)
+class GroupRows:
+    """Training rows of the group-robust objective with each group's weight on each row.
+
+    ``forward[i, g]`` is group g's weight on row i's order (chosen ≻ rejected), ``reverse[i, g]``
+    its weight on the swapped order (0 unless the rows were folded with their reverses); row i's
+    ``weight`` is the sum of both over the groups. The group-robust loss of row i is
+    Σ_g f_g·(forward[i, g]·ℓ(h) + reverse[i, g]·ℓ(−h)) with the step's factors f_g (G4), and a
+    group's loss sum S_g takes only its own weights, so identical pairs of different groups can
+    share one row (one forward pass) without mixing the groups' losses."""
+
+    rows: list[PreferencePair]
+    names: tuple[str, ...]
+    forward: np.ndarray
+    reverse: np.ndarray
+    folded: bool
+
+    def forward_share(self) -> list[float]:
+        """Each row's share of its weight on chosen ≻ rejected (for the logs and evaluation)."""
+        fwd, total = self.forward.sum(axis=1), self.forward.sum(axis=1) + self.reverse.sum(axis=1)
+        return [float(f / t) if t > 0 else 1.0 for f, t in zip(fwd, total, strict=True)]
+
+
+def group_rows(
+    rows: Sequence[PreferencePair], names: Sequence[str], merge: bool, fold: bool = False
+) -> GroupRows:
+    """The group-robust objective's training rows (:class:`GroupRows`) from rows whose ``group``
+    is one of ``names``. Without ``merge`` every row of positive weight stays a row of its own
+    group. With ``merge`` the rows with the same (prompt, chosen, rejected) become one row
+    whatever their groups (as :func:`merge_duplicates` for the weighted objective), and with
+    ``fold`` (DPO) also a pair and its reverse (as :func:`merge_reverses`; the order with more
+    weight leads), each group's weights kept apart. Order of first appearance is kept; the row's
+    ``group`` is its heaviest group (for display: the loss takes the weights)."""
+    index = {g: k for k, g in enumerate(names)}
+    if not merge:
+        kept = [r for r in rows if r.weight > 0]
+        fwd = np.zeros((len(kept), len(names)))
+        for i, r in enumerate(kept):
+            fwd[i, index[r.group]] = r.weight
+        return GroupRows(kept, tuple(names), fwd, np.zeros_like(fwd), False)
+    found: dict[tuple, list] = {}  # key → [first pair, forward weights, reverse weights]
+    for r in (r for r in rows if r.weight > 0):  # a row of weight 0 counts for no group
+        key = (r.prompt, frozenset((r.chosen, r.rejected))) if fold else (
+            r.prompt, r.chosen, r.rejected)
+        entry = found.get(key)
+        if entry is None:
+            entry = found[key] = [r, np.zeros(len(names)), np.zeros(len(names))]
+        side = 1 if entry[0].chosen == r.chosen else 2
+        entry[side][index[r.group]] += r.weight
+    out, fwds, revs = [], [], []
+    for first, fwd, rev in found.values():
+        total = fwd.sum() + rev.sum()
+        if total <= 0:
+            continue
+        if rev.sum() > fwd.sum():
+            first, fwd, rev = replace(first, chosen=first.rejected, rejected=first.chosen), rev, fwd
+        heaviest = names[int(np.argmax(fwd + rev))]
+        out.append(replace(first.with_weight(float(total)), group=heaviest))
+        fwds.append(fwd)
+        revs.append(rev)
+    shape = (len(out), len(names))
+    return GroupRows(
+        out,
+        tuple(names),
+        np.asarray(fwds).reshape(shape),
+        np.asarray(revs).reshape(shape),
+        fold,
+    )
+
+
 def rows_sha256(rows: Sequence[PreferencePair]) -> str:
     """Content hash of the rows (provenance of a training run)."""
     h = hashlib.sha256()
@@ -182,11 +251,12 @@ def _messages(prompt: str, reply: str | None, conversational: bool):
 def paired_dataset(
     rows: Sequence[PreferencePair],
     conversational: bool,
-    group_index: Mapping[str, int] | None = None,
+    groups: GroupRows | None = None,
     forward_share: Sequence[float] | None = None,
 ):
     """A ``datasets.Dataset`` in TRL's paired preference format plus a ``weight`` column (and,
-    given ``group_index`` = group name → index, a ``group_index`` column; given
+    given ``groups`` (the same rows as a :class:`GroupRows`), the ``group_weight`` and
+    ``group_weight_rev`` columns, each group's weight on the row's two orders; given
     ``forward_share``, rows folded with their reverse by :func:`merge_reverses`, a
     ``forward_share`` column).
 
@@ -201,8 +271,8 @@ def paired_dataset(
         "rejected": [_messages(r.prompt, r.rejected, conversational) for r in rows],
         "weight": [float(r.weight) for r in rows],
     }
-    if group_index is not None:
-        columns["group_index"] = [group_index[r.group] for r in rows]
+    if groups is not None:
+        columns.update(_group_columns(groups, rows, 1))
     if forward_share is not None:
         if len(forward_share) != len(rows):
             raise ValueError(f"{len(rows)} rows but {len(forward_share)} forward shares")
@@ -213,23 +283,33 @@ def paired_dataset(
 def unpaired_dataset(
     rows: Sequence[PreferencePair],
     conversational: bool,
-    group_index: Mapping[str, int] | None = None,
+    groups: GroupRows | None = None,
 ):
     """KTO's unpaired format derived from pairs: each pair gives a desirable row (its chosen reply,
     ``label=True``) and an undesirable row (its rejected reply, ``label=False``), both carrying the
     pair's weight. The two rows of a pair are adjacent, so every batch of even size is balanced."""
     from datasets import Dataset
 
-    prompts, completions, labels, weights, groups = [], [], [], [], []
+    prompts, completions, labels, weights = [], [], [], []
     for r in rows:
         for reply, label in ((r.chosen, True), (r.rejected, False)):
             prompts.append(_messages(r.prompt, None, conversational))
             completions.append(_messages(r.prompt, reply, conversational))
             labels.append(label)
             weights.append(float(r.weight))
-            if group_index is not None:
-                groups.append(group_index[r.group])
     columns = {"prompt": prompts, "completion": completions, "label": labels, "weight": weights}
-    if group_index is not None:
-        columns["group_index"] = groups
+    if groups is not None:
+        columns.update(_group_columns(groups, rows, 2))
     return Dataset.from_dict(columns)
+
+
+def _group_columns(groups: GroupRows, rows: Sequence[PreferencePair], repeat: int) -> dict:
+    """The ``group_weight``/``group_weight_rev`` columns, each row's ``repeat`` times."""
+    if groups.forward.shape[0] != len(rows):
+        raise ValueError(f"{len(rows)} rows but group weights for {groups.forward.shape[0]}")
+    if groups.folded and repeat != 1:
+        raise ValueError("rows folded with their reverse are for paired losses")
+    return {
+        "group_weight": [list(map(float, v)) for v in groups.forward for _ in range(repeat)],
+        "group_weight_rev": [list(map(float, v)) for v in groups.reverse for _ in range(repeat)],
+    }

@@ -31,12 +31,18 @@ first ``remainder`` rows are the real ones, so row j of process p is a repeat wh
 p·b + j ≥ remainder (b the per-process batch size). With one process there are no repeats.
 
 **Group-robust objective** (``objective: group-robust``, :mod:`pluralign.train.group_robust`).
-Each row also carries ``group_index``. ``get_batch_samples`` also sums each group's weight
-W_{B,g} over the prefetched micro-batches and across processes; the micro-batch's share becomes
-P · Σ_{i∈micro} wᵢ·(α_{gᵢ}·W/W_{B,gᵢ})·ℓᵢ / W (its Eq. G4), and the detached sums Σ wᵢ·ℓᵢ per
-group are added up over the step's micro-batches. When the optimizer step ends they are summed
-across processes and the group weights take one mirror-ascent step (G3, G5) with the W_{B,g},
-identically on every process.
+Each row also carries each group's weight on it, ``group_weight`` (w⁺_{i,g}, on chosen ≻
+rejected) and ``group_weight_rev`` (w⁻_{i,g}, on the reverse order of a folded row; else 0):
+identical pairs of several groups share one row (:func:`pluralign.train.rows.group_rows`).
+``get_batch_samples`` also sums each group's weight W_{B,g} = Σᵢ (w⁺_{i,g} + w⁻_{i,g}) over the
+prefetched micro-batches and across processes; with the factors f_g = α_g·W/W_{B,g} the
+micro-batch's share becomes P · Σ_{i∈micro} (aᵢ·ℓᵢ⁺ + bᵢ·ℓᵢ⁻) / W with aᵢ = Σ_g f_g·w⁺_{i,g},
+bᵢ = Σ_g f_g·w⁻_{i,g} (its Eq. G4; for a folded DPO row this is the row's loss with weight
+aᵢ + bᵢ and forward share aᵢ/(aᵢ + bᵢ)), and the detached sums S_g = Σᵢ w⁺_{i,g}·ℓᵢ⁺ +
+w⁻_{i,g}·ℓᵢ⁻ are added up over the step's micro-batches. When the optimizer step ends they are
+summed across processes and the group weights take one mirror-ascent step (G3, G5) with the
+W_{B,g}, identically on every process. With one row per pair and group (no merging) this is
+Σ_{i∈micro} wᵢ·f_{gᵢ}·ℓᵢ, the same objective.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ def as_weights(value: Any, device: torch.device | str | None = None) -> torch.Te
     return torch.as_tensor(value, dtype=torch.float32, device=device)
 
 
-EXTRA = ("weight", "group_index", "forward_share")
+EXTRA = ("weight", "group_weight", "group_weight_rev", "forward_share")
 """Dataset columns the weighted trainers add to TRL's (kept through its preparation)."""
 
 
@@ -80,10 +86,9 @@ class WeightedCollator:
             out["forward_share"] = torch.tensor(
                 [float(ex["forward_share"]) for ex in examples], dtype=torch.float32
             )
-        if examples and "group_index" in examples[0]:
-            out["group_index"] = torch.tensor(
-                [int(ex["group_index"]) for ex in examples], dtype=torch.long
-            )
+        for key in ("group_weight", "group_weight_rev"):
+            if examples and key in examples[0]:
+                out[key] = torch.tensor([ex[key] for ex in examples], dtype=torch.float64)
         return out
 
 
@@ -128,6 +133,9 @@ class WeightedLossMixin:
                 batch["weight"] = torch.where(
                     keep.to(weights.device), weights, torch.zeros_like(weights)
                 )
+                for key in ("group_weight", "group_weight_rev"):
+                    if key in batch:
+                        batch[key] = batch[key] * keep.to(batch[key].device)[:, None]
             batch_samples.append(batch)
         total = torch.zeros(1, dtype=torch.float32, device=device)
         for batch in batch_samples:
@@ -142,8 +150,7 @@ class WeightedLossMixin:
         """W_{B,g}: each group's weight in the step's micro-batches, summed across processes."""
         sums = torch.zeros(len(self.group_robust.names), dtype=torch.float64, device=device)
         for batch in batch_samples:
-            index = torch.as_tensor(batch["group_index"], dtype=torch.long, device=device)
-            sums.index_add_(0, index, as_weights(batch["weight"], device).to(torch.float64))
+            sums += _group_weight_sums(batch, device)
         if self.accelerator.num_processes > 1:
             sums = self.accelerator.gather(sums.reshape(1, -1)).sum(dim=0)
         return sums.cpu().numpy()
@@ -157,12 +164,12 @@ class WeightedLossMixin:
         inputs = dict(inputs)
         device = self.accelerator.device
         weights = as_weights(inputs.pop("weight"), device)
-        group_index = inputs.pop("group_index", None)
-        losses = self.per_example_losses(model, inputs, weights)
+        group_w = {k: inputs.pop(k, None) for k in ("group_weight", "group_weight_rev")}
         if self.group_robust is None:
+            losses = self.per_example_losses(model, inputs, weights)
             total = weighted_sum(losses, weights.to(losses.device))
         else:
-            total = self._group_robust_sum(losses, weights.to(losses.device), group_index)
+            losses, total = self._group_robust_loss(model, inputs, weights, group_w)
         if num_items_in_batch is None:  # evaluation, or a direct call: this batch on its own
             denom, scale = weights.sum(), 1
         else:
@@ -181,29 +188,46 @@ class WeightedLossMixin:
             return loss, {"losses": losses.detach(), "weights": weights}
         return loss
 
-    def _group_robust_sum(self, losses, weights, group_index) -> torch.Tensor:
-        """Σ wᵢ·(α_{gᵢ}·W_B/W_{B,gᵢ})·ℓᵢ (G4), with the step's W_{B,g} (outside training: this
-        batch's own); in training also adds Σ wᵢ·ℓᵢ per group to the step's sums for the
-        mirror-ascent step."""
+    def _group_robust_loss(self, model, inputs, weights, group_w):
+        """The per-row losses and Σᵢ aᵢ·ℓᵢ⁺ + bᵢ·ℓᵢ⁻ (G4, module docstring), with the step's
+        W_{B,g} (outside training: this batch's own); in training also adds the group sums S_g
+        to the step's for the mirror-ascent step."""
         state = self.group_robust
-        if group_index is None:
-            raise ValueError("the group-robust objective needs a group_index column")
-        index = torch.as_tensor(group_index, dtype=torch.long, device=losses.device)
+        fwd, rev = group_w["group_weight"], group_w["group_weight_rev"]
+        if fwd is None or rev is None:
+            raise ValueError("the group-robust objective needs the group_weight columns")
+        device = weights.device
+        fwd = torch.as_tensor(fwd, dtype=torch.float64, device=device)
+        rev = torch.as_tensor(rev, dtype=torch.float64, device=device)
         group_weights = self._gr_group_weights if self.model.training else None
         if group_weights is None:
-            own = torch.zeros(len(state.names), dtype=torch.float64, device=losses.device)
-            own.index_add_(0, index, weights.detach().to(torch.float64))
-            group_weights = own.cpu().numpy()
-        factors = torch.as_tensor(
-            state.factors(group_weights), dtype=losses.dtype, device=losses.device
-        )
-        total = weighted_sum(losses, weights * factors[index])
+            group_weights = (fwd + rev).sum(dim=0).cpu().numpy()
+        factors = torch.as_tensor(state.factors(group_weights), dtype=torch.float64, device=device)
+        a, b = fwd @ factors, rev @ factors
+        share = inputs.get("forward_share")
+        folded = share is not None
+        if folded:  # the row's loss mixes its two orders by the groups' factored weights
+            share = torch.as_tensor(share, dtype=torch.float64, device=device)
+            inputs = {**inputs, "forward_share": torch.where(
+                a + b > 0, a / (a + b).clamp(min=torch.finfo(torch.float64).tiny), share
+            ).to(torch.float32)}
+        elif bool((rev != 0).any()):
+            raise ValueError("reverse-order group weights need rows folded with their reverse")
+        self._directional = None
+        losses = self.per_example_losses(model, inputs, weights)
+        total = weighted_sum(losses, (a + b).to(losses.dtype))
         if self.model.training:
-            per_row = torch.where(weights > 0, weights * losses.detach(), torch.zeros_like(losses))
-            sums = torch.zeros(len(state.names), dtype=torch.float64, device=losses.device)
-            sums.index_add_(0, index, per_row.to(torch.float64))
+            if folded:
+                plus, minus = (x.to(torch.float64) for x in self._directional)
+            else:
+                plus, minus = losses.detach().to(torch.float64), torch.zeros_like(a)
+
+            def part(w, loss):  # Σᵢ w_{i,g}·ℓᵢ, rows of weight 0 (repeats) left out
+                return torch.where(w > 0, w * loss[:, None], torch.zeros_like(w)).sum(dim=0)
+
+            sums = part(fwd, plus) + part(rev, minus)
             self._gr_sums = sums if self._gr_sums is None else self._gr_sums + sums
-        return total
+        return losses, total
 
     def _finish_group_robust_step(self) -> None:
         """End of an optimizer step: sum the group sums over processes, then one α step (G5)."""
@@ -237,6 +261,13 @@ class WeightedLossMixin:
         with torch.no_grad(), self.compute_loss_context_manager():
             loss = self.compute_loss(model, inputs)
         return loss.detach(), None, None
+
+
+def _group_weight_sums(batch, device) -> torch.Tensor:
+    """Σᵢ (w⁺_{i,g} + w⁻_{i,g}) over one micro-batch's rows: each group's weight in it."""
+    fwd = torch.as_tensor(batch["group_weight"], dtype=torch.float64, device=device)
+    rev = torch.as_tensor(batch["group_weight_rev"], dtype=torch.float64, device=device)
+    return (fwd + rev).sum(dim=0)
 
 
 def _group_robust_callback(trainer, log_path):
