@@ -202,3 +202,27 @@ def test_opinion_groups_by_polis_voter_id(sim):
     assert groups["P0003"] == "a"  # not in the file: latent group
     with pytest.raises(InputError, match="opinion groups"):
         build_sim_preferences(sim, [], opinion_groups={"nobody": "1"})
+
+
+def test_unseen_fraction_holds_back_whole_statements(sim):
+    # 5 statements (consensus 2, divisive 2, mixed 1), two template prompts each; at 0.5 each
+    # kind holds back floor(0.5 n + 0.5) = 1 statement; the other consensus and divisive
+    # statement have 2 prompts each, and 0.3 of 2 rounds to 1 held-out wording per kind
+    res = build_sim_preferences(sim, [], seed=2, heldout_fraction=0.3, unseen_fraction=0.5)
+    back = res.details["held_back_statements"]
+    assert len(back) == 3
+    assert sorted(prompt_kind(sim.statement(s)) for s in back) == ["consensus", "divisive",
+                                                                   "mixed"]
+    assert res.details["heldout_parts"] == {"new-wording": 2, "unseen-statement": 6}
+    trained = {p.provenance["statement_ids"][0] for p in res.train}
+    assert trained == {s.id for s in sim.statements} - set(back)
+    for p in res.heldout:
+        sid = p.provenance["statement_ids"][0]
+        assert p.provenance["heldout_part"] == ("unseen-statement" if sid in back
+                                                else "new-wording")
+    # the default 0.1 rounds to none per kind here, so one statement of a largest kind
+    default = build_sim_preferences(sim, [], seed=2)
+    assert len(default.details["held_back_statements"]) == 1
+    none = build_sim_preferences(sim, [], seed=2, unseen_fraction=0)
+    assert none.details["held_back_statements"] == []
+    assert set(none.details["heldout_parts"]) <= {"new-wording", "unseen-statement"}

@@ -153,6 +153,29 @@ def test_evaluate_margins_hand_computed():
     assert gap.before.gap.estimate == 0.0
 
 
+def test_held_out_parts_are_subsets_of_their_own():
+    # consensus: rows 0-2 new wordings, row 3 an unseen statement; divisive: one part only
+    rows = _rows(["a", "a", "b", "b", "a", "b"],
+                 ["consensus"] * 4 + ["divisive"] * 2)
+    for r, part in zip(rows, ["new-wording"] * 3 + ["unseen-statement"] + ["new-wording"] * 2,
+                       strict=True):
+        r["provenance"]["heldout_part"] = part
+    after = [1.0, -1.0, 1.0, 1.0, -1.0, -1.0]
+    res = evaluate_margins(rows, np.zeros(6), after, n_boot=50, seed=0)
+    assert [g.subset for g in res.overall] == [
+        "all", "consensus", "divisive", "new-wording", "unseen-statement",
+        "consensus/new-wording", "consensus/unseen-statement"]
+    assert res.score("new-wording", "all", "all").n == 5
+    assert res.score("new-wording", "all", "all").after.estimate == pytest.approx(2 / 5)
+    assert res.score("unseen-statement", "all", "all").after.estimate == 1.0
+    assert res.score("consensus/new-wording", "all", "all").after.estimate == pytest.approx(2 / 3)
+    assert res.score("consensus/new-wording", "group", "a").after.estimate == 0.5
+    assert res.score("consensus/unseen-statement", "group", "b").n == 1
+    # one part only: no part subsets
+    plain = evaluate_margins(rows[4:], np.zeros(2), after[4:], n_boot=10, seed=0)
+    assert [g.subset for g in plain.overall] == ["all", "divisive"]
+
+
 def test_evaluate_margins_json_round_trip_and_nan_as_null():
     import json
 

@@ -187,6 +187,7 @@ def sim_preference_sets(
     seed: int = 0,
     balance: bool = True,
     heldout_unseen: str = "none",
+    unseen_fraction: float = 0.1,
 ) -> tuple[PreferenceSet, PreferenceSet]:
     """Build simulator preference pairs, weight them and split them: the training and the
     held-out :class:`~pluralign.data.preferences.PreferenceSet`, each with its provenance (the
@@ -196,7 +197,9 @@ def sim_preference_sets(
     win with equal total weight (:func:`~pluralign.data.simprefs.balance_choices`); held-out
     pairs keep the panel's weights. ``heldout_unseen`` (``none``, ``divisive``, ``all``): also
     hold out the statement bank's statements the conversation did not include
-    (:func:`~pluralign.data.simprefs.unseen_statements`)."""
+    (:func:`~pluralign.data.simprefs.unseen_statements`). ``unseen_fraction``: the share of
+    the conversation's statements held back whole, every wording of them
+    (:func:`~pluralign.data.split.held_back_statements`)."""
     from pluralign.data.preferences import make_provenance
     from pluralign.data.prompt_bank import load_bank
     from pluralign.data.simprefs import (
@@ -225,6 +228,7 @@ def sim_preference_sets(
         templates=templates,
         prompts_per_member=prompts_per_member,
         opinion_groups=opinion,
+        unseen_fraction=unseen_fraction,
         unseen=()
         if heldout_unseen == "none"
         else unseen_statements(sim_dir, assembly, heldout_unseen),
@@ -250,6 +254,7 @@ def sim_preference_sets(
         "weighting": weighting,
         "templates": templates,
         "heldout_fraction": heldout_fraction,
+        "unseen_fraction": unseen_fraction,
         "prompts_per_member": prompts_per_member,
         "balance": balance,
         **({"heldout_unseen": heldout_unseen} if heldout_unseen != "none" else {}),

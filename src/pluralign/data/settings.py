@@ -28,6 +28,10 @@ class DataSettings(Settings):
         "(quota-matching subset).", choices=WEIGHTINGS)
     heldout_fraction: float = setting(
         0.3, "Share of prompts (per kind) held out for evaluation.", gt=0, lt=1)
+    unseen_fraction: float = setting(
+        0.1, "Share of statements (per kind; clauses for synthesised pairs) held out whole, "
+        "with every prompt about them, so the held-out set has new wordings of trained "
+        "statements and unseen statements (docs/preferences.md).", ge=0, lt=1)
     templates: str = setting(
         "all", "Template prompts for: all statements | missing ones (statements without a bank "
         "prompt) | none.", choices=TEMPLATES)

@@ -426,6 +426,7 @@ def build_sim_preferences(
     prompts_per_member: int | None = None,
     opinion_groups: Mapping[str, str] | None = None,
     unseen: Sequence[SimStatement] = (),
+    unseen_fraction: float = 0.1,
 ) -> SimPreferences:
     """Every member's choice on every (or ``prompts_per_member`` random) prompt(s).
 
@@ -434,7 +435,12 @@ def build_sim_preferences(
     groups.csv; ``-1``, not clustered, becomes ``unclustered``; people it lacks keep their latent
     group). The pair's ``group`` column is the opinion group. ``unseen``: statements outside the
     conversation (:func:`unseen_statements`), held out only; each member answers the same share
-    of their prompts as of the conversation's (all with ``prompts_per_member`` None)."""
+    of their prompts as of the conversation's (all with ``prompts_per_member`` None).
+    ``unseen_fraction``: the share of the conversation's statements (per kind) held back with
+    all their prompts (:func:`pluralign.data.split.held_back_statements`); ``heldout_fraction``
+    then splits the other statements' prompts. Each held-out pair's ``heldout_part`` says
+    whether its statement is trained under another wording (``new-wording``) or not at all
+    (``unseen-statement``; the bank statements of ``unseen`` too)."""
     resolved = resolve_prompts(assembly, bank, templates=templates)
     if not resolved:
         raise InputError(
@@ -460,15 +466,23 @@ def build_sim_preferences(
             "no participant of the opinion groups is in the simulation",
             hint="groups.csv must come from this simulation's votes",
         )
+    from pluralign.data.split import held_back_statements, heldout_part
+
     statements = {s.id: s for s in assembly.statements}
     kinds = {p.id: prompt_kind(statements[sid]) for p, sid in resolved}
-    split = split_prompts(kinds, heldout_fraction, seed)
+    back = held_back_statements({sid: kinds[p.id] for p, sid in resolved}, unseen_fraction, seed)
+    split = split_prompts({p.id: kinds[p.id] for p, sid in resolved if sid not in back},
+                          heldout_fraction, seed)
+    split.update({p.id: "heldout" for p, sid in resolved if sid in back})
+    trained = {sid for p, sid in resolved if split[p.id] == "train"}
+    parts = {p.id: heldout_part(sid, trained) for p, sid in resolved if split[p.id] == "heldout"}
     extra = _unseen_prompts(unseen, bank, templates)
     for p, sid in extra:
         if p.id in kinds:
             raise InputError(f"prompt id '{p.id}' of an unseen statement is already in use")
         statements[sid] = next(s for s in unseen if s.id == sid)
         kinds[p.id], split[p.id] = statements[sid].kind, "heldout"
+        parts[p.id] = heldout_part(sid, trained)
     n_extra = len(extra)
     rng = np.random.default_rng([seed, 1])
     extra_rng = np.random.default_rng([seed, 2])  # unseen prompts leave the others' draws as is
@@ -516,6 +530,7 @@ def build_sim_preferences(
                         "topic": prompt.topic or s.topic,
                         "kind": kinds[prompt.id],
                         "split": split[prompt.id],
+                        **({"heldout_part": parts[prompt.id]} if prompt.id in parts else {}),
                         "choice": stance,
                         "prompt_origin": prompt.origin,
                     },
@@ -528,6 +543,9 @@ def build_sim_preferences(
         "members": len(members),
         "prompts": n_prompts,
         **({"unseen_statements": len(unseen), "unseen_prompts": n_extra} if unseen else {}),
+        "held_back_statements": sorted(back),
+        "heldout_parts": {part: sum(1 for v in parts.values() if v == part)
+                          for part in sorted(set(parts.values()))},
         "bank_prompts": sum(1 for p, _ in resolved if p.origin == "bank"),
         "template_prompts": sum(1 for p, _ in resolved if p.origin == "template"),
         "kinds": {k: sum(1 for v in kinds.values() if v == k) for k in sorted(set(kinds.values()))},

@@ -2,11 +2,13 @@
 
 Two sources, one result: a simulated assembly gives each panel member's choices on the
 simulator's prompt bank (weighted as configured: :func:`pluralign.data.prefsets.
-sim_preference_sets`); a real one gives the LLM synthesis's pairs, split by prompt (seeded;
-weights mean 1 per split: :mod:`pluralign.data.split`). Extra preference JSONL files join the
-training pairs (simulated) or the pairs that are split (real). The result's files are
-``train.jsonl`` and ``heldout.jsonl`` with their provenance sidecars (docs/preferences.md);
-:meth:`DataResult.read` reads them back, so a resumed run trains and evaluates on the stored pairs.
+sim_preference_sets`); a real one gives the LLM synthesis's pairs, split by clause and by prompt
+(``unseen_fraction`` of the clauses held back whole, then ``heldout_fraction`` of the other
+prompts; seeded; weights mean 1 per split: :mod:`pluralign.data.split`). Extra preference
+JSONL files join the training pairs (simulated) or the pairs that are split (real). The
+result's files are ``train.jsonl`` and ``heldout.jsonl`` with their provenance sidecars
+(docs/preferences.md); :meth:`DataResult.read` reads them back, so a resumed run trains and
+evaluates on the stored pairs.
 ``pluralign data prefs`` calls the same ``run``.
 """
 
@@ -89,6 +91,7 @@ def run(inputs: DataInputs, settings: DataSettings, seed: int) -> DataResult:
             weights=inputs.weights, targets=inputs.targets, groups=inputs.groups,
             bank=inputs.bank, templates=settings.templates,
             heldout_fraction=settings.heldout_fraction,
+            unseen_fraction=settings.unseen_fraction,
             prompts_per_member=settings.prompts_per_member, seed=seed,
             balance=settings.balance, heldout_unseen=settings.heldout_unseen)
         if extra:  # the simulated pairs' provenance (their sha256 too) is the upstream
@@ -109,10 +112,11 @@ def run(inputs: DataInputs, settings: DataSettings, seed: int) -> DataResult:
     if not pairs:
         raise InputError("no preference pairs: the synthesis wrote none and no extra "
                          "preference files were given", hint="add inputs.preferences")
-    parts = split_by_prompt(pairs, settings.heldout_fraction, seed)
+    parts = split_by_prompt(pairs, settings.heldout_fraction, seed, settings.unseen_fraction)
     sets = [PreferenceSet.of(part, make_provenance(
         "preferences.pipeline", inputs=sources, seed=seed,
-        settings={"heldout_fraction": settings.heldout_fraction}, split=split))
+        settings={"heldout_fraction": settings.heldout_fraction,
+                  "unseen_fraction": settings.unseen_fraction}, split=split))
         for split, part in zip(("train", "heldout"), parts, strict=True)]
     return DataResult(sets[0], sets[1])
 

@@ -297,7 +297,7 @@ def compare_runs(
     groupings: Sequence[str] | None = None,
 ) -> Comparison:
     """Per-group, mean and worst-group accuracy of B against A (module docstring)."""
-    from pluralign.evaluate.run import prompt_kinds
+    from pluralign.evaluate.run import prompt_kinds, subset_mask
 
     _same_pairs(a, b)
     rows = a.rows
@@ -310,9 +310,6 @@ def compare_runs(
             clusters = np.asarray([str(v) for v in values], dtype=object)
     if groupings is None:
         groupings = list((a.metrics.get("settings") or {}).get("groupings") or ["group"])
-    kinds = np.asarray(
-        [str((r.get("provenance") or {}).get("kind") or "") for r in rows], dtype=object
-    )
     opts = {"n_boot": n_boot, "alpha": alpha, "seed": seed}
 
     def diff(subset, grouping, group, mask, x, y, tag="") -> GroupDifference:
@@ -328,7 +325,7 @@ def compare_runs(
 
     overall, per_group, worst, before = [], [], [], []
     for subset in prompt_kinds(rows):
-        in_subset = np.ones(len(rows), bool) if subset == "all" else kinds == subset
+        in_subset = subset_mask(rows, subset)
         overall.append(diff(subset, "all", "all", in_subset, a.after, b.after))
         before.append(diff(subset, "all", "all", in_subset, a.before, a.after, "|before"))
         for grouping in groupings:

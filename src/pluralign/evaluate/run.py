@@ -258,16 +258,47 @@ def default_groupings(rows: Sequence[Mapping]) -> list[str]:
     return out
 
 
+PART_SEP = "/"
+"""A subset of one prompt kind's held-out part: ``consensus/unseen-statement``."""
+
+
+def _field(rows: Sequence[Mapping], key: str) -> list[str]:
+    return [str((r.get("provenance") or {}).get(key) or "") for r in rows]
+
+
 def prompt_kinds(rows: Sequence[Mapping]) -> list[str]:
-    """Subsets to report: ``all`` and each ``provenance.kind`` present (consensus, divisive ...)."""
-    kinds = sorted(
-        {
-            str((r.get("provenance") or {}).get("kind"))
-            for r in rows
-            if (r.get("provenance") or {}).get("kind")
-        }
-    )
-    return ["all", *kinds]
+    """Subsets to report: ``all``, each ``provenance.kind`` present (consensus, divisive ...),
+    then the held-out parts (``provenance.heldout_part``: ``new-wording``, ``unseen-statement``;
+    :mod:`pluralign.data.split`) where both are present: over all prompts, and within each kind
+    that has both (``consensus/new-wording``, ``consensus/unseen-statement``)."""
+    kinds, parts = _field(rows, "kind"), _field(rows, "heldout_part")
+    names = sorted({k for k in kinds if k})
+    out = ["all", *names]
+
+    def both(keep) -> list[str]:
+        present = sorted({p for k, p in zip(kinds, parts, strict=True) if p and keep(k)})
+        return present if len(present) >= 2 else []
+
+    out += both(lambda k: True)
+    for kind in names:
+        out += [f"{kind}{PART_SEP}{p}" for p in both(lambda k, kind=kind: k == kind)]
+    return out
+
+
+def subset_mask(rows: Sequence[Mapping], subset: str) -> np.ndarray:
+    """Which rows belong to a subset of :func:`prompt_kinds`."""
+    kinds = np.asarray(_field(rows, "kind"), dtype=object)
+    parts = np.asarray(_field(rows, "heldout_part"), dtype=object)
+    if subset == "all":
+        return np.ones(len(rows), bool)
+    if PART_SEP in subset:
+        kind, part = subset.split(PART_SEP, 1)
+        return (kinds == kind) & (parts == part)
+    from pluralign.data.split import HELDOUT_PARTS
+
+    if subset in HELDOUT_PARTS and not (kinds == subset).any():
+        return parts == subset
+    return kinds == subset
 
 
 def evaluate_margins(
@@ -285,7 +316,8 @@ def evaluate_margins(
     implicit: Sequence[float] | np.ndarray | None = None,
     extra_settings: Mapping[str, Any] | None = None,
 ) -> EvaluationResult:
-    """Accuracy before/after per subset (``all`` and each prompt kind) and grouping.
+    """Accuracy before/after per subset (``all``, each prompt kind, the held-out parts:
+    :func:`prompt_kinds`) and grouping.
 
     ``rows`` are preference-pair dicts (``weight``, ``group``, ``provenance``); ``before`` and
     ``after`` their margins (before: the base model, after: the trained one); ``implicit``
@@ -303,9 +335,6 @@ def evaluate_margins(
     if implicit_m is not None and implicit_m.size != len(rows):
         raise ValueError(f"{len(rows)} rows but {implicit_m.size} implicit margins")
     groupings = list(groupings) if groupings is not None else default_groupings(rows)
-    kinds = np.asarray(
-        [str((r.get("provenance") or {}).get("kind") or "") for r in rows], dtype=object
-    )
     opts = {"n_boot": n_boot, "alpha": alpha, "seed": seed}
     clusters = None
     if cluster is not None:
@@ -341,7 +370,7 @@ def evaluate_margins(
         )
 
     for subset in prompt_kinds(rows):
-        in_subset = np.ones(len(rows), bool) if subset == "all" else kinds == subset
+        in_subset = subset_mask(rows, subset)
         overall.append(score(subset, "all", "all", in_subset))
         for grouping in groupings:
             labels = np.asarray(group_labels(rows, grouping), dtype=object)

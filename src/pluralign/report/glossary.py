@@ -51,6 +51,17 @@ TERMS: dict[str, tuple[str, str]] = {
         "Prompts on a statement that is neither a consensus nor divisive: groups lean "
         "differently but no group strongly opposes another.",
     ),
+    "new-wording": (
+        "new wordings of trained statements",
+        "Held-out prompts about a statement the model was trained on under another prompt: "
+        "does the panel's view carry over to a new wording of the same question?",
+    ),
+    "unseen-statement": (
+        "statements never trained on",
+        "Held-out prompts about a statement no training prompt asks about (a share of the "
+        "statements is held back whole, data.unseen_fraction): does training generalise to "
+        "a question the model has not seen the panel's view on?",
+    ),
     "accuracy": (
         "preference accuracy",
         "On held-out pairs (prompts never trained on): the weighted share of pairs where the "
@@ -133,12 +144,29 @@ SUBSET_LABELS = {
 }
 
 
+PART_LABELS = {
+    "new-wording": "new wordings of trained statements",
+    "unseen-statement": "statements never trained on",
+}
+"""The held-out parts (``provenance.heldout_part``, docs/preferences.md)."""
+
+
 def subset_label(subset: str) -> str:
+    """``consensus`` → consensus prompts; ``consensus/unseen-statement`` → consensus prompts:
+    statements never trained on."""
+    if subset in PART_LABELS:
+        return f"held-out {PART_LABELS[subset]}"
+    kind, _, part = subset.partition("/")
+    if part:
+        return f"{subset_label(kind)}: {PART_LABELS.get(part, part)}"
     return SUBSET_LABELS.get(subset, f"{subset} prompts")
 
 
 def subset_term(subset: str) -> str:
-    """The glossary anchor of a subset ('' when it has none)."""
+    """The glossary anchor of a subset ('' when it has none; a kind's part: the part's)."""
+    part = subset.partition("/")[2]
+    if part:
+        return part if part in TERMS else ""
     return subset if subset in TERMS else ""
 
 

@@ -448,7 +448,8 @@ constitution: {title: Constitution, min_group_agreement: 0.5, min_group_votes: 3
                embedder: auto}   # auto: MiniLM when installed (pluralign[embed]), else TF-IDF
 synth: {questions_per_clause: 2, attempts: 2, temperature: 0.7, max_tokens: 80, dedup: tfidf,
         language: auto}   # texts failing the quality gates are logged in synth/*.gates.jsonl
-data: {weighting: auto, heldout_fraction: 0.3, templates: all}  # auto|hard|soft|representative
+data: {weighting: auto, heldout_fraction: 0.3, unseen_fraction: 0.1, templates: all}
+      # weighting: auto|hard|soft|representative; unseen_fraction: statements held out whole
 train:               # any train.yaml key (docs/training.md §4); defaults suit LoRA on smollm2
   method: dpo        # dpo | kto | orpo
   lora: true
