@@ -92,7 +92,7 @@ class GateLog:
             },
             "log": self.path.name,
         }
-        tmp = self.summary_path.with_name(self.summary_path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(self.summary_path)
+        from pluralign.io import atomic_write_text
+
+        atomic_write_text(self.summary_path, json.dumps(data, indent=2, ensure_ascii=False))
         return data

@@ -164,7 +164,9 @@ def _print_consensus_accuracy(out: Path) -> None:
     console.print(table)
     gen = out / "evaluate" / "generations.jsonl"
     if gen.is_file():
-        rows = [json.loads(line) for line in gen.read_text(encoding="utf-8").splitlines()]
+        from pluralign.io import iter_jsonl
+
+        rows = [row for _, row in iter_jsonl(gen, what="generations")]
         changed = sum(r["changed"] for r in rows)
         loops = [sum(bool(r.get(f"repetitive_{k}")) for r in rows) for k in ("before", "after")]
         console.print(f"greedy answers to {len(rows)} held-out prompts: {changed} changed "
