@@ -20,7 +20,9 @@ against its peer in the same run.
    cache), the one-time conversion into a fresh cache folder, and a load of the converted
    checkpoint.
 4. **Serving** (``serve``): ``pluralign serve``'s app on a loopback port; ``--prompts`` chat
-   requests sent one at a time vs 8 at a time: completion tokens/s.
+   requests sent one at a time vs 8 at a time (continuous batching: a request joins the running
+   batch at its next step and is answered when its own row ends): completion tokens/s, and the
+   mean rows per decoding step.
 
 Targets (issue 17): training throughput >= stock TRL's; batched generation >= 4x one at a time;
 serve at 8 concurrent >= 4x one at a time.
@@ -240,15 +242,17 @@ def bench_serve(args, ckpt: Path) -> None:
         send(bodies[0])  # warm-up
         print(f"\n## serve: {len(bodies)} chat requests, max_tokens {args.new_tokens}, greedy")
         rates = {}
+        stats = model.batcher.stats
         for workers in (1, 8):
-            model.batcher.batches.clear()
+            steps, row_steps = stats["steps"], stats["row_steps"]
             t0 = time.perf_counter()
             with ThreadPoolExecutor(workers) as pool:
                 tokens = sum(pool.map(send, bodies))
             secs = time.perf_counter() - t0
             rates[workers] = tokens / secs
+            mean = (stats["row_steps"] - row_steps) / max(1, stats["steps"] - steps)
             print(f"{workers} at a time: {tokens} tokens in {secs:.1f} s = {rates[workers]:.1f} "
-                  f"tok/s; batch sizes {sorted(set(model.batcher.batches))}")
+                  f"tok/s; {mean:.1f} rows per decoding step on average")
     server.should_exit = True
     thread.join(timeout=10)
     model.close()

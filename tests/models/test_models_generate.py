@@ -199,3 +199,29 @@ def test_the_queue_resolves_each_request_when_it_ends_and_drops_cancelled_ones(m
         assert batcher.generate(reqs[2]) == single[2]  # the worker goes on
     finally:
         batcher.close()
+
+
+def test_a_lone_request_later_starts_from_the_kept_prefix(model, monkeypatch):
+    reqs = _staggered()  # 0, 1 and 3 share a 14-token system prefix
+    kw = {"end_ids": {1}, "pad_id": 0}
+    single = [G.generate_batch(model, [r], **kw)[0] for r in reqs]
+    batch = G.DecodeBatch(model, **kw)
+    results = dict(batch.add(reqs[:2], [0, 1]))  # runs the 14 shared tokens once, keeps them
+    assert len(batch.prefix_ids) == 14 and batch.prefix_reused == 0
+    shapes: list[tuple[int, ...]] = []
+    forward = model.forward
+
+    @functools.wraps(forward)
+    def spy(*args, **kwargs):
+        shapes.append(tuple(kwargs["input_ids"].shape))
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(model, "forward", spy)
+    results.update(batch.step())
+    results.update(batch.add([reqs[3]], [3]))  # alone: only its 9 own tokens are run
+    assert shapes == [(2, 1), (1, 9)] and batch.prefix_reused == 1
+    results.update(batch.add([reqs[2]], [2]))  # no common start: the whole prompt
+    assert shapes[-1] == (1, 5) and batch.prefix_reused == 1
+    while len(batch):
+        results.update(batch.step())
+    assert [results[i] for i in range(4)] == single[:4]

@@ -30,6 +30,13 @@ token) is therefore run once, its cache copied to every row, and only the rest o
 counting real tokens) is run per row. Every row attends to the same keys and values as before,
 so the output does not change.
 
+**A prefix is kept for later requests.** The last shared prefix run (its token ids and one row of
+keys and values per layer) is kept; a later admission whose prompts all begin with at least
+:data:`MIN_SHARED_PREFIX` of its tokens, and no longer prefix of their own, starts from those keys
+and values (the first tokens of each). So a lone request that joins a running batch, or arrives
+alone later, does not run the chat template's system turn again. Keys and values of a prefix do
+not depend on what follows it (causal attention), so the output does not change.
+
 **Errors fail their own request.** A request that cannot run (empty prompt, no budget, a prompt
 longer than the model's context, stop strings without a tokenizer) is refused alone; a prefill
 that fails for a group is retried one request at a time, so only the request that fails alone
@@ -189,6 +196,9 @@ class DecodeBatch:
         self.mask: Any = None  # (rows, cached columns): 1 where a row attends
         self.next_ids: Any = None  # (rows, 1): each row's token to feed next
         self.next_pos: Any = None  # (rows, 1): its position id
+        self.prefix_ids: tuple[int, ...] = ()  # the last shared prefix run, and its keys/values
+        self._prefix_kv: list[tuple[Any, Any]] | None = None  # per layer, one row
+        self.prefix_reused = 0  # admissions that took their prefix from it
         self.steps = 0  # decoding steps run
         self.row_steps = 0  # rows summed over those steps (mean batch = row_steps / steps)
 
@@ -293,6 +303,10 @@ class DecodeBatch:
         n = len(rows)
         prompts = [list(row.request.prompt_ids) for row in rows]
         shared = shared_prefix_length(prompts)
+        kept = self._kept_prefix_length(prompts)
+        reuse = kept >= max(shared, 1)
+        if reuse:
+            shared = kept
         rests = [p[shared:] for p in prompts]
         width = max(len(r) for r in rests)
         ids = torch.full((n, width), self.pad_id, dtype=torch.long)
@@ -304,7 +318,13 @@ class DecodeBatch:
         positions = shared + (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache()
         with torch.inference_mode():
-            if shared:  # the common prefix once, its keys and values copied to every row
+            if reuse:  # the kept prefix's keys and values (module docstring)
+                kv = self._prefix_kv or []
+                cache = DynamicCache(
+                    ddp_cache_data=[(k[..., :shared, :], v[..., :shared, :]) for k, v in kv]
+                )
+                self.prefix_reused += 1
+            elif shared:  # the common prefix once, its keys and values copied to every row
                 prefix = torch.as_tensor([prompts[0][:shared]], device=self.device)
                 self._forward(
                     prefix,
@@ -312,6 +332,8 @@ class DecodeBatch:
                     torch.arange(shared, device=self.device).unsqueeze(0),
                     cache,
                 )
+                self._keep_prefix(prompts[0][:shared], cache)
+            if shared:
                 cache.batch_repeat_interleave(n)
                 mask = torch.cat([mask.new_ones((n, shared)), mask], dim=-1)
             logits = self._forward(ids, mask, positions, cache)
@@ -328,6 +350,26 @@ class DecodeBatch:
         next_pos = positions[index, -1:] + 1
         self._merge(rows, cache, mask, next_ids, next_pos)
         return finished
+
+    def _kept_prefix_length(self, prompts: list[list[int]]) -> int:
+        """How many of the kept prefix's tokens every prompt starts with (short of each prompt's
+        last token); 0 below :data:`MIN_SHARED_PREFIX`."""
+        if not self._prefix_kv:
+            return 0
+        limit = min(min(len(p) for p in prompts) - 1, len(self.prefix_ids))
+        k = 0
+        while k < limit and all(p[k] == self.prefix_ids[k] for p in prompts):
+            k += 1
+        return k if k >= MIN_SHARED_PREFIX else 0
+
+    def _keep_prefix(self, ids: list[int], cache) -> None:
+        """Keep a freshly run prefix (one row) for later admissions, if its layers are plain."""
+        from transformers.cache_utils import DynamicLayer
+
+        layers = getattr(cache, "layers", None)
+        if layers and all(type(layer) is DynamicLayer for layer in layers):
+            self.prefix_ids = tuple(ids)
+            self._prefix_kv = [(layer.keys, layer.values) for layer in layers]
 
     def _merge(self, rows, cache, mask, next_ids, next_pos) -> None:
         import torch
