@@ -87,29 +87,71 @@ def planted(participants: int, statements: int, seed: int):
 
 
 def conversation(source: str, participants: int, statements: int, seed: int):
-    """(vote matrix, truth consensus ids, latent group count) of one conversation."""
+    """(vote matrix, truth consensus ids, latent group count, the simulated assembly or None)
+    of one conversation."""
     from pluralign.aggregate import from_votes, read_polis
 
     if source == "planted":
         votes, truth = planted(participants, statements, seed)
-        return from_votes(votes), truth, len(PLANTED_SHARES)
+        return from_votes(votes), truth, len(PLANTED_SHARES), None
     from pluralign.simulate import SimulationConfig, simulate_assembly
     from pluralign.simulate.output import write_simulation
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         config = SimulationConfig(participants=participants, statements=statements, seed=seed)
-        write_simulation(simulate_assembly(config), folder)
+        assembly = simulate_assembly(config)
+        write_simulation(assembly, folder)
         truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
-        return read_polis(folder), truth["consensus"], len(truth["groups"])
+        return read_polis(folder), truth["consensus"], len(truth["groups"]), assembly
 
 
-def one(source: str, participants: int, statements: int, seed: int, rule) -> dict:
-    """Precision, recall and groups found for one conversation."""
+def bayes_posterior(assembly, matrix):
+    """P(consensus | the votes) of each statement (column of ``matrix``) for an oracle that
+    knows everything the simulator does except which bank statement each one is: every
+    participant's vote probabilities on every bank opinion statement
+    (:meth:`~pluralign.simulate.model.SimulatedAssembly.vote_probabilities`, their latent
+    memberships mixed), and a uniform prior over the bank's opinion statements. The posterior
+    over bank statements b is ∝ Π_i p_i,b(v_i) over the statement's voters (its author's own
+    agree left out); P(consensus) is the posterior mass of the bank's consensus statements.
+    Thresholding it at 1/2 is the Bayes rule for accuracy: no rule on the votes does better in
+    expectation, so its precision and recall bound what a selection rule can reach here (up to
+    the uniform prior and vote changes, which the oracle does not model)."""
+    import numpy as np
+
+    from pluralign.simulate.bank import CONSENSUS
+
+    opinions = assembly.bank.opinions
+    probs = assembly.vote_probabilities(slugs=[o.slug for o in opinions])  # (people, B, 3)
+    logp = np.log(np.maximum(probs, 1e-12))
+    is_consensus = np.array([o.category == CONSENSUS for o in opinions])
+    row_of = {int(p): i for i, p in enumerate(assembly.people["participant"])}
+    rows = np.array([row_of.get(int(p), -1) for p in matrix.participants])
+    author = dict(zip(assembly.statements["comment-id"].astype(int),
+                      assembly.statements["author-id"].astype(int), strict=True))
+    values, seen = matrix.values.tocsc(), matrix.seen.tocsc()
+    out = np.zeros(matrix.shape[1])
+    for j, sid in enumerate(matrix.statements):
+        idx = seen.indices[seen.indptr[j]:seen.indptr[j + 1]]
+        vals = np.asarray(values[:, j].toarray()).ravel()[idx]
+        keep = (rows[idx] >= 0) & (matrix.participants[idx] != author.get(int(sid), -99))
+        cat = np.where(vals > 0, 0, np.where(vals < 0, 1, 2))[keep]
+        loglik = logp[rows[idx][keep], :, cat].sum(0) if keep.any() else np.zeros(len(opinions))
+        w = np.exp(loglik - loglik.max())
+        out[j] = float(w[is_consensus].sum() / w.sum())
+    return out
+
+
+BAYES_THRESHOLDS = (0.5, 0.7)
+
+
+def one(source: str, participants: int, statements: int, seed: int, rule,
+        bayes: bool = False) -> dict:
+    """Precision, recall and groups found for one conversation (and the Bayes bound's)."""
     from pluralign.aggregate import aggregate
     from pluralign.aggregate.truth import precision_recall
 
-    matrix, truth, latent = conversation(source, participants, statements, seed)
+    matrix, truth, latent, assembly = conversation(source, participants, statements, seed)
     started = time.perf_counter()
     result = aggregate(matrix, seed=0)
     idx = result.consensus_columns(rule)
@@ -117,7 +159,7 @@ def one(source: str, participants: int, statements: int, seed: int, rule) -> dic
     found = [int(result.matrix.statements[j]) for j in idx]
     precision, recall = precision_recall(found, truth)
     sizes = sorted(int((result.groups == g).sum()) for g in range(result.n_groups))
-    return {
+    row = {
         "source": source,
         "participants": participants,
         "seed": seed,
@@ -130,51 +172,79 @@ def one(source: str, participants: int, statements: int, seed: int, rule) -> dic
         "group_sizes": sizes,
         "seconds": seconds,
     }
+    if bayes and assembly is not None:
+        post = bayes_posterior(assembly, matrix)
+        for t in BAYES_THRESHOLDS:
+            chosen = [int(s) for s, p in zip(matrix.statements, post, strict=True) if p >= t]
+            row[f"bayes_{t}"] = precision_recall(chosen, truth)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pluralign.aggregate.consensus import ConsensusRule
+    from pluralign.aggregate.consensus import METHODS, ConsensusRule
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--source", choices=("simulator", "planted"), default="simulator")
     ap.add_argument("--sizes", default="60,240,1000", help="Panel sizes, comma-separated.")
-    ap.add_argument("--seeds", default="0,1,2,3,4,5,6,7,8,9", help="Seeds, comma-separated.")
+    ap.add_argument("--seeds", default=",".join(map(str, range(20))),
+                    help="Seeds, comma-separated (default 0-19).")
     ap.add_argument("--statements", type=int, default=120)
+    ap.add_argument("--method", choices=METHODS, default=ConsensusRule.method)
+    ap.add_argument("--min-posterior", type=float, default=ConsensusRule.min_posterior)
+    ap.add_argument("--prior-votes", type=float, default=ConsensusRule.prior_votes)
+    ap.add_argument("--no-halves", action="store_true", help="posterior: do not check halves.")
     ap.add_argument("--min-group-agreement", type=float, default=ConsensusRule.min_group_agreement)
     ap.add_argument("--min-group-votes", type=int, default=ConsensusRule.min_group_votes)
     ap.add_argument("--interval-z", type=float, default=ConsensusRule.interval_z)
     ap.add_argument("--min-subgroup-agreement", type=float,
-                    default=ConsensusRule.min_subgroup_agreement, help="0: no halves.")
+                    default=ConsensusRule.min_subgroup_agreement, help="interval; 0: no halves.")
     ap.add_argument("--point", action="store_true",
                     help="The rule before interval bounds: point shares ≥ 0.6, no halves.")
+    ap.add_argument("--no-bayes", action="store_true",
+                    help="simulator: skip the Bayes bound (an oracle's posterior).")
     ap.add_argument("--json", type=Path, help="Also write every row as JSON here.")
     args = ap.parse_args(argv)
     if args.point:
-        rule = ConsensusRule(0.6, args.min_group_votes, None, 0.0, None)
+        rule = ConsensusRule(0.6, args.min_group_votes, None, 0.0, None, method="interval")
     else:
         rule = ConsensusRule(args.min_group_agreement, args.min_group_votes, None,
-                             args.interval_z, args.min_subgroup_agreement or None)
+                             args.interval_z, args.min_subgroup_agreement or None,
+                             method=args.method, min_posterior=args.min_posterior,
+                             prior_votes=args.prior_votes, check_halves=not args.no_halves)
+    bayes = args.source == "simulator" and not args.no_bayes
     sizes = [int(x) for x in args.sizes.split(",")]
     seeds = [int(x) for x in args.seeds.split(",")]
     rows = []
     print(f"{args.source}; {rule}")
-    print("| participants | seed | precision | recall | found / true | groups (sizes) |")
-    print("|---|---|---|---|---|---|")
+    extra = "".join(f" Bayes ≥ {t} |" for t in BAYES_THRESHOLDS) if bayes else ""
+    print(f"| participants | seed | precision | recall | found / true | groups (sizes) |{extra}")
+    print("|---|---|---|---|---|---|" + "---|" * (len(BAYES_THRESHOLDS) if bayes else 0))
+
+    def pr(pair) -> str:
+        return f" {pair[0]:.2f} / {pair[1]:.2f} |"
+
     for n in sizes:
         mine = []
         for seed in seeds:
-            r = one(args.source, n, args.statements, seed, rule)
+            r = one(args.source, n, args.statements, seed, rule, bayes)
             mine.append(r)
+            tail = "".join(pr(r[f"bayes_{t}"]) for t in BAYES_THRESHOLDS) if bayes else ""
             print(
                 f"| {n} | {seed} | {r['precision']:.2f} | {r['recall']:.2f} | "
                 f"{r['found']} / {r['true']} | {r['groups']} of {r['latent']} "
-                f"({', '.join(map(str, r['group_sizes']))}) |",
+                f"({', '.join(map(str, r['group_sizes']))}) |{tail}",
                 flush=True,
             )
         p = statistics.mean(r["precision"] for r in mine)
         rc = statistics.mean(r["recall"] for r in mine)
         g = statistics.mean(r["groups"] for r in mine)
-        print(f"| **{n}** | mean | **{p:.2f}** | **{rc:.2f}** | | {g:.1f} |", flush=True)
+        tail = ""
+        if bayes:
+            tail = "".join(
+                pr([statistics.mean(r[f"bayes_{t}"][k] for r in mine) for k in (0, 1)])
+                for t in BAYES_THRESHOLDS
+            )
+        print(f"| **{n}** | mean | **{p:.2f}** | **{rc:.2f}** | | {g:.1f} |{tail}", flush=True)
         rows += mine
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")

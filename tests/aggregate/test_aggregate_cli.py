@@ -43,7 +43,7 @@ def test_aggregate_without_consensus_names_the_closest_statement(polis_dir, tmp_
     main(["aggregate", str(polis_dir / "football-concussions"), "--out", str(tmp_path / "o")])
     out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
     assert "no statement is cross-group consensus" in out
-    assert "the closest statement, 1" in out and "--min-group-agreement = 0.5" in out
+    assert "the closest statement, 1" in out and "--min-posterior = 0.25 (set it to" in out
 
 
 def run_main(*args) -> int:

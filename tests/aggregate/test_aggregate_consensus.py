@@ -16,6 +16,9 @@ from pluralign.aggregate.consensus import (
     ConsensusRule,
     consensus_candidates,
     nearest_miss,
+    overall_shares,
+    posterior_pass,
+    statement_scores,
     wilson_interval,
 )
 from pluralign.aggregate.stats import group_aware_consensus
@@ -23,7 +26,8 @@ from pluralign.constitution import ConstitutionSettings, candidates
 from pluralign.errors import InputError
 
 # the rule on point estimates, without halves (the rule before the interval bounds)
-POINT = {"interval_z": 0.0, "min_subgroup_agreement": None}
+POINT = {"method": "interval", "interval_z": 0.0, "min_subgroup_agreement": None}
+INTERVAL = {"method": "interval"}
 
 
 def test_point_rule_by_hand():
@@ -74,9 +78,9 @@ def test_bounds_and_halves_by_hand():
     gac = group_aware_consensus(agree, seen)
     halves = (np.array([[5, 3, 15, 18, 18], [0, 0, 3, 0, 1]]),
               np.array([[5, 5, 12, 19, 19], [0, 0, 8, 1, 1]]))
-    rule = ConsensusRule(min_gac=0)
+    rule = ConsensusRule(min_gac=0, **INTERVAL)
     assert list(consensus_candidates(agree, seen, gac, rule, halves)) == [4, 0]
-    no_halves = ConsensusRule(min_gac=0, min_subgroup_agreement=None)
+    no_halves = ConsensusRule(min_gac=0, min_subgroup_agreement=None, **INTERVAL)
     assert sorted(consensus_candidates(agree, seen, gac, no_halves)) == [0, 2, 3, 4]
     with pytest.raises(ValueError, match="halves"):
         consensus_candidates(agree, seen, gac, rule)
@@ -95,14 +99,14 @@ def test_bounds_and_halves_by_hand():
 )
 def test_more_agreeing_votes_never_remove_a_statement(groups, halves, where, extra):
     """Adding ``extra`` agree votes from one half (and so its group) never turns a statement
-    that is consensus into one that is not, under the default rule."""
+    that is consensus into one that is not, under the interval rule."""
     a = np.array([[min(k, n)] for k, n in groups], float)
     s = np.array([[n] for _, n in groups], float)
     ha = np.array([[min(k, n)] for k, n in halves], float)
     hs = np.array([[n] for _, n in halves], float)
     # the halves' counts are the groups' (group g = halves 2g, 2g + 1)
     a, s = ha.reshape(2, 2).sum(1, keepdims=True), hs.reshape(2, 2).sum(1, keepdims=True)
-    rule = ConsensusRule(min_gac=0)
+    rule = ConsensusRule(min_gac=0, **INTERVAL)
     before = len(consensus_candidates(a, s, group_aware_consensus(a, s), rule, (ha, hs)))
     ha2, hs2 = ha.copy(), hs.copy()
     ha2[where] += extra
@@ -131,9 +135,10 @@ def test_nearest_miss_names_the_threshold_and_the_value_that_would_pass():
 @pytest.mark.parametrize("share", [0.3, 0.6, 0.8])
 def test_aggregate_lists_the_constitutions_candidates(share):
     votes, _ = synthetic_votes(n_per_group=(25, 20, 15), n_consensus=6, noise=0.3, seed=4)
-    rule = ConsensusRule(min_group_agreement=share)
+    rule = ConsensusRule(min_group_agreement=share, **INTERVAL)
     r = aggregate(from_votes(votes), seed=0, settings=AggregateSettings(consensus=rule))
-    draft = ConstitutionSettings(min_group_agreement=share, embedder="tfidf")
+    draft = ConstitutionSettings(min_group_agreement=share, consensus_method="interval",
+                          embedder="tfidf")
     ids = [int(r.matrix.statements[j]) for j in candidates(r, draft)]
     assert r.consensus == ids[: r.settings.top_consensus]
     assert r.summary()["settings"]["consensus"]["min_group_agreement"] == share
@@ -173,16 +178,153 @@ def test_run_and_aggregate_agree_on_football(polis_dir, tmp_path):
         _football_run(polis_dir, tmp_path / "a")
     text = str(err.value)
     assert "no statement is cross-group consensus" in text
-    # the interval rule: the closest statement's lowest group bound and a half's veto
-    assert "constitution.min_group_agreement = 0.5" in text and "set it to 0.491" in text
-    assert "constitution.min_subgroup_agreement = 0.7" in text
+    # the posterior rule: the closest statement's probability and the value that admits it
+    assert "below constitution.min_posterior = 0.25 (set it to" in text
     listed = json.loads((tmp_path / "a/run/aggregate/summary.json").read_text())["consensus"]
     assert listed == []
 
     # the majority rule on point shares (no bounds, no halves) admits [1, 8, 11]
-    run = _football_run(polis_dir, tmp_path / "b", min_group_agreement=0.5, interval_z=0,
-                        min_subgroup_agreement=None)
+    run = _football_run(polis_dir, tmp_path / "b", consensus_method="interval",
+                        min_group_agreement=0.5, interval_z=0, min_subgroup_agreement=None)
     listed = json.loads((run / "aggregate" / "summary.json").read_text())["consensus"]
     clauses = yaml.safe_load((run / "constitution" / "constitution.yaml").read_text())["clauses"]
     drafted = [e["id"] for c in clauses for e in c["statements"]]
     assert listed and set(listed) <= set(drafted)
+
+
+# the posterior rule (the default): P(agree share >= 0.65 and disagree share <= 0.15 | votes)
+# under a Dirichlet prior worth 15 votes centred on the statement's overall shares
+
+
+def _beta_tail(a: int, b: int, x: float = 0.65) -> float:
+    """P(Beta(a, b) >= x) for integers a, b by the binomial identity
+    I_x(a, b) = P(Binomial(a + b - 1, x) >= a): an independent hand computation."""
+    from math import comb
+
+    n = a + b - 1
+    return sum(comb(n, k) * x**k * (1 - x) ** (n - k) for k in range(a))
+
+
+def test_posterior_pass_by_hand():
+    rule = ConsensusRule()
+    # no disagree anywhere: the disagree share is 0, P = P(p_a >= 0.65). Overall 16 of 20 agree
+    # (4 pass): prior (12, 0, 3); group 0 votes 9 agree 1 pass -> Beta(21, 4), group 1 7 and 3
+    # -> Beta(19, 6)
+    a, d, s = np.array([[9], [7]]), np.array([[0], [0]]), np.array([[10], [10]])
+    p = posterior_pass(a, d, s, overall_shares(a, d, s), rule)[:, 0]
+    assert p == pytest.approx([_beta_tail(21, 4, 0.65), _beta_tail(19, 6, 0.65)], abs=1e-6)
+    assert p == pytest.approx([0.98674, 0.89559], abs=1e-4)
+    # no pass anywhere: p_d = 1 - p_a, so P = P(p_a >= 0.85). Overall 32 agree, 8 disagree of
+    # 40: prior (12, 3, 0); 18 and 2 -> Beta(30, 5), 14 and 6 -> Beta(26, 9)
+    a, d, s = np.array([[18], [14]]), np.array([[2], [6]]), np.array([[20], [20]])
+    p = posterior_pass(a, d, s, overall_shares(a, d, s), rule)[:, 0]
+    assert p == pytest.approx([_beta_tail(30, 5, 0.85), _beta_tail(26, 9, 0.85)], abs=1e-6)
+    assert p == pytest.approx([0.59238, 0.05866], abs=1e-4)
+    # no votes in a row: the prior alone; no prior (prior_votes 0) and 3 agrees of 3: Beta(3, 0)
+    # is sure of agreement
+    flat = ConsensusRule(prior_votes=0)
+    assert posterior_pass([[3]], [[0]], [[3]], ([1.0], [0.0]), flat)[0, 0] == pytest.approx(1.0)
+
+
+def test_posterior_pass_matches_monte_carlo():
+    """Agree, disagree and pass all present: the quadrature against 400,000 Dirichlet draws."""
+    rule = ConsensusRule()
+    rng = np.random.default_rng(0)
+    cases = [(20, 2, 25, 0.7, 0.1), (5, 1, 8, 0.6, 0.15), (30, 10, 40, 0.75, 0.25),
+             (50, 5, 60, 0.8, 0.05), (0, 0, 0, 0.7, 0.1)]
+    for a, d, s, a0, d0 in cases:
+        p = posterior_pass([[a]], [[d]], [[s]], ([a0], [d0]), rule)[0, 0]
+        alpha = [15 * a0 + a, 15 * d0 + d, 15 * (1 - a0 - d0) + s - a - d]
+        x = rng.dirichlet(alpha, 400_000)
+        mc = ((x[:, 0] >= 0.65) & (x[:, 1] <= 0.15)).mean()
+        assert p == pytest.approx(mc, abs=0.003), (a, d, s)
+
+
+def test_posterior_rule_by_hand():
+    """Two groups; their halves are 0-1 (group 0: half 1 empty) and 2-3 (group 1). The score is
+    the probability that every group passes (the product), and the same over the halves."""
+    t = _beta_tail
+    # statement 0: 9 agree 1 pass and 7 agree 3 pass: 0.987 × 0.896 = 0.884; halves 9/1,
+    #   4/1 and 3/2 agree/pass: Beta(21, 4), (16, 4), (15, 5): 0.789
+    # statement 1: 18/2 and 14/6 agree/disagree: 0.592 × 0.059 = 0.035 < 0.25
+    # statement 2: like 0 with group 1's agrees in half 2 (6/0; half 3 1 agree 3 pass):
+    #   halves Beta(21, 4), (18, 3), (13, 6): 0.629
+    # statement 3: 10/0 and 6 agree 4 pass: Beta(22, 3), (18, 7): 0.787; half 3 votes 4
+    #   passes: halves Beta(22, 3), (18, 3), (12, 7): 0.444, passes at 0.25, not at 0.5
+    # statement 4: 2 agree of 2 in group 0: fewer than 3 votes
+    agree = np.array([[9, 18, 9, 10, 2], [7, 14, 7, 6, 6]])
+    disagree = np.array([[0, 2, 0, 0, 0], [0, 6, 0, 0, 0]])
+    seen = np.array([[10, 20, 10, 10, 2], [10, 20, 10, 10, 6]])
+    halves = (np.array([[9, 18, 9, 10, 2], [0] * 5, [4, 7, 6, 6, 3], [3, 7, 1, 0, 3]]),
+              np.array([[0, 2, 0, 0, 0], [0] * 5, [0, 3, 0, 0, 0], [0, 3, 0, 0, 0]]),
+              np.array([[10, 20, 10, 10, 2], [0] * 5, [5, 10, 6, 6, 3], [5, 10, 4, 4, 3]]))
+    gac = group_aware_consensus(agree, seen)
+    rule = ConsensusRule()
+    scores, half_scores = statement_scores(agree, seen, rule, halves, disagree)
+    assert scores[:4] == pytest.approx([
+        t(21, 4) * t(19, 6), t(30, 5, 0.85) * t(26, 9, 0.85), t(21, 4) * t(19, 6),
+        t(22, 3) * t(18, 7)], abs=1e-6)
+    assert half_scores[:4] == pytest.approx([
+        t(21, 4) * t(16, 4) * t(15, 5), t(30, 5, 0.85) * t(19, 6, 0.85) ** 2,
+        t(21, 4) * t(18, 3) * t(13, 6), t(22, 3) * t(18, 3) * t(12, 7)], abs=1e-6)
+    assert scores[1] == pytest.approx(0.03475, abs=1e-4)
+    assert half_scores[3] == pytest.approx(0.44408, abs=1e-4)
+    got = consensus_candidates(agree, seen, gac, rule, halves, disagree)
+    assert sorted(got) == [0, 2, 3]
+    assert list(gac[got]) == sorted(gac[got], reverse=True)  # by decreasing GAC
+    strict = ConsensusRule(min_posterior=0.5)
+    assert sorted(consensus_candidates(agree, seen, gac, strict, halves, disagree)) == [0, 2]
+    # without halves the veto is gone
+    no_halves = ConsensusRule(min_posterior=0.5, check_halves=False)
+    assert sorted(consensus_candidates(agree, seen, gac, no_halves, None, disagree)) == [0, 2, 3]
+    with pytest.raises(ValueError, match="disagree"):
+        consensus_candidates(agree, seen, gac, rule, halves)
+    with pytest.raises(ValueError, match="halves"):
+        consensus_candidates(agree, seen, gac, rule, None, disagree)
+    miss = nearest_miss(agree[:, 1:2], seen[:, 1:2], gac[1:2], np.array([7]), rule,
+                        tuple(h[:, 1:2] for h in halves), disagree[:, 1:2])
+    assert miss.lowest_group_agreement == pytest.approx(scores[1], abs=1e-9)
+    text = miss.message(lambda f: f"--{f.replace('_', '-')}")
+    assert "statement, 7" in text and "is 3.5% in every opinion group" in text
+    assert f"{miss.lowest_half_agreement:.1%} in every half of them" in text
+    assert "below --min-posterior = 0.25 (set it to 0.0" in text
+    with pytest.raises(InputError, match="unknown consensus method"):
+        ConsensusRule(method="vote")
+    with pytest.raises(InputError, match="min_posterior"):
+        ConsensusRule(min_posterior=2)
+
+
+def _counts(draw):
+    """(agree, disagree, seen) of two groups × two halves from drawn (agree, disagree, pass)."""
+    h = np.array(draw, float).reshape(4, 3, 1)  # half, (a, d, p), statement
+    ha, hd = h[:, 0], h[:, 1]
+    hs = h.sum(1)
+    g = lambda x: x.reshape(2, 2, 1).sum(1)  # noqa: E731
+    return (ha, hd, hs), (g(ha), g(hd), g(hs))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hst.lists(hst.integers(0, 25), min_size=12, max_size=12),
+    hst.integers(0, 3),
+    hst.integers(1, 10),
+    hst.sampled_from([0.0, 5.0, 15.0, 40.0]),
+)
+def test_posterior_more_agreeing_votes_never_remove_a_statement(draw, where, extra, prior):
+    """Adding ``extra`` agree votes in one half (and so its group, and the overall shares the
+    prior is centred on) never turns consensus into not consensus under the posterior rule, and
+    never lowers any group's or half's posterior probability."""
+    rule = ConsensusRule(min_gac=0, prior_votes=prior)
+    (ha, hd, hs), (a, d, s) = _counts(draw)
+    before_scores = posterior_pass(a, d, s, overall_shares(a, d, s), rule)
+    before_halves = posterior_pass(ha, hd, hs, overall_shares(a, d, s), rule)
+    before = len(consensus_candidates(a, s, group_aware_consensus(a, s), rule, (ha, hd, hs), d))
+    more = np.array(draw).reshape(4, 3)
+    more[where, 0] += extra
+    (ha, hd, hs), (a, d, s) = _counts(more.ravel())
+    after_scores = posterior_pass(a, d, s, overall_shares(a, d, s), rule)
+    after_halves = posterior_pass(ha, hd, hs, overall_shares(a, d, s), rule)
+    after = len(consensus_candidates(a, s, group_aware_consensus(a, s), rule, (ha, hd, hs), d))
+    assert after >= before
+    assert (after_scores >= before_scores - 1e-9).all()
+    assert (after_halves >= before_halves - 1e-9).all()

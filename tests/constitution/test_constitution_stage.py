@@ -59,10 +59,14 @@ def test_a_given_constitution_is_taken_as_it_is(result, tmp_path):
 
 
 def test_no_clauses_is_an_error_naming_the_threshold_when_required(result):
-    strict = ConstitutionSettings(embedder="tfidf", min_group_agreement=0.99)
+    strict = ConstitutionSettings(embedder="tfidf", min_posterior=1.0)
     assert not STAGE.run(ConstitutionInputs(aggregate=result), strict, 0).constitution.clauses
-    with pytest.raises(InputError, match=r"no clauses.*constitution\.min_group_agreement"):
+    with pytest.raises(InputError, match=r"no clauses.*constitution\.min_posterior"):
         STAGE.run(ConstitutionInputs(aggregate=result, require_clauses=True), strict, 0)
+    interval = ConstitutionSettings(embedder="tfidf", consensus_method="interval",
+                                    min_group_agreement=0.99)
+    with pytest.raises(InputError, match=r"no clauses.*constitution\.min_group_agreement"):
+        STAGE.run(ConstitutionInputs(aggregate=result, require_clauses=True), interval, 0)
 
 
 def test_settings_check_their_constraints():

@@ -75,7 +75,7 @@ def aggregate_cmd(
         st = result.stats
         miss = nearest_miss(
             st.agree, st.seen, result.gac, matrix.statements, settings.consensus,
-            result.half_counts,
+            result.half_counts, st.disagree,
         )
         why = miss.message(lambda f: "constitution draft --" + f.replace("_", "-")) if miss else ""
         console.print(f"no statement is cross-group consensus; {why}")

@@ -76,6 +76,8 @@ class AggregateResult:
     """Agrees per (half, statement), shape (2 · n_groups, n_statements)."""
     half_seen: np.ndarray
     """Votes seen per (half, statement)."""
+    half_disagree: np.ndarray | None = None
+    """Disagrees per (half, statement)."""
     title: str = ""
     """What the votes are (the opinion map's title)."""
     pca: PolisPCA | None = field(default=None, repr=False)
@@ -84,17 +86,18 @@ class AggregateResult:
     bridging_model: BridgingModel | None = field(default=None, repr=False)
 
     @property
-    def half_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        """(agree, seen) of the groups' halves, the ``halves`` argument of
+    def half_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(agree, disagree, seen) of the groups' halves, the ``halves`` argument of
         :func:`~pluralign.aggregate.consensus.consensus_candidates`."""
-        return self.half_agree, self.half_seen
+        return self.half_agree, self.half_disagree, self.half_seen
 
     def consensus_columns(self, rule: ConsensusRule | None = None) -> np.ndarray:
         """Columns of the statements that are cross-group consensus under ``rule`` (default:
         the settings' rule), by decreasing GAC."""
         rule = self.settings.consensus if rule is None else rule
         return consensus_candidates(
-            self.stats.agree, self.stats.seen, self.gac, rule, self.half_counts
+            self.stats.agree, self.stats.seen, self.gac, rule, self.half_counts,
+            self.stats.disagree,
         )
 
     def groups_frame(self) -> pd.DataFrame:
@@ -129,6 +132,9 @@ class AggregateResult:
         df["gac"] = self.gac
         df["bridging"] = self.bridging
         df["consensus"] = df["statement"].isin(self.consensus)
+        passing = np.zeros(len(df), dtype=bool)
+        passing[self.consensus_columns()] = True
+        df["cross_group_consensus"] = passing
         rep_group = pd.array([pd.NA] * len(df), dtype="Int64")
         rep_side = [""] * len(df)
         rep_value = np.full(len(df), np.nan)
@@ -357,8 +363,9 @@ def _result(matrix: VoteMatrix, settings: AggregateSettings, seed: int, in_conv:
     repness = representative_statements(st, matrix.statements, settings.max_repness)
     gac = group_aware_consensus(agree, seen)
     halves = halve_groups(projection, groups, n_groups, seed)
-    half_agree, _, half_seen = vote_tallies(matrix, halves, 2 * n_groups)
-    order = consensus_candidates(agree, seen, gac, settings.consensus, (half_agree, half_seen))
+    half_agree, half_disagree, half_seen = vote_tallies(matrix, halves, 2 * n_groups)
+    order = consensus_candidates(agree, seen, gac, settings.consensus,
+                                 (half_agree, half_disagree, half_seen), disagree)
     order = order[: settings.top_consensus]
     consensus = [int(matrix.statements[j]) for j in order]
     n = matrix.shape[0]
@@ -386,5 +393,6 @@ def _result(matrix: VoteMatrix, settings: AggregateSettings, seed: int, in_conv:
         halves=halves,
         half_agree=half_agree,
         half_seen=half_seen,
+        half_disagree=half_disagree,
         **estimators,
     )

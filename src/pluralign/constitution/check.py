@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pluralign.constitution.settings import ConstitutionSettings
+from pluralign.constitution.settings import RULE_SETTINGS, ConstitutionSettings
 from pluralign.errors import InputError, at
 
 
@@ -85,12 +85,13 @@ def check_against(
     agree, disagree, passes = m.counts()
     st = result.stats
     recorded = prov.get("draft_settings") or {}
-    keys = ("min_gac", "min_group_agreement", "min_group_votes", "interval_z",
-            "min_subgroup_agreement")
-    given = {k: recorded[k] for k in keys if k in recorded}
-    if "min_group_agreement" in given and "interval_z" not in given:
-        # drafted before the interval rule: its threshold was on the point share, no halves
-        given.update(interval_z=0.0, min_subgroup_agreement=None)
+    given = {k: recorded[k] for k in RULE_SETTINGS if k in recorded}
+    if "min_group_agreement" in given and "consensus_method" not in given:
+        # drafted before the posterior rule: the interval rule, or before that (no
+        # interval_z) the point share with no halves
+        given["consensus_method"] = "interval"
+        if "interval_z" not in given:
+            given.update(interval_z=0.0, min_subgroup_agreement=None)
     rule = ConstitutionSettings(**given)
     consensus = {int(m.statements[j]) for j in candidates(result, rule)}
     group_mismatch = 0

@@ -50,6 +50,13 @@ def draft_cmd(
     style: Annotated[str, _opt("style")] = default(S, "style"),
     max_clauses: Annotated[int | None, _opt("max_clauses")] = default(S, "max_clauses"),
     min_gac: Annotated[float | None, _opt("min_gac")] = default(S, "min_gac"),
+    consensus_method: Annotated[str, _opt("consensus_method")] = default(S, "consensus_method"),
+    min_posterior: Annotated[float, _opt("min_posterior")] = default(S, "min_posterior"),
+    min_agree_share: Annotated[float, _opt("min_agree_share")] = default(S, "min_agree_share"),
+    max_disagree_share: Annotated[float, _opt("max_disagree_share")] = default(
+        S, "max_disagree_share"),
+    prior_votes: Annotated[float, _opt("prior_votes")] = default(S, "prior_votes"),
+    check_halves: Annotated[bool, _opt("check_halves")] = default(S, "check_halves"),
     min_group_agreement: Annotated[float, _opt("min_group_agreement")] = default(
         S, "min_group_agreement"),
     min_group_votes: Annotated[int, _opt("min_group_votes")] = default(S, "min_group_votes"),
@@ -86,7 +93,10 @@ def draft_cmd(
     from pluralign.sensemaking.cliopts import aggregate_conversation, open_writer
 
     settings = from_options(
-        S, title=title, min_gac=min_gac, min_group_agreement=min_group_agreement,
+        S, title=title, min_gac=min_gac, consensus_method=consensus_method,
+        min_posterior=min_posterior, min_agree_share=min_agree_share,
+        max_disagree_share=max_disagree_share, prior_votes=prior_votes, check_halves=check_halves,
+        min_group_agreement=min_group_agreement,
         min_group_votes=min_group_votes, interval_z=interval_z,
         min_subgroup_agreement=min_subgroup_agreement or None, merge_threshold=merge_threshold,
         embedder=embedder, max_clauses=max_clauses, style=style, attempts=attempts,

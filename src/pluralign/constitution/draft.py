@@ -4,10 +4,10 @@ Following Collective Constitutional AI (Anthropic & the Collective Intelligence 
 which kept Polis statements with high agreement in every opinion group, the candidate clauses
 are the statements that are cross-group consensus under :class:`ConstitutionSettings.rule`, the one
 definition :mod:`pluralign.aggregate.consensus` gives (and ``pluralign aggregate`` lists): in
-every group at least ``min_group_votes`` (3) votes and a lower Wilson bound of the agree share
-of at least ``min_group_agreement`` (0.5), no half of a group confidently below
-``min_subgroup_agreement`` (0.7), and GAC = Π_g (A_g + 1)/(S_g + 2) ≥ ``min_gac`` (default
-0.5^G for G groups).
+every group at least ``min_group_votes`` (3) votes, a posterior probability of at least
+``min_posterior`` (0.25) that every group — and every half of a group — agrees (agree share ≥
+0.65, disagree share ≤ 0.15; a prior worth 15 votes centred on the statement's overall shares),
+and GAC = Π_g (A_g + 1)/(S_g + 2) ≥ ``min_gac`` (default 0.5^G for G groups).
 
 The candidates become principles (:mod:`pluralign.constitution.principles`): grouped by topic,
 merged when they say the same thing, written in one ``style`` (``choose``: "Choose the response
@@ -175,7 +175,8 @@ def no_consensus_reason(result, settings: ConstitutionSettings,
     :meth:`~pluralign.aggregate.consensus.ConsensusMiss.message`)."""
     st = result.stats
     miss = nearest_miss(
-        st.agree, st.seen, result.gac, result.matrix.statements, settings.rule, result.half_counts
+        st.agree, st.seen, result.gac, result.matrix.statements, settings.rule, result.half_counts,
+        st.disagree,
     )
     if miss is None:
         return "there are no statements"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pluralign.aggregate.consensus import ConsensusRule
+from pluralign.aggregate.consensus import METHODS, RULE_FIELDS, ConsensusRule
 from pluralign.contract import Settings, setting
 
 EMBEDDERS = ("auto", "minilm", "tfidf")
@@ -24,17 +24,38 @@ class ConstitutionSettings(Settings):
     min_gac: float | None = setting(
         ConsensusRule.min_gac, "Group-aware consensus a statement needs (null: 0.5 ** number of "
         "opinion groups).", ge=0, le=1)
+    consensus_method: str = setting(
+        ConsensusRule.method, "The consensus rule: posterior (the posterior probability that every "
+        "opinion group, and every half of one, agrees) or interval (Wilson bounds, the rule "
+        "before; docs/sensemaking.md §6).", choices=METHODS)
+    min_posterior: float = setting(
+        ConsensusRule.min_posterior, "posterior: the probability that every opinion group (and "
+        "every half of one) has agree share >= min_agree_share and disagree share <= "
+        "max_disagree_share that a statement needs.", ge=0, le=1)
+    min_agree_share: float = setting(
+        ConsensusRule.min_agree_share, "posterior: the agree share a group must have.", ge=0,
+        le=1)
+    max_disagree_share: float = setting(
+        ConsensusRule.max_disagree_share, "posterior: the disagree share a group may have at "
+        "most.", ge=0, le=1)
+    prior_votes: float = setting(
+        ConsensusRule.prior_votes, "posterior: weight in votes of each group's prior, centred on "
+        "the statement's overall shares.", ge=0, le=10_000)
+    check_halves: bool = setting(
+        ConsensusRule.check_halves, "posterior: require it of the halves of the opinion groups "
+        "too (robustness to merged latent groups).")
     min_group_agreement: float = setting(
-        ConsensusRule.min_group_agreement, "Lower Wilson bound of the agree share every opinion "
-        "group must reach.", gt=0, le=1)
+        ConsensusRule.min_group_agreement, "interval: lower Wilson bound of the agree share every "
+        "opinion group must reach.", gt=0, le=1)
     min_group_votes: int = setting(
         ConsensusRule.min_group_votes, "Votes every opinion group must have cast on a "
         "statement.", ge=1)
     interval_z: float = setting(
-        ConsensusRule.interval_z, "Standard errors of the Wilson intervals (0: point "
+        ConsensusRule.interval_z, "interval: standard errors of the Wilson intervals (0: point "
         "estimates).", ge=0, le=10)
     min_subgroup_agreement: float | None = setting(
-        ConsensusRule.min_subgroup_agreement, "A half of an opinion group whose upper bound of "
+        ConsensusRule.min_subgroup_agreement, "interval: a half of an opinion group whose upper "
+        "bound of "
         "the agree share is below this vetoes a statement (null or 0: halves are not checked; "
         "docs/sensemaking.md §6).", ge=0, le=1)
     merge_threshold: float | None = setting(
@@ -73,10 +94,12 @@ class ConstitutionSettings(Settings):
     @property
     def rule(self) -> ConsensusRule:
         """The cross-group consensus rule these thresholds make."""
-        return ConsensusRule(
-            self.min_group_agreement,
-            self.min_group_votes,
-            self.min_gac,
-            self.interval_z,
-            self.min_subgroup_agreement,
-        )
+        return ConsensusRule(**{
+            field: getattr(self, RULE_KEYS.get(field, field)) for field in RULE_FIELDS
+        })
+
+
+RULE_KEYS = {"method": "consensus_method"}
+"""The :class:`ConstitutionSettings` field of a rule field, where the names differ."""
+RULE_SETTINGS = tuple(RULE_KEYS.get(f, f) for f in RULE_FIELDS)
+"""The :class:`ConstitutionSettings` fields that make its consensus rule."""

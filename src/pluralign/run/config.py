@@ -444,8 +444,9 @@ model:
 
 panel: {size: 40, method: leximin, slack: 0.1}
 aggregate: {min_votes: 7, max_groups: 5, panel_only: true}
-constitution: {title: Constitution, min_group_agreement: 0.5, min_group_votes: 3,
-               embedder: auto}   # auto: MiniLM when installed (pluralign[embed]), else TF-IDF
+constitution: {title: Constitution, consensus_method: posterior, min_posterior: 0.25,
+               min_group_votes: 3, embedder: auto}   # the consensus rule: docs/sensemaking.md §6
+               # embedder auto: MiniLM when installed (pluralign[embed]), else TF-IDF
 synth: {questions_per_clause: 2, attempts: 2, temperature: 0.7, max_tokens: 80, dedup: tfidf,
         language: auto}   # texts failing the quality gates are logged in synth/*.gates.jsonl
 data: {weighting: auto, heldout_fraction: 0.3, unseen_fraction: 0.1, templates: all}

@@ -27,11 +27,12 @@ DEMO_OVERRIDES: dict[str, Any] = {
     # a 60-person panel split into up to 4 groups: the interval rule's halves have 5-8 people,
     # and it keeps 1 of the point rule's 5 consensus statements (seed 0; docs/sensemaking.md
     # §6: recall 0.31 at 60 on the simulator). The demo drafts from the point rule (share
-    # >= 0.6 in every group), so that it has clauses to make preference data from.
+    # >= 0.6 in every group), so that it has clauses to make preference data from (the
+    # posterior rule, the default, keeps few of them on 60 people too).
     # TF-IDF sentence vectors (the default, auto, takes MiniLM when installed): the demo's
     # recorded figures were measured with them, and they need no encoder download or load
-    "constitution": {"min_group_agreement": 0.6, "interval_z": 0.0,
-                     "min_subgroup_agreement": None, "embedder": "tfidf"},
+    "constitution": {"consensus_method": "interval", "min_group_agreement": 0.6,
+                     "interval_z": 0.0, "min_subgroup_agreement": None, "embedder": "tfidf"},
     "data": {"prompts_per_member": 40, "templates": "missing"},
     "model": {"base": "smollm2"},
     "moral_graph": {"enabled": True, "participants": 120},  # smaller than the default 200

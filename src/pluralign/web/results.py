@@ -178,7 +178,7 @@ def _to_results(slug: str, min_votes: int, result, matrix) -> Results:
             st.disagree,
             st.seen,
             sizes=sizes,
-            share=result.settings.consensus.min_group_agreement,
+            share=result.settings.consensus.agree_share,
         )
 
     summary = None

@@ -112,7 +112,7 @@ def consensus_uncertainty(
     """How unsure the groups' votes so far leave whether a statement is cross-group consensus,
     in [0, 1]: ``4 P (1 - P)`` with ``P = prod_g Phi((mu_g - share) / sigma_g)`` the chance that
     every group's agree share is at least ``share`` (the consensus rule's
-    ``min_group_agreement``, :mod:`pluralign.aggregate.consensus`), from the Beta(A_g + 1,
+    ``agree_share``, :mod:`pluralign.aggregate.consensus`), from the Beta(A_g + 1,
     S_g - A_g + 1) posterior of group g's share in its normal approximation,
     ``mu_g = (A_g + 1) / (S_g + 2)``, ``sigma_g^2 = mu_g (1 - mu_g) / (S_g + 3)``.
 

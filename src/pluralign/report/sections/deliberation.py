@@ -106,7 +106,8 @@ def consensus_section(run: Path) -> Section | None:
     s = Section(
         "consensus",
         "Consensus statements",
-        "The statements most agreed with across opinion groups, ranked by group-aware consensus "
+        "The statements most agreed with across opinion groups: first those that are cross-group "
+        "consensus under the rule the constitution drafts from, then by group-aware consensus "
         "(gac); next to it, the share of each opinion group that agreed.",
         [rel(run, path)],
     )
@@ -114,14 +115,26 @@ def consensus_section(run: Path) -> Section | None:
     sort_col = next(
         (c for c in ("gac", "consensus", "agreement", "bridging") if c in df.columns), None
     )
-    if sort_col is not None:
+    # the rule the constitution drafts from and the web app's results page lists
+    # (pluralign.aggregate.consensus): its statements first
+    rule_col = "cross_group_consensus" if "cross_group_consensus" in df.columns else None
+    passing = None
+    if rule_col is not None:
+        passing = df[rule_col].astype(str).str.strip().str.lower().isin(("true", "1"))
+    if sort_col is not None or passing is not None:
         import pandas as pd
 
-        df = (
-            df.assign(_key=pd.to_numeric(df[sort_col], errors="coerce"))
-            .sort_values("_key", ascending=False, kind="stable")
-            .drop(columns="_key")
-        )
+        keys = []
+        if passing is not None:
+            df = df.assign(_pass=passing)
+            keys.append("_pass")
+        if sort_col is not None:
+            df = df.assign(_key=pd.to_numeric(df[sort_col], errors="coerce"))
+            keys.append("_key")
+        df = df.sort_values(keys, ascending=False, kind="stable").drop(
+            columns=[k for k in ("_pass", "_key") if k in keys])
+        if passing is not None:
+            passing = passing.loc[df.index]
     text_col = next((c for c in ("text", "statement_text", "txt") if c in df.columns), None)
     id_col = next((c for c in ("statement", "id", "tid") if c in df.columns), None)
     per_group = sorted(
@@ -130,10 +143,13 @@ def consensus_section(run: Path) -> Section | None:
     )
     rows = []
     score = next((c for c in ("gac", "consensus", "bridging") if c in df.columns), None)
-    for rec in df.head(20).to_dict("records"):
+    flags = list(passing.head(20)) if passing is not None else [False] * min(20, len(df))
+    for rec, passes in zip(df.head(20).to_dict("records"), flags, strict=True):
         text = str(rec.get(text_col, "")) if text_col else ""
         sid = str(rec.get(id_col, "")) if id_col else ""
         facts = [f"#{sid}"] if text and sid else []
+        if passes:
+            facts.append("cross-group consensus")
         facts += [
             f"{c} {fmt(rec.get(c))}"
             for c in ("agreement", "bridging")
@@ -151,7 +167,13 @@ def consensus_section(run: Path) -> Section | None:
         rows.append(row)
     s.table(
         rows,
-        caption=f"Top {min(20, len(df))} of {len(df)} statements by {sort_col or 'order'}",
+        caption=(
+            f"{int(passing.sum())} of {len(df)} statements are cross-group consensus (the rule "
+            "the constitution drafts from), listed first; then by "
+            f"{sort_col or 'order'}, top {min(20, len(df))}"
+            if passing is not None
+            else f"Top {min(20, len(df))} of {len(df)} statements by {sort_col or 'order'}"
+        ),
         numeric=(score or "", "agreed, per group"),
         links={"gac": "g-gac", "bridging": "g-bridging", "agreed, per group": "g-opinion-group"},
     )
