@@ -36,11 +36,16 @@ def statements(polis_dir):
 
 
 def test_planted_changes_to_real_statements_are_all_flagged(statements):
-    counts = {"added": 0, "negation": 0, "qualifier": 0}
+    counts = {"added": 0, "negation": 0, "qualifier": 0, "dropped": 0}
     for t in statements:
         assert not check_principle(t, [t]), t  # a statement is faithful to itself
         assert "added_claim" in kinds(t.rstrip(".!?") + ADDED, [t]), t
         counts["added"] += 1
+        words = t.split()
+        planted = " ".join(words[: len(words) // 3])  # cut to its first third: the claim goes
+        if len(words) >= 9 and len(W.content(t)) >= 3 and W.content(planted) != W.content(t):
+            assert "dropped_claim" in kinds(planted, [t]), (t, planted)
+            counts["dropped"] += 1
         if NEGATION.search(t):
             planted = NEGATION.sub("", t, count=1)
             assert "lost_negation" in kinds(planted, [t]), (t, planted)
@@ -53,6 +58,7 @@ def test_planted_changes_to_real_statements_are_all_flagged(statements):
                 assert "lost_qualifier" in kinds(planted, [t]), (t, planted)
                 counts["qualifier"] += 1
     assert len(statements) > 1000 and counts["negation"] >= 80 and counts["qualifier"] >= 70
+    assert counts["dropped"] >= 1000
 
 
 @pytest.mark.parametrize(
@@ -88,6 +94,17 @@ def test_planted_changes_to_real_statements_are_all_flagged(statements):
             ["The AI should be honest.", "AI must always be honest."],
             "added_claim",
         ),
+        (  # the embedded model's draft on ssis.land-bank-farmland: the claim about access is gone
+            "Choose the response that considers and preserve the natural habitat of the Land Bank",
+            ["Thoughtfully structured access to Land Bank lands is compatible with preserving "
+             "the natural habitat"],
+            "dropped_claim",
+        ),
+        (
+            "The AI should respect privacy.",
+            ["The AI should respect privacy and tell people when it stores their medical records."],
+            "dropped_claim",
+        ),
     ],
 )
 def test_hand_planted_principles(principle, sources, kind):
@@ -95,6 +112,19 @@ def test_hand_planted_principles(principle, sources, kind):
 
 
 def test_faithful_rewordings_pass():
+    # the soil-health draft of the embedded model on ssis keeps 7 of its 9 content words
+    assert not check_principle(
+        "Choose the response that considers soil health as the guiding principle of its "
+        "agricultural lands",
+        ["The LB needs to consider soil health as the guiding principle of it's agricultural "
+         "lands."],
+    )
+    # a shorter wording that the embedding calls a close paraphrase is not a dropped claim
+    src2 = ["Thoughtfully structured access to Land Bank lands is compatible with preserving the "
+            "natural habitat"]
+    short = "Choose the response that preserves the natural habitat of the Land Bank"
+    assert "dropped_claim" in kinds(short, src2)
+    assert "dropped_claim" not in kinds(short, src2, similarity=0.9)
     src = ["AI should never pretend to be a human."]
     assert not check_principle("Choose the response that never pretends to be a human.", src)
     assert not check_principle(

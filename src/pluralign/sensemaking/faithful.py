@@ -13,6 +13,12 @@ A principle is **flagged for review** (:class:`Flag`) when it
 * ``lost_qualifier`` — drops a qualifier or number most sources share ("only", "all",
   "unless", "when", "at least", "20 %", ...; the classes of
   :data:`~pluralign.sensemaking.wording.QUALIFIER_CLASSES`);
+* ``dropped_claim`` — leaves out what its sources say: it keeps fewer than
+  :attr:`FaithfulnessRules.min_kept` (two thirds) of the content words most of its sources use
+  (stemmed; at least :attr:`FaithfulnessRules.min_content` of them), unless the embedding says
+  it is a close paraphrase. "Thoughtfully structured access to Land Bank lands is compatible
+  with preserving the natural habitat" worded as "… considers and preserve the natural habitat
+  of the Land Bank" keeps 5 of 9 and loses the claim about access;
 * ``merged_disagreement`` — stands for statements that disagree with each other (found from the
   votes, see :func:`pluralign.constitution.principles.merged_disagreement`).
 
@@ -32,6 +38,7 @@ KINDS = {
     "added_claim": "adds a claim its statements do not make",
     "lost_negation": "loses or adds a negation",
     "lost_qualifier": "loses a qualifier or number",
+    "dropped_claim": "leaves out what its statements say",
     "merged_disagreement": "merges statements that disagree",
 }
 """Every flag kind and what it means (constitution.md shows the text)."""
@@ -65,6 +72,12 @@ class FaithfulnessRules:
     """Cosine at or above which new content words are taken as a paraphrase, not a new claim."""
     max_new_words: int = 1
     """New content words tolerated below the paraphrase similarity (a synonym or two)."""
+    min_kept: float = 2 / 3
+    """Share of the content words most sources use that a principle must keep, below the
+    paraphrase similarity."""
+    min_content: int = 3
+    """Fewest such content words for the share to be judged (a share of 1 or 2 words says
+    little)."""
 
 
 STYLE_WORDS = frozenset(W.content("Choose the response that The AI should assistant model"))
@@ -80,6 +93,17 @@ def _majority(items: Sequence[frozenset[str]]) -> set[str]:
         for x in s:
             counts[x] = counts.get(x, 0) + 1
     return {x for x, n in counts.items() if n >= need}
+
+
+def _words(stems: set[str], sources: Sequence[str]) -> list[str]:
+    """The sources' words behind ``stems``, in the order the first source using each says it."""
+    out: list[str] = []
+    for s in sources:
+        for t in W.tokens(s):
+            new = t.lower() not in out and all(W.stem(o) != W.stem(t) for o in out)
+            if W.stem(t) in stems and new and len(out) < len(stems):
+                out.append(t.lower())
+    return out
 
 
 def new_content(text: str, sources: Sequence[str]) -> set[str]:
@@ -135,6 +159,21 @@ def check_principle(
     numbers = sorted(_majority([W.numbers(s) for s in sources]) - W.numbers(text))
     if numbers:
         flags.append(Flag("lost_qualifier", "drops the number(s) " + ", ".join(numbers)))
+    # dropped content: what most of the statements say, mostly gone from the principle
+    shared = _majority([W.content(s) for s in sources])
+    if len(shared) >= rules.min_content and (
+        similarity is None or similarity < rules.paraphrase_similarity
+    ):
+        kept = shared & W.content(text)
+        if len(kept) < rules.min_kept * len(shared):
+            flags.append(
+                Flag(
+                    "dropped_claim",
+                    f"keeps {len(kept)} of the {len(shared)} content words its statements use; "
+                    "leaves out " + ", ".join(_words(shared - kept, sources)),
+                    by="rule" if similarity is None else "embedding",
+                )
+            )
     # added content
     extra_numbers = sorted(W.numbers(text) - set().union(*(W.numbers(s) for s in sources)))
     if extra_numbers:
