@@ -19,12 +19,14 @@ from pluralign.models.settings import ModelSettings, TinySettings
 from pluralign.moralgraph.settings import MoralGraphSettings
 from pluralign.panel.settings import PanelSettings
 from pluralign.report.settings import ReportSettings
+from pluralign.sensemaking.settings import SensemakingSettings
 from pluralign.simulate.settings import SimulateSettings
 from pluralign.train.settings import TrainSettings
 
 COMMAND_SETTINGS = {
     ("aggregate",): AggregateSettings,
     ("simulate",): SimulateSettings,
+    ("summarize",): SensemakingSettings,
     ("constitution", "draft"): ConstitutionSettings,
     ("evaluate",): EvaluateSettings,
     ("panel", "select"): PanelSettings,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from pluralign.clikit import DbOption, SeedOption, console
+from pluralign.contract import default, help_of
 from pluralign.llm.options import (
     AdapterOption,
     ApiKeyEnvOption,
@@ -37,12 +38,10 @@ def summarize_cmd(
     db: DbOption = None,
     slug: SlugOption = None,
     seed: SeedOption = 0,
-    min_votes: Annotated[
-        int, typer.Option("--min-votes", min=0, help="Leave out statements with fewer votes.")
-    ] = _S.min_votes,
-    per_topic: Annotated[
-        int, typer.Option("--per-topic", min=0, help="Most common-ground sentences per topic.")
-    ] = _S.per_topic,
+    min_votes: Annotated[int, typer.Option("--min-votes", help=help_of(_S, "min_votes"))] = (
+        default(_S, "min_votes")),
+    per_topic: Annotated[int, typer.Option("--per-topic", help=help_of(_S, "per_topic"))] = (
+        default(_S, "per_topic")),
     check: Annotated[
         Path | None,
         typer.Option(
@@ -51,10 +50,9 @@ def summarize_cmd(
             "instead of writing one; exit 1 if a sentence is not grounded.",
         ),
     ] = None,
-    keep_ungrounded: Annotated[
-        bool, typer.Option("--keep-ungrounded", help="Keep failing sentences, marked.")
-    ] = False,
-    embedder: Annotated[str, typer.Option(help="auto, minilm or tfidf.")] = _S.embedder,
+    keep_ungrounded: Annotated[bool, typer.Option(
+        "--keep-ungrounded", help=help_of(_S, "keep_ungrounded"))] = default(_S, "keep_ungrounded"),
+    embedder: Annotated[str, typer.Option(help=help_of(_S, "embedder"))] = default(_S, "embedder"),
     offline: OfflineOption = False,
     base_url: BaseUrlOption = None,
     model: ModelOption = None,
@@ -94,9 +92,10 @@ def summarize_cmd(
                 f"{len(bad)} sentence(s) are not grounded in the votes", where=str(check)
             )
         return
-    settings = SensemakingSettings(
-        embedder=embedder, min_votes=min_votes, per_topic=per_topic, keep_ungrounded=keep_ungrounded
-    )
+    from pluralign.contract import from_options
+
+    settings = from_options(SensemakingSettings, embedder=embedder, min_votes=min_votes,
+                            per_topic=per_topic, keep_ungrounded=keep_ungrounded)
     flags = ProviderFlags.of(locals())
     with open_writer(flags, offline, seed, out / "llm-cache") as writer:
         sense = run(result, settings, seed=seed, writer=writer)
