@@ -144,6 +144,14 @@ def test_aggregate_lists_the_constitutions_candidates(share):
     assert r.summary()["settings"]["consensus"]["min_group_agreement"] == share
 
 
+def test_a_rule_written_before_the_posterior_rule_reads_back_as_it_was():
+    old = {"min_group_agreement": 0.5, "min_group_votes": 3, "min_gac": None, "interval_z": 1.0,
+           "min_subgroup_agreement": 0.7}  # an aggregate summary.json of the interval release
+    assert AggregateSettings(consensus=old).consensus.method == "interval"
+    now = AggregateSettings().to_dict()["consensus"]
+    assert AggregateSettings(consensus=now).consensus == ConsensusRule()
+
+
 def test_defaults_are_one_definition():
     d, a = ConstitutionSettings(), AggregateSettings()
     assert d.rule == a.consensus == ConsensusRule()

@@ -85,4 +85,7 @@ class AggregateSettings(Settings):
         if self.base_k < self.max_groups:
             raise InputError("base_k must be at least max_groups", where="aggregate settings")
         if isinstance(self.consensus, dict):  # from pipeline.yaml or to_dict()
-            object.__setattr__(self, "consensus", ConsensusRule(**self.consensus))
+            data = dict(self.consensus)
+            if "interval_z" in data and "method" not in data:
+                data["method"] = "interval"  # written before the posterior rule, with its rule
+            object.__setattr__(self, "consensus", ConsensusRule(**data))
