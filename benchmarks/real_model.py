@@ -4,15 +4,16 @@ against its peer in the same run.
     PYTHONPATH=src python benchmarks/real_model.py                  # everything (~10 min, 2 cores)
     PYTHONPATH=src python benchmarks/real_model.py --only gen,serve --threads 2
 
-1. **Training** (``train``): LoRA (r=8, all linear layers) weighted DPO of pluralign
-   (completion-only log-probabilities, reference log-probabilities computed once, identical
-   pairs merged) against stock TRL ``DPOTrainer`` with its defaults (the same LoRA config,
-   ``max_length`` 1024, reference through the disabled adapter at every step, every position
-   through the LM head). Both train ``--steps`` steps of ``--batch`` pairs on the same rows (the
-   prompt bank's pairs, each repeated ``--repeat`` times as a panel's members repeat them);
-   pluralign's time includes its reference pass. Printed: pairs/s and tokens/s (prompt +
-   reply tokens of chosen and rejected), and the time one epoch of the rows takes (pluralign's
-   epoch runs over the merged rows).
+1. **Training** (``train``): LoRA weighted DPO of pluralign (completion-only LM head, reference
+   log-probabilities computed once, identical pairs merged, each pair folded with its reverse)
+   against stock TRL ``DPOTrainer``, like for like: the same pairs (the prompt bank's, each
+   repeated ``--repeat`` times as a panel's members repeat them), the same ``--max-length``, the
+   same LoRA (pluralign's defaults: r=8, alpha 16, no dropout, every linear layer), batch size,
+   steps, learning rate, beta and seed; TRL keeps its default reference (the disabled adapter at
+   every step: its ``precompute_ref_log_probs`` would run the reference over every pair of the
+   data before the first step). Each time includes its reference pass. Printed: pairs/s and
+   tokens/s (prompt + reply tokens of chosen and rejected), the time one epoch of the data takes
+   (pluralign's epoch runs over the merged rows), and what differs.
 2. **Generation** (``gen``): greedy answers to ``--prompts`` prompts, one at a time vs one
    batch (left-padded, KV cache), ``--new-tokens`` each: generated tokens/s; the two outputs are
    compared token for token.
@@ -97,6 +98,7 @@ def bench_train(args, ckpt: Path) -> None:
 
     from pluralign.train import quiet_libraries, train_preferences
     from pluralign.train.rows import load_rows, merge_duplicates, merge_reverses, paired_dataset
+    from pluralign.train.settings import TrainSettings
 
     quiet_libraries()
     rows = bank_rows(args.repeat)
@@ -104,43 +106,57 @@ def bench_train(args, ckpt: Path) -> None:
     tok = AutoTokenizer.from_pretrained(ckpt)
     per_pair = _tokens(rows, tok)
     pairs = args.steps * args.batch
+    defaults = TrainSettings()
+    same = {"max_steps": args.steps, "per_device_train_batch_size": args.batch,
+            "learning_rate": 1e-3, "warmup_steps": 0, "max_length": args.max_length, "seed": 0,
+            "beta": defaults.beta}
     tmp = Path(tempfile.mkdtemp(prefix="pluralign-bench-train-"))
-    cfg = {"lora": True, "max_steps": args.steps, "per_device_train_batch_size": args.batch,
-           "save_steps": 0, "learning_rate": 1e-3, "precompute_ref_log_probs": True,
-           "max_length": 192, "torch_threads": args.threads,
-           "sft_weight": 0.0, "warmup_ratio": 0.0}  # as stock TRL's DPOConfig below
+    cfg = {"lora": True, "save_steps": 0, "precompute_ref_log_probs": True, "sft_weight": 0.0,
+           "torch_threads": args.threads, "warmup_ratio": 0.0,
+           **{k: v for k, v in same.items() if k != "warmup_steps"}}
     t0 = time.perf_counter()
     train_preferences(rows, ckpt, cfg, tmp / "pluralign")
-    ours = time.perf_counter() - t0
+    timings = {"pluralign weighted DPO": (time.perf_counter() - t0, len(merged))}
 
-    lora = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules="all-linear",
+    # the same LoRA as pluralign's defaults (r, alpha, dropout, every linear layer)
+    lora = LoraConfig(r=defaults.lora_r, lora_alpha=defaults.lora_alpha,
+                      lora_dropout=defaults.lora_dropout, target_modules="all-linear",
                       task_type="CAUSAL_LM")
-    stock_args = DPOConfig(output_dir=str(tmp / "trl"), max_steps=args.steps,
-                           per_device_train_batch_size=args.batch, use_cpu=True, report_to=[],
-                           save_strategy="no", disable_tqdm=True, logging_steps=args.steps)
+    stock_args = DPOConfig(output_dir=str(tmp / "trl"), use_cpu=True, report_to=[],
+                           save_strategy="no", disable_tqdm=True, logging_steps=args.steps,
+                           **same)
     trainer = DPOTrainer(model=str(ckpt), args=stock_args, processing_class=tok,
                          train_dataset=paired_dataset(load_rows(rows), True), peft_config=lora)
     t0 = time.perf_counter()
-    trainer.train()
-    stock = time.perf_counter() - t0  # TRL tokenises in __init__: not counted against it
+    trainer.train()  # TRL tokenises in __init__: not counted
+    timings["stock TRL DPOTrainer"] = (time.perf_counter() - t0, len(rows))
     shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n## training: {args.steps} steps x {args.batch} rows, {per_pair:.0f} tokens/row, "
-          f"{len(rows)} pairs = {len(merged)} rows once identical pairs are merged and each pair "
-          f"is folded with its reverse (pluralign); stock TRL trains on the {len(rows)} pairs")
+    print(f"\n## training: {args.steps} steps x {args.batch} rows, {per_pair:.0f} tokens/row "
+          f"(prompt + chosen + rejected, chat template), {len(rows)} pairs")
+    print(f"the same for all: the {len(rows)} pairs, max_length {args.max_length}, LoRA r="
+          f"{lora.r} alpha={lora.lora_alpha} dropout={lora.lora_dropout} on all linear layers, "
+          f"batch {args.batch}, {args.steps} steps, lr 1e-3 without warm-up, beta {same['beta']}, "
+          "sigmoid loss, seed 0, fp32 on the CPU")
+    print(f"what differs: pluralign merges identical pairs and folds each pair with its reverse "
+          f"({len(rows)} pairs -> {len(merged)} rows, one forward pass for both orders), runs "
+          "the LM head only at reply positions, weights the loss, and computes the reference "
+          "log-probabilities once before training (counted); stock TRL runs the LM head over "
+          "every position and, with its default precompute_ref_log_probs=False, the reference "
+          "(adapter disabled) at every step; TRL's precompute would run the reference over all "
+          f"{len(rows)} pairs before step 1, more than {args.steps} steps use")
     print("rows/s and tokens/s: rows (and their tokens) through the model per second; "
           "pairs/s: the data's preference pairs covered per second; epoch s: one pass over all")
-    print(f"{'':26s}{'seconds':>9s}{'rows/s':>8s}{'tokens/s':>10s}{'pairs/s':>9s}{'epoch s':>9s}")
-    results = {}
-    for name, secs, epoch_rows in (("pluralign weighted DPO", ours, len(merged)),
-                                   ("stock TRL DPOTrainer", stock, len(rows))):
+    print(f"{'':28s}{'seconds':>9s}{'rows/s':>8s}{'tokens/s':>10s}{'pairs/s':>9s}{'epoch s':>9s}")
+    covered = {}
+    for name, (secs, epoch_rows) in timings.items():
         rate = pairs / secs
-        covered = rate * len(rows) / epoch_rows  # pairs of the data per second
-        results[name] = covered
-        print(f"{name:26s}{secs:9.1f}{rate:8.2f}{rate * per_pair:10.0f}{covered:9.2f}"
+        covered[name] = rate * len(rows) / epoch_rows  # pairs of the data per second
+        print(f"{name:28s}{secs:9.1f}{rate:8.2f}{rate * per_pair:10.0f}{covered[name]:9.2f}"
               f"{epoch_rows / rate:9.0f}")
-    print(f"ratio pluralign / TRL, rows/s (same rows): {stock / ours:.2f}; pairs of the data "
-          f"per second: {results['pluralign weighted DPO'] / results['stock TRL DPOTrainer']:.1f}x"
-          "  (target >= 1)")
+    ours = timings["pluralign weighted DPO"][0]
+    name = "stock TRL DPOTrainer"
+    print(f"pluralign / {name}: rows/s {timings[name][0] / ours:.2f}x, pairs of the data "
+          f"per second {covered['pluralign weighted DPO'] / covered[name]:.1f}x (target >= 1)")
 
 
 def _requests(tok, n: int, new_tokens: int):
@@ -266,6 +282,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=4)
+    ap.add_argument("--max-length", type=int, default=192, help="training: prompt + reply")
     ap.add_argument("--prompts", type=int, default=16)
     ap.add_argument("--new-tokens", type=int, default=48)
     args = ap.parse_args()
