@@ -845,11 +845,35 @@ def w_place_then_open(tally, feats, rnd):
     return (1 - p) * (0.05 + feats["open"] + 0.2 * feats["extremity"])
 
 
+def w_alternate(tally, feats, rnd):
+    """A candidate: rounds take turns. Even rounds place participants: the pass-rate penalty
+    times ``(1 + E)²`` (E the extremity). Odd rounds look for consensus: the pass-rate penalty
+    times the agree rate, squared, times ``1 + 4`` while a statement's consensus status is
+    open (:func:`open_consensus`; before there are groups, the agree rate alone)."""
+    a_, d_, p_ = tally.T
+    s = a_ + d_ + p_
+    p, a = (p_ + 1) / (s + 2), (a_ + 1) / (s + 2)
+    if rnd % 2 == 0:
+        return ((1 - p) * (1 + feats["extremity"])) ** 2
+    return ((1 - p) * a) ** 2 * (1 + 4 * feats["open"])
+
+
+def w_extreme(tally, feats, rnd):
+    """A probe for the groups alone: the pass-rate penalty times ``(1 + E)⁸`` (E the
+    extremity), no novelty: every participant is sent to the statements that spread the
+    opinion map most."""
+    a_, d_, p_ = tally.T
+    p = (p_ + 1) / (a_ + d_ + p_ + 2)
+    return (1 - p) * (1 + feats["extremity"]) ** 8
+
+
 FULL_POLICIES = {
     "random": w_random,
     "priority (default)": w_priority,
     "Polis's priority": w_polis,
     "place, then open consensus": w_place_then_open,
+    "alternate": w_alternate,
+    "extremity only": w_extreme,
 }
 
 
