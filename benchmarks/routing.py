@@ -1000,6 +1000,32 @@ def main_full(names, seeds, policies, jobs: int, how: str = "group", rows_out=No
     return summarise(rows)
 
 
+ROW_KEYS = ("conversation", "seed", "policy", "groups", "consensus", "floor", "n_consensus")
+
+
+def read_rows(paths) -> list[dict]:
+    """The rows of ``--rows-out`` files; a bad line stops with its file, line and what is
+    wrong."""
+    import json
+
+    rows = []
+    for path in paths:
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError as e:
+            raise SystemExit(f"{path}: cannot read: {e.strerror}") from None
+        for number, line in enumerate(lines, 1):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SystemExit(f"{path}:{number}: not a JSON row ({e.msg})") from None
+            missing = [k for k in ROW_KEYS if k not in row] if isinstance(row, dict) else ROW_KEYS
+            if missing:
+                raise SystemExit(f"{path}:{number}: row without {', '.join(missing)}")
+            rows.append(row)
+    return rows
+
+
 def summarise(rows: list[dict]) -> int:
     """Per conversation and pooled (chosen-on, held-out, all), each policy's saving against
     random, paired by seed (same completed matrix, same draws), as mean ± 95 % t-interval over
@@ -1085,9 +1111,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.simulated:
         return main_simulated(args.seeds, args.population)
     if args.summarise:
-        import json
-
-        return summarise([json.loads(line) for f in args.summarise for line in open(f)])
+        return summarise(read_rows(args.summarise))
     if args.replay == "full":
         names = args.conversations or polis_names()
         return main_full(

@@ -101,3 +101,15 @@ def test_summarise_pairs_by_seed_and_checks_the_target(capsys):
     # the floor: 1 - 100/400 and 1 - 100/800 over the two seeds: mean 81 %
     assert "floor" in out and "+81 ±" in out
     assert bench.summarise([r for r in rows if r["policy"] != "q"]) == 0
+
+
+def test_bad_rows_files_are_a_one_line_error(tmp_path):
+    bad = tmp_path / "rows.jsonl"
+    bad.write_text('{"conversation": "x", "seed": 0}\n')
+    with pytest.raises(SystemExit, match=r"rows.jsonl:1: row without policy, groups"):
+        bench.read_rows([bad])
+    bad.write_text("not json\n")
+    with pytest.raises(SystemExit, match=r"rows.jsonl:1: not a JSON row"):
+        bench.read_rows([bad])
+    with pytest.raises(SystemExit, match="cannot read"):
+        bench.read_rows([tmp_path / "missing.jsonl"])
