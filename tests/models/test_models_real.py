@@ -72,3 +72,39 @@ def test_sampled_requests_depend_on_their_seed_only(smollm2):
     other = GenerationRequest(chat_prompt_ids(tok, [{"role": "user", "content": "Hello"}]), 8)
     mixed = generate_batch(model, [other, GenerationRequest(ids, 8, 1.0, seed=3)], **kw)[1]
     assert alone == mixed
+
+
+def test_requests_joining_a_running_batch_get_their_one_at_a_time_answers(smollm2):
+    """Continuous batching on the real model: staggered arrivals, different prompt lengths and
+    budgets, a stop string; rows leave when done, newcomers join between steps."""
+    from pluralign.models.generate import DecodeBatch
+
+    model, tok = smollm2
+    asks = [("Write one sentence about the sea.", 24), ("Hi", 6), ("What is 17 times 3?", 12),
+            ("Give me one tip for a job interview.", 16)]
+    reqs = [GenerationRequest(chat_prompt_ids(tok, [{"role": "user", "content": q}]), n)
+            for q, n in asks]
+    kw = {"end_ids": end_token_ids(model, tok), "pad_id": tok.pad_token_id}
+    single = [generate_batch(model, [r], **kw)[0] for r in reqs]
+    batch = DecodeBatch(model, **kw, decode=lambda ids: tok.decode(ids, skip_special_tokens=True))
+    got, order = {}, []
+    for step in range(40):
+        if step == 0:
+            finished = batch.add(reqs[:1], [0])
+        elif step == 3:
+            finished = batch.add(reqs[1:3], [1, 2])  # two join after 3 tokens of the first
+        elif step == 6:
+            finished = batch.add(reqs[3:], [3])  # alone, from the kept system prefix
+        else:
+            finished = batch.step()
+        for key, result in finished:
+            got[key] = result
+            order.append(key)
+    assert len(batch) == 0 and [got[i] for i in range(4)] == single
+    assert order[-1] == 0 and batch.prefix_reused >= 1
+    # a stop string cuts the reply before it
+    text = tok.decode(single[0].token_ids, skip_special_tokens=True)
+    word = text.split()[3]
+    cut = generate_batch(model, [GenerationRequest(reqs[0].prompt_ids, 24, stop=(word,))], **kw,
+                         decode=lambda ids: tok.decode(ids, skip_special_tokens=True))[0]
+    assert cut.finish_reason == "stop" and cut.text == text[: text.index(word)]
