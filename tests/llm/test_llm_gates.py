@@ -187,6 +187,11 @@ def test_revision_gate():
     assert reason(G.revision_gate(ignores, answer, point, prompt)) == "ignores_critique"
     meta = "The answer should say that churches must pay tax on their businesses."
     assert reason(G.revision_gate(meta, answer, point, prompt)) == "meta_text"
+    # "the principle of ..." is plain English, not talk about the task (Brexit Consensus, c4)
+    plain = "Churches that run businesses should pay tax, on the principle of equal treatment."
+    assert G.revision_gate(plain, answer, point, prompt) is None
+    assert reason(G.revision_gate("Churches should pay tax, as the principle says.", answer,
+                                  point, prompt)) == "meta_text"
     drift_answer = "Churches pay tax in many countries on their business income."
     drift = "Running businesses is hard work for everyone involved, friends."
     assert (

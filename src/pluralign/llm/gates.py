@@ -254,7 +254,7 @@ def trim_unfinished(text: str) -> str:
 # -- gates ------------------------------------------------------------------------------------
 _META = re.compile(
     r"(?i)\b(?:the|this|that) (?:statement|critique|principle|clause|original answer|new answer|"
-    r"rewritten answer|revised answer|answer above)\b|^\s*(?:new|revised|rewritten|better|"
+    r"rewritten answer|revised answer|answer above)\b(?! of\b)|^\s*(?:new|revised|rewritten|better|"
     r"improved) answer\s*:|^\s*the answer (?:is that|says|does|should|leaves|ignores|only)\b|"
     r"\bit should (?:say|mention|include|explain|add|acknowledge)\b|"
     r"\b(?:critique|statement|topic|kind of message|message|principle)\s*:"
