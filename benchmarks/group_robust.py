@@ -27,6 +27,7 @@ Finished runs are not repeated (the pipeline resumes). Writes ``OUT/results.json
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import os
@@ -63,11 +64,46 @@ def config(out: Path, seed: int, model: str, train: dict, unseen: str = "divisiv
     return parse_pipeline_config(data, source="benchmark settings")
 
 
-def run(out: Path, seed: int, model: str, train: dict, unseen: str) -> tuple[float, Path]:
+PLACEBO = "placebo"
+"""The ``--group-by`` value of the control: ``group`` with the opinion groups' labels permuted
+over the participants (:func:`placebo_groups`)."""
+
+
+@contextlib.contextmanager
+def placebo_groups(seed: int):
+    """Within the block, the simulator's preference pairs take opinion groups whose labels are
+    permuted at random over the participants (seeded): groups of the same sizes (``unclustered``
+    included) that carry no information about anyone's opinions. A group-robust run on them is
+    the control for one on the real opinion groups: what reweighting groups of those sizes does
+    by itself."""
+    import numpy as np
+
+    from pluralign.data import simprefs
+
+    original = simprefs.build_sim_preferences
+
+    def shuffled(*args, opinion_groups=None, **kwargs):
+        if opinion_groups:
+            keys = sorted(opinion_groups)
+            labels = [opinion_groups[k] for k in keys]
+            order = np.random.default_rng([seed, 19]).permutation(len(keys))
+            opinion_groups = {k: labels[j] for k, j in zip(keys, order, strict=True)}
+        return original(*args, opinion_groups=opinion_groups, **kwargs)
+
+    simprefs.build_sim_preferences = shuffled
+    try:
+        yield
+    finally:
+        simprefs.build_sim_preferences = original
+
+
+def run(out: Path, seed: int, model: str, train: dict, unseen: str,
+        placebo: bool = False) -> tuple[float, Path]:
     from pluralign.run.pipeline import run_pipeline
 
     start = time.process_time()
-    result = run_pipeline(config(out, seed, model, train, unseen))
+    with placebo_groups(seed) if placebo else contextlib.nullcontext():
+        result = run_pipeline(config(out, seed, model, train, unseen))
     failed = [o for o in getattr(result, "outcomes", []) if getattr(o, "status", "") == "failed"]
     if failed:
         raise SystemExit(f"run {out} failed: {failed}")
@@ -76,8 +112,32 @@ def run(out: Path, seed: int, model: str, train: dict, unseen: str) -> tuple[flo
 
 def measured_grouping(group_by: str) -> str:
     """The evaluation grouping that holds the groups a run trained on (``group`` is the opinion
-    group, as in metrics.json)."""
-    return "group" if group_by in ("group", "opinion") else group_by
+    group, as in metrics.json; a placebo run's ``group`` holds its placebo labels)."""
+    return "group" if group_by in ("group", "opinion", PLACEBO) else group_by
+
+
+def group_weight_path(run_dir: Path, weighted_train_loss: dict) -> dict:
+    """The group weights α over the run's steps (``group_weights.jsonl``): the final ones, how
+    far they spread, how many steps moved them, and the final α and rank (1 = largest) of the
+    group whose training loss was highest under the weighted objective — the group (G2) should
+    find."""
+    rows = [json.loads(line) for line in (run_dir / "train" / "group_weights.jsonl").open()]
+    final = rows[-1]["weights"]
+    moved = sum(
+        1 for a, b in zip(rows, rows[1:], strict=False)
+        if any(abs(b["weights"][g] - a["weights"][g]) > 1e-12 for g in final)
+    )
+    worst = weighted_train_loss["worst_group"]
+    ranked = sorted(final, key=lambda g: -final[g])
+    return {
+        "final": final,
+        "spread": max(final.values()) - min(final.values()),
+        "steps_moved": moved,
+        "steps": len(rows) - 1,
+        "weighted_worst": worst,
+        "alpha_of_weighted_worst": final.get(worst),
+        "rank_of_weighted_worst": ranked.index(worst) + 1 if worst in final else None,
+    }
 
 
 def scores(run_dir: Path, subset: str, grouping: str = GROUPING) -> dict:
@@ -141,22 +201,24 @@ def heldout_losses(run_dir: Path, subset: str, grouping: str = GROUPING) -> dict
     return {"groups": out, "worst_group": worst, "worst": out[worst]}
 
 
-def training_losses(run_dir: Path, grouping: str) -> dict:
+def training_losses(run_dir: Path, grouping: str, model_run: Path | None = None) -> dict:
     """Each group's weighted mean DPO loss on *all* the training pairs (what (G1) averages and
     the group-robust objective minimises for its worst group), from the trained model and the
-    base model the run started from (the reference)."""
+    base model the run started from (the reference). ``model_run``: take the model of that run
+    instead (the same pairs grouped as in ``run_dir``)."""
     import numpy as np
 
     from pluralign.evaluate.metrics import group_labels
     from pluralign.train import pair_logps
 
-    manifest = json.loads((run_dir / "train" / "train_manifest.json").read_text())
+    model_run = model_run or run_dir
+    manifest = json.loads((model_run / "train" / "train_manifest.json").read_text())
     beta = manifest["settings"]["beta"]
     rows = [json.loads(line) for line in (run_dir / "data" / "train.jsonl").open()]
     keys = sorted({(r["prompt"], r["chosen"], r["rejected"]) for r in rows})
     pairs = [{"prompt": p, "chosen": c, "rejected": j} for p, c, j in keys]
     ref_c, ref_r = pair_logps(manifest["base_model"], pairs)
-    pol_c, pol_r = pair_logps(str(run_dir / "train" / "model"), pairs)
+    pol_c, pol_r = pair_logps(str(model_run / "train" / "model"), pairs)
     where = {k: i for i, k in enumerate(keys)}
     margin = beta * ((pol_c - ref_c) - (pol_r - ref_r))
     m = np.asarray([margin[where[(r["prompt"], r["chosen"], r["rejected"])]] for r in rows])
@@ -221,6 +283,12 @@ def main() -> None:
     )
     ap.add_argument("--init", default="uniform", help="group_weights_init: uniform|proportional")
     ap.add_argument(
+        "--placebo",
+        action="store_true",
+        help="also train group-robust on the opinion groups' labels permuted over the "
+        "participants (same sizes, no information): the control",
+    )
+    ap.add_argument(
         "--unseen",
         default="divisive",
         help="data.heldout_unseen: divisive (default) | none (the conversation's prompts only)",
@@ -229,7 +297,8 @@ def main() -> None:
     from pluralign.train.common_config import GROUP_STEP_SIZE
 
     steps = args.step_sizes or [GROUP_STEP_SIZE]
-    variants = [(g, eta) for g in args.group_by for eta in steps]
+    variants = [(g, eta) for g in [*args.group_by, *([PLACEBO] if args.placebo else [])]
+                for eta in steps]
     subsets = [x for x in SUBSETS if args.unseen != "none" or not x.startswith("unseen-")]
     results = []
     for seed in args.seeds:
@@ -248,19 +317,29 @@ def main() -> None:
             "robust": {},
         }
         for group_by, eta in variants:
+            placebo = group_by == PLACEBO
             train = {
                 "objective": "group-robust",
                 "group_step_size": eta,
-                "group_by": group_by,
+                "group_by": "group" if placebo else group_by,
                 "group_weights_init": args.init,
             }
-            name = f"{group_by.replace(':', '-')}-{eta:g}" if isinstance(eta, float) else eta
-            cpu, folder = run(args.out / f"s{seed}-gr-{name}", seed, args.model, train, args.unseen)
+            label = f"{eta:g}" if isinstance(eta, float) else eta
+            name = f"{group_by.replace(':', '-')}-{label}"
+            cpu, folder = run(args.out / f"s{seed}-gr-{name}", seed, args.model, train, args.unseen,
+                              placebo)
             own = measured_grouping(group_by)
+            own_loss = training_losses(folder, own)
             row["robust"][variant_key(group_by, eta)] = {
                 "cpu_s": cpu,
                 "own_grouping": own,
-                "train_loss": training_losses(folder, own),
+                "train_loss": own_loss,
+                "train_loss_latent": training_losses(folder, GROUPING),
+                "alpha": group_weight_path(
+                    folder,
+                    training_losses(folder, own, base) if placebo
+                    else row["weighted_train_loss"][own],
+                ),
                 **{
                     x: {
                         g: {
