@@ -23,7 +23,7 @@ GROUP_WEIGHT_INITS = ("uniform", "proportional")
 DPO_LOSS_TYPES = ("sigmoid", "ipo", "hinge")
 KL_ESTIMATES = ("batch", "none")
 GROUP_STEP_SIZE = 1.0
-"""Default η of the group-robust objective (how it was chosen: docs/training.md §12)."""
+"""Default η of the group-robust objective (how it was chosen: docs/training.md §11)."""
 AUTO_STEP = "auto"
 """``group_step_size: auto``: η = √(8·ln K / T) for K groups and T optimizer steps."""
 
