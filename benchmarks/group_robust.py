@@ -15,8 +15,12 @@ the paired differences against the weighted run (``pluralign evaluate --compare`
 of opinion and latent groups (adjusted Rand index); over seeds, the mean with a 95 % t-interval
 of the worst-group gain, the mean-accuracy change (the subset's and all held-out pairs'), the
 worst group's held-out DPO loss change and its training loss change (all its pairs).
+``--placebo`` adds the control: group-robust on the opinion groups' labels permuted over the
+participants (same sizes, no information). ``results.json`` also holds each run's group weights
+over its steps (final α, spread, steps moved, rank of the group worst under the weighted run).
 
     python benchmarks/group_robust.py --out /tmp/gr --seeds 0 1 2 3 4 5 --group-by group latent
+    python benchmarks/group_robust.py --out /tmp/gr --seeds 1 2 --group-by group --placebo
     python benchmarks/group_robust.py --out /tmp/gr --seeds 100 101 --step-sizes 0.3 1 3
     python benchmarks/group_robust.py --out /tmp/gr-real --model smollm2 --seeds 0 --group-by latent
 
