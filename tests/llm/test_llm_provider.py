@@ -216,6 +216,12 @@ def test_local_provider_with_cache(tiny_checkpoint, tmp_path):
         assert prov.usage.requests == 0 and prov._model is None  # never loaded
 
 
+def test_local_prompt_longer_than_the_context_is_a_clear_error(tiny_checkpoint, tmp_path):
+    cfg = ProviderConfig(checkpoint=tiny_checkpoint, cache_dir=tmp_path)
+    with open_provider(cfg) as prov, pytest.raises(ProviderError, match="context holds"):
+        prov.complete(req("a long prompt about the assembly " * 800, max_tokens=4))
+
+
 def test_local_provider_bad_checkpoint(tmp_path):
     with (
         open_provider(ProviderConfig(checkpoint=tmp_path)) as prov,

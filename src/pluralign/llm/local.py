@@ -90,9 +90,16 @@ class LocalModel:
         """Queue one chat completion; the future resolves to its :class:`Completion`
         (cancelling it drops the request from the batch at the next step). ``stop``: strings
         that end the reply, which then ends before the first of them."""
-        from pluralign.models.generate import GenerationRequest, chat_prompt_ids
+        from pluralign.models.generate import GenerationRequest, chat_prompt_ids, context_length
 
         prompt_ids = chat_prompt_ids(self.tokenizer, messages)
+        context = context_length(self.model)
+        if context is not None and len(prompt_ids) >= context:
+            raise ProviderError(
+                f"the prompt has {len(prompt_ids)} tokens but the model's context holds {context}: "
+                "use a model with a longer context, or shorter prompts (fewer few-shot examples)",
+                where=self.name,
+            )
         limit = max(1, int(max_tokens))
         request = GenerationRequest(prompt_ids, limit, float(temperature), seed, tuple(stop))
         inner = self.batcher.submit(request)

@@ -127,7 +127,7 @@ def build_tiny_model(
     layers: int = 2,
     heads: int = 4,
     intermediate_size: int | None = None,
-    max_positions: int = 512,
+    max_positions: int = 2048,
     pretrain_steps: int = 0,
     pretrain_lr: float = 3e-3,
     seed: int = 0,
