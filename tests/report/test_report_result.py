@@ -14,6 +14,7 @@ from report_html import read_page
 
 from pluralign.errors import InputError
 from pluralign.report import render_report
+from pluralign.report.glossary import subset_label
 from pluralign.report.sections import generations_section
 
 pytest_plugins = ["report_fixtures"]  # demo_run, demo_copy: run folders of the demo's stages
@@ -102,6 +103,8 @@ def test_every_per_group_table_is_worst_first(page, metrics):
     groupings = metrics["settings"]["groupings"]
     assert len(tables) == len(groupings)
     assert sum(t.in_details for t in tables) == sum(g.startswith("demographic:") for g in groupings)
+    subsets = {g["subset"] for g in metrics["groups"]}
+    assert {"new-wording", "unseen-statement"} <= subsets  # the held-out parts have tables
     for table, grouping in zip(tables, groupings, strict=True):
         # before is the base model's own preference (a measurement), implicit reward beside
         assert table.head == ["group", "before", "after", "change", "implicit"]
@@ -110,10 +113,11 @@ def test_every_per_group_table_is_worst_first(page, metrics):
             afters = [float(r[2].text) for r in rows]
             assert all(r[1].sub.startswith("[") or "small-n" in r[1].cls for r in rows)
             assert afters == sorted(afters), (grouping, heading)
-            subset = next(
-                k
-                for k in ("consensus-against", "consensus", "divisive", "mixed", "all")
-                if heading.startswith(k)
+            # the heading names the subset by its label (held-out parts included), e.g.
+            # "consensus prompts: statements never trained on"; the longest label that fits
+            subset = max(
+                (k for k in subsets if heading.startswith(subset_label(k))),
+                key=lambda k: len(subset_label(k)),
             )
             expected = [
                 g for g in metrics["groups"] if (g["subset"], g["grouping"]) == (subset, grouping)
