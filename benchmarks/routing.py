@@ -192,6 +192,22 @@ def _labels(result, n: int) -> np.ndarray:
     return labels
 
 
+def _note_found(found, previous, result, ref_labels, ref_consensus, n, total):
+    """Record in ``found`` the votes at which the groups (ARI >= target at two checks in a row:
+    the first of them) and the consensus statements were first found; returns the new
+    ``previous`` (this check's total if the groups matched, else None)."""
+    from sklearn.metrics import adjusted_rand_score
+
+    if found["groups"] is None:
+        ok = adjusted_rand_score(ref_labels, _labels(result, n)) >= ARI_TARGET
+        if ok and previous is not None:
+            found["groups"] = previous
+        previous = total if ok else None
+    if found["consensus"] is None and ref_consensus <= set(result.consensus):
+        found["consensus"] = total
+    return previous
+
+
 def run(
     conv: Conversation, *, policy: str, seed: int, use_separation=True, weight=None, oracle=False
 ):
@@ -201,7 +217,6 @@ def run(
     start: each statement's PCA extremity in the reference (the norm of its loadings, scaled
     by the square root of the number of statements). No real assembly has it; it shows how
     much any estimate of "which statements tell groups apart" could save."""
-    from sklearn.metrics import adjusted_rand_score
 
     n, m = conv.votes.shape
     ref_labels = _labels(conv.reference, n)
@@ -250,13 +265,7 @@ def run(
         )
         if not oracle:
             separation = np.array([seps.get(int(s), 0.0) for s in conv.numbers])
-        if found["groups"] is None:
-            ok = adjusted_rand_score(ref_labels, _labels(result, n)) >= ARI_TARGET
-            if ok and previous is not None:
-                found["groups"] = previous
-            previous = total if ok else None
-        if found["consensus"] is None and ref_consensus <= set(result.consensus):
-            found["consensus"] = total
+        previous = _note_found(found, previous, result, ref_labels, ref_consensus, n, total)
         if all(v is not None for v in found.values()):
             break
     return {k: total if v is None else v for k, v in found.items()}  # None: every vote needed
@@ -884,7 +893,6 @@ def full_replay(conv: Replay, weight, seed: int) -> dict[str, int]:
     counts are those at the start of the round, as the web app's 2-second cache holds them),
     and the votes so far are aggregated after the rounds of :func:`check_rounds` (the features
     the policies weigh come from the latest aggregation)."""
-    from sklearn.metrics import adjusted_rand_score
 
     n, m = conv.observed.shape
     ref_labels = _labels(conv.reference, n)
@@ -912,13 +920,7 @@ def full_replay(conv: Replay, weight, seed: int) -> dict[str, int]:
             continue
         result = aggregate(_matrix(conv.votes, conv.numbers, cast), 0, settings)
         feats = features(result, conv.numbers)
-        if found["groups"] is None:
-            ok = adjusted_rand_score(ref_labels, _labels(result, n)) >= ARI_TARGET
-            if ok and previous is not None:
-                found["groups"] = previous
-            previous = total if ok else None
-        if found["consensus"] is None and ref_consensus <= set(result.consensus):
-            found["consensus"] = total
+        previous = _note_found(found, previous, result, ref_labels, ref_consensus, n, total)
         if all(v is not None for v in found.values()):
             break
     return {k: total if v is None else v for k, v in found.items()}
