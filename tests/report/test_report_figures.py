@@ -99,3 +99,15 @@ def test_a_zero_share_in_the_composition_is_marked():
     mark = _near(img[low_right], plots.AFTER).sum()
     bar = _near(_pixels(plots.composition(blank))[low_right], plots.AFTER).sum()
     assert 0 < mark < 0.5 * bar  # a mark, much smaller than a real bar
+
+
+def test_a_long_title_wraps_inside_the_figure():
+    point = {"estimate": 0.5, "low": 0.5, "high": 0.5}
+    group = [{"group": "unclustered", "before": point, "after": _score(0.5, 0.7)}]
+    long = "consensus prompts: new wordings of trained statements"
+    short = _pixels(plots.group_dots(group, "consensus prompts"))
+    wrapped = _pixels(plots.group_dots(group, long))
+    assert wrapped.shape[0] > short.shape[0]  # taller: the title took a second line
+    assert wrapped.shape[1] == short.shape[1]  # same width, so the grid of figures lines up
+    ink = wrapped.max(axis=-1) < 0.3  # dark pixels (the title's black text, the axes)
+    assert not ink[:, -3:].any()  # nothing runs past the right edge

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -143,12 +144,16 @@ def group_dots(
     labels = list(labels) if labels is not None else [str(g["group"]) for g in groups]
     small = list(small) if small is not None else [False] * n
     # fixed margins (in inches), so that every subset's figure has the same axis width
-    width, height = FIG_WIDTH, 0.85 + 0.3 * max(n, 1)
     longest = max((len(x) for x in labels), default=4)
     left = min(1.4, 0.15 + 0.064 * longest)
+    # a long title (a held-out part: "consensus prompts: statements never trained on") wraps
+    # over the axis width instead of running past the figure's edge (0.095 in a bold character)
+    title = textwrap.fill(title, max(12, int((FIG_WIDTH - left) / 0.095)))
+    head = 0.3 + 0.17 * title.count("\n")
+    width, height = FIG_WIDTH, 0.55 + head + 0.3 * max(n, 1)
     fig = _figure(width, height)
     fig.subplots_adjust(
-        left=left / width, right=1 - 0.45 / width, top=1 - 0.3 / height, bottom=0.38 / height
+        left=left / width, right=1 - 0.45 / width, top=1 - head / height, bottom=0.38 / height
     )
     ax = fig.add_subplot(1, 1, 1)
     y = np.arange(n)[::-1].astype(float)  # first group at the top
