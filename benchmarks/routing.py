@@ -430,7 +430,6 @@ def replay(
     ``uncertainty``: the candidates carry their consensus uncertainty too; ``oracle``: the
     feature taken from the reference (all votes) instead of the latest aggregation;
     ``recorded``: the order Polis showed them in (its own routing, the recording's order)."""
-    from sklearn.metrics import adjusted_rand_score
 
     n, m = conv.observed.shape
     ref_labels = _labels(conv.reference, n)
@@ -496,13 +495,7 @@ def replay(
                 if policy == routing.GAIN:
                     unsure = np.zeros(m)
                     unsure[model_cols] = model.uncertainty
-            if found["groups"] is None:
-                ok = adjusted_rand_score(ref_labels, _labels(result, n)) >= ARI_TARGET
-                if ok and previous is not None:
-                    found["groups"] = previous
-                previous = total if ok else None
-            if found["consensus"] is None and ref_consensus <= set(result.consensus):
-                found["consensus"] = total
+            previous = _note_found(found, previous, result, ref_labels, ref_consensus, n, total)
     return {k: total_all if v is None else v for k, v in found.items()}
 
 
