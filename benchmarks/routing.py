@@ -318,6 +318,19 @@ class Replay:
     each participant as many as they cast in the recording)."""
 
 
+def _group_shares(ref, conv: Replay) -> np.ndarray:
+    """Each group's smoothed vote shares on each statement of ``conv`` (in ``conv.numbers``
+    order), from the aggregation ``ref``: ``(A_g + 1, D_g + 1, P_g + 1) / (S_g + 3)`` for agree,
+    disagree and pass, of shape (groups, statements, 3). Both completions draw from it."""
+    cols = np.searchsorted(np.asarray(ref.matrix.statements), conv.numbers)
+    st = ref.stats
+    agree, disagree, seen = (
+        np.asarray(x, float)[:, cols] for x in (st.agree, st.disagree, st.seen)
+    )
+    shares = np.stack([agree, disagree, seen - agree - disagree], -1) + 1.0
+    return shares / shares.sum(-1, keepdims=True)
+
+
 def imputed(conv: Replay, seed: int = 0) -> Replay:
     """The conversation with every missing vote imputed, so a policy may show anyone anything.
 
@@ -332,13 +345,7 @@ def imputed(conv: Replay, seed: int = 0) -> Replay:
     n, m = conv.observed.shape
     labels = np.full(n, -1, dtype=np.int64)
     labels[ref.matrix.participants - 1] = ref.groups
-    cols = np.searchsorted(np.asarray(ref.matrix.statements), conv.numbers)
-    st = ref.stats
-    agree, disagree, seen = (
-        np.asarray(x, float)[:, cols] for x in (st.agree, st.disagree, st.seen)
-    )
-    probs = np.stack([agree, disagree, seen - agree - disagree], -1) + 1.0
-    probs /= probs.sum(-1, keepdims=True)  # (groups, statements, 3)
+    probs = _group_shares(ref, conv)
     rng = np.random.default_rng(20_000 + seed)
     fill = (labels[:, None] >= 0) & ~conv.observed
     people, statements = np.nonzero(fill)
@@ -766,13 +773,7 @@ def imputed_knn(conv: Replay, seed: int = 0, k: int = KNN) -> Replay:
     labels[rows] = ref.groups
     where = np.zeros((n, ref.projection.shape[1]))
     where[rows] = ref.projection
-    cols = np.searchsorted(np.asarray(ref.matrix.statements), conv.numbers)
-    st = ref.stats
-    agree, disagree, seen = (
-        np.asarray(x, float)[:, cols] for x in (st.agree, st.disagree, st.seen)
-    )
-    prior = np.stack([agree, disagree, seen - agree - disagree], -1) + 1.0
-    prior /= prior.sum(-1, keepdims=True)  # (groups, statements, 3)
+    prior = _group_shares(ref, conv)
     onehot = (
         np.stack([conv.votes == 1, conv.votes == -1, conv.votes == 0], -1)
         & conv.observed[..., None]
