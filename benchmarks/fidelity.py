@@ -94,12 +94,12 @@ def conversation(source: str, participants: int, statements: int, seed: int):
     if source == "planted":
         votes, truth = planted(participants, statements, seed)
         return from_votes(votes), truth, len(PLANTED_SHARES), None
-    from pluralign.simulate import SimulationConfig, simulate_assembly
+    from pluralign.simulate import SimulationSettings, simulate_assembly
     from pluralign.simulate.output import write_simulation
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        config = SimulationConfig(participants=participants, statements=statements, seed=seed)
+        config = SimulationSettings(participants=participants, statements=statements, seed=seed)
         assembly = simulate_assembly(config)
         write_simulation(assembly, folder)
         truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))

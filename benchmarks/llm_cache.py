@@ -26,7 +26,7 @@ def main() -> None:
     from conftest_llm import ServerThread, build_tiny_model
 
     from pluralign.constitution.draft import Clause
-    from pluralign.llm.config import ProviderConfig
+    from pluralign.llm.config import ProviderSettings
     from pluralign.llm.local import LocalModel
     from pluralign.llm.provider import open_provider
     from pluralign.llm.serve import create_app
@@ -50,7 +50,7 @@ def main() -> None:
         for tag in ("cold", "warm"):
             before = app.state.requests
             t0 = time.perf_counter()
-            cfg = ProviderConfig(base_url=srv.base_url, model="tiny", cache_dir=tmp / "cache")
+            cfg = ProviderSettings(base_url=srv.base_url, model="tiny", cache_dir=tmp / "cache")
             with open_provider(cfg) as prov:
                 synth_questions(
                     prov,

@@ -105,13 +105,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pluralign.aggregate import AggregateSettings, aggregate, from_votes  # noqa: E402
-from pluralign.simulate import SimulationConfig, simulate_assembly  # noqa: E402
+from pluralign.simulate import SimulationSettings, simulate_assembly  # noqa: E402
 from pluralign.web import routing  # noqa: E402
 
 ARI_TARGET = 0.9
 MIN_VOTES = 7  # the web app's default (Polis's)
 SIZES = ((150, 60), (250, 80), (200, 100))  # (participants, statements), by seed % 3
-POPULATIONS = {"polarised": (30.0, 1.0), "default": SimulationConfig().conviction}
+POPULATIONS = {"polarised": (30.0, 1.0), "default": SimulationSettings().conviction}
 ARRIVAL = 0.2  # participants' statements arrive during this share of the rounds
 EVERY = 2  # rounds between aggregations
 
@@ -147,7 +147,7 @@ class Conversation:
 def conversation(seed: int, population: str) -> Conversation:
     n_people, n_statements = SIZES[seed % len(SIZES)]
     sim = simulate_assembly(
-        SimulationConfig(
+        SimulationSettings(
             participants=n_people,
             statements=n_statements,
             seed=seed,

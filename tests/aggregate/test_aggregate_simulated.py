@@ -16,9 +16,9 @@ from pluralign.aggregate.truth import recovery
 @pytest.mark.slow
 @pytest.mark.parametrize(("participants", "seed"), [(240, 0), (600, 2)])
 def test_precision_recall_on_simulator_truth(tmp_path, participants, seed):
-    from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
+    from pluralign.simulate import SimulationSettings, simulate_assembly, write_simulation
 
-    sim = simulate_assembly(SimulationConfig(participants=participants, statements=60, seed=seed))
+    sim = simulate_assembly(SimulationSettings(participants=participants, statements=60, seed=seed))
     write_simulation(sim, tmp_path)
     result = aggregate(read_polis(tmp_path), seed=0)
     rec = recovery(result, sim.truth)

@@ -12,7 +12,7 @@ from pluralign.cli import main
 from pluralign.data import polis_store
 from pluralign.data.polis import export_polis, import_polis, read_polis, write_polis
 from pluralign.errors import InputError, NotFoundError
-from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
+from pluralign.simulate import SimulationSettings, simulate_assembly, write_simulation
 from pluralign.store import Assembly, Participant, Statement, Vote
 from pluralign.store.queries import get_assembly, latest_votes, vote_history
 
@@ -74,7 +74,7 @@ def test_store_keeps_history_latest_and_polis_fields(store, polis_dir):
 
 
 def test_simulated_assembly_round_trip_with_demographics(store, tmp_path):
-    sim = simulate_assembly(SimulationConfig(participants=80, statements=30, seed=9))
+    sim = simulate_assembly(SimulationSettings(participants=80, statements=30, seed=9))
     write_simulation(sim, tmp_path / "sim")
     import_polis(store, tmp_path / "sim", "sim")  # pool ids and demographics come along
     export_polis(store, "sim", tmp_path / "out")

@@ -12,11 +12,11 @@ from pluralign.data.simprefs import build_sim_preferences, load_simulation
 
 @pytest.fixture(scope="module")
 def sim_dir(tmp_path_factory):
-    from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
+    from pluralign.simulate import SimulationSettings, simulate_assembly, write_simulation
 
     out = tmp_path_factory.mktemp("realsim")
     write_simulation(
-        simulate_assembly(SimulationConfig(participants=60, statements=60, seed=3)), out
+        simulate_assembly(SimulationSettings(participants=60, statements=60, seed=3)), out
     )
     return out
 

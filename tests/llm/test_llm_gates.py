@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pluralign.constitution.draft import Clause, Evidence
 from pluralign.llm import gates as G
 from pluralign.llm import prompts as P
-from pluralign.llm.config import ProviderConfig
+from pluralign.llm.config import ProviderSettings
 from pluralign.llm.gatelog import GateLog
 from pluralign.llm.provider import Provider
 from pluralign.llm.types import Completion
@@ -310,7 +310,7 @@ def test_synthesis_records_every_rejection_with_its_reason(tmp_path):
         synth_revisions,
     )
 
-    provider = Planted(ProviderConfig(base_url="http://127.0.0.1:9/v1", concurrency=1))
+    provider = Planted(ProviderSettings(base_url="http://127.0.0.1:9/v1", concurrency=1))
     clause = Clause("c1", TAXES, (Evidence(3, TAXES, 20, 1, 0, {}, 0.9, 0.1),))  # consensus
     out = tmp_path / "q.jsonl"
     s = GenerationSettings(seed=0, attempts=2)
@@ -363,7 +363,7 @@ def test_the_synth_stage_writes_its_texts_and_reads_its_result_back(tmp_path, mo
     from pluralign.llm.settings import SynthSettings
     from pluralign.llm.stage import SynthInputs, SynthResult, run
 
-    config = ProviderConfig(base_url="http://127.0.0.1:9/v1", concurrency=1)
+    config = ProviderSettings(base_url="http://127.0.0.1:9/v1", concurrency=1)
     monkeypatch.setattr(provider_module, "open_provider", lambda cfg: Planted(cfg))
     clause = Clause("c1", TAXES, (Evidence(3, TAXES, 20, 1, 0, {}, 0.9, 0.1),))
     out = tmp_path / "synth"

@@ -9,7 +9,7 @@ import json
 
 from pluralign.constitution.draft import Clause
 from pluralign.llm import prompts as P
-from pluralign.llm.config import ProviderConfig
+from pluralign.llm.config import ProviderSettings
 from pluralign.llm.provider import Provider
 from pluralign.llm.synth import GenerationSettings, step_seed, synth_revisions
 from pluralign.llm.types import Completion
@@ -42,7 +42,7 @@ class Scripted(Provider):
 
 
 def test_instructed_pairs_prefer_the_answer_written_with_the_clause(tmp_path):
-    provider = Scripted(ProviderConfig(base_url="http://127.0.0.1:9/v1"))
+    provider = Scripted(ProviderSettings(base_url="http://127.0.0.1:9/v1"))
     clauses = [Clause("c1", CLAUSE)]
     questions = [{"key": "q1", "clause_id": "c1", "question": "How should I get to work?"},
                  {"key": "q2", "clause_id": "c1", "question": "Any stubborn advice on commuting?"}]

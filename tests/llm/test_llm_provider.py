@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from pluralign.errors import InputError, ProviderError
-from pluralign.llm.config import ProviderConfig
+from pluralign.llm.config import ProviderSettings
 from pluralign.llm.options import ProviderFlags, build_config
 from pluralign.llm.provider import open_provider
 from pluralign.llm.types import ChatRequest
@@ -27,7 +27,7 @@ def req(text: str, **kw) -> ChatRequest:
 
 def http(base_url: str, **kw):
     kw.setdefault("backoff", 0.01)
-    return open_provider(ProviderConfig(base_url=base_url, **kw))
+    return open_provider(ProviderSettings(base_url=base_url, **kw))
 
 
 def test_served_tiny_model_answers_with_usage_and_seed(tiny_server):
@@ -54,8 +54,8 @@ def test_warm_cache_sends_no_request(tiny_server, tmp_path):
 
 
 def test_cache_key_covers_settings_and_model():
-    cfg = ProviderConfig(base_url="http://x/v1", model="m")
-    other = ProviderConfig(base_url="http://x/v1", model="n")
+    cfg = ProviderSettings(base_url="http://x/v1", model="m")
+    other = ProviderSettings(base_url="http://x/v1", model="n")
     r = req("q")
     assert r.key(cfg.identity()) == req("q").key(cfg.identity())
     assert r.key(cfg.identity()) != r.key(other.identity())
@@ -166,9 +166,9 @@ def test_api_key_env_is_sent_and_required(scripted, monkeypatch):
 
 def test_config_validation_and_flags(tmp_path):
     with pytest.raises(ValueError, match="exactly one"):
-        ProviderConfig()
+        ProviderSettings()
     with pytest.raises(ValueError, match="adapter needs checkpoint"):
-        ProviderConfig(base_url="http://x/v1", adapter=tmp_path)
+        ProviderSettings(base_url="http://x/v1", adapter=tmp_path)
     default = build_config()  # no model named: the embedded model, locally
     assert str(default.checkpoint) == "smollm2" and default.kind == "local"
     assert default.identity().startswith("local:embedded:SmolLM2-135M-Instruct@sha256:")
@@ -207,7 +207,7 @@ def test_provider_flags_read_every_llm_command_by_name(tmp_path):
 
 
 def test_local_provider_with_cache(tiny_checkpoint, tmp_path):
-    cfg = ProviderConfig(checkpoint=tiny_checkpoint, cache_dir=tmp_path)
+    cfg = ProviderSettings(checkpoint=tiny_checkpoint, cache_dir=tmp_path)
     with open_provider(cfg) as prov:
         c = prov.complete(req("hello", max_tokens=4))
         assert c.completion_tokens == 4 and prov.usage.requests == 1
@@ -217,14 +217,14 @@ def test_local_provider_with_cache(tiny_checkpoint, tmp_path):
 
 
 def test_local_prompt_longer_than_the_context_is_a_clear_error(tiny_checkpoint, tmp_path):
-    cfg = ProviderConfig(checkpoint=tiny_checkpoint, cache_dir=tmp_path)
+    cfg = ProviderSettings(checkpoint=tiny_checkpoint, cache_dir=tmp_path)
     with open_provider(cfg) as prov, pytest.raises(ProviderError, match="context holds"):
         prov.complete(req("a long prompt about the assembly " * 800, max_tokens=4))
 
 
 def test_local_provider_bad_checkpoint(tmp_path):
     with (
-        open_provider(ProviderConfig(checkpoint=tmp_path)) as prov,
+        open_provider(ProviderSettings(checkpoint=tmp_path)) as prov,
         pytest.raises(InputError, match="config.json"),
     ):
         prov.complete(req("x"))
@@ -248,8 +248,9 @@ def lora_adapter(tiny_checkpoint, tmp_path_factory):
 
 
 def test_local_adapter_changes_answers_and_cache_identity(tiny_checkpoint, lora_adapter, tmp_path):
-    base_cfg = ProviderConfig(checkpoint=tiny_checkpoint, cache_dir=tmp_path)
-    tuned_cfg = ProviderConfig(checkpoint=tiny_checkpoint, adapter=lora_adapter, cache_dir=tmp_path)
+    base_cfg = ProviderSettings(checkpoint=tiny_checkpoint, cache_dir=tmp_path)
+    tuned_cfg = ProviderSettings(checkpoint=tiny_checkpoint, adapter=lora_adapter,
+                                 cache_dir=tmp_path)
     assert base_cfg.identity() != tuned_cfg.identity()
     r = req("Say something.", max_tokens=8)
     with open_provider(base_cfg) as base, open_provider(tuned_cfg) as tuned:
@@ -273,8 +274,8 @@ def test_judge_base_against_adapter_in_process(tiny_checkpoint, lora_adapter, sc
         {"id": "2", "prompt": "Help me.", "clause_id": None},
     ]
     with (
-        open_provider(ProviderConfig(checkpoint=tiny_checkpoint)) as a,
-        open_provider(ProviderConfig(checkpoint=tiny_checkpoint, adapter=lora_adapter)) as b,
+        open_provider(ProviderSettings(checkpoint=tiny_checkpoint)) as a,
+        open_provider(ProviderSettings(checkpoint=tiny_checkpoint, adapter=lora_adapter)) as b,
         http(url) as judge,
     ):
         s = run_judge(

@@ -9,7 +9,7 @@ import pytest
 
 from pluralign.constitution.draft import Clause, Evidence
 from pluralign.llm import gates as G
-from pluralign.llm.config import ProviderConfig
+from pluralign.llm.config import ProviderSettings
 from pluralign.llm.local import LocalProvider
 from pluralign.llm.synth import GenerationSettings, load_questions, synth_questions, synth_revisions
 
@@ -29,7 +29,7 @@ def rows(path):
 
 
 def test_questions_answer_critique_revision_on_the_embedded_model(smollm2_path, tmp_path):
-    config = ProviderConfig(checkpoint=smollm2_path, cache_dir=tmp_path / "cache", concurrency=8)
+    config = ProviderSettings(checkpoint=smollm2_path, cache_dir=tmp_path / "cache", concurrency=8)
     settings = GenerationSettings(max_tokens=64, seed=0, attempts=2)
     with LocalProvider(config) as provider:
         q = synth_questions(

@@ -9,7 +9,7 @@ import random
 
 from pluralign.constitution.draft import Clause
 from pluralign.llm import prompts as P
-from pluralign.llm.config import ProviderConfig
+from pluralign.llm.config import ProviderSettings
 from pluralign.llm.provider import Provider
 from pluralign.llm.synth import GenerationSettings, step_seed, synth_revisions
 from pluralign.llm.types import Completion
@@ -41,7 +41,7 @@ class SeedOnly(Provider):
 
 
 def _run(tmp_path, out_name: str) -> tuple[list[dict], SeedOnly]:
-    config = ProviderConfig(base_url="http://127.0.0.1:9/v1", cache_dir=tmp_path / "cache")
+    config = ProviderSettings(base_url="http://127.0.0.1:9/v1", cache_dir=tmp_path / "cache")
     provider = SeedOnly(config)
     clauses = [Clause("c1", "Say when you are unsure.")]
     questions = [{"key": f"q{i}", "clause_id": "c1", "question": f"Question {i}?"} for i in (1, 2)]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pluralign.moralgraph.clauses import clause_text, clauses_from_graph
-from pluralign.moralgraph.simulate import ValuesSimulationConfig, simulate
+from pluralign.moralgraph.simulate import ValuesSimulationSettings, simulate
 from pluralign.moralgraph.summary import summarize
 from pluralign.moralgraph.types import Context, Edge, ValuesCard
 
@@ -50,7 +50,7 @@ def test_clause_text_edge_cases():
 
 
 def test_simulated_assembly_gives_the_true_winners():
-    sim = simulate(ValuesSimulationConfig(participants=150, seed=3))
+    sim = simulate(ValuesSimulationSettings(participants=150, seed=3))
     clauses = clauses_from_graph(summarize(sim.edges, sim.cards), sim.contexts)
     assert {c.context: c.value_id for c in clauses} == {k: v[-1] for k, v in sim.truth.items()}
 

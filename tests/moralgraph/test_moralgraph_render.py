@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from pluralign.moralgraph.render import context_svg, graph_html
-from pluralign.moralgraph.simulate import ValuesSimulationConfig, simulate
+from pluralign.moralgraph.simulate import ValuesSimulationSettings, simulate
 from pluralign.moralgraph.summary import summarize
 from pluralign.moralgraph.types import Edge, ValuesCard
 
@@ -13,7 +13,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def test_svg_per_context():
-    sim = simulate(ValuesSimulationConfig(participants=120, seed=2))
+    sim = simulate(ValuesSimulationSettings(participants=120, seed=2))
     graph = summarize(sim.edges, sim.cards)
     for ctx in graph.contexts:
         root = ET.fromstring(context_svg(graph, ctx))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pluralign.moralgraph.simulate import ValuesSimulationConfig, load_bank, recovery, simulate
+from pluralign.moralgraph.simulate import ValuesSimulationSettings, load_bank, recovery, simulate
 from pluralign.moralgraph.summary import summarize
 
 
@@ -16,16 +16,16 @@ def test_bank_is_well_formed():
 
 
 def test_same_seed_same_votes():
-    a = simulate(ValuesSimulationConfig(participants=30, seed=5))
-    b = simulate(ValuesSimulationConfig(participants=30, seed=5))
-    c = simulate(ValuesSimulationConfig(participants=30, seed=6))
+    a = simulate(ValuesSimulationSettings(participants=30, seed=5))
+    b = simulate(ValuesSimulationSettings(participants=30, seed=5))
+    c = simulate(ValuesSimulationSettings(participants=30, seed=6))
     assert a.edges == b.edges and a.edges != c.edges
     assert len(a.edges) == 30 * 6 and len(a.articulations) == 30
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_graph_recovers_the_ordering(seed):
-    sim = simulate(ValuesSimulationConfig(participants=200, noise=0.2, seed=seed))
+    sim = simulate(ValuesSimulationSettings(participants=200, noise=0.2, seed=seed))
     graph = summarize(sim.edges, sim.cards)
     result = recovery(graph, sim.truth)
     for r in result.values():
@@ -35,7 +35,7 @@ def test_graph_recovers_the_ordering(seed):
 
 
 def test_pure_noise_yields_no_confident_graph():
-    sim = simulate(ValuesSimulationConfig(participants=200, noise=1.0, seed=0))
+    sim = simulate(ValuesSimulationSettings(participants=200, noise=1.0, seed=0))
     graph = summarize(sim.edges, sim.cards)
     # random answers: likelihoods hover near 0 and entropy is high, so (almost) nothing passes
     assert len(graph.edges) <= 2
@@ -43,6 +43,6 @@ def test_pure_noise_yields_no_confident_graph():
 
 def test_config_validation():
     with pytest.raises(ValueError):
-        ValuesSimulationConfig(noise=1.5)
+        ValuesSimulationSettings(noise=1.5)
     with pytest.raises(ValueError):
-        ValuesSimulationConfig(participants=0)
+        ValuesSimulationSettings(participants=0)

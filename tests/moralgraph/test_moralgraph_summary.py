@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pluralign.moralgraph import reference
 from pluralign.moralgraph.summary import (
     COUNT_FIELDS,
-    SummaryConfig,
+    GraphSummarySettings,
     entropy_bits,
     summarize,
     wiser_likelihood,
@@ -61,18 +61,20 @@ def test_reverse_pair_of_non_upgrade_has_zero_likelihood():
 def test_inclusion_thresholds_each_bind():
     one = [E(1, 2, "upgrade")]
     assert not summarize(one).pairs["included"].any()  # markedWiser 1 < 2
-    assert summarize(one, config=SummaryConfig(min_marked_wiser=1)).pairs["included"].sum() == 1
+    lower = GraphSummarySettings(min_marked_wiser=1)
+    assert summarize(one, config=lower).pairs["included"].sum() == 1
     # markedWiser > 0 is required even with a zero threshold
     assert not summarize([E(1, 2, "not_sure")] * 3,
-                         config=SummaryConfig(min_marked_wiser=0, min_wiser_likelihood=-1)
+                         config=GraphSummarySettings(min_marked_wiser=0, min_wiser_likelihood=-1)
                          ).pairs["included"].any()
     # 2 upgrade + 2 no_upgrade: likelihood 0.5, entropy of (2,2,0,0,4) = 1.5
     mixed = [E(1, 2, "upgrade")] * 2 + [E(1, 2, "no_upgrade")] * 2
     p = pair(summarize(mixed), 1, 2)
     assert p["wiserLikelihood"] == 0.5 and p["entropy"] == pytest.approx(1.5) and p["included"]
-    assert not pair(summarize(mixed, config=SummaryConfig(min_wiser_likelihood=0.51)), 1, 2)[
+    assert not pair(summarize(mixed, config=GraphSummarySettings(min_wiser_likelihood=0.51)), 1, 2)[
         "included"]
-    assert not pair(summarize(mixed, config=SummaryConfig(max_entropy=1.49)), 1, 2)["included"]
+    assert not pair(summarize(mixed, config=GraphSummarySettings(max_entropy=1.49)), 1, 2)[
+        "included"]
 
 
 def test_pagerank_chain_by_hand():
@@ -98,10 +100,10 @@ def test_pagerank_splits_by_weight_by_hand():
 
 def test_damping_and_iterations_are_used():
     edges = [E(1, 2, "upgrade")] * 2
-    g = summarize(edges, config=SummaryConfig(damping=0.5, iterations=1))
+    g = summarize(edges, config=GraphSummarySettings(damping=0.5, iterations=1))
     # one step from 1/2 each: PR(1) = 0.25, PR(2) = 0.25 + 0.5·0.5
     assert g.page_rank == pytest.approx({1: 0.25, 2: 0.5})
-    g0 = summarize(edges, config=SummaryConfig(iterations=0))
+    g0 = summarize(edges, config=GraphSummarySettings(iterations=0))
     assert g0.page_rank == pytest.approx({1: 0.5, 2: 0.5})
 
 
@@ -144,7 +146,7 @@ def test_helpers():
     assert entropy_bits([[0, 0, 0, 0, 0]])[0] == 0.0
     assert wiser_likelihood([0], [0], [0], [0])[0] == 0.0
     with pytest.raises(ValueError):
-        SummaryConfig(damping=1.5)
+        GraphSummarySettings(damping=1.5)
 
 
 edge_lists = st.lists(
@@ -159,7 +161,7 @@ edge_lists = st.lists(
 @given(edge_lists, st.integers(0, 3))
 def test_matches_per_edge_reference(rows, threshold):
     edges = [E(a, b, r, c, who=f"u{i}") for i, (a, b, r, c) in enumerate(rows)]
-    config = SummaryConfig(min_marked_wiser=threshold)
+    config = GraphSummarySettings(min_marked_wiser=threshold)
     g = summarize(edges, config=config)
     ref = reference.summarize_graph(edges, config)
     assert len(g.pairs) == len(ref["pairs"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pluralign.llm.config import ProviderConfig
+from pluralign.llm.config import ProviderSettings
 from pluralign.llm.local import LocalProvider
 from pluralign.sensemaking.faithful import check_principle
 from pluralign.sensemaking.writer import Writer
@@ -20,7 +20,7 @@ STATEMENTS = [  # ssis.land-bank-farmland (consensus) and the simulator's bank
 
 
 def test_embedded_model_words_principles_that_the_check_judges(smollm2_path, tmp_path):
-    config = ProviderConfig(checkpoint=smollm2_path, cache_dir=tmp_path / "cache", concurrency=4)
+    config = ProviderSettings(checkpoint=smollm2_path, cache_dir=tmp_path / "cache", concurrency=4)
     with LocalProvider(config) as provider:
         drafts = Writer(provider, seed=0).reword([[s] for s in STATEMENTS], "choose", attempt=0)
         assert provider.usage.requests == len(STATEMENTS)

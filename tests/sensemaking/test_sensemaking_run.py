@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from pluralign.errors import InputError
-from pluralign.llm.config import ProviderConfig
+from pluralign.llm.config import ProviderSettings
 from pluralign.llm.provider import Provider
 from pluralign.llm.types import Completion
 from pluralign.sensemaking import SensemakingSettings, run
@@ -60,7 +60,7 @@ def result(polis_dir):
 @pytest.fixture()
 def writer(tmp_path):
     return Writer(
-        Scripted(ProviderConfig(base_url="http://127.0.0.1:9/v1", cache_dir=tmp_path / "cache"))
+        Scripted(ProviderSettings(base_url="http://127.0.0.1:9/v1", cache_dir=tmp_path / "cache"))
     )
 
 
@@ -197,10 +197,10 @@ def test_embedded_model_does_not_reword_a_german_conversation(polis_dir, tmp_pat
     around a German statement. The draft now keeps the cleaned statements and says why."""
     from pluralign.aggregate import aggregate, read_polis
     from pluralign.constitution import ConstitutionSettings, draft_constitution
-    from pluralign.llm.config import ProviderConfig
+    from pluralign.llm.config import ProviderSettings
     from pluralign.sensemaking.writer import Writer
 
-    provider = Scripted(ProviderConfig(checkpoint="smollm2", cache_dir=tmp_path / "cache"))
+    provider = Scripted(ProviderSettings(checkpoint="smollm2", cache_dir=tmp_path / "cache"))
     result = aggregate(read_polis(polis_dir / "austria-climate.5twd2jsnkf.2022-08-08"), seed=0)
     c = draft_constitution(result, settings=ConstitutionSettings(embedder="tfidf"),
                            writer=Writer(provider))

@@ -11,7 +11,7 @@ from conftest import run_cli
 from pluralign.cli import main
 from pluralign.data.polis import read_polis
 from pluralign.errors import InputError, NotFoundError
-from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
+from pluralign.simulate import SimulationSettings, simulate_assembly, write_simulation
 
 FILES = (
     "comments.csv",
@@ -26,16 +26,15 @@ FILES = (
 
 @pytest.fixture(scope="module")
 def small():
-    return simulate_assembly(SimulationConfig(participants=120, statements=40, seed=2))
+    return simulate_assembly(SimulationSettings(participants=120, statements=40, seed=2))
 
 
 def test_same_seed_same_bytes_different_seed_differs(tmp_path):
-    config = SimulationConfig(participants=150, statements=45, seed=7)
+    config = SimulationSettings(participants=150, statements=45, seed=7)
     write_simulation(simulate_assembly(config), tmp_path / "a")
     write_simulation(simulate_assembly(config), tmp_path / "b")
-    write_simulation(
-        simulate_assembly(SimulationConfig(participants=150, statements=45, seed=8)), tmp_path / "c"
-    )
+    other = SimulationSettings(participants=150, statements=45, seed=8)
+    write_simulation(simulate_assembly(other), tmp_path / "c")
     for name in FILES:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert (tmp_path / "a" / "votes.csv").read_bytes() != (
@@ -110,12 +109,12 @@ def test_subset_votes_follow_probabilities(small):
 )
 def test_bad_config_is_an_input_error(field, value):
     with pytest.raises(InputError, match=field):
-        SimulationConfig(**{field: value})
+        SimulationSettings(**{field: value})
 
 
 def test_too_many_statements_names_the_limit():
     with pytest.raises(InputError, match="the bank holds only"):
-        simulate_assembly(SimulationConfig(statements=10_000))
+        simulate_assembly(SimulationSettings(statements=10_000))
 
 
 def test_simulate_cli(tmp_path):
@@ -184,6 +183,6 @@ def test_whole_bank_in_one_conversation(seed_share):
     bank = load_bank()
     room = len(bank.statements)
     sim = simulate_assembly(
-        SimulationConfig(participants=20, statements=room, seed_share=seed_share, seed=1)
+        SimulationSettings(participants=20, statements=room, seed_share=seed_share, seed=1)
     )
     assert sorted(sim.statements["slug"]) == sorted(s.slug for s in bank.statements)

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pluralign.simulate import Population, SimulationConfig, simulate_assembly
+from pluralign.simulate import Population, SimulationSettings, simulate_assembly
 
 
 @settings(max_examples=12, deadline=None)
@@ -24,7 +24,7 @@ def test_any_simulation_is_a_consistent_conversation(
     participants, statements, seed, vote_rate, seed_share, change_rate
 ):
     sim = simulate_assembly(
-        SimulationConfig(
+        SimulationSettings(
             participants=participants,
             statements=statements,
             seed=seed,

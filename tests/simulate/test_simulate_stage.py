@@ -18,7 +18,7 @@ from pluralign.data.store_stage import (
     SummarySettings,
 )
 from pluralign.errors import InputError
-from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
+from pluralign.simulate import SimulationSettings, simulate_assembly, write_simulation
 from pluralign.simulate.settings import SimulateSettings
 from pluralign.simulate.stage import STAGE, SimulateInputs, SimulateResult
 
@@ -26,7 +26,7 @@ from pluralign.simulate.stage import STAGE, SimulateInputs, SimulateResult
 def test_simulation_files_are_the_engines_and_read_back(tmp_path):
     settings = SimulateSettings(participants=40, statements=12, vote_rate=0.6)
     result = STAGE.run(SimulateInputs(), settings, 5)
-    write_simulation(simulate_assembly(SimulationConfig(participants=40, statements=12,
+    write_simulation(simulate_assembly(SimulationSettings(participants=40, statements=12,
                                                         vote_rate=0.6, seed=5)), tmp_path / "e")
     assert {"comments.csv", "votes.csv", "pool.csv", "population.json",
             "truth.json"} <= set(result.files)
@@ -38,7 +38,7 @@ def test_simulation_files_are_the_engines_and_read_back(tmp_path):
 
 
 def test_the_engine_takes_the_stages_defaults():
-    cfg, s = SimulationConfig(), SimulateSettings()
+    cfg, s = SimulationSettings(), SimulateSettings()
     assert (cfg.participants, cfg.statements, cfg.vote_rate) == (
         s.participants, s.statements, s.vote_rate)
     with pytest.raises(InputError, match="field 'inputs.simulate.vote_rate'"):

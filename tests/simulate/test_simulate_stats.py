@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pluralign.simulate import SimulationConfig, classify, load_bank, simulate_assembly
+from pluralign.simulate import SimulationSettings, classify, load_bank, simulate_assembly
 from pluralign.simulate.population import Population
 
 
 @pytest.fixture(scope="module")
 def sim():
     return simulate_assembly(
-        SimulationConfig(participants=800, statements=60, seed=11, vote_rate=0.6)
+        SimulationSettings(participants=800, statements=60, seed=11, vote_rate=0.6)
     )
 
 
@@ -153,7 +153,7 @@ def test_passes_changes_and_authored_statements(sim):
 def test_pool_self_selection_bias_direction():
     population = Population()
     sim = simulate_assembly(
-        SimulationConfig(participants=3000, statements=10, seed=5, vote_rate=0.2)
+        SimulationSettings(participants=3000, statements=10, seed=5, vote_rate=0.2)
     )
     pool = sim.pool
     share = lambda f, v: (pool[f] == v).mean()  # noqa: E731

@@ -3,7 +3,7 @@ structured output, ``pluralign serve``, synthesis, the safety filter, the model 
 constitutional judge. See docs/llm.md.
 
 Import the submodules you need (``from pluralign.llm.provider import open_provider``); this
-package itself imports nothing heavy (``ProviderConfig`` loads pydantic on first use).
+package itself imports nothing heavy (``ProviderSettings`` loads pydantic on first use).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from pluralign.lazy import lazy_exports
 
-_EXPORTS = {"ProviderConfig": "pluralign.llm.config"}
-__all__ = ["ProviderConfig"]
+_EXPORTS = {"ProviderSettings": "pluralign.llm.config"}
+__all__ = ["ProviderSettings"]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pluralign.llm.config import ProviderConfig
+    from pluralign.llm.config import ProviderSettings

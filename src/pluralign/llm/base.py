@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from pluralign.errors import ProviderError
 from pluralign.llm.cache import RequestCache
-from pluralign.llm.config import ProviderConfig
+from pluralign.llm.config import ProviderSettings
 from pluralign.llm.types import ChatRequest, Completion, Usage
 
 M = TypeVar("M", bound=BaseModel)
@@ -49,7 +49,7 @@ class Provider:
     #: server honours it is found out at run time and does not change the request or its key)
     accepts_response_format: bool = False
 
-    def __init__(self, config: ProviderConfig):
+    def __init__(self, config: ProviderSettings):
         self.config = config
         self.usage = Usage()
         self.cache = RequestCache(config.cache_dir) if config.cache_dir else None

@@ -1,5 +1,5 @@
 """CLI of the LLM layer: ``pluralign serve``, ``pluralign synth ...``, ``pluralign interview``,
-``pluralign judge``. Thin: parse flags into a ProviderConfig, call the module, print a summary."""
+``pluralign judge``. Thin: parse flags into a ProviderSettings, call the module, print a summary."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pluralign.errors import InputError, at
 
 
-class ProviderConfig(BaseModel):
+class ProviderSettings(BaseModel):
     """How to reach one language model. Frozen; validated on construction."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -51,7 +51,7 @@ class ProviderConfig(BaseModel):
     device: str = Field("cpu", description="torch device of the local provider")
 
     @model_validator(mode="after")
-    def _one_backend(self) -> ProviderConfig:
+    def _one_backend(self) -> ProviderSettings:
         if (self.base_url is None) == (self.checkpoint is None):
             raise ValueError("set exactly one of base_url (HTTP server) and checkpoint (local)")
         if self.adapter is not None and self.checkpoint is None:
@@ -81,8 +81,8 @@ class ProviderConfig(BaseModel):
         return f"{name}+{self.adapter}" if self.adapter else name
 
 
-def provider_config_from_yaml(path: Path, key: str = "llm") -> ProviderConfig:
-    """Read a ProviderConfig from a YAML file: either the fields at top level, or under ``key``
+def provider_config_from_yaml(path: Path, key: str = "llm") -> ProviderSettings:
+    """Read a ProviderSettings from a YAML file: either the fields at top level, or under ``key``
     (so a pipeline.yaml with an ``llm:`` section works as it is)."""
     from pydantic import ValidationError
 
@@ -94,7 +94,7 @@ def provider_config_from_yaml(path: Path, key: str = "llm") -> ProviderConfig:
     if not isinstance(data, dict):
         raise InputError("expected a mapping of provider settings", where=str(path))
     try:
-        return ProviderConfig(**data)
+        return ProviderSettings(**data)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or None

@@ -19,7 +19,7 @@ import time
 
 from pluralign.errors import ProviderError, require
 from pluralign.llm.base import Provider
-from pluralign.llm.config import ProviderConfig
+from pluralign.llm.config import ProviderSettings
 from pluralign.llm.types import ChatRequest, Completion
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -28,7 +28,7 @@ RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 class HTTPProvider(Provider):
     """Chat completions from ``{base_url}/chat/completions``."""
 
-    def __init__(self, config: ProviderConfig):
+    def __init__(self, config: ProviderSettings):
         super().__init__(config)
         httpx = require("httpx", "llm")
         headers = {"User-Agent": "pluralign"}

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pluralign.errors import InputError, ProviderError, require
 from pluralign.llm.base import Provider
-from pluralign.llm.config import ProviderConfig
+from pluralign.llm.config import ProviderSettings
 from pluralign.llm.types import ChatRequest, Completion
 
 #: Most requests decoded together (the default of ``--max-batch`` of ``pluralign serve``).
@@ -165,7 +165,7 @@ class LocalProvider(Provider):
 
     accepts_response_format = False
 
-    def __init__(self, config: ProviderConfig):
+    def __init__(self, config: ProviderSettings):
         super().__init__(config)
         self._model: LocalModel | None = None
         self._load_lock = threading.Lock()

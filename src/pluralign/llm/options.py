@@ -79,10 +79,10 @@ def build_config(
     config_file: Path | None = None,
     flag_prefix: str = "--",
 ):
-    """A validated :class:`~pluralign.llm.config.ProviderConfig` from flags (over a file)."""
+    """A validated :class:`~pluralign.llm.config.ProviderSettings` from flags (over a file)."""
     from pydantic import ValidationError
 
-    from pluralign.llm.config import ProviderConfig, provider_config_from_yaml
+    from pluralign.llm.config import ProviderSettings, provider_config_from_yaml
 
     data: dict = {}
     if config_file is not None:
@@ -112,7 +112,7 @@ def build_config(
             )
         data["checkpoint"] = Path("smollm2")  # the embedded model (pluralign.models)
     try:
-        return ProviderConfig(**data)
+        return ProviderSettings(**data)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
@@ -161,7 +161,7 @@ class ProviderFlags:
         )
 
     def config(self, flag_prefix: str = "--"):
-        """The validated :class:`~pluralign.llm.config.ProviderConfig` (see :func:`build_config`);
+        """The validated :class:`~pluralign.llm.config.ProviderSettings` (see :func:`build_config`);
         errors name the flags with ``flag_prefix``."""
         return build_config(
             base_url=self.base_url,

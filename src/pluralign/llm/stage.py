@@ -18,7 +18,7 @@ from typing import Any
 
 from pluralign.contract import StageSpec
 from pluralign.errors import InputError
-from pluralign.llm.config import ProviderConfig
+from pluralign.llm.config import ProviderSettings
 from pluralign.llm.settings import SynthSettings
 
 USAGE_FILE = "usage.json"
@@ -32,7 +32,7 @@ class SynthInputs:
     into, and the synthesis steps of this round (None: every step)."""
 
     clauses: Sequence[Any]
-    generator: ProviderConfig
+    generator: ProviderSettings
     folder: Path
     steps: Sequence[str] | None = None
     usage_log: Path | None = None

@@ -1,10 +1,11 @@
 """Moral graph (Democratic Fine-Tuning): values cards, wisdom-upgrade votes, and their summary.
 
 Public API: the data model (:mod:`~pluralign.moralgraph.types`), :func:`summarize` with
-:class:`SummaryConfig` (published definitions, see :mod:`~pluralign.moralgraph.summary`), the JSON
-interchange (:mod:`~pluralign.moralgraph.dftjson`), readers (:mod:`~pluralign.moralgraph.io`), the
-simulator (:mod:`~pluralign.moralgraph.simulate`), near-duplicate merging
-(:mod:`~pluralign.moralgraph.merge`) and clauses (:mod:`~pluralign.moralgraph.clauses`).
+:class:`GraphSummarySettings` (published definitions, see :mod:`~pluralign.moralgraph.summary`),
+the JSON interchange (:mod:`~pluralign.moralgraph.dftjson`), readers
+(:mod:`~pluralign.moralgraph.io`), the simulator (:mod:`~pluralign.moralgraph.simulate`),
+near-duplicate merging (:mod:`~pluralign.moralgraph.merge`) and clauses
+(:mod:`~pluralign.moralgraph.clauses`).
 
 Names load lazily so that mounting the CLI does not import numpy/pandas.
 """
@@ -26,7 +27,7 @@ _EXPORTS = {
     "UPGRADE": "pluralign.moralgraph.types",
     "ValuesCard": "pluralign.moralgraph.types",
     "MoralGraph": "pluralign.moralgraph.summary",
-    "SummaryConfig": "pluralign.moralgraph.summary",
+    "GraphSummarySettings": "pluralign.moralgraph.summary",
     "summarize": "pluralign.moralgraph.summary",
 }
 __all__ = [
@@ -38,7 +39,7 @@ __all__ = [
     "NOT_SURE",
     "NO_UPGRADE",
     "RELATIONSHIPS",
-    "SummaryConfig",
+    "GraphSummarySettings",
     "UPGRADE",
     "ValuesCard",
     "summarize",
@@ -46,7 +47,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pluralign.moralgraph.summary import MoralGraph, SummaryConfig, summarize
+    from pluralign.moralgraph.summary import GraphSummarySettings, MoralGraph, summarize
     from pluralign.moralgraph.types import (
         NO_UPGRADE,
         NOT_SURE,

@@ -43,10 +43,10 @@ def summarize_cmd(
     from pluralign.io import sha256_file
     from pluralign.moralgraph.dftjson import to_document, write_graph_json
     from pluralign.moralgraph.io import read_cards, read_edges
-    from pluralign.moralgraph.summary import SummaryConfig, summarize
+    from pluralign.moralgraph.summary import GraphSummarySettings, summarize
 
     try:
-        config = SummaryConfig(min_wiser_likelihood=min_wiser_likelihood,
+        config = GraphSummarySettings(min_wiser_likelihood=min_wiser_likelihood,
                                max_entropy=max_entropy, min_marked_wiser=min_marked_wiser,
                                damping=damping)
     except ValueError as exc:
@@ -135,10 +135,10 @@ def check_cmd(
     """Check that a moral-graph JSON's summaries agree with its counts (published definitions)."""
     from pluralign.errors import InputError
     from pluralign.moralgraph.dftjson import check_document, read_graph_json
-    from pluralign.moralgraph.summary import SummaryConfig
+    from pluralign.moralgraph.summary import GraphSummarySettings
 
     doc = read_graph_json(graph)
-    problems = check_document(doc, SummaryConfig(min_marked_wiser=min_marked_wiser))
+    problems = check_document(doc, GraphSummarySettings(min_marked_wiser=min_marked_wiser))
     if problems:
         raise InputError(f"{len(problems)} inconsistent edge(s): " + "; ".join(problems[:5]),
                          where=str(graph))
@@ -160,14 +160,14 @@ def simulate_cmd(
 ) -> None:
     """Write simulated upgrade votes from the built-in bank of values cards."""
     from pluralign.moralgraph.simulate import (
-        ValuesSimulationConfig,
+        ValuesSimulationSettings,
         simulate,
         write_values_simulation,
     )
 
     shape = from_options(MoralGraphSettings, participants=participants,
                          votes_per_participant=votes_per_participant, noise=noise)
-    sim = simulate(ValuesSimulationConfig(**shape.to_dict(), seed=seed))
+    sim = simulate(ValuesSimulationSettings(**shape.to_dict(), seed=seed))
     write_values_simulation(sim, out, cards_out)
     console.print(f"wrote {len(sim.edges)} votes on {len(sim.cards)} values to {out}")
 

@@ -29,7 +29,12 @@ import pandas as pd
 
 from pluralign.errors import InputError
 from pluralign.io import read_json, write_json_atomic
-from pluralign.moralgraph.summary import COUNT_FIELDS, MoralGraph, SummaryConfig, entropy_bits
+from pluralign.moralgraph.summary import (
+    COUNT_FIELDS,
+    GraphSummarySettings,
+    MoralGraph,
+    entropy_bits,
+)
 from pluralign.moralgraph.types import ValueId, ValuesCard
 
 _CARD_KEYS = ("id", "title", "description", "policies", "pageRank")
@@ -286,14 +291,14 @@ def read_graph_json(path: str | Path) -> GraphDocument:
     return document_from_json(read_json(path), str(path))
 
 
-def check_document(doc: GraphDocument, config: SummaryConfig | None = None,
+def check_document(doc: GraphDocument, config: GraphSummarySettings | None = None,
                    tol: float = 1e-9) -> list[str]:
     """Recompute each edge's summary and inclusion from its counts; list the disagreements.
 
     An empty list means the file is consistent with the published definitions (for the given
     thresholds; a graph exported with ``markedWiserThreshold: 0`` needs ``min_marked_wiser=0``).
     """
-    config = config or SummaryConfig()
+    config = config or GraphSummarySettings()
     problems = []
     for e in doc.edges:
         w, n, lw, u, _ = e.counts

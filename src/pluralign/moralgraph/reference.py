@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from pluralign.moralgraph.summary import COUNT_FIELDS, SummaryConfig
+from pluralign.moralgraph.summary import COUNT_FIELDS, GraphSummarySettings
 from pluralign.moralgraph.types import Edge, ValueId
 
 
@@ -25,9 +25,9 @@ def entropy(counts: dict[str, int]) -> float:
     return h
 
 
-def summarize_pairs(edges: Iterable[Edge], config: SummaryConfig | None = None) -> dict:
+def summarize_pairs(edges: Iterable[Edge], config: GraphSummarySettings | None = None) -> dict:
     """Pairs as ``{(a, b): {"contexts", "counts", "wiserLikelihood", "entropy", "included"}}``."""
-    config = config or SummaryConfig()
+    config = config or GraphSummarySettings()
     edges = list(edges)
     pairs: dict[tuple[ValueId, ValueId], dict] = {}
 
@@ -84,9 +84,9 @@ def pagerank(edges: list[tuple[ValueId, ValueId, float]], damping: float = 0.85,
     return rank
 
 
-def summarize_graph(edges: Iterable[Edge], config: SummaryConfig | None = None) -> dict:
+def summarize_graph(edges: Iterable[Edge], config: GraphSummarySettings | None = None) -> dict:
     """Pooled and per-context pairs, PageRank and winners, as plain dicts."""
-    config = config or SummaryConfig()
+    config = config or GraphSummarySettings()
     edges = list(edges)
 
     def graph(subset):

@@ -29,7 +29,7 @@ from pluralign.moralgraph.models import (
     load_edges,
     record_edge,
 )
-from pluralign.moralgraph.summary import MoralGraph, SummaryConfig, summarize
+from pluralign.moralgraph.summary import GraphSummarySettings, MoralGraph, summarize
 from pluralign.moralgraph.types import ValuesCard
 
 
@@ -227,7 +227,7 @@ def forget_participant(session: Session, participant_id: int) -> int:
 
 
 def assembly_graph(session: Session, assembly_id: int,
-                   config: SummaryConfig | None = None) -> MoralGraph:
+                   config: GraphSummarySettings | None = None) -> MoralGraph:
     """The assembly's moral graph from its stored votes and canonical cards."""
     return summarize(load_edges(session, assembly_id), load_cards(session, assembly_id), config)
 

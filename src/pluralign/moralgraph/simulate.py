@@ -34,9 +34,9 @@ from pluralign.moralgraph.types import (
 
 
 @dataclass(frozen=True)
-class ValuesSimulationConfig:
+class ValuesSimulationSettings:
     """Settings of :func:`simulate`: values cards and upgrade votes (not the Polis assembly of
-    :class:`pluralign.simulate.SimulationConfig`)."""
+    :class:`pluralign.simulate.SimulationSettings`)."""
 
     participants: int = 200
     votes_per_participant: int = 6
@@ -56,7 +56,7 @@ class ValuesSimulationConfig:
 class ValuesSimulation:
     """Articulated values and upgrade votes of simulated participants, with the assumed truth."""
 
-    config: ValuesSimulationConfig
+    config: ValuesSimulationSettings
     contexts: tuple[Context, ...]
     cards: tuple[ValuesCard, ...]
     truth: dict[str, tuple[ValueId, ...]]
@@ -102,10 +102,10 @@ def _story(a: ValuesCard, b: ValuesCard, context: Context) -> str:
 
 
 def simulate(
-    config: ValuesSimulationConfig | None = None, bank: str | Path | None = None
+    config: ValuesSimulationSettings | None = None, bank: str | Path | None = None
 ) -> ValuesSimulation:
     """Run the simulation (same config and bank, same output)."""
-    config = config or ValuesSimulationConfig()
+    config = config or ValuesSimulationSettings()
     rng = np.random.default_rng(config.seed)
     contexts, cards, truth = load_bank(bank)
     by_id = {c.id: c for c in cards}

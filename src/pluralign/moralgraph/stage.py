@@ -43,14 +43,14 @@ def run(inputs: MoralGraphInputs, settings: MoralGraphSettings, seed: int) -> Mo
     from pluralign.moralgraph.dftjson import to_document, write_graph_json
     from pluralign.moralgraph.render import graph_html
     from pluralign.moralgraph.simulate import (
-        ValuesSimulationConfig,
+        ValuesSimulationSettings,
         recovery,
         simulate,
         write_values_simulation,
     )
     from pluralign.moralgraph.summary import summarize
 
-    sim = simulate(ValuesSimulationConfig(participants=settings.participants,
+    sim = simulate(ValuesSimulationSettings(participants=settings.participants,
                                           votes_per_participant=settings.votes_per_participant,
                                           noise=settings.noise, seed=seed))
     graph = summarize(sim.edges, sim.cards)

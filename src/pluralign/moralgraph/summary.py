@@ -22,7 +22,7 @@ Then for each pair, with ``W, N, U, L, I`` those five counts:
 * ``entropy = −Σ p log2 p`` over the five counts *including impressions*
   (``p = count / (W+N+U+L+I)``), exactly as the published ``calculateEntropy(edge.counts)``;
 * the pair is an edge of the graph when ``W > 0``, ``wiserLikelihood ≥ 0.33``,
-  ``entropy ≤ 1.69`` and ``W ≥ 2`` (the thresholds of :class:`SummaryConfig`);
+  ``entropy ≤ 1.69`` and ``W ≥ 2`` (the thresholds of :class:`GraphSummarySettings`);
 * weighted PageRank over the included edges (nodes = their endpoints, weight = wiserLikelihood,
   damping 0.85, 100 synchronous iterations from ``1/n``, no redistribution of dangling mass):
   ``PR'(v) = (1 − d)/n + Σ_{(u→v)} d · PR(u) · w(u→v) / Σ_{(u→x)} w(u→x)``.
@@ -47,7 +47,7 @@ EDGE_COLUMNS = ("participant", "from_id", "to_id", "context", "relationship")
 
 
 @dataclass(frozen=True)
-class SummaryConfig:
+class GraphSummarySettings:
     """Thresholds and PageRank settings; the defaults are Democratic Fine-Tuning's."""
 
     min_wiser_likelihood: float = 0.33
@@ -124,7 +124,7 @@ class _Pairs:
     included: np.ndarray
 
 
-def _pair_counts(src, dst, rel, grp, n_values: int, config: SummaryConfig) -> _Pairs:
+def _pair_counts(src, dst, rel, grp, n_values: int, config: GraphSummarySettings) -> _Pairs:
     """Counts for every (group, ordered pair) touched by an edge, forward and reverse."""
     nv = np.int64(max(n_values, 1))
     fwd = (grp.astype(np.int64) * nv + src) * nv + dst
@@ -200,7 +200,7 @@ class MoralGraph:
     (``None`` when its graph has no edge).
     """
 
-    config: SummaryConfig
+    config: GraphSummarySettings
     pairs: pd.DataFrame
     context_pairs: pd.DataFrame
     page_rank: dict[ValueId, float]
@@ -242,7 +242,7 @@ def _python_id(value) -> ValueId:
 def summarize(
     edges: Iterable[Edge] | pd.DataFrame,
     values: Sequence[ValuesCard] | Mapping[ValueId, ValuesCard] | None = None,
-    config: SummaryConfig | None = None,
+    config: GraphSummarySettings | None = None,
 ) -> MoralGraph:
     """Summarise upgrade votes into a moral graph (see the module docstring for the definitions).
 
@@ -250,7 +250,7 @@ def summarize(
     ``participant, from_id, to_id, context, relationship``. ``values`` (optional) are the cards,
     kept for export; when given, every edge must refer to one of them.
     """
-    config = config or SummaryConfig()
+    config = config or GraphSummarySettings()
     frame = edges_frame(edges)
     cards = dict(values) if isinstance(values, Mapping) else {v.id: v for v in values or ()}
     m = len(frame)

@@ -83,7 +83,7 @@ def model_spec(base_url: str, model: str, api_key_env: str = "") -> dict[str, st
     """A validated ``{base_url, model, api_key_env}`` (checked by the LLM layer's config)."""
     from pydantic import ValidationError
 
-    from pluralign.llm.config import ProviderConfig
+    from pluralign.llm.config import ProviderSettings
 
     base_url, model, api_key_env = base_url.strip(), model.strip(), api_key_env.strip()
     if not base_url.startswith(("http://", "https://")):
@@ -106,7 +106,7 @@ def model_spec(base_url: str, model: str, api_key_env: str = "") -> dict[str, st
             hint=N_("export the key as e.g. VLLM_API_KEY in the server's environment"),
         )
     try:
-        ProviderConfig(base_url=base_url, model=model or None, api_key_env=api_key_env or None)
+        ProviderSettings(base_url=base_url, model=model or None, api_key_env=api_key_env or None)
     except ValidationError as exc:
         raise InputError(exc.errors()[0]["msg"], where="model") from exc
     return {"base_url": base_url, "model": model, "api_key_env": api_key_env}
@@ -294,11 +294,11 @@ def set_state(ev: PublicEval, state: str, ready: bool) -> None:
 
 
 def _provider_config(spec: Mapping[str, str], cache_dir: str | Path | None):
-    from pluralign.llm.config import ProviderConfig
+    from pluralign.llm.config import ProviderSettings
 
     if not spec.get("base_url"):
         raise InputError(N_("attach both models first (base URL and model name)"), where="models")
-    return ProviderConfig(
+    return ProviderSettings(
         base_url=spec["base_url"],
         model=spec.get("model") or None,
         api_key_env=spec.get("api_key_env") or None,

@@ -26,7 +26,7 @@ from pluralign.contract import Settings
 from pluralign.data.settings import DataSettings
 from pluralign.errors import InputError, at
 from pluralign.evaluate.settings import EvaluateSettings
-from pluralign.llm.config import ProviderConfig
+from pluralign.llm.config import ProviderSettings
 from pluralign.llm.settings import SynthSettings
 from pluralign.models.settings import ModelSettings
 from pluralign.moralgraph.settings import MoralGraphSettings
@@ -137,9 +137,9 @@ class Inputs(_Model):
         return self
 
 
-ModelSection = section(ModelSettings, llm=(ProviderConfig | None, Field(
+ModelSection = section(ModelSettings, llm=(ProviderSettings | None, Field(
     None,
-    description="Provider for the LLM stages (pluralign.llm ProviderConfig); default: the "
+    description="Provider for the LLM stages (pluralign.llm ProviderSettings); default: the "
     "embedded model through the local transformers provider (the tiny model when base is "
     "'tiny')",
 )))

@@ -192,16 +192,16 @@ def provider_config(ctx: StageContext):
     model itself when the run fine-tunes the tiny model: fast tests and ``demo --quick``); the
     request cache lives in ``RUN/llm-cache`` unless configured elsewhere. The local provider
     decodes ``concurrency`` requests together in one batch."""
-    from pluralign.llm.config import ProviderConfig
+    from pluralign.llm.config import ProviderSettings
 
     given = ctx.settings.get("llm")
     cache = ctx.run_dir / LLM_CACHE
     if given:
-        cfg = ProviderConfig.model_validate(given)
+        cfg = ProviderSettings.model_validate(given)
         return cfg if cfg.cache_dir else cfg.model_copy(update={"cache_dir": cache})
     model = ctx.result("model")
     checkpoint = model.path if model.source == "tiny" else Path("smollm2")
-    return ProviderConfig(checkpoint=checkpoint, cache_dir=cache, concurrency=8)
+    return ProviderSettings(checkpoint=checkpoint, cache_dir=cache, concurrency=8)
 
 
 def synth_inputs(ctx: StageContext):

@@ -1,6 +1,6 @@
 """A seeded synthetic assembly about how AI assistants should behave.
 
-``simulate_assembly(SimulationConfig(...)) -> SimulatedAssembly`` and
+``simulate_assembly(SimulationSettings(...)) -> SimulatedAssembly`` and
 ``write_simulation(sim, out_dir)``; ``pluralign simulate`` on the command line. See
 :mod:`pluralign.simulate.engine` for the model and ``docs/formats.md`` for the files.
 
@@ -19,7 +19,7 @@ _EXPORTS = {
     "load_bank": "pluralign.simulate.bank",
     "simulate_assembly": "pluralign.simulate.engine",
     "SimulatedAssembly": "pluralign.simulate.model",
-    "SimulationConfig": "pluralign.simulate.model",
+    "SimulationSettings": "pluralign.simulate.model",
     "panel_conversation": "pluralign.simulate.output",
     "write_simulation": "pluralign.simulate.output",
     "Population": "pluralign.simulate.population",
@@ -27,7 +27,7 @@ _EXPORTS = {
 __all__ = [
     "Population",
     "SimulatedAssembly",
-    "SimulationConfig",
+    "SimulationSettings",
     "StatementBank",
     "classify",
     "load_bank",
@@ -40,6 +40,6 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     from pluralign.simulate.bank import StatementBank, classify, load_bank
     from pluralign.simulate.engine import simulate_assembly
-    from pluralign.simulate.model import SimulatedAssembly, SimulationConfig
+    from pluralign.simulate.model import SimulatedAssembly, SimulationSettings
     from pluralign.simulate.output import panel_conversation, write_simulation
     from pluralign.simulate.population import Population

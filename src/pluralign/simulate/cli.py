@@ -35,11 +35,11 @@ def simulate_cmd(
     from rich.table import Table
 
     from pluralign.contract import from_options
-    from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
+    from pluralign.simulate import SimulationSettings, simulate_assembly, write_simulation
 
     settings = from_options(_S, participants=participants, statements=statements,
                             vote_rate=vote_rate)
-    config = SimulationConfig(
+    config = SimulationSettings(
         participants=settings.participants,
         statements=settings.statements,
         seed=seed,

@@ -36,7 +36,7 @@ from pluralign.simulate.bank import (
     StatementBank,
     load_bank,
 )
-from pluralign.simulate.model import VOTE_CHOICES, SimulatedAssembly, SimulationConfig
+from pluralign.simulate.model import VOTE_CHOICES, SimulatedAssembly, SimulationSettings
 from pluralign.simulate.population import Population
 
 DAY_MS = 86_400_000
@@ -50,7 +50,7 @@ def _draw_categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray
 
 
 def _pool(
-    config: SimulationConfig,
+    config: SimulationSettings,
     population: Population,
     bank: StatementBank,
     rng: np.random.Generator,
@@ -107,7 +107,7 @@ def _seed_choice(bank: StatementBank, n_seed: int, rng: np.random.Generator) -> 
 
 
 def _statements(
-    config: SimulationConfig,
+    config: SimulationSettings,
     bank: StatementBank,
     people: pd.DataFrame,
     membership: np.ndarray,
@@ -180,7 +180,7 @@ def _statements(
 
 
 def _votes(
-    config: SimulationConfig,
+    config: SimulationSettings,
     people: pd.DataFrame,
     statements: pd.DataFrame,
     probs: np.ndarray,
@@ -308,10 +308,10 @@ def _truth(config, population, bank, people, membership, statements) -> dict:
     }
 
 
-def simulate_assembly(config: SimulationConfig | None = None) -> SimulatedAssembly:
+def simulate_assembly(config: SimulationSettings | None = None) -> SimulatedAssembly:
     """Simulate a complete assembly (see the module docstring for the steps). Deterministic:
     the same config (seed included) gives the same result on the same library versions."""
-    config = config or SimulationConfig()
+    config = config or SimulationSettings()
     bank = load_bank(config.bank_path)
     room = len(bank.opinions) + len(bank.junk)
     if config.statements > room:

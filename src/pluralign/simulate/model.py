@@ -30,7 +30,7 @@ VOTE_CHOICES = np.array([1, -1, 0])  # the order of the last axis of vote probab
 
 
 @dataclass(frozen=True)
-class SimulationConfig:
+class SimulationSettings:
     """Settings of :func:`~pluralign.simulate.simulate_assembly` (all have realistic defaults)."""
 
     participants: int = SimulateSettings.participants
@@ -114,7 +114,7 @@ class SimulatedAssembly:
     person's vote probabilities. ``polis`` is the Polis export and ``truth`` the truth.json record.
     """
 
-    config: SimulationConfig
+    config: SimulationSettings
     population: Population
     bank: StatementBank
     pool: pd.DataFrame

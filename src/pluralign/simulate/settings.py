@@ -1,6 +1,6 @@
 """Settings of the simulation stage: ``pipeline.yaml``'s ``inputs.simulate`` and ``pluralign
 simulate``'s options take theirs from :class:`SimulateSettings`, and so do the matching fields
-of the engine's :class:`~pluralign.simulate.SimulationConfig` (one home for the simulated
+of the engine's :class:`~pluralign.simulate.SimulationSettings` (one home for the simulated
 assembly's size)."""
 
 from __future__ import annotations

@@ -38,9 +38,9 @@ def run(inputs: SimulateInputs, settings: SimulateSettings, seed: int) -> Simula
     """Simulate the assembly (volunteer pool, latent groups, statements and votes)."""
     import tempfile
 
-    from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
+    from pluralign.simulate import SimulationSettings, simulate_assembly, write_simulation
 
-    sim = simulate_assembly(SimulationConfig(
+    sim = simulate_assembly(SimulationSettings(
         participants=settings.participants, statements=settings.statements,
         vote_rate=settings.vote_rate, seed=seed,
         bank_path=str(inputs.bank) if inputs.bank is not None else None))

@@ -56,13 +56,13 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def _provider(settings: dict, folder: Path, cache: bool = True):
-    from pluralign.llm.config import ProviderConfig
+    from pluralign.llm.config import ProviderSettings
     from pluralign.llm.provider import open_provider
 
     llm = dict(settings.get("llm") or {"checkpoint": "smollm2"})
     if cache:
         llm.setdefault("cache_dir", str(folder.parent / "llm-cache"))
-    return open_provider(ProviderConfig(**llm))
+    return open_provider(ProviderSettings(**llm))
 
 
 def interview(settings: dict, folder: Path) -> dict:

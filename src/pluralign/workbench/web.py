@@ -55,11 +55,11 @@ def _settings(request: Request):
 def provider_config(settings):
     """The workbench's provider settings: ``settings.workbench_llm`` (a YAML file), else the
     embedded model."""
-    from pluralign.llm.config import ProviderConfig, provider_config_from_yaml
+    from pluralign.llm.config import ProviderSettings, provider_config_from_yaml
 
     if settings.workbench_llm:
         return provider_config_from_yaml(Path(settings.workbench_llm))
-    return ProviderConfig(checkpoint="smollm2")
+    return ProviderSettings(checkpoint="smollm2")
 
 
 def _root(request: Request, slug: str) -> Path:
