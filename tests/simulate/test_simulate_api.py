@@ -132,6 +132,12 @@ def test_simulate_cli(tmp_path):
     assert out.returncode == 0, out.stderr
     for name in FILES:
         assert (tmp_path / "sim" / name).is_file()
+    sim = simulate_assembly(SimulationSettings(participants=60, statements=30, seed=3))
+    write_simulation(sim, tmp_path / "engine")
+    for name in FILES:  # the command runs the stage: the engine's files, and its counts
+        assert (tmp_path / "sim" / name).read_bytes() == (tmp_path / "engine" / name).read_bytes()
+    counts = [len(sim.people), len(sim.statements), len(sim.votes)]
+    assert all(str(n) in out.stdout for n in counts), out.stdout
     # in-process like the CLI (a second subprocess costs seconds): same seed, same bytes
     main(
         [

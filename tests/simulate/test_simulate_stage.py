@@ -26,8 +26,9 @@ from pluralign.simulate.stage import STAGE, SimulateInputs, SimulateResult
 def test_simulation_files_are_the_engines_and_read_back(tmp_path):
     settings = SimulateSettings(participants=40, statements=12, vote_rate=0.6)
     result = STAGE.run(SimulateInputs(), settings, 5)
-    write_simulation(simulate_assembly(SimulationSettings(participants=40, statements=12,
-                                                        vote_rate=0.6, seed=5)), tmp_path / "e")
+    sim = simulate_assembly(SimulationSettings(participants=40, statements=12, vote_rate=0.6,
+                                               seed=5))
+    write_simulation(sim, tmp_path / "e")
     assert {"comments.csv", "votes.csv", "pool.csv", "population.json",
             "truth.json"} <= set(result.files)
     for name, data in result.files.items():
@@ -35,6 +36,11 @@ def test_simulation_files_are_the_engines_and_read_back(tmp_path):
     result.write(tmp_path / "s")
     assert SimulateResult.read(tmp_path / "s") == result
     assert result.truth == json.loads((tmp_path / "e" / "truth.json").read_text())
+    # what `pluralign simulate` prints, read from the files: the engine's own counts
+    assert result.counts() == {
+        "participants": len(sim.people), "statements": len(sim.statements),
+        "vote events": len(sim.votes), "consensus": len(sim.truth["consensus"]),
+        "divisive": len(sim.truth["divisive"])}
 
 
 def test_the_engine_takes_the_stages_defaults():

@@ -35,38 +35,18 @@ def simulate_cmd(
     from rich.table import Table
 
     from pluralign.contract import from_options
-    from pluralign.simulate import SimulationSettings, simulate_assembly, write_simulation
+    from pluralign.simulate.stage import STAGE, SimulateInputs
 
     settings = from_options(_S, participants=participants, statements=statements,
                             vote_rate=vote_rate)
-    config = SimulationSettings(
-        participants=settings.participants,
-        statements=settings.statements,
-        seed=seed,
-        vote_rate=settings.vote_rate,
-        bank_path=str(bank) if bank else None,
-    )
     with console.status("simulating the assembly"):
-        sim = simulate_assembly(config)
-        paths = write_simulation(sim, out)
-    truth = sim.truth
-    table = Table(
-        "participants",
-        "statements",
-        "vote events",
-        "consensus",
-        "divisive",
-        title=f"simulated assembly → {out}",
-    )
-    table.add_row(
-        str(len(sim.people)),
-        str(len(sim.statements)),
-        str(len(sim.votes)),
-        str(len(truth["consensus"])),
-        str(len(truth["divisive"])),
-    )
+        result = STAGE.run(SimulateInputs(bank=bank), settings, seed)
+        result.write(out)
+    counts = result.counts()
+    table = Table(*counts, title=f"simulated assembly → {out}")
+    table.add_row(*map(str, counts.values()))
     console.print(table)
-    console.print("wrote " + ", ".join(p.name for p in paths))
+    console.print("wrote " + ", ".join(result.files))
 
 
 def register(app: typer.Typer) -> None:

@@ -33,6 +33,22 @@ class SimulateResult(FilesResult):
         """``truth.json``: the latent groups, consensus and divisive statements."""
         return json.loads(self.files["truth.json"])
 
+    def counts(self) -> dict[str, int]:
+        """What ``pluralign simulate`` prints: the participants (the pool; the moderator is not
+        counted), the statements (accepted or not), the vote events (history included) and the
+        true consensus and divisive statements."""
+        import csv
+        import io
+
+        def rows(name: str) -> int:
+            text = self.files[name].decode("utf-8")
+            return max(sum(1 for _ in csv.reader(io.StringIO(text, newline=""))) - 1, 0)
+
+        truth = self.truth
+        return {"participants": len(truth["participants"]), "statements": rows("comments.csv"),
+                "vote events": rows("votes.csv"), "consensus": len(truth["consensus"]),
+                "divisive": len(truth["divisive"])}
+
 
 def run(inputs: SimulateInputs, settings: SimulateSettings, seed: int) -> SimulateResult:
     """Simulate the assembly (volunteer pool, latent groups, statements and votes)."""
