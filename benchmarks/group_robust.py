@@ -45,7 +45,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 SUBSETS, GROUPING = ("divisive", "unseen-divisive"), "latent"
 
 
-def config(out: Path, seed: int, model: str, train: dict, unseen: str = "divisive"):
+def config(out: Path, seed: int, model: str, train: dict, unseen: str = "divisive",
+           group_source: str = "votes"):
     from pluralign.run.config import parse_pipeline_config
     from pluralign.run.demo import demo_config
 
@@ -64,6 +65,8 @@ def config(out: Path, seed: int, model: str, train: dict, unseen: str = "divisiv
     data["train"] = {**cfg.train.model_dump(mode="json", exclude_unset=True), **train}
     if unseen != "none":
         data["data"] = {**data["data"], "heldout_unseen": unseen}
+    if group_source != "votes":
+        data["data"] = {**data["data"], "group_source": group_source}
     data["moral_graph"] = {**data["moral_graph"], "enabled": False}
     return parse_pipeline_config(data, source="benchmark settings")
 
@@ -82,9 +85,10 @@ def placebo_groups(seed: int):
     by itself."""
     import numpy as np
 
-    from pluralign.data import simprefs
+    from pluralign.data import choice_groups, simprefs
 
     original = simprefs.build_sim_preferences
+    original_choices = choice_groups.vote_choice_groups
 
     def shuffled(*args, opinion_groups=None, **kwargs):
         if opinion_groups:
@@ -94,20 +98,30 @@ def placebo_groups(seed: int):
             opinion_groups = {k: labels[j] for k, j in zip(keys, order, strict=True)}
         return original(*args, opinion_groups=opinion_groups, **kwargs)
 
+    def shuffled_choices(*args, **kwargs):  # data.group_source: votes+choices
+        found = original_choices(*args, **kwargs)
+        keys = sorted(found.labels)
+        labels = [found.labels[k] for k in keys]
+        order = np.random.default_rng([seed, 19]).permutation(len(keys))
+        return choice_groups.ChoiceGroups(
+            {k: labels[j] for k, j in zip(keys, order, strict=True)}, found.details)
+
     simprefs.build_sim_preferences = shuffled
+    choice_groups.vote_choice_groups = shuffled_choices
     try:
         yield
     finally:
         simprefs.build_sim_preferences = original
+        choice_groups.vote_choice_groups = original_choices
 
 
 def run(out: Path, seed: int, model: str, train: dict, unseen: str,
-        placebo: bool = False) -> tuple[float, Path]:
+        placebo: bool = False, group_source: str = "votes") -> tuple[float, Path]:
     from pluralign.run.pipeline import run_pipeline
 
     start = time.process_time()
     with placebo_groups(seed) if placebo else contextlib.nullcontext():
-        result = run_pipeline(config(out, seed, model, train, unseen))
+        result = run_pipeline(config(out, seed, model, train, unseen, group_source))
     failed = [o for o in getattr(result, "outcomes", []) if getattr(o, "status", "") == "failed"]
     if failed:
         raise SystemExit(f"run {out} failed: {failed}")
@@ -162,15 +176,17 @@ def scores(run_dir: Path, subset: str, grouping: str = GROUPING) -> dict:
 
 
 def group_agreement(run_dir: Path) -> float:
-    """Adjusted Rand index between the participants' opinion groups (what ``group_by: group``
-    trains on) and their latent groups (what is measured): 1 = the same partition, 0 = no more
-    agreement than chance."""
+    """Adjusted Rand index between the participants' training groups (the ``group`` column, what
+    ``group_by: group`` trains on: the opinion groups, or with ``--group-source votes+choices``
+    the groups of votes and choices) and their latent groups (what is measured): 1 = the same
+    partition, 0 = no more agreement than chance."""
     from sklearn.metrics import adjusted_rand_score
 
     people = {}
     for line in (run_dir / "data" / "train.jsonl").open():
-        prov = json.loads(line).get("provenance", {})
-        people[prov.get("participant")] = (prov.get("opinion_group"), prov.get("latent_group"))
+        row = json.loads(line)
+        prov = row.get("provenance", {})
+        people[prov.get("participant")] = (row.get("group"), prov.get("latent_group"))
     opinion, latent = zip(*people.values(), strict=True)
     return float(adjusted_rand_score(latent, opinion))
 
@@ -293,6 +309,12 @@ def main() -> None:
         "participants (same sizes, no information): the control",
     )
     ap.add_argument(
+        "--group-source",
+        default="votes",
+        help="data.group_source of every run: votes (the aggregation's opinion groups) | "
+        "votes+choices (the panel clustered on votes and training choices)",
+    )
+    ap.add_argument(
         "--unseen",
         default="divisive",
         help="data.heldout_unseen: divisive (default) | none (the conversation's prompts only)",
@@ -307,7 +329,8 @@ def main() -> None:
     results = []
     for seed in args.seeds:
         cpu, base = run(
-            args.out / f"s{seed}-weighted", seed, args.model, {"objective": "weighted"}, args.unseen
+            args.out / f"s{seed}-weighted", seed, args.model, {"objective": "weighted"},
+            args.unseen, group_source=args.group_source,
         )
         groupings = sorted({GROUPING, *(measured_grouping(g) for g, _ in variants)})
         row = {
@@ -331,7 +354,7 @@ def main() -> None:
             label = f"{eta:g}" if isinstance(eta, float) else eta
             name = f"{group_by.replace(':', '-')}-{label}"
             cpu, folder = run(args.out / f"s{seed}-gr-{name}", seed, args.model, train, args.unseen,
-                              placebo)
+                              placebo, args.group_source)
             own = measured_grouping(group_by)
             own_loss = training_losses(folder, own)
             row["robust"][variant_key(group_by, eta)] = {

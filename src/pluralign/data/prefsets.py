@@ -188,6 +188,7 @@ def sim_preference_sets(
     balance: bool = True,
     heldout_unseen: str = "none",
     unseen_fraction: float = 0.1,
+    group_source: str = "votes",
 ) -> tuple[PreferenceSet, PreferenceSet]:
     """Build simulator preference pairs, weight them and split them: the training and the
     held-out :class:`~pluralign.data.preferences.PreferenceSet`, each with its provenance (the
@@ -199,7 +200,11 @@ def sim_preference_sets(
     hold out the statement bank's statements the conversation did not include
     (:func:`~pluralign.data.simprefs.unseen_statements`). ``unseen_fraction``: the share of
     the conversation's statements held back whole, every wording of them
-    (:func:`~pluralign.data.split.held_back_statements`)."""
+    (:func:`~pluralign.data.split.held_back_statements`). ``group_source``: the pairs' ``group``
+    column holds the opinion groups of ``groups`` (``votes``: the aggregation's, from the votes
+    alone) or the panel clustered on their votes and training choices together
+    (``votes+choices``: :mod:`pluralign.data.choice_groups`; ``groups`` is then kept in
+    ``provenance.opinion_group``)."""
     from pluralign.data.preferences import make_provenance
     from pluralign.data.prompt_bank import load_bank
     from pluralign.data.simprefs import (
@@ -236,6 +241,17 @@ def sim_preference_sets(
     result, parts = split_weighted([*sim.train, *sim.heldout], weighting, seed, kwargs)
     if balance and parts.get("train"):
         parts["train"] = balance_choices(parts["train"])
+    builder = dict(sim.details)
+    if group_source == "votes+choices":
+        from pluralign.data import choice_groups
+
+        members = sorted({str(p.provenance.get("participant")) for p in sim.train + sim.heldout})
+        found = choice_groups.vote_choice_groups(
+            choice_groups.sim_votes(sim_dir, assembly), sim.train, members, seed)
+        parts = {k: choice_groups.regroup(v, found.labels) for k, v in parts.items()}
+        builder["groups"] = dict(found.details)
+    elif group_source != "votes":
+        raise InputError(f"group_source '{group_source}' is not one of votes, votes+choices")
     inputs = {
         "sim": sim_dir,
         **{
@@ -258,6 +274,7 @@ def sim_preference_sets(
         "prompts_per_member": prompts_per_member,
         "balance": balance,
         **({"heldout_unseen": heldout_unseen} if heldout_unseen != "none" else {}),
+        **({"group_source": group_source} if group_source != "votes" else {}),
     }
     sets = []
     for split in ("train", "heldout"):
@@ -267,7 +284,7 @@ def sim_preference_sets(
             seed=seed,
             settings=settings,
             split=split,
-            builder=dict(sim.details),
+            builder=builder,
             weighting=dict(result.details),
         )
         sets.append(PreferenceSet.of(parts[split], prov))

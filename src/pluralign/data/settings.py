@@ -14,6 +14,7 @@ from pluralign.contract import Settings, setting
 WEIGHTINGS = ("auto", "hard", "soft", "representative")
 TEMPLATES = ("all", "missing", "none")
 UNSEEN = ("none", "divisive", "all")
+GROUP_SOURCES = ("votes", "votes+choices")
 
 
 @dataclass(frozen=True)
@@ -44,3 +45,8 @@ class DataSettings(Settings):
     balance: bool = setting(
         True, "Reweight simulated training pairs so the agreeing and disagreeing responses win "
         "with equal total weight (docs/preferences.md).", cli=False)
+    group_source: str = setting(
+        "votes", "Simulated input: the pairs' group column (what group-robust training takes as "
+        "groups) is the aggregation's opinion groups, from the panel's votes (votes), or the "
+        "panel clustered on their votes and their training choices together (votes+choices; "
+        "docs/preferences.md).", choices=GROUP_SOURCES, cli=False)
