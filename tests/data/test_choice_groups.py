@@ -82,11 +82,11 @@ def test_a_pair_without_a_stance_is_refused():
 
 @pytest.fixture(scope="module")
 def sim_dir(tmp_path_factory):
-    from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
+    from pluralign.simulate import SimulationSettings, simulate_assembly, write_simulation
 
     out = tmp_path_factory.mktemp("choicesim")
     write_simulation(
-        simulate_assembly(SimulationConfig(participants=60, statements=60, seed=3)), out
+        simulate_assembly(SimulationSettings(participants=60, statements=60, seed=3)), out
     )
     return out
 
