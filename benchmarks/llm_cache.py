@@ -25,7 +25,7 @@ def main() -> None:
 
     from conftest_llm import ServerThread, build_tiny_model
 
-    from pluralign.constitution.draft import Clause
+    from pluralign.constitution.document import Clause
     from pluralign.llm.config import ProviderSettings
     from pluralign.llm.local import LocalModel
     from pluralign.llm.provider import open_provider

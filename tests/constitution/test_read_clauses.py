@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pluralign.constitution.yamlio import read_clauses
+from pluralign.constitution.document import read_clauses
 from pluralign.errors import InputError
 
 
@@ -29,7 +29,7 @@ def test_constitution_round_trip_in_the_shared_format(tmp_path):
     import yaml
 
     from pluralign.constitution import write_constitution
-    from pluralign.constitution.draft import Clause, Constitution
+    from pluralign.constitution.document import Clause, Constitution
 
     c = Constitution("T", (Clause("i1", "Be kind.", note={"turn": 1, "group": "g2"}),))
     p = write_constitution(c, tmp_path)[0]

@@ -4,8 +4,7 @@ the clauses come from the one constitution reader (a drafted clause lists its st
 from __future__ import annotations
 
 from pluralign.constitution import write_constitution
-from pluralign.constitution.draft import Clause, Constitution, Evidence
-from pluralign.constitution.yamlio import read_clauses
+from pluralign.constitution.document import Clause, Constitution, Evidence, read_clauses
 from pluralign.evaluate.generations import clause_of_statements, heldout_prompts
 
 

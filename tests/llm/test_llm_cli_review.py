@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from conftest import run_cli
-from pluralign.constitution.yamlio import read_clauses
+from pluralign.constitution.document import read_clauses
 
 CONSTITUTION = """clauses:
   - id: honesty

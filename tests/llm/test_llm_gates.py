@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pluralign.constitution.draft import Clause, Evidence
+from pluralign.constitution.document import Clause, Evidence
 from pluralign.llm import gates as G
 from pluralign.llm import prompts as P
 from pluralign.llm.config import ProviderSettings

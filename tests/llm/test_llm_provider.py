@@ -263,7 +263,7 @@ def test_local_adapter_changes_answers_and_cache_identity(tiny_checkpoint, lora_
 def test_judge_base_against_adapter_in_process(tiny_checkpoint, lora_adapter, scripted, tmp_path):
     import json
 
-    from pluralign.constitution.draft import Clause
+    from pluralign.constitution.document import Clause
     from pluralign.llm.judge import run_judge
 
     script, url = scripted

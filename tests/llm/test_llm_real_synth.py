@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pluralign.constitution.draft import Clause, Evidence
+from pluralign.constitution.document import Clause, Evidence
 from pluralign.llm import gates as G
 from pluralign.llm.config import ProviderSettings
 from pluralign.llm.local import LocalProvider

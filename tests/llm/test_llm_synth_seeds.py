@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import random
 
-from pluralign.constitution.draft import Clause
+from pluralign.constitution.document import Clause
 from pluralign.llm import prompts as P
 from pluralign.llm.config import ProviderSettings
 from pluralign.llm.provider import Provider

@@ -99,7 +99,7 @@ def test_cli_constitution(tmp_path, capsys):
                                         "by “Presence”")
     assert (tmp_path / "c" / "constitution.md").is_file()
     # the synthesis stage (pluralign synth ...) reads the same file
-    from pluralign.constitution.yamlio import read_clauses
+    from pluralign.constitution.document import read_clauses
 
     synth = read_clauses(tmp_path / "c" / "constitution.yaml")
     assert [(x.id, x.text) for x in synth] == [(x.id, x.text) for x in c.clauses]

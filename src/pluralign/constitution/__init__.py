@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING
 from pluralign.lazy import lazy_exports
 
 _EXPORTS = {
-    "Clause": "pluralign.constitution.draft",
-    "Constitution": "pluralign.constitution.draft",
+    "Clause": "pluralign.constitution.document",
+    "Constitution": "pluralign.constitution.document",
     "ConstitutionSettings": "pluralign.constitution.draft",
-    "Evidence": "pluralign.constitution.draft",
-    "FORMAT": "pluralign.constitution.draft",
-    "GroupVotes": "pluralign.constitution.draft",
+    "Evidence": "pluralign.constitution.document",
+    "FORMAT": "pluralign.constitution.document",
+    "GroupVotes": "pluralign.constitution.document",
     "candidates": "pluralign.constitution.draft",
     "draft_constitution": "pluralign.constitution.draft",
-    "read_clauses": "pluralign.constitution.yamlio",
+    "read_clauses": "pluralign.constitution.document",
 }
 __all__ = [
     "Clause",
@@ -42,24 +42,22 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pluralign.constitution.draft import (
+    from pluralign.constitution.document import (
         FORMAT,
         Clause,
         Constitution,
-        ConstitutionSettings,
         Evidence,
         GroupVotes,
-        candidates,
-        draft_constitution,
+        read_clauses,
     )
-    from pluralign.constitution.yamlio import read_clauses
+    from pluralign.constitution.draft import ConstitutionSettings, candidates, draft_constitution
 
 
 def load_constitution(path):
     """Read and validate a constitution.yaml file."""
     from pathlib import Path
 
-    from pluralign.constitution.draft import Constitution  # (the package's names load lazily)
+    from pluralign.constitution.document import Constitution  # (the package's names load lazily)
     from pluralign.io import read_text
 
     return Constitution.from_yaml(read_text(Path(path)), str(path))

@@ -56,7 +56,7 @@ def check_against(
     excluded = {int(s) for s in m.excluded_statements}
     checker = None
     if text is not None:
-        from pluralign.constitution.yamlio import _Checker
+        from pluralign.constitution.document import _Checker
 
         checker = _Checker(text, source)
     unknown = []

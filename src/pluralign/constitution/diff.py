@@ -150,7 +150,7 @@ def diff_constitutions(
 def read_sides(path) -> list[Side]:
     """The clauses of a constitution file: a drafted ``constitution.yaml`` or a hand-written
     list (``clauses:`` of ``{id, text}`` or plain strings, see docs/llm.md)."""
-    from pluralign.constitution.yamlio import read_clauses
+    from pluralign.constitution.document import read_clauses
 
     return [
         Side(c.id, c.text, tuple(c.statements))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pluralign import __version__
-from pluralign.constitution.draft import Clause, Constitution
+from pluralign.constitution.document import Clause, Constitution
 from pluralign.errors import InputError, at
 from pluralign.io import atomic_write_text
 from pluralign.llm import prompts as P

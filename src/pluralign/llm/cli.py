@@ -130,7 +130,7 @@ def questions_cmd(
     are pipeline.yaml's synth: section's)."""
     flags = ProviderFlags.of(locals())
 
-    from pluralign.constitution.yamlio import read_clauses
+    from pluralign.constitution.document import read_clauses
     from pluralign.llm.synth import GenerationSettings, synth_questions
 
     s = from_options(SynthSettings, questions_per_clause=questions_per_clause,
@@ -178,7 +178,7 @@ def revise_cmd(
     """Critique → revision per question: preference pairs (chosen = revision)."""
     flags = ProviderFlags.of(locals())
 
-    from pluralign.constitution.yamlio import read_clauses
+    from pluralign.constitution.document import read_clauses
     from pluralign.llm.synth import GenerationSettings, load_questions, synth_revisions
 
     s = from_options(SynthSettings, attempts=attempts, temperature=temperature,
@@ -223,7 +223,7 @@ def refine_cmd(
     """Self-refinement records (scenario, rejected, chosen, critique) per clause."""
     flags = ProviderFlags.of(locals())
 
-    from pluralign.constitution.yamlio import read_clauses
+    from pluralign.constitution.document import read_clauses
     from pluralign.llm.synth import GenerationSettings, synth_refinements
 
     clauses = read_clauses(constitution)

@@ -30,8 +30,8 @@ from pluralign.llm.provider import Provider
 from pluralign.llm.runner import Tally, run_items
 from pluralign.llm.types import ChatRequest
 
-if TYPE_CHECKING:  # the caller reads them (pluralign.constitution.yamlio.read_clauses)
-    from pluralign.constitution.draft import Clause
+if TYPE_CHECKING:  # the caller reads them (pluralign.constitution.document.read_clauses)
+    from pluralign.constitution.document import Clause
 
 JUDGE_FILE = "judge.json"
 ITEMS_FILE = "judge_items.jsonl"

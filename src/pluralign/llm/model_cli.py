@@ -230,7 +230,7 @@ def judge_cmd(
     API key (--api-key-env), cache, timeout and retries are shared by the three."""
     flags = ProviderFlags.of(locals())
 
-    from pluralign.constitution.yamlio import read_clauses
+    from pluralign.constitution.document import read_clauses
     from pluralign.llm.judge import load_prompts, run_judge
 
     clauses = read_clauses(constitution)

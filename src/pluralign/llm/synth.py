@@ -41,8 +41,8 @@ from pluralign.llm.provider import Provider
 from pluralign.llm.runner import Tally, progress_bar
 from pluralign.llm.types import ChatRequest
 
-if TYPE_CHECKING:  # the caller reads them (pluralign.constitution.yamlio.read_clauses)
-    from pluralign.constitution.draft import Clause
+if TYPE_CHECKING:  # the caller reads them (pluralign.constitution.document.read_clauses)
+    from pluralign.constitution.document import Clause
 
 clean_text = G.clean_text
 

@@ -254,10 +254,10 @@ def set_clauses(s: Session, ev: PublicEval, clauses: Sequence[Any], source: str)
 
 def clauses_from_yaml(text: str, source: str) -> list[Any]:
     """Clauses of a constitution YAML text (any form
-    :func:`pluralign.constitution.yamlio.read_clauses` reads)."""
+    :func:`pluralign.constitution.document.read_clauses` reads)."""
     import tempfile
 
-    from pluralign.constitution.yamlio import read_clauses
+    from pluralign.constitution.document import read_clauses
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / Path(source).name

@@ -218,7 +218,7 @@ async def admin_models(request: Request, slug: str, _user=Depends(require_admin)
 
 @admin_router.post("/prompts")
 async def admin_prompts(request: Request, slug: str, _user=Depends(require_admin)):
-    from pluralign.constitution.draft import Clause
+    from pluralign.constitution.document import Clause
 
     def action(s, assembly, ev, form):
         upload = form.get("file")

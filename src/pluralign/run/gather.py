@@ -45,7 +45,7 @@ def model_inputs(ctx: StageContext):
             texts.extend((p.prompt, p.chosen, p.rejected))
     const = ctx.stage_dir("constitution") / "constitution.yaml"
     if const.is_file():
-        from pluralign.constitution.yamlio import read_clauses
+        from pluralign.constitution.document import read_clauses
 
         texts.extend(c.text for c in read_clauses(const))
     if "aggregate" in ctx.settings:  # the deliberation's statements
@@ -164,7 +164,7 @@ def evaluate_inputs(ctx: StageContext):
     clauses = ()
     const = ctx.stage_dir("constitution") / "constitution.yaml"
     if const.is_file():
-        from pluralign.constitution.yamlio import read_clauses
+        from pluralign.constitution.document import read_clauses
 
         clauses = tuple(read_clauses(const))
     prov = make_provenance("evaluate", inputs={"data": data}, seed=ctx.seed,
@@ -207,7 +207,7 @@ def provider_config(ctx: StageContext):
 def synth_inputs(ctx: StageContext):
     """The synthesis's inputs: the constitution's clauses, the provider (above), the stage's
     folder (written as the texts come: resumable) and the round's synthesis steps."""
-    from pluralign.constitution.yamlio import read_clauses
+    from pluralign.constitution.document import read_clauses
     from pluralign.llm.stage import SynthInputs
 
     clauses = read_clauses(ctx.stage_dir("constitution") / "constitution.yaml")

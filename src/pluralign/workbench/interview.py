@@ -127,7 +127,7 @@ def clause_text(turn: WorkbenchTurn) -> str | None:
 def save_constitution(s: Session, assembly, model: str, title: str = "") -> WorkbenchConstitution:
     """Save the accepted and edited clauses as a constitution (with the transcript and each
     clause's turn); :class:`InputError` when none is accepted yet."""
-    from pluralign.constitution.draft import Constitution
+    from pluralign.constitution.document import Constitution
     from pluralign.constitution.interview import (
         Candidate,
         Decision,

@@ -96,7 +96,7 @@ def store_turn(s, job, result: dict) -> None:
 
 def practice(settings: dict, folder: Path) -> dict:
     """Questions, then critique → revision pairs, from the job folder's constitution."""
-    from pluralign.constitution.yamlio import read_clauses
+    from pluralign.constitution.document import read_clauses
     from pluralign.llm.synth import (
         GenerationSettings,
         load_questions,

@@ -1,4 +1,7 @@
-"""constitution.yaml (editable, validated on load) and constitution.md (for reading).
+"""The constitution document: its types (:class:`Clause`, :class:`Evidence`, :class:`GroupVotes`,
+:class:`Constitution`) and its two files, constitution.yaml (editable, validated on load) and
+constitution.md (for reading). The drafting (:mod:`pluralign.constitution.draft`), the interview
+and every reader of a constitution file build these types; nothing here imports them back.
 
 YAML layout (``format: pluralign-constitution/1``; ``format`` may be left out; ``topics``,
 a clause's ``topic``, ``flags`` and ``provenance`` are optional)::
@@ -32,19 +35,108 @@ Loading checks every field and reports the file, line and field at fault.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from pluralign.constitution.draft import (
-    FORMAT,
-    Clause,
-    Constitution,
-    Evidence,
-    GroupVotes,
-)
 from pluralign.errors import InputError, at
 from pluralign.io import yaml_error
+
+FORMAT = "pluralign-constitution/1"
+
+
+@dataclass(frozen=True)
+class GroupVotes:
+    agree: int
+    disagree: int
+    passes: int
+
+    @property
+    def agreement(self) -> float:
+        seen = self.agree + self.disagree + self.passes
+        return self.agree / seen if seen else 0.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One statement behind a clause: its votes overall and per opinion group."""
+
+    statement: int
+    text: str
+    agree: int
+    disagree: int
+    passes: int
+    groups: dict[int, GroupVotes]
+    gac: float
+    bridging: float
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A constitution clause: its text and the statements (votes) behind it.
+
+    The one clause type: drafted from deliberation (with ``evidence``), read from a hand-written
+    or interview-made file (no evidence; :func:`read_clauses`), or
+    made up in a test; the LLM layer synthesises preference pairs from it."""
+
+    id: str
+    text: str
+    evidence: tuple[Evidence, ...] = ()
+    note: dict[str, Any] = field(default_factory=dict)
+    """Provenance of the wording and the merges (``wording``: style, model, rejected drafts,
+    spelling fixed; ``merged``: why each statement joined), and free-form notes of other tools;
+    stored under the clause's ``provenance`` key in YAML."""
+    topic: str = ""
+    """Id of the clause's topic (``Constitution.topics`` names it)."""
+    flags: tuple = ()
+    """:class:`~pluralign.sensemaking.faithful.Flag` s: why this clause needs review."""
+
+    @property
+    def statements(self) -> list[int]:
+        return [e.statement for e in self.evidence]
+
+    @property
+    def group(self) -> str:
+        """The opinion group the clause speaks for, when its provenance names one
+        (``provenance: {group: ...}``); else ``""``: a drafted clause is agreed across every
+        opinion group."""
+        g = self.note.get("group") if isinstance(self.note, dict) else None
+        return str(g) if g is not None else ""
+
+    @property
+    def gac(self) -> float:
+        return self.evidence[0].gac if self.evidence else float("nan")
+
+    @property
+    def bridging(self) -> float:
+        return self.evidence[0].bridging if self.evidence else float("nan")
+
+
+@dataclass(frozen=True)
+class Constitution:
+    """Clauses with provenance; serialise with :meth:`to_yaml`, :meth:`to_markdown`."""
+
+    title: str
+    clauses: tuple[Clause, ...]
+    provenance: dict[str, Any] = field(default_factory=dict)
+    topics: dict[str, str] = field(default_factory=dict)
+    """Topic id → name, in the order clauses are grouped."""
+
+    @property
+    def flagged(self) -> list[Clause]:
+        """The clauses with at least one flag, in clause order."""
+        return [c for c in self.clauses if c.flags]
+
+    def to_yaml(self) -> str:
+        return constitution_to_yaml(self)
+
+    @classmethod
+    def from_yaml(cls, text: str, source: str = "constitution.yaml") -> Constitution:
+        return constitution_from_yaml(text, source)
+
+    def to_markdown(self) -> str:
+        return constitution_to_markdown(self)
 
 
 def _evidence_dict(e: Evidence) -> dict[str, Any]:
