@@ -119,7 +119,7 @@ def bayes_posterior(assembly, matrix):
     the uniform prior and vote changes, which the oracle does not model)."""
     import numpy as np
 
-    from pluralign.simulate.bank import CONSENSUS
+    from pluralign.formats.statement_bank import CONSENSUS
 
     opinions = assembly.bank.opinions
     probs = assembly.vote_probabilities(slugs=[o.slug for o in opinions])  # (people, B, 3)

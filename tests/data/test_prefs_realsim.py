@@ -56,8 +56,8 @@ def test_unseen_divisive_statements_are_held_out_only_and_leave_the_rest_unchang
     become held-out prompts of kind unseen-divisive; the conversation's pairs are identical with
     or without them, and members choose by the bank's stance profiles."""
     from pluralign.data.simprefs import unseen_statements
-    from pluralign.simulate.bank import DIVISIVE
-    from pluralign.simulate.bank import load_bank as load_statement_bank
+    from pluralign.formats.statement_bank import DIVISIVE
+    from pluralign.formats.statement_bank import load_bank as load_statement_bank
 
     sim = load_simulation(sim_dir)
     unseen = unseen_statements(sim_dir, sim, "divisive")

@@ -165,7 +165,7 @@ def from_votes(
 def read_polis(folder: str | Path, *, strict_moderation: bool = False) -> VoteMatrix:
     """Read a Polis export folder (``comments.csv``, ``votes.csv``) into a vote matrix.
 
-    The folder is read and validated by :func:`pluralign.data.polis_read.read_polis_tables`, the
+    The folder is read and validated by :func:`pluralign.formats.polis_read.read_polis_tables`, the
     one reader of the format (``pluralign import polis`` uses it too), so every malformed file is
     an :class:`~pluralign.errors.InputError` naming file, line and column. Statements with
     ``moderated == -1`` are excluded; with ``strict_moderation`` so are the unmoderated (``0``)
@@ -173,7 +173,7 @@ def read_polis(folder: str | Path, *, strict_moderation: bool = False) -> VoteMa
     ``participants-votes.csv`` with a ``group-id`` filled for some participants, those
     participants are Polis's record of whom it clustered (:attr:`VoteMatrix.clustered`).
     """
-    from pluralign.data.polis_read import read_polis_tables
+    from pluralign.formats.polis_read import read_polis_tables
     from pluralign.io import sha256_files
 
     tables = read_polis_tables(folder)

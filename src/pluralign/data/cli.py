@@ -29,8 +29,8 @@ def import_polis_cmd(
     ] = None,
 ) -> None:
     """Import a Polis conversation export as a new assembly (all or nothing)."""
-    from pluralign.data.polis_read import read_polis
     from pluralign.data.polis_store import load_polis_export, simulated_participants
+    from pluralign.formats.polis_read import read_polis
     from pluralign.store import open_store
 
     with console.status(f"reading {directory}"):

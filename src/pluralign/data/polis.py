@@ -6,7 +6,14 @@ store exporter use it); ``import_polis(store, dir, slug)`` and ``export_polis(st
 move a conversation into and out of the store. Format notes: ``docs/formats.md``.
 """
 
-from pluralign.data.polis_format import (
+from pluralign.data.polis_store import (
+    assembly_to_polis,
+    export_polis,
+    import_polis,
+    load_polis_export,
+    simulated_participants,
+)
+from pluralign.formats.polis import (
     COMMENT_COLUMNS,
     COMMENTS_FILE,
     PARTICIPANT_COLUMNS,
@@ -20,14 +27,7 @@ from pluralign.data.polis_format import (
     make_polis_export,
     write_polis,
 )
-from pluralign.data.polis_read import read_polis
-from pluralign.data.polis_store import (
-    assembly_to_polis,
-    export_polis,
-    import_polis,
-    load_polis_export,
-    simulated_participants,
-)
+from pluralign.formats.polis_read import read_polis
 
 __all__ = [
     "COMMENT_COLUMNS",

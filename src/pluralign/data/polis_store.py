@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import insert, select
 
-from pluralign.data.polis_format import PolisClock, PolisExport, make_polis_export, write_polis
-from pluralign.data.polis_read import read_polis
 from pluralign.errors import InputError
+from pluralign.formats.polis import PolisClock, PolisExport, make_polis_export, write_polis
+from pluralign.formats.polis_read import read_polis
 from pluralign.store.models import (
     CLOSED,
     MODERATION_TO_POLIS,

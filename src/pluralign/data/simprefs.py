@@ -328,7 +328,7 @@ def _simulator_slugs(assembly: SimAssembly) -> dict[str, str]:
     """slug → statement id through the simulator's own statement bank, when the simulator is
     installed and the assembly's statement texts come from it (its Polis files carry no slug)."""
     try:
-        from pluralign.simulate.bank import load_bank as load_statement_bank
+        from pluralign.formats.statement_bank import load_bank as load_statement_bank
     except ImportError:
         return {}
     by_text = {s.text.strip(): s.id for s in assembly.statements}
@@ -363,8 +363,8 @@ def unseen_statements(sim_dir: str | Path, assembly: SimAssembly, kind: str) -> 
     ``kind`` (``divisive``, or ``all`` kinds; junk never), with the bank's stance profiles as
     ``agree`` (P(agree) / P(agree or disagree) per latent group). The bank is the one the
     simulation used (``truth.json`` provenance: path and SHA-256, which must match)."""
+    from pluralign.formats.statement_bank import JUNK, load_bank
     from pluralign.io import read_json
-    from pluralign.simulate.bank import JUNK, load_bank
 
     truth_path = Path(sim_dir) / "truth.json"
     prov = (read_json(truth_path, what="simulation truth") or {}).get("provenance") or {}
@@ -579,7 +579,7 @@ def balance_choices(pairs: Sequence[PreferencePair]) -> list[PreferencePair]:
 
 def simulator_views() -> dict[str, str]:
     """The simulator's latent groups' views (statement bank names and descriptions)."""
-    from pluralign.simulate.bank import load_bank
+    from pluralign.formats.statement_bank import load_bank
 
     return {
         g.id: f"{g.name}: {g.description}".rstrip(": ").rstrip(".") + "."

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from pluralign.lazy import lazy_exports
 
 _EXPORTS = {
-    "StatementBank": "pluralign.simulate.bank",
-    "classify": "pluralign.simulate.bank",
-    "load_bank": "pluralign.simulate.bank",
+    "StatementBank": "pluralign.formats.statement_bank",
+    "classify": "pluralign.formats.statement_bank",
+    "load_bank": "pluralign.formats.statement_bank",
     "simulate_assembly": "pluralign.simulate.engine",
     "SimulatedAssembly": "pluralign.simulate.model",
     "SimulationSettings": "pluralign.simulate.model",
@@ -38,7 +38,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pluralign.simulate.bank import StatementBank, classify, load_bank
+    from pluralign.formats.statement_bank import StatementBank, classify, load_bank
     from pluralign.simulate.engine import simulate_assembly
     from pluralign.simulate.model import SimulatedAssembly, SimulationSettings
     from pluralign.simulate.output import panel_conversation, write_simulation

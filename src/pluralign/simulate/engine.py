@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from pluralign import __version__
-from pluralign.data.polis_format import PolisClock, make_polis_export
 from pluralign.errors import InputError
-from pluralign.simulate.bank import (
+from pluralign.formats.polis import PolisClock, make_polis_export
+from pluralign.formats.statement_bank import (
     CONSENSUS,
     CONSENSUS_AGAINST,
     CONSENSUS_RULE,

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 
 from pluralign.errors import InputError
-from pluralign.simulate.bank import StatementBank
+from pluralign.formats.statement_bank import StatementBank
 from pluralign.simulate.population import Population
 from pluralign.simulate.settings import SimulateSettings
 
 if TYPE_CHECKING:
-    from pluralign.data.polis_format import PolisExport
+    from pluralign.formats.polis import PolisExport
 
 VOTE_CHOICES = np.array([1, -1, 0])  # the order of the last axis of vote probabilities
 
@@ -237,7 +237,7 @@ class SimulatedAssembly:
         All statements and authors are kept (so comment ids stay valid); participants-votes
         lists the moderator, ``people`` and the statements' authors.
         """
-        from pluralign.data.polis_format import make_polis_export
+        from pluralign.formats.polis import make_polis_export
 
         rows = self._rows(people)
         numbers = set(self.people["participant"].to_numpy()[rows].tolist())

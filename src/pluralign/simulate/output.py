@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from pluralign import __version__
-from pluralign.data.polis_format import write_polis
+from pluralign.formats.polis import write_polis
 from pluralign.io import atomic_write_text
 from pluralign.simulate.model import SimulatedAssembly
 

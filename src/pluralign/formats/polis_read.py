@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from pluralign.csvtable import Table, read_table, records
-from pluralign.data.polis_format import (
+from pluralign.errors import InputError, at
+from pluralign.formats.polis import (
     COMMENTS_FILE,
     PARTICIPANT_COLUMNS,
     PARTICIPANTS_FILE,
@@ -32,7 +33,6 @@ from pluralign.data.polis_format import (
     PolisExport,
     make_polis_export,
 )
-from pluralign.errors import InputError, at
 
 VOTE_VALUES = (1, -1, 0)
 ID_MAX = 2**31 - 1
