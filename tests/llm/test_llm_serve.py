@@ -125,6 +125,46 @@ def test_stop_strings_end_the_reply_before_them(tiny_server):
         assert resp.status_code == 400 and resp.json()["error"]["param"] == "stop"
 
 
+def test_a_chat_request_s_stop_strings_reach_the_generator_over_http_and_locally(
+    tiny_server, tiny_checkpoint, tmp_path
+):
+    """``ChatRequest.stop`` through pluralign's HTTP provider to ``pluralign serve``, and through
+    the local provider: the reply ends before the first stop string, which it does not include,
+    with finish_reason "stop"; the cache tells the two requests apart."""
+    from pluralign.llm.config import ProviderConfig
+    from pluralign.llm.provider import open_provider
+    from pluralign.llm.types import ChatRequest
+
+    ask = [{"role": "user", "content": "Say something."}]
+    plain = ChatRequest.of(ask, max_tokens=40)
+    over_http = open_provider(
+        ProviderConfig(base_url=tiny_server.base_url, cache_dir=tmp_path / "cache")
+    )
+    local = open_provider(ProviderConfig(checkpoint=tiny_checkpoint))
+    try:
+        full = over_http.complete(plain)
+        assert len(full.text) > 12 and full.finish_reason in ("stop", "length"), full
+        stop = full.text[8:11]
+        cut = ChatRequest.of(ask, max_tokens=40, stop=("\u2603never", stop))
+        assert cut.key("m") != plain.key("m")
+        for provider in (over_http, local):
+            done = provider.complete(cut)
+            assert done.text == full.text[: full.text.index(stop)], provider
+            assert stop not in done.text and done.finish_reason == "stop"
+            assert done.completion_tokens < full.completion_tokens
+        again = over_http.complete(cut)  # the cut reply was cached under its own key
+        assert again.cached and again.text == full.text[: full.text.index(stop)]
+    finally:
+        over_http.close()
+        local.close()
+    # a request without stop strings keeps the key it had before they existed
+    assert "stop" not in plain.canonical()
+    assert ChatRequest.of(ask, stop="x").stop == ("x",)
+    for bad in (("a",) * 5, ("",)):
+        with pytest.raises(ValueError, match="stop takes at most 4 non-empty strings"):
+            ChatRequest.of(ask, stop=bad)
+
+
 class _Pending:
     """A model whose answers wait until the test gives them; it records what it was asked."""
 

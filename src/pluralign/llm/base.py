@@ -140,6 +140,7 @@ class Provider:
             temperature=req.temperature,
             seed=req.seed,
             response_format=req.response_format,
+            stop=req.stop,
         )
         second = self.complete(repair)
         value, error2 = parse_structured(second.text, schema, fallback)

@@ -85,6 +85,8 @@ class HTTPProvider(Provider):
         }
         if request.seed is not None:
             body["seed"] = request.seed
+        if request.stop:
+            body["stop"] = list(request.stop)
         if request.response_format is not None and self._schema_ok:
             body["response_format"] = request.response_format
         try:

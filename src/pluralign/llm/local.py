@@ -186,7 +186,11 @@ class LocalProvider(Provider):
         with self._usage_lock:
             self.usage.requests += 1
         return model.generate(
-            request.message_dicts(), request.max_tokens, request.temperature, request.seed
+            request.message_dicts(),
+            request.max_tokens,
+            request.temperature,
+            request.seed,
+            request.stop,
         )
 
     def close(self) -> None:

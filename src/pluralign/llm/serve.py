@@ -30,11 +30,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from pluralign.errors import InputError, require
+from pluralign.llm.types import MAX_STOP
 
 #: Seconds between two checks whether the client of a pending request is still there.
 DISCONNECT_POLL = 0.25
-#: Most stop strings a request may give (as OpenAI's API).
-MAX_STOP = 4
 
 
 def resolve_target(target: str | Path | None) -> tuple[str | Path, Path | None]:

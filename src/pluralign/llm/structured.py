@@ -43,6 +43,7 @@ def schema_instruction(
         temperature=request.temperature,
         seed=request.seed,
         response_format=response_format_for(schema) if send_schema else None,
+        stop=request.stop,
     )
 
 

@@ -13,6 +13,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+#: Most stop strings a request may give (as OpenAI's API).
+MAX_STOP = 4
+
 
 def canonical_json(obj: Any) -> str:
     """JSON with sorted keys and no whitespace: equal objects give equal strings."""
@@ -28,7 +31,10 @@ class ChatRequest:
     """One chat-completion call.
 
     ``messages`` is a tuple of ``(role, content)`` pairs; ``response_format`` is the OpenAI
-    ``response_format`` object (e.g. a JSON schema) or ``None``.
+    ``response_format`` object (e.g. a JSON schema) or ``None``. ``stop``: up to 4 strings
+    that end the reply, as OpenAI's ``stop``: the reply ends before the first of them (which is
+    not part of the text) with ``finish_reason`` ``"stop"``. A request without stop strings has
+    the same cache key as before they existed.
     """
 
     messages: tuple[tuple[str, str], ...]
@@ -36,6 +42,13 @@ class ChatRequest:
     temperature: float = 0.0
     seed: int | None = 0
     response_format: dict | None = None
+    stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        stop = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop or ())
+        if len(stop) > MAX_STOP or not all(isinstance(s, str) and s for s in stop):
+            raise ValueError(f"stop takes at most {MAX_STOP} non-empty strings, not {stop!r}")
+        object.__setattr__(self, "stop", stop)
 
     @classmethod
     def of(cls, messages: list[dict] | list[tuple[str, str]], **kwargs: Any) -> ChatRequest:
@@ -55,6 +68,7 @@ class ChatRequest:
             "temperature": float(self.temperature),
             "seed": self.seed,
             "response_format": self.response_format,
+            **({"stop": list(self.stop)} if self.stop else {}),
         }
 
     def key(self, model_identity: str) -> str:
