@@ -94,6 +94,22 @@ def test_a_round_killed_during_training_resumes_and_round_one_is_untouched(run):
     summary = json.loads((run.out / "round-2" / "train" / "summary.json").read_text())
     assert summary["resumed"] is True and summary["steps"] == 30
     assert list(run.starts) == ["round-2/train"]  # round 1's training did not run again
+    # the skipped round-2 stages' results are read back from their folders, equal to what
+    # their run gives
+    from pluralign.data.settings import RoundDataSettings
+    from pluralign.data.stage import ROUND, RoundDataInputs
+    from pluralign.llm.stage import SynthResult
+    from pluralign.models.settings import TunedModelSettings
+    from pluralign.models.stage import TUNED, TunedModelInputs
+
+    results = run.result.results
+    assert results["round-2/model"] == TUNED.run(
+        TunedModelInputs(run.out / "train" / "model", "train"), TunedModelSettings(round=2), 0)
+    assert results["round-2/data"] == ROUND.run(
+        RoundDataInputs(run.out / "data", run.out / "round-2" / "synth" / "pairs.jsonl"),
+        RoundDataSettings(round=2), 0)
+    assert results["round-2/synth"] == SynthResult.read(run.out / "round-2" / "synth")
+    assert results["round-2/synth"].usage["generator_sha256"]
 
 
 @pytest.mark.slow

@@ -18,6 +18,19 @@ GROUP_SOURCES = ("votes", "votes+choices")
 
 
 @dataclass(frozen=True)
+class RoundDataSettings(Settings):
+    """A later round's training pairs (docs/rounds.md); ``pipeline.yaml``'s
+    ``rounds.keep_people`` takes its default from here."""
+
+    section = "rounds"
+
+    round: int = setting(2, "The round the pairs train (2, 3, ...).", ge=2, cli=False)
+    keep_people: bool = setting(
+        True, "Rounds after the first also train on the run's pairs from people (round 1's "
+        "training pairs that were not synthesised: the panel's, inputs.preferences)", cli=False)
+
+
+@dataclass(frozen=True)
 class DataSettings(Settings):
     """How preference pairs are made, weighted and held out."""
 

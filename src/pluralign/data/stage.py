@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pluralign.contract import StageSpec
 from pluralign.data.preferences import PreferenceSet
-from pluralign.data.settings import DataSettings
+from pluralign.data.settings import DataSettings, RoundDataSettings
 from pluralign.errors import InputError
 
 TRAIN_FILE = "train.jsonl"
@@ -124,3 +124,52 @@ def run(inputs: DataInputs, settings: DataSettings, seed: int) -> DataResult:
 
 STAGE = StageSpec("data", DataSettings, run, DataResult,
                   reads=("simulate", "panel", "aggregate", "synth"))
+
+
+@dataclass(frozen=True)
+class RoundDataInputs:
+    """A later round's sources: round 1's data folder (its held-out pairs, and its training
+    pairs from people) and the round's synthesised pairs (None: the round synthesised none)."""
+
+    first: Path
+    synthesised: Path | None = None
+
+
+def run_round(inputs: RoundDataInputs, settings: RoundDataSettings, seed: int) -> DataResult:
+    """The round's pairs (its synthesis, plus round 1's pairs from people when keep_people; no
+    held-out prompt, weights of mean 1); round 1's held-out pairs."""
+    from pluralign.data.preferences import make_provenance, read_jsonl
+    from pluralign.data.weighting import normalise_mean_one
+
+    first = Path(inputs.first)
+    heldout = read_jsonl(first / HELDOUT_FILE)
+    held = {p.prompt for p in heldout.pairs}
+    sources: dict[str, Path] = {}
+    pairs = []
+    synth = inputs.synthesised
+    if synth is not None and Path(synth).is_file():
+        sources["synth"] = Path(synth)
+        pairs.extend(read_jsonl(synth).pairs)
+    if settings.keep_people:
+        sources["people"] = first / TRAIN_FILE
+        pairs.extend(p for p in read_jsonl(first / TRAIN_FILE).pairs
+                     if not p.source.startswith("synth"))
+    pairs = [p for p in pairs if p.prompt not in held]
+    if not pairs:
+        raise InputError(
+            f"round {settings.round} has no training pairs: its synthesis wrote none"
+            + ("" if settings.keep_people else " and rounds.keep_people is false"),
+            where=str(Path(synth).parent if synth is not None else first),
+            hint="see the gate logs (synth/*.gates.json) or set rounds.keep_people: true",
+        )
+    weights = normalise_mean_one([p.weight for p in pairs])
+    pairs = [p.with_weight(float(w)) for p, w in zip(pairs, weights, strict=True)]
+    prov = make_provenance("preferences.rounds", inputs=sources, seed=seed,
+                           settings={"round": settings.round,
+                                     "keep_people": settings.keep_people}, split="train")
+    return DataResult(PreferenceSet.of(pairs, prov), heldout)
+
+
+ROUND = StageSpec("data", RoundDataSettings, run_round, DataResult, reads=("data", "synth"))
+"""A later round's ``data`` stage (:mod:`pluralign.run.rounds`): round 1's held-out pairs are
+written back as they were read (the same bytes)."""

@@ -39,6 +39,9 @@ class SynthInputs:
     """A JSONL file each call appends its request count to (``RUN/llm-usage.jsonl``)."""
     name: str = "synth"
     """The stage's name in ``usage_log``."""
+    generator_sha256: str | None = None
+    """The sha256 of the generator's weights when the run knows it (a later round's synthesis
+    by the previous round's model); recorded in ``usage.json``."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ def run(inputs: SynthInputs, settings: SynthSettings, seed: int) -> SynthResult:
         "requests": usage["requests"], "cache_hits": usage["cache_hits"], "usage": usage,
         "questions": q.written + q.already_done, "pairs": r.written + r.already_done,
         "failed": failed, "generator": inputs.generator.label(),
+        **({"generator_sha256": inputs.generator_sha256} if inputs.generator_sha256 else {}),
         "gates": {**(q.gates or {}).get("steps", {}), **(r.gates or {}).get("steps", {})}})
     result.write(out)  # also when requests failed: what this call did
     if inputs.usage_log is not None:

@@ -26,6 +26,16 @@ class TinySettings(Settings):
 
 
 @dataclass(frozen=True)
+class TunedModelSettings(Settings):
+    """A later round's base model: the previous round's tuned model, recorded as it is (which
+    folder is the stage's input, docs/rounds.md)."""
+
+    section = "rounds"
+
+    round: int = setting(2, "The round whose base the model is (2, 3, ...).", ge=2, cli=False)
+
+
+@dataclass(frozen=True)
 class ModelSettings(Settings):
     """The base model a run fine-tunes (and, unless ``model.llm`` names another, the model
     its LLM stages prompt)."""

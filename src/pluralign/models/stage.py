@@ -16,7 +16,7 @@ from typing import Any
 
 from pluralign.contract import StageSpec
 from pluralign.errors import InputError
-from pluralign.models.settings import ModelSettings
+from pluralign.models.settings import ModelSettings, TunedModelSettings
 
 MODEL_FILE = "model.json"
 
@@ -87,3 +87,25 @@ def run(inputs: ModelInputs, settings: ModelSettings, seed: int) -> ModelResult:
 
 STAGE = StageSpec("model", ModelSettings, run, ModelResult,
                   reads=("data", "constitution", "aggregate"))
+
+
+@dataclass(frozen=True)
+class TunedModelInputs:
+    """The previous round's tuned model folder and how the run names it (the stage that
+    trained it: ``train``, ``round-2/train``)."""
+
+    path: Path
+    source: str
+
+
+def run_tuned(inputs: TunedModelInputs, settings: TunedModelSettings, seed: int) -> ModelResult:
+    """Record the previous round's tuned model as this round's base (model.json)."""
+    from pluralign.models import model_info, require_chat_template
+
+    path = Path(inputs.path).resolve()
+    require_chat_template(path)
+    return ModelResult(path, model_info(path, source=inputs.source))
+
+
+TUNED = StageSpec("model", TunedModelSettings, run_tuned, ModelResult, reads=("train",))
+"""A later round's ``model`` stage (:mod:`pluralign.run.rounds`)."""

@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from pluralign.aggregate.settings import AggregateSettings
 from pluralign.constitution.settings import ConstitutionSettings
-from pluralign.contract import Settings
-from pluralign.data.settings import DataSettings
+from pluralign.contract import Settings, default, help_of
+from pluralign.data.settings import DataSettings, RoundDataSettings
 from pluralign.errors import InputError, at
 from pluralign.evaluate.settings import EvaluateSettings
 from pluralign.llm.config import ProviderSettings
@@ -202,11 +202,8 @@ class RoundsSettings(_Model):
         description="Stop after a round whose held-out preference accuracy (all pairs, after "
         "training) rose by this much or less over the previous round's (null: run every round)",
     )
-    keep_people: bool = Field(
-        True,
-        description="Rounds after the first also train on the run's pairs from people (round 1's "
-        "training pairs that were not synthesised: the panel's, inputs.preferences)",
-    )
+    keep_people: bool = Field(default(RoundDataSettings, "keep_people"),
+                              description=help_of(RoundDataSettings, "keep_people"))
 
     @model_validator(mode="before")
     @classmethod

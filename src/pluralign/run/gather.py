@@ -204,6 +204,38 @@ def provider_config(ctx: StageContext):
     return ProviderSettings(checkpoint=checkpoint, cache_dir=cache, concurrency=8)
 
 
+def tuned_model_inputs(ctx: StageContext):
+    """A later round's base: the model the previous round trained (``settings['previous']``:
+    ``train``, ``round-2/train``)."""
+    from pluralign.models.stage import TunedModelInputs
+
+    previous = ctx.settings["previous"]
+    return TunedModelInputs(ctx.run_dir / previous / "model", previous)
+
+
+def round_synth_inputs(ctx: StageContext):
+    """A later round's synthesis: :func:`synth_inputs` with the round's base (the previous
+    round's model) writing through the local provider. Its request cache is keyed by the
+    weights' sha256, so a retrained previous round never answers from the old model's cache;
+    ``usage.json`` names the model and that sha256."""
+    from dataclasses import replace
+
+    model = ctx.result("model")
+    cache = ctx.run_dir / LLM_CACHE / f"model-{model.info['sha256'][:16]}"
+    generator = {"checkpoint": str(model.path), "cache_dir": str(cache), "concurrency": 8}
+    inputs = synth_inputs(replace(ctx, settings={**ctx.settings, "llm": generator}))
+    return replace(inputs, generator_sha256=model.info["sha256"])
+
+
+def round_data_inputs(ctx: StageContext):
+    """A later round's data: round 1's data folder and the round's synthesised pairs (when the
+    round synthesises, ``settings['synth']``)."""
+    from pluralign.data.stage import RoundDataInputs
+
+    synth = ctx.stage_dir("synth") / "pairs.jsonl" if ctx.settings["synth"] else None
+    return RoundDataInputs(ctx.run_dir / "data", synth)
+
+
 def synth_inputs(ctx: StageContext):
     """The synthesis's inputs: the constitution's clauses, the provider (above), the stage's
     folder (written as the texts come: resumable) and the round's synthesis steps."""

@@ -27,7 +27,6 @@ resumes where it stopped (:mod:`pluralign.run.runner`).
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -38,7 +37,6 @@ from pluralign.io import write_json_atomic
 from pluralign.run.runner import (
     RunResult,
     Stage,
-    StageContext,
     StageFiles,
     StageOutcome,
     StageResults,
@@ -84,128 +82,46 @@ def check_rounds(cfg) -> None:
 
 
 # -- the stages of a later round ---------------------------------------------------------------
-def stage_round_model(ctx: StageContext):
-    """Record the previous round's tuned model as this round's base (``model.json``)."""
-    from pluralign.models import model_info, require_chat_template
-    from pluralign.models.stage import ModelResult
-
-    path = (ctx.run_dir / ctx.settings["previous"] / "model").resolve()
-    require_chat_template(path)
-    result = ModelResult(path, model_info(path, source=ctx.settings["previous"]))
-    result.write(ctx.out)
-    return result
-
-
-def _generator(ctx: StageContext) -> dict[str, Any]:
-    """The local provider on this round's base (the previous round's model); its request cache
-    is keyed by the weights' sha256, so a retrained previous round never answers from the old
-    model's cache."""
-    from pluralign.run.gather import LLM_CACHE
-
-    info = ctx.result("model").info
-    cache = ctx.run_dir / LLM_CACHE / f"model-{info['sha256'][:16]}"
-    return {"checkpoint": str(ctx.result("model").path), "cache_dir": str(cache),
-            "concurrency": 8}
-
-
-def stage_round_synth(ctx: StageContext):
-    """Questions and pairs written by the previous round's model (the synthesis stage,
-    :mod:`pluralign.llm.stage`); ``usage.json`` names that model and its weights' sha256."""
-    from pluralign.contract import settings_from
-    from pluralign.llm.settings import SynthSettings
-    from pluralign.llm.stage import SynthResult
-    from pluralign.llm.stage import run as synth_run
-    from pluralign.run.gather import synth_inputs
-
-    generator = _generator(ctx)
-    inputs = synth_inputs(replace(ctx, settings={**ctx.settings, "llm": generator}))
-    done = synth_run(inputs, settings_from(SynthSettings, ctx.settings["synth"]), ctx.seed)
-    result = SynthResult({**done.usage, "generator": generator["checkpoint"],
-                          "generator_sha256": ctx.result("model").info["sha256"]})
-    result.write(ctx.out)
-    return result
-
-
-def stage_round_data(ctx: StageContext):
-    """The round's ``train.jsonl`` (its synthesis, plus round 1's pairs from people when
-    ``keep_people``; no held-out prompt) and round 1's ``heldout.jsonl``, copied unchanged."""
-    from pluralign.data.preferences import make_provenance, read_jsonl, write_jsonl
-    from pluralign.data.weighting import normalise_mean_one
-
-    first = ctx.run_dir / "data"
-    shutil.copyfile(first / "heldout.jsonl", ctx.out / "heldout.jsonl")
-    for sidecar in first.glob("heldout.jsonl.*"):  # the provenance beside it
-        shutil.copyfile(sidecar, ctx.out / sidecar.name)
-    held = {p.prompt for p in read_jsonl(first / "heldout.jsonl").pairs}
-    sources: dict[str, Path] = {}
-    pairs = []
-    synth = ctx.stage_dir("synth") / "pairs.jsonl"
-    if ctx.settings["synth"] and synth.is_file():
-        sources["synth"] = synth
-        pairs.extend(read_jsonl(synth).pairs)
-    if ctx.settings["keep_people"]:
-        sources["people"] = first / "train.jsonl"
-        pairs.extend(p for p in read_jsonl(first / "train.jsonl").pairs
-                     if not p.source.startswith("synth"))
-    pairs = [p for p in pairs if p.prompt not in held]
-    if not pairs:
-        raise InputError(
-            f"round {ctx.settings['round']} has no training pairs: its synthesis wrote none"
-            + ("" if ctx.settings["keep_people"] else " and rounds.keep_people is false"),
-            where=str(ctx.stage_dir("synth")),
-            hint="see the gate logs (synth/*.gates.json) or set rounds.keep_people: true",
-        )
-    weights = normalise_mean_one([p.weight for p in pairs])
-    pairs = [p.with_weight(float(w)) for p, w in zip(pairs, weights, strict=True)]
-    prov = make_provenance("preferences.rounds", inputs=sources, seed=ctx.seed,
-                           settings={"round": ctx.settings["round"],
-                                     "keep_people": ctx.settings["keep_people"]}, split="train")
-    write_jsonl(ctx.out / "train.jsonl", pairs, prov)
-    from pluralign.data.stage import DataResult
-
-    return DataResult.read(ctx.out)
-
-
 def round_stages(cfg, k: int) -> list[Stage]:
-    """The stages round ``k`` ≥ 2 adds (module docstring)."""
+    """The stages round ``k`` ≥ 2 adds (module docstring): contract stages, their inputs
+    gathered from the run (:mod:`pluralign.run.gather`), each result read back from its folder
+    when a resumed round skips the stage."""
     if k < 2:
         raise ValueError("round 1 is the pipeline's own stages")
+    from pluralign.data.settings import RoundDataSettings
+    from pluralign.data.stage import ROUND as ROUND_DATA
+    from pluralign.evaluate.stage import STAGE as EVALUATE
+    from pluralign.llm.stage import STAGE as SYNTH
+    from pluralign.models.settings import TunedModelSettings
+    from pluralign.models.stage import TUNED
+    from pluralign.run import gather as G
+    from pluralign.train.stage import STAGE as TRAIN
+
     name = lambda st: stage_name(k, st)  # noqa: E731
     previous = stage_name(k - 1, "train")
     steps = cfg.rounds.steps_of(k)
     synth = steps != ()
-    from pluralign.models.stage import ModelResult
-
-    out = [Stage(name("model"), stage_round_model, settings={"previous": previous, "round": k},
-                 after=(previous,), description="the previous round's model as the base",
-                 result_cls=ModelResult)]
+    out = [spec_stage(TUNED, TunedModelSettings(round=k), G.tuned_model_inputs,
+                      wiring={"previous": previous}, name=name("model"), after=(previous,),
+                      description="the previous round's model as the base")]
     if synth:
-        from pluralign.llm.stage import SynthResult
-
-        settings = {"synth": cfg.synth.settings().to_dict(), "round": k}
+        wiring: dict[str, Any] = {"round": k}
         if steps is not None:
-            settings["steps"] = list(steps)
-        out.append(Stage(name("synth"), stage_round_synth, settings=settings,
-                         after=("constitution", name("model")), folders={"model": name("model")},
-                         description="synthesis by the previous round's model",
-                         result_cls=SynthResult))
-    from pluralign.data.stage import DataResult
-
-    out.append(Stage(name("data"), stage_round_data,
-                     settings={"round": k, "synth": synth, "keep_people": cfg.rounds.keep_people},
-                     after=("data", *((name("synth"),) if synth else ())),
-                     folders={"synth": name("synth")},
-                     description="the round's pairs; round 1's held-out pairs",
-                     result_cls=DataResult))
+            wiring["steps"] = list(steps)
+        out.append(spec_stage(SYNTH, cfg.synth.settings(), G.round_synth_inputs, wiring=wiring,
+                              name=name("synth"), after=("constitution", name("model")),
+                              folders={"model": name("model")},
+                              description="synthesis by the previous round's model"))
+    out.append(spec_stage(ROUND_DATA, RoundDataSettings(round=k,
+                                                        keep_people=cfg.rounds.keep_people),
+                          G.round_data_inputs, wiring={"synth": synth}, name=name("data"),
+                          after=("data", *((name("synth"),) if synth else ())),
+                          folders={"synth": name("synth")},
+                          description="the round's pairs; round 1's held-out pairs"))
     folders = {"data": name("data"), "model": name("model")}
-    from pluralign.run import gather as G
-    from pluralign.train.stage import STAGE as TRAIN
-
     out.append(spec_stage(TRAIN, cfg.train.settings(), G.train_inputs, name=name("train"),
                           after=(name("data"), name("model")), folders=folders,
                           description="training from the previous round's weights"))
-    from pluralign.evaluate.stage import STAGE as EVALUATE
-
     out.append(spec_stage(EVALUATE, cfg.evaluate.settings(), G.evaluate_inputs,
                           name=name("evaluate"), after=(name("data"), "model", name("train")),
                           folders={"data": name("data"), "train": name("train")},
