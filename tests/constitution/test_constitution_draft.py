@@ -18,8 +18,8 @@ from pluralign.constitution import (  # noqa: E402
     load_constitution,
     write_constitution,
 )
-from pluralign.constitution.embed import embed, minilm_available  # noqa: E402
 from pluralign.errors import InputError  # noqa: E402
+from pluralign.models.embed import embed, minilm_available  # noqa: E402
 
 TEXTS = {
     12: "The assistant must tell people when they are talking to an AI.",

@@ -49,7 +49,7 @@ def _matrix(polis_dir: Path, conv: str):
 
 def decisions(polis_dir: Path, method: str) -> list[tuple[bool, bool, str]]:
     """(label, decision, conversation) of every labelled pair."""
-    from pluralign.constitution.embed import embed
+    from pluralign.models.embed import embed
     from pluralign.sensemaking.textclean import Vocabulary, clean_text
 
     rules = MergeRules.for_embedder(method)

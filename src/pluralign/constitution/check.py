@@ -45,8 +45,8 @@ def check_against(
     module docstring); raises :class:`InputError` naming the clause, statement and line of the
     first statement id the conversation does not have."""
     from pluralign.constitution.draft import candidates
-    from pluralign.constitution.embed import embed
     from pluralign.constitution.principles import merged_disagreement
+    from pluralign.models.embed import embed
     from pluralign.sensemaking.faithful import check_principle
     from pluralign.sensemaking.merge import MergeRules
     from pluralign.sensemaking.textclean import Vocabulary, clean_text

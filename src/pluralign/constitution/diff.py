@@ -119,7 +119,7 @@ def diff_constitutions(
     """Match the clauses of ``a`` and ``b`` by meaning (see the module docstring)."""
     from scipy.optimize import linear_sum_assignment
 
-    from pluralign.constitution.embed import embed
+    from pluralign.models.embed import embed
 
     vectors, method = embed([core(s.text) for s in list(a) + list(b)], embedder)
     threshold = THRESHOLDS[method] if threshold is None else threshold

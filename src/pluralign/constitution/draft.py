@@ -27,8 +27,8 @@ import numpy as np
 from pluralign import __version__
 from pluralign.aggregate.consensus import nearest_miss
 from pluralign.constitution.document import Clause, Constitution, Evidence, GroupVotes
-from pluralign.constitution.embed import embed
 from pluralign.constitution.settings import ConstitutionSettings
+from pluralign.models.embed import embed
 
 
 def _evidence(result, j: int, texts: Mapping[int, str]) -> Evidence:

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from pluralign.aggregate.consensus import METHODS, RULE_FIELDS, ConsensusRule
 from pluralign.contract import Settings, setting
+from pluralign.models.settings import DEFAULT_EMBEDDER, EMBEDDERS
 
-EMBEDDERS = ("auto", "minilm", "tfidf")
-"""Sentence vectors (:data:`pluralign.constitution.embed.METHODS`)."""
 STYLES = ("choose", "should", "verbatim")
 """How clauses are worded."""
 
@@ -62,7 +61,8 @@ class ConstitutionSettings(Settings):
         None, "Cosine similarity at which statements merge on wording alone (null: the "
         "embedder's default, 0.80 MiniLM, 0.55 TF-IDF).", ge=-1, le=1)
     embedder: str = setting(
-        "auto", "Sentence vectors: auto (MiniLM when installed, else TF-IDF), minilm or tfidf.",
+        DEFAULT_EMBEDDER,
+        "Sentence vectors: auto (MiniLM when installed, else TF-IDF), minilm or tfidf.",
         choices=EMBEDDERS)
     max_clauses: int | None = setting(
         None, "Keep at most this many clauses (the best-supported: highest GAC of their lead).",

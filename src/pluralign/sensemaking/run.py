@@ -59,7 +59,7 @@ def topic_model(
     texts: dict[int, str] | None = None,
 ):
     """The named topics of ``result``'s statements and the vectors they came from."""
-    from pluralign.constitution.embed import embed
+    from pluralign.models.embed import embed
     from pluralign.sensemaking.naming import name_topics
 
     ids = [int(s) for s in result.matrix.statements]
@@ -88,8 +88,8 @@ def run(
     :class:`~pluralign.aggregate.AggregateResult` (``writer``: a
     :class:`~pluralign.sensemaking.writer.Writer` for LLM topic names and sentences, or None
     for keywords and templates)."""
-    from pluralign.constitution.embed import embed
     from pluralign.errors import InputError
+    from pluralign.models.embed import embed
 
     settings = settings or SensemakingSettings()
     if result.matrix.shape[1] == 0:

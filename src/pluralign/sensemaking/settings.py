@@ -2,16 +2,16 @@
 
 ``pluralign summarize``'s options take their defaults and help from :class:`SensemakingSettings`;
 the constitution stage runs sensemaking with its own embedder and topic count
-(:class:`~pluralign.constitution.settings.ConstitutionSettings`, whose embedder default this
-class shares)."""
+(:class:`~pluralign.constitution.settings.ConstitutionSettings`; both take the one embedder
+default, :data:`pluralign.models.settings.DEFAULT_EMBEDDER`)."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 
-from pluralign.constitution.settings import EMBEDDERS, ConstitutionSettings
 from pluralign.contract import Settings, setting
+from pluralign.models.settings import DEFAULT_EMBEDDER, EMBEDDERS
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class SensemakingSettings(Settings):
 
     section = "sensemaking"
 
-    embedder: str = setting(ConstitutionSettings.embedder, "Sentence vectors: auto (MiniLM when "
+    embedder: str = setting(DEFAULT_EMBEDDER, "Sentence vectors: auto (MiniLM when "
                             "installed, else TF-IDF), minilm or tfidf.", choices=EMBEDDERS)
     max_topics: int = setting(15, "Most top-level topics.", ge=1)
     min_topic_size: int = setting(5, "Fewest statements a topic has on average.", ge=1)

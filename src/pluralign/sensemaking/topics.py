@@ -1,7 +1,7 @@
 """Topics and subtopics of a conversation's statements, from sentence embeddings.
 
 Statements are clustered by **consensus clustering** of their unit-length sentence vectors
-(all-MiniLM-L6-v2, :mod:`pluralign.constitution.embed`): :data:`ENSEMBLE` k-means runs, each from
+(all-MiniLM-L6-v2, :mod:`pluralign.models.embed`): :data:`ENSEMBLE` k-means runs, each from
 its own seeded k-means++ start, vote on which statements belong together (the co-association
 matrix: the share of runs putting i and j in one cluster), and average-linkage clustering of
 ``1 − co-association`` cut at k clusters gives the topics (A. Strehl and J. Ghosh, "Cluster

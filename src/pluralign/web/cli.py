@@ -111,8 +111,8 @@ def web_cmd(
     from pluralign.store.session import resolve_url
 
     uvicorn = require("uvicorn", "web")
-    from pluralign.constitution.embed import METHODS
     from pluralign.errors import InputError
+    from pluralign.models.embed import METHODS
 
     if constitution_embedder not in METHODS:
         raise InputError(

