@@ -17,6 +17,7 @@ from pluralign.io import (
     honour_umask,
     iter_jsonl,
     parse_json,
+    parse_jsonl,
     read_json,
     read_text,
     read_yaml,
@@ -163,6 +164,43 @@ def test_jsonl_is_streamed_strict_and_located(tmp_path):
             list(iter_jsonl(p))
     with pytest.raises(InputError, match="missing.jsonl: file not found"):
         list(iter_jsonl(tmp_path / "missing.jsonl"))
+
+
+def test_a_growing_jsonl_is_read_up_to_the_line_being_written(tmp_path):
+    p = tmp_path / "job.jsonl"
+    p.write_bytes(b'{"a": 1}\n{"b": 2}\n{"c": "h\xc3')  # the last line cut mid-character
+    assert list(iter_jsonl(p, growing=True)) == [(1, {"a": 1}), (2, {"b": 2})]
+    with pytest.raises(InputError, match="line 3"):
+        list(iter_jsonl(p))  # a finished file: the cut line is an error
+    p.write_bytes(b'{"a": 1}\n{"b": 2}')  # complete, only its newline missing
+    assert list(iter_jsonl(p, growing=True)) == [(1, {"a": 1}), (2, {"b": 2})]
+    p.write_bytes(b'{"a": 1}\n{"b": \n{"c": 3}\n')  # a broken line before the end
+    with pytest.raises(InputError, match=r"job.jsonl, line 2: invalid JSON"):
+        list(iter_jsonl(p, growing=True))
+
+
+def test_jsonl_in_memory_reads_and_fails_as_a_file_does(tmp_path):
+    body = b'\xef\xbb\xbf{"a": 1}\r\n\n{"b": "x\xe2\x80\xa8y"}\n'  # (U+2028 is no line end)
+    p = tmp_path / "up.jsonl"
+    p.write_bytes(body)
+    assert list(parse_jsonl(body, "up.jsonl")) == list(iter_jsonl(p)) == [
+        (1, {"a": 1}), (3, {"b": "x\u2028y"})]
+    for bad in (b'{"a": 1}\n{"w": NaN}\n', b'{"a": 1}\n[1]\n', b'{"a": 1}\n{"a": "\xe9"}\n'):
+        p.write_bytes(bad)
+        with pytest.raises(InputError) as from_file:
+            list(iter_jsonl(p))
+        with pytest.raises(InputError) as in_memory:
+            list(parse_jsonl(bad, str(p)))
+        assert str(in_memory.value) == str(from_file.value)
+
+
+def test_json_errors_are_marked_for_translation(tmp_path):
+    from pluralign.errors import Msg
+
+    for bad in (b'{"w": NaN}\n', b'[1]\n', b'{"a": \n', b'{"a": "\xe9"}\n'):
+        with pytest.raises(InputError) as exc:
+            list(parse_jsonl(bad, "up.jsonl"))
+        assert isinstance(exc.value.message, Msg), bad
 
 
 def test_yaml_reading_names_the_line_and_accepts_a_bom(tmp_path):

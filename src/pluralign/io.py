@@ -14,6 +14,7 @@ file and the line.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -26,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from pluralign.errors import InputError, at
+from pluralign.errors import N_, InputError, at
 
 CHUNK = 1 << 20
 BOM = "\ufeff"
@@ -319,22 +320,23 @@ def parse_json(text: str, where: str, *, line: int | None = None) -> Any:
         return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         n = line if line is not None else exc.lineno
-        raise InputError(f"invalid JSON ({exc.msg} at column {exc.colno})", where=at(where, n)
-                         ) from None
+        raise InputError(N_("invalid JSON (%(reason)s at column %(column)s)", reason=exc.msg,
+                            column=exc.colno), where=at(where, n)) from None
     except _NotFinite as exc:
         found, key = _locate(text, exc.token)
         n = line if line is not None else found
-        what = f"field '{key}' is {exc.token}," if key is not None else f"{exc.token} is"
         raise InputError(
-            f"{what} not a finite number",
+            N_("field '%(key)s' is %(token)s, not a finite number", key=key, token=exc.token)
+            if key is not None else N_("%(token)s is not a finite number", token=exc.token),
             where=at(where, n),
-            hint="JSON numbers must be finite; write null for a missing value",
+            hint=N_("JSON numbers must be finite; write null for a missing value"),
         ) from None
     except ValueError as exc:  # Python refuses integers of more than 4300 digits
-        reason = "an integer with too many digits" if "digits" in str(exc) else str(exc)
-        raise InputError(f"invalid JSON ({reason})", where=at(where, line)) from None
+        reason = (N_("invalid JSON (an integer with too many digits)") if "digits" in str(exc)
+                  else N_("invalid JSON (%(reason)s)", reason=str(exc)))
+        raise InputError(reason, where=at(where, line)) from None
     except RecursionError:
-        raise InputError("invalid JSON (nested too deeply)", where=at(where, line)) from None
+        raise InputError(N_("invalid JSON (nested too deeply)"), where=at(where, line)) from None
 
 
 def read_json(path: str | Path, *, what: str = "file") -> Any:
@@ -342,34 +344,58 @@ def read_json(path: str | Path, *, what: str = "file") -> Any:
     return parse_json(read_text(path, what=what), str(path))
 
 
-def iter_jsonl(path: str | Path, *, what: str = "file") -> Iterator[tuple[int, dict]]:
+def iter_jsonl(path: str | Path, *, what: str = "file", growing: bool = False
+               ) -> Iterator[tuple[int, dict]]:
     """``(line number, object)`` for each non-blank line of a JSON Lines file, streamed.
 
     Every line must be one strict JSON object (see :func:`parse_json`) in UTF-8 (a BOM on the
     first line is accepted); the first error stops the iteration with an :class:`InputError`
-    naming the file and the line."""
+    naming the file and the line. ``growing``: another process may be appending to the file
+    (a job's progress), so a last line that has no newline yet and does not parse is being
+    written: it ends the iteration instead of being an error."""
     path = Path(path)
     with _open_input(path, what) as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise InputError(
-                    f"not UTF-8 text (byte 0x{raw[exc.start:exc.start + 1].hex()})",
-                    where=at(path, number),
-                    hint="save the file as UTF-8",
-                ) from None
-            if number == 1 and line.startswith(BOM):
-                line = line[1:]
-            if not line.strip():
-                continue
-            obj = parse_json(line, str(path), line=number)
-            if not isinstance(obj, dict):
-                raise InputError(
-                    f"expected a JSON object, found {type(obj).__name__}",
-                    where=at(path, number),
-                )
+        yield from _jsonl_objects(handle, str(path), growing=growing)
+
+
+def parse_jsonl(data: bytes, where: str) -> Iterator[tuple[int, dict]]:
+    """:func:`iter_jsonl` of JSON Lines held in memory (an uploaded file named ``where``): the
+    same rules and the same errors."""
+    return _jsonl_objects(io.BytesIO(data), where)
+
+
+def _jsonl_objects(lines: Iterable[bytes], where: str, *, growing: bool = False
+                   ) -> Iterator[tuple[int, dict]]:
+    for number, raw in enumerate(lines, start=1):
+        try:
+            obj = _jsonl_object(raw, where, number)
+        except InputError:
+            if growing and not raw.endswith(b"\n"):
+                return  # the last line, still being written
+            raise
+        if obj is not None:
             yield number, obj
+
+
+def _jsonl_object(raw: bytes, where: str, number: int) -> dict | None:
+    """The object on line ``number`` (None for a blank line)."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            N_("not UTF-8 text (byte 0x%(byte)s)", byte=raw[exc.start:exc.start + 1].hex()),
+            where=at(where, number),
+            hint=N_("save the file as UTF-8"),
+        ) from None
+    if number == 1 and line.startswith(BOM):
+        line = line[1:]
+    if not line.strip():
+        return None
+    obj = parse_json(line, where, line=number)
+    if not isinstance(obj, dict):
+        raise InputError(N_("expected a JSON object, found %(type)s", type=type(obj).__name__),
+                         where=at(where, number))
+    return obj
 
 
 # -- YAML ----------------------------------------------------------------------------------------

@@ -211,3 +211,17 @@ def test_a_killed_worker_is_marked_failed(bench, tmp_path):
     html = _wait(admin, "practice", timeout=30)
     assert "state-failed" in html and "ended without finishing" in html
     assert _job(store, "practice").slot is None
+
+
+def test_a_job_file_being_written_is_read_up_to_its_last_whole_line(tmp_path):
+    from pluralign.errors import InputError
+    from pluralign.workbench import tasks
+
+    assert tasks.read_rows(tmp_path / "missing.jsonl") == []
+    (tmp_path / tasks.PAIRS).write_bytes(b'{"prompt": "a"}\n{"prompt": "b"}\n{"prompt": "c')
+    (tmp_path / tasks.PROGRESS).write_text('{"step": "pairs", "total": 3}')
+    progress = tasks.practice_progress(tmp_path)
+    assert progress["pairs"] == 2 and progress["sample_pairs"][-1] == {"prompt": "b"}
+    (tmp_path / tasks.PAIRS).write_bytes(b'{"prompt": "a"}\n{"prompt": \n{"prompt": "c"}\n')
+    with pytest.raises(InputError, match=r"pairs.jsonl, line 2: invalid JSON"):
+        tasks.practice_progress(tmp_path)  # a broken line is said, not skipped

@@ -147,21 +147,15 @@ def parse_prompts(data: bytes, name: str) -> list[dict[str, Any]]:
     if name.lower().endswith(".csv"):
         reader = csv.DictReader(io.StringIO(text))
         rows = [(i, dict(r)) for i, r in enumerate(reader, start=2)]
-    else:
-        for i, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    N_("not valid JSON (%(reason)s)", reason=exc.msg),
-                    where=at(name, i),
-                    hint=N_("one JSON object per line, or upload a .csv"),
-                ) from exc
-            if not isinstance(obj, dict):
-                raise InputError(N_("expected a JSON object"), where=at(name, i))
-            rows.append((i, obj))
+    else:  # the one JSONL reader: strict JSON, one object a line, errors naming the line
+        from pluralign.io import parse_jsonl
+
+        try:
+            rows = list(parse_jsonl(data, name))
+        except InputError as exc:
+            raise InputError(exc.message, where=exc.where,
+                             hint=exc.hint or N_("one JSON object per line, or upload a .csv")
+                             ) from None
     out, seen = [], set()
     for i, row in rows:
         prompt = row.get("prompt") or row.get("question")

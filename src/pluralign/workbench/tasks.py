@@ -29,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 
 from pluralign.errors import PluralignError
-from pluralign.io import write_json_atomic
+from pluralign.io import iter_jsonl, write_json_atomic
 
 CONSTITUTION = "constitution.yaml"
 QUESTIONS = "questions.jsonl"
@@ -39,20 +39,12 @@ TRAIN = "train"
 
 
 def read_rows(path: Path) -> list[dict]:
-    """The complete JSON lines of a JSONL file that may be mid-write (missing: none)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """The objects of a job's JSONL file as far as it is written (missing: none): the one
+    JSONL reader (:func:`pluralign.io.iter_jsonl`), its last line skipped while it is being
+    written; a broken line before it is an error naming the file and the line."""
+    if not Path(path).is_file():
         return []
-    rows = []
-    for line in text.splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
+    return [row for _, row in iter_jsonl(path, growing=True)]
 
 
 def _provider(settings: dict, folder: Path, cache: bool = True):
