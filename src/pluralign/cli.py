@@ -1,7 +1,8 @@
 """The ``pluralign`` command line: one thin command (group) per stage.
 
 Commands parse their options, call the stage's public API and print the result. Each stage keeps
-its commands in ``pluralign/<stage>/cli.py``; this module only mounts them, so those modules
+its commands in ``pluralign/<stage>/cli.py`` (commands that put several stages together, the LLM
+ones, in ``pluralign/commands/``); this module only mounts them, so those modules
 import nothing heavy at the top (``pluralign --help`` loads no numpy, pandas, SQLAlchemy or torch;
 a test checks it). A :class:`~pluralign.errors.PluralignError` is printed as one line without a
 traceback and exits with status 1; a usage error is one or two lines and exits with status 2.
@@ -57,7 +58,7 @@ COMMAND_MODULES = (
     "pluralign.evaluate.cli",
     "pluralign.report.cli",
     "pluralign.train.cli",
-    "pluralign.llm.cli",
+    "pluralign.commands.llm",
     "pluralign.web.cli",
     "pluralign.run.cli",
 )

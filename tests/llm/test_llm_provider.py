@@ -188,7 +188,8 @@ def test_provider_flags_read_every_llm_command_by_name(tmp_path):
     import inspect
     from dataclasses import fields
 
-    from pluralign.llm import cli, model_cli
+    from pluralign.commands import llm as cli
+    from pluralign.commands import llm_models as model_cli
 
     names = {f.name for f in fields(ProviderFlags)}
     commands = (cli.questions_cmd, cli.revise_cmd, cli.refine_cmd, cli.filter_cmd)

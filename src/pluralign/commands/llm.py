@@ -1,5 +1,7 @@
 """CLI of the LLM layer: ``pluralign serve``, ``pluralign synth ...``, ``pluralign interview``,
-``pluralign judge``. Thin: parse flags into a ProviderSettings, call the module, print a summary."""
+``pluralign judge``. Thin: parse flags into a ProviderSettings, read the constitution file with the
+constitution's reader, call the LLM module, print a summary (above both stages, see
+:mod:`pluralign.commands`)."""
 
 from __future__ import annotations
 
@@ -299,7 +301,7 @@ def filter_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    from pluralign.llm.model_cli import interview_cmd, judge_cmd, serve_cmd
+    from pluralign.commands.llm_models import interview_cmd, judge_cmd, serve_cmd
 
     app.command("serve")(serve_cmd)
     app.add_typer(synth_app, name="synth")

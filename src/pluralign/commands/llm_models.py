@@ -1,4 +1,4 @@
-"""The commands that run a model directly, beside synthesis (:mod:`.cli`, which mounts them):
+"""The commands that run a model directly, beside synthesis (:mod:`.llm`, which mounts them):
 ``pluralign serve`` (a model as an OpenAI-compatible server), ``pluralign interview`` (a model
 interviewed into a constitution, :mod:`pluralign.constitution.interview`) and ``pluralign judge``
 (two models' answers compared by a judge model)."""
