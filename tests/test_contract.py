@@ -29,6 +29,7 @@ COMMAND_SETTINGS = {
     ("summarize",): SensemakingSettings,
     ("constitution", "draft"): ConstitutionSettings,
     ("evaluate",): EvaluateSettings,
+    ("eval-public", "results"): EvaluateSettings,
     ("panel", "select"): PanelSettings,
     ("panel", "quotas"): PanelSettings,
     ("model", "tiny"): TinySettings,

@@ -123,6 +123,10 @@ def test_admin_sets_up_and_participants_rate(app_store, scripted, tmp_path):
     wins_b = by_hand.count("b") + 0.5 * by_hand.count("neither")
     assert doc["overall"]["win_rate_b"] == pytest.approx(wins_b / 6)
     assert "api_key_env" not in doc["model_a"]
+    from pluralign.evaluate.settings import EvaluateSettings
+
+    # the download, the results page and `eval-public results`: the evaluation's resamples
+    assert doc["provenance"]["n_boot"] == EvaluateSettings().n_boot == 1000
 
     export = admin.get(f"{ROOT}/pairs.jsonl")
     lines = [json.loads(x) for x in export.text.splitlines()]

@@ -14,6 +14,8 @@ from typing import Annotated
 import typer
 
 from pluralign.clikit import DbOption, console
+from pluralign.contract import default, help_of
+from pluralign.evaluate.settings import EvaluateSettings
 
 public_app = typer.Typer(
     help="Public evaluation: participants compare two models' answers against the clauses.",
@@ -162,7 +164,8 @@ def results_cmd(
             "for the agreement between people and judge.",
         ),
     ] = None,
-    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 2000,
+    n_boot: Annotated[int, typer.Option(
+        help=help_of(EvaluateSettings, "n_boot"), min=1)] = default(EvaluateSettings, "n_boot"),
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
     db: DbOption = None,
 ) -> None:

@@ -86,11 +86,12 @@ def results(
     slug: str,
     *,
     judge_items: Sequence[Mapping] | None = None,
-    n_boot: int = 2000,
+    n_boot: int | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
     """The ``public_eval.json`` document: scores overall, per clause and per opinion group,
-    the people's verdict per prompt and, given the judge's items, the agreement with it."""
+    the people's verdict per prompt and, given the judge's items, the agreement with it.
+    ``n_boot``: bootstrap resamples (None: the evaluation's default, ``stats.N_BOOT``)."""
     from pluralign import __version__
     from pluralign.publiceval import stats
     from pluralign.store.queries import get_assembly
@@ -107,6 +108,7 @@ def results(
         settings, eval_seed = dict(ev.settings or {}), ev.seed
     for spec in (model_a, model_b):
         spec.pop("api_key_env", None)  # a name only, but nobody reading results needs it
+    n_boot = stats.N_BOOT if n_boot is None else n_boot
     doc = stats.summarise(rs, n_boot=n_boot, seed=seed)
     for key, sc in doc["per_clause"].items():
         sc["text"] = clauses.get(key)

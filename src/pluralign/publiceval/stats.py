@@ -30,9 +30,16 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
+from pluralign.contract import default
+from pluralign.evaluate.settings import EvaluateSettings
+
 CHOICES = ("a", "b", "neither")
 VERDICTS = ("a", "b", "tie")
 MARGIN = {"b": 1.0, "neither": 0.0, "a": -1.0}
+N_BOOT = default(EvaluateSettings, "n_boot")
+"""Bootstrap resamples of every interval: the evaluation's (one default for the command, the
+results page and the library)."""
+ALPHA = default(EvaluateSettings, "alpha")
 
 
 @dataclass(frozen=True)
@@ -89,8 +96,8 @@ def _check(ratings: Sequence[Rating]) -> None:
 def score(
     ratings: Sequence[Rating],
     *,
-    n_boot: int = 2000,
-    alpha: float = 0.05,
+    n_boot: int = N_BOOT,
+    alpha: float = ALPHA,
     seed: int = 0,
     key: str = "",
 ) -> Score:
@@ -127,7 +134,7 @@ def _finite(x: float) -> float | None:
 
 
 def summarise(
-    ratings: Sequence[Rating], *, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0
+    ratings: Sequence[Rating], *, n_boot: int = N_BOOT, alpha: float = ALPHA, seed: int = 0
 ) -> dict:
     """Overall, per-clause and per-group scores as a JSON-ready dict.
 

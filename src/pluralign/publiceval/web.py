@@ -162,7 +162,7 @@ def _admin_page(
             "results": None,
         }
     if n:
-        ctx["results"] = pr.results(_store(request), slug, n_boot=1000)
+        ctx["results"] = pr.results(_store(request), slug)
     return render(request, "publiceval/admin.html", ctx, status=status)
 
 
