@@ -135,6 +135,7 @@ def create_app(db=None, settings: WebSettings | None = None):
 
     from pluralign.store import open_store
     from pluralign.web import deps, i18n
+    from pluralign.web.hotpath import FastVote
     from pluralign.web.security import RateLimiter, cookie_secret
     from pluralign.web.votes import VoteWriter
 
@@ -160,6 +161,8 @@ def create_app(db=None, settings: WebSettings | None = None):
     app.state.limiter = RateLimiter(settings.rate_per_minute, settings.burst)
     app.state.login_limiter = RateLimiter(10, 10)  # sign-in attempts per client address
     app.state.writer = VoteWriter(store)
+    # added first, so it runs inside the session and security-header middleware (web/hotpath.py)
+    app.add_middleware(FastVote)
     app.add_middleware(
         SessionMiddleware,
         secret_key=cookie_secret(store),
