@@ -18,7 +18,7 @@ def test_builtin_features_register_tables_routers_and_commands():
         "pluralign.publiceval.models",
         "pluralign.workbench.models",
     ]
-    from pluralign.moralgraph.web import router as moral_router
+    from pluralign.moralgraphweb.pages import router as moral_router
     from pluralign.publiceval.web import router as public_router
     from pluralign.workbench.web import router as workbench_router
 

@@ -1,7 +1,8 @@
 """How a feature plugs in: pluggy hooks for CLI commands, web routers and store tables.
 
 Built-in features use the same hooks as outside ones (as Datasette's built-ins use its own):
-the moral graph (:mod:`pluralign.moralgraph.plugin`), public evaluation
+the moral graph (:mod:`pluralign.moralgraph.plugin`, its pages
+:mod:`pluralign.moralgraphweb.plugin`), public evaluation
 (:mod:`pluralign.publiceval.plugin`), the workbench (:mod:`pluralign.workbench.plugin`)
 and the web app's own tables
 (:mod:`pluralign.web.plugin`) are listed in :data:`BUILTIN_PLUGINS` by module name, so this
@@ -39,6 +40,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 BUILTIN_PLUGINS = (
     "pluralign.web.plugin",
     "pluralign.moralgraph.plugin",
+    "pluralign.moralgraphweb.plugin",
     "pluralign.publiceval.plugin",
     "pluralign.workbench.plugin",
 )

@@ -27,7 +27,7 @@ WEB_ERROR_MODULES = sorted(
         SRC / "publiceval" / "web.py",
         SRC / "publiceval" / "results.py",
         SRC / "moralgraph" / "service.py",
-        SRC / "moralgraph" / "web.py",
+        SRC / "moralgraphweb" / "pages.py",
         SRC / "moralgraph" / "dialogue.py",
         SRC / "store" / "queries.py",
     }

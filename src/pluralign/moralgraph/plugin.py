@@ -1,5 +1,5 @@
-"""The moral graph as a feature: its CLI group, its web pages and its tables, through the hooks of
-:mod:`pluralign.plugins`."""
+"""The moral graph as a feature: its CLI group and its tables, through the hooks of
+:mod:`pluralign.plugins` (its web pages are :mod:`pluralign.moralgraphweb`, outside the stage)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,6 @@ def register_commands(app):
     from pluralign.moralgraph.cli import register
 
     register(app)
-
-
-@hookimpl
-def web_routers():
-    from pluralign.moralgraph.web import router
-
-    return [router]
 
 
 @hookimpl

@@ -31,8 +31,13 @@ from pluralign.publiceval.models import (
     PublicEvalPrompt,
 )
 from pluralign.web import i18n, menu
-from pluralign.web.deps import current_participant, render, require_admin, require_moderator
-from pluralign.web.routers.participant import JOINED
+from pluralign.web.deps import (
+    JOINED,
+    current_participant,
+    render,
+    require_admin,
+    require_moderator,
+)
 
 participant_router = APIRouter(prefix="/a/{slug}", tags=["public evaluation"])
 admin_router = APIRouter(prefix="/admin/a/{slug}/public-eval", tags=["public evaluation admin"])

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 from pydantic import BaseModel
@@ -211,6 +211,17 @@ def remember_participant(request: Request, slug: str, key: str | None) -> None:
     else:
         joined[slug] = key
     request.session["p"] = joined
+
+
+async def joined(request: Request, slug: str) -> None:
+    """Cheap check before any form parsing: this browser joined the assembly (the handler then
+    loads the participant and sends stale cookies back to the consent page)."""
+    if not participant_key(request, slug):
+        raise Redirect(f"/a/{slug}")
+
+
+JOINED = [Depends(joined)]
+"""The dependency of every participant page after joining (the assembly's own and features')."""
 
 
 def current_participant(request: Request, session, slug: str) -> tuple[Assembly, Participant]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import uuid
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,7 @@ from pluralign.store.models import Statement
 from pluralign.web import i18n, routing, service, translate, votes
 from pluralign.web import results as results_mod
 from pluralign.web.deps import (
+    JOINED,
     Redirect,
     current_participant,
     participant_key,
@@ -28,16 +29,6 @@ from pluralign.web.routers.languages import translator
 
 router = APIRouter(prefix="/a/{slug}", tags=["participant"])
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")  # Okabe-Ito
-
-
-async def joined(request: Request, slug: str) -> None:
-    """Cheap check before any form parsing: this browser joined the assembly (the handler then
-    loads the participant and sends stale cookies back to the consent page)."""
-    if not participant_key(request, slug):
-        raise Redirect(f"/a/{slug}")
-
-
-JOINED = [Depends(joined)]
 
 
 def _store(request: Request):

@@ -1,4 +1,4 @@
-"""Moral-graph pages of the assembly web app.
+"""Moral-graph pages of the assembly web app (a feature: :mod:`pluralign.moralgraphweb`).
 
 Participants (``/a/<slug>/values``): pick a case, articulate a value in a guided chat (when a
 language model is configured) or write the card directly, edit and confirm it; then judge upgrade
@@ -26,8 +26,13 @@ from pluralign.moralgraph import service as mg
 from pluralign.moralgraph.dialogue import Dialogue, card_from_form
 from pluralign.moralgraph.models import MoralCase, MoralContext, ValuesCardRow
 from pluralign.web import i18n, menu, service
-from pluralign.web.deps import current_participant, render, require_admin, require_moderator
-from pluralign.web.routers.participant import JOINED
+from pluralign.web.deps import (
+    JOINED,
+    current_participant,
+    render,
+    require_admin,
+    require_moderator,
+)
 
 participant_router = APIRouter(prefix="/a/{slug}", tags=["moral graph"])
 admin_router = APIRouter(prefix="/admin/a/{slug}/moralgraph", tags=["moral graph admin"])
