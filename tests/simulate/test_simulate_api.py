@@ -118,17 +118,8 @@ def test_too_many_statements_names_the_limit():
 
 
 def test_simulate_cli(tmp_path):
-    out = run_cli(
-        "simulate",
-        "--participants",
-        "60",
-        "--statements",
-        "30",
-        "--seed",
-        "3",
-        "--out",
-        tmp_path / "sim",
-    )
+    args = ["simulate", "--participants", "60", "--statements", "30", "--seed", "3", "--out"]
+    out = run_cli(*args, tmp_path / "sim")
     assert out.returncode == 0, out.stderr
     for name in FILES:
         assert (tmp_path / "sim" / name).is_file()
@@ -139,19 +130,7 @@ def test_simulate_cli(tmp_path):
     counts = [len(sim.people), len(sim.statements), len(sim.votes)]
     assert all(str(n) in out.stdout for n in counts), out.stdout
     # in-process like the CLI (a second subprocess costs seconds): same seed, same bytes
-    main(
-        [
-            "simulate",
-            "--participants",
-            "60",
-            "--statements",
-            "30",
-            "--seed",
-            "3",
-            "--out",
-            str(tmp_path / "sim2"),
-        ]
-    )
+    main([*args, str(tmp_path / "sim2")])
     for name in FILES:
         assert (tmp_path / "sim" / name).read_bytes() == (tmp_path / "sim2" / name).read_bytes()
 
