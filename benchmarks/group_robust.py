@@ -23,8 +23,13 @@ over its steps (final α, spread, steps moved, rank of the group worst under the
     python benchmarks/group_robust.py --out /tmp/gr --seeds 1 2 --group-by group --placebo
     python benchmarks/group_robust.py --out /tmp/gr --seeds 100 101 --step-sizes 0.3 1 3
     python benchmarks/group_robust.py --out /tmp/gr-real --model smollm2 --seeds 0 --group-by latent
+    python benchmarks/group_robust.py --out /tmp/gr-vc --seeds 0 1 --group-by group --placebo \
+        --group-source votes+choices        # training groups from votes and choices
+    python benchmarks/group_robust.py --out /tmp/gr-vr --seeds 0 --vote-rate 1.0  # ~50 votes a head
+    python benchmarks/group_robust.py --out /tmp/gr-real --model smollm2 --seeds 0 --group-by none
 
-Finished runs are not repeated (the pipeline resumes). Writes ``OUT/results.json`` and
+Finished runs are not repeated (the pipeline resumes). Writes ``OUT/results.json`` (the seeds of
+earlier calls into the same ``OUT`` kept, so seeds can be measured a few at a time) and
 ``OUT/tradeoff.png`` (mean vs worst-group accuracy per run). Figures: docs/training.md §12.
 """
 
@@ -46,7 +51,7 @@ SUBSETS, GROUPING = ("divisive", "unseen-divisive"), "latent"
 
 
 def config(out: Path, seed: int, model: str, train: dict, unseen: str = "divisive",
-           group_source: str = "votes"):
+           group_source: str = "votes", vote_rate: float | None = None):
     from pluralign.run.config import parse_pipeline_config
     from pluralign.run.demo import demo_config
 
@@ -67,6 +72,9 @@ def config(out: Path, seed: int, model: str, train: dict, unseen: str = "divisiv
         data["data"] = {**data["data"], "heldout_unseen": unseen}
     if group_source != "votes":
         data["data"] = {**data["data"], "group_source": group_source}
+    if vote_rate is not None:
+        sim = data["inputs"]["simulate"]
+        data["inputs"] = {**data["inputs"], "simulate": {**sim, "vote_rate": vote_rate}}
     data["moral_graph"] = {**data["moral_graph"], "enabled": False}
     return parse_pipeline_config(data, source="benchmark settings")
 
@@ -116,12 +124,13 @@ def placebo_groups(seed: int):
 
 
 def run(out: Path, seed: int, model: str, train: dict, unseen: str,
-        placebo: bool = False, group_source: str = "votes") -> tuple[float, Path]:
+        placebo: bool = False, group_source: str = "votes",
+        vote_rate: float | None = None) -> tuple[float, Path]:
     from pluralign.run.pipeline import run_pipeline
 
     start = time.process_time()
     with placebo_groups(seed) if placebo else contextlib.nullcontext():
-        result = run_pipeline(config(out, seed, model, train, unseen, group_source))
+        result = run_pipeline(config(out, seed, model, train, unseen, group_source, vote_rate))
     failed = [o for o in getattr(result, "outcomes", []) if getattr(o, "status", "") == "failed"]
     if failed:
         raise SystemExit(f"run {out} failed: {failed}")
@@ -299,7 +308,8 @@ def main() -> None:
         "--group-by",
         nargs="+",
         default=["group"],
-        help="group_by of the group-robust runs (each measured on its own grouping and on latent)",
+        help="group_by of the group-robust runs (each measured on its own grouping and on "
+        "latent); none: the weighted run only",
     )
     ap.add_argument("--init", default="uniform", help="group_weights_init: uniform|proportional")
     ap.add_argument(
@@ -315,6 +325,13 @@ def main() -> None:
         "votes+choices (the panel clustered on votes and training choices)",
     )
     ap.add_argument(
+        "--vote-rate",
+        type=float,
+        default=None,
+        help="inputs.simulate.vote_rate of every run (the demo's: 0.5, about 25 votes a head; "
+        "1.0: about 50)",
+    )
+    ap.add_argument(
         "--unseen",
         default="divisive",
         help="data.heldout_unseen: divisive (default) | none (the conversation's prompts only)",
@@ -323,14 +340,17 @@ def main() -> None:
     from pluralign.train.common_config import GROUP_STEP_SIZE
 
     steps = args.step_sizes or [GROUP_STEP_SIZE]
-    variants = [(g, eta) for g in [*args.group_by, *([PLACEBO] if args.placebo else [])]
+    # --group-by none: the weighted run alone (a slow model's two runs then fit the measurement
+    # lock's 10 minutes one at a time; a second call resumes the weighted run and adds the rest)
+    group_bys = [g for g in args.group_by if g != "none"]
+    variants = [(g, eta) for g in [*group_bys, *([PLACEBO] if args.placebo else [])]
                 for eta in steps]
     subsets = [x for x in SUBSETS if args.unseen != "none" or not x.startswith("unseen-")]
     results = []
     for seed in args.seeds:
         cpu, base = run(
             args.out / f"s{seed}-weighted", seed, args.model, {"objective": "weighted"},
-            args.unseen, group_source=args.group_source,
+            args.unseen, group_source=args.group_source, vote_rate=args.vote_rate,
         )
         groupings = sorted({GROUPING, *(measured_grouping(g) for g, _ in variants)})
         row = {
@@ -354,7 +374,7 @@ def main() -> None:
             label = f"{eta:g}" if isinstance(eta, float) else eta
             name = f"{group_by.replace(':', '-')}-{label}"
             cpu, folder = run(args.out / f"s{seed}-gr-{name}", seed, args.model, train, args.unseen,
-                              placebo, args.group_source)
+                              placebo, args.group_source, args.vote_rate)
             own = measured_grouping(group_by)
             own_loss = training_losses(folder, own)
             row["robust"][variant_key(group_by, eta)] = {
@@ -446,8 +466,14 @@ def main() -> None:
             f"[{dl:+.4f}, {dh:+.4f}] (per seed {', '.join(f'{v:+.4f}' for v in deltas)})"
         )
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2))
-    plot(results, args.out / "tradeoff.png", subsets[-1])
+    # seeds measured by earlier calls into the same folder are kept (one call per lock hold)
+    path = args.out / "results.json"
+    kept = json.loads(path.read_text()) if path.is_file() else []
+    done = {r["seed"] for r in results}
+    merged = sorted([*(r for r in kept if r["seed"] not in done), *results],
+                    key=lambda r: r["seed"])
+    path.write_text(json.dumps(merged, indent=2))
+    plot(merged, args.out / "tradeoff.png", subsets[-1])
     print(f"wrote {args.out / 'results.json'} and {args.out / 'tradeoff.png'}")
 
 
