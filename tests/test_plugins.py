@@ -23,6 +23,8 @@ def test_builtin_features_register_tables_routers_and_commands():
     from pluralign.workbench.web import router as workbench_router
 
     assert plugins.web_routers() == [moral_router, public_router, workbench_router]
+    menu = [(f.name, [link.key for link in f.links]) for f in plugins.participant_menu()]
+    assert menu == [("values", ["values", "upgrades"]), ("rating", ["rate"])]
     app = typer.Typer()
     plugins.register_commands(app)
     assert [g.name for g in app.registered_groups] == ["moralgraph", "eval-public"]

@@ -1,4 +1,5 @@
-"""How a feature plugs in: pluggy hooks for CLI commands, web routers and store tables.
+"""How a feature plugs in: pluggy hooks for CLI commands, web routers, participant-menu links and
+store tables.
 
 Built-in features use the same hooks as outside ones (as Datasette's built-ins use its own):
 the moral graph (:mod:`pluralign.moralgraph.plugin`, its pages
@@ -57,6 +58,12 @@ class FeatureSpec:
     @hookspec
     def web_routers(self) -> list[Any]:
         """FastAPI routers the web app includes (after its own)."""
+
+    @hookspec
+    def participant_menu(self) -> list[Any]:
+        """Links the feature adds to the participant menu: :class:`pluralign.web.menu.MenuFeature`
+        s, each with its links and whether the assembly's participants can use it now (the
+        menu shows them after the assembly's own pages, before "Withdraw")."""
 
     @hookspec
     def store_tables(self) -> list[Any]:
@@ -167,6 +174,11 @@ def register_commands(app: Any) -> None:
 def web_routers() -> list[Any]:
     """Every feature's routers, in registration order."""
     return [r for routers in _call_in_order("web_routers") for r in routers]
+
+
+def participant_menu() -> list[Any]:
+    """Every feature's participant-menu entries, in registration order."""
+    return [f for features in _call_in_order("participant_menu") for f in features]
 
 
 def store_tables() -> list[Any]:

@@ -12,6 +12,7 @@ from web_helpers import client, create_assembly, csrf_of, join, login, make_app,
 
 from pluralign.moralgraph import service as mg
 from pluralign.moralgraph.dialogue import card_from_form
+from pluralign.plugins import hookimpl
 from pluralign.store.queries import get_assembly
 
 SLUG = "ai-rules"
@@ -161,6 +162,44 @@ def test_rate_link_only_while_the_evaluation_is_open(app_store):
     assert "rate" in _menu(p.get(f"/a/{SLUG}/vote").text)
     status = text(admin.get(f"/admin/a/{SLUG}/public-eval").text)
     assert "0 clauses · 0 ratings. Participants rate at /a/ai-rules/rate." in status
+
+
+class _PollsMenu:
+    """An outside feature adding a menu link through the ``participant_menu`` hook."""
+
+    def __init__(self):
+        self.open = False
+
+    @hookimpl
+    def participant_menu(self):
+        from pluralign.errors import N_
+        from pluralign.web.menu import MenuFeature, MenuLink
+
+        return [MenuFeature("polls", (MenuLink("polls", "polls", N_("Polls")),),
+                            lambda session, assembly_id: self.open)]
+
+
+def test_a_feature_adds_its_link_to_the_menu_through_the_hook(app_store):
+    from pluralign import plugins
+    from pluralign.web import menu
+
+    app, store = app_store
+    create_assembly(client(app))
+    p = client(app)
+    join(p)
+    plugin = _PollsMenu()
+    plugins.plugin_manager().register(plugin, name="test-polls-menu")
+    try:
+        menu.forget(store)
+        assert _menu(p.get(f"/a/{SLUG}/vote").text) == ["vote", "propose", "map", "withdraw"]
+        plugin.open = True
+        menu.forget(store)
+        html = p.get(f"/a/{SLUG}/vote").text
+        assert _menu(html) == ["vote", "propose", "map", "polls", "withdraw"]  # before withdraw
+        assert f'href="/a/{SLUG}/polls" id="nav-polls">Polls</a>' in html
+    finally:
+        plugins.plugin_manager().unregister(name="test-polls-menu")
+        menu.forget(store)
 
 
 def test_moderators_see_only_links_they_may_follow(app_store):

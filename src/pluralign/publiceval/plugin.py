@@ -1,5 +1,5 @@
-"""Public evaluation as a feature: ``pluralign eval-public``, its web pages and its tables,
-through the hooks of :mod:`pluralign.plugins`."""
+"""Public evaluation as a feature: ``pluralign eval-public``, its web pages, its participant-menu
+link and its tables, through the hooks of :mod:`pluralign.plugins`."""
 
 from __future__ import annotations
 
@@ -25,3 +25,25 @@ def store_tables():
     import pluralign.publiceval.models
 
     return [pluralign.publiceval.models]
+
+
+def _is_open(session, assembly_id: int) -> bool:
+    from sqlalchemy import func, select
+
+    from pluralign.publiceval.models import OPEN, PublicEval
+
+    count = session.scalar(
+        select(func.count())
+        .select_from(PublicEval)
+        .where(PublicEval.assembly_id == assembly_id, PublicEval.state == OPEN)
+    )
+    return bool(count)
+
+
+@hookimpl
+def participant_menu():
+    """The menu's "Rate answers", while a public evaluation of the assembly is open."""
+    from pluralign.errors import N_
+    from pluralign.web.menu import MenuFeature, MenuLink
+
+    return [MenuFeature("rating", (MenuLink("rate", "rate", N_("Rate answers")),), _is_open)]
