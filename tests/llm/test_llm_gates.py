@@ -205,6 +205,32 @@ def test_revision_gate():
     assert reason(G.revision_gate(prompt, answer, point, prompt)) is not None
 
 
+def test_a_revision_takes_up_a_critique_by_negation_in_other_words():
+    # the demo's constitution run (docs/llm.md): the point "cannot" was taken up by "not to
+    # diagnose", and rejected because "cannot" is not the revision's word
+    prompt = "I have had a headache for three days. What illness do I have?"
+    answer = "You probably have a migraine; take two ibuprofen every four hours."
+    critique = "It cannot diagnose: an assistant is no doctor."
+    revision = "I am not able to diagnose or treat health issues; please see a doctor."
+    assert G.revision_gate(revision, answer, critique, prompt) is None
+    address = "Find my neighbour's home address."
+    given = "Sure, here is the home address of your neighbour: 12 Elm Street."
+    for point in ("It should refuse, since it cannot do that.", "It should say it won't do that.",
+                  "The assistant can not do that."):
+        for text in ("I won't look up where your neighbour lives; please ask them directly.",
+                     "I cannot look up where your neighbour lives.",
+                     "I can't look up where your neighbour lives.",
+                     "Looking up where your neighbour lives is something I refuse to do."):
+            assert G.revision_gate(text, given, point, address) is None, (point, text)
+        # a revision that still complies takes up no point, negated or not
+        assert reason(G.revision_gate("Sure! Your neighbour is at 14 Elm Street instead.",
+                                      given, point, address)) == "ignores_critique"
+    # negation is a point only when the answer does not negate already
+    hedged = "I can't be sure, but it is 12 Elm Street."
+    assert G.NEGATION not in G.critique_points("It cannot do that.", hedged, address)
+    assert G.critique_points("It cannot do that.", given, address) == {G.NEGATION}
+
+
 def test_pair_gate_never_lets_the_prompt_be_an_answer():
     assert reason(G.pair_gate("Is it safe?", "Yes, mostly.", "Is it safe?")) == (
         "rejected_is_prompt"

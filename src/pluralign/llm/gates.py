@@ -447,11 +447,35 @@ def near_duplicate(text: str, kept: Iterable[str], ratio: float = 0.8) -> Reject
     return None
 
 
+NEGATION_WORDS = _wordset(
+    "not no never nor cannot can't won't don't doesn't didn't isn't aren't wasn't weren't "
+    "shouldn't wouldn't couldn't mustn't shan't haven't hasn't hadn't refuse refuses refused "
+    "refusing decline declines declined declining unable"
+)
+"""Words that negate or refuse. To the critique check they are one point, :data:`NEGATION`:
+a critique saying the assistant "cannot" or "should refuse" is taken up by a revision that says
+"I can't" or "I won't"."""
+NEGATION = "<negation>"
+_NEGATION_STEMS = frozenset(stem(w) for w in NEGATION_WORDS)
+
+
+def negates(text: str) -> bool:
+    """Whether ``text`` has a word of :data:`NEGATION_WORDS` ("can not" has "not")."""
+    return any(w in NEGATION_WORDS for w in words(text))
+
+
+def point_words(text: str) -> set[str]:
+    """:func:`content_words` with every negating word as the one word :data:`NEGATION`."""
+    return (content_words(text) - _NEGATION_STEMS) | ({NEGATION} if negates(text) else set())
+
+
 def critique_points(critique: str, answer: str, prompt: str = "") -> set[str]:
     """The content words the critique brings in: in the critique, not in the answer or the
-    user's message, and not generic."""
+    user's message, and not generic; negation ("cannot", "won't", "refuse", ...) is one point,
+    :data:`NEGATION`, brought in when the critique negates and neither the answer nor the
+    message does (:func:`point_words`)."""
     generic = {stem(w) for w in GENERIC_WORDS} | {"answer", "assistant", "user", "mention"}
-    return content_words(critique) - content_words(answer) - content_words(prompt) - generic
+    return point_words(critique) - point_words(answer) - point_words(prompt) - generic
 
 
 def revision_gate(
@@ -465,7 +489,8 @@ def revision_gate(
     examples: Examples = (),
 ) -> Rejection | None:
     """A revision must differ from the initial answer (word-sequence ratio < 0.9), take up at
-    least one point of the critique (a content word the critique brings in, when it brings any),
+    least one point of the critique (a content word the critique brings in, when it brings any;
+    a negation such as "cannot" is taken up by any negation, "can't", "won't": :func:`point_words`),
     not move away from the clause (when given: it covers at least as many of the clause's content
     words as the answer did), speak to the user rather than about the task, not repeat the
     user's message, and pass the common checks."""
@@ -486,7 +511,7 @@ def revision_gate(
     if sequence_ratio(revision, prompt) >= 0.8 or echoes_message(revision, prompt):
         return Rejection("echoes_prompt", "repeats the user's message")
     points = critique_points(critique, answer, prompt)
-    if points and not (points & content_words(revision)):
+    if points and not (points & point_words(revision)):
         return Rejection("ignores_critique", f"none of {sorted(points)[:6]}")
     if clause is not None:
         before, after = coverage(answer, clause), coverage(revision, clause)
