@@ -17,6 +17,10 @@ import numpy as np
 from pluralign.errors import InputError, NotFoundError, at
 
 BANK_PATH = Path(__file__).with_name("statements.yaml")
+"""The packaged bank. Its bytes are kept as they are: every simulation records their sha256
+(``truth.json``'s ``bank_sha256``) and :func:`pluralign.data.simprefs.unseen_statements` refuses a
+simulation whose bank changed, so even a comment edit would do that to every earlier run (its
+header still names this module by its old path, ``pluralign.simulate.bank``)."""
 
 CONSENSUS = "consensus"
 CONSENSUS_AGAINST = "consensus-against"
