@@ -117,3 +117,43 @@ def test_an_installed_entry_point_plugs_in_and_the_cache_follows_installs(tmp_pa
     assert "polls" not in cli("--help").stdout
     r = cli("polls")
     assert r.returncode == 2 and "No such command 'polls'" in r.stderr
+
+
+def test_a_scan_prunes_the_cache_files_no_command_will_read_again(tmp_path, monkeypatch):
+    """Each ``sys.path`` has its own cache file (tests with a temporary folder on it, removed
+    checkouts): a scan deletes another format's, those naming a folder that is gone, damaged
+    ones, and all but the newest ``_CACHE_KEEP``; nothing else in the folder."""
+    import json
+    import os
+
+    cache, gone = tmp_path / "cache", tmp_path / "removed-checkout"
+    (cache / "models").mkdir(parents=True)  # the model cache beside it stays
+
+    def cached(n, when, **data):
+        path = cache / f"entry-points-{n:08x}.json"
+        path.write_text(json.dumps({"key": [], "entry_points": [], **data}), encoding="utf-8")
+        os.utime(path, ns=(when, when))
+
+    cached(1, 1)  # the previous format's (no "format")
+    cached(2, 2, format=plugins._CACHE_FORMAT, folders=[str(gone)])
+    cached(3, 3, format=plugins._CACHE_FORMAT, folders=[str(tmp_path)])
+    (cache / "entry-points-00000004.json").write_text("{damaged", encoding="utf-8")
+    monkeypatch.setenv("PLURALIGN_CACHE_DIR", str(cache))
+    assert not plugins._cache_file().exists()
+    plugins.installed_entry_points()  # no cache for this sys.path: a scan, then the pruning
+    current = plugins._cache_file().name
+
+    def names():
+        return sorted(p.name for p in cache.iterdir())
+
+    assert names() == sorted([current, "entry-points-00000003.json", "models"])
+    assert plugins.installed_entry_points() is not None and names() == sorted(
+        [current, "entry-points-00000003.json", "models"])  # a cache hit deletes nothing
+
+    monkeypatch.setattr(plugins, "_CACHE_KEEP", 3)
+    for n in range(5, 9):
+        cached(n, n, format=plugins._CACHE_FORMAT, folders=[str(tmp_path)])
+    (cache / current).unlink()
+    plugins.installed_entry_points()
+    assert names() == sorted(
+        [current, "entry-points-00000007.json", "entry-points-00000008.json", "models"])

@@ -72,7 +72,15 @@ class FeatureSpec:
         check call it; migrations for the tables live in ``store/migrations/versions``)."""
 
 
-_CACHE_FORMAT = 2  # bump when the key or the file changes shape
+_CACHE_FORMAT = 3  # bump when the key or the file changes shape
+_CACHE_KEEP = 64  # cache files kept (the newest), beyond those _prune_cache deletes
+
+
+def _search_path() -> list[str]:
+    """``sys.path`` without its first entry when that is the working folder (``python -m`` or
+    ``-c`` in each new folder would otherwise leave a cache file behind; the key still checks
+    the working folder's distributions)."""
+    return sys.path[1:] if sys.path and sys.path[0] in ("", os.getcwd()) else list(sys.path)
 
 
 def _cache_file() -> Path:
@@ -85,9 +93,7 @@ def _cache_file() -> Path:
         folder = os.path.join(base, PROJECT)
     import zlib
 
-    paths = sys.path[1:] if sys.path and sys.path[0] in ("", os.getcwd()) else sys.path
-    where = "\0".join([str(_CACHE_FORMAT), sys.prefix, *paths])  # (not the working folder:
-    # `python -m` in each new folder would leave a file behind; the key still checks it)
+    where = "\0".join([str(_CACHE_FORMAT), sys.prefix, *_search_path()])
     env = zlib.crc32(where.encode("utf-8", "surrogateescape"))
     return Path(folder) / f"entry-points-{env:08x}.json"
 
@@ -134,10 +140,36 @@ def installed_entry_points() -> list[tuple[str, str]]:
         from pluralign.io import write_json_atomic
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, {"key": key, "entry_points": [list(e) for e in found]})
+        folders = [p for p in _search_path() if os.path.isdir(p)]
+        write_json_atomic(path, {"format": _CACHE_FORMAT, "folders": folders, "key": key,
+                                 "entry_points": [list(e) for e in found]})
+        _prune_cache(path)
     except OSError:
         pass  # a read-only home: scan again next time
     return found
+
+
+def _prune_cache(current: Path) -> None:
+    """Delete the cache files beside ``current`` that no command will read again: another
+    format's, those of a ``sys.path`` with a folder that is gone (a removed checkout or
+    virtualenv, a test's temporary folder), and all but the newest :data:`_CACHE_KEEP`.
+    (Run after each scan only: a command that reads its cache touches no other file.)"""
+    kept = []
+    for path in current.parent.glob("entry-points-*.json"):
+        if path == current:
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            live = data["format"] == _CACHE_FORMAT and all(map(os.path.isdir, data["folders"]))
+            when = path.stat().st_mtime_ns
+        except (OSError, ValueError, KeyError, TypeError):
+            live = False  # damaged, or deleted meanwhile by another command
+        if live:
+            kept.append((when, path))
+            continue
+        path.unlink(missing_ok=True)
+    for _, path in sorted(kept, reverse=True)[_CACHE_KEEP - 1:]:
+        path.unlink(missing_ok=True)
 
 
 @lru_cache(maxsize=1)
