@@ -224,3 +224,18 @@ def test_honour_umask_widens_library_outputs(tmp_path, umask):
     os.chmod(tmp_path / "m" / "sub", 0o700)
     honour_umask(tmp_path / "m")
     assert (mode(weights), mode(script), mode(tmp_path / "m" / "sub")) == (0o644, 0o755, 0o755)
+
+
+def test_filter_jsonl_keeps_the_rows_asked_for_atomically(tmp_path):
+    from pluralign.io import filter_jsonl
+
+    p = tmp_path / "curve.jsonl"
+    p.write_text('{"step": 1, "loss": 0.9}\n{"step": 2, "loss": 0.8}\n\n{"step": 3}\n')
+    assert filter_jsonl(p, lambda r: r["step"] <= 2) == [{"step": 1, "loss": 0.9},
+                                                          {"step": 2, "loss": 0.8}]
+    assert [obj for _, obj in iter_jsonl(p)] == [{"step": 1, "loss": 0.9}, {"step": 2, "loss": 0.8}]
+    assert filter_jsonl(tmp_path / "new.jsonl", lambda r: True) == []
+    assert (tmp_path / "new.jsonl").read_text() == ""
+    p.write_text('{"step": 1, "loss": NaN}\n')
+    with pytest.raises(InputError, match="curve.jsonl, line 1: field 'loss' is NaN"):
+        filter_jsonl(p, lambda r: True)

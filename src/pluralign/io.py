@@ -22,7 +22,7 @@ import re
 import secrets
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -356,6 +356,16 @@ def iter_jsonl(path: str | Path, *, what: str = "file", growing: bool = False
     path = Path(path)
     with _open_input(path, what) as handle:
         yield from _jsonl_objects(handle, str(path), growing=growing)
+
+
+def filter_jsonl(path: str | Path, keep: Callable[[dict], bool]) -> list[dict]:
+    """Rewrite the JSON Lines file ``path`` (atomically) with only the objects ``keep`` accepts
+    and return them; a missing file becomes an empty one. A resumed training cuts its logs
+    back to the checkpoint's step this way."""
+    path = Path(path)
+    kept = [obj for _, obj in iter_jsonl(path) if keep(obj)] if path.exists() else []
+    write_jsonl_atomic(path, kept)
+    return kept
 
 
 def parse_jsonl(data: bytes, where: str) -> Iterator[tuple[int, dict]]:

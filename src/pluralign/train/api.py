@@ -14,6 +14,7 @@ QLoRA only with CUDA), runs the weighted TRL trainer with checkpoints, logs the 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -351,26 +352,24 @@ def _curve_callback(path: Path, resume_step: int):
     prefixes = ("group_weight/", "group_loss/")  # the group-robust objective's α and L̂
 
     class CurveLogger(TrainerCallback):
-        """Append each training log as one JSON line: the report's training curves."""
+        """Append each training log as one JSON line: the report's training curves. A value
+        that is not a finite number (a diverged loss) is left out of its line, which stays
+        strict JSON for the readers (:func:`pluralign.io.iter_jsonl`)."""
 
         def on_train_begin(self, args, state, control, **kw):
             if not state.is_world_process_zero:
                 return
-            old = path.read_text().splitlines() if path.exists() else []
-            kept = [ln for ln in old if ln.strip() and json.loads(ln).get("step", 0) <= resume_step]
-            path.write_text("".join(ln + "\n" for ln in kept))
+            from pluralign.io import filter_jsonl
+
+            filter_jsonl(path, lambda row: row.get("step", 0) <= resume_step)
 
         def on_log(self, args, state, control, logs=None, **kw):
             if not state.is_world_process_zero or not logs or "loss" not in logs:
                 return
             row = {"step": state.global_step}
-            row.update(
-                {
-                    k.replace("learning_rate", "lr"): float(v)
-                    for k, v in logs.items()
-                    if k in keep or k.startswith(prefixes)
-                }
-            )
+            values = {k.replace("learning_rate", "lr"): float(v) for k, v in logs.items()
+                      if k in keep or k.startswith(prefixes)}
+            row.update({k: v for k, v in values.items() if math.isfinite(v)})
             with path.open("a") as fh:
                 fh.write(json.dumps(row) + "\n")
 

@@ -286,12 +286,11 @@ def _group_robust_callback(trainer, log_path):
         def on_train_begin(self, args, state, control, **kw):
             if path is None or not state.is_world_process_zero:
                 return
+            from pluralign.io import filter_jsonl, write_jsonl_atomic
+
             start = trainer.group_robust.step  # the resumed checkpoint's step (0: a new run)
-            old = path.read_text().splitlines() if path.exists() else []
-            kept = [ln for ln in old if ln.strip() and json.loads(ln)["step"] <= start]
-            if not kept:
-                kept = [json.dumps(trainer.group_robust.log_row())]
-            path.write_text("".join(ln + "\n" for ln in kept))
+            if not filter_jsonl(path, lambda row: row["step"] <= start):
+                write_jsonl_atomic(path, [trainer.group_robust.log_row()])
 
         def on_step_end(self, args, state, control, **kw):
             trainer._finish_group_robust_step()
