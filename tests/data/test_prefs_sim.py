@@ -181,6 +181,41 @@ def test_balance_choices_gives_both_sides_equal_weight():
     assert balance_choices(pairs[:3]) == pairs[:3]  # one side only: unchanged
 
 
+def test_balance_by_prompt_never_overturns_a_prompts_majority():
+    from pluralign.data.preferences import PreferencePair
+    from pluralign.data.simprefs import balance_choices
+
+    def pair(prompt, choice, w):
+        return PreferencePair(prompt, "c", "r", w, "g", "sim",
+                              {"choice": choice, "prompt_id": prompt})
+
+    # a: 9 for / 1 against, b: 6 for / 4 against (the panel's majority agrees), c: 1 / 3
+    pairs = [pair("a", "agree", 9.0), pair("a", "disagree", 1.0), pair("b", "agree", 6.0),
+             pair("b", "disagree", 4.0), pair("c", "agree", 1.0), pair("c", "disagree", 3.0)]
+    by_pair = balance_choices(pairs)  # 16 vs 8 -> against weighs twice: b becomes 6 vs 8
+    assert by_pair[3].weight > by_pair[2].weight
+    out = balance_choices(pairs, "prompt")
+    w = [p.weight for p in out]
+    # agree-majority prompts a, b weigh 20, c weighs 4: scaled by 24/40 and 24/8, then mean 1
+    scale = {"agree": 24 / 40, "disagree": 24 / 8}
+    raw = [9 * scale["agree"], 1 * scale["agree"], 6 * scale["agree"], 4 * scale["agree"],
+           1 * scale["disagree"], 3 * scale["disagree"]]
+    assert w == [round(x / (sum(raw) / 6), 12) for x in raw]
+    assert abs(sum(w) / len(w) - 1) < 1e-12
+    assert [w[0] / w[1], w[2] / w[3], w[5] / w[4]] == pytest.approx([9, 1.5, 3])  # splits kept
+    assert abs((w[0] + w[1] + w[2] + w[3]) - (w[4] + w[5])) < 1e-9  # the two sides equal
+    # every prompt on one side, or a pair without a choice: unchanged
+    assert balance_choices(pairs[:4], "prompt") == pairs[:4]
+    odd = [*pairs, PreferencePair("d", "c", "r", 1.0, "g", "sim", {"prompt_id": "d"})]
+    assert balance_choices(odd, "prompt") == odd
+    # a tied prompt has no side: it only follows the common rescaling
+    tie = [*pairs, pair("t", "agree", 2.0), pair("t", "disagree", 2.0)]
+    tw = [p.weight for p in balance_choices(tie, "prompt")]
+    assert tw[-1] == tw[-2]
+    with pytest.raises(ValueError, match="balance unit"):
+        balance_choices(pairs, "statement")
+
+
 def test_bad_simulation_folder(tmp_path):
     with pytest.raises(InputError, match="not found"):
         load_simulation(tmp_path / "missing")

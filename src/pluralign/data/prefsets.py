@@ -189,13 +189,16 @@ def sim_preference_sets(
     heldout_unseen: str = "none",
     unseen_fraction: float = 0.1,
     group_source: str = "votes",
+    balance_unit: str = "pair",
 ) -> tuple[PreferenceSet, PreferenceSet]:
     """Build simulator preference pairs, weight them and split them: the training and the
     held-out :class:`~pluralign.data.preferences.PreferenceSet`, each with its provenance (the
     builder's details under ``builder``).
 
     ``balance``: reweight the training pairs so that the agreeing and the disagreeing response
-    win with equal total weight (:func:`~pluralign.data.simprefs.balance_choices`); held-out
+    win with equal total weight (:func:`~pluralign.data.simprefs.balance_choices`; ``balance_unit``
+    ``pair`` or ``prompt``: the prompts whose majority agrees and those whose majority
+    disagrees, each prompt's own split kept); held-out
     pairs keep the panel's weights. ``heldout_unseen`` (``none``, ``divisive``, ``all``): also
     hold out the statement bank's statements the conversation did not include
     (:func:`~pluralign.data.simprefs.unseen_statements`). ``unseen_fraction``: the share of
@@ -240,7 +243,7 @@ def sim_preference_sets(
     )
     result, parts = split_weighted([*sim.train, *sim.heldout], weighting, seed, kwargs)
     if balance and parts.get("train"):
-        parts["train"] = balance_choices(parts["train"])
+        parts["train"] = balance_choices(parts["train"], balance_unit)
     builder = dict(sim.details)
     if group_source == "votes+choices":
         from pluralign.data import choice_groups
@@ -273,6 +276,7 @@ def sim_preference_sets(
         "unseen_fraction": unseen_fraction,
         "prompts_per_member": prompts_per_member,
         "balance": balance,
+        **({"balance_unit": balance_unit} if balance and balance_unit != "pair" else {}),
         **({"heldout_unseen": heldout_unseen} if heldout_unseen != "none" else {}),
         **({"group_source": group_source} if group_source != "votes" else {}),
     }

@@ -15,6 +15,7 @@ WEIGHTINGS = ("auto", "hard", "soft", "representative")
 TEMPLATES = ("all", "missing", "none")
 UNSEEN = ("none", "divisive", "all")
 GROUP_SOURCES = ("votes", "votes+choices")
+BALANCE_UNITS = ("pair", "prompt")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class DataSettings(Settings):
     balance: bool = setting(
         True, "Reweight simulated training pairs so the agreeing and disagreeing responses win "
         "with equal total weight (docs/preferences.md).", cli=False)
+    balance_unit: str = setting(
+        "pair", "What the balance weighs equal: pair (pairs choosing each response) | prompt "
+        "(prompts whose majority agrees and prompts whose majority disagrees, each keeping its "
+        "own split, so no prompt's majority is overturned; docs/preferences.md).",
+        choices=BALANCE_UNITS, cli=False)
     group_source: str = setting(
         "votes", "Simulated input: the pairs' group column (what group-robust training takes as "
         "groups) is the aggregation's opinion groups, from the panel's votes (votes), or the "

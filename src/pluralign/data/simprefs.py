@@ -553,9 +553,19 @@ def build_sim_preferences(
     return SimPreferences(tuple(train), tuple(held), infos, details)
 
 
-def balance_choices(pairs: Sequence[PreferencePair]) -> list[PreferencePair]:
+BALANCE_UNITS = ("pair", "prompt")
+"""What :func:`balance_choices` balances: each pair's chosen side, or each prompt's majority."""
+
+
+def balance_choices(pairs: Sequence[PreferencePair], unit: str = "pair"
+                    ) -> list[PreferencePair]:
     """Reweight pairs so that those whose chosen response is the ``agree`` one and those whose
     chosen response is the ``disagree`` one carry equal total weight (mean weight stays 1).
+
+    ``unit="prompt"`` (:func:`balance_prompts`) balances prompts instead of pairs: it keeps
+    every prompt's own split between the two responses, so the panel's majority on a prompt is
+    never overturned; the pair unit can overturn it (a prompt 70 % for in an assembly 75 % for
+    on the whole ends up trained "against").
 
     Why: most statements of an assembly are agreed with, so most pairs choose the agreeing
     response; a model trained on them can fit "prefer the agreeing side" as a prior and then gets
@@ -563,6 +573,10 @@ def balance_choices(pairs: Sequence[PreferencePair]) -> list[PreferencePair]:
     that prior earns nothing and only the content of the prompt tells the sides apart. Within
     each side the weights keep their ratios (panel weighting is untouched). Pairs without a
     ``choice`` in their provenance, or a side with no pair, leave the weights unchanged."""
+    if unit not in BALANCE_UNITS:
+        raise ValueError(f"balance unit must be one of {BALANCE_UNITS}, got {unit!r}")
+    if unit == "prompt":
+        return balance_prompts(pairs)
     sides = [p.provenance.get("choice") for p in pairs]
     totals = {
         c: sum(p.weight for p, s in zip(pairs, sides, strict=True) if s == c)
@@ -585,3 +599,33 @@ def simulator_views() -> dict[str, str]:
         g.id: f"{g.name}: {g.description}".rstrip(": ").rstrip(".") + "."
         for g in load_bank().groups
     }
+
+
+def balance_prompts(pairs: Sequence[PreferencePair]) -> list[PreferencePair]:
+    """Reweight whole prompts so that the prompts whose weighted majority chose the ``agree``
+    response and those whose majority chose ``disagree`` carry equal total weight (mean weight
+    stays 1).
+
+    A prompt is its ``provenance.prompt_id`` (else its text); its side is the response whose
+    pairs weigh more (a tie: no side, its weights are only rescaled with the rest). All the
+    pairs of one side's prompts are scaled by one factor, so within a prompt the two responses
+    keep their ratio: what the panel chose on each prompt stays what the data teaches, while
+    "prefer the agreeing side" as a prior earns as much as "prefer the disagreeing side".
+    Pairs without a ``choice``, or no prompt on one of the two sides, leave the weights
+    unchanged."""
+    if any(p.provenance.get("choice") not in ("agree", "disagree") for p in pairs):
+        return list(pairs)
+    keys = [str(p.provenance.get("prompt_id") or p.prompt) for p in pairs]
+    net: dict[str, float] = {}
+    for p, k in zip(pairs, keys, strict=True):
+        net[k] = net.get(k, 0.0) + (p.weight if p.provenance["choice"] == "agree" else -p.weight)
+    side = {k: "agree" if v > 0 else "disagree" if v < 0 else "" for k, v in net.items()}
+    totals = {c: sum(p.weight for p, k in zip(pairs, keys, strict=True) if side[k] == c)
+              for c in ("agree", "disagree")}
+    if not all(t > 0 for t in totals.values()):
+        return list(pairs)
+    both = totals["agree"] + totals["disagree"]
+    scale = {c: both / (2 * t) for c, t in totals.items()} | {"": 1.0}
+    out = [p.with_weight(p.weight * scale[side[k]]) for p, k in zip(pairs, keys, strict=True)]
+    mean = sum(p.weight for p in out) / len(out)
+    return [p.with_weight(round(p.weight / mean, 12)) for p in out]

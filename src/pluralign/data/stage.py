@@ -93,7 +93,8 @@ def run(inputs: DataInputs, settings: DataSettings, seed: int) -> DataResult:
             heldout_fraction=settings.heldout_fraction,
             unseen_fraction=settings.unseen_fraction,
             prompts_per_member=settings.prompts_per_member, seed=seed,
-            balance=settings.balance, heldout_unseen=settings.heldout_unseen,
+            balance=settings.balance, balance_unit=settings.balance_unit,
+            heldout_unseen=settings.heldout_unseen,
             group_source=settings.group_source)
         if extra:  # the simulated pairs' provenance (their sha256 too) is the upstream
             prov = make_provenance("preferences.pipeline", inputs=extra, seed=seed,
