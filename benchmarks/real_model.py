@@ -2,7 +2,7 @@
 against its peer in the same run.
 
     PYTHONPATH=src python benchmarks/real_model.py                  # everything (~10 min, 2 cores)
-    PYTHONPATH=src python benchmarks/real_model.py --only gen,serve --threads 2
+    PYTHONPATH=src python benchmarks/real_model.py --only serve --prefill padded  # the old prefill
 
 1. **Training** (``train``): LoRA weighted DPO of pluralign (completion-only LM head, reference
    log-probabilities computed once, identical pairs merged, each pair folded with its reverse)
@@ -21,9 +21,12 @@ against its peer in the same run.
    cache), the one-time conversion into a fresh cache folder, and a load of the converted
    checkpoint.
 4. **Serving** (``serve``): ``pluralign serve``'s app on a loopback port; ``--prompts`` chat
-   requests sent one at a time vs 8 at a time (continuous batching: a request joins the running
-   batch at its next step and is answered when its own row ends): completion tokens/s, and the
-   mean rows per decoding step.
+   requests sent by one client, then by 8 clients at once, each sending its next request as soon
+   as its answer is back (continuous batching: a request joins the running batch at its next step
+   and is answered when its own row ends). Both arms run in one process with the same
+   ``--threads`` (2 by default; the generating thread's count is printed). Printed per arm:
+   completion tokens / wall seconds, the decoding steps and mean rows per step, and the seconds
+   spent decoding, prefilling (with the number of prefills) and neither (HTTP, waiting).
 
 Targets (issue 17): training throughput >= stock TRL's; batched generation >= 4x one at a time;
 serve at 8 concurrent >= 4x one at a time.
@@ -224,6 +227,11 @@ def bench_load(args) -> None:
     print(f"ratio GGUF load / cached load: {t_gguf / t_cached:.0f}x")
 
 
+def stats_of(model) -> dict:
+    """The batcher's counters (steps, rows summed over steps, prefills and their seconds)."""
+    return model.batcher.stats
+
+
 def bench_serve(args, ckpt: Path) -> None:
     import socket
     import threading
@@ -256,19 +264,24 @@ def bench_serve(args, ckpt: Path) -> None:
             return r.json()["usage"]["completion_tokens"]
 
         send(bodies[0])  # warm-up
-        print(f"\n## serve: {len(bodies)} chat requests, max_tokens {args.new_tokens}, greedy")
+        print(f"\n## serve: {len(bodies)} chat requests, max_tokens {args.new_tokens}, greedy; "
+              f"{args.threads or 'default'} torch threads asked, "
+              f"{stats_of(model)['torch_threads']} in the generating thread")
         rates = {}
-        stats = model.batcher.stats
         for workers in (1, 8):
-            steps, row_steps = stats["steps"], stats["row_steps"]
+            before = dict(stats_of(model))
             t0 = time.perf_counter()
-            with ThreadPoolExecutor(workers) as pool:
+            with ThreadPoolExecutor(workers) as pool:  # each client sends its next when answered
                 tokens = sum(pool.map(send, bodies))
             secs = time.perf_counter() - t0
             rates[workers] = tokens / secs
-            mean = (stats["row_steps"] - row_steps) / max(1, stats["steps"] - steps)
+            d = {k: v - before[k] for k, v in stats_of(model).items() if k in before}
+            mean = d["row_steps"] / max(1, d["steps"])
             print(f"{workers} at a time: {tokens} tokens in {secs:.1f} s = {rates[workers]:.1f} "
-                  f"tok/s; {mean:.1f} rows per decoding step on average")
+                  f"tok/s; {d['steps']} decoding steps, {mean:.1f} rows per step on average, "
+                  f"{d['decode_s']:.1f} s decoding ({1000 * d['decode_s'] / max(1, d['steps']):.0f}"
+                  f" ms a step); {d['admissions']} prefills, {d['prefill_s']:.1f} s; "
+                  f"{secs - d['decode_s'] - d['prefill_s']:.1f} s neither")
     server.should_exit = True
     thread.join(timeout=10)
     model.close()
@@ -278,12 +291,15 @@ def bench_serve(args, ckpt: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="train,gen,load,serve")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (both arms alike)")
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=4)
     ap.add_argument("--max-length", type=int, default=192, help="training: prompt + reply")
     ap.add_argument("--prompts", type=int, default=16)
+    ap.add_argument("--prefill", choices=["packed", "padded"], default="packed",
+                    help="gen/serve: rows admitted together packed into one sequence (checked "
+                         "once against the padded prefill) or left-padded")
     ap.add_argument("--new-tokens", type=int, default=48)
     args = ap.parse_args()
     import torch
@@ -293,9 +309,13 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    from pluralign.models import generate
+
+    generate.PACKED_PREFILL = None if args.prefill == "packed" else False
     parts = set(args.only.split(","))
     ckpt = embedded_checkpoint()
-    print(f"# {ckpt.name}, torch threads {torch.get_num_threads()}, load {os.getloadavg()}")
+    print(f"# {ckpt.name}, torch threads {torch.get_num_threads()}, {args.prefill} prefill, "
+          f"load {os.getloadavg()}")
     if "load" in parts:
         bench_load(args)
     if "gen" in parts:

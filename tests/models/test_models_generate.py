@@ -42,28 +42,84 @@ def _requests():
     return [G.GenerationRequest(system + t, max_new_tokens=12) for t in tails]
 
 
-def test_a_shared_prefix_is_encoded_once_and_changes_nothing(model, monkeypatch):
-    reqs = _requests()
-    kw = {"end_ids": {1}, "pad_id": 0}
-    single = [G.generate_batch(model, [r], **kw)[0] for r in reqs]
-    widths: list[int] = []
+def _spy_shapes(model, monkeypatch) -> list:
+    """Record the input_ids shape of every forward pass of ``model``."""
+    shapes: list = []
     forward = model.forward
 
     @functools.wraps(forward)  # the same signature: generate_batch picks the cache keyword by it
     def spy(*args, **kwargs):
-        widths.append(kwargs["input_ids"].shape)
+        shapes.append(tuple(kwargs["input_ids"].shape))
         return forward(*args, **kwargs)
 
     monkeypatch.setattr(model, "forward", spy)
+    return shapes
+
+
+def test_a_shared_prefix_is_encoded_once_and_changes_nothing(model, monkeypatch):
+    reqs = _requests()
+    kw = {"end_ids": {1}, "pad_id": 0}
+    single = [G.generate_batch(model, [r], **kw)[0] for r in reqs]
+    widths = _spy_shapes(model, monkeypatch)
+    monkeypatch.setattr(G, "PACKED_PREFILL", False)  # the left-padded prefill
     batched = G.generate_batch(model, reqs, **kw)
     assert batched == single
     assert all(len(g.token_ids) == 12 for g in batched)  # random weights: no early end token
     assert widths[0] == (1, 20)  # the prefix, once
     assert widths[1] == (4, 7)  # then each prompt's own tokens, left-padded
-    monkeypatch.setattr(G, "MIN_SHARED_PREFIX", 10_000)  # the plain left-padded batch
+    monkeypatch.setattr(G, "PACKED_PREFILL", True)  # packed: the 3 + 1 + 7 + 2 own tokens
     widths.clear()
     assert G.generate_batch(model, reqs, **kw) == single
-    assert widths[0] == (4, 27)
+    assert widths[:2] == [(1, 20), (1, 13)] and widths[2] == (4, 1)
+    monkeypatch.setattr(G, "MIN_SHARED_PREFIX", 10_000)  # no shared prefix: 23 to 27 tokens
+    for packed in (False, True):  # rows this alike pad more cheaply than they pack
+        monkeypatch.setattr(G, "PACKED_PREFILL", packed)
+        widths.clear()
+        assert G.generate_batch(model, reqs, **kw) == single
+        assert widths[0] == (4, 27)
+
+
+def test_packing_is_chosen_where_it_costs_less_than_padding(model):
+    batch = G.DecodeBatch(model, end_ids={1}, pad_id=0)
+    assert batch._packing_pays([3, 1, 7, 2], shared=20)  # short, unequal rests after a prefix
+    assert batch._packing_pays([200] + [4] * 7, shared=0)  # one long prompt among short ones
+    assert not batch._packing_pays([25, 26, 27, 24], shared=0)  # alike: little padding
+    assert not batch._packing_pays([150] * 16, shared=0)  # many long rows: attention dominates
+    assert not batch._packing_pays([5000, 1], shared=0)  # mask too large
+
+
+def test_a_model_that_ignores_a_4d_mask_is_found_out_and_padded_for(model, monkeypatch):
+    """The first packed prefill on a model is checked against the padded one; a model that does
+    not honour the packed prefill's 4D mask (here: one that drops it, attending across rows)
+    gets the padded prefill from then on, and the same answers."""
+    reqs = _requests()
+    kw = {"end_ids": {1}, "pad_id": 0}
+    single = [G.generate_batch(model, [r], **kw)[0] for r in reqs]
+    forward = model.forward
+
+    @functools.wraps(forward)
+    def no_4d(*args, **kwargs):
+        mask = kwargs.get("attention_mask")
+        if mask is not None and mask.dim() == 4:
+            kwargs["attention_mask"] = None
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(model, "forward", no_4d)
+    monkeypatch.setattr(G, "_PACKED_OK", G.weakref.WeakKeyDictionary())
+    batch = G.DecodeBatch(model, **kw)
+    assert batch.packed_prefill is None
+    results = dict(batch.add(reqs[:2], [0, 1]))
+    assert batch.packed_prefill is False and G._PACKED_OK[model] is False
+    results.update(batch.add(reqs[2:], [2, 3]))
+    while len(batch):
+        results.update(batch.step())
+    assert [results[i] for i in range(4)] == single
+    assert G.DecodeBatch(model, **kw).packed_prefill is False  # remembered for the model
+    monkeypatch.setattr(model, "forward", forward)
+    monkeypatch.setattr(G, "_PACKED_OK", G.weakref.WeakKeyDictionary())
+    batch = G.DecodeBatch(model, **kw)
+    batch.add(reqs[:2], [0, 1])
+    assert batch.packed_prefill is True and G._PACKED_OK[model] is True
 
 
 def _staggered():
@@ -110,6 +166,34 @@ def test_rows_join_a_running_batch_and_leave_when_done_with_unchanged_greedy_out
     assert order.index(1) < order.index(2) < order.index(0)  # short rows left first
     assert order.index(4) < order.index(3) < order.index(0)  # the newcomers too
     assert max(sizes) == 3 and batch.steps < sum(len(g.token_ids) for g in single)
+
+
+def test_packed_prefills_of_staggered_joiners_give_one_at_a_time_answers(model, monkeypatch):
+    """The packed prefill (each joining group's own tokens in one unpadded sequence) on rows that
+    arrive at different steps with different prompt lengths and budgets, with and without a
+    shared prefix: token for token the answers of one request at a time."""
+    reqs = _staggered()  # 17, 15, 5, 23 and 23 prompt tokens; 0, 1 and 3 share 14 of them
+    kw = {"end_ids": {1}, "pad_id": 0}
+    single = [G.generate_batch(model, [r], **kw)[0] for r in reqs]
+    monkeypatch.setattr(G, "PACKED_PREFILL", True)
+    shapes = _spy_shapes(model, monkeypatch)
+    batch = G.DecodeBatch(model, **kw)
+    results = dict(batch.add([reqs[0], reqs[2]], [0, 2]))  # nothing shared: 17 + 5 packed
+    sizes = []
+    for step in range(12):
+        if step == 2:  # two join: their 14-token prefix once, then their own 1 + 9 tokens
+            results.update(batch.add([reqs[1], reqs[3]], [1, 3]))
+        if step == 5:  # one joins alone (nothing to pack: the plain prefill)
+            results.update(batch.add([reqs[4]], [4]))
+        results.update(batch.step())
+        sizes.append(len(batch))
+    while len(batch):
+        results.update(batch.step())
+    prefills = [s for s in shapes if s[1] > 1]
+    assert prefills == [(1, 22), (1, 14), (1, 10), (1, 23)]
+    assert max(sizes) == 4 and len(batch) == 0
+    assert [results[i] for i in range(5)] == single
+    assert batch.mask is None  # every row left
 
 
 def test_finished_rows_leave_and_unused_cache_columns_are_trimmed(model):

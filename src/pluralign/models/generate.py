@@ -30,6 +30,18 @@ token) is therefore run once, its cache copied to every row, and only the rest o
 counting real tokens) is run per row. Every row attends to the same keys and values as before,
 so the output does not change.
 
+**The rows' own tokens are packed, not padded.** Left-padding the rest of each prompt to the
+longest one makes the prompt pass compute the padding too (prompts of 31 to 61 tokens: a third of
+the work). Several rows admitted together are therefore run as *one* sequence: their own tokens
+one after another, each with its own position ids, and a 4D attention mask that lets a token see
+the shared prefix and the earlier tokens of its own row only; the logits are taken at each row's
+last token, and the keys and values are then laid out per row as the padded prefill lays them out
+(``[prefix | padding | rest]``), so decoding goes on as before. Each token attends to exactly the
+keys and values it would attend to alone. The first packed prefill on a model is compared with the
+padded one (``_PACKED_OK`` remembers the verdict per model); a model that does not honour a 4D
+mask, or a cache that is not plain full attention, keeps the padded prefill
+(:data:`PACKED_PREFILL` forces either).
+
 **A prefix is kept for later requests.** The last shared prefix run (its token ids and one row of
 keys and values per layer) is kept; a later admission whose prompts all begin with at least
 :data:`MIN_SHARED_PREFIX` of its tokens, and no longer prefix of their own, starts from those keys
@@ -58,6 +70,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -117,6 +130,24 @@ def _cache_keyword(model) -> str:
 
 #: The shortest common prompt prefix that is encoded once for the whole batch (module docstring).
 MIN_SHARED_PREFIX = 8
+
+
+#: Packed prefill (module docstring): None checks it once per model against the padded prefill,
+#: False always pads, True packs unchecked.
+PACKED_PREFILL: bool | None = None
+#: Most cells (packed tokens x keys) of a packed prefill's attention mask.
+MAX_PACKED_MASK = 1 << 24
+#: Per model: whether its packed prefill matched the padded one.
+_PACKED_OK: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _copy_cache(cache, shared: int):
+    """A new DynamicCache holding the same prefix keys and values (nothing if ``shared`` is 0)."""
+    from transformers import DynamicCache
+
+    if not shared:
+        return DynamicCache()
+    return DynamicCache(ddp_cache_data=[(layer.keys, layer.values) for layer in cache.layers])
 
 
 def shared_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
@@ -199,6 +230,12 @@ class DecodeBatch:
         self.prefix_ids: tuple[int, ...] = ()  # the last shared prefix run, and its keys/values
         self._prefix_kv: list[tuple[Any, Any]] | None = None  # per layer, one row
         self.prefix_reused = 0  # admissions that took their prefix from it
+        #: pack the rows' own prompt tokens without padding: None = not yet checked on this
+        #: model (the first packed prefill is compared with the padded one), then True/False
+        self._params: int | None = None  # the model's parameter count (packing's cost model)
+        self.packed_prefill: bool | None = (
+            PACKED_PREFILL if PACKED_PREFILL is not None else _PACKED_OK.get(model)
+        )
         self.steps = 0  # decoding steps run
         self.row_steps = 0  # rows summed over those steps (mean batch = row_steps / steps)
 
@@ -333,10 +370,34 @@ class DecodeBatch:
                     cache,
                 )
                 self._keep_prefix(prompts[0][:shared], cache)
-            if shared:
-                cache.batch_repeat_interleave(n)
-                mask = torch.cat([mask.new_ones((n, shared)), mask], dim=-1)
-            logits = self._forward(ids, mask, positions, cache)
+            logits, packed_failed = None, False
+            if (
+                n > 1
+                and self.packed_prefill is not False
+                and self._packing_pays([len(r) for r in rests], shared)
+                and self._packable(cache)
+            ):
+                fallback = _copy_cache(cache, shared)  # the packed pass extends ``cache``
+                try:
+                    packed = self._packed_prefill(rests, shared, width, cache)
+                except Exception:  # noqa: BLE001 - the model's (no 4D mask) or the request's
+                    packed, packed_failed = None, True
+                if packed is not None and self.packed_prefill is None:
+                    # the first packed prefill on this model is checked against the padded one
+                    padded = self._padded_prefill(ids, mask, positions, shared, n, fallback)
+                    ok = bool(torch.allclose(packed[0], padded, rtol=1e-3, atol=1e-2))
+                    self.packed_prefill = _PACKED_OK[self.model] = ok
+                    logits, cache = packed if ok else (padded, fallback)
+                elif packed is not None:
+                    logits, cache = packed
+                else:
+                    cache = fallback
+            if logits is None:
+                logits = self._padded_prefill(ids, mask, positions, shared, n, cache)
+                if packed_failed:  # the padded prefill ran: the model cannot take the packed one
+                    self.packed_prefill = _PACKED_OK[self.model] = False
+        if shared:
+            mask = torch.cat([mask.new_ones((n, shared)), mask], dim=-1)
         self._choose(rows, logits)
         finished, keep = self._split(rows)
         if not keep:
@@ -350,6 +411,97 @@ class DecodeBatch:
         next_pos = positions[index, -1:] + 1
         self._merge(rows, cache, mask, next_ids, next_pos)
         return finished
+
+    def _padded_prefill(self, ids, mask, positions, shared, n, cache):
+        """The rows' own tokens as one left-padded batch; the prefix (if any) copied per row."""
+        import torch
+
+        if shared:
+            cache.batch_repeat_interleave(n)
+            mask = torch.cat([mask.new_ones((n, shared)), mask], dim=-1)
+        return self._forward(ids, mask, positions, cache)
+
+    def _packing_pays(self, lens: list[int], shared: int) -> bool:
+        """Whether the packed prefill costs less than the padded one: both run the linear layers
+        over their tokens (packed: the real ones; padded: rows x the longest), but in the packed
+        one every token is scored against every packed key (masked or not), so many long rows
+        pad more cheaply than they pack. Estimated in FLOPs: 2 x parameters per token, 4 x
+        hidden size x layers per query-key pair; at most :data:`MAX_PACKED_MASK` mask cells."""
+        config = getattr(self.model, "config", None)
+        hidden = getattr(config, "hidden_size", None)
+        layers = getattr(config, "num_hidden_layers", None)
+        if not isinstance(hidden, int) or not isinstance(layers, int):
+            return False
+        if self._params is None:
+            self._params = sum(p.numel() for p in self.model.parameters())
+        total, n, width = sum(lens), len(lens), max(lens)
+        if total * (shared + total) > MAX_PACKED_MASK:
+            return False
+        per_token, per_pair = 2 * self._params, 4 * hidden * layers
+        packed = total * per_token + total * (shared + total) * per_pair
+        padded = n * width * per_token + n * width * (shared + width) * per_pair
+        return packed < padded
+
+    def _packable(self, cache) -> bool:
+        """Whether a packed prefill can run: plain attention (``sdpa`` or ``eager``) that takes a
+        4D mask, and a prefix cache (if any) of plain full-attention layers."""
+        from transformers.cache_utils import DynamicLayer
+
+        impl = getattr(getattr(self.model, "config", None), "_attn_implementation", None)
+        if impl not in ("sdpa", "eager"):
+            return False
+        layers = getattr(cache, "layers", None) or []
+        return all(type(layer) is DynamicLayer for layer in layers)
+
+    def _packed_prefill(self, rests, shared, width, cache):
+        """The rows' own tokens packed into one sequence without padding (module docstring):
+        each token attends to the prefix and to its own row's earlier tokens (a 4D mask), then
+        the keys and values are laid out as the padded prefill lays them out
+        (``[prefix | padding | rest]`` per row). Returns (logits of each row's last token, cache),
+        or None if the model's cache is not plain full attention."""
+        import torch
+        from transformers.cache_utils import DynamicLayer
+
+        dev = self.device
+        lens = torch.as_tensor([len(r) for r in rests], device=dev)
+        n, total = len(rests), int(lens.sum())
+        ends = lens.cumsum(0)  # one past each row's last token in the packed sequence
+        starts = ends - lens
+        ids = torch.as_tensor([t for r in rests for t in r], device=dev).unsqueeze(0)
+        row_of = torch.repeat_interleave(torch.arange(n, device=dev), lens)
+        offset = torch.arange(total, device=dev) - starts[row_of]  # position within its row
+        positions = (shared + offset).unsqueeze(0)
+        own = (row_of[:, None] == row_of[None, :]) & (offset[None, :] <= offset[:, None])
+        allowed = torch.cat([own.new_ones((total, shared)), own], dim=-1)
+        dtype = next(self.model.parameters()).dtype
+        mask = torch.zeros(allowed.shape, dtype=dtype, device=dev)
+        mask = mask.masked_fill_(~allowed, torch.finfo(dtype).min)[None, None]
+        logits = self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            **{self.cache_kw: cache},
+            logits_to_keep=ends - 1,
+        ).logits[0]
+        layers = getattr(cache, "layers", None) or []
+        if not layers or not all(type(layer) is DynamicLayer for layer in layers):
+            return None
+        # column j of row i holds packed token starts[i] + j - (width - len_i); padding columns
+        # take any real token (they are masked), here the row's first
+        col = torch.arange(width, device=dev)[None, :] - (width - lens)[:, None]
+        gather = shared + starts[:, None] + col.clamp(min=0)  # (n, width)
+        flat = gather.reshape(-1)
+        for layer in layers:
+            for name in ("keys", "values"):
+                kv = getattr(layer, name)  # (1, heads, shared + total, dim)
+                heads, dim = kv.shape[1], kv.shape[-1]
+                rows = kv[0].index_select(1, flat).view(heads, n, width, dim).transpose(0, 1)
+                if shared:
+                    prefix = kv[:, :, :shared].expand(n, heads, shared, dim)
+                    rows = torch.cat([prefix, rows], dim=2)
+                setattr(layer, name, rows.contiguous())
+        return logits, cache
 
     def _kept_prefix_length(self, prompts: list[list[int]]) -> int:
         """How many of the kept prefix's tokens every prompt starts with (short of each prompt's
@@ -532,8 +684,9 @@ class BatchingGenerator:
     ``max_batch`` bounds the rows decoded together; ``window`` is how long (seconds) an idle
     worker waits after the first request for more to arrive. The worker is a daemon thread
     started on the first call; :meth:`close` stops it. ``batches`` lists the rows decoding after
-    each admission, ``stats`` counts steps, rows summed over steps, joins, cancellations and
-    failures (for tests, ``/health`` and benchmarks).
+    each admission, ``stats`` counts steps, rows summed over steps, joins, admissions (prefills),
+    cancellations and failures, and the seconds spent prefilling and decoding (for tests,
+    ``/health`` and benchmarks).
     """
 
     def __init__(self, model, tokenizer, *, max_batch: int = 16, window: float = 0.02):
@@ -545,7 +698,8 @@ class BatchingGenerator:
         pad = tokenizer.pad_token_id
         self.pad_id = int(pad if pad is not None else min(self.end_ids, default=0))
         self.batches: list[int] = []
-        self.stats = {"steps": 0, "row_steps": 0, "joined": 0, "cancelled": 0, "failed": 0}
+        self.stats = {"steps": 0, "row_steps": 0, "joined": 0, "cancelled": 0, "failed": 0,
+                      "admissions": 0, "prefill_s": 0.0, "decode_s": 0.0}
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -603,6 +757,9 @@ class BatchingGenerator:
                 job.future.set_result(result)
 
     def _work(self) -> None:
+        import torch
+
+        self.stats["torch_threads"] = torch.get_num_threads()  # as this thread runs them
         batch = DecodeBatch(
             self.model, end_ids=self.end_ids, pad_id=self.pad_id, decode=self._decode
         )
@@ -619,11 +776,18 @@ class BatchingGenerator:
                 jobs = [j for j in jobs if not j.future.cancelled()]
                 if jobs:
                     self.stats["joined"] += len(jobs)
-                    self._deliver(batch.add([j.request for j in jobs], jobs), self.stats)
+                    self.stats["admissions"] += 1
+                    started = time.perf_counter()
+                    admitted = batch.add([j.request for j in jobs], jobs)
+                    self.stats["prefill_s"] += time.perf_counter() - started
+                    self._deliver(admitted, self.stats)
                     self.batches.append(len(batch))
                 self.stats["cancelled"] += len(batch.drop(lambda job: job.future.cancelled()))
                 if len(batch):
-                    self._deliver(batch.step(), self.stats)
+                    started = time.perf_counter()
+                    stepped = batch.step()
+                    self.stats["decode_s"] += time.perf_counter() - started
+                    self._deliver(stepped, self.stats)
                     self.stats["steps"], self.stats["row_steps"] = batch.steps, batch.row_steps
             except Exception as exc:  # noqa: BLE001 - a bug here must not leave callers waiting
                 pending = {id(j): j for j in jobs}
