@@ -133,3 +133,39 @@ def test_reopen_is_idempotent(db_url):
 def test_unreachable_server_is_a_clear_error():
     with pytest.raises(StoreError, match="cannot open the database"):
         open_store("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_the_newest_migration_is_what_alembic_finds():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from pluralign.store.session import MIGRATIONS, head_revision
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def test_a_current_store_opens_without_alembic_and_an_old_one_migrates(db_url, monkeypatch):
+    """Opening a store whose schema is at the newest migration runs no alembic (it imports
+    itself and every feature's tables: most of a store command's start); one at another
+    revision, or an empty database, goes through alembic as before."""
+    from sqlalchemy import text
+
+    from pluralign.store import session
+
+    calls = []
+    real = session.upgrade
+    monkeypatch.setattr(session, "upgrade", lambda engine: calls.append(1) or real(engine))
+    open_store(db_url).dispose()  # a fresh database: migrated
+    assert calls == [1]
+    store = open_store(db_url)
+    assert calls == [1] and store.has_schema()  # already current: no alembic
+    with store.engine.begin() as conn:
+        head = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    assert not session.is_current(store.engine)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+    assert session.is_current(store.engine)
+    store.dispose()
