@@ -16,7 +16,7 @@ from pluralign.errors import InputError
 from pluralign.evaluate.settings import EvaluateSettings
 from pluralign.llm.settings import SynthSettings
 from pluralign.models.settings import ModelSettings, TinySettings
-from pluralign.moralgraph.settings import MoralGraphSettings
+from pluralign.moralgraph.settings import GraphSummarySettings, MoralGraphSettings
 from pluralign.panel.settings import PanelSettings
 from pluralign.report.settings import ReportSettings
 from pluralign.sensemaking.settings import SensemakingSettings
@@ -34,6 +34,8 @@ COMMAND_SETTINGS = {
     ("panel", "quotas"): PanelSettings,
     ("model", "tiny"): TinySettings,
     ("moralgraph", "simulate"): MoralGraphSettings,
+    ("moralgraph", "summarize"): GraphSummarySettings,
+    ("moralgraph", "check"): GraphSummarySettings,
     ("report",): ReportSettings,
     ("data", "prefs"): DataSettings,
     ("data", "weight"): DataSettings,

@@ -42,6 +42,11 @@ def test_pure_noise_yields_no_confident_graph():
 
 
 def test_config_validation():
+    from pluralign.moralgraph.settings import MoralGraphSettings
+
+    stage, engine = MoralGraphSettings(), ValuesSimulationSettings()  # one home of the defaults
+    assert (engine.participants, engine.votes_per_participant, engine.noise) == (
+        stage.participants, stage.votes_per_participant, stage.noise)
     with pytest.raises(ValueError):
         ValuesSimulationSettings(noise=1.5)
     with pytest.raises(ValueError):

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pluralign.errors import InputError
 from pluralign.moralgraph import reference
 from pluralign.moralgraph.summary import (
     COUNT_FIELDS,
@@ -145,8 +146,10 @@ def test_helpers():
     assert entropy_bits([[1, 1, 0, 0, 0]])[0] == pytest.approx(1.0)
     assert entropy_bits([[0, 0, 0, 0, 0]])[0] == 0.0
     assert wiser_likelihood([0], [0], [0], [0])[0] == 0.0
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="field 'damping': must be <= 1, got 1.5"):
         GraphSummarySettings(damping=1.5)
+    with pytest.raises(InputError, match="field 'max_entropy': must be >= 0"):
+        GraphSummarySettings(max_entropy=-0.1)
 
 
 edge_lists = st.lists(

@@ -27,7 +27,7 @@ _EXPORTS = {
     "UPGRADE": "pluralign.moralgraph.types",
     "ValuesCard": "pluralign.moralgraph.types",
     "MoralGraph": "pluralign.moralgraph.summary",
-    "GraphSummarySettings": "pluralign.moralgraph.summary",
+    "GraphSummarySettings": "pluralign.moralgraph.settings",
     "summarize": "pluralign.moralgraph.summary",
 }
 __all__ = [
@@ -47,7 +47,8 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pluralign.moralgraph.summary import GraphSummarySettings, MoralGraph, summarize
+    from pluralign.moralgraph.settings import GraphSummarySettings
+    from pluralign.moralgraph.summary import MoralGraph, summarize
     from pluralign.moralgraph.types import (
         NO_UPGRADE,
         NOT_SURE,

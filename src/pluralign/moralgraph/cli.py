@@ -9,9 +9,10 @@ import typer
 
 from pluralign.clikit import DbOption, OutOption, console
 from pluralign.contract import default, from_options, help_of
-from pluralign.moralgraph.settings import MoralGraphSettings
+from pluralign.moralgraph.settings import GraphSummarySettings, MoralGraphSettings
 
 _M = MoralGraphSettings
+_G = GraphSummarySettings
 
 moralgraph_app = typer.Typer(
     help="Moral graph (Democratic Fine-Tuning): values cards, upgrade votes, wisest values.",
@@ -26,10 +27,13 @@ def summarize_cmd(
     out: Annotated[Path, typer.Option("--out", help="Moral-graph JSON to write.")],
     values: Annotated[Path | None, typer.Option(
         "--values", help="Values cards (JSON array or moral-graph JSON) to include.")] = None,
-    min_wiser_likelihood: Annotated[float, typer.Option(help="Edge threshold.")] = 0.33,
-    max_entropy: Annotated[float, typer.Option(help="Edge threshold (bits).")] = 1.69,
-    min_marked_wiser: Annotated[int, typer.Option(help="Edge threshold (upgrade votes).")] = 2,
-    damping: Annotated[float, typer.Option(help="PageRank damping factor.")] = 0.85,
+    min_wiser_likelihood: Annotated[float, typer.Option(
+        help=help_of(_G, "min_wiser_likelihood"))] = default(_G, "min_wiser_likelihood"),
+    max_entropy: Annotated[float, typer.Option(
+        help=help_of(_G, "max_entropy"))] = default(_G, "max_entropy"),
+    min_marked_wiser: Annotated[int, typer.Option(
+        help=help_of(_G, "min_marked_wiser"))] = default(_G, "min_marked_wiser"),
+    damping: Annotated[float, typer.Option(help=help_of(_G, "damping"))] = default(_G, "damping"),
     all_edges: Annotated[bool, typer.Option("--all-edges", help="Also write every pair "
                                             "before trimming (allEdges).")] = False,
     html: Annotated[Path | None, typer.Option(
@@ -43,14 +47,11 @@ def summarize_cmd(
     from pluralign.io import sha256_file
     from pluralign.moralgraph.dftjson import to_document, write_graph_json
     from pluralign.moralgraph.io import read_cards, read_edges
-    from pluralign.moralgraph.summary import GraphSummarySettings, summarize
+    from pluralign.moralgraph.summary import summarize
 
-    try:
-        config = GraphSummarySettings(min_wiser_likelihood=min_wiser_likelihood,
-                               max_entropy=max_entropy, min_marked_wiser=min_marked_wiser,
-                               damping=damping)
-    except ValueError as exc:
-        raise InputError(str(exc), where="options") from exc
+    config = from_options(_G, min_wiser_likelihood=min_wiser_likelihood,
+                          max_entropy=max_entropy, min_marked_wiser=min_marked_wiser,
+                          damping=damping)
     cards = read_cards(values) if values else None
     frame = read_edges(edges, cards, values)
     try:
@@ -130,15 +131,15 @@ def constitution_cmd(
 @moralgraph_app.command("check")
 def check_cmd(
     graph: Annotated[Path, typer.Argument(help="A moral-graph JSON file.")],
-    min_marked_wiser: Annotated[int, typer.Option(help="Threshold the file was made with.")] = 2,
+    min_marked_wiser: Annotated[int, typer.Option(
+        help="Threshold the file was made with.")] = default(_G, "min_marked_wiser"),
 ) -> None:
     """Check that a moral-graph JSON's summaries agree with its counts (published definitions)."""
     from pluralign.errors import InputError
     from pluralign.moralgraph.dftjson import check_document, read_graph_json
-    from pluralign.moralgraph.summary import GraphSummarySettings
 
     doc = read_graph_json(graph)
-    problems = check_document(doc, GraphSummarySettings(min_marked_wiser=min_marked_wiser))
+    problems = check_document(doc, from_options(_G, min_marked_wiser=min_marked_wiser))
     if problems:
         raise InputError(f"{len(problems)} inconsistent edge(s): " + "; ".join(problems[:5]),
                          where=str(graph))

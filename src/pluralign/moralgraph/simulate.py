@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pluralign.io import atomic_write_text, write_json_atomic
+from pluralign.moralgraph.settings import MoralGraphSettings
 from pluralign.moralgraph.types import (
     NO_UPGRADE,
     NOT_SURE,
@@ -36,11 +37,12 @@ from pluralign.moralgraph.types import (
 @dataclass(frozen=True)
 class ValuesSimulationSettings:
     """Settings of :func:`simulate`: values cards and upgrade votes (not the Polis assembly of
-    :class:`pluralign.simulate.SimulationSettings`)."""
+    :class:`pluralign.simulate.SimulationSettings`); the size and noise defaults are the
+    stage's (:class:`~pluralign.moralgraph.settings.MoralGraphSettings`)."""
 
-    participants: int = 200
-    votes_per_participant: int = 6
-    noise: float = 0.2
+    participants: int = MoralGraphSettings.participants
+    votes_per_participant: int = MoralGraphSettings.votes_per_participant
+    noise: float = MoralGraphSettings.noise
     forward: float = 0.75
     seed: int = 0
 

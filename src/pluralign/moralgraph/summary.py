@@ -40,43 +40,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from pluralign.moralgraph.settings import GraphSummarySettings
 from pluralign.moralgraph.types import RELATIONSHIPS, Edge, ValueId, ValuesCard
 
 COUNT_FIELDS = ("markedWiser", "markedNotWiser", "markedLessWise", "markedUnsure", "impressions")
 EDGE_COLUMNS = ("participant", "from_id", "to_id", "context", "relationship")
-
-
-@dataclass(frozen=True)
-class GraphSummarySettings:
-    """Thresholds and PageRank settings; the defaults are Democratic Fine-Tuning's."""
-
-    min_wiser_likelihood: float = 0.33
-    """An edge needs ``wiserLikelihood ≥`` this."""
-    max_entropy: float = 1.69
-    """An edge needs ``entropy ≤`` this (bits)."""
-    min_marked_wiser: int = 2
-    """An edge needs at least this many ``upgrade`` votes (and always at least one)."""
-    damping: float = 0.85
-    """PageRank damping factor ``d``."""
-    iterations: int = 100
-    """PageRank iterations (fixed count, as published)."""
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.damping <= 1.0:
-            raise ValueError(f"damping must be in [0, 1], got {self.damping}")
-        if self.iterations < 0:
-            raise ValueError(f"iterations must be ≥ 0, got {self.iterations}")
-        if self.max_entropy < 0:
-            raise ValueError(f"max_entropy must be ≥ 0, got {self.max_entropy}")
-
-    def as_dict(self) -> dict[str, float | int]:
-        return {
-            "minWiserLikelihood": self.min_wiser_likelihood,
-            "maxEntropy": self.max_entropy,
-            "minMarkedWiser": self.min_marked_wiser,
-            "damping": self.damping,
-            "iterations": self.iterations,
-        }
 
 
 def entropy_bits(counts: np.ndarray) -> np.ndarray:
