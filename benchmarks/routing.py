@@ -870,8 +870,203 @@ def w_extreme(tally, feats, rnd):
     return (1 - p) * (1 + feats["extremity"]) ** 8
 
 
+def _group_model_cols(result, numbers: np.ndarray):
+    """Per group and statement (``numbers`` order) the smoothed vote shares ``theta`` (G, m,
+    3), the counts of agree and votes (G, m), and the groups' sizes, from one aggregation;
+    statements it does not know get one prior vote each way."""
+    st = result.stats
+    cols = np.searchsorted(numbers, np.asarray(result.matrix.statements))
+    g = int(np.asarray(st.agree).shape[0])
+    agree, disagree, seen = (np.zeros((g, len(numbers))) for _ in range(3))
+    agree[:, cols], disagree[:, cols], seen[:, cols] = (
+        np.asarray(x, float) for x in (st.agree, st.disagree, st.seen)
+    )
+    counts = np.stack([agree, disagree, seen - agree - disagree], -1)
+    theta = (counts + 1.0) / (counts.sum(-1, keepdims=True) + 3.0)
+    inside = result.groups[result.in_conv & (result.groups >= 0)]
+    return theta, agree, disagree, seen, np.bincount(inside, minlength=g)
+
+
+NEED_TEMPERATURE = 2.0  # each vote's log-likelihood / this: a posterior slower to be sure
+NEED_WEIGHT = 2.0
+
+
+def w_need(tally, feats, rnd, ctx):
+    """A candidate, per participant: ``(1 - p) · novelty · (0.05 + I + 2 N)``, squared.
+
+    ``I`` is the expected information of a vote on the statement about *this* participant's
+    group (the mutual information under their posterior, as :meth:`routing.GroupModel.gains`,
+    with each vote's log-likelihood tempered by 2); ``N`` the consensus need: while the
+    statement's consensus status is open under the posterior rule's shares (every group's agree
+    share could still be >= 0.65 and its disagree share <= 0.15 at a one-sided 95 % bound, not
+    every group known to be), ``Σ_g π_g / (1 + S_g / 3)``: a vote counts most where the
+    participant's likely group has few votes on it (the rule needs every group)."""
+    a_, d_, p_ = tally.T
+    s = a_ + d_ + p_
+    base = (1 - (p_ + 1) / (s + 2)) * _novelty(s)
+    model = ctx["model"]
+    who = ctx["who"]
+    if model is None:
+        return np.broadcast_to(base**2, (len(who), len(base)))
+    theta, agree, disagree, seen, sizes = model
+    g = theta.shape[0]
+    if g < 2:
+        return np.broadcast_to(base**2, (len(who), len(base)))
+    log_theta = np.log(theta)
+    cast, value = ctx["cast"][who], ctx["value"][who]
+    loglik = np.zeros((len(who), g))
+    for v in range(3):
+        loglik += (cast & (value == v)).astype(float) @ log_theta[:, :, v].T
+    log_post = np.log((sizes + 1.0) / (sizes.sum() + g)) + loglik / NEED_TEMPERATURE
+    post = np.exp(log_post - log_post.max(1, keepdims=True))
+    post /= post.sum(1, keepdims=True)  # (who, G)
+    q = np.einsum("ig,gmv->imv", post, theta)
+    neg_h = (theta * log_theta).sum(-1)  # (G, m)
+    mutual = np.clip(post @ neg_h - (q * np.log(q)).sum(-1), 0, None) / np.log(g)
+    mu_a = (agree + 1) / (seen + 2)
+    sd_a = np.sqrt(mu_a * (1 - mu_a) / (seen + 3))
+    mu_d = (disagree + 1) / (seen + 2)
+    sd_d = np.sqrt(mu_d * (1 - mu_d) / (seen + 3))
+    possible = ((mu_a + OPEN_Z * sd_a >= 0.65) & (mu_d - OPEN_Z * sd_d <= 0.15)).all(0)
+    sure = ((mu_a - OPEN_Z * sd_a >= 0.65) & (mu_d + OPEN_Z * sd_d <= 0.15)).all(0)
+    open_ = (possible & ~sure).astype(float)  # (m,)
+    need = post @ (1.0 / (1.0 + seen / 3.0)) * open_  # (who, m)
+    return (base * (0.05 + mutual + NEED_WEIGHT * need)) ** 2
+
+
+w_need.per_participant = True
+
+
+def _open_posterior(agree, disagree, seen) -> np.ndarray:
+    """1 where a statement's consensus status is open under the posterior rule's shares (every
+    group's agree share could still be >= 0.65 and its disagree share <= 0.15, at one-sided 95
+    % bounds of their Beta posteriors, but not every group is known to be), else 0."""
+    mu_a = (agree + 1) / (seen + 2)
+    sd_a = np.sqrt(mu_a * (1 - mu_a) / (seen + 3))
+    mu_d = (disagree + 1) / (seen + 2)
+    sd_d = np.sqrt(mu_d * (1 - mu_d) / (seen + 3))
+    possible = ((mu_a + OPEN_Z * sd_a >= 0.65) & (mu_d - OPEN_Z * sd_d <= 0.15)).all(0)
+    sure = ((mu_a - OPEN_Z * sd_a >= 0.65) & (mu_d + OPEN_Z * sd_d <= 0.15)).all(0)
+    return (possible & ~sure).astype(float)
+
+
+def w_info(tally, feats, rnd, ctx):
+    """A candidate, the same for every participant (so which statements a participant has
+    voted on says nothing about their group): ``((1 - p) · novelty · (0.05 + I + 2 N))²``
+    with ``I`` the information a vote on the statement gives about the group of a participant
+    drawn from the population (the mutual information between group and vote under the
+    groups' sizes, over log G) and ``N`` the consensus need: ``1 / (1 + min_g S_g / 3)``
+    while the statement's consensus status is open (:func:`_open_posterior`), else 0."""
+    a_, d_, p_ = tally.T
+    s = a_ + d_ + p_
+    base = (1 - (p_ + 1) / (s + 2)) * _novelty(s)
+    model = ctx["model"]
+    if model is None or model[0].shape[0] < 2:
+        return base**2
+    theta, agree, disagree, seen, sizes = model
+    g = theta.shape[0]
+    prior = (sizes + 1.0) / (sizes.sum() + g)
+    q = np.einsum("g,gmv->mv", prior, theta)
+    mutual = (prior @ (theta * np.log(theta)).sum(-1) - (q * np.log(q)).sum(-1)) / np.log(g)
+    need = _open_posterior(agree, disagree, seen) / (1.0 + seen.min(0) / 3.0)
+    return (base * (0.05 + np.clip(mutual, 0, None) + NEED_WEIGHT * need)) ** 2
+
+
+w_info.per_participant = True  # it reads the groups' model (the weights are shared)
+
+
+def w_common_random(tally, feats, rnd, ctx):
+    """A probe: one random order of the statements, the same for every participant (a
+    statement's score is its place in it): after r rounds everyone has voted on the same r
+    statements, so which statements a participant voted on tells the clustering nothing."""
+    return ctx["order"]
+
+
+w_common_random.per_participant = True
+w_common_random.deterministic = True
+
+
+def _consensus_chance(agree, disagree, seen) -> np.ndarray:
+    """Per statement, the chance (normal approximations of the groups' Beta posteriors, groups
+    independent) that every group's agree share is >= 0.65 and its disagree share <= 0.15, the
+    posterior rule's shares (:mod:`pluralign.aggregate.consensus`)."""
+    from scipy.stats import norm
+
+    mu_a = (agree + 1) / (seen + 2)
+    sd_a = np.sqrt(mu_a * (1 - mu_a) / (seen + 3))
+    mu_d = (disagree + 1) / (seen + 2)
+    sd_d = np.sqrt(mu_d * (1 - mu_d) / (seen + 3))
+    return (norm.cdf((mu_a - 0.65) / sd_a) * norm.cdf((0.15 - mu_d) / sd_d)).prod(0)
+
+
+def _information(model) -> np.ndarray:
+    """Per statement, the information a vote gives about the group of a participant drawn from
+    the population: the mutual information between group and vote under the groups' sizes,
+    over log G (in [0, 1])."""
+    theta, _a, _d, _s, sizes = model
+    g = theta.shape[0]
+    prior = (sizes + 1.0) / (sizes.sum() + g)
+    q = np.einsum("g,gmv->mv", prior, theta)
+    mutual = prior @ (theta * np.log(theta)).sum(-1) - (q * np.log(q)).sum(-1)
+    return np.clip(mutual, 0.0, None) / np.log(g)
+
+
+TRACK_EXPLORE = 2  # every second vote after the first MIN_VOTES explores
+
+
+def tracks(common_first: int = MIN_VOTES, agree_explore: bool = False):
+    """:func:`w_tracks` with its first ``common_first`` votes common (then alternating), the
+    exploring draw times the agree rate squared when ``agree_explore``."""
+
+    def weight(tally, feats, rnd, ctx):
+        return w_tracks(tally, feats, rnd, ctx, common_first, agree_explore)
+
+    weight.per_participant = weight.deterministic = True
+    weight.__doc__ = w_tracks.__doc__
+    return weight
+
+
+def w_tracks(tally, feats, rnd, ctx, common_first=MIN_VOTES, agree_explore=False):
+    """A candidate, in two tracks. *Common* votes (the first ``MIN_VOTES`` of everyone, then
+    every second): every participant gets the same statement, the unvoted one with the highest
+    ``I + U`` (``I`` the group information, :func:`_information`; ``U = 4P(1 - P)`` with ``P``
+    :func:`_consensus_chance`, so a likely-but-unsure consensus statement is settled by
+    everyone at once; ties, and the start, in one fixed random order). So the votes the
+    clustering sees form a dense block, the same statements for everyone, whichever group
+    they are in. *Exploring* votes: the keyed weighted draw over ``((1 - p) · novelty)²``,
+    which spreads votes so ``I`` and ``U`` can be estimated for the statements nobody was sent
+    to together."""
+    a_, d_, p_ = tally.T
+    s = a_ + d_ + p_
+    who, rng, order = ctx["who"], ctx["rng"], ctx["order"]
+    m = len(s)
+    if rnd >= common_first and (rnd - common_first) % TRACK_EXPLORE == 0:
+        w = ((1 - (p_ + 1) / (s + 2)) * _novelty(s)) ** 2
+        if agree_explore:
+            w = w * ((a_ + 1) / (s + 2)) ** 2
+        return np.log(rng.random((len(who), m))) / w
+    score = order / (10.0 * m)  # ties: one fixed random order, the same for everyone
+    model = ctx["model"]
+    if model is not None and model[0].shape[0] >= 2:
+        _t, agree, disagree, seen, _sizes = model
+        chance = _consensus_chance(agree, disagree, seen)
+        score = score + _information(model) + 4 * chance * (1 - chance)
+    return np.broadcast_to(score, (len(who), m))
+
+
+w_tracks.per_participant = True
+w_tracks.deterministic = True
+
+
 FULL_POLICIES = {
     "random": w_random,
+    "two tracks": w_tracks,
+    "two tracks, alternating from the start": tracks(0),
+    "two tracks, agree-weighted exploring": tracks(MIN_VOTES, True),
+    "two tracks, alternating, agree-weighted": tracks(0, True),
+    "common random order": w_common_random,
+    "gain + consensus need": w_need,
+    "group information + consensus need": w_info,
     "priority (default)": w_priority,
     "Polis's priority": w_polis,
     "place, then open consensus": w_place_then_open,
@@ -899,13 +1094,24 @@ def full_replay(conv: Replay, weight, seed: int) -> dict[str, int]:
     rng = np.random.default_rng(seed)
     found: dict[str, int | None] = {"groups": None, "consensus": None if ref_consensus else 0}
     total, previous, checks = 0, None, check_rounds(m)
+    model = None  # per-participant policies: the latest groups' vote shares
+    order = np.random.default_rng(10_000 + seed).permutation(m).astype(float)
     for rnd in range(m):
         left = conv.observed & ~cast
         who = np.flatnonzero(left.any(1))
         if not len(who):
             break
-        w = np.maximum(weight(tally, feats, rnd), 1e-12)
-        key = np.where(left[who], np.log(rng.random((len(who), m))) / w, -np.inf)
+        if getattr(weight, "per_participant", False):
+            ctx = dict(who=who, cast=cast, value=value, model=model, order=order, rng=rng)
+            w = weight(tally, feats, rnd, ctx)
+        else:
+            w = weight(tally, feats, rnd)
+        if getattr(weight, "deterministic", False):  # the highest score wins (ties at random)
+            noise = rng.random((len(who), m)) * 1e-9
+            key = np.where(left[who], np.broadcast_to(w, (len(who), m)) + noise, -np.inf)
+        else:
+            w = np.maximum(w, 1e-12)
+            key = np.where(left[who], np.log(rng.random((len(who), m))) / w, -np.inf)
         j = key.argmax(1)
         cast[who, j] = True
         np.add.at(tally, (j, value[who, j]), 1)
@@ -914,6 +1120,8 @@ def full_replay(conv: Replay, weight, seed: int) -> dict[str, int]:
             continue
         result = aggregate(_matrix(conv.votes, conv.numbers, cast), 0, settings)
         feats = features(result, conv.numbers)
+        if getattr(weight, "per_participant", False) and result.n_groups >= 2:
+            model = _group_model_cols(result, conv.numbers)
         previous = _note_found(found, previous, result, ref_labels, ref_consensus, n, total)
         if all(v is not None for v in found.values()):
             break

@@ -71,6 +71,28 @@ def test_full_replay_counts_votes_and_stops_at_both():
     assert out["consensus"] <= full.observed.sum()
 
 
+def test_every_full_policy_replays():
+    full = bench.completed(_tiny(), 0, "group")
+    n, total = full.observed.shape[0], int(full.observed.sum())
+    for name, weight in bench.FULL_POLICIES.items():
+        out = bench.full_replay(full, weight, seed=0)
+        assert bench.MIN_VOTES * n <= out["groups"] <= total, name
+        assert out["consensus"] <= total, name
+
+
+def test_two_tracks_send_everyone_to_one_statement_on_common_votes():
+    m, who = 14, np.arange(5)
+    rng = np.random.default_rng(0)
+    ctx = dict(who=who, model=None, order=rng.permutation(m).astype(float), rng=rng)
+    tally = np.zeros((m, 3))
+    common = bench.w_tracks(tally, {}, 0, ctx)  # a common vote: one score row for everyone
+    assert common.shape == (5, m) and (common == common[0]).all()
+    assert common[0].argmax() == ctx["order"].argmax()
+    explore = bench.w_tracks(tally, {}, bench.MIN_VOTES, ctx)  # an exploring vote: a draw each
+    assert not (explore == explore[0]).all()
+    assert bench.w_tracks(tally, {}, bench.MIN_VOTES + 1, ctx).tolist() == common.tolist()
+
+
 def test_summarise_pairs_by_seed_and_checks_the_target(capsys):
     names = bench.polis_names()
     chosen, held = names[0], names[1]
