@@ -1014,11 +1014,16 @@ def _information(model) -> np.ndarray:
 TRACK_EXPLORE = 2  # every second vote after the first MIN_VOTES explores
 
 
-def tracks(common_first: int = MIN_VOTES, agree_explore: bool = False):
+def tracks(common_first: int = MIN_VOTES, agree_explore: bool = False, explore_first: int = 0):
     """:func:`w_tracks` with its first ``common_first`` votes common (then alternating), the
-    exploring draw times the agree rate squared when ``agree_explore``."""
+    exploring draw times the agree rate squared when ``agree_explore``; with ``explore_first``
+    the first that many votes explore instead (then common and exploring alternate)."""
 
     def weight(tally, feats, rnd, ctx):
+        if rnd < explore_first or (explore_first and (rnd - explore_first) % 2):
+            rnd = common_first  # an exploring vote
+        elif explore_first:
+            rnd = common_first + 1  # a common vote
         return w_tracks(tally, feats, rnd, ctx, common_first, agree_explore)
 
     weight.per_participant = weight.deterministic = True
@@ -1064,6 +1069,7 @@ FULL_POLICIES = {
     "two tracks, alternating from the start": tracks(0),
     "two tracks, agree-weighted exploring": tracks(MIN_VOTES, True),
     "two tracks, alternating, agree-weighted": tracks(0, True),
+    "two tracks, exploring first": tracks(explore_first=MIN_VOTES),
     "common random order": w_common_random,
     "gain + consensus need": w_need,
     "group information + consensus need": w_info,
