@@ -195,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-halves", action="store_true", help="posterior: do not check halves.")
     ap.add_argument("--min-group-agreement", type=float, default=ConsensusRule.min_group_agreement)
     ap.add_argument("--min-group-votes", type=int, default=ConsensusRule.min_group_votes)
+    ap.add_argument("--min-group-coverage", type=float, default=ConsensusRule.min_group_coverage,
+                    help="Coverage a group needs to take part (0: every group, the rule before).")
     ap.add_argument("--interval-z", type=float, default=ConsensusRule.interval_z)
     ap.add_argument("--min-subgroup-agreement", type=float,
                     default=ConsensusRule.min_subgroup_agreement, help="interval; 0: no halves.")
@@ -205,12 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="Also write every row as JSON here.")
     args = ap.parse_args(argv)
     if args.point:
-        rule = ConsensusRule(0.6, args.min_group_votes, None, 0.0, None, method="interval")
+        rule = ConsensusRule(0.6, args.min_group_votes, None, 0.0, None, method="interval",
+                             min_group_coverage=args.min_group_coverage)
     else:
         rule = ConsensusRule(args.min_group_agreement, args.min_group_votes, None,
                              args.interval_z, args.min_subgroup_agreement or None,
                              method=args.method, min_posterior=args.min_posterior,
-                             prior_votes=args.prior_votes, check_halves=not args.no_halves)
+                             prior_votes=args.prior_votes, check_halves=not args.no_halves,
+                             min_group_coverage=args.min_group_coverage)
     bayes = args.source == "simulator" and not args.no_bayes
     sizes = [int(x) for x in args.sizes.split(",")]
     seeds = [int(x) for x in args.seeds.split(",")]

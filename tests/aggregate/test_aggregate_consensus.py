@@ -19,6 +19,7 @@ from pluralign.aggregate.consensus import (
     overall_shares,
     posterior_pass,
     statement_scores,
+    taking_part,
     wilson_interval,
 )
 from pluralign.aggregate.stats import group_aware_consensus
@@ -336,3 +337,75 @@ def test_posterior_more_agreeing_votes_never_remove_a_statement(draw, where, ext
     assert after >= before
     assert (after_scores >= before_scores - 1e-9).all()
     assert (after_halves >= before_halves - 1e-9).all()
+
+
+# small groups do not veto (min_group_coverage): a group that cast min_group_votes votes on less
+# than half the share of statements the best-covered group did takes no part
+
+
+def test_a_one_person_group_does_not_veto_by_hand():
+    """Statement 0 of test_posterior_rule_by_hand (two groups voting 9 agree 1 pass and 7 agree
+    3 pass: 0.987 × 0.896 = 0.884; halves 0.789), and beside them a group of one person, who did
+    not vote on statement 0 and disagreed with statement 1.
+
+    The two groups cast ≥ 3 votes on every statement (coverage 1), the one person on none
+    (coverage 0 < 0.5 × 1), so that group takes no part: not in the vote count, not in the
+    product, not in the centre of the prior (so the two groups' probabilities are the
+    hand-computed ones), and the GAC threshold is 0.5² over the two groups that take part (GAC
+    (10/12)(8/12) = 0.556). Before (min_group_coverage 0) it needs 3 votes on each statement and
+    blocks both."""
+    t = _beta_tail
+    agree = np.array([[9, 9], [7, 7], [0, 0]])
+    disagree = np.array([[0, 0], [0, 0], [0, 1]])
+    seen = np.array([[10, 10], [10, 10], [0, 1]])
+    halves = (np.array([[9, 9], [0, 0], [4, 4], [3, 3], [0, 0], [0, 0]]),
+              np.array([[0, 0], [0, 0], [0, 0], [0, 0], [0, 1], [0, 0]]),
+              np.array([[10, 10], [0, 0], [5, 5], [5, 5], [0, 1], [0, 0]]))
+    gac = group_aware_consensus(agree, seen)
+    rule = ConsensusRule()
+    assert rule.min_group_coverage == 0.5
+    assert list(taking_part(seen, rule)[0]) == [True, True, False]
+    scores, half_scores = statement_scores(agree, seen, rule, halves, disagree)
+    assert scores == pytest.approx([t(21, 4) * t(19, 6)] * 2, abs=1e-6)
+    assert scores[0] == pytest.approx(0.884, abs=1e-3)
+    assert half_scores == pytest.approx([t(21, 4) * t(16, 4) * t(15, 5)] * 2, abs=1e-6)
+    assert sorted(consensus_candidates(agree, seen, gac, rule, halves, disagree)) == [0, 1]
+    before = ConsensusRule(min_group_coverage=0)
+    assert len(consensus_candidates(agree, seen, gac, before, halves, disagree)) == 0
+    miss = nearest_miss(agree, seen, gac, np.array([5, 6]), before, halves, disagree)
+    assert miss.fewest_group_votes == 0 and "a group cast 0 votes" in miss.message()
+    # a group with 3 votes on one statement of two (coverage 0.5) takes part, and blocks the
+    # statement it did not vote on enough
+    three = np.array([[10, 10], [10, 10], [3, 1]])
+    assert list(taking_part(three, rule)[0]) == [True, True, True]
+    # when no group covers any statement every group takes part, as before
+    assert taking_part(np.array([[2, 1], [0, 2]]), rule)[0].all()
+    with pytest.raises(InputError, match="min_group_coverage"):
+        ConsensusRule(min_group_coverage=1.5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    hst.lists(hst.integers(0, 25), min_size=36, max_size=36),
+    hst.lists(hst.sampled_from([None, 1, -1, 0]), min_size=3, max_size=3),
+    hst.sampled_from([0.0, 15.0, 40.0]),
+    hst.booleans(),
+    hst.sampled_from(["posterior", "interval"]),
+)
+def test_adding_a_one_person_group_never_removes_consensus(draw, votes, prior, halves, method):
+    """Two groups (two halves each; three statements) and then a one-person group added, voting
+    anything or nothing on each statement: whenever some statement was consensus, the same
+    statements still are, so a single person never removes all consensus."""
+    rule = ConsensusRule(prior_votes=prior, check_halves=halves, method=method)
+    h = np.array(draw, float).reshape(4, 3, 3)  # half, (a, d, p), statement
+    ha, hd, hs = h[:, 0], h[:, 1], h.sum(1)
+    a, d, s = (x.reshape(2, 2, 3).sum(1) for x in (ha, hd, hs))
+    before = consensus_candidates(a, s, group_aware_consensus(a, s), rule, (ha, hd, hs), d)
+    one = np.array([[v == 1 for v in votes], [v == -1 for v in votes],
+                    [v is not None for v in votes]], float)  # the person's agree, disagree, seen
+    a2, d2, s2 = (np.vstack([x, one[i]]) for i, x in enumerate((a, d, s)))
+    ha2, hd2, hs2 = (np.vstack([x, one[i], np.zeros(3)]) for i, x in enumerate((ha, hd, hs)))
+    after = consensus_candidates(a2, s2, group_aware_consensus(a2, s2), rule, (ha2, hd2, hs2),
+                                 d2)
+    if len(before):
+        assert sorted(after) == sorted(before)

@@ -21,6 +21,14 @@ A statement is **cross-group consensus** under a :class:`ConsensusRule` (``metho
 * GAC = Π_g (A_g + 1)/(S_g + 2) ≥ ``min_gac`` (Polis's group-aware consensus; by default
   0.5^G for G groups).
 
+**Small groups do not veto.** An opinion group takes part in the rule only when it cast at least
+``min_group_votes`` votes on at least ``min_group_coverage`` (0.5) of the share of statements
+the best-covered group did; a group that cannot be heard on most statements (a one-person group
+casts at most one vote on a statement, fewer than the 3 every group needs, so before this it
+blocked every statement) need not have voted and is not tested, nor are its halves, and its
+votes are left out of the centre of the prior and of the GAC the threshold is checked on (that
+threshold is 0.5^G over the G groups that take part).
+
 The prior shrinks a small group's shares towards the statement's overall shares, so 3 of 4
 agreeing says little either way, and the probability, not a point estimate, is thresholded.
 More agreeing votes never lower any group's probability (a hypothesis test checks it).
@@ -84,6 +92,10 @@ class ConsensusRule:
     """posterior: the posterior probability of passing each group (and half) must reach."""
     check_halves: bool = True
     """posterior: require the same of each half of each opinion group."""
+    min_group_coverage: float = 0.5
+    """A group takes part in the rule when the share of statements it cast ``min_group_votes``
+    votes on is at least this fraction of the best-covered group's share; a group below it (and
+    its halves) neither needs votes nor vetoes (0: every group takes part, the rule before)."""
 
     def __post_init__(self) -> None:
         def unit(name: str) -> None:
@@ -92,7 +104,7 @@ class ConsensusRule:
                 raise InputError(f"{name} must be in [0, 1], got {value}", where=name)
 
         for name in ("min_group_agreement", "min_agree_share", "max_disagree_share",
-                     "min_posterior"):
+                     "min_posterior", "min_group_coverage"):
             unit(name)
         if self.min_group_votes < 0:
             raise InputError("min_group_votes must be ≥ 0", where="min_group_votes")
@@ -219,6 +231,33 @@ def posterior_pass(agree, disagree, seen, centre, rule: ConsensusRule) -> np.nda
     return np.clip((1 - u1) + (u1 - u0) * (inner * w).sum(-1) / 2, 0.0, 1.0)
 
 
+def taking_part(seen, rule: ConsensusRule) -> tuple[np.ndarray, np.ndarray]:
+    """Which groups take part in ``rule`` (a boolean mask over the rows of ``seen``, votes per
+    (group, statement)), and the same mask over their halves (group g's halves are rows 2g and
+    2g + 1): a group takes part when the share of statements on which it cast at least
+    ``min_group_votes`` votes is at least ``min_group_coverage`` times the largest such share of
+    any group (every group when no group covers any statement).
+
+    Halves are not held to it: they need no votes, so a half cannot veto by not voting, and the
+    few votes of a small one move its posterior only a little."""
+    import numpy as np
+
+    seen = np.asarray(seen, float)
+    cover = (seen >= rule.min_group_votes).mean(1) if seen.shape[1] else np.ones(len(seen))
+    best = cover.max() if len(cover) else 0.0
+    part = cover >= rule.min_group_coverage * best if best > 0 else np.ones(len(seen), bool)
+    return part, np.repeat(part, 2)
+
+
+def _rows(x, mask):
+    """The rows of ``x`` in ``mask`` (all when ``mask`` is None; None stays None)."""
+    import numpy as np
+
+    if x is None or mask is None:
+        return x
+    return np.asarray(x)[mask]
+
+
 def _half_counts(halves, need_disagree: bool):
     """(agree, disagree or None, seen) of the halves passed as (agree, seen) or
     (agree, disagree, seen)."""
@@ -232,7 +271,8 @@ def _half_counts(halves, need_disagree: bool):
 
 
 def statement_scores(agree, seen, rule: ConsensusRule, halves=None, disagree=None):
-    """Per statement the two scores the rule thresholds, (groups, halves):
+    """Per statement the two scores the rule thresholds, (groups, halves), over the groups and
+    halves that take part (:func:`taking_part`):
 
     * posterior: the posterior probability that every opinion group passes, Π_g P_g
       (:func:`posterior_pass`; the groups are disjoint sets of people, so with the prior fixed
@@ -245,6 +285,10 @@ def statement_scores(agree, seen, rule: ConsensusRule, halves=None, disagree=Non
     statement (the empty half of a group too small to split) is left out."""
     import numpy as np
 
+    group_rows, half_rows = taking_part(seen, rule)
+    agree, seen, disagree = (_rows(x, group_rows) for x in (agree, seen, disagree))
+    if halves is not None:
+        halves = tuple(_rows(x, half_rows[: len(halves[0])]) for x in halves)
     seen = np.asarray(seen, float)
     half_scores = None
     if rule.method == "posterior":
@@ -283,15 +327,20 @@ def consensus_candidates(
     decreasing GAC (ties: column order). ``agree``, ``seen`` and ``disagree`` (required by the
     posterior rule) have shape (groups, statements); ``halves`` is (agree, disagree, seen) of the
     groups' halves (shape (halves, statements); the interval rule also takes (agree, seen)),
-    required when the rule checks halves."""
+    required when the rule checks halves. Only the groups that take part (:func:`taking_part`)
+    and their halves are tested; ``gac`` orders the result, and the GAC threshold is checked on
+    the groups that take part."""
     import numpy as np
 
-    seen = np.asarray(seen, float)
     scores, half_scores = statement_scores(agree, seen, rule, halves, disagree)
+    group_rows, _ = taking_part(seen, rule)
+    part_agree = np.asarray(_rows(agree, group_rows), float)
+    part_seen = np.asarray(_rows(seen, group_rows), float)
     need, need_half = _thresholds(rule)
     ok = scores >= need
-    ok &= (seen >= rule.min_group_votes).all(0)
-    ok &= np.asarray(gac) >= rule.gac_threshold(len(seen))
+    ok &= (part_seen >= rule.min_group_votes).all(0)
+    part_gac = np.prod((part_agree + 1) / (part_seen + 2), axis=0)  # stats.group_aware_consensus
+    ok &= part_gac >= rule.gac_threshold(len(part_seen))
     if half_scores is not None:
         ok &= half_scores >= need_half
     idx = np.flatnonzero(ok)
@@ -379,10 +428,11 @@ def nearest_miss(
     halves: tuple[np.ndarray, ...] | None = None,
     disagree: np.ndarray | None = None,
 ) -> ConsensusMiss | None:
-    """The statement nearest to passing ``rule``: among those every group voted on often
-    enough (else all), the one whose score (:func:`statement_scores`: the posterior
-    probability, the lower of the groups' and the halves'; or the lowest lower Wilson bound) is
-    highest (ties: higher GAC). None when there are no statements."""
+    """The statement nearest to passing ``rule``: among those every group (that takes part,
+    :func:`taking_part`) voted on often enough (else all), the one
+    whose score (:func:`statement_scores`: the posterior probability, the lower of the groups'
+    and the halves'; or the lowest lower Wilson bound) is highest (ties: higher GAC). None when
+    there are no statements."""
     import numpy as np
 
     seen = np.asarray(seen, float)
@@ -396,7 +446,10 @@ def nearest_miss(
     rank = low
     if half_scores is not None and rule.method == "posterior":
         rank = np.minimum(low, half_scores)
-    votes = seen.min(0)
+    group_rows, _ = taking_part(seen, rule)
+    part_seen = np.asarray(_rows(seen, group_rows), float)
+    part_gac = np.prod((np.asarray(_rows(agree, group_rows), float) + 1) / (part_seen + 2), 0)
+    votes = part_seen.min(0)
     pool = np.flatnonzero(votes >= rule.min_group_votes)
     if len(pool) == 0:
         pool = np.arange(seen.shape[1])
@@ -406,9 +459,9 @@ def nearest_miss(
         statement=int(statements[j]),
         lowest_group_agreement=float(low[j]),
         fewest_group_votes=int(votes[j]),
-        gac=float(gac[j]),
+        gac=float(part_gac[j]),
         rule=rule,
-        gac_needed=rule.gac_threshold(len(seen)),
+        gac_needed=rule.gac_threshold(len(part_seen)),
         lowest_half_agreement=half,
     )
 

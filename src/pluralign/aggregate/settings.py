@@ -88,4 +88,7 @@ class AggregateSettings(Settings):
             data = dict(self.consensus)
             if "interval_z" in data and "method" not in data:
                 data["method"] = "interval"  # written before the posterior rule, with its rule
+            if ("check_halves" in data or "interval_z" in data) and (
+                    "min_group_coverage" not in data):
+                data["min_group_coverage"] = 0.0  # written before small groups stopped vetoing
             object.__setattr__(self, "consensus", ConsensusRule(**data))

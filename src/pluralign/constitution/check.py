@@ -86,6 +86,8 @@ def check_against(
     st = result.stats
     recorded = prov.get("draft_settings") or {}
     given = {k: recorded[k] for k in RULE_SETTINGS if k in recorded}
+    if recorded and "min_group_coverage" not in given:
+        given["min_group_coverage"] = 0.0  # drafted before small groups stopped vetoing
     if "min_group_agreement" in given and "consensus_method" not in given:
         # drafted before the posterior rule: the interval rule, or before that (no
         # interval_z) the point share with no halves

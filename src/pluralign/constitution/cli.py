@@ -60,6 +60,8 @@ def draft_cmd(
     min_group_agreement: Annotated[float, _opt("min_group_agreement")] = default(
         S, "min_group_agreement"),
     min_group_votes: Annotated[int, _opt("min_group_votes")] = default(S, "min_group_votes"),
+    min_group_coverage: Annotated[float, _opt("min_group_coverage")] = default(
+        S, "min_group_coverage"),
     interval_z: Annotated[float, _opt("interval_z")] = default(S, "interval_z"),
     min_subgroup_agreement: Annotated[float | None, _opt("min_subgroup_agreement")] = default(
         S, "min_subgroup_agreement"),
@@ -97,7 +99,8 @@ def draft_cmd(
         min_posterior=min_posterior, min_agree_share=min_agree_share,
         max_disagree_share=max_disagree_share, prior_votes=prior_votes, check_halves=check_halves,
         min_group_agreement=min_group_agreement,
-        min_group_votes=min_group_votes, interval_z=interval_z,
+        min_group_votes=min_group_votes, min_group_coverage=min_group_coverage,
+        interval_z=interval_z,
         min_subgroup_agreement=min_subgroup_agreement or None, merge_threshold=merge_threshold,
         embedder=embedder, max_clauses=max_clauses, style=style, attempts=attempts,
         keep_flagged=keep_flagged)

@@ -25,7 +25,7 @@ from dataclasses import asdict, replace
 import numpy as np
 
 from pluralign import __version__
-from pluralign.aggregate.consensus import nearest_miss
+from pluralign.aggregate.consensus import nearest_miss, taking_part
 from pluralign.constitution.document import Clause, Constitution, Evidence, GroupVotes
 from pluralign.constitution.settings import ConstitutionSettings
 from pluralign.models.embed import embed
@@ -187,7 +187,8 @@ def draft_constitution(
             "embedder_used": method,
             "merge_threshold_used": rules.similarity,
             "merge_rules": asdict(rules),
-            "min_gac_used": settings.rule.gac_threshold(result.n_groups),
+            "min_gac_used": settings.rule.gac_threshold(
+                int(taking_part(result.stats.seen, settings.rule)[0].sum())),
         },
         "writer": (
             {"model": writer.model, "prompt_version": _prompt_version(),

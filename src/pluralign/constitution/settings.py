@@ -49,6 +49,11 @@ class ConstitutionSettings(Settings):
     min_group_votes: int = setting(
         ConsensusRule.min_group_votes, "Votes every opinion group must have cast on a "
         "statement.", ge=1)
+    min_group_coverage: float = setting(
+        ConsensusRule.min_group_coverage, "A group takes part in the consensus rule when the "
+        "share of statements it cast min_group_votes votes on is at least this fraction of the "
+        "best-covered group's; one below it (e.g. a group of one person) need not have voted "
+        "and cannot veto (0: every group takes part; docs/sensemaking.md §6).", ge=0, le=1)
     interval_z: float = setting(
         ConsensusRule.interval_z, "interval: standard errors of the Wilson intervals (0: point "
         "estimates).", ge=0, le=10)
