@@ -39,9 +39,9 @@ def test_a_one_person_group_no_longer_blocks_every_statement(tmp_path):
     import numpy as np
 
     from pluralign.aggregate.consensus import ConsensusRule
-    from pluralign.simulate import SimulationConfig, simulate_assembly, write_simulation
+    from pluralign.simulate import SimulationSettings, simulate_assembly, write_simulation
 
-    sim = simulate_assembly(SimulationConfig(participants=60, statements=120, seed=3))
+    sim = simulate_assembly(SimulationSettings(participants=60, statements=120, seed=3))
     write_simulation(sim, tmp_path)
     result = aggregate(read_polis(tmp_path), seed=0)
     assert np.bincount(result.groups[result.groups >= 0]).min() == 1  # the premise
