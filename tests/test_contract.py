@@ -9,6 +9,7 @@ import dataclasses
 import pytest
 
 from pluralign.aggregate.settings import AggregateSettings
+from pluralign.bootstrap import BootstrapSettings
 from pluralign.constitution.settings import ConstitutionSettings
 from pluralign.contract import Settings, default, setting, settings_from, settings_table
 from pluralign.data.settings import DataSettings
@@ -29,6 +30,7 @@ COMMAND_SETTINGS = {
     ("summarize",): SensemakingSettings,
     ("constitution", "draft"): ConstitutionSettings,
     ("evaluate",): EvaluateSettings,
+    ("judge",): BootstrapSettings,
     ("eval-public", "results"): EvaluateSettings,
     ("panel", "select"): PanelSettings,
     ("panel", "quotas"): PanelSettings,
@@ -126,6 +128,29 @@ def test_settings_table_lists_every_field_with_its_default():
     assert table[4] == "| `rate` | `null` | > 0 | a rate |"
 
 
+def test_one_bootstrap_default_for_the_evaluation_and_the_judge():
+    """The evaluation, public evaluation and the pairwise judge (library and command) take
+    their resamples and confidence level from pluralign.bootstrap (the judge had 2000)."""
+    import inspect
+
+    from pluralign.bootstrap import ALPHA, N_BOOT
+    from pluralign.llm.judge import run_judge
+    from pluralign.llm.judge_stats import win_rate
+    from pluralign.publiceval.stats import summarise
+
+    def meta(cls):
+        return {f.name: (f.default, dict(f.metadata)) for f in dataclasses.fields(cls)}
+
+    evaluate, boot = meta(EvaluateSettings), meta(BootstrapSettings)
+    assert boot == {"n_boot": (N_BOOT, boot["n_boot"][1]), "alpha": (ALPHA, boot["alpha"][1])}
+    assert {k: evaluate[k] for k in boot} == boot  # same defaults, help and bounds
+    assert inspect.signature(run_judge).parameters["n_boot"].default == N_BOOT
+    params = inspect.signature(win_rate).parameters
+    assert params["n_boot"].default == N_BOOT and params["confidence"].default == 1 - ALPHA
+    params = inspect.signature(summarise).parameters
+    assert params["n_boot"].default == N_BOOT and params["alpha"].default == ALPHA
+
+
 def test_stage_pages_settings_tables_are_current():
     from pluralign.run.settingsdocs import DOCS, PAGES, render
 
@@ -143,6 +168,8 @@ def test_a_bad_option_value_names_the_option(capsys):
     for args, message in ((["model", "tiny", "--texts", "t.txt", "--out", "o", "--layers", "0"],
                            "--layers: must be >= 1, got 0"),
                           (["evaluate", "--data", "d", "--out", "o", "--n-boot", "0"],
+                           "--n-boot: must be >= 1, got 0"),
+                          (["judge", "--prompts", "p", "-c", "c", "--n-boot", "0"],
                            "--n-boot: must be >= 1, got 0"),
                           (["aggregate", "x", "--min-votes", "0"],
                            "--min-votes: must be >= 1, got 0"),

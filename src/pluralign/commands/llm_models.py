@@ -11,7 +11,9 @@ from typing import Annotated
 
 import typer
 
+from pluralign.bootstrap import BootstrapSettings
 from pluralign.clikit import console
+from pluralign.contract import default, from_options, help_of
 from pluralign.errors import InputError
 from pluralign.llm.options import (
     AdapterOption,
@@ -204,9 +206,8 @@ def judge_cmd(
         int, typer.Option("--judge-tokens", help="Most tokens per judge verdict.")
     ] = 256,
     n_boot: Annotated[
-        int,
-        typer.Option("--n-boot", min=100, help="Bootstrap resamples for the win-rate interval."),
-    ] = 2000,
+        int, typer.Option("--n-boot", help=help_of(BootstrapSettings, "n_boot"))
+    ] = default(BootstrapSettings, "n_boot"),
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the requests (and the bootstrap).")
     ] = 0,
@@ -229,6 +230,7 @@ def judge_cmd(
     Model A/B flags (--a-*/--b-*) pick each model; the judge is the usual provider flags. The
     API key (--api-key-env), cache, timeout and retries are shared by the three."""
     flags = ProviderFlags.of(locals())
+    n_boot = from_options(BootstrapSettings, n_boot=n_boot).n_boot
 
     from pluralign.constitution.document import read_clauses
     from pluralign.llm.judge import load_prompts, run_judge

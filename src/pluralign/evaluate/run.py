@@ -308,7 +308,7 @@ def evaluate_margins(
     *,
     groupings: Sequence[str] | None = None,
     n_boot: int = EvaluateSettings.n_boot,
-    alpha: float = 0.05,
+    alpha: float = EvaluateSettings.alpha,
     seed: int = 0,
     min_group_size: int = 1,
     cluster: str | None = "participant",

@@ -1,15 +1,15 @@
 """Settings of the evaluation stage, every default here: ``pipeline.yaml``'s ``evaluate:``
 section and ``pluralign evaluate``'s options take theirs from :class:`EvaluateSettings`.
 
-``n_boot`` is 1000 everywhere (the pipeline had 300, the command 1000): percentile-bootstrap
-intervals want at least about a thousand resamples (Efron & Tibshirani 1993, §13.3), and the
-resampling is cheap next to scoring the pairs with two models.
+``n_boot`` and ``alpha`` are the bootstrap's, :mod:`pluralign.bootstrap` (one default for the
+evaluation, public evaluation and the pairwise judge).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pluralign.bootstrap import alpha_setting, n_boot_setting
 from pluralign.contract import Settings, setting
 
 MARGINS = ("likelihood", "implicit")
@@ -27,8 +27,8 @@ class EvaluateSettings(Settings):
         "the DPO implicit reward of the trained model against the base model, before = 0.5 by "
         "construction.", choices=MARGINS)
     beta: float = setting(0.1, "DPO beta of the implicit-reward margin.", gt=0)
-    n_boot: int = setting(1000, "Bootstrap resamples of every interval.", ge=1)
-    alpha: float = setting(0.05, "1 - confidence level of the intervals.", gt=0, lt=1)
+    n_boot: int = n_boot_setting()
+    alpha: float = alpha_setting()
     min_group_size: int = setting(
         1, "Leave groups with fewer pairs out of the per-group tables.", ge=1)
     cluster: str | None = setting(

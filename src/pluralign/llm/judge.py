@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel
 
 from pluralign import __version__
+from pluralign.bootstrap import N_BOOT
 from pluralign.io import atomic_write_text, write_json_atomic
 from pluralign.llm import prompts as P
 from pluralign.llm.judge_stats import combine_orders, win_rate
@@ -104,7 +105,7 @@ def run_judge(
     retries: int = 1,
     answer_tokens: int = 256,
     judge_tokens: int = 256,
-    n_boot: int = 2000,
+    n_boot: int = N_BOOT,
     seed: int = 0,
     show_progress: bool = True,
 ) -> JudgeSummary:

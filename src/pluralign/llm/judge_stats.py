@@ -6,7 +6,8 @@ reported and excluded; the win rate of B counts a tie as half a win:
     win_rate_B = (wins_B + ties / 2) / (wins_A + wins_B + ties)
 
 The interval resamples items with replacement ``n_boot`` times (Efron & Tibshirani 1993,
-*An Introduction to the Bootstrap*, ch. 13, percentile method) with an explicit seed.
+*An Introduction to the Bootstrap*, ch. 13, percentile method) with an explicit seed; the
+number of resamples and the confidence level default to :mod:`pluralign.bootstrap`'s.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from pluralign.bootstrap import ALPHA, N_BOOT
 
 VERDICTS = ("a", "b", "tie", "failure")
 
@@ -50,7 +53,7 @@ def combine_orders(first: str | None, second: str | None) -> str:
 
 
 def win_rate(
-    verdicts: Sequence[str], n_boot: int = 2000, confidence: float = 0.95, seed: int = 0
+    verdicts: Sequence[str], n_boot: int = N_BOOT, confidence: float = 1 - ALPHA, seed: int = 0
 ) -> WinRate:
     """Win rate of B over A with a percentile-bootstrap interval over items."""
     bad = set(verdicts) - set(VERDICTS)

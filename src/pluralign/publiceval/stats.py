@@ -30,16 +30,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from pluralign.contract import default
-from pluralign.evaluate.settings import EvaluateSettings
+from pluralign.bootstrap import ALPHA, N_BOOT
 
 CHOICES = ("a", "b", "neither")
 VERDICTS = ("a", "b", "tie")
 MARGIN = {"b": 1.0, "neither": 0.0, "a": -1.0}
-N_BOOT = default(EvaluateSettings, "n_boot")
-"""Bootstrap resamples of every interval: the evaluation's (one default for the command, the
-results page and the library)."""
-ALPHA = default(EvaluateSettings, "alpha")
 
 
 @dataclass(frozen=True)
