@@ -52,7 +52,7 @@ def test_deepspeed_example_is_zero2_with_train_settings_left_to_pluralign():
 
 
 def test_provider_configs_in_the_doc_and_example_parse(tmp_path):
-    from pluralign.llm.config import ProviderSettings, provider_config_from_yaml
+    from pluralign.llm.config import ProviderSettings, provider_settings_from_yaml
 
     blocks = [b for b in _yaml_blocks(DOC.read_text()) if b.lstrip().startswith("llm:")]
     assert len(blocks) >= 2
@@ -61,7 +61,7 @@ def test_provider_configs_in_the_doc_and_example_parse(tmp_path):
         paths.append(tmp_path / f"block{i}.yaml")
         paths[-1].write_text(block)
     for path in paths:
-        cfg = provider_config_from_yaml(path)
+        cfg = provider_settings_from_yaml(path)
         assert isinstance(cfg, ProviderSettings) and cfg.kind == "http"
         assert cfg.base_url.endswith("/v1") and cfg.api_key_env == "VLLM_API_KEY"
         assert cfg.model == "meta-llama/Llama-3.1-8B-Instruct" and cfg.concurrency >= 16

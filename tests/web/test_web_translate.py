@@ -101,11 +101,11 @@ def test_participant_votes_on_the_original_while_reading_the_translation(
 def test_provider_cache_answers_a_repeat_without_a_request(db_url, tmp_path, translator_server):
     """Even when the stored translation is gone, the same request is answered from the
     provider's on-disk cache (e.g. a second database, or a reset)."""
-    from pluralign.llm.config import provider_config_from_yaml
+    from pluralign.llm.config import provider_settings_from_yaml
     from pluralign.llm.provider import open_provider
 
     script, base_url = translator_server
-    config = provider_config_from_yaml(_config(tmp_path, base_url))
+    config = provider_settings_from_yaml(_config(tmp_path, base_url))
     app, store = make_app(db_url)
     create_assembly(client(app))
     with store.session() as s:
@@ -157,7 +157,7 @@ def test_a_failing_model_never_blocks_voting(db_url, tmp_path, monkeypatch, tran
 
 def test_admin_translates_all_and_corrects_one(db_url, tmp_path, translator_server):
     script, base_url = translator_server
-    from pluralign.llm.config import provider_config_from_yaml
+    from pluralign.llm.config import provider_settings_from_yaml
     from pluralign.llm.provider import open_provider
 
     app, store = make_app(db_url)
@@ -171,7 +171,7 @@ def test_admin_translates_all_and_corrects_one(db_url, tmp_path, translator_serv
     assert r.status_code == 400  # no model configured: said so
 
     app.state.translator = tr.provider_translator(
-        open_provider(provider_config_from_yaml(_config(tmp_path, base_url)))
+        open_provider(provider_settings_from_yaml(_config(tmp_path, base_url)))
     )
     page = admin.get("/admin/a/ai-rules/translations?lang=de")
     r = admin.post(
@@ -246,10 +246,10 @@ def test_statements_carry_the_language_they_were_written_in(db_url, tmp_path):
     )
     assert bad.status_code == 400 and "not a language code" in bad.text
     with ServerThread(scripted_app(script)) as srv:
-        from pluralign.llm.config import provider_config_from_yaml
+        from pluralign.llm.config import provider_settings_from_yaml
         from pluralign.llm.provider import open_provider
 
-        config = provider_config_from_yaml(_config(tmp_path, srv.base_url))
+        config = provider_settings_from_yaml(_config(tmp_path, srv.base_url))
         app.state.translator = tr.provider_translator(open_provider(config))
         de, page = _german_participant(app)
         assert "KI soll ehrlich sein" in page.text and 'id="translated-note"' not in page.text

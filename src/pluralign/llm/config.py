@@ -81,7 +81,7 @@ class ProviderSettings(BaseModel):
         return f"{name}+{self.adapter}" if self.adapter else name
 
 
-def provider_config_from_yaml(path: Path, key: str = "llm") -> ProviderSettings:
+def provider_settings_from_yaml(path: Path, key: str = "llm") -> ProviderSettings:
     """Read a ProviderSettings from a YAML file: either the fields at top level, or under ``key``
     (so a pipeline.yaml with an ``llm:`` section works as it is)."""
     from pydantic import ValidationError

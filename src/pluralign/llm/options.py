@@ -82,11 +82,11 @@ def build_config(
     """A validated :class:`~pluralign.llm.config.ProviderSettings` from flags (over a file)."""
     from pydantic import ValidationError
 
-    from pluralign.llm.config import ProviderSettings, provider_config_from_yaml
+    from pluralign.llm.config import ProviderSettings, provider_settings_from_yaml
 
     data: dict = {}
     if config_file is not None:
-        data = provider_config_from_yaml(config_file).model_dump(exclude_unset=True)
+        data = provider_settings_from_yaml(config_file).model_dump(exclude_unset=True)
     flags = {
         "base_url": base_url,
         "model": model,

@@ -47,12 +47,12 @@ def values_chat(request: Request):
     """The configured chat function, or ``None`` (form only)."""
     state = request.app.state
     if getattr(state, "values_chat", None) is None and os.environ.get("PLURALIGN_WEB_LLM_CONFIG"):
-        from pluralign.llm.config import provider_config_from_yaml
+        from pluralign.llm.config import provider_settings_from_yaml
         from pluralign.llm.provider import open_provider
         from pluralign.moralgraph.dialogue import provider_chat
 
         path = os.environ["PLURALIGN_WEB_LLM_CONFIG"]
-        state.values_chat = provider_chat(open_provider(provider_config_from_yaml(path)))
+        state.values_chat = provider_chat(open_provider(provider_settings_from_yaml(path)))
     return getattr(state, "values_chat", None)
 
 

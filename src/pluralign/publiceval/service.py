@@ -287,7 +287,7 @@ def set_state(ev: PublicEval, state: str, ready: bool) -> None:
     ev.state = state
 
 
-def _provider_config(spec: Mapping[str, str], cache_dir: str | Path | None):
+def _provider_settings(spec: Mapping[str, str], cache_dir: str | Path | None):
     from pluralign.llm.config import ProviderSettings
 
     if not spec.get("base_url"):
@@ -320,8 +320,8 @@ def generate_answers(store, slug: str, cache_dir: str | Path | None = None) -> d
                 N_("attach both models first (base URL and model name)"),
                 where=N_("assembly '%(slug)s'", slug=slug),
             )
-        cfg_a = _provider_config(ev.model_a, cache_dir)
-        cfg_b = _provider_config(ev.model_b, cache_dir)
+        cfg_a = _provider_settings(ev.model_a, cache_dir)
+        cfg_b = _provider_settings(ev.model_b, cache_dir)
         todo = s.execute(
             select(PublicEvalPrompt.id, PublicEvalPrompt.text)
             .where(

@@ -187,7 +187,7 @@ def report_inputs(ctx: StageContext):
     return ReportInputs(ctx.run_dir, ctx.run_dir / "report.html")
 
 
-def provider_config(ctx: StageContext):
+def provider_settings(ctx: StageContext):
     """The LLM stages' provider: the configured one, else the embedded model locally (the tiny
     model itself when the run fine-tunes the tiny model: fast tests and ``demo --quick``); the
     request cache lives in ``RUN/llm-cache`` unless configured elsewhere. The local provider
@@ -244,5 +244,5 @@ def synth_inputs(ctx: StageContext):
 
     clauses = read_clauses(ctx.stage_dir("constitution") / "constitution.yaml")
     steps = ctx.settings.get("steps")
-    return SynthInputs(clauses, provider_config(ctx), ctx.out,
+    return SynthInputs(clauses, provider_settings(ctx), ctx.out,
                        tuple(steps) if steps else None, ctx.run_dir / LLM_USAGE, ctx.name)

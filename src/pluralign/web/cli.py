@@ -122,9 +122,9 @@ def web_cmd(
         )
     check_port_free(host, port)
     if workbench_llm is not None:
-        from pluralign.llm.config import provider_config_from_yaml
+        from pluralign.llm.config import provider_settings_from_yaml
 
-        provider_config_from_yaml(workbench_llm)  # a bad file fails here, not at the first turn
+        provider_settings_from_yaml(workbench_llm)  # a bad file fails here, not at the first turn
     from pluralign.web.app import public_base_url
 
     if public_url is None and host not in ("0.0.0.0", "::", ""):

@@ -52,13 +52,13 @@ def _settings(request: Request):
     return request.app.state.settings
 
 
-def provider_config(settings):
+def provider_settings(settings):
     """The workbench's provider settings: ``settings.workbench_llm`` (a YAML file), else the
     embedded model."""
-    from pluralign.llm.config import ProviderSettings, provider_config_from_yaml
+    from pluralign.llm.config import ProviderSettings, provider_settings_from_yaml
 
     if settings.workbench_llm:
-        return provider_config_from_yaml(Path(settings.workbench_llm))
+        return provider_settings_from_yaml(Path(settings.workbench_llm))
     return ProviderSettings(checkpoint="smollm2")
 
 
@@ -120,7 +120,7 @@ def _interview(
             "error": error,
             "notice": request.query_params.get("notice"),
             "accepted": sum(iv.clause_text(t) is not None for t in turns),
-            "model": provider_config(_settings(request)).label(),
+            "model": provider_settings(_settings(request)).label(),
         }
         return _page(request, slug, "interview", ctx, status)
 
@@ -194,7 +194,7 @@ async def interview_turn(request: Request, slug: str):
         settings = {
             "message": text,
             "history": history,
-            "llm": provider_config(_settings(request)).model_dump(mode="json"),
+            "llm": provider_settings(_settings(request)).model_dump(mode="json"),
         }
         await run_in_threadpool(
             jobs.start, store, assembly_id, INTERVIEW, settings, _root(request, slug)
@@ -252,9 +252,8 @@ async def interview_save(request: Request, slug: str):
     try:
         with _store(request).session() as s:
             assembly = get_assembly(s, slug)
-            saved = iv.save_constitution(
-                s, assembly, provider_config(_settings(request)).label(), str(form.get("title", ""))
-            )
+            model = provider_settings(_settings(request)).label()
+            saved = iv.save_constitution(s, assembly, model, str(form.get("title", "")))
             n = saved.clauses
     except InputError as exc:
         title = str(form.get("title", ""))
@@ -337,7 +336,7 @@ def _job_context(request: Request, slug: str, kind: str) -> dict:
 
 def _job_page(request: Request, slug: str, kind: str, error: str | None = None, status=200):
     ctx = _job_context(request, slug, kind)
-    ctx.update(error=error, model=provider_config(_settings(request)).label())
+    ctx.update(error=error, model=provider_settings(_settings(request)).label())
     ctx["base_model"] = _settings(request).workbench_base_model
     return _page(request, slug, kind, ctx, status)
 
@@ -378,7 +377,7 @@ async def practice_start(request: Request, slug: str):
         settings = {
             "constitution_id": saved_id,
             "questions_per_clause": per_clause,
-            "llm": provider_config(_settings(request)).model_dump(mode="json"),
+            "llm": provider_settings(_settings(request)).model_dump(mode="json"),
         }
         await run_in_threadpool(
             jobs.start,

@@ -36,10 +36,10 @@ def translator(request: Request) -> tr.Translator | None:
     if getattr(state, "translator", None) is None and os.environ.get("PLURALIGN_WEB_LLM_CONFIG"):
         with _lock:
             if getattr(state, "translator", None) is None:
-                from pluralign.llm.config import provider_config_from_yaml
+                from pluralign.llm.config import provider_settings_from_yaml
                 from pluralign.llm.provider import open_provider
 
-                config = provider_config_from_yaml(os.environ["PLURALIGN_WEB_LLM_CONFIG"])
+                config = provider_settings_from_yaml(os.environ["PLURALIGN_WEB_LLM_CONFIG"])
                 state.translator = tr.Cooldown(tr.provider_translator(open_provider(config)))
     return getattr(state, "translator", None)
 
