@@ -324,6 +324,111 @@ def group_cpu_seconds(pgid: int) -> float:
     return total
 
 
+class PgCounters:
+    """Where a PostgreSQL server's share of a vote goes, read before and after the load: CPU of
+    the server's processes (the postmaster, its backends and helpers; only when the server runs
+    on this machine and ``/proc`` shows it), transactions committed in the benchmark's database
+    (``pg_stat_database``), WAL fsyncs and writes (``pg_stat_wal``, the whole server) and, when
+    the ``pg_stat_statements`` extension is installed in the database named by ``--db``, the
+    statements run in the benchmark's database."""
+
+    def __init__(self, admin_url: str, url: str):
+        from sqlalchemy import create_engine, text
+
+        from pluralign.store.session import resolve_url
+
+        self.name = url.rsplit("/", 1)[1]
+        self.admin = create_engine(resolve_url(admin_url), isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            self.has_statements = bool(
+                conn.execute(
+                    text("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
+                ).first()
+            )
+            backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        try:
+            stat = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+            self.postmaster: int | None = int(stat[1])  # field 4: parent pid
+        except OSError:
+            self.postmaster = None  # a server on another machine: no CPU figure
+
+    def cpu_seconds(self) -> float | None:
+        """utime+stime of the postmaster, of its children reaped so far and of those alive."""
+        if self.postmaster is None:
+            return None
+        tick = os.sysconf("SC_CLK_TCK")
+        own = Path(f"/proc/{self.postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+        total = sum(int(x) for x in own[11:15]) / tick  # utime stime cutime cstime
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.postmaster:
+                total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
+    def snapshot(self) -> dict:
+        from sqlalchemy import text
+
+        with self.admin.connect() as conn:
+            conn.execute(text("SELECT pg_stat_force_next_flush()"))
+            commits = conn.execute(
+                text("SELECT xact_commit FROM pg_stat_database WHERE datname = :n"),
+                {"n": self.name},
+            ).scalar_one()
+            wal = conn.execute(text("SELECT wal_sync, wal_write, wal_records FROM pg_stat_wal"))
+            sync, write, records = wal.one()
+            calls = {}
+            if self.has_statements:
+                calls = dict(
+                    conn.execute(
+                        text(
+                            "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 70), "
+                            "sum(calls) FROM pg_stat_statements s JOIN pg_database d "
+                            "ON d.oid = s.dbid WHERE d.datname = :n GROUP BY 1"
+                        ),
+                        {"n": self.name},
+                    ).all()
+                )
+        return {
+            "cpu": self.cpu_seconds(),
+            "commits": commits,
+            "wal_sync": sync,
+            "wal_write": write,
+            "wal_records": records,
+            "calls": calls,
+        }
+
+    @staticmethod
+    def report(before: dict, after: dict, votes: int) -> list[str]:
+        n = max(votes, 1)
+        lines = []
+        if before["cpu"] is not None:
+            cpu = after["cpu"] - before["cpu"]
+            lines.append(f"database server CPU: {cpu:.1f} s = {cpu / n * 1000:.2f} ms per vote")
+        lines.append(
+            "per vote: "
+            + ", ".join(
+                f"{k.replace('_', ' ')} {(after[k] - before[k]) / n:.3f}"
+                for k in ("commits", "wal_sync", "wal_write", "wal_records")
+            )
+        )
+        if after["calls"]:
+            delta = {q: c - before["calls"].get(q, 0) for q, c in after["calls"].items()}
+            total = sum(delta.values())
+            lines.append(f"statements per vote: {total / n:.3f}")
+            for q, c in sorted(delta.items(), key=lambda kv: -kv[1])[:6]:
+                if c:
+                    lines.append(f"  {c / n:.3f}  {q}")
+        return lines
+
+    def close(self) -> None:
+        self.admin.dispose()
+
+
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
@@ -387,11 +492,16 @@ def main(argv: list[str] | None = None) -> int:
         proc = start_server(url, port, args.workers)
         base = f"http://127.0.0.1:{port}"
         clients = [join(base) for _ in range(args.clients)]
+        pg = PgCounters(args.db, url) if args.db != "sqlite" else None
+        pg_before = pg.snapshot() if pg else None
         cpu0 = group_cpu_seconds(proc.pid)
         elapsed = asyncio.run(load(clients, port, args.seconds, N_STATEMENTS))
         server_cpu = group_cpu_seconds(proc.pid) - cpu0
         kill_server(proc)
         proc = None
+        if pg:  # after the server's connections closed: their backends flushed their counters
+            time.sleep(0.5)
+        pg_after = pg.snapshot() if pg else None
         lat = [x for c in clients for x in c.latencies]
         acked = sum(len(c.acked) for c in clients)
         check = verify(url, clients)
@@ -413,6 +523,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{server_cpu / max(acked, 1) * 1000:.2f} ms CPU per vote -> "
             f"{acked / max(server_cpu, 1e-9):.0f} votes per CPU-second"
         )
+        if pg:
+            for line in PgCounters.report(pg_before, pg_after, acked):
+                print(line)
+            pg.close()
         print(
             f"peer (store only, 1 thread) votes/s: {peer:.0f}   ratio web/peer: {rate / peer:.2f}"
         )

@@ -97,6 +97,54 @@ def test_prepare_vote_needs_no_database_once_cached(store):
         _prepare(store, "not-a-participant", 0, 1, "z", slug="w-three")
 
 
+def test_postgres_writer_keeps_one_autocommit_connection_and_replaces_a_dead_one(pg_url):
+    """On PostgreSQL the writer takes one connection from the pool for all its batches (not one
+    per batch, each with the pool's pre-ping, BEGIN and COMMIT), and when the server ends that
+    connection the next batch opens another: no vote is lost or stored twice."""
+    from sqlalchemy import event, text
+
+    from pluralign.store import open_store
+
+    store = open_store(pg_url)
+    keys = _setup(store, slug="w-pg")
+    checkouts = []
+    event.listen(store.engine, "checkout", lambda *a: checkouts.append(1))
+    writer = votes.VoteWriter(store)
+
+    def one(i, rid):
+        return asyncio.run(writer.submit(_prepare(store, keys[i % 3], i % 4, 1, rid, "w-pg")))
+
+    try:
+        _prepare(store, keys[0], 0, 1, "warm", "w-pg")  # the caches, so no checkout below
+        _prepare(store, keys[1], 0, 1, "warm", "w-pg")
+        _prepare(store, keys[2], 0, 1, "warm", "w-pg")
+        checkouts.clear()
+        first = [one(i, f"a{i}") for i in range(5)]  # five batches of one vote
+        assert len(checkouts) == 1
+        with store.engine.connect() as conn:
+            killed = conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                    "datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend'"
+                )
+            ).all()
+        assert killed  # the writer's connection was there to end
+        after = [one(i, f"b{i}") for i in range(3)]
+        replay = one(0, "a0")
+    finally:
+        writer.close()
+        store.dispose()
+    assert not any(r[3] for r in first + after)
+    assert replay[3] is True and replay[0] == first[0][0]
+    store = open_store(pg_url, migrate=False)
+    try:
+        with store.session() as s:
+            assert s.scalar(select(func.count()).select_from(Vote)) == 8
+    finally:
+        store.dispose()
+
+
 _PROP: dict = {}
 
 

@@ -413,6 +413,15 @@ class VoteWriter:
     Under load many requests share one commit (the expensive part on both databases); alone, a
     vote is written at once. A batch that fails (e.g. a participant withdrew a moment ago) is
     retried vote by vote so only the bad vote fails.
+
+    On PostgreSQL the writer keeps one connection of its own in autocommit mode and sends a
+    batch as one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` statement, which is its own
+    transaction: one round trip and one commit (a WAL flush, ``synchronous_commit`` as the
+    server has it) per batch. Taking a pooled connection per batch cost three more round trips
+    (the pool's pre-ping, ``BEGIN``, ``COMMIT``; ``benchmarks/web_votes.py`` counts them with
+    ``pg_stat_statements``), each a wake-up of the database backend and of this thread. The
+    statement returns only after the commit, so a vote is still acknowledged only once it is
+    durable. A connection that fails is dropped and the next batch opens a new one.
     """
 
     def __init__(self, store, max_batch: int = 200):
@@ -423,6 +432,7 @@ class VoteWriter:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._conn = None  # PostgreSQL: the writer thread's own autocommit connection
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
@@ -455,6 +465,7 @@ class VoteWriter:
         while True:
             item = self._queue.get()
             if item is None:
+                self._drop_connection()
                 return
             batch = [item]
             while len(batch) < self.max_batch:
@@ -481,9 +492,36 @@ class VoteWriter:
             for loop, done in by_loop.items():
                 loop.call_soon_threadsafe(_resolve_all, done)
 
+    def _autocommit_connection(self):
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._drop_connection()
+            conn = self.store.engine.connect()
+            self._conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()  # its state after a failure is unknown: not back to the pool
+            with contextlib.suppress(Exception):
+                conn.close()
+
     def _write(self, rows: list[dict]) -> list[tuple[int, int, int, bool]]:
         engine = self.store.engine
         dialect = engine.dialect.name
+        if dialect == "postgresql" and len(rows) <= engine.dialect.insertmanyvalues_page_size:
+            # one statement (insertmanyvalues sends at most a page of rows per statement), so
+            # autocommit makes the batch one transaction, committed when execute returns
+            conn = self._autocommit_connection()
+            try:
+                new = dict(conn.execute(_insert_once_stmt(dialect), rows).all())
+                prior = self._prior(conn, rows, new)
+                conn.commit()  # ends SQLAlchemy's autobegun block; nothing is sent
+            except Exception:
+                self._drop_connection()
+                raise
+            return self._results(engine, rows, new, prior)
         with engine.begin() as conn:
             if dialect in ("sqlite", "postgresql"):
                 # one statement, its rows as parameters: SQLAlchemy compiles it once and sends
@@ -500,17 +538,26 @@ class VoteWriter:
                             ).scalar_one()
                     except IntegrityError:
                         pass
-            missing = [r["request_id"] for r in rows if r["request_id"] not in new]
-            prior = {}
-            if missing:
-                prior = {
-                    k: (i, s, v)
-                    for k, i, s, v in conn.execute(
-                        select(Vote.request_id, Vote.id, Vote.statement_id, Vote.value).where(
-                            Vote.request_id.in_(missing)
-                        )
-                    ).all()
-                }
+            prior = self._prior(conn, rows, new)
+        return self._results(engine, rows, new, prior)
+
+    @staticmethod
+    def _prior(conn, rows: list[dict], new: dict) -> dict:
+        """request id -> (vote id, statement id, value) of the rows stored before (replays)."""
+        missing = [r["request_id"] for r in rows if r["request_id"] not in new]
+        if not missing:
+            return {}
+        return {
+            k: (i, s, v)
+            for k, i, s, v in conn.execute(
+                select(Vote.request_id, Vote.id, Vote.statement_id, Vote.value).where(
+                    Vote.request_id.in_(missing)
+                )
+            ).all()
+        }
+
+    @staticmethod
+    def _results(engine, rows: list[dict], new: dict, prior: dict) -> list:
         out, seen = [], set()
         url = str(engine.url)  # the caches' key (_db)
         for r in rows:
