@@ -121,6 +121,21 @@ def test_constraints_name_the_field():
         setting(1)
 
 
+@dataclasses.dataclass(frozen=True)
+class _LabelledToy(_Toy):
+    section = ""
+    label = "toy settings"
+
+
+def test_a_class_that_is_no_section_names_itself_in_errors():
+    from pluralign.contract import from_options
+
+    with pytest.raises(InputError, match="^field 'n' of the toy settings: must be >= 1, got 0$"):
+        _LabelledToy(n=0)
+    with pytest.raises(InputError, match="^--n: must be >= 1, got 0$"):
+        from_options(_LabelledToy, n=0)
+
+
 def test_settings_table_lists_every_field_with_its_default():
     table = settings_table(_Toy).splitlines()
     assert table[2] == "| `n` | `3` | >= 1, <= 10 | a count |"

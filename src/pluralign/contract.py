@@ -65,6 +65,9 @@ class Settings:
 
     section: ClassVar[str] = ""
     """The stage's section in ``pipeline.yaml`` (``aggregate``, ``train``, ...)."""
+    label: ClassVar[str] = ""
+    """What an error names beside the field when the class is no ``pipeline.yaml`` section (a
+    library's full settings, e.g. ``simulation settings``)."""
 
     def __post_init__(self) -> None:
         check_settings(self)
@@ -81,9 +84,10 @@ class Settings:
 def check_settings(obj: Any) -> None:
     """Check every field of the dataclass ``obj`` against its metadata's constraints."""
     prefix = f"{obj.section}." if getattr(obj, "section", "") else ""
+    label = f" of the {obj.label}" if getattr(obj, "label", "") else ""
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
-        where = f"field '{prefix}{f.name}'"
+        where = f"field '{prefix}{f.name}'{label}"
         if value is None or isinstance(value, bool):
             continue
         choices = f.metadata.get("choices")
@@ -127,7 +131,7 @@ def from_options(cls: type[S], **values: Any) -> S:
         return cls(**values)
     except InputError as exc:
         where = str(exc.where or "")
-        name = where.removeprefix("field '").rstrip("'").rsplit(".", 1)[-1]
+        name = where.removeprefix("field '").split("'", 1)[0].rsplit(".", 1)[-1]
         if not where.startswith("field '") or name not in values:
             raise
         raise InputError(f"--{name.replace('_', '-')}: {exc.message}", hint=exc.hint) from None

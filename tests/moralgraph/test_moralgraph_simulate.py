@@ -42,12 +42,24 @@ def test_pure_noise_yields_no_confident_graph():
 
 
 def test_config_validation():
+    import dataclasses
+
+    from pluralign.contract import Settings
+    from pluralign.errors import InputError
     from pluralign.moralgraph.settings import MoralGraphSettings
 
     stage, engine = MoralGraphSettings(), ValuesSimulationSettings()  # one home of the defaults
+    assert isinstance(engine, Settings) and isinstance(engine, MoralGraphSettings)
     assert (engine.participants, engine.votes_per_participant, engine.noise) == (
         stage.participants, stage.votes_per_participant, stage.noise)
-    with pytest.raises(ValueError):
-        ValuesSimulationSettings(noise=1.5)
-    with pytest.raises(ValueError):
-        ValuesSimulationSettings(participants=0)
+    assert all(f.metadata["help"] for f in dataclasses.fields(engine))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        engine.seed = 1
+    for kwargs, where in (({"noise": 1.5}, "field 'noise' of the values simulation settings: "
+                           "must be <= 1, got 1.5"),
+                          ({"participants": 0}, "field 'participants' of the values simulation "
+                           "settings: must be >= 1, got 0"),
+                          ({"forward": -0.1}, "field 'forward'"),
+                          ({"votes_per_participant": 0}, "field 'votes_per_participant'")):
+        with pytest.raises(InputError, match=where):
+            ValuesSimulationSettings(**kwargs)

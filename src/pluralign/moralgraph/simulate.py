@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pluralign.contract import setting
 from pluralign.io import atomic_write_text, write_json_atomic
 from pluralign.moralgraph.settings import MoralGraphSettings
 from pluralign.moralgraph.types import (
@@ -35,23 +36,19 @@ from pluralign.moralgraph.types import (
 
 
 @dataclass(frozen=True)
-class ValuesSimulationSettings:
+class ValuesSimulationSettings(MoralGraphSettings):
     """Settings of :func:`simulate`: values cards and upgrade votes (not the Polis assembly of
-    :class:`pluralign.simulate.SimulationSettings`); the size and noise defaults are the
-    stage's (:class:`~pluralign.moralgraph.settings.MoralGraphSettings`)."""
+    :class:`pluralign.simulate.SimulationSettings`). The stage's settings
+    (:class:`~pluralign.moralgraph.settings.MoralGraphSettings`: the size and the noise, their
+    defaults, help and bounds) and what only the simulation takes, checked the same way (an
+    :class:`~pluralign.errors.InputError` naming the field)."""
 
-    participants: int = MoralGraphSettings.participants
-    votes_per_participant: int = MoralGraphSettings.votes_per_participant
-    noise: float = MoralGraphSettings.noise
-    forward: float = 0.75
-    seed: int = 0
+    section = ""
+    label = "values simulation settings"
 
-    def __post_init__(self) -> None:
-        if self.participants < 1 or self.votes_per_participant < 1:
-            raise ValueError("participants and votes_per_participant must be ≥ 1")
-        for name in ("noise", "forward"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1]")
+    forward: float = setting(
+        0.75, "Probability a story points from the less wise value to the wiser one.", ge=0, le=1)
+    seed: int = setting(0, "Random seed: same seed, same output.")
 
 
 @dataclass(frozen=True)

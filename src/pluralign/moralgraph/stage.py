@@ -50,9 +50,7 @@ def run(inputs: MoralGraphInputs, settings: MoralGraphSettings, seed: int) -> Mo
     )
     from pluralign.moralgraph.summary import summarize
 
-    sim = simulate(ValuesSimulationSettings(participants=settings.participants,
-                                          votes_per_participant=settings.votes_per_participant,
-                                          noise=settings.noise, seed=seed))
+    sim = simulate(ValuesSimulationSettings(**settings.to_dict(), seed=seed))
     graph = summarize(sim.edges, sim.cards)
     provenance = {"simulation": {**settings.to_dict(), "seed": seed}, "codeVersion": __version__}
     clauses = clauses_from_graph(graph, sim.contexts)
