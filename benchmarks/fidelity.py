@@ -4,6 +4,7 @@
     PYTHONPATH=src python benchmarks/fidelity.py --sizes 240 --seeds 3 --statements 120
     PYTHONPATH=src python benchmarks/fidelity.py --source planted     # the independent check
     PYTHONPATH=src python benchmarks/fidelity.py --point              # the rule before (0.6)
+    PYTHONPATH=src python benchmarks/fidelity.py --sizes 240 --bayes model   # the Bayes bound
 
 Two sources of conversations with a known answer:
 
@@ -142,11 +143,147 @@ def bayes_posterior(assembly, matrix):
     return out
 
 
-BAYES_THRESHOLDS = (0.5, 0.7)
+def _final_vote_logp(assembly):
+    """log P(the vote that counts is agree / disagree / pass) of every person on every bank
+    opinion statement, (people, B, 3): their probabilities p, and with ``change_rate`` c the
+    simulator's later change of a vote u to one of the other two, v, with probability
+    ∝ p_v (+1e-6): P(v) = (1 − c) p_v + c Σ_{u ≠ v} p_u w_v / Σ_{x ≠ u} w_x."""
+    import numpy as np
+
+    opinions = assembly.bank.opinions
+    probs = assembly.vote_probabilities(slugs=[o.slug for o in opinions])
+    c = assembly.config.change_rate
+    w = probs + 1e-6
+    final = (1 - c) * probs
+    for u in range(3):
+        others = [x for x in range(3) if x != u]
+        total = w[..., others].sum(-1)
+        for v in others:
+            final[..., v] += c * probs[..., u] * w[..., v] / total
+    return np.log(np.maximum(final, 1e-12))
+
+
+def model_posterior(assembly, matrix, sweeps: int = 1500, seed: int = 0):
+    """P(consensus | every statement's votes) under the simulator's own generative model, per
+    column of ``matrix``: the Bayes bound without :func:`bayes_posterior`'s shortcuts.
+
+    The unknowns are which bank opinion statement b_j each of the conversation's J opinion
+    statements is (an injective map: the simulator draws without replacement). Their prior is
+    the simulator's: the moderator's seed statements are a uniformly random set with every
+    topic's count ⌊n_seed / T⌋ or one more, exactly n_seed mod T topics having one more
+    (round-robin over shuffled topics; every topic of the bank has more statements than there
+    are rounds), and the participants' statements are drawn in time order, each ∝ P_author(
+    agree)³ among the bank statements not used yet (its author's memberships known, as in
+    the simulator). The likelihood of b_j is Π_i P_i,b(v_i) over the statement's voters but its
+    author (vote changes included: :func:`_final_vote_logp`). The posterior over maps is
+    sampled by Metropolis–Hastings: pick a statement j, propose b' from its own likelihood
+    (tempered with 10 % uniform), take b' if no statement holds it or swap it with the
+    statement k that does, and accept with the ratio of posterior × reverse / forward
+    proposal ((q_j(b') + q_k(b_j)) either way for a swap); a map breaking the seed counts has
+    prior 0. P(consensus) is the share of kept sweeps (after a quarter burnt in) in which b_j
+    is a consensus bank statement. The oracle knows every person's vote probabilities (their
+    latent memberships) and the bank, far more than a rule on the votes; with everything it
+    knows it is the Bayes posterior, so thresholding it traces the best precision/recall any
+    rule can reach on these votes. Calibrated on simulator 240, seeds 0–19 (docs/sensemaking.md
+    §6)."""
+    import numpy as np
+
+    from pluralign.formats.statement_bank import CONSENSUS
+
+    rng = np.random.default_rng(seed)
+    opinions = assembly.bank.opinions
+    n_bank = len(opinions)
+    logp = _final_vote_logp(assembly)
+    slugs = {o.slug for o in opinions}
+    st = assembly.statements
+    conv = st[st["slug"].isin(slugs)].reset_index(drop=True)
+    row_of = {int(p): i for i, p in enumerate(assembly.people["participant"])}
+    rows = np.array([row_of.get(int(p), -1) for p in matrix.participants])
+    col_of = {int(sid): j for j, sid in enumerate(matrix.statements)}
+    values, seen = matrix.values.tocsc(), matrix.seen.tocsc()
+    n_conv = len(conv)
+    lik = np.zeros((n_conv, n_bank))
+    for k, r in conv.iterrows():
+        j = col_of.get(int(r["comment-id"]))
+        if j is None:  # rejected or not in the matrix: no votes to go by
+            continue
+        idx = seen.indices[seen.indptr[j]:seen.indptr[j + 1]]
+        vals = np.asarray(values[:, j].toarray()).ravel()[idx]
+        keep = (rows[idx] >= 0) & (matrix.participants[idx] != int(r["author-id"]))
+        cat = np.where(vals > 0, 0, np.where(vals < 0, 1, 2))[keep]
+        lik[k] = logp[rows[idx][keep], :, cat].sum(0)
+    is_consensus = np.array([o.category == CONSENSUS for o in opinions])
+    topic_names = sorted({o.topic for o in opinions})
+    topic = np.array([topic_names.index(o.topic) for o in opinions])
+    n_topics = len(topic_names)
+    is_seed = conv["is_seed"].to_numpy().astype(bool)
+    base, extra = divmod(int(is_seed.sum()), n_topics)
+    authored = np.flatnonzero(~is_seed)
+    authored = authored[np.argsort(conv["timestamp"].to_numpy()[authored], kind="stable")]
+    agree_profile = np.stack([o.profile[:, 0] for o in opinions])  # (B, groups)
+    weight = np.array([
+        (assembly.membership[row_of[int(conv["author-id"][j])]] @ agree_profile.T) ** 3
+        for j in authored]).reshape(len(authored), n_bank)
+    log_weight, weight_total = np.log(weight), weight.sum(1)
+    order = np.arange(len(authored))
+
+    def log_prior(b) -> float:
+        counts = np.bincount(topic[b[is_seed]], minlength=n_topics)
+        if not (((counts == base) | (counts == base + 1)).all()
+                and (counts == base + 1).sum() == extra):
+            return -np.inf
+        used_by_seeds = weight[:, b[is_seed]].sum(1)
+        used_before = np.tril(weight[:, b[authored]], -1).sum(1)
+        return float((log_weight[order, b[authored]]
+                      - np.log(weight_total - used_by_seeds - used_before)).sum())
+
+    q = np.exp(lik - lik.max(1, keepdims=True))
+    q = 0.9 * q / q.sum(1, keepdims=True) + 0.1 / n_bank
+    # start: a draw from each statement's own likelihood, made injective, seeds by topic count
+    b = np.full(n_conv, -1)
+    free = np.ones(n_bank, bool)
+    need = np.full(n_topics, base)
+    need[rng.choice(n_topics, extra, replace=False)] += 1
+    for j in [*rng.permutation(np.flatnonzero(is_seed)), *rng.permutation(authored)]:
+        w = q[j] * free * (need[topic] > 0 if is_seed[j] else 1)
+        x = int(rng.choice(n_bank, p=w / w.sum()))
+        b[j], free[x] = x, False
+        if is_seed[j]:
+            need[topic[x]] -= 1
+    holder = np.full(n_bank, -1)
+    holder[b] = np.arange(n_conv)
+    prior = log_prior(b)
+    hits, kept, burn = np.zeros(n_conv), 0, sweeps // 4
+    for sweep in range(sweeps):
+        for j in rng.permutation(n_conv):
+            old, new = int(b[j]), int(rng.choice(n_bank, p=q[j]))
+            if new == old:
+                continue
+            k = holder[new]
+            proposal = b.copy()
+            proposal[j] = new
+            if k >= 0:
+                proposal[k] = old
+                ratio = (lik[j, new] + lik[k, old] - lik[j, old] - lik[k, new]
+                         + np.log(q[j, old] + q[k, new]) - np.log(q[j, new] + q[k, old]))
+            else:
+                ratio = lik[j, new] - lik[j, old] + np.log(q[j, old]) - np.log(q[j, new])
+            new_prior = log_prior(proposal)
+            if np.isfinite(new_prior) and np.log(rng.random()) < ratio + new_prior - prior:
+                b, prior = proposal, new_prior
+                holder[old], holder[new] = (k if k >= 0 else -1), j
+        if sweep >= burn:
+            hits += is_consensus[b]
+            kept += 1
+    by_id = dict(zip(conv["comment-id"].astype(int), hits / max(kept, 1), strict=True))
+    return np.array([by_id.get(int(sid), 0.0) for sid in matrix.statements])
+
+
+BAYES_THRESHOLDS = (0.5, 0.6, 0.7)
 
 
 def one(source: str, participants: int, statements: int, seed: int, rule,
-        bayes: bool = False) -> dict:
+        bayes: str | None = None, sweeps: int = 1500) -> dict:
     """Precision, recall and groups found for one conversation (and the Bayes bound's)."""
     from pluralign.aggregate import aggregate
     from pluralign.aggregate.truth import precision_recall
@@ -173,7 +310,10 @@ def one(source: str, participants: int, statements: int, seed: int, rule,
         "seconds": seconds,
     }
     if bayes and assembly is not None:
-        post = bayes_posterior(assembly, matrix)
+        if bayes == "model":
+            post = model_posterior(assembly, matrix, sweeps, seed)
+        else:
+            post = bayes_posterior(assembly, matrix)
         for t in BAYES_THRESHOLDS:
             chosen = [int(s) for s, p in zip(matrix.statements, post, strict=True) if p >= t]
             row[f"bayes_{t}"] = precision_recall(chosen, truth)
@@ -204,6 +344,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="The rule before interval bounds: point shares ≥ 0.6, no halves.")
     ap.add_argument("--no-bayes", action="store_true",
                     help="simulator: skip the Bayes bound (an oracle's posterior).")
+    ap.add_argument("--bayes", choices=("uniform", "model"), default="uniform",
+                    help="simulator: the bound's posterior: uniform (each statement alone, a "
+                    "uniform prior over the bank; fast) or model (the simulator's own prior "
+                    "and drawing without replacement, by MCMC: the Bayes bound; ~40 s a seed).")
+    ap.add_argument("--sweeps", type=int, default=1500, help="--bayes model: MCMC sweeps.")
     ap.add_argument("--json", type=Path, help="Also write every row as JSON here.")
     args = ap.parse_args(argv)
     if args.point:
@@ -215,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
                              method=args.method, min_posterior=args.min_posterior,
                              prior_votes=args.prior_votes, check_halves=not args.no_halves,
                              min_group_coverage=args.min_group_coverage)
-    bayes = args.source == "simulator" and not args.no_bayes
+    bayes = args.bayes if args.source == "simulator" and not args.no_bayes else None
     sizes = [int(x) for x in args.sizes.split(",")]
     seeds = [int(x) for x in args.seeds.split(",")]
     rows = []
@@ -230,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in sizes:
         mine = []
         for seed in seeds:
-            r = one(args.source, n, args.statements, seed, rule, bayes)
+            r = one(args.source, n, args.statements, seed, rule, bayes, args.sweeps)
             mine.append(r)
             tail = "".join(pr(r[f"bayes_{t}"]) for t in BAYES_THRESHOLDS) if bayes else ""
             print(
