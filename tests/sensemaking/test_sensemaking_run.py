@@ -207,3 +207,37 @@ def test_embedded_model_does_not_reword_a_german_conversation(polis_dir, tmp_pat
     assert c.clauses and provider.usage.requests == 0
     assert "'de'" in c.provenance["writer"]["note"] and c.provenance["reworded"] == 0
     assert not any(cl.text.startswith("Choose the response") for cl in c.clauses)
+
+
+def test_a_one_person_group_does_not_block_common_ground(result):
+    """One participant of brexit-consensus moved into a group of their own (a third group): the
+    consensus rule leaves that group out (it cannot cast 3 votes on a statement,
+    pluralign.aggregate.consensus.taking_part), and so does the summary: common ground still
+    claims "every group" of the two that take part, cites only them, and passes the grounding
+    check. With every group taking part (min_group_coverage 0, the rule before) the one person
+    blocks all common ground and every difference."""
+    import numpy as np
+
+    from pluralign.aggregate.pipeline import _result
+
+    groups = result.groups.copy()
+    groups[np.flatnonzero(groups == 0)[0]] = 2
+
+    def regroup(coverage):
+        settings = replace(result.settings,
+                           consensus=replace(result.settings.consensus,
+                                             min_group_coverage=coverage))
+        return _result(result.matrix, settings, result.seed, result.in_conv,
+                       result.in_conv_source, groups, result.projection, 3, result.silhouettes,
+                       result.bridging, result.explained_variance)
+
+    three = regroup(0.5)
+    assert three.n_groups == 3 and len(three.consensus) > 0
+    s = run(three, replace(SETTINGS, stability_seeds=0), seed=0).summary
+    common = [x for x in s.sentences if x.kind == "common_ground"]
+    assert common and all(x.claim.agree == (0, 1) for x in common)
+    assert all(set(c.agree) == {0, 1} for x in common for c in x.citations)
+    assert s.share_grounded == 1.0 and verify(s, three).share_grounded == 1.0
+    before = regroup(0.0)
+    assert len(before.consensus) == 0
+    assert not run(before, replace(SETTINGS, stability_seeds=0), seed=0).summary.sentences

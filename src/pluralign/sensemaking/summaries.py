@@ -208,22 +208,34 @@ class Tallies:
     disagree: np.ndarray
     seen: np.ndarray
     votes: np.ndarray
+    taking_part: tuple[int, ...] | None = None
+    """The groups that can be heard (:func:`pluralign.aggregate.consensus.taking_part`, as the
+    consensus rule has it): "every group" means these, and only they are cited; None: all."""
 
     @classmethod
     def of(cls, result) -> Tallies:
         """From an :class:`~pluralign.aggregate.AggregateResult`."""
+        from pluralign.aggregate.consensus import taking_part
+
         st = result.stats
+        part = taking_part(st.seen, result.settings.consensus)[0]
         return cls(
             statements=np.asarray(result.matrix.statements),
             agree=np.asarray(st.agree, float),
             disagree=np.asarray(st.disagree, float),
             seen=np.asarray(st.seen, float),
             votes=np.asarray(result.matrix.seen.sum(axis=0), float).ravel(),
+            taking_part=tuple(int(g) for g in np.flatnonzero(part)),
         )
 
     @property
     def n_groups(self) -> int:
         return self.agree.shape[0]
+
+    @property
+    def every(self) -> tuple[int, ...]:
+        """The groups "every group" means: those taking part (all when not given)."""
+        return tuple(range(self.n_groups)) if self.taking_part is None else self.taking_part
 
     def column(self) -> dict[int, int]:
         return {int(s): j for j, s in enumerate(self.statements)}
@@ -240,8 +252,8 @@ def _citation(t: Tallies, j: int) -> Citation:
     a, d = t.shares()
     return Citation(
         statement=int(t.statements[j]),
-        agree={g: round(float(a[g, j]), 2) for g in range(t.n_groups)},
-        disagree={g: round(float(d[g, j]), 2) for g in range(t.n_groups)},
+        agree={g: round(float(a[g, j]), 2) for g in t.every},
+        disagree={g: round(float(d[g, j]), 2) for g in t.every},
         votes=int(t.votes[j]),
     )
 
@@ -276,8 +288,9 @@ def difference_template(text: str, claim: Claim) -> str:
 
 
 def eligible(t: Tallies, min_votes: int, min_group_votes: int = 3) -> np.ndarray:
-    """Statements with at least ``min_votes`` votes and ``min_group_votes`` in every group."""
-    return (t.votes >= min_votes) & (t.seen >= min_group_votes).all(axis=0)
+    """Statements with at least ``min_votes`` votes and ``min_group_votes`` in every group (that
+    takes part: :attr:`Tallies.every`)."""
+    return (t.votes >= min_votes) & (t.seen[list(t.every)] >= min_group_votes).all(axis=0)
 
 
 def build_summary(
@@ -309,7 +322,7 @@ def build_summary(
     cleaned = {s: clean_text(x, vocab)[0] for s, x in all_texts.items()}
     a, d = t.shares()
     ok = eligible(t, min_votes)
-    low = a.min(axis=0)
+    low = a[list(t.every)].min(axis=0)
     # "most of every group lives in a city" says who voted, not what they share: statements
     # that describe the voter (sensemaking.demographic) are not common ground (they may still
     # show where groups differ: who is in which group)
@@ -317,7 +330,7 @@ def build_summary(
 
     about_voter = np.array([describes_voter(all_texts[int(s)]) is not None for s in t.statements],
                            dtype=bool)
-    common = ok & (a > MAJORITY).all(axis=0) & ~about_voter
+    common = ok & (a[list(t.every)] > MAJORITY).all(axis=0) & ~about_voter
     rules = MergeRules()
     plans: list[tuple[str, str, list[list[int]], list[tuple[int, Claim]]]] = []
     for topic in topics.topics:
@@ -339,8 +352,8 @@ def build_summary(
         for j in members:
             if not ok[j]:
                 continue
-            agree_g = tuple(g for g in range(t.n_groups) if a[g, j] > MAJORITY)
-            disagree_g = tuple(g for g in range(t.n_groups) if d[g, j] > MAJORITY)
+            agree_g = tuple(g for g in t.every if a[g, j] > MAJORITY)
+            disagree_g = tuple(g for g in t.every if d[g, j] > MAJORITY)
             if agree_g and disagree_g:
                 gap = max(a[g, j] for g in agree_g) - min(a[g, j] for g in disagree_g)
                 diffs.append((gap, j, Claim(agree_g, disagree_g)))
@@ -355,7 +368,7 @@ def build_summary(
             [[cleaned[int(t.statements[j])] for j in plans[k][2][g]] for k, g in asks]
         )
         llm_text = {kg: r for kg, r in zip(asks, replies, strict=True) if r}
-    every = tuple(range(t.n_groups))
+    every = t.every
     out, dropped = [], []
     for k, (tid, name, groups, diffs) in enumerate(plans):
         sentences = []
@@ -417,7 +430,7 @@ def verify_sentence(
     a, d = t.shares()
     if not s.citations:
         problems.append("cites no statement")
-    if s.kind == "common_ground" and set(s.claim.agree) != set(range(t.n_groups)):
+    if s.kind == "common_ground" and not set(t.every) <= set(s.claim.agree):
         problems.append("common ground must claim agreement in every group")
     if s.kind == "difference" and not (s.claim.agree and s.claim.disagree):
         problems.append("a difference must name a group that agrees and one that disagrees")
