@@ -429,6 +429,14 @@ class PgCounters:
         self.admin.dispose()
 
 
+def _own_cpu_seconds() -> float:
+    """User+system CPU seconds of this process (the load generator)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
@@ -494,9 +502,10 @@ def main(argv: list[str] | None = None) -> int:
         clients = [join(base) for _ in range(args.clients)]
         pg = PgCounters(args.db, url) if args.db != "sqlite" else None
         pg_before = pg.snapshot() if pg else None
-        cpu0 = group_cpu_seconds(proc.pid)
+        cpu0, own0 = group_cpu_seconds(proc.pid), _own_cpu_seconds()
         elapsed = asyncio.run(load(clients, port, args.seconds, N_STATEMENTS))
         server_cpu = group_cpu_seconds(proc.pid) - cpu0
+        client_cpu = _own_cpu_seconds() - own0
         kill_server(proc)
         proc = None
         if pg:  # after the server's connections closed: their backends flushed their counters
@@ -522,6 +531,10 @@ def main(argv: list[str] | None = None) -> int:
             f"server CPU: {server_cpu:.1f} s for {acked} votes = "
             f"{server_cpu / max(acked, 1) * 1000:.2f} ms CPU per vote -> "
             f"{acked / max(server_cpu, 1e-9):.0f} votes per CPU-second"
+        )
+        print(
+            f"load generator CPU: {client_cpu:.1f} s = "
+            f"{client_cpu / max(acked, 1) * 1000:.2f} ms per vote (on the same cores)"
         )
         if pg:
             for line in PgCounters.report(pg_before, pg_after, acked):
