@@ -108,3 +108,77 @@ def test_what_the_fast_path_does_not_answer_gets_the_routes_answer(app_store):
     assert r.url.path == "/a/ai-rules"
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(Vote)) == 2  # the first and the card's
+
+
+def _age_caches():
+    """Make the assembly and statement caches older than CACHE_SECONDS (as if time passed)."""
+    from pluralign.web import votes
+
+    old = votes.CACHE_SECONDS + 1
+    for cache in (votes.ASSEMBLIES._data, votes.STATEMENTS._data):
+        for k, entry in list(cache.items()):
+            cache[k] = (entry[0] - old, *entry[1:])
+
+
+def test_expired_caches_are_reloaded_by_the_fast_path_once(app_store, monkeypatch):
+    """A known participant's vote after the caches expired is still answered without the route
+    (one reload, not every request in flight going to the route), and a closed assembly found
+    by that reload is refused by the route."""
+    from pluralign.web import votes
+
+    app, store = app_store
+    admin = client(app)
+    create_assembly(admin)
+    p = client(app)
+    page = join(p)
+    assert _vote(p, page.text, **JSON).status_code == 200  # the route: caches and voter filled
+    reloads = []
+    real = votes.refresh_caches
+    monkeypatch.setattr(votes, "refresh_caches", lambda *a: reloads.append(1) or real(*a))
+    with monkeypatch.context() as m:
+        _route_disabled(m)
+        _age_caches()
+        r = _vote(p, page.text, value=-1, request_id="late-1", **JSON)
+        assert r.status_code == 200, r.text
+        assert r.json()["replayed"] is False and reloads == [1]
+        assert _vote(p, page.text, request_id="late-2", **JSON).status_code == 200
+        assert reloads == [1]  # fresh again: no second reload
+    token = login(admin)
+    admin.post("/admin/a/ai-rules/state", data={"csrf": token, "state": "closed"})
+    _age_caches()
+    closed = _vote(p, page.text, request_id="late-3", **JSON)
+    assert closed.status_code == 400 and "closed" in closed.text
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Vote)) == 3
+
+
+def test_concurrent_requests_share_one_cache_reload(monkeypatch):
+    import asyncio
+    import threading
+
+    from pluralign.web import hotpath, votes
+
+    calls, gate = [], threading.Event()
+
+    def slow_reload(store, slug):
+        calls.append(slug)
+        gate.wait(5)
+
+    monkeypatch.setattr(votes, "refresh_caches", slow_reload)
+    store = type("S", (), {"engine": type("E", (), {"url": "sqlite:///x"})()})()
+    refresh = hotpath._Refresh()
+
+    async def many():
+        jobs = [asyncio.ensure_future(refresh(store, "a")) for _ in range(8)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        return await asyncio.gather(*jobs)
+
+    assert asyncio.run(many()) == [True] * 8
+    assert calls == ["a"]
+
+    def broken(store, slug):
+        raise votes.NotFoundError("gone")
+
+    monkeypatch.setattr(votes, "refresh_caches", broken)
+    assert asyncio.run(refresh(store, "a")) is False  # the route then answers, worded

@@ -10,19 +10,24 @@ middleware (so the signed cookie is read and re-sent exactly as for any page) an
 security-header middleware, that answers the one common case itself: a JSON vote (``Accept:
 application/json``) from a joined participant with a valid CSRF token (header or form field),
 a well-formed form, everything in the per-process caches (:func:`votes.prepare_vote` with
-``allow_db=False``), within the rate limit. The vote goes to the same group-commit writer
-(:class:`~pluralign.web.votes.VoteWriter`) and the answer is sent only after its transaction
-committed, the same JSON as the route's.
+``allow_db=False``), within the rate limit. When only the assembly's and statements' caches
+expired (every ``votes.CACHE_SECONDS``) and the participant is known, one request reloads them
+in a thread and the others of this process wait for that one reload (:class:`_Refresh`)
+instead of every request in flight going to the route, each with its own lookups (the tail of
+the latency under load: sixteen route answers and their queries at each expiry). The vote
+goes to the same group-commit writer (:class:`~pluralign.web.votes.VoteWriter`) and the answer
+is sent only after its transaction committed, the same JSON as the route's.
 
 Anything else (another path or method, htmx or a plain form post, a missing or wrong token, a
-bad field, a cache miss, a closed assembly, the rate limit, a withdrawn participant) goes to
-the app unchanged, with the body it sent replayed, so every error and redirect is the route's
-own (``routers/participant.py: vote``); nothing is decided here that the route would decide
-differently.
+bad field, a participant this process has not seen, a closed assembly, the rate limit, a
+withdrawn participant) goes to the app unchanged, with the body it sent replayed, so every
+error and redirect is the route's own (``routers/participant.py: vote``); nothing is decided
+here that the route would decide differently.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from urllib.parse import parse_qsl
@@ -44,6 +49,7 @@ class FastVote:
 
     def __init__(self, app):
         self.app = app
+        self._refresh = _Refresh()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -100,8 +106,19 @@ class FastVote:
             prepared = votes.prepare_vote(
                 store, slug, key, statement, value, request_id, allow_db=False
             )
-        except Exception:  # noqa: BLE001 - CacheMiss, bad input, closed: the route's answer
+        except votes.CacheMiss:
+            prepared = None
+        except Exception:  # noqa: BLE001 - bad input, closed: the route's answer
             return None
+        if prepared is None:  # expired caches of a known participant: reload them once
+            if not votes.voter_cached(store, slug, key) or not await self._refresh(store, slug):
+                return None
+            try:
+                prepared = votes.prepare_vote(
+                    store, slug, key, statement, value, request_id, allow_db=False
+                )
+            except Exception:  # noqa: BLE001 - CacheMiss, bad input, closed: the route's
+                return None
         if not state.limiter.allow(prepared.values["participant_id"]):
             return None  # the route's own check refuses it too (429), worded
         try:
@@ -116,6 +133,28 @@ class FastVote:
             "value": stored_value,
             "replayed": replayed,
         }
+
+
+class _Refresh:
+    """One cache reload per (database, assembly) at a time in this event loop: the requests
+    that find the caches expired wait for the same reload (in a worker thread)."""
+
+    def __init__(self):
+        self._running: dict[tuple[str, str], asyncio.Future] = {}
+
+    async def __call__(self, store, slug: str) -> bool:
+        """True once the caches were reloaded; False if that failed (the route then answers)."""
+        key = (str(store.engine.url), slug)
+        task = self._running.get(key)
+        if task is None:
+            task = asyncio.ensure_future(asyncio.to_thread(votes.refresh_caches, store, slug))
+            self._running[key] = task
+            task.add_done_callback(lambda _t: self._running.pop(key, None))
+        try:
+            await asyncio.shield(task)
+        except Exception:  # noqa: BLE001 - e.g. the assembly is gone: the route words it
+            return False
+        return True
 
 
 async def _read_body(receive) -> tuple[bytes, bool]:

@@ -324,6 +324,20 @@ def forget_voter(url: str, slug: str, key: str) -> None:
     _VOTERS.pop((url, slug, key), None)
 
 
+def voter_cached(store, slug: str, key: str) -> bool:
+    """Whether this process knows the participant ``key`` of ``slug`` (joined, questions
+    answered): then only the assembly's and statements' caches can be stale."""
+    return (str(store.engine.url), slug, key) in _VOTERS
+
+
+def refresh_caches(store, slug: str) -> None:
+    """Reload the assembly's and its statements' caches if they are older than
+    ``CACHE_SECONDS`` (what :func:`prepare_vote` with ``allow_db=True`` would read)."""
+    with store.session() as s:
+        info = ASSEMBLIES.get(s, slug)
+        STATEMENTS.get(s, info.id)
+
+
 def prepare_vote(
     store,
     slug: str,
