@@ -111,6 +111,12 @@ def test_sha256(tmp_path):
     before = sha256_path(tmp_path / "d")
     (tmp_path / "d" / "g").write_text("1")
     assert sha256_path(tmp_path / "d") != before
+    after = sha256_path(tmp_path / "d")
+    (tmp_path / "d" / "manifest.json").write_text('{"started": "now"}')  # a run stage's record
+    assert sha256_path(tmp_path / "d") == after
+    (tmp_path / "d" / "sub").mkdir()
+    (tmp_path / "d" / "sub" / "manifest.json").write_text("{}")  # only the folder's own
+    assert sha256_path(tmp_path / "d") != after
 
 
 def test_text_reading_accepts_a_bom_and_names_bad_bytes(tmp_path):

@@ -202,10 +202,12 @@ class FilesResult:
     def read(cls, folder: Any) -> Any:
         from pathlib import Path
 
+        from pluralign.io import RUN_MANIFEST
+
         folder = Path(folder)
         return cls({p.relative_to(folder).as_posix(): p.read_bytes()
                     for p in sorted(folder.rglob("*"))
-                    if p.is_file() and p.name != "manifest.json"})
+                    if p.is_file() and p.name != RUN_MANIFEST})
 
     @classmethod
     def of_folder(cls, folder: Any, names: Sequence[str] | None = None) -> Any:

@@ -221,14 +221,24 @@ def sha256_files(paths) -> str:
     return digest.hexdigest()
 
 
+RUN_MANIFEST = "manifest.json"
+"""A run stage's own record in its folder (when it ran, for how long, its fingerprint):
+bookkeeping, not the stage's data. A folder's hash (:func:`sha256_path`) and a stage's files
+(:class:`pluralign.contract.FilesResult`) leave it out, so two identical runs hash a stage's
+folder alike."""
+
+
 def sha256_path(path: str | Path) -> str:
-    """sha256 of a file, or of a folder as the sorted (relative name, file hash) list."""
+    """sha256 of a file, or of a folder as the sorted (relative name, file hash) list of its
+    files, a run stage's :data:`RUN_MANIFEST` at its top left out (its data files only: the
+    simulation's folder in a run hashes as the same simulation written anywhere else)."""
     path = Path(path)
     if path.is_file():
         return sha256_file(path)
     if path.is_dir():
         digest = hashlib.sha256()
-        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+        for child in sorted(p for p in path.rglob("*")
+                            if p.is_file() and p != path / RUN_MANIFEST):
             digest.update(child.relative_to(path).as_posix().encode())
             digest.update(sha256_file(child).encode())
         return digest.hexdigest()

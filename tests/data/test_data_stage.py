@@ -13,6 +13,7 @@ from pluralign.data.preferences import read_jsonl, sidecar_path, write_jsonl
 from pluralign.data.settings import DataSettings
 from pluralign.data.stage import STAGE, DataInputs, DataResult, run
 from pluralign.errors import InputError
+from pluralign.io import sha256_path
 
 
 def _pairs(n, prompt="p"):
@@ -57,3 +58,37 @@ def test_synthesised_pairs_are_split_by_prompt(tmp_path):
     with pytest.raises(InputError, match="no preference pairs"):
         run(DataInputs(synthesised=tmp_path / "none.jsonl"), DataSettings(), seed=0)
     assert STAGE.result_cls is DataResult and STAGE.settings_cls is DataSettings
+
+
+def test_two_identical_runs_write_identical_data_provenance(tmp_path):
+    """The data's provenance hashes the simulation's data files, not the simulate stage's
+    manifest.json (its start time and duration differ between runs)."""
+    import shutil
+
+    from pluralign.run.demo import demo_config
+    from pluralign.run.pipeline import build_stages
+    from pluralign.run.runner import run_stages
+
+    run = tmp_path / "run"
+    names = ("simulate", "store", "summary", "panel", "aggregate", "constitution", "data")
+    files = ("train.jsonl.provenance.json", "heldout.jsonl.provenance.json")
+    seen = []
+    for _ in range(2):
+        shutil.rmtree(run, ignore_errors=True)
+        cfg = demo_config(run, seed=0)
+        run_stages([s for s in build_stages(cfg) if s.name in names], run, seed=0)
+        seen.append(({n: (run / "data" / n).read_bytes() for n in files},
+                     json.loads((run / "simulate" / "manifest.json").read_text())))
+    (first, manifest_1), (second, manifest_2) = seen
+    assert manifest_1 != manifest_2  # the runs differ in their bookkeeping (times) ...
+    assert first == second  # ... and not in what their data says it was made from
+    copy = shutil.copytree(run / "simulate", tmp_path / "copy",
+                           ignore=shutil.ignore_patterns("manifest.json"))
+    assert _sim_hash(json.loads(first["heldout.jsonl.provenance.json"])) == sha256_path(copy)
+
+
+def _sim_hash(prov):
+    """The ``sim`` input's sha256 in a provenance record (at the top or in ``upstream``)."""
+    while "sim" not in prov.get("inputs", {}):
+        prov = prov["upstream"]
+    return prov["inputs"]["sim"]["sha256"]

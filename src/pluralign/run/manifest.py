@@ -1,11 +1,12 @@
 """Run manifests: what produced a stage's outputs, and whether it must be produced again.
 
 Each stage of a run writes ``RUN/<stage>/manifest.json`` *last*, after its outputs. It records the
-sha256 of every input file (folders hashed file by file), the stage settings, the seed, the package
-and library versions (:func:`pluralign.provenance.library_versions`) and the timings. A stage is up
-to date when its manifest exists and its *fingerprint* (sha256 over inputs' hashes, settings and
-seed) equals the one it would have now; a killed stage has no manifest and runs again (its own
-work, such as training checkpoints and the LLM cache, lets it resume cheaply).
+sha256 of every input file (folders hashed file by file, a stage folder's own manifest left out),
+the stage settings, the seed, the package and library versions
+(:func:`pluralign.provenance.library_versions`) and the timings. A stage is up to date when its
+manifest exists and its *fingerprint* (sha256 over inputs' hashes, settings and seed) equals the
+one it would have now; a killed stage has no manifest and runs again (its own work, such as
+training checkpoints and the LLM cache, lets it resume cheaply).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-MANIFEST = "manifest.json"
+from pluralign.io import RUN_MANIFEST as MANIFEST
 
 
 def canonical_json(value: Any) -> str:
