@@ -139,8 +139,10 @@ def run(out: Path, seed: int, model: str, train: dict, unseen: str,
 
 def measured_grouping(group_by: str) -> str:
     """The evaluation grouping that holds the groups a run trained on (``group`` is the opinion
-    group, as in metrics.json; a placebo run's ``group`` holds its placebo labels)."""
-    return "group" if group_by in ("group", "opinion", PLACEBO) else group_by
+    group, as in metrics.json, or with ``--group-source votes+choices`` the groups of votes and
+    choices; a placebo run's ``group`` holds its placebo labels; ``opinion`` is the
+    aggregation's opinion group whatever the group source)."""
+    return "group" if group_by in ("group", PLACEBO) else group_by
 
 
 def group_weight_path(run_dir: Path, weighted_train_loss: dict) -> dict:
@@ -469,9 +471,10 @@ def main() -> None:
     # seeds measured by earlier calls into the same folder are kept (one call per lock hold)
     path = args.out / "results.json"
     kept = json.loads(path.read_text()) if path.is_file() else []
-    done = {r["seed"] for r in results}
-    merged = sorted([*(r for r in kept if r["seed"] not in done), *results],
-                    key=lambda r: r["seed"])
+    before = {r["seed"]: r for r in kept}
+    for r in results:  # a seed measured again keeps the variants of the earlier call too
+        r["robust"] = {**before.pop(r["seed"], {}).get("robust", {}), **r["robust"]}
+    merged = sorted([*before.values(), *results], key=lambda r: r["seed"])
     path.write_text(json.dumps(merged, indent=2))
     plot(merged, args.out / "tradeoff.png", subsets[-1])
     print(f"wrote {args.out / 'results.json'} and {args.out / 'tradeoff.png'}")
