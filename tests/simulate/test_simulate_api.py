@@ -105,11 +105,39 @@ def test_subset_votes_follow_probabilities(small):
         ("vote_rate", 1.5),
         ("seed_share", -0.1),
         ("start", "yesterday"),
+        ("days", 0),
+        ("engagement_concentration", 0),
+        ("conviction", (6.0, 0.0)),
+        ("conviction", (6.0,)),
+        ("change_rate", float("nan")),
     ],
 )
 def test_bad_config_is_an_input_error(field, value):
-    with pytest.raises(InputError, match=field):
+    with pytest.raises(InputError, match=f"^field '{field}' of the simulation settings: "):
         SimulationSettings(**{field: value})
+
+
+def test_one_simulation_settings_class():
+    """The simulator's settings are the stage's (same fields, defaults, help and bounds: one
+    declaration) plus its own, a frozen settings class with help text on every field."""
+    import dataclasses
+
+    from pluralign.contract import Settings, from_options
+    from pluralign.simulate.settings import SimulateSettings
+
+    engine, stage = SimulationSettings(), SimulateSettings()
+    assert isinstance(engine, SimulateSettings) and isinstance(engine, Settings)
+    shared = {f.name: f for f in dataclasses.fields(SimulateSettings)}
+    for f in dataclasses.fields(SimulationSettings):
+        assert f.metadata["help"], f.name
+        if f.name in shared:
+            assert f is shared[f.name] or (f.default, f.metadata) == (
+                shared[f.name].default, shared[f.name].metadata)
+            assert getattr(engine, f.name) == getattr(stage, f.name)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        engine.seed = 1
+    with pytest.raises(InputError, match="^--vote-rate: must be <= 1, got 1.5$"):
+        from_options(SimulationSettings, vote_rate=1.5)
 
 
 def test_too_many_statements_names_the_limit():

@@ -317,14 +317,14 @@ def simulate_assembly(config: SimulationSettings | None = None) -> SimulatedAsse
     if config.statements > room:
         raise InputError(
             f"statements = {config.statements}, but the bank holds only {room}",
-            where="simulation config",
+            where="simulation settings",
             hint=f"use --statements {room} or fewer",
         )
     population = Population()
     if len(population.group_base) != len(bank.groups):
         raise InputError(
             "the population's group model and the bank disagree on the number of latent groups",
-            where="simulation config",
+            where="simulation settings",
         )
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(4)]
     pool, people, membership, engagement = _pool(config, population, bank, streams[0], streams[1])

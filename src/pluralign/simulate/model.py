@@ -11,6 +11,7 @@ selected panel) would vote on any bank statement, or build per-person preference
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from pluralign.contract import setting
 from pluralign.errors import InputError
 from pluralign.formats.statement_bank import StatementBank
 from pluralign.simulate.population import Population
@@ -30,58 +32,63 @@ VOTE_CHOICES = np.array([1, -1, 0])  # the order of the last axis of vote probab
 
 
 @dataclass(frozen=True)
-class SimulationSettings:
-    """Settings of :func:`~pluralign.simulate.simulate_assembly` (all have realistic defaults)."""
+class SimulationSettings(SimulateSettings):
+    """Settings of :func:`~pluralign.simulate.simulate_assembly` (all have realistic defaults):
+    the stage's :class:`~pluralign.simulate.settings.SimulateSettings` (the assembly's size,
+    ``pipeline.yaml``'s ``inputs.simulate`` and ``pluralign simulate``'s options: their defaults,
+    help and bounds declared once) and what only the simulator takes. Every field is checked on
+    construction, by the contract's one path (an :class:`~pluralign.errors.InputError` naming
+    ``field '<name>' of the simulation settings``)."""
 
-    participants: int = SimulateSettings.participants
-    """Volunteers in the pool; every one of them joins the conversation (numbers 1..N)."""
-    statements: int = SimulateSettings.statements
-    """Statements in the conversation: seed statements plus participant-authored ones."""
-    seed: int = 0
-    seed_share: float = 0.6
-    """Share of the statements written by the moderator (participant 0) before it opens."""
-    vote_rate: float = SimulateSettings.vote_rate
-    """Mean share of the statements visible to a participant that they vote on."""
-    engagement_concentration: float = 2.0
-    """Beta concentration of per-person engagement (lower: light and heavy voters differ more)."""
-    change_rate: float = 0.03
-    """Chance that a vote is later changed (adds a second event to the history)."""
-    return_rate: float = 0.3
-    """Chance that a participant comes back later to vote on statements added since."""
-    junk_share: float = 0.08
-    """Share of participant-authored statements that are off-topic (moderators reject them)."""
-    conviction: tuple[float, float] = (6.0, 2.0)
-    """Beta(a, b) weight of a person's own latent group in their membership (rest: a random mix)."""
-    days: float = 14.0
-    start: str = "2025-03-03T09:00:00+00:00"
-    topic: str = "How should AI assistants behave?"
-    description: str = (
+    section = ""
+    label = "simulation settings"
+
+    seed: int = setting(0, "Random seed: the same settings and seed give the same assembly.")
+    seed_share: float = setting(
+        0.6, "Share of the statements written by the moderator (participant 0) before it "
+        "opens.", ge=0, le=1)
+    engagement_concentration: float = setting(
+        2.0, "Beta concentration of per-person engagement (lower: light and heavy voters "
+        "differ more).", gt=0)
+    change_rate: float = setting(
+        0.03, "Chance that a vote is later changed (adds a second event to the history).",
+        ge=0, le=1)
+    return_rate: float = setting(
+        0.3, "Chance that a participant comes back later to vote on statements added since.",
+        ge=0, le=1)
+    junk_share: float = setting(
+        0.08, "Share of participant-authored statements that are off-topic (moderators reject "
+        "them).", ge=0, le=1)
+    conviction: tuple[float, float] = setting(
+        (6.0, 2.0), "Beta(a, b) weight of a person's own latent group in their membership "
+        "(rest: a random mix); both above 0.")
+    days: float = setting(14.0, "Days the conversation stays open.", gt=0)
+    start: str = setting(
+        "2025-03-03T09:00:00+00:00", "When the conversation opens (ISO date-time; UTC when it "
+        "names no time zone).")
+    topic: str = setting("How should AI assistants behave?", "The conversation's topic.")
+    description: str = setting(
         "A simulated alignment assembly: what should an AI assistant do, refuse, "
-        "and value? Vote on each statement; add your own."
-    )
-    bank_path: str | None = None
-    """A custom statement bank (YAML like the built-in one); None: the built-in bank."""
+        "and value? Vote on each statement; add your own.",
+        "The conversation's description (what participants read first).")
+    bank_path: str | None = setting(
+        None, "A custom statement bank (YAML like the built-in one); None: the built-in bank.")
 
     def __post_init__(self) -> None:
-        def bad(name: str, rule: str) -> InputError:
-            return InputError(
-                f"{name} = {getattr(self, name)!r}: {rule}", where="simulation config"
-            )
+        super().__post_init__()
 
-        if self.participants < 1:
-            raise bad("participants", "needs at least 1")
-        if self.statements < 2:
-            raise bad("statements", "needs at least 2")
-        for name in ("seed_share", "vote_rate", "change_rate", "return_rate", "junk_share"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise bad(name, "must be between 0 and 1")
-        if self.vote_rate <= 0:
-            raise bad("vote_rate", "must be above 0")
-        if self.days <= 0:
-            raise bad("days", "must be positive")
+        def bad(name: str, rule: str) -> InputError:
+            return InputError(f"{rule}, got {getattr(self, name)!r}",
+                              where=f"field '{name}' of the {self.label}")
+
+        a_b = self.conviction
+        if (not isinstance(a_b, tuple | list) or len(a_b) != 2
+                or not all(isinstance(x, int | float) and math.isfinite(x) and x > 0
+                           for x in a_b)):
+            raise bad("conviction", "must be two numbers above 0 (Beta a, b)")
         try:
             dt.datetime.fromisoformat(self.start)
-        except ValueError:
+        except (TypeError, ValueError):
             raise bad("start", "must be an ISO date-time like 2025-03-03T09:00:00+00:00") from None
 
     @property

@@ -1,7 +1,7 @@
 """Settings of the simulation stage: ``pipeline.yaml``'s ``inputs.simulate`` and ``pluralign
-simulate``'s options take theirs from :class:`SimulateSettings`, and so do the matching fields
-of the engine's :class:`~pluralign.simulate.SimulationSettings` (one home for the simulated
-assembly's size)."""
+simulate``'s options take theirs from :class:`SimulateSettings`. The simulator's full set,
+:class:`~pluralign.simulate.SimulationSettings`, is this class plus what only the simulator takes
+(one simulation settings class: the assembly's size is declared once, here)."""
 
 from __future__ import annotations
 

@@ -57,8 +57,7 @@ def run(inputs: SimulateInputs, settings: SimulateSettings, seed: int) -> Simula
     from pluralign.simulate import SimulationSettings, simulate_assembly, write_simulation
 
     sim = simulate_assembly(SimulationSettings(
-        participants=settings.participants, statements=settings.statements,
-        vote_rate=settings.vote_rate, seed=seed,
+        **settings.to_dict(), seed=seed,
         bank_path=str(inputs.bank) if inputs.bank is not None else None))
     with tempfile.TemporaryDirectory(prefix="pluralign-simulate-") as tmp:
         paths = write_simulation(sim, tmp)
