@@ -2,7 +2,7 @@
 what goes wrong: tracebacks, hangs, messages longer than an error and its hint, stored data
 after a failed import.
 
-    python scripts/fuzz_inputs.py [--cases 200] [--seed 0] [--jobs 2] [--keep DIR]
+    python scripts/fuzz_inputs.py [--cases 200] [--seed 0] [--jobs 2] [--keep DIR] [--show ok]
 
 It builds valid inputs with pluralign itself (a simulated assembly: Polis CSVs, pool.csv,
 population.json; quotas; a constitution; a moral graph; preference pairs; the PRISM test
@@ -235,6 +235,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="keep the case folders here")
+    parser.add_argument("--show", nargs="+", default=[], metavar="OUTCOME",
+                        help="also list the cases with these outcomes (e.g. ok: what was accepted)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     root = Path(args.keep or tempfile.mkdtemp(prefix="pluralign-fuzz-"))
@@ -264,7 +266,9 @@ def main() -> int:
         row = {o: n for (t, o), n in by_target.items() if t == target}
         print(f"  {target:22s} {json.dumps(row, sort_keys=True)}")
     bad = [(c, o, msg) for c, (o, msg) in zip(cases, outcomes, strict=True) if o in BAD]
-    for c, o, msg in bad:
+    shown = [(c, o, msg) for c, (o, msg) in zip(cases, outcomes, strict=True)
+             if o in args.show and o not in BAD]
+    for c, o, msg in [*shown, *bad]:
         print(f"{o}: case {c.number} {c.target} {c.file} {c.kind}: {msg[:300]}")
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)

@@ -258,6 +258,13 @@ OTHERS = [  # (command, file, mutation, expected message or None to accept)
     ("constitution", "constitution.yaml", sub(r"bridging: 0\.4", "bridging: .inf"),
      r"constitution\.yaml, line 15, column 'clauses\[0\]\.statements\[0\]\.bridging': expected "
      r"a finite number, got inf"),
+    ("constitution", "constitution.yaml", sub(r"provenance: \{seed: 0\}",
+                                              "provenance: {seed: 0, rules: {max: .inf}}"),
+     r"constitution\.yaml, line 3, column 'provenance\.rules\.max': expected a finite number, "
+     r"got inf"),
+    ("constitution", "constitution.yaml", sub(r"text: Be honest about uncertainty\.",
+                                              "text: Be honest.\n    provenance: {share: .nan}"),
+     r"column 'clauses\[0\]\.provenance\.share': expected a finite number, got nan"),
     ("constitution", "constitution.yaml", sub(r"agree: 40", "agree: -1"),
      r"line 10, column 'clauses\[0\]\.statements\[0\]\.agree': expected a whole number ≥ 0"),
     ("constitution", "constitution.yaml", sub(r"- id: 3", f"- id: {10**20}"),

@@ -243,6 +243,19 @@ class _Checker:
             self.fail(path, f"{value} is outside [{low}, {high}]")
         return float(value)
 
+    def finite(self, value, path) -> None:
+        """Every number in ``value`` (nested mappings and lists) is finite: a provenance records
+        settings and figures that readers take as numbers (``.inf`` or ``.nan`` there is a
+        broken file, as it is in a statement's ``gac``)."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self.finite(item, path + (key,))
+        elif isinstance(value, list):
+            for k, item in enumerate(value):
+                self.finite(item, path + (k,))
+        elif isinstance(value, float) and not math.isfinite(value):
+            self.fail(path, f"expected a finite number, got {value!r}")
+
     def text(self, value, path) -> str:
         if not isinstance(value, str) or not value.strip():
             self.fail(path, "expected non-empty text")
@@ -263,6 +276,7 @@ def constitution_from_yaml(text: str, source: str = "constitution.yaml") -> Cons
     provenance = data.get("provenance") or {}
     if not isinstance(provenance, dict):
         ck.fail(("provenance",), "expected a mapping")
+    ck.finite(provenance, ("provenance",))
     topics = data.get("topics") or {}
     if not isinstance(topics, dict):
         ck.fail(("topics",), "expected a mapping of topic id → name")
@@ -281,6 +295,7 @@ def constitution_from_yaml(text: str, source: str = "constitution.yaml") -> Cons
         note = raw.get("provenance") or {}
         if not isinstance(note, dict):
             ck.fail(p + ("provenance",), "expected a mapping")
+        ck.finite(note, p + ("provenance",))
         cid = str(raw["id"])
         if cid in ids:
             ck.fail(p + ("id",), f"duplicate clause id '{cid}'", hint="clause ids must be unique")
