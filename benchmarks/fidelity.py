@@ -115,9 +115,10 @@ def bayes_posterior(assembly, matrix):
     memberships mixed), and a uniform prior over the bank's opinion statements. The posterior
     over bank statements b is ∝ Π_i p_i,b(v_i) over the statement's voters (its author's own
     agree left out); P(consensus) is the posterior mass of the bank's consensus statements.
-    Thresholding it at 1/2 is the Bayes rule for accuracy: no rule on the votes does better in
-    expectation, so its precision and recall bound what a selection rule can reach here (up to
-    the uniform prior and vote changes, which the oracle does not model)."""
+    Fast, but not the simulator's model: the uniform prior leaves out that statements are drawn
+    without replacement and that authors pick ones they agree with, and vote changes are not
+    modelled, so it under-counts consensus and is only close to the bound;
+    :func:`model_posterior` is the Bayes posterior (``--bayes model``; docs/sensemaking.md §6)."""
     import numpy as np
 
     from pluralign.formats.statement_bank import CONSENSUS

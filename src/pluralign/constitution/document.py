@@ -434,8 +434,10 @@ def constitution_to_markdown(c: Constitution) -> str:
             f"{sum(prov.get('group_sizes', [])) or '?'} participants in "
             f"{prov.get('n_groups', '?')} opinion groups (input sha256 "
             f"`{str(prov.get('input_sha256', ''))[:12]}`, seed {prov.get('seed', '?')}). "
-            "Each clause stands for statements that a majority of every opinion group agreed "
-            "with; the table under it shows the votes behind it.",
+            "Each clause stands for statements that every opinion group agreed with (the "
+            "cross-group consensus rule in draft_settings, docs/sensemaking.md §6: by default "
+            "likely 65 % agreeing and at most 15 % disagreeing in every group that voted on "
+            "enough statements); the table under it shows the votes behind it.",
             "",
         ]
         if "clauses" in prov:
