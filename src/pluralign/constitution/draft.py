@@ -7,7 +7,8 @@ definition :mod:`pluralign.aggregate.consensus` gives (and ``pluralign aggregate
 every group at least ``min_group_votes`` (3) votes, a posterior probability of at least
 ``min_posterior`` (0.25) that every group — and every half of a group — agrees (agree share ≥
 0.65, disagree share ≤ 0.15; a prior worth 15 votes centred on the statement's overall shares),
-and GAC = Π_g (A_g + 1)/(S_g + 2) ≥ ``min_gac`` (default 0.5^G for G groups).
+and GAC = Π_g (A_g + 1)/(S_g + 2) ≥ ``min_gac`` (default 0.5^G for G groups) — "every group"
+being the groups that can be heard (``min_group_coverage``: a one-person group does not veto).
 
 The candidates become principles (:mod:`pluralign.constitution.principles`): grouped by topic,
 merged when they say the same thing, written in one ``style`` (``choose``: "Choose the response
