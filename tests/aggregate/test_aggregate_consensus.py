@@ -151,6 +151,12 @@ def test_a_rule_written_before_the_posterior_rule_reads_back_as_it_was():
     assert AggregateSettings(consensus=old).consensus.method == "interval"
     now = AggregateSettings().to_dict()["consensus"]
     assert AggregateSettings(consensus=now).consensus == ConsensusRule()
+    # written by the posterior release before small groups stopped vetoing: every group took part
+    posterior = {k: v for k, v in now.items() if k != "min_group_coverage"}
+    assert AggregateSettings(consensus=posterior).consensus.min_group_coverage == 0.0
+    assert AggregateSettings(consensus=old).consensus.min_group_coverage == 0.0
+    # a hand-written rule (a few keys) takes today's default
+    assert AggregateSettings(consensus={"min_posterior": 0.3}).consensus.min_group_coverage == 0.5
 
 
 def test_defaults_are_one_definition():
