@@ -89,9 +89,10 @@ def test_packing_is_chosen_where_it_costs_less_than_padding(model):
 
 
 def test_a_model_that_ignores_a_4d_mask_is_found_out_and_padded_for(model, monkeypatch):
-    """The first packed prefill on a model is checked against the padded one; a model that does
-    not honour the packed prefill's 4D mask (here: one that drops it, attending across rows)
-    gets the padded prefill from then on, and the same answers."""
+    """Before the first packed prefill on a model, a packed and a padded prefill of two short
+    rows are compared; a model that does not honour the packed prefill's 4D mask (here: one that
+    drops it, attending across rows) gets the padded prefill from then on, and the same
+    answers."""
     reqs = _requests()
     kw = {"end_ids": {1}, "pad_id": 0}
     single = [G.generate_batch(model, [r], **kw)[0] for r in reqs]

@@ -37,10 +37,12 @@ one after another, each with its own position ids, and a 4D attention mask that 
 the shared prefix and the earlier tokens of its own row only; the logits are taken at each row's
 last token, and the keys and values are then laid out per row as the padded prefill lays them out
 (``[prefix | padding | rest]``), so decoding goes on as before. Each token attends to exactly the
-keys and values it would attend to alone. The first packed prefill on a model is compared with the
-padded one (``_PACKED_OK`` remembers the verdict per model); a model that does not honour a 4D
-mask, or a cache that is not plain full attention, keeps the padded prefill
-(:data:`PACKED_PREFILL` forces either).
+keys and values it would attend to alone. Before the first packed prefill on a model, a packed and
+a padded prefill of two short rows (6 tokens) are compared (``_PACKED_OK`` remembers the verdict
+per model); a model that does not honour a 4D mask, or a cache that is not plain full attention,
+keeps the padded prefill (:data:`PACKED_PREFILL` forces either). Packing is chosen only where a
+FLOP estimate says it costs less than padding (every packed token is scored against every packed
+key, so many long rows of equal length pad more cheaply).
 
 **A prefix is kept for later requests.** The last shared prefix run (its token ids and one row of
 keys and values per layer) is kept; a later admission whose prompts all begin with at least
@@ -133,7 +135,7 @@ MIN_SHARED_PREFIX = 8
 
 
 #: Packed prefill (module docstring): None checks it once per model against the padded prefill,
-#: False always pads, True packs unchecked.
+#: False always pads, True packs (where it pays) unchecked.
 PACKED_PREFILL: bool | None = None
 #: Most cells (packed tokens x keys) of a packed prefill's attention mask.
 MAX_PACKED_MASK = 1 << 24
@@ -376,19 +378,14 @@ class DecodeBatch:
                 and self.packed_prefill is not False
                 and self._packing_pays([len(r) for r in rests], shared)
                 and self._packable(cache)
+                and (self.packed_prefill or self._check_packing(rests))
             ):
                 fallback = _copy_cache(cache, shared)  # the packed pass extends ``cache``
                 try:
                     packed = self._packed_prefill(rests, shared, width, cache)
                 except Exception:  # noqa: BLE001 - the model's (no 4D mask) or the request's
                     packed, packed_failed = None, True
-                if packed is not None and self.packed_prefill is None:
-                    # the first packed prefill on this model is checked against the padded one
-                    padded = self._padded_prefill(ids, mask, positions, shared, n, fallback)
-                    ok = bool(torch.allclose(packed[0], padded, rtol=1e-3, atol=1e-2))
-                    self.packed_prefill = _PACKED_OK[self.model] = ok
-                    logits, cache = packed if ok else (padded, fallback)
-                elif packed is not None:
+                if packed is not None:
                     logits, cache = packed
                 else:
                     cache = fallback
@@ -411,6 +408,29 @@ class DecodeBatch:
         next_pos = positions[index, -1:] + 1
         self._merge(rows, cache, mask, next_ids, next_pos)
         return finished
+
+    def _check_packing(self, rests: list[list[int]]) -> bool:
+        """Once per model: whether a packed prefill gives the padded prefill's logits, on two
+        short rows (4 and 2 tokens) made of the admission's own tokens (module docstring). The
+        verdict is kept for the model; a failure of the packed pass counts as no."""
+        import torch
+        from transformers import DynamicCache
+
+        pool = [t for r in rests for t in r] * 4
+        short = [pool[:4], pool[4:6]]
+        ids = torch.tensor([short[0], [self.pad_id] * 2 + short[1]], device=self.device)
+        mask = torch.tensor([[1, 1, 1, 1], [0, 0, 1, 1]], device=self.device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        try:
+            padded = self._padded_prefill(ids, mask, positions, 0, 2, DynamicCache())
+            packed = self._packed_prefill(short, 0, 4, DynamicCache())
+            ok = packed is not None and bool(
+                torch.allclose(packed[0], padded, rtol=1e-3, atol=1e-2)
+            )
+        except Exception:  # noqa: BLE001 - the model cannot take it: pad
+            ok = False
+        self.packed_prefill = _PACKED_OK[self.model] = ok
+        return ok
 
     def _padded_prefill(self, ids, mask, positions, shared, n, cache):
         """The rows' own tokens as one left-padded batch; the prefix (if any) copied per row."""
