@@ -15,25 +15,42 @@ independent. Results are given overall, per clause and per opinion group.
 
 Agreement with the automatic judge is computed per prompt. The people's verdict on a prompt is
 the sign of (B votes − A votes) over all its ratings (``"tie"`` when equal); the judge's verdict
-is its ``verdict`` in ``judge_items.jsonl`` (``a``/``b``/``tie``; ``failure`` excluded). We
-report the share of prompts where both pick the same (a, b or tie) and Cohen's kappa over the
-three categories (Cohen 1960, *Educ. Psychol. Meas.* 20(1):37–46):
-
-    κ = (p_o − p_e) / (1 − p_e),   p_e = Σ_k p_people(k) · p_judge(k),
-
-undefined (``None``) when p_e = 1 (both always give the same single category).
+is its ``verdict`` in ``judge_items.jsonl``. The share of prompts where both pick the same and
+Cohen's kappa are computed by :mod:`pluralign.evaluate.agreement` (statistics over ratings that
+the report uses too, so they live below both; re-exported here).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from pluralign.bootstrap import ALPHA, N_BOOT
+from pluralign.evaluate.agreement import (  # agreement with the judge lives below the features
+    VERDICTS,
+    Agreement,
+    agreement,
+    cohens_kappa,
+    judge_verdicts,
+)
+
+__all__ = [
+    "CHOICES",
+    "MARGIN",
+    "VERDICTS",
+    "Agreement",
+    "Rating",
+    "Score",
+    "agreement",
+    "cohens_kappa",
+    "judge_verdicts",
+    "people_verdicts",
+    "score",
+    "summarise",
+]
 
 CHOICES = ("a", "b", "neither")
-VERDICTS = ("a", "b", "tie")
 MARGIN = {"b": 1.0, "neither": 0.0, "a": -1.0}
 
 
@@ -63,20 +80,6 @@ class Score:
     win_rate_b: float | None
     ci_low: float | None
     ci_high: float | None
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Agreement:
-    """How often the people's majority and the judge pick the same model, per prompt."""
-
-    n: int
-    agree: float | None
-    kappa: float | None
-    confusion: dict[str, dict[str, int]]
-    """``confusion[people][judge]`` counts of prompts."""
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -160,48 +163,3 @@ def people_verdicts(ratings: Iterable[Rating]) -> dict[str, str]:
     for r in ratings:
         net[r.prompt] += MARGIN[r.choice]
     return {p: "b" if v > 0 else "a" if v < 0 else "tie" for p, v in net.items()}
-
-
-def cohens_kappa(
-    x: Sequence[str], y: Sequence[str], categories: Sequence[str] = VERDICTS
-) -> float | None:
-    """Cohen's kappa of two raters' labels on the same items; ``None`` when undefined."""
-    if len(x) != len(y):
-        raise ValueError("both raters must label the same items")
-    n = len(x)
-    if n == 0:
-        return None
-    p_o = sum(a == b for a, b in zip(x, y, strict=True)) / n
-    cx, cy = Counter(x), Counter(y)
-    p_e = sum(cx[k] * cy[k] for k in categories) / (n * n)
-    if p_e >= 1.0:
-        return None
-    return (p_o - p_e) / (1 - p_e)
-
-
-def agreement(people: Mapping[str, str], judge: Mapping[str, str]) -> Agreement:
-    """Agreement on the prompts both the people and the judge gave a verdict on."""
-    keys = sorted(k for k in people if judge.get(k) in VERDICTS and people[k] in VERDICTS)
-    confusion = {p: {j: 0 for j in VERDICTS} for p in VERDICTS}
-    for k in keys:
-        confusion[people[k]][judge[k]] += 1
-    if not keys:
-        return Agreement(0, None, None, confusion)
-    xs, ys = [people[k] for k in keys], [judge[k] for k in keys]
-    share = sum(a == b for a, b in zip(xs, ys, strict=True)) / len(keys)
-    return Agreement(len(keys), share, cohens_kappa(xs, ys), confusion)
-
-
-def judge_verdicts(items: Iterable[Mapping]) -> dict[str, str]:
-    """Per prompt text, the judge's verdict from ``judge_items.jsonl`` rows (a prompt judged
-    against several clauses: the sign of its B wins minus A wins, like the people's)."""
-    net: dict[str, float] = defaultdict(float)
-    seen: set[str] = set()
-    for it in items:
-        v = it.get("verdict")
-        if v not in VERDICTS:
-            continue
-        p = str(it.get("prompt", "")).strip()
-        seen.add(p)
-        net[p] += {"b": 1.0, "tie": 0.0, "a": -1.0}[v]
-    return {p: "b" if net[p] > 0 else "a" if net[p] < 0 else "tie" for p in seen}

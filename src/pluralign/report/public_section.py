@@ -24,8 +24,6 @@ def public_eval_section(run: Path) -> Section | None:
     path = run / "evaluate" / "public_eval.json"
     if not path.is_file():
         return None
-    from pluralign.publiceval import stats
-
     s = Section(
         "public-eval",
         "Public evaluation",
@@ -79,6 +77,8 @@ def public_eval_section(run: Path) -> Section | None:
         None,
     )
     if not agreement and items_path is not None:
+        from pluralign.evaluate.agreement import agreement as agree
+        from pluralign.evaluate.agreement import judge_verdicts
         from pluralign.io import iter_jsonl
 
         people = {
@@ -86,8 +86,8 @@ def public_eval_section(run: Path) -> Section | None:
             for r in doc.get("per_prompt") or []
             if isinstance(r, dict)
         }
-        judge = stats.judge_verdicts(item for _, item in iter_jsonl(items_path))
-        agreement = stats.agreement(people, judge).to_json()
+        judge = judge_verdicts(item for _, item in iter_jsonl(items_path))
+        agreement = agree(people, judge).to_json()
         s.sources.append(rel(run, items_path))
     if agreement:
         s.keyvalues(
