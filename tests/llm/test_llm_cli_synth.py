@@ -226,6 +226,11 @@ def test_synth_bad_inputs_are_clear_errors(tmp_path, constitution, cli):
         tmp_path,
     )
     assert r.returncode == 1 and "--adapter needs --checkpoint" in r.stderr
+    # refine's generation options are checked like the other steps' (SynthSettings' bounds)
+    for step, flag, value in (("refine", "--max-tokens", "0"), ("refine", "--temperature", "-1")):
+        r = cli("synth", step, "-c", constitution, "--out", tmp_path / "r.jsonl", flag, value)
+        assert r.returncode == 1 and f"{flag}: must be >= " in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr and not (tmp_path / "r.jsonl").exists()
     r = cli(
         "synth",
         "questions",

@@ -205,11 +205,11 @@ def refine_cmd(
     constitution: ConstitutionOption,
     out: Annotated[Path, typer.Option("--out", help="Self-refinement JSONL (appended).")],
     n: Annotated[int, typer.Option("--n", min=1, help="Scenarios per clause.")] = 2,
-    temperature: TemperatureOption = 0.7,
-    max_tokens: MaxTokensOption = 80,
+    temperature: TemperatureOption = default(_S, "temperature"),
+    max_tokens: MaxTokensOption = default(_S, "max_tokens"),
     seed: SeedOpt = 0,
-    attempts: StepAttemptsOption = 2,
-    language: LanguageOption = "auto",
+    attempts: StepAttemptsOption = default(_S, "attempts"),
+    language: LanguageOption = default(_S, "language"),
     base_url: BaseUrlOption = None,
     model: ModelOption = None,
     api_key_env: ApiKeyEnvOption = None,
@@ -222,12 +222,15 @@ def refine_cmd(
     provider_config: ProviderConfigOption = None,
     progress: ProgressOption = True,
 ) -> None:
-    """Self-refinement records (scenario, rejected, chosen, critique) per clause."""
+    """Self-refinement records (scenario, rejected, chosen, critique) per clause (the generation
+    defaults are pipeline.yaml's synth: section's, as for questions and revise)."""
     flags = ProviderFlags.of(locals())
 
     from pluralign.constitution.document import read_clauses
     from pluralign.llm.synth import GenerationSettings, synth_refinements
 
+    s = from_options(SynthSettings, attempts=attempts, temperature=temperature,
+                     max_tokens=max_tokens, language=_language(language))
     clauses = read_clauses(constitution)
     with flags.open() as prov:
         _finish(
@@ -236,7 +239,7 @@ def refine_cmd(
                 clauses,
                 out,
                 n,
-                GenerationSettings(temperature, max_tokens, seed, attempts, _language(language)),
+                GenerationSettings(s.temperature, s.max_tokens, seed, s.attempts, s.language),
                 progress,
             )
         )
