@@ -207,6 +207,9 @@ def test_embedded_model_does_not_reword_a_german_conversation(polis_dir, tmp_pat
     assert c.clauses and provider.usage.requests == 0
     assert "'de'" in c.provenance["writer"]["note"] and c.provenance["reworded"] == 0
     assert not any(cl.text.startswith("Choose the response") for cl in c.clauses)
+    # the reader is told why, not that the draft was made offline
+    headline = c.to_markdown().split("\n## ", 1)[0]
+    assert "writes English only" in headline and "offline" not in headline
 
 
 def test_a_one_person_group_does_not_block_common_ground(result):

@@ -122,6 +122,9 @@ def draft_cmd(
         + f" ({time.perf_counter() - started:.0f} s)",
         highlight=False,
     )
+    note = (p.get("writer") or {}).get("note")
+    if use_llm and note:  # the LLM was asked for but not used (e.g. a language it cannot write)
+        console.print(note, highlight=False)
     if not constitution.clauses and p["excluded"]:
         console.print("every consensus statement describes the voter (see constitution.md)")
     elif not constitution.clauses:

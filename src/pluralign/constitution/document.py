@@ -441,7 +441,8 @@ def constitution_to_markdown(c: Constitution) -> str:
             "",
         ]
         if "clauses" in prov:
-            writer = (prov.get("writer") or {}).get("model") or "no LLM (offline)"
+            w = prov.get("writer") or {}
+            writer = w.get("model") or w.get("note") or "no LLM (offline)"
             lines += [
                 f"{prov.get('clauses')} clauses from {prov.get('candidates')} consensus "
                 f"statements in {len(c.topics)} topics; {prov.get('merged_statements', 0)} "
