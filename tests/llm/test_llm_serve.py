@@ -131,16 +131,16 @@ def test_a_chat_request_s_stop_strings_reach_the_generator_over_http_and_locally
     """``ChatRequest.stop`` through pluralign's HTTP provider to ``pluralign serve``, and through
     the local provider: the reply ends before the first stop string, which it does not include,
     with finish_reason "stop"; the cache tells the two requests apart."""
-    from pluralign.llm.config import ProviderConfig
+    from pluralign.llm.config import ProviderSettings
     from pluralign.llm.provider import open_provider
     from pluralign.llm.types import ChatRequest
 
     ask = [{"role": "user", "content": "Say something."}]
     plain = ChatRequest.of(ask, max_tokens=40)
     over_http = open_provider(
-        ProviderConfig(base_url=tiny_server.base_url, cache_dir=tmp_path / "cache")
+        ProviderSettings(base_url=tiny_server.base_url, cache_dir=tmp_path / "cache")
     )
-    local = open_provider(ProviderConfig(checkpoint=tiny_checkpoint))
+    local = open_provider(ProviderSettings(checkpoint=tiny_checkpoint))
     try:
         full = over_http.complete(plain)
         assert len(full.text) > 12 and full.finish_reason in ("stop", "length"), full
