@@ -309,19 +309,26 @@ def peer_store_only(url: str, n: int) -> float:
     return rate
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """User+system CPU seconds of every process in the server's process group (all workers)."""
-    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+def _proc_stats():
+    """The fields after the command name of every live process's ``/proc/PID/stat`` (so field
+    N of proc(5) is index N - 3); processes that end while being read are skipped."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            yield (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid:  # field 5 of stat: process group id
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-    return total
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User+system CPU seconds of every process in the server's process group (all workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    return sum(
+        (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        for fields in _proc_stats()
+        if int(fields[2]) == pgid  # field 5 of stat: process group id
+    )
 
 
 class PgCounters:
@@ -359,15 +366,11 @@ class PgCounters:
         tick = os.sysconf("SC_CLK_TCK")
         own = Path(f"/proc/{self.postmaster}/stat").read_text().rsplit(")", 1)[1].split()
         total = sum(int(x) for x in own[11:15]) / tick  # utime stime cutime cstime
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.postmaster:
-                total += (int(fields[11]) + int(fields[12])) / tick
+        total += sum(
+            (int(fields[11]) + int(fields[12])) / tick
+            for fields in _proc_stats()
+            if int(fields[1]) == self.postmaster  # field 4: parent pid
+        )
         return total
 
     def snapshot(self) -> dict:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pluralign.formats.polis import COMMENT_COLUMNS
+
 GROUPS = ("a", "b")
 # comment id → (slug, text, P(agree) in group a, P(agree) in group b, category)
 STATEMENTS = {
@@ -65,18 +67,7 @@ def write_sim(folder: Path, n: int = 40, seed: int = 0, stances: bool = True) ->
             )
     with open(folder / "comments.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(
-            [
-                "timestamp",
-                "datetime",
-                "comment-id",
-                "author-id",
-                "agrees",
-                "disagrees",
-                "moderated",
-                "comment-body",
-            ]
-        )
+        w.writerow(COMMENT_COLUMNS)
         for sid, (_, text, _, _, cat) in STATEMENTS.items():
             w.writerow([0, "", sid, 0, 0, 0, -1 if cat == "junk" else 1, text])
     with open(folder / "votes.csv", "w", newline="") as f:
